@@ -1,0 +1,355 @@
+import { hostname } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig } from '../config.js';
+import { systemClock } from '../core/clock.js';
+import { systemContext } from '../core/context.js';
+import { createServices } from '../core/services.js';
+import { migrate, openDatabase } from '../db/database.js';
+import { ConfigError, MarinaError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { startMarina, stopOnSignals } from '../main.js';
+import { ApiError, MarinaClient } from './client.js';
+import { DEFAULT_URL, forgetCredentials, loadCredentials, saveCredentials } from './credentials.js';
+import { ago, printJson, table } from './output.js';
+import { readSecret } from './prompt.js';
+
+/** Exit codes scripts can rely on. */
+export const exitCodes = { ok: 0, error: 1, usage: 2, unauthenticated: 3, notFound: 4, unreachable: 5 } as const;
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = exitCodes.error,
+  ) {
+    super(message);
+  }
+}
+
+async function client(): Promise<MarinaClient> {
+  const { url, token } = await loadCredentials();
+  if (!token)
+    throw new CliError('Not logged in. Run `marina login` first (or set MARINA_TOKEN).', exitCodes.unauthenticated);
+  return new MarinaClient({ url: url ?? DEFAULT_URL, token });
+}
+
+/** Commands that work on this server's own database, without the HTTP API (no credentials exist yet). */
+async function withLocalDatabase<T>(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const logger = createLogger({ ...config, logLevel: 'warn', logFormat: 'json' });
+  const database = await openDatabase(config, logger, false);
+  try {
+    await migrate(database.db);
+    return await work(database);
+  } finally {
+    await database.close();
+  }
+}
+
+async function passwordFrom(option: string | undefined, what: string): Promise<string> {
+  if (option) return option;
+  if (process.env.MARINA_PASSWORD) return process.env.MARINA_PASSWORD;
+  return readSecret(`${what}: `);
+}
+
+const jsonOption = () => new Option('--json', 'print JSON for scripts');
+
+export function buildProgram(): Command {
+  const program = new Command('marina')
+    .description('Marina — self-hosted Odoo hosting. Most commands talk to a running Marina (see `marina login`).')
+    .version('0.1.0')
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('start the Marina server (config from MARINA_* variables)')
+    .action(async () => {
+      const config = loadConfig();
+      const logger = createLogger(config);
+      const marina = await startMarina(config, logger);
+      stopOnSignals(marina, logger);
+    });
+
+  const db = program.command('db').description("Marina's own database");
+  db.command('migrate')
+    .description('apply pending migrations (the server also does this at start-up)')
+    .action(async () => {
+      const applied = await withLocalDatabase((database) => migrate(database.db));
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date');
+    });
+
+  const admin = program.command('admin').description('platform administrators (run on the server)');
+  admin
+    .command('create')
+    .description("create a platform administrator in this server's database")
+    .requiredOption('--email <email>', 'their email address')
+    .option('--password <password>', 'their password (else MARINA_PASSWORD, or asked)')
+    .option('--name <name>', 'their display name')
+    .action(async (opts: { email: string; password?: string; name?: string }) => {
+      const password = await passwordFrom(opts.password, 'Password for the new administrator');
+      const user = await withLocalDatabase(async ({ db }) => {
+        const services = createServices(db, systemClock, loadConfig());
+        return services.users.createPlatformAdmin(systemContext(`cli@${hostname()}`), {
+          email: opts.email,
+          password,
+          name: opts.name,
+        });
+      });
+      console.log(
+        `Created administrator ${user.email}. Sign in at the web UI or run \`marina login --email ${user.email}\`.`,
+      );
+    });
+
+  program
+    .command('login')
+    .description('sign in and store an API token for the next commands')
+    .option('--url <url>', "Marina's address", process.env.MARINA_URL ?? DEFAULT_URL)
+    .option('--email <email>', 'sign in with email and password; an API token is created for this CLI')
+    .option('--password <password>', 'the password (else MARINA_PASSWORD, or asked)')
+    .option('--token <token>', 'use an existing API token instead of a password')
+    .action(async (opts: { url: string; email?: string; password?: string; token?: string }) => {
+      let url: string;
+      try {
+        url = new URL(opts.url).toString().replace(/\/$/, '');
+      } catch {
+        throw new CliError(`--url: "${opts.url}" is not a URL such as http://localhost:9998`, exitCodes.usage);
+      }
+      let token = opts.token ?? process.env.MARINA_TOKEN;
+      if (!token) {
+        if (!opts.email) throw new CliError('Give --email (and a password) or --token.', exitCodes.usage);
+        const password = await passwordFrom(opts.password, 'Password');
+        const anonymous = new MarinaClient({ url });
+        const login = await anonymous.request<{ csrfToken: string }>('POST', '/auth/login', {
+          email: opts.email,
+          password,
+        });
+        const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+        const session = new MarinaClient({ url, cookie, csrf: login.data.csrfToken });
+        const created = await session.post<{ secret: string }>('/tokens', { name: `cli@${hostname()}`.slice(0, 60) });
+        await session.post('/auth/logout').catch(() => {});
+        token = created.secret;
+      }
+      const me = await new MarinaClient({ url, token }).get<{ user: { email: string } }>('/me');
+      const file = await saveCredentials({ url, token });
+      console.log(`Logged in to ${url} as ${me.user.email} (token stored in ${file}).`);
+    });
+
+  program
+    .command('logout')
+    .description('forget the stored token (revoke it with `marina tokens revoke`)')
+    .action(async () => {
+      await forgetCredentials();
+      console.log('Forgot the stored credentials.');
+    });
+
+  program
+    .command('whoami')
+    .description('who the stored token belongs to')
+    .addOption(jsonOption())
+    .action(async (opts: { json?: boolean }) => {
+      const c = await client();
+      const me = await c.get<{
+        user: { email: string; name: string; isPlatformAdmin: boolean };
+        organizations: { slug: string; role: string }[];
+      }>('/me');
+      if (opts.json) return printJson(me);
+      console.log(
+        `${me.user.name} <${me.user.email}>${me.user.isPlatformAdmin ? ' — platform administrator' : ''} on ${c.url}`,
+      );
+      for (const org of me.organizations) console.log(`  ${org.slug} (${org.role})`);
+    });
+
+  const orgs = program.command('orgs').description('organizations');
+  orgs
+    .command('ls')
+    .description('list organizations')
+    .addOption(jsonOption())
+    .action(async (opts: { json?: boolean }) => {
+      const { organizations } = await (await client()).get<{ organizations: Record<string, string | number | null>[] }>(
+        '/organizations',
+      );
+      if (opts.json) return printJson(organizations);
+      console.log(
+        table(
+          organizations.map((o) => ({ ...o, members: o.memberCount })),
+          ['slug', 'name', 'role', 'members', 'id'],
+        ),
+      );
+    });
+  orgs
+    .command('create <slug>')
+    .description('create an organization (platform admins)')
+    .requiredOption('--name <name>', 'its display name')
+    .addOption(jsonOption())
+    .action(async (slug: string, opts: { name: string; json?: boolean }) => {
+      const { organization } = await (await client()).post<{ organization: { id: string; slug: string } }>(
+        '/organizations',
+        { slug, name: opts.name },
+      );
+      if (opts.json) return printJson(organization);
+      console.log(`Created organization ${organization.slug} (${organization.id}).`);
+    });
+  orgs
+    .command('members <org>')
+    .description('list the members of an organization (id or slug)')
+    .addOption(jsonOption())
+    .action(async (org: string, opts: { json?: boolean }) => {
+      const { members } = await (await client()).get<{ members: Record<string, string | boolean>[] }>(
+        `/organizations/${encodeURIComponent(org)}/members`,
+      );
+      if (opts.json) return printJson(members);
+      console.log(
+        table(
+          members.map((m) => ({ ...m, status: m.pending ? 'invited' : 'active' })),
+          ['email', 'name', 'role', 'status', 'userId'],
+        ),
+      );
+    });
+  orgs
+    .command('add-member <org> <email>')
+    .description('add a member; a new user gets an invitation link unless --password is given')
+    .addOption(new Option('--role <role>', 'their role').choices(['owner', 'admin', 'member']).default('member'))
+    .option('--name <name>', 'their display name')
+    .option('--password <password>', 'an initial password for a new user')
+    .addOption(jsonOption())
+    .action(
+      async (org: string, email: string, opts: { role: string; name?: string; password?: string; json?: boolean }) => {
+        const result = await (await client()).post<{
+          member: { email: string; role: string };
+          inviteUrl: string | null;
+        }>(`/organizations/${encodeURIComponent(org)}/members`, {
+          email,
+          role: opts.role,
+          name: opts.name,
+          password: opts.password,
+        });
+        if (opts.json) return printJson(result);
+        console.log(`Added ${result.member.email} as ${result.member.role}.`);
+        if (result.inviteUrl)
+          console.log(`Send them this one-time link to choose a password (valid 7 days):\n  ${result.inviteUrl}`);
+      },
+    );
+
+  const tokens = program.command('tokens').description('API tokens');
+  tokens
+    .command('create <name>')
+    .description('create an API token; the secret is printed once')
+    .option('--expires-in-days <days>', 'expire after this many days')
+    .addOption(jsonOption())
+    .action(async (name: string, opts: { expiresInDays?: string; json?: boolean }) => {
+      let expiresInDays: number | undefined;
+      if (opts.expiresInDays !== undefined) {
+        expiresInDays = Number(opts.expiresInDays);
+        if (!/^\d+$/.test(opts.expiresInDays) || expiresInDays < 1 || expiresInDays > 3650) {
+          throw new CliError('--expires-in-days: give a whole number of days from 1 to 3650.', exitCodes.usage);
+        }
+      }
+      const result = await (await client()).post<{ token: { id: string; name: string }; secret: string }>('/tokens', {
+        name,
+        expiresInDays,
+      });
+      if (opts.json) return printJson(result);
+      console.log(
+        `Created token "${result.token.name}" (${result.token.id}). Copy it now; it is not shown again:\n${result.secret}`,
+      );
+    });
+  tokens
+    .command('ls')
+    .description('list your API tokens')
+    .addOption(jsonOption())
+    .action(async (opts: { json?: boolean }) => {
+      const { tokens: rows } = await (await client()).get<{
+        tokens: {
+          id: string;
+          name: string;
+          prefix: string;
+          lastUsedAt: string | null;
+          expiresAt: string | null;
+          revokedAt: string | null;
+        }[];
+      }>('/tokens');
+      if (opts.json) return printJson(rows);
+      console.log(
+        table(
+          rows.map((t) => ({
+            ...t,
+            prefix: `${t.prefix}…`,
+            used: ago(t.lastUsedAt),
+            state: t.revokedAt ? 'revoked' : t.expiresAt && new Date(t.expiresAt) < new Date() ? 'expired' : 'active',
+          })),
+          ['name', 'prefix', 'state', 'used', 'id'],
+        ),
+      );
+    });
+  tokens
+    .command('revoke <id>')
+    .description('revoke an API token')
+    .action(async (id: string) => {
+      const { token } = await (await client()).delete<{ token: { name: string } }>(`/tokens/${encodeURIComponent(id)}`);
+      console.log(`Revoked token "${token.name}".`);
+    });
+
+  program
+    .command('audit')
+    .description('the audit trail, newest first')
+    .option('--category <category>', 'e.g. auth, organization, member, token, user')
+    .option('--actor <actor>', 'an email address or user id')
+    .option('--target <target>', 'a target id or name')
+    .option('--limit <n>', 'how many events', '50')
+    .addOption(jsonOption())
+    .action(async (opts: { category?: string; actor?: string; target?: string; limit: string; json?: boolean }) => {
+      const { events } = await (await client()).get<{
+        events: {
+          at: string;
+          action: string;
+          actor: { label: string };
+          target: { label: string | null; id: string } | null;
+          ip: string | null;
+        }[];
+      }>('/audit', { category: opts.category, actor: opts.actor, target: opts.target, limit: opts.limit });
+      if (opts.json) return printJson(events);
+      console.log(
+        table(
+          events.map((e) => ({
+            time: e.at.replace('T', ' ').slice(0, 19),
+            action: e.action,
+            actor: e.actor.label,
+            target: e.target?.label ?? e.target?.id,
+            ip: e.ip,
+          })),
+          ['time', 'action', 'actor', 'target', 'ip'],
+        ),
+      );
+    });
+
+  return program;
+}
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof ApiError) {
+    if (error.status === 0) return exitCodes.unreachable;
+    if (error.status === 401) return exitCodes.unauthenticated;
+    if (error.status === 404) return exitCodes.notFound;
+    if (error.status === 400) return exitCodes.usage;
+    return exitCodes.error;
+  }
+  if (error instanceof MarinaError)
+    return error.status === 404 ? exitCodes.notFound : error.status < 500 ? exitCodes.usage : exitCodes.error;
+  if (error instanceof ConfigError) return exitCodes.usage;
+  return exitCodes.error;
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : exitCodes.usage;
+      return;
+    }
+    const code = error instanceof ApiError || error instanceof MarinaError ? ` [${error.code}]` : '';
+    console.error(`marina: ${(error as Error).message}${code}`);
+    process.exitCode = exitCodeFor(error);
+  }
+}

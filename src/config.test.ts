@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+
+describe('loadConfig', () => {
+  it('has embedded defaults: port 9998, ./data, embedded PostgreSQL', () => {
+    const config = loadConfig({}, '/srv/marina');
+    expect(config).toMatchObject({
+      port: 9998,
+      host: '0.0.0.0',
+      publicUrl: 'http://localhost:9998',
+      dataDir: '/srv/marina/data',
+      databaseUrl: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads MARINA_* variables', () => {
+    const config = loadConfig({
+      MARINA_PORT: '8080',
+      MARINA_DATA_DIR: '/var/lib/marina',
+      MARINA_DATABASE_URL: 'postgres://marina:pw@db:5432/marina',
+      MARINA_PUBLIC_URL: 'https://marina.example.com/',
+      MARINA_TRUST_PROXY: 'yes',
+      MARINA_SESSION_IDLE_MINUTES: '60',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      dataDir: '/var/lib/marina',
+      databaseUrl: 'postgres://marina:pw@db:5432/marina',
+      publicUrl: 'https://marina.example.com',
+      trustProxy: true,
+      session: { idleMinutes: 60, maxAgeHours: 168 },
+    });
+  });
+
+  it('names every bad variable and what it expects', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        MARINA_PORT: '70000',
+        MARINA_DATABASE_URL: 'mysql://x',
+        MARINA_PUBLIC_URL: 'ftp://x',
+        MARINA_TRUST_PROXY: 'maybe',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toEqual([
+      'MARINA_PORT: expected an integer from 1 to 65535, got "70000"',
+      'MARINA_PUBLIC_URL: expected an http(s) URL such as https://marina.example.com, got "ftp://x"',
+      'MARINA_DATABASE_URL: expected a postgres:// URL (leave unset for the embedded database), got "mysql://x"',
+      'MARINA_TRUST_PROXY: expected true or false, got "maybe"',
+    ]);
+  });
+
+  it('reads an optional JSON file, which the environment overrides', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'marina-config-'));
+    const file = join(dir, 'marina.json');
+    writeFileSync(file, JSON.stringify({ MARINA_PORT: 7000, MARINA_LOG_LEVEL: 'debug' }));
+    expect(loadConfig({ MARINA_CONFIG: file })).toMatchObject({ port: 7000, logLevel: 'debug' });
+    expect(loadConfig({ MARINA_CONFIG: file, MARINA_PORT: '7001' }).port).toBe(7001);
+    writeFileSync(file, JSON.stringify({ MARINA_PORTT: 1 }));
+    expect(() => loadConfig({ MARINA_CONFIG: file })).toThrow(/unknown key MARINA_PORTT/);
+    writeFileSync(file, '{ not json');
+    expect(() => loadConfig({ MARINA_CONFIG: file })).toThrow(/MARINA_CONFIG: cannot read/);
+  });
+});

@@ -1,0 +1,194 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+
+export type LogFormat = 'auto' | 'json' | 'pretty';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface MarinaConfig {
+  host: string;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  embeddedPostgresPort: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  trustProxy: boolean;
+  session: { idleMinutes: number; maxAgeHours: number };
+  login: { maxFailures: number; lockMinutes: number; ipMaxAttempts: number; ipWindowMinutes: number };
+  webDir: string | undefined;
+}
+
+type Source = Record<string, string | undefined>;
+
+interface Field<T> {
+  env: string;
+  describe: string;
+  parse: (raw: string) => T | undefined;
+}
+
+const integer = (min: number, max: number) => (raw: string) => {
+  if (!/^\d+$/.test(raw.trim())) return undefined;
+  const value = Number(raw.trim());
+  return value >= min && value <= max ? value : undefined;
+};
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string) =>
+    values.find((v) => v === raw.trim().toLowerCase());
+const boolean = (raw: string) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return undefined;
+};
+const httpUrl = (raw: string) => {
+  try {
+    const url = new URL(raw.trim());
+    return ['http:', 'https:'].includes(url.protocol) && !url.search && !url.hash
+      ? url.toString().replace(/\/$/, '')
+      : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const postgresUrl = (raw: string) => {
+  try {
+    const url = new URL(raw.trim());
+    return ['postgres:', 'postgresql:'].includes(url.protocol) ? raw.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const hostName = (raw: string) => (/^[A-Za-z0-9.:[\]-]{1,253}$/.test(raw.trim()) ? raw.trim() : undefined);
+const path = (raw: string) => (raw.trim() !== '' && !raw.includes('\0') ? raw.trim() : undefined);
+
+const fields = {
+  host: { env: 'MARINA_HOST', describe: 'an IP address or host name to listen on', parse: hostName },
+  port: { env: 'MARINA_PORT', describe: 'an integer from 1 to 65535', parse: integer(1, 65535) },
+  publicUrl: {
+    env: 'MARINA_PUBLIC_URL',
+    describe: 'an http(s) URL such as https://marina.example.com',
+    parse: httpUrl,
+  },
+  dataDir: { env: 'MARINA_DATA_DIR', describe: 'a folder path', parse: path },
+  databaseUrl: {
+    env: 'MARINA_DATABASE_URL',
+    describe: 'a postgres:// URL (leave unset for the embedded database)',
+    parse: postgresUrl,
+  },
+  embeddedPostgresPort: {
+    env: 'MARINA_EMBEDDED_PG_PORT',
+    describe: 'an integer from 1024 to 65535',
+    parse: integer(1024, 65535),
+  },
+  logLevel: {
+    env: 'MARINA_LOG_LEVEL',
+    describe: 'one of fatal, error, warn, info, debug, trace, silent',
+    parse: oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+  logFormat: {
+    env: 'MARINA_LOG_FORMAT',
+    describe: 'one of auto, json, pretty',
+    parse: oneOf<LogFormat>('auto', 'json', 'pretty'),
+  },
+  trustProxy: { env: 'MARINA_TRUST_PROXY', describe: 'true or false', parse: boolean },
+  sessionIdleMinutes: {
+    env: 'MARINA_SESSION_IDLE_MINUTES',
+    describe: 'an integer from 5 to 43200',
+    parse: integer(5, 43200),
+  },
+  sessionMaxAgeHours: {
+    env: 'MARINA_SESSION_MAX_AGE_HOURS',
+    describe: 'an integer from 1 to 8760',
+    parse: integer(1, 8760),
+  },
+  loginMaxFailures: { env: 'MARINA_LOGIN_MAX_FAILURES', describe: 'an integer from 1 to 100', parse: integer(1, 100) },
+  loginLockMinutes: {
+    env: 'MARINA_LOGIN_LOCK_MINUTES',
+    describe: 'an integer from 1 to 1440',
+    parse: integer(1, 1440),
+  },
+  loginIpMaxAttempts: {
+    env: 'MARINA_LOGIN_IP_MAX_ATTEMPTS',
+    describe: 'an integer from 1 to 10000',
+    parse: integer(1, 10000),
+  },
+  webDir: { env: 'MARINA_WEB_DIR', describe: 'a folder holding the built web UI', parse: path },
+} satisfies Record<string, Field<unknown>>;
+
+/** Every variable Marina reads, for the README and `marina config`. */
+export const configVariables = Object.values(fields).map((f) => ({ env: f.env, expects: f.describe }));
+
+/**
+ * Reads an optional JSON config file whose keys are the same MARINA_* names as the environment.
+ * The environment wins over the file, so a systemd override or a shell export always takes effect.
+ */
+function readConfigFile(file: string): Source {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([`MARINA_CONFIG: cannot read ${file} as JSON (${(error as Error).message})`]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError([`MARINA_CONFIG: ${file} must hold a JSON object of MARINA_* keys`]);
+  }
+  const known = new Set(Object.values(fields).map((f) => f.env));
+  const problems: string[] = [];
+  const source: Source = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!known.has(key)) problems.push(`${file}: unknown key ${key}`);
+    else if (value !== null) source[key] = String(value);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return source;
+}
+
+export function loadConfig(env: Source = process.env, cwd: string = process.cwd()): MarinaConfig {
+  const file = env.MARINA_CONFIG?.trim();
+  const source: Source = { ...(file ? readConfigFile(resolve(cwd, file)) : {}), ...env };
+  const problems: string[] = [];
+
+  function read<T>(field: Field<T>, fallback: T): T;
+  function read<T>(field: Field<T>, fallback: undefined): T | undefined;
+  function read<T>(field: Field<T>, fallback: T | undefined): T | undefined {
+    const raw = source[field.env];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const value = field.parse(raw);
+    if (value === undefined) {
+      const shown = raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
+      problems.push(`${field.env}: expected ${field.describe}, got ${JSON.stringify(shown)}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  const port = read(fields.port, 9998);
+  const dataDir = read(fields.dataDir, 'data');
+  const config: MarinaConfig = {
+    host: read(fields.host, '0.0.0.0'),
+    port,
+    publicUrl: read(fields.publicUrl, `http://localhost:${port}`),
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+    databaseUrl: read(fields.databaseUrl, undefined),
+    embeddedPostgresPort: read(fields.embeddedPostgresPort, 9997),
+    logLevel: read(fields.logLevel, 'info'),
+    logFormat: read(fields.logFormat, 'auto'),
+    trustProxy: read(fields.trustProxy, false),
+    session: {
+      idleMinutes: read(fields.sessionIdleMinutes, 12 * 60),
+      maxAgeHours: read(fields.sessionMaxAgeHours, 7 * 24),
+    },
+    login: {
+      maxFailures: read(fields.loginMaxFailures, 5),
+      lockMinutes: read(fields.loginLockMinutes, 15),
+      ipMaxAttempts: read(fields.loginIpMaxAttempts, 30),
+      ipWindowMinutes: 15,
+    },
+    webDir: read(fields.webDir, undefined),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

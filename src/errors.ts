@@ -1,0 +1,71 @@
+/**
+ * The one catalogue of Marina's errors. Every failure a user can see has a stable code,
+ * an HTTP status and a message they can act on. Codes never change meaning once released.
+ */
+export const errorCatalog = {
+  MARINA_E_VALIDATION: { status: 400, message: 'The request is not valid.' },
+  MARINA_E_BAD_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  MARINA_E_WEAK_PASSWORD: { status: 400, message: 'The password is too weak.' },
+  MARINA_E_UNAUTHENTICATED: { status: 401, message: 'Sign in or send an API token first.' },
+  MARINA_E_INVALID_CREDENTIALS: { status: 401, message: 'Email or password is wrong.' },
+  MARINA_E_SESSION_EXPIRED: { status: 401, message: 'Your session has expired; sign in again.' },
+  MARINA_E_INVALID_TOKEN: { status: 401, message: 'The API token is unknown, revoked or expired.' },
+  MARINA_E_CSRF: {
+    status: 403,
+    message: 'Missing or wrong CSRF token: send the X-Marina-CSRF header with the token from /api/v1/me.',
+  },
+  MARINA_E_FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  MARINA_E_NOT_FOUND: { status: 404, message: 'Not found.' },
+  MARINA_E_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  MARINA_E_CONFLICT: { status: 409, message: 'This conflicts with something that already exists.' },
+  MARINA_E_SETUP_DONE: { status: 409, message: 'Marina already has an administrator; sign in instead.' },
+  MARINA_E_INVALID_SETUP_TOKEN: {
+    status: 403,
+    message: 'The setup link is invalid or was already used; restart Marina for a new one.',
+  },
+  MARINA_E_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  MARINA_E_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the request body as application/json.' },
+  MARINA_E_RATE_LIMITED: { status: 429, message: 'Too many attempts; wait and try again.' },
+  MARINA_E_ACCOUNT_LOCKED: {
+    status: 429,
+    message: 'Too many failed sign-ins for this account; it is locked for a while.',
+  },
+  MARINA_E_DATABASE_UNAVAILABLE: { status: 503, message: "Marina's database cannot be reached." },
+  MARINA_E_INTERNAL: { status: 500, message: 'Something went wrong inside Marina; the log has the details.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export class MarinaError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? errorCatalog[code].message);
+    this.name = 'MarinaError';
+    this.code = code;
+    this.status = errorCatalog[code].status;
+    this.details = details;
+  }
+
+  toBody(): { error: { code: ErrorCode; message: string; details: Record<string, unknown> } } {
+    return { error: { code: this.code, message: this.message, details: this.details ?? {} } };
+  }
+}
+
+export const fail = (code: ErrorCode, message?: string, details?: Record<string, unknown>): never => {
+  throw new MarinaError(code, message, details);
+};
+
+export const notFound = (what: string): MarinaError => new MarinaError('MARINA_E_NOT_FOUND', `${what} not found.`);
+
+/** A problem with Marina's configuration: stops start-up, names every bad variable. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Marina's configuration is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}

@@ -1,0 +1,84 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type AuthenticatedSession, SESSION_COOKIE } from '../core/auth.js';
+import type { AnonymousContext, RequestContext } from '../core/context.js';
+import type { Services } from '../core/services.js';
+import { MarinaError } from '../errors.js';
+
+export const CSRF_HEADER = 'x-marina-csrf';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: { ctx: RequestContext; session: AuthenticatedSession | null } | null;
+  }
+  interface FastifyContextConfig {
+    /** Routes anyone may call (login, setup, health). Everything else needs a session or a token. */
+    public?: boolean;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function contextOf(request: FastifyRequest): RequestContext {
+  if (!request.auth) throw new MarinaError('MARINA_E_UNAUTHENTICATED');
+  return request.auth.ctx;
+}
+
+export const anonymousContext = (request: FastifyRequest): AnonymousContext => ({ actor: null, ip: request.ip });
+
+/**
+ * Authenticates every non-public route: `Authorization: Bearer mrn_…` first, then the session
+ * cookie. Writes authenticated by a cookie must carry the session's CSRF token in a header that
+ * another site cannot set; bearer tokens are not sent by browsers on their own, so they need none.
+ */
+export function registerAuthentication(app: FastifyInstance, services: Services): void {
+  app.decorateRequest('auth', null);
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (request.routeOptions.config?.public || !request.routeOptions.url?.startsWith('/api/v1/')) return;
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer (\S+)$/i.exec(header);
+      if (!match?.[1])
+        throw new MarinaError('MARINA_E_INVALID_TOKEN', 'Send the token as "Authorization: Bearer mrn_…".');
+      const actor = await services.tokens.authenticate(match[1]);
+      request.auth = { ctx: { actor, ip: request.ip }, session: null };
+      return;
+    }
+    const secret = request.cookies[SESSION_COOKIE];
+    if (!secret) throw new MarinaError('MARINA_E_UNAUTHENTICATED');
+    const session = await services.auth.authenticateSession(secret);
+    if (!SAFE_METHODS.has(request.method)) {
+      const sent = request.headers[CSRF_HEADER];
+      services.auth.checkCsrf(session, Array.isArray(sent) ? sent[0] : sent);
+    }
+    request.auth = { ctx: { actor: session.actor, ip: request.ip }, session };
+  });
+}
+
+export function isSecureRequest(request: FastifyRequest, publicUrl: string): boolean {
+  return request.protocol === 'https' || publicUrl.startsWith('https://');
+}
+
+export function setSessionCookie(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  publicUrl: string,
+  secret: string,
+  expires: Date,
+): void {
+  reply.setCookie(SESSION_COOKIE, secret, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: isSecureRequest(request, publicUrl),
+    expires,
+  });
+}
+
+export function clearSessionCookie(reply: FastifyReply, request: FastifyRequest, publicUrl: string): void {
+  reply.clearCookie(SESSION_COOKIE, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: isSecureRequest(request, publicUrl),
+  });
+}

@@ -1,0 +1,75 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MarinaError } from '../errors.js';
+
+const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001']);
+
+const patternHints: Record<string, string> = {
+  slug: 'must be 1 to 40 lowercase letters, digits and dashes, starting and ending with a letter or digit',
+  email: 'is not a valid email address',
+  name: 'must not contain control characters',
+  id: 'is not a valid id',
+  userId: 'is not a valid user id',
+  cursor: 'is not a cursor returned by this API',
+  category: 'must be a lowercase category name such as auth or organization',
+};
+
+function fromFastify(error: FastifyError): MarinaError | undefined {
+  if (error.validation) {
+    const issues = error.validation.map((v) => {
+      const params = v.params as { missingProperty?: string; additionalProperty?: string };
+      const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+      const join = (name: string) => (base ? `${base}.${name}` : name);
+      if (v.keyword === 'required' && params.missingProperty)
+        return { field: join(params.missingProperty), message: 'is required' };
+      if (v.keyword === 'additionalProperties' && params.additionalProperty) {
+        return { field: join(params.additionalProperty), message: 'is not a known field' };
+      }
+      if (v.keyword === 'pattern') {
+        const name = base.split('.').at(-1) ?? '';
+        return { field: base, message: patternHints[name] ?? 'has characters or a shape that are not allowed' };
+      }
+      return { field: base, message: v.message ?? 'is not valid' };
+    });
+    const first = issues[0];
+    const where = error.validationContext ?? 'request';
+    const message = first
+      ? `Invalid ${where}: ${first.field ? `${first.field} ` : ''}${first.message}.`
+      : 'The request is not valid.';
+    return new MarinaError('MARINA_E_VALIDATION', message, { issues });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new MarinaError('MARINA_E_UNSUPPORTED_MEDIA_TYPE');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new MarinaError('MARINA_E_PAYLOAD_TOO_LARGE');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new MarinaError('MARINA_E_BAD_JSON');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new MarinaError('MARINA_E_VALIDATION', 'The Content-Length header does not match the body.');
+  }
+  if (error instanceof SyntaxError && error.statusCode === 400) return new MarinaError('MARINA_E_BAD_JSON');
+  if (DB_DOWN_CODES.has(String(error.code))) return new MarinaError('MARINA_E_DATABASE_UNAVAILABLE');
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return new MarinaError('MARINA_E_VALIDATION', error.message);
+  }
+  return undefined;
+}
+
+export function sendError(reply: FastifyReply, error: MarinaError): FastifyReply {
+  const retry = error.details?.retryAfterSeconds;
+  if (typeof retry === 'number') reply.header('retry-after', String(retry));
+  return reply.status(error.status).send(error.toBody());
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const known = error instanceof MarinaError ? error : fromFastify(error);
+    if (known) {
+      if (known.status >= 500) request.log.error({ err: error }, known.message);
+      return sendError(reply, known);
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, new MarinaError('MARINA_E_INTERNAL'));
+  });
+}

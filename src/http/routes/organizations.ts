@@ -1,0 +1,113 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { contextOf } from '../auth.js';
+import { Email, IdOrSlug, Member, Name, Organization, Password, Role, responses, Slug, Uuid } from '../schemas.js';
+import type { RouteOptions } from './options.js';
+
+export const organizationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
+  const orgs = services.organizations;
+
+  app.get(
+    '/organizations',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Organizations you belong to (all of them for platform admins)',
+        response: responses({ 200: Type.Object({ organizations: Type.Array(Organization) }) }),
+      },
+    },
+    async (request) => ({ organizations: await orgs.list(contextOf(request).actor) }),
+  );
+
+  app.post(
+    '/organizations',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Create an organization (platform admins)',
+        body: Type.Object({ slug: Slug, name: Name }, { additionalProperties: false }),
+        response: responses({ 201: Type.Object({ organization: Organization }) }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send({ organization: await orgs.create(contextOf(request), request.body) }),
+  );
+
+  app.get(
+    '/organizations/:id',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'One organization, by id or slug',
+        params: Type.Object({ id: IdOrSlug }),
+        response: responses({ 200: Type.Object({ organization: Organization }) }),
+      },
+    },
+    async (request) => ({ organization: await orgs.get(contextOf(request).actor, request.params.id) }),
+  );
+
+  app.get(
+    '/organizations/:id/members',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Members of an organization',
+        params: Type.Object({ id: IdOrSlug }),
+        response: responses({ 200: Type.Object({ members: Type.Array(Member) }) }),
+      },
+    },
+    async (request) => ({ members: await orgs.members(contextOf(request).actor, request.params.id) }),
+  );
+
+  app.post(
+    '/organizations/:id/members',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Add a member; a new user gets the given password or a one-time invitation link',
+        params: Type.Object({ id: IdOrSlug }),
+        body: Type.Object(
+          { email: Email, role: Role, name: Type.Optional(Name), password: Type.Optional(Password) },
+          { additionalProperties: false },
+        ),
+        response: responses({
+          201: Type.Object({ member: Member, inviteUrl: Type.Union([Type.String(), Type.Null()]) }),
+        }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await orgs.addMember(contextOf(request), request.params.id, request.body)),
+  );
+
+  app.patch(
+    '/organizations/:id/members/:userId',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: "Change a member's role",
+        params: Type.Object({ id: IdOrSlug, userId: Uuid }),
+        body: Type.Object({ role: Role }, { additionalProperties: false }),
+        response: responses({ 200: Type.Object({ member: Member }) }),
+      },
+    },
+    async (request) => ({
+      member: await orgs.updateMember(contextOf(request), request.params.id, request.params.userId, request.body),
+    }),
+  );
+
+  app.delete(
+    '/organizations/:id/members/:userId',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Remove a member from the organization',
+        params: Type.Object({ id: IdOrSlug, userId: Uuid }),
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await orgs.removeMember(contextOf(request), request.params.id, request.params.userId);
+      return reply.status(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { MarinaConfig } from './config.js';
+import { systemClock } from './core/clock.js';
+import { createServices } from './core/services.js';
+import { migrate, openDatabase } from './db/database.js';
+import { buildApp } from './http/app.js';
+
+export interface RunningMarina {
+  app: FastifyInstance;
+  url: string;
+  setupUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Wires config → database → services → HTTP, and tears them down in the reverse order. */
+export async function startMarina(config: MarinaConfig, logger: Logger): Promise<RunningMarina> {
+  const database = await openDatabase(config, logger, true);
+  try {
+    await migrate(database.db, logger);
+    const services = createServices(database.db, systemClock, config);
+    const app = await buildApp({ config, services, db: database.db, logger });
+    await app.listen({ host: config.host, port: config.port });
+    const setupUrl = await services.setup.issueLink(config.publicUrl);
+    logger.info(
+      { url: config.publicUrl, database: database.embedded ? 'embedded' : 'external', dataDir: config.dataDir },
+      `Marina is listening on ${config.publicUrl}`,
+    );
+    if (setupUrl) {
+      logger.info(
+        { setupUrl },
+        `No administrator yet. Open ${setupUrl} to create one (a one-time link), or run: marina admin create --email you@example.com`,
+      );
+    }
+    let stopping: Promise<void> | undefined;
+    return {
+      app,
+      url: config.publicUrl,
+      setupUrl,
+      stop: () => {
+        stopping ??= (async () => {
+          await app.close();
+          await database.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** SIGINT/SIGTERM: stop taking requests, let the in-flight ones finish, close the database, exit. */
+export function stopOnSignals(marina: RunningMarina, logger: Logger): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took longer than 20 s; exiting');
+      process.exit(1);
+    }, 20_000);
+    force.unref();
+    marina.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

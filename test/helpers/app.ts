@@ -1,0 +1,131 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pino from 'pino';
+import { loadConfig, type MarinaConfig } from '../../src/config.js';
+import type { Clock } from '../../src/core/clock.js';
+import { createServices, type Services } from '../../src/core/services.js';
+import type { Db } from '../../src/db/database.js';
+import { buildApp } from '../../src/http/app.js';
+import { createTestDatabase } from './db.js';
+
+/** A clock the test moves by hand: expiry and lockouts without sleeping. */
+export class TestClock implements Clock {
+  private current = new Date('2026-11-21T09:00:00Z');
+  now(): Date {
+    return new Date(this.current);
+  }
+  advanceMinutes(minutes: number): void {
+    this.current = new Date(this.current.getTime() + minutes * 60_000);
+  }
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: Db;
+  services: Services;
+  clock: TestClock;
+  config: MarinaConfig;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = loadConfig({ MARINA_DATA_DIR: '/tmp/marina-unused', MARINA_LOG_LEVEL: 'silent', ...env });
+  const clock = new TestClock();
+  const services = createServices(database.db, clock, config);
+  const app = await buildApp({ config, services, db: database.db, logger: pino({ level: 'silent' }) });
+  await app.ready();
+  return {
+    app,
+    db: database.db,
+    services,
+    clock,
+    config,
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
+
+export const STRONG_PASSWORD = 'correct horse battery staple';
+
+/** A signed-in browser: the session cookie plus the CSRF token, as the web UI holds them. */
+export interface Browser {
+  cookie: string;
+  csrf: string;
+  userId: string;
+}
+
+export function sessionCookie(response: LightMyRequestResponse): string {
+  const cookie = response.cookies.find((c) => c.name === 'marina_session');
+  if (!cookie) throw new Error(`no session cookie in the answer (${response.statusCode} ${response.body})`);
+  return `marina_session=${cookie.value}`;
+}
+
+export async function signIn(app: FastifyInstance, email: string, password = STRONG_PASSWORD): Promise<Browser> {
+  const response = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+  if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
+  const body = response.json<{ csrfToken: string; user: { id: string } }>();
+  return { cookie: sessionCookie(response), csrf: body.csrfToken, userId: body.user.id };
+}
+
+/** Creates a platform admin the way `marina admin create` does, and signs them in. */
+export async function adminBrowser(t: TestApp, email = 'admin@example.com'): Promise<Browser> {
+  await t.services.users.createPlatformAdmin(
+    { actor: { kind: 'system', label: 'test' }, ip: null },
+    { email, password: STRONG_PASSWORD },
+  );
+  return signIn(t.app, email);
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A request as the signed-in browser makes it (cookie + CSRF header). */
+export function as(t: TestApp, who: Browser) {
+  return (method: Method, url: string, payload?: unknown) =>
+    t.app.inject({
+      method,
+      url,
+      headers: { cookie: who.cookie, 'x-marina-csrf': who.csrf },
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+}
+
+/** A request with an API token. */
+export function withToken(t: TestApp, token: string) {
+  return (method: Method, url: string, payload?: unknown) =>
+    t.app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+}
+
+/** Adds a user to an organization with a password and signs them in. */
+export async function memberBrowser(
+  t: TestApp,
+  by: Browser,
+  org: string,
+  email: string,
+  role: 'owner' | 'admin' | 'member',
+): Promise<Browser> {
+  const response = await as(t, by)('POST', `/api/v1/organizations/${org}/members`, {
+    email,
+    role,
+    password: STRONG_PASSWORD,
+  });
+  if (response.statusCode !== 201) throw new Error(`add member failed: ${response.statusCode} ${response.body}`);
+  return signIn(t.app, email);
+}
+
+export async function countRows(
+  db: Db,
+  table: 'users' | 'organizations' | 'memberships' | 'api_tokens' | 'audit_events' | 'sessions',
+): Promise<number> {
+  const row = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -1,0 +1,38 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrate } from '../src/db/database.js';
+import { migrations } from '../src/db/migrations/index.js';
+import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+
+let database: TestDatabase | undefined;
+afterEach(() => database?.drop());
+
+describe('migrations', () => {
+  it('build the schema from an empty database, and running them again changes nothing', async () => {
+    database = await createTestDatabase(false);
+    const applied = await migrate(database.db);
+    expect(applied).toEqual(Object.keys(migrations));
+    const tables = await sql<{
+      tablename: string;
+    }>`select tablename from pg_tables where schemaname = 'public' order by tablename`.execute(database.db);
+    expect(tables.rows.map((r) => r.tablename)).toEqual([
+      'api_tokens',
+      'audit_events',
+      'login_attempts',
+      'marina_migrations',
+      'marina_migrations_lock',
+      'memberships',
+      'one_time_tokens',
+      'organizations',
+      'sessions',
+      'users',
+    ]);
+    expect(await migrate(database.db)).toEqual([]);
+  });
+
+  it('run safely when two Marina processes start at once', async () => {
+    database = await createTestDatabase(false);
+    const [a, b] = await Promise.all([migrate(database.db), migrate(database.db)]);
+    expect([...a, ...b].sort()).toEqual(Object.keys(migrations).sort());
+  });
+});
