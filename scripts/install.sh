@@ -41,7 +41,7 @@ install -d -m 0750 -o root -g marina "$config"
 # Copy the project (not node_modules, data or build output), then build it there.
 tar -C "$source_dir" --exclude=./node_modules --exclude=./data --exclude=./dist --exclude=./.git \
   --exclude=./test-results -cf - . | tar -C "$prefix" -xf -
-(cd "$prefix" && npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund)
+(cd "$prefix" && npm install --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund)
 
 node_bin="$prefix/node_modules/.bin/node"
 if [ ! -x "$node_bin" ]; then
@@ -69,7 +69,14 @@ fi
 # A `marina` command for the server's operators, with the service's settings.
 cat > /usr/local/bin/marina <<WRAPPER
 #!/bin/sh
-if [ -r "$config/marina.env" ]; then set -a; . "$config/marina.env"; set +a; fi
+# The service's settings, except those the caller sets itself.
+if [ -r "$config/marina.env" ]; then
+  while IFS='=' read -r key value; do
+    case "\$key" in
+      MARINA_*) if [ -z "\$(printenv "\$key")" ]; then export "\$key=\$value"; fi ;;
+    esac
+  done < "$config/marina.env"
+fi
 exec "$node_bin" "$prefix/bin/marina.js" "\$@"
 WRAPPER
 chmod 0755 /usr/local/bin/marina
