@@ -256,7 +256,8 @@ describe('password change', () => {
       currentPassword: 'not it at all',
       newPassword: 'a brand new passphrase',
     });
-    expect(wrong.json().error.code).toBe('MARINA_E_INVALID_CREDENTIALS');
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().error).toMatchObject({ code: 'MARINA_E_VALIDATION', details: { field: 'currentPassword' } });
     const weak = await change('POST', '/api/v1/me/password', {
       currentPassword: STRONG_PASSWORD,
       newPassword: 'aaaaaaaaaaaaaaa',

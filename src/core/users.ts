@@ -94,9 +94,8 @@ export class UserService {
       typeof input.currentPassword !== 'string' ||
       !(await verifyPassword(user.password_hash, input.currentPassword))
     ) {
-      throw new MarinaError('MARINA_E_INVALID_CREDENTIALS', 'The current password is wrong.', {
-        field: 'currentPassword',
-      });
+      // 400, not 401: the session is fine, only the form is wrong.
+      throw new MarinaError('MARINA_E_VALIDATION', 'The current password is wrong.', { field: 'currentPassword' });
     }
     const password = requireStrongPassword(input.newPassword, user.email, 'newPassword');
     if (password === input.currentPassword) {

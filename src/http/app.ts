@@ -30,10 +30,14 @@ export interface AppDeps {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The built SPA: beside the compiled server in dist/, or dist/web when running from src/. */
+/**
+ * The built SPA: dist/web beside the compiled server, or dist/web of the checkout when running
+ * from src/. A built folder has assets/; the Vite sources in web/ have an index.html too, not that.
+ */
 export function findWebDir(configured: string | undefined): string | undefined {
-  const candidates = configured ? [configured] : [join(here, '..', '..', 'web'), join(here, '..', '..', 'dist', 'web')];
-  return candidates.find((dir) => existsSync(join(dir, 'index.html')));
+  if (configured) return existsSync(join(configured, 'index.html')) ? configured : undefined;
+  const candidates = [join(here, '..', '..', 'dist', 'web'), join(here, '..', '..', 'web')];
+  return candidates.find((dir) => existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'assets')));
 }
 
 export async function buildApp({ config, services, db, logger }: AppDeps): Promise<FastifyInstance> {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { requireUser } from '../../core/access.js';
 import { userView } from '../../core/users.js';
 import { anonymousContext, clearSessionCookie, contextOf, setSessionCookie } from '../auth.js';
-import { Email, Name, Password, responses, SessionStart, User } from '../schemas.js';
+import { Email, Name, Password, Role, responses, SessionStart, User } from '../schemas.js';
 import type { RouteOptions } from './options.js';
 
 export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, config }) => {
@@ -111,7 +111,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
           200: Type.Object({
             user: User,
             organizations: Type.Array(
-              Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), role: Type.String() }),
+              Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), role: Role }),
             ),
             authMethod: Type.Union([Type.Literal('session'), Type.Literal('token')]),
             csrfToken: Type.Union([Type.String(), Type.Null()]),
@@ -127,7 +127,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         id: o.id,
         slug: o.slug,
         name: o.name,
-        role: o.role ?? 'member',
+        role: o.role ?? ('member' as const),
       }));
       return {
         user: userView(user),

@@ -1,0 +1,243 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const builtWeb = join(root, 'dist', 'web');
+const builtIndex = join(builtWeb, 'index.html');
+const screenshots = join(root, 'test-results', 'screenshots');
+const CHROMIUM = '/usr/bin/chromium';
+const STEP_TIMEOUT = 60_000;
+
+const admin = { name: 'Ada Admiral', email: 'ada@example.com' };
+const member = { name: 'Bob Builder', email: 'bob@example.com' };
+
+let t: TestApp;
+let browser: Browser;
+let page: Page;
+let baseUrl: string;
+const pageErrors: string[] = [];
+
+async function snap(name: string): Promise<void> {
+  // Toasts from earlier steps would cover the page in the picture.
+  for (const dismiss of await page.getByRole('button', { name: 'Dismiss' }).all()) await dismiss.click();
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+}
+
+const nav = (label: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label });
+
+beforeAll(async () => {
+  if (!existsSync(builtIndex)) throw new Error(`${builtIndex} is missing: run npm run build:web before this test.`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run bash scripts/install-test-deps.sh.`);
+  await mkdir(screenshots, { recursive: true });
+  t = await createTestApp();
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  baseUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+describe('the web UI', () => {
+  it(
+    'creates the first administrator from the setup link and lands signed in',
+    async () => {
+      const link = await t.services.setup.issueLink(baseUrl);
+      if (!link) throw new Error('no setup link: the database already has an admin');
+      await page.goto(link);
+      await page.getByRole('heading', { name: "Create Marina's first administrator" }).waitFor();
+      await page.getByLabel('Name').fill(admin.name);
+      await page.getByLabel('Email').fill(admin.email);
+      await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+      await page.getByLabel('Confirm password').fill(STRONG_PASSWORD);
+      await snap('01-setup');
+      await page.getByRole('button', { name: 'Create administrator' }).click();
+
+      await page.waitForURL(`${baseUrl}/organizations`);
+      const user = page.getByTestId('current-user');
+      await user.getByText(admin.email).waitFor();
+      expect(await user.textContent()).toContain('platform admin');
+      await page.getByRole('heading', { name: 'No organizations yet' }).waitFor();
+      await snap('02-organizations-empty');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'signs out, refuses a wrong password and signs in again',
+    async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL(`${baseUrl}/login`);
+      await page.getByLabel('Email').fill(admin.email);
+      await page.getByLabel('Password').fill('not the right password');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').getByText('Email or password is wrong.').waitFor();
+      await snap('03-login-error');
+
+      await page.getByLabel('Password').fill(STRONG_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${baseUrl}/organizations`);
+      await page.getByTestId('current-user').getByText(admin.email).waitFor();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'creates an organization and opens it',
+    async () => {
+      await page.getByRole('button', { name: 'New organization' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New organization' });
+      await dialog.getByLabel('Name').fill('Acme Corp');
+      expect(await dialog.getByLabel('Slug').inputValue()).toBe('acme-corp');
+      await snap('04-organization-create');
+      await dialog.getByRole('button', { name: 'Create organization' }).click();
+      await page.waitForURL(`${baseUrl}/organizations/acme-corp`);
+
+      await nav('Organizations').click();
+      await page.getByRole('link', { name: 'Acme Corp' }).waitFor();
+      await snap('05-organizations');
+      await page.getByRole('link', { name: 'Acme Corp' }).click();
+      await page.waitForURL(`${baseUrl}/organizations/acme-corp`);
+      await page.getByRole('heading', { name: 'Acme Corp' }).waitFor();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'adds a member with an initial password',
+    async () => {
+      await page.getByRole('button', { name: 'Add member' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add member' });
+      await dialog.getByLabel('Email').fill(member.email);
+      await dialog.getByLabel('Role').selectOption('admin');
+      await dialog.getByLabel('Name').fill(member.name);
+      await dialog.getByLabel('Initial password').fill(STRONG_PASSWORD);
+      await snap('06-member-add');
+      await dialog.getByRole('button', { name: 'Add member' }).click();
+      await dialog.waitFor({ state: 'detached' });
+
+      const row = page.getByRole('table', { name: 'Members' }).getByRole('row').filter({ hasText: member.email });
+      await row.getByText('active').waitFor();
+      expect(await row.getByLabel(`Role of ${member.email}`).inputValue()).toBe('admin');
+      await snap('07-organization');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'shows the audit trail and filters it by category',
+    async () => {
+      await nav('Audit log').click();
+      await page.waitForURL(`${baseUrl}/audit`);
+      const actions = page.getByTestId('audit-action');
+      await actions.first().waitFor();
+      const all = await actions.allTextContents();
+      for (const action of ['organization.create', 'member.add', 'auth.login', 'user.create_admin']) {
+        expect(all).toContain(action);
+      }
+      await snap('08-audit');
+
+      await page.getByLabel('Category').selectOption('organization');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await expect
+        .poll(async () => (await actions.allTextContents()).every((a) => a.startsWith('organization.')), {
+          timeout: 10_000,
+        })
+        .toBe(true);
+      const filtered = await actions.allTextContents();
+      expect(filtered).toContain('organization.create');
+      expect(filtered).not.toContain('member.add');
+      await snap('09-audit-filtered');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'creates an API token whose secret is shown once',
+    async () => {
+      await nav('Settings').click();
+      await page.waitForURL(`${baseUrl}/settings`);
+      await page.getByRole('heading', { name: 'No API tokens' }).waitFor();
+      await page.getByRole('button', { name: 'New token' }).click();
+      const create = page.getByRole('dialog', { name: 'New API token' });
+      await create.getByLabel('Token name').fill('deploy pipeline');
+      await create.getByLabel('Expires after (days)').fill('90');
+      await create.getByRole('button', { name: 'Create token' }).click();
+
+      const shown = page.getByRole('dialog', { name: 'Token created' });
+      const secret = await shown.getByLabel('API token secret').inputValue();
+      expect(secret).toMatch(/^mrn_[A-Za-z0-9_-]{43}$/);
+      await snap('10-token-created');
+      await shown.getByRole('button', { name: 'I have copied it' }).click();
+      await shown.waitFor({ state: 'detached' });
+
+      const row = page
+        .getByRole('table', { name: 'API tokens' })
+        .getByRole('row')
+        .filter({ hasText: 'deploy pipeline' });
+      await row.getByText('active').waitFor();
+      expect(await page.content()).not.toContain(secret);
+      await snap('11-settings-tokens');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'changes the password, and a wrong current password does not end the session',
+    async () => {
+      await page.getByRole('tab', { name: 'Password' }).click();
+      await page.getByLabel('Current password').fill('this is not my password');
+      await page.getByLabel('New password', { exact: true }).fill('another long passphrase 42');
+      await page.getByLabel('Confirm new password').fill('another long passphrase 42');
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByRole('alert').getByText('The current password is wrong.').first().waitFor();
+      expect(page.url()).toBe(`${baseUrl}/settings?tab=password`);
+      await snap('12-settings-password-error');
+
+      await page.getByLabel('Current password').fill(STRONG_PASSWORD);
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByText('Password changed.').waitFor();
+      await snap('13-settings-password');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'explains the parts that are not released yet',
+    async () => {
+      await nav('Instances').click();
+      await page.getByRole('heading', { name: 'Your Odoo instances will live here' }).waitFor();
+      await snap('14-instances');
+
+      await page.setViewportSize({ width: 920, height: 800 });
+      await nav('Audit log').click();
+      await page.getByTestId('audit-action').first().waitFor();
+      await snap('15-audit-narrow');
+      expect(pageErrors).toEqual([]);
+    },
+    STEP_TIMEOUT,
+  );
+});

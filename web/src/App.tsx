@@ -1,0 +1,54 @@
+import { BrowserRouter, Navigate, Route, Routes } from 'react-router-dom';
+import { Layout } from './components/Layout';
+import { RedirectIfSignedIn, RequireSession } from './components/RouteGuards';
+import { ToastProvider } from './components/Toast';
+import { AuditPage } from './pages/AuditPage';
+import { BackupsPage, InstancesPage, LogsPage } from './pages/ComingSoonPages';
+import { InvitePage } from './pages/InvitePage';
+import { LoginPage } from './pages/LoginPage';
+import { NotFoundPage } from './pages/NotFoundPage';
+import { OrganizationPage } from './pages/OrganizationPage';
+import { OrganizationsPage } from './pages/OrganizationsPage';
+import { SettingsPage } from './pages/SettingsPage';
+import { SetupPage } from './pages/SetupPage';
+import { SessionProvider } from './session/SessionContext';
+
+export function App() {
+  return (
+    <ToastProvider>
+      <SessionProvider>
+        <BrowserRouter>
+          <Routes>
+            <Route path="/setup" element={<SetupPage />} />
+            <Route path="/invite" element={<InvitePage />} />
+            <Route
+              path="/login"
+              element={
+                <RedirectIfSignedIn>
+                  <LoginPage />
+                </RedirectIfSignedIn>
+              }
+            />
+            <Route
+              element={
+                <RequireSession>
+                  <Layout />
+                </RequireSession>
+              }
+            >
+              <Route index element={<Navigate to="/organizations" replace />} />
+              <Route path="instances" element={<InstancesPage />} />
+              <Route path="backups" element={<BackupsPage />} />
+              <Route path="logs" element={<LogsPage />} />
+              <Route path="organizations" element={<OrganizationsPage />} />
+              <Route path="organizations/:slug" element={<OrganizationPage />} />
+              <Route path="audit" element={<AuditPage />} />
+              <Route path="settings" element={<SettingsPage />} />
+              <Route path="*" element={<NotFoundPage />} />
+            </Route>
+          </Routes>
+        </BrowserRouter>
+      </SessionProvider>
+    </ToastProvider>
+  );
+}

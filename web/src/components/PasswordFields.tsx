@@ -1,0 +1,55 @@
+import { Field } from './Field';
+
+export const PASSWORD_HINT = 'At least 12 characters with some variety; common passwords are refused.';
+
+interface PasswordFieldsProps {
+  password: string;
+  confirm: string;
+  onPassword(value: string): void;
+  onConfirm(value: string): void;
+  error?: string | undefined;
+  label?: string;
+}
+
+/** A new password twice, so a typo cannot lock the user out. */
+export function PasswordFields({
+  password,
+  confirm,
+  onPassword,
+  onConfirm,
+  error,
+  label = 'Password',
+}: PasswordFieldsProps) {
+  const mismatch = confirm.length > 0 && confirm !== password ? 'The two passwords differ.' : undefined;
+  return (
+    <>
+      <Field label={label} hint={PASSWORD_HINT} error={error}>
+        {(props) => (
+          <input
+            {...props}
+            type="password"
+            autoComplete="new-password"
+            required
+            value={password}
+            onChange={(e) => onPassword(e.target.value)}
+          />
+        )}
+      </Field>
+      <Field label={`Confirm ${label.toLowerCase()}`} error={mismatch}>
+        {(props) => (
+          <input
+            {...props}
+            type="password"
+            autoComplete="new-password"
+            required
+            value={confirm}
+            onChange={(e) => onConfirm(e.target.value)}
+          />
+        )}
+      </Field>
+    </>
+  );
+}
+
+export const passwordsReady = (password: string, confirm: string): boolean =>
+  password.length > 0 && password === confirm;

@@ -1,0 +1,215 @@
+import { type FormEvent, useState } from 'react';
+import { api, call } from '../../api/client';
+import { ApiError, errorMessage } from '../../api/errors';
+import type { ApiToken } from '../../api/types';
+import { Alert } from '../../components/Alert';
+import { Badge } from '../../components/Badge';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { CopyField } from '../../components/CopyField';
+import { EmptyState, Loading } from '../../components/EmptyState';
+import { Field } from '../../components/Field';
+import { FormError } from '../../components/FormError';
+import { KeyIcon, PlusIcon } from '../../components/icons';
+import { Modal } from '../../components/Modal';
+import { useToast } from '../../components/Toast';
+import { formatDate, formatDateTime, formatRelative } from '../../format';
+import { useLoader } from '../../useLoader';
+
+type TokenState = 'active' | 'expired' | 'revoked';
+
+function stateOf(token: ApiToken, now = new Date()): TokenState {
+  if (token.revokedAt) return 'revoked';
+  if (token.expiresAt && new Date(token.expiresAt) <= now) return 'expired';
+  return 'active';
+}
+
+const stateTone = { active: 'green', expired: 'amber', revoked: 'red' } as const;
+
+function CreateTokenModal({ onClose, onCreated }: { onClose(): void; onCreated(): void }) {
+  const [name, setName] = useState('');
+  const [days, setDays] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [secret, setSecret] = useState<string | null>(null);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const body = { name: name.trim(), ...(days ? { expiresInDays: Number(days) } : {}) };
+      const created = await call(api.POST('/api/v1/tokens', { body }));
+      setSecret(created.secret);
+      onCreated();
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  }
+
+  if (secret) {
+    return (
+      <Modal title="Token created" onClose={onClose} width="wide">
+        <Alert kind="warning" title="Copy the token now">
+          This is the only time Marina shows it: only a fingerprint is stored. If you lose it, revoke it and create a
+          new one.
+        </Alert>
+        <CopyField label="API token secret" value={secret} />
+        <p className="field-hint">
+          Use it as <code>Authorization: Bearer {secret.slice(0, 8)}…</code> or with <code>marina login --token</code>.
+        </p>
+        <div className="form-actions">
+          <button type="button" className="btn btn-primary" onClick={onClose}>
+            I have copied it
+          </button>
+        </div>
+      </Modal>
+    );
+  }
+
+  const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
+  return (
+    <Modal
+      title="New API token"
+      description="A token acts as you, with your permissions, for scripts, CI jobs and the marina CLI."
+      onClose={onClose}
+    >
+      <form className="form" onSubmit={submit} noValidate>
+        <FormError error={error} fields={['name', 'expiresInDays']} />
+        <Field label="Token name" hint="Say where it is used, e.g. “deploy pipeline”." error={fieldErrors.name}>
+          {(props) => (
+            <input {...props} required maxLength={60} value={name} onChange={(e) => setName(e.target.value)} />
+          )}
+        </Field>
+        <Field
+          label="Expires after (days)"
+          optional
+          hint="Leave empty for a token that works until you revoke it."
+          error={fieldErrors.expiresInDays}
+        >
+          {(props) => (
+            <input
+              {...props}
+              type="number"
+              min={1}
+              max={3650}
+              step={1}
+              inputMode="numeric"
+              value={days}
+              onChange={(e) => setDays(e.target.value)}
+            />
+          )}
+        </Field>
+        <div className="form-actions">
+          <button type="button" className="btn btn-secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
+            {busy ? 'Creating…' : 'Create token'}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function TokensTable({ tokens, onRevoke }: { tokens: ApiToken[]; onRevoke(token: ApiToken): void }) {
+  return (
+    <div className="table-wrap">
+      <table className="table" aria-label="API tokens">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Token</th>
+            <th scope="col">Created</th>
+            <th scope="col">Last used</th>
+            <th scope="col">Expires</th>
+            <th scope="col">State</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {tokens.map((token) => {
+            const state = stateOf(token);
+            return (
+              <tr key={token.id}>
+                <td className="row-title">{token.name}</td>
+                <td className="mono muted">{token.prefix}…</td>
+                <td title={formatDateTime(token.createdAt)}>{formatDate(token.createdAt)}</td>
+                <td title={token.lastUsedAt ? formatDateTime(token.lastUsedAt) : undefined}>
+                  {token.lastUsedAt ? formatRelative(token.lastUsedAt) : <span className="muted">never</span>}
+                </td>
+                <td>{token.expiresAt ? formatDate(token.expiresAt) : <span className="muted">never</span>}</td>
+                <td>
+                  <Badge tone={stateTone[state]}>{state}</Badge>
+                </td>
+                <td className="actions">
+                  {state === 'active' ? (
+                    <button type="button" className="btn btn-ghost btn-danger-text" onClick={() => onRevoke(token)}>
+                      Revoke<span className="visually-hidden"> {token.name}</span>
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function TokensSection() {
+  const toast = useToast();
+  const [creating, setCreating] = useState(false);
+  const [revoking, setRevoking] = useState<ApiToken | null>(null);
+  const tokens = useLoader(async () => (await call(api.GET('/api/v1/tokens'))).tokens, 'tokens');
+
+  return (
+    <section className="card card-flush">
+      <header className="card-header">
+        <div>
+          <h2>API tokens</h2>
+          <p className="card-subtitle">
+            Tokens act as you. Give each script its own, and revoke the ones you no longer use.
+          </p>
+        </div>
+        <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+          <PlusIcon />
+          New token
+        </button>
+      </header>
+      {tokens.error ? (
+        <div className="card-body">
+          <Alert kind="error">{errorMessage(tokens.error)}</Alert>
+        </div>
+      ) : null}
+      {!tokens.data && tokens.loading ? <Loading /> : null}
+      {tokens.data && tokens.data.length === 0 ? (
+        <EmptyState icon={<KeyIcon width={28} height={28} />} title="No API tokens">
+          <p>Create one to use Marina’s API from scripts or the command line.</p>
+        </EmptyState>
+      ) : null}
+      {tokens.data && tokens.data.length > 0 ? <TokensTable tokens={tokens.data} onRevoke={setRevoking} /> : null}
+      {creating ? <CreateTokenModal onClose={() => setCreating(false)} onCreated={() => void tokens.reload()} /> : null}
+      {revoking ? (
+        <ConfirmDialog
+          title="Revoke token?"
+          confirmLabel="Revoke token"
+          onClose={() => setRevoking(null)}
+          onConfirm={async () => {
+            await call(api.DELETE('/api/v1/tokens/{id}', { params: { path: { id: revoking.id } } }));
+            toast.success(`Token ${revoking.name} revoked.`);
+            await tokens.reload();
+          }}
+        >
+          <p>
+            Anything using <strong>{revoking.name}</strong> stops working at once. This cannot be undone.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+    </section>
+  );
+}
