@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { systemClock } from '../src/core/clock.js';
+import { SecretBox } from '../src/core/secret-box.js';
 import { createServices } from '../src/core/services.js';
 import { connect, migrate } from '../src/db/database.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
@@ -49,7 +50,14 @@ try {
   report('migrations from empty', ms(migrateMs));
 
   const config = loadConfig({ MARINA_DATA_DIR: dir, MARINA_LOG_LEVEL: 'warn' });
-  const services = createServices(db, systemClock, config);
+  const services = createServices({
+    db,
+    clock: systemClock,
+    config,
+    logger,
+    box: SecretBox.fromPassphrase('bench secret key'),
+    connectionString: server.url,
+  });
   const app = await buildApp({ config, services, db, logger });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const password = 'correct horse battery staple';

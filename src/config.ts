@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
+import { type CatalogOverrides, odooVersions } from './odoo/versions.js';
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -18,6 +19,14 @@ export interface MarinaConfig {
   session: { idleMinutes: number; maxAgeHours: number };
   login: { maxFailures: number; lockMinutes: number; ipMaxAttempts: number; ipWindowMinutes: number };
   webDir: string | undefined;
+  secretKey: string | undefined;
+  docker: { host: string };
+  postgresImage: string;
+  odoo: CatalogOverrides;
+  instances: { bindAddress: string; portRange: { from: number; to: number } };
+  jobs: { perHost: number; workers: number };
+  /** Prefix and label of every Docker object; two Marinas can share an engine with different ones. */
+  namespace: string;
 }
 
 type Source = Record<string, string | undefined>;
@@ -62,6 +71,21 @@ const postgresUrl = (raw: string) => {
   }
 };
 const hostName = (raw: string) => (/^[A-Za-z0-9.:[\]-]{1,253}$/.test(raw.trim()) ? raw.trim() : undefined);
+const imageRef = (raw: string) =>
+  /^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/.test(raw.trim())
+    ? raw.trim()
+    : undefined;
+const dockerHost = (raw: string) =>
+  /^(unix:\/\/\/|\/|tcp:\/\/|https?:\/\/)[^\s]*$/.test(raw.trim()) ? raw.trim() : undefined;
+const portRange = (raw: string) => {
+  const match = /^(\d{4,5})-(\d{4,5})$/.exec(raw.trim());
+  if (!match) return undefined;
+  const from = Number(match[1]);
+  const to = Number(match[2]);
+  return from >= 1024 && to <= 65535 && from <= to ? { from, to } : undefined;
+};
+const moduleList = (raw: string) => (/^[a-z0-9_]+(,[a-z0-9_]+)*$/.test(raw.trim()) ? raw.trim() : undefined);
+const secret = (raw: string) => (raw.trim().length >= 16 ? raw.trim() : undefined);
 const path = (raw: string) => (raw.trim() !== '' && !raw.includes('\0') ? raw.trim() : undefined);
 
 const fields = {
@@ -116,10 +140,71 @@ const fields = {
     parse: integer(1, 10000),
   },
   webDir: { env: 'MARINA_WEB_DIR', describe: 'a folder holding the built web UI', parse: path },
+  secretKey: {
+    env: 'MARINA_SECRET_KEY',
+    describe: 'a passphrase of at least 16 characters (or 64 hex digits)',
+    parse: secret,
+  },
+  dockerHost: {
+    env: 'MARINA_DOCKER_HOST',
+    describe: 'unix:///var/run/docker.sock or tcp://host:2376 (else DOCKER_HOST is used)',
+    parse: dockerHost,
+  },
+  postgresImage: {
+    env: 'MARINA_POSTGRES_IMAGE',
+    describe: 'a Docker image reference such as postgres:16',
+    parse: imageRef,
+  },
+  instanceBind: {
+    env: 'MARINA_INSTANCE_BIND',
+    describe: 'the IP address instance ports are published on',
+    parse: hostName,
+  },
+  instancePorts: {
+    env: 'MARINA_INSTANCE_PORTS',
+    describe: 'a port range such as 20000-20999 (1024–65535)',
+    parse: portRange,
+  },
+  jobsPerHost: { env: 'MARINA_JOBS_PER_HOST', describe: 'an integer from 1 to 16', parse: integer(1, 16) },
+  namespace: {
+    env: 'MARINA_NAMESPACE',
+    describe: 'a lowercase name of up to 20 letters, digits and dashes, starting with a letter',
+    parse: (raw: string) => (/^[a-z][a-z0-9-]{0,19}$/.test(raw.trim()) ? raw.trim() : undefined),
+  },
 } satisfies Record<string, Field<unknown>>;
 
+/** Per Odoo version: MARINA_ODOO_17_IMAGE, MARINA_ODOO_17_SOURCE, MARINA_ODOO_17_LOAD … */
+const odooFields = Object.fromEntries(
+  odooVersions.map((version) => {
+    const major = Number.parseInt(version, 10);
+    return [
+      version,
+      {
+        image: {
+          env: `MARINA_ODOO_${major}_IMAGE`,
+          describe: 'a Docker image reference such as odoo:17',
+          parse: imageRef,
+        },
+        source: {
+          env: `MARINA_ODOO_${major}_SOURCE`,
+          describe: 'an absolute path to an Odoo source tree',
+          parse: path,
+        },
+        load: {
+          env: `MARINA_ODOO_${major}_LOAD`,
+          describe: 'comma-separated server-wide modules such as base,web',
+          parse: moduleList,
+        },
+      },
+    ];
+  }),
+) as Record<(typeof odooVersions)[number], { image: Field<string>; source: Field<string>; load: Field<string> }>;
+
 /** Every variable Marina reads, for the README and `marina config`. */
-export const configVariables = Object.values(fields).map((f) => ({ env: f.env, expects: f.describe }));
+export const configVariables = [
+  ...Object.values(fields),
+  ...Object.values(odooFields).flatMap((f) => [f.image, f.source, f.load]),
+].map((f) => ({ env: f.env, expects: f.describe }));
 
 /**
  * Reads an optional JSON config file whose keys are the same MARINA_* names as the environment.
@@ -135,7 +220,7 @@ function readConfigFile(file: string): Source {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError([`MARINA_CONFIG: ${file} must hold a JSON object of MARINA_* keys`]);
   }
-  const known = new Set(Object.values(fields).map((f) => f.env));
+  const known = new Set(configVariables.map((f) => f.env));
   const problems: string[] = [];
   const source: Source = {};
   for (const [key, value] of Object.entries(parsed)) {
@@ -188,6 +273,28 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
       ipWindowMinutes: 15,
     },
     webDir: read(fields.webDir, undefined),
+    secretKey: read(fields.secretKey, undefined),
+    docker: { host: read(fields.dockerHost, dockerHost(source.DOCKER_HOST ?? '') ?? 'unix:///var/run/docker.sock') },
+    postgresImage: read(fields.postgresImage, 'postgres:16'),
+    odoo: Object.fromEntries(
+      odooVersions.map((version) => {
+        const f = odooFields[version];
+        return [
+          version,
+          {
+            image: read(f.image, undefined),
+            sourceMount: read(f.source, undefined),
+            serverWideModules: read(f.load, undefined),
+          },
+        ];
+      }),
+    ),
+    instances: {
+      bindAddress: read(fields.instanceBind, '0.0.0.0'),
+      portRange: read(fields.instancePorts, { from: 20000, to: 20999 }),
+    },
+    jobs: { perHost: read(fields.jobsPerHost, 2), workers: 4 },
+    namespace: read(fields.namespace, 'marina'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

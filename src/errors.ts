@@ -30,6 +30,19 @@ export const errorCatalog = {
     status: 429,
     message: 'Too many failed sign-ins for this account; it is locked for a while.',
   },
+  MARINA_E_DOCKER_UNAVAILABLE: { status: 503, message: 'The Docker engine cannot be reached.' },
+  MARINA_E_IMAGE_MISSING: { status: 503, message: 'A Docker image Marina needs is not available on the host.' },
+  MARINA_E_CONFIRMATION_REQUIRED: {
+    status: 400,
+    message: 'This is a production instance: type its name in "confirm" to go ahead.',
+  },
+  MARINA_E_INVALID_STATE: { status: 409, message: 'The instance is not in a state that allows this.' },
+  MARINA_E_NO_FREE_PORT: { status: 503, message: 'No free port is left in MARINA_INSTANCE_PORTS on this host.' },
+  MARINA_E_JOB_FAILED: { status: 500, message: 'The job failed; its log says why.' },
+  MARINA_E_INTERRUPTED: {
+    status: 500,
+    message: 'Marina stopped while this job was running; what it had done was undone.',
+  },
   MARINA_E_DATABASE_UNAVAILABLE: { status: 503, message: "Marina's database cannot be reached." },
   MARINA_E_INTERNAL: { status: 500, message: 'Something went wrong inside Marina; the log has the details.' },
 } as const satisfies Record<string, { status: number; message: string }>;

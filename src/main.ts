@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { loadSecretBox } from './adapters/keyfile.js';
 import type { MarinaConfig } from './config.js';
 import { systemClock } from './core/clock.js';
 import { createServices } from './core/services.js';
@@ -18,8 +19,18 @@ export async function startMarina(config: MarinaConfig, logger: Logger): Promise
   const database = await openDatabase(config, logger, true);
   try {
     await migrate(database.db, logger);
-    const services = createServices(database.db, systemClock, config);
+    const box = await loadSecretBox(config.secretKey, config.dataDir);
+    const services = createServices({
+      db: database.db,
+      clock: systemClock,
+      config,
+      logger,
+      box,
+      connectionString: database.url,
+    });
     const app = await buildApp({ config, services, db: database.db, logger });
+    // An unreachable Docker engine is reported (GET /api/v1/hosts, the log) but does not stop Marina.
+    await services.startBackground();
     await app.listen({ host: config.host, port: config.port });
     const setupUrl = await services.setup.issueLink(config.publicUrl);
     logger.info(
@@ -40,6 +51,7 @@ export async function startMarina(config: MarinaConfig, logger: Logger): Promise
       stop: () => {
         stopping ??= (async () => {
           await app.close();
+          await services.stopBackground();
           await database.close();
         })();
         return stopping;

@@ -18,12 +18,18 @@ describe('migrations', () => {
     expect(tables.rows.map((r) => r.tablename)).toEqual([
       'api_tokens',
       'audit_events',
+      'database_servers',
+      'hosts',
+      'instances',
       'login_attempts',
       'marina_migrations',
       'marina_migrations_lock',
       'memberships',
       'one_time_tokens',
+      'operation_logs',
+      'operations',
       'organizations',
+      'projects',
       'sessions',
       'users',
     ]);

@@ -75,6 +75,28 @@ export class MarinaClient {
     return { data: data as T, headers: response.headers };
   }
 
+  /** An open Server-Sent Events stream, as raw chunks. */
+  async stream(path: string): Promise<AsyncIterable<Uint8Array>> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    let response: Response;
+    try {
+      response = await fetch(new URL(`/api/v1${path}`, this.options.url), { headers });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new ApiError(0, 'MARINA_E_UNREACHABLE', `Cannot reach Marina at ${this.options.url} (${cause}).`);
+    }
+    if (!response.ok || !response.body) {
+      const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+      throw new ApiError(
+        response.status,
+        body.error?.code ?? `HTTP_${response.status}`,
+        body.error?.message ?? response.statusText,
+      );
+    }
+    return response.body as unknown as AsyncIterable<Uint8Array>;
+  }
+
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T> {
     return this.request<T>('GET', path, undefined, query).then((r) => r.data);
   }

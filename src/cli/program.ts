@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
+import { loadSecretBox } from '../adapters/keyfile.js';
 import { loadConfig } from '../config.js';
 import { systemClock } from '../core/clock.js';
 import { systemContext } from '../core/context.js';
@@ -10,6 +11,7 @@ import { createLogger } from '../logger.js';
 import { startMarina, stopOnSignals } from '../main.js';
 import { ApiError, MarinaClient } from './client.js';
 import { DEFAULT_URL, forgetCredentials, loadCredentials, saveCredentials } from './credentials.js';
+import { CliUsageError, registerInstanceCommands } from './instances.js';
 import { ago, printJson, table } from './output.js';
 import { readSecret } from './prompt.js';
 
@@ -87,7 +89,10 @@ export function buildProgram(): Command {
     .action(async (opts: { email: string; password?: string; name?: string }) => {
       const password = await passwordFrom(opts.password, 'Password for the new administrator');
       const user = await withLocalDatabase(async ({ db }) => {
-        const services = createServices(db, systemClock, loadConfig());
+        const config = loadConfig();
+        const logger = createLogger({ ...config, logLevel: 'warn', logFormat: 'json' });
+        const box = await loadSecretBox(config.secretKey, config.dataDir);
+        const services = createServices({ db, clock: systemClock, config, logger, box, connectionString: '' });
         return services.users.createPlatformAdmin(systemContext(`cli@${hostname()}`), {
           email: opts.email,
           password,
@@ -288,6 +293,8 @@ export function buildProgram(): Command {
       console.log(`Revoked token "${token.name}".`);
     });
 
+  registerInstanceCommands(program, client);
+
   program
     .command('audit')
     .description('the audit trail, newest first')
@@ -326,6 +333,7 @@ export function buildProgram(): Command {
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
+  if (error instanceof CliUsageError) return exitCodes.usage;
   if (error instanceof ApiError) {
     if (error.status === 0) return exitCodes.unreachable;
     if (error.status === 401) return exitCodes.unauthenticated;

@@ -1,12 +1,35 @@
+import type { Logger } from 'pino';
 import type { MarinaConfig } from '../config.js';
 import type { Db } from '../db/database.js';
+import { buildCatalog } from '../odoo/versions.js';
 import { AuditService } from './audit.js';
 import { AuthService } from './auth.js';
 import type { Clock } from './clock.js';
+import { DatabaseServerService } from './database-servers.js';
+import { HostService, LOCAL_HOST_ID } from './hosts.js';
+import { HEALTH_TIMEOUT_MS, registerInstanceJobs } from './instance-jobs.js';
+import { InstanceStatsService } from './instance-stats.js';
+import { InstanceBus, InstanceService } from './instances.js';
+import { JobRunner } from './jobs.js';
+import { OperationBus, OperationService } from './operations.js';
 import { OrganizationService } from './organizations.js';
+import { ProjectService } from './projects.js';
+import { ReconcileService } from './reconcile.js';
+import type { SecretBox } from './secret-box.js';
 import { SetupService } from './setup.js';
+import { StatusTracker } from './status.js';
 import { TokenService } from './tokens.js';
 import { UserService } from './users.js';
+
+export interface ServiceDeps {
+  db: Db;
+  clock: Clock;
+  config: MarinaConfig;
+  logger: Logger;
+  box: SecretBox;
+  /** Marina's own database, for the job queue's connections. */
+  connectionString: string;
+}
 
 export interface Services {
   audit: AuditService;
@@ -15,21 +38,87 @@ export interface Services {
   tokens: TokenService;
   organizations: OrganizationService;
   setup: SetupService;
+  operations: OperationService;
+  runner: JobRunner;
+  hosts: HostService;
+  databaseServers: DatabaseServerService;
+  projects: ProjectService;
+  instances: InstanceService;
+  instanceStats: InstanceStatsService;
+  status: StatusTracker;
+  reconcile: ReconcileService;
+  /** Registers the local engine, starts the job workers and follows Docker's events. */
+  startBackground(): Promise<void>;
+  stopBackground(): Promise<void>;
 }
 
-export function createServices(
-  db: Db,
-  clock: Clock,
-  config: Pick<MarinaConfig, 'session' | 'login' | 'publicUrl'>,
-): Services {
+export function createServices({ db, clock, config, logger, box, connectionString }: ServiceDeps): Services {
   const audit = new AuditService(db, clock);
   const users = new UserService(db, clock, audit);
+  const organizations = new OrganizationService(db, clock, audit, config.publicUrl);
+  const operations = new OperationService(db, clock, new OperationBus());
+  const runner = new JobRunner({
+    db,
+    connectionString,
+    clock,
+    bus: operations.bus,
+    logger,
+    perHostConcurrency: config.jobs.perHost,
+    workers: config.jobs.workers,
+  });
+  const hosts = new HostService(db, clock, logger);
+  const databaseServers = new DatabaseServerService(db, hosts, box, config.postgresImage, config.namespace, logger);
+  const projects = new ProjectService(db, audit, organizations);
+  const instances = new InstanceService(db, clock, audit, operations, runner, projects, box, config, new InstanceBus());
+  const status = new StatusTracker(db, hosts, instances, config.namespace, logger);
+  registerInstanceJobs(runner, {
+    instances,
+    hosts,
+    databaseServers,
+    box,
+    catalog: buildCatalog(config.odoo),
+    bindAddress: config.instances.bindAddress,
+    healthTimeoutMs: HEALTH_TIMEOUT_MS,
+    namespace: config.namespace,
+  });
+  const reconcile = new ReconcileService(db, hosts, databaseServers, audit, config.namespace, logger);
+  let started = false;
   return {
     audit,
     users,
     auth: new AuthService(db, clock, audit, config),
     tokens: new TokenService(db, clock, audit),
-    organizations: new OrganizationService(db, clock, audit, config.publicUrl),
+    organizations,
     setup: new SetupService(db, clock, users),
+    operations,
+    runner,
+    hosts,
+    databaseServers,
+    projects,
+    instances,
+    instanceStats: new InstanceStatsService(instances, hosts, databaseServers),
+    status,
+    reconcile,
+    async startBackground() {
+      started = true;
+      const local = await hosts.registerLocal(config.docker.host);
+      await runner.start();
+      status.start([LOCAL_HOST_ID]);
+      if (local.state === 'reachable') {
+        // Say at start-up what does not add up; removing is an admin's decision.
+        const report = await reconcile.report().catch(() => undefined);
+        if (report && (report.orphans.length > 0 || report.missing.length > 0)) {
+          logger.warn(
+            { orphans: report.orphans.map((o) => `${o.kind} ${o.name}`), missing: report.missing.map((m) => m.name) },
+            'reconciliation: some Docker objects or databases are unknown to Marina, or known instances lack their container (GET /api/v1/reconcile)',
+          );
+        }
+      }
+    },
+    async stopBackground() {
+      if (!started) return;
+      await status.stop();
+      await runner.stop();
+    },
   };
 }

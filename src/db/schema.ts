@@ -91,6 +91,144 @@ export interface AuditEventsTable {
   ip: string | null;
 }
 
+export type OperationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface OperationStep {
+  name: string;
+  status: StepStatus;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface OperationError {
+  code: string;
+  message: string;
+  step: string | null;
+}
+
+export interface OperationsTable {
+  id: Generated<string>;
+  kind: string;
+  organization_id: string | null;
+  host_id: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  target_label: string | null;
+  status: OperationStatus;
+  progress: ColumnType<number, number | undefined, number>;
+  step: string | null;
+  steps: ColumnType<OperationStep[], string, string>;
+  input: ColumnType<Record<string, unknown>, string, string>;
+  result: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  error: ColumnType<OperationError | null, string | null, string | null>;
+  /** What the job created so far, so an interrupted job can be undone. */
+  resources: ColumnType<Record<string, unknown>, string | undefined, string>;
+  actor_id: string | null;
+  actor_label: string;
+  created_at: CreatedAt;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface OperationLogsTable {
+  id: Generated<string>;
+  operation_id: string;
+  at: Timestamp;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export type HostState = 'unknown' | 'reachable' | 'unreachable';
+
+export interface HostsTable {
+  id: string;
+  name: string;
+  docker_host: string;
+  state: ColumnType<HostState, HostState | undefined, HostState>;
+  state_message: string | null;
+  engine_version: string | null;
+  os: string | null;
+  cpus: number | null;
+  memory_bytes: ColumnType<string | null, number | string | null, number | string | null>;
+  checked_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+export interface DatabaseServersTable {
+  id: Generated<string>;
+  name: string;
+  kind: 'managed' | 'external';
+  host_id: string | null;
+  image: string | null;
+  container_name: string | null;
+  volume_name: string | null;
+  network: string | null;
+  internal_host: string;
+  internal_port: number;
+  superuser: string;
+  /** Sealed with the SecretBox. */
+  superuser_password: string;
+  external_url: string | null;
+  state: ColumnType<string, string | undefined, string>;
+  created_at: CreatedAt;
+}
+
+export interface ProjectsTable {
+  id: Generated<string>;
+  organization_id: string;
+  name: string;
+  display_name: string;
+  odoo_version: string;
+  created_at: CreatedAt;
+}
+
+export type Stage = 'production' | 'staging' | 'development';
+export const stages: readonly Stage[] = ['production', 'staging', 'development'];
+export type InstanceStatus =
+  | 'provisioning'
+  | 'starting'
+  | 'running'
+  | 'unhealthy'
+  | 'restarting'
+  | 'stopping'
+  | 'stopped'
+  | 'exited'
+  | 'missing'
+  | 'failed'
+  | 'deleting';
+
+export interface InstancesTable {
+  id: Generated<string>;
+  organization_id: string;
+  project_id: string;
+  name: string;
+  stage: Stage;
+  odoo_version: string;
+  host_id: string;
+  database_server_id: string | null;
+  db_name: string;
+  /** Sealed secrets: the database role's password, Odoo's master password, the customer's admin password. */
+  db_password: string;
+  master_password: string;
+  admin_login: string;
+  admin_password: string;
+  language: string;
+  country: string | null;
+  cpus: number;
+  memory_mb: number;
+  container_name: string;
+  volume_name: string;
+  container_id: string | null;
+  http_port: number | null;
+  status: InstanceStatus;
+  status_detail: string | null;
+  health: string | null;
+  started_at: NullableTimestamp;
+  status_changed_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
@@ -100,6 +238,12 @@ export interface Database {
   login_attempts: LoginAttemptsTable;
   one_time_tokens: OneTimeTokensTable;
   audit_events: AuditEventsTable;
+  operations: OperationsTable;
+  operation_logs: OperationLogsTable;
+  hosts: HostsTable;
+  database_servers: DatabaseServersTable;
+  projects: ProjectsTable;
+  instances: InstancesTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -108,3 +252,8 @@ export type Session = Selectable<SessionsTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
 export type AuditEvent = Selectable<AuditEventsTable>;
 export type NewAuditEvent = Insertable<AuditEventsTable>;
+export type Operation = Selectable<OperationsTable>;
+export type Host = Selectable<HostsTable>;
+export type DatabaseServer = Selectable<DatabaseServersTable>;
+export type Project = Selectable<ProjectsTable>;
+export type Instance = Selectable<InstancesTable>;

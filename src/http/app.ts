@@ -17,6 +17,8 @@ import { CSRF_HEADER, registerAuthentication } from './auth.js';
 import { registerErrorHandling, sendError } from './errors.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
+import { instanceRoutes, reconcileRoutes } from './routes/instances.js';
+import { jobRoutes } from './routes/jobs.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { registerValidation } from './validation.js';
@@ -121,6 +123,9 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
       await api.register(tokenRoutes, options);
       await api.register(organizationRoutes, options);
       await api.register(auditRoutes, options);
+      await api.register(jobRoutes, options);
+      await api.register(instanceRoutes, options);
+      await api.register(reconcileRoutes, options);
     },
     { prefix: '/api/v1' },
   );

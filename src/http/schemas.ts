@@ -97,3 +97,120 @@ export const AuditEvent = Type.Object(
   },
   { title: 'AuditEvent' },
 );
+
+export const JobStep = Type.Object({
+  name: Type.String(),
+  status: Type.Union([
+    Type.Literal('pending'),
+    Type.Literal('running'),
+    Type.Literal('done'),
+    Type.Literal('failed'),
+    Type.Literal('skipped'),
+  ]),
+  startedAt: Type.Union([Type.String(), Type.Null()]),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const JobStatus = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+]);
+
+export const Job = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.String(),
+    status: JobStatus,
+    progress: Type.Integer(),
+    step: Type.Union([Type.String(), Type.Null()]),
+    steps: Type.Array(JobStep),
+    target: Type.Union([
+      Type.Object({ type: Type.String(), id: Type.String(), label: Type.Union([Type.String(), Type.Null()]) }),
+      Type.Null(),
+    ]),
+    organizationId: Type.Union([Type.String(), Type.Null()]),
+    hostId: Type.Union([Type.String(), Type.Null()]),
+    result: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    error: Type.Union([
+      Type.Object({ code: Type.String(), message: Type.String(), step: Type.Union([Type.String(), Type.Null()]) }),
+      Type.Null(),
+    ]),
+    actor: Type.Object({ id: Type.Union([Type.String(), Type.Null()]), label: Type.String() }),
+    createdAt: DateTime,
+    startedAt: Type.Union([DateTime, Type.Null()]),
+    finishedAt: Type.Union([DateTime, Type.Null()]),
+  },
+  { title: 'Job' },
+);
+
+export const JobLogLine = Type.Object({
+  id: Type.String(),
+  at: DateTime,
+  level: Type.String(),
+  message: Type.String(),
+});
+
+export const Host = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    dockerHost: Type.String(),
+    state: Type.String(),
+    message: Type.Union([Type.String(), Type.Null()]),
+    engineVersion: Type.Union([Type.String(), Type.Null()]),
+    os: Type.Union([Type.String(), Type.Null()]),
+    cpus: Type.Union([Type.Integer(), Type.Null()]),
+    memoryBytes: Type.Union([Type.Number(), Type.Null()]),
+    checkedAt: Type.Union([DateTime, Type.Null()]),
+  },
+  { title: 'Host' },
+);
+
+export const Project = Type.Object(
+  {
+    id: Type.String(),
+    organizationId: Type.String(),
+    name: Type.String(),
+    displayName: Type.String(),
+    odooVersion: Type.String(),
+    createdAt: DateTime,
+  },
+  { title: 'Project' },
+);
+
+export const Stage = Type.Union([Type.Literal('production'), Type.Literal('staging'), Type.Literal('development')]);
+
+export const Instance = Type.Object(
+  {
+    id: Type.String(),
+    organizationId: Type.String(),
+    projectId: Type.String(),
+    name: Type.String(),
+    stage: Stage,
+    odooVersion: Type.String(),
+    hostId: Type.String(),
+    status: Type.String(),
+    statusDetail: Type.Union([Type.String(), Type.Null()]),
+    health: Type.Union([Type.String(), Type.Null()]),
+    url: Type.Union([Type.String(), Type.Null()]),
+    httpPort: Type.Union([Type.Integer(), Type.Null()]),
+    cpus: Type.Number(),
+    memoryMb: Type.Integer(),
+    adminLogin: Type.String(),
+    language: Type.String(),
+    country: Type.Union([Type.String(), Type.Null()]),
+    dbName: Type.String(),
+    startedAt: Type.Union([DateTime, Type.Null()]),
+    createdAt: DateTime,
+  },
+  { title: 'Instance' },
+);
+
+export const Credentials = Type.Object({
+  url: Type.Union([Type.String(), Type.Null()]),
+  login: Type.String(),
+  password: Type.String(),
+});

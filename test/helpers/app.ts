@@ -2,6 +2,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { loadConfig, type MarinaConfig } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
+import { SecretBox } from '../../src/core/secret-box.js';
 import { createServices, type Services } from '../../src/core/services.js';
 import type { Db } from '../../src/db/database.js';
 import { buildApp } from '../../src/http/app.js';
@@ -31,7 +32,14 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const database = await createTestDatabase();
   const config = loadConfig({ MARINA_DATA_DIR: '/tmp/marina-unused', MARINA_LOG_LEVEL: 'silent', ...env });
   const clock = new TestClock();
-  const services = createServices(database.db, clock, config);
+  const services = createServices({
+    db: database.db,
+    clock,
+    config,
+    logger: pino({ level: 'silent' }),
+    box: SecretBox.fromPassphrase('marina test secret key'),
+    connectionString: database.url,
+  });
   const app = await buildApp({ config, services, db: database.db, logger: pino({ level: 'silent' }) });
   await app.ready();
   return {
@@ -42,6 +50,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     config,
     close: async () => {
       await app.close();
+      await services.stopBackground();
       await database.drop();
     },
   };

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers on /var/run/docker.sock and that debootstrap is
+# installed (scripts/build-test-images.sh needs it). Idempotent: does nothing when
+# both are already there. Installs Debian's docker.io when the CLI or engine is missing
+# (needs root), and starts dockerd in the background when nothing answers on the socket.
+set -euo pipefail
+
+SOCKET=/var/run/docker.sock
+DOCKERD_LOG=${MARINA_DOCKERD_LOG:-/var/log/marina-dockerd.log}
+WAIT_SECONDS=60
+
+log() { printf 'ensure-docker: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+apt_updated=0
+apt_install() {
+  if [[ $(id -u) -ne 0 ]]; then
+    die "need root to install $* (run: sudo apt-get install -y $*)"
+  fi
+  if [[ $apt_updated -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+engine_answers() {
+  docker version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
+
+if ! command -v docker >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then
+  log "installing Debian's docker.io"
+  apt_install docker.io
+fi
+
+if ! command -v debootstrap >/dev/null 2>&1; then
+  log "installing debootstrap"
+  apt_install debootstrap
+fi
+
+if engine_answers; then
+  log "Docker engine $(docker version --format '{{.Server.Version}}') answers on $SOCKET"
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  die "nothing answers on $SOCKET and starting dockerd needs root"
+fi
+
+# A socket file left behind by a dead dockerd would make the new one fail.
+if [[ -S $SOCKET ]] && ! pgrep -x dockerd >/dev/null 2>&1; then
+  rm -f "$SOCKET"
+fi
+
+if ! pgrep -x dockerd >/dev/null 2>&1; then
+  log "starting dockerd in the background (log: $DOCKERD_LOG)"
+  mkdir -p "$(dirname "$DOCKERD_LOG")"
+  # setsid + nohup: dockerd survives this script and the shell that ran it.
+  setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+fi
+
+for ((i = 0; i < WAIT_SECONDS; i++)); do
+  if engine_answers; then
+    log "Docker engine $(docker version --format '{{.Server.Version}}') answers on $SOCKET after ${i}s"
+    exit 0
+  fi
+  sleep 1
+done
+
+log "last lines of $DOCKERD_LOG:"
+tail -n 20 "$DOCKERD_LOG" >&2 || true
+die "no Docker engine answered on $SOCKET within ${WAIT_SECONDS}s"

@@ -1,0 +1,402 @@
+import { PassThrough, type Readable } from 'node:stream';
+import Docker from 'dockerode';
+import tarStream from 'tar-stream';
+
+/** Every object Marina creates carries these labels, so reconciliation can tell Marina's from others'. */
+export const LABEL_MANAGED = 'io.marina.managed';
+export const LABEL_KIND = 'io.marina.kind';
+export const LABEL_ID = 'io.marina.id';
+export const LABEL_NAMESPACE = 'io.marina.namespace';
+
+export interface EngineLocation {
+  /** `unix:///var/run/docker.sock`, `tcp://host:2376`, or a bare socket path. */
+  dockerHost: string;
+}
+
+export interface EngineInfo {
+  version: string;
+  apiVersion: string;
+  os: string;
+  cpus: number;
+  memoryBytes: number;
+  name: string;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  cmd?: string[];
+  entrypoint?: string[];
+  env?: Record<string, string>;
+  labels: Record<string, string>;
+  user?: string;
+  network?: string;
+  networkAliases?: string[];
+  mounts?: { type: 'volume' | 'bind'; source: string; target: string; readOnly?: boolean }[];
+  ports?: { container: number; hostIp: string; hostPort: number }[];
+  memoryBytes?: number;
+  nanoCpus?: number;
+  restart?: 'no' | 'unless-stopped' | 'on-failure';
+  healthcheck?: {
+    test: string[];
+    intervalSeconds: number;
+    timeoutSeconds: number;
+    retries: number;
+    startPeriodSeconds: number;
+  };
+}
+
+export interface RunResult {
+  exitCode: number;
+  output: string;
+}
+
+export interface ContainerEvent {
+  id: string;
+  action: string;
+  labels: Record<string, string>;
+  exitCode?: number;
+  time: Date;
+}
+
+export interface ContainerState {
+  id: string;
+  name: string;
+  status: string;
+  running: boolean;
+  restarting: boolean;
+  exitCode: number;
+  startedAt: Date | null;
+  health: string | null;
+  labels: Record<string, string>;
+}
+
+function parseDockerHost(dockerHost: string): Docker.DockerOptions {
+  if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length) };
+  if (dockerHost.startsWith('/')) return { socketPath: dockerHost };
+  const url = new URL(dockerHost);
+  if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`unsupported Docker host ${dockerHost}: use unix:///path or tcp://host:port`);
+  }
+  return { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
+}
+
+const isNotFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
+const isNotModified = (error: unknown) => (error as { statusCode?: number }).statusCode === 304;
+
+/** Output of a non-TTY container or exec arrives multiplexed; this splits it into one text stream. */
+function collect(docker: Docker, stream: Readable, limitBytes = 1024 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      // Keep the tail: the end of a failing command's output is what explains it.
+      if (text.length > limitBytes) text = text.slice(-limitBytes);
+    });
+    docker.modem.demuxStream(stream, out, out);
+    stream.on('end', () => resolve(text));
+    stream.on('error', reject);
+  });
+}
+
+/** The only code that talks to a Docker engine: the Engine API through dockerode, never the docker CLI. */
+export class DockerEngine {
+  readonly docker: Docker;
+
+  constructor(readonly location: EngineLocation) {
+    this.docker = new Docker(parseDockerHost(location.dockerHost));
+  }
+
+  async info(): Promise<EngineInfo> {
+    const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]);
+    return {
+      version: version.Version,
+      apiVersion: version.ApiVersion,
+      os: `${info.OperatingSystem} (${info.KernelVersion})`,
+      cpus: info.NCPU,
+      memoryBytes: info.MemTotal,
+      name: info.Name,
+    };
+  }
+
+  async hasImage(ref: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).inspect();
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+    }
+  }
+
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    try {
+      await this.docker.getVolume(name).inspect();
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await this.docker.createVolume({ Name: name, Labels: labels });
+    }
+  }
+
+  async volumeExists(name: string): Promise<boolean> {
+    try {
+      await this.docker.getVolume(name).inspect();
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove();
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const container = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Cmd: spec.cmd,
+      Entrypoint: spec.entrypoint,
+      User: spec.user,
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Labels: spec.labels,
+      ExposedPorts: Object.fromEntries((spec.ports ?? []).map((p) => [`${p.container}/tcp`, {}])),
+      Healthcheck: spec.healthcheck && {
+        Test: spec.healthcheck.test,
+        Interval: spec.healthcheck.intervalSeconds * 1e9,
+        Timeout: spec.healthcheck.timeoutSeconds * 1e9,
+        Retries: spec.healthcheck.retries,
+        StartPeriod: spec.healthcheck.startPeriodSeconds * 1e9,
+      },
+      HostConfig: {
+        Mounts: (spec.mounts ?? []).map((m) => ({
+          Type: m.type,
+          Source: m.source,
+          Target: m.target,
+          ReadOnly: m.readOnly ?? false,
+        })),
+        PortBindings: Object.fromEntries(
+          // Host port 0: the engine picks a free one (read it back with publishedPort).
+          (spec.ports ?? []).map((p) => [
+            `${p.container}/tcp`,
+            [{ HostIp: p.hostIp, HostPort: p.hostPort === 0 ? '' : String(p.hostPort) }],
+          ]),
+        ),
+        Memory: spec.memoryBytes,
+        NanoCpus: spec.nanoCpus,
+        RestartPolicy: { Name: spec.restart ?? 'no' },
+        NetworkMode: spec.network,
+      },
+      NetworkingConfig: spec.network
+        ? { EndpointsConfig: { [spec.network]: { Aliases: spec.networkAliases ?? [] } } }
+        : undefined,
+    });
+    return container.id;
+  }
+
+  /** Writes one file into a container (created or running), e.g. its odoo.conf, with owner and mode. */
+  async putFile(
+    containerId: string,
+    dir: string,
+    name: string,
+    content: string,
+    opts: { uid: number; gid: number; mode: number },
+  ): Promise<void> {
+    const pack = tarStream.pack();
+    pack.entry({ name, mode: opts.mode, uid: opts.uid, gid: opts.gid }, content);
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of pack) chunks.push(chunk as Buffer);
+    await this.docker.getContainer(containerId).putArchive(Buffer.concat(chunks), { path: dir });
+  }
+
+  async start(containerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).start();
+    } catch (error) {
+      if (!isNotModified(error)) throw error;
+    }
+  }
+
+  async stop(containerId: string, timeoutSeconds = 20): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).stop({ t: timeoutSeconds });
+    } catch (error) {
+      if (!isNotModified(error)) throw error;
+    }
+  }
+
+  async restart(containerId: string, timeoutSeconds = 20): Promise<void> {
+    await this.docker.getContainer(containerId).restart({ t: timeoutSeconds });
+  }
+
+  async remove(containerId: string): Promise<void> {
+    try {
+      // v: anonymous volumes go with the container (the odoo image declares some); named ones stay.
+      await this.docker.getContainer(containerId).remove({ force: true, v: true });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async publishedPort(containerId: string, containerPort: number): Promise<number | undefined> {
+    const c = await this.docker.getContainer(containerId).inspect();
+    const binding = c.NetworkSettings.Ports?.[`${containerPort}/tcp`]?.[0];
+    return binding ? Number(binding.HostPort) : undefined;
+  }
+
+  async state(containerId: string): Promise<ContainerState | undefined> {
+    try {
+      const c = await this.docker.getContainer(containerId).inspect();
+      return {
+        id: c.Id,
+        name: c.Name.replace(/^\//, ''),
+        status: c.State.Status,
+        running: c.State.Running,
+        restarting: c.State.Restarting,
+        exitCode: c.State.ExitCode,
+        startedAt: c.State.StartedAt && !c.State.StartedAt.startsWith('0001') ? new Date(c.State.StartedAt) : null,
+        health: c.State.Health?.Status ?? null,
+        labels: c.Config.Labels ?? {},
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Runs a one-off container to completion and returns its exit code and (the tail of) its output. */
+  async run(
+    spec: ContainerSpec,
+    options: { beforeStart?: (id: string) => Promise<void>; onOutput?: (text: string) => void } = {},
+  ): Promise<RunResult> {
+    const { beforeStart, onOutput } = options;
+    const id = await this.createContainer(spec);
+    const container = this.docker.getContainer(id);
+    try {
+      await beforeStart?.(id);
+      const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
+      const output = new PassThrough();
+      let text = '';
+      output.on('data', (chunk: Buffer) => {
+        const piece = chunk.toString('utf8');
+        onOutput?.(piece);
+        text = (text + piece).slice(-1024 * 1024);
+      });
+      this.docker.modem.demuxStream(stream, output, output);
+      await container.start();
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      await new Promise((resolve) => setTimeout(resolve, 50)); // let the last output chunk arrive
+      return { exitCode: StatusCode, output: text };
+    } finally {
+      await this.remove(id);
+    }
+  }
+
+  async exec(
+    containerId: string,
+    cmd: string[],
+    opts: { user?: string; env?: Record<string, string> } = {},
+  ): Promise<RunResult> {
+    const exec = await this.docker.getContainer(containerId).exec({
+      Cmd: cmd,
+      User: opts.user,
+      Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    const output = await collect(this.docker, stream);
+    const { ExitCode } = await exec.inspect();
+    return { exitCode: ExitCode ?? -1, output };
+  }
+
+  async listManaged(namespace: string, kind?: string): Promise<ContainerState[]> {
+    const labels = [`${LABEL_NAMESPACE}=${namespace}`, ...(kind ? [`${LABEL_KIND}=${kind}`] : [])];
+    const list = await this.docker.listContainers({ all: true, filters: { label: labels } });
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      status: c.State,
+      running: c.State === 'running',
+      restarting: c.State === 'restarting',
+      exitCode: 0,
+      startedAt: null,
+      health: null,
+      labels: c.Labels,
+    }));
+  }
+
+  async listManagedVolumes(
+    namespace: string,
+    kind?: string,
+  ): Promise<{ name: string; labels: Record<string, string> }[]> {
+    const labels = [`${LABEL_NAMESPACE}=${namespace}`, ...(kind ? [`${LABEL_KIND}=${kind}`] : [])];
+    const { Volumes } = await this.docker.listVolumes({ filters: { label: labels } });
+    return (Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+
+  /**
+   * Follows the engine's container events for Marina's objects until `signal` aborts. The stream
+   * is the source of truth for status; nothing polls containers per request.
+   */
+  async events(namespace: string, onEvent: (event: ContainerEvent) => void, signal: AbortSignal): Promise<void> {
+    const stream = (await this.docker.getEvents({
+      filters: { type: ['container'], label: [`${LABEL_NAMESPACE}=${namespace}`] },
+      abortSignal: signal,
+    } as Docker.GetEventsOptions)) as unknown as Readable;
+    let buffer = '';
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString('utf8');
+        let newline = buffer.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffer.slice(0, newline).trim();
+          buffer = buffer.slice(newline + 1);
+          newline = buffer.indexOf('\n');
+          if (!line) continue;
+          const raw = JSON.parse(line) as {
+            id: string;
+            Action: string;
+            Actor: { Attributes: Record<string, string> };
+            time: number;
+          };
+          const exitCode = raw.Actor.Attributes.exitCode;
+          onEvent({
+            id: raw.id,
+            action: raw.Action,
+            labels: raw.Actor.Attributes,
+            exitCode: exitCode === undefined ? undefined : Number(exitCode),
+            time: new Date(raw.time * 1000),
+          });
+        }
+      });
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', (error) => (signal.aborted ? resolve() : reject(error)));
+      signal.addEventListener('abort', () => {
+        stream.destroy();
+        resolve();
+      });
+    });
+  }
+
+  async stats(containerId: string): Promise<Docker.ContainerStats> {
+    return (await this.docker.getContainer(containerId).stats({ stream: false })) as Docker.ContainerStats;
+  }
+}

@@ -1,0 +1,111 @@
+import pg from 'pg';
+
+/** Database and role names Marina makes: lowercase, digits, underscores; checked again before any DDL. */
+const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
+/** Passwords Marina generates (base64url). DDL cannot take parameters, so only these are accepted. */
+const GENERATED_SECRET = /^[A-Za-z0-9_-]{20,100}$/;
+
+function identifier(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new Error(`refusing the database identifier ${JSON.stringify(name)}`);
+  return `"${name}"`;
+}
+
+function secretLiteral(secret: string): string {
+  if (!GENERATED_SECRET.test(secret)) throw new Error('refusing a password Marina did not generate');
+  return `'${secret}'`;
+}
+
+export interface ServerConnection {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export async function withClient<T>(
+  server: ServerConnection,
+  database: string,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ ...server, database, connectionTimeoutMillis: 5000, application_name: 'marina' });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function waitUntilReady(server: ServerConnection, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await withClient(server, 'postgres', (c) => c.query('select 1'));
+      return;
+    } catch (error) {
+      last = error;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+  throw new Error(
+    `PostgreSQL did not become ready within ${Math.round(timeoutMs / 1000)} s: ${(last as Error)?.message}`,
+  );
+}
+
+/**
+ * One role and one database per instance: the role owns its database and nothing else —
+ * no superuser, no CREATEROLE, no CREATEDB — and other roles cannot connect to it.
+ */
+export async function createRoleAndDatabase(server: ServerConnection, name: string, password: string): Promise<void> {
+  await withClient(server, 'postgres', async (client) => {
+    await client.query(
+      `CREATE ROLE ${identifier(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${secretLiteral(password)}`,
+    );
+    await client.query(
+      `CREATE DATABASE ${identifier(name)} OWNER ${identifier(name)} ENCODING 'UTF8' TEMPLATE template0`,
+    );
+    await client.query(`REVOKE ALL ON DATABASE ${identifier(name)} FROM PUBLIC`);
+  });
+}
+
+export async function roleExists(server: ServerConnection, name: string): Promise<boolean> {
+  return withClient(
+    server,
+    'postgres',
+    async (c) => (await c.query('select 1 from pg_roles where rolname = $1', [name])).rowCount === 1,
+  );
+}
+
+export async function databaseExists(server: ServerConnection, name: string): Promise<boolean> {
+  return withClient(
+    server,
+    'postgres',
+    async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1,
+  );
+}
+
+/** Drops an instance's database (disconnecting its sessions first) and its role; absent ones are fine. */
+export async function dropDatabaseAndRole(server: ServerConnection, name: string): Promise<void> {
+  await withClient(server, 'postgres', async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`);
+    await client.query(`DROP ROLE IF EXISTS ${identifier(name)}`);
+  });
+}
+
+export async function databaseSize(server: ServerConnection, name: string): Promise<number> {
+  return withClient(server, 'postgres', async (c) => {
+    const result = await c.query<{ size: string }>('select pg_database_size($1)::text as size', [name]);
+    return Number(result.rows[0]?.size ?? 0);
+  });
+}
+
+/** Databases that look like Marina's on a server, for reconciliation. */
+export async function listMarinaDatabases(server: ServerConnection): Promise<string[]> {
+  return withClient(server, 'postgres', async (c) => {
+    const result = await c.query<{ datname: string }>(
+      "select datname from pg_database where datname like 'odoo\\_%' order by 1",
+    );
+    return result.rows.map((r) => r.datname);
+  });
+}

@@ -1,0 +1,383 @@
+import { existsSync } from 'node:fs';
+import type { DockerEngine } from '../adapters/docker/engine.js';
+import { createRoleAndDatabase, dropDatabaseAndRole, withClient } from '../adapters/postgres/admin.js';
+import type { Instance } from '../db/schema.js';
+import { MarinaError } from '../errors.js';
+import { odooPasswordHash } from '../odoo/password.js';
+import { type CatalogEntry, type OdooVersion, versionFacts } from '../odoo/versions.js';
+import type { DatabaseServerService } from './database-servers.js';
+import type { HostService } from './hosts.js';
+import {
+  type DatabaseEndpoint,
+  initSpec,
+  instanceLabels,
+  odooConf,
+  odooErrorLines,
+  type Placement,
+  type RuntimeSecrets,
+  serverSpec,
+  waitForHealth,
+  writeConf,
+} from './instance-runtime.js';
+import { type InstanceService, instanceSteps } from './instances.js';
+import type { JobHandler, JobRunner } from './jobs.js';
+import type { SecretBox } from './secret-box.js';
+
+export interface InstanceJobDeps {
+  instances: InstanceService;
+  hosts: HostService;
+  databaseServers: DatabaseServerService;
+  box: SecretBox;
+  catalog: Record<OdooVersion, CatalogEntry>;
+  bindAddress: string;
+  healthTimeoutMs: number;
+  namespace: string;
+}
+
+const HEALTH_TIMEOUT_MS = 180_000;
+
+/** Everything an instance's containers need, resolved from its record. */
+async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
+  const catalog = deps.catalog[instance.odoo_version as OdooVersion];
+  if (!catalog)
+    throw new MarinaError('MARINA_E_JOB_FAILED', `Odoo ${instance.odoo_version} is not in the version catalog.`);
+  if (!instance.database_server_id)
+    throw new MarinaError('MARINA_E_JOB_FAILED', 'The instance has no database server yet.');
+  const server = await deps.databaseServers.get(instance.database_server_id);
+  const endpoint: DatabaseEndpoint = { host: server.internal_host, port: server.internal_port };
+  const secrets: RuntimeSecrets = {
+    dbPassword: deps.box.open(instance.db_password),
+    masterPassword: deps.box.open(instance.master_password),
+  };
+  const placement: Placement = { namespace: deps.namespace, network: server.network ?? deps.namespace };
+  return { catalog, server, endpoint, secrets, placement, conf: odooConf(instance, catalog, endpoint, secrets) };
+}
+
+/** Creates the long-running container with its odoo.conf; it does not start it. */
+async function createServerContainer(deps: InstanceJobDeps, engine: DockerEngine, instance: Instance): Promise<string> {
+  const { catalog, endpoint, secrets, conf, placement } = await runtimeOf(deps, instance);
+  await engine.remove(instance.container_name);
+  const id = await engine.createContainer(
+    serverSpec(placement, instance, catalog, endpoint, secrets, deps.bindAddress),
+  );
+  await writeConf(engine, id, conf, catalog.image);
+  return id;
+}
+
+/**
+ * Sets what `-i base` leaves as admin/admin: the customer's login, a strong password (stored only
+ * as Odoo's own pbkdf2 hash), their language and country, and the instance's URL.
+ */
+async function personalize(deps: InstanceJobDeps, instance: Instance): Promise<void> {
+  const server = await deps.databaseServers.get(instance.database_server_id ?? '');
+  const connection = await deps.databaseServers.connection(server);
+  const hash = await odooPasswordHash(deps.box.open(instance.admin_password));
+  const url = deps.instances.url(instance);
+  await withClient(connection, instance.db_name, async (db) => {
+    await db.query('BEGIN');
+    const admin = await db.query<{ partner_id: number }>(
+      "UPDATE res_users SET login = $1, password = $2 WHERE login = 'admin' RETURNING partner_id",
+      [instance.admin_login, hash],
+    );
+    if (admin.rowCount !== 1)
+      throw new MarinaError('MARINA_E_JOB_FAILED', 'The new database has no "admin" user to hand over.');
+    await db.query('UPDATE res_partner SET email = $1, lang = $2 WHERE id = $3', [
+      instance.admin_login,
+      instance.language,
+      admin.rows[0]?.partner_id,
+    ]);
+    if (url) {
+      await db.query(
+        `INSERT INTO ir_config_parameter (key, value) VALUES ('web.base.url', $1)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+        [url],
+      );
+    }
+    if (instance.country) {
+      await db.query(
+        'UPDATE res_partner SET country_id = (SELECT id FROM res_country WHERE code = $1) WHERE id IN (SELECT partner_id FROM res_company)',
+        [instance.country],
+      );
+    }
+    await db.query('COMMIT');
+  });
+}
+
+async function undoProvisioning(
+  deps: InstanceJobDeps,
+  instanceId: string,
+  resources: Record<string, unknown>,
+): Promise<void> {
+  const instance = await deps.instances.row(instanceId).catch(() => undefined);
+  if (!instance) return;
+  const engine = await deps.hosts.reachableEngine(instance.host_id);
+  await engine.remove(`${instance.container_name}-init`);
+  await engine.remove(instance.container_name);
+  if (resources.volume) await engine.removeVolume(instance.volume_name);
+  if (resources.database && instance.database_server_id) {
+    const server = await deps.databaseServers.get(instance.database_server_id);
+    await dropDatabaseAndRole(await deps.databaseServers.connection(server), instance.db_name);
+  }
+}
+
+export function provisionHandler(deps: InstanceJobDeps): JobHandler {
+  return {
+    kind: 'instance.provision',
+    steps: instanceSteps.provision,
+    run: async (job) => {
+      const id = job.operation.target_id ?? '';
+      let instance = await deps.instances.row(id);
+      let engine: DockerEngine | undefined;
+      const catalog = deps.catalog[instance.odoo_version as OdooVersion];
+
+      await job.step('validate', async () => {
+        engine = await deps.hosts.reachableEngine(instance.host_id);
+        if (!(await engine.hasImage(catalog.image))) {
+          throw new MarinaError(
+            'MARINA_E_IMAGE_MISSING',
+            `The Odoo image ${catalog.image} is not on host ${instance.host_id}; pull it there or set MARINA_ODOO_${Number.parseInt(catalog.version, 10)}_IMAGE.`,
+          );
+        }
+        if (catalog.sourceMount && !existsSync(catalog.sourceMount)) {
+          throw new MarinaError(
+            'MARINA_E_JOB_FAILED',
+            `The Odoo source ${catalog.sourceMount} (MARINA_ODOO_${Number.parseInt(catalog.version, 10)}_SOURCE) does not exist.`,
+          );
+        }
+      });
+      const docker = engine as DockerEngine;
+
+      await job.step('database', async () => {
+        const server = await deps.databaseServers.ensureManaged(instance.host_id);
+        instance = await deps.instances.setStatus(id, 'provisioning', null);
+        await deps.instances.attachDatabaseServer(id, server.id);
+        instance = await deps.instances.row(id);
+        await job.remember('database', instance.db_name);
+        await createRoleAndDatabase(
+          await deps.databaseServers.connection(server),
+          instance.db_name,
+          deps.box.open(instance.db_password),
+        );
+        await job.log(`Database ${instance.db_name} and its own role created on ${server.name}.`);
+      });
+
+      await job.step('volume', async () => {
+        await job.remember('volume', instance.volume_name);
+        await docker.ensureVolume(instance.volume_name, instanceLabels(deps.namespace, instance));
+      });
+
+      let runtime: Awaited<ReturnType<typeof runtimeOf>> | undefined;
+      await job.step('configure', async () => {
+        runtime = await runtimeOf(deps, instance);
+        await job.log(
+          `odoo.conf: one database (${instance.db_name}), no database manager, workers for ${instance.cpus} CPU / ${instance.memory_mb} MB.`,
+        );
+      });
+      const { endpoint, secrets, conf, placement } = runtime as NonNullable<typeof runtime>;
+
+      await job.step('initialize', async () => {
+        await job.remember('initContainer', `${instance.container_name}-init`);
+        let pending = '';
+        let lines = 0;
+        const result = await docker.run(
+          initSpec(placement, instance, catalog, endpoint, secrets, { language: instance.language }),
+          {
+            beforeStart: (containerId) => writeConf(docker, containerId, conf, catalog.image),
+            onOutput: (text) => {
+              pending += text;
+              const complete = pending.split('\n');
+              pending = complete.pop() ?? '';
+              for (const line of complete) {
+                if (!line.trim()) continue;
+                lines++;
+                void job.log(
+                  line.slice(0, 2000),
+                  / (ERROR|CRITICAL) /.test(line) ? 'error' : / WARNING /.test(line) ? 'warn' : 'info',
+                );
+              }
+              // Odoo logs ~100 lines for base; a rough but honest progress within the step.
+              void job.progress(Math.min(95, lines));
+            },
+          },
+        );
+        if (result.exitCode !== 0) {
+          throw new MarinaError(
+            'MARINA_E_JOB_FAILED',
+            `Odoo could not initialize the database (exit code ${result.exitCode}):\n${odooErrorLines(result.output).join('\n')}`,
+          );
+        }
+        await personalize(deps, instance);
+        await job.log(`The administrator is ${instance.admin_login}; admin/admin does not exist.`);
+      });
+
+      await job.step('start', async () => {
+        await job.remember('container', instance.container_name);
+        const containerId = await createServerContainer(deps, docker, instance);
+        instance = await deps.instances.setStatus(id, 'provisioning', null, { container_id: containerId });
+        await docker.start(containerId);
+      });
+
+      await job.step('health', async () => {
+        await waitForHealth(
+          deps.instances.internalUrl(instance),
+          versionFacts(instance.odoo_version as OdooVersion).healthPath,
+          deps.healthTimeoutMs,
+        );
+        const state = await docker.state(instance.container_name);
+        await deps.instances.setStatus(id, 'running', null, {
+          started_at: state?.startedAt ?? new Date(),
+          health: 'starting',
+        });
+      });
+      return { url: deps.instances.url(instance) };
+    },
+    recover: async (op, error) => {
+      const id = op.target_id ?? '';
+      try {
+        await undoProvisioning(deps, id, op.resources);
+        await deps.instances
+          .setStatus(id, 'failed', `${error.step ? `${error.step}: ` : ''}${error.message}`.slice(0, 2000))
+          .catch(() => undefined);
+      } catch (undoError) {
+        await deps.instances
+          .setStatus(
+            id,
+            'failed',
+            `Provisioning failed and its cleanup too (${(undoError as Error).message}); reconcile to remove leftovers.`,
+          )
+          .catch(() => undefined);
+        throw undoError;
+      }
+    },
+  };
+}
+
+function startHandler(deps: InstanceJobDeps): JobHandler {
+  return {
+    kind: 'instance.start',
+    steps: instanceSteps.start,
+    run: async (job) => {
+      const id = job.operation.target_id ?? '';
+      let instance = await deps.instances.row(id);
+      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      await job.step('start', async () => {
+        instance = await deps.instances.setStatus(id, 'starting', null);
+        if (!(await engine.state(instance.container_name))) {
+          await job.log('The container was missing; creating it again from the instance record.');
+          const containerId = await createServerContainer(deps, engine, instance);
+          instance = await deps.instances.setStatus(id, 'starting', null, { container_id: containerId });
+        }
+        await engine.start(instance.container_name);
+      });
+      await job.step('health', async () => {
+        await waitForHealth(
+          deps.instances.internalUrl(instance),
+          versionFacts(instance.odoo_version as OdooVersion).healthPath,
+          deps.healthTimeoutMs,
+        );
+        const state = await engine.state(instance.container_name);
+        await deps.instances.setStatus(id, 'running', null, { started_at: state?.startedAt ?? new Date() });
+      });
+      return undefined;
+    },
+    recover: async (op, error) => {
+      await deps.instances.setStatus(op.target_id ?? '', 'exited', error.message.slice(0, 2000)).catch(() => undefined);
+    },
+  };
+}
+
+function stopHandler(deps: InstanceJobDeps): JobHandler {
+  return {
+    kind: 'instance.stop',
+    steps: instanceSteps.stop,
+    run: async (job) => {
+      const id = job.operation.target_id ?? '';
+      const instance = await deps.instances.row(id);
+      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      await job.step('stop', async () => {
+        await deps.instances.setStatus(id, 'stopping', null);
+        if (await engine.state(instance.container_name)) await engine.stop(instance.container_name);
+        await deps.instances.setStatus(id, 'stopped', null, { started_at: null });
+      });
+      return undefined;
+    },
+  };
+}
+
+function restartHandler(deps: InstanceJobDeps): JobHandler {
+  return {
+    kind: 'instance.restart',
+    steps: instanceSteps.restart,
+    run: async (job) => {
+      const id = job.operation.target_id ?? '';
+      let instance = await deps.instances.row(id);
+      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      await job.step('restart', async () => {
+        instance = await deps.instances.setStatus(id, 'restarting', null);
+        if (await engine.state(instance.container_name)) await engine.restart(instance.container_name);
+        else {
+          const containerId = await createServerContainer(deps, engine, instance);
+          await engine.start(containerId);
+        }
+      });
+      await job.step('health', async () => {
+        await waitForHealth(
+          deps.instances.internalUrl(instance),
+          versionFacts(instance.odoo_version as OdooVersion).healthPath,
+          deps.healthTimeoutMs,
+        );
+        const state = await engine.state(instance.container_name);
+        await deps.instances.setStatus(id, 'running', null, { started_at: state?.startedAt ?? new Date() });
+      });
+      return undefined;
+    },
+    recover: async (op, error) => {
+      await deps.instances.setStatus(op.target_id ?? '', 'exited', error.message.slice(0, 2000)).catch(() => undefined);
+    },
+  };
+}
+
+function deleteHandler(deps: InstanceJobDeps): JobHandler {
+  return {
+    kind: 'instance.delete',
+    steps: instanceSteps.delete,
+    run: async (job) => {
+      const id = job.operation.target_id ?? '';
+      const instance = await deps.instances.row(id);
+      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      await job.step('container', async () => {
+        await engine.remove(`${instance.container_name}-init`);
+        await engine.remove(instance.container_name);
+      });
+      await job.step('volume', () => engine.removeVolume(instance.volume_name));
+      await job.step('database', async () => {
+        if (instance.database_server_id) {
+          const server = await deps.databaseServers.get(instance.database_server_id);
+          await dropDatabaseAndRole(await deps.databaseServers.connection(server), instance.db_name);
+        }
+        await deps.instances.forget(id);
+      });
+      return undefined;
+    },
+    recover: async (op, error) => {
+      // Whatever is left stays listed, marked for another delete; nothing is silently orphaned.
+      await deps.instances
+        .setStatus(op.target_id ?? '', 'failed', `Delete failed: ${error.message}`.slice(0, 2000))
+        .catch(() => undefined);
+    },
+  };
+}
+
+export function registerInstanceJobs(runner: JobRunner, deps: InstanceJobDeps): void {
+  for (const handler of [
+    provisionHandler(deps),
+    startHandler(deps),
+    stopHandler(deps),
+    restartHandler(deps),
+    deleteHandler(deps),
+  ]) {
+    runner.register(handler);
+  }
+}
+
+export { HEALTH_TIMEOUT_MS };

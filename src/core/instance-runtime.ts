@@ -1,0 +1,198 @@
+import { type ContainerSpec, type DockerEngine, LABEL_KIND } from '../adapters/docker/engine.js';
+import type { Instance } from '../db/schema.js';
+import { MarinaError } from '../errors.js';
+import { renderOdooConf } from '../odoo/config-file.js';
+import { workerSettings } from '../odoo/sizing.js';
+import type { CatalogEntry, OdooVersion } from '../odoo/versions.js';
+import { namespaceLabels } from './database-servers.js';
+
+export const ODOO_UID = 101;
+export const ODOO_CONF_DIR = '/etc/odoo';
+export const ODOO_DATA_DIR = '/var/lib/odoo';
+export const ODOO_SOURCE_MOUNT = '/opt/odoo';
+
+/** Names on the host and in PostgreSQL come from the namespace and the instance id, never from user text. */
+export function runtimeNames(
+  namespace: string,
+  instanceId: string,
+): { dbName: string; containerName: string; volumeName: string } {
+  const short = instanceId.replace(/-/g, '').slice(0, 16);
+  if (!/^[0-9a-f]{16}$/.test(short)) throw new Error(`not an instance id: ${instanceId}`);
+  return {
+    dbName: `odoo_${short}`,
+    containerName: `${namespace}-odoo-${short}`,
+    volumeName: `${namespace}-filestore-${short}`,
+  };
+}
+
+export interface RuntimeSecrets {
+  dbPassword: string;
+  masterPassword: string;
+}
+
+export interface DatabaseEndpoint {
+  host: string;
+  port: number;
+}
+
+export function odooConf(
+  instance: Instance,
+  catalog: CatalogEntry,
+  db: DatabaseEndpoint,
+  secrets: RuntimeSecrets,
+): string {
+  return renderOdooConf({
+    version: instance.odoo_version as OdooVersion,
+    dbName: instance.db_name,
+    dbHost: db.host,
+    dbPort: db.port,
+    dbUser: instance.db_name,
+    dbPassword: secrets.dbPassword,
+    adminPassword: secrets.masterPassword,
+    // Odoo adds its own odoo/addons by itself; a mounted source tree brings its addons/ folder too.
+    addonsPaths: catalog.sourceMount ? [`${ODOO_SOURCE_MOUNT}/addons`, '/mnt/extra-addons'] : ['/mnt/extra-addons'],
+    dataDir: ODOO_DATA_DIR,
+    workers: workerSettings({ cpus: instance.cpus, memoryMb: instance.memory_mb }),
+    serverWideModules: catalog.serverWideModules,
+  });
+}
+
+export const instanceLabels = (namespace: string, instance: Instance): Record<string, string> => ({
+  ...namespaceLabels(namespace, 'odoo', instance.id),
+  'io.marina.organization': instance.organization_id,
+  'io.marina.project': instance.project_id,
+  'io.marina.database': instance.db_name,
+  'io.marina.version': instance.odoo_version,
+});
+
+/** Where an instance's containers run: the namespace's labels and network. */
+export interface Placement {
+  namespace: string;
+  network: string;
+}
+
+function baseSpec(
+  placement: Placement,
+  instance: Instance,
+  catalog: CatalogEntry,
+  db: DatabaseEndpoint,
+  secrets: RuntimeSecrets,
+): Omit<ContainerSpec, 'name'> {
+  const mounts: ContainerSpec['mounts'] = [{ type: 'volume', source: instance.volume_name, target: ODOO_DATA_DIR }];
+  if (catalog.sourceMount)
+    mounts.push({ type: 'bind', source: catalog.sourceMount, target: ODOO_SOURCE_MOUNT, readOnly: true });
+  return {
+    image: catalog.image,
+    // The official image's contract: HOST/PORT/USER/PASSWORD for the database.
+    env: { HOST: db.host, PORT: String(db.port), USER: instance.db_name, PASSWORD: secrets.dbPassword },
+    labels: instanceLabels(placement.namespace, instance),
+    network: placement.network,
+    mounts,
+  };
+}
+
+// A fixed command (no user text) that asks Odoo itself whether it answers.
+const HEALTH_PROBE =
+  "import sys,urllib.request\ntry:\n  sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8069/web/health',timeout=5).status==200 else 1)\nexcept Exception:\n  sys.exit(1)";
+
+export function serverSpec(
+  placement: Placement,
+  instance: Instance,
+  catalog: CatalogEntry,
+  db: DatabaseEndpoint,
+  secrets: RuntimeSecrets,
+  bindAddress: string,
+): ContainerSpec {
+  if (instance.http_port === null) throw new Error('the instance has no port');
+  return {
+    ...baseSpec(placement, instance, catalog, db, secrets),
+    name: instance.container_name,
+    cmd: ['odoo', '-c', `${ODOO_CONF_DIR}/odoo.conf`],
+    ports: [{ container: 8069, hostIp: bindAddress, hostPort: instance.http_port }],
+    memoryBytes: instance.memory_mb * 1024 * 1024,
+    nanoCpus: Math.round(instance.cpus * 1e9),
+    restart: 'unless-stopped',
+    healthcheck: {
+      test: ['CMD', 'python3', '-c', HEALTH_PROBE],
+      intervalSeconds: 30,
+      timeoutSeconds: 10,
+      retries: 3,
+      startPeriodSeconds: 60,
+    },
+  };
+}
+
+export interface InitOptions {
+  language: string;
+}
+
+export function initSpec(
+  placement: Placement,
+  instance: Instance,
+  catalog: CatalogEntry,
+  db: DatabaseEndpoint,
+  secrets: RuntimeSecrets,
+  options: InitOptions,
+): ContainerSpec {
+  const cmd = ['odoo', '-c', `${ODOO_CONF_DIR}/odoo.conf`, '-d', instance.db_name, '-i', 'base', '--stop-after-init'];
+  if (options.language !== 'en_US') cmd.push(`--load-language=${options.language}`);
+  return {
+    ...baseSpec(placement, instance, catalog, db, secrets),
+    name: `${instance.container_name}-init`,
+    cmd,
+    labels: { ...instanceLabels(placement.namespace, instance), [LABEL_KIND]: 'odoo-oneoff' },
+    memoryBytes: Math.max(1024, instance.memory_mb) * 1024 * 1024,
+  };
+}
+
+/** Writes odoo.conf into a created (not yet started) container, readable by Odoo's user only. */
+export async function writeConf(engine: DockerEngine, containerId: string, conf: string, image: string): Promise<void> {
+  try {
+    await engine.putFile(containerId, ODOO_CONF_DIR, 'odoo.conf', conf, { uid: ODOO_UID, gid: ODOO_UID, mode: 0o600 });
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) {
+      throw new MarinaError(
+        'MARINA_E_JOB_FAILED',
+        `The image ${image} has no ${ODOO_CONF_DIR}: it does not follow the official odoo image's layout (check the version catalog).`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** The lines that explain a failed Odoo run: its ERROR/CRITICAL entries and tracebacks, else the tail. */
+export function odooErrorLines(output: string, max = 20): string[] {
+  const lines = output.split('\n').filter((l) => l.trim() !== '');
+  const start = lines.findIndex((l) => / (ERROR|CRITICAL) /.test(l));
+  return (start >= 0 ? lines.slice(start) : lines).slice(-max);
+}
+
+/** Waits until the instance answers its health URL (or /web/login where /web/health is unknown). */
+export async function waitForHealth(
+  baseUrl: string,
+  healthPath: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (signal?.aborted) throw new Error('cancelled');
+    for (const path of [healthPath, '/web/login']) {
+      try {
+        const response = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(5000), redirect: 'manual' });
+        if (response.status === 200) return;
+        last = `${path} answered ${response.status}`;
+        if (response.status !== 404) break;
+      } catch (error) {
+        last = `${path}: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`;
+        break;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new MarinaError(
+    'MARINA_E_JOB_FAILED',
+    `Odoo did not become healthy within ${Math.round(timeoutMs / 1000)} s (${last}).`,
+  );
+}

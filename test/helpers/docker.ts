@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+
+export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+
+export const TEST_IMAGES = {
+  postgres: 'marina-test/postgres:15',
+  standin: 'marina-test/odoo-standin',
+  runtime: 'marina-test/odoo-runtime',
+} as const;
+
+/** Docker and the test images are required engines here: say how to get them, loudly. */
+export async function requireDocker(): Promise<void> {
+  try {
+    await docker.ping();
+  } catch {
+    throw new Error(
+      'No Docker engine on /var/run/docker.sock: run `bash scripts/ensure-docker.sh` (npm test does it).',
+    );
+  }
+  for (const image of [TEST_IMAGES.postgres, TEST_IMAGES.standin]) {
+    try {
+      await docker.getImage(image).inspect();
+    } catch {
+      throw new Error(
+        `The test image ${image} is missing: run \`bash scripts/build-test-images.sh\` (npm test does it).`,
+      );
+    }
+  }
+}
+
+/** A namespace of its own per test file, so files running at once never share Docker objects. */
+export const testNamespace = (): string => `mt${randomBytes(4).toString('hex')}`;
+
+export function randomPortRange(): string {
+  const from = 21000 + Math.floor(Math.random() * 400) * 100;
+  return `${from}-${from + 99}`;
+}
+
+/** Removes every container, volume and network of a namespace (the test's own cleanup). */
+export async function removeNamespace(namespace: string): Promise<void> {
+  const label = [`io.marina.namespace=${namespace}`];
+  for (const c of await docker.listContainers({ all: true, filters: { label } })) {
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
+  }
+  const { Volumes } = await docker.listVolumes({ filters: { label } });
+  for (const v of Volumes ?? [])
+    await docker
+      .getVolume(v.Name)
+      .remove()
+      .catch(() => undefined);
+  for (const n of await docker.listNetworks({ filters: { label } }))
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
+}
+
+export async function namespaceObjects(namespace: string): Promise<{ containers: string[]; volumes: string[] }> {
+  const label = [`io.marina.namespace=${namespace}`];
+  const containers = (await docker.listContainers({ all: true, filters: { label } })).map((c) =>
+    (c.Names[0] ?? '').replace(/^\//, ''),
+  );
+  const volumes = ((await docker.listVolumes({ filters: { label } })).Volumes ?? []).map((v) => v.Name);
+  return { containers, volumes };
+}
