@@ -193,16 +193,19 @@ export function registerInstanceCommands(program: Command, client: () => Promise
           language: opts.language,
           country: opts.country,
         });
-        if (opts.json) printJson(created);
-        else {
-          console.log(
-            `Creating ${name} (Odoo ${created.instance.odooVersion}, ${opts.stage}) — ${created.instance.id}`,
-          );
-          console.log(
-            `  URL:      ${created.credentials.url}\n  Login:    ${created.credentials.login}\n  Password: ${created.credentials.password}`,
-          );
-          console.log('  Keep the password now; admins can reveal it later in the web UI.');
+        if (opts.json) {
+          // One JSON document: with --wait it carries the finished job.
+          if (!opts.wait) return printJson(created);
+          const final = await watchJob(c, created.job.id);
+          printJson({ ...created, job: final });
+          if (final.status !== 'succeeded') throw new Error(`The job failed: ${final.error?.message ?? final.status}`);
+          return;
         }
+        console.log(`Creating ${name} (Odoo ${created.instance.odooVersion}, ${opts.stage}) — ${created.instance.id}`);
+        console.log(
+          `  URL:      ${created.credentials.url}\n  Login:    ${created.credentials.login}\n  Password: ${created.credentials.password}`,
+        );
+        console.log('  Keep the password now; admins can reveal it later in the web UI.');
         await finish(c, created.job, opts.wait, false);
       },
     );

@@ -56,8 +56,9 @@ export async function watchJob(
         process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line.message}\n`);
         if (last && tty) draw(last);
       } else if (event === 'end') {
-        if (tty) process.stderr.write('\n');
         if (!last) throw new Error('the job ended without telling its state');
+        // A terminal keeps the bar's last state; a log gets it as its final line.
+        process.stderr.write(tty ? '\n' : `${renderBar(last)}\n`);
         return last;
       }
     }

@@ -117,7 +117,15 @@ export class JobRunner {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.boss?.stop({ graceful: true, wait: true, timeout: 15_000 });
+    const boss = this.boss;
+    if (!boss) return;
+    // "stopped" comes once its connections are closed too; only then may the database go away.
+    const stopped = new Promise<void>((resolve) => {
+      boss.once('stopped', () => resolve());
+      setTimeout(resolve, 20_000).unref();
+    });
+    await boss.stop({ graceful: true, wait: true, timeout: 15_000 });
+    await stopped;
   }
 
   async enqueue(operation: Operation): Promise<void> {

@@ -49,7 +49,7 @@ export class ReconcileService {
   async report(): Promise<ReconcileReport> {
     const instances = await this.db
       .selectFrom('instances')
-      .select(['id', 'name', 'container_name', 'volume_name', 'db_name', 'host_id'])
+      .select(['id', 'name', 'container_name', 'volume_name', 'db_name', 'host_id', 'status'])
       .execute();
     const servers = await this.db.selectFrom('database_servers').selectAll().execute();
     const knownIds = new Set([...instances.map((i) => i.id), ...servers.map((s) => s.id)]);
@@ -97,7 +97,11 @@ export class ReconcileService {
           });
         }
       }
-      for (const instance of instances.filter((i) => i.host_id === host.id)) {
+      // A failed provisioning, or a job still creating or deleting, has no container to miss.
+      const expected = instances.filter(
+        (i) => i.host_id === host.id && !['failed', 'provisioning', 'deleting'].includes(i.status),
+      );
+      for (const instance of expected) {
         if (!present.has(instance.container_name))
           report.missing.push({ id: instance.id, name: instance.name, containerName: instance.container_name });
       }

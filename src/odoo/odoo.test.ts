@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dbFilterFor, renderOdooConf } from './config-file.js';
-import { workerSettings } from './sizing.js';
+import { LIGHT_WORKER_MB, workerSettings } from './sizing.js';
 import { buildCatalog, parseOdooVersion, versionFacts } from './versions.js';
 
 describe('version catalog', () => {
@@ -29,10 +29,11 @@ describe('sizing', () => {
 
   it('is held back by memory, and uses threaded mode below 1 GiB', () => {
     expect(workerSettings({ cpus: 8, memoryMb: 1024 }).workers).toBe(3);
+    expect(workerSettings({ cpus: 8, memoryMb: 1536 }).workers).toBe(6);
     expect(workerSettings({ cpus: 4, memoryMb: 768 }).workers).toBe(0);
   });
 
-  it('keeps each worker under the container limit', () => {
+  it("fits the workers in the container by their real memory, and keeps Odoo's virtual-memory limits", () => {
     for (const size of [
       { cpus: 1, memoryMb: 1024 },
       { cpus: 2, memoryMb: 2048 },
@@ -40,8 +41,10 @@ describe('sizing', () => {
       { cpus: 16, memoryMb: 65536 },
     ]) {
       const w = workerSettings(size);
-      expect(w.limitMemorySoft).toBeLessThan(w.limitMemoryHard);
-      expect((w.limitMemoryHard / 2 ** 20) * (w.workers + w.maxCronThreads)).toBeLessThanOrEqual(size.memoryMb);
+      expect((w.workers + w.maxCronThreads + 1) * LIGHT_WORKER_MB).toBeLessThanOrEqual(size.memoryMb);
+      // RLIMIT_AS per worker (odoo/service/server.py): Odoo's defaults, far above real use.
+      expect(w.limitMemorySoft).toBe(2048 * 2 ** 20);
+      expect(w.limitMemoryHard).toBe(2560 * 2 ** 20);
     }
   });
 });

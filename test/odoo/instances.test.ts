@@ -61,7 +61,8 @@ describe.skipIf(!source)('real Odoo 17 instances', () => {
       name: 'main',
       stage: 'staging',
       cpus: 1,
-      memoryMb: 2048,
+      // 1 GB with 3 workers: the size that showed Odoo's limits are on virtual memory.
+      memoryMb: 1024,
       adminLogin: 'owner@acme.test',
       country: 'BE',
     });

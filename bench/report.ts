@@ -1,0 +1,18 @@
+import { performance } from 'node:perf_hooks';
+
+export const report = (name: string, value: string): void => {
+  console.log(`${name.padEnd(52)} ${value}`);
+};
+
+export const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+};
+
+export const ms = (n: number): string => `${n.toFixed(1)} ms`;
+
+export async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const result = await work();
+  return [result, performance.now() - start];
+}
