@@ -108,6 +108,8 @@ async function undoProvisioning(
   instanceId: string,
   resources: Record<string, unknown>,
 ): Promise<void> {
+  // Nothing remembered: the job failed before it made anything.
+  if (Object.keys(resources).length === 0) return;
   const instance = await deps.instances.row(instanceId).catch(() => undefined);
   if (!instance) return;
   const engine = await deps.hosts.reachableEngine(instance.host_id);
