@@ -208,7 +208,17 @@ export class JobRunner {
       let op = claimed;
       let current: string | null = null;
       let resources = { ...op.resources };
-      const save = async (changes: { steps?: OperationStep[]; progress?: number; step?: string | null }) => {
+      // A job's writes happen one after another, in the order it made them, even when it does not
+      // wait for them (progress and log lines from a stream): progress never goes backwards.
+      let writes: Promise<unknown> = Promise.resolve();
+      const serially = <T>(work: () => Promise<T>): Promise<T> => {
+        const next = writes.then(work, work);
+        writes = next.catch(() => undefined);
+        return next;
+      };
+      const save = (changes: { steps?: OperationStep[]; progress?: number; step?: string | null }) =>
+        serially(() => persist(changes));
+      const persist = async (changes: { steps?: OperationStep[]; progress?: number; step?: string | null }) => {
         op = await db
           .updateTable('operations')
           .set({
@@ -236,7 +246,7 @@ export class JobRunner {
               i === index ? { ...s, status: 'running', startedAt: clock.now().toISOString() } : s,
           );
           await save({ steps: started, step: name, progress: (index / total) * 100 });
-          await this.appendLog(operationId, 'info', `${name}…`);
+          await serially(() => this.appendLog(operationId, 'info', `${name}…`));
           const value = await work();
           const done = op.steps.map(
             (s, i): OperationStep =>
@@ -245,25 +255,30 @@ export class JobRunner {
           await save({ steps: done, progress: ((index + 1) / total) * 100 });
           return value;
         },
-        progress: async (percent) => {
+        progress: (percent) => {
           const index = op.steps.findIndex((s) => s.name === current);
-          if (index < 0) return;
-          await save({ progress: ((index + Math.max(0, Math.min(100, percent)) / 100) / total) * 100 });
+          if (index < 0) return Promise.resolve();
+          const value = ((index + Math.max(0, Math.min(100, percent)) / 100) / total) * 100;
+          return serially(async () => {
+            if (Math.round(value) > op.progress) await persist({ progress: value });
+          });
         },
-        log: (message, level = 'info') => this.appendLog(operationId, level, message),
-        remember: async (key, value) => {
-          resources = { ...resources, [key]: value };
-          op = await db
-            .updateTable('operations')
-            .set({ resources: JSON.stringify(resources) })
-            .where('id', '=', operationId)
-            .returningAll()
-            .executeTakeFirstOrThrow();
-        },
+        log: (message, level = 'info') => serially(() => this.appendLog(operationId, level, message)),
+        remember: (key, value) =>
+          serially(async () => {
+            resources = { ...resources, [key]: value };
+            op = await db
+              .updateTable('operations')
+              .set({ resources: JSON.stringify(resources) })
+              .where('id', '=', operationId)
+              .returningAll()
+              .executeTakeFirstOrThrow();
+          }),
         resources: () => resources,
       };
       try {
         const result = await handler.run(context);
+        await writes;
         const finished = await db
           .updateTable('operations')
           .set({
@@ -279,6 +294,7 @@ export class JobRunner {
         await this.appendLog(operationId, 'info', 'done');
         bus.publish(operationView(finished));
       } catch (error) {
+        await writes;
         await this.finishFailed(op, describeFailure(error, current), clock.now());
       }
     } finally {

@@ -3,9 +3,14 @@ import { Layout } from './components/Layout';
 import { RedirectIfSignedIn, RequireSession } from './components/RouteGuards';
 import { ToastProvider } from './components/Toast';
 import { AuditPage } from './pages/AuditPage';
-import { BackupsPage, InstancesPage, LogsPage } from './pages/ComingSoonPages';
+import { BackupsPage, LogsPage } from './pages/ComingSoonPages';
+import { InstancePage } from './pages/InstancePage';
+import { InstancesPage } from './pages/InstancesPage';
 import { InvitePage } from './pages/InvitePage';
+import { JobPage } from './pages/JobPage';
+import { JobsPage } from './pages/JobsPage';
 import { LoginPage } from './pages/LoginPage';
+import { NewInstancePage } from './pages/NewInstancePage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { OrganizationPage } from './pages/OrganizationPage';
 import { OrganizationsPage } from './pages/OrganizationsPage';
@@ -38,6 +43,10 @@ export function App() {
             >
               <Route index element={<Navigate to="/organizations" replace />} />
               <Route path="instances" element={<InstancesPage />} />
+              <Route path="instances/new" element={<NewInstancePage />} />
+              <Route path="instances/:id" element={<InstancePage />} />
+              <Route path="jobs" element={<JobsPage />} />
+              <Route path="jobs/:id" element={<JobPage />} />
               <Route path="backups" element={<BackupsPage />} />
               <Route path="logs" element={<LogsPage />} />
               <Route path="organizations" element={<OrganizationsPage />} />

@@ -9,3 +9,17 @@ export type AuditEvent = Json<paths['/api/v1/audit']['get']['responses'][200]>['
 export type AuditQuery = NonNullable<paths['/api/v1/audit']['get']['parameters']['query']>;
 export type Role = Member['role'];
 export const roles: Role[] = ['owner', 'admin', 'member'];
+
+export type Instance = Json<paths['/api/v1/instances']['get']['responses'][200]>['instances'][number];
+export type Project = Json<paths['/api/v1/projects']['get']['responses'][200]>['projects'][number];
+export type Host = Json<paths['/api/v1/hosts']['get']['responses'][200]>['hosts'][number];
+export type Job = Json<paths['/api/v1/jobs']['get']['responses'][200]>['jobs'][number];
+export type JobLogLine = Json<paths['/api/v1/jobs/{id}']['get']['responses'][200]>['logs'][number];
+export type JobStatus = Job['status'];
+export type InstanceStats = Json<paths['/api/v1/instances/{id}/stats']['get']['responses'][200]>['stats'];
+export type Credentials = Json<paths['/api/v1/instances']['post']['responses'][202]>['credentials'];
+export type RevealedCredentials = Json<
+  paths['/api/v1/instances/{id}/credentials']['post']['responses'][200]
+>['credentials'];
+export type Stage = Instance['stage'];
+export const stages: Stage[] = ['production', 'staging', 'development'];

@@ -9,10 +9,22 @@ interface ConfirmDialogProps {
   confirmLabel: string;
   onConfirm(): Promise<void>;
   onClose(): void;
+  /** Keeps the confirm button disabled, e.g. until the user typed the name. */
+  confirmDisabled?: boolean;
+  /** Destructive actions are red; others use the primary colour. */
+  tone?: 'danger' | 'primary';
 }
 
 /** Asks before a destructive action and keeps the dialog open with the error when it fails. */
-export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onClose }: ConfirmDialogProps) {
+export function ConfirmDialog({
+  title,
+  children,
+  confirmLabel,
+  onConfirm,
+  onClose,
+  confirmDisabled,
+  tone = 'danger',
+}: ConfirmDialogProps) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -36,7 +48,12 @@ export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onClos
         <button type="button" className="btn btn-secondary" onClick={onClose} disabled={busy}>
           Cancel
         </button>
-        <button type="button" className="btn btn-danger" onClick={confirm} disabled={busy}>
+        <button
+          type="button"
+          className={tone === 'danger' ? 'btn btn-danger' : 'btn btn-primary'}
+          onClick={confirm}
+          disabled={busy || confirmDisabled}
+        >
           {busy ? 'Working…' : confirmLabel}
         </button>
       </div>

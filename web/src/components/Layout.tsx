@@ -4,6 +4,7 @@ import { errorMessage } from '../api/errors';
 import { useMe, useSession } from '../session/SessionContext';
 import { Badge } from './Badge';
 import {
+  ActivityIcon,
   ArchiveIcon,
   BookIcon,
   BuildingIcon,
@@ -18,8 +19,9 @@ import { useToast } from './Toast';
 
 const operations = [
   { to: '/instances', label: 'Instances', icon: <ServerIcon /> },
-  { to: '/backups', label: 'Backups', icon: <ArchiveIcon /> },
-  { to: '/logs', label: 'Logs', icon: <TerminalIcon /> },
+  { to: '/jobs', label: 'Jobs', icon: <ActivityIcon /> },
+  { to: '/backups', label: 'Backups', icon: <ArchiveIcon />, soon: true },
+  { to: '/logs', label: 'Logs', icon: <TerminalIcon />, soon: true },
 ];
 
 const administration = [
@@ -50,7 +52,7 @@ function Sidebar() {
         <p className="nav-section">Operate</p>
         <ul>
           {operations.map((item) => (
-            <NavItem key={item.to} {...item} soon />
+            <NavItem key={item.to} {...item} />
           ))}
         </ul>
         <p className="nav-section">Manage</p>

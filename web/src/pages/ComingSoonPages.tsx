@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { ArchiveIcon, ServerIcon, TerminalIcon } from '../components/icons';
+import { ArchiveIcon, TerminalIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 
 interface ComingSoonProps {
@@ -26,29 +26,11 @@ function ComingSoon({ title, subtitle, icon, headline, description, features }: 
           ))}
         </ul>
         <p className="coming-soon-note">
-          Nothing is shown here yet because this part of Marina is not released. Organizations, people, API tokens and
-          the audit log already work.
+          Nothing is shown here yet because this part of Marina is not released. Instances, jobs, organizations, people,
+          API tokens and the audit log already work.
         </p>
       </section>
     </>
-  );
-}
-
-export function InstancesPage() {
-  return (
-    <ComingSoon
-      title="Instances"
-      subtitle="Odoo databases and the servers that run them."
-      icon={<ServerIcon width={32} height={32} />}
-      headline="Your Odoo instances will live here"
-      description="Marina will provision Odoo instances for each organization and keep them running."
-      features={[
-        'Create an instance with an Odoo version, a domain and a size',
-        'See status, version and resource use at a glance',
-        'Start, stop, restart and open each instance',
-        'Staging copies for testing updates before production',
-      ]}
-    />
   );
 }
 
@@ -77,7 +59,7 @@ export function LogsPage() {
       subtitle="What your Odoo instances write while they run."
       icon={<TerminalIcon width={32} height={32} />}
       headline="Instance logs will stream here"
-      description="Once instances exist, Marina will collect their logs so you can follow and search them."
+      description="Marina will collect the logs of your instances so you can follow and search them."
       features={[
         'Live tail of an instance’s Odoo log',
         'Search and filter by level, time and text',

@@ -270,6 +270,7 @@ export function OrganizationPage() {
     async () => (await call(api.GET('/api/v1/organizations/{id}', { params: { path: { id: slug } } }))).organization,
     `org:${slug}`,
   );
+  const instances = useLoader(async () => (await call(api.GET('/api/v1/instances'))).instances, 'instances');
   const members = useLoader(
     async () => (await call(api.GET('/api/v1/organizations/{id}/members', { params: { path: { id: slug } } }))).members,
     `members:${slug}`,
@@ -331,7 +332,12 @@ export function OrganizationPage() {
         </div>
         <div className="stat card">
           <span className="stat-label">Instances</span>
-          <span className="stat-value stat-muted">Coming soon</span>
+          <span className="stat-value">
+            {instances.data ? instances.data.filter((i) => i.organizationId === organization.id).length : '—'}
+          </span>
+          <Link className="stat-link" to="/instances">
+            Open instances
+          </Link>
         </div>
       </div>
       <section className="card card-flush">

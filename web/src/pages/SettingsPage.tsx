@@ -1,19 +1,24 @@
 import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
-import { BookIcon, ExternalIcon, KeyIcon, LockIcon } from '../components/icons';
+import { BookIcon, ExternalIcon, KeyIcon, LockIcon, ServerIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
+import { useMe } from '../session/SessionContext';
+import { HostsSection } from './settings/HostsSection';
 import { PasswordSection } from './settings/PasswordSection';
 import { TokensSection } from './settings/TokensSection';
 
-const tabs = [
-  { id: 'tokens', label: 'API tokens', icon: <KeyIcon /> },
-  { id: 'password', label: 'Password', icon: <LockIcon /> },
+const allTabs = [
+  { id: 'tokens', label: 'API tokens', icon: <KeyIcon />, adminOnly: false },
+  { id: 'password', label: 'Password', icon: <LockIcon />, adminOnly: false },
+  { id: 'hosts', label: 'Hosts', icon: <ServerIcon />, adminOnly: true },
 ] as const;
-type TabId = (typeof tabs)[number]['id'];
+type TabId = (typeof allTabs)[number]['id'];
 
 export function SettingsPage() {
+  const me = useMe();
+  const tabs = allTabs.filter((t) => !t.adminOnly || me.user.isPlatformAdmin);
   const [params, setParams] = useSearchParams();
-  const [tab, setTab] = useState<TabId>(params.get('tab') === 'password' ? 'password' : 'tokens');
+  const [tab, setTab] = useState<TabId>(tabs.find((t) => t.id === params.get('tab'))?.id ?? 'tokens');
 
   function choose(id: TabId) {
     setTab(id);
@@ -24,7 +29,11 @@ export function SettingsPage() {
     <>
       <PageHeader
         title="Settings"
-        subtitle="Your account: API tokens for scripts and the CLI, and your password."
+        subtitle={
+          me.user.isPlatformAdmin
+            ? 'Your account: API tokens for scripts and the CLI, your password — and the Docker hosts of this Marina.'
+            : 'Your account: API tokens for scripts and the CLI, and your password.'
+        }
         actions={
           <a className="btn btn-secondary" href="/api/docs" target="_blank" rel="noreferrer">
             <BookIcon />
@@ -51,7 +60,9 @@ export function SettingsPage() {
         ))}
       </div>
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
-        {tab === 'tokens' ? <TokensSection /> : <PasswordSection />}
+        {tab === 'tokens' ? <TokensSection /> : null}
+        {tab === 'password' ? <PasswordSection /> : null}
+        {tab === 'hosts' ? <HostsSection /> : null}
       </div>
     </>
   );

@@ -1,0 +1,253 @@
+import { useEffect, useMemo, useState } from 'react';
+import { Link, useNavigate } from 'react-router-dom';
+import { api, call } from '../api/client';
+import { errorMessage } from '../api/errors';
+import type { Instance, InstanceStats, Organization, Project } from '../api/types';
+import { Alert } from '../components/Alert';
+import { EmptyState, Loading } from '../components/EmptyState';
+import { ExternalIcon, PlusIcon, ServerIcon } from '../components/icons';
+import { PageHeader } from '../components/PageHeader';
+import { InstanceStatusBadge, StageBadge } from '../components/StatusBadges';
+import { type LiveState, useInstanceEvents, useNow, useStatsOf } from '../live';
+import { formatBytes, formatDuration, formatPercent, formatSize, isRunning, secondsSince } from '../operate';
+import { useMe } from '../session/SessionContext';
+import { useLoader } from '../useLoader';
+
+const STATS_EVERY_MS = 15_000;
+const STATS_AT_ONCE = 20;
+
+export function LiveIndicator({ state }: { state: LiveState }) {
+  const text = state === 'live' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+  return (
+    <span
+      className={`live-indicator live-${state}`}
+      role="status"
+      title={state === 'live' ? 'Changes appear as they happen' : 'Live updates are paused; reconnecting'}
+      data-testid="live-indicator"
+    >
+      <span className="live-dot" aria-hidden="true" />
+      {text}
+    </span>
+  );
+}
+
+/** Newest first, as the API lists them. */
+function upsert(rows: Instance[], instance: Instance): Instance[] {
+  const index = rows.findIndex((r) => r.id === instance.id);
+  if (index >= 0) return rows.map((r, i) => (i === index ? instance : r));
+  return [instance, ...rows].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/** The instance list kept in step with GET /instances/events. */
+export function useLiveInstances() {
+  const list = useLoader(async () => (await call(api.GET('/api/v1/instances'))).instances, 'instances');
+  const [rows, setRows] = useState<Instance[] | undefined>(undefined);
+  useEffect(() => {
+    if (list.data) setRows(list.data);
+  }, [list.data]);
+  const live = useInstanceEvents({
+    onInstance: (instance) => setRows((current) => (current ? upsert(current, instance) : current)),
+    onRemoved: (id) => setRows((current) => current?.filter((r) => r.id !== id)),
+    onReconnected: () => void list.reload(),
+  });
+  return { rows, error: list.error, loading: list.loading, live };
+}
+
+function Usage({ stats }: { stats: InstanceStats | undefined }) {
+  if (!stats) return <span className="muted">—</span>;
+  return (
+    <span className="usage">
+      <span>
+        <span className="usage-label">CPU</span> {formatPercent(stats.cpuPercent)}
+      </span>
+      <span>
+        <span className="usage-label">RAM</span> {formatBytes(stats.memoryBytes)}
+      </span>
+    </span>
+  );
+}
+
+function shortUrl(url: string): string {
+  return url.replace(/^https?:\/\//, '');
+}
+
+interface TableProps {
+  instances: Instance[];
+  projects: Map<string, Project>;
+  organizations: Map<string, Organization>;
+  stats: Record<string, InstanceStats>;
+}
+
+function InstancesTable({ instances, projects, organizations, stats }: TableProps) {
+  const navigate = useNavigate();
+  const now = useNow(1000);
+  return (
+    <div className="table-wrap">
+      <table className="table table-clickable table-compact" aria-label="Instances">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Project</th>
+            <th scope="col">Stage</th>
+            <th scope="col">Odoo</th>
+            <th scope="col">Status</th>
+            <th scope="col">Uptime</th>
+            <th scope="col">Size</th>
+            <th scope="col">Usage</th>
+            <th scope="col">URL</th>
+          </tr>
+        </thead>
+        <tbody>
+          {instances.map((instance) => {
+            const project = projects.get(instance.projectId);
+            const org = organizations.get(instance.organizationId);
+            return (
+              <tr
+                key={instance.id}
+                data-instance={instance.name}
+                className={instance.stage === 'production' ? 'row-production' : undefined}
+                onClick={() => navigate(`/instances/${instance.id}`)}
+              >
+                <td>
+                  <Link className="row-title" to={`/instances/${instance.id}`} onClick={(e) => e.stopPropagation()}>
+                    {instance.name}
+                  </Link>
+                </td>
+                <td>
+                  <span className="stacked-time">
+                    <span>{project?.displayName ?? project?.name ?? '—'}</span>
+                    {org ? <span className="muted">{org.name}</span> : null}
+                  </span>
+                </td>
+                <td>
+                  <StageBadge stage={instance.stage} />
+                </td>
+                <td className="mono">{instance.odooVersion}</td>
+                <td>
+                  <span className="status-cell">
+                    <InstanceStatusBadge instance={instance} />
+                    {instance.statusDetail ? (
+                      <span className="status-detail" title={instance.statusDetail}>
+                        {instance.statusDetail}
+                      </span>
+                    ) : null}
+                  </span>
+                </td>
+                <td className="nowrap tabular">
+                  {instance.startedAt && isRunning(instance) ? (
+                    formatDuration(secondsSince(instance.startedAt, now))
+                  ) : (
+                    <span className="muted">—</span>
+                  )}
+                </td>
+                <td className="nowrap">{formatSize(instance)}</td>
+                <td className="nowrap tabular">
+                  {isRunning(instance) ? <Usage stats={stats[instance.id]} /> : <span className="muted">—</span>}
+                </td>
+                <td className="nowrap">
+                  {instance.url ? (
+                    <a
+                      className="external-link mono"
+                      href={instance.url}
+                      target="_blank"
+                      rel="noreferrer"
+                      onClick={(e) => e.stopPropagation()}
+                    >
+                      {shortUrl(instance.url)}
+                      <ExternalIcon width={12} height={12} />
+                      <span className="visually-hidden"> (opens {instance.name} in a new tab)</span>
+                    </a>
+                  ) : (
+                    <span className="muted">—</span>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Platform admins learn here when Marina cannot reach a Docker engine. */
+function UnreachableHosts() {
+  const hosts = useLoader(async () => (await call(api.GET('/api/v1/hosts'))).hosts, 'hosts');
+  const down = (hosts.data ?? []).filter((h) => h.state === 'unreachable');
+  if (down.length === 0) return null;
+  return (
+    <div className="page-banner">
+      {down.map((host) => (
+        <Alert key={host.id} kind="warning" title={`Docker host “${host.name}” is unreachable`}>
+          {host.message ?? 'Marina cannot talk to its Docker engine.'} Instances on it cannot be started, stopped or
+          created until it answers again.
+        </Alert>
+      ))}
+    </div>
+  );
+}
+
+export function InstancesPage() {
+  const me = useMe();
+  const { rows, error, loading, live } = useLiveInstances();
+  const projects = useLoader(async () => (await call(api.GET('/api/v1/projects'))).projects, 'projects');
+  const orgs = useLoader(async () => (await call(api.GET('/api/v1/organizations'))).organizations, 'organizations');
+  const projectMap = useMemo(() => new Map((projects.data ?? []).map((p) => [p.id, p])), [projects.data]);
+  const orgMap = useMemo(() => new Map((orgs.data ?? []).map((o) => [o.id, o])), [orgs.data]);
+  const runningIds = useMemo(() => (rows ?? []).filter(isRunning).map((i) => i.id), [rows]);
+  const stats = useStatsOf(runningIds, STATS_EVERY_MS, STATS_AT_ONCE);
+  const canCreate = me.user.isPlatformAdmin || me.organizations.some((o) => o.role === 'owner' || o.role === 'admin');
+
+  // Project names may be new (created in the wizard elsewhere): fetch again when one is unknown.
+  const unknownProject = (rows ?? []).some((i) => !projectMap.has(i.projectId));
+  const reloadProjects = projects.reload;
+  const projectsFailed = Boolean(projects.error);
+  useEffect(() => {
+    if (unknownProject && !projects.loading && !projectsFailed) void reloadProjects();
+  }, [unknownProject, projects.loading, projectsFailed, reloadProjects]);
+
+  const newButton = canCreate ? (
+    <Link className="btn btn-primary" to="/instances/new">
+      <PlusIcon />
+      New instance
+    </Link>
+  ) : null;
+
+  return (
+    <>
+      <PageHeader
+        title={
+          <span className="title-with-badge">
+            Instances <LiveIndicator state={live} />
+          </span>
+        }
+        subtitle="Odoo databases and the containers that run them."
+        actions={newButton}
+      />
+      {me.user.isPlatformAdmin ? <UnreachableHosts /> : null}
+      <section className="card card-flush">
+        {error ? (
+          <div className="card-body">
+            <Alert kind="error">{errorMessage(error)}</Alert>
+          </div>
+        ) : null}
+        {loading && !rows ? <Loading /> : null}
+        {rows && rows.length === 0 ? (
+          <EmptyState icon={<ServerIcon width={28} height={28} />} title="No instances yet">
+            {canCreate ? (
+              <>
+                <p>Create an Odoo instance: pick a project, a stage and a size, and Marina does the rest.</p>
+                {newButton}
+              </>
+            ) : (
+              <p>Your organizations have no instances yet. An organization admin can create one.</p>
+            )}
+          </EmptyState>
+        ) : null}
+        {rows && rows.length > 0 ? (
+          <InstancesTable instances={rows} projects={projectMap} organizations={orgMap} stats={stats} />
+        ) : null}
+      </section>
+    </>
+  );
+}
