@@ -22,6 +22,8 @@ export interface MarinaConfig {
   secretKey: string | undefined;
   docker: { host: string };
   postgresImage: string;
+  /** An external PostgreSQL server for Odoo databases, instead of a Marina-managed container per host. */
+  odooDatabaseUrl: string | undefined;
   odoo: CatalogOverrides;
   instances: { bindAddress: string; portRange: { from: number; to: number } };
   jobs: { perHost: number; workers: number };
@@ -155,6 +157,11 @@ const fields = {
     describe: 'a Docker image reference such as postgres:16',
     parse: imageRef,
   },
+  odooDatabaseUrl: {
+    env: 'MARINA_ODOO_DATABASE_URL',
+    describe: 'a postgres:// URL of a superuser on a server that Marina and the Odoo containers both reach',
+    parse: postgresUrl,
+  },
   instanceBind: {
     env: 'MARINA_INSTANCE_BIND',
     describe: 'the IP address instance ports are published on',
@@ -276,6 +283,7 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
     secretKey: read(fields.secretKey, undefined),
     docker: { host: read(fields.dockerHost, dockerHost(source.DOCKER_HOST ?? '') ?? 'unix:///var/run/docker.sock') },
     postgresImage: read(fields.postgresImage, 'postgres:16'),
+    odooDatabaseUrl: read(fields.odooDatabaseUrl, undefined),
     odoo: Object.fromEntries(
       odooVersions.map((version) => {
         const f = odooFields[version];

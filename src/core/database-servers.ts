@@ -33,7 +33,51 @@ export class DatabaseServerService {
     private readonly image: string,
     private readonly namespace: string,
     private readonly logger: Logger,
+    private readonly externalUrl?: string,
   ) {}
+
+  /** Where new instances of a host get their database: the external server if one is set, else the host's own. */
+  async forInstances(hostId: string): Promise<DatabaseServer> {
+    return this.externalUrl ? this.ensureExternal(hostId, this.externalUrl) : this.ensureManaged(hostId);
+  }
+
+  /**
+   * An external server (MARINA_ODOO_DATABASE_URL): recorded once, checked to answer. Its address must
+   * be reachable from Marina and from the Odoo containers alike.
+   */
+  async ensureExternal(hostId: string, url: string): Promise<DatabaseServer> {
+    const parsed = new URL(url);
+    const user = decodeURIComponent(parsed.username);
+    const password = decodeURIComponent(parsed.password);
+    if (!user || !password) {
+      throw new MarinaError('MARINA_E_JOB_FAILED', 'MARINA_ODOO_DATABASE_URL must name a superuser and its password.');
+    }
+    const values = {
+      internal_host: parsed.hostname,
+      internal_port: Number(parsed.port || 5432),
+      superuser: user,
+      superuser_password: this.box.seal(password),
+      external_url: this.box.seal(url),
+    };
+    const server = await this.db
+      .insertInto('database_servers')
+      .values({ name: 'external', kind: 'external', state: 'ready', ...values })
+      .onConflict((oc) => oc.column('name').doUpdateSet(values))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    try {
+      await waitUntilReady(await this.connection(server), 10_000);
+    } catch (error) {
+      throw new MarinaError(
+        'MARINA_E_JOB_FAILED',
+        `The external PostgreSQL server ${parsed.hostname}:${values.internal_port} does not answer: ${(error as Error).message}`,
+      );
+    }
+    // Odoo containers still join the namespace's network, which the managed path would have made.
+    const engine = await this.hosts.reachableEngine(hostId);
+    await engine.ensureNetwork(networkName(this.namespace), namespaceLabels(this.namespace, 'network'));
+    return server;
+  }
 
   async get(id: string): Promise<DatabaseServer> {
     return this.db.selectFrom('database_servers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();

@@ -150,7 +150,7 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
       const docker = engine as DockerEngine;
 
       await job.step('database', async () => {
-        const server = await deps.databaseServers.ensureManaged(instance.host_id);
+        const server = await deps.databaseServers.forInstances(instance.host_id);
         instance = await deps.instances.setStatus(id, 'provisioning', null);
         await deps.instances.attachDatabaseServer(id, server.id);
         instance = await deps.instances.row(id);

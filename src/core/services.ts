@@ -67,7 +67,15 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     workers: config.jobs.workers,
   });
   const hosts = new HostService(db, clock, logger);
-  const databaseServers = new DatabaseServerService(db, hosts, box, config.postgresImage, config.namespace, logger);
+  const databaseServers = new DatabaseServerService(
+    db,
+    hosts,
+    box,
+    config.postgresImage,
+    config.namespace,
+    logger,
+    config.odooDatabaseUrl,
+  );
   const projects = new ProjectService(db, audit, organizations);
   const instances = new InstanceService(db, clock, audit, operations, runner, projects, box, config, new InstanceBus());
   const status = new StatusTracker(db, hosts, instances, config.namespace, logger);
