@@ -63,6 +63,10 @@ export const instanceLabels = (namespace: string, instance: Instance): Record<st
   'io.marina.project': instance.project_id,
   'io.marina.database': instance.db_name,
   'io.marina.version': instance.odoo_version,
+  // Enough to adopt the container again if Marina ever loses its record (see reconcile).
+  'io.marina.name': instance.name,
+  'io.marina.stage': instance.stage,
+  'io.marina.language': instance.language,
 });
 
 /** Where an instance's containers run: the namespace's labels and network. */

@@ -1,13 +1,17 @@
 import type { Logger } from 'pino';
 import { LABEL_ID, LABEL_KIND } from '../adapters/docker/engine.js';
-import { dropDatabaseAndRole, listMarinaDatabases } from '../adapters/postgres/admin.js';
+import { dropDatabaseAndRole, listMarinaDatabases, withClient } from '../adapters/postgres/admin.js';
 import type { Db } from '../db/database.js';
+import { type Instance, stages } from '../db/schema.js';
 import { MarinaError } from '../errors.js';
+import { parseOdooConf } from '../odoo/config-file.js';
 import { requirePlatformAdmin } from './access.js';
 import type { AuditService } from './audit.js';
 import type { RequestContext } from './context.js';
 import type { DatabaseServerService } from './database-servers.js';
 import type { HostService } from './hosts.js';
+import type { SecretBox } from './secret-box.js';
+import { isUuid, patterns } from './validation.js';
 
 export type OrphanKind = 'container' | 'volume' | 'database';
 
@@ -37,6 +41,7 @@ export class ReconcileService {
     private readonly hosts: HostService,
     private readonly databaseServers: DatabaseServerService,
     private readonly audit: AuditService,
+    private readonly box: SecretBox,
     private readonly namespace: string,
     private readonly logger: Logger,
   ) {}
@@ -123,6 +128,105 @@ export class ReconcileService {
       }
     }
     return report;
+  }
+
+  /**
+   * Takes an orphan Odoo container back under Marina's care (after Marina's database was restored
+   * from an older backup, say): its labels name the organization, project, instance and stage; its
+   * odoo.conf holds the database credentials and master password; the rest comes from Docker and
+   * from the database. The customer's admin password cannot be recovered: it stays unknown.
+   */
+  async adopt(ctx: RequestContext, orphan: { hostId: string; name: string }): Promise<Instance> {
+    requirePlatformAdmin(ctx.actor);
+    const current = (await this.report()).orphans.find(
+      (o) => o.kind === 'container' && o.name === orphan.name && o.hostId === orphan.hostId,
+    );
+    if (!current)
+      throw new MarinaError('MARINA_E_NOT_FOUND', `No orphan container named ${orphan.name} on host ${orphan.hostId}.`);
+    const engine = await this.hosts.reachableEngine(orphan.hostId);
+    const info = await engine.docker.getContainer(orphan.name).inspect();
+    const labels = info.Config.Labels ?? {};
+    const refuse = (why: string) => new MarinaError('MARINA_E_CONFLICT', `Cannot adopt ${orphan.name}: ${why}`);
+    const id = labels[LABEL_ID] ?? '';
+    if (labels[LABEL_KIND] !== 'odoo' || !isUuid(id)) throw refuse('it is not an Odoo container made by Marina.');
+    const project = await this.db
+      .selectFrom('projects')
+      .selectAll()
+      .where('id', '=', labels['io.marina.project'] ?? '')
+      .executeTakeFirst();
+    if (!project || project.organization_id !== labels['io.marina.organization'])
+      throw refuse('its project is not known to this Marina.');
+    const name = labels['io.marina.name'] ?? '';
+    if (!new RegExp(patterns.slug).test(name)) throw refuse('its label io.marina.name is missing or not a valid name.');
+    const clash = await this.db
+      .selectFrom('instances')
+      .select('id')
+      .where('project_id', '=', project.id)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    if (clash) throw refuse(`the project already has an instance named "${name}".`);
+    const stage = stages.find((s) => s === labels['io.marina.stage']) ?? 'development';
+
+    const conf = parseOdooConf(await engine.readFile(orphan.name, '/etc/odoo/odoo.conf'));
+    const dbName = conf.db_name ?? '';
+    if (!/^[a-z][a-z0-9_]{0,62}$/.test(dbName) || !conf.db_password || !conf.admin_passwd)
+      throw refuse('its odoo.conf lacks db_name, db_password or admin_passwd.');
+    const server = (await this.db.selectFrom('database_servers').selectAll().execute()).find(
+      (s) => s.internal_host === conf.db_host && String(s.internal_port) === (conf.db_port ?? '5432'),
+    );
+    if (!server) throw refuse(`its database server ${conf.db_host}:${conf.db_port} is not known to this Marina.`);
+    const adminLogin = await withClient(await this.databaseServers.connection(server), dbName, async (c) => {
+      const row = await c.query<{ login: string }>('SELECT login FROM res_users WHERE id = 2');
+      return row.rows[0]?.login ?? 'unknown';
+    });
+    const volume = info.Mounts.find((m) => m.Destination === '/var/lib/odoo' && m.Type === 'volume')?.Name;
+    if (!volume) throw refuse('it has no filestore volume at /var/lib/odoo.');
+    const port = Number(info.HostConfig.PortBindings?.['8069/tcp']?.[0]?.HostPort);
+    const memoryMb = Math.round((info.HostConfig.Memory ?? 0) / 2 ** 20) || 2048;
+    const cpus = (info.HostConfig.NanoCpus ?? 0) / 1e9 || 1;
+    const instance = await this.db.transaction().execute(async (trx) => {
+      const adopted = await trx
+        .insertInto('instances')
+        .values({
+          id,
+          organization_id: project.organization_id,
+          project_id: project.id,
+          name,
+          stage,
+          odoo_version: labels['io.marina.version'] ?? project.odoo_version,
+          host_id: orphan.hostId,
+          database_server_id: server.id,
+          db_name: dbName,
+          db_password: this.box.seal(conf.db_password ?? ''),
+          master_password: this.box.seal(conf.admin_passwd ?? ''),
+          admin_login: adminLogin,
+          admin_password: this.box.seal(''),
+          language: labels['io.marina.language'] ?? 'en_US',
+          country: null,
+          cpus,
+          memory_mb: memoryMb,
+          container_name: orphan.name,
+          volume_name: volume,
+          container_id: info.Id,
+          http_port: Number.isInteger(port) && port > 0 ? port : null,
+          status: info.State.Running ? 'running' : 'exited',
+          started_at: info.State.Running ? new Date(info.State.StartedAt) : null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.audit.record(
+        ctx,
+        {
+          action: 'reconcile.adopt',
+          organizationId: project.organization_id,
+          target: { type: 'instance', id, label: `${project.name}/${name}` },
+          details: { container: orphan.name, hostId: orphan.hostId, database: dbName },
+        },
+        trx,
+      );
+      return adopted;
+    });
+    return instance;
   }
 
   /** Removes one orphan, after checking again that it still belongs to nothing Marina knows. */

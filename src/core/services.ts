@@ -89,7 +89,7 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     healthTimeoutMs: HEALTH_TIMEOUT_MS,
     namespace: config.namespace,
   });
-  const reconcile = new ReconcileService(db, hosts, databaseServers, audit, config.namespace, logger);
+  const reconcile = new ReconcileService(db, hosts, databaseServers, audit, box, config.namespace, logger);
   let started = false;
   return {
     audit,

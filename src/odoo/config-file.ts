@@ -23,6 +23,24 @@ function iniValue(key: string, value: string | number | boolean): string {
   return text;
 }
 
+/** Reads the [options] of an odoo.conf (as written by Marina or by hand) into a map. */
+export function parseOdooConf(text: string): Record<string, string> {
+  const options: Record<string, string> = {};
+  let inOptions = false;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith(';') || line.startsWith('#')) continue;
+    const section = /^\[(.+)\]$/.exec(line);
+    if (section) {
+      inOptions = section[1] === 'options';
+      continue;
+    }
+    const pair = /^([A-Za-z0-9_]+)\s*[=:]\s*(.*)$/.exec(line);
+    if (inOptions && pair?.[1]) options[pair[1]] = pair[2] ?? '';
+  }
+  return options;
+}
+
 /** The regular expression that lets Odoo serve exactly one database and no other. */
 export const dbFilterFor = (dbName: string): string => `^${dbName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 

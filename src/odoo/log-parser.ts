@@ -106,7 +106,7 @@ const WERKZEUG_PERF_RE = /^(.*) (?:\d+|-) (?:\d+(?:\.\d+)?|-) (?:\d+(?:\.\d+)?|-
 const GEVENT_ACCESS_RE = /^(\S+) - - \[([^\]]*)\] "(.*)" (\d{3}) (\d+|-) (\d+(?:\.\d+)?|-)$/;
 
 function levelOf(token: string): OdooLogLevel | null {
-  if (token in LEVEL_RANK) return token as OdooLogLevel;
+  if (Object.hasOwn(LEVEL_RANK, token)) return token as OdooLogLevel;
   const custom = /^Level (\d+)$/.exec(token);
   if (!custom) return null; // e.g. NOTSET, or a name registered with logging.addLevelName
   const n = Number(custom[1]);

@@ -300,6 +300,28 @@ export const reconcileRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     async (request) => services.reconcile.scan(contextOf(request)),
   );
   app.post(
+    '/reconcile/adopt',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary: 'Adopt an orphan Odoo container as an instance again (platform admins)',
+        body: Type.Object(
+          {
+            name: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,127}$' }),
+            hostId: Type.String({ pattern: '^[a-z0-9-]{1,40}$' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Type.Object({ instance: Instance }) }),
+      },
+    },
+    async (request) => {
+      const adopted = await services.reconcile.adopt(contextOf(request), request.body);
+      services.instances.bus.emit('instance', services.instances.view(adopted));
+      return { instance: services.instances.view(adopted) };
+    },
+  );
+  app.post(
     '/reconcile/remove',
     {
       schema: {
