@@ -3423,6 +3423,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reconcile/adopt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Adopt an orphan Odoo container as an instance again (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        hostId: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Instance */
+                            instance: {
+                                id: string;
+                                organizationId: string;
+                                projectId: string;
+                                name: string;
+                                stage: "production" | "staging" | "development";
+                                odooVersion: string;
+                                hostId: string;
+                                status: string;
+                                statusDetail: string | null;
+                                health: string | null;
+                                url: string | null;
+                                httpPort: number | null;
+                                cpus: number;
+                                memoryMb: number;
+                                adminLogin: string;
+                                language: string;
+                                country: string | null;
+                                dbName: string;
+                                startedAt: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reconcile/remove": {
         parameters: {
             query?: never;

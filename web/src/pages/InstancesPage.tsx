@@ -4,6 +4,7 @@ import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
 import type { Instance, InstanceStats, Organization, Project } from '../api/types';
 import { Alert } from '../components/Alert';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { EmptyState, Loading } from '../components/EmptyState';
 import { ExternalIcon, PlusIcon, ServerIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
@@ -212,6 +213,17 @@ export function InstancesPage() {
       New instance
     </Link>
   ) : null;
+  const [restartAll, setRestartAll] = useState<'confirm' | number | null>(null);
+  const actions = (
+    <>
+      {me.user.isPlatformAdmin && (rows ?? []).some(isRunning) ? (
+        <button type="button" className="btn btn-secondary" onClick={() => setRestartAll('confirm')}>
+          Restart all
+        </button>
+      ) : null}
+      {newButton}
+    </>
+  );
 
   return (
     <>
@@ -222,9 +234,30 @@ export function InstancesPage() {
           </span>
         }
         subtitle="Odoo databases and the containers that run them."
-        actions={newButton}
+        actions={actions}
       />
       {me.user.isPlatformAdmin ? <UnreachableHosts /> : null}
+      {typeof restartAll === 'number' ? (
+        <Alert kind="success">
+          {restartAll} restart job{restartAll === 1 ? '' : 's'} queued; follow them under <Link to="/jobs">Jobs</Link>.
+        </Alert>
+      ) : null}
+      {restartAll === 'confirm' ? (
+        <ConfirmDialog
+          title="Restart every running instance?"
+          confirmLabel="Restart all"
+          onConfirm={async () => {
+            const { jobs } = await call(api.POST('/api/v1/instances/restart-all'));
+            setRestartAll(jobs.length);
+          }}
+          onClose={() => setRestartAll((current) => (current === 'confirm' ? null : current))}
+        >
+          <p>
+            Each running instance restarts in its own job, a few at a time per host. Their users see a short
+            interruption.
+          </p>
+        </ConfirmDialog>
+      ) : null}
       <section className="card card-flush">
         {error ? (
           <div className="card-body">

@@ -5,6 +5,7 @@ import { PageHeader } from '../components/PageHeader';
 import { useMe } from '../session/SessionContext';
 import { HostsSection } from './settings/HostsSection';
 import { PasswordSection } from './settings/PasswordSection';
+import { ReconcileSection } from './settings/ReconcileSection';
 import { TokensSection } from './settings/TokensSection';
 
 const allTabs = [
@@ -62,7 +63,12 @@ export function SettingsPage() {
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {tab === 'tokens' ? <TokensSection /> : null}
         {tab === 'password' ? <PasswordSection /> : null}
-        {tab === 'hosts' ? <HostsSection /> : null}
+        {tab === 'hosts' ? (
+          <div className="card-stack">
+            <HostsSection />
+            <ReconcileSection />
+          </div>
+        ) : null}
       </div>
     </>
   );
