@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseExists, roleExists, waitUntilReady } from '../src/adapters/postgres/admin.js';
-import { adminBrowser, as, type Browser, createTestApp, type TestApp } from './helpers/app.js';
+import { as, type Browser, type TestApp } from './helpers/app.js';
 import {
   docker,
   namespaceObjects,
-  randomPortRange,
   removeNamespace,
   requireDocker,
+  startDockerMarina,
   TEST_IMAGES,
   testNamespace,
 } from './helpers/docker.js';
@@ -48,19 +47,11 @@ beforeAll(async () => {
   });
   await container.start();
   await waitUntilReady(server(), 60_000);
-  t = await createTestApp({
-    MARINA_NAMESPACE: namespace,
+  ({ t, admin, baseUrl } = await startDockerMarina(namespace, {
     MARINA_ODOO_DATABASE_URL: `postgres://postgres:${password}@${address}:${port}/postgres`,
     MARINA_POSTGRES_IMAGE: 'marina-test/not-used:1',
     MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
-    MARINA_INSTANCE_BIND: '127.0.0.1',
-    MARINA_INSTANCE_PORTS: randomPortRange(),
-  });
-  await t.services.startBackground();
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  baseUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-  admin = await adminBrowser(t);
-  await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
+  }));
 }, 120_000);
 
 afterAll(async () => {

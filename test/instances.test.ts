@@ -1,21 +1,12 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseExists, roleExists } from '../src/adapters/postgres/admin.js';
-import {
-  adminBrowser,
-  as,
-  type Browser,
-  countRows,
-  createTestApp,
-  memberBrowser,
-  type TestApp,
-} from './helpers/app.js';
+import { as, type Browser, countRows, memberBrowser, type TestApp } from './helpers/app.js';
 import {
   docker,
   namespaceObjects,
-  randomPortRange,
   removeNamespace,
   requireDocker,
+  startDockerMarina,
   TEST_IMAGES,
   testNamespace,
 } from './helpers/docker.js';
@@ -55,21 +46,12 @@ async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number
 
 beforeAll(async () => {
   await requireDocker();
-  t = await createTestApp({
-    MARINA_NAMESPACE: namespace,
-    MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
+  ({ t, admin, baseUrl } = await startDockerMarina(namespace, {
     MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
-    // An image that exists but has no `odoo` command: initialization fails for real.
+    // An image that exists but is not Odoo: initialization fails for real.
     MARINA_ODOO_16_IMAGE: TEST_IMAGES.postgres,
     MARINA_ODOO_18_IMAGE: 'marina-test/no-such-image:1',
-    MARINA_INSTANCE_BIND: '127.0.0.1',
-    MARINA_INSTANCE_PORTS: randomPortRange(),
-  });
-  await t.services.startBackground();
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  baseUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-  admin = await adminBrowser(t);
-  await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
+  }));
   const project = await as(t, admin)('POST', '/api/v1/projects', {
     organization: 'acme',
     name: 'erp',

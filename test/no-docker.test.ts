@@ -28,18 +28,32 @@ describe('without a Docker engine', () => {
 
   it('lets only platform admins see hosts', async () => {
     await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
-    const res = await as(t, admin)('POST', '/api/v1/organizations/acme/members', { email: 'o@acme.test', role: 'owner', password: 'correct horse battery staple' });
+    const res = await as(t, admin)('POST', '/api/v1/organizations/acme/members', {
+      email: 'o@acme.test',
+      role: 'owner',
+      password: 'correct horse battery staple',
+    });
     expect(res.statusCode).toBe(201);
     const owner = await (await import('./helpers/app.js')).signIn(t.app, 'o@acme.test');
     expect((await as(t, owner)('GET', '/api/v1/hosts')).statusCode).toBe(403);
   });
 
   it('fails a provisioning job at its first step, saying what is wrong, and leaves nothing behind', async () => {
-    const project = (await as(t, admin)('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' })).json().project;
-    const created = await as(t, admin)('POST', '/api/v1/instances', { project: project.id, name: 'main', stage: 'development', adminLogin: 'o@acme.test' });
+    const project = (
+      await as(t, admin)('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' })
+    ).json().project;
+    const created = await as(t, admin)('POST', '/api/v1/instances', {
+      project: project.id,
+      name: 'main',
+      stage: 'development',
+      adminLogin: 'o@acme.test',
+    });
     expect(created.statusCode).toBe(202);
     const jobId = created.json().job.id;
-    let job: { status: string; error: { code: string; message: string; step: string } | null } = { status: 'queued', error: null };
+    let job: { status: string; error: { code: string; message: string; step: string } | null } = {
+      status: 'queued',
+      error: null,
+    };
     for (let i = 0; i < 200 && !['succeeded', 'failed'].includes(job.status); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       job = (await as(t, admin)('GET', `/api/v1/jobs/${jobId}`)).json().job;

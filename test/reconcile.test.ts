@@ -1,12 +1,11 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminBrowser, as, type Browser, createTestApp, memberBrowser, type TestApp } from './helpers/app.js';
+import { as, type Browser, memberBrowser, type TestApp } from './helpers/app.js';
 import {
   docker,
   namespaceObjects,
-  randomPortRange,
   removeNamespace,
   requireDocker,
+  startDockerMarina,
   TEST_IMAGES,
   testNamespace,
 } from './helpers/docker.js';
@@ -22,18 +21,7 @@ const headers = () => ({ cookie: admin.cookie, 'x-marina-csrf': admin.csrf });
 
 beforeAll(async () => {
   await requireDocker();
-  t = await createTestApp({
-    MARINA_NAMESPACE: namespace,
-    MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
-    MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
-    MARINA_INSTANCE_BIND: '127.0.0.1',
-    MARINA_INSTANCE_PORTS: randomPortRange(),
-  });
-  await t.services.startBackground();
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  baseUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-  admin = await adminBrowser(t);
-  await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
+  ({ t, admin, baseUrl } = await startDockerMarina(namespace, { MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin }));
 }, 120_000);
 
 afterAll(async () => {

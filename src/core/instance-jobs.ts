@@ -20,7 +20,7 @@ import {
   writeConf,
 } from './instance-runtime.js';
 import { type InstanceService, instanceSteps } from './instances.js';
-import type { JobHandler, JobRunner } from './jobs.js';
+import type { JobContext, JobHandler, JobRunner } from './jobs.js';
 import type { SecretBox } from './secret-box.js';
 
 export interface InstanceJobDeps {
@@ -219,18 +219,7 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
         await docker.start(containerId);
       });
 
-      await job.step('health', async () => {
-        await waitForHealth(
-          deps.instances.internalUrl(instance),
-          versionFacts(instance.odoo_version as OdooVersion).healthPath,
-          deps.healthTimeoutMs,
-        );
-        const state = await docker.state(instance.container_name);
-        await deps.instances.setStatus(id, 'running', null, {
-          started_at: state?.startedAt ?? new Date(),
-          health: 'starting',
-        });
-      });
+      await job.step('health', () => healthy(deps, docker, instance));
       return { url: deps.instances.url(instance) };
     },
     recover: async (op, error) => {
@@ -254,32 +243,38 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
   };
 }
 
-function startHandler(deps: InstanceJobDeps): JobHandler {
+/** Waits until Odoo answers, then records it as running since the container's start. */
+async function healthy(deps: InstanceJobDeps, engine: DockerEngine, instance: Instance): Promise<void> {
+  await waitForHealth(
+    deps.instances.internalUrl(instance),
+    versionFacts(instance.odoo_version as OdooVersion).healthPath,
+    deps.healthTimeoutMs,
+  );
+  const state = await engine.state(instance.container_name);
+  // Odoo answers; Docker's own health check reports later ("starting" until then).
+  await deps.instances.setStatus(instance.id, 'running', null, {
+    started_at: state?.startedAt ?? new Date(),
+    health: 'starting',
+  });
+}
+
+/** Start and restart end the same way: health, or "exited" with the reason. */
+function bringUpHandler(
+  deps: InstanceJobDeps,
+  kind: 'instance.start' | 'instance.restart',
+  first: (job: JobContext<unknown>, engine: DockerEngine, instance: Instance) => Promise<Instance>,
+): JobHandler {
+  const [firstStep] = kind === 'instance.start' ? instanceSteps.start : instanceSteps.restart;
   return {
-    kind: 'instance.start',
-    steps: instanceSteps.start,
+    kind,
+    steps: kind === 'instance.start' ? instanceSteps.start : instanceSteps.restart,
     run: async (job) => {
-      const id = job.operation.target_id ?? '';
-      let instance = await deps.instances.row(id);
+      let instance = await deps.instances.row(job.operation.target_id ?? '');
       const engine = await deps.hosts.reachableEngine(instance.host_id);
-      await job.step('start', async () => {
-        instance = await deps.instances.setStatus(id, 'starting', null);
-        if (!(await engine.state(instance.container_name))) {
-          await job.log('The container was missing; creating it again from the instance record.');
-          const containerId = await createServerContainer(deps, engine, instance);
-          instance = await deps.instances.setStatus(id, 'starting', null, { container_id: containerId });
-        }
-        await engine.start(instance.container_name);
+      await job.step(firstStep, async () => {
+        instance = await first(job as JobContext<unknown>, engine, instance);
       });
-      await job.step('health', async () => {
-        await waitForHealth(
-          deps.instances.internalUrl(instance),
-          versionFacts(instance.odoo_version as OdooVersion).healthPath,
-          deps.healthTimeoutMs,
-        );
-        const state = await engine.state(instance.container_name);
-        await deps.instances.setStatus(id, 'running', null, { started_at: state?.startedAt ?? new Date() });
-      });
+      await job.step('health', () => healthy(deps, engine, instance));
       return undefined;
     },
     recover: async (op, error) => {
@@ -287,6 +282,26 @@ function startHandler(deps: InstanceJobDeps): JobHandler {
     },
   };
 }
+
+const startHandler = (deps: InstanceJobDeps) =>
+  bringUpHandler(deps, 'instance.start', async (job, engine, current) => {
+    let instance = await deps.instances.setStatus(current.id, 'starting', null);
+    if (!(await engine.state(instance.container_name))) {
+      await job.log('The container was missing; creating it again from the instance record.');
+      const containerId = await createServerContainer(deps, engine, instance);
+      instance = await deps.instances.setStatus(instance.id, 'starting', null, { container_id: containerId });
+    }
+    await engine.start(instance.container_name);
+    return instance;
+  });
+
+const restartHandler = (deps: InstanceJobDeps) =>
+  bringUpHandler(deps, 'instance.restart', async (_job, engine, current) => {
+    const instance = await deps.instances.setStatus(current.id, 'restarting', null);
+    if (await engine.state(instance.container_name)) await engine.restart(instance.container_name);
+    else await engine.start(await createServerContainer(deps, engine, instance));
+    return instance;
+  });
 
 function stopHandler(deps: InstanceJobDeps): JobHandler {
   return {
@@ -302,39 +317,6 @@ function stopHandler(deps: InstanceJobDeps): JobHandler {
         await deps.instances.setStatus(id, 'stopped', null, { started_at: null });
       });
       return undefined;
-    },
-  };
-}
-
-function restartHandler(deps: InstanceJobDeps): JobHandler {
-  return {
-    kind: 'instance.restart',
-    steps: instanceSteps.restart,
-    run: async (job) => {
-      const id = job.operation.target_id ?? '';
-      let instance = await deps.instances.row(id);
-      const engine = await deps.hosts.reachableEngine(instance.host_id);
-      await job.step('restart', async () => {
-        instance = await deps.instances.setStatus(id, 'restarting', null);
-        if (await engine.state(instance.container_name)) await engine.restart(instance.container_name);
-        else {
-          const containerId = await createServerContainer(deps, engine, instance);
-          await engine.start(containerId);
-        }
-      });
-      await job.step('health', async () => {
-        await waitForHealth(
-          deps.instances.internalUrl(instance),
-          versionFacts(instance.odoo_version as OdooVersion).healthPath,
-          deps.healthTimeoutMs,
-        );
-        const state = await engine.state(instance.container_name);
-        await deps.instances.setStatus(id, 'running', null, { started_at: state?.startedAt ?? new Date() });
-      });
-      return undefined;
-    },
-    recover: async (op, error) => {
-      await deps.instances.setStatus(op.target_id ?? '', 'exited', error.message.slice(0, 2000)).catch(() => undefined);
     },
   };
 }

@@ -67,3 +67,25 @@ export async function namespaceObjects(namespace: string): Promise<{ containers:
   const volumes = ((await docker.listVolumes({ filters: { label } })).Volumes ?? []).map((v) => v.Name);
   return { containers, volumes };
 }
+
+/**
+ * A Marina on the real Docker engine for one test file: its own namespace and ports, jobs and
+ * event tracking running, listening on loopback, with a platform admin and the organization "acme".
+ */
+export async function startDockerMarina(namespace: string, env: Record<string, string>) {
+  const { adminBrowser, as, createTestApp } = await import('./app.js');
+  const t = await createTestApp({
+    MARINA_NAMESPACE: namespace,
+    MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
+    MARINA_INSTANCE_BIND: '127.0.0.1',
+    MARINA_INSTANCE_PORTS: randomPortRange(),
+    ...env,
+  });
+  await t.services.startBackground();
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = t.app.server.address();
+  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const admin = await adminBrowser(t);
+  await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
+  return { t, admin, baseUrl, headers: { cookie: admin.cookie, 'x-marina-csrf': admin.csrf } };
+}

@@ -1,13 +1,12 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseExists, roleExists } from '../../src/adapters/postgres/admin.js';
-import { adminBrowser, as, type Browser, createTestApp, type TestApp } from '../helpers/app.js';
+import { as, type Browser, type TestApp } from '../helpers/app.js';
 import {
   docker,
   namespaceObjects,
-  randomPortRange,
   removeNamespace,
   requireDocker,
+  startDockerMarina,
   TEST_IMAGES,
   testNamespace,
 } from '../helpers/docker.js';
@@ -38,20 +37,11 @@ for (const { version, major, source, env } of versions) {
     beforeAll(async () => {
       await requireDocker();
       await docker.getImage(TEST_IMAGES.runtime).inspect();
-      t = await createTestApp({
-        MARINA_NAMESPACE: namespace,
-        MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
+      ({ t, admin, baseUrl } = await startDockerMarina(namespace, {
         [`MARINA_ODOO_${major}_IMAGE`]: TEST_IMAGES.runtime,
         [`MARINA_ODOO_${major}_SOURCE`]: source ?? '',
         ...env,
-        MARINA_INSTANCE_BIND: '127.0.0.1',
-        MARINA_INSTANCE_PORTS: randomPortRange(),
-      });
-      await t.services.startBackground();
-      await t.app.listen({ host: '127.0.0.1', port: 0 });
-      baseUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-      admin = await adminBrowser(t);
-      await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
+      }));
     }, 120_000);
 
     afterAll(async () => {
