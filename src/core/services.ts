@@ -11,6 +11,7 @@ import { HEALTH_TIMEOUT_MS, registerInstanceJobs } from './instance-jobs.js';
 import { InstanceStatsService } from './instance-stats.js';
 import { InstanceBus, InstanceService } from './instances.js';
 import { JobRunner } from './jobs.js';
+import { LogService } from './logs.js';
 import { OperationBus, OperationService } from './operations.js';
 import { OrganizationService } from './organizations.js';
 import { ProjectService } from './projects.js';
@@ -47,6 +48,7 @@ export interface Services {
   instanceStats: InstanceStatsService;
   status: StatusTracker;
   reconcile: ReconcileService;
+  logs: LogService;
   /** Registers the local engine, starts the job workers and follows Docker's events. */
   startBackground(): Promise<void>;
   stopBackground(): Promise<void>;
@@ -107,6 +109,7 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     instanceStats: new InstanceStatsService(instances, hosts, databaseServers),
     status,
     reconcile,
+    logs: new LogService(instances, hosts),
     async startBackground() {
       started = true;
       const local = await hosts.registerLocal(config.docker.host);

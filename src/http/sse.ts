@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface EventStream {
   send(event: string, data: unknown, id?: string): void;
+  /** Resolves once the client has taken what was sent (or left): producers wait here instead of buffering. */
+  drained(): Promise<void>;
   close(): void;
   /** Resolves when the client goes away or the stream is closed. */
   closed: Promise<void>;
@@ -9,6 +11,7 @@ export interface EventStream {
 
 /** A client that cannot keep up is dropped rather than buffered without limit. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
+const SOFT_BUFFERED_BYTES = 64 * 1024;
 const HEARTBEAT_MS = 15_000;
 
 /** Server-Sent Events on a hijacked reply: heartbeats, clean end when the client leaves. */
@@ -48,6 +51,13 @@ export function openEventStream(request: FastifyRequest, reply: FastifyReply): E
         return;
       }
       res.write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    drained() {
+      if (!open || res.writableLength < SOFT_BUFFERED_BYTES) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        closed.then(resolve);
+      });
     },
     close,
     closed,

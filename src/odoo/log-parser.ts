@@ -85,6 +85,8 @@ export interface OdooLogEntry {
   plain: boolean;
   /** The first line exactly as read (minus a trailing `\r`): what `formatEntry` writes back. */
   raw: string;
+  /** Where the first line came from, as the caller tagged it (a Docker timestamp, a file offset). */
+  source?: string;
 }
 
 // Colour sequences of ColoredFormatter / ColoredPerfFilter / werkzeug's _ansi_style.
@@ -260,9 +262,10 @@ export class OdooLogParser {
     this.#headLimit = max - this.#tailLimit;
   }
 
-  push(line: string): OdooLogEntry[] {
+  /** `source` tags the entry this line starts (a Docker timestamp, a file offset): it becomes its id. */
+  push(line: string, source?: string): OdooLogEntry[] {
     const out: OdooLogEntry[] = [];
-    for (const one of line.includes('\n') ? line.split('\n') : [line]) this.#pushOne(one, out);
+    for (const one of line.includes('\n') ? line.split('\n') : [line]) this.#pushOne(one, out, source);
     return out;
   }
 
@@ -272,16 +275,17 @@ export class OdooLogParser {
     return out;
   }
 
-  #pushOne(line: string, out: OdooLogEntry[]): void {
+  #pushOne(line: string, out: OdooLogEntry[], source: string | undefined): void {
     const entry = parseLine(line);
     if (entry) {
       this.#finish(out);
-      this.#current = entry;
+      this.#current = source === undefined ? entry : { ...entry, source };
     } else if (this.#current) {
       this.#continue(withoutCr(line));
     } else {
       this.#finish(out);
-      out.push(plainEntry(line));
+      const plain = plainEntry(line);
+      out.push(source === undefined ? plain : { ...plain, source });
     }
   }
 

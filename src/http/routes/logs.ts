@@ -1,0 +1,205 @@
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { entryView, logLimits } from '../../core/logs.js';
+import { patterns } from '../../core/validation.js';
+import { MarinaError } from '../../errors.js';
+import { formatEntry } from '../../odoo/log-parser.js';
+import { contextOf } from '../auth.js';
+import { DateTime, responses, Uuid } from '../schemas.js';
+import { openEventStream } from '../sse.js';
+import type { RouteOptions } from './options.js';
+
+const Level = Type.Union([
+  Type.Literal('DEBUG'),
+  Type.Literal('INFO'),
+  Type.Literal('WARNING'),
+  Type.Literal('ERROR'),
+  Type.Literal('CRITICAL'),
+]);
+const Query = Type.String({ minLength: 1, maxLength: logLimits.query, pattern: patterns.label });
+const Tail = Type.Integer({
+  minimum: logLimits.tail.min,
+  maximum: logLimits.tail.max,
+  default: logLimits.tail.default,
+});
+
+export const LogEntry = Type.Object(
+  {
+    id: Type.String(),
+    time: Type.Union([Type.String(), Type.Null()]),
+    level: Type.Union([Level, Type.Null()]),
+    database: Type.Union([Type.String(), Type.Null()]),
+    logger: Type.Union([Type.String(), Type.Null()]),
+    message: Type.String(),
+    continuation: Type.Array(Type.String()),
+    truncated: Type.Integer(),
+    plain: Type.Boolean(),
+    http: Type.Union([
+      Type.Object({
+        remoteAddress: Type.String(),
+        method: Type.String(),
+        path: Type.String(),
+        protocol: Type.String(),
+        status: Type.Integer(),
+        size: Type.Union([Type.Integer(), Type.Null()]),
+        queryCount: Type.Union([Type.Integer(), Type.Null()]),
+        sqlTimeMs: Type.Union([Type.Number(), Type.Null()]),
+        otherTimeMs: Type.Union([Type.Number(), Type.Null()]),
+        totalTimeMs: Type.Union([Type.Number(), Type.Null()]),
+      }),
+      Type.Null(),
+    ]),
+  },
+  { title: 'LogEntry' },
+);
+
+function checkRange(since?: string, until?: string): { since?: Date; until?: Date } {
+  const range = { since: since ? new Date(since) : undefined, until: until ? new Date(until) : undefined };
+  if (range.since && range.until && range.since > range.until) {
+    throw new MarinaError('MARINA_E_VALIDATION', '"since" must be before "until".', { field: 'since' });
+  }
+  return range;
+}
+
+export const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
+  const { logs, instances } = services;
+
+  app.get(
+    '/instances/:id/logs',
+    {
+      schema: {
+        tags: ['logs'],
+        summary: "An instance's log as parsed entries: the last `tail` (50–10 000), filtered by time, level and text",
+        params: Type.Object({ id: Uuid }),
+        querystring: Type.Object(
+          {
+            tail: Type.Optional(Tail),
+            since: Type.Optional(DateTime),
+            until: Type.Optional(DateTime),
+            level: Type.Optional(Level),
+            q: Type.Optional(Query),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Type.Object({ entries: Type.Array(LogEntry) }) }),
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const range = checkRange(q.since, q.until);
+      const entries = await logs.tail(contextOf(request).actor, request.params.id, {
+        tail: q.tail ?? logLimits.tail.default,
+        ...range,
+        level: q.level,
+        q: q.q,
+      });
+      return { entries };
+    },
+  );
+
+  app.get(
+    '/instances/:id/logs/stream',
+    {
+      schema: {
+        tags: ['logs'],
+        summary:
+          'Server-Sent Events: "entry" per log entry (id = cursor; Last-Event-ID resumes after it), "state" when the container stops or starts, heartbeats. Never ends on its own.',
+        params: Type.Object({ id: Uuid }),
+        querystring: Type.Object(
+          { tail: Type.Optional(Tail), level: Type.Optional(Level), q: Type.Optional(Query) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const actor = contextOf(request).actor;
+      const id = request.params.id;
+      const instance = await instances.get(actor, id);
+      const header = request.headers['last-event-id'];
+      let after = typeof header === 'string' && /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(header) ? header : undefined;
+      const stream = openEventStream(request, reply);
+      const abort = new AbortController();
+      stream.closed.then(() => abort.abort());
+      const filter = { tail: request.query.tail ?? 200, level: request.query.level, q: request.query.q };
+      // The container stops, restarts, is recreated: the stream waits for it and goes on.
+      while (!abort.signal.aborted) {
+        try {
+          stream.send('state', { container: 'running' });
+          for await (const entry of logs.follow(actor, id, { ...filter, after }, abort.signal)) {
+            stream.send('entry', entry, entry.id);
+            after = entry.id;
+            await stream.drained();
+          }
+        } catch (error) {
+          if (abort.signal.aborted) break;
+          request.log.debug({ err: error, instance: instance.id }, 'log stream interrupted');
+        }
+        if (abort.signal.aborted) break;
+        const state = await instances.row(id).catch(() => undefined);
+        stream.send('state', { container: state?.status === 'running' ? 'restarting' : (state?.status ?? 'missing') });
+        await new Promise<void>((resolve) => {
+          const onChange = (view: { id: string; status: string }) => {
+            if (view.id === id && view.status === 'running') done();
+          };
+          const timer = setTimeout(() => done(), 2000);
+          const done = () => {
+            clearTimeout(timer);
+            instances.bus.off('instance', onChange);
+            resolve();
+          };
+          instances.bus.on('instance', onChange);
+          stream.closed.then(done);
+        });
+      }
+      stream.close();
+    },
+  );
+
+  app.get(
+    '/instances/:id/logs/download',
+    {
+      schema: {
+        tags: ['logs'],
+        summary: "Download an instance's log between two times, as text or JSON lines (streamed)",
+        params: Type.Object({ id: Uuid }),
+        querystring: Type.Object(
+          {
+            since: Type.Optional(DateTime),
+            until: Type.Optional(DateTime),
+            format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('jsonl')])),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const actor = contextOf(request).actor;
+      const instance = await instances.get(actor, request.params.id);
+      const range = checkRange(request.query.since, request.query.until);
+      const format = request.query.format ?? 'text';
+      const abort = new AbortController();
+      request.raw.on('close', () => abort.abort());
+      const entries = logs.range(actor, instance.id, range, abort.signal);
+      // Fail before the first byte (no container, not allowed), not in the middle of the file.
+      const first = await entries.next();
+      async function* body() {
+        let current = first;
+        while (!current.done) {
+          yield format === 'jsonl'
+            ? `${JSON.stringify(entryView(current.value))}\n`
+            : `${formatEntry(current.value)}\n`;
+          current = await entries.next();
+        }
+      }
+      const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '');
+      return reply
+        .type(format === 'jsonl' ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8')
+        .header(
+          'content-disposition',
+          `attachment; filename="${instance.name}-${stamp}.${format === 'jsonl' ? 'jsonl' : 'log'}"`,
+        )
+        .send(Readable.from(body()));
+    },
+  );
+};
