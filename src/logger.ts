@@ -1,4 +1,7 @@
-import pino, { type Logger } from 'pino';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import pino, { type Logger, type StreamEntry } from 'pino';
+import pretty from 'pino-pretty';
 import type { MarinaConfig } from './config.js';
 
 /** Paths whose values never reach a log line, wherever they appear in a logged object. */
@@ -15,19 +18,29 @@ export const redactedPaths = [
   'token',
 ];
 
-export function createLogger(config: Pick<MarinaConfig, 'logLevel' | 'logFormat'>): Logger {
-  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
-  return pino({
-    level: config.logLevel,
-    redact: { paths: redactedPaths, censor: '[redacted]' },
-    base: { service: 'marina' },
-    ...(pretty
-      ? {
-          transport: {
-            target: 'pino-pretty',
-            options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
-          },
-        }
-      : {}),
-  });
+/**
+ * JSON lines (pretty in a terminal) on standard output, and — for the server — the same JSON lines
+ * in a file that the system log endpoints read.
+ */
+export function createLogger(config: Pick<MarinaConfig, 'logLevel' | 'logFormat'>, file?: string): Logger {
+  const prettyOut = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
+  const streams: StreamEntry[] = [
+    {
+      level: config.logLevel === 'silent' ? 'fatal' : config.logLevel,
+      stream: prettyOut
+        ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' })
+        : process.stdout,
+    },
+  ];
+  if (file) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
+    streams.push({
+      level: config.logLevel === 'silent' ? 'fatal' : config.logLevel,
+      stream: pino.destination({ dest: file, sync: false }),
+    });
+  }
+  return pino(
+    { level: config.logLevel, redact: { paths: redactedPaths, censor: '[redacted]' }, base: { service: 'marina' } },
+    pino.multistream(streams),
+  );
 }

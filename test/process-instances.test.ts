@@ -193,4 +193,37 @@ describe('a Marina killed during provisioning', () => {
     expect(table).toMatch(/NAME\s+STAGE\s+VERSION\s+STATUS/);
     expect(table).toMatch(/warmup\s+development\s+17\.0\s+running/);
   });
+
+  it('shows and follows logs from the CLI', { timeout: 60_000 }, async () => {
+    const logs = await marina(['logs', 'acme/erp/warmup', '--tail', '50'], env);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} INFO /m);
+    const json = (await marina(['logs', 'acme/erp/warmup', '--tail', '50', '--json', '--level', 'WARNING'], env))
+      .stdout;
+    for (const line of json.trim().split('\n').filter(Boolean))
+      expect(['WARNING', 'ERROR', 'CRITICAL']).toContain(JSON.parse(line).level);
+    expect((await marina(['logs', 'acme/erp/warmup', '--tail', '5'], env)).code).toBe(2);
+    const own = await marina(['logs', 'marina', '--tail', '50', '--grep', 'listening'], env);
+    expect(own.stdout).toContain('Marina is listening');
+
+    const { spawn } = await import('node:child_process');
+    const { marinaBin, root } = await import('./helpers/process.js');
+    const follow = spawn(process.execPath, [marinaBin, 'logs', 'acme/erp/warmup', '-f', '--tail', '50'], {
+      env,
+      cwd: root,
+    });
+    let out = '';
+    follow.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    const { instances } = await api<{ instances: { name: string; url: string }[] }>('/instances');
+    const warmup = instances.find((i) => i.name === 'warmup');
+    const marker = `/web/login?cli=${Date.now()}`;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await fetch(`${warmup?.url}${marker}`);
+    const deadline = Date.now() + 5000;
+    while (!out.includes(marker) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    follow.kill('SIGTERM');
+    expect(out).toContain(marker);
+  });
 });

@@ -82,6 +82,9 @@ describe('the marina command on a fresh machine', () => {
     expect(await (await fetch(`${url}/api/v1/setup`)).json()).toEqual({ needed: true });
     expect((await fetch(`${url}/api/openapi.json`)).status).toBe(200);
     expect((await fetch(`${url}/api/docs`)).status).toBe(200);
+    // The same JSON lines go to data/logs/marina.log, which the system log endpoints read.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await readFile(join(dir, 'data', 'logs', 'marina.log'), 'utf8')).toContain('"msg":"Marina is listening');
   });
 
   it('creates the first admin from the CLI while the server runs', async () => {

@@ -333,3 +333,81 @@ export function registerInstanceCommands(program: Command, client: () => Promise
       console.log('Done.');
     });
 }
+
+interface CliLogEntry {
+  id: string;
+  time: string | null;
+  level: string | null;
+  database: string | null;
+  logger: string | null;
+  message: string;
+  continuation: string[];
+}
+
+const levelColors: Record<string, string> = {
+  DEBUG: '\x1b[90m',
+  WARNING: '\x1b[33m',
+  ERROR: '\x1b[31m',
+  CRITICAL: '\x1b[1;31m',
+};
+
+function printEntry(entry: CliLogEntry, color: boolean): void {
+  const head = entry.level
+    ? `${entry.time?.replace('T', ' ').slice(0, 23) ?? ''} ${entry.level} ${entry.database ?? '?'} ${entry.logger ?? ''}: ${entry.message}`
+    : entry.message;
+  const text = [head, ...entry.continuation].join('\n');
+  const paint = color && entry.level ? levelColors[entry.level] : undefined;
+  process.stdout.write(paint ? `${paint}${text}\x1b[0m\n` : `${text}\n`);
+}
+
+export function registerLogCommand(program: Command, client: () => Promise<MarinaClient>): void {
+  program
+    .command('logs <instance>')
+    .description('an instance\'s Odoo log (ORGANIZATION/PROJECT/INSTANCE or id; "marina" for Marina\'s own, admins)')
+    .option('-f, --follow', 'keep following new lines')
+    .option('--tail <n>', 'how many entries to start with (50 to 10000)', '200')
+    .addOption(
+      new Option('--level <level>', 'minimum level').choices(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']),
+    )
+    .option('--grep <text>', 'only entries containing this text')
+    .option('--json', 'one JSON entry per line')
+    .action(
+      async (ref: string, opts: { follow?: boolean; tail: string; level?: string; grep?: string; json?: boolean }) => {
+        const tail = Number(opts.tail);
+        if (!Number.isInteger(tail) || tail < 50 || tail > 10_000)
+          throw new CliUsageError('--tail: give a whole number from 50 to 10000.');
+        const c = await client();
+        const base = ref === 'marina' ? '/system/logs' : `/instances/${(await resolveInstance(c, ref)).id}/logs`;
+        const query = { tail, level: opts.level, q: opts.grep };
+        const color = process.stdout.isTTY === true && !opts.json;
+        const show = (entry: CliLogEntry) =>
+          opts.json ? process.stdout.write(`${JSON.stringify(entry)}\n`) : printEntry(entry, color);
+        if (!opts.follow) {
+          const { entries } = await c.get<{ entries: CliLogEntry[] }>(base, query);
+          for (const entry of entries) show(entry);
+          return;
+        }
+        const params = new URLSearchParams();
+        for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+        const decoder = new TextDecoder();
+        let buffer = '';
+        for await (const chunk of await c.stream(`${base.replace('/logs', '/logs/stream')}?${params}`)) {
+          buffer += decoder.decode(chunk, { stream: true });
+          let split = buffer.indexOf('\n\n');
+          while (split >= 0) {
+            const block = buffer.slice(0, split);
+            buffer = buffer.slice(split + 2);
+            split = buffer.indexOf('\n\n');
+            const data = /^data: (.+)$/m.exec(block)?.[1];
+            const event = /^event: (.+)$/m.exec(block)?.[1];
+            if (event === 'entry' && data) show(JSON.parse(data) as CliLogEntry);
+            if (event === 'state' && data && !opts.json) {
+              const state = JSON.parse(data) as { container: string };
+              if (state.container !== 'running')
+                process.stderr.write(`-- the container is ${state.container}; waiting for it --\n`);
+            }
+          }
+        }
+      },
+    );
+}

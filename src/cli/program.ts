@@ -1,17 +1,20 @@
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { loadSecretBox } from '../adapters/keyfile.js';
+import { rotateIfLarge } from '../adapters/logfile.js';
 import { loadConfig } from '../config.js';
 import { systemClock } from '../core/clock.js';
 import { systemContext } from '../core/context.js';
 import { createServices } from '../core/services.js';
+import { systemLogFile } from '../core/system-logs.js';
 import { migrate, openDatabase } from '../db/database.js';
 import { ConfigError, MarinaError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { startMarina, stopOnSignals } from '../main.js';
 import { ApiError, MarinaClient } from './client.js';
 import { DEFAULT_URL, forgetCredentials, loadCredentials, saveCredentials } from './credentials.js';
-import { CliUsageError, registerInstanceCommands } from './instances.js';
+import { CliUsageError, registerInstanceCommands, registerLogCommand } from './instances.js';
 import { ago, printJson, table } from './output.js';
 import { readSecret } from './prompt.js';
 
@@ -66,7 +69,12 @@ export function buildProgram(): Command {
     .description('start the Marina server (config from MARINA_* variables)')
     .action(async () => {
       const config = loadConfig();
-      const logger = createLogger(config);
+      // The data folder first, 0711: the embedded PostgreSQL's user must pass through it (the log
+      // folder below would otherwise create it 0750).
+      await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
+      const file = systemLogFile(config.dataDir);
+      await rotateIfLarge(file, 50 * 1024 * 1024);
+      const logger = createLogger(config, file);
       const marina = await startMarina(config, logger);
       stopOnSignals(marina, logger);
     });
@@ -294,6 +302,7 @@ export function buildProgram(): Command {
     });
 
   registerInstanceCommands(program, client);
+  registerLogCommand(program, client);
 
   program
     .command('audit')

@@ -19,6 +19,7 @@ import { ReconcileService } from './reconcile.js';
 import type { SecretBox } from './secret-box.js';
 import { SetupService } from './setup.js';
 import { StatusTracker } from './status.js';
+import { SystemLogService, systemLogFile } from './system-logs.js';
 import { TokenService } from './tokens.js';
 import { UserService } from './users.js';
 
@@ -49,6 +50,7 @@ export interface Services {
   status: StatusTracker;
   reconcile: ReconcileService;
   logs: LogService;
+  systemLogs: SystemLogService;
   /** Registers the local engine, starts the job workers and follows Docker's events. */
   startBackground(): Promise<void>;
   stopBackground(): Promise<void>;
@@ -110,6 +112,7 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     status,
     reconcile,
     logs: new LogService(instances, hosts),
+    systemLogs: new SystemLogService(systemLogFile(config.dataDir)),
     async startBackground() {
       started = true;
       const local = await hosts.registerLocal(config.docker.host);

@@ -19,7 +19,7 @@ import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { instanceRoutes, reconcileRoutes } from './routes/instances.js';
 import { jobRoutes } from './routes/jobs.js';
-import { logRoutes } from './routes/logs.js';
+import { logRoutes, systemLogRoutes } from './routes/logs.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { registerValidation } from './validation.js';
@@ -128,6 +128,7 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
       await api.register(instanceRoutes, options);
       await api.register(reconcileRoutes, options);
       await api.register(logRoutes, options);
+      await api.register(systemLogRoutes, options);
     },
     { prefix: '/api/v1' },
   );

@@ -59,6 +59,10 @@ export function startServer(env: NodeJS.ProcessEnv): Server {
     output: () => output,
     waitFor: (text, timeoutMs = 30_000) =>
       new Promise((resolveWait, reject) => {
+        if (child.exitCode !== null) {
+          reject(new Error(`the server has exited (code ${child.exitCode}):\n${output.slice(-3000)}`));
+          return;
+        }
         const check = () => {
           const match =
             typeof text === 'string' ? (output.includes(text) ? text : null) : (text.exec(output)?.[0] ?? null);
@@ -71,6 +75,11 @@ export function startServer(env: NodeJS.ProcessEnv): Server {
           cleanup();
           reject(new Error(`timed out waiting for ${text} in:\n${output.slice(-3000)}`));
         }, timeoutMs);
+        // A server that exits will never print it: say so at once, with what it printed.
+        child.once('exit', (code) => {
+          cleanup();
+          reject(new Error(`the server exited (code ${code}) before printing ${text}:\n${output.slice(-3000)}`));
+        });
         const cleanup = () => {
           clearTimeout(timer);
           listeners.delete(check);

@@ -3,13 +3,14 @@ import { Layout } from './components/Layout';
 import { RedirectIfSignedIn, RequireSession } from './components/RouteGuards';
 import { ToastProvider } from './components/Toast';
 import { AuditPage } from './pages/AuditPage';
-import { BackupsPage, LogsPage } from './pages/ComingSoonPages';
+import { BackupsPage } from './pages/ComingSoonPages';
 import { InstancePage } from './pages/InstancePage';
 import { InstancesPage } from './pages/InstancesPage';
 import { InvitePage } from './pages/InvitePage';
 import { JobPage } from './pages/JobPage';
 import { JobsPage } from './pages/JobsPage';
 import { LoginPage } from './pages/LoginPage';
+import { InstanceLogsPage, LogsPage, SystemLogPage } from './pages/LogsPages';
 import { NewInstancePage } from './pages/NewInstancePage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { OrganizationPage } from './pages/OrganizationPage';
@@ -45,10 +46,12 @@ export function App() {
               <Route path="instances" element={<InstancesPage />} />
               <Route path="instances/new" element={<NewInstancePage />} />
               <Route path="instances/:id" element={<InstancePage />} />
+              <Route path="instances/:id/logs" element={<InstanceLogsPage />} />
               <Route path="jobs" element={<JobsPage />} />
               <Route path="jobs/:id" element={<JobPage />} />
               <Route path="backups" element={<BackupsPage />} />
               <Route path="logs" element={<LogsPage />} />
+              <Route path="logs/marina" element={<SystemLogPage />} />
               <Route path="organizations" element={<OrganizationsPage />} />
               <Route path="organizations/:slug" element={<OrganizationPage />} />
               <Route path="audit" element={<AuditPage />} />

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { entryView, logLimits } from '../../core/logs.js';
+import { entryView, type LogEntryView, logLimits } from '../../core/logs.js';
 import { patterns } from '../../core/validation.js';
 import { MarinaError } from '../../errors.js';
 import { formatEntry } from '../../odoo/log-parser.js';
@@ -199,6 +199,115 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
           'content-disposition',
           `attachment; filename="${instance.name}-${stamp}.${format === 'jsonl' ? 'jsonl' : 'log'}"`,
         )
+        .send(Readable.from(body()));
+    },
+  );
+};
+
+/** A system log line as text, for downloads: "time LEVEL logger: message" and its folded lines. */
+const textLine = (entry: LogEntryView): string =>
+  [`${entry.time ?? ''} ${entry.level ?? ''} ${entry.logger ?? ''}: ${entry.message}`, ...entry.continuation].join(
+    '\n',
+  );
+
+export const systemLogRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
+  const { systemLogs } = services;
+
+  app.get(
+    '/system/logs',
+    {
+      schema: {
+        tags: ['logs'],
+        summary: "Marina's own log (platform admins), as entries: the last `tail`, filtered by time, level and text",
+        querystring: Type.Object(
+          {
+            tail: Type.Optional(Tail),
+            since: Type.Optional(DateTime),
+            until: Type.Optional(DateTime),
+            level: Type.Optional(Level),
+            q: Type.Optional(Query),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Type.Object({ entries: Type.Array(LogEntry) }) }),
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const range = checkRange(q.since, q.until);
+      return {
+        entries: await systemLogs.tail(contextOf(request).actor, {
+          tail: q.tail ?? logLimits.tail.default,
+          ...range,
+          level: q.level,
+          q: q.q,
+        }),
+      };
+    },
+  );
+
+  app.get(
+    '/system/logs/stream',
+    {
+      schema: {
+        tags: ['logs'],
+        summary: 'Server-Sent Events of Marina\'s own log (platform admins): "entry" per entry, Last-Event-ID resumes',
+        querystring: Type.Object(
+          { tail: Type.Optional(Tail), level: Type.Optional(Level), q: Type.Optional(Query) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const actor = contextOf(request).actor;
+      await systemLogs.tail(actor, { tail: logLimits.tail.min });
+      const header = request.headers['last-event-id'];
+      const after = typeof header === 'string' && /^\d{16}$/.test(header) ? header : undefined;
+      const stream = openEventStream(request, reply);
+      const abort = new AbortController();
+      stream.closed.then(() => abort.abort());
+      const query = { tail: request.query.tail ?? 200, level: request.query.level, q: request.query.q, after };
+      for await (const entry of systemLogs.follow(actor, query, abort.signal)) {
+        stream.send('entry', entry, entry.id);
+        await stream.drained();
+      }
+      stream.close();
+    },
+  );
+
+  app.get(
+    '/system/logs/download',
+    {
+      schema: {
+        tags: ['logs'],
+        summary: "Download Marina's own log between two times (platform admins), as text or JSON lines",
+        querystring: Type.Object(
+          {
+            since: Type.Optional(DateTime),
+            until: Type.Optional(DateTime),
+            format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('jsonl')])),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const actor = contextOf(request).actor;
+      const range = checkRange(request.query.since, request.query.until);
+      const format = request.query.format ?? 'text';
+      const lines = systemLogs.range(actor, range);
+      const first = await lines.next();
+      async function* body() {
+        let current = first;
+        while (!current.done) {
+          yield format === 'jsonl' ? `${JSON.stringify(current.value.entry)}\n` : `${textLine(current.value.entry)}\n`;
+          current = await lines.next();
+        }
+      }
+      const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '');
+      return reply
+        .type(format === 'jsonl' ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8')
+        .header('content-disposition', `attachment; filename="marina-${stamp}.${format === 'jsonl' ? 'jsonl' : 'log'}"`)
         .send(Readable.from(body()));
     },
   );

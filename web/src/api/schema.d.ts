@@ -3789,6 +3789,184 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/system/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Marina's own log (platform admins), as entries: the last `tail`, filtered by time, level and text */
+        get: {
+            parameters: {
+                query?: {
+                    tail?: number;
+                    since?: string;
+                    until?: string;
+                    level?: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            entries: {
+                                id: string;
+                                time: string | null;
+                                level: ("DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL") | null;
+                                database: string | null;
+                                logger: string | null;
+                                message: string;
+                                continuation: string[];
+                                truncated: number;
+                                plain: boolean;
+                                http: {
+                                    remoteAddress: string;
+                                    method: string;
+                                    path: string;
+                                    protocol: string;
+                                    status: number;
+                                    size: number | null;
+                                    queryCount: number | null;
+                                    sqlTimeMs: number | null;
+                                    otherTimeMs: number | null;
+                                    totalTimeMs: number | null;
+                                } | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/logs/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Server-Sent Events of Marina's own log (platform admins): "entry" per entry, Last-Event-ID resumes */
+        get: {
+            parameters: {
+                query?: {
+                    tail?: number;
+                    level?: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/logs/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download Marina's own log between two times (platform admins), as text or JSON lines */
+        get: {
+            parameters: {
+                query?: {
+                    since?: string;
+                    until?: string;
+                    format?: "text" | "jsonl";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

@@ -23,3 +23,7 @@ export type RevealedCredentials = Json<
 >['credentials'];
 export type Stage = Instance['stage'];
 export const stages: Stage[] = ['production', 'staging', 'development'];
+
+type InstanceLogs = paths['/api/v1/instances/{id}/logs']['get'];
+export type LogEntry = Json<InstanceLogs['responses'][200]>['entries'][number];
+export type LogQuery = NonNullable<InstanceLogs['parameters']['query']>;

@@ -21,7 +21,7 @@ const operations = [
   { to: '/instances', label: 'Instances', icon: <ServerIcon /> },
   { to: '/jobs', label: 'Jobs', icon: <ActivityIcon /> },
   { to: '/backups', label: 'Backups', icon: <ArchiveIcon />, soon: true },
-  { to: '/logs', label: 'Logs', icon: <TerminalIcon />, soon: true },
+  { to: '/logs', label: 'Logs', icon: <TerminalIcon /> },
 ];
 
 const administration = [

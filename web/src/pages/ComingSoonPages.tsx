@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { ArchiveIcon, TerminalIcon } from '../components/icons';
+import { ArchiveIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 
 interface ComingSoonProps {
@@ -47,23 +47,6 @@ export function BackupsPage() {
         'Size, duration and result of every backup',
         'Restore into the same instance or a new staging copy',
         'Download a backup to keep a copy off the server',
-      ]}
-    />
-  );
-}
-
-export function LogsPage() {
-  return (
-    <ComingSoon
-      title="Logs"
-      subtitle="What your Odoo instances write while they run."
-      icon={<TerminalIcon width={32} height={32} />}
-      headline="Instance logs will stream here"
-      description="Marina will collect the logs of your instances so you can follow and search them."
-      features={[
-        'Live tail of an instance’s Odoo log',
-        'Search and filter by level, time and text',
-        'Logs of provisioning, updates and backups',
       ]}
     />
   );

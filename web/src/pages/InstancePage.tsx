@@ -9,6 +9,7 @@ import { CopyField } from '../components/CopyField';
 import { EmptyState, Loading } from '../components/EmptyState';
 import { ArrowLeftIcon, ExternalIcon, KeyIcon, TerminalIcon } from '../components/icons';
 import { JobError } from '../components/JobParts';
+import { LogViewer } from '../components/logs/LogViewer';
 import { Modal } from '../components/Modal';
 import { PageHeader } from '../components/PageHeader';
 import { ProgressBar } from '../components/ProgressBar';
@@ -31,6 +32,7 @@ import { useMe } from '../session/SessionContext';
 import { useLoader } from '../useLoader';
 import { LiveIndicator } from './InstancesPage';
 import { JobsTable } from './JobsPage';
+import { useInstanceLogSource } from './LogsPages';
 
 const STATS_EVERY_MS = 10_000;
 
@@ -330,6 +332,7 @@ export function InstancePage() {
 
   const statsWanted = instance && !['provisioning', 'deleting', 'failed'].includes(instance.status);
   const stats = useStatsOf(statsWanted ? [id] : [], STATS_EVERY_MS, 1, instance?.status)[id];
+  const logSource = useInstanceLogSource(id, instance?.name ?? 'Instance');
 
   const back = (
     <Link className="back-link" to="/instances">
@@ -455,6 +458,13 @@ export function InstancePage() {
         </StatCard>
       </div>
       {statsWanted ? <StatsCards instance={instance} stats={stats} /> : null}
+      <section className="section" aria-label="Logs">
+        <div className="section-head">
+          <h2>Logs</h2>
+          <Link to={`/instances/${instance.id}/logs`}>Open full log</Link>
+        </div>
+        <LogViewer source={logSource} variant="embedded" />
+      </section>
       <section className="card card-flush">
         <header className="card-header">
           <h2>Recent jobs</h2>

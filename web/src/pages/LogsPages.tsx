@@ -1,0 +1,192 @@
+import { useEffect, useMemo, useState } from 'react';
+import { Link, useParams } from 'react-router-dom';
+import { api, call } from '../api/client';
+import { errorMessage } from '../api/errors';
+import type { Instance } from '../api/types';
+import { Alert } from '../components/Alert';
+import { EmptyState, Loading } from '../components/EmptyState';
+import { ArrowLeftIcon, ServerIcon, TerminalIcon } from '../components/icons';
+import { LogViewer } from '../components/logs/LogViewer';
+import type { LogSource } from '../components/logs/model';
+import { PageHeader } from '../components/PageHeader';
+import { InstanceStatusBadge, StageBadge } from '../components/StatusBadges';
+import { useInstanceEvents } from '../live';
+import { useMe } from '../session/SessionContext';
+import { useLoader } from '../useLoader';
+import { useLiveInstances } from './InstancesPage';
+
+/** An instance's Odoo log, for the LogViewer. */
+export function useInstanceLogSource(id: string, name: string): LogSource {
+  return useMemo(
+    () => ({
+      base: `/api/v1/instances/${id}/logs`,
+      name,
+      databases: true,
+      requests: true,
+      load: async (query) =>
+        (await call(api.GET('/api/v1/instances/{id}/logs', { params: { path: { id }, query } }))).entries,
+    }),
+    [id, name],
+  );
+}
+
+const marinaSource: LogSource = {
+  base: '/api/v1/system/logs',
+  name: 'Marina',
+  databases: false,
+  requests: false,
+  load: async (query) => (await call(api.GET('/api/v1/system/logs', { params: { query } }))).entries,
+};
+
+/** /logs: which log to read — each instance's, and Marina's own for platform admins. */
+export function LogsPage() {
+  const me = useMe();
+  const { rows, error, loading } = useLiveInstances();
+  const projects = useLoader(async () => (await call(api.GET('/api/v1/projects'))).projects, 'projects');
+  const projectMap = useMemo(() => new Map((projects.data ?? []).map((p) => [p.id, p])), [projects.data]);
+
+  return (
+    <>
+      <PageHeader
+        title="Logs"
+        subtitle="What your Odoo instances write while they run: follow them live, search them."
+      />
+      {me.user.isPlatformAdmin ? (
+        <>
+          <h2 className="section-subtitle">Platform</h2>
+          <div className="log-sources">
+            <Link className="card log-source" to="/logs/marina">
+              <span className="log-source-icon">
+                <TerminalIcon />
+              </span>
+              <span className="log-source-body">
+                <span className="log-source-title">Marina</span>
+                <span className="log-source-note">Marina’s own log: API requests, jobs, Docker events.</span>
+              </span>
+            </Link>
+          </div>
+        </>
+      ) : null}
+      <h2 className="section-subtitle">Instances</h2>
+      {error ? <Alert kind="error">{errorMessage(error)}</Alert> : null}
+      {loading && !rows ? <Loading /> : null}
+      {rows && rows.length === 0 ? (
+        <section className="card">
+          <EmptyState icon={<ServerIcon width={28} height={28} />} title="No instances yet">
+            <p>Each Odoo instance writes its own log; create one to see it here.</p>
+          </EmptyState>
+        </section>
+      ) : null}
+      {rows && rows.length > 0 ? (
+        <nav className="log-sources" aria-label="Instance logs">
+          {rows.map((instance) => {
+            const project = projectMap.get(instance.projectId);
+            return (
+              <Link
+                key={instance.id}
+                className="card log-source"
+                to={`/instances/${instance.id}/logs`}
+                data-instance={instance.name}
+              >
+                <span className="log-source-icon">
+                  <ServerIcon />
+                </span>
+                <span className="log-source-body">
+                  <span className="log-source-title">
+                    {instance.name}
+                    <StageBadge stage={instance.stage} />
+                  </span>
+                  <span className="log-source-note">
+                    {project ? `${project.displayName ?? project.name} · ` : ''}Odoo {instance.odooVersion}
+                  </span>
+                  <span>
+                    <InstanceStatusBadge instance={instance} />
+                  </span>
+                </span>
+              </Link>
+            );
+          })}
+        </nav>
+      ) : null}
+    </>
+  );
+}
+
+/** /instances/:id/logs: the instance's log over the whole window. */
+export function InstanceLogsPage() {
+  const { id = '' } = useParams();
+  const loaded = useLoader(
+    async () => (await call(api.GET('/api/v1/instances/{id}', { params: { path: { id } } }))).instance,
+    `instance:${id}`,
+  );
+  const [instance, setInstance] = useState<Instance | undefined>(undefined);
+  useEffect(() => {
+    if (loaded.data) setInstance(loaded.data);
+  }, [loaded.data]);
+  useInstanceEvents({
+    onInstance: (changed) => {
+      if (changed.id === id) setInstance(changed);
+    },
+    onRemoved: () => undefined,
+  });
+  const source = useInstanceLogSource(id, instance?.name ?? 'Instance');
+
+  const back = (
+    <Link className="back-link" to={`/instances/${id}`}>
+      <ArrowLeftIcon />
+      {instance?.name ?? 'Instance'}
+    </Link>
+  );
+  if (loaded.error) {
+    return (
+      <>
+        {back}
+        <Alert kind="error">{errorMessage(loaded.error)}</Alert>
+      </>
+    );
+  }
+  if (!instance) return <Loading />;
+  return (
+    <div className="log-page">
+      {back}
+      <PageHeader
+        title={
+          <span className="title-with-badge">
+            Logs of {instance.name}
+            <InstanceStatusBadge instance={instance} />
+            <StageBadge stage={instance.stage} />
+          </span>
+        }
+      />
+      <LogViewer source={source} />
+    </div>
+  );
+}
+
+/** /logs/marina: Marina's own log, for platform admins. */
+export function SystemLogPage() {
+  const me = useMe();
+  const back = (
+    <Link className="back-link" to="/logs">
+      <ArrowLeftIcon />
+      Logs
+    </Link>
+  );
+  if (!me.user.isPlatformAdmin) {
+    return (
+      <>
+        {back}
+        <Alert kind="info" title="Only platform administrators can read Marina’s log">
+          It shows every organization’s activity. The logs of your instances are under <Link to="/logs">Logs</Link>.
+        </Alert>
+      </>
+    );
+  }
+  return (
+    <div className="log-page">
+      {back}
+      <PageHeader title="Marina’s log" />
+      <LogViewer source={marinaSource} />
+    </div>
+  );
+}
