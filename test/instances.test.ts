@@ -315,6 +315,36 @@ describe('production safeguards and failures', () => {
   });
 });
 
+describe('ports', () => {
+  it('skips ports of the range that another program holds on the host', async () => {
+    const { from } = t.config.instances.portRange;
+    const taken = new Set((await t.db.selectFrom('instances').select('http_port').execute()).map((r) => r.http_port));
+    const squatters: import('node:net').Server[] = [];
+    const { createServer } = await import('node:net');
+    const held: number[] = [];
+    for (let port = from; held.length < 3; port++) {
+      if (taken.has(port)) continue;
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port }, () => resolve()));
+      squatters.push(server);
+      held.push(port);
+    }
+    try {
+      const created = await as(t, admin)('POST', '/api/v1/instances', {
+        project: projectId,
+        name: 'ports',
+        stage: 'development',
+        memoryMb: 768,
+        adminLogin: 'owner@acme.test',
+      });
+      expect(held).not.toContain(created.json().instance.httpPort);
+      expect((await followJob(baseUrl, headersOf(admin), created.json().job.id)).job.status).toBe('succeeded');
+    } finally {
+      for (const server of squatters) server.close();
+    }
+  });
+});
+
 describe('bad input and isolation', () => {
   it('refuses bad names, versions, stages and sizes before anything is created', async () => {
     const before = await Promise.all([countRows(t.db, 'audit_events'), namespaceObjects(namespace)]);

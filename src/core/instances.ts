@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { createServer } from 'node:net';
 import type { MarinaConfig } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Instance, InstanceStatus, Stage } from '../db/schema.js';
@@ -9,6 +10,7 @@ import { requireAccess, requirePlatformAdmin } from './access.js';
 import type { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, RequestContext } from './context.js';
+import { LOCAL_HOST_ID } from './hosts.js';
 import { runtimeNames } from './instance-runtime.js';
 import type { JobRunner } from './jobs.js';
 import { type OperationService, type OperationView, operationView } from './operations.js';
@@ -44,6 +46,15 @@ export interface Credentials {
   url: string | null;
   login: string;
   password: string;
+}
+
+/** Whether nothing listens on the port yet: the one sure way to know is to try. */
+function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
 }
 
 /** Instance changes for live lists (SSE), fed by jobs and by the Docker event stream. */
@@ -327,7 +338,11 @@ export class InstanceService {
         (r) => r.http_port,
       ),
     );
-    for (let port = from; port <= to; port++) if (!used.has(port)) return port;
+    for (let port = from; port <= to; port++) {
+      // Another program (or another Marina) may hold a port of the range on the local host.
+      if (!used.has(port) && (hostId !== LOCAL_HOST_ID || (await portIsFree(this.config.instances.bindAddress, port))))
+        return port;
+    }
     throw new MarinaError('MARINA_E_NO_FREE_PORT');
   }
 

@@ -23,8 +23,14 @@ export function entryView(entry: OdooLogEntry): LogEntryView {
 export const passes = (entry: OdooLogEntry, filter: LogFilter): boolean =>
   (!filter.level || levelAtLeast(entry, filter.level)) && (!filter.q || matchesQuery(entry, filter.q));
 
-/** How long a lone last line waits for continuation lines before it is sent on its own. */
-const IDLE_FLUSH_MS = 80;
+/**
+ * How long the newest entry waits for continuation lines before it is sent on its own. Docker may
+ * deliver one multi-line write in pieces tens of milliseconds apart, so entries that may carry a
+ * traceback (WARNING and above) wait longer; an access line or an INFO line goes almost at once.
+ * The next entry's first line always releases the one before, whatever its level.
+ */
+const idleFlushMs = (pending: Readonly<OdooLogEntry> | null): number =>
+  pending?.level === 'WARNING' || pending?.level === 'ERROR' || pending?.level === 'CRITICAL' ? 500 : 25;
 
 /**
  * Turns log lines into entries. When following, an entry that sees no further line for a moment is
@@ -39,7 +45,7 @@ export async function* entriesOf(lines: AsyncIterable<LogLine>, follow: boolean)
     const result = follow
       ? await Promise.race([
           next,
-          new Promise<typeof idle>((resolve) => setTimeout(() => resolve(idle), IDLE_FLUSH_MS)),
+          new Promise<typeof idle>((resolve) => setTimeout(() => resolve(idle), idleFlushMs(parser.pending))),
         ])
       : await next;
     if (result === idle) {

@@ -269,6 +269,11 @@ export class OdooLogParser {
     return out;
   }
 
+  /** The entry still open for continuation lines, if any (not to be changed). */
+  get pending(): Readonly<OdooLogEntry> | null {
+    return this.#current;
+  }
+
   flush(): OdooLogEntry[] {
     const out: OdooLogEntry[] = [];
     this.#finish(out);

@@ -32,8 +32,13 @@ export async function requireDocker(): Promise<void> {
 /** A namespace of its own per test file, so files running at once never share Docker objects. */
 export const testNamespace = (): string => `mt${randomBytes(4).toString('hex')}`;
 
+/**
+ * Host ports for one test file's instances. Files that run at the same time are in different
+ * vitest workers, so a range per worker never overlaps another running file's.
+ */
 export function randomPortRange(): string {
-  const from = 21000 + Math.floor(Math.random() * 400) * 100;
+  const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 1);
+  const from = 21000 + (worker % 40) * 500 + Math.floor(Math.random() * 4) * 100;
   return `${from}-${from + 99}`;
 }
 
@@ -65,7 +70,8 @@ export async function namespaceObjects(namespace: string): Promise<{ containers:
     (c.Names[0] ?? '').replace(/^\//, ''),
   );
   const volumes = ((await docker.listVolumes({ filters: { label } })).Volumes ?? []).map((v) => v.Name);
-  return { containers, volumes };
+  // Docker lists in no fixed order.
+  return { containers: containers.sort(), volumes: volumes.sort() };
 }
 
 /**
