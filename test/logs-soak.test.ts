@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLogStreams } from '../src/adapters/docker/logs.js';
-import { as, type Browser, type TestApp } from './helpers/app.js';
-import { removeNamespace, requireDocker, startDockerMarina, TEST_IMAGES, testNamespace } from './helpers/docker.js';
-import { followJob } from './helpers/jobs.js';
+import type { Browser, TestApp } from './helpers/app.js';
+import {
+  provisionInstance,
+  removeNamespace,
+  requireDocker,
+  startDockerMarina,
+  TEST_IMAGES,
+  testNamespace,
+} from './helpers/docker.js';
 import { openSse } from './helpers/sse.js';
 
 /**
@@ -23,18 +29,7 @@ beforeAll(async () => {
   );
   await requireDocker();
   ({ t, admin, baseUrl, headers } = await startDockerMarina(namespace, { MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin }));
-  const project = (
-    await as(t, admin)('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' })
-  ).json().project;
-  const created = await as(t, admin)('POST', '/api/v1/instances', {
-    project: project.id,
-    name: 'main',
-    stage: 'staging',
-    memoryMb: 768,
-    adminLogin: 'o@acme.test',
-  });
-  expect((await followJob(baseUrl, headers, created.json().job.id)).job.status).toBe('succeeded');
-  instance = (await as(t, admin)('GET', `/api/v1/instances/${created.json().instance.id}`)).json().instance;
+  ({ instance } = await provisionInstance({ t, admin, baseUrl, headers }));
 }, 120_000);
 
 afterAll(async () => {

@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminBrowser, as, createTestApp, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
+import { launchChromium } from '../helpers/browser.js';
 import { randomPortRange, removeNamespace, requireDocker, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 
 /**
@@ -13,9 +12,7 @@ import { randomPortRange, removeNamespace, requireDocker, TEST_IMAGES, testNames
  * Marina's Odoo STAND-IN: wizard with live progress, instance page, lifecycle actions, jobs.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const builtIndex = join(root, 'dist', 'web', 'index.html');
 const screenshots = join(root, 'test-results', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const STEP_TIMEOUT = 60_000;
 
 const namespace = testNamespace();
@@ -39,10 +36,7 @@ const nav = (label: string) => page.getByRole('navigation', { name: 'Main' }).ge
 const statusBadge = () => page.locator('.page-header').getByTestId('instance-status');
 
 beforeAll(async () => {
-  if (!existsSync(builtIndex)) throw new Error(`${builtIndex} is missing: run npm run build:web before this test.`);
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run bash scripts/install-test-deps.sh.`);
   await requireDocker();
-  await mkdir(screenshots, { recursive: true });
   t = await createTestApp({
     MARINA_NAMESPACE: namespace,
     MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
@@ -58,19 +52,7 @@ beforeAll(async () => {
   const admin = await adminBrowser(t);
   const org = await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
   expect(org.statusCode).toBe(201);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);

@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, type Browser as Session, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
+import { launchChromium } from '../helpers/browser.js';
 import { removeNamespace, requireDocker, startDockerMarina, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 import { followJob } from '../helpers/jobs.js';
 
@@ -14,9 +13,7 @@ import { followJob } from '../helpers/jobs.js';
  * the Requests tab, and 100 000 entries scrolled through a virtualized list.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const builtIndex = join(root, 'dist', 'web', 'index.html');
 const screenshots = join(root, 'test-results', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const STEP_TIMEOUT = 60_000;
 const LIVE_TIMEOUT = 5_000;
 
@@ -38,10 +35,7 @@ const entries = () => viewer().getByTestId('log-entry');
 const connection = () => viewer().getByTestId('log-connection');
 
 beforeAll(async () => {
-  if (!existsSync(builtIndex)) throw new Error(`${builtIndex} is missing: run npm run build:web before this test.`);
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run bash scripts/install-test-deps.sh.`);
   await requireDocker();
-  await mkdir(screenshots, { recursive: true });
   let headers: Record<string, string>;
   ({ t, admin, baseUrl, headers } = await startDockerMarina(namespace, { MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin }));
   const project = (
@@ -58,19 +52,7 @@ beforeAll(async () => {
   expect((await followJob(baseUrl, headers, created.json().job.id)).job.status).toBe('succeeded');
   instance = (await as(t, admin)('GET', `/api/v1/instances/${created.json().instance.id}`)).json().instance;
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-US' });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);

@@ -95,3 +95,33 @@ export async function startDockerMarina(namespace: string, env: Record<string, s
   await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
   return { t, admin, baseUrl, headers: { cookie: admin.cookie, 'x-marina-csrf': admin.csrf } };
 }
+
+/** Creates a project and an instance through the API and waits for its provisioning job. */
+export async function provisionInstance(
+  marina: Pick<Awaited<ReturnType<typeof startDockerMarina>>, 't' | 'admin' | 'baseUrl'> & {
+    headers: Record<string, string>;
+  },
+  options: { project?: string; version?: string; name?: string; memoryMb?: number; timeoutMs?: number } = {},
+): Promise<{ instance: { id: string; url: string; name: string; dbName: string }; password: string }> {
+  const { as } = await import('./app.js');
+  const { followJob } = await import('./jobs.js');
+  const call = as(marina.t, marina.admin);
+  const project = (
+    await call('POST', '/api/v1/projects', {
+      organization: 'acme',
+      name: options.project ?? 'erp',
+      odooVersion: options.version ?? '17.0',
+    })
+  ).json().project;
+  const created = await call('POST', '/api/v1/instances', {
+    project: project.id,
+    name: options.name ?? 'main',
+    stage: 'staging',
+    memoryMb: options.memoryMb ?? 768,
+    adminLogin: 'o@acme.test',
+  });
+  const { job } = await followJob(marina.baseUrl, marina.headers, created.json().job.id, options.timeoutMs);
+  if (job.status !== 'succeeded') throw new Error(`provisioning failed: ${JSON.stringify(job.error)}`);
+  const instance = (await call('GET', `/api/v1/instances/${created.json().instance.id}`)).json().instance;
+  return { instance, password: created.json().credentials.password };
+}

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, type Browser, type TestApp } from '../helpers/app.js';
-import { removeNamespace, requireDocker, startDockerMarina, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
-import { followJob } from '../helpers/jobs.js';
+import {
+  provisionInstance,
+  removeNamespace,
+  requireDocker,
+  startDockerMarina,
+  TEST_IMAGES,
+  testNamespace,
+} from '../helpers/docker.js';
 import { odooSource } from '../helpers/odoo.js';
 import { openSse } from '../helpers/sse.js';
 
@@ -33,19 +39,10 @@ describe.skipIf(!source)('real Odoo 17 logs', () => {
       MARINA_ODOO_17_IMAGE: TEST_IMAGES.runtime,
       MARINA_ODOO_17_SOURCE: source ?? '',
     }));
-    const project = (
-      await as(t, admin)('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' })
-    ).json().project;
-    const created = await as(t, admin)('POST', '/api/v1/instances', {
-      project: project.id,
-      name: 'main',
-      stage: 'staging',
-      memoryMb: 1024,
-      adminLogin: 'o@acme.test',
-    });
-    expect((await followJob(baseUrl, headers, created.json().job.id, 240_000)).job.status).toBe('succeeded');
-    instance = (await as(t, admin)('GET', `/api/v1/instances/${created.json().instance.id}`)).json().instance;
-    password = created.json().credentials.password;
+    ({ instance, password } = await provisionInstance(
+      { t, admin, baseUrl, headers },
+      { memoryMb: 1024, timeoutMs: 240_000 },
+    ));
   }, 300_000);
 
   afterAll(async () => {

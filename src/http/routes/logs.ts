@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { entryView, type LogEntryView, logLimits } from '../../core/logs.js';
 import { patterns } from '../../core/validation.js';
@@ -23,6 +24,28 @@ const Tail = Type.Integer({
   maximum: logLimits.tail.max,
   default: logLimits.tail.default,
 });
+const TailQuery = Type.Object(
+  {
+    tail: Type.Optional(Tail),
+    since: Type.Optional(DateTime),
+    until: Type.Optional(DateTime),
+    level: Type.Optional(Level),
+    q: Type.Optional(Query),
+  },
+  { additionalProperties: false },
+);
+const StreamQuery = Type.Object(
+  { tail: Type.Optional(Tail), level: Type.Optional(Level), q: Type.Optional(Query) },
+  { additionalProperties: false },
+);
+const DownloadQuery = Type.Object(
+  {
+    since: Type.Optional(DateTime),
+    until: Type.Optional(DateTime),
+    format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('jsonl')])),
+  },
+  { additionalProperties: false },
+);
 
 export const LogEntry = Type.Object(
   {
@@ -62,6 +85,39 @@ function checkRange(since?: string, until?: string): { since?: Date; until?: Dat
   return range;
 }
 
+/**
+ * Streams a download. The first item is read before answering, so a refusal (no container, not
+ * allowed) is an error answer and not a broken file.
+ */
+async function sendDownload<T>(
+  reply: FastifyReply,
+  name: string,
+  format: 'text' | 'jsonl',
+  items: AsyncGenerator<T>,
+  render: (item: T) => { text: string; json: unknown },
+) {
+  const first = await items.next();
+  async function* body() {
+    let current = first;
+    while (!current.done) {
+      const rendered = render(current.value);
+      yield format === 'jsonl' ? `${JSON.stringify(rendered.json)}\n` : `${rendered.text}\n`;
+      current = await items.next();
+    }
+  }
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '');
+  return reply
+    .type(format === 'jsonl' ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${name}-${stamp}.${format === 'jsonl' ? 'jsonl' : 'log'}"`)
+    .send(Readable.from(body()));
+}
+
+/** A system log line as text, for downloads: "time LEVEL logger: message" and its folded lines. */
+const textLine = (entry: LogEntryView): string =>
+  [`${entry.time ?? ''} ${entry.level ?? ''} ${entry.logger ?? ''}: ${entry.message}`, ...entry.continuation].join(
+    '\n',
+  );
+
 export const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
   const { logs, instances } = services;
 
@@ -72,27 +128,17 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
         tags: ['logs'],
         summary: "An instance's log as parsed entries: the last `tail` (50–10 000), filtered by time, level and text",
         params: Type.Object({ id: Uuid }),
-        querystring: Type.Object(
-          {
-            tail: Type.Optional(Tail),
-            since: Type.Optional(DateTime),
-            until: Type.Optional(DateTime),
-            level: Type.Optional(Level),
-            q: Type.Optional(Query),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: TailQuery,
         response: responses({ 200: Type.Object({ entries: Type.Array(LogEntry) }) }),
       },
     },
     async (request) => {
-      const q = request.query;
-      const range = checkRange(q.since, q.until);
+      const { tail, since, until, level, q } = request.query;
       const entries = await logs.tail(contextOf(request).actor, request.params.id, {
-        tail: q.tail ?? logLimits.tail.default,
-        ...range,
-        level: q.level,
-        q: q.q,
+        tail: tail ?? logLimits.tail.default,
+        ...checkRange(since, until),
+        level,
+        q,
       });
       return { entries };
     },
@@ -106,10 +152,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
         summary:
           'Server-Sent Events: "entry" per log entry (id = cursor; Last-Event-ID resumes after it), "state" when the container stops or starts, heartbeats. Never ends on its own.',
         params: Type.Object({ id: Uuid }),
-        querystring: Type.Object(
-          { tail: Type.Optional(Tail), level: Type.Optional(Level), q: Type.Optional(Query) },
-          { additionalProperties: false },
-        ),
+        querystring: StreamQuery,
       },
     },
     async (request, reply) => {
@@ -163,52 +206,27 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
         tags: ['logs'],
         summary: "Download an instance's log between two times, as text or JSON lines (streamed)",
         params: Type.Object({ id: Uuid }),
-        querystring: Type.Object(
-          {
-            since: Type.Optional(DateTime),
-            until: Type.Optional(DateTime),
-            format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('jsonl')])),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: DownloadQuery,
       },
     },
     async (request, reply) => {
       const actor = contextOf(request).actor;
       const instance = await instances.get(actor, request.params.id);
-      const range = checkRange(request.query.since, request.query.until);
-      const format = request.query.format ?? 'text';
       const abort = new AbortController();
       request.raw.on('close', () => abort.abort());
-      const entries = logs.range(actor, instance.id, range, abort.signal);
-      // Fail before the first byte (no container, not allowed), not in the middle of the file.
-      const first = await entries.next();
-      async function* body() {
-        let current = first;
-        while (!current.done) {
-          yield format === 'jsonl'
-            ? `${JSON.stringify(entryView(current.value))}\n`
-            : `${formatEntry(current.value)}\n`;
-          current = await entries.next();
-        }
-      }
-      const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '');
-      return reply
-        .type(format === 'jsonl' ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8')
-        .header(
-          'content-disposition',
-          `attachment; filename="${instance.name}-${stamp}.${format === 'jsonl' ? 'jsonl' : 'log'}"`,
-        )
-        .send(Readable.from(body()));
+      const entries = logs.range(
+        actor,
+        instance.id,
+        checkRange(request.query.since, request.query.until),
+        abort.signal,
+      );
+      return sendDownload(reply, instance.name, request.query.format ?? 'text', entries, (entry) => ({
+        text: formatEntry(entry),
+        json: entryView(entry),
+      }));
     },
   );
 };
-
-/** A system log line as text, for downloads: "time LEVEL logger: message" and its folded lines. */
-const textLine = (entry: LogEntryView): string =>
-  [`${entry.time ?? ''} ${entry.level ?? ''} ${entry.logger ?? ''}: ${entry.message}`, ...entry.continuation].join(
-    '\n',
-  );
 
 export const systemLogRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
   const { systemLogs } = services;
@@ -219,28 +237,18 @@ export const systemLogRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
       schema: {
         tags: ['logs'],
         summary: "Marina's own log (platform admins), as entries: the last `tail`, filtered by time, level and text",
-        querystring: Type.Object(
-          {
-            tail: Type.Optional(Tail),
-            since: Type.Optional(DateTime),
-            until: Type.Optional(DateTime),
-            level: Type.Optional(Level),
-            q: Type.Optional(Query),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: TailQuery,
         response: responses({ 200: Type.Object({ entries: Type.Array(LogEntry) }) }),
       },
     },
     async (request) => {
-      const q = request.query;
-      const range = checkRange(q.since, q.until);
+      const { tail, since, until, level, q } = request.query;
       return {
         entries: await systemLogs.tail(contextOf(request).actor, {
-          tail: q.tail ?? logLimits.tail.default,
-          ...range,
-          level: q.level,
-          q: q.q,
+          tail: tail ?? logLimits.tail.default,
+          ...checkRange(since, until),
+          level,
+          q,
         }),
       };
     },
@@ -252,10 +260,7 @@ export const systemLogRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
       schema: {
         tags: ['logs'],
         summary: 'Server-Sent Events of Marina\'s own log (platform admins): "entry" per entry, Last-Event-ID resumes',
-        querystring: Type.Object(
-          { tail: Type.Optional(Tail), level: Type.Optional(Level), q: Type.Optional(Query) },
-          { additionalProperties: false },
-        ),
+        querystring: StreamQuery,
       },
     },
     async (request, reply) => {
@@ -281,34 +286,15 @@ export const systemLogRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
       schema: {
         tags: ['logs'],
         summary: "Download Marina's own log between two times (platform admins), as text or JSON lines",
-        querystring: Type.Object(
-          {
-            since: Type.Optional(DateTime),
-            until: Type.Optional(DateTime),
-            format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('jsonl')])),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: DownloadQuery,
       },
     },
     async (request, reply) => {
-      const actor = contextOf(request).actor;
-      const range = checkRange(request.query.since, request.query.until);
-      const format = request.query.format ?? 'text';
-      const lines = systemLogs.range(actor, range);
-      const first = await lines.next();
-      async function* body() {
-        let current = first;
-        while (!current.done) {
-          yield format === 'jsonl' ? `${JSON.stringify(current.value.entry)}\n` : `${textLine(current.value.entry)}\n`;
-          current = await lines.next();
-        }
-      }
-      const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '');
-      return reply
-        .type(format === 'jsonl' ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8')
-        .header('content-disposition', `attachment; filename="marina-${stamp}.${format === 'jsonl' ? 'jsonl' : 'log'}"`)
-        .send(Readable.from(body()));
+      const lines = systemLogs.range(contextOf(request).actor, checkRange(request.query.since, request.query.until));
+      return sendDownload(reply, 'marina', request.query.format ?? 'text', lines, ({ entry }) => ({
+        text: textLine(entry),
+        json: entry,
+      }));
     },
   );
 };

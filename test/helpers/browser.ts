@@ -1,0 +1,32 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { root } from './process.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const screenshots = join(root, 'test-results', 'screenshots');
+
+/**
+ * Debian's Chromium, headless, with the flags this machine needs (no sandbox as root, no background
+ * networking: the network is closed). Fails clearly when the UI is not built or Chromium is missing.
+ */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(join(root, 'dist', 'web', 'index.html')))
+    throw new Error('dist/web is missing: run npm run build:web before the UI tests.');
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run bash scripts/install-test-deps.sh.`);
+  await mkdir(screenshots, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
