@@ -24,6 +24,16 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 }
 
+# A live dockerd: a killed one whose parent is gone can linger as a zombie that pgrep still lists.
+dockerd_alive() {
+  local pid state
+  for pid in $(pgrep -x dockerd 2>/dev/null); do
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+    [[ -n $state && $state != Z ]] && return 0
+  done
+  return 1
+}
+
 engine_answers() {
   docker version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
@@ -48,11 +58,16 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 # A socket file left behind by a dead dockerd would make the new one fail.
-if [[ -S $SOCKET ]] && ! pgrep -x dockerd >/dev/null 2>&1; then
+if [[ -S $SOCKET ]] && ! dockerd_alive; then
   rm -f "$SOCKET"
 fi
+# Pid files of a killed dockerd (and of the containerd it supervises) name processes that may
+# linger as zombies; dockerd refuses to start while its pid file names a process that exists.
+if ! dockerd_alive; then
+  rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+fi
 
-if ! pgrep -x dockerd >/dev/null 2>&1; then
+if ! dockerd_alive; then
   log "starting dockerd in the background (log: $DOCKERD_LOG)"
   mkdir -p "$(dirname "$DOCKERD_LOG")"
   # setsid + nohup: dockerd survives this script and the shell that ran it.
