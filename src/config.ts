@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { type CatalogOverrides, odooVersions } from './odoo/versions.js';
 
@@ -29,6 +29,7 @@ export interface MarinaConfig {
   jobs: { perHost: number; workers: number };
   /** Prefix and label of every Docker object; two Marinas can share an engine with different ones. */
   namespace: string;
+  backups: { dir: string; uploadLimitBytes: number; jobs: number };
 }
 
 type Source = Record<string, string | undefined>;
@@ -99,6 +100,13 @@ const fields = {
     parse: httpUrl,
   },
   dataDir: { env: 'MARINA_DATA_DIR', describe: 'a folder path', parse: path },
+  backupsDir: { env: 'MARINA_BACKUPS_DIR', describe: 'a folder path', parse: path },
+  uploadLimitMb: {
+    env: 'MARINA_UPLOAD_LIMIT_MB',
+    describe: 'an integer from 1 to 1048576 (megabytes)',
+    parse: integer(1, 1024 * 1024),
+  },
+  backupJobs: { env: 'MARINA_BACKUP_JOBS', describe: 'an integer from 1 to 16', parse: integer(1, 16) },
   databaseUrl: {
     env: 'MARINA_DATABASE_URL',
     describe: 'a postgres:// URL (leave unset for the embedded database)',
@@ -303,7 +311,15 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
     },
     jobs: { perHost: read(fields.jobsPerHost, 2), workers: 4 },
     namespace: read(fields.namespace, 'marina'),
+    backups: {
+      dir: '',
+      uploadLimitBytes: read(fields.uploadLimitMb, 20 * 1024) * 1024 * 1024,
+      // pg_dump and pg_restore jobs: two keep a small host responsive and still double the speed.
+      jobs: read(fields.backupJobs, 2),
+    },
   };
+  const backupsDir = read(fields.backupsDir, join(config.dataDir, 'backups'));
+  config.backups.dir = isAbsolute(backupsDir) ? backupsDir : resolve(cwd, backupsDir);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

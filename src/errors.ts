@@ -43,6 +43,16 @@ export const errorCatalog = {
     status: 500,
     message: 'Marina stopped while this job was running; what it had done was undone.',
   },
+  MARINA_E_ARCHIVE_INVALID: {
+    status: 400,
+    message: 'The archive is not a valid Odoo or Marina backup (damaged, unsafe paths, or missing files).',
+  },
+  MARINA_E_BACKUP_UNAVAILABLE: {
+    status: 409,
+    message: 'This backup is not completed, or its file is missing or does not match its checksum.',
+  },
+  MARINA_E_PINNED: { status: 409, message: 'This backup is pinned; unpin it before deleting it.' },
+  MARINA_E_RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is outside the file.' },
   MARINA_E_DATABASE_UNAVAILABLE: { status: 503, message: "Marina's database cannot be reached." },
   MARINA_E_INTERNAL: { status: 500, message: 'Something went wrong inside Marina; the log has the details.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { DockerEngine } from '../adapters/docker/engine.js';
-import { createRoleAndDatabase, dropDatabaseAndRole, withClient } from '../adapters/postgres/admin.js';
+import { createRoleAndDatabase, databaseExists, dropDatabaseAndRole, withClient } from '../adapters/postgres/admin.js';
 import type { Instance } from '../db/schema.js';
 import { MarinaError } from '../errors.js';
 import { odooPasswordHash } from '../odoo/password.js';
@@ -32,12 +32,14 @@ export interface InstanceJobDeps {
   bindAddress: string;
   healthTimeoutMs: number;
   namespace: string;
+  /** The pre-delete safety backup (set once backups are wired, to keep the modules acyclic). */
+  beforeDelete?: (job: JobContext<unknown>, instance: Instance) => Promise<void>;
 }
 
 const HEALTH_TIMEOUT_MS = 180_000;
 
 /** Everything an instance's containers need, resolved from its record. */
-async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
+export async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
   const catalog = deps.catalog[instance.odoo_version as OdooVersion];
   if (!catalog)
     throw new MarinaError('MARINA_E_JOB_FAILED', `Odoo ${instance.odoo_version} is not in the version catalog.`);
@@ -54,7 +56,11 @@ async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
 }
 
 /** Creates the long-running container with its odoo.conf; it does not start it. */
-async function createServerContainer(deps: InstanceJobDeps, engine: DockerEngine, instance: Instance): Promise<string> {
+export async function createServerContainer(
+  deps: InstanceJobDeps,
+  engine: DockerEngine,
+  instance: Instance,
+): Promise<string> {
   const { catalog, endpoint, secrets, conf, placement } = await runtimeOf(deps, instance);
   await engine.remove(instance.container_name);
   const id = await engine.createContainer(
@@ -244,7 +250,7 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
 }
 
 /** Waits until Odoo answers, then records it as running since the container's start. */
-async function healthy(deps: InstanceJobDeps, engine: DockerEngine, instance: Instance): Promise<void> {
+export async function healthy(deps: InstanceJobDeps, engine: DockerEngine, instance: Instance): Promise<void> {
   await waitForHealth(
     deps.instances.internalUrl(instance),
     versionFacts(instance.odoo_version as OdooVersion).healthPath,
@@ -329,6 +335,19 @@ function deleteHandler(deps: InstanceJobDeps): JobHandler {
       const id = job.operation.target_id ?? '';
       const instance = await deps.instances.row(id);
       const engine = await deps.hosts.reachableEngine(instance.host_id);
+      await job.step('backup', async () => {
+        const server = instance.database_server_id
+          ? await deps.databaseServers.get(instance.database_server_id)
+          : undefined;
+        const hasData =
+          server !== undefined &&
+          (await databaseExists(await deps.databaseServers.connection(server), instance.db_name));
+        if (!hasData || !deps.beforeDelete) {
+          await job.log('No database to back up before deleting.');
+          return;
+        }
+        await deps.beforeDelete(job as JobContext<unknown>, instance);
+      });
       await job.step('container', async () => {
         await engine.remove(`${instance.container_name}-init`);
         await engine.remove(instance.container_name);

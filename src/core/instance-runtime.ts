@@ -200,3 +200,21 @@ export async function waitForHealth(
     `Odoo did not become healthy within ${Math.round(timeoutMs / 1000)} s (${last}).`,
   );
 }
+
+/** A one-off Odoo command on the instance's database and data volume (e.g. `odoo neutralize`). */
+export function commandSpec(
+  placement: Placement,
+  instance: Instance,
+  catalog: CatalogEntry,
+  db: DatabaseEndpoint,
+  secrets: RuntimeSecrets,
+  command: 'neutralize',
+): ContainerSpec {
+  return {
+    ...baseSpec(placement, instance, catalog, db, secrets),
+    name: `${instance.container_name}-${command}`,
+    cmd: ['odoo', command, '-c', `${ODOO_CONF_DIR}/odoo.conf`, '-d', instance.db_name],
+    labels: { ...instanceLabels(placement.namespace, instance), [LABEL_KIND]: 'odoo-oneoff' },
+    memoryBytes: Math.max(1024, instance.memory_mb) * 1024 * 1024,
+  };
+}

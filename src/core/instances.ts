@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 import type { MarinaConfig } from '../config.js';
 import type { Db } from '../db/database.js';
-import type { Instance, InstanceStatus, Stage } from '../db/schema.js';
+import type { Instance, InstanceStatus, Project, Stage } from '../db/schema.js';
 import { stages } from '../db/schema.js';
 import { MarinaError, notFound } from '../errors.js';
 import { sizeLimits } from '../odoo/sizing.js';
@@ -38,8 +38,31 @@ export interface InstanceView {
   language: string;
   country: string | null;
   dbName: string;
+  clonedFromId: string | null;
   startedAt: string | null;
   createdAt: string;
+}
+
+export interface NewInstanceInput {
+  project: unknown;
+  name: unknown;
+  stage: unknown;
+  cpus?: unknown;
+  memoryMb?: unknown;
+  adminLogin: unknown;
+  language?: unknown;
+  country?: unknown;
+}
+
+export interface NewInstanceFields {
+  project: Project;
+  name: string;
+  stage: Stage;
+  cpus: number;
+  memoryMb: number;
+  adminLogin: string;
+  language: string;
+  country: string | null;
 }
 
 export interface Credentials {
@@ -70,7 +93,7 @@ export const instanceSteps = {
   start: ['start', 'health'],
   stop: ['stop'],
   restart: ['restart', 'health'],
-  delete: ['container', 'volume', 'database'],
+  delete: ['backup', 'container', 'volume', 'database'],
 } as const;
 
 export type LifecycleAction = 'start' | 'stop' | 'restart';
@@ -80,7 +103,7 @@ const COUNTRY = /^[A-Z]{2}$/;
 const INSTANCE_NAME_MAX = 30;
 
 /** States in which a job owns the instance and nothing else may start. */
-const busy: InstanceStatus[] = ['provisioning', 'deleting'];
+const busy: InstanceStatus[] = ['provisioning', 'deleting', 'restoring'];
 
 export class InstanceService {
   constructor(
@@ -130,6 +153,7 @@ export class InstanceService {
       language: i.language,
       country: i.country,
       dbName: i.db_name,
+      clonedFromId: i.cloned_from_id,
       startedAt: i.started_at?.toISOString() ?? null,
       createdAt: i.created_at.toISOString(),
     };
@@ -178,6 +202,18 @@ export class InstanceService {
     return updated;
   }
 
+  /**
+   * After a copy is loaded, its users and passwords are the source's: the generated admin password
+   * no longer opens it, so Marina stops showing it.
+   */
+  async forgetAdminPassword(id: string): Promise<void> {
+    await this.db
+      .updateTable('instances')
+      .set({ admin_password: this.box.seal('') })
+      .where('id', '=', id)
+      .execute();
+  }
+
   async attachDatabaseServer(id: string, serverId: string): Promise<void> {
     await this.db.updateTable('instances').set({ database_server_id: serverId }).where('id', '=', id).execute();
   }
@@ -205,6 +241,12 @@ export class InstanceService {
       country?: unknown;
     },
   ): Promise<{ instance: InstanceView; job: OperationView; credentials: Credentials }> {
+    const fields = await this.validateNew(ctx, input);
+    return this.insertNew(ctx, fields, { kind: 'instance.provision', steps: instanceSteps.provision });
+  }
+
+  /** Checks everything a new instance needs; nothing is written. */
+  async validateNew(ctx: RequestContext, input: NewInstanceInput): Promise<NewInstanceFields> {
     if (typeof input.project !== 'string')
       throw new MarinaError('MARINA_E_VALIDATION', 'project is required.', { field: 'project' });
     const project = await this.projects.get(ctx.actor, input.project);
@@ -269,7 +311,20 @@ export class InstanceService {
       throw new MarinaError('MARINA_E_CONFLICT', `The project already has an instance named "${name}".`, {
         field: 'name',
       });
+    return { project, name, stage, cpus, memoryMb, adminLogin, language, country };
+  }
 
+  /**
+   * Records a new instance and queues the job that makes it: provisioning, or a restore or clone
+   * that fills it from a copy (`clonedFrom` remembers the source).
+   */
+  async insertNew(
+    ctx: RequestContext,
+    fields: NewInstanceFields,
+    job: { kind: string; steps: readonly string[]; input?: Record<string, unknown>; defer?: boolean },
+    clonedFrom: string | null = null,
+  ): Promise<{ instance: InstanceView; job: OperationView; credentials: Credentials }> {
+    const { project, name, stage, cpus, memoryMb, adminLogin, language, country } = fields;
     const adminPassword = randomSecret(18);
     const id = crypto.randomUUID();
     const names = runtimeNames(this.config.namespace, id);
@@ -299,15 +354,17 @@ export class InstanceService {
           volume_name: names.volumeName,
           http_port: port,
           status: 'provisioning',
+          cloned_from_id: clonedFrom,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
       const op = await this.operations.insert(trx, ctx.actor, {
-        kind: 'instance.provision',
+        kind: job.kind,
         organizationId: instance.organization_id,
         hostId,
         target: { type: 'instance', id: instance.id, label: `${project.name}/${name}` },
-        steps: instanceSteps.provision,
+        steps: job.steps,
+        input: job.input,
       });
       await this.audit.record(
         ctx,
@@ -315,13 +372,22 @@ export class InstanceService {
           action: 'instance.create',
           organizationId: instance.organization_id,
           target: { type: 'instance', id: instance.id, label: `${project.name}/${name}` },
-          details: { stage, odooVersion: project.odoo_version, cpus, memoryMb, adminLogin, job: op.id },
+          details: {
+            stage,
+            odooVersion: project.odoo_version,
+            cpus,
+            memoryMb,
+            adminLogin,
+            job: op.id,
+            ...(clonedFrom ? { from: clonedFrom, how: job.kind } : {}),
+          },
         },
         trx,
       );
       return { instance, op };
     });
-    await this.runner.enqueue(result.op);
+    // Deferred: the caller finishes what the job needs first, then enqueues it.
+    if (!job.defer) await this.runner.enqueue(result.op);
     this.bus.emit('instance', this.view(result.instance));
     return {
       instance: this.view(result.instance),
@@ -346,7 +412,7 @@ export class InstanceService {
     throw new MarinaError('MARINA_E_NO_FREE_PORT');
   }
 
-  private async requireIdle(instance: Instance): Promise<void> {
+  async requireIdle(instance: Instance): Promise<void> {
     if (busy.includes(instance.status)) {
       throw new MarinaError(
         'MARINA_E_INVALID_STATE',
@@ -365,7 +431,7 @@ export class InstanceService {
       });
   }
 
-  private requireConfirmation(instance: Instance, confirm: unknown): void {
+  requireConfirmation(instance: Instance, confirm: unknown): void {
     if (instance.stage === 'production' && confirm !== instance.name) {
       throw new MarinaError(
         'MARINA_E_CONFIRMATION_REQUIRED',
@@ -422,12 +488,14 @@ export class InstanceService {
     return jobs;
   }
 
-  private async submit(
+  /** Queues a job on an instance, audited in the same transaction. */
+  async submit(
     ctx: RequestContext,
     instance: Instance,
     kind: string,
     steps: readonly string[],
     action: string,
+    extra: { input?: Record<string, unknown>; details?: Record<string, unknown>; defer?: boolean } = {},
   ): Promise<OperationView> {
     const project = await this.db
       .selectFrom('projects')
@@ -442,6 +510,7 @@ export class InstanceService {
         hostId: instance.host_id,
         target: { type: 'instance', id: instance.id, label },
         steps,
+        input: extra.input,
       });
       await this.audit.record(
         ctx,
@@ -449,13 +518,13 @@ export class InstanceService {
           action,
           organizationId: instance.organization_id,
           target: { type: 'instance', id: instance.id, label },
-          details: { job: created.id },
+          details: { job: created.id, ...extra.details },
         },
         trx,
       );
       return created;
     });
-    await this.runner.enqueue(op);
+    if (!extra.defer) await this.runner.enqueue(op);
     return operationView(op);
   }
 

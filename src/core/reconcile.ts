@@ -104,7 +104,7 @@ export class ReconcileService {
       }
       // A failed provisioning, or a job still creating or deleting, has no container to miss.
       const expected = instances.filter(
-        (i) => i.host_id === host.id && !['failed', 'provisioning', 'deleting'].includes(i.status),
+        (i) => i.host_id === host.id && !['failed', 'provisioning', 'deleting', 'restoring'].includes(i.status),
       );
       for (const instance of expected) {
         if (!present.has(instance.container_name))

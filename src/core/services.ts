@@ -4,10 +4,13 @@ import type { Db } from '../db/database.js';
 import { buildCatalog } from '../odoo/versions.js';
 import { AuditService } from './audit.js';
 import { AuthService } from './auth.js';
+import { type BackupJobDeps, registerBackupJobs, safetyBackup } from './backup-jobs.js';
+import { BackupStorage } from './backup-storage.js';
+import { BackupService } from './backups.js';
 import type { Clock } from './clock.js';
 import { DatabaseServerService } from './database-servers.js';
 import { HostService, LOCAL_HOST_ID } from './hosts.js';
-import { HEALTH_TIMEOUT_MS, registerInstanceJobs } from './instance-jobs.js';
+import { HEALTH_TIMEOUT_MS, type InstanceJobDeps, registerInstanceJobs } from './instance-jobs.js';
 import { InstanceStatsService } from './instance-stats.js';
 import { InstanceBus, InstanceService } from './instances.js';
 import { JobRunner } from './jobs.js';
@@ -46,6 +49,7 @@ export interface Services {
   databaseServers: DatabaseServerService;
   projects: ProjectService;
   instances: InstanceService;
+  backups: BackupService;
   instanceStats: InstanceStatsService;
   status: StatusTracker;
   reconcile: ReconcileService;
@@ -83,7 +87,7 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
   const projects = new ProjectService(db, audit, organizations);
   const instances = new InstanceService(db, clock, audit, operations, runner, projects, box, config, new InstanceBus());
   const status = new StatusTracker(db, hosts, instances, config.namespace, logger);
-  registerInstanceJobs(runner, {
+  const instanceJobDeps: InstanceJobDeps = {
     instances,
     hosts,
     databaseServers,
@@ -92,7 +96,30 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     bindAddress: config.instances.bindAddress,
     healthTimeoutMs: HEALTH_TIMEOUT_MS,
     namespace: config.namespace,
-  });
+  };
+  const backups = new BackupService(
+    db,
+    clock,
+    audit,
+    operations,
+    runner,
+    instances,
+    databaseServers,
+    new BackupStorage(config.backups.dir),
+    config.backups.uploadLimitBytes,
+  );
+  const backupJobDeps: BackupJobDeps = {
+    ...instanceJobDeps,
+    backups,
+    clock,
+    toolsImage: config.postgresImage,
+    backupJobs: config.backups.jobs,
+  };
+  instanceJobDeps.beforeDelete = async (job, instance) => {
+    await safetyBackup(backupJobDeps, job, instance, 'pre-delete');
+  };
+  registerInstanceJobs(runner, instanceJobDeps);
+  registerBackupJobs(runner, backupJobDeps);
   const reconcile = new ReconcileService(db, hosts, databaseServers, audit, box, config.namespace, logger);
   let started = false;
   return {
@@ -108,6 +135,7 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     databaseServers,
     projects,
     instances,
+    backups,
     instanceStats: new InstanceStatsService(instances, hosts, databaseServers),
     status,
     reconcile,
@@ -117,6 +145,8 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
       started = true;
       const local = await hosts.registerLocal(config.docker.host);
       await runner.start();
+      // After interrupted jobs were failed and undone: whatever backup they left unfinished is failed.
+      await backups.sweep();
       status.start([LOCAL_HOST_ID]);
       if (local.state === 'reachable') {
         // Say at start-up what does not add up; removing is an admin's decision.

@@ -6,7 +6,7 @@ import type { HostService } from './hosts.js';
 import type { InstanceService } from './instances.js';
 
 /** While a job owns these states, only the job changes them. */
-const JOB_OWNED: InstanceStatus[] = ['provisioning', 'deleting', 'failed'];
+const JOB_OWNED: InstanceStatus[] = ['provisioning', 'deleting', 'failed', 'restoring'];
 
 export interface StatusChange {
   status: InstanceStatus;

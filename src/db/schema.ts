@@ -196,7 +196,8 @@ export type InstanceStatus =
   | 'exited'
   | 'missing'
   | 'failed'
-  | 'deleting';
+  | 'deleting'
+  | 'restoring';
 
 export interface InstancesTable {
   id: Generated<string>;
@@ -227,6 +228,46 @@ export interface InstancesTable {
   started_at: NullableTimestamp;
   status_changed_at: ColumnType<Date, Date | string | undefined, Date | string>;
   created_at: CreatedAt;
+  /** The instance a staging or development copy was cloned from. */
+  cloned_from_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export type BackupKind = 'full' | 'database' | 'filestore';
+export const backupKinds: readonly BackupKind[] = ['full', 'database', 'filestore'];
+export type BackupFormat = 'zip' | 'native';
+export const backupFormats: readonly BackupFormat[] = ['zip', 'native'];
+export type BackupTrigger = 'manual' | 'schedule' | 'pre-restore' | 'pre-update' | 'pre-delete' | 'import';
+export const backupTriggers: readonly BackupTrigger[] = [
+  'manual',
+  'schedule',
+  'pre-restore',
+  'pre-update',
+  'pre-delete',
+  'import',
+];
+export type BackupStatus = 'pending' | 'running' | 'completed' | 'failed';
+
+export interface BackupsTable {
+  id: Generated<string>;
+  organization_id: string;
+  instance_id: string | null;
+  instance_label: string;
+  odoo_version: string;
+  kind: BackupKind;
+  format: BackupFormat;
+  trigger: BackupTrigger;
+  status: BackupStatus;
+  /** Relative to the backups folder: <instance id>/<backup id>.<extension>. */
+  file_name: string;
+  size_bytes: ColumnType<string | null, number | null | undefined, number | null>;
+  sha256: string | null;
+  pinned: ColumnType<boolean, boolean | undefined, boolean>;
+  error: string | null;
+  operation_id: string | null;
+  manifest: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  created_by: string;
+  created_at: CreatedAt;
+  completed_at: NullableTimestamp;
 }
 
 export interface Database {
@@ -244,6 +285,7 @@ export interface Database {
   database_servers: DatabaseServersTable;
   projects: ProjectsTable;
   instances: InstancesTable;
+  backups: BackupsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -257,3 +299,4 @@ export type Host = Selectable<HostsTable>;
 export type DatabaseServer = Selectable<DatabaseServersTable>;
 export type Project = Selectable<ProjectsTable>;
 export type Instance = Selectable<InstancesTable>;
+export type Backup = Selectable<BackupsTable>;

@@ -17,6 +17,7 @@ import { CSRF_HEADER, registerAuthentication } from './auth.js';
 import { registerErrorHandling, sendError } from './errors.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
+import { backupRoutes } from './routes/backups.js';
 import { instanceRoutes, reconcileRoutes } from './routes/instances.js';
 import { jobRoutes } from './routes/jobs.js';
 import { logRoutes, systemLogRoutes } from './routes/logs.js';
@@ -126,6 +127,7 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
       await api.register(auditRoutes, options);
       await api.register(jobRoutes, options);
       await api.register(instanceRoutes, options);
+      await api.register(backupRoutes, options);
       await api.register(reconcileRoutes, options);
       await api.register(logRoutes, options);
       await api.register(systemLogRoutes, options);

@@ -203,6 +203,7 @@ export const Instance = Type.Object(
     language: Type.String(),
     country: Type.Union([Type.String(), Type.Null()]),
     dbName: Type.String(),
+    clonedFromId: Type.Union([Type.String(), Type.Null()]),
     startedAt: Type.Union([DateTime, Type.Null()]),
     createdAt: DateTime,
   },
@@ -214,3 +215,55 @@ export const Credentials = Type.Object({
   login: Type.String(),
   password: Type.String(),
 });
+
+export const BackupKind = Type.Union([Type.Literal('full'), Type.Literal('database'), Type.Literal('filestore')]);
+export const BackupFormat = Type.Union([Type.Literal('zip'), Type.Literal('native')]);
+export const BackupTrigger = Type.Union([
+  Type.Literal('manual'),
+  Type.Literal('schedule'),
+  Type.Literal('pre-restore'),
+  Type.Literal('pre-update'),
+  Type.Literal('pre-delete'),
+  Type.Literal('import'),
+]);
+export const BackupStatus = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('running'),
+  Type.Literal('completed'),
+  Type.Literal('failed'),
+]);
+
+export const Backup = Type.Object(
+  {
+    id: Type.String(),
+    organizationId: Type.String(),
+    instanceId: Type.Union([Type.String(), Type.Null()]),
+    instanceLabel: Type.String(),
+    odooVersion: Type.String(),
+    kind: BackupKind,
+    format: BackupFormat,
+    trigger: BackupTrigger,
+    status: BackupStatus,
+    sizeBytes: Type.Union([Type.Integer(), Type.Null()]),
+    sha256: Type.Union([Type.String(), Type.Null()]),
+    pinned: Type.Boolean(),
+    error: Type.Union([Type.String(), Type.Null()]),
+    jobId: Type.Union([Type.String(), Type.Null()]),
+    createdBy: Type.String(),
+    createdAt: DateTime,
+    completedAt: Type.Union([DateTime, Type.Null()]),
+    downloadName: Type.String(),
+  },
+  { title: 'Backup' },
+);
+
+export const DatabaseInfo = Type.Object(
+  {
+    instanceId: Type.String(),
+    sizeBytes: Type.Union([Type.Integer(), Type.Null()]),
+    tables: Type.Union([Type.Integer(), Type.Null()]),
+    filestoreBytes: Type.Union([Type.Integer(), Type.Null()]),
+    lastBackup: Type.Union([Backup, Type.Null()]),
+  },
+  { title: 'DatabaseInfo' },
+);

@@ -1,6 +1,8 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
 import tarStream from 'tar-stream';
+import { StdoutDemux } from './demux.js';
 
 /** Every object Marina creates carries these labels, so reconciliation can tell Marina's from others'. */
 export const LABEL_MANAGED = 'io.marina.managed';
@@ -421,6 +423,55 @@ export class DockerEngine {
         resolve();
       });
     });
+  }
+
+  /**
+   * A folder or file of a container (created or running; its volumes included) as a tar stream, or
+   * undefined when the path does not exist.
+   */
+  async getArchive(containerId: string, path: string): Promise<Readable | undefined> {
+    try {
+      return (await this.docker.getContainer(containerId).getArchive({ path })) as unknown as Readable;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Extracts a tar stream into a folder of a container; owners and modes come from the tar headers. */
+  async putArchive(containerId: string, path: string, tar: Readable): Promise<void> {
+    await this.docker.getContainer(containerId).putArchive(tar as unknown as NodeJS.ReadableStream, { path });
+  }
+
+  /**
+   * Runs a one-off container whose standard output is data (a dump): it flows into `stdout` with
+   * backpressure; standard error is kept (its tail) to explain a failure.
+   */
+  async runStreaming(
+    spec: ContainerSpec,
+    stdout: Writable,
+    options: { onStderr?: (text: string) => void } = {},
+  ): Promise<RunResult> {
+    const id = await this.createContainer(spec);
+    const container = this.docker.getContainer(id);
+    let errors = '';
+    try {
+      const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
+      const demux = new StdoutDemux((chunk) => {
+        const text = chunk.toString('utf8');
+        options.onStderr?.(text);
+        errors = (errors + text).slice(-64 * 1024);
+      });
+      const flowing = pipeline(stream, demux, stdout);
+      // The writer failing (disk full, cancelled) must not leave the dump blocked on a full pipe.
+      flowing.catch(() => container.kill().catch(() => undefined));
+      await container.start();
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      await flowing;
+      return { exitCode: StatusCode, output: errors };
+    } finally {
+      await this.remove(id);
+    }
   }
 
   async stats(containerId: string): Promise<Docker.ContainerStats> {

@@ -109,3 +109,38 @@ export async function listMarinaDatabases(server: ServerConnection): Promise<str
     return result.rows.map((r) => r.datname);
   });
 }
+
+/** An empty database owned by an existing role (a restore loads into it before it takes the real name). */
+export async function createDatabaseFor(server: ServerConnection, name: string, owner: string): Promise<void> {
+  await withClient(server, 'postgres', async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`);
+    await client.query(
+      `CREATE DATABASE ${identifier(name)} OWNER ${identifier(owner)} ENCODING 'UTF8' TEMPLATE template0`,
+    );
+    await client.query(`REVOKE ALL ON DATABASE ${identifier(name)} FROM PUBLIC`);
+  });
+}
+
+export async function dropDatabase(server: ServerConnection, name: string): Promise<void> {
+  await withClient(server, 'postgres', (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`),
+  );
+}
+
+/** Renames a database; its sessions are ended first (the rename needs it idle). */
+export async function renameDatabase(server: ServerConnection, from: string, to: string): Promise<void> {
+  await withClient(server, 'postgres', async (client) => {
+    await client.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [from],
+    );
+    await client.query(`ALTER DATABASE ${identifier(from)} RENAME TO ${identifier(to)}`);
+  });
+}
+
+export async function serverVersionNum(server: ServerConnection): Promise<number> {
+  return withClient(server, 'postgres', async (c) => {
+    const result = await c.query<{ v: string }>('show server_version_num');
+    return Number(result.rows[0]?.v ?? 0);
+  });
+}

@@ -2285,6 +2285,7 @@ export interface paths {
                                 language: string;
                                 country: string | null;
                                 dbName: string;
+                                clonedFromId: string | null;
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -2382,6 +2383,7 @@ export interface paths {
                                 language: string;
                                 country: string | null;
                                 dbName: string;
+                                clonedFromId: string | null;
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -2664,6 +2666,7 @@ export interface paths {
                                 language: string;
                                 country: string | null;
                                 dbName: string;
+                                clonedFromId: string | null;
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -3337,6 +3340,1210 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/instances/{id}/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An instance's backups, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    kind?: "full" | "database" | "filestore";
+                    status?: "pending" | "running" | "completed" | "failed";
+                    trigger?: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                    pinned?: boolean;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            backups: {
+                                id: string;
+                                organizationId: string;
+                                instanceId: string | null;
+                                instanceLabel: string;
+                                odooVersion: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                status: "pending" | "running" | "completed" | "failed";
+                                sizeBytes: number | null;
+                                sha256: string | null;
+                                pinned: boolean;
+                                error: string | null;
+                                jobId: string | null;
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                completedAt: string | null;
+                                downloadName: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Back up an instance now: answers 202 with the backup (pending) and its job */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        kind?: "full" | "database" | "filestore";
+                        format?: "zip" | "native";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Backup */
+                            backup: {
+                                id: string;
+                                organizationId: string;
+                                instanceId: string | null;
+                                instanceLabel: string;
+                                odooVersion: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                status: "pending" | "running" | "completed" | "failed";
+                                sizeBytes: number | null;
+                                sha256: string | null;
+                                pinned: boolean;
+                                error: string | null;
+                                jobId: string | null;
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                completedAt: string | null;
+                                downloadName: string;
+                            };
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Backups you can see, also those of deleted instances (their pre-delete safety backups) */
+        get: {
+            parameters: {
+                query?: {
+                    organization?: string;
+                    instance?: string;
+                    kind?: "full" | "database" | "filestore";
+                    status?: "pending" | "running" | "completed" | "failed";
+                    trigger?: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                    pinned?: boolean;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            backups: {
+                                id: string;
+                                organizationId: string;
+                                instanceId: string | null;
+                                instanceLabel: string;
+                                odooVersion: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                status: "pending" | "running" | "completed" | "failed";
+                                sizeBytes: number | null;
+                                sha256: string | null;
+                                pinned: boolean;
+                                error: string | null;
+                                jobId: string | null;
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                completedAt: string | null;
+                                downloadName: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One backup */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Backup */
+                            backup: {
+                                id: string;
+                                organizationId: string;
+                                instanceId: string | null;
+                                instanceLabel: string;
+                                odooVersion: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                status: "pending" | "running" | "completed" | "failed";
+                                sizeBytes: number | null;
+                                sha256: string | null;
+                                pinned: boolean;
+                                error: string | null;
+                                jobId: string | null;
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                completedAt: string | null;
+                                downloadName: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a backup and its file (pinned backups are refused) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}/pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pin a backup (no cleanup ever deletes it), or unpin it with {"pinned": false} */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        pinned?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Backup */
+                            backup: {
+                                id: string;
+                                organizationId: string;
+                                instanceId: string | null;
+                                instanceLabel: string;
+                                odooVersion: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                status: "pending" | "running" | "completed" | "failed";
+                                sizeBytes: number | null;
+                                sha256: string | null;
+                                pinned: boolean;
+                                error: string | null;
+                                jobId: string | null;
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                completedAt: string | null;
+                                downloadName: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a backup file, streamed, with HTTP Range support (resumable) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Restore a backup into its instance (the default), another instance, or a new one. An existing target is stopped and backed up first. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        instanceId?: string;
+                        /** @description A new instance to create and fill */
+                        newInstance?: {
+                            project: string;
+                            name: string;
+                            stage: "production" | "staging" | "development";
+                            cpus?: number;
+                            memoryMb?: number;
+                            /** @description Email address */
+                            adminLogin: string;
+                        };
+                        /** @description Neutralize the copy (default: yes unless the target is production) */
+                        neutralize?: boolean;
+                        /** @description A production target's name, typed */
+                        confirm?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            };
+                            /** Instance */
+                            instance: {
+                                id: string;
+                                organizationId: string;
+                                projectId: string;
+                                name: string;
+                                stage: "production" | "staging" | "development";
+                                odooVersion: string;
+                                hostId: string;
+                                status: string;
+                                statusDetail: string | null;
+                                health: string | null;
+                                url: string | null;
+                                httpPort: number | null;
+                                cpus: number;
+                                memoryMb: number;
+                                adminLogin: string;
+                                language: string;
+                                country: string | null;
+                                dbName: string;
+                                clonedFromId: string | null;
+                                startedAt: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/clone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Clone an instance (a pg_dump snapshot: its users stay connected) into another instance or a new one; copies other than production are neutralized */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        instanceId?: string;
+                        /** @description A new instance to create and fill */
+                        newInstance?: {
+                            project: string;
+                            name: string;
+                            stage: "production" | "staging" | "development";
+                            cpus?: number;
+                            memoryMb?: number;
+                            /** @description Email address */
+                            adminLogin: string;
+                        };
+                        /** @description Neutralize the copy (default: yes unless the target is production) */
+                        neutralize?: boolean;
+                        /** @description A production target's name, typed */
+                        confirm?: string;
+                        /** @description Copy the filestore too (default) */
+                        filestore?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            };
+                            /** Instance */
+                            instance: {
+                                id: string;
+                                organizationId: string;
+                                projectId: string;
+                                name: string;
+                                stage: "production" | "staging" | "development";
+                                odooVersion: string;
+                                hostId: string;
+                                status: string;
+                                statusDetail: string | null;
+                                health: string | null;
+                                url: string | null;
+                                httpPort: number | null;
+                                cpus: number;
+                                memoryMb: number;
+                                adminLogin: string;
+                                language: string;
+                                country: string | null;
+                                dbName: string;
+                                clonedFromId: string | null;
+                                startedAt: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/database": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Database info card: size, table count, filestore size, last backup */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** DatabaseInfo */
+                            database: {
+                                instanceId: string;
+                                sizeBytes: number | null;
+                                tables: number | null;
+                                filestoreBytes: number | null;
+                                lastBackup: {
+                                    id: string;
+                                    organizationId: string;
+                                    instanceId: string | null;
+                                    instanceLabel: string;
+                                    odooVersion: string;
+                                    kind: "full" | "database" | "filestore";
+                                    format: "zip" | "native";
+                                    trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                    status: "pending" | "running" | "completed" | "failed";
+                                    sizeBytes: number | null;
+                                    sha256: string | null;
+                                    pinned: boolean;
+                                    error: string | null;
+                                    jobId: string | null;
+                                    createdBy: string;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    completedAt: string | null;
+                                    downloadName: string;
+                                } | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import a zip made by Odoo's database manager, Odoo.sh or Marina (body: the zip, application/zip; at most 20480 MB) into a new instance (project, name, stage, adminLogin) or an existing one (instance, confirm) */
+        post: {
+            parameters: {
+                query?: {
+                    instance?: string;
+                    confirm?: string;
+                    project?: string;
+                    name?: string;
+                    stage?: "production" | "staging" | "development";
+                    /** @description Email address */
+                    adminLogin?: string;
+                    neutralize?: boolean;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            };
+                            /** Instance */
+                            instance: {
+                                id: string;
+                                organizationId: string;
+                                projectId: string;
+                                name: string;
+                                stage: "production" | "staging" | "development";
+                                odooVersion: string;
+                                hostId: string;
+                                status: string;
+                                statusDetail: string | null;
+                                health: string | null;
+                                url: string | null;
+                                httpPort: number | null;
+                                cpus: number;
+                                memoryMb: number;
+                                adminLogin: string;
+                                language: string;
+                                country: string | null;
+                                dbName: string;
+                                clonedFromId: string | null;
+                                startedAt: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                            /** Backup */
+                            backup: {
+                                id: string;
+                                organizationId: string;
+                                instanceId: string | null;
+                                instanceLabel: string;
+                                odooVersion: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                status: "pending" | "running" | "completed" | "failed";
+                                sizeBytes: number | null;
+                                sha256: string | null;
+                                pinned: boolean;
+                                error: string | null;
+                                jobId: string | null;
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                completedAt: string | null;
+                                downloadName: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reconcile": {
         parameters: {
             query?: never;
@@ -3476,6 +4683,7 @@ export interface paths {
                                 language: string;
                                 country: string | null;
                                 dbName: string;
+                                clonedFromId: string | null;
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;

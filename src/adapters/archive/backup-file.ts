@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+
+/** A backup being written goes under this suffix; only a finished, synced file gets its real name. */
+export const PARTIAL_SUFFIX = '.partial';
+
+/** Counts and hashes what flows through it. */
+export class Digest extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+  constructor(private readonly onBytes?: (total: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
+    done(null, chunk);
+  }
+  hex(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/**
+ * Writes a backup crash-safely: bytes go to `<path>.partial` while their sha256 is computed; commit
+ * flushes the file to disk, renames it to its real name and syncs the folder. A crash before commit
+ * leaves only a `.partial` file, which nothing ever takes for a backup.
+ */
+export class BackupFileWriter {
+  readonly input: Digest;
+  private readonly file: WriteStream;
+  private readonly piping: Promise<void>;
+
+  private constructor(
+    readonly path: string,
+    onBytes?: (total: number) => void,
+  ) {
+    this.input = new Digest(onBytes);
+    // flush: fsync before close, so that the rename below never names a file still in the page cache.
+    this.file = createWriteStream(path + PARTIAL_SUFFIX, { flags: 'wx', mode: 0o600, flush: true });
+    this.piping = pipeline(this.input, this.file);
+    // Errors surface in commit() or abort(); an unobserved rejection must not crash Marina meanwhile.
+    this.piping.catch(() => undefined);
+  }
+
+  static async create(path: string, onBytes?: (total: number) => void): Promise<BackupFileWriter> {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await rm(path + PARTIAL_SUFFIX, { force: true });
+    return new BackupFileWriter(path, onBytes);
+  }
+
+  async commit(): Promise<{ sha256: string; sizeBytes: number }> {
+    if (!this.input.writableEnded) this.input.end();
+    await this.piping;
+    await finished(this.file);
+    await rename(this.path + PARTIAL_SUFFIX, this.path);
+    const folder = await open(dirname(this.path), 'r');
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
+    }
+    return { sha256: this.input.hex(), sizeBytes: this.input.bytes };
+  }
+
+  async abort(): Promise<void> {
+    this.input.destroy();
+    this.file.destroy();
+    await this.piping.catch(() => undefined);
+    await rm(this.path + PARTIAL_SUFFIX, { force: true });
+  }
+}
+
+/** The sha256 of a file, read as a stream. */
+export async function fileSha256(path: string, onBytes?: (total: number) => void): Promise<string> {
+  const digest = new Digest(onBytes);
+  digest.resume();
+  await pipeline(createReadStream(path), digest);
+  return digest.hex();
+}
