@@ -97,6 +97,46 @@ export class MarinaClient {
     return response.body as unknown as AsyncIterable<Uint8Array>;
   }
 
+  /** A raw request (file downloads and uploads): the caller reads the body as a stream. */
+  async raw(
+    method: string,
+    path: string,
+    init: {
+      headers?: Record<string, string>;
+      body?: RequestInit['body'];
+      query?: Record<string, string | undefined>;
+    } = {},
+  ): Promise<Response> {
+    const url = new URL(`/api/v1${path}`, this.options.url);
+    for (const [key, value] of Object.entries(init.query ?? {}))
+      if (value !== undefined) url.searchParams.set(key, value);
+    const headers: Record<string, string> = { ...init.headers };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    if (this.options.cookie) headers.cookie = this.options.cookie;
+    if (this.options.csrf) headers['x-marina-csrf'] = this.options.csrf;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: init.body,
+        ...(init.body ? { duplex: 'half' } : {}),
+      } as RequestInit);
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new ApiError(0, 'MARINA_E_UNREACHABLE', `Cannot reach Marina at ${this.options.url} (${cause}).`);
+    }
+    if (!response.ok) {
+      const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+      throw new ApiError(
+        response.status,
+        body.error?.code ?? `HTTP_${response.status}`,
+        body.error?.message ?? response.statusText,
+      );
+    }
+    return response;
+  }
+
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T> {
     return this.request<T>('GET', path, undefined, query).then((r) => r.data);
   }

@@ -34,7 +34,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export class CliUsageError extends Error {}
 
 /** "org/project" or a project id. */
-async function resolveProject(client: MarinaClient, ref: string): Promise<Project> {
+export async function resolveProject(client: MarinaClient, ref: string): Promise<Project> {
   const { projects } = await client.get<{ projects: Project[] }>('/projects');
   if (UUID.test(ref)) {
     const found = projects.find((p) => p.id === ref);
@@ -51,7 +51,7 @@ async function resolveProject(client: MarinaClient, ref: string): Promise<Projec
 }
 
 /** "org/project/instance" or an instance id. */
-async function resolveInstance(client: MarinaClient, ref: string): Promise<Instance> {
+export async function resolveInstance(client: MarinaClient, ref: string): Promise<Instance> {
   if (UUID.test(ref)) return (await client.get<{ instance: Instance }>(`/instances/${ref}`)).instance;
   const parts = ref.split('/');
   if (parts.length === 3) {
@@ -67,7 +67,7 @@ async function resolveInstance(client: MarinaClient, ref: string): Promise<Insta
 
 const uptime = (startedAt: string | null) => (startedAt ? ago(startedAt).replace(' ago', '') : '-');
 
-async function finish(client: MarinaClient, job: { id: string }, wait: boolean, json: boolean): Promise<void> {
+export async function finish(client: MarinaClient, job: { id: string }, wait: boolean, json: boolean): Promise<void> {
   if (!wait) {
     if (json) printJson(job);
     else console.log(`Job ${job.id} queued; follow it with \`marina jobs watch ${job.id}\`.`);

@@ -12,6 +12,7 @@ import { migrate, openDatabase } from '../db/database.js';
 import { ConfigError, MarinaError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { startMarina, stopOnSignals } from '../main.js';
+import { registerBackupCommands } from './backups.js';
 import { ApiError, MarinaClient } from './client.js';
 import { DEFAULT_URL, forgetCredentials, loadCredentials, saveCredentials } from './credentials.js';
 import { CliUsageError, registerInstanceCommands, registerLogCommand } from './instances.js';
@@ -302,6 +303,7 @@ export function buildProgram(): Command {
     });
 
   registerInstanceCommands(program, client);
+  registerBackupCommands(program, client);
   registerLogCommand(program, client);
 
   program

@@ -38,3 +38,12 @@ export async function readSecret(question: string): Promise<string> {
     input.on('data', onData);
   });
 }
+
+/** Asks a yes/no question on the terminal; without a terminal the answer is no (scripts pass --yes). */
+export async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}

@@ -145,7 +145,7 @@ export async function createScratch(plane: DataPlane): Promise<void> {
 }
 
 export async function removeScratch(plane: DataPlane): Promise<void> {
-  for (const suffix of ['carrier', 'dump', 'restore', 'files'])
+  for (const suffix of ['carrier', 'source', 'dump', 'restore', 'files'])
     await plane.engine.remove(`${scratchVolumeName(plane)}-${suffix}`);
   await plane.engine.removeVolume(scratchVolumeName(plane));
 }
