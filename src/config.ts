@@ -29,7 +29,7 @@ export interface MarinaConfig {
   jobs: { perHost: number; workers: number };
   /** Prefix and label of every Docker object; two Marinas can share an engine with different ones. */
   namespace: string;
-  backups: { dir: string; uploadLimitBytes: number; jobs: number };
+  backups: { dir: string; uploadLimitBytes: number; jobs: number; toolsImage: string | undefined };
 }
 
 type Source = Record<string, string | undefined>;
@@ -107,6 +107,7 @@ const fields = {
     parse: integer(1, 1024 * 1024),
   },
   backupJobs: { env: 'MARINA_BACKUP_JOBS', describe: 'an integer from 1 to 16', parse: integer(1, 16) },
+  backupToolsImage: { env: 'MARINA_BACKUP_TOOLS_IMAGE', describe: 'a Docker image reference', parse: path },
   databaseUrl: {
     env: 'MARINA_DATABASE_URL',
     describe: 'a postgres:// URL (leave unset for the embedded database)',
@@ -316,6 +317,7 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
       uploadLimitBytes: read(fields.uploadLimitMb, 20 * 1024) * 1024 * 1024,
       // pg_dump and pg_restore jobs: two keep a small host responsive and still double the speed.
       jobs: read(fields.backupJobs, 2),
+      toolsImage: read(fields.backupToolsImage, undefined),
     },
   };
   const backupsDir = read(fields.backupsDir, join(config.dataDir, 'backups'));

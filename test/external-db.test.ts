@@ -50,6 +50,8 @@ beforeAll(async () => {
   ({ t, admin, baseUrl } = await startDockerMarina(namespace, {
     MARINA_ODOO_DATABASE_URL: `postgres://postgres:${password}@${address}:${port}/postgres`,
     MARINA_POSTGRES_IMAGE: 'marina-test/not-used:1',
+    // pg_dump for the pre-delete safety backup: a client as new as the server.
+    MARINA_BACKUP_TOOLS_IMAGE: TEST_IMAGES.postgres,
     MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
   }));
 }, 120_000);

@@ -316,7 +316,7 @@ describe('production safeguards and failures', () => {
 });
 
 describe('ports', () => {
-  it('skips ports of the range that another program holds on the host', async () => {
+  it('skips ports of the range that another program holds on the host', { timeout: 120_000 }, async () => {
     const { from } = t.config.instances.portRange;
     const taken = new Set((await t.db.selectFrom('instances').select('http_port').execute()).map((r) => r.http_port));
     const squatters: import('node:net').Server[] = [];

@@ -18,6 +18,7 @@ describe('migrations', () => {
     expect(tables.rows.map((r) => r.tablename)).toEqual([
       'api_tokens',
       'audit_events',
+      'backups',
       'database_servers',
       'hosts',
       'instances',

@@ -37,6 +37,8 @@ export interface BackupJobDeps extends InstanceJobDeps {
   backups: BackupService;
   clock: Clock;
   toolsImage: string;
+  /** MARINA_BACKUP_TOOLS_IMAGE was given. */
+  toolsImageSet: boolean;
   backupJobs: number;
 }
 
@@ -48,7 +50,8 @@ async function planeFor(deps: BackupJobDeps, instance: Instance, operationId: st
   return {
     engine: await deps.hosts.reachableEngine(instance.host_id),
     namespace: deps.namespace,
-    toolsImage: server.image ?? deps.toolsImage,
+    // An explicit tools image wins (its pg_dump must be as new as the server); else the server's own.
+    toolsImage: deps.toolsImageSet ? deps.toolsImage : (server.image ?? deps.toolsImage),
     network: server.network ?? deps.namespace,
     internal: { host: server.internal_host, port: server.internal_port },
     admin: await deps.databaseServers.connection(server),

@@ -42,18 +42,19 @@ export class BackupStorage {
     await rm(path + PARTIAL_SUFFIX, { force: true });
   }
 
-  /** Partial files and stale uploads: what a crash leaves; never a backup, always safe to remove. */
-  async sweepPartials(): Promise<number> {
+  /**
+   * Uploads a crash cut short. Only old ones: the folder may be shared with another Marina whose
+   * uploads are in flight. (Partial backup files are removed with their failed records.)
+   */
+  async sweepUploads(olderThanMs = 6 * 3600_000): Promise<number> {
     let removed = 0;
-    const folders = await readdir(this.root, { withFileTypes: true }).catch(() => []);
-    for (const folder of folders) {
-      if (!folder.isDirectory()) continue;
-      const dir = join(this.root, folder.name);
-      for (const name of await readdir(dir).catch(() => [] as string[])) {
-        if (name.endsWith(PARTIAL_SUFFIX) || folder.name === 'uploads') {
-          await rm(join(dir, name), { force: true });
-          removed++;
-        }
+    const dir = join(this.root, 'uploads');
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const path = join(dir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > olderThanMs) {
+        await rm(path, { force: true });
+        removed++;
       }
     }
     return removed;

@@ -794,7 +794,7 @@ export class BackupService {
         .execute();
       await this.storage.remove(backup);
     }
-    await this.storage.sweepPartials();
+    await this.storage.sweepUploads();
   }
 }
 

@@ -112,7 +112,8 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     ...instanceJobDeps,
     backups,
     clock,
-    toolsImage: config.postgresImage,
+    toolsImage: config.backups.toolsImage ?? config.postgresImage,
+    toolsImageSet: config.backups.toolsImage !== undefined,
     backupJobs: config.backups.jobs,
   };
   instanceJobDeps.beforeDelete = async (job, instance) => {

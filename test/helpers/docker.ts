@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -62,6 +64,8 @@ export async function removeNamespace(namespace: string): Promise<void> {
       .getNetwork(n.Id)
       .remove()
       .catch(() => undefined);
+  const { rm } = await import('node:fs/promises');
+  await rm(join(tmpdir(), `marina-backups-${namespace}`), { recursive: true, force: true });
 }
 
 export async function namespaceObjects(namespace: string): Promise<{ containers: string[]; volumes: string[] }> {
@@ -85,6 +89,8 @@ export async function startDockerMarina(namespace: string, env: Record<string, s
     MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
     MARINA_INSTANCE_BIND: '127.0.0.1',
     MARINA_INSTANCE_PORTS: randomPortRange(),
+    // Each test Marina keeps its backups apart: test apps share a data folder.
+    MARINA_BACKUPS_DIR: join(tmpdir(), `marina-backups-${namespace}`),
     ...env,
   });
   await t.services.startBackground();
