@@ -261,6 +261,29 @@ describe('backups (stand-in Odoo)', () => {
     expect(cards.lastBackup?.status).toBe('completed');
   }, 240_000);
 
+  it('takes a safety backup before deleting an instance; it outlives the instance and restores as a new one', async () => {
+    const list = (await as(t, admin)('GET', '/api/v1/instances')).json().instances as { id: string; name: string }[];
+    const victim = list.find((i) => i.name === 'from-zip');
+    expect(victim).toBeDefined();
+    const del = await as(t, admin)('DELETE', `/api/v1/instances/${victim?.id}`);
+    expect(del.statusCode).toBe(202);
+    const { job } = await followJob(baseUrl, headers, del.json().job.id, 180_000);
+    expect(job.error).toBeNull();
+    expect(job.steps.map((s) => s.name)).toEqual(['backup', 'container', 'volume', 'database']);
+    const safety = (await as(t, admin)('GET', '/api/v1/backups?trigger=pre-delete')).json().backups;
+    expect(safety).toHaveLength(1);
+    expect(safety[0]).toMatchObject({ instanceId: null, instanceLabel: 'erp/from-zip', status: 'completed' });
+    const back = await as(t, admin)('POST', `/api/v1/backups/${safety[0].id}/restore`, {
+      newInstance: { project: projectId, name: 'resurrected', stage: 'development', adminLogin: 'dev@acme.test' },
+    });
+    expect(back.statusCode).toBe(202);
+    const restored = await followJob(baseUrl, headers, back.json().job.id, 180_000);
+    expect(restored.job.error).toBeNull();
+    // Without a target, a backup whose instance is gone has nowhere to go by default.
+    const nowhere = await as(t, admin)('POST', `/api/v1/backups/${safety[0].id}/restore`, {});
+    expect(nowhere.statusCode).toBe(400);
+  }, 300_000);
+
   it('a clone into production needs the typed confirmation', async () => {
     const prod = await as(t, admin)('POST', `/api/v1/instances/${instance.id}/clone`, { instanceId: instance.id });
     expect(prod.statusCode).toBe(400);
