@@ -1,7 +1,9 @@
 /**
  * npm run bench — Marina's numbers on this machine: the foundation (embedded database, sign-in,
- * API throughput, audit queries, memory), provisioning, and logs. Bounded in time; loopback only.
+ * API throughput, audit queries, memory), provisioning, logs, and backups
+ * (on real Odoo 17 only, with ODOO_SOURCE). Bounded in time; loopback only.
  */
+import { backupsBench } from './backups.js';
 import { foundationBench } from './foundation.js';
 import { logsBench } from './logs.js';
 import { provisioningBench } from './provisioning.js';
@@ -9,3 +11,4 @@ import { provisioningBench } from './provisioning.js';
 await foundationBench();
 await provisioningBench();
 await logsBench();
+await backupsBench();

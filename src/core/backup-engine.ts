@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createZstdCompress, createZstdDecompress } from 'node:zlib';
+import { createZstdCompress, createZstdDecompress, constants as zlibConstants } from 'node:zlib';
 import tarStream from 'tar-stream';
 import yazl from 'yazl';
 import type { BackupFileWriter } from '../adapters/archive/backup-file.js';
@@ -30,6 +30,8 @@ import { namespaceLabels } from './database-servers.js';
 import { ODOO_DATA_DIR, ODOO_UID } from './instance-runtime.js';
 
 const SCRATCH = '/scratch';
+/** zstd works in 1 MiB pieces: with the default 16 KiB every piece is a thread-pool round trip (3× slower). */
+const ZSTD_CHUNK = 1024 * 1024;
 const FILESTORE_ROOT = `${ODOO_DATA_DIR}/filestore`;
 /** Names Marina gives databases and folders it moves: checked again here, before any command uses them. */
 const SAFE_NAME = /^[a-z][a-z0-9_.]{0,62}$/;
@@ -89,6 +91,9 @@ function toolSpec(
       PGUSER: credentials.user,
       PGPASSWORD: credentials.password,
       PGAPPNAME: 'marina-backup',
+      // Index builds of a restore sort in memory; its commits need not wait for the disk one by one
+      // (a crash mid-restore throws the loaded database away anyway).
+      PGOPTIONS: '-c maintenance_work_mem=256MB -c synchronous_commit=off',
     },
     labels: toolLabels(plane),
     network: plane.network,
@@ -125,14 +130,14 @@ function toolFailure(what: string, result: { exitCode: number; output: string })
 export async function withCarrier<T>(
   plane: DataPlane,
   volumes: { scratch?: boolean; data?: string },
+  suffix: 'carrier' | 'source',
   work: (id: string) => Promise<T>,
 ): Promise<T> {
   const mounts: ContainerSpec['mounts'] = [];
   if (volumes.scratch) mounts.push({ type: 'volume', source: scratchVolumeName(plane), target: SCRATCH });
   if (volumes.data) mounts.push({ type: 'volume', source: volumes.data, target: ODOO_DATA_DIR });
-  const name = `${scratchVolumeName(plane)}-carrier`;
-  await plane.engine.remove(name);
-  const id = await plane.engine.createContainer({ ...toolSpec(plane, 'carrier', ['true'], superuser(plane), mounts) });
+  await plane.engine.remove(`${scratchVolumeName(plane)}-${suffix}`);
+  const id = await plane.engine.createContainer({ ...toolSpec(plane, suffix, ['true'], superuser(plane), mounts) });
   try {
     return await work(id);
   } finally {
@@ -247,7 +252,7 @@ export async function writeZipArchive(
     }
   }
   if (source.kind !== 'database') {
-    await withCarrier(plane, { data: source.volume }, (carrier) =>
+    await withCarrier(plane, { data: source.volume }, 'carrier', (carrier) =>
       eachFilestoreFile(plane, carrier, source.db, async (relative, header, stream) => {
         const entry = new PassThrough();
         // Attachments are mostly compressed formats already: stored, as deflating them costs time for nothing.
@@ -271,7 +276,12 @@ export async function writeNativeArchive(
   writer: BackupFileWriter,
 ): Promise<void> {
   const pack = tarStream.pack();
-  const output = pipeline(pack, createZstdCompress(), writer.input, { end: false });
+  const output = pipeline(
+    pack,
+    createZstdCompress({ chunkSize: ZSTD_CHUNK, params: { [zlibConstants.ZSTD_c_compressionLevel]: 1 } }),
+    writer.input,
+    { end: false },
+  );
   output.catch(() => undefined);
   const add = (fields: Partial<tarStream.Header> & { name: string }, content: Readable | Buffer) => {
     const header = { type: 'file', uid: 0, gid: 0, ...fields } as tarStream.Header;
@@ -281,42 +291,47 @@ export async function writeNativeArchive(
   };
   try {
     await add({ name: MANIFEST, mode: 0o600 }, Buffer.from(JSON.stringify(source.manifest, null, 4)));
-    await withCarrier(plane, { scratch: source.kind !== 'filestore', data: source.volume }, async (carrier) => {
-      if (source.kind !== 'filestore') {
-        const result = await runTool(
-          plane,
-          'dump',
-          [
-            'pg_dump',
-            '--format=directory',
-            `--jobs=${plane.jobs}`,
-            // No compression here: zstd over the whole archive is faster and smaller than pg_dump's gzip.
-            '--compress=0',
-            '--no-owner',
-            '--no-privileges',
-            '--file',
-            `${SCRATCH}/dump`,
-            '--dbname',
-            checked(source.db),
-          ],
-          superuser(plane),
-          [{ type: 'volume', source: scratchVolumeName(plane), target: SCRATCH }],
-        );
-        if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
-        const tar = await plane.engine.getArchive(carrier, `${SCRATCH}/dump`);
-        if (!tar) throw new MarinaError('MARINA_E_JOB_FAILED', 'pg_dump wrote no dump folder.');
-        await eachTarEntry(tar, async (header, stream) => {
-          const relative = header.name.split('/').slice(1).join('/');
-          if (header.type !== 'file' || relative === '') return;
-          await add({ name: `${DUMP_DIR}${relative}`, size: header.size, mode: 0o600, mtime: header.mtime }, stream);
-        });
-      }
-      if (source.kind !== 'database') {
-        await eachFilestoreFile(plane, carrier, source.db, (relative, header, stream) =>
-          add({ name: `${FILESTORE_DIR}${relative}`, size: header.size, mode: 0o600, mtime: header.mtime }, stream),
-        );
-      }
-    });
+    await withCarrier(
+      plane,
+      { scratch: source.kind !== 'filestore', data: source.volume },
+      'carrier',
+      async (carrier) => {
+        if (source.kind !== 'filestore') {
+          const result = await runTool(
+            plane,
+            'dump',
+            [
+              'pg_dump',
+              '--format=directory',
+              `--jobs=${plane.jobs}`,
+              // No compression here: zstd over the whole archive is faster and smaller than pg_dump's gzip.
+              '--compress=0',
+              '--no-owner',
+              '--no-privileges',
+              '--file',
+              `${SCRATCH}/dump`,
+              '--dbname',
+              checked(source.db),
+            ],
+            superuser(plane),
+            [{ type: 'volume', source: scratchVolumeName(plane), target: SCRATCH }],
+          );
+          if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
+          const tar = await plane.engine.getArchive(carrier, `${SCRATCH}/dump`);
+          if (!tar) throw new MarinaError('MARINA_E_JOB_FAILED', 'pg_dump wrote no dump folder.');
+          await eachTarEntry(tar, async (header, stream) => {
+            const relative = header.name.split('/').slice(1).join('/');
+            if (header.type !== 'file' || relative === '') return;
+            await add({ name: `${DUMP_DIR}${relative}`, size: header.size, mode: 0o600, mtime: header.mtime }, stream);
+          });
+        }
+        if (source.kind !== 'database') {
+          await eachFilestoreFile(plane, carrier, source.db, (relative, header, stream) =>
+            add({ name: `${FILESTORE_DIR}${relative}`, size: header.size, mode: 0o600, mtime: header.mtime }, stream),
+          );
+        }
+      },
+    );
     pack.finalize();
     await output;
   } catch (error) {
@@ -356,61 +371,63 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
     [target.filestoreDir],
   );
   let dumpFound = false;
-  await withCarrier(plane, { scratch: true, data: target.volume }, async (carrier) => {
-    // Docker runs one archive extraction per container at a time: one sink is open at a time, and
-    // switching between the dump and the filestore closes the other first.
-    let open: { to: 'dump' | 'files'; sink: TarSink } | undefined;
-    const sinkFor = async (to: 'dump' | 'files'): Promise<TarSink> => {
-      if (open?.to === to) return open.sink;
-      await open?.sink.close();
-      const path = to === 'dump' ? SCRATCH : `${FILESTORE_ROOT}/${checked(target.filestoreDir)}`;
-      const owner = to === 'dump' ? { uid: 0, gid: 0 } : { uid: ODOO_UID, gid: ODOO_UID };
-      open = { to, sink: new TarSink((tar) => plane.engine.putArchive(carrier, path, tar), owner) };
-      return open.sink;
-    };
-    const fileEntry = async (relative: string, size: number, mtime: Date | undefined, content: Readable) => {
-      // Parent folders are implied by the names; Docker makes them, owned like their files.
-      await (await sinkFor('files')).add({ name: relative, size, mode: 0o600, mtime }, content);
-    };
-    try {
-      if (options.format === 'native') {
-        const total = await fileSize(options.path);
-        let read = 0;
-        const input = createReadStream(options.path);
-        input.on('data', (chunk) => {
-          read += chunk.length;
-          options.onProgress?.(read / Math.max(1, total));
-        });
-        const tar = new PassThrough();
-        const decompressing = pipeline(input, createZstdDecompress(), tar).catch((error) => {
-          tar.destroy(new ArchiveError('corrupt', `The archive cannot be decompressed: ${(error as Error).message}`));
-        });
-        await eachTarEntry(tar, async (header, stream) => {
-          const { name } = header;
-          if (header.type !== 'file') return;
-          if (name.startsWith(DUMP_DIR)) {
-            if (!wantsDb) return;
-            dumpFound = true;
-            await (await sinkFor('dump')).add(
-              { name: `dump/${name.slice(DUMP_DIR.length)}`, size: header.size ?? 0 },
-              stream,
-            );
-            return;
-          }
-          const relative = filestoreRelative(name);
-          if (relative && wantsFiles) {
-            // The database's dump comes first in Marina's archives: its folder is complete now.
-            await fileEntry(relative, header.size ?? 0, header.mtime, stream);
-          }
-        });
-        await decompressing;
-      } else {
-        const zip = await ZipReader.open(options.path);
-        try {
+  // Two carriers: Docker extracts one archive per container at a time, and the database load can
+  // start as soon as the dump is complete, while the filestore is still being unpacked.
+  await withCarrier(plane, { scratch: true }, 'carrier', (dumpCarrier) =>
+    withCarrier(plane, { data: target.volume }, 'source', async (fileCarrier) => {
+      let dumpSink: TarSink | undefined;
+      let fileSink: TarSink | undefined;
+      let dbLoad: Promise<void> | undefined;
+      const startDbLoad = async () => {
+        if (dbLoad || !dumpSink) return;
+        await dumpSink.close();
+        dumpSink = undefined;
+        dbLoad = loadDatabase(plane, target, options);
+        dbLoad.catch(() => undefined);
+      };
+      const dumpEntry = async (name: string, size: number, content: Readable) => {
+        if (dbLoad) throw new ArchiveError('corrupt', `The archive's dump is not in one piece (${name} comes late).`);
+        dumpFound = true;
+        dumpSink ??= new TarSink((tar) => plane.engine.putArchive(dumpCarrier, SCRATCH, tar));
+        await dumpSink.add({ name, size }, content);
+      };
+      const fileEntry = async (relative: string, size: number, mtime: Date | undefined, content: Readable) => {
+        await startDbLoad();
+        fileSink ??= new TarSink(
+          (tar) => plane.engine.putArchive(fileCarrier, `${FILESTORE_ROOT}/${checked(target.filestoreDir)}`, tar),
+          { uid: ODOO_UID, gid: ODOO_UID },
+        );
+        await fileSink.add({ name: relative, size, mode: 0o600, mtime }, content);
+      };
+      try {
+        if (options.format === 'native') {
           const total = await fileSize(options.path);
-          let done = 0;
-          await zip.each(async (info) => {
-            if (info.directory) return;
+          let read = 0;
+          const input = createReadStream(options.path, { highWaterMark: ZSTD_CHUNK });
+          input.on('data', (chunk) => {
+            read += chunk.length;
+            options.onProgress?.(read / Math.max(1, total));
+          });
+          const tar = new PassThrough({ highWaterMark: ZSTD_CHUNK });
+          const decompressing = pipeline(input, createZstdDecompress({ chunkSize: ZSTD_CHUNK }), tar).catch((error) => {
+            tar.destroy(new ArchiveError('corrupt', `The archive cannot be decompressed: ${(error as Error).message}`));
+          });
+          await eachTarEntry(tar, async (header, stream) => {
+            const { name } = header;
+            if (header.type !== 'file') return;
+            if (name.startsWith(DUMP_DIR)) {
+              if (wantsDb) await dumpEntry(`dump/${name.slice(DUMP_DIR.length)}`, header.size ?? 0, stream);
+              return;
+            }
+            const relative = filestoreRelative(name);
+            if (relative && wantsFiles) await fileEntry(relative, header.size ?? 0, header.mtime, stream);
+          });
+          await decompressing;
+        } else {
+          const zip = await ZipReader.open(options.path);
+          try {
+            const total = await fileSize(options.path);
+            let done = 0;
             // A counting stage, not a 'data' listener: the stream must not flow before its sink is ready.
             const count = (stream: Readable): Readable => {
               const counter = new Transform({
@@ -423,32 +440,41 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
               stream.on('error', (error) => counter.destroy(error));
               return stream.pipe(counter);
             };
-            if (info.name === DUMP_SQL) {
-              if (!wantsDb) return;
-              dumpFound = true;
-              await (await sinkFor('dump')).add({ name: DUMP_SQL, size: info.size }, count(await zip.stream(info)));
-              return;
-            }
-            const relative = filestoreRelative(info.name);
-            if (relative && wantsFiles) await fileEntry(relative, info.size, info.mtime, count(await zip.stream(info)));
-          });
-        } finally {
-          zip.close();
+            await zip.each(async (info) => {
+              if (info.directory) return;
+              if (info.name === DUMP_SQL) {
+                if (wantsDb) await dumpEntry(DUMP_SQL, info.size, count(await zip.stream(info)));
+                return;
+              }
+              const relative = filestoreRelative(info.name);
+              if (relative && wantsFiles)
+                await fileEntry(relative, info.size, info.mtime, count(await zip.stream(info)));
+            });
+          } finally {
+            zip.close();
+          }
         }
+        if (wantsDb && !dumpFound) {
+          throw new MarinaError(
+            'MARINA_E_ARCHIVE_INVALID',
+            options.format === 'zip' ? 'The archive has no dump.sql.' : 'The archive has no dump/ folder.',
+          );
+        }
+        await startDbLoad();
+        await fileSink?.close();
+        await dbLoad;
+      } catch (error) {
+        dumpSink?.destroy();
+        fileSink?.destroy();
+        await dbLoad?.catch(() => undefined);
+        throw error instanceof ArchiveError ? new MarinaError('MARINA_E_ARCHIVE_INVALID', error.message) : error;
       }
-      await open?.sink.close();
-    } catch (error) {
-      open?.sink.destroy();
-      throw error instanceof ArchiveError ? new MarinaError('MARINA_E_ARCHIVE_INVALID', error.message) : error;
-    }
-  });
-  if (!wantsDb) return;
-  if (!dumpFound) {
-    throw new MarinaError(
-      'MARINA_E_ARCHIVE_INVALID',
-      options.format === 'zip' ? 'The archive has no dump.sql.' : 'The archive has no dump/ folder.',
-    );
-  }
+    }),
+  );
+}
+
+/** Loads the dump now in the scratch volume: pg_restore in parallel (native) or psql (zip). */
+async function loadDatabase(plane: DataPlane, target: LoadTarget, options: LoadOptions): Promise<void> {
   options.log?.(options.format === 'native' ? `pg_restore with ${plane.jobs} jobs…` : 'psql -f dump.sql…');
   const scratch: ContainerSpec['mounts'] = [{ type: 'volume', source: scratchVolumeName(plane), target: SCRATCH }];
   if (options.format === 'native') {
@@ -468,28 +494,28 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
       scratch,
     );
     if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
-  } else {
-    // As Odoo does it (psql -f dump.sql), but a failed statement stops the load: a half-loaded
-    // database must never replace a good one.
-    const result = await runTool(
-      plane,
-      'restore',
-      [
-        'psql',
-        '--quiet',
-        '--no-psqlrc',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '--dbname',
-        checked(target.db),
-        '--file',
-        `${SCRATCH}/${DUMP_SQL}`,
-      ],
-      target.role,
-      scratch,
-    );
-    if (result.exitCode !== 0) throw toolFailure('psql', result);
+    return;
   }
+  // As Odoo does it (psql -f dump.sql), but a failed statement stops the load: a half-loaded
+  // database must never replace a good one.
+  const result = await runTool(
+    plane,
+    'restore',
+    [
+      'psql',
+      '--quiet',
+      '--no-psqlrc',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '--dbname',
+      checked(target.db),
+      '--file',
+      `${SCRATCH}/${DUMP_SQL}`,
+    ],
+    target.role,
+    scratch,
+  );
+  if (result.exitCode !== 0) throw toolFailure('psql', result);
 }
 
 async function fileSize(path: string): Promise<number> {
@@ -532,7 +558,7 @@ export async function copyFilestore(
     ]),
   });
   try {
-    await withCarrier(plane, { data: to.volume }, async (carrier) => {
+    await withCarrier(plane, { data: to.volume }, 'carrier', async (carrier) => {
       const sink = new TarSink(
         (tar) => plane.engine.putArchive(carrier, `${FILESTORE_ROOT}/${checked(to.folder)}`, tar),
         {

@@ -3,7 +3,9 @@ import { Layout } from './components/Layout';
 import { RedirectIfSignedIn, RequireSession } from './components/RouteGuards';
 import { ToastProvider } from './components/Toast';
 import { AuditPage } from './pages/AuditPage';
-import { BackupsPage } from './pages/ComingSoonPages';
+import { BackupsPage } from './pages/backups/BackupsPage';
+import { ClonePage } from './pages/backups/ClonePage';
+import { ImportPage } from './pages/backups/ImportPage';
 import { InstancePage } from './pages/InstancePage';
 import { InstancesPage } from './pages/InstancesPage';
 import { InvitePage } from './pages/InvitePage';
@@ -47,9 +49,12 @@ export function App() {
               <Route path="instances/new" element={<NewInstancePage />} />
               <Route path="instances/:id" element={<InstancePage />} />
               <Route path="instances/:id/logs" element={<InstanceLogsPage />} />
+              <Route path="instances/:id/clone" element={<ClonePage />} />
+              <Route path="clone" element={<ClonePage />} />
               <Route path="jobs" element={<JobsPage />} />
               <Route path="jobs/:id" element={<JobPage />} />
               <Route path="backups" element={<BackupsPage />} />
+              <Route path="imports/new" element={<ImportPage />} />
               <Route path="logs" element={<LogsPage />} />
               <Route path="logs/marina" element={<SystemLogPage />} />
               <Route path="organizations" element={<OrganizationsPage />} />

@@ -14,6 +14,7 @@ export const instanceStatusLook: Record<string, { tone: BadgeTone; transitional?
   missing: { tone: 'amber', label: 'missing' },
   failed: { tone: 'red', label: 'failed' },
   deleting: { tone: 'blue', transitional: true, label: 'deleting' },
+  restoring: { tone: 'violet', transitional: true, label: 'restoring' },
 };
 
 export const stageLabel: Record<Stage, string> = {
@@ -45,6 +46,9 @@ const jobKinds: Record<string, string> = {
   'instance.stop': 'Stop instance',
   'instance.restart': 'Restart instance',
   'instance.delete': 'Delete instance',
+  'instance.clone': 'Clone instance',
+  'backup.create': 'Back up',
+  'backup.restore': 'Restore backup',
 };
 
 export function jobKindLabel(kind: string): string {
@@ -65,6 +69,15 @@ const stepLabels: Record<string, string> = {
   stop: 'Stopping Odoo',
   restart: 'Restarting Odoo',
   container: 'Removing the container',
+  prepare: 'Preparing',
+  write: 'Writing the backup',
+  finish: 'Verifying the checksum',
+  verify: 'Verifying the backup file',
+  'safety-backup': 'Taking a safety backup',
+  create: 'Creating the instance',
+  load: 'Loading the data',
+  swap: 'Swapping in the new data',
+  neutralize: 'Neutralizing the copy',
 };
 
 /** Delete jobs reuse step names for removal; the kind says which way they go. */

@@ -16,6 +16,17 @@ export function rememberCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+/** For requests made outside openapi-fetch (uploads with progress): the header writes need. */
+export function csrfHeader(): Record<string, string> {
+  return csrfToken ? { [CSRF_HEADER]: csrfToken } : {};
+}
+
+/** A 401 seen outside openapi-fetch: the session is gone, as the middleware would conclude. */
+export function sessionEnded(): void {
+  csrfToken = null;
+  sessionEndedListener();
+}
+
 export function onSessionEnded(listener: () => void): () => void {
   sessionEndedListener = listener;
   return () => {

@@ -27,3 +27,26 @@ export const stages: Stage[] = ['production', 'staging', 'development'];
 type InstanceLogs = paths['/api/v1/instances/{id}/logs']['get'];
 export type LogEntry = Json<InstanceLogs['responses'][200]>['entries'][number];
 export type LogQuery = NonNullable<InstanceLogs['parameters']['query']>;
+
+export type Backup = Json<paths['/api/v1/backups']['get']['responses'][200]>['backups'][number];
+export type BackupKind = Backup['kind'];
+export type BackupFormat = Backup['format'];
+export type BackupTrigger = Backup['trigger'];
+export type BackupStatus = Backup['status'];
+export type BackupQuery = NonNullable<paths['/api/v1/backups']['get']['parameters']['query']>;
+export type DatabaseInfo = Json<paths['/api/v1/instances/{id}/database']['get']['responses'][200]>['database'];
+export type FillTarget = NonNullable<
+  paths['/api/v1/backups/{id}/restore']['post']['requestBody']
+>['content']['application/json'];
+export type NewInstanceTarget = NonNullable<FillTarget['newInstance']>;
+export const backupKinds: BackupKind[] = ['full', 'database', 'filestore'];
+export const backupFormats: BackupFormat[] = ['zip', 'native'];
+export const backupTriggers: BackupTrigger[] = [
+  'manual',
+  'schedule',
+  'pre-restore',
+  'pre-update',
+  'pre-delete',
+  'import',
+];
+export const backupStatuses: BackupStatus[] = ['pending', 'running', 'completed', 'failed'];

@@ -20,7 +20,7 @@ import { useToast } from './Toast';
 const operations = [
   { to: '/instances', label: 'Instances', icon: <ServerIcon /> },
   { to: '/jobs', label: 'Jobs', icon: <ActivityIcon /> },
-  { to: '/backups', label: 'Backups', icon: <ArchiveIcon />, soon: true },
+  { to: '/backups', label: 'Backups', icon: <ArchiveIcon /> },
   { to: '/logs', label: 'Logs', icon: <TerminalIcon /> },
 ];
 

@@ -1,6 +1,6 @@
 import type { Instance, JobStatus, Stage } from '../api/types';
 import { instanceStatusLook, jobStatusTone, stageLabel } from '../operate';
-import { Badge } from './Badge';
+import { Badge, type BadgeTone } from './Badge';
 
 /** An instance's status: coloured, pulsing while it changes, with the detail as tooltip. */
 export function InstanceStatusBadge({ instance }: { instance: Pick<Instance, 'status' | 'statusDetail'> }) {
@@ -27,5 +27,28 @@ export function JobStatusBadge({ status }: { status: JobStatus }) {
     <Badge tone={jobStatusTone[status]}>
       <span data-testid="job-status">{status}</span>
     </Badge>
+  );
+}
+
+const backupStatusTone: Record<string, BadgeTone> = {
+  pending: 'gray',
+  running: 'blue',
+  completed: 'green',
+  failed: 'red',
+};
+
+/** A backup's status; a failed one tells why on hover. */
+export function BackupStatusBadge({ backup }: { backup: { status: string; error: string | null } }) {
+  const moving = backup.status === 'pending' || backup.status === 'running';
+  return (
+    <span
+      className={`badge badge-${backupStatusTone[backup.status] ?? 'gray'} status-badge${moving ? ' status-transitional' : ''}`}
+      title={backup.error ?? undefined}
+      data-testid="backup-status"
+      data-status={backup.status}
+    >
+      <span className="status-dot" aria-hidden="true" />
+      {backup.status}
+    </span>
   );
 }

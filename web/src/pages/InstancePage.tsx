@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router-dom';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { ApiError, errorMessage } from '../api/errors';
 import type { Instance, InstanceStats, Job, RevealedCredentials } from '../api/types';
@@ -7,8 +7,8 @@ import { Alert } from '../components/Alert';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { CopyField } from '../components/CopyField';
 import { EmptyState, Loading } from '../components/EmptyState';
-import { ArrowLeftIcon, ExternalIcon, KeyIcon, TerminalIcon } from '../components/icons';
-import { JobError } from '../components/JobParts';
+import { ActivityIcon, ArchiveIcon, ArrowLeftIcon, ExternalIcon, KeyIcon, TerminalIcon } from '../components/icons';
+import { JobProgress } from '../components/JobProgress';
 import { LogViewer } from '../components/logs/LogViewer';
 import { Modal } from '../components/Modal';
 import { PageHeader } from '../components/PageHeader';
@@ -16,7 +16,7 @@ import { ProgressBar } from '../components/ProgressBar';
 import { InstanceStatusBadge, StageBadge } from '../components/StatusBadges';
 import { useToast } from '../components/Toast';
 import { formatDate, formatDateTime, formatRelative, formatTime } from '../format';
-import { useInstanceEvents, useJobStream, useNow, useStatsOf } from '../live';
+import { useInstanceEvents, useNow, useStatsOf } from '../live';
 import {
   formatBytes,
   formatDuration,
@@ -26,15 +26,21 @@ import {
   isRunning,
   jobKindLabel,
   secondsSince,
-  stepLabel,
 } from '../operate';
 import { useMe } from '../session/SessionContext';
 import { useLoader } from '../useLoader';
+import { BackupsTab } from './backups/BackupsTab';
 import { LiveIndicator } from './InstancesPage';
 import { JobsTable } from './JobsPage';
 import { useInstanceLogSource } from './LogsPages';
 
 const STATS_EVERY_MS = 10_000;
+
+const instanceTabs = [
+  { id: 'overview', label: 'Overview', icon: <ActivityIcon /> },
+  { id: 'backups', label: 'Backups', icon: <ArchiveIcon /> },
+] as const;
+type InstanceTab = (typeof instanceTabs)[number]['id'];
 
 type Action = 'start' | 'stop' | 'restart' | 'delete';
 
@@ -48,57 +54,7 @@ const actionVerb: Record<Action, { label: string; doing: string; done: string }>
 const canStart = ['stopped', 'exited', 'missing'];
 const canStop = ['running', 'unhealthy', 'starting', 'restarting'];
 const canRestart = ['running', 'unhealthy', 'exited'];
-const cannotDelete = ['provisioning', 'deleting'];
-
-/** Follows the job an action started, inline, and says when it is over. */
-function InlineJob({ job: started, onEnded }: { job: Job; onEnded(job: Job): void }) {
-  const { job: streamed, ended } = useJobStream(started.id, { job: started });
-  const job = streamed ?? started;
-  const reported = useRef(false);
-  const endedRef = useRef(onEnded);
-  endedRef.current = onEnded;
-  const over = ended || isJobFinished(job.status);
-  useEffect(() => {
-    if (over && !reported.current) {
-      reported.current = true;
-      endedRef.current(job);
-    }
-  }, [over, job]);
-  const failed = job.status === 'failed' || job.status === 'cancelled';
-
-  return (
-    <section className="card card-body inline-job" aria-label="Running job" data-testid="inline-job">
-      <div className="job-progress-head">
-        <strong>
-          {jobKindLabel(job.kind)}
-          {' — '}
-          <span className="muted">
-            {failed
-              ? 'failed'
-              : job.status === 'succeeded'
-                ? 'done'
-                : job.status === 'queued'
-                  ? 'waiting for a free slot…'
-                  : job.step
-                    ? `${stepLabel(job.step, job.kind)}…`
-                    : 'starting…'}
-          </span>
-        </strong>
-        <span className="tabular">
-          {job.progress} % · <Link to={`/jobs/${job.id}`}>Details</Link>
-        </span>
-      </div>
-      <ProgressBar
-        value={job.progress}
-        label="Action progress"
-        tone={failed ? 'red' : job.status === 'succeeded' ? 'green' : 'brand'}
-        active={!over}
-        testId="action-progress"
-      />
-      {failed ? <JobError job={job} link /> : null}
-    </section>
-  );
-}
+const cannotDelete = ['provisioning', 'deleting', 'restoring'];
 
 function ActionDialog({
   action,
@@ -307,6 +263,15 @@ export function InstancePage() {
   const [activeJob, setActiveJob] = useState<Job | null>(null);
   const [revealing, setRevealing] = useState(false);
   const deletingRef = useRef(false);
+  const [params, setParams] = useSearchParams();
+  const tab: InstanceTab = params.get('tab') === 'backups' ? 'backups' : 'overview';
+  const [backupsVisited, setBackupsVisited] = useState(tab === 'backups');
+  const [jobsEnded, setJobsEnded] = useState(0);
+
+  function chooseTab(next: InstanceTab) {
+    if (next === 'backups') setBackupsVisited(true);
+    setParams(next === 'overview' ? {} : { tab: next }, { replace: true });
+  }
 
   useEffect(() => {
     if (loaded.data) setInstance(loaded.data);
@@ -354,10 +319,11 @@ export function InstancePage() {
   const role = me.organizations.find((o) => o.id === instance.organizationId)?.role;
   const isAdmin = me.user.isPlatformAdmin || role === 'owner' || role === 'admin';
   const jobRunning = activeJob !== null && !isJobFinished(activeJob.status);
-  const busy = jobRunning || instance.status === 'provisioning' || instance.status === 'deleting';
+  const busy = jobRunning || ['provisioning', 'deleting', 'restoring'].includes(instance.status);
 
   function ended(job: Job) {
     setActiveJob(job);
+    setJobsEnded((n) => n + 1);
     void jobs.reload();
     void loaded.reload();
     const verb = actionVerb[(job.kind.split('.')[1] ?? '') as Action];
@@ -421,7 +387,7 @@ export function InstancePage() {
           ) : null
         }
       />
-      {showJob && activeJob ? <InlineJob key={activeJob.id} job={activeJob} onEnded={ended} /> : null}
+      {showJob && activeJob ? <JobProgress key={activeJob.id} job={activeJob} onEnded={ended} /> : null}
       <div className="stats stats-5">
         <StatCard label="Database">
           <span className="stat-value stat-value-small mono">{instance.dbName}</span>
@@ -457,31 +423,57 @@ export function InstancePage() {
           </span>
         </StatCard>
       </div>
-      {statsWanted ? <StatsCards instance={instance} stats={stats} /> : null}
-      <section className="section" aria-label="Logs">
-        <div className="section-head">
-          <h2>Logs</h2>
-          <Link to={`/instances/${instance.id}/logs`}>Open full log</Link>
+      <div className="tabs" role="tablist" aria-label="Instance sections">
+        {instanceTabs.map((t) => (
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            id={`tab-${t.id}`}
+            aria-selected={tab === t.id}
+            aria-controls={`panel-${t.id}`}
+            className={tab === t.id ? 'tab active' : 'tab'}
+            onClick={() => chooseTab(t.id)}
+          >
+            {t.icon}
+            {t.label}
+          </button>
+        ))}
+      </div>
+      {tab === 'overview' ? (
+        <div role="tabpanel" id="panel-overview" aria-labelledby="tab-overview">
+          {statsWanted ? <StatsCards instance={instance} stats={stats} /> : null}
+          <section className="section" aria-label="Logs">
+            <div className="section-head">
+              <h2>Logs</h2>
+              <Link to={`/instances/${instance.id}/logs`}>Open full log</Link>
+            </div>
+            <LogViewer source={logSource} variant="embedded" />
+          </section>
+          <section className="card card-flush">
+            <header className="card-header">
+              <h2>Recent jobs</h2>
+              <Link to="/jobs">All jobs</Link>
+            </header>
+            {jobs.error ? (
+              <div className="card-body">
+                <Alert kind="error">{errorMessage(jobs.error)}</Alert>
+              </div>
+            ) : null}
+            {jobs.data && jobs.data.length === 0 ? (
+              <EmptyState icon={<TerminalIcon width={28} height={28} />} title="No jobs yet" />
+            ) : null}
+            {jobs.data && jobs.data.length > 0 ? (
+              <JobsTable jobs={jobs.data} showTarget={false} label="Recent jobs" />
+            ) : null}
+          </section>
         </div>
-        <LogViewer source={logSource} variant="embedded" />
-      </section>
-      <section className="card card-flush">
-        <header className="card-header">
-          <h2>Recent jobs</h2>
-          <Link to="/jobs">All jobs</Link>
-        </header>
-        {jobs.error ? (
-          <div className="card-body">
-            <Alert kind="error">{errorMessage(jobs.error)}</Alert>
-          </div>
-        ) : null}
-        {jobs.data && jobs.data.length === 0 ? (
-          <EmptyState icon={<TerminalIcon width={28} height={28} />} title="No jobs yet" />
-        ) : null}
-        {jobs.data && jobs.data.length > 0 ? (
-          <JobsTable jobs={jobs.data} showTarget={false} label="Recent jobs" />
-        ) : null}
-      </section>
+      ) : null}
+      {tab === 'backups' || backupsVisited ? (
+        <div role="tabpanel" id="panel-backups" aria-labelledby="tab-backups" hidden={tab !== 'backups'}>
+          <BackupsTab instance={instance} isAdmin={isAdmin} refreshKey={jobsEnded} />
+        </div>
+      ) : null}
       {action ? (
         <ActionDialog
           action={action}

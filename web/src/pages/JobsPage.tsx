@@ -120,8 +120,8 @@ export function JobsPage() {
         title="Jobs"
         subtitle={
           active
-            ? 'Long operations: creating, starting, stopping and deleting instances. Refreshing while some run.'
-            : 'Long operations: creating, starting, stopping and deleting instances.'
+            ? 'Long operations: creating, starting, stopping and deleting instances; backups, restores, clones and imports. Refreshing while some run.'
+            : 'Long operations: creating, starting, stopping and deleting instances; backups, restores, clones and imports.'
         }
       />
       <section className="card card-flush">

@@ -1,9 +1,10 @@
-import { type FormEvent, type ReactNode, useEffect, useId, useMemo, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useMemo, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { ApiError, errorMessage } from '../api/errors';
 import { type Credentials, type Instance, type Job, type Project, type Stage, stages } from '../api/types';
 import { Alert } from '../components/Alert';
+import { ChoiceCard } from '../components/ChoiceCard';
 import { CopyField } from '../components/CopyField';
 import { Loading } from '../components/EmptyState';
 import { Field } from '../components/Field';
@@ -29,50 +30,6 @@ import { useMe } from '../session/SessionContext';
 import { useLoader } from '../useLoader';
 
 const INSTANCE_NAME_MAX = 30;
-
-/** A radio input drawn as a card; the hint describes it without becoming part of its name. */
-function ChoiceCard({
-  name,
-  value,
-  checked,
-  onChange,
-  title,
-  hint,
-  className,
-}: {
-  name: string;
-  value: string;
-  checked: boolean;
-  onChange(): void;
-  title: ReactNode;
-  hint: ReactNode;
-  className?: string;
-}) {
-  const id = useId();
-  const titleId = `${id}-title`;
-  const hintId = `${id}-hint`;
-  return (
-    <label className={`choice-card${checked ? ' checked' : ''}${className ? ` ${className}` : ''}`}>
-      <input
-        type="radio"
-        name={name}
-        value={value}
-        checked={checked}
-        onChange={onChange}
-        aria-labelledby={titleId}
-        aria-describedby={hintId}
-      />
-      <span className="choice-text">
-        <span id={titleId} className="choice-title">
-          {title}
-        </span>
-        <span id={hintId} className="choice-hint">
-          {hint}
-        </span>
-      </span>
-    </label>
-  );
-}
 
 function WizardSteps({ current }: { current: 1 | 2 | 3 }) {
   const steps = ['Project', 'Instance', 'Provisioning'];

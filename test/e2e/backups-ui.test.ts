@@ -1,0 +1,351 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { as, type Browser as Session, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
+import { launchChromium } from '../helpers/browser.js';
+import {
+  provisionInstance,
+  removeNamespace,
+  requireDocker,
+  startDockerMarina,
+  TEST_IMAGES,
+  testNamespace,
+} from '../helpers/docker.js';
+
+/**
+ * Backups, restores, imports and clones in a real Chromium, against the real Docker engine and
+ * PostgreSQL with Marina's Odoo STAND-IN: the Backups tab, its modals and progress bars, the
+ * import page with its upload progress, and the clone page's database cards.
+ */
+const shots = process.env.MARINA_SHOTS ?? '/tmp/marina-shots';
+const fixtureZip = join(
+  process.env.MARINA_FIXTURES ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures'),
+  'odoo-backups',
+  'odoo17-database-manager.zip',
+);
+const haveFixture = existsSync(fixtureZip);
+const STEP_TIMEOUT = 60_000;
+const JOB_TIMEOUT = 180_000;
+
+const namespace = testNamespace();
+let t: TestApp;
+let admin: Session;
+let baseUrl: string;
+let backupsDir: string;
+let instance: { id: string; name: string };
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let nativeBackupId: string;
+const pageErrors: string[] = [];
+
+async function snap(name: string, { fullPage = true, target = page }: { fullPage?: boolean; target?: Page } = {}) {
+  // Toasts would cover the page (job cards keep their own Dismiss buttons).
+  for (const dismiss of await target.locator('.toasts').getByRole('button', { name: 'Dismiss' }).all()) {
+    await dismiss.click().catch(() => undefined);
+  }
+  // Sticky bars are drawn where the window scrolled to: take full pages from the top.
+  await target.evaluate('window.scrollTo(0, 0)');
+  const path = join(shots, `${name}.png`);
+  await target.screenshot({ path, fullPage });
+  return path;
+}
+
+const nav = (label: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label });
+const backupsTable = () => page.getByRole('table', { name: 'Backups', exact: true });
+const jobCard = (kind: string) => page.locator(`[data-testid="inline-job"][data-job-kind="${kind}"]`);
+
+/** Every value a progress bar shows, sampled in the page (a string: the test has no DOM types). */
+async function sampleBar(testId: string): Promise<void> {
+  await page.evaluate(`(() => {
+    const seen = [];
+    window.barSeen = seen;
+    window.setInterval(() => {
+      const bar = document.querySelector('[data-testid="${testId}"]');
+      if (!bar) return;
+      const value = Number(bar.getAttribute('aria-valuenow'));
+      if (seen.at(-1) !== value) seen.push(value);
+    }, 15);
+  })()`);
+}
+
+beforeAll(async () => {
+  await requireDocker();
+  if (!haveFixture)
+    console.warn(
+      `\n!!! ${fixtureZip} is missing: the import step of backups-ui.test.ts is SKIPPED. Set MARINA_FIXTURES to the folder holding odoo-backups/.\n`,
+    );
+  await mkdir(shots, { recursive: true });
+  backupsDir = await mkdtemp(join(tmpdir(), 'marina-backups-ui-'));
+  const marina = await startDockerMarina(namespace, {
+    MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
+    MARINA_BACKUPS_DIR: backupsDir,
+  });
+  ({ t, admin, baseUrl } = marina);
+  ({ instance } = await provisionInstance(marina, { project: 'erp', name: 'main' }));
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+  await removeNamespace(namespace);
+  if (backupsDir) await rm(backupsDir, { recursive: true, force: true });
+}, 120_000);
+
+describe('backups in the web UI', () => {
+  it(
+    'signs in and opens the empty Backups tab of the instance',
+    async () => {
+      await page.goto(`${baseUrl}/login`);
+      await page.getByLabel('Email').fill('admin@example.com');
+      await page.getByLabel('Password').fill(STRONG_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${baseUrl}/organizations`);
+
+      expect(await nav('Backups').textContent()).not.toContain('Soon');
+      await page.goto(`${baseUrl}/instances/${instance.id}`);
+      await page.getByRole('tab', { name: 'Backups' }).click();
+      await page.waitForURL(/\?tab=backups$/);
+      await page.getByRole('heading', { name: 'No backups yet' }).waitFor();
+      await snap('b-00-backups-tab-empty');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'makes a native backup through the modal, with a progress bar, until it is completed',
+    async () => {
+      await page.getByRole('button', { name: 'Back up now' }).first().click();
+      const dialog = page.getByRole('dialog', { name: 'Back up now' });
+      await dialog.getByText("restorable in Odoo's database manager").waitFor();
+      await dialog.getByText("Marina's fast format").waitFor();
+      expect(await dialog.getByRole('radio', { name: 'Full' }).isChecked()).toBe(true);
+      expect(await dialog.getByRole('radio', { name: 'Odoo zip' }).isChecked()).toBe(true);
+      await dialog.getByRole('radio', { name: 'Native' }).check();
+      await snap('b-01-backup-modal', { fullPage: false });
+      await sampleBar('action-progress');
+      await dialog.getByRole('button', { name: 'Start backup' }).click();
+      await dialog.waitFor({ state: 'detached' });
+
+      const card = jobCard('backup.create');
+      await card.getByRole('progressbar', { name: 'Action progress' }).waitFor();
+      await expect.poll(async () => card.getAttribute('data-job-status'), { timeout: JOB_TIMEOUT }).toBe('succeeded');
+      expect(await card.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+      const seen = (await page.evaluate('window.barSeen')) as number[];
+      expect(seen.at(-1)).toBe(100);
+
+      const row = backupsTable().locator('tbody tr').first();
+      await expect.poll(async () => row.getAttribute('data-status'), { timeout: 20_000 }).toBe('completed');
+      expect(await row.getAttribute('data-format')).toBe('native');
+      nativeBackupId = (await row.getAttribute('data-backup-id')) ?? '';
+      const saved = (await as(t, admin)('GET', `/api/v1/backups/${nativeBackupId}`)).json().backup;
+      expect(saved).toMatchObject({ status: 'completed', format: 'native', kind: 'full', trigger: 'manual' });
+      expect(await row.getByTestId('backup-sha').getAttribute('title')).toBe(`SHA-256 ${saved.sha256}`);
+      expect(await row.textContent()).toMatch(/\d+(\.\d+)? (KB|MB)/);
+      await page.getByTestId('backup-size-chart').waitFor();
+      expect(await page.getByTestId('backup-size-chart').locator('rect.size-bar').count()).toBe(1);
+      await snap('b-02-backups-tab');
+    },
+    JOB_TIMEOUT,
+  );
+
+  it(
+    'pins and unpins it: a pinned backup cannot be deleted',
+    async () => {
+      const row = backupsTable().locator(`tr[data-backup-id="${nativeBackupId}"]`);
+      const pin = row.getByRole('switch', { name: 'Pinned' });
+      expect(await pin.getAttribute('aria-checked')).toBe('false');
+      await pin.click();
+      await expect.poll(async () => pin.getAttribute('aria-checked')).toBe('true');
+      await expect
+        .poll(async () => (await as(t, admin)('GET', `/api/v1/backups/${nativeBackupId}`)).json().backup.pinned)
+        .toBe(true);
+      expect(await row.getByRole('button', { name: 'Delete backup' }).isDisabled()).toBe(true);
+      await pin.click();
+      await expect.poll(async () => pin.getAttribute('aria-checked')).toBe('false');
+      await expect
+        .poll(async () => (await as(t, admin)('GET', `/api/v1/backups/${nativeBackupId}`)).json().backup.pinned)
+        .toBe(false);
+      expect(await row.getByRole('button', { name: 'Delete backup' }).isDisabled()).toBe(false);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'downloads it through its plain link, with the session cookie',
+    async () => {
+      const row = backupsTable().locator(`tr[data-backup-id="${nativeBackupId}"]`);
+      const link = row.getByRole('link', { name: 'Download' });
+      expect(await link.getAttribute('href')).toBe(`/api/v1/backups/${nativeBackupId}/download`);
+      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+      expect(download.suggestedFilename()).toMatch(/^erp-main-.*-full\.tar\.zst$/);
+      const saved = (await as(t, admin)('GET', `/api/v1/backups/${nativeBackupId}`)).json().backup;
+      expect((await stat(await download.path())).size).toBe(saved.sizeBytes);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'restores it into the same instance through the modal and follows the job to success',
+    async () => {
+      const row = backupsTable().locator(`tr[data-backup-id="${nativeBackupId}"]`);
+      await row.getByRole('button', { name: 'Restore' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Restore backup' });
+      expect(await dialog.getByRole('radio', { name: 'This instance' }).isChecked()).toBe(true);
+      await dialog.getByText('Marina first takes a safety backup').waitFor();
+      await dialog.getByRole('radio', { name: 'A new instance' }).check();
+      await dialog.getByLabel('Instance name').waitFor();
+      expect(await dialog.getByRole('checkbox', { name: 'Neutralize the copy' }).isChecked()).toBe(true);
+      await dialog.getByLabel('Stage').selectOption('production');
+      expect(await dialog.getByRole('checkbox', { name: 'Neutralize the copy' }).isChecked()).toBe(false);
+      await dialog.getByText('A new production instance').waitFor();
+      await snap('b-03-restore-modal-new-instance', { fullPage: false });
+      await dialog.getByRole('radio', { name: 'This instance' }).check();
+      await snap('b-03-restore-modal', { fullPage: false });
+      await dialog.getByRole('button', { name: 'Restore into main' }).click();
+      await dialog.waitFor({ state: 'detached' });
+
+      const card = jobCard('backup.restore');
+      await card.getByRole('progressbar', { name: 'Action progress' }).waitFor();
+      await expect.poll(async () => card.getAttribute('data-job-status'), { timeout: JOB_TIMEOUT }).toBe('succeeded');
+      await expect
+        .poll(async () => page.locator('.page-header').getByTestId('instance-status').getAttribute('data-status'), {
+          timeout: 30_000,
+        })
+        .toBe('running');
+      // The safety backup taken before the restore is listed too.
+      await backupsTable().locator('tr').filter({ hasText: 'Before a restore' }).waitFor({ timeout: 20_000 });
+      await snap('b-04-backups-tab-after-restore');
+    },
+    JOB_TIMEOUT,
+  );
+
+  it.skipIf(!haveFixture)(
+    "imports the zip made by Odoo 17's database manager as a new instance, with upload and job progress",
+    async () => {
+      await nav('Backups').click();
+      await page.waitForURL(`${baseUrl}/backups`);
+      await page.getByRole('table', { name: 'All backups' }).waitFor();
+      await page.getByRole('link', { name: 'Import a backup' }).click();
+      await page.waitForURL(`${baseUrl}/imports/new`);
+
+      await page.getByLabel('Backup file').setInputFiles(fixtureZip);
+      await expect.poll(async () => page.getByTestId('archive-version').textContent()).toMatch(/^17\.0/);
+      expect(await page.getByRole('radio', { name: 'A new instance' }).isChecked()).toBe(true);
+      await page.getByLabel('Instance name').fill('imported');
+      await page.getByLabel('Stage').selectOption('staging');
+      await snap('b-05-import-page');
+
+      // A slow uplink, so the upload bar has something to show on the way.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: 400 * 1024,
+      });
+      await sampleBar('upload-progress');
+      await page.getByRole('button', { name: 'Upload and import' }).click();
+      const uploadBar = page.getByRole('progressbar', { name: 'Upload progress' });
+      await uploadBar.waitFor();
+      await expect.poll(async () => Number(await uploadBar.getAttribute('aria-valuenow'))).toBeGreaterThan(10);
+      await snap('b-06-import-uploading');
+
+      const card = jobCard('backup.restore');
+      await card.waitFor({ timeout: 30_000 });
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
+      const uploadSeen = (await page.evaluate('window.barSeen')) as number[];
+      expect(uploadSeen.at(-1)).toBe(100);
+      expect(uploadSeen.some((v) => v > 0 && v < 100)).toBe(true);
+      await card.getByRole('list', { name: 'Steps' }).waitFor();
+      await expect.poll(async () => card.getAttribute('data-job-status'), { timeout: JOB_TIMEOUT }).toBe('succeeded');
+      await page.getByRole('link', { name: 'Open imported' }).waitFor();
+      await snap('b-07-import-done');
+
+      const imported = (await as(t, admin)('GET', '/api/v1/instances'))
+        .json()
+        .instances.find((i: { name: string }) => i.name === 'imported');
+      expect(imported).toMatchObject({ stage: 'staging', odooVersion: '17.0' });
+      const backups = (await as(t, admin)('GET', `/api/v1/backups?instance=${imported.id}&trigger=import`)).json()
+        .backups;
+      expect(backups).toHaveLength(1);
+    },
+    JOB_TIMEOUT,
+  );
+
+  it(
+    'opens the clone page with the database cards of the source and the target',
+    async () => {
+      await page.goto(`${baseUrl}/instances/${instance.id}?tab=backups`);
+      await page.getByRole('link', { name: 'Clone…' }).click();
+      await page.waitForURL(`${baseUrl}/instances/${instance.id}/clone`);
+      await page.getByRole('heading', { name: 'Clone an instance' }).waitFor();
+      const source = page.getByRole('region', { name: 'Source database' });
+      const target = page.getByRole('region', { name: 'Target database' });
+      await source.getByText('Tables').waitFor();
+      await expect.poll(async () => source.textContent()).toMatch(/Database\d+(\.\d+)? (KB|MB)/);
+      await source.getByText('Native ·').waitFor();
+      expect(await source.textContent()).not.toContain('never');
+      await page.getByText('its users stay connected').waitFor();
+      await page.getByRole('checkbox', { name: 'Copy the filestore' }).waitFor();
+
+      if (haveFixture) {
+        // "imported" fits (same organization, Odoo 17.0): the target card shows its numbers too.
+        await page.getByRole('radio', { name: 'An existing instance' }).check();
+        await target.getByRole('link', { name: 'imported' }).waitFor();
+        await target.getByText('Tables').waitFor();
+        await page.getByText('imported is replaced').waitFor();
+        expect(await page.getByRole('checkbox', { name: 'Neutralize the copy' }).isChecked()).toBe(true);
+      } else {
+        await page.getByRole('radio', { name: 'A new instance' }).check();
+        await target.getByText('Created by the clone').waitFor();
+      }
+      expect(await page.getByTestId('database-card').count()).toBe(2);
+      await snap('b-08-clone-page');
+
+      await page.getByRole('radio', { name: 'A new instance' }).check();
+      await page.getByLabel('Instance name').fill('copy');
+      await page.getByRole('button', { name: 'Clone into a new instance' }).click();
+      const card = jobCard('instance.clone');
+      await card.getByRole('progressbar', { name: 'Clone progress' }).waitFor();
+      await expect.poll(async () => card.getAttribute('data-job-status'), { timeout: JOB_TIMEOUT }).toBe('succeeded');
+      await card.getByRole('list', { name: 'Steps' }).locator('li[data-step="neutralize"]').waitFor();
+      await snap('b-09-clone-done');
+    },
+    JOB_TIMEOUT,
+  );
+
+  it(
+    'lists every backup on the Backups page, filtered',
+    async () => {
+      await nav('Backups').click();
+      await page.waitForURL(`${baseUrl}/backups`);
+      const table = page.getByRole('table', { name: 'All backups' });
+      await table.locator('tbody tr').first().waitFor();
+      const all = await table.locator('tbody tr').count();
+      expect(all).toBeGreaterThanOrEqual(2);
+      await page.getByLabel('Trigger').selectOption('manual');
+      await expect.poll(async () => table.locator('tbody tr').count()).toBe(1);
+      expect(await table.locator('tbody tr').first().getAttribute('data-backup-id')).toBe(nativeBackupId);
+      await page.getByRole('button', { name: 'Clear' }).click();
+      await expect.poll(async () => table.locator('tbody tr').count()).toBe(all);
+      await snap('b-10-backups-page');
+      expect(pageErrors).toEqual([]);
+    },
+    STEP_TIMEOUT,
+  );
+});

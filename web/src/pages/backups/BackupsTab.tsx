@@ -1,0 +1,114 @@
+import { useEffect, useRef } from 'react';
+import { Link } from 'react-router-dom';
+import { api, call } from '../../api/client';
+import { errorMessage } from '../../api/errors';
+import type { Instance } from '../../api/types';
+import { Alert } from '../../components/Alert';
+import { EmptyState, Loading } from '../../components/EmptyState';
+import { ArchiveIcon, CloneIcon, PlusIcon } from '../../components/icons';
+import { formatRelative } from '../../format';
+import { formatBytes } from '../../operate';
+import { useLoader } from '../../useLoader';
+import { useBackupActions } from './actions';
+import { BackupsTable, SizeChart } from './parts';
+import { canTakeData, useAdminScope } from './scope';
+
+/** The Backups tab of an instance: its backups, their sizes over time, and what to do with them. */
+export function BackupsTab({
+  instance,
+  isAdmin,
+  refreshKey,
+}: {
+  instance: Instance;
+  isAdmin: boolean;
+  /** Changes when a job of the instance ended elsewhere on the page: the list may have changed. */
+  refreshKey: number;
+}) {
+  const id = instance.id;
+  const list = useLoader(
+    async () => (await call(api.GET('/api/v1/instances/{id}/backups', { params: { path: { id } } }))).backups,
+    `backups:${id}`,
+  );
+  const scope = useAdminScope();
+  const actions = useBackupActions(list, scope);
+  const { rows } = actions;
+
+  const reload = list.reload;
+  const firstKey = useRef(refreshKey);
+  useEffect(() => {
+    if (refreshKey !== firstKey.current) void reload();
+  }, [refreshKey, reload]);
+
+  const completed = (rows ?? []).filter((b) => b.status === 'completed');
+  const newest = completed[0];
+  const total = completed.reduce((sum, b) => sum + (b.sizeBytes ?? 0), 0);
+  const canBackUp = canTakeData(instance);
+  const backUpButton = isAdmin ? (
+    <button
+      type="button"
+      className="btn btn-primary"
+      onClick={() => actions.backUp(instance)}
+      disabled={!canBackUp}
+      title={canBackUp ? undefined : `The instance is ${instance.status}; it can be backed up once it is ready.`}
+    >
+      <PlusIcon />
+      Back up now
+    </button>
+  ) : null;
+
+  return (
+    <div className="backups-tab">
+      <div className="section-head backups-head">
+        <div>
+          <h2>Backups</h2>
+          <p className="muted">
+            {rows && rows.length > 0
+              ? `${completed.length} completed · ${formatBytes(total)} stored${newest ? ` · last ${formatRelative(newest.createdAt)}` : ''}`
+              : 'Snapshots of the database and the filestore, kept by Marina.'}
+          </p>
+        </div>
+        {isAdmin ? (
+          <div className="page-actions">
+            <Link className="btn btn-secondary" to={`/instances/${id}/clone`}>
+              <CloneIcon />
+              Clone…
+            </Link>
+            {backUpButton}
+          </div>
+        ) : null}
+      </div>
+      {actions.progress}
+      {list.error ? <Alert kind="error">{errorMessage(list.error)}</Alert> : null}
+      {completed.length > 0 ? (
+        <section className="card card-body chart-card" aria-label="Backup sizes">
+          <h3 className="chart-title">Size over time</h3>
+          <SizeChart backups={rows ?? []} />
+        </section>
+      ) : null}
+      <section className="card card-flush">
+        {!rows && !list.error ? <Loading /> : null}
+        {rows && rows.length === 0 ? (
+          <EmptyState icon={<ArchiveIcon width={28} height={28} />} title="No backups yet">
+            <p>
+              Back up {instance.name} now, in Odoo’s own zip format or Marina’s fast native format. Restores and clones
+              take a safety backup on their own.
+            </p>
+            {backUpButton}
+          </EmptyState>
+        ) : null}
+        {rows && rows.length > 0 ? (
+          <BackupsTable
+            backups={rows}
+            label="Backups"
+            canManage={() => isAdmin}
+            onPin={actions.pin}
+            onRestore={actions.restore}
+            onDelete={actions.remove}
+            onJobEnded={actions.refresh}
+          />
+        ) : null}
+      </section>
+      {actions.dialogs}
+    </div>
+  );
+}

@@ -1,0 +1,272 @@
+import { type FormEvent, useState } from 'react';
+import { Link, useParams, useSearchParams } from 'react-router-dom';
+import { api, call } from '../../api/client';
+import { errorMessage } from '../../api/errors';
+import type { Instance, Job } from '../../api/types';
+import { Alert } from '../../components/Alert';
+import { CheckboxField } from '../../components/ChoiceCard';
+import { Loading } from '../../components/EmptyState';
+import { Field } from '../../components/Field';
+import { FormError } from '../../components/FormError';
+import { ArrowLeftIcon, ArrowRightIcon } from '../../components/icons';
+import { JobProgress } from '../../components/JobProgress';
+import { PageHeader } from '../../components/PageHeader';
+import { useToast } from '../../components/Toast';
+import { stageLabel } from '../../operate';
+import { useMe } from '../../session/SessionContext';
+import { DatabaseCard, useDatabaseInfo } from './parts';
+import { canTakeData, useAdminScope } from './scope';
+import {
+  existingTarget,
+  initialTarget,
+  TARGET_FIELDS,
+  TargetFields,
+  type TargetValue,
+  targetBody,
+  targetChoices,
+  targetReady,
+} from './targets';
+
+/** Clone an instance into another one or a new one: /instances/:id/clone, or /clone?source=… */
+export function ClonePage() {
+  const me = useMe();
+  const toast = useToast();
+  const { id: fixedSource } = useParams();
+  const [params] = useSearchParams();
+  const scope = useAdminScope();
+  const [sourceId, setSourceId] = useState(fixedSource ?? params.get('source') ?? '');
+  const [value, setValue] = useState<TargetValue>(() => initialTarget('existing', me.user.email));
+  const [filestore, setFilestore] = useState(true);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [started, setStarted] = useState<{ job: Job; instance: Instance } | null>(null);
+
+  const sources = scope.instances.filter(canTakeData);
+  const source = sources.find((i) => i.id === sourceId) ?? (sourceId ? undefined : sources[0]);
+  const { instances, projects } = targetChoices(scope, {
+    organizationId: source?.organizationId ?? null,
+    odooVersion: source?.odooVersion ?? null,
+    exclude: source?.id ?? null,
+  });
+  // The chosen mode may not fit the source: fall back to what does.
+  const mode =
+    value.mode === 'existing' && instances.length === 0
+      ? 'new'
+      : value.mode === 'new' && projects.length === 0
+        ? 'existing'
+        : value.mode;
+  const shown: TargetValue = {
+    ...value,
+    mode,
+    instanceId: instances.some((i) => i.id === value.instanceId) ? value.instanceId : (instances[0]?.id ?? ''),
+    project: projects.some((p) => p.id === value.project) ? value.project : (projects[0]?.id ?? ''),
+  };
+  const target = existingTarget(shown, null, instances);
+  const sourceInfo = useDatabaseInfo(source?.id ?? null);
+  const targetInfo = useDatabaseInfo(target?.id ?? null);
+  const newProject = projects.find((p) => p.id === shown.project);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!source) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const body = { ...targetBody(shown, null, instances, { copy: true }), filestore };
+      const answer = await call(
+        api.POST('/api/v1/instances/{id}/clone', { params: { path: { id: source.id } }, body }),
+      );
+      setStarted(answer);
+      scope.reload();
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const back = fixedSource ? (
+    <Link className="back-link" to={`/instances/${fixedSource}?tab=backups`}>
+      <ArrowLeftIcon />
+      {source?.name ?? 'Instance'}
+    </Link>
+  ) : (
+    <Link className="back-link" to="/backups">
+      <ArrowLeftIcon />
+      Backups
+    </Link>
+  );
+
+  let body: React.ReactNode;
+  if (scope.error) body = <Alert kind="error">{errorMessage(scope.error)}</Alert>;
+  else if (scope.loading) body = <Loading />;
+  else if (sources.length === 0)
+    body = (
+      <Alert kind="info" title="Nothing to clone">
+        Cloning needs an instance with data in an organization you administer.
+      </Alert>
+    );
+  else if (sourceId && !source)
+    body = (
+      <Alert kind="error" title="This instance cannot be cloned now">
+        It does not exist, you do not administer its organization, or it is busy (provisioning, restoring or deleting).
+      </Alert>
+    );
+  else if (source)
+    body = (
+      <>
+        <div className="clone-cards">
+          <DatabaseCard side="Source" instance={source} info={sourceInfo.data} error={sourceInfo.error} />
+          <span className="clone-arrow" aria-hidden="true">
+            <ArrowRightIcon width={22} height={22} />
+          </span>
+          <DatabaseCard
+            side="Target"
+            instance={target}
+            info={target ? targetInfo.data : null}
+            error={target ? targetInfo.error : null}
+            placeholder={
+              shown.mode === 'new' ? (
+                <>
+                  Created by the clone
+                  {newProject ? (
+                    <>
+                      {' '}
+                      in <span className="mono">{newProject.name}</span>
+                    </>
+                  ) : null}{' '}
+                  as a {stageLabel[shown.stage].toLowerCase()} instance
+                  {shown.name.trim() ? (
+                    <>
+                      {' '}
+                      named <span className="mono">{shown.name.trim()}</span>
+                    </>
+                  ) : null}
+                  .
+                </>
+              ) : undefined
+            }
+          />
+        </div>
+        {started ? (
+          <div className="clone-started">
+            <JobProgress
+              job={started.job}
+              detailed
+              label="Clone progress"
+              title={
+                <>
+                  Clone {source.name} into <span className="mono">{started.instance.name}</span>
+                </>
+              }
+              extra={
+                <span className="inline-links">
+                  <Link to={`/instances/${started.instance.id}`}>Open {started.instance.name}</Link>
+                  <button type="button" className="btn btn-ghost btn-small" onClick={() => setStarted(null)}>
+                    Clone again
+                  </button>
+                </span>
+              }
+              onEnded={(job) => {
+                void sourceInfo.reload();
+                void targetInfo.reload();
+                scope.reload();
+                if (job.status === 'succeeded')
+                  toast.success(`${started.instance.name} now holds a copy of ${source.name}.`);
+              }}
+            />
+          </div>
+        ) : (
+          <section className="card wizard-card">
+            <form className="form" onSubmit={submit} noValidate>
+              <Field label="Source" hint="The instance whose data is copied.">
+                {(props) => (
+                  <select
+                    {...props}
+                    value={source.id}
+                    onChange={(e) => {
+                      setSourceId(e.target.value);
+                      setError(null);
+                    }}
+                  >
+                    {scope.organizations.map((org) => {
+                      const own = sources.filter((i) => i.organizationId === org.id);
+                      if (own.length === 0) return null;
+                      return (
+                        <optgroup key={org.id} label={org.name}>
+                          {own.map((i) => (
+                            <option key={i.id} value={i.id}>
+                              {scope.projectOf(i)?.name ?? '?'}/{i.name} — {stageLabel[i.stage]}, Odoo {i.odooVersion}
+                            </option>
+                          ))}
+                        </optgroup>
+                      );
+                    })}
+                  </select>
+                )}
+              </Field>
+              <Alert kind="info" title={`${source.name} keeps running`}>
+                Marina copies it from a database snapshot: its users stay connected and keep working. What they change
+                while the clone runs is not in the copy.
+              </Alert>
+              <TargetFields
+                value={shown}
+                onChange={(patch) => setValue({ ...shown, ...patch })}
+                scope={scope}
+                instances={instances}
+                projects={projects}
+                error={error}
+                verb="replace its data"
+                versionNote={`Instances and projects of the same organization on Odoo ${source.odooVersion}.`}
+                replaceWarning={(t) =>
+                  t.stage === 'production' ? (
+                    <>
+                      Cloning into production is dangerous: the live data of {t.name} is thrown away and replaced with
+                      the copy of {source.name}. Marina stops {t.name} and takes a safety backup first, but whatever its
+                      users do until you restore that backup is lost.
+                    </>
+                  ) : (
+                    <>
+                      Marina stops {t.name}, takes a safety backup of its current data (listed as “Before a restore”),
+                      then replaces it with the copy of {source.name}. Its users are disconnected until it has started
+                      again.
+                    </>
+                  )
+                }
+              />
+              <CheckboxField
+                label="Copy the filestore"
+                checked={filestore}
+                onChange={setFilestore}
+                hint="Attachments, images and generated assets. Without it the copy is quicker, but attachments show as missing."
+              />
+              <FormError error={error} fields={TARGET_FIELDS} />
+              <div className="form-actions">
+                <Link className="btn btn-secondary" to={fixedSource ? `/instances/${fixedSource}` : '/backups'}>
+                  Cancel
+                </Link>
+                <button
+                  type="submit"
+                  className={target ? 'btn btn-danger' : 'btn btn-primary'}
+                  disabled={busy || !targetReady(shown, null, instances)}
+                >
+                  {busy ? 'Starting…' : target ? `Clone into ${target.name}` : 'Clone into a new instance'}
+                </button>
+              </div>
+            </form>
+          </section>
+        )}
+      </>
+    );
+
+  return (
+    <>
+      {back}
+      <PageHeader
+        title="Clone an instance"
+        subtitle="Copy an instance’s database and filestore into another instance or a new one — production into staging, to try an update on real data."
+      />
+      {body}
+    </>
+  );
+}

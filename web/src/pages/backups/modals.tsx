@@ -1,0 +1,275 @@
+import { type FormEvent, useState } from 'react';
+import { api, call } from '../../api/client';
+import {
+  type Backup,
+  type BackupFormat,
+  type BackupKind,
+  backupFormats,
+  backupKinds,
+  type Instance,
+  type Job,
+} from '../../api/types';
+import { Alert } from '../../components/Alert';
+import { ChoiceCard } from '../../components/ChoiceCard';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { Loading } from '../../components/EmptyState';
+import { FormError } from '../../components/FormError';
+import { Modal } from '../../components/Modal';
+import { formatDateTime } from '../../format';
+import { formatBytes } from '../../operate';
+import { useMe } from '../../session/SessionContext';
+import { formatLabel, kindHint, kindLabel } from './parts';
+import { canTakeData, type Scope } from './scope';
+import {
+  existingTarget,
+  initialTarget,
+  TARGET_FIELDS,
+  TargetFields,
+  type TargetValue,
+  targetBody,
+  targetChoices,
+  targetReady,
+} from './targets';
+
+const formatHint: Record<BackupFormat, string> = {
+  zip: "Odoo's own format (dump.sql, filestore, manifest.json): restorable in Odoo's database manager and on Odoo.sh. Larger and slower to make.",
+  native:
+    "Marina's fast format: a parallel pg_dump and the filestore in one zstd archive. Quick to make and restore, but only Marina reads it.",
+};
+
+/** "Back up now": what to include and in which format. */
+export function BackUpModal({
+  instance,
+  onClose,
+  onStarted,
+}: {
+  instance: Instance;
+  onClose(): void;
+  onStarted(answer: { backup: Backup; job: Job }): void;
+}) {
+  const [kind, setKind] = useState<BackupKind>('full');
+  const [format, setFormat] = useState<BackupFormat>('zip');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await call(
+        api.POST('/api/v1/instances/{id}/backups', { params: { path: { id: instance.id } }, body: { kind, format } }),
+      );
+      onStarted(answer);
+      onClose();
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal
+      title="Back up now"
+      description={`A backup of ${instance.name} while it keeps running; its users are not disturbed.`}
+      onClose={onClose}
+      width="wide"
+    >
+      <form className="form" onSubmit={submit} noValidate>
+        <fieldset className="choice-group">
+          <legend>What to back up</legend>
+          <div className="choice-grid choice-grid-3">
+            {backupKinds.map((k) => (
+              <ChoiceCard
+                key={k}
+                name="kind"
+                value={k}
+                checked={kind === k}
+                onChange={() => setKind(k)}
+                title={kindLabel[k]}
+                hint={kindHint[k]}
+              />
+            ))}
+          </div>
+        </fieldset>
+        <fieldset className="choice-group">
+          <legend>Format</legend>
+          <div className="choice-grid choice-grid-2">
+            {backupFormats.map((f) => (
+              <ChoiceCard
+                key={f}
+                name="format"
+                value={f}
+                checked={format === f}
+                onChange={() => setFormat(f)}
+                title={formatLabel[f]}
+                hint={formatHint[f]}
+              />
+            ))}
+          </div>
+        </fieldset>
+        <FormError error={error} fields={[]} />
+        <div className="form-actions">
+          <button type="button" className="btn btn-secondary" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? 'Starting…' : 'Start backup'}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+export interface FillStarted {
+  job: Job;
+  instance: Instance;
+}
+
+/** Restore a backup: into its own instance (the default), another instance, or a new one. */
+export function RestoreModal({
+  backup,
+  scope,
+  onClose,
+  onStarted,
+}: {
+  backup: Backup;
+  scope: Scope;
+  onClose(): void;
+  onStarted(answer: FillStarted): void;
+}) {
+  const me = useMe();
+  const ownInstance = scope.instances.find((i) => i.id === backup.instanceId) ?? null;
+  const self = ownInstance && canTakeData(ownInstance) ? ownInstance : null;
+  const { instances, projects } = targetChoices(scope, {
+    organizationId: backup.organizationId,
+    odooVersion: backup.odooVersion,
+    exclude: backup.instanceId,
+  });
+  const usableProjects = backup.kind === 'filestore' ? [] : projects;
+  const [value, setValue] = useState<TargetValue>(() =>
+    initialTarget(self ? 'self' : instances.length > 0 ? 'existing' : 'new', me.user.email),
+  );
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  // Choices arrive with the scope: start on the first fitting one.
+  const shown: TargetValue =
+    value.mode === 'self' && !self
+      ? { ...value, mode: instances.length > 0 ? 'existing' : 'new' }
+      : value.mode === 'existing' && !value.instanceId && instances[0]
+        ? { ...value, instanceId: instances[0].id }
+        : value.mode === 'new' && !value.project && usableProjects[0]
+          ? { ...value, project: usableProjects[0].id }
+          : value;
+  const copy = shown.mode !== 'self' || backup.trigger === 'import';
+  const replacing = existingTarget(shown, self, instances);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const body = targetBody(shown, self, instances, { copy });
+      const answer = await call(
+        api.POST('/api/v1/backups/{id}/restore', { params: { path: { id: backup.id } }, body }),
+      );
+      onStarted(answer);
+      onClose();
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal
+      title="Restore backup"
+      description={
+        <>
+          {kindLabel[backup.kind]} {formatLabel[backup.format].toLowerCase()} backup of{' '}
+          <span className="mono">{backup.instanceLabel}</span>, {formatDateTime(backup.createdAt)} ·{' '}
+          {formatBytes(backup.sizeBytes)} · Odoo {backup.odooVersion}
+        </>
+      }
+      onClose={onClose}
+      width="wide"
+    >
+      {scope.loading ? (
+        <Loading />
+      ) : (
+        <form className="form" onSubmit={submit} noValidate>
+          <TargetFields
+            value={shown}
+            onChange={(patch) => setValue({ ...shown, ...patch })}
+            scope={scope}
+            self={self}
+            instances={instances}
+            projects={usableProjects}
+            error={error}
+            verb="restore into it"
+            versionNote={`Instances and projects of the same organization on Odoo ${backup.odooVersion}.`}
+            selfHint={self ? `${self.name}: stopped, backed up, then replaced` : undefined}
+            copy={copy}
+            replaceWarning={(target) => (
+              <>
+                {target.name} is stopped while its data is replaced. Marina first takes a safety backup of its current
+                data (listed as “Before a restore”), so nothing is lost. Its users are disconnected until it has started
+                again.
+              </>
+            )}
+          />
+          {shown.mode === 'self' && !copy ? (
+            <p className="field-hint">
+              Restoring an instance’s own backup brings the same database back as it was; it is not neutralized.
+            </p>
+          ) : null}
+          {backup.kind === 'filestore' ? (
+            <Alert kind="info">A filestore-only backup can only go into an existing instance.</Alert>
+          ) : null}
+          <FormError error={error} fields={TARGET_FIELDS} />
+          <div className="form-actions">
+            <button type="button" className="btn btn-secondary" onClick={onClose} disabled={busy}>
+              Cancel
+            </button>
+            <button
+              type="submit"
+              className={replacing ? 'btn btn-danger' : 'btn btn-primary'}
+              disabled={busy || !targetReady(shown, self, instances)}
+            >
+              {busy ? 'Starting…' : replacing ? `Restore into ${replacing.name}` : 'Restore into a new instance'}
+            </button>
+          </div>
+        </form>
+      )}
+    </Modal>
+  );
+}
+
+export function DeleteBackupDialog({
+  backup,
+  onClose,
+  onDeleted,
+}: {
+  backup: Backup;
+  onClose(): void;
+  onDeleted(): void;
+}) {
+  return (
+    <ConfirmDialog
+      title="Delete this backup?"
+      confirmLabel="Delete backup"
+      onClose={onClose}
+      onConfirm={async () => {
+        await call(api.DELETE('/api/v1/backups/{id}', { params: { path: { id: backup.id } } }));
+        onDeleted();
+      }}
+    >
+      <p>
+        The {kindLabel[backup.kind].toLowerCase()} backup of <span className="mono">{backup.instanceLabel}</span> from{' '}
+        {formatDateTime(backup.createdAt)} ({formatBytes(backup.sizeBytes)}) and its file are deleted. This cannot be
+        undone.
+      </p>
+    </ConfirmDialog>
+  );
+}

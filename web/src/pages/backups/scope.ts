@@ -1,0 +1,68 @@
+import { useMemo } from 'react';
+import { api, call } from '../../api/client';
+import type { Instance, Organization, Project } from '../../api/types';
+import { useMe } from '../../session/SessionContext';
+import { useLoader } from '../../useLoader';
+
+/** Statuses whose instance can take data (a restore, clone or import target) or give it (a clone source). */
+const unusable = new Set(['provisioning', 'failed', 'deleting', 'restoring']);
+export const canTakeData = (instance: Instance): boolean => !unusable.has(instance.status);
+
+export interface Scope {
+  /** Where the user may write: organizations they administer, and their projects and instances. */
+  organizations: Organization[];
+  projects: Project[];
+  instances: Instance[];
+  /** Everything the user can see, members' organizations included (for filters). */
+  visibleOrganizations: Organization[];
+  visibleInstances: Instance[];
+  loading: boolean;
+  error: unknown;
+  isAdminOf(organizationId: string): boolean;
+  organizationName(id: string): string;
+  projectOf(instance: Pick<Instance, 'projectId'>): Project | undefined;
+  reload(): void;
+}
+
+/**
+ * What the user may restore, clone or import into: the organizations they administer (every one
+ * for platform admins), with their projects and instances.
+ */
+export function useAdminScope(): Scope {
+  const me = useMe();
+  const orgs = useLoader(async () => (await call(api.GET('/api/v1/organizations'))).organizations, 'organizations');
+  const projects = useLoader(async () => (await call(api.GET('/api/v1/projects'))).projects, 'projects');
+  const instances = useLoader(async () => (await call(api.GET('/api/v1/instances'))).instances, 'instances');
+  return useMemo(() => {
+    const isAdminOf = (id: string) =>
+      me.user.isPlatformAdmin ||
+      (orgs.data ?? []).some((o) => o.id === id && (o.role === 'owner' || o.role === 'admin'));
+    const projectMap = new Map((projects.data ?? []).map((p) => [p.id, p]));
+    return {
+      organizations: (orgs.data ?? []).filter((o) => isAdminOf(o.id)),
+      projects: (projects.data ?? []).filter((p) => isAdminOf(p.organizationId)),
+      instances: (instances.data ?? []).filter((i) => isAdminOf(i.organizationId)),
+      visibleOrganizations: orgs.data ?? [],
+      visibleInstances: instances.data ?? [],
+      loading: !orgs.data || !projects.data || !instances.data,
+      error: orgs.error ?? projects.error ?? instances.error,
+      isAdminOf,
+      organizationName: (id: string) => (orgs.data ?? []).find((o) => o.id === id)?.name ?? '',
+      projectOf: (instance: Pick<Instance, 'projectId'>) => projectMap.get(instance.projectId),
+      reload: () => {
+        void projects.reload();
+        void instances.reload();
+      },
+    };
+  }, [
+    me.user.isPlatformAdmin,
+    orgs.data,
+    orgs.error,
+    projects.data,
+    projects.error,
+    instances.data,
+    instances.error,
+    projects.reload,
+    instances.reload,
+  ]);
+}

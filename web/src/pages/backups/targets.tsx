@@ -1,0 +1,375 @@
+import type { ReactNode } from 'react';
+import { ApiError } from '../../api/errors';
+import { type FillTarget, type Instance, type Project, type Stage, stages } from '../../api/types';
+import { Alert } from '../../components/Alert';
+import { CheckboxField, ChoiceCard } from '../../components/ChoiceCard';
+import { Field } from '../../components/Field';
+import { StageBadge } from '../../components/StatusBadges';
+import { stageLabel } from '../../operate';
+import { canTakeData, type Scope } from './scope';
+
+export type TargetMode = 'self' | 'existing' | 'new';
+
+/** Where a restore, clone or import goes, as the form holds it. */
+export interface TargetValue {
+  mode: TargetMode;
+  instanceId: string;
+  project: string;
+  name: string;
+  stage: Stage;
+  adminLogin: string;
+  /** null: the default, on unless the target is production. */
+  neutralize: boolean | null;
+  confirm: string;
+}
+
+export function initialTarget(mode: TargetMode, adminLogin: string): TargetValue {
+  return {
+    mode,
+    instanceId: '',
+    project: '',
+    name: '',
+    stage: 'staging',
+    adminLogin,
+    neutralize: null,
+    confirm: '',
+  };
+}
+
+/** Instances and projects a target may be, given the data's organization and Odoo version (when known). */
+export function targetChoices(
+  scope: Scope,
+  filter: { organizationId?: string | null; odooVersion?: string | null; exclude?: string | null },
+): { instances: Instance[]; projects: Project[] } {
+  const fits = (item: { organizationId: string; odooVersion: string }) =>
+    (!filter.organizationId || item.organizationId === filter.organizationId) &&
+    (!filter.odooVersion || item.odooVersion === filter.odooVersion);
+  return {
+    instances: scope.instances.filter((i) => fits(i) && i.id !== filter.exclude && canTakeData(i)),
+    projects: scope.projects.filter(fits),
+  };
+}
+
+/** The existing instance the data would replace, if any. */
+export function existingTarget(value: TargetValue, self: Instance | null, instances: Instance[]): Instance | null {
+  if (value.mode === 'self') return self;
+  if (value.mode === 'existing') return instances.find((i) => i.id === value.instanceId) ?? null;
+  return null;
+}
+
+export function targetStage(value: TargetValue, self: Instance | null, instances: Instance[]): Stage | null {
+  if (value.mode === 'new') return value.stage;
+  return existingTarget(value, self, instances)?.stage ?? null;
+}
+
+export const neutralizeOf = (value: TargetValue, stage: Stage | null): boolean =>
+  value.neutralize ?? stage !== 'production';
+
+/** Whether the form says enough to send, typed confirmation included. */
+export function targetReady(value: TargetValue, self: Instance | null, instances: Instance[]): boolean {
+  if (value.mode === 'new') return Boolean(value.project && value.name.trim() && value.adminLogin.trim());
+  const existing = existingTarget(value, self, instances);
+  if (!existing) return false;
+  return existing.stage !== 'production' || value.confirm.trim() === existing.name;
+}
+
+/** The request body's target part; `neutralize` only where the data becomes a copy. */
+export function targetBody(
+  value: TargetValue,
+  self: Instance | null,
+  instances: Instance[],
+  options: { copy: boolean },
+): FillTarget {
+  const body: FillTarget = {};
+  const existing = existingTarget(value, self, instances);
+  if (value.mode === 'existing' && existing) body.instanceId = existing.id;
+  if (value.mode === 'new') {
+    body.newInstance = {
+      project: value.project,
+      name: value.name.trim(),
+      stage: value.stage,
+      adminLogin: value.adminLogin.trim(),
+    };
+  }
+  if (existing?.stage === 'production') body.confirm = value.confirm.trim();
+  if (options.copy) body.neutralize = neutralizeOf(value, targetStage(value, self, instances));
+  return body;
+}
+
+/** A problem the API names for a field of the new instance, in the body ("newInstance.name") or not. */
+export function newInstanceError(error: unknown, field: string): string | undefined {
+  if (!(error instanceof ApiError)) return undefined;
+  const errors = error.fieldErrors;
+  return errors[`newInstance.${field}`] ?? errors[field];
+}
+
+export const TARGET_FIELDS = [
+  'instanceId',
+  'confirm',
+  'project',
+  'name',
+  'stage',
+  'adminLogin',
+  'newInstance.project',
+  'newInstance.name',
+  'newInstance.stage',
+  'newInstance.adminLogin',
+];
+
+function instanceOption(instance: Instance, scope: Scope): string {
+  const project = scope.projectOf(instance);
+  return `${project ? `${project.name}/` : ''}${instance.name} — ${stageLabel[instance.stage]}`;
+}
+
+/** Typing a production instance's name, as stop and delete ask it. */
+export function ConfirmName({
+  instance,
+  value,
+  onChange,
+  verb,
+}: {
+  instance: Pick<Instance, 'name'>;
+  value: string;
+  onChange(value: string): void;
+  verb: string;
+}) {
+  return (
+    <div className="field confirm-name">
+      <label htmlFor="confirm-target-name">
+        <span>
+          <strong className="mono">{instance.name}</strong> is a production instance. Type its name to {verb}.
+        </span>
+      </label>
+      <input
+        id="confirm-target-name"
+        className="mono"
+        autoComplete="off"
+        spellCheck={false}
+        placeholder={instance.name}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </div>
+  );
+}
+
+/**
+ * The target picker shared by restores, clones and imports: this instance (restores only),
+ * another existing instance, or a new one — with the neutralize option and, for production,
+ * the typed confirmation.
+ */
+export function TargetFields({
+  value,
+  onChange,
+  scope,
+  self,
+  instances,
+  projects,
+  error,
+  verb,
+  versionNote,
+  selfHint,
+  replaceWarning,
+  copy = true,
+}: {
+  value: TargetValue;
+  onChange(patch: Partial<TargetValue>): void;
+  scope: Scope;
+  /** The instance a restore goes back into by default; absent for clones and imports. */
+  self?: Instance | null;
+  instances: Instance[];
+  projects: Project[];
+  error: unknown;
+  /** "restore", "clone", "import": the confirmation sentence uses it. */
+  verb: string;
+  /** Why some instances and projects are not offered, e.g. "same organization, Odoo 17.0". */
+  versionNote?: ReactNode;
+  selfHint?: ReactNode;
+  replaceWarning(instance: Instance): ReactNode;
+  /** Whether the data becomes a copy (neutralize applies); a restore of an instance's own backup does not. */
+  copy?: boolean;
+}) {
+  const existing = existingTarget(value, self ?? null, instances);
+  const stage = targetStage(value, self ?? null, instances);
+  const neutralize = neutralizeOf(value, stage);
+  const showSelf = self !== undefined;
+  const grouped = scope.organizations
+    .map((org) => ({ org, projects: projects.filter((p) => p.organizationId === org.id) }))
+    .filter((group) => group.projects.length > 0);
+
+  return (
+    <>
+      <fieldset className="choice-group">
+        <legend>Target</legend>
+        {versionNote ? <p className="field-hint">{versionNote}</p> : null}
+        <div className={`choice-grid ${showSelf ? 'choice-grid-3' : 'choice-grid-2'}`}>
+          {showSelf ? (
+            <ChoiceCard
+              name="target"
+              value="self"
+              checked={value.mode === 'self'}
+              onChange={() => onChange({ mode: 'self', confirm: '' })}
+              disabled={!self}
+              title="This instance"
+              hint={self ? (selfHint ?? `Back into ${self.name}`) : 'Its instance was deleted'}
+            />
+          ) : null}
+          <ChoiceCard
+            name="target"
+            value="existing"
+            checked={value.mode === 'existing'}
+            onChange={() =>
+              onChange({ mode: 'existing', instanceId: value.instanceId || instances[0]?.id || '', confirm: '' })
+            }
+            disabled={instances.length === 0}
+            title={showSelf ? 'Another instance' : 'An existing instance'}
+            hint={
+              instances.length === 0
+                ? 'None fits'
+                : `${instances.length === 1 ? '1 instance fits' : `${instances.length} instances fit`}; its data is replaced`
+            }
+          />
+          <ChoiceCard
+            name="target"
+            value="new"
+            checked={value.mode === 'new'}
+            onChange={() => onChange({ mode: 'new', project: value.project || projects[0]?.id || '' })}
+            disabled={projects.length === 0}
+            title="A new instance"
+            hint={projects.length === 0 ? 'No project fits' : 'Marina creates it, then fills it'}
+          />
+        </div>
+      </fieldset>
+
+      {value.mode === 'existing' ? (
+        <Field label="Instance" error={error instanceof ApiError ? error.fieldErrors.instanceId : undefined}>
+          {(props) => (
+            <select {...props} value={value.instanceId} onChange={(e) => onChange({ instanceId: e.target.value })}>
+              {scope.organizations.map((org) => {
+                const own = instances.filter((i) => i.organizationId === org.id);
+                if (own.length === 0) return null;
+                return (
+                  <optgroup key={org.id} label={org.name}>
+                    {own.map((i) => (
+                      <option key={i.id} value={i.id}>
+                        {instanceOption(i, scope)}
+                      </option>
+                    ))}
+                  </optgroup>
+                );
+              })}
+            </select>
+          )}
+        </Field>
+      ) : null}
+
+      {value.mode === 'new' ? (
+        <div className="form-grid">
+          <Field label="Project" error={newInstanceError(error, 'project')}>
+            {(props) => (
+              <select {...props} value={value.project} onChange={(e) => onChange({ project: e.target.value })}>
+                {grouped.map(({ org, projects: own }) => (
+                  <optgroup key={org.id} label={org.name}>
+                    {own.map((p) => (
+                      <option key={p.id} value={p.id}>
+                        {p.displayName && p.displayName !== p.name ? `${p.displayName} (${p.name})` : p.name} — Odoo{' '}
+                        {p.odooVersion}
+                      </option>
+                    ))}
+                  </optgroup>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field
+            label="Instance name"
+            hint="Lowercase letters, digits and dashes."
+            error={newInstanceError(error, 'name')}
+          >
+            {(props) => (
+              <input
+                {...props}
+                className="mono"
+                maxLength={30}
+                autoComplete="off"
+                placeholder="e.g. staging"
+                value={value.name}
+                onChange={(e) => onChange({ name: e.target.value.toLowerCase() })}
+              />
+            )}
+          </Field>
+          <Field label="Stage" error={newInstanceError(error, 'stage')}>
+            {(props) => (
+              <select {...props} value={value.stage} onChange={(e) => onChange({ stage: e.target.value as Stage })}>
+                {stages.map((s) => (
+                  <option key={s} value={s}>
+                    {stageLabel[s]}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field
+            label="Administrator email"
+            hint="The Odoo admin of the new instance."
+            error={newInstanceError(error, 'adminLogin')}
+          >
+            {(props) => (
+              <input
+                {...props}
+                type="email"
+                autoComplete="off"
+                value={value.adminLogin}
+                onChange={(e) => onChange({ adminLogin: e.target.value })}
+              />
+            )}
+          </Field>
+        </div>
+      ) : null}
+
+      {existing ? (
+        <Alert
+          kind={existing.stage === 'production' ? 'error' : 'warning'}
+          title={
+            existing.stage === 'production'
+              ? `${existing.name} is production: its live data is replaced`
+              : `${existing.name} is replaced`
+          }
+        >
+          {replaceWarning(existing)}
+        </Alert>
+      ) : null}
+
+      {value.mode === 'new' && value.stage === 'production' ? (
+        <Alert kind="warning" title="A new production instance">
+          Production copies are not neutralized by default: the copy could send real emails and run scheduled actions as
+          soon as it starts.
+        </Alert>
+      ) : null}
+
+      {copy ? (
+        <CheckboxField
+          label="Neutralize the copy"
+          checked={neutralize}
+          onChange={(checked) => onChange({ neutralize: checked })}
+          hint={
+            <>
+              Switches off outgoing mail servers, scheduled actions, payment providers and other integrations, so the
+              copy cannot email customers or charge cards. {stage === 'production' ? 'Off' : 'On'} by default for a{' '}
+              {stage ? <StageBadge stage={stage} /> : 'new'} target.
+            </>
+          }
+        />
+      ) : null}
+
+      {existing?.stage === 'production' ? (
+        <ConfirmName
+          instance={existing}
+          value={value.confirm}
+          onChange={(confirm) => onChange({ confirm })}
+          verb={verb}
+        />
+      ) : null}
+    </>
+  );
+}
