@@ -411,7 +411,8 @@ describe('imports (stand-in Odoo)', () => {
         'select store_fname from ir_attachment where store_fname is not null limit 1',
       );
       expect(files.length).toBe(1);
-      // Restored files and their folders belong to Odoo's user, so it can add attachments beside them.
+      // The data folder, restored files and their folders belong to Odoo's user: it keeps its sessions
+      // there and adds attachments beside the restored ones.
       const owners = new PassThrough();
       let out = '';
       owners.on('data', (chunk: Buffer) => {
@@ -419,7 +420,7 @@ describe('imports (stand-in Odoo)', () => {
       });
       await docker.run(
         TEST_IMAGES.postgres,
-        ['sh', '-c', 'find /data/filestore -mindepth 1 -exec stat -c %u {} + | sort -u'],
+        ['sh', '-c', '{ stat -c %u /data; find /data/filestore -mindepth 1 -exec stat -c %u {} +; } | sort -u'],
         owners,
         {
           HostConfig: {

@@ -367,7 +367,7 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
   await onDataVolume(
     plane,
     target.volume,
-    'rm -rf -- "filestore/$1"; mkdir -p "filestore/$1"; chown 101:101 filestore "filestore/$1"',
+    'rm -rf -- "filestore/$1"; mkdir -p "filestore/$1"; chown 101:101 . filestore "filestore/$1"',
     [target.filestoreDir],
   );
   let dumpFound = false;
@@ -534,6 +534,14 @@ export async function swapFilestore(plane: DataPlane, volume: string, db: string
   );
 }
 
+/**
+ * A new volume first mounted by a tool container (not the Odoo image) is owned by root: Odoo's user
+ * must own the data folder to keep its sessions and addons there.
+ */
+export async function ownDataVolume(plane: DataPlane, volume: string): Promise<void> {
+  await onDataVolume(plane, volume, 'chown 101:101 .', []);
+}
+
 export async function removeFilestoreFolder(plane: DataPlane, volume: string, folder: string): Promise<void> {
   await onDataVolume(plane, volume, 'rm -rf -- "filestore/$1"', [folder]);
 }
@@ -547,7 +555,7 @@ export async function copyFilestore(
   await onDataVolume(
     plane,
     to.volume,
-    'rm -rf -- "filestore/$1"; mkdir -p "filestore/$1"; chown 101:101 filestore "filestore/$1"',
+    'rm -rf -- "filestore/$1"; mkdir -p "filestore/$1"; chown 101:101 . filestore "filestore/$1"',
     [to.folder],
   );
   const sourceName = `${scratchVolumeName(plane)}-source`;

@@ -21,6 +21,7 @@ import {
   type DataPlane,
   databaseFacts,
   loadArchive,
+  ownDataVolume,
   removeFilestoreFolder,
   removeScratch,
   swapFilestore,
@@ -347,6 +348,7 @@ function fillHandler(
         });
       }
       const plane = await planeFor(deps, instance, job.operation.id);
+      if (has('create')) await ownDataVolume(plane, instance.volume_name);
       let loaded = { db: false, files: false };
       await job.step('load', async () => {
         await job.remember('scratch', true);

@@ -54,6 +54,7 @@ export function odooConf(
     dataDir: ODOO_DATA_DIR,
     workers: workerSettings({ cpus: instance.cpus, memoryMb: instance.memory_mb }),
     serverWideModules: catalog.serverWideModules,
+    blockOutgoingMail: instance.stage !== 'production',
   });
 }
 

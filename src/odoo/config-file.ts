@@ -14,6 +14,11 @@ export interface OdooConfInput {
   dataDir: string;
   workers: WorkerSettings;
   serverWideModules?: string;
+  /**
+   * Staging and development copies: with every mail server of the database off, Odoo falls back to
+   * odoo.conf's SMTP server; point it nowhere (the reserved name Odoo's own neutralization uses).
+   */
+  blockOutgoingMail?: boolean;
 }
 
 /** Odoo reads odoo.conf with configparser: a value must stay on one line and not start a new key. */
@@ -75,6 +80,7 @@ export function renderOdooConf(input: OdooConfInput): string {
     options.push(['limit_memory_soft', w.limitMemorySoft], ['limit_memory_hard', w.limitMemoryHard]);
   }
   if (input.serverWideModules) options.push(['server_wide_modules', input.serverWideModules]);
+  if (input.blockOutgoingMail) options.push(['smtp_server', 'invalid'], ['smtp_port', 1025]);
   const lines = options.map(([key, value]) => `${key} = ${iniValue(key, value)}`);
   return `; Written by Marina for database ${input.dbName}. Marina rewrites this file; change the instance instead.\n[options]\n${lines.join('\n')}\n`;
 }

@@ -83,6 +83,11 @@ describe('odoo.conf', () => {
   it('refuses values that would start a new line (ini injection)', () => {
     expect(() => renderOdooConf({ ...base, dbPassword: 'x\nadmin_passwd = admin' })).toThrow(/one line/);
   });
+
+  it('points the SMTP fallback of staging and development copies nowhere; production keeps its own', () => {
+    expect(renderOdooConf({ ...base, blockOutgoingMail: true })).toMatch(/^smtp_server = invalid$/m);
+    expect(renderOdooConf(base)).not.toMatch(/smtp_server/);
+  });
 });
 
 describe('Odoo password hashes', () => {
