@@ -153,7 +153,8 @@ describe('instances in the web UI', () => {
       await page.waitForURL(`${baseUrl}/instances`);
       const row = page.getByRole('table', { name: 'Instances' }).locator('tr[data-instance="staging"]');
       await row.getByTestId('instance-status').and(page.locator('[data-status="running"]')).waitFor();
-      expect(await row.textContent()).toContain('ACME ERP');
+      // The project was created a moment ago: the list learns its name once it reloads its projects.
+      await row.getByText('ACME ERP').waitFor();
       expect(await row.textContent()).toContain('Staging');
       expect(await row.textContent()).toContain('2 CPU · 4 GB');
       await row.getByText('CPU', { exact: true }).waitFor({ timeout: 20_000 });
