@@ -297,26 +297,7 @@ export async function writeNativeArchive(
       'carrier',
       async (carrier) => {
         if (source.kind !== 'filestore') {
-          const result = await runTool(
-            plane,
-            'dump',
-            [
-              'pg_dump',
-              '--format=directory',
-              `--jobs=${plane.jobs}`,
-              // No compression here: zstd over the whole archive is faster and smaller than pg_dump's gzip.
-              '--compress=0',
-              '--no-owner',
-              '--no-privileges',
-              '--file',
-              `${SCRATCH}/dump`,
-              '--dbname',
-              checked(source.db),
-            ],
-            superuser(plane),
-            [{ type: 'volume', source: scratchVolumeName(plane), target: SCRATCH }],
-          );
-          if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
+          await dumpToScratch(plane, source.db);
           const tar = await plane.engine.getArchive(carrier, `${SCRATCH}/dump`);
           if (!tar) throw new MarinaError('MARINA_E_JOB_FAILED', 'pg_dump wrote no dump folder.');
           await eachTarEntry(tar, async (header, stream) => {
@@ -476,24 +457,8 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
 /** Loads the dump now in the scratch volume: pg_restore in parallel (native) or psql (zip). */
 async function loadDatabase(plane: DataPlane, target: LoadTarget, options: LoadOptions): Promise<void> {
   options.log?.(options.format === 'native' ? `pg_restore with ${plane.jobs} jobs…` : 'psql -f dump.sql…');
-  const scratch: ContainerSpec['mounts'] = [{ type: 'volume', source: scratchVolumeName(plane), target: SCRATCH }];
   if (options.format === 'native') {
-    const result = await runTool(
-      plane,
-      'restore',
-      [
-        'pg_restore',
-        `--jobs=${plane.jobs}`,
-        '--no-owner',
-        '--no-privileges',
-        '--dbname',
-        checked(target.db),
-        `${SCRATCH}/dump`,
-      ],
-      target.role,
-      scratch,
-    );
-    if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
+    await restoreFromScratch(plane, target.db, target.role);
     return;
   }
   // As Odoo does it (psql -f dump.sql), but a failed statement stops the load: a half-loaded
@@ -513,7 +478,7 @@ async function loadDatabase(plane: DataPlane, target: LoadTarget, options: LoadO
       `${SCRATCH}/${DUMP_SQL}`,
     ],
     target.role,
-    scratch,
+    scratchMount(plane),
   );
   if (result.exitCode !== 0) throw toolFailure('psql', result);
 }
@@ -591,8 +556,21 @@ export async function copyFilestore(
 
 /** Streams a live database into another through pg_dump -Fd / pg_restore -j: no one is disconnected. */
 export async function copyDatabase(plane: DataPlane, from: string, to: LoadTarget): Promise<void> {
-  const scratch: ContainerSpec['mounts'] = [{ type: 'volume', source: scratchVolumeName(plane), target: SCRATCH }];
-  const dump = await runTool(
+  await dumpToScratch(plane, from);
+  await restoreFromScratch(plane, to.db, to.role);
+}
+
+const scratchMount = (plane: DataPlane): ContainerSpec['mounts'] => [
+  { type: 'volume', source: scratchVolumeName(plane), target: SCRATCH },
+];
+
+/**
+ * pg_dump in directory format with parallel jobs into the scratch volume: a consistent snapshot
+ * (the source's sessions go on). No compression: zstd over the whole archive is faster and
+ * smaller than pg_dump's gzip.
+ */
+async function dumpToScratch(plane: DataPlane, db: string): Promise<void> {
+  const result = await runTool(
     plane,
     'dump',
     [
@@ -605,26 +583,22 @@ export async function copyDatabase(plane: DataPlane, from: string, to: LoadTarge
       '--file',
       `${SCRATCH}/dump`,
       '--dbname',
-      checked(from),
+      checked(db),
     ],
     superuser(plane),
-    scratch,
+    scratchMount(plane),
   );
-  if (dump.exitCode !== 0) throw toolFailure('pg_dump', dump);
-  const restore = await runTool(
+  if (result.exitCode !== 0) throw toolFailure('pg_dump', result);
+}
+
+/** pg_restore of the scratch volume's dump in parallel, as the target's own role: it owns what it loads. */
+async function restoreFromScratch(plane: DataPlane, db: string, role: Credentials): Promise<void> {
+  const result = await runTool(
     plane,
     'restore',
-    [
-      'pg_restore',
-      `--jobs=${plane.jobs}`,
-      '--no-owner',
-      '--no-privileges',
-      '--dbname',
-      checked(to.db),
-      `${SCRATCH}/dump`,
-    ],
-    to.role,
-    scratch,
+    ['pg_restore', `--jobs=${plane.jobs}`, '--no-owner', '--no-privileges', '--dbname', checked(db), `${SCRATCH}/dump`],
+    role,
+    scratchMount(plane),
   );
-  if (restore.exitCode !== 0) throw toolFailure('pg_restore', restore);
+  if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
 }

@@ -230,16 +230,7 @@ export class InstanceService {
    */
   async create(
     ctx: RequestContext,
-    input: {
-      project: unknown;
-      name: unknown;
-      stage: unknown;
-      cpus?: unknown;
-      memoryMb?: unknown;
-      adminLogin: unknown;
-      language?: unknown;
-      country?: unknown;
-    },
+    input: NewInstanceInput,
   ): Promise<{ instance: InstanceView; job: OperationView; credentials: Credentials }> {
     const fields = await this.validateNew(ctx, input);
     return this.insertNew(ctx, fields, { kind: 'instance.provision', steps: instanceSteps.provision });
