@@ -1,18 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  docker,
-  randomPortRange,
-  removeNamespace,
-  requireDocker,
-  TEST_IMAGES,
-  testNamespace,
-} from './helpers/docker.js';
-import { marina, requireBuild, type Server, startServer } from './helpers/process.js';
+import { docker, removeNamespace, requireDocker, testNamespace } from './helpers/docker.js';
+import { cliMarinaEnv, marina, requireBuild, type Server, setUpAcmeWithCli, startServer } from './helpers/process.js';
 
 /**
  * SIGKILL in the middle of a backup and of restores, with the real `marina` process, Docker,
@@ -93,34 +85,10 @@ async function nothingUnknown(): Promise<void> {
 beforeAll(async () => {
   requireBuild();
   await requireDocker();
-  dir = await mkdtemp(join(tmpdir(), 'marina-crash-backups-'));
-  await chmod(dir, 0o711);
-  const port = 30000 + Math.floor(Math.random() * 10000);
-  url = `http://127.0.0.1:${port}`;
-  env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    XDG_CONFIG_HOME: join(dir, 'config'),
-    MARINA_DATA_DIR: join(dir, 'data'),
-    MARINA_HOST: '127.0.0.1',
-    MARINA_PORT: String(port),
-    MARINA_PUBLIC_URL: url,
-    MARINA_EMBEDDED_PG_PORT: String(port + 1),
-    MARINA_LOG_FORMAT: 'json',
-    MARINA_NAMESPACE: namespace,
-    MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
-    MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
-    MARINA_INSTANCE_BIND: '127.0.0.1',
-    MARINA_INSTANCE_PORTS: randomPortRange(),
-  };
+  ({ dir, url, env } = await cliMarinaEnv(namespace, 'marina-crash-backups-'));
   const server = serve();
   await server.waitFor('Marina is listening');
-  expect((await marina(['admin', 'create', '--email', 'admin@example.com', '--password', PASSWORD], env)).code).toBe(0);
-  expect(
-    (await marina(['login', '--url', url, '--email', 'admin@example.com', '--password', PASSWORD], env)).code,
-  ).toBe(0);
-  expect((await marina(['orgs', 'create', 'acme', '--name', 'ACME'], env)).code).toBe(0);
-  expect((await marina(['projects', 'create', 'erp', '--org', 'acme', '--odoo', '17.0'], env)).code).toBe(0);
+  await setUpAcmeWithCli(env, url, PASSWORD);
   const created = await marina(
     [
       'instances',

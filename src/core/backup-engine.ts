@@ -4,6 +4,7 @@
  * process only moves bytes through streams, so its memory does not depend on the data's size.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createZstdCompress, createZstdDecompress, constants as zlibConstants } from 'node:zlib';
@@ -149,7 +150,7 @@ export async function createScratch(plane: DataPlane): Promise<void> {
   await plane.engine.ensureVolume(scratchVolumeName(plane), toolLabels(plane));
 }
 
-export async function removeScratch(plane: DataPlane): Promise<void> {
+export async function removeScratch(plane: Pick<DataPlane, 'engine' | 'namespace' | 'operationId'>): Promise<void> {
   for (const suffix of ['carrier', 'source', 'dump', 'restore', 'files'])
     await plane.engine.remove(`${scratchVolumeName(plane)}-${suffix}`);
   await plane.engine.removeVolume(scratchVolumeName(plane));
@@ -484,7 +485,6 @@ async function loadDatabase(plane: DataPlane, target: LoadTarget, options: LoadO
 }
 
 async function fileSize(path: string): Promise<number> {
-  const { stat } = await import('node:fs/promises');
   return (await stat(path)).size;
 }
 

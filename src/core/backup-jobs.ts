@@ -166,7 +166,7 @@ async function cleanupPlane(deps: BackupJobDeps, op: Operation): Promise<void> {
   const instance = await deps.instances.row(op.target_id ?? '').catch(() => undefined);
   if (!instance) return;
   const engine = await deps.hosts.reachableEngine(instance.host_id);
-  await removeScratch({ engine, namespace: deps.namespace, operationId: op.id } as DataPlane);
+  await removeScratch({ engine, namespace: deps.namespace, operationId: op.id });
 }
 
 /** A safety backup (full, native: the fastest to take and to restore) inside another job. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, type Browser as Session, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signInPage } from '../helpers/browser.js';
 import {
   provisionInstance,
   removeNamespace,
@@ -104,11 +104,7 @@ describe('backups in the web UI', () => {
   it(
     'signs in and opens the empty Backups tab of the instance',
     async () => {
-      await page.goto(`${baseUrl}/login`);
-      await page.getByLabel('Email').fill('admin@example.com');
-      await page.getByLabel('Password').fill(STRONG_PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(`${baseUrl}/organizations`);
+      await signInPage(page, baseUrl, 'admin@example.com', STRONG_PASSWORD);
 
       expect(await nav('Backups').textContent()).not.toContain('Soon');
       await page.goto(`${baseUrl}/instances/${instance.id}`);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminBrowser, as, createTestApp, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signInPage } from '../helpers/browser.js';
 import { randomPortRange, removeNamespace, requireDocker, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 
 /**
@@ -69,11 +69,7 @@ describe('instances in the web UI', () => {
   it(
     'signs in and shows the empty, live instance list',
     async () => {
-      await page.goto(`${baseUrl}/login`);
-      await page.getByLabel('Email').fill('admin@example.com');
-      await page.getByLabel('Password').fill(STRONG_PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(`${baseUrl}/organizations`);
+      await signInPage(page, baseUrl, 'admin@example.com', STRONG_PASSWORD);
 
       await nav('Instances').click();
       await page.waitForURL(`${baseUrl}/instances`);

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, type Browser as Session, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signInPage } from '../helpers/browser.js';
 import { removeNamespace, requireDocker, startDockerMarina, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 import { followJob } from '../helpers/jobs.js';
 
@@ -69,11 +69,7 @@ describe('logs in the web UI', () => {
   it(
     'signs in, picks the instance on the Logs page and shows its tail, live',
     async () => {
-      await page.goto(`${baseUrl}/login`);
-      await page.getByLabel('Email').fill('admin@example.com');
-      await page.getByLabel('Password').fill(STRONG_PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(`${baseUrl}/organizations`);
+      await signInPage(page, baseUrl, 'admin@example.com', STRONG_PASSWORD);
 
       const nav = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Logs' });
       expect(await nav.textContent()).not.toContain('Soon');

@@ -89,3 +89,50 @@ export function startServer(env: NodeJS.ProcessEnv): Server {
       }),
   };
 }
+
+/**
+ * The environment of a real `marina` process of its own: a fresh home and data folder, random
+ * ports, the test images and the Odoo stand-in for 17.0, in Docker namespace `namespace`.
+ */
+export async function cliMarinaEnv(
+  namespace: string,
+  prefix: string,
+): Promise<{ dir: string; url: string; env: NodeJS.ProcessEnv }> {
+  const { chmod, mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { randomPortRange, TEST_IMAGES } = await import('./docker.js');
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(dir, 0o711);
+  const port = 30000 + Math.floor(Math.random() * 10000);
+  const url = `http://127.0.0.1:${port}`;
+  const env = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    MARINA_DATA_DIR: join(dir, 'data'),
+    MARINA_HOST: '127.0.0.1',
+    MARINA_PORT: String(port),
+    MARINA_PUBLIC_URL: url,
+    MARINA_EMBEDDED_PG_PORT: String(port + 1),
+    MARINA_LOG_FORMAT: 'json',
+    MARINA_NAMESPACE: namespace,
+    MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
+    MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
+    MARINA_INSTANCE_BIND: '127.0.0.1',
+    MARINA_INSTANCE_PORTS: randomPortRange(),
+  };
+  return { dir, url, env };
+}
+
+/** Through the CLI, as an operator would: the first admin, a login, organization acme and project acme/erp. */
+export async function setUpAcmeWithCli(env: NodeJS.ProcessEnv, url: string, password: string): Promise<void> {
+  for (const args of [
+    ['admin', 'create', '--email', 'admin@example.com', '--password', password],
+    ['login', '--url', url, '--email', 'admin@example.com', '--password', password],
+    ['orgs', 'create', 'acme', '--name', 'ACME'],
+    ['projects', 'create', 'erp', '--org', 'acme', '--odoo', '17.0'],
+  ]) {
+    const result = await marina(args, env);
+    if (result.code !== 0) throw new Error(`marina ${args[0]} failed (${result.code}): ${result.stderr}`);
+  }
+}
