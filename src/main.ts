@@ -17,10 +17,11 @@ export interface RunningMarina {
 /** Wires config → database → services → HTTP, and tears them down in the reverse order. */
 export async function startMarina(config: MarinaConfig, logger: Logger): Promise<RunningMarina> {
   const database = await openDatabase(config, logger, true);
+  let services: ReturnType<typeof createServices> | undefined;
   try {
     await migrate(database.db, logger);
     const box = await loadSecretBox(config.secretKey, config.dataDir);
-    const services = createServices({
+    services = createServices({
       db: database.db,
       clock: systemClock,
       config,
@@ -28,6 +29,7 @@ export async function startMarina(config: MarinaConfig, logger: Logger): Promise
       box,
       connectionString: database.url,
     });
+    const running = services;
     const app = await buildApp({ config, services, db: database.db, logger });
     // An unreachable Docker engine is reported (GET /api/v1/hosts, the log) but does not stop Marina.
     await services.startBackground();
@@ -51,13 +53,15 @@ export async function startMarina(config: MarinaConfig, logger: Logger): Promise
       stop: () => {
         stopping ??= (async () => {
           await app.close();
-          await services.stopBackground();
+          await running.stopBackground();
           await database.close();
         })();
         return stopping;
       },
     };
   } catch (error) {
+    // The workers and the event follower must stop too, or they keep a failed process alive.
+    await services?.stopBackground().catch(() => {});
     await database.close().catch(() => {});
     throw error;
   }

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { marina, requireBuild, type Server, startServer } from './helpers/process.js';
+import { freePort, marina, requireBuild, type Server, startServer } from './helpers/process.js';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -14,7 +14,7 @@ beforeAll(async () => {
   requireBuild();
   dir = await mkdtemp(join(tmpdir(), 'marina-process-'));
   await chmod(dir, 0o711);
-  const port = 30000 + Math.floor(Math.random() * 10000);
+  const port = await freePort();
   url = `http://127.0.0.1:${port}`;
   env = {
     PATH: process.env.PATH,
@@ -24,7 +24,7 @@ beforeAll(async () => {
     MARINA_HOST: '127.0.0.1',
     MARINA_PORT: String(port),
     MARINA_PUBLIC_URL: url,
-    MARINA_EMBEDDED_PG_PORT: String(port + 1),
+    MARINA_EMBEDDED_PG_PORT: String(await freePort()),
     MARINA_LOG_FORMAT: 'json',
   };
 });

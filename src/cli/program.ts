@@ -76,7 +76,12 @@ export function buildProgram(): Command {
       const file = systemLogFile(config.dataDir);
       await rotateIfLarge(file, 50 * 1024 * 1024);
       const logger = createLogger(config, file);
-      const marina = await startMarina(config, logger);
+      const marina = await startMarina(config, logger).catch((error: unknown) => {
+        logger.error({ err: error }, 'Marina could not start');
+        // Whatever is still pending (a socket, a timer) must not keep a server that never listened alive.
+        setTimeout(() => process.exit(exitCodes.error), 1_000).unref();
+        throw error;
+      });
       stopOnSignals(marina, logger);
     });
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '..', '..');
@@ -57,7 +58,7 @@ export function startServer(env: NodeJS.ProcessEnv): Server {
     child,
     exited,
     output: () => output,
-    waitFor: (text, timeoutMs = 30_000) =>
+    waitFor: (text, timeoutMs = 60_000) =>
       new Promise((resolveWait, reject) => {
         if (child.exitCode !== null) {
           reject(new Error(`the server has exited (code ${child.exitCode}):\n${output.slice(-3000)}`));
@@ -91,6 +92,22 @@ export function startServer(env: NodeJS.ProcessEnv): Server {
 }
 
 /**
+ * A port nobody listens on now, from the kernel. A random pick from a fixed range once collided
+ * with the ephemeral ports of the suite's own connections and left a server unable to listen.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
  * The environment of a real `marina` process of its own: a fresh home and data folder, random
  * ports, the test images and the Odoo stand-in for 17.0, in Docker namespace `namespace`.
  */
@@ -103,7 +120,7 @@ export async function cliMarinaEnv(
   const { randomPortRange, TEST_IMAGES } = await import('./docker.js');
   const dir = await mkdtemp(join(tmpdir(), prefix));
   await chmod(dir, 0o711);
-  const port = 30000 + Math.floor(Math.random() * 10000);
+  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = {
     PATH: process.env.PATH,
@@ -113,7 +130,7 @@ export async function cliMarinaEnv(
     MARINA_HOST: '127.0.0.1',
     MARINA_PORT: String(port),
     MARINA_PUBLIC_URL: url,
-    MARINA_EMBEDDED_PG_PORT: String(port + 1),
+    MARINA_EMBEDDED_PG_PORT: String(await freePort()),
     MARINA_LOG_FORMAT: 'json',
     MARINA_NAMESPACE: namespace,
     MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
