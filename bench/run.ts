@@ -1,14 +1,16 @@
 /**
  * npm run bench — Marina's numbers on this machine: the foundation (embedded database, sign-in,
- * API throughput, audit queries, memory), provisioning, logs, and backups
+ * API throughput, audit queries, memory), provisioning, logs, backups and offsite copies
  * (on real Odoo 17 only, with ODOO_SOURCE). Bounded in time; loopback only.
  */
 import { backupsBench } from './backups.js';
 import { foundationBench } from './foundation.js';
 import { logsBench } from './logs.js';
+import { offsiteBench } from './offsite.js';
 import { provisioningBench } from './provisioning.js';
 
 await foundationBench();
 await provisioningBench();
 await logsBench();
 await backupsBench();
+await offsiteBench();

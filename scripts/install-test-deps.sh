@@ -7,6 +7,8 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # fonts for readable screenshots of the UI
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# a real SFTP server on loopback for the offsite-copy tests
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -29,7 +29,16 @@ export interface MarinaConfig {
   jobs: { perHost: number; workers: number };
   /** Prefix and label of every Docker object; two Marinas can share an engine with different ones. */
   namespace: string;
-  backups: { dir: string; uploadLimitBytes: number; jobs: number; toolsImage: string | undefined };
+  backups: {
+    dir: string;
+    uploadLimitBytes: number;
+    jobs: number;
+    toolsImage: string | undefined;
+    /** Waits between attempts of an offsite upload; one more attempt than entries. */
+    uploadRetryDelaysMs: number[];
+    /** How often the scheduler looks for due backups. */
+    schedulerIntervalMs: number;
+  };
 }
 
 type Source = Record<string, string | undefined>;
@@ -108,6 +117,20 @@ const fields = {
   },
   backupJobs: { env: 'MARINA_BACKUP_JOBS', describe: 'an integer from 1 to 16', parse: integer(1, 16) },
   backupToolsImage: { env: 'MARINA_BACKUP_TOOLS_IMAGE', describe: 'a Docker image reference', parse: path },
+  uploadRetryDelays: {
+    env: 'MARINA_UPLOAD_RETRY_DELAYS',
+    describe: 'comma-separated seconds between upload attempts, e.g. 10,60,300 (0 to 3600 each, at most 10)',
+    parse: (value: string): number[] | undefined => {
+      const parts = value.split(',').map((p) => p.trim());
+      if (parts.length > 10 || parts.some((p) => !/^\d+(\.\d+)?$/.test(p) || Number(p) > 3600)) return undefined;
+      return parts.map((p) => Math.round(Number(p) * 1000));
+    },
+  },
+  schedulerIntervalSeconds: {
+    env: 'MARINA_SCHEDULER_INTERVAL_S',
+    describe: 'an integer from 1 to 3600 (seconds)',
+    parse: integer(1, 3600),
+  },
   databaseUrl: {
     env: 'MARINA_DATABASE_URL',
     describe: 'a postgres:// URL (leave unset for the embedded database)',
@@ -318,6 +341,9 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
       // pg_dump and pg_restore jobs: two keep a small host responsive and still double the speed.
       jobs: read(fields.backupJobs, 2),
       toolsImage: read(fields.backupToolsImage, undefined),
+      // Backoff for flaky links: 10 s, 1 min, 5 min, then the copy is failed and reported.
+      uploadRetryDelaysMs: read(fields.uploadRetryDelays, [10_000, 60_000, 300_000]),
+      schedulerIntervalMs: read(fields.schedulerIntervalSeconds, 30) * 1000,
     },
   };
   const backupsDir = read(fields.backupsDir, join(config.dataDir, 'backups'));

@@ -51,7 +51,17 @@ export const errorCatalog = {
     status: 409,
     message: 'This backup is not completed, or its file is missing or does not match its checksum.',
   },
+  MARINA_E_COPY_FAILED: {
+    status: 502,
+    message: 'An offsite copy could not be made or verified; the backup stays on this server.',
+  },
+  MARINA_E_STORAGE: { status: 502, message: 'The backup destination answered with an error.' },
   MARINA_E_PINNED: { status: 409, message: 'This backup is pinned; unpin it before deleting it.' },
+  MARINA_E_SMTP_NOT_CONFIGURED: {
+    status: 409,
+    message: 'No SMTP server is set: a platform admin sets one in the settings first.',
+  },
+  MARINA_E_SMTP_FAILED: { status: 502, message: 'The SMTP server could not be reached or refused the email.' },
   MARINA_E_RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is outside the file.' },
   MARINA_E_DATABASE_UNAVAILABLE: { status: 503, message: "Marina's database cannot be reached." },
   MARINA_E_INTERNAL: { status: 500, message: 'Something went wrong inside Marina; the log has the details.' },

@@ -18,8 +18,10 @@ describe('migrations', () => {
     expect(tables.rows.map((r) => r.tablename)).toEqual([
       'api_tokens',
       'audit_events',
+      'backup_copies',
       'backups',
       'database_servers',
+      'destinations',
       'hosts',
       'instances',
       'login_attempts',
@@ -31,7 +33,9 @@ describe('migrations', () => {
       'operations',
       'organizations',
       'projects',
+      'schedules',
       'sessions',
+      'settings',
       'users',
     ]);
     expect(await migrate(database.db)).toEqual([]);

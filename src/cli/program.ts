@@ -16,6 +16,7 @@ import { registerBackupCommands } from './backups.js';
 import { ApiError, MarinaClient } from './client.js';
 import { DEFAULT_URL, forgetCredentials, loadCredentials, saveCredentials } from './credentials.js';
 import { CliUsageError, registerInstanceCommands, registerLogCommand } from './instances.js';
+import { registerOffsiteCommands } from './offsite.js';
 import { ago, printJson, table } from './output.js';
 import { readSecret } from './prompt.js';
 
@@ -309,6 +310,7 @@ export function buildProgram(): Command {
 
   registerInstanceCommands(program, client);
   registerBackupCommands(program, client);
+  registerOffsiteCommands(program, client);
   registerLogCommand(program, client);
 
   program

@@ -10,7 +10,15 @@ import {
   renameDatabase,
   withClient,
 } from '../adapters/postgres/admin.js';
-import type { Backup, BackupFormat, BackupKind, BackupTrigger, Instance, Operation } from '../db/schema.js';
+import type {
+  Backup,
+  BackupFormat,
+  BackupKind,
+  BackupTrigger,
+  BackupVerification,
+  Instance,
+  Operation,
+} from '../db/schema.js';
 import { MarinaError } from '../errors.js';
 import { buildManifest, copyParameters } from '../odoo/backup-archive.js';
 import { type OdooVersion, versionFacts } from '../odoo/versions.js';
@@ -28,14 +36,22 @@ import {
   writeNativeArchive,
   writeZipArchive,
 } from './backup-engine.js';
-import { type BackupService, backupSteps } from './backups.js';
+import { type BackupService, backupSteps, type CreateJobInput } from './backups.js';
 import type { Clock } from './clock.js';
+import type { DestinationService } from './destinations.js';
 import { createServerContainer, healthy, type InstanceJobDeps, runtimeOf } from './instance-jobs.js';
 import { commandSpec, instanceLabels, odooErrorLines, writeConf } from './instance-runtime.js';
 import type { JobContext, JobHandler, JobRunner } from './jobs.js';
+import type { NotificationService } from './notifications.js';
+import type { ScheduleService } from './schedules.js';
 
 export interface BackupJobDeps extends InstanceJobDeps {
   backups: BackupService;
+  destinations: DestinationService;
+  /** Retention after scheduled runs; set once the schedule service exists. */
+  schedules?: ScheduleService;
+  notifications?: NotificationService;
+  publicUrl: string;
   clock: Clock;
   toolsImage: string;
   /** MARINA_BACKUP_TOOLS_IMAGE was given. */
@@ -118,38 +134,109 @@ async function writeBackup(
   }
 }
 
-function backupHandler(deps: BackupJobDeps): JobHandler<{ backupId: string }> {
+/** Tells the organization's owners and admins that a scheduled backup or an offsite copy failed. */
+export async function noticeFailure(
+  deps: BackupJobDeps,
+  backup: Backup,
+  what: 'backup' | 'upload' | 'verification',
+  error: unknown,
+  destinationName?: string,
+): Promise<void> {
+  if (!deps.notifications) return;
+  if (what === 'backup' && backup.trigger !== 'schedule') return;
+  await deps.notifications
+    .backupFailed({
+      organizationId: backup.organization_id,
+      instanceId: backup.instance_id,
+      instanceLabel: backup.instance_label,
+      trigger: backup.trigger,
+      what,
+      destinationName,
+      error: error instanceof Error ? error.message : String(error),
+      at: deps.clock.now(),
+      url: backup.instance_id ? `${deps.publicUrl}/instances/${backup.instance_id}/backups` : deps.publicUrl,
+    })
+    .catch(() => undefined);
+}
+
+function backupHandler(deps: BackupJobDeps): JobHandler<CreateJobInput> {
   return {
     kind: 'backup.create',
     steps: backupSteps.create,
     run: async (job) => {
-      let backup = await deps.backups.row(job.input.backupId);
-      const instance = await deps.instances.row(job.operation.target_id ?? '');
-      let plane: DataPlane | undefined;
-      await job.step('prepare', async () => {
-        plane = await planeFor(deps, instance, job.operation.id);
-      });
-      await job.step('write', async () => {
-        backup = await writeBackup(deps, job as JobContext<unknown>, plane as DataPlane, instance, backup);
-      });
-      await job.step('finish', async () => {
-        // Read back from disk: what is on disk is what a restore will read.
-        const sha = await fileSha256(deps.backups.storage.pathOf(backup));
-        if (sha !== backup.sha256) {
-          await deps.backups.markFailed(
-            backup.id,
-            'The file on disk does not match the checksum computed while writing.',
-          );
-          throw new MarinaError('MARINA_E_JOB_FAILED', 'The backup file does not verify: its checksum differs.');
-        }
-      });
-      return { backupId: backup.id, sizeBytes: Number(backup.size_bytes), sha256: backup.sha256 };
+      try {
+        return await runBackup(deps, job);
+      } catch (error) {
+        const backup = await deps.backups.row(job.input.backupId).catch(() => undefined);
+        const copyFailed = error instanceof MarinaError && error.code === 'MARINA_E_COPY_FAILED';
+        // A failed copy was told about as it failed, naming its destination.
+        if (backup && !copyFailed) await noticeFailure(deps, backup, 'backup', error);
+        throw error;
+      }
     },
-    recover: async (op) => {
+    recover: async (op, error) => {
+      const id = op.resources.backup;
       await failBackupOf(deps, op);
       await cleanupPlane(deps, op);
+      if (typeof id === 'string') {
+        await deps.backups.copies.failUnfinished(id, 'Marina stopped or the job failed during this upload.');
+        // Interrupted (a crash, a restart): nobody saw it fail, so say so like any failure.
+        if (error.code === 'MARINA_E_INTERRUPTED') {
+          const backup = await deps.backups.row(id).catch(() => undefined);
+          if (backup) await noticeFailure(deps, backup, 'backup', new Error(error.message));
+        }
+      }
     },
   };
+}
+
+async function runBackup(deps: BackupJobDeps, job: JobContext<CreateJobInput>) {
+  let backup = await deps.backups.row(job.input.backupId);
+  const instance = await deps.instances.row(job.operation.target_id ?? '');
+  let plane: DataPlane | undefined;
+  await job.step('prepare', async () => {
+    plane = await planeFor(deps, instance, job.operation.id);
+  });
+  await job.step('write', async () => {
+    backup = await writeBackup(deps, job as JobContext<unknown>, plane as DataPlane, instance, backup);
+  });
+  await job.step('finish', async () => {
+    // Read back from disk: what is on disk is what a restore will read.
+    const sha = await fileSha256(deps.backups.storage.pathOf(backup));
+    if (sha !== backup.sha256) {
+      await deps.backups.markFailed(backup.id, 'The file on disk does not match the checksum computed while writing.');
+      throw new MarinaError('MARINA_E_JOB_FAILED', 'The backup file does not verify: its checksum differs.');
+    }
+  });
+  const destinationIds = job.input.destinationIds ?? [];
+  let copyError: unknown;
+  if (destinationIds.length > 0) {
+    await job.step('upload', async () => {
+      const done = backup;
+      for (const [index, id] of destinationIds.entries()) {
+        const destination = await deps.destinations.row(id);
+        try {
+          await deps.backups.copies.upload(done, destination, {
+            progress: (f) => void job.progress(((index + f) / destinationIds.length) * 100),
+            log: (message, level) => void job.log(message, level),
+          });
+        } catch (error) {
+          // The other destinations still get their copy; the job fails at the end.
+          copyError ??= error;
+          await noticeFailure(deps, done, 'upload', error, destination.name);
+        }
+      }
+    });
+  }
+  if (job.input.retention && deps.schedules) {
+    const schedules = deps.schedules;
+    await job.step('retention', async () => {
+      const result = await schedules.applyRetention(instance.id, (message) => void job.log(message));
+      await job.log(`Retention removed ${result.removed} file(s) or copies.`);
+    });
+  }
+  if (copyError) throw copyError;
+  return { backupId: backup.id, sizeBytes: Number(backup.size_bytes), sha256: backup.sha256 };
 }
 
 /** A job's own backup (or safety backup) that did not complete is failed and its file removed. */
@@ -315,7 +402,12 @@ function fillHandler(
 
       if (has('verify')) {
         await job.step('verify', async () => {
-          const backup = await deps.backups.row(job.input.backupId ?? '');
+          let backup = await deps.backups.row(job.input.backupId ?? '');
+          if (backup.local_status === 'deleted' || (await deps.backups.storage.size(backup)) === undefined) {
+            await job.log('The local file is gone: fetching the backup from its offsite copy.');
+            await deps.backups.copies.fetchToLocal(backup, (fraction) => void job.progress(fraction * 50));
+            backup = await deps.backups.row(backup.id);
+          }
           await deps.backups.verifyFile(backup, (fraction) => void job.progress(fraction * 100));
           await job.log(`The backup file verifies (sha256 ${backup.sha256}).`);
         });
@@ -489,8 +581,130 @@ const cloneLoader =
     return { db: true, files: job.input.filestore !== false };
   };
 
+const verifyDb = (db: string) => `${db}_verify`;
+const verifyFolder = (db: string) => `${db}.verify`;
+
+/**
+ * A test restore: the backup's database is loaded into a throwaway database next to the
+ * instance's, checked (base installed, modules counted), and dropped. The instance is untouched.
+ */
+function verifyHandler(deps: BackupJobDeps): JobHandler<{ backupId: string }> {
+  return {
+    kind: 'backup.verify',
+    steps: ['fetch', 'load', 'check', 'cleanup'],
+    run: async (job) => {
+      const started = Date.now();
+      let backup = await deps.backups.row(job.input.backupId);
+      const record = async (result: Omit<BackupVerification, 'checkedAt' | 'durationMs'>) =>
+        deps.backups.recordVerification(backup.id, {
+          ...result,
+          checkedAt: deps.clock.now().toISOString(),
+          durationMs: Date.now() - started,
+        });
+      try {
+        if (!backup.instance_id) throw new MarinaError('MARINA_E_JOB_FAILED', 'The instance of this backup is gone.');
+        const instance = await deps.instances.row(backup.instance_id);
+        await job.step('fetch', async () => {
+          if (backup.local_status === 'deleted' || (await deps.backups.storage.size(backup)) === undefined) {
+            await deps.backups.copies.fetchToLocal(backup, (f) => void job.progress(f * 100));
+            backup = await deps.backups.row(backup.id);
+          }
+          await deps.backups.verifyFile(backup, (f) => void job.progress(f * 100));
+        });
+        const plane = await planeFor(deps, instance, job.operation.id);
+        const db = verifyDb(instance.db_name);
+        await job.remember('verifyDb', db);
+        await job.remember('verifyInstance', instance.id);
+        await job.step('load', async () => {
+          await job.remember('scratch', true);
+          await createScratch(plane);
+          try {
+            await dropDatabase(plane.admin, db);
+            await createDatabaseFor(plane.admin, db, instance.db_name);
+            await loadArchive(
+              plane,
+              {
+                db,
+                role: await roleOf(deps, instance),
+                volume: instance.volume_name,
+                filestoreDir: verifyFolder(instance.db_name),
+              },
+              {
+                format: backup.format,
+                kind: 'database',
+                path: deps.backups.storage.pathOf(backup),
+                onProgress: (f) => void job.progress(f * 100),
+                log: (message) => void job.log(message),
+              },
+            );
+          } finally {
+            await removeScratch(plane);
+          }
+        });
+        const modules = await job.step('check', async () => {
+          await checkLoaded(plane, db);
+          return withClient(plane.admin, db, async (c) => {
+            const result = await c.query<{ n: string }>(
+              "SELECT count(*)::text AS n FROM ir_module_module WHERE state = 'installed'",
+            );
+            return Number(result.rows[0]?.n ?? 0);
+          });
+        });
+        await job.step('cleanup', async () => {
+          await dropDatabase(plane.admin, db);
+          await removeFilestoreFolder(plane, instance.volume_name, verifyFolder(instance.db_name));
+        });
+        await job.log(`The backup restores: ${modules} installed modules.`);
+        await record({ status: 'passed', modules, error: null });
+        return { backupId: backup.id, modules };
+      } catch (error) {
+        await record({ status: 'failed', modules: null, error: (error as Error).message });
+        await noticeFailure(deps, backup, 'verification', error);
+        throw error;
+      }
+    },
+    recover: async (op) => {
+      const instanceId = op.resources.verifyInstance;
+      const db = op.resources.verifyDb;
+      if (typeof instanceId !== 'string' || typeof db !== 'string') return;
+      const instance = await deps.instances.row(instanceId).catch(() => undefined);
+      if (!instance) return;
+      const plane = await planeFor(deps, instance, op.id).catch(() => undefined);
+      if (!plane) return;
+      await dropDatabase(plane.admin, db).catch(() => undefined);
+      await removeFilestoreFolder(plane, instance.volume_name, verifyFolder(instance.db_name)).catch(() => undefined);
+      await removeScratch(plane).catch(() => undefined);
+    },
+  };
+}
+
+/** "Clean up now": each instance's retention, locally and at its destinations. */
+function retentionHandler(deps: BackupJobDeps): JobHandler<{ instanceIds: string[] }> {
+  return {
+    kind: 'backup.retention',
+    steps: ['retention'],
+    run: async (job) => {
+      const schedules = deps.schedules;
+      if (!schedules) throw new MarinaError('MARINA_E_INTERNAL', 'Retention is not available.');
+      let removed = 0;
+      await job.step('retention', async () => {
+        const ids = job.input.instanceIds;
+        for (const [index, id] of ids.entries()) {
+          const result = await schedules.applyRetention(id, (message) => void job.log(message));
+          removed += result.removed;
+          await job.progress(((index + 1) / Math.max(1, ids.length)) * 100);
+        }
+      });
+      await job.log(`Retention removed ${removed} file(s) or copies.`);
+      return { removed };
+    },
+  };
+}
+
 export function registerBackupJobs(runner: JobRunner, deps: BackupJobDeps): void {
   runner.register(backupHandler(deps));
+  runner.register(verifyHandler(deps));
+  runner.register(retentionHandler(deps));
   runner.register(fillHandler(deps, 'backup.restore', restoreLoader(deps)));
   runner.register(fillHandler(deps, 'instance.clone', cloneLoader(deps)));
 }

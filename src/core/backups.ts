@@ -14,10 +14,13 @@ import {
   type BackupKind,
   type BackupStatus,
   type BackupTrigger,
+  type BackupVerification,
   backupFormats,
   backupKinds,
   backupTriggers,
+  type Destination,
   type Instance,
+  type LocalCopyStatus,
 } from '../db/schema.js';
 import { MarinaError, notFound } from '../errors.js';
 import { ArchiveError, manifestMajor, parseManifest } from '../odoo/backup-archive.js';
@@ -26,7 +29,9 @@ import type { AuditService } from './audit.js';
 import type { BackupStorage } from './backup-storage.js';
 import type { Clock } from './clock.js';
 import type { Actor, RequestContext } from './context.js';
+import type { CopyService, CopyView } from './copies.js';
 import type { DatabaseServerService } from './database-servers.js';
+import type { DestinationService } from './destinations.js';
 import type { InstanceService, InstanceView, NewInstanceInput } from './instances.js';
 import type { JobRunner } from './jobs.js';
 import { type OperationService, type OperationView, operationView } from './operations.js';
@@ -52,11 +57,30 @@ export interface BackupView {
   completedAt: string | null;
   /** The name a download gets. */
   downloadName: string;
+  /** The file on this server: retention may remove it while verified offsite copies remain. */
+  localStatus: LocalCopyStatus;
+  copies: CopyView[];
+  verification: BackupVerification | null;
 }
 
 export const backupSteps = {
   create: ['prepare', 'write', 'finish'],
 } as const;
+
+/** A backup job's steps: copies offsite and retention come after the local file verifies. */
+export const createSteps = (opts: { upload: boolean; retention: boolean }): string[] => [
+  ...backupSteps.create,
+  ...(opts.upload ? ['upload'] : []),
+  ...(opts.retention ? ['retention'] : []),
+];
+
+/** What a backup job is asked to do besides writing the file. */
+export interface CreateJobInput {
+  backupId: string;
+  destinationIds?: string[];
+  /** Scheduled runs apply the schedule's retention afterwards. */
+  retention?: boolean;
+}
 
 /** Steps of a restore or clone into an instance: an existing one is stopped and backed up first. */
 export function fillSteps(opts: { existing: boolean; verify: boolean; neutralize: boolean }): string[] {
@@ -79,6 +103,30 @@ export interface BackupFilter {
   trigger?: string;
   pinned?: boolean;
   limit?: number;
+}
+
+export interface RunFilter {
+  instanceId?: string;
+  organizationId?: string;
+  /** A backup status, or "problem": the backup or one of its copies failed. */
+  status?: string;
+  trigger?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+}
+
+export interface BackupRun extends BackupView {
+  startedAt: string | null;
+  durationMs: number | null;
+  problem: boolean;
+}
+
+function parseTime(value: string, field: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()))
+    throw new MarinaError('MARINA_E_VALIDATION', `${field} must be a date and time (ISO 8601).`, { field });
+  return date;
 }
 
 export interface DatabaseInfo {
@@ -156,7 +204,15 @@ export class BackupService {
     private readonly databaseServers: DatabaseServerService,
     readonly storage: BackupStorage,
     private readonly uploadLimitBytes: number,
+    readonly copies: CopyService,
+    private readonly destinations: DestinationService,
   ) {}
+
+  /** Views with their offsite copies. */
+  async views(rows: readonly Backup[]): Promise<BackupView[]> {
+    const copies = await this.copies.copiesOf(rows.map((r) => r.id));
+    return rows.map((b) => ({ ...this.view(b), copies: copies.get(b.id) ?? [] }));
+  }
 
   view(b: Backup): BackupView {
     const ext = b.format === 'zip' ? 'zip' : 'tar.zst';
@@ -180,6 +236,9 @@ export class BackupService {
       createdAt: b.created_at.toISOString(),
       completedAt: b.completed_at?.toISOString() ?? null,
       downloadName: `${label}-${stamp(b.created_at)}-${b.kind}.${ext}`,
+      localStatus: b.local_status,
+      copies: [],
+      verification: b.verification,
     };
   }
 
@@ -205,6 +264,14 @@ export class BackupService {
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  async recordVerification(id: string, verification: BackupVerification): Promise<void> {
+    await this.db
+      .updateTable('backups')
+      .set({ verification: JSON.stringify(verification) })
+      .where('id', '=', id)
+      .execute();
   }
 
   async markFailed(id: string, message: string): Promise<void> {
@@ -276,7 +343,74 @@ export class BackupService {
       .orderBy('created_at', 'desc')
       .limit(Math.min(500, filter.limit ?? 200))
       .execute();
-    return rows.map((b) => this.view(b));
+    return this.views(rows);
+  }
+
+  /**
+   * History: every backup run (scheduled, manual, safety, import) with its job's timing and its
+   * copies, newest first. Filters: instance or organization, status, trigger, a time window.
+   */
+  async runs(actor: Actor, filter: RunFilter): Promise<BackupRun[]> {
+    const since = filter.since === undefined ? undefined : parseTime(filter.since, 'since');
+    const until = filter.until === undefined ? undefined : parseTime(filter.until, 'until');
+    let q = this.db
+      .selectFrom('backups')
+      .leftJoin('operations', 'operations.id', 'backups.operation_id')
+      .selectAll('backups')
+      .select(['operations.started_at as job_started_at', 'operations.finished_at as job_finished_at']);
+    if (filter.instanceId) {
+      const instance = await this.instances.get(actor, filter.instanceId);
+      q = q.where('backups.instance_id', '=', instance.id);
+    } else if (filter.organizationId) {
+      if (!isUuid(filter.organizationId)) throw notFound('Organization');
+      await requireAccess(this.db, actor, filter.organizationId, 'member');
+      q = q.where('backups.organization_id', '=', filter.organizationId);
+    } else if (actor.kind === 'user' && !actor.isPlatformAdmin) {
+      const userId = actor.userId;
+      q = q.where('backups.organization_id', 'in', (eb) =>
+        eb.selectFrom('memberships').select('organization_id').where('user_id', '=', userId),
+      );
+    }
+    if (filter.status === 'problem') {
+      // A run is a problem when the backup failed or any of its copies did.
+      q = q.where((eb) =>
+        eb.or([
+          eb('backups.status', '=', 'failed'),
+          eb.exists(
+            eb
+              .selectFrom('backup_copies')
+              .select('backup_copies.id')
+              .whereRef('backup_copies.backup_id', '=', 'backups.id')
+              .where('backup_copies.status', '=', 'failed'),
+          ),
+        ]),
+      );
+    } else if (filter.status !== undefined)
+      q = q.where(
+        'backups.status',
+        '=',
+        pick(filter.status, ['pending', 'running', 'completed', 'failed'] as const, 'status'),
+      );
+    if (filter.trigger !== undefined)
+      q = q.where('backups.trigger', '=', pick(filter.trigger, backupTriggers, 'trigger'));
+    if (since) q = q.where('backups.created_at', '>=', since);
+    if (until) q = q.where('backups.created_at', '<', until);
+    const rows = await q
+      .orderBy('backups.created_at', 'desc')
+      .limit(Math.min(500, filter.limit ?? 100))
+      .execute();
+    const views = await this.views(rows);
+    return rows.map((r, i) => {
+      const view = views[i] as BackupView;
+      const failedCopies = view.copies.filter((c) => c.status === 'failed');
+      return {
+        ...view,
+        startedAt: r.job_started_at?.toISOString() ?? null,
+        durationMs:
+          r.job_started_at && r.job_finished_at ? r.job_finished_at.getTime() - r.job_started_at.getTime() : null,
+        problem: r.status === 'failed' || failedCopies.length > 0,
+      };
+    });
   }
 
   /** Records a backup (pending) for a job to write; the caller queues or runs the job. */
@@ -314,7 +448,7 @@ export class BackupService {
       .executeTakeFirstOrThrow();
   }
 
-  private async labelOf(instance: Instance): Promise<string> {
+  async labelOf(instance: Instance): Promise<string> {
     const project = await this.db
       .selectFrom('projects')
       .select('name')
@@ -335,12 +469,34 @@ export class BackupService {
   async create(
     ctx: RequestContext,
     instanceId: string,
-    input: { kind?: unknown; format?: unknown },
+    input: { kind?: unknown; format?: unknown; destinationIds?: unknown },
   ): Promise<{ backup: BackupView; job: OperationView }> {
     const instance = await this.instances.get(ctx.actor, instanceId);
     await requireAccess(this.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
     const kind = pick(input.kind, backupKinds, 'kind', 'full');
     const format = pick(input.format, backupFormats, 'format', 'zip');
+    const ids = input.destinationIds ?? [];
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string') || ids.length > 10)
+      throw new MarinaError('MARINA_E_VALIDATION', 'destinationIds must be a list of up to 10 destination ids.', {
+        field: 'destinationIds',
+      });
+    const destinations = await this.destinations.usableBy(instance.organization_id, [...new Set(ids as string[])]);
+    return this.submitCreate(ctx, instance, { kind, format, trigger: 'manual', destinations, retention: false });
+  }
+
+  /** Queues a backup job: the pending record, its planned copies, the job, the audit entry — together. */
+  async submitCreate(
+    ctx: RequestContext,
+    instance: Instance,
+    spec: {
+      kind: BackupKind;
+      format: BackupFormat;
+      trigger: BackupTrigger;
+      destinations: readonly Destination[];
+      retention: boolean;
+    },
+  ): Promise<{ backup: BackupView; job: OperationView }> {
+    const { kind, format, destinations } = spec;
     this.requireHasData(instance);
     await this.instances.requireIdle(instance);
     const label = await this.labelOf(instance);
@@ -350,18 +506,24 @@ export class BackupService {
         organizationId: instance.organization_id,
         hostId: instance.host_id,
         target: { type: 'instance', id: instance.id, label },
-        steps: backupSteps.create,
+        steps: createSteps({ upload: destinations.length > 0, retention: spec.retention }),
       });
       const backup = await this.record(trx, instance, {
         kind,
         format,
-        trigger: 'manual',
+        trigger: spec.trigger,
         createdBy: actorLabel(ctx.actor),
         operationId: op.id,
       });
       const withInput = await trx
         .updateTable('operations')
-        .set({ input: JSON.stringify({ backupId: backup.id }) })
+        .set({
+          input: JSON.stringify({
+            backupId: backup.id,
+            destinationIds: destinations.map((d) => d.id),
+            retention: spec.retention,
+          } satisfies CreateJobInput),
+        })
         .where('id', '=', op.id)
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -371,14 +533,22 @@ export class BackupService {
           action: 'backup.create',
           organizationId: instance.organization_id,
           target: { type: 'backup', id: backup.id, label },
-          details: { kind, format, instance: instance.id, job: op.id },
+          details: {
+            kind,
+            format,
+            trigger: spec.trigger,
+            instance: instance.id,
+            job: op.id,
+            destinations: destinations.map((d) => d.name),
+          },
         },
         trx,
       );
       return { backup, op: withInput };
     });
+    await this.copies.plan(backup, destinations);
     await this.runner.enqueue(op);
-    return { backup: this.view(backup), job: operationView(op) };
+    return { backup: (await this.views([backup]))[0] as BackupView, job: operationView(op) };
   }
 
   async remove(ctx: RequestContext, id: string): Promise<void> {
@@ -386,6 +556,20 @@ export class BackupService {
     if (backup.pinned) throw new MarinaError('MARINA_E_PINNED');
     if (backup.status === 'running' || backup.status === 'pending')
       throw new MarinaError('MARINA_E_INVALID_STATE', 'This backup is still being written; wait for its job.');
+    await this.removeRecordAndCopies(ctx, backup);
+  }
+
+  /**
+   * Offsite copies go first: one that cannot be removed keeps the record (and says why), so no
+   * object is left in a bucket that Marina no longer knows about.
+   */
+  async removeRecordAndCopies(ctx: RequestContext, backup: Backup): Promise<void> {
+    const problems = await this.copies.removeAll(backup);
+    if (problems.length)
+      throw new MarinaError(
+        'MARINA_E_STORAGE',
+        `The backup was kept: an offsite copy could not be removed (${problems[0]}). Try again.`,
+      );
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('backups').where('id', '=', backup.id).execute();
       await this.audit.record(
@@ -424,14 +608,21 @@ export class BackupService {
       );
       return row;
     });
-    return this.view(updated);
+    return (await this.views([updated]))[0] as BackupView;
   }
 
   /** What a download needs: the file, its size and name. Audited: a download carries all the data. */
   async download(
     ctx: RequestContext,
     id: string,
-  ): Promise<{ path: string; size: number; name: string; sha256: string }> {
+  ): Promise<{
+    path: string;
+    size: number;
+    name: string;
+    sha256: string;
+    /** Set when the local file is gone: the bytes come from an offsite copy, decrypted on the fly. */
+    remote?: () => Promise<Readable>;
+  }> {
     const backup = await this.get(ctx.actor, id, 'admin');
     if (backup.status !== 'completed' || !backup.sha256)
       throw new MarinaError(
@@ -439,14 +630,23 @@ export class BackupService {
         'This backup is not completed; there is nothing to download.',
       );
     const size = await this.storage.size(backup);
-    if (size === undefined || size !== Number(backup.size_bytes))
+    let remote: (() => Promise<Readable>) | undefined;
+    if (backup.local_status === 'deleted' && size === undefined)
+      remote = async () => (await this.copies.openRemote(backup)).stream;
+    else if (size === undefined || size !== Number(backup.size_bytes))
       throw new MarinaError('MARINA_E_BACKUP_UNAVAILABLE', 'The backup file is missing or has the wrong size.');
     await this.audit.record(ctx, {
       action: 'backup.download',
       organizationId: backup.organization_id,
       target: { type: 'backup', id: backup.id, label: backup.instance_label },
     });
-    return { path: this.storage.pathOf(backup), size, name: this.view(backup).downloadName, sha256: backup.sha256 };
+    return {
+      path: this.storage.pathOf(backup),
+      size: Number(backup.size_bytes),
+      name: this.view(backup).downloadName,
+      sha256: backup.sha256,
+      remote,
+    };
   }
 
   /**

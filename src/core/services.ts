@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { probeStore } from '../adapters/storage/index.js';
 import type { MarinaConfig } from '../config.js';
 import type { Db } from '../db/database.js';
 import { buildCatalog } from '../odoo/versions.js';
@@ -8,18 +9,23 @@ import { type BackupJobDeps, registerBackupJobs, safetyBackup } from './backup-j
 import { BackupStorage } from './backup-storage.js';
 import { BackupService } from './backups.js';
 import type { Clock } from './clock.js';
+import { CopyService } from './copies.js';
 import { DatabaseServerService } from './database-servers.js';
+import { DestinationService } from './destinations.js';
 import { HostService, LOCAL_HOST_ID } from './hosts.js';
 import { HEALTH_TIMEOUT_MS, type InstanceJobDeps, registerInstanceJobs } from './instance-jobs.js';
 import { InstanceStatsService } from './instance-stats.js';
 import { InstanceBus, InstanceService } from './instances.js';
 import { JobRunner } from './jobs.js';
 import { LogService } from './logs.js';
+import { NotificationService } from './notifications.js';
 import { OperationBus, OperationService } from './operations.js';
 import { OrganizationService } from './organizations.js';
 import { ProjectService } from './projects.js';
 import { ReconcileService } from './reconcile.js';
+import { ScheduleService } from './schedules.js';
 import type { SecretBox } from './secret-box.js';
+import { SettingsService } from './settings.js';
 import { SetupService } from './setup.js';
 import { StatusTracker } from './status.js';
 import { SystemLogService, systemLogFile } from './system-logs.js';
@@ -50,11 +56,15 @@ export interface Services {
   projects: ProjectService;
   instances: InstanceService;
   backups: BackupService;
+  destinations: DestinationService;
+  schedules: ScheduleService;
   instanceStats: InstanceStatsService;
   status: StatusTracker;
   reconcile: ReconcileService;
   logs: LogService;
   systemLogs: SystemLogService;
+  settings: SettingsService;
+  notifications: NotificationService;
   /** Registers the local engine, starts the job workers and follows Docker's events. */
   startBackground(): Promise<void>;
   stopBackground(): Promise<void>;
@@ -62,6 +72,8 @@ export interface Services {
 
 export function createServices({ db, clock, config, logger, box, connectionString }: ServiceDeps): Services {
   const audit = new AuditService(db, clock);
+  const settings = new SettingsService(db, clock, audit, box);
+  const notifications = new NotificationService(db, settings, logger);
   const users = new UserService(db, clock, audit);
   const organizations = new OrganizationService(db, clock, audit, config.publicUrl);
   const operations = new OperationService(db, clock, new OperationBus());
@@ -97,6 +109,9 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     healthTimeoutMs: HEALTH_TIMEOUT_MS,
     namespace: config.namespace,
   };
+  const backupStorage = new BackupStorage(config.backups.dir);
+  const destinations = new DestinationService(db, clock, audit, box, probeStore);
+  const copies = new CopyService(db, clock, destinations, backupStorage, config.backups.uploadRetryDelaysMs, logger);
   const backups = new BackupService(
     db,
     clock,
@@ -105,8 +120,10 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     runner,
     instances,
     databaseServers,
-    new BackupStorage(config.backups.dir),
+    backupStorage,
     config.backups.uploadLimitBytes,
+    copies,
+    destinations,
   );
   const backupJobDeps: BackupJobDeps = {
     ...instanceJobDeps,
@@ -115,7 +132,24 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     toolsImage: config.backups.toolsImage ?? config.postgresImage,
     toolsImageSet: config.backups.toolsImage !== undefined,
     backupJobs: config.backups.jobs,
+    destinations,
+    publicUrl: config.publicUrl,
+    notifications,
   };
+  const schedules = new ScheduleService(
+    db,
+    clock,
+    audit,
+    instances,
+    backups,
+    destinations,
+    operations,
+    runner,
+    notifications,
+    config.publicUrl,
+    logger,
+  );
+  backupJobDeps.schedules = schedules;
   instanceJobDeps.beforeDelete = async (job, instance) => {
     await safetyBackup(backupJobDeps, job, instance, 'pre-delete');
   };
@@ -137,11 +171,15 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     projects,
     instances,
     backups,
+    destinations,
+    schedules,
     instanceStats: new InstanceStatsService(instances, hosts, databaseServers),
     status,
     reconcile,
     logs: new LogService(instances, hosts),
     systemLogs: new SystemLogService(systemLogFile(config.dataDir)),
+    settings,
+    notifications,
     async startBackground() {
       started = true;
       const local = await hosts.registerLocal(config.docker.host);
@@ -149,6 +187,8 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
       // After interrupted jobs were failed and undone: whatever backup they left unfinished is failed.
       await backups.sweep();
       status.start([LOCAL_HOST_ID]);
+      // Its first tick catches up, once, on runs missed while Marina was down.
+      schedules.start(config.backups.schedulerIntervalMs);
       if (local.state === 'reachable') {
         // Say at start-up what does not add up; removing is an admin's decision.
         const report = await reconcile.report().catch(() => undefined);
@@ -162,6 +202,7 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     },
     async stopBackground() {
       if (!started) return;
+      await schedules.stop();
       await status.stop();
       await runner.stop();
     },

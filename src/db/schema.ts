@@ -268,6 +268,78 @@ export interface BackupsTable {
   created_by: string;
   created_at: CreatedAt;
   completed_at: NullableTimestamp;
+  local_status: ColumnType<LocalCopyStatus, LocalCopyStatus | undefined, LocalCopyStatus>;
+  verification: ColumnType<BackupVerification | null, string | null | undefined, string | null>;
+}
+
+export type LocalCopyStatus = 'present' | 'deleted';
+
+/** The outcome of a test restore into a throwaway database. */
+export interface BackupVerification {
+  status: 'passed' | 'failed';
+  checkedAt: string;
+  /** Installed modules counted in the restored database. */
+  modules: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+export type DestinationKind = 's3' | 'sftp';
+export const destinationKinds: readonly DestinationKind[] = ['s3', 'sftp'];
+
+export interface DestinationsTable {
+  id: Generated<string>;
+  organization_id: string | null;
+  name: string;
+  kind: DestinationKind;
+  settings: ColumnType<Record<string, unknown>, string, string>;
+  secrets: string;
+  encrypted: ColumnType<boolean, boolean | undefined, boolean>;
+  created_by: string;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export type CopyStatus = 'pending' | 'uploading' | 'verified' | 'failed' | 'deleted';
+
+export interface BackupCopiesTable {
+  id: Generated<string>;
+  backup_id: string;
+  destination_id: string;
+  status: CopyStatus;
+  remote_key: string;
+  encrypted: ColumnType<boolean, boolean | undefined, boolean>;
+  size_bytes: ColumnType<string | null, number | null | undefined, number | null>;
+  sha256: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  error: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  verified_at: NullableTimestamp;
+}
+
+export interface SchedulesTable {
+  instance_id: string;
+  enabled: boolean;
+  spec: ColumnType<Record<string, unknown>, string, string>;
+  kind: BackupKind;
+  format: BackupFormat;
+  destination_ids: ColumnType<string[], string | undefined, string>;
+  retention: ColumnType<Record<string, unknown>, string, string>;
+  verify_every_days: number | null;
+  next_run_at: NullableTimestamp;
+  last_run_at: NullableTimestamp;
+  last_operation_id: string | null;
+  last_verified_at: NullableTimestamp;
+  updated_by: string;
+  updated_at: Timestamp;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: ColumnType<Record<string, unknown>, string, string>;
+  updated_by: string;
+  updated_at: Timestamp;
 }
 
 export interface Database {
@@ -286,6 +358,10 @@ export interface Database {
   projects: ProjectsTable;
   instances: InstancesTable;
   backups: BackupsTable;
+  destinations: DestinationsTable;
+  backup_copies: BackupCopiesTable;
+  schedules: SchedulesTable;
+  settings: SettingsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -300,3 +376,6 @@ export type DatabaseServer = Selectable<DatabaseServersTable>;
 export type Project = Selectable<ProjectsTable>;
 export type Instance = Selectable<InstancesTable>;
 export type Backup = Selectable<BackupsTable>;
+export type Destination = Selectable<DestinationsTable>;
+export type BackupCopy = Selectable<BackupCopiesTable>;
+export type Schedule = Selectable<SchedulesTable>;

@@ -21,7 +21,9 @@ import { backupRoutes } from './routes/backups.js';
 import { instanceRoutes, reconcileRoutes } from './routes/instances.js';
 import { jobRoutes } from './routes/jobs.js';
 import { logRoutes, systemLogRoutes } from './routes/logs.js';
+import { offsiteRoutes } from './routes/offsite.js';
 import { organizationRoutes } from './routes/organizations.js';
+import { settingsRoutes } from './routes/settings.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { registerValidation } from './validation.js';
 
@@ -127,10 +129,12 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
       await api.register(auditRoutes, options);
       await api.register(jobRoutes, options);
       await api.register(instanceRoutes, options);
+      await api.register(offsiteRoutes, options);
       await api.register(backupRoutes, options);
       await api.register(reconcileRoutes, options);
       await api.register(logRoutes, options);
       await api.register(systemLogRoutes, options);
+      await api.register(settingsRoutes, options);
     },
     { prefix: '/api/v1' },
   );

@@ -233,6 +233,40 @@ export const BackupStatus = Type.Union([
   Type.Literal('failed'),
 ]);
 
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const BackupCopy = Type.Object(
+  {
+    destinationId: Type.String(),
+    destinationName: Type.String(),
+    destinationKind: Type.String(),
+    status: Type.Union([
+      Type.Literal('pending'),
+      Type.Literal('uploading'),
+      Type.Literal('verified'),
+      Type.Literal('failed'),
+      Type.Literal('deleted'),
+    ]),
+    encrypted: Type.Boolean(),
+    sizeBytes: Nullable(Type.Integer()),
+    attempts: Type.Integer(),
+    error: Nullable(Type.String()),
+    verifiedAt: Nullable(DateTime),
+  },
+  { title: 'BackupCopy' },
+);
+
+export const BackupVerification = Type.Object(
+  {
+    status: Type.Union([Type.Literal('passed'), Type.Literal('failed')]),
+    checkedAt: DateTime,
+    modules: Nullable(Type.Integer()),
+    durationMs: Type.Integer(),
+    error: Nullable(Type.String()),
+  },
+  { title: 'BackupVerification' },
+);
+
 export const Backup = Type.Object(
   {
     id: Type.String(),
@@ -253,6 +287,9 @@ export const Backup = Type.Object(
     createdAt: DateTime,
     completedAt: Type.Union([DateTime, Type.Null()]),
     downloadName: Type.String(),
+    localStatus: Type.Union([Type.Literal('present'), Type.Literal('deleted')]),
+    copies: Type.Array(BackupCopy),
+    verification: Nullable(BackupVerification),
   },
   { title: 'Backup' },
 );

@@ -20,6 +20,8 @@ export class TestClock implements Clock {
 }
 
 export interface TestApp {
+  /** Every line Marina logged, when MARINA_TEST_CAPTURE_LOGS=1 (to prove what never gets logged). */
+  logs: string[];
   app: FastifyInstance;
   db: Db;
   services: Services;
@@ -32,17 +34,23 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const database = await createTestDatabase();
   const config = loadConfig({ MARINA_DATA_DIR: '/tmp/marina-unused', MARINA_LOG_LEVEL: 'silent', ...env });
   const clock = new TestClock();
+  const logs: string[] = [];
+  const logger =
+    env.MARINA_TEST_CAPTURE_LOGS === '1'
+      ? pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) })
+      : pino({ level: 'silent' });
   const services = createServices({
     db: database.db,
     clock,
     config,
-    logger: pino({ level: 'silent' }),
+    logger,
     box: SecretBox.fromPassphrase('marina test secret key'),
     connectionString: database.url,
   });
-  const app = await buildApp({ config, services, db: database.db, logger: pino({ level: 'silent' }) });
+  const app = await buildApp({ config, services, db: database.db, logger });
   await app.ready();
   return {
+    logs,
     app,
     db: database.db,
     services,

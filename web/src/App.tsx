@@ -1,4 +1,6 @@
-import { BrowserRouter, Navigate, Route, Routes } from 'react-router-dom';
+import { lazy, type ReactNode, Suspense } from 'react';
+import { BrowserRouter, Navigate, Route, Routes, useParams } from 'react-router-dom';
+import { Loading } from './components/EmptyState';
 import { Layout } from './components/Layout';
 import { RedirectIfSignedIn, RequireSession } from './components/RouteGuards';
 import { ToastProvider } from './components/Toast';
@@ -20,6 +22,22 @@ import { OrganizationsPage } from './pages/OrganizationsPage';
 import { SettingsPage } from './pages/SettingsPage';
 import { SetupPage } from './pages/SetupPage';
 import { SessionProvider } from './session/SessionContext';
+
+// Pages few people open every day come in their own chunk.
+const DestinationsPage = lazy(async () => ({
+  default: (await import('./pages/offsite/DestinationsPage')).DestinationsPage,
+}));
+const HistoryPage = lazy(async () => ({ default: (await import('./pages/offsite/HistoryPage')).HistoryPage }));
+
+function Later({ page }: { page: ReactNode }) {
+  return <Suspense fallback={<Loading />}>{page}</Suspense>;
+}
+
+/** The address backup-failure emails link to: the instance's Backups tab. */
+function InstanceBackupsRedirect() {
+  const { id = '' } = useParams();
+  return <Navigate to={`/instances/${id}?tab=backups`} replace />;
+}
 
 export function App() {
   return (
@@ -49,16 +67,20 @@ export function App() {
               <Route path="instances/new" element={<NewInstancePage />} />
               <Route path="instances/:id" element={<InstancePage />} />
               <Route path="instances/:id/logs" element={<InstanceLogsPage />} />
+              <Route path="instances/:id/backups" element={<InstanceBackupsRedirect />} />
               <Route path="instances/:id/clone" element={<ClonePage />} />
               <Route path="clone" element={<ClonePage />} />
               <Route path="jobs" element={<JobsPage />} />
               <Route path="jobs/:id" element={<JobPage />} />
               <Route path="backups" element={<BackupsPage />} />
+              <Route path="backups/history" element={<Later page={<HistoryPage />} />} />
+              <Route path="destinations" element={<Later page={<DestinationsPage />} />} />
               <Route path="imports/new" element={<ImportPage />} />
               <Route path="logs" element={<LogsPage />} />
               <Route path="logs/marina" element={<SystemLogPage />} />
               <Route path="organizations" element={<OrganizationsPage />} />
               <Route path="organizations/:slug" element={<OrganizationPage />} />
+              <Route path="organizations/:slug/destinations" element={<Later page={<DestinationsPage />} />} />
               <Route path="audit" element={<AuditPage />} />
               <Route path="settings" element={<SettingsPage />} />
               <Route path="*" element={<NotFoundPage />} />

@@ -49,6 +49,8 @@ const jobKinds: Record<string, string> = {
   'instance.clone': 'Clone instance',
   'backup.create': 'Back up',
   'backup.restore': 'Restore backup',
+  'backup.verify': 'Test restore',
+  'backup.retention': 'Clean up backups',
 };
 
 export function jobKindLabel(kind: string): string {
@@ -78,6 +80,11 @@ const stepLabels: Record<string, string> = {
   load: 'Loading the data',
   swap: 'Swapping in the new data',
   neutralize: 'Neutralizing the copy',
+  upload: 'Copying offsite',
+  retention: 'Applying retention',
+  fetch: 'Fetching the backup',
+  check: 'Checking the modules',
+  cleanup: 'Dropping the test database',
 };
 
 /** Delete jobs reuse step names for removal; the kind says which way they go. */

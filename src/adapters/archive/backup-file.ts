@@ -54,10 +54,16 @@ export class BackupFileWriter {
     return new BackupFileWriter(path, onBytes);
   }
 
-  async commit(): Promise<{ sha256: string; sizeBytes: number }> {
+  /** With `expectSha256`, a file whose bytes differ is removed instead of named: it never looks good. */
+  async commit(expectSha256?: string): Promise<{ sha256: string; sizeBytes: number }> {
     if (!this.input.writableEnded) this.input.end();
     await this.piping;
     await finished(this.file);
+    const sha256 = this.input.hex();
+    if (expectSha256 !== undefined && sha256 !== expectSha256) {
+      await rm(this.path + PARTIAL_SUFFIX, { force: true });
+      throw new Error(`the file's sha256 is ${sha256}, not the expected ${expectSha256}`);
+    }
     await rename(this.path + PARTIAL_SUFFIX, this.path);
     const folder = await open(dirname(this.path), 'r');
     try {
@@ -65,7 +71,7 @@ export class BackupFileWriter {
     } finally {
       await folder.close();
     }
-    return { sha256: this.input.hex(), sizeBytes: this.input.bytes };
+    return { sha256, sizeBytes: this.input.bytes };
   }
 
   async abort(): Promise<void> {

@@ -3,6 +3,7 @@ import * as foundation from './0001_foundation.js';
 import * as operations from './0002_operations.js';
 import * as instances from './0003_instances.js';
 import * as backups from './0004_backups.js';
+import * as offsite from './0005_offsite.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002_operations': operations,
   '0003_instances': instances,
   '0004_backups': backups,
+  '0005_offsite': offsite,
 };

@@ -103,7 +103,13 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         summary: 'Back up an instance now: answers 202 with the backup (pending) and its job',
         params: Type.Object({ id: Uuid }),
         body: Type.Object(
-          { kind: Type.Optional(BackupKind), format: Type.Optional(BackupFormat) },
+          {
+            kind: Type.Optional(BackupKind),
+            format: Type.Optional(BackupFormat),
+            destinationIds: Type.Optional(
+              Type.Array(Uuid, { maxItems: 10, description: 'Offsite destinations to copy the backup to' }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: responses({ 202: Type.Object({ backup: Backup, job: Job }) }),
@@ -155,7 +161,10 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         response: responses({ 200: Type.Object({ backup: Backup }) }),
       },
     },
-    async (request) => ({ backup: backups.view(await backups.get(contextOf(request).actor, request.params.id)) }),
+    async (request) => {
+      const [backup] = await backups.views([await backups.get(contextOf(request).actor, request.params.id)]);
+      return { backup: backup as NonNullable<typeof backup> };
+    },
   );
 
   app.delete(
@@ -208,6 +217,11 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         .header('content-disposition', `attachment; filename="${file.name}"`)
         .header('etag', `"${file.sha256}"`)
         .header('x-checksum-sha256', file.sha256);
+      if (file.remote) {
+        // From an offsite copy, decrypted on the fly: whole, since a range would need the whole anyway.
+        reply.header('accept-ranges', 'none').header('content-length', String(file.size));
+        return reply.send(await file.remote());
+      }
       if (range === 'unsatisfiable') {
         reply.header('content-range', `bytes */${file.size}`);
         throw new MarinaError('MARINA_E_RANGE_NOT_SATISFIABLE');

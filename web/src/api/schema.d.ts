@@ -3340,6 +3340,1427 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/destinations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Offsite destinations: an organization's own and the platform-wide ones */
+        get: {
+            parameters: {
+                query?: {
+                    organizationId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            destinations: {
+                                id: string;
+                                organizationId: string | null;
+                                name: string;
+                                kind: "s3" | "sftp";
+                                s3: {
+                                    endpoint: string | null;
+                                    region: string;
+                                    bucket: string;
+                                    prefix: string;
+                                    forcePathStyle: boolean;
+                                    accessKeyId: string;
+                                } | null;
+                                sftp: {
+                                    host: string;
+                                    port: number;
+                                    username: string;
+                                    folder: string;
+                                    hostKeyFingerprint: string | null;
+                                } | null;
+                                encrypted: boolean;
+                                /** @description Names of the stored secrets; never their values */
+                                secretsSet: string[];
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                copies: number;
+                                bytes: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add an S3-compatible or SFTP destination (no organizationId: platform-wide, admins only) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        organizationId?: string | null;
+                        name: string;
+                        kind: "s3" | "sftp";
+                        s3?: {
+                            endpoint?: string | null;
+                            region?: string;
+                            bucket: string;
+                            prefix?: string;
+                            forcePathStyle?: boolean;
+                            accessKeyId: string;
+                            secretAccessKey: string;
+                        };
+                        sftp?: {
+                            host: string;
+                            port?: number;
+                            username: string;
+                            folder?: string;
+                            hostKeyFingerprint?: string;
+                            privateKey?: string;
+                            privateKeyPassphrase?: string;
+                            password?: string;
+                        };
+                        encryption?: {
+                            passphrase: string;
+                        } | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Destination */
+                            destination: {
+                                id: string;
+                                organizationId: string | null;
+                                name: string;
+                                kind: "s3" | "sftp";
+                                s3: {
+                                    endpoint: string | null;
+                                    region: string;
+                                    bucket: string;
+                                    prefix: string;
+                                    forcePathStyle: boolean;
+                                    accessKeyId: string;
+                                } | null;
+                                sftp: {
+                                    host: string;
+                                    port: number;
+                                    username: string;
+                                    folder: string;
+                                    hostKeyFingerprint: string | null;
+                                } | null;
+                                encrypted: boolean;
+                                /** @description Names of the stored secrets; never their values */
+                                secretsSet: string[];
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                copies: number;
+                                bytes: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/destinations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One destination (secrets are never returned) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Destination */
+                            destination: {
+                                id: string;
+                                organizationId: string | null;
+                                name: string;
+                                kind: "s3" | "sftp";
+                                s3: {
+                                    endpoint: string | null;
+                                    region: string;
+                                    bucket: string;
+                                    prefix: string;
+                                    forcePathStyle: boolean;
+                                    accessKeyId: string;
+                                } | null;
+                                sftp: {
+                                    host: string;
+                                    port: number;
+                                    username: string;
+                                    folder: string;
+                                    hostKeyFingerprint: string | null;
+                                } | null;
+                                encrypted: boolean;
+                                /** @description Names of the stored secrets; never their values */
+                                secretsSet: string[];
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                copies: number;
+                                bytes: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Remove a destination that keeps no copies and no schedule uses */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/destinations/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test the connection: write, read back and delete a probe; says precisely what failed. Pins an SFTP host key seen for the first time. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ok: boolean;
+                            steps: {
+                                step: string;
+                                ok: boolean;
+                                ms: number;
+                            }[];
+                            error: {
+                                reason: string;
+                                message: string;
+                            } | null;
+                            hostKeyFingerprint: string | null;
+                            /** @description The host key was seen for the first time and is now pinned */
+                            pinned: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An instance's backup schedule (null when it has none yet) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schedule: {
+                                instanceId: string;
+                                enabled: boolean;
+                                /** ScheduleSpec */
+                                spec: {
+                                    kind: "daily" | "weekly" | "monthly" | "cron";
+                                    /** @description HH:MM, for daily, weekly and monthly */
+                                    time?: string;
+                                    /** @description ISO weekday, 1 = Monday */
+                                    weekday?: number;
+                                    /** @description Day of month; 29–31 mean the last day in shorter months */
+                                    day?: number;
+                                    /** @description Five-field cron expression */
+                                    expression?: string;
+                                    /** @description IANA time zone, e.g. Europe/Brussels */
+                                    timeZone: string;
+                                };
+                                description: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                destinationIds: string[];
+                                retention: {
+                                    local: {
+                                        last: number;
+                                        daily: number;
+                                        weekly: number;
+                                        monthly: number;
+                                    };
+                                    destinations: {
+                                        [key: string]: {
+                                            last: number;
+                                            daily: number;
+                                            weekly: number;
+                                            monthly: number;
+                                        };
+                                    };
+                                };
+                                verifyEveryDays: number | null;
+                                nextRunAt: string | null;
+                                lastRunAt: string | null;
+                                lastJobId: string | null;
+                                lastVerifiedAt: string | null;
+                                updatedBy: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /** Set an instance's backup schedule: when, what, where to copy, how long to keep */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        enabled?: boolean;
+                        /** ScheduleSpec */
+                        spec: {
+                            kind: "daily" | "weekly" | "monthly" | "cron";
+                            /** @description HH:MM, for daily, weekly and monthly */
+                            time?: string;
+                            /** @description ISO weekday, 1 = Monday */
+                            weekday?: number;
+                            /** @description Day of month; 29–31 mean the last day in shorter months */
+                            day?: number;
+                            /** @description Five-field cron expression */
+                            expression?: string;
+                            /** @description IANA time zone, e.g. Europe/Brussels */
+                            timeZone: string;
+                        };
+                        kind?: "full" | "database" | "filestore";
+                        format?: "zip" | "native";
+                        destinationIds?: string[];
+                        retention?: {
+                            /** RetentionPolicy */
+                            local?: {
+                                last?: number;
+                                daily?: number;
+                                weekly?: number;
+                                monthly?: number;
+                            };
+                            destinations?: {
+                                [key: string]: {
+                                    last?: number;
+                                    daily?: number;
+                                    weekly?: number;
+                                    monthly?: number;
+                                };
+                            };
+                        };
+                        verifyEveryDays?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Schedule */
+                            schedule: {
+                                instanceId: string;
+                                enabled: boolean;
+                                /** ScheduleSpec */
+                                spec: {
+                                    kind: "daily" | "weekly" | "monthly" | "cron";
+                                    /** @description HH:MM, for daily, weekly and monthly */
+                                    time?: string;
+                                    /** @description ISO weekday, 1 = Monday */
+                                    weekday?: number;
+                                    /** @description Day of month; 29–31 mean the last day in shorter months */
+                                    day?: number;
+                                    /** @description Five-field cron expression */
+                                    expression?: string;
+                                    /** @description IANA time zone, e.g. Europe/Brussels */
+                                    timeZone: string;
+                                };
+                                description: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                destinationIds: string[];
+                                retention: {
+                                    local: {
+                                        last: number;
+                                        daily: number;
+                                        weekly: number;
+                                        monthly: number;
+                                    };
+                                    destinations: {
+                                        [key: string]: {
+                                            last: number;
+                                            daily: number;
+                                            weekly: number;
+                                            monthly: number;
+                                        };
+                                    };
+                                };
+                                verifyEveryDays: number | null;
+                                nextRunAt: string | null;
+                                lastRunAt: string | null;
+                                lastJobId: string | null;
+                                lastVerifiedAt: string | null;
+                                updatedBy: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/schedule/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the schedule's backup now (copies and retention included) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Backup */
+                            backup: {
+                                id: string;
+                                organizationId: string;
+                                instanceId: string | null;
+                                instanceLabel: string;
+                                odooVersion: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                status: "pending" | "running" | "completed" | "failed";
+                                sizeBytes: number | null;
+                                sha256: string | null;
+                                pinned: boolean;
+                                error: string | null;
+                                jobId: string | null;
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                completedAt: string | null;
+                                downloadName: string;
+                                localStatus: "present" | "deleted";
+                                copies: {
+                                    destinationId: string;
+                                    destinationName: string;
+                                    destinationKind: string;
+                                    status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                    encrypted: boolean;
+                                    sizeBytes: number | null;
+                                    attempts: number;
+                                    error: string | null;
+                                    verifiedAt: string | null;
+                                }[];
+                                verification: {
+                                    status: "passed" | "failed";
+                                    /** Format: date-time */
+                                    checkedAt: string;
+                                    modules: number | null;
+                                    durationMs: number;
+                                    error: string | null;
+                                } | null;
+                            };
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backup-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** History of backup runs with their copies; filter by instance, organization, status, trigger, time */
+        get: {
+            parameters: {
+                query?: {
+                    instanceId?: string;
+                    organizationId?: string;
+                    status?: "pending" | "running" | "completed" | "failed" | "problem";
+                    trigger?: string;
+                    since?: string;
+                    until?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            runs: ({
+                                id: string;
+                                organizationId: string;
+                                instanceId: string | null;
+                                instanceLabel: string;
+                                odooVersion: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                status: "pending" | "running" | "completed" | "failed";
+                                sizeBytes: number | null;
+                                sha256: string | null;
+                                pinned: boolean;
+                                error: string | null;
+                                jobId: string | null;
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                completedAt: string | null;
+                                downloadName: string;
+                                localStatus: "present" | "deleted";
+                                copies: {
+                                    destinationId: string;
+                                    destinationName: string;
+                                    destinationKind: string;
+                                    status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                    encrypted: boolean;
+                                    sizeBytes: number | null;
+                                    attempts: number;
+                                    error: string | null;
+                                    verifiedAt: string | null;
+                                }[];
+                                verification: {
+                                    status: "passed" | "failed";
+                                    /** Format: date-time */
+                                    checkedAt: string;
+                                    modules: number | null;
+                                    durationMs: number;
+                                    error: string | null;
+                                } | null;
+                            } & {
+                                startedAt: string | null;
+                                durationMs: number | null;
+                                /** @description The backup or one of its copies failed */
+                                problem: boolean;
+                            })[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/retention/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What a retention policy would keep and delete of an instance's scheduled backups, before saving */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        instanceId: string;
+                        /** RetentionPolicy */
+                        policy: {
+                            last?: number;
+                            daily?: number;
+                            weekly?: number;
+                            monthly?: number;
+                        };
+                        destinationId?: string | null;
+                        timeZone?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            keep: {
+                                /** Backup */
+                                backup: {
+                                    id: string;
+                                    organizationId: string;
+                                    instanceId: string | null;
+                                    instanceLabel: string;
+                                    odooVersion: string;
+                                    kind: "full" | "database" | "filestore";
+                                    format: "zip" | "native";
+                                    trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                    status: "pending" | "running" | "completed" | "failed";
+                                    sizeBytes: number | null;
+                                    sha256: string | null;
+                                    pinned: boolean;
+                                    error: string | null;
+                                    jobId: string | null;
+                                    createdBy: string;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    completedAt: string | null;
+                                    downloadName: string;
+                                    localStatus: "present" | "deleted";
+                                    copies: {
+                                        destinationId: string;
+                                        destinationName: string;
+                                        destinationKind: string;
+                                        status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                        encrypted: boolean;
+                                        sizeBytes: number | null;
+                                        attempts: number;
+                                        error: string | null;
+                                        verifiedAt: string | null;
+                                    }[];
+                                    verification: {
+                                        status: "passed" | "failed";
+                                        /** Format: date-time */
+                                        checkedAt: string;
+                                        modules: number | null;
+                                        durationMs: number;
+                                        error: string | null;
+                                    } | null;
+                                };
+                                reasons: string[];
+                            }[];
+                            delete: {
+                                id: string;
+                                organizationId: string;
+                                instanceId: string | null;
+                                instanceLabel: string;
+                                odooVersion: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                status: "pending" | "running" | "completed" | "failed";
+                                sizeBytes: number | null;
+                                sha256: string | null;
+                                pinned: boolean;
+                                error: string | null;
+                                jobId: string | null;
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                completedAt: string | null;
+                                downloadName: string;
+                                localStatus: "present" | "deleted";
+                                copies: {
+                                    destinationId: string;
+                                    destinationName: string;
+                                    destinationKind: string;
+                                    status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                    encrypted: boolean;
+                                    sizeBytes: number | null;
+                                    attempts: number;
+                                    error: string | null;
+                                    verifiedAt: string | null;
+                                }[];
+                                verification: {
+                                    status: "passed" | "failed";
+                                    /** Format: date-time */
+                                    checkedAt: string;
+                                    modules: number | null;
+                                    durationMs: number;
+                                    error: string | null;
+                                } | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/retention/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** "Clean up now": apply retention for one instance, or (platform admins) every scheduled instance */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        instanceId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test-restore a backup into a throwaway database; the result is recorded on the backup */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/instances/{id}/backups": {
         parameters: {
             query?: never;
@@ -3391,6 +4812,26 @@ export interface paths {
                                 createdAt: string;
                                 completedAt: string | null;
                                 downloadName: string;
+                                localStatus: "present" | "deleted";
+                                copies: {
+                                    destinationId: string;
+                                    destinationName: string;
+                                    destinationKind: string;
+                                    status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                    encrypted: boolean;
+                                    sizeBytes: number | null;
+                                    attempts: number;
+                                    error: string | null;
+                                    verifiedAt: string | null;
+                                }[];
+                                verification: {
+                                    status: "passed" | "failed";
+                                    /** Format: date-time */
+                                    checkedAt: string;
+                                    modules: number | null;
+                                    durationMs: number;
+                                    error: string | null;
+                                } | null;
                             }[];
                         };
                     };
@@ -3449,6 +4890,8 @@ export interface paths {
                     "application/json": {
                         kind?: "full" | "database" | "filestore";
                         format?: "zip" | "native";
+                        /** @description Offsite destinations to copy the backup to */
+                        destinationIds?: string[];
                     };
                 };
             };
@@ -3481,6 +4924,26 @@ export interface paths {
                                 createdAt: string;
                                 completedAt: string | null;
                                 downloadName: string;
+                                localStatus: "present" | "deleted";
+                                copies: {
+                                    destinationId: string;
+                                    destinationName: string;
+                                    destinationKind: string;
+                                    status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                    encrypted: boolean;
+                                    sizeBytes: number | null;
+                                    attempts: number;
+                                    error: string | null;
+                                    verifiedAt: string | null;
+                                }[];
+                                verification: {
+                                    status: "passed" | "failed";
+                                    /** Format: date-time */
+                                    checkedAt: string;
+                                    modules: number | null;
+                                    durationMs: number;
+                                    error: string | null;
+                                } | null;
                             };
                             /** Job */
                             job: {
@@ -3617,6 +5080,26 @@ export interface paths {
                                 createdAt: string;
                                 completedAt: string | null;
                                 downloadName: string;
+                                localStatus: "present" | "deleted";
+                                copies: {
+                                    destinationId: string;
+                                    destinationName: string;
+                                    destinationKind: string;
+                                    status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                    encrypted: boolean;
+                                    sizeBytes: number | null;
+                                    attempts: number;
+                                    error: string | null;
+                                    verifiedAt: string | null;
+                                }[];
+                                verification: {
+                                    status: "passed" | "failed";
+                                    /** Format: date-time */
+                                    checkedAt: string;
+                                    modules: number | null;
+                                    durationMs: number;
+                                    error: string | null;
+                                } | null;
                             }[];
                         };
                     };
@@ -3714,6 +5197,26 @@ export interface paths {
                                 createdAt: string;
                                 completedAt: string | null;
                                 downloadName: string;
+                                localStatus: "present" | "deleted";
+                                copies: {
+                                    destinationId: string;
+                                    destinationName: string;
+                                    destinationKind: string;
+                                    status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                    encrypted: boolean;
+                                    sizeBytes: number | null;
+                                    attempts: number;
+                                    error: string | null;
+                                    verifiedAt: string | null;
+                                }[];
+                                verification: {
+                                    status: "passed" | "failed";
+                                    /** Format: date-time */
+                                    checkedAt: string;
+                                    modules: number | null;
+                                    durationMs: number;
+                                    error: string | null;
+                                } | null;
                             };
                         };
                     };
@@ -3875,6 +5378,26 @@ export interface paths {
                                 createdAt: string;
                                 completedAt: string | null;
                                 downloadName: string;
+                                localStatus: "present" | "deleted";
+                                copies: {
+                                    destinationId: string;
+                                    destinationName: string;
+                                    destinationKind: string;
+                                    status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                    encrypted: boolean;
+                                    sizeBytes: number | null;
+                                    attempts: number;
+                                    error: string | null;
+                                    verifiedAt: string | null;
+                                }[];
+                                verification: {
+                                    status: "passed" | "failed";
+                                    /** Format: date-time */
+                                    checkedAt: string;
+                                    modules: number | null;
+                                    durationMs: number;
+                                    error: string | null;
+                                } | null;
                             };
                         };
                     };
@@ -4327,6 +5850,26 @@ export interface paths {
                                     createdAt: string;
                                     completedAt: string | null;
                                     downloadName: string;
+                                    localStatus: "present" | "deleted";
+                                    copies: {
+                                        destinationId: string;
+                                        destinationName: string;
+                                        destinationKind: string;
+                                        status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                        encrypted: boolean;
+                                        sizeBytes: number | null;
+                                        attempts: number;
+                                        error: string | null;
+                                        verifiedAt: string | null;
+                                    }[];
+                                    verification: {
+                                        status: "passed" | "failed";
+                                        /** Format: date-time */
+                                        checkedAt: string;
+                                        modules: number | null;
+                                        durationMs: number;
+                                        error: string | null;
+                                    } | null;
                                 } | null;
                             };
                         };
@@ -4496,6 +6039,26 @@ export interface paths {
                                 createdAt: string;
                                 completedAt: string | null;
                                 downloadName: string;
+                                localStatus: "present" | "deleted";
+                                copies: {
+                                    destinationId: string;
+                                    destinationName: string;
+                                    destinationKind: string;
+                                    status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                    encrypted: boolean;
+                                    sizeBytes: number | null;
+                                    attempts: number;
+                                    error: string | null;
+                                    verifiedAt: string | null;
+                                }[];
+                                verification: {
+                                    status: "passed" | "failed";
+                                    /** Format: date-time */
+                                    checkedAt: string;
+                                    modules: number | null;
+                                    durationMs: number;
+                                    error: string | null;
+                                } | null;
                             };
                         };
                     };
@@ -5169,6 +6732,314 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/smtp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The SMTP server Marina sends its notices through (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            smtp: {
+                                host: string;
+                                port: number;
+                                /** @description "tls": TLS from the start (usually port 465); "starttls": upgrade, required (587); "none": plain */
+                                security: "none" | "starttls" | "tls";
+                                username: string | null;
+                                from: string;
+                                /** @description Whether a password is stored; the password itself is never shown. */
+                                passwordSet: boolean;
+                                updatedBy: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /** Set the SMTP server (platform admins); the password is stored encrypted and never shown */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description A host name or an IP address */
+                        host: string;
+                        port: number;
+                        /** @description "tls": TLS from the start (usually port 465); "starttls": upgrade, required (587); "none": plain */
+                        security: "none" | "starttls" | "tls";
+                        /** @description The sender: an address, or "Name <address>" */
+                        from: string;
+                        username?: string | null;
+                        /** @description Leave out to keep the stored password; null removes it. */
+                        password?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** SmtpSettings */
+                            smtp: {
+                                host: string;
+                                port: number;
+                                /** @description "tls": TLS from the start (usually port 465); "starttls": upgrade, required (587); "none": plain */
+                                security: "none" | "starttls" | "tls";
+                                username: string | null;
+                                from: string;
+                                /** @description Whether a password is stored; the password itself is never shown. */
+                                passwordSet: boolean;
+                                updatedBy: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Remove the SMTP settings; Marina stops sending email (platform admins) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/smtp/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test email through the stored SMTP settings (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Email address */
+                        to: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {boolean} */
+                            ok: true;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

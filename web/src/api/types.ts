@@ -50,3 +50,24 @@ export const backupTriggers: BackupTrigger[] = [
   'import',
 ];
 export const backupStatuses: BackupStatus[] = ['pending', 'running', 'completed', 'failed'];
+
+export type BackupCopy = Backup['copies'][number];
+export type BackupVerification = NonNullable<Backup['verification']>;
+export type CopyStatus = BackupCopy['status'];
+
+export type Destination = Json<paths['/api/v1/destinations']['get']['responses'][200]>['destinations'][number];
+export type NewDestination = NonNullable<
+  paths['/api/v1/destinations']['post']['requestBody']
+>['content']['application/json'];
+export type DestinationTest = Json<paths['/api/v1/destinations/{id}/test']['post']['responses'][200]>;
+
+export type Schedule = NonNullable<Json<paths['/api/v1/instances/{id}/schedule']['get']['responses'][200]>['schedule']>;
+export type ScheduleSpec = Schedule['spec'];
+export type ScheduleInput = NonNullable<
+  paths['/api/v1/instances/{id}/schedule']['put']['requestBody']
+>['content']['application/json'];
+export type RetentionPolicy = Schedule['retention']['local'];
+export type RetentionPreview = Json<paths['/api/v1/retention/preview']['post']['responses'][200]>;
+
+export type BackupRun = Json<paths['/api/v1/backup-runs']['get']['responses'][200]>['runs'][number];
+export type BackupRunQuery = NonNullable<paths['/api/v1/backup-runs']['get']['parameters']['query']>;

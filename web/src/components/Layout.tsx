@@ -8,6 +8,7 @@ import {
   ArchiveIcon,
   BookIcon,
   BuildingIcon,
+  CloudIcon,
   GearIcon,
   LogoutIcon,
   ServerIcon,
@@ -21,6 +22,7 @@ const operations = [
   { to: '/instances', label: 'Instances', icon: <ServerIcon /> },
   { to: '/jobs', label: 'Jobs', icon: <ActivityIcon /> },
   { to: '/backups', label: 'Backups', icon: <ArchiveIcon /> },
+  { to: '/destinations', label: 'Destinations', icon: <CloudIcon /> },
   { to: '/logs', label: 'Logs', icon: <TerminalIcon /> },
 ];
 

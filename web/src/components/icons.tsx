@@ -255,3 +255,43 @@ export const ArrowRightIcon = (props: IconProps) => (
     <path d="M5 12h14M12 5l7 7-7 7" />
   </Icon>
 );
+
+export const CloudIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M7 18a4.5 4.5 0 0 1-.6-8.96A6 6 0 0 1 18 8.5a4.5 4.5 0 0 1-.5 9.5H7z" />
+  </Icon>
+);
+
+export const CalendarIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <rect x="3.5" y="5" width="17" height="15" rx="2" />
+    <path d="M3.5 10h17M8 3v4M16 3v4" />
+  </Icon>
+);
+
+export const FlaskIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M9 3h6M10 3v6L4.5 18.5A1.7 1.7 0 0 0 6 21h12a1.7 1.7 0 0 0 1.5-2.5L14 9V3M7.5 15h9" />
+  </Icon>
+);
+
+export const SweepIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M14 4l-4 8M6.5 12h7l1.5 8H5l1.5-8zM9 16v4M12 16v4" />
+  </Icon>
+);
+
+export const HistoryIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M4 6h12M4 12h6M4 18h6" />
+    <circle cx="16.5" cy="15.5" r="4.5" />
+    <path d="M16.5 13.5v2l1.5 1" />
+  </Icon>
+);
+
+export const MailIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <rect x="3" y="5" width="18" height="14" rx="2" />
+    <path d="M3.5 6.5l8.5 6 8.5-6" />
+  </Icon>
+);

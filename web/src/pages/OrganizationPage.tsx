@@ -271,6 +271,14 @@ export function OrganizationPage() {
     `org:${slug}`,
   );
   const instances = useLoader(async () => (await call(api.GET('/api/v1/instances'))).instances, 'instances');
+  const destinations = useLoader(
+    async () => {
+      if (!org.data) return undefined;
+      const query = { organizationId: org.data.id };
+      return (await call(api.GET('/api/v1/destinations', { params: { query } }))).destinations;
+    },
+    `destinations:${org.data?.id ?? ''}`,
+  );
   const members = useLoader(
     async () => (await call(api.GET('/api/v1/organizations/{id}/members', { params: { path: { id: slug } } }))).members,
     `members:${slug}`,
@@ -319,7 +327,7 @@ export function OrganizationPage() {
           ) : null
         }
       />
-      <div className="stats">
+      <div className="stats stats-4">
         <div className="stat card">
           <span className="stat-label">Members</span>
           <span className="stat-value">{organization.memberCount}</span>
@@ -338,6 +346,14 @@ export function OrganizationPage() {
           <Link className="stat-link" to="/instances">
             Open instances
           </Link>
+        </div>
+        <div className="stat card">
+          <span className="stat-label">Offsite destinations</span>
+          <span className="stat-value">{destinations.data ? destinations.data.length : '—'}</span>
+          <span className="inline-links stat-link">
+            <Link to={`/organizations/${organization.slug}/destinations`}>Destinations</Link>
+            <Link to={`/backups/history?organization=${organization.id}`}>Backup history</Link>
+          </span>
         </div>
       </div>
       <section className="card card-flush">

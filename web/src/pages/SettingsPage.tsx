@@ -1,17 +1,19 @@
 import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
-import { BookIcon, ExternalIcon, KeyIcon, LockIcon, ServerIcon } from '../components/icons';
+import { BookIcon, ExternalIcon, KeyIcon, LockIcon, MailIcon, ServerIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { useMe } from '../session/SessionContext';
 import { HostsSection } from './settings/HostsSection';
 import { PasswordSection } from './settings/PasswordSection';
 import { ReconcileSection } from './settings/ReconcileSection';
+import { SmtpSection } from './settings/SmtpSection';
 import { TokensSection } from './settings/TokensSection';
 
 const allTabs = [
   { id: 'tokens', label: 'API tokens', icon: <KeyIcon />, adminOnly: false },
   { id: 'password', label: 'Password', icon: <LockIcon />, adminOnly: false },
   { id: 'hosts', label: 'Hosts', icon: <ServerIcon />, adminOnly: true },
+  { id: 'email', label: 'Email', icon: <MailIcon />, adminOnly: true },
 ] as const;
 type TabId = (typeof allTabs)[number]['id'];
 
@@ -32,7 +34,7 @@ export function SettingsPage() {
         title="Settings"
         subtitle={
           me.user.isPlatformAdmin
-            ? 'Your account: API tokens for scripts and the CLI, your password — and the Docker hosts of this Marina.'
+            ? 'Your account: API tokens for scripts and the CLI, your password — and the Docker hosts and the email server of this Marina.'
             : 'Your account: API tokens for scripts and the CLI, and your password.'
         }
         actions={
@@ -69,6 +71,7 @@ export function SettingsPage() {
             <ReconcileSection />
           </div>
         ) : null}
+        {tab === 'email' ? <SmtpSection /> : null}
       </div>
     </>
   );

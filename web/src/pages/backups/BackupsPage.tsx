@@ -13,7 +13,7 @@ import {
 } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { EmptyState, Loading } from '../../components/EmptyState';
-import { ArchiveIcon, CloneIcon, UploadIcon } from '../../components/icons';
+import { ArchiveIcon, CloneIcon, HistoryIcon, UploadIcon } from '../../components/icons';
 import { PageHeader } from '../../components/PageHeader';
 import { formatBytes } from '../../operate';
 import { useLoader } from '../../useLoader';
@@ -76,18 +76,24 @@ export function BackupsPage() {
         title="Backups"
         subtitle="Snapshots of your instances’ databases and filestores — also the safety backups of deleted instances."
         actions={
-          canWrite ? (
-            <>
-              <Link className="btn btn-secondary" to="/clone">
-                <CloneIcon />
-                Clone an instance
-              </Link>
-              <Link className="btn btn-primary" to="/imports/new">
-                <UploadIcon />
-                Import a backup
-              </Link>
-            </>
-          ) : null
+          <>
+            <Link className="btn btn-secondary" to="/backups/history">
+              <HistoryIcon />
+              History
+            </Link>
+            {canWrite ? (
+              <>
+                <Link className="btn btn-secondary" to="/clone">
+                  <CloneIcon />
+                  Clone an instance
+                </Link>
+                <Link className="btn btn-primary" to="/imports/new">
+                  <UploadIcon />
+                  Import a backup
+                </Link>
+              </>
+            ) : null}
+          </>
         }
       />
       {rows ? (
@@ -234,6 +240,7 @@ export function BackupsPage() {
             onRestore={actions.restore}
             onDelete={actions.remove}
             onJobEnded={actions.refresh}
+            onVerify={actions.verify}
           />
         ) : null}
       </section>

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
@@ -9,6 +9,8 @@ import { ArchiveIcon, CloneIcon, PlusIcon } from '../../components/icons';
 import { formatRelative } from '../../format';
 import { formatBytes } from '../../operate';
 import { useLoader } from '../../useLoader';
+import { emptyFilters, ProblemBanner, problemsOf, type RunFilters, RunHistory } from '../offsite/RunHistory';
+import { ScheduleCard } from '../offsite/ScheduleCard';
 import { useBackupActions } from './actions';
 import { BackupsTable, SizeChart } from './parts';
 import { canTakeData, useAdminScope } from './scope';
@@ -38,6 +40,19 @@ export function BackupsTab({
   useEffect(() => {
     if (refreshKey !== firstKey.current) void reload();
   }, [refreshKey, reload]);
+
+  // The history and the banner follow the list: any backup or copy that moves on reloads them.
+  const signature = (rows ?? [])
+    .map((b) => `${b.id}:${b.status}:${b.copies.map((c) => c.status).join(',')}:${b.verification?.status ?? ''}`)
+    .join('|');
+  const recent = useLoader(
+    async () => (await call(api.GET('/api/v1/backup-runs', { params: { query: { instanceId: id, limit: 50 } } }))).runs,
+    `runs:${id}:${signature}`,
+  );
+  const problems = problemsOf(recent.data ?? []);
+  const lastScheduled = (recent.data ?? []).find((r) => r.trigger === 'schedule');
+  const [historyFilters, setHistoryFilters] = useState<RunFilters>(emptyFilters);
+  const historyRef = useRef<HTMLElement>(null);
 
   const completed = (rows ?? []).filter((b) => b.status === 'completed');
   const newest = completed[0];
@@ -77,8 +92,22 @@ export function BackupsTab({
           </div>
         ) : null}
       </div>
+      <ProblemBanner
+        problems={problems}
+        onShow={() => {
+          setHistoryFilters({ ...emptyFilters, status: 'problem' });
+          historyRef.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+        }}
+      />
       {actions.progress}
       {list.error ? <Alert kind="error">{errorMessage(list.error)}</Alert> : null}
+      <ScheduleCard
+        instance={instance}
+        isAdmin={isAdmin}
+        lastRun={lastScheduled}
+        onStarted={actions.added}
+        onJobEnded={actions.refresh}
+      />
       {completed.length > 0 ? (
         <section className="card card-body chart-card" aria-label="Backup sizes">
           <h3 className="chart-title">Size over time</h3>
@@ -105,8 +134,25 @@ export function BackupsTab({
             onRestore={actions.restore}
             onDelete={actions.remove}
             onJobEnded={actions.refresh}
+            onVerify={isAdmin ? actions.verify : undefined}
           />
         ) : null}
+      </section>
+      <section className="section history-section" aria-label="History" ref={historyRef}>
+        <div className="section-head">
+          <div>
+            <h2>History</h2>
+            <p className="muted">Every run with its offsite copies; open a row for each copy’s outcome.</p>
+          </div>
+        </div>
+        <section className="card card-flush">
+          <RunHistory
+            instanceId={id}
+            refreshKey={signature}
+            filters={historyFilters}
+            onFiltersChange={setHistoryFilters}
+          />
+        </section>
       </section>
       {actions.dialogs}
     </div>

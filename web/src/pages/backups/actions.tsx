@@ -5,6 +5,7 @@ import { errorMessage } from '../../api/errors';
 import type { Backup, Instance, Job } from '../../api/types';
 import { JobProgress } from '../../components/JobProgress';
 import { useToast } from '../../components/Toast';
+import { formatDateTime } from '../../format';
 import { useInterval } from '../../live';
 import { jobKindLabel } from '../../operate';
 import type { Loaded } from '../../useLoader';
@@ -69,6 +70,20 @@ export function useBackupActions(list: Loaded<Backup[]>, scope: Scope, onChanged
     if (job.status === 'succeeded') toast.success(`${jobKindLabel(job.kind)} finished.`);
     else if (job.status === 'failed')
       toast.error(`${jobKindLabel(job.kind)} failed: ${job.error?.message.split('\n')[0] ?? 'see the job'}`);
+  }
+
+  async function verify(backup: Backup) {
+    try {
+      const { job } = await call(api.POST('/api/v1/backups/{id}/verify', { params: { path: { id: backup.id } } }));
+      follow({ job, title: `Test restore of the backup of ${formatDateTime(backup.createdAt)}` });
+    } catch (error) {
+      toast.error(errorMessage(error));
+    }
+  }
+
+  /** A backup started elsewhere on the page (a schedule's "Run now"): listed at once. */
+  function added(backup: Backup) {
+    setRows((current) => [backup, ...(current ?? []).filter((b) => b.id !== backup.id)]);
   }
 
   function restored({ job, instance }: FillStarted, backup: Backup) {
@@ -141,5 +156,7 @@ export function useBackupActions(list: Loaded<Backup[]>, scope: Scope, onChanged
     backUp: (instance: Instance) => setDialog({ type: 'backup', instance }),
     restore: (backup: Backup) => setDialog({ type: 'restore', backup }),
     remove: (backup: Backup) => setDialog({ type: 'delete', backup }),
+    verify,
+    added,
   };
 }

@@ -10,7 +10,7 @@ import {
   type Job,
 } from '../../api/types';
 import { Alert } from '../../components/Alert';
-import { ChoiceCard } from '../../components/ChoiceCard';
+import { CheckboxField, ChoiceCard } from '../../components/ChoiceCard';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Loading } from '../../components/EmptyState';
 import { FormError } from '../../components/FormError';
@@ -18,6 +18,7 @@ import { Modal } from '../../components/Modal';
 import { formatDateTime } from '../../format';
 import { formatBytes } from '../../operate';
 import { useMe } from '../../session/SessionContext';
+import { kindName, useDestinations, whereOf } from '../offsite/parts';
 import { formatLabel, kindHint, kindLabel } from './parts';
 import { canTakeData, type Scope } from './scope';
 import {
@@ -49,6 +50,8 @@ export function BackUpModal({
 }) {
   const [kind, setKind] = useState<BackupKind>('full');
   const [format, setFormat] = useState<BackupFormat>('zip');
+  const [destinationIds, setDestinationIds] = useState<string[]>([]);
+  const destinations = useDestinations(instance.organizationId);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
@@ -57,8 +60,9 @@ export function BackUpModal({
     setBusy(true);
     setError(null);
     try {
+      const body = { kind, format, ...(destinationIds.length > 0 ? { destinationIds } : {}) };
       const answer = await call(
-        api.POST('/api/v1/instances/{id}/backups', { params: { path: { id: instance.id } }, body: { kind, format } }),
+        api.POST('/api/v1/instances/{id}/backups', { params: { path: { id: instance.id } }, body }),
       );
       onStarted(answer);
       onClose();
@@ -108,6 +112,32 @@ export function BackUpModal({
             ))}
           </div>
         </fieldset>
+        {destinations.data && destinations.data.length > 0 ? (
+          <fieldset className="choice-group">
+            <legend>Copy offsite</legend>
+            <p className="field-hint">Uploaded and verified at each destination checked, once the backup is written.</p>
+            <div className="destination-checks destination-checks-grid">
+              {destinations.data.map((d) => (
+                <CheckboxField
+                  key={d.id}
+                  label={
+                    <>
+                      {d.name} <span className={`kind-tag kind-${d.kind}`}>{kindName[d.kind]}</span>
+                    </>
+                  }
+                  hint={
+                    <>
+                      <span className="mono">{whereOf(d)}</span>
+                      {d.encrypted ? ' · encrypted' : ''}
+                    </>
+                  }
+                  checked={destinationIds.includes(d.id)}
+                  onChange={(on) => setDestinationIds((ids) => (on ? [...ids, d.id] : ids.filter((id) => id !== d.id)))}
+                />
+              ))}
+            </div>
+          </fieldset>
+        ) : null}
         <FormError error={error} fields={[]} />
         <div className="form-actions">
           <button type="button" className="btn btn-secondary" onClick={onClose} disabled={busy}>

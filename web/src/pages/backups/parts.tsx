@@ -5,13 +5,22 @@ import { errorMessage } from '../../api/errors';
 import type { Backup, BackupFormat, BackupKind, BackupTrigger, DatabaseInfo, Instance } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { Loading } from '../../components/EmptyState';
-import { CheckIcon, CopyIcon, DatabaseIcon, DownloadIcon, RestoreIcon, TrashIcon } from '../../components/icons';
+import {
+  CheckIcon,
+  CopyIcon,
+  DatabaseIcon,
+  DownloadIcon,
+  FlaskIcon,
+  RestoreIcon,
+  TrashIcon,
+} from '../../components/icons';
 import { ProgressBar } from '../../components/ProgressBar';
 import { BackupStatusBadge, InstanceStatusBadge, StageBadge } from '../../components/StatusBadges';
 import { formatDate, formatDateTime, formatRelative, formatShortTime } from '../../format';
 import { useJobStream, useNow } from '../../live';
 import { formatBytes, isJobFinished } from '../../operate';
 import { useLoader } from '../../useLoader';
+import { StoredCell, VerificationNote } from '../offsite/parts';
 
 export const kindLabel: Record<BackupKind, string> = {
   full: 'Full',
@@ -151,6 +160,7 @@ export function BackupsTable({
   onRestore,
   onDelete,
   onJobEnded,
+  onVerify,
 }: {
   backups: Backup[];
   label: string;
@@ -160,6 +170,8 @@ export function BackupsTable({
   onRestore(backup: Backup): void;
   onDelete(backup: Backup): void;
   onJobEnded(): void;
+  /** "Test restore": loads the backup into a throwaway database. */
+  onVerify?(backup: Backup): void;
 }) {
   const now = useNow(30_000);
   return (
@@ -174,6 +186,7 @@ export function BackupsTable({
               Size
             </th>
             <th scope="col">SHA-256</th>
+            <th scope="col">Stored</th>
             <th scope="col">Trigger</th>
             <th scope="col">Status</th>
             <th scope="col">Pinned</th>
@@ -227,6 +240,9 @@ export function BackupsTable({
                 <td>
                   <Checksum sha256={backup.sha256} />
                 </td>
+                <td className="stored-td">
+                  <StoredCell backup={backup} />
+                </td>
                 <td className="trigger-cell">{triggerLabel[backup.trigger]}</td>
                 <td>
                   <span className="status-cell">
@@ -239,6 +255,7 @@ export function BackupsTable({
                         {backup.error}
                       </span>
                     ) : null}
+                    <VerificationNote backup={backup} />
                   </span>
                 </td>
                 <td>
@@ -253,10 +270,25 @@ export function BackupsTable({
                           href={`/api/v1/backups/${backup.id}/download`}
                           download={backup.downloadName}
                           aria-label="Download"
-                          title={`Download ${backup.downloadName}`}
+                          title={
+                            backup.localStatus === 'deleted'
+                              ? `Download ${backup.downloadName} from its offsite copy`
+                              : `Download ${backup.downloadName}`
+                          }
                         >
                           <DownloadIcon width={16} height={16} />
                         </a>
+                      ) : null}
+                      {completed && onVerify && backup.kind !== 'filestore' ? (
+                        <button
+                          type="button"
+                          className="icon-button icon-button-link"
+                          aria-label="Test restore"
+                          title="Test restore: load it into a throwaway database and check Odoo’s modules"
+                          onClick={() => onVerify(backup)}
+                        >
+                          <FlaskIcon width={16} height={16} />
+                        </button>
                       ) : null}
                       {completed ? (
                         showInstance ? (

@@ -1,0 +1,332 @@
+import { Fragment, useState } from 'react';
+import { Link, useParams } from 'react-router-dom';
+import { api, call } from '../../api/client';
+import { errorMessage } from '../../api/errors';
+import type { Destination, DestinationTest, Organization } from '../../api/types';
+import { Alert } from '../../components/Alert';
+import { Badge } from '../../components/Badge';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { EmptyState, Loading } from '../../components/EmptyState';
+import { ArrowLeftIcon, CloudIcon, LockIcon, PlusIcon, TrashIcon } from '../../components/icons';
+import { PageHeader } from '../../components/PageHeader';
+import { useToast } from '../../components/Toast';
+import { formatDate } from '../../format';
+import { formatBytes } from '../../operate';
+import { useMe } from '../../session/SessionContext';
+import { useLoader } from '../../useLoader';
+import { AddDestinationModal, type OwnerChoice } from './AddDestinationModal';
+import { useCleanup } from './CleanupButton';
+import { endpointOf, kindName, ProbeReport, whereOf } from './parts';
+
+interface Tested {
+  busy: boolean;
+  result?: DestinationTest;
+  error?: unknown;
+}
+
+const isAdminOf = (org: Organization | undefined, platformAdmin: boolean) =>
+  platformAdmin || org?.role === 'owner' || org?.role === 'admin';
+
+function DestinationsTable({
+  destinations,
+  organizations,
+  showOwner,
+  canManage,
+  onChanged,
+}: {
+  destinations: Destination[];
+  organizations: Organization[];
+  showOwner: boolean;
+  canManage(destination: Destination): boolean;
+  onChanged(): void;
+}) {
+  const toast = useToast();
+  const [tests, setTests] = useState<Record<string, Tested>>({});
+  const [removing, setRemoving] = useState<Destination | null>(null);
+
+  async function test(destination: Destination) {
+    setTests((all) => ({ ...all, [destination.id]: { busy: true } }));
+    try {
+      const result = await call(
+        api.POST('/api/v1/destinations/{id}/test', { params: { path: { id: destination.id } } }),
+      );
+      setTests((all) => ({ ...all, [destination.id]: { busy: false, result } }));
+      if (result.pinned) onChanged();
+    } catch (error) {
+      setTests((all) => ({ ...all, [destination.id]: { busy: false, error } }));
+    }
+  }
+
+  const orgName = (id: string | null) =>
+    id === null ? null : (organizations.find((o) => o.id === id)?.name ?? 'another organization');
+
+  return (
+    <>
+      <div className="table-wrap">
+        <table className="table destinations-table" aria-label="Destinations">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Where</th>
+              <th scope="col">Encryption</th>
+              <th scope="col" className="num">
+                Copies
+              </th>
+              <th scope="col">SFTP host key</th>
+              <th scope="col" className="actions">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {destinations.map((d) => {
+              const tested = tests[d.id];
+              const manage = canManage(d);
+              const owner = orgName(d.organizationId);
+              return (
+                <Fragment key={d.id}>
+                  <tr data-destination-id={d.id} data-name={d.name}>
+                    <td>
+                      <span className="stacked-time">
+                        <span className="row-title">{d.name}</span>
+                        <span className="muted">
+                          {d.organizationId === null ? 'platform-wide' : showOwner ? owner : null}
+                          {d.organizationId === null || showOwner ? ' · ' : null}
+                          added {formatDate(d.createdAt)}
+                        </span>
+                      </span>
+                    </td>
+                    <td>
+                      <span className={`kind-tag kind-${d.kind}`}>{kindName[d.kind]}</span>
+                    </td>
+                    <td>
+                      <span className="stacked-time">
+                        <span className="mono where">{whereOf(d)}</span>
+                        {d.s3 ? <span className="muted">{endpointOf(d)}</span> : null}
+                      </span>
+                    </td>
+                    <td>
+                      {d.encrypted ? (
+                        <Badge tone="green">
+                          <LockIcon width={12} height={12} className="badge-icon" />
+                          encrypted
+                        </Badge>
+                      ) : (
+                        <span className="muted">not encrypted</span>
+                      )}
+                    </td>
+                    <td className="num tabular nowrap">
+                      <span className="stacked-time">
+                        <span>{d.copies}</span>
+                        <span className="muted">{formatBytes(d.bytes)}</span>
+                      </span>
+                    </td>
+                    <td>
+                      {d.sftp ? (
+                        d.sftp.hostKeyFingerprint ? (
+                          <code className="fingerprint" title={d.sftp.hostKeyFingerprint} data-testid="host-key">
+                            {d.sftp.hostKeyFingerprint}
+                          </code>
+                        ) : (
+                          <span
+                            className="muted"
+                            title="The key the server shows at the first connection test is pinned"
+                          >
+                            pinned at first test
+                          </span>
+                        )
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                    </td>
+                    <td className="actions">
+                      {manage ? (
+                        <span className="row-actions">
+                          <button
+                            type="button"
+                            className="btn btn-secondary btn-small"
+                            onClick={() => void test(d)}
+                            disabled={tested?.busy}
+                          >
+                            {tested?.busy ? 'Testing…' : 'Test connection'}
+                          </button>
+                          <button
+                            type="button"
+                            className="icon-button icon-button-danger"
+                            aria-label={`Delete ${d.name}`}
+                            title={d.copies > 0 ? `${d.copies} copies are kept there` : 'Delete this destination'}
+                            onClick={() => setRemoving(d)}
+                          >
+                            <TrashIcon width={16} height={16} />
+                          </button>
+                        </span>
+                      ) : null}
+                    </td>
+                  </tr>
+                  {tested && !tested.busy ? (
+                    <tr className="details-row probe-row" data-probe-for={d.id}>
+                      <td colSpan={7}>
+                        <div className="probe-head">
+                          <strong>Connection test</strong>
+                          <button
+                            type="button"
+                            className="icon-button icon-button-small"
+                            aria-label="Close the test result"
+                            onClick={() =>
+                              setTests((all) => {
+                                const { [d.id]: _, ...rest } = all;
+                                return rest;
+                              })
+                            }
+                          >
+                            ×
+                          </button>
+                        </div>
+                        {tested.result ? <ProbeReport result={tested.result} /> : null}
+                        {tested.error ? <Alert kind="error">{errorMessage(tested.error)}</Alert> : null}
+                      </td>
+                    </tr>
+                  ) : null}
+                </Fragment>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {removing ? (
+        <ConfirmDialog
+          title={`Delete ${removing.name}?`}
+          confirmLabel="Delete destination"
+          onClose={() => setRemoving(null)}
+          onConfirm={async () => {
+            await call(api.DELETE('/api/v1/destinations/{id}', { params: { path: { id: removing.id } } }));
+            toast.success(`${removing.name} was deleted.`);
+            onChanged();
+          }}
+        >
+          <p>
+            Marina forgets <strong>{removing.name}</strong> ({whereOf(removing)}) and its stored secrets. Nothing at the
+            destination itself is deleted.
+          </p>
+          {removing.copies > 0 ? (
+            <p>
+              It still keeps {removing.copies} backup {removing.copies === 1 ? 'copy' : 'copies'}: delete those backups
+              (or let retention do it) first.
+            </p>
+          ) : null}
+        </ConfirmDialog>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * Offsite destinations. Under an organization (/organizations/:slug/destinations): its own and the
+ * platform-wide ones. On its own (/destinations): every destination the user can see.
+ */
+export function DestinationsPage() {
+  const { slug } = useParams();
+  const me = useMe();
+  const platformAdmin = me.user.isPlatformAdmin;
+  const [adding, setAdding] = useState(false);
+  const orgs = useLoader(async () => (await call(api.GET('/api/v1/organizations'))).organizations, 'organizations');
+  const organization = slug ? orgs.data?.find((o) => o.slug === slug || o.id === slug) : undefined;
+  const organizationId = organization?.id;
+  const list = useLoader(
+    async () => {
+      if (slug && !organizationId) return undefined;
+      const query = organizationId ? { organizationId } : {};
+      return (await call(api.GET('/api/v1/destinations', { params: { query } }))).destinations;
+    },
+    `destinations:${slug ?? ''}:${organizationId ?? ''}`,
+  );
+  const cleanup = useCleanup({ label: 'every instance with a schedule' });
+
+  const organizations = orgs.data ?? [];
+  const owners: OwnerChoice[] = [
+    ...(organization
+      ? isAdminOf(organization, platformAdmin)
+        ? [{ id: organization.id, label: organization.name }]
+        : []
+      : organizations.filter((o) => isAdminOf(o, platformAdmin)).map((o) => ({ id: o.id, label: o.name }))),
+    ...(platformAdmin ? [{ id: null, label: 'Platform-wide: every organization' }] : []),
+  ];
+  const canManage = (d: Destination) =>
+    d.organizationId === null
+      ? platformAdmin
+      : isAdminOf(
+          organizations.find((o) => o.id === d.organizationId),
+          platformAdmin,
+        );
+  const destinations = list.data;
+  const missing = slug && orgs.data && !organization;
+
+  return (
+    <>
+      {organization ? (
+        <Link className="back-link" to={`/organizations/${organization.slug}`}>
+          <ArrowLeftIcon />
+          {organization.name}
+        </Link>
+      ) : null}
+      <PageHeader
+        title="Offsite destinations"
+        subtitle={
+          organization
+            ? `Where ${organization.name}’s backups are copied, away from this server: its own buckets and SFTP servers, and the platform-wide ones.`
+            : 'Where backups are copied, away from this server: S3-compatible buckets and SFTP servers. Secrets are stored encrypted and never shown again.'
+        }
+        actions={
+          <>
+            {platformAdmin ? cleanup.button : null}
+            {owners.length > 0 ? (
+              <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+                <PlusIcon />
+                Add destination
+              </button>
+            ) : null}
+          </>
+        }
+      />
+      {cleanup.progress ? <div className="started-jobs">{cleanup.progress}</div> : null}
+      {missing ? <Alert kind="error">No organization “{slug}” among yours.</Alert> : null}
+      {orgs.error ? <Alert kind="error">{errorMessage(orgs.error)}</Alert> : null}
+      <section className="card card-flush">
+        {list.error ? (
+          <div className="card-body">
+            <Alert kind="error">{errorMessage(list.error)}</Alert>
+          </div>
+        ) : null}
+        {!destinations && !list.error && !missing ? <Loading /> : null}
+        {destinations && destinations.length === 0 ? (
+          <EmptyState icon={<CloudIcon width={28} height={28} />} title="No destinations yet">
+            <p>
+              A backup kept only on the server it protects is lost with that server. Add an S3 bucket or an SFTP server,
+              then choose it in an instance’s backup schedule.
+            </p>
+          </EmptyState>
+        ) : null}
+        {destinations && destinations.length > 0 ? (
+          <DestinationsTable
+            destinations={destinations}
+            organizations={organizations}
+            showOwner={!organization}
+            canManage={canManage}
+            onChanged={() => void list.reload()}
+          />
+        ) : null}
+      </section>
+      {adding ? (
+        <AddDestinationModal
+          owners={owners}
+          onClose={() => setAdding(false)}
+          onAdded={() => {
+            void list.reload();
+          }}
+        />
+      ) : null}
+      {cleanup.dialog}
+    </>
+  );
+}
