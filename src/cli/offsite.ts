@@ -872,15 +872,6 @@ export function registerOffsiteCommands(program: Command, client: () => Promise<
         console.log(`! ${wallClock(run.startedAt ?? run.createdAt)}: ${why || 'failed'}`);
       }
     });
-
-  // Usage errors commander finds itself (a bad --kind, a missing argument) are thrown to runCli,
-  // which exits with the usage code 2, instead of commander exiting with 1 on its own.
-  const throwing = (command: Command): void => {
-    command.exitOverride();
-    for (const sub of command.commands) throwing(sub);
-  };
-  throwing(destinations);
-  throwing(schedules);
 }
 
 /** The destination an SFTP test pinned, as it is now. */

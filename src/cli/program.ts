@@ -64,7 +64,10 @@ export function buildProgram(): Command {
   const program = new Command('marina')
     .description('Marina — self-hosted Odoo hosting. Most commands talk to a running Marina (see `marina login`).')
     .version('0.1.0')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Set before the commands exist, so that every subcommand inherits it: usage errors commander
+    // finds itself reach runCli, which exits with the usage code 2.
+    .exitOverride();
 
   program
     .command('serve')
@@ -366,7 +369,7 @@ export function exitCodeFor(error: unknown): number {
 }
 
 export async function runCli(argv: string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (error) {
