@@ -98,7 +98,7 @@ afterAll(async () => {
   await sftp?.stop();
 });
 
-describe('destinations', () => {
+describe('destinations', { timeout: 300_000 }, () => {
   it('are added with their secrets sealed, tested with a probe, and the SFTP host key is pinned at first use', async () => {
     const acme = (await call('GET', '/api/v1/organizations/acme')).json().organization;
     const s3Made = await call('POST', '/api/v1/destinations', {
@@ -216,7 +216,7 @@ describe('destinations', () => {
   });
 });
 
-describe('copies', () => {
+describe('copies', { timeout: 300_000 }, () => {
   let backupId: string;
 
   it('upload to S3 (encrypted, multipart) and SFTP, each read back and verified before it counts', async () => {
@@ -335,7 +335,7 @@ describe('copies', () => {
   });
 });
 
-describe('schedules, retention and verification', () => {
+describe('schedules, retention and verification', { timeout: 300_000 }, () => {
   it('run on time in their time zone, catch up once after downtime, and never overlap', async () => {
     const bad = await call('PUT', `/api/v1/instances/${instance.id}/schedule`, {
       spec: { kind: 'cron', expression: '* * * * *', timeZone: 'UTC' },
@@ -436,10 +436,35 @@ describe('schedules, retention and verification', () => {
       `select datname from pg_database where datname = '${instance.dbName}_verify'`,
     );
     expect(leftovers).toEqual([]);
+
+    // Periodic: a schedule asking for a test restore every 7 days gets one at the next tick, once.
+    const saved = await call('PUT', `/api/v1/instances/${instance.id}/schedule`, {
+      spec: { kind: 'daily', time: '02:00', timeZone: 'Europe/Brussels' },
+      kind: 'database',
+      format: 'native',
+      destinationIds: [s3Destination.id],
+      retention: { local: { last: 1 }, destinations: { [s3Destination.id]: { last: 1 } } },
+      verifyEveryDays: 7,
+    });
+    expect(saved.statusCode, saved.body).toBe(200);
+    const verifyJobs = () =>
+      t.db
+        .selectFrom('operations')
+        .select('id')
+        .where('kind', '=', 'backup.verify')
+        .orderBy('created_at', 'desc')
+        .execute();
+    const before = (await verifyJobs()).length;
+    expect(await t.services.schedules.tick()).toEqual([]);
+    const queued = await verifyJobs();
+    expect(queued.length).toBe(before + 1);
+    await succeeded(queued[0]?.id as string);
+    await t.services.schedules.tick();
+    expect((await verifyJobs()).length).toBe(before + 1);
   });
 });
 
-describe('secrets', () => {
+describe('secrets', { timeout: 300_000 }, () => {
   it('never appear in API answers, the audit trail or the log', async () => {
     const audit = JSON.stringify(await t.db.selectFrom('audit_events').selectAll().execute());
     const log = t.logs.join('\n');

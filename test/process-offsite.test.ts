@@ -156,7 +156,7 @@ describe('marina destinations', () => {
   });
 
   it('says precisely why a test failed (exit 1), and removes a destination only when told to', {
-    timeout: 60_000,
+    timeout: 180_000,
   }, async () => {
     // A port nobody listens on: the connection is refused.
     const added = await ok([
@@ -195,7 +195,7 @@ describe('marina destinations', () => {
 });
 
 describe('marina schedules', () => {
-  it('refuses bad input with exit code 2 and a clear message, and changes nothing', { timeout: 60_000 }, async () => {
+  it('refuses bad input with exit code 2 and a clear message, and changes nothing', { timeout: 180_000 }, async () => {
     const cases: [string[], RegExp, string?][] = [
       [['schedules', 'set', INSTANCE, '--daily', '25:00'], /--daily: "25:00" is not a time: give HH:MM/],
       [['schedules', 'set', INSTANCE, '--weekly', 'xyz@02:00'], /--weekly: "xyz" is not a weekday/],
@@ -245,7 +245,7 @@ describe('marina schedules', () => {
   });
 
   it('sets a schedule and shows it with its next run; a change keeps what it does not name', {
-    timeout: 60_000,
+    timeout: 180_000,
   }, async () => {
     const set = await ok([
       'schedules',
@@ -301,7 +301,7 @@ describe('marina schedules', () => {
     await ok(['schedules', 'set', INSTANCE, '--enable']);
   });
 
-  it('refuses to remove a destination a schedule uses', { timeout: 30_000 }, async () => {
+  it('refuses to remove a destination a schedule uses', { timeout: 120_000 }, async () => {
     const refused = await cli(['destinations', 'rm', 'box', '--org', 'acme', '--yes']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/schedule still sends copies to "box"/);
