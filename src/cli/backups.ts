@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import type { MarinaClient } from './client.js';
 import { CliUsageError, finish, resolveInstance, resolveProject } from './instances.js';
-import { ago, printJson, table } from './output.js';
+import { ago, printJson, size, table } from './output.js';
 
 interface Backup {
   id: string;
@@ -21,18 +21,6 @@ interface Backup {
   downloadName: string;
   error: string | null;
 }
-
-const size = (bytes: number | null) => {
-  if (bytes === null) return '-';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-};
 
 /** A byte counter with a bar on a terminal (one line at the end otherwise). */
 function transferMeter(total: number, label: string): Transform {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { ApiError, type MarinaClient } from './client.js';
 import { CliUsageError, resolveInstance } from './instances.js';
-import { ago, printJson, table } from './output.js';
+import { ago, printJson, size, table } from './output.js';
 import { type JobSnapshot, watchJob } from './progress.js';
 
 /** Offsite destinations and backup schedules: `marina destinations …` and `marina schedules …`. */
@@ -109,18 +109,6 @@ const WEEKDAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', '
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-const size = (bytes: number | null) => {
-  if (bytes === null) return '-';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-};
 
 const duration = (ms: number | null) => {
   if (ms === null) return '-';
