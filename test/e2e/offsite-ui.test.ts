@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, type Browser as Session, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
 import { launchChromium, signInPage } from '../helpers/browser.js';
@@ -14,6 +14,7 @@ import {
   testNamespace,
 } from '../helpers/docker.js';
 import { type S3TestServer, startS3Server } from '../helpers/s3-server.js';
+import { type SftpTestServer, sftpServerUnavailable, startSftpServer } from '../helpers/sftp-server.js';
 import { type SmtpCapture, startSmtpCapture } from '../helpers/smtp-capture.js';
 
 /**
@@ -34,6 +35,8 @@ let admin: Session;
 let baseUrl: string;
 let instance: { id: string; name: string };
 let s3: S3TestServer;
+let sftp: SftpTestServer | undefined;
+const noSftp = sftpServerUnavailable();
 let smtp: SmtpCapture;
 const SMTP_PASSWORD = 'smtp password for the ui test';
 let browser: Browser;
@@ -41,11 +44,14 @@ let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
 
-async function snap(name: string, { fullPage = true }: { fullPage?: boolean } = {}) {
+async function snap(name: string, { fullPage = true, scrollTo }: { fullPage?: boolean; scrollTo?: Locator } = {}) {
+  // Progress bars glide to their value (0.4 s): let them arrive.
+  await page.waitForTimeout(500);
   for (const dismiss of await page.locator('.toasts').getByRole('button', { name: 'Dismiss' }).all()) {
     await dismiss.click().catch(() => undefined);
   }
-  await page.evaluate('window.scrollTo(0, 0)');
+  if (scrollTo) await scrollTo.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  else await page.evaluate('window.scrollTo(0, 0)');
   const path = join(shots, `${name}.png`);
   await page.screenshot({ path, fullPage });
   return path;
@@ -70,6 +76,8 @@ beforeAll(async () => {
   await requireDocker();
   await mkdir(shots, { recursive: true });
   s3 = await startS3Server();
+  if (noSftp) console.warn(`\n!!! The SFTP part of offsite-ui.test.ts is SKIPPED: ${noSftp}.\n`);
+  else sftp = await startSftpServer();
   smtp = await startSmtpCapture({ auth: { user: 'marina', password: SMTP_PASSWORD } });
   const marina = await startDockerMarina(namespace, {
     MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
@@ -92,6 +100,7 @@ afterAll(async () => {
   await t?.close();
   await removeNamespace(namespace);
   await s3?.stop();
+  await sftp?.stop();
   await smtp?.stop();
 }, 120_000);
 
@@ -101,7 +110,7 @@ describe('offsite copies in the web UI', () => {
     async () => {
       await signInPage(page, baseUrl, 'admin@example.com', STRONG_PASSWORD);
       await page.goto(`${baseUrl}/organizations/acme`);
-      await page.getByRole('link', { name: 'Destinations', exact: true }).click();
+      await page.getByRole('main').getByRole('link', { name: 'Destinations', exact: true }).click();
       await page.waitForURL(`${baseUrl}/organizations/acme/destinations`);
       await page.getByRole('heading', { name: 'No destinations yet' }).waitFor();
 
@@ -152,6 +161,48 @@ describe('offsite copies in the web UI', () => {
     STEP_TIMEOUT,
   );
 
+  it.skipIf(noSftp)(
+    'adds an SFTP destination with a private key; the first test pins its host key',
+    async () => {
+      const server = sftp as SftpTestServer;
+      await page.getByRole('button', { name: 'Add destination' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add destination' });
+      await dialog.getByLabel('Name').fill('storage box');
+      await dialog.getByRole('radio', { name: 'SFTP' }).check();
+      await dialog.getByLabel('Host', { exact: true }).fill(server.host);
+      await dialog.getByLabel('Port').fill(String(server.port));
+      await dialog.getByLabel('User', { exact: true }).fill(server.username);
+      await dialog.getByLabel('Folder').fill('ui-backups');
+      expect(await dialog.getByRole('radio', { name: 'Private key' }).isChecked()).toBe(true);
+      await dialog.locator('textarea').fill(server.privateKey);
+      await snap('o-02a-add-sftp-destination', { fullPage: false });
+      await dialog.getByRole('button', { name: 'Add destination' }).click();
+      await dialog.waitFor({ state: 'detached' });
+
+      const row = page.locator('tr[data-name="storage box"]');
+      await row.waitFor();
+      expect(await row.textContent()).toContain('host key: pinned at the first test');
+      await row.getByRole('button', { name: 'Test connection' }).click();
+      const id = await row.getAttribute('data-destination-id');
+      const probe = page.locator(`tr[data-probe-for="${id}"]`).getByTestId('probe-result');
+      await probe.waitFor({ timeout: 30_000 });
+      expect(await probe.getAttribute('data-ok')).toBe('true');
+      expect(await probe.getByTestId('probe-hostkey').textContent()).toContain(
+        `Host key pinned: ${server.fingerprint}`,
+      );
+      // The list reloads with the pinned key.
+      await expect.poll(async () => row.getByTestId('host-key').textContent()).toBe(server.fingerprint);
+      expect(await page.content()).not.toContain(server.privateKey.split('\n')[1]);
+      expect(
+        await page.evaluate(
+          `(() => { const w = document.querySelector('table.destinations-table').closest('.table-wrap'); return w.scrollWidth <= w.clientWidth; })()`,
+        ),
+      ).toBe(true);
+      await snap('o-02b-sftp-pinned');
+    },
+    STEP_TIMEOUT,
+  );
+
   it(
     'sets a weekly schedule with the preset form and shows its next run',
     async () => {
@@ -172,8 +223,8 @@ describe('offsite copies in the web UI', () => {
       await form.getByRole('checkbox', { name: 'same as this server' }).uncheck();
       await form.getByLabel('bucket: last').fill('10');
       // The preview answers for this server and for the bucket: nothing scheduled yet.
-      await form.locator('tr[data-scope="local"]').getByText('no scheduled backups there yet').waitFor();
-      await form.locator('tbody tr').nth(1).getByText('no scheduled backups there yet').waitFor();
+      await form.locator('tr[data-scope="local"]').getByText('no scheduled backups yet').waitFor();
+      await form.locator('tbody tr').nth(1).getByText('no scheduled backups yet').waitFor();
       await form.getByRole('checkbox', { name: 'Test-restore the newest backup regularly' }).check();
       await snap('o-03-schedule-form');
       await form.getByRole('button', { name: 'Save schedule' }).click();
@@ -199,7 +250,7 @@ describe('offsite copies in the web UI', () => {
       expect(local).toBe('Wednesday 03:30');
       const nextRun = await card.getByTestId('schedule-next-run').textContent();
       expect(nextRun).toMatch(/in \d+ (days?|hours?)|tomorrow/);
-      expect(await card.getByTestId('schedule-destinations').textContent()).toBe('bucket');
+      expect(await card.getByTestId('schedule-destinations').locator('dd').textContent()).toBe('bucket');
       await snap('o-04-schedule-card');
     },
     STEP_TIMEOUT,
@@ -209,6 +260,8 @@ describe('offsite copies in the web UI', () => {
     'runs it now: the progress bar reaches done, the history shows the copy ✓, retention removes a local file',
     async () => {
       for (let run = 1; run <= 2; run++) {
+        // An hour apart (Marina runs on the test's clock), on the same day.
+        t.clock.advanceMinutes(60);
         await scheduleCard().getByRole('button', { name: 'Run now' }).click();
         const job = scheduleCard().locator('[data-testid="inline-job"][data-job-kind="backup.create"]');
         await job.getByRole('progressbar').waitFor();
@@ -248,8 +301,35 @@ describe('offsite copies in the web UI', () => {
       // The schedule card tells when it last ran.
       expect(await scheduleCard().getByTestId('schedule-last-run').textContent()).toMatch(/ago|now/);
       await snap('o-06-history');
+      // Tidy: the wider backups table still fits the page without a horizontal scroll.
+      const fits = (selector: string) =>
+        page.evaluate(
+          `(() => { const w = document.querySelector('${selector}').closest('.table-wrap'); return w.scrollWidth <= w.clientWidth; })()`,
+        );
+      expect(await fits('table.backups-table')).toBe(true);
+      expect(await fits('table.history-table')).toBe(true);
+      await backupsTable().screenshot({ path: join(shots, 'o-06a-backups-table.png') });
     },
     JOB_TIMEOUT * 2,
+  );
+
+  it(
+    'test-restores the backup whose local file retention removed, from its encrypted offsite copy',
+    async () => {
+      const runs = (await api('GET', `/api/v1/backup-runs?instanceId=${instance.id}`)).json().runs;
+      const older = backupsTable().locator(`tr[data-backup-id="${runs[1].id}"]`);
+      await older.getByRole('button', { name: 'Verify backup' }).click();
+      const job = page.locator('.started-jobs [data-testid="inline-job"][data-job-kind="backup.verify"]');
+      await job.getByRole('progressbar').waitFor();
+      await expect.poll(async () => job.getAttribute('data-job-status'), { timeout: JOB_TIMEOUT }).toBe('succeeded');
+      const note = older.getByTestId('verification');
+      await expect.poll(async () => note.getAttribute('data-status'), { timeout: 20_000 }).toBe('passed');
+      expect(await note.textContent()).toMatch(/restore test passed, \d+ modules/);
+      // Fetched from the bucket for the test, the file is on this server again.
+      await expect.poll(async () => older.getByTestId('local-removed').count(), { timeout: 20_000 }).toBe(0);
+      await job.getByRole('button', { name: 'Dismiss' }).click();
+    },
+    JOB_TIMEOUT,
   );
 
   it(
@@ -257,9 +337,10 @@ describe('offsite copies in the web UI', () => {
     async () => {
       await scheduleCard().getByRole('button', { name: 'Edit schedule' }).click();
       const form = scheduleCard().getByRole('form', { name: 'Edit the backup schedule' });
-      // This server holds one scheduled backup now; the bucket both.
+      // Both scheduled backups are here again (the test restore fetched the older one back) and at
+      // the bucket; one a day here would delete the older one.
       const local = form.locator('tr[data-scope="local"]').getByTestId('retention-effect');
-      await expect.poll(async () => local.textContent(), { timeout: 10_000 }).toBe('keeps 1, deletes 0');
+      await expect.poll(async () => local.textContent(), { timeout: 10_000 }).toBe('keeps 1, deletes 1');
       const bucket = form.locator('tbody tr').nth(1);
       const effect = bucket.getByTestId('retention-effect');
       await expect.poll(async () => effect.textContent(), { timeout: 10_000 }).toBe('keeps 2, deletes 0');
@@ -272,8 +353,7 @@ describe('offsite copies in the web UI', () => {
       expect(await effect.textContent()).toBe('keeps 1, deletes 1');
       const deletes = form.getByTestId('retention-deletes');
       expect(await deletes.textContent()).toContain('deletes 1 backup at bucket');
-      await form.locator('.retention-editor').scrollIntoViewIfNeeded();
-      await page.screenshot({ path: join(shots, 'o-07-retention-preview.png') });
+      await snap('o-07-retention-preview', { fullPage: false, scrollTo: form.getByRole('group', { name: 'Copy to' }) });
       // Keeping nothing is refused before anything is saved.
       await form.getByLabel('bucket: last').fill('0');
       await bucket.getByText('keeps nothing').waitFor();
@@ -358,10 +438,36 @@ describe('offsite copies in the web UI', () => {
       expect(await page.getByRole('form', { name: 'History filters' }).getByLabel('Status').inputValue()).toBe(
         'problem',
       );
-      await page.getByRole('region', { name: 'History' }).scrollIntoViewIfNeeded();
-      await page.screenshot({ path: join(shots, 'o-10-history-problems.png') });
+      await snap('o-10-history-problems', { fullPage: false, scrollTo: page.getByTestId('backup-size-chart') });
     },
     JOB_TIMEOUT,
+  );
+
+  it(
+    'lists the runs of every instance on the history page, and the copies on the all-backups page',
+    async () => {
+      const acme = (await api('GET', '/api/v1/organizations/acme')).json().organization;
+      await page.goto(`${baseUrl}/backups`);
+      await page.getByRole('link', { name: 'History' }).click();
+      await page.waitForURL(`${baseUrl}/backups/history`);
+      await page.getByLabel('Organization').selectOption(acme.id);
+      const rows = history().locator('tbody > tr[data-run-id]');
+      await expect.poll(async () => rows.count()).toBe(3);
+      expect(await history().locator('tbody > tr.run-problem').count()).toBe(1);
+      expect(await rows.first().textContent()).toContain('erp/main');
+      await snap('o-11a-history-page');
+
+      await page.goto(`${baseUrl}/backups`);
+      const all = page.getByRole('table', { name: 'All backups' });
+      await all.getByTestId('copy-badge').first().waitFor();
+      expect(
+        await page.evaluate(
+          `(() => { const w = document.querySelector('table.backups-table').closest('.table-wrap'); return w.scrollWidth <= w.clientWidth; })()`,
+        ),
+      ).toBe(true);
+      await snap('o-11b-all-backups');
+    },
+    STEP_TIMEOUT,
   );
 
   it(
@@ -376,6 +482,15 @@ describe('offsite copies in the web UI', () => {
       const job = page.locator('[data-testid="inline-job"][data-job-kind="backup.retention"]');
       await expect.poll(async () => job.getAttribute('data-job-status'), { timeout: JOB_TIMEOUT }).toBe('succeeded');
       await snap('o-11-destinations-cleanup');
+
+      if (!noSftp) {
+        const row = page.locator('tr[data-name="storage box"]');
+        await row.getByRole('button', { name: 'Delete storage box' }).click();
+        const confirm = page.getByRole('dialog', { name: 'Delete storage box?' });
+        await confirm.getByText('Nothing at the destination itself is deleted').waitFor();
+        await confirm.getByRole('button', { name: 'Delete destination' }).click();
+        await row.waitFor({ state: 'detached' });
+      }
 
       await page.goto(`${baseUrl}/instances/${instance.id}/backups`);
       await page.waitForURL(`${baseUrl}/instances/${instance.id}?tab=backups`);
@@ -397,11 +512,11 @@ describe('offsite copies in the web UI', () => {
       expect(await form.getByLabel('Port').inputValue()).toBe('25');
       await form.getByLabel('Port').fill(String(smtp.port));
       await form.getByLabel('Username').fill('marina');
-      await form.getByLabel('Password', { exact: true }).fill(SMTP_PASSWORD);
+      await form.locator('input[type="password"]').fill(SMTP_PASSWORD);
       await form.getByLabel('From').fill('Marina <marina@example.com>');
       await form.getByRole('button', { name: 'Save' }).click();
       await section.getByText('password set').waitFor();
-      expect(await section.getByLabel('Password', { exact: true }).inputValue()).toBe('');
+      expect(await form.locator('input[type="password"]').inputValue()).toBe('');
       expect(await page.content()).not.toContain(SMTP_PASSWORD);
       const saved = (await api('GET', '/api/v1/settings/smtp')).json().smtp;
       expect(saved).toMatchObject({ host: '127.0.0.1', port: smtp.port, security: 'none', passwordSet: true });

@@ -1,13 +1,16 @@
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
+import { Loading } from '../components/EmptyState';
 import { BookIcon, ExternalIcon, KeyIcon, LockIcon, MailIcon, ServerIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { useMe } from '../session/SessionContext';
 import { HostsSection } from './settings/HostsSection';
 import { PasswordSection } from './settings/PasswordSection';
 import { ReconcileSection } from './settings/ReconcileSection';
-import { SmtpSection } from './settings/SmtpSection';
 import { TokensSection } from './settings/TokensSection';
+
+// Opened once in a while, by platform admins only: in its own chunk.
+const SmtpSection = lazy(async () => ({ default: (await import('./settings/SmtpSection')).SmtpSection }));
 
 const allTabs = [
   { id: 'tokens', label: 'API tokens', icon: <KeyIcon />, adminOnly: false },
@@ -71,7 +74,11 @@ export function SettingsPage() {
             <ReconcileSection />
           </div>
         ) : null}
-        {tab === 'email' ? <SmtpSection /> : null}
+        {tab === 'email' ? (
+          <Suspense fallback={<Loading />}>
+            <SmtpSection />
+          </Suspense>
+        ) : null}
       </div>
     </>
   );

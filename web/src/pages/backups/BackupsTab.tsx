@@ -138,22 +138,24 @@ export function BackupsTab({
           />
         ) : null}
       </section>
-      <section className="section history-section" aria-label="History" ref={historyRef}>
-        <div className="section-head">
-          <div>
-            <h2>History</h2>
-            <p className="muted">Every run with its offsite copies; open a row for each copy’s outcome.</p>
+      {rows && rows.length > 0 ? (
+        <section className="section history-section" aria-label="History" ref={historyRef}>
+          <div className="section-head">
+            <div>
+              <h2>History</h2>
+              <p className="muted">Every run with its offsite copies; open a row for each copy’s outcome.</p>
+            </div>
           </div>
-        </div>
-        <section className="card card-flush">
-          <RunHistory
-            instanceId={id}
-            refreshKey={signature}
-            filters={historyFilters}
-            onFiltersChange={setHistoryFilters}
-          />
+          <section className="card card-flush">
+            <RunHistory
+              instanceId={id}
+              refreshKey={signature}
+              filters={historyFilters}
+              onFiltersChange={setHistoryFilters}
+            />
+          </section>
         </section>
-      </section>
+      ) : null}
       {actions.dialogs}
     </div>
   );

@@ -181,11 +181,12 @@ export function BackupsTable({
           <tr>
             <th scope="col">Created</th>
             {showInstance ? <th scope="col">Instance</th> : null}
-            <th scope="col">Kind · format</th>
-            <th scope="col" className="num">
-              Size
+            <th scope="col" title="What it holds, and its format">
+              Kind
             </th>
-            <th scope="col">SHA-256</th>
+            <th scope="col" className="num">
+              Size · SHA-256
+            </th>
             <th scope="col">Stored</th>
             <th scope="col">Trigger</th>
             <th scope="col">Status</th>
@@ -236,9 +237,11 @@ export function BackupsTable({
                     <span className={`format-tag format-${backup.format}`}>{formatLabel[backup.format]}</span>
                   </span>
                 </td>
-                <td className="num tabular nowrap">{formatBytes(backup.sizeBytes)}</td>
-                <td>
-                  <Checksum sha256={backup.sha256} />
+                <td className="num nowrap">
+                  <span className="size-cell">
+                    <span className="tabular">{formatBytes(backup.sizeBytes)}</span>
+                    <Checksum sha256={backup.sha256} />
+                  </span>
                 </td>
                 <td className="stored-td">
                   <StoredCell backup={backup} />
@@ -283,7 +286,7 @@ export function BackupsTable({
                         <button
                           type="button"
                           className="icon-button icon-button-link"
-                          aria-label="Test restore"
+                          aria-label="Verify backup"
                           title="Test restore: load it into a throwaway database and check Odoo’s modules"
                           onClick={() => onVerify(backup)}
                         >
@@ -291,26 +294,19 @@ export function BackupsTable({
                         </button>
                       ) : null}
                       {completed ? (
-                        showInstance ? (
-                          <button
-                            type="button"
-                            className="icon-button icon-button-link"
-                            aria-label="Restore"
-                            title="Restore this backup"
-                            onClick={() => onRestore(backup)}
-                          >
-                            <RestoreIcon width={16} height={16} />
-                          </button>
-                        ) : (
-                          <button
-                            type="button"
-                            className="btn btn-secondary btn-small"
-                            onClick={() => onRestore(backup)}
-                          >
-                            <RestoreIcon width={15} height={15} />
-                            Restore
-                          </button>
-                        )
+                        <button
+                          type="button"
+                          className="icon-button icon-button-link"
+                          aria-label="Restore"
+                          title={
+                            backup.localStatus === 'deleted'
+                              ? 'Restore this backup (from its offsite copy)'
+                              : 'Restore this backup'
+                          }
+                          onClick={() => onRestore(backup)}
+                        >
+                          <RestoreIcon width={16} height={16} />
+                        </button>
                       ) : null}
                       <button
                         type="button"

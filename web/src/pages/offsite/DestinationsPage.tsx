@@ -73,7 +73,6 @@ function DestinationsTable({
               <th scope="col" className="num">
                 Copies
               </th>
-              <th scope="col">SFTP host key</th>
               <th scope="col" className="actions">
                 <span className="visually-hidden">Actions</span>
               </th>
@@ -102,8 +101,30 @@ function DestinationsTable({
                     </td>
                     <td>
                       <span className="stacked-time">
-                        <span className="mono where">{whereOf(d)}</span>
+                        <span className="mono where" title={whereOf(d)}>
+                          {whereOf(d)}
+                        </span>
                         {d.s3 ? <span className="muted">{endpointOf(d)}</span> : null}
+                        {d.sftp ? (
+                          d.sftp.hostKeyFingerprint ? (
+                            <span
+                              className="muted host-key-line"
+                              title={`Pinned host key ${d.sftp.hostKeyFingerprint}`}
+                            >
+                              host key{' '}
+                              <code className="fingerprint" data-testid="host-key">
+                                {d.sftp.hostKeyFingerprint}
+                              </code>
+                            </span>
+                          ) : (
+                            <span
+                              className="muted"
+                              title="The key the server shows at the first connection test is pinned; a different one later is refused"
+                            >
+                              host key: pinned at the first test
+                            </span>
+                          )
+                        ) : null}
                       </span>
                     </td>
                     <td>
@@ -121,24 +142,6 @@ function DestinationsTable({
                         <span>{d.copies}</span>
                         <span className="muted">{formatBytes(d.bytes)}</span>
                       </span>
-                    </td>
-                    <td>
-                      {d.sftp ? (
-                        d.sftp.hostKeyFingerprint ? (
-                          <code className="fingerprint" title={d.sftp.hostKeyFingerprint} data-testid="host-key">
-                            {d.sftp.hostKeyFingerprint}
-                          </code>
-                        ) : (
-                          <span
-                            className="muted"
-                            title="The key the server shows at the first connection test is pinned"
-                          >
-                            pinned at first test
-                          </span>
-                        )
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
                     </td>
                     <td className="actions">
                       {manage ? (
@@ -166,7 +169,7 @@ function DestinationsTable({
                   </tr>
                   {tested && !tested.busy ? (
                     <tr className="details-row probe-row" data-probe-for={d.id}>
-                      <td colSpan={7}>
+                      <td colSpan={6}>
                         <div className="probe-head">
                           <strong>Connection test</strong>
                           <button
@@ -279,7 +282,7 @@ export function DestinationsPage() {
         }
         actions={
           <>
-            {platformAdmin ? cleanup.button : null}
+            {platformAdmin && !slug ? cleanup.button : null}
             {owners.length > 0 ? (
               <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
                 <PlusIcon />

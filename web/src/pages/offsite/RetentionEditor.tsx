@@ -81,7 +81,7 @@ function Effect({ preview }: { preview: Preview | undefined }) {
   if (keeps + deletes === 0)
     return (
       <span className="muted" data-testid="retention-effect">
-        no scheduled backups there yet
+        no scheduled backups yet
       </span>
     );
   return (

@@ -296,7 +296,11 @@ export function RunHistory({
                         <BackupStatusBadge backup={run} />
                       </td>
                       <td className="num tabular nowrap">
-                        {run.durationMs === null ? '—' : formatDuration(run.durationMs / 1000)}
+                        {run.durationMs === null
+                          ? '—'
+                          : run.durationMs < 1000
+                            ? '< 1s'
+                            : formatDuration(run.durationMs / 1000)}
                       </td>
                       <td className="num tabular nowrap">{formatBytes(run.sizeBytes)}</td>
                       <td>

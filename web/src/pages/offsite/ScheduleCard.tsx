@@ -47,6 +47,16 @@ import {
 
 const SCHEDULE_FIELDS = ['time', 'weekday', 'day', 'expression', 'timeZone', 'verifyEveryDays'];
 
+const nextRunFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: 'short',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
 /** A time in the schedule's own zone, when it differs from the browser's: "02:00 in Europe/Brussels". */
 function inZone(iso: string, timeZone: string): string | null {
   if (timeZone === browserTimeZone()) return null;
@@ -398,7 +408,9 @@ export function ScheduleCard({
           <div>
             <h2 className="title-with-badge">Backup schedule {badge}</h2>
             <p className="card-subtitle" data-testid="schedule-description">
-              {schedule ? schedule.description : 'No schedule: backups happen only when someone clicks “Back up now”.'}
+              {schedule
+                ? capitalized(schedule.description)
+                : 'No schedule: backups happen only when someone clicks “Back up now”.'}
             </p>
           </div>
         </div>
@@ -460,7 +472,9 @@ export function ScheduleCard({
           <Fact label="Next run" testId="schedule-next-run">
             {schedule.enabled && schedule.nextRunAt ? (
               <span className="stacked-time">
-                <span>{formatDateTime(schedule.nextRunAt)}</span>
+                <span title={formatDateTime(schedule.nextRunAt)}>
+                  {nextRunFormat.format(new Date(schedule.nextRunAt))}
+                </span>
                 <span className="muted">
                   {formatRelative(schedule.nextRunAt, new Date(now))}
                   {inZone(schedule.nextRunAt, schedule.spec.timeZone)
@@ -488,7 +502,7 @@ export function ScheduleCard({
                   <span className="last-run-status">
                     <BackupStatusBadge backup={lastRun} />
                     {lastRun.status === 'completed' ? (
-                      <span className="muted"> {formatBytes(lastRun.sizeBytes)}</span>
+                      <span className="muted">{formatBytes(lastRun.sizeBytes)}</span>
                     ) : null}
                   </span>
                 ) : null}
