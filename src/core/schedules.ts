@@ -334,6 +334,15 @@ export class ScheduleService {
     for (const s of schedules) {
       const days = s.verify_every_days as number;
       if (s.last_verified_at && now.getTime() - s.last_verified_at.getTime() < days * 86_400_000) continue;
+      // A backup under way will be the newest: test that one, at a later tick, not the one before it.
+      const writing = await this.db
+        .selectFrom('operations')
+        .select('id')
+        .where('target_id', '=', s.instance_id)
+        .where('kind', '=', 'backup.create')
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirst();
+      if (writing) continue;
       const latest = await this.db
         .selectFrom('backups')
         .selectAll()
