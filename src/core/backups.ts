@@ -35,7 +35,7 @@ import type { DestinationService } from './destinations.js';
 import type { InstanceService, InstanceView, NewInstanceInput } from './instances.js';
 import type { JobRunner } from './jobs.js';
 import { type OperationService, type OperationView, operationView } from './operations.js';
-import { isUuid } from './validation.js';
+import { isUuid, oneOf } from './validation.js';
 
 export interface BackupView {
   id: string;
@@ -150,13 +150,6 @@ const stamp = (d: Date) =>
     .toISOString()
     .slice(0, 19)
     .replace(/[:T]/g, (c) => (c === 'T' ? '_' : ''));
-
-function pick<T extends string>(value: unknown, allowed: readonly T[], field: string, fallback?: T): T {
-  if (value === undefined && fallback !== undefined) return fallback;
-  const found = allowed.find((a) => a === value);
-  if (!found) throw new MarinaError('MARINA_E_VALIDATION', `${field} must be one of ${allowed.join(', ')}.`, { field });
-  return found;
-}
 
 function optionalBoolean(value: unknown, field: string): boolean | undefined {
   if (value === undefined) return undefined;
@@ -334,10 +327,14 @@ export class BackupService {
         eb.selectFrom('memberships').select('organization_id').where('user_id', '=', userId),
       );
     }
-    if (filter.kind !== undefined) q = q.where('kind', '=', pick(filter.kind, backupKinds, 'kind'));
+    if (filter.kind !== undefined) q = q.where('kind', '=', oneOf(filter.kind, backupKinds, 'kind'));
     if (filter.status !== undefined)
-      q = q.where('status', '=', pick(filter.status, ['pending', 'running', 'completed', 'failed'] as const, 'status'));
-    if (filter.trigger !== undefined) q = q.where('trigger', '=', pick(filter.trigger, backupTriggers, 'trigger'));
+      q = q.where(
+        'status',
+        '=',
+        oneOf(filter.status, ['pending', 'running', 'completed', 'failed'] as const, 'status'),
+      );
+    if (filter.trigger !== undefined) q = q.where('trigger', '=', oneOf(filter.trigger, backupTriggers, 'trigger'));
     if (filter.pinned !== undefined) q = q.where('pinned', '=', filter.pinned);
     const rows = await q
       .orderBy('created_at', 'desc')
@@ -389,10 +386,10 @@ export class BackupService {
       q = q.where(
         'backups.status',
         '=',
-        pick(filter.status, ['pending', 'running', 'completed', 'failed'] as const, 'status'),
+        oneOf(filter.status, ['pending', 'running', 'completed', 'failed'] as const, 'status'),
       );
     if (filter.trigger !== undefined)
-      q = q.where('backups.trigger', '=', pick(filter.trigger, backupTriggers, 'trigger'));
+      q = q.where('backups.trigger', '=', oneOf(filter.trigger, backupTriggers, 'trigger'));
     if (since) q = q.where('backups.created_at', '>=', since);
     if (until) q = q.where('backups.created_at', '<', until);
     const rows = await q
@@ -473,8 +470,8 @@ export class BackupService {
   ): Promise<{ backup: BackupView; job: OperationView }> {
     const instance = await this.instances.get(ctx.actor, instanceId);
     await requireAccess(this.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
-    const kind = pick(input.kind, backupKinds, 'kind', 'full');
-    const format = pick(input.format, backupFormats, 'format', 'zip');
+    const kind = oneOf(input.kind, backupKinds, 'kind', 'full');
+    const format = oneOf(input.format, backupFormats, 'format', 'zip');
     const ids = input.destinationIds ?? [];
     if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string') || ids.length > 10)
       throw new MarinaError('MARINA_E_VALIDATION', 'destinationIds must be a list of up to 10 destination ids.', {

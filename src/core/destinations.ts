@@ -9,7 +9,7 @@ import type { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, RequestContext } from './context.js';
 import type { SecretBox } from './secret-box.js';
-import { isUuid } from './validation.js';
+import { invalid, isUuid } from './validation.js';
 
 /** What a destination keeps sealed: never returned, logged or audited. */
 export interface DestinationSecrets {
@@ -38,8 +38,6 @@ export interface DestinationView {
 }
 
 export type ProbeFunction = (target: StoreTarget) => Promise<ProbeResult>;
-
-const invalid = (field: string, message: string) => new MarinaError('MARINA_E_VALIDATION', message, { field });
 
 /** Any control character but the line breaks of a pasted private key. */
 function hasControlCharacters(value: string): boolean {
@@ -219,6 +217,12 @@ export class DestinationService {
     if (d.organization_id) await requireAccess(this.db, actor, d.organization_id, minimum, 'Destination');
     else if (minimum === 'admin') requirePlatformAdmin(actor);
     return d;
+  }
+
+  /** One destination as the actor may see it, with what it keeps. */
+  async viewOne(actor: Actor, id: string): Promise<DestinationView> {
+    const d = await this.get(actor, id);
+    return this.view(d, (await this.usage([d.id])).get(d.id));
   }
 
   /** Destinations an organization's backups may go to: its own and the platform-wide ones. */

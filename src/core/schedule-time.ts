@@ -15,6 +15,7 @@
  */
 import { Cron } from 'croner';
 import { MarinaError } from '../errors.js';
+import { invalid } from './validation.js';
 
 /** ISO 8601 weekday: 1 = Monday … 7 = Sunday (cron expressions keep cron's 0/7 = Sunday). */
 export type IsoWeekday = 1 | 2 | 3 | 4 | 5 | 6 | 7;
@@ -44,8 +45,6 @@ const fieldsOf: Record<ScheduleSpec['kind'], readonly string[]> = {
   monthly: ['kind', 'day', 'time', 'timeZone'],
   cron: ['kind', 'expression', 'timeZone'],
 };
-
-const invalid = (field: string, message: string) => new MarinaError('MARINA_E_VALIDATION', message, { field });
 
 // ---------------------------------------------------------------------------------------------
 // Validation

@@ -30,7 +30,7 @@ import {
   validateRetention,
 } from './retention.js';
 import { describeSchedule, nextRun, type ScheduleSpec, validateSchedule } from './schedule-time.js';
-import { isUuid } from './validation.js';
+import { invalid, isUuid, oneOf } from './validation.js';
 
 export interface RetentionSettings {
   local: RetentionPolicy;
@@ -74,15 +74,6 @@ export interface TickOutcome {
 
 /** Where retention is applied: the local disk, or one destination. */
 export type RetentionScope = { local: true } | { destinationId: string };
-
-const invalid = (field: string, message: string) => new MarinaError('MARINA_E_VALIDATION', message, { field });
-
-function pick<T extends string>(value: unknown, allowed: readonly T[], field: string, fallback: T): T {
-  if (value === undefined) return fallback;
-  const found = allowed.find((a) => a === value);
-  if (!found) throw invalid(field, `${field} must be one of ${allowed.join(', ')}.`);
-  return found;
-}
 
 /** Counts left out of a policy are 0 ("keep 3 daily" needs no zeros spelled out). */
 export function completePolicy(input: unknown): RetentionPolicy {
@@ -173,8 +164,8 @@ export class ScheduleService {
     const enabled = input.enabled ?? true;
     if (typeof enabled !== 'boolean') throw invalid('enabled', 'enabled must be true or false.');
     const spec = validateSchedule(input.spec);
-    const kind = pick(input.kind, backupKinds, 'kind', defaultSchedule.kind);
-    const format = pick(input.format, backupFormats, 'format', defaultSchedule.format);
+    const kind = oneOf(input.kind, backupKinds, 'kind', defaultSchedule.kind);
+    const format = oneOf(input.format, backupFormats, 'format', defaultSchedule.format);
     const ids = input.destinationIds ?? [];
     if (!Array.isArray(ids) || ids.length > 10 || ids.some((id) => typeof id !== 'string' || !isUuid(id)))
       throw invalid('destinationIds', 'destinationIds is a list of up to 10 destination ids.');

@@ -14,7 +14,7 @@ import type { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, RequestContext } from './context.js';
 import type { SecretBox } from './secret-box.js';
-import { normalizeEmail } from './validation.js';
+import { invalid, normalizeEmail } from './validation.js';
 
 export type { SmtpSecurity, SmtpSettings } from '../adapters/mail.js';
 
@@ -56,8 +56,6 @@ interface StoredSmtp {
 const SMTP_KEY = 'smtp';
 
 export const smtpLimits = { host: 253, username: 256, password: 256, from: 320, fromName: 100 } as const;
-
-const invalid = (field: string, message: string) => new MarinaError('MARINA_E_VALIDATION', message, { field });
 
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 // Everything below U+0020 and DEL: they would end an SMTP command line or corrupt a header.

@@ -16,7 +16,16 @@ export const patterns = {
 
 export const limits = { email: 254, name: 100, slug: 40, tokenName: 60, password: { min: 12, max: 256 } } as const;
 
-const invalid = (field: string, message: string) => new MarinaError('MARINA_E_VALIDATION', message, { field });
+/** The one shape of a refused input: the field, and what it should be. */
+export const invalid = (field: string, message: string) => new MarinaError('MARINA_E_VALIDATION', message, { field });
+
+/** One of the allowed values (the fallback when none is given). */
+export function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string, fallback?: T): T {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const found = allowed.find((a) => a === value);
+  if (!found) throw invalid(field, `${field} must be one of ${allowed.join(', ')}.`);
+  return found;
+}
 
 export function normalizeEmail(value: unknown, field = 'email'): string {
   if (typeof value !== 'string') throw invalid(field, 'An email address is required.');

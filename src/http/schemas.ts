@@ -233,7 +233,8 @@ export const BackupStatus = Type.Union([
   Type.Literal('failed'),
 ]);
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+/** A schema, or null. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const BackupCopy = Type.Object(
   {

@@ -1,10 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../auth.js';
-import { Backup, BackupFormat, BackupKind, DateTime, Job, responses, Uuid } from '../schemas.js';
+import { Backup, BackupFormat, BackupKind, DateTime, Job, Nullable, responses, Uuid } from '../schemas.js';
 import type { RouteOptions } from './options.js';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const S3Settings = Type.Object({
   endpoint: Nullable(Type.String()),
@@ -205,13 +203,7 @@ export const offsiteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
         response: responses({ 200: Type.Object({ destination: Destination }) }),
       },
     },
-    async (request) => {
-      const actor = contextOf(request).actor;
-      await destinations.get(actor, request.params.id);
-      const all = await destinations.list(actor);
-      const found = all.find((d) => d.id === request.params.id);
-      return { destination: found as NonNullable<typeof found> };
-    },
+    async (request) => ({ destination: await destinations.viewOne(contextOf(request).actor, request.params.id) }),
   );
 
   app.delete(

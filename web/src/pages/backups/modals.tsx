@@ -10,7 +10,7 @@ import {
   type Job,
 } from '../../api/types';
 import { Alert } from '../../components/Alert';
-import { CheckboxField, ChoiceCard } from '../../components/ChoiceCard';
+import { ChoiceCard } from '../../components/ChoiceCard';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Loading } from '../../components/EmptyState';
 import { FormError } from '../../components/FormError';
@@ -18,7 +18,7 @@ import { Modal } from '../../components/Modal';
 import { formatDateTime } from '../../format';
 import { formatBytes } from '../../operate';
 import { useMe } from '../../session/SessionContext';
-import { kindName, useDestinations, whereOf } from '../offsite/parts';
+import { DestinationCheckbox, useDestinations } from '../offsite/parts';
 import { formatLabel, kindHint, kindLabel } from './parts';
 import { canTakeData, type Scope } from './scope';
 import {
@@ -118,19 +118,9 @@ export function BackUpModal({
             <p className="field-hint">Uploaded and verified at each destination checked, once the backup is written.</p>
             <div className="destination-checks destination-checks-grid">
               {destinations.data.map((d) => (
-                <CheckboxField
+                <DestinationCheckbox
                   key={d.id}
-                  label={
-                    <>
-                      {d.name} <span className={`kind-tag kind-${d.kind}`}>{kindName[d.kind]}</span>
-                    </>
-                  }
-                  hint={
-                    <>
-                      <span className="mono">{whereOf(d)}</span>
-                      {d.encrypted ? ' · encrypted' : ''}
-                    </>
-                  }
+                  destination={d}
                   checked={destinationIds.includes(d.id)}
                   onChange={(on) => setDestinationIds((ids) => (on ? [...ids, d.id] : ids.filter((id) => id !== d.id)))}
                 />

@@ -30,7 +30,7 @@ import { formatBytes } from '../../operate';
 import { useLoader } from '../../useLoader';
 import { formatLabel, kindLabel } from '../backups/parts';
 import { useCleanup } from './CleanupButton';
-import { fieldErrorsOf, kindName, useDestinations, whereOf } from './parts';
+import { DestinationCheckbox, fieldErrorsOf, useDestinations } from './parts';
 import { RetentionEditor } from './RetentionEditor';
 import {
   bodyOf,
@@ -259,20 +259,9 @@ function ScheduleEditor({
             </p>
           ) : (
             destinations.map((d) => (
-              <CheckboxField
+              <DestinationCheckbox
                 key={d.id}
-                label={
-                  <>
-                    {d.name} <span className={`kind-tag kind-${d.kind}`}>{kindName[d.kind]}</span>
-                  </>
-                }
-                hint={
-                  <>
-                    <span className="mono">{whereOf(d)}</span>
-                    {d.encrypted ? ' · encrypted' : ''}
-                    {d.organizationId === null ? ' · platform-wide' : ''}
-                  </>
-                }
+                destination={d}
                 checked={draft.destinationIds.includes(d.id)}
                 onChange={(on) => toggleDestination(d.id, on)}
               />

@@ -2,6 +2,7 @@ import { api, call } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import type { Backup, BackupCopy, CopyStatus, Destination, DestinationTest } from '../../api/types';
 import type { BadgeTone } from '../../components/Badge';
+import { CheckboxField } from '../../components/ChoiceCard';
 import { formatDateTime } from '../../format';
 import { formatBytes } from '../../operate';
 import { useLoader } from '../../useLoader';
@@ -236,4 +237,31 @@ export function fieldErrorsOf(error: unknown, alias: Record<string, string> = {}
     if (!(target in result)) result[target] = text;
   }
   return result;
+}
+
+/** A destination to tick: its name and kind, where it writes, and whether it encrypts. */
+export function DestinationCheckbox(props: {
+  destination: Destination;
+  checked: boolean;
+  onChange(on: boolean): void;
+}) {
+  const d = props.destination;
+  return (
+    <CheckboxField
+      label={
+        <>
+          {d.name} <span className={`kind-tag kind-${d.kind}`}>{kindName[d.kind]}</span>
+        </>
+      }
+      hint={
+        <>
+          <span className="mono">{whereOf(d)}</span>
+          {d.encrypted ? ' · encrypted' : ''}
+          {d.organizationId === null ? ' · platform-wide' : ''}
+        </>
+      }
+      checked={props.checked}
+      onChange={props.onChange}
+    />
+  );
 }
