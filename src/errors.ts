@@ -62,6 +62,12 @@ export const errorCatalog = {
     message: 'No SMTP server is set: a platform admin sets one in the settings first.',
   },
   MARINA_E_SMTP_FAILED: { status: 502, message: 'The SMTP server could not be reached or refused the email.' },
+  MARINA_E_GIT: { status: 502, message: 'The git repository could not be reached or refused the request.' },
+  MARINA_E_UPDATE_FAILED: {
+    status: 500,
+    message: 'The update failed and was rolled back; its log has the Odoo errors.',
+  },
+  MARINA_E_HOOK_REJECTED: { status: 401, message: 'The webhook signature or secret does not match.' },
   MARINA_E_RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is outside the file.' },
   MARINA_E_DATABASE_UNAVAILABLE: { status: 503, message: "Marina's database cannot be reached." },
   MARINA_E_INTERNAL: { status: 500, message: 'Something went wrong inside Marina; the log has the details.' },

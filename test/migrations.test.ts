@@ -33,6 +33,8 @@ describe('migrations', () => {
       'operations',
       'organizations',
       'projects',
+      'repositories',
+      'repository_checkouts',
       'schedules',
       'sessions',
       'settings',

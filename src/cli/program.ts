@@ -16,9 +16,11 @@ import { registerBackupCommands } from './backups.js';
 import { ApiError, MarinaClient } from './client.js';
 import { DEFAULT_URL, forgetCredentials, loadCredentials, saveCredentials } from './credentials.js';
 import { CliUsageError, registerInstanceCommands, registerLogCommand } from './instances.js';
+import { registerModuleCommands } from './modules.js';
 import { registerOffsiteCommands } from './offsite.js';
 import { ago, printJson, table } from './output.js';
 import { readSecret } from './prompt.js';
+import { registerRepositoryCommands } from './repos.js';
 
 /** Exit codes scripts can rely on. */
 export const exitCodes = { ok: 0, error: 1, usage: 2, unauthenticated: 3, notFound: 4, unreachable: 5 } as const;
@@ -314,6 +316,8 @@ export function buildProgram(): Command {
   registerInstanceCommands(program, client);
   registerBackupCommands(program, client);
   registerOffsiteCommands(program, client);
+  registerRepositoryCommands(program, client);
+  registerModuleCommands(program, client);
   registerLogCommand(program, client);
 
   program

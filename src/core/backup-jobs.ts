@@ -256,16 +256,17 @@ async function cleanupPlane(deps: BackupJobDeps, op: Operation): Promise<void> {
   await removeScratch({ engine, namespace: deps.namespace, operationId: op.id });
 }
 
-/** A safety backup (full, native: the fastest to take and to restore) inside another job. */
+/** A safety backup (native: the fastest to take and to restore; full unless asked) inside another job. */
 export async function safetyBackup(
   deps: BackupJobDeps,
   job: JobContext<unknown>,
   instance: Instance,
   trigger: BackupTrigger,
+  kind: BackupKind = 'full',
 ): Promise<Backup> {
   const plane = await planeFor(deps, instance, job.operation.id);
   const backup = await deps.backups.record(deps.backups.database, instance, {
-    kind: 'full' as BackupKind,
+    kind,
     format: 'native' as BackupFormat,
     trigger,
     createdBy: job.operation.actor_label,
@@ -274,6 +275,47 @@ export async function safetyBackup(
   const done = await writeBackup(deps, job, plane, instance, backup);
   await job.remember('safetyBackup', done.id);
   return done;
+}
+
+/**
+ * Puts a backup's database back into its instance inside another job (an update's rollback):
+ * loaded aside, checked, then swapped in. The caller stops and starts Odoo.
+ */
+export async function restoreDatabaseInPlace(
+  deps: BackupJobDeps,
+  job: Pick<JobContext<unknown>, 'operation' | 'log'>,
+  instance: Instance,
+  backup: Backup,
+): Promise<void> {
+  const plane = await planeFor(deps, instance, job.operation.id);
+  await createScratch(plane);
+  try {
+    await dropDatabase(plane.admin, tempDb(instance.db_name));
+    await createDatabaseFor(plane.admin, tempDb(instance.db_name), instance.db_name);
+    await loadArchive(
+      plane,
+      {
+        db: tempDb(instance.db_name),
+        role: await roleOf(deps, instance),
+        volume: instance.volume_name,
+        filestoreDir: loadFolder(instance.db_name),
+      },
+      {
+        format: backup.format,
+        kind: 'database',
+        path: deps.backups.storage.pathOf(backup),
+        log: (message) => void job.log(message),
+      },
+    );
+    await checkLoaded(plane, tempDb(instance.db_name));
+    await swapDatabase(plane, instance.db_name);
+  } catch (error) {
+    await dropDatabase(plane.admin, tempDb(instance.db_name)).catch(() => undefined);
+    throw error;
+  } finally {
+    await removeFilestoreFolder(plane, instance.volume_name, loadFolder(instance.db_name)).catch(() => undefined);
+    await removeScratch(plane);
+  }
 }
 
 interface FillInput {
@@ -355,10 +397,9 @@ async function neutralize(
   const facts = versionFacts(instance.odoo_version as OdooVersion);
   if (facts.neutralize) {
     await engine.remove(`${instance.container_name}-neutralize`);
-    const result = await engine.run(
-      commandSpec(runtime.placement, instance, runtime.catalog, runtime.endpoint, runtime.secrets, 'neutralize'),
-      { beforeStart: (id) => writeConf(engine, id, runtime.conf, runtime.catalog.image) },
-    );
+    const result = await engine.run(commandSpec(runtime.rt, instance, 'neutralize'), {
+      beforeStart: (id) => writeConf(engine, id, runtime.conf, runtime.catalog.image),
+    });
     if (result.exitCode !== 0)
       throw new MarinaError(
         'MARINA_E_JOB_FAILED',
@@ -470,6 +511,8 @@ function fillHandler(
       if (has('neutralize')) await job.step('neutralize', () => neutralize(deps, engine, instance, generic));
       await job.step('start', async () => {
         instance = await deps.instances.setStatus(id, 'starting', null);
+        // A new instance (a staging copy) gets its project's repositories before Odoo starts.
+        if (has('create') && deps.prepareAddons) await deps.prepareAddons(generic, instance);
         if (!(await engine.state(instance.container_name))) {
           await job.remember('container', instance.container_name);
           const containerId = await createServerContainer(deps, engine, instance);

@@ -8,9 +8,11 @@ import { type CatalogEntry, type OdooVersion, versionFacts } from '../odoo/versi
 import type { DatabaseServerService } from './database-servers.js';
 import type { HostService } from './hosts.js';
 import {
+  type AddonMount,
   type DatabaseEndpoint,
   initSpec,
   instanceLabels,
+  type OdooRuntime,
   odooConf,
   odooErrorLines,
   type Placement,
@@ -32,6 +34,12 @@ export interface InstanceJobDeps {
   bindAddress: string;
   healthTimeoutMs: number;
   namespace: string;
+  /** The repository checkouts mounted into the instance (set once repositories are wired). */
+  addonsOf?: (instance: Instance) => Promise<AddonMount[]>;
+  /** Clones what the instance's project needs before Odoo first starts. */
+  prepareAddons?: (job: JobContext<unknown>, instance: Instance) => Promise<void>;
+  /** Removes the instance's repository checkouts from Marina's disk. */
+  removeAddons?: (instance: Instance) => Promise<void>;
   /** The pre-delete safety backup (set once backups are wired, to keep the modules acyclic). */
   beforeDelete?: (job: JobContext<unknown>, instance: Instance) => Promise<void>;
 }
@@ -52,7 +60,9 @@ export async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
     masterPassword: deps.box.open(instance.master_password),
   };
   const placement: Placement = { namespace: deps.namespace, network: server.network ?? deps.namespace };
-  return { catalog, server, endpoint, secrets, placement, conf: odooConf(instance, catalog, endpoint, secrets) };
+  const addons = (await deps.addonsOf?.(instance)) ?? [];
+  const rt: OdooRuntime = { catalog, endpoint, secrets, placement, addons };
+  return { ...rt, rt, server, conf: odooConf(instance, rt) };
 }
 
 /** Creates the long-running container with its odoo.conf; it does not start it. */
@@ -61,11 +71,9 @@ export async function createServerContainer(
   engine: DockerEngine,
   instance: Instance,
 ): Promise<string> {
-  const { catalog, endpoint, secrets, conf, placement } = await runtimeOf(deps, instance);
+  const { catalog, conf, rt } = await runtimeOf(deps, instance);
   await engine.remove(instance.container_name);
-  const id = await engine.createContainer(
-    serverSpec(placement, instance, catalog, endpoint, secrets, deps.bindAddress),
-  );
+  const id = await engine.createContainer(serverSpec(rt, instance, deps.bindAddress));
   await writeConf(engine, id, conf, catalog.image);
   return id;
 }
@@ -176,38 +184,36 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
 
       let runtime: Awaited<ReturnType<typeof runtimeOf>> | undefined;
       await job.step('configure', async () => {
+        if (deps.prepareAddons) await deps.prepareAddons(job as JobContext<unknown>, instance);
         runtime = await runtimeOf(deps, instance);
         await job.log(
           `odoo.conf: one database (${instance.db_name}), no database manager, workers for ${instance.cpus} CPU / ${instance.memory_mb} MB.`,
         );
       });
-      const { endpoint, secrets, conf, placement } = runtime as NonNullable<typeof runtime>;
+      const { conf, rt } = runtime as NonNullable<typeof runtime>;
 
       await job.step('initialize', async () => {
         await job.remember('initContainer', `${instance.container_name}-init`);
         let pending = '';
         let lines = 0;
-        const result = await docker.run(
-          initSpec(placement, instance, catalog, endpoint, secrets, { language: instance.language }),
-          {
-            beforeStart: (containerId) => writeConf(docker, containerId, conf, catalog.image),
-            onOutput: (text) => {
-              pending += text;
-              const complete = pending.split('\n');
-              pending = complete.pop() ?? '';
-              for (const line of complete) {
-                if (!line.trim()) continue;
-                lines++;
-                void job.log(
-                  line.slice(0, 2000),
-                  / (ERROR|CRITICAL) /.test(line) ? 'error' : / WARNING /.test(line) ? 'warn' : 'info',
-                );
-              }
-              // Odoo logs ~100 lines for base; a rough but honest progress within the step.
-              void job.progress(Math.min(95, lines));
-            },
+        const result = await docker.run(initSpec(rt, instance, { language: instance.language }), {
+          beforeStart: (containerId) => writeConf(docker, containerId, conf, catalog.image),
+          onOutput: (text) => {
+            pending += text;
+            const complete = pending.split('\n');
+            pending = complete.pop() ?? '';
+            for (const line of complete) {
+              if (!line.trim()) continue;
+              lines++;
+              void job.log(
+                line.slice(0, 2000),
+                / (ERROR|CRITICAL) /.test(line) ? 'error' : / WARNING /.test(line) ? 'warn' : 'info',
+              );
+            }
+            // Odoo logs ~100 lines for base; a rough but honest progress within the step.
+            void job.progress(Math.min(95, lines));
           },
-        );
+        });
         if (result.exitCode !== 0) {
           throw new MarinaError(
             'MARINA_E_JOB_FAILED',
@@ -289,23 +295,31 @@ function bringUpHandler(
   };
 }
 
+/**
+ * Stops the container if it runs and makes it again from the instance's records, so that a start
+ * or restart always runs the current odoo.conf and repository mounts.
+ */
+export async function recreateServer(
+  deps: InstanceJobDeps,
+  engine: DockerEngine,
+  instance: Instance,
+): Promise<Instance> {
+  if ((await engine.state(instance.container_name))?.running) await engine.stop(instance.container_name);
+  const containerId = await createServerContainer(deps, engine, instance);
+  return deps.instances.setStatus(instance.id, instance.status, instance.status_detail, { container_id: containerId });
+}
+
 const startHandler = (deps: InstanceJobDeps) =>
-  bringUpHandler(deps, 'instance.start', async (job, engine, current) => {
-    let instance = await deps.instances.setStatus(current.id, 'starting', null);
-    if (!(await engine.state(instance.container_name))) {
-      await job.log('The container was missing; creating it again from the instance record.');
-      const containerId = await createServerContainer(deps, engine, instance);
-      instance = await deps.instances.setStatus(instance.id, 'starting', null, { container_id: containerId });
-    }
+  bringUpHandler(deps, 'instance.start', async (_job, engine, current) => {
+    const instance = await recreateServer(deps, engine, await deps.instances.setStatus(current.id, 'starting', null));
     await engine.start(instance.container_name);
     return instance;
   });
 
 const restartHandler = (deps: InstanceJobDeps) =>
   bringUpHandler(deps, 'instance.restart', async (_job, engine, current) => {
-    const instance = await deps.instances.setStatus(current.id, 'restarting', null);
-    if (await engine.state(instance.container_name)) await engine.restart(instance.container_name);
-    else await engine.start(await createServerContainer(deps, engine, instance));
+    const instance = await recreateServer(deps, engine, await deps.instances.setStatus(current.id, 'restarting', null));
+    await engine.start(instance.container_name);
     return instance;
   });
 
@@ -352,7 +366,10 @@ function deleteHandler(deps: InstanceJobDeps): JobHandler {
         await engine.remove(`${instance.container_name}-init`);
         await engine.remove(instance.container_name);
       });
-      await job.step('volume', () => engine.removeVolume(instance.volume_name));
+      await job.step('volume', async () => {
+        await engine.removeVolume(instance.volume_name);
+        await deps.removeAddons?.(instance);
+      });
       await job.step('database', async () => {
         if (instance.database_server_id) {
           const server = await deps.databaseServers.get(instance.database_server_id);

@@ -35,25 +35,41 @@ export interface DatabaseEndpoint {
   port: number;
 }
 
-export function odooConf(
-  instance: Instance,
-  catalog: CatalogEntry,
-  db: DatabaseEndpoint,
-  secrets: RuntimeSecrets,
-): string {
+/** A repository checkout mounted read-only under /mnt/extra-addons, with its addons_path entries. */
+export interface AddonMount {
+  source: string;
+  target: string;
+  /** Container paths that hold addon folders. */
+  paths: string[];
+}
+
+export const EXTRA_ADDONS = '/mnt/extra-addons';
+
+/** Everything an instance's containers are made of, resolved from its records. */
+export interface OdooRuntime {
+  placement: Placement;
+  catalog: CatalogEntry;
+  endpoint: DatabaseEndpoint;
+  secrets: RuntimeSecrets;
+  addons: AddonMount[];
+}
+
+export function odooConf(instance: Instance, rt: OdooRuntime): string {
+  // Odoo adds its own odoo/addons by itself; a mounted source tree brings its addons/ folder too.
+  const core = rt.catalog.sourceMount ? [`${ODOO_SOURCE_MOUNT}/addons`] : [];
+  const repositories = rt.addons.flatMap((a) => a.paths);
   return renderOdooConf({
     version: instance.odoo_version as OdooVersion,
     dbName: instance.db_name,
-    dbHost: db.host,
-    dbPort: db.port,
+    dbHost: rt.endpoint.host,
+    dbPort: rt.endpoint.port,
     dbUser: instance.db_name,
-    dbPassword: secrets.dbPassword,
-    adminPassword: secrets.masterPassword,
-    // Odoo adds its own odoo/addons by itself; a mounted source tree brings its addons/ folder too.
-    addonsPaths: catalog.sourceMount ? [`${ODOO_SOURCE_MOUNT}/addons`, '/mnt/extra-addons'] : ['/mnt/extra-addons'],
+    dbPassword: rt.secrets.dbPassword,
+    adminPassword: rt.secrets.masterPassword,
+    addonsPaths: [...new Set([...core, EXTRA_ADDONS, ...repositories])],
     dataDir: ODOO_DATA_DIR,
     workers: workerSettings({ cpus: instance.cpus, memoryMb: instance.memory_mb }),
-    serverWideModules: catalog.serverWideModules,
+    serverWideModules: rt.catalog.serverWideModules,
     blockOutgoingMail: instance.stage !== 'production',
   });
 }
@@ -76,22 +92,23 @@ export interface Placement {
   network: string;
 }
 
-function baseSpec(
-  placement: Placement,
-  instance: Instance,
-  catalog: CatalogEntry,
-  db: DatabaseEndpoint,
-  secrets: RuntimeSecrets,
-): Omit<ContainerSpec, 'name'> {
+function baseSpec(rt: OdooRuntime, instance: Instance): Omit<ContainerSpec, 'name'> {
   const mounts: ContainerSpec['mounts'] = [{ type: 'volume', source: instance.volume_name, target: ODOO_DATA_DIR }];
-  if (catalog.sourceMount)
-    mounts.push({ type: 'bind', source: catalog.sourceMount, target: ODOO_SOURCE_MOUNT, readOnly: true });
+  if (rt.catalog.sourceMount)
+    mounts.push({ type: 'bind', source: rt.catalog.sourceMount, target: ODOO_SOURCE_MOUNT, readOnly: true });
+  for (const addon of rt.addons)
+    mounts.push({ type: 'bind', source: addon.source, target: addon.target, readOnly: true });
   return {
-    image: catalog.image,
+    image: rt.catalog.image,
     // The official image's contract: HOST/PORT/USER/PASSWORD for the database.
-    env: { HOST: db.host, PORT: String(db.port), USER: instance.db_name, PASSWORD: secrets.dbPassword },
-    labels: instanceLabels(placement.namespace, instance),
-    network: placement.network,
+    env: {
+      HOST: rt.endpoint.host,
+      PORT: String(rt.endpoint.port),
+      USER: instance.db_name,
+      PASSWORD: rt.secrets.dbPassword,
+    },
+    labels: instanceLabels(rt.placement.namespace, instance),
+    network: rt.placement.network,
     mounts,
   };
 }
@@ -100,17 +117,10 @@ function baseSpec(
 const HEALTH_PROBE =
   "import sys,urllib.request\ntry:\n  sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8069/web/health',timeout=5).status==200 else 1)\nexcept Exception:\n  sys.exit(1)";
 
-export function serverSpec(
-  placement: Placement,
-  instance: Instance,
-  catalog: CatalogEntry,
-  db: DatabaseEndpoint,
-  secrets: RuntimeSecrets,
-  bindAddress: string,
-): ContainerSpec {
+export function serverSpec(rt: OdooRuntime, instance: Instance, bindAddress: string): ContainerSpec {
   if (instance.http_port === null) throw new Error('the instance has no port');
   return {
-    ...baseSpec(placement, instance, catalog, db, secrets),
+    ...baseSpec(rt, instance),
     name: instance.container_name,
     cmd: ['odoo', '-c', `${ODOO_CONF_DIR}/odoo.conf`],
     ports: [{ container: 8069, hostIp: bindAddress, hostPort: instance.http_port }],
@@ -131,21 +141,14 @@ export interface InitOptions {
   language: string;
 }
 
-export function initSpec(
-  placement: Placement,
-  instance: Instance,
-  catalog: CatalogEntry,
-  db: DatabaseEndpoint,
-  secrets: RuntimeSecrets,
-  options: InitOptions,
-): ContainerSpec {
+export function initSpec(rt: OdooRuntime, instance: Instance, options: InitOptions): ContainerSpec {
   const cmd = ['odoo', '-c', `${ODOO_CONF_DIR}/odoo.conf`, '-d', instance.db_name, '-i', 'base', '--stop-after-init'];
   if (options.language !== 'en_US') cmd.push(`--load-language=${options.language}`);
   return {
-    ...baseSpec(placement, instance, catalog, db, secrets),
+    ...baseSpec(rt, instance),
     name: `${instance.container_name}-init`,
     cmd,
-    labels: { ...instanceLabels(placement.namespace, instance), [LABEL_KIND]: 'odoo-oneoff' },
+    labels: { ...instanceLabels(rt.placement.namespace, instance), [LABEL_KIND]: 'odoo-oneoff' },
     memoryBytes: Math.max(1024, instance.memory_mb) * 1024 * 1024,
   };
 }
@@ -203,19 +206,26 @@ export async function waitForHealth(
 }
 
 /** A one-off Odoo command on the instance's database and data volume (e.g. `odoo neutralize`). */
-export function commandSpec(
-  placement: Placement,
-  instance: Instance,
-  catalog: CatalogEntry,
-  db: DatabaseEndpoint,
-  secrets: RuntimeSecrets,
-  command: 'neutralize',
-): ContainerSpec {
-  return {
-    ...baseSpec(placement, instance, catalog, db, secrets),
-    name: `${instance.container_name}-${command}`,
+export function commandSpec(rt: OdooRuntime, instance: Instance, command: 'neutralize'): ContainerSpec {
+  return oneOffSpec(rt, instance, {
+    suffix: command,
     cmd: ['odoo', command, '-c', `${ODOO_CONF_DIR}/odoo.conf`, '-d', instance.db_name],
-    labels: { ...instanceLabels(placement.namespace, instance), [LABEL_KIND]: 'odoo-oneoff' },
+  });
+}
+
+/** A one-off container of the instance: a fixed command array, data only through the environment. */
+export function oneOffSpec(
+  rt: OdooRuntime,
+  instance: Instance,
+  run: { suffix: string; cmd: string[]; env?: Record<string, string> },
+): ContainerSpec {
+  const base = baseSpec(rt, instance);
+  return {
+    ...base,
+    name: `${instance.container_name}-${run.suffix}`,
+    cmd: run.cmd,
+    env: { ...base.env, ...run.env },
+    labels: { ...instanceLabels(rt.placement.namespace, instance), [LABEL_KIND]: 'odoo-oneoff' },
     memoryBytes: Math.max(1024, instance.memory_mb) * 1024 * 1024,
   };
 }

@@ -13,6 +13,8 @@ export interface JobContext<Input> {
   input: Input;
   /** Runs one declared step: marks it running, then done or failed; progress follows the steps. */
   step<T>(name: string, work: () => Promise<T>): Promise<T>;
+  /** Marks a declared step as not needed this time, saying why. */
+  skip(name: string, reason: string): Promise<void>;
   /** Progress within the current step, 0–100. */
   progress(percent: number): Promise<void>;
   log(message: string, level?: 'info' | 'warn' | 'error'): Promise<void>;
@@ -254,6 +256,16 @@ export class JobRunner {
           );
           await save({ steps: done, progress: ((index + 1) / total) * 100 });
           return value;
+        },
+        skip: async (name, reason) => {
+          const index = op.steps.findIndex((s) => s.name === name);
+          if (index < 0) throw new Error(`job ${op.kind} skipped an undeclared step "${name}"`);
+          const now = clock.now().toISOString();
+          const skipped = op.steps.map(
+            (s, i): OperationStep => (i === index ? { ...s, status: 'skipped', startedAt: now, finishedAt: now } : s),
+          );
+          await save({ steps: skipped, progress: ((index + 1) / total) * 100 });
+          await serially(() => this.appendLog(operationId, 'info', `${name}: skipped (${reason})`));
         },
         progress: (percent) => {
           const index = op.steps.findIndex((s) => s.name === current);

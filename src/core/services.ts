@@ -1,4 +1,7 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Git } from '../adapters/git/git.js';
 import { probeStore } from '../adapters/storage/index.js';
 import type { MarinaConfig } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -18,11 +21,14 @@ import { InstanceStatsService } from './instance-stats.js';
 import { InstanceBus, InstanceService } from './instances.js';
 import { JobRunner } from './jobs.js';
 import { LogService } from './logs.js';
+import { ModuleService, registerModuleJobs } from './modules.js';
 import { NotificationService } from './notifications.js';
 import { OperationBus, OperationService } from './operations.js';
 import { OrganizationService } from './organizations.js';
 import { ProjectService } from './projects.js';
 import { ReconcileService } from './reconcile.js';
+import { RepositoryService, reconfigureSteps, type SubmitUpdate, updateSteps } from './repositories.js';
+import { prepareCheckouts, type RepositoryJobDeps, registerRepositoryJobs } from './repository-jobs.js';
 import { ScheduleService } from './schedules.js';
 import type { SecretBox } from './secret-box.js';
 import { SettingsService } from './settings.js';
@@ -65,6 +71,10 @@ export interface Services {
   systemLogs: SystemLogService;
   settings: SettingsService;
   notifications: NotificationService;
+  repositories: RepositoryService;
+  modules: ModuleService;
+  /** Queues a repository job on an instance, refused while another job runs there. */
+  submitRepositoryJob: SubmitUpdate;
   /** Registers the local engine, starts the job workers and follows Docker's events. */
   startBackground(): Promise<void>;
   stopBackground(): Promise<void>;
@@ -153,7 +163,35 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
   instanceJobDeps.beforeDelete = async (job, instance) => {
     await safetyBackup(backupJobDeps, job, instance, 'pre-delete');
   };
+  const repositories = new RepositoryService(
+    db,
+    clock,
+    audit,
+    box,
+    projects,
+    instances,
+    settings,
+    new Git(),
+    join(config.dataDir, 'addons'),
+    config.publicUrl,
+  );
+  const repositoryJobDeps: RepositoryJobDeps = { ...backupJobDeps, repositories };
+  instanceJobDeps.addonsOf = (instance) => repositories.mountsOf(instance);
+  instanceJobDeps.prepareAddons = (job, instance) => prepareCheckouts(repositoryJobDeps, job, instance);
+  instanceJobDeps.removeAddons = (instance) =>
+    rm(repositories.instanceFolder(instance.id), { recursive: true, force: true });
+  backupJobDeps.addonsOf = instanceJobDeps.addonsOf;
+  backupJobDeps.prepareAddons = instanceJobDeps.prepareAddons;
+  repositoryJobDeps.addonsOf = instanceJobDeps.addonsOf;
+  const submitRepositoryJob: SubmitUpdate = async (ctx, instance, kind, input) => {
+    await instances.requireIdle(instance);
+    const steps = kind === 'repository.update' ? updateSteps : reconfigureSteps;
+    return instances.submit(ctx, instance, kind, steps, kind, { input });
+  };
+  const modules = new ModuleService(db, instances, repositories, repositoryJobDeps);
   registerInstanceJobs(runner, instanceJobDeps);
+  registerRepositoryJobs(runner, repositoryJobDeps);
+  registerModuleJobs(runner, repositoryJobDeps);
   registerBackupJobs(runner, backupJobDeps);
   const reconcile = new ReconcileService(db, hosts, databaseServers, audit, box, config.namespace, logger);
   let started = false;
@@ -180,6 +218,9 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     systemLogs: new SystemLogService(systemLogFile(config.dataDir)),
     settings,
     notifications,
+    repositories,
+    modules,
+    submitRepositoryJob,
     async startBackground() {
       started = true;
       const local = await hosts.registerLocal(config.docker.host);

@@ -54,6 +54,11 @@ interface StoredSmtp {
 }
 
 const SMTP_KEY = 'smtp';
+const GIT_KEY = 'git';
+
+export interface GitSettings {
+  allowFileUrls: boolean;
+}
 
 export const smtpLimits = { host: 253, username: 256, password: 256, from: 320, fromName: 100 } as const;
 
@@ -152,6 +157,39 @@ export class SettingsService {
     private readonly audit: AuditService,
     private readonly box: SecretBox,
   ) {}
+
+  /** Whether repositories may use file:// URLs (local folders of Marina's machine): off unless an admin allows it. */
+  async gitSettings(): Promise<GitSettings> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', GIT_KEY).executeTakeFirst();
+    return { allowFileUrls: row?.value.allowFileUrls === true };
+  }
+
+  async setGitSettings(ctx: RequestContext, input: { allowFileUrls: unknown }): Promise<GitSettings> {
+    requirePlatformAdmin(ctx.actor);
+    if (typeof input.allowFileUrls !== 'boolean')
+      throw invalid('allowFileUrls', 'allowFileUrls must be true or false.');
+    const stored: GitSettings = { allowFileUrls: input.allowFileUrls };
+    const by = ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label;
+    const now = this.clock.now();
+    const value = JSON.stringify(stored);
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('settings')
+        .values({ key: GIT_KEY, value, updated_by: by, updated_at: now })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_by: by, updated_at: now }))
+        .execute();
+      await this.audit.record(
+        ctx,
+        {
+          action: 'settings.git.update',
+          target: { type: 'settings', id: GIT_KEY, label: 'Git' },
+          details: { ...stored },
+        },
+        trx,
+      );
+    });
+    return stored;
+  }
 
   async getSmtp(actor: Actor): Promise<SmtpSettingsView | null> {
     requirePlatformAdmin(actor);

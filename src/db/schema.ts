@@ -342,6 +342,45 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
+export interface RepositoriesTable {
+  id: Generated<string>;
+  organization_id: string;
+  project_id: string;
+  name: string;
+  url: string;
+  branch: string;
+  subfolder: ColumnType<string, string | undefined, string>;
+  submodules: ColumnType<boolean, boolean | undefined, boolean>;
+  auto_restart: ColumnType<boolean, boolean | undefined, boolean>;
+  auto_upgrade: ColumnType<boolean, boolean | undefined, boolean>;
+  deploy_private_key: string;
+  deploy_public_key: string;
+  known_hosts: string | null;
+  hook_token_hash: string;
+  hook_token: string;
+  hook_secret: string;
+  created_by: string;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export type CheckoutStatus = 'pending' | 'ready' | 'failed';
+
+export interface RepositoryCheckoutsTable {
+  repository_id: string;
+  instance_id: string;
+  branch: string;
+  commit: string | null;
+  previous_commit: string | null;
+  checksums: ColumnType<Record<string, string>, string | undefined, string>;
+  addons_paths: ColumnType<string[], string | undefined, string>;
+  root_is_addon: ColumnType<boolean, boolean | undefined, boolean>;
+  status: ColumnType<CheckoutStatus, CheckoutStatus | undefined, CheckoutStatus>;
+  error: string | null;
+  last_operation_id: string | null;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
@@ -362,6 +401,8 @@ export interface Database {
   backup_copies: BackupCopiesTable;
   schedules: SchedulesTable;
   settings: SettingsTable;
+  repositories: RepositoriesTable;
+  repository_checkouts: RepositoryCheckoutsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -379,3 +420,5 @@ export type Backup = Selectable<BackupsTable>;
 export type Destination = Selectable<DestinationsTable>;
 export type BackupCopy = Selectable<BackupCopiesTable>;
 export type Schedule = Selectable<SchedulesTable>;
+export type Repository = Selectable<RepositoriesTable>;
+export type RepositoryCheckout = Selectable<RepositoryCheckoutsTable>;

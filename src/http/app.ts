@@ -21,8 +21,10 @@ import { backupRoutes } from './routes/backups.js';
 import { instanceRoutes, reconcileRoutes } from './routes/instances.js';
 import { jobRoutes } from './routes/jobs.js';
 import { logRoutes, systemLogRoutes } from './routes/logs.js';
+import { moduleRoutes } from './routes/modules.js';
 import { offsiteRoutes } from './routes/offsite.js';
 import { organizationRoutes } from './routes/organizations.js';
+import { repositoryRoutes } from './routes/repositories.js';
 import { settingsRoutes } from './routes/settings.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { registerValidation } from './validation.js';
@@ -135,6 +137,8 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
       await api.register(logRoutes, options);
       await api.register(systemLogRoutes, options);
       await api.register(settingsRoutes, options);
+      await api.register(repositoryRoutes, options);
+      await api.register(moduleRoutes, options);
     },
     { prefix: '/api/v1' },
   );

@@ -138,7 +138,15 @@ export async function memberBrowser(
 
 export async function countRows(
   db: Db,
-  table: 'users' | 'organizations' | 'memberships' | 'api_tokens' | 'audit_events' | 'sessions',
+  table:
+    | 'users'
+    | 'organizations'
+    | 'memberships'
+    | 'api_tokens'
+    | 'audit_events'
+    | 'sessions'
+    | 'repositories'
+    | 'operations',
 ): Promise<number> {
   const row = await db
     .selectFrom(table)

@@ -97,6 +97,38 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     },
   );
 
+  const GitSettings = Type.Object(
+    {
+      allowFileUrls: Type.Boolean({
+        description: "Whether repositories may be file:// URLs: folders on Marina's own machine (off by default)",
+      }),
+    },
+    { title: 'GitSettings' },
+  );
+  app.get(
+    '/settings/git',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'Git settings of the platform',
+        response: responses({ 200: Type.Object({ git: GitSettings }) }),
+      },
+    },
+    async () => ({ git: await services.settings.gitSettings() }),
+  );
+  app.put(
+    '/settings/git',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'Change the git settings (platform admins)',
+        body: Type.Object({ allowFileUrls: Type.Boolean() }, { additionalProperties: false }),
+        response: responses({ 200: Type.Object({ git: GitSettings }) }),
+      },
+    },
+    async (request) => ({ git: await services.settings.setGitSettings(contextOf(request), request.body) }),
+  );
+
   app.post(
     '/settings/smtp/test',
     {
