@@ -62,6 +62,8 @@ export interface CheckoutView {
   /** Read from the folder (GET one repository only): HEAD, dirty, ahead/behind as last fetched. */
   git?: CheckoutStatus | null;
   commits?: CommitInfo[];
+  /** Why asking the remote failed (GET with fetch only). */
+  fetchError?: string | null;
 }
 
 export interface RepositoryView {
@@ -324,6 +326,7 @@ export class RepositoryService {
   /** One repository with what its folders say (HEAD, dirty, ahead/behind); `fetch` asks the remote first. */
   async describe(actor: Actor, id: string, options: { fetch?: boolean } = {}): Promise<RepositoryView> {
     const repo = await this.get(actor, id);
+    const fetchErrors = new Map<string, string>();
     if (options.fetch) {
       const access = await this.access(repo);
       const checkouts = await this.db
@@ -338,11 +341,14 @@ export class RepositoryService {
         try {
           await this.git.fetch(dir, c.branch, access);
         } catch (error) {
-          throw gitError(error);
+          fetchErrors.set(c.instance_id, gitError(error).message);
         }
       }
     }
-    return this.view(actor, repo, true);
+    const view = await this.view(actor, repo, true);
+    // One unreachable checkout does not hide the others' status.
+    for (const checkout of view.checkouts) checkout.fetchError = fetchErrors.get(checkout.instanceId) ?? null;
+    return view;
   }
 
   private async instancesOf(projectId: string): Promise<Instance[]> {
@@ -467,12 +473,16 @@ export class RepositoryService {
     });
     const jobs: OperationView[] = [];
     for (const instance of instances) {
-      const job = await submit(ctx, instance, 'repository.update', { repositoryId: repo.id, reason: 'add' }).catch(
-        () => undefined,
-      );
-      if (job) {
+      try {
+        const job = await submit(ctx, instance, 'repository.update', { repositoryId: repo.id, reason: 'add' });
         jobs.push(job);
         await this.recordCheckout(repo.id, instance.id, { last_operation_id: job.id });
+      } catch (error) {
+        // A busy instance gets its checkout from a pull later; the reason stays on the checkout.
+        await this.recordCheckout(repo.id, instance.id, {
+          status: 'failed',
+          error: `Not cloned: ${(error as Error).message} Pull the repository once that job ended.`,
+        });
       }
     }
     return { repository: await this.view(ctx.actor, repo), jobs };

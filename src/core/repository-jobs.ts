@@ -322,6 +322,8 @@ function updateHandler(deps: RepositoryJobDeps): JobHandler<UpdateJobInput> {
           from: progress.from ?? null,
           to: progress.to ?? null,
           upgraded: upgrading ? found.upgrade : [],
+          // Changed and installed, left for the modules tab because auto-upgrade is off.
+          notUpgraded: upgrading ? [] : found.upgrade,
           restarted: restart && progress.wasRunning,
         };
       } catch (error) {

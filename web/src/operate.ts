@@ -51,6 +51,9 @@ const jobKinds: Record<string, string> = {
   'backup.restore': 'Restore backup',
   'backup.verify': 'Test restore',
   'backup.retention': 'Clean up backups',
+  'repository.update': 'Update repository',
+  'addons.reconfigure': 'Reconfigure addons',
+  'modules.apply': 'Change modules',
 };
 
 export function jobKindLabel(kind: string): string {
@@ -94,8 +97,27 @@ const deleteStepLabels: Record<string, string> = {
   database: 'Dropping the database',
 };
 
+/** Repository updates and module changes reuse step names too. */
+const kindStepLabels: Record<string, Record<string, string>> = {
+  'instance.delete': deleteStepLabels,
+  'repository.update': {
+    fetch: 'Fetching and fast-forwarding',
+    changes: 'Finding the changed modules',
+    backup: 'Taking a safety backup',
+    upgrade: 'Upgrading the changed modules',
+    restart: 'Restarting Odoo',
+  },
+  'addons.reconfigure': { checkout: 'Removing the checkout', restart: 'Restarting Odoo' },
+  'modules.apply': {
+    backup: 'Taking a safety backup',
+    apply: 'Installing, upgrading, uninstalling',
+    start: 'Starting Odoo',
+  },
+};
+
 export function stepLabel(step: string, kind?: string): string {
-  if (kind === 'instance.delete' && deleteStepLabels[step]) return deleteStepLabels[step];
+  const special = kind ? kindStepLabels[kind]?.[step] : undefined;
+  if (special) return special;
   return stepLabels[step] ?? step.charAt(0).toUpperCase() + step.slice(1);
 }
 

@@ -77,7 +77,7 @@ export const moduleRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
           { additionalProperties: false },
         ),
         response: responses({
-          200: Type.Object({ plan: ModulePlan, job: Type.Null() }),
+          200: Type.Object({ plan: ModulePlan, job: Nullable(Job) }),
           202: Type.Object({ plan: ModulePlan, job: Job }),
         }),
       },

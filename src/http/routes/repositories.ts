@@ -18,6 +18,7 @@ const GitStatus = Type.Object(
     behind: Type.Integer(),
     diverged: Type.Boolean(),
     remoteHead: Nullable(Type.String()),
+    changes: Type.Array(Type.String(), { description: 'Up to 20 changed paths when dirty' }),
   },
   { title: 'GitStatus', description: 'Ahead and behind compare with the remote branch as last fetched.' },
 );
@@ -37,6 +38,7 @@ const Checkout = Type.Object(
     updatedAt: DateTime,
     git: Type.Optional(Nullable(GitStatus)),
     commits: Type.Optional(Type.Array(Commit)),
+    fetchError: Type.Optional(Nullable(Type.String())),
   },
   { title: 'Checkout' },
 );

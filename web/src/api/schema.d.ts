@@ -6964,6 +6964,152 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings/git": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Git settings of the platform */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** GitSettings */
+                            git: {
+                                /** @description Whether repositories may be file:// URLs: folders on Marina's own machine (off by default) */
+                                allowFileUrls: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /** Change the git settings (platform admins) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        allowFileUrls: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** GitSettings */
+                            git: {
+                                /** @description Whether repositories may be file:// URLs: folders on Marina's own machine (off by default) */
+                                allowFileUrls: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings/smtp/test": {
         parameters: {
             query?: never;
@@ -6999,6 +7145,1271 @@ export interface paths {
                         "application/json": {
                             /** @enum {boolean} */
                             ok: true;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/repositories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project's git repositories with each instance's checkout */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            repositories: {
+                                id: string;
+                                organizationId: string;
+                                projectId: string;
+                                name: string;
+                                url: string;
+                                branch: string;
+                                subfolder: string;
+                                submodules: boolean;
+                                autoRestart: boolean;
+                                autoUpgrade: boolean;
+                                /** @description The public deploy key: add it to the repository with read access */
+                                deployKey: string;
+                                /** @description Fingerprints of the pinned ssh host keys */
+                                hostKeys: string[];
+                                hook: {
+                                    url: string;
+                                    secret: string;
+                                } | null;
+                                checkouts: {
+                                    instanceId: string;
+                                    instanceName: string;
+                                    stage: string;
+                                    branch: string;
+                                    commit: string | null;
+                                    previousCommit: string | null;
+                                    status: "pending" | "ready" | "failed";
+                                    error: string | null;
+                                    addons: string[];
+                                    lastJobId: string | null;
+                                    /** Format: date-time */
+                                    updatedAt: string;
+                                    git?: {
+                                        branch: string;
+                                        /** Commit */
+                                        head: {
+                                            hash: string;
+                                            author: string;
+                                            email: string;
+                                            date: string;
+                                            subject: string;
+                                        };
+                                        dirty: boolean;
+                                        ahead: number;
+                                        behind: number;
+                                        diverged: boolean;
+                                        remoteHead: string | null;
+                                        /** @description Up to 20 changed paths when dirty */
+                                        changes: string[];
+                                    } | null;
+                                    commits?: {
+                                        hash: string;
+                                        author: string;
+                                        email: string;
+                                        date: string;
+                                        subject: string;
+                                    }[];
+                                    fetchError?: string | null;
+                                }[];
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add a repository: a deploy key is generated, each instance clones it and restarts */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        url: string;
+                        branch: string;
+                        name?: string;
+                        subfolder?: string;
+                        submodules?: boolean;
+                        autoRestart?: boolean;
+                        autoUpgrade?: boolean;
+                        /** @description Instance id → branch, for instances that do not follow the repository's branch */
+                        branches?: {
+                            [key: string]: string;
+                        };
+                        /** @description known_hosts lines to pin instead of scanning the host */
+                        knownHosts?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Repository */
+                            repository: {
+                                id: string;
+                                organizationId: string;
+                                projectId: string;
+                                name: string;
+                                url: string;
+                                branch: string;
+                                subfolder: string;
+                                submodules: boolean;
+                                autoRestart: boolean;
+                                autoUpgrade: boolean;
+                                /** @description The public deploy key: add it to the repository with read access */
+                                deployKey: string;
+                                /** @description Fingerprints of the pinned ssh host keys */
+                                hostKeys: string[];
+                                hook: {
+                                    url: string;
+                                    secret: string;
+                                } | null;
+                                checkouts: {
+                                    instanceId: string;
+                                    instanceName: string;
+                                    stage: string;
+                                    branch: string;
+                                    commit: string | null;
+                                    previousCommit: string | null;
+                                    status: "pending" | "ready" | "failed";
+                                    error: string | null;
+                                    addons: string[];
+                                    lastJobId: string | null;
+                                    /** Format: date-time */
+                                    updatedAt: string;
+                                    git?: {
+                                        branch: string;
+                                        /** Commit */
+                                        head: {
+                                            hash: string;
+                                            author: string;
+                                            email: string;
+                                            date: string;
+                                            subject: string;
+                                        };
+                                        dirty: boolean;
+                                        ahead: number;
+                                        behind: number;
+                                        diverged: boolean;
+                                        remoteHead: string | null;
+                                        /** @description Up to 20 changed paths when dirty */
+                                        changes: string[];
+                                    } | null;
+                                    commits?: {
+                                        hash: string;
+                                        author: string;
+                                        email: string;
+                                        date: string;
+                                        subject: string;
+                                    }[];
+                                    fetchError?: string | null;
+                                }[];
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                            jobs: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/repositories/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One repository: per instance HEAD, dirty, ahead/behind, diverged and recent commits */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Fetch from the remote first (slower) */
+                    fetch?: boolean;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Repository */
+                            repository: {
+                                id: string;
+                                organizationId: string;
+                                projectId: string;
+                                name: string;
+                                url: string;
+                                branch: string;
+                                subfolder: string;
+                                submodules: boolean;
+                                autoRestart: boolean;
+                                autoUpgrade: boolean;
+                                /** @description The public deploy key: add it to the repository with read access */
+                                deployKey: string;
+                                /** @description Fingerprints of the pinned ssh host keys */
+                                hostKeys: string[];
+                                hook: {
+                                    url: string;
+                                    secret: string;
+                                } | null;
+                                checkouts: {
+                                    instanceId: string;
+                                    instanceName: string;
+                                    stage: string;
+                                    branch: string;
+                                    commit: string | null;
+                                    previousCommit: string | null;
+                                    status: "pending" | "ready" | "failed";
+                                    error: string | null;
+                                    addons: string[];
+                                    lastJobId: string | null;
+                                    /** Format: date-time */
+                                    updatedAt: string;
+                                    git?: {
+                                        branch: string;
+                                        /** Commit */
+                                        head: {
+                                            hash: string;
+                                            author: string;
+                                            email: string;
+                                            date: string;
+                                            subject: string;
+                                        };
+                                        dirty: boolean;
+                                        ahead: number;
+                                        behind: number;
+                                        diverged: boolean;
+                                        remoteHead: string | null;
+                                        /** @description Up to 20 changed paths when dirty */
+                                        changes: string[];
+                                    } | null;
+                                    commits?: {
+                                        hash: string;
+                                        author: string;
+                                        email: string;
+                                        date: string;
+                                        subject: string;
+                                    }[];
+                                    fetchError?: string | null;
+                                }[];
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Remove a repository; each instance restarts without its folder */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            jobs: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change branches and auto-restart / auto-upgrade; a moved branch updates that instance */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        branch?: string;
+                        autoRestart?: boolean;
+                        autoUpgrade?: boolean;
+                        /** @description Instance id → branch, for instances that do not follow the repository's branch */
+                        branches?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Repository */
+                            repository: {
+                                id: string;
+                                organizationId: string;
+                                projectId: string;
+                                name: string;
+                                url: string;
+                                branch: string;
+                                subfolder: string;
+                                submodules: boolean;
+                                autoRestart: boolean;
+                                autoUpgrade: boolean;
+                                /** @description The public deploy key: add it to the repository with read access */
+                                deployKey: string;
+                                /** @description Fingerprints of the pinned ssh host keys */
+                                hostKeys: string[];
+                                hook: {
+                                    url: string;
+                                    secret: string;
+                                } | null;
+                                checkouts: {
+                                    instanceId: string;
+                                    instanceName: string;
+                                    stage: string;
+                                    branch: string;
+                                    commit: string | null;
+                                    previousCommit: string | null;
+                                    status: "pending" | "ready" | "failed";
+                                    error: string | null;
+                                    addons: string[];
+                                    lastJobId: string | null;
+                                    /** Format: date-time */
+                                    updatedAt: string;
+                                    git?: {
+                                        branch: string;
+                                        /** Commit */
+                                        head: {
+                                            hash: string;
+                                            author: string;
+                                            email: string;
+                                            date: string;
+                                            subject: string;
+                                        };
+                                        dirty: boolean;
+                                        ahead: number;
+                                        behind: number;
+                                        diverged: boolean;
+                                        remoteHead: string | null;
+                                        /** @description Up to 20 changed paths when dirty */
+                                        changes: string[];
+                                    } | null;
+                                    commits?: {
+                                        hash: string;
+                                        author: string;
+                                        email: string;
+                                        date: string;
+                                        subject: string;
+                                    }[];
+                                    fetchError?: string | null;
+                                }[];
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                            jobs: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/repositories/{id}/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Update: fetch, fast-forward, back up, upgrade the changed modules, restart; rolled back on failure */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description Only this instance (default: every instance) */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        instanceId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            jobs: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hooks/git/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Push to deploy: GitHub, GitLab and Gitea push events (signature or secret checked) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accepted: boolean;
+                            reason: string;
+                            jobs: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accepted: boolean;
+                            reason: string;
+                            jobs: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/modules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The instance's modules, read from its database, with the versions in its repositories */
+        get: {
+            parameters: {
+                query?: {
+                    search?: string;
+                    state?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            modules: {
+                                name: string;
+                                title: string | null;
+                                /** @description Odoo's state (installed, uninstalled, to upgrade, …), or "available": in a repository, not yet in Odoo's list */
+                                state: string;
+                                installedVersion: string | null;
+                                availableVersion: string | null;
+                                summary: string | null;
+                                author: string | null;
+                                application: boolean;
+                                repository: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Install, upgrade and uninstall modules in one job (with a safety backup); dryRun shows the plan */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        install?: string[];
+                        upgrade?: string[];
+                        uninstall?: string[];
+                        /** @description Update the apps list first */
+                        updateList?: boolean;
+                        dryRun?: boolean;
+                        /** @description The instance name, to uninstall on production */
+                        confirm?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** ModulePlan */
+                            plan: {
+                                install: string[];
+                                upgrade: string[];
+                                uninstall: string[];
+                                /** @description Installed modules depending on those uninstalled */
+                                alsoUninstalled: string[];
+                                updateList: boolean;
+                            };
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** ModulePlan */
+                            plan: {
+                                install: string[];
+                                upgrade: string[];
+                                uninstall: string[];
+                                /** @description Installed modules depending on those uninstalled */
+                                alsoUninstalled: string[];
+                                updateList: boolean;
+                            };
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            };
                         };
                     };
                 };

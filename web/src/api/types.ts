@@ -71,3 +71,21 @@ export type RetentionPreview = Json<paths['/api/v1/retention/preview']['post']['
 
 export type BackupRun = Json<paths['/api/v1/backup-runs']['get']['responses'][200]>['runs'][number];
 export type BackupRunQuery = NonNullable<paths['/api/v1/backup-runs']['get']['parameters']['query']>;
+
+export type Repository = Json<paths['/api/v1/repositories/{id}']['get']['responses'][200]>['repository'];
+export type Checkout = Repository['checkouts'][number];
+export type GitStatus = NonNullable<Checkout['git']>;
+export type Commit = GitStatus['head'];
+export type NewRepository = NonNullable<
+  paths['/api/v1/projects/{id}/repositories']['post']['requestBody']
+>['content']['application/json'];
+export type RepositoryChange = NonNullable<
+  paths['/api/v1/repositories/{id}']['patch']['requestBody']
+>['content']['application/json'];
+
+export type OdooModule = Json<paths['/api/v1/instances/{id}/modules']['get']['responses'][200]>['modules'][number];
+export type ModuleChange = NonNullable<
+  paths['/api/v1/instances/{id}/modules']['post']['requestBody']
+>['content']['application/json'];
+export type ModulePlan = Json<paths['/api/v1/instances/{id}/modules']['post']['responses'][200]>['plan'];
+export type GitSettings = Json<paths['/api/v1/settings/git']['get']['responses'][200]>['git'];

@@ -70,6 +70,7 @@ export function JobProgress({
       aria-label={`${jobKindLabel(job.kind)} job`}
       data-testid="inline-job"
       data-job-kind={job.kind}
+      data-job-id={job.id}
       data-job-status={job.status}
     >
       <div className="job-progress-head">

@@ -295,3 +295,18 @@ export const MailIcon = (props: IconProps) => (
     <path d="M3.5 6.5l8.5 6 8.5-6" />
   </Icon>
 );
+
+export const BranchIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <circle cx="6" cy="5" r="2" />
+    <circle cx="6" cy="19" r="2" />
+    <circle cx="18" cy="7" r="2" />
+    <path d="M6 7v10M18 9c0 4-5 4-10.5 8.5" />
+  </Icon>
+);
+
+export const PuzzleIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M4 8h4a2 2 0 1 1 4 0h4v4a2 2 0 1 1 0 4v4H4v-4a2 2 0 1 0 0-4z" />
+  </Icon>
+);

@@ -7,7 +7,16 @@ import { Alert } from '../components/Alert';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { CopyField } from '../components/CopyField';
 import { EmptyState, Loading } from '../components/EmptyState';
-import { ActivityIcon, ArchiveIcon, ArrowLeftIcon, ExternalIcon, KeyIcon, TerminalIcon } from '../components/icons';
+import {
+  ActivityIcon,
+  ArchiveIcon,
+  ArrowLeftIcon,
+  BranchIcon,
+  ExternalIcon,
+  KeyIcon,
+  PuzzleIcon,
+  TerminalIcon,
+} from '../components/icons';
 import { JobProgress } from '../components/JobProgress';
 import { LogViewer } from '../components/logs/LogViewer';
 import { Modal } from '../components/Modal';
@@ -33,14 +42,20 @@ import { BackupsTab } from './backups/BackupsTab';
 import { LiveIndicator } from './InstancesPage';
 import { JobsTable } from './JobsPage';
 import { useInstanceLogSource } from './LogsPages';
+import { ModulesTab } from './modules/ModulesTab';
+import { RepositoriesTab } from './repositories/RepositoriesTab';
 
 const STATS_EVERY_MS = 10_000;
 
 const instanceTabs = [
   { id: 'overview', label: 'Overview', icon: <ActivityIcon /> },
   { id: 'backups', label: 'Backups', icon: <ArchiveIcon /> },
+  { id: 'repositories', label: 'Repositories', icon: <BranchIcon /> },
+  { id: 'modules', label: 'Modules', icon: <PuzzleIcon /> },
 ] as const;
 type InstanceTab = (typeof instanceTabs)[number]['id'];
+
+const tabOf = (value: string | null): InstanceTab => instanceTabs.find((t) => t.id === value)?.id ?? 'overview';
 
 type Action = 'start' | 'stop' | 'restart' | 'delete';
 
@@ -264,12 +279,13 @@ export function InstancePage() {
   const [revealing, setRevealing] = useState(false);
   const deletingRef = useRef(false);
   const [params, setParams] = useSearchParams();
-  const tab: InstanceTab = params.get('tab') === 'backups' ? 'backups' : 'overview';
-  const [backupsVisited, setBackupsVisited] = useState(tab === 'backups');
+  const tab = tabOf(params.get('tab'));
+  // A tab visited once stays mounted (hidden): the progress of a job started there goes on.
+  const [visited, setVisited] = useState<ReadonlySet<InstanceTab>>(() => new Set([tab]));
   const [jobsEnded, setJobsEnded] = useState(0);
 
   function chooseTab(next: InstanceTab) {
-    if (next === 'backups') setBackupsVisited(true);
+    setVisited((all) => new Set(all).add(next));
     setParams(next === 'overview' ? {} : { tab: next }, { replace: true });
   }
 
@@ -338,6 +354,13 @@ export function InstancePage() {
       deletingRef.current = false;
       toast.error(`${jobKindLabel(job.kind)} failed: ${job.error?.message.split('\n')[0] ?? 'see the job'}`);
     }
+  }
+
+  /** A job started in a tab ended: the recent jobs, the instance and the other tabs may have changed. */
+  function tabJobEnded() {
+    setJobsEnded((n) => n + 1);
+    void jobs.reload();
+    void loaded.reload();
   }
 
   const actionButton = (a: Action, allowed: boolean, className = 'btn btn-secondary') => (
@@ -469,9 +492,19 @@ export function InstancePage() {
           </section>
         </div>
       ) : null}
-      {tab === 'backups' || backupsVisited ? (
+      {tab === 'backups' || visited.has('backups') ? (
         <div role="tabpanel" id="panel-backups" aria-labelledby="tab-backups" hidden={tab !== 'backups'}>
           <BackupsTab instance={instance} isAdmin={isAdmin} refreshKey={jobsEnded} />
+        </div>
+      ) : null}
+      {tab === 'repositories' || visited.has('repositories') ? (
+        <div role="tabpanel" id="panel-repositories" aria-labelledby="tab-repositories" hidden={tab !== 'repositories'}>
+          <RepositoriesTab instance={instance} isAdmin={isAdmin} refreshKey={jobsEnded} onJobEnded={tabJobEnded} />
+        </div>
+      ) : null}
+      {tab === 'modules' || visited.has('modules') ? (
+        <div role="tabpanel" id="panel-modules" aria-labelledby="tab-modules" hidden={tab !== 'modules'}>
+          <ModulesTab instance={instance} isAdmin={isAdmin} refreshKey={jobsEnded} onJobEnded={tabJobEnded} />
         </div>
       ) : null}
       {action ? (

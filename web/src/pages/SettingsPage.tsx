@@ -1,9 +1,10 @@
 import { lazy, Suspense, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { Loading } from '../components/EmptyState';
-import { BookIcon, ExternalIcon, KeyIcon, LockIcon, MailIcon, ServerIcon } from '../components/icons';
+import { BookIcon, BranchIcon, ExternalIcon, KeyIcon, LockIcon, MailIcon, ServerIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { useMe } from '../session/SessionContext';
+import { GitSection } from './settings/GitSection';
 import { HostsSection } from './settings/HostsSection';
 import { PasswordSection } from './settings/PasswordSection';
 import { ReconcileSection } from './settings/ReconcileSection';
@@ -17,6 +18,7 @@ const allTabs = [
   { id: 'password', label: 'Password', icon: <LockIcon />, adminOnly: false },
   { id: 'hosts', label: 'Hosts', icon: <ServerIcon />, adminOnly: true },
   { id: 'email', label: 'Email', icon: <MailIcon />, adminOnly: true },
+  { id: 'git', label: 'Git', icon: <BranchIcon />, adminOnly: true },
 ] as const;
 type TabId = (typeof allTabs)[number]['id'];
 
@@ -37,7 +39,7 @@ export function SettingsPage() {
         title="Settings"
         subtitle={
           me.user.isPlatformAdmin
-            ? 'Your account: API tokens for scripts and the CLI, your password — and the Docker hosts and the email server of this Marina.'
+            ? 'Your account: API tokens for scripts and the CLI, your password — and the Docker hosts, the email server and the git settings of this Marina.'
             : 'Your account: API tokens for scripts and the CLI, and your password.'
         }
         actions={
@@ -79,6 +81,7 @@ export function SettingsPage() {
             <SmtpSection />
           </Suspense>
         ) : null}
+        {tab === 'git' ? <GitSection /> : null}
       </div>
     </>
   );
