@@ -23,6 +23,7 @@ import {
 } from './instance-runtime.js';
 import { type InstanceService, instanceSteps } from './instances.js';
 import type { JobContext, JobHandler, JobRunner } from './jobs.js';
+import { odooOutputToLog } from './odoo-runs.js';
 import type { SecretBox } from './secret-box.js';
 
 export interface InstanceJobDeps {
@@ -194,25 +195,10 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
 
       await job.step('initialize', async () => {
         await job.remember('initContainer', `${instance.container_name}-init`);
-        let pending = '';
-        let lines = 0;
         const result = await docker.run(initSpec(rt, instance, { language: instance.language }), {
           beforeStart: (containerId) => writeConf(docker, containerId, conf, catalog.image),
-          onOutput: (text) => {
-            pending += text;
-            const complete = pending.split('\n');
-            pending = complete.pop() ?? '';
-            for (const line of complete) {
-              if (!line.trim()) continue;
-              lines++;
-              void job.log(
-                line.slice(0, 2000),
-                / (ERROR|CRITICAL) /.test(line) ? 'error' : / WARNING /.test(line) ? 'warn' : 'info',
-              );
-            }
-            // Odoo logs ~100 lines for base; a rough but honest progress within the step.
-            void job.progress(Math.min(95, lines));
-          },
+          // Odoo logs ~100 lines for base: a rough but honest progress within the step.
+          onOutput: odooOutputToLog(job as JobContext<unknown>),
         });
         if (result.exitCode !== 0) {
           throw new MarinaError(
