@@ -176,8 +176,15 @@ describe('repositories', { timeout: 300_000 }, () => {
       .then((engine) => engine.readFile(container.Id, '/etc/odoo/odoo.conf'));
     expect(conf).toMatch(/^addons_path = .*\/mnt\/extra-addons,\/mnt\/extra-addons\/acme-addons$/m);
     expect(await healthOk()).toBe(200);
-    // Real Odoo lists it once the apps list is updated ("available" until then); the stand-in lists it at start.
-    expect(['available', 'uninstalled']).toContain(await stateOf('marina_demo'));
+    // In the addons, not yet in Odoo's apps list.
+    expect(await stateOf('marina_demo')).toBe('available');
+  });
+
+  it('updates the apps list as a job', async () => {
+    const applied = await call('POST', `/api/v1/instances/${instance.id}/modules`, { updateList: true });
+    expect(applied.statusCode, applied.body).toBe(202);
+    await succeeded(applied.json().job.id);
+    expect(await stateOf('marina_demo')).toBe('uninstalled');
   });
 
   it('installs a module from the repository as a job', async () => {
@@ -364,6 +371,21 @@ describe('repositories', { timeout: 300_000 }, () => {
     expect(await healthOk()).toBe(200);
     expect((await getRepository()).checkouts[0]).toMatchObject({ commit: current.commit, status: 'ready' });
     expect((await getRepository()).checkouts[0].error).toMatch(/Interrupted and rolled back/);
+  });
+
+  it('uninstalls a module, with the plan naming what depends on it', async () => {
+    const dry = await call('POST', `/api/v1/instances/${instance.id}/modules`, {
+      uninstall: ['marina_demo'],
+      dryRun: true,
+    });
+    expect(dry.json().plan).toMatchObject({ uninstall: ['marina_demo'], alsoUninstalled: [] });
+    const refused = await call('POST', `/api/v1/instances/${instance.id}/modules`, { uninstall: ['base'] });
+    expect(refused.statusCode).toBe(400);
+    const applied = await call('POST', `/api/v1/instances/${instance.id}/modules`, { uninstall: ['marina_demo'] });
+    expect(applied.statusCode, applied.body).toBe(202);
+    await succeeded(applied.json().job.id);
+    expect(await stateOf('marina_demo')).toBe('uninstalled');
+    expect(await healthOk()).toBe(200);
   });
 
   it('keeps repositories, hooks and modules to their organization', async () => {

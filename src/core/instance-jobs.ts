@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { DockerEngine } from '../adapters/docker/engine.js';
 import { createRoleAndDatabase, databaseExists, dropDatabaseAndRole, withClient } from '../adapters/postgres/admin.js';
@@ -66,15 +67,26 @@ export async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
   return { ...rt, rt, server, conf: odooConf(instance, rt) };
 }
 
+/** Marks the server container with a hash of what it runs (odoo.conf, image, mounts, limits). */
+const LABEL_CONFIG = 'io.marina.config';
+
+/** The server container as the instance's records say it should be. */
+async function desiredServer(deps: InstanceJobDeps, instance: Instance) {
+  const { catalog, conf, rt } = await runtimeOf(deps, instance);
+  const spec = serverSpec(rt, instance, deps.bindAddress);
+  const hash = createHash('sha256').update(JSON.stringify(spec)).update(conf).digest('hex');
+  return { catalog, conf, spec: { ...spec, labels: { ...spec.labels, [LABEL_CONFIG]: hash } }, hash };
+}
+
 /** Creates the long-running container with its odoo.conf; it does not start it. */
 export async function createServerContainer(
   deps: InstanceJobDeps,
   engine: DockerEngine,
   instance: Instance,
 ): Promise<string> {
-  const { catalog, conf, rt } = await runtimeOf(deps, instance);
+  const { catalog, conf, spec } = await desiredServer(deps, instance);
   await engine.remove(instance.container_name);
-  const id = await engine.createContainer(serverSpec(rt, instance, deps.bindAddress));
+  const id = await engine.createContainer(spec);
   await writeConf(engine, id, conf, catalog.image);
   return id;
 }
@@ -282,30 +294,30 @@ function bringUpHandler(
 }
 
 /**
- * Stops the container if it runs and makes it again from the instance's records, so that a start
- * or restart always runs the current odoo.conf and repository mounts.
+ * Makes the container again (stopped) when what it would run differs from the records — a new
+ * repository mount, addons_path, image or limits — and keeps it, with its logs, otherwise.
  */
-export async function recreateServer(
-  deps: InstanceJobDeps,
-  engine: DockerEngine,
-  instance: Instance,
-): Promise<Instance> {
-  if ((await engine.state(instance.container_name))?.running) await engine.stop(instance.container_name);
+export async function ensureServer(deps: InstanceJobDeps, engine: DockerEngine, instance: Instance): Promise<Instance> {
+  const state = await engine.state(instance.container_name);
+  const { hash } = await desiredServer(deps, instance);
+  if (state && state.labels[LABEL_CONFIG] === hash) return instance;
+  if (state?.running) await engine.stop(instance.container_name);
   const containerId = await createServerContainer(deps, engine, instance);
   return deps.instances.setStatus(instance.id, instance.status, instance.status_detail, { container_id: containerId });
 }
 
 const startHandler = (deps: InstanceJobDeps) =>
   bringUpHandler(deps, 'instance.start', async (_job, engine, current) => {
-    const instance = await recreateServer(deps, engine, await deps.instances.setStatus(current.id, 'starting', null));
+    const instance = await ensureServer(deps, engine, await deps.instances.setStatus(current.id, 'starting', null));
     await engine.start(instance.container_name);
     return instance;
   });
 
 const restartHandler = (deps: InstanceJobDeps) =>
   bringUpHandler(deps, 'instance.restart', async (_job, engine, current) => {
-    const instance = await recreateServer(deps, engine, await deps.instances.setStatus(current.id, 'restarting', null));
-    await engine.start(instance.container_name);
+    const instance = await ensureServer(deps, engine, await deps.instances.setStatus(current.id, 'restarting', null));
+    // A kept container restarts; a new one (made stopped) starts.
+    await engine.restart(instance.container_name);
     return instance;
   });
 

@@ -8,7 +8,7 @@ import { downstreamDependencies, listModules, moduleCommand, moduleOutcomeProble
 import { requireAccess } from './access.js';
 import { restoreDatabaseInPlace, safetyBackup } from './backup-jobs.js';
 import type { Actor, RequestContext } from './context.js';
-import { healthy, recreateServer } from './instance-jobs.js';
+import { ensureServer, healthy } from './instance-jobs.js';
 import { ODOO_CONF_DIR } from './instance-runtime.js';
 import type { InstanceService } from './instances.js';
 import type { JobContext, JobHandler, JobRunner } from './jobs.js';
@@ -237,8 +237,9 @@ function modulesHandler(deps: RepositoryJobDeps): JobHandler<ModulePlan> {
           );
         });
         await job.step('start', async () => {
-          instance = await recreateServer(deps, engine, await deps.instances.row(instance.id));
-          if (wasRunning) await engine.start(instance.container_name);
+          instance = await ensureServer(deps, engine, await deps.instances.row(instance.id));
+          // Restart, not start: Odoo loads the changed modules' code only when it starts.
+          if (wasRunning) await engine.restart(instance.container_name);
         });
         if (wasRunning) await job.step('health', () => healthy(deps, engine, instance));
         else await job.skip('health', 'the instance was stopped');
@@ -253,9 +254,9 @@ function modulesHandler(deps: RepositoryJobDeps): JobHandler<ModulePlan> {
         await job.log('The module changes failed: restoring the database from the safety backup.', 'error');
         if ((await engine.state(instance.container_name))?.running) await engine.stop(instance.container_name);
         if (backupId) await restoreDatabaseInPlace(deps, generic, instance, await deps.backups.row(backupId));
-        instance = await recreateServer(deps, engine, await deps.instances.row(instance.id));
+        instance = await ensureServer(deps, engine, await deps.instances.row(instance.id));
         if (wasRunning) {
-          await engine.start(instance.container_name);
+          await engine.restart(instance.container_name);
           await healthy(deps, engine, instance);
         }
         throw new MarinaError(

@@ -6,7 +6,7 @@ import type { Instance, Repository } from '../db/schema.js';
 import { MarinaError } from '../errors.js';
 import { addonChecksums, changedAddons, scanAddons } from '../odoo/addons.js';
 import { type BackupJobDeps, restoreDatabaseInPlace, safetyBackup } from './backup-jobs.js';
-import { healthy, recreateServer } from './instance-jobs.js';
+import { ensureServer, healthy } from './instance-jobs.js';
 import type { JobContext, JobHandler, JobRunner } from './jobs.js';
 import { installedModules, runOdoo } from './odoo-runs.js';
 import {
@@ -152,10 +152,10 @@ async function rollback(
   });
   if (!progress.runtimeChanged && !progress.upgradeStarted) return done;
   const current = await deps.instances.row(instance.id);
-  const recreated = await recreateServer(deps, engine, current);
+  const server = await ensureServer(deps, engine, current);
   if (progress.wasRunning) {
-    await engine.start(recreated.container_name);
-    await healthy(deps, engine, recreated);
+    await engine.restart(server.container_name);
+    await healthy(deps, engine, server);
     done.push('Odoo running and healthy');
   }
   return done;
@@ -303,8 +303,9 @@ function updateHandler(deps: RepositoryJobDeps): JobHandler<UpdateJobInput> {
           );
         else
           await job.step('restart', async () => {
-            instance = await recreateServer(deps, engine, await deps.instances.row(instance.id));
-            if (progress.wasRunning) await engine.start(instance.container_name);
+            instance = await ensureServer(deps, engine, await deps.instances.row(instance.id));
+            // Restart, not start: the same container must load the new code.
+            if (progress.wasRunning) await engine.restart(instance.container_name);
             else await job.log('The instance was stopped: it starts with the new code next time.');
           });
 
@@ -390,8 +391,8 @@ function reconfigureHandler(deps: RepositoryJobDeps): JobHandler {
         }
       });
       await job.step('restart', async () => {
-        instance = await recreateServer(deps, engine, instance);
-        if (wasRunning) await engine.start(instance.container_name);
+        instance = await ensureServer(deps, engine, instance);
+        if (wasRunning) await engine.restart(instance.container_name);
       });
       if (wasRunning) await job.step('health', () => healthy(deps, engine, instance));
       else await job.skip('health', 'the instance was stopped');

@@ -438,10 +438,10 @@ def load_modules(db, opts, init, update):
         log_loading.error("invalid module names, not in the stand-in's catalog or addons path: %s",
                           ", ".join(unknown))
         return False
-    # every known module is listed, installed or not (like "updating modules list")
+    # with -i/-u every known module is listed, installed or not (Odoo's "updating modules list")
     existing = {name for (name,) in db.run("SELECT name FROM ir_module_module")}
     for name, info in catalog.items():
-        if name not in existing:
+        if (init or update) and name not in existing:
             (mod_id,), = db.run(
                 "INSERT INTO ir_module_module (name, state, shortdesc, summary, author, license, "
                 "application, auto_install, category) VALUES (%s, 'uninstalled', %s, %s, %s, %s, %s, %s, %s) "
