@@ -1,6 +1,6 @@
 /**
  * npm run bench — Marina's numbers on this machine: the foundation (embedded database, sign-in,
- * API throughput, audit queries, memory), provisioning, logs, backups and offsite copies
+ * API throughput, audit queries, memory), provisioning, logs, backups, offsite copies and repository updates
  * (on real Odoo 17 only, with ODOO_SOURCE). Bounded in time; loopback only.
  */
 import { backupsBench } from './backups.js';
@@ -8,9 +8,11 @@ import { foundationBench } from './foundation.js';
 import { logsBench } from './logs.js';
 import { offsiteBench } from './offsite.js';
 import { provisioningBench } from './provisioning.js';
+import { repositoriesBench } from './repositories.js';
 
 await foundationBench();
 await provisioningBench();
 await logsBench();
 await backupsBench();
 await offsiteBench();
+await repositoriesBench();
