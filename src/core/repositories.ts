@@ -17,7 +17,7 @@ import { MarinaError, notFound } from '../errors.js';
 import { requireAccess } from './access.js';
 import type { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
-import { type Actor, type RequestContext, systemContext } from './context.js';
+import type { Actor, RequestContext } from './context.js';
 import { EXTRA_ADDONS } from './instance-runtime.js';
 import type { InstanceService } from './instances.js';
 import type { OperationView } from './operations.js';
@@ -33,7 +33,6 @@ import {
 import type { SecretBox } from './secret-box.js';
 import type { SettingsService } from './settings.js';
 import { invalid, isUuid } from './validation.js';
-import { verifyPush } from './webhooks.js';
 
 export const updateSteps = ['fetch', 'changes', 'backup', 'upgrade', 'restart', 'health'] as const;
 export const reconfigureSteps = ['checkout', 'restart', 'health'] as const;
@@ -618,55 +617,6 @@ export class RepositoryService {
 
   hookSecret(repo: Repository): string {
     return this.box.open(repo.hook_secret);
-  }
-
-  /**
-   * A push event from GitHub, GitLab or Gitea: the token names the repository, the signature (or
-   * GitLab's secret token) proves the sender, and instances following the pushed branch update.
-   */
-  async receivePush(
-    token: string,
-    headers: Record<string, string | string[] | undefined>,
-    body: Buffer,
-    submit: SubmitUpdate,
-  ): Promise<{ accepted: boolean; reason: string; jobs: OperationView[] }> {
-    const repo = await this.byHookToken(token);
-    if (!repo) throw new MarinaError('MARINA_E_NOT_FOUND', 'No repository has this hook.');
-    const outcome = verifyPush(headers, body, this.hookSecret(repo));
-    if (!outcome.ok) {
-      if (outcome.reason === 'signature') throw new MarinaError('MARINA_E_HOOK_REJECTED', outcome.message);
-      if (outcome.reason === 'payload') throw invalid('body', outcome.message);
-      return { accepted: false, reason: outcome.message, jobs: [] };
-    }
-    const { event } = outcome;
-    if (event.deleted || event.branch === null)
-      return { accepted: false, reason: 'Not a push of commits to a branch: nothing to update.', jobs: [] };
-    const instances = await this.instancesOnBranch(repo, event.branch);
-    if (instances.length === 0)
-      return { accepted: false, reason: `No instance follows the branch ${event.branch}.`, jobs: [] };
-    const ctx = systemContext(`git push (${event.provider}${event.pusher ? `, ${event.pusher}` : ''})`);
-    const jobs: OperationView[] = [];
-    const busy: string[] = [];
-    for (const instance of instances) {
-      try {
-        await this.ensureCheckout(repo, instance);
-        const job = await submit(ctx, instance, 'repository.update', {
-          repositoryId: repo.id,
-          reason: 'hook',
-          after: event.after,
-        });
-        await this.recordCheckout(repo.id, instance.id, { last_operation_id: job.id });
-        jobs.push(job);
-      } catch (error) {
-        if (!(error instanceof MarinaError) || error.code !== 'MARINA_E_INVALID_STATE') throw error;
-        busy.push(instance.name);
-      }
-    }
-    const reason =
-      busy.length > 0
-        ? `Busy, not updated (pull them when their job ends): ${busy.join(', ')}.`
-        : `Updating ${jobs.length} instance(s) on ${event.branch}.`;
-    return { accepted: jobs.length > 0, reason, jobs };
   }
 
   /** The instances whose checkout follows a pushed branch. */

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { receivePush } from '../../core/push-hooks.js';
 import { contextOf } from '../auth.js';
 import { DateTime, Job, Nullable, responses, Uuid } from '../schemas.js';
 import type { RouteOptions } from './options.js';
@@ -240,7 +241,8 @@ export const repositoryRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
       async (request, reply) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const result = await repositories.receivePush(
+        const result = await receivePush(
+          repositories,
           (request.params as { token: string }).token,
           request.headers,
           body,
