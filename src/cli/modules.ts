@@ -1,31 +1,12 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import type { ModulePlan, ModuleView } from '../core/modules.js';
 import type { MarinaClient } from './client.js';
 import { CliUsageError, resolveInstance } from './instances.js';
 import { printJson, table } from './output.js';
 import { followJobs, type StartedJob } from './repos.js';
 
 /** The Odoo modules of an instance: `marina modules …`. */
-
-interface Module {
-  name: string;
-  title: string | null;
-  state: string;
-  installedVersion: string | null;
-  availableVersion: string | null;
-  summary: string | null;
-  author: string | null;
-  application: boolean;
-  repository: string | null;
-}
-
-interface Plan {
-  install: string[];
-  upgrade: string[];
-  uninstall: string[];
-  alsoUninstalled: string[];
-  updateList: boolean;
-}
 
 interface Change {
   install?: string[];
@@ -36,7 +17,7 @@ interface Change {
 
 const MODULE_NAME = /^[a-z0-9_]{1,100}$/;
 
-function planLines(plan: Plan): string[] {
+function planLines(plan: ModulePlan): string[] {
   const lines: string[] = [];
   if (plan.updateList) lines.push('  update the apps list');
   if (plan.install.length) lines.push(`  install:    ${plan.install.join(', ')}`);
@@ -67,7 +48,7 @@ interface ApplyOptions {
 async function apply(c: MarinaClient, ref: string, change: Change, opts: ApplyOptions): Promise<void> {
   const instance = await resolveInstance(c, ref);
   const path = `/instances/${instance.id}/modules`;
-  const { plan } = await c.post<{ plan: Plan }>(path, { ...change, dryRun: true });
+  const { plan } = await c.post<{ plan: ModulePlan }>(path, { ...change, dryRun: true });
   if (!opts.json) {
     console.log(`On ${instance.name} (${instance.stage}), with a safety backup of the database first:`);
     for (const line of planLines(plan)) console.log(line);
@@ -93,7 +74,7 @@ async function apply(c: MarinaClient, ref: string, change: Change, opts: ApplyOp
     if (!(await yesNo('Go ahead?')))
       throw new CliUsageError('Nothing was changed (pass --yes when there is no terminal to ask on).');
   }
-  const { job } = await c.post<{ plan: Plan; job: StartedJob }>(path, { ...change, confirm });
+  const { job } = await c.post<{ plan: ModulePlan; job: StartedJob }>(path, { ...change, confirm });
   if (!opts.wait) {
     if (opts.json) return printJson({ plan, job });
     console.log(`Job ${job.id} queued; follow it with \`marina jobs watch ${job.id}\`.`);
@@ -146,7 +127,7 @@ export function registerModuleCommands(program: Command, client: () => Promise<M
     .action(async (ref: string, opts: { search?: string; state?: string; json?: boolean }) => {
       const c = await client();
       const instance = await resolveInstance(c, ref);
-      const { modules: rows } = await c.get<{ modules: Module[] }>(`/instances/${instance.id}/modules`, {
+      const { modules: rows } = await c.get<{ modules: ModuleView[] }>(`/instances/${instance.id}/modules`, {
         search: opts.search,
         state: opts.state,
       });

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { CheckoutStatus as GitStatus } from '../adapters/git/git.js';
+import type { RepositoryView } from '../core/repositories.js';
 import type { MarinaClient } from './client.js';
 import { CliUsageError, resolveInstance, resolveProject } from './instances.js';
 import { wallClock } from './offsite.js';
@@ -7,59 +9,6 @@ import { ago, printJson, table } from './output.js';
 import { type JobSnapshot, watchJob } from './progress.js';
 
 /** Git repositories of a project: `marina repos …`. */
-
-interface Commit {
-  hash: string;
-  author: string;
-  email: string;
-  date: string;
-  subject: string;
-}
-
-interface GitStatus {
-  branch: string;
-  head: Commit;
-  dirty: boolean;
-  ahead: number;
-  behind: number;
-  diverged: boolean;
-  remoteHead: string | null;
-}
-
-interface Checkout {
-  instanceId: string;
-  instanceName: string;
-  stage: string;
-  branch: string;
-  commit: string | null;
-  previousCommit: string | null;
-  status: 'pending' | 'ready' | 'failed';
-  error: string | null;
-  addons: string[];
-  lastJobId: string | null;
-  updatedAt: string;
-  git?: GitStatus | null;
-  commits?: Commit[];
-}
-
-export interface Repository {
-  id: string;
-  organizationId: string;
-  projectId: string;
-  name: string;
-  url: string;
-  branch: string;
-  subfolder: string;
-  submodules: boolean;
-  autoRestart: boolean;
-  autoUpgrade: boolean;
-  deployKey: string;
-  hostKeys: string[];
-  hook: { url: string; secret: string } | null;
-  checkouts: Checkout[];
-  createdBy: string;
-  createdAt: string;
-}
 
 /** A job as the API gives it when it starts one (the target names the instance). */
 export interface StartedJob {
@@ -73,15 +22,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const short = (hash: string | null | undefined) => (hash ? hash.slice(0, 12) : '-');
 
 /** "ORGANIZATION/PROJECT/REPOSITORY" or a repository id. */
-async function resolveRepository(c: MarinaClient, ref: string, fetch = false): Promise<Repository> {
+async function resolveRepository(c: MarinaClient, ref: string, fetch = false): Promise<RepositoryView> {
   const query = fetch ? { fetch: 'true' } : undefined;
-  if (UUID.test(ref)) return (await c.get<{ repository: Repository }>(`/repositories/${ref}`, query)).repository;
+  if (UUID.test(ref)) return (await c.get<{ repository: RepositoryView }>(`/repositories/${ref}`, query)).repository;
   const parts = ref.split('/');
   if (parts.length === 3 && parts.every(Boolean)) {
     const project = await resolveProject(c, `${parts[0]}/${parts[1]}`);
-    const { repositories } = await c.get<{ repositories: Repository[] }>(`/projects/${project.id}/repositories`);
+    const { repositories } = await c.get<{ repositories: RepositoryView[] }>(`/projects/${project.id}/repositories`);
     const found = repositories.find((r) => r.name === parts[2]);
-    if (found) return (await c.get<{ repository: Repository }>(`/repositories/${found.id}`, query)).repository;
+    if (found) return (await c.get<{ repository: RepositoryView }>(`/repositories/${found.id}`, query)).repository;
   }
   throw new CliUsageError(
     `No repository "${ref}": give its id or ORGANIZATION/PROJECT/REPOSITORY (see \`marina repos ls ORGANIZATION/PROJECT\`).`,
@@ -169,7 +118,7 @@ function gitState(git: GitStatus): string {
   return parts.join(', ');
 }
 
-function statusLines(repo: Repository): string[] {
+function statusLines(repo: RepositoryView): string[] {
   const lines = [
     `${repo.name} — ${repo.url} (${repo.branch}${repo.subfolder ? `, subfolder ${repo.subfolder}` : ''})`,
     `  auto-restart ${repo.autoRestart ? 'on' : 'off'}, auto-upgrade ${repo.autoUpgrade ? 'on' : 'off'}${repo.submodules ? ', submodules' : ''}`,
@@ -235,7 +184,7 @@ export function registerRepositoryCommands(program: Command, client: () => Promi
     .action(async (ref: string, opts: { json?: boolean }) => {
       const c = await client();
       const project = await resolveProject(c, ref);
-      const { repositories } = await c.get<{ repositories: Repository[] }>(`/projects/${project.id}/repositories`);
+      const { repositories } = await c.get<{ repositories: RepositoryView[] }>(`/projects/${project.id}/repositories`);
       if (opts.json) return printJson(repositories);
       const rows = repositories.flatMap((r) =>
         (r.checkouts.length > 0 ? r.checkouts : [undefined]).map((checkout) => ({
@@ -287,7 +236,7 @@ export function registerRepositoryCommands(program: Command, client: () => Promi
         for (const [instance, branch] of pairs)
           branches[(await instanceOfProject(c, project.id, instance, '--branch-for')).id] = branch;
       }
-      const { repository, jobs } = await c.post<{ repository: Repository; jobs: StartedJob[] }>(
+      const { repository, jobs } = await c.post<{ repository: RepositoryView; jobs: StartedJob[] }>(
         `/projects/${project.id}/repositories`,
         {
           url,

@@ -16,6 +16,7 @@ import {
   type OdooRuntime,
   odooConf,
   odooErrorLines,
+  odooOutputToLog,
   type Placement,
   type RuntimeSecrets,
   serverSpec,
@@ -24,7 +25,6 @@ import {
 } from './instance-runtime.js';
 import { type InstanceService, instanceSteps } from './instances.js';
 import type { JobContext, JobHandler, JobRunner } from './jobs.js';
-import { odooOutputToLog } from './odoo-runs.js';
 import type { SecretBox } from './secret-box.js';
 
 export interface InstanceJobDeps {

@@ -5,6 +5,7 @@ import { renderOdooConf } from '../odoo/config-file.js';
 import { workerSettings } from '../odoo/sizing.js';
 import type { CatalogEntry, OdooVersion } from '../odoo/versions.js';
 import { namespaceLabels } from './database-servers.js';
+import type { JobContext } from './jobs.js';
 
 export const ODOO_UID = 101;
 export const ODOO_CONF_DIR = '/etc/odoo';
@@ -173,6 +174,26 @@ export function odooErrorLines(output: string, max = 20): string[] {
   const lines = output.split('\n').filter((l) => l.trim() !== '');
   const start = lines.findIndex((l) => / (ERROR|CRITICAL) /.test(l));
   return (start >= 0 ? lines.slice(start) : lines).slice(-max);
+}
+
+/** Odoo's output, line by line, into the job's log (levels from Odoo's own), with a rough progress. */
+export function odooOutputToLog(job: Pick<JobContext<unknown>, 'log' | 'progress'>, expectedLines = 100) {
+  let pending = '';
+  let lines = 0;
+  return (text: string) => {
+    pending += text;
+    const complete = pending.split('\n');
+    pending = complete.pop() ?? '';
+    for (const line of complete) {
+      if (!line.trim()) continue;
+      lines++;
+      void job.log(
+        line.slice(0, 2000),
+        / (ERROR|CRITICAL) /.test(line) ? 'error' : / WARNING /.test(line) ? 'warn' : 'info',
+      );
+    }
+    void job.progress(Math.min(95, (lines / expectedLines) * 100));
+  };
 }
 
 /** Waits until the instance answers its health URL (or /web/login where /web/health is unknown). */

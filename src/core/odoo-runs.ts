@@ -4,28 +4,8 @@ import { withClient } from '../adapters/postgres/admin.js';
 import type { Instance } from '../db/schema.js';
 import { MarinaError } from '../errors.js';
 import { type InstanceJobDeps, runtimeOf } from './instance-jobs.js';
-import { odooErrorLines, oneOffSpec, writeConf } from './instance-runtime.js';
+import { odooErrorLines, odooOutputToLog, oneOffSpec, writeConf } from './instance-runtime.js';
 import type { JobContext } from './jobs.js';
-
-/** Odoo's output, line by line, into the job's log (levels from Odoo's own), with a rough progress. */
-export function odooOutputToLog(job: Pick<JobContext<unknown>, 'log' | 'progress'>, expectedLines = 100) {
-  let pending = '';
-  let lines = 0;
-  return (text: string) => {
-    pending += text;
-    const complete = pending.split('\n');
-    pending = complete.pop() ?? '';
-    for (const line of complete) {
-      if (!line.trim()) continue;
-      lines++;
-      void job.log(
-        line.slice(0, 2000),
-        / (ERROR|CRITICAL) /.test(line) ? 'error' : / WARNING /.test(line) ? 'warn' : 'info',
-      );
-    }
-    void job.progress(Math.min(95, (lines / expectedLines) * 100));
-  };
-}
 
 export interface OdooRun {
   /** Names the one-off container: `<instance container>-<suffix>`. */

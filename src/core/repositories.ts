@@ -505,14 +505,14 @@ export class RepositoryService {
       .selectAll()
       .where('repository_id', '=', repo.id)
       .execute();
-    // Instances without their own branch follow the repository's.
-    const moved: Instance[] = [];
-    for (const instance of instances) {
+    // Instances without their own branch follow the repository's; one without a checkout gets one.
+    const plan = instances.map((instance) => {
       const current = checkouts.find((c) => c.instance_id === instance.id);
       const followed = current === undefined || current.branch === repo.branch;
       const wanted = branches.get(instance.id) ?? (followed ? branch : current.branch);
-      if (current?.branch !== wanted) moved.push(instance);
-    }
+      return { instance, current, wanted };
+    });
+    const moved = plan.filter((p) => p.current?.branch !== p.wanted).map((p) => p.instance);
     for (const instance of moved) await this.instances.requireIdle(instance);
     await this.db.transaction().execute(async (trx) => {
       await trx
@@ -520,10 +520,7 @@ export class RepositoryService {
         .set({ branch, auto_restart: autoRestart, auto_upgrade: autoUpgrade, updated_at: this.clock.now() })
         .where('id', '=', repo.id)
         .execute();
-      for (const instance of instances) {
-        const current = checkouts.find((c) => c.instance_id === instance.id);
-        const followed = current === undefined || current.branch === repo.branch;
-        const wanted = branches.get(instance.id) ?? (followed ? branch : current.branch);
+      for (const { instance, current, wanted } of plan) {
         if (current === undefined) {
           await trx
             .insertInto('repository_checkouts')

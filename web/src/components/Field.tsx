@@ -39,3 +39,27 @@ export function Field({ label, hint, error, optional, children }: FieldProps) {
 function sentence(label: string, message: string): string {
   return /^[a-z]/.test(message) ? `${label} ${message}` : message;
 }
+
+/** A one-line field for machine text (URLs, branches, folder names): monospace, no spelling help. */
+export function CodeField({
+  value,
+  onChange,
+  placeholder,
+  ...field
+}: Omit<FieldProps, 'children'> & { value: string; onChange(value: string): void; placeholder?: string }) {
+  return (
+    <Field {...field}>
+      {(props) => (
+        <input
+          {...props}
+          className="mono"
+          autoComplete="off"
+          spellCheck={false}
+          placeholder={placeholder}
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}

@@ -3,7 +3,7 @@ import { api, call } from '../../api/client';
 import type { Job, NewRepository, Repository } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { CheckboxField } from '../../components/ChoiceCard';
-import { Field } from '../../components/Field';
+import { CodeField } from '../../components/Field';
 import { FormError } from '../../components/FormError';
 import { Modal } from '../../components/Modal';
 import { fieldErrorsOf } from '../offsite/parts';
@@ -85,7 +85,7 @@ export function AddRepositoryModal({
     >
       <form className="form" onSubmit={submit} noValidate aria-label="Add repository">
         <FormError error={error} fields={FIELDS} />
-        <Field
+        <CodeField
           label="Repository URL"
           error={errors.url}
           hint={
@@ -94,71 +94,35 @@ export function AddRepositoryModal({
               <code>https://github.com/OCA/web.git</code> (public).
             </>
           }
-        >
-          {(props) => (
-            <input
-              {...props}
-              className="mono"
-              autoComplete="off"
-              spellCheck={false}
-              placeholder="git@github.com:acme/addons.git"
-              value={url}
-              onChange={(e) => setUrl(e.target.value)}
-            />
-          )}
-        </Field>
+          placeholder="git@github.com:acme/addons.git"
+          value={url}
+          onChange={setUrl}
+        />
         <div className="form-grid">
-          <Field
+          <CodeField
             label="Branch"
             error={errors.branch}
             hint="Instances follow it; one can be given its own branch later."
-          >
-            {(props) => (
-              <input
-                {...props}
-                className="mono"
-                autoComplete="off"
-                spellCheck={false}
-                value={branch}
-                onChange={(e) => setBranch(e.target.value)}
-              />
-            )}
-          </Field>
-          <Field
+            value={branch}
+            onChange={setBranch}
+          />
+          <CodeField
             label="Folder name"
             optional
             error={errors.name}
             hint="Under /mnt/extra-addons; by default the repository’s name."
-          >
-            {(props) => (
-              <input
-                {...props}
-                className="mono"
-                autoComplete="off"
-                spellCheck={false}
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-              />
-            )}
-          </Field>
+            value={name}
+            onChange={setName}
+          />
         </div>
-        <Field
+        <CodeField
           label="Sub-folder"
           optional
           error={errors.subfolder}
           hint="Only when the addons live in a folder of the repository, e.g. addons."
-        >
-          {(props) => (
-            <input
-              {...props}
-              className="mono"
-              autoComplete="off"
-              spellCheck={false}
-              value={subfolder}
-              onChange={(e) => setSubfolder(e.target.value)}
-            />
-          )}
-        </Field>
+          value={subfolder}
+          onChange={setSubfolder}
+        />
         <CheckboxField
           label="Check out submodules"
           hint="Clones and updates the repository’s git submodules too."
