@@ -327,6 +327,27 @@ export async function backupsBench(): Promise<void> {
     if (after !== before) throw new Error(`the restored database differs: ${after} instead of ${before}`);
     log(`restored: ${after}`);
 
+    // Like Odoo's restore, into a database and filestore that do not exist yet: nothing to reuse.
+    const asNew = await phase(docker, namespace, async () => {
+      const submitted = await services.backups.restore(system, native.result.id, {
+        newInstance: {
+          project: marina.projectId,
+          name: 'restored',
+          stage: 'development',
+          adminLogin: 'bench@example.com',
+        },
+      });
+      return waitForJob(services, submitted.job.id);
+    });
+    const asNewLoadSwap = (stepMs(asNew.result, 'load') ?? 0) + (stepMs(asNew.result, 'swap') ?? 0);
+    report('Marina native restore (new instance, total)', seconds(asNew.ms));
+    report('  steps', steps(asNew.result));
+    report('  load: unpacking the archive | pg_restore and checks', await loadSplit(services, asNew.result));
+    report('Marina native restore (new instance): load + swap', seconds(asNewLoadSwap));
+    const restoredId = (asNew.result.result as { instanceId?: string } | null)?.instanceId;
+    // Stopped, so that its Odoo does not share the CPU with the measurements that follow.
+    if (restoredId) await waitForJob(services, (await services.instances.lifecycle(system, restoredId, 'stop')).id);
+
     const zip = await backup('zip');
     report('Marina zip backup (Odoo format)', `${seconds(zip.ms)}, ${mib(zip.result.sizeBytes)}`);
     report('  steps', steps(zip.result.job));
@@ -357,12 +378,17 @@ export async function backupsBench(): Promise<void> {
     // safety backup first, which Odoo's does not — both are shown.
     report('ratio Odoo / Marina: restore (native, load + swap)', ratio(odoo.restoreSeconds * 1000, loadSwap, 2));
     report(
+      'ratio Odoo / Marina: restore (native, new instance, load + swap)',
+      ratio(odoo.restoreSeconds * 1000, asNewLoadSwap, 2),
+    );
+    report(
       'ratio Odoo / Marina: restore (native, whole job incl. safety backup)',
       ratio(odoo.restoreSeconds * 1000, restore.ms),
     );
     report('Marina RSS: after provisioning, before the dataset', mib(rssIdle));
     report('Marina RSS: native backup', memory(native));
     report('Marina RSS: native restore', memory(restore));
+    report('Marina RSS: native restore (new instance)', memory(asNew));
     report('Marina RSS: zip backup', memory(zip));
   } finally {
     await marina.close();

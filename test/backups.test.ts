@@ -99,6 +99,57 @@ function upload(query: string, body: Buffer, who: Browser = admin) {
   });
 }
 
+/** Runs a fixed script on the instance's data volume (mounted at /data); arguments as $1, $2…. */
+async function onVolume(script: string, ...args: string[]): Promise<string> {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  await docker.run(TEST_IMAGES.postgres, ['sh', '-euc', script, 'sh', ...args], out, {
+    HostConfig: {
+      Mounts: [
+        {
+          Type: 'volume',
+          Source: `${namespace}-filestore-${instance.id.replace(/-/g, '').slice(0, 16)}`,
+          Target: '/data',
+        },
+      ],
+      AutoRemove: true,
+    },
+  });
+  // docker.run attaches a terminal: its lines end in \r\n.
+  return text.replace(/\r\n/g, '\n');
+}
+
+/** Writes a file into the instance's filestore the way Odoo names it: after the sha1 of `content`. */
+async function addFilestoreFile(content: string): Promise<string> {
+  const hash = createHash('sha1').update(content).digest('hex');
+  const relative = `${hash.slice(0, 2)}/${hash}`;
+  await onVolume(
+    'mkdir -p "$(dirname "/data/filestore/$1/$2")"; printf %s "$3" > "/data/filestore/$1/$2"; chown -R 101:101 /data/filestore',
+    instance.dbName,
+    relative,
+    content,
+  );
+  return relative;
+}
+
+/** Each filestore file with whether its content still hashes to its name. */
+async function filestoreFiles(): Promise<Record<string, boolean>> {
+  const listing = await onVolume(
+    'cd "/data/filestore/$1"; for f in */*; do printf "%s %s\\n" "$f" "$(sha1sum < "$f" | cut -c1-40)"; done',
+    instance.dbName,
+  );
+  return Object.fromEntries(
+    listing
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map(([name, hash]) => [name ?? '', name?.endsWith(`/${hash}`) ?? false]),
+  );
+}
+
 beforeAll(async () => {
   await requireDocker();
   ({ t, admin, baseUrl, headers } = await startDockerMarina(namespace, {
@@ -161,7 +212,9 @@ describe('backups (stand-in Odoo)', () => {
     expect(beyond.statusCode).toBe(416);
   });
 
+  let keptFile: string;
   it('writes a native backup (zstd tar of a parallel pg_dump and the filestore), stored under its id with its checksum', async () => {
+    keptFile = await addFilestoreFile('an attachment the restore finds unchanged');
     nativeBackup = await backup('full', 'native');
     const path = join(t.config.backups.dir, instance.id, `${nativeBackup.id}.tar.zst`);
     const file = await readFile(path);
@@ -176,10 +229,24 @@ describe('backups (stand-in Odoo)', () => {
   it('restores a native backup over a changed instance: the change is gone, a safety backup was taken first', async () => {
     await sql(instance.dbName, "update res_partner set name = 'CHANGED AFTER BACKUP'");
     const uuidBefore = await param(instance.dbName, 'database.uuid');
+    // The filestore changed too: one file damaged in place (its content no longer matches its
+    // name), one added after the backup; one is as the backup has it.
+    const before = await filestoreFiles();
+    const damaged = Object.keys(before).find((name) => name !== keptFile) ?? '';
+    expect(before).toEqual({ [damaged]: true, [keptFile]: true });
+    await onVolume('printf damaged > "/data/filestore/$1/$2"', instance.dbName, damaged);
+    const added = await addFilestoreFile('an attachment made after the backup');
+    expect(await filestoreFiles()).toEqual({ [damaged]: false, [keptFile]: true, [added]: true });
+
     const restore = await as(t, admin)('POST', `/api/v1/backups/${nativeBackup.id}/restore`, {});
     expect(restore.statusCode).toBe(202);
-    const { job } = await followJob(baseUrl, headers, restore.json().job.id, 180_000);
+    const { job, logs } = await followJob(baseUrl, headers, restore.json().job.id, 180_000);
     expect(job.error).toBeNull();
+    // The unchanged file is hard-linked, the damaged one written again from the archive; the one
+    // added after the backup is gone with the rest of the replaced filestore.
+    expect(logs).toContain('Filestore: 1 files written, 1 unchanged files kept from the instance.');
+    expect(await filestoreFiles()).toEqual({ [damaged]: true, [keptFile]: true });
+    expect(await onVolume('ls /data/filestore')).toBe(`${instance.dbName}\n`);
     expect(job.steps.map((s) => s.name)).toEqual([
       'verify',
       'stop',
@@ -188,6 +255,7 @@ describe('backups (stand-in Odoo)', () => {
       'swap',
       'start',
       'health',
+      'cleanup',
     ]);
     const names = await sql<{ name: string }>(instance.dbName, 'select name from res_partner');
     expect(names.some((r) => r.name === 'CHANGED AFTER BACKUP')).toBe(false);
@@ -203,6 +271,10 @@ describe('backups (stand-in Odoo)', () => {
       `${instance.dbName}_%`,
     ]);
     expect(temp).toEqual([]);
+    // Collated as Odoo creates its databases, whatever the server's default.
+    expect(await sql('postgres', 'select datcollate from pg_database where datname = $1', [instance.dbName])).toEqual([
+      { datcollate: 'C' },
+    ]);
   }, 240_000);
 
   it('restores a zip backup into a new instance: a copy with its own uuid, secret and URL', async () => {
@@ -218,6 +290,9 @@ describe('backups (stand-in Odoo)', () => {
     expect(await param(copy.dbName, 'web.base.url')).toBe(copy.url);
     expect(await param(copy.dbName, 'database.is_neutralized')).toMatch(/true/i);
     expect((await fetch(`${copy.url}/web/health`)).status).toBe(200);
+    // The empty database the new instance was made with is gone, not left beside the restored one.
+    const aside = await sql('postgres', 'select datname from pg_database where datname like $1', [`${copy.dbName}_%`]);
+    expect(aside).toEqual([]);
   }, 240_000);
 
   it('clones production-like data into a new staging instance without disconnecting the source, neutralized', async () => {

@@ -397,7 +397,7 @@ describe('git over file://', { timeout: 60_000 }, () => {
 
 describe('deploy keys and host keys', () => {
   it('generates an OpenSSH ed25519 key pair ssh-keygen agrees with', async () => {
-    const key = generateDeployKey('marina-deploy-acme-web');
+    const key = await generateDeployKey('marina-deploy-acme-web');
     expect(key.privateKey).toMatch(
       /^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/,
     );
@@ -406,7 +406,7 @@ describe('deploy keys and host keys', () => {
     await writeFile(file, key.privateKey, { mode: 0o600 });
     const { stdout } = await run('ssh-keygen', ['-y', '-f', file]);
     expect(stdout.trim().split(' ').slice(0, 2)).toEqual(key.publicKey.split(' ').slice(0, 2));
-    expect(() => generateDeployKey('bad\ncomment')).toThrow(GitError);
+    await expect(generateDeployKey('bad\ncomment')).rejects.toThrow(GitError);
   });
 
   it('prints the fingerprints ssh-keygen prints for known_hosts lines', async () => {
@@ -438,7 +438,7 @@ describe.skipIf(sshSkipped)('git over ssh', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     server = await startGitSshServer();
-    deployKey = generateDeployKey('marina-test-deploy');
+    deployKey = await generateDeployKey('marina-test-deploy');
     await server.authorize(deployKey.publicKey);
     knownHosts = await scanHostKeys(server.host, server.port);
     access = { privateKey: deployKey.privateKey, knownHosts, allowFile: false };
@@ -484,7 +484,7 @@ describe.skipIf(sshSkipped)('git over ssh', { timeout: 120_000 }, () => {
     const repo = await repository(server.repos, 'private');
     await server.chown();
     const url = server.url(repo.bare);
-    const stranger = generateDeployKey('stranger');
+    const stranger = await generateDeployKey('stranger');
     const dir = join(root, 'ssh-private');
     const error = await expectReason(
       gitAdapter.clone(url, 'main', dir, { ...access, privateKey: stranger.privateKey }, { submodules: false }),

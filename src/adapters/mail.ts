@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import nodemailer from 'nodemailer';
 
 export type SmtpSecurity = 'none' | 'starttls' | 'tls';
 export const smtpSecurities: readonly SmtpSecurity[] = ['none', 'starttls', 'tls'];
@@ -58,7 +57,9 @@ export function parseFromAddress(from: string): { name: string | null; address: 
   return { name: null, address: from.trim() };
 }
 
-function transport(settings: SmtpSettings) {
+/** nodemailer is loaded when mail is first sent: most of the time Marina sends none (memory). */
+async function transport(settings: SmtpSettings) {
+  const { default: nodemailer } = await import('nodemailer');
   return nodemailer.createTransport({
     host: settings.host,
     port: settings.port,
@@ -177,7 +178,7 @@ export function describeMailError(error: unknown, settings: SmtpSettings): MailE
 export async function sendMail(settings: SmtpSettings, mail: OutgoingMail): Promise<SentMail> {
   if (mail.to.length === 0) throw new MailError('rejected', 'The message has no recipients.');
   const from = parseFromAddress(settings.from);
-  const mailer = transport(settings);
+  const mailer = await transport(settings);
   try {
     const info = await mailer.sendMail({
       from: from.name === null ? from.address : { name: from.name, address: from.address },
@@ -206,7 +207,7 @@ export async function sendMail(settings: SmtpSettings, mail: OutgoingMail): Prom
 
 /** Connects, negotiates TLS and authenticates without sending anything. Throws a MailError. */
 export async function verifySmtp(settings: SmtpSettings): Promise<void> {
-  const mailer = transport(settings);
+  const mailer = await transport(settings);
   try {
     await mailer.verify();
   } catch (error) {

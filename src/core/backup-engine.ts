@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { createZstdCompress, createZstdDecompress, constants as zlibConstants } from 'node:zlib';
 import tarStream from 'tar-stream';
 import yazl from 'yazl';
@@ -15,6 +15,7 @@ import { eachTarEntry, TarSink } from '../adapters/archive/tar-sink.js';
 import { ZipReader } from '../adapters/archive/zip-reader.js';
 import { type ContainerSpec, type DockerEngine, LABEL_KIND } from '../adapters/docker/engine.js';
 import { type ServerConnection, withClient } from '../adapters/postgres/admin.js';
+import { noteStreamed } from '../adapters/stream-garbage.js';
 import { MarinaError } from '../errors.js';
 import {
   ArchiveError,
@@ -27,6 +28,7 @@ import {
   MANIFEST,
   type OdooManifest,
 } from '../odoo/backup-archive.js';
+import { Sha1Set } from '../odoo/filestore-index.js';
 import { namespaceLabels } from './database-servers.js';
 import { ODOO_DATA_DIR, ODOO_UID } from './instance-runtime.js';
 
@@ -151,7 +153,7 @@ export async function createScratch(plane: DataPlane): Promise<void> {
 }
 
 export async function removeScratch(plane: Pick<DataPlane, 'engine' | 'namespace' | 'operationId'>): Promise<void> {
-  for (const suffix of ['carrier', 'source', 'dump', 'restore', 'files'])
+  for (const suffix of ['carrier', 'source', 'dump', 'restore', 'files', 'index'])
     await plane.engine.remove(`${scratchVolumeName(plane)}-${suffix}`);
   await plane.engine.removeVolume(scratchVolumeName(plane));
 }
@@ -329,6 +331,11 @@ export interface LoadTarget {
   volume: string;
   /** The folder, under filestore/, that receives the files (renamed into place later). */
   filestoreDir: string;
+  /**
+   * The instance's current filestore folder, when restoring over it: its files that still match
+   * their name are hard-linked into the new folder instead of being written again.
+   */
+  reuseFrom?: string;
 }
 
 export interface LoadOptions {
@@ -353,6 +360,12 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
     [target.filestoreDir],
   );
   let dumpFound = false;
+  const reusable =
+    wantsFiles && target.reuseFrom
+      ? intactFilestoreFiles(plane, target.volume, target.reuseFrom)
+      : Promise.resolve(Sha1Set.empty);
+  reusable.catch(() => undefined);
+  const files = { written: 0, reused: 0 };
   // Two carriers: Docker extracts one archive per container at a time, and the database load can
   // start as soon as the dump is complete, while the filestore is still being unpacked.
   await withCarrier(plane, { scratch: true }, 'carrier', (dumpCarrier) =>
@@ -375,11 +388,22 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
       };
       const fileEntry = async (relative: string, size: number, mtime: Date | undefined, content: Readable) => {
         await startDbLoad();
-        fileSink ??= new TarSink(
-          (tar) => plane.engine.putArchive(fileCarrier, `${FILESTORE_ROOT}/${checked(target.filestoreDir)}`, tar),
-          { uid: ODOO_UID, gid: ODOO_UID },
-        );
-        await fileSink.add({ name: relative, size, mode: 0o600, mtime }, content);
+        const intact = await reusable.catch(() => Sha1Set.empty);
+        // Rooted at filestore/ so that a hard link can name the instance's current folder beside it.
+        fileSink ??= new TarSink((tar) => plane.engine.putArchive(fileCarrier, FILESTORE_ROOT, tar), {
+          uid: ODOO_UID,
+          gid: ODOO_UID,
+        });
+        const name = `${checked(target.filestoreDir)}/${relative}`;
+        if (target.reuseFrom && intact.hasFile(relative)) {
+          content.resume();
+          await finished(content);
+          await fileSink.add({ name, size: 0, type: 'link', linkname: `${checked(target.reuseFrom)}/${relative}` });
+          files.reused++;
+          return;
+        }
+        await fileSink.add({ name, size, mode: 0o600, mtime }, content);
+        files.written++;
       };
       try {
         if (options.format === 'native') {
@@ -415,6 +439,7 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
               const counter = new Transform({
                 transform(chunk: Buffer, _encoding, next) {
                   done += chunk.length;
+                  noteStreamed(chunk.length);
                   options.onProgress?.(Math.min(1, done / Math.max(1, total)));
                   next(null, chunk);
                 },
@@ -444,6 +469,10 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
         }
         await startDbLoad();
         await fileSink?.close();
+        if (wantsFiles)
+          options.log?.(
+            `Filestore: ${files.written} files written, ${files.reused} unchanged files kept from the instance.`,
+          );
         await dbLoad;
       } catch (error) {
         dumpSink?.destroy();
@@ -453,6 +482,34 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
       }
     }),
   );
+}
+
+/**
+ * Hashes an instance's filestore folder in a container on its volume (read-only) and lists, sorted,
+ * the files whose content still matches their name. A failure only means nothing is reused.
+ */
+async function intactFilestoreFiles(plane: DataPlane, volume: string, folder: string): Promise<Sha1Set> {
+  const reader = Sha1Set.reader();
+  await plane.engine.remove(`${scratchVolumeName(plane)}-index`);
+  const result = await plane.engine.runStreaming(
+    toolSpec(
+      plane,
+      'index',
+      [
+        'sh',
+        '-euc',
+        `cd "${FILESTORE_ROOT}/$1" 2>/dev/null || exit 0
+find . -mindepth 2 -maxdepth 2 -type f -print0 | xargs -0 -r sha1sum -- |
+  awk '{ n = $2; sub(/^[.][/]/, "", n); if (n == substr($1, 1, 2) "/" $1) print $1 }' | LC_ALL=C sort`,
+        'sh',
+        checked(folder),
+      ],
+      superuser(plane),
+      [{ type: 'volume', source: volume, target: ODOO_DATA_DIR, readOnly: true }],
+    ),
+    reader,
+  );
+  return result.exitCode === 0 ? reader.result() : Sha1Set.empty;
 }
 
 /** Loads the dump now in the scratch volume: pg_restore in parallel (native) or psql (zip). */
@@ -488,13 +545,16 @@ async function fileSize(path: string): Promise<number> {
   return (await stat(path)).size;
 }
 
-/** Moves the loaded filestore folder into place, keeping the old one aside until the swap is done. */
+/**
+ * Moves the loaded filestore folder into place; the old one stays aside as `<db>.previous` until
+ * removeFilestoreFolder takes it away (after Odoo is back: deleting is not downtime).
+ */
 export async function swapFilestore(plane: DataPlane, volume: string, db: string, loaded: string): Promise<void> {
   await onDataVolume(
     plane,
     volume,
     // Idempotent, so that a recovery after a crash can run it again: each move happens once.
-    'cd filestore; if [ -d "$2" ]; then rm -rf -- "$1.previous"; if [ -d "$1" ]; then mv -- "$1" "$1.previous"; fi; mv -- "$2" "$1"; fi; rm -rf -- "$1.previous"',
+    'cd filestore; if [ -d "$2" ]; then rm -rf -- "$1.previous"; if [ -d "$1" ]; then mv -- "$1" "$1.previous"; fi; mv -- "$2" "$1"; fi',
     [db, loaded],
   );
 }

@@ -309,6 +309,7 @@ export async function restoreDatabaseInPlace(
     );
     await checkLoaded(plane, tempDb(instance.db_name));
     await swapDatabase(plane, instance.db_name);
+    await dropDatabase(plane.admin, previousDb(instance.db_name));
   } catch (error) {
     await dropDatabase(plane.admin, tempDb(instance.db_name)).catch(() => undefined);
     throw error;
@@ -337,17 +338,26 @@ async function roleOf(deps: BackupJobDeps, instance: Instance) {
   return { user: instance.db_name, password: deps.box.open(instance.db_password) };
 }
 
-/** Renames the loaded database into place; safe to run again after a crash (each rename happens once). */
+const previousDb = (db: string) => `${db}_previous`;
+
+/**
+ * Renames the loaded database into place, the old one aside as `<db>_previous` (dropped by
+ * cleanUpPrevious); safe to run again after a crash (each rename happens once).
+ */
 async function swapDatabase(plane: DataPlane, db: string): Promise<void> {
-  const previous = `${db}_previous`;
   if (await databaseExists(plane.admin, tempDb(db))) {
     if (await databaseExists(plane.admin, db)) {
-      await dropDatabase(plane.admin, previous);
-      await renameDatabase(plane.admin, db, previous);
+      await dropDatabase(plane.admin, previousDb(db));
+      await renameDatabase(plane.admin, db, previousDb(db));
     }
     await renameDatabase(plane.admin, tempDb(db), db);
   }
-  await dropDatabase(plane.admin, previous);
+}
+
+/** What a swap put aside: the old database and filestore folder, deleted once Odoo is back. */
+async function cleanUpPrevious(plane: DataPlane, instance: Instance): Promise<void> {
+  await dropDatabase(plane.admin, previousDb(instance.db_name));
+  await removeFilestoreFolder(plane, instance.volume_name, `${instance.db_name}.previous`);
 }
 
 /** A copy is a new database: its own uuid, secret, creation date and URL (ARCHITECTURE.md). */
@@ -433,7 +443,7 @@ function fillHandler(
 ): JobHandler<FillInput> {
   return {
     kind,
-    steps: ['verify', 'stop', 'safety-backup', 'create', 'load', 'swap', 'neutralize', 'start', 'health'],
+    steps: ['verify', 'stop', 'safety-backup', 'create', 'load', 'swap', 'neutralize', 'start', 'health', 'cleanup'],
     run: async (job) => {
       const id = job.operation.target_id ?? '';
       let instance = await deps.instances.row(id);
@@ -521,6 +531,21 @@ function fillHandler(
         await engine.start(instance.container_name);
       });
       await job.step('health', () => healthy(deps, engine, instance));
+      if (has('cleanup')) {
+        await job.step('cleanup', async () => {
+          // The instance is restored and running: a leftover must not turn that into a failure.
+          // The next restore's swap, or this job's recovery, deletes what stays.
+          try {
+            await cleanUpPrevious(plane, instance);
+            await job.log('The replaced database and filestore are deleted.');
+          } catch (error) {
+            await job.log(
+              `Could not delete the replaced database and filestore yet: ${(error as Error).message}`,
+              'warn',
+            );
+          }
+        });
+      }
       return { instanceId: id, url: deps.instances.url(instance) };
     },
     recover: async (op, error) => {
@@ -536,6 +561,7 @@ function fillHandler(
           // Past the point of no return: finish the swap, so the instance is restored, not half.
           await swapDatabase(plane, instance.db_name);
           await swapFilestore(plane, instance.volume_name, instance.db_name, loadFolder(instance.db_name));
+          await cleanUpPrevious(plane, instance);
         } else if (r.tempDb) {
           // Before the swap nothing of the instance was touched: drop what was loaded aside.
           await dropDatabase(plane.admin, tempDb(instance.db_name));
@@ -586,7 +612,13 @@ const restoreLoader =
     await job.remember('loadDir', loadFolder(target.db_name));
     await loadArchive(
       plane,
-      { db: tempDb(target.db_name), role, volume: target.volume_name, filestoreDir: loadFolder(target.db_name) },
+      {
+        db: tempDb(target.db_name),
+        role,
+        volume: target.volume_name,
+        filestoreDir: loadFolder(target.db_name),
+        reuseFrom: target.db_name,
+      },
       {
         format: backup.format,
         kind: backup.kind,

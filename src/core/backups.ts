@@ -92,6 +92,9 @@ export function fillSteps(opts: { existing: boolean; verify: boolean; neutralize
     ...(opts.neutralize ? ['neutralize'] : []),
     'start',
     'health',
+    // What the swap put aside (a new instance's empty database too) goes once Odoo is back:
+    // deleting it is not downtime.
+    'cleanup',
   ];
 }
 

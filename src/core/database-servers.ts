@@ -23,6 +23,13 @@ export const namespaceLabels = (namespace: string, kind: string, id?: string): R
  * PostgreSQL servers for Odoo databases: one Marina-managed container per host (official
  * `postgres` image contract, data in a named volume), or an external server.
  */
+/**
+ * The managed server's own settings (the image's defaults otherwise): restores, clones and module
+ * upgrades write a database's size in WAL at once, and with the default 1 GB a checkpoint would
+ * flush everything halfway through each of them.
+ */
+const MANAGED_SERVER_SETTINGS = ['postgres', '-c', 'max_wal_size=4GB'];
+
 export class DatabaseServerService {
   private readonly creating = new Map<string, Promise<DatabaseServer>>();
 
@@ -141,6 +148,7 @@ export class DatabaseServerService {
       await engine.createContainer({
         name: containerName,
         image,
+        cmd: MANAGED_SERVER_SETTINGS,
         env: {
           POSTGRES_USER: server.superuser,
           POSTGRES_PASSWORD: this.box.open(server.superuser_password),

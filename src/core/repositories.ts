@@ -418,7 +418,7 @@ export class RepositoryService {
         `The project already has a repository in the folder "${name}"; choose another name.`,
         { field: 'name' },
       );
-    const key = generateDeployKey(`marina-deploy-${project.name}-${name}`);
+    const key = await generateDeployKey(`marina-deploy-${project.name}-${name}`);
     const token = randomBytes(24).toString('base64url');
     const secret = randomBytes(24).toString('base64url');
     const by = ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label;

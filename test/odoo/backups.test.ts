@@ -409,6 +409,7 @@ describe.skipIf(!source)('real Odoo 17: backups, restores, clones and imports', 
       'swap',
       'start',
       'health',
+      'cleanup',
     ]);
 
     const names = await sql<{ name: string }>(production.dbName, 'select name from res_partner where id = $1', [

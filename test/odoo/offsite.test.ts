@@ -347,6 +347,7 @@ describe.skipIf(!source)('real Odoo 17: offsite copies, periodic verification, r
       'swap',
       'start',
       'health',
+      'cleanup',
     ]);
     expect(logs).toContain('The local file is gone: fetching the backup from its offsite copy.');
     expect(logs).toContain(`The backup file verifies (sha256 ${backup.sha256}).`);

@@ -108,6 +108,8 @@ const kindStepLabels: Record<string, Record<string, string>> = {
     restart: 'Restarting Odoo',
   },
   'addons.reconfigure': { checkout: 'Removing the checkout', restart: 'Restarting Odoo' },
+  'backup.restore': { cleanup: 'Deleting the replaced data' },
+  'instance.clone': { cleanup: 'Deleting the replaced data' },
   'modules.apply': {
     backup: 'Taking a safety backup',
     apply: 'Installing, upgrading, uninstalling',

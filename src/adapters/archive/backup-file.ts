@@ -4,6 +4,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
+import { noteStreamed } from '../stream-garbage.js';
 
 /** A backup being written goes under this suffix; only a finished, synced file gets its real name. */
 export const PARTIAL_SUFFIX = '.partial';
@@ -18,6 +19,7 @@ export class Digest extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    noteStreamed(chunk.length);
     this.onBytes?.(this.bytes);
     done(null, chunk);
   }

@@ -1,12 +1,15 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
+import { streamedBytesCounter } from '../stream-garbage.js';
 
 export interface SinkEntry {
   name: string;
   size: number;
   mode?: number;
-  type?: 'file' | 'directory';
+  type?: 'file' | 'directory' | 'link';
+  /** A hard link's target, relative to where the tar is extracted. */
+  linkname?: string;
   mtime?: Date;
 }
 
@@ -41,14 +44,15 @@ export class TarSink {
     }
     const header = {
       name: entry.name,
-      size: entry.type === 'directory' ? 0 : entry.size,
+      size: entry.type === 'directory' || entry.type === 'link' ? 0 : entry.size,
+      ...(entry.linkname === undefined ? {} : { linkname: entry.linkname }),
       mode: entry.mode ?? (entry.type === 'directory' ? 0o700 : 0o600),
       type: entry.type ?? 'file',
       mtime: entry.mtime ?? new Date(),
       uid: this.owner.uid,
       gid: this.owner.gid,
     };
-    if (entry.type === 'directory' || content === undefined) {
+    if (entry.type === 'directory' || entry.type === 'link' || content === undefined) {
       await new Promise<void>((resolve, reject) =>
         this.pack.entry(header, (error) => (error ? reject(error) : resolve())),
       );
@@ -81,7 +85,7 @@ export async function eachTarEntry(
   handle: (header: tarStream.Header, stream: Readable) => Promise<void>,
 ): Promise<void> {
   const extract = tarStream.extract();
-  const walking = pipeline(tar, extract);
+  const walking = pipeline(tar, streamedBytesCounter(), extract);
   try {
     for await (const entry of extract) {
       await handle(entry.header, entry as unknown as Readable);

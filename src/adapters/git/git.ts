@@ -4,7 +4,6 @@ import { rmSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
-import ssh2 from 'ssh2';
 import { branchProblem, parseRepoUrl } from '../../core/repo-validation.js';
 import { classifyStderr, type FailureContext, failureMessage, GitError, type GitFailure } from './errors.js';
 
@@ -669,9 +668,11 @@ export async function hostKeyFingerprints(knownHosts: string): Promise<string[]>
 }
 
 /** A fresh ed25519 deploy key in OpenSSH format. */
-export function generateDeployKey(comment: string): { privateKey: string; publicKey: string } {
+export async function generateDeployKey(comment: string): Promise<{ privateKey: string; publicKey: string }> {
   if (typeof comment !== 'string' || !/^[\x20-\x7e]{0,100}$/.test(comment))
     throw new GitError('other', 'A deploy key comment is printable text of at most 100 characters.', '');
+  // ssh2 is loaded on first use (memory): only adding a repository needs it here.
+  const { default: ssh2 } = await import('ssh2');
   const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
   return {
     privateKey: pair.private.endsWith('\n') ? pair.private : `${pair.private}\n`,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { S3Store } from './s3.js';
-import { SftpStore } from './sftp.js';
+import type { S3Store } from './s3.js';
+import type { SftpStore } from './sftp.js';
 import {
   type ProbeResult,
   type ProbeStep,
@@ -13,10 +13,14 @@ import {
 
 export type OpenStore = RemoteStore & { hostKeyFingerprint: string | null };
 
-function storeFor(target: StoreTarget): S3Store | SftpStore {
-  return target.kind === 's3'
-    ? new S3Store(target.settings, target.secrets)
-    : new SftpStore(target.settings, target.secrets);
+/** The AWS SDK and ssh2 are loaded when a destination is first used: they weigh tens of MB. */
+async function storeFor(target: StoreTarget): Promise<S3Store | SftpStore> {
+  if (target.kind === 's3') {
+    const { S3Store } = await import('./s3.js');
+    return new S3Store(target.settings, target.secrets);
+  }
+  const { SftpStore } = await import('./sftp.js');
+  return new SftpStore(target.settings, target.secrets);
 }
 
 function asStorageError(error: unknown): StorageError {
@@ -27,7 +31,7 @@ function asStorageError(error: unknown): StorageError {
 
 /** A connected store; rejects with a StorageError saying precisely what is wrong. */
 export async function openStore(target: StoreTarget): Promise<OpenStore> {
-  const store = storeFor(target);
+  const store = await storeFor(target);
   try {
     await store.connect();
     return store;
@@ -48,7 +52,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
  * Never throws for a storage failure: the first one is in `error`, and the steps show how far it got.
  */
 export async function probeStore(target: StoreTarget): Promise<ProbeResult> {
-  const store = storeFor(target);
+  const store = await storeFor(target);
   const steps: ProbeStep[] = [];
   let error: { reason: StorageFailure; message: string } | null = null;
   const step = async (name: ProbeStep['step'], work: () => Promise<void>): Promise<boolean> => {
