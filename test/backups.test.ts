@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import pg from 'pg';
+import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
@@ -275,6 +277,77 @@ describe('backups (stand-in Odoo)', () => {
     expect(await sql('postgres', 'select datcollate from pg_database where datname = $1', [instance.dbName])).toEqual([
       { datcollate: 'C' },
     ]);
+  }, 240_000);
+
+  it('refuses a native archive with a filestore entry that climbs out (filestore/../…): nothing changes', async () => {
+    // Marina's own archive with one entry added that would land in the live folder, not the loaded one.
+    const original = zstdDecompressSync(
+      await readFile(join(t.config.backups.dir, instance.id, `${nativeBackup.id}.tar.zst`)),
+    );
+    const pack = tarStream.pack();
+    const extract = tarStream.extract();
+    const done = new Promise<void>((resolve, reject) => {
+      extract.on('entry', (header, stream, next) => {
+        stream.pipe(pack.entry(header, next));
+      });
+      extract.on('finish', () => {
+        pack.entry({ name: `filestore/../${instance.dbName}/planted`, size: 7, mode: 0o600 }, 'planted');
+        pack.finalize();
+        resolve();
+      });
+      extract.on('error', reject);
+    });
+    Readable.from([original]).pipe(extract);
+    const chunks: Buffer[] = [];
+    pack.on('data', (chunk) => chunks.push(chunk as Buffer));
+    const packed = new Promise<void>((resolve) => pack.on('end', () => resolve()));
+    await done;
+    await packed;
+    const file = zstdCompressSync(Buffer.concat(chunks));
+    const id = randomUUID();
+    await writeFile(join(t.config.backups.dir, instance.id, `${id}.tar.zst`), file);
+    const row = await t.db
+      .selectFrom('backups')
+      .selectAll()
+      .where('id', '=', nativeBackup.id)
+      .executeTakeFirstOrThrow();
+    await t.db
+      .insertInto('backups')
+      .values({
+        ...row,
+        id,
+        file_name: `${instance.id}/${id}.tar.zst`,
+        sha256: createHash('sha256').update(file).digest('hex'),
+        size_bytes: file.length,
+        pinned: false,
+        manifest: JSON.stringify(row.manifest),
+        verification: null,
+      })
+      .execute();
+    await sql(instance.dbName, "update res_partner set name = 'KEPT' where id = 1");
+
+    const restore = await as(t, admin)('POST', `/api/v1/backups/${id}/restore`, {});
+    expect(restore.statusCode).toBe(202);
+    const { job } = await followJob(baseUrl, headers, restore.json().job.id, 180_000);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatchObject({ code: 'MARINA_E_ARCHIVE_INVALID', step: 'load' });
+    expect(job.error?.message).toContain('".." segment');
+    expect(await onVolume('ls /data/filestore; ls "/data/filestore/$1"', instance.dbName)).not.toMatch(
+      /planted|restoring/,
+    );
+    expect((await sql<{ name: string }>(instance.dbName, 'select name from res_partner where id = 1'))[0]?.name).toBe(
+      'KEPT',
+    );
+    // Started again as it was (the job's recovery), and answering.
+    let health = 0;
+    for (let i = 0; i < 60 && health !== 200; i++) {
+      health = await fetch(`${instance.url}/web/health`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (health !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(health).toBe(200);
   }, 240_000);
 
   it('restores a zip backup into a new instance: a copy with its own uuid, secret and URL', async () => {

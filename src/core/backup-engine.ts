@@ -27,6 +27,7 @@ import {
   filestoreRelative,
   MANIFEST,
   type OdooManifest,
+  safeEntryName,
 } from '../odoo/backup-archive.js';
 import { Sha1Set } from '../odoo/filestore-index.js';
 import { namespaceLabels } from './database-servers.js';
@@ -394,7 +395,8 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
           uid: ODOO_UID,
           gid: ODOO_UID,
         });
-        const name = `${checked(target.filestoreDir)}/${relative}`;
+        // Rooted one level up, a `..` in a name would reach the live folder: refused, as in imports.
+        const name = `${checked(target.filestoreDir)}/${safeEntryName(relative)}`;
         if (target.reuseFrom && intact.hasFile(relative)) {
           content.resume();
           await finished(content);
