@@ -413,11 +413,17 @@ describe('backups (stand-in Odoo)', () => {
     const list = (await as(t, admin)('GET', '/api/v1/instances')).json().instances as { id: string; name: string }[];
     const victim = list.find((i) => i.name === 'from-zip');
     expect(victim).toBeDefined();
+    // What a restore whose clean-up failed would leave beside it: it goes with the instance.
+    const victimDb = (await as(t, admin)('GET', `/api/v1/instances/${victim?.id}`)).json().instance.dbName as string;
+    await sql('postgres', `CREATE DATABASE "${victimDb}_previous" OWNER "${victimDb}"`);
     const del = await as(t, admin)('DELETE', `/api/v1/instances/${victim?.id}`);
     expect(del.statusCode).toBe(202);
     const { job } = await followJob(baseUrl, headers, del.json().job.id, 180_000);
     expect(job.error).toBeNull();
     expect(job.steps.map((s) => s.name)).toEqual(['backup', 'container', 'volume', 'database']);
+    expect(await sql('postgres', 'select datname from pg_database where datname like $1', [`${victimDb}%`])).toEqual(
+      [],
+    );
     const safety = (await as(t, admin)('GET', '/api/v1/backups?trigger=pre-delete')).json().backups;
     expect(safety).toHaveLength(1);
     expect(safety[0]).toMatchObject({ instanceId: null, instanceLabel: 'erp/from-zip', status: 'completed' });

@@ -91,10 +91,20 @@ export async function databaseExists(server: ServerConnection, name: string): Pr
   );
 }
 
-/** Drops an instance's database (disconnecting its sessions first) and its role; absent ones are fine. */
+/**
+ * Drops an instance's database (disconnecting its sessions first), any other database its role owns,
+ * and the role; absent ones are fine.
+ */
 export async function dropDatabaseAndRole(server: ServerConnection, name: string): Promise<void> {
   await withClient(server, 'postgres', async (client) => {
     await client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`);
+    // Databases the role still owns (what a restore left aside) would keep the role from going.
+    const owned = await client.query<{ datname: string }>(
+      'SELECT d.datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1',
+      [name],
+    );
+    for (const { datname } of owned.rows)
+      await client.query(`DROP DATABASE IF EXISTS ${identifier(datname)} WITH (FORCE)`);
     await client.query(`DROP ROLE IF EXISTS ${identifier(name)}`);
   });
 }
