@@ -18,7 +18,7 @@ import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
 import { CheckboxField, ChoiceCard } from '../../components/ChoiceCard';
 import { Loading } from '../../components/EmptyState';
-import { Field } from '../../components/Field';
+import { CodeField, Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
 import { CalendarIcon, PlayIcon } from '../../components/icons';
 import { JobProgress } from '../../components/JobProgress';
@@ -174,22 +174,13 @@ function ScheduleEditor({
                 )}
               </Field>
             ) : (
-              <Field
+              <CodeField
                 label="Cron expression"
                 hint="minute hour day-of-month month day-of-week, e.g. 30 1 * * 1-5 (at least 15 minutes apart)"
                 error={errors.expression}
-              >
-                {(props) => (
-                  <input
-                    {...props}
-                    className="mono"
-                    autoComplete="off"
-                    spellCheck={false}
-                    value={draft.expression}
-                    onChange={(e) => patch({ expression: e.target.value })}
-                  />
-                )}
-              </Field>
+                value={draft.expression}
+                onChange={(expression) => patch({ expression })}
+              />
             )}
             <Field label="Time zone" error={errors.timeZone}>
               {(props) => (
