@@ -87,6 +87,7 @@ describe('audit trail', () => {
   it('filters by category, actor, target and time, and pages with a cursor', async () => {
     const admin = await adminBrowser(t);
     const call = as(t, admin);
+    const start = t.clock.now().getTime();
     for (let i = 0; i < 7; i++) {
       await call('POST', '/api/v1/organizations', { slug: `org-${i}`, name: `Org ${i}` });
       t.clock.advanceMinutes(10);
@@ -109,8 +110,9 @@ describe('audit trail', () => {
     expect((await call('GET', `/api/v1/audit?actor=${admin.userId}&category=organization`)).json().events).toHaveLength(
       7,
     );
-    const from = new Date('2026-11-21T09:15:00Z').toISOString();
-    const to = new Date('2026-11-21T09:45:00Z').toISOString();
+    // org-i was made i × 10 minutes after the start: this window holds org-2, org-3 and org-4.
+    const from = new Date(start + 15 * 60_000).toISOString();
+    const to = new Date(start + 45 * 60_000).toISOString();
     const window = (await call('GET', `/api/v1/audit?category=organization&from=${from}&to=${to}`)).json().events;
     expect(window.map((e: { target: { label: string } }) => e.target.label)).toEqual(['org-4', 'org-3', 'org-2']);
     const reversed = await call('GET', `/api/v1/audit?from=${to}&to=${from}`);

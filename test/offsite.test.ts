@@ -4,7 +4,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../src/adapters/postgres/admin.js';
-import { as, type Browser, memberBrowser, signIn, type TestApp } from './helpers/app.js';
+import { as, type Browser, memberBrowser, SCHEDULE_CALENDAR_START, signIn, type TestApp } from './helpers/app.js';
 import {
   provisionInstance,
   removeNamespace,
@@ -81,13 +81,17 @@ beforeAll(async () => {
   await requireDocker();
   s3 = await startS3Server();
   sftp = await startSftpServer();
-  ({ t, admin, baseUrl, headers } = await startDockerMarina(namespace, {
-    MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
-    MARINA_UPLOAD_RETRY_DELAYS: '0.5,0.5,1,1,2',
-    // The test drives the scheduler with its own clock; the timer must not fire in between.
-    MARINA_SCHEDULER_INTERVAL_S: '3600',
-    MARINA_TEST_CAPTURE_LOGS: '1',
-  }));
+  ({ t, admin, baseUrl, headers } = await startDockerMarina(
+    namespace,
+    {
+      MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
+      MARINA_UPLOAD_RETRY_DELAYS: '0.5,0.5,1,1,2',
+      // The test drives the scheduler with its own clock; the timer must not fire in between.
+      MARINA_SCHEDULER_INTERVAL_S: '3600',
+      MARINA_TEST_CAPTURE_LOGS: '1',
+    },
+    { clockStart: SCHEDULE_CALENDAR_START },
+  ));
   ({ instance } = await provisionInstance({ t, admin, baseUrl, headers }));
 }, 240_000);
 
@@ -352,7 +356,7 @@ describe('schedules, retention and verification', { timeout: 300_000 }, () => {
       },
     });
     expect(set.statusCode, set.body).toBe(200);
-    // The test clock says 2026-11-21 09:00 UTC; 02:00 in Brussels (UTC+1 in winter) is 01:00 UTC.
+    // The test clock starts at 2026-11-21 09:00 UTC; 02:00 in Brussels (UTC+1 in winter) is 01:00 UTC.
     expect(set.json().schedule.nextRunAt).toBe('2026-11-22T01:00:00.000Z');
     expect(await t.services.schedules.tick()).toEqual([]);
 

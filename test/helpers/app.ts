@@ -8,9 +8,16 @@ import type { Db } from '../../src/db/database.js';
 import { buildApp } from '../../src/http/app.js';
 import { createTestDatabase } from './db.js';
 
-/** A clock the test moves by hand: expiry and lockouts without sleeping. */
+/**
+ * A clock the test moves by hand: expiry and lockouts without sleeping. It starts from the real
+ * time, so sessions it issues are valid in a real browser on any date; a test that needs a
+ * calendar (schedules across a time-zone rule) gives its own start.
+ */
 export class TestClock implements Clock {
-  private current = new Date('2026-11-21T09:00:00Z');
+  private current: Date;
+  constructor(start: Date = new Date()) {
+    this.current = new Date(start);
+  }
   now(): Date {
     return new Date(this.current);
   }
@@ -30,10 +37,22 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * A fixed start for tests that check schedule times in a time zone (a winter day in Brussels).
+ * Only for tests that call Marina without a browser: a browser drops a session cookie whose
+ * expiry, computed from this clock, has passed in real time.
+ */
+export const SCHEDULE_CALENDAR_START = new Date('2026-11-21T09:00:00Z');
+
+export interface TestAppOptions {
+  /** Where the test clock starts (default: now). */
+  clockStart?: Date;
+}
+
+export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({ MARINA_DATA_DIR: '/tmp/marina-unused', MARINA_LOG_LEVEL: 'silent', ...env });
-  const clock = new TestClock();
+  const clock = new TestClock(options.clockStart);
   const logs: string[] = [];
   const logger =
     env.MARINA_TEST_CAPTURE_LOGS === '1'

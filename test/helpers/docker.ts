@@ -82,17 +82,24 @@ export async function namespaceObjects(namespace: string): Promise<{ containers:
  * A Marina on the real Docker engine for one test file: its own namespace and ports, jobs and
  * event tracking running, listening on loopback, with a platform admin and the organization "acme".
  */
-export async function startDockerMarina(namespace: string, env: Record<string, string>) {
+export async function startDockerMarina(
+  namespace: string,
+  env: Record<string, string>,
+  options: import('./app.js').TestAppOptions = {},
+) {
   const { adminBrowser, as, createTestApp } = await import('./app.js');
-  const t = await createTestApp({
-    MARINA_NAMESPACE: namespace,
-    MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
-    MARINA_INSTANCE_BIND: '127.0.0.1',
-    MARINA_INSTANCE_PORTS: randomPortRange(),
-    // Each test Marina keeps its backups apart: test apps share a data folder.
-    MARINA_BACKUPS_DIR: join(tmpdir(), `marina-backups-${namespace}`),
-    ...env,
-  });
+  const t = await createTestApp(
+    {
+      MARINA_NAMESPACE: namespace,
+      MARINA_POSTGRES_IMAGE: TEST_IMAGES.postgres,
+      MARINA_INSTANCE_BIND: '127.0.0.1',
+      MARINA_INSTANCE_PORTS: randomPortRange(),
+      // Each test Marina keeps its backups apart: test apps share a data folder.
+      MARINA_BACKUPS_DIR: join(tmpdir(), `marina-backups-${namespace}`),
+      ...env,
+    },
+    options,
+  );
   await t.services.startBackground();
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const address = t.app.server.address();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/adapters/postgres/admin.js';
-import { as, type Browser, signIn, type TestApp } from '../helpers/app.js';
+import { as, type Browser, SCHEDULE_CALENDAR_START, signIn, type TestApp } from '../helpers/app.js';
 import {
   docker,
   removeNamespace,
@@ -140,12 +140,16 @@ describe.skipIf(!source)('real Odoo 17: offsite copies, periodic verification, r
     await requireDocker();
     await docker.getImage(TEST_IMAGES.runtime).inspect();
     s3 = await startS3Server();
-    ({ t, admin, baseUrl, headers } = await startDockerMarina(namespace, {
-      MARINA_ODOO_17_IMAGE: TEST_IMAGES.runtime,
-      MARINA_ODOO_17_SOURCE: source ?? '',
-      // The test drives the scheduler with its own clock; the timer must not fire in between.
-      MARINA_SCHEDULER_INTERVAL_S: '3600',
-    }));
+    ({ t, admin, baseUrl, headers } = await startDockerMarina(
+      namespace,
+      {
+        MARINA_ODOO_17_IMAGE: TEST_IMAGES.runtime,
+        MARINA_ODOO_17_SOURCE: source ?? '',
+        // The test drives the scheduler with its own clock; the timer must not fire in between.
+        MARINA_SCHEDULER_INTERVAL_S: '3600',
+      },
+      { clockStart: SCHEDULE_CALENDAR_START },
+    ));
     const started = Date.now();
     const project = (
       await call('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' })
@@ -214,7 +218,7 @@ describe.skipIf(!source)('real Odoo 17: offsite copies, periodic verification, r
       verifyEveryDays: 7,
       lastVerifiedAt: null,
     });
-    // The test clock says 2026-11-21 09:00 UTC; 02:00 in Brussels (UTC+1 in winter) is 01:00 UTC.
+    // The test clock starts at 2026-11-21 09:00 UTC; 02:00 in Brussels (UTC+1 in winter) is 01:00 UTC.
     expect(set.json().schedule.nextRunAt).toBe('2026-11-22T01:00:00.000Z');
     // Not due yet, and nothing to verify yet.
     expect(await t.services.schedules.tick()).toEqual([]);
