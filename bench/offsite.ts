@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { outboundGuard } from '../src/adapters/net/outbound.js';
 import { decryptStream, encryptStream } from '../src/adapters/storage/encryption.js';
 import { openStore } from '../src/adapters/storage/index.js';
 import { startS3Server } from '../test/helpers/s3-server.js';
@@ -56,18 +57,21 @@ export async function offsiteBench(): Promise<void> {
 
     const s3 = await startS3Server();
     try {
-      const store = await openStore({
-        kind: 's3',
-        settings: {
-          endpoint: s3.endpoint,
-          region: s3.region,
-          bucket: s3.bucket,
-          prefix: 'bench',
-          forcePathStyle: true,
-          accessKeyId: s3.accessKeyId,
+      const store = await openStore(
+        {
+          kind: 's3',
+          settings: {
+            endpoint: s3.endpoint,
+            region: s3.region,
+            bucket: s3.bucket,
+            prefix: 'bench',
+            forcePathStyle: true,
+            accessKeyId: s3.accessKeyId,
+          },
+          secrets: { secretAccessKey: s3.secretAccessKey },
         },
-        secrets: { secretAccessKey: s3.secretAccessKey },
-      });
+        outboundGuard(async () => ({ allowedRanges: ['127.0.0.0/8'], protectedPorts: [] })),
+      );
       global.gc?.();
       const before = process.memoryUsage.rss();
       let peak = before;

@@ -9,6 +9,7 @@ import { logsBench } from './logs.js';
 import { offsiteBench } from './offsite.js';
 import { provisioningBench } from './provisioning.js';
 import { repositoriesBench } from './repositories.js';
+import { soakBench } from './soak.js';
 
 await foundationBench();
 await provisioningBench();
@@ -16,3 +17,4 @@ await logsBench();
 await backupsBench();
 await offsiteBench();
 await repositoriesBench();
+await soakBench();

@@ -59,7 +59,8 @@ MARINA_HOST=0.0.0.0
 MARINA_PORT=9998
 MARINA_DATA_DIR=$data
 # MARINA_PUBLIC_URL=https://marina.example.com
-# MARINA_TRUST_PROXY=true
+# The reverse proxy's address (or how many proxies stand in front, e.g. 1):
+# MARINA_TRUST_PROXY=127.0.0.1
 # MARINA_DATABASE_URL=postgres://marina:secret@db.example.com:5432/marina
 ENV
   chmod 0640 "$config/marina.env"

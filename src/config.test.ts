@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.js';
+import { loadConfig, TRUST_PROXY_EXPECTS } from './config.js';
 import { ConfigError } from './errors.js';
 
 describe('loadConfig', () => {
@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       MARINA_DATA_DIR: '/var/lib/marina',
       MARINA_DATABASE_URL: 'postgres://marina:pw@db:5432/marina',
       MARINA_PUBLIC_URL: 'https://marina.example.com/',
-      MARINA_TRUST_PROXY: 'yes',
+      MARINA_TRUST_PROXY: '2',
       MARINA_SESSION_IDLE_MINUTES: '60',
     });
     expect(config).toMatchObject({
@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       dataDir: '/var/lib/marina',
       databaseUrl: 'postgres://marina:pw@db:5432/marina',
       publicUrl: 'https://marina.example.com',
-      trustProxy: true,
+      trustProxy: 2,
       session: { idleMinutes: 60, maxAgeHours: 168 },
     });
   });
@@ -55,8 +55,24 @@ describe('loadConfig', () => {
       'MARINA_PORT: expected an integer from 1 to 65535, got "70000"',
       'MARINA_PUBLIC_URL: expected an http(s) URL such as https://marina.example.com, got "ftp://x"',
       'MARINA_DATABASE_URL: expected a postgres:// URL (leave unset for the embedded database), got "mysql://x"',
-      'MARINA_TRUST_PROXY: expected true or false, got "maybe"',
+      `MARINA_TRUST_PROXY: expected ${TRUST_PROXY_EXPECTS}, got "maybe"`,
     ]);
+  });
+
+  it('takes MARINA_TRUST_PROXY as a hop count or a list of proxy addresses, never as "trust anyone"', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ MARINA_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ MARINA_TRUST_PROXY: '0' }).trustProxy).toBe(false);
+    expect(loadConfig({ MARINA_TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ MARINA_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      'fd00::/8',
+    ]);
+    for (const bad of ['true', 'yes', '10.0.0.0/33', '10.0.0.300', 'proxy.example.com', '1,', '-1']) {
+      expect(() => loadConfig({ MARINA_TRUST_PROXY: bad }), bad).toThrow(ConfigError);
+    }
+    expect(() => loadConfig({ MARINA_TRUST_PROXY: 'true' })).toThrow(/hop count/);
   });
 
   it('reads an optional JSON file, which the environment overrides', () => {

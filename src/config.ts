@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { type CatalogOverrides, odooVersions } from './odoo/versions.js';
@@ -15,9 +16,15 @@ export interface MarinaConfig {
   embeddedPostgresPort: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
-  trustProxy: boolean;
+  /** false, or what Fastify's `trustProxy` takes: a hop count or the proxies' addresses and CIDR ranges. */
+  trustProxy: false | number | string[];
   session: { idleMinutes: number; maxAgeHours: number };
-  login: { maxFailures: number; lockMinutes: number; ipMaxAttempts: number; ipWindowMinutes: number };
+  /**
+   * Sign-in backoff: `maxFailures` free failures per (account, address) within a day, and
+   * `ipMaxFailures` per address within `ipWindowMinutes`; beyond, each failure doubles the wait
+   * (from one minute up to `maxDelayMinutes`) before that address may try again.
+   */
+  login: { maxFailures: number; maxDelayMinutes: number; ipMaxFailures: number; ipWindowMinutes: number };
   webDir: string | undefined;
   secretKey: string | undefined;
   docker: { host: string };
@@ -39,6 +46,10 @@ export interface MarinaConfig {
     /** How often the scheduler looks for due backups. */
     schedulerIntervalMs: number;
   };
+  /** Server-sent event streams: open at once per user and in all, and how often access is checked again. */
+  eventStreams: { perUser: number; total: number; recheckMs: number };
+  /** Push-hook deliveries each repository's hook accepts per minute (a token bucket of that size). */
+  webhooks: { perMinute: number };
 }
 
 type Source = Record<string, string | undefined>;
@@ -58,11 +69,25 @@ const oneOf =
   <T extends string>(...values: T[]) =>
   (raw: string) =>
     values.find((v) => v === raw.trim().toLowerCase());
-const boolean = (raw: string) => {
-  const v = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  return undefined;
+/**
+ * A hop count or a list of proxy addresses/CIDR ranges. A boolean is refused: `true` trusts the
+ * X-Forwarded-For of any client, which lets anyone choose the address the sign-in backoff sees.
+ */
+export const TRUST_PROXY_EXPECTS =
+  'a hop count (how many proxies stand in front of Marina, e.g. 1) or a comma-separated list of proxy addresses or CIDR ranges (e.g. 10.0.0.0/8,127.0.0.1); false or 0 for none — "true" is refused, as it would trust any client\'s X-Forwarded-For';
+const trustProxy = (raw: string): false | number | string[] | undefined => {
+  const value = raw.trim().toLowerCase();
+  if (value === 'false') return false;
+  if (/^\d{1,2}$/.test(value)) return Number(value) === 0 ? false : Number(value);
+  const entries = value.split(',').map((e) => e.trim());
+  const valid = entries.every((entry) => {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || extra !== undefined) return false;
+    if (prefix === undefined) return true;
+    return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  });
+  return valid ? entries : undefined;
 };
 const httpUrl = (raw: string) => {
   try {
@@ -131,6 +156,26 @@ const fields = {
     describe: 'an integer from 1 to 3600 (seconds)',
     parse: integer(1, 3600),
   },
+  eventStreamsPerUser: {
+    env: 'MARINA_EVENT_STREAMS_PER_USER',
+    describe: 'an integer from 1 to 1000',
+    parse: integer(1, 1000),
+  },
+  eventStreamsTotal: {
+    env: 'MARINA_EVENT_STREAMS_TOTAL',
+    describe: 'an integer from 1 to 100000',
+    parse: integer(1, 100000),
+  },
+  eventStreamsRecheckSeconds: {
+    env: 'MARINA_EVENT_STREAMS_RECHECK_S',
+    describe: 'an integer from 1 to 3600 (seconds)',
+    parse: integer(1, 3600),
+  },
+  webhookRatePerMinute: {
+    env: 'MARINA_WEBHOOK_RATE_PER_MINUTE',
+    describe: 'an integer from 1 to 10000',
+    parse: integer(1, 10000),
+  },
   databaseUrl: {
     env: 'MARINA_DATABASE_URL',
     describe: 'a postgres:// URL (leave unset for the embedded database)',
@@ -151,7 +196,7 @@ const fields = {
     describe: 'one of auto, json, pretty',
     parse: oneOf<LogFormat>('auto', 'json', 'pretty'),
   },
-  trustProxy: { env: 'MARINA_TRUST_PROXY', describe: 'true or false', parse: boolean },
+  trustProxy: { env: 'MARINA_TRUST_PROXY', describe: TRUST_PROXY_EXPECTS, parse: trustProxy },
   sessionIdleMinutes: {
     env: 'MARINA_SESSION_IDLE_MINUTES',
     describe: 'an integer from 5 to 43200',
@@ -163,13 +208,13 @@ const fields = {
     parse: integer(1, 8760),
   },
   loginMaxFailures: { env: 'MARINA_LOGIN_MAX_FAILURES', describe: 'an integer from 1 to 100', parse: integer(1, 100) },
-  loginLockMinutes: {
-    env: 'MARINA_LOGIN_LOCK_MINUTES',
+  loginMaxDelayMinutes: {
+    env: 'MARINA_LOGIN_MAX_DELAY_MINUTES',
     describe: 'an integer from 1 to 1440',
     parse: integer(1, 1440),
   },
-  loginIpMaxAttempts: {
-    env: 'MARINA_LOGIN_IP_MAX_ATTEMPTS',
+  loginIpMaxFailures: {
+    env: 'MARINA_LOGIN_IP_MAX_FAILURES',
     describe: 'an integer from 1 to 10000',
     parse: integer(1, 10000),
   },
@@ -307,8 +352,8 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
     },
     login: {
       maxFailures: read(fields.loginMaxFailures, 5),
-      lockMinutes: read(fields.loginLockMinutes, 15),
-      ipMaxAttempts: read(fields.loginIpMaxAttempts, 30),
+      maxDelayMinutes: read(fields.loginMaxDelayMinutes, 15),
+      ipMaxFailures: read(fields.loginIpMaxFailures, 30),
       ipWindowMinutes: 15,
     },
     webDir: read(fields.webDir, undefined),
@@ -345,6 +390,13 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
       uploadRetryDelaysMs: read(fields.uploadRetryDelays, [10_000, 60_000, 300_000]),
       schedulerIntervalMs: read(fields.schedulerIntervalSeconds, 30) * 1000,
     },
+    // A browser tab holds two or three streams; ten leave room for several tabs.
+    eventStreams: {
+      perUser: read(fields.eventStreamsPerUser, 10),
+      total: read(fields.eventStreamsTotal, 1000),
+      recheckMs: read(fields.eventStreamsRecheckSeconds, 30) * 1000,
+    },
+    webhooks: { perMinute: read(fields.webhookRatePerMinute, 30) },
   };
   const backupsDir = read(fields.backupsDir, join(config.dataDir, 'backups'));
   config.backups.dir = isAbsolute(backupsDir) ? backupsDir : resolve(cwd, backupsDir);

@@ -15,6 +15,14 @@ export const errorCatalog = {
     message: 'Missing or wrong CSRF token: send the X-Marina-CSRF header with the token from /api/v1/me.',
   },
   MARINA_E_FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  MARINA_E_TOKEN_SCOPE: {
+    status: 403,
+    message: 'This API token does not allow this: it is read-only or limited to one organization.',
+  },
+  MARINA_E_ACCOUNT_DISABLED: {
+    status: 403,
+    message: 'This account is disabled: ask a platform administrator of this Marina to enable it.',
+  },
   MARINA_E_NOT_FOUND: { status: 404, message: 'Not found.' },
   MARINA_E_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
   MARINA_E_CONFLICT: { status: 409, message: 'This conflicts with something that already exists.' },
@@ -24,11 +32,19 @@ export const errorCatalog = {
     message: 'The setup link is invalid or was already used; restart Marina for a new one.',
   },
   MARINA_E_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  MARINA_E_ARCHIVE_TOO_LARGE: {
+    status: 413,
+    message: 'The archive inflates past the import limits (total size, entry count or compression ratio).',
+  },
   MARINA_E_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the request body as application/json.' },
   MARINA_E_RATE_LIMITED: { status: 429, message: 'Too many attempts; wait and try again.' },
-  MARINA_E_ACCOUNT_LOCKED: {
+  MARINA_E_TOO_MANY_STREAMS: {
     status: 429,
-    message: 'Too many failed sign-ins for this account; it is locked for a while.',
+    message: 'Too many live event streams are open; close another tab or wait.',
+  },
+  MARINA_E_SIGNIN_SLOWED: {
+    status: 429,
+    message: 'Too many failed sign-ins for this account from your address; wait before trying again.',
   },
   MARINA_E_DOCKER_UNAVAILABLE: { status: 503, message: 'The Docker engine cannot be reached.' },
   MARINA_E_IMAGE_MISSING: { status: 503, message: 'A Docker image Marina needs is not available on the host.' },
@@ -37,6 +53,10 @@ export const errorCatalog = {
     message: 'This is a production instance: type its name in "confirm" to go ahead.',
   },
   MARINA_E_INVALID_STATE: { status: 409, message: 'The instance is not in a state that allows this.' },
+  MARINA_E_IMPORT_BUSY: {
+    status: 409,
+    message: 'Another import of this organization is running; one import at a time.',
+  },
   MARINA_E_NO_FREE_PORT: { status: 503, message: 'No free port is left in MARINA_INSTANCE_PORTS on this host.' },
   MARINA_E_JOB_FAILED: { status: 500, message: 'The job failed; its log says why.' },
   MARINA_E_INTERRUPTED: {
@@ -63,6 +83,15 @@ export const errorCatalog = {
   },
   MARINA_E_SMTP_FAILED: { status: 502, message: 'The SMTP server could not be reached or refused the email.' },
   MARINA_E_GIT: { status: 502, message: 'The git repository could not be reached or refused the request.' },
+  MARINA_E_OUTBOUND_REFUSED: {
+    status: 400,
+    message:
+      'Marina does not connect to internal addresses (loopback, private, link-local) or to its own ports, unless a platform admin allows the range.',
+  },
+  MARINA_E_HOST_KEY: {
+    status: 409,
+    message: "The SFTP server's host key is not pinned or does not match the pinned one; nothing was sent.",
+  },
   MARINA_E_UPDATE_FAILED: {
     status: 500,
     message: 'The update failed and was rolled back; its log has the Odoo errors.',

@@ -18,6 +18,33 @@ export const redactedPaths = [
   'token',
 ];
 
+/** A URL as it may be logged: a push hook's path carries the token that lets anyone trigger it. */
+export function loggableUrl(url: string): string {
+  return url.replace(/\/hooks\/git\/[^/?#]*/g, '/hooks/git/[redacted]');
+}
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
+/**
+ * Fastify's request serializer, with the URL made loggable. Given to the HTTP server's logger
+ * (not only here) so that whatever logger the server is handed, tests' included, applies it.
+ */
+export const requestSerializers = {
+  req: (req: LoggedRequest) => ({
+    method: req.method,
+    url: loggableUrl(req.url),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  }),
+};
+
 /**
  * JSON lines (pretty in a terminal) on standard output, and — for the server — the same JSON lines
  * in a file that the system log endpoints read.

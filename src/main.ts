@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { loadSecretBox } from './adapters/keyfile.js';
 import type { MarinaConfig } from './config.js';
 import { systemClock } from './core/clock.js';
+import { resealLegacySecrets } from './core/secret-migration.js';
 import { createServices } from './core/services.js';
 import { migrate, openDatabase } from './db/database.js';
 import { buildApp } from './http/app.js';
@@ -21,6 +22,8 @@ export async function startMarina(config: MarinaConfig, logger: Logger): Promise
   try {
     await migrate(database.db, logger);
     const box = await loadSecretBox(config.secretKey, config.dataDir);
+    const resealed = await resealLegacySecrets(database.db, box, systemClock);
+    if (resealed > 0) logger.info({ count: resealed }, 'stored secrets re-sealed, each bound to its row (v2)');
     services = createServices({
       db: database.db,
       clock: systemClock,

@@ -51,8 +51,10 @@ describe('audit trail', () => {
       'auth.login by root@example.com on root@example.com',
       'auth.login by root@example.com on root@example.com',
       'organization.create by root@example.com on acme',
-      'user.create by root@example.com on m@acme.test',
-      'member.add by root@example.com on m@acme.test',
+      'invitation.create by root@example.com on m@acme.test',
+      'invitation.link by test on m@acme.test',
+      'user.create by m@acme.test on m@acme.test',
+      'invitation.accept by m@acme.test on m@acme.test',
       'auth.login by m@acme.test on m@acme.test',
       'member.update by root@example.com on m@acme.test',
       'member.remove by root@example.com on m@acme.test',
@@ -67,10 +69,10 @@ describe('audit trail', () => {
     const orgEvent = await t.db
       .selectFrom('audit_events')
       .selectAll()
-      .where('action', '=', 'member.add')
+      .where('action', '=', 'invitation.create')
       .executeTakeFirstOrThrow();
     expect(orgEvent.organization_id).not.toBeNull();
-    expect(orgEvent.details).toMatchObject({ role: 'member', organization: 'acme', invited: false });
+    expect(orgEvent.details).toMatchObject({ role: 'member', organization: 'acme', replaced: false });
     // Passwords and token secrets never reach the trail.
     const all = JSON.stringify(await t.db.selectFrom('audit_events').selectAll().execute());
     expect(all).not.toContain('correct horse');

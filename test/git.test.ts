@@ -257,7 +257,7 @@ describe('git over file://', { timeout: 60_000 }, () => {
   it('refuses file:// when local repositories are not allowed, without running git', async () => {
     const repo = await repository(root, 'local');
     const error = await expectReason(gitAdapter.remoteHead(repo.url, 'main', { allowFile: false }), 'protocol');
-    expect(error.message).toMatch(/admin can allow local repositories in Settings/);
+    expect(error.message).toMatch(/a platform admin allows them per organization/);
     await expectReason(
       gitAdapter.clone(repo.url, 'main', join(root, 'checkout-local'), { allowFile: false }, { submodules: false }),
       'protocol',
@@ -265,7 +265,8 @@ describe('git over file://', { timeout: 60_000 }, () => {
     expect(existsSync(join(root, 'checkout-local'))).toBe(false);
   });
 
-  it('clones submodules when asked and updates them on a fast-forward and a rollback', async () => {
+  it('never follows a local (file://) submodule, even where local repositories are allowed', async () => {
+    // A local submodule could name any repository on Marina's disk: another tenant's checkout.
     const lib = await repository(root, 'lib', { 'lib_addon/__manifest__.py': "{'name': 'Lib'}" });
     const parent = await repository(root, 'super');
     await git(parent.work, 'submodule', 'add', '-q', lib.url, 'lib');
@@ -278,25 +279,16 @@ describe('git over file://', { timeout: 60_000 }, () => {
     expect(await readdir(join(without, 'lib'))).toEqual([]);
 
     const dir = join(root, 'checkout-super');
-    await gitAdapter.clone(parent.url, 'main', dir, fileAccess, { submodules: true });
-    expect(await readFile(join(dir, 'lib/lib_addon/__manifest__.py'), 'utf8')).toBe("{'name': 'Lib'}");
-
-    // The library moves on and the superproject follows it.
-    const libNext = await lib.commit({ 'lib_addon/extra.py': 'y = 2\n' }, 'Lib extra');
-    await lib.push();
-    await git(join(parent.work, 'lib'), 'pull', '-q', 'origin', 'main');
-    await git(parent.work, 'commit', '-q', '-am', 'Bump lib');
+    await expectReason(gitAdapter.clone(parent.url, 'main', dir, fileAccess, { submodules: true }), 'protocol');
+    expect(existsSync(dir)).toBe(false);
+    // Nor by a rollback that asks for submodules, nor through a plain path instead of file://.
+    await expectReason(gitAdapter.resetTo(without, withLib, fileAccess, { submodules: true }), 'protocol');
+    expect(existsSync(join(without, 'lib/lib_addon'))).toBe(false);
+    await git(parent.work, 'config', '-f', '.gitmodules', 'submodule.lib.url', lib.bare);
+    await git(parent.work, 'commit', '-q', '-am', 'Lib by path');
     await parent.push();
-    await gitAdapter.fetch(dir, 'main', fileAccess);
-    await gitAdapter.fastForward(dir, 'main', fileAccess, { submodules: true });
-    expect(await git(join(dir, 'lib'), 'rev-parse', 'HEAD')).toBe(libNext);
-    expect(existsSync(join(dir, 'lib/lib_addon/extra.py'))).toBe(true);
-
-    await writeFile(join(dir, 'lib/lib_addon/stray.py'), 'stray');
-    await gitAdapter.resetTo(dir, withLib, fileAccess, { submodules: true });
-    expect(existsSync(join(dir, 'lib/lib_addon/extra.py'))).toBe(false);
-    expect(existsSync(join(dir, 'lib/lib_addon/stray.py'))).toBe(false);
-    expect((await gitAdapter.status(dir, 'main')).dirty).toBe(false);
+    await expectReason(gitAdapter.clone(parent.url, 'main', dir, fileAccess, { submodules: true }), 'protocol');
+    expect(existsSync(dir)).toBe(false);
   });
 
   it.each([
@@ -391,7 +383,7 @@ describe('git over file://', { timeout: 60_000 }, () => {
       gitAdapter.remoteHead(`ssh://git@127.0.0.1:${port}/r.git`, 'main', { allowFile: false }),
       'network',
     );
-    await expectReason(scanHostKeys('127.0.0.1', port, 2_000), 'network');
+    await expectReason(scanHostKeys({ host: '127.0.0.1', port, address: '127.0.0.1' }, 2_000), 'network');
   });
 });
 
@@ -440,7 +432,7 @@ describe.skipIf(sshSkipped)('git over ssh', { timeout: 120_000 }, () => {
     server = await startGitSshServer();
     deployKey = await generateDeployKey('marina-test-deploy');
     await server.authorize(deployKey.publicKey);
-    knownHosts = await scanHostKeys(server.host, server.port);
+    knownHosts = await scanHostKeys({ host: server.host, port: server.port, address: server.host });
     access = { privateKey: deployKey.privateKey, knownHosts, allowFile: false };
   });
 
@@ -523,6 +515,44 @@ describe.skipIf(sshSkipped)('git over ssh', { timeout: 120_000 }, () => {
       gitAdapter.remoteHead(url, 'main', { privateKey: deployKey.privateKey, allowFile: false }),
       'host-key',
     );
+  });
+
+  it('clones submodules when asked and updates them on a fast-forward and a rollback', async () => {
+    const lib = await repository(server.repos, 'lib', { 'lib_addon/__manifest__.py': "{'name': 'Lib'}" });
+    const parent = await repository(server.repos, 'super');
+    // Relative, as on GitHub: the submodule comes over ssh like its superproject.
+    await git(parent.work, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', '../lib.git', 'lib');
+    await git(parent.work, 'commit', '-q', '-m', 'Add lib');
+    const withLib = await git(parent.work, 'rev-parse', 'HEAD');
+    await parent.push();
+    await server.chown();
+    const url = server.url(parent.bare);
+
+    const without = join(root, 'ssh-super-plain');
+    await gitAdapter.clone(url, 'main', without, access, { submodules: false });
+    expect(await readdir(join(without, 'lib'))).toEqual([]);
+
+    const dir = join(root, 'ssh-super');
+    await gitAdapter.clone(url, 'main', dir, access, { submodules: true });
+    expect(await readFile(join(dir, 'lib/lib_addon/__manifest__.py'), 'utf8')).toBe("{'name': 'Lib'}");
+
+    // The library moves on and the superproject follows it.
+    const libNext = await lib.commit({ 'lib_addon/extra.py': 'y = 2\n' }, 'Lib extra');
+    await lib.push();
+    await git(join(parent.work, 'lib'), '-c', 'protocol.file.allow=always', 'pull', '-q', 'origin', 'main');
+    await git(parent.work, 'commit', '-q', '-am', 'Bump lib');
+    await parent.push();
+    await server.chown();
+    await gitAdapter.fetch(dir, 'main', access);
+    await gitAdapter.fastForward(dir, 'main', access, { submodules: true });
+    expect(await git(join(dir, 'lib'), 'rev-parse', 'HEAD')).toBe(libNext);
+    expect(existsSync(join(dir, 'lib/lib_addon/extra.py'))).toBe(true);
+
+    await writeFile(join(dir, 'lib/lib_addon/stray.py'), 'stray');
+    await gitAdapter.resetTo(dir, withLib, access, { submodules: true });
+    expect(existsSync(join(dir, 'lib/lib_addon/extra.py'))).toBe(false);
+    expect(existsSync(join(dir, 'lib/lib_addon/stray.py'))).toBe(false);
+    expect((await gitAdapter.status(dir, 'main')).dirty).toBe(false);
   });
 
   it('follows a relative submodule over ssh, and refuses a file:// submodule when local repositories are not allowed', async () => {

@@ -82,7 +82,7 @@ describe('SMTP settings', () => {
 
     const row = await t.db.selectFrom('settings').selectAll().where('key', '=', 'smtp').executeTakeFirstOrThrow();
     expect(JSON.stringify(row)).not.toContain(SMTP_PASSWORD);
-    expect(String(row.value.password)).toMatch(/^v1\./);
+    expect(String(row.value.password)).toMatch(/^v2\./);
     expect((await t.services.settings.getSmtpForSending())?.password).toBe(SMTP_PASSWORD);
 
     // Leaving the password out keeps it; the audit says whether it changed, never what it is.

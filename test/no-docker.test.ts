@@ -28,13 +28,7 @@ describe('without a Docker engine', () => {
 
   it('lets only platform admins see hosts', async () => {
     await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
-    const res = await as(t, admin)('POST', '/api/v1/organizations/acme/members', {
-      email: 'o@acme.test',
-      role: 'owner',
-      password: 'correct horse battery staple',
-    });
-    expect(res.statusCode).toBe(201);
-    const owner = await (await import('./helpers/app.js')).signIn(t.app, 'o@acme.test');
+    const owner = await (await import('./helpers/app.js')).memberBrowser(t, admin, 'acme', 'o@acme.test', 'owner');
     expect((await as(t, owner)('GET', '/api/v1/hosts')).statusCode).toBe(403);
   });
 

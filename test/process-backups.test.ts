@@ -38,7 +38,8 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
 async function psql(sql: string): Promise<string> {
   const container = docker.getContainer(`${namespace}-postgres-local`);
   const exec = await container.exec({
-    Cmd: ['psql', '-U', 'postgres', '-d', instance.dbName, '-At', '-c', sql],
+    // As the tenant's own role, as the tenant would: backups read the database as that role.
+    Cmd: ['psql', '-U', 'postgres', '-d', instance.dbName, '-qAt', '-c', `set role "${instance.dbName}"`, '-c', sql],
     AttachStdout: true,
     AttachStderr: true,
   });

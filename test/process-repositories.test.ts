@@ -2,7 +2,13 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeNamespace, requireDocker, testNamespace } from './helpers/docker.js';
-import { createTestRepository, demoAddon, type TestRepository, writeAddon } from './helpers/git-repo.js';
+import {
+  allowLocalRepositories,
+  createTestRepository,
+  demoAddon,
+  type TestRepository,
+  writeAddon,
+} from './helpers/git-repo.js';
 import {
   type CliResult,
   cliMarinaEnv,
@@ -77,8 +83,16 @@ beforeAll(async () => {
   await server.waitFor('Marina is listening');
   await setUpAcmeWithCli(env, url, PASSWORD);
   await ok(['instances', 'create', 'main', '--project', 'acme/erp', '--admin-login', 'a@acme.test', '--memory', '768']);
-  const allowed = await api('PUT', '/settings/git', { allowFileUrls: true });
-  expect(allowed.status, await allowed.text()).toBe(200);
+  const acme = ((await (await api('GET', '/organizations/acme')).json()) as { organization: { id: string } })
+    .organization;
+  await allowLocalRepositories(
+    async (method, path, body) => {
+      const answer = await api(method, path, body);
+      return { statusCode: answer.status, body: await answer.text() };
+    },
+    acme.id,
+    '',
+  );
 }, 240_000);
 
 afterAll(async () => {

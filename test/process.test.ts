@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,7 +88,11 @@ describe('the marina command on a fresh machine', () => {
   });
 
   it('creates the first admin from the CLI while the server runs', async () => {
-    const weak = await marina(['admin', 'create', '--email', 'admin@example.com', '--password', 'admin'], env);
+    // No secret as an argument: --password is not an option any more; stdin, a file or a prompt are.
+    const asArgument = await marina(['admin', 'create', '--email', 'admin@example.com', '--password', PASSWORD], env);
+    expect(asArgument.code).toBe(2);
+    expect(asArgument.stderr).toContain("unknown option '--password'");
+    const weak = await marina(['admin', 'create', '--email', 'admin@example.com', '--password-stdin'], env, 'admin\n');
     expect(weak.code).toBe(2);
     expect(weak.stderr).toContain('MARINA_E_WEAK_PASSWORD');
     const made = await marina(['admin', 'create', '--email', 'admin@example.com'], {
@@ -102,7 +106,12 @@ describe('the marina command on a fresh machine', () => {
 
   it('logs in, manages organizations and tokens, and shows the audit trail', async () => {
     expect((await marina(['whoami'], env)).code).toBe(3);
-    const login = await marina(['login', '--url', url, '--email', 'admin@example.com', '--password', PASSWORD], env);
+    const passwordFile = join(dir, 'password.txt');
+    await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+    const login = await marina(
+      ['login', '--url', url, '--email', 'admin@example.com', '--password-file', passwordFile],
+      env,
+    );
     expect(login.stderr).toBe('');
     expect(login.stdout).toContain('Logged in');
     const credentials = JSON.parse(await readFile(join(dir, 'config', 'marina', 'credentials.json'), 'utf8'));
@@ -113,10 +122,15 @@ describe('the marina command on a fresh machine', () => {
     const badSlug = await marina(['orgs', 'create', 'Bad Slug;rm -rf', '--name', 'x'], env);
     expect(badSlug.code).toBe(2);
     expect(badSlug.stderr).toContain('MARINA_E_VALIDATION');
-    const invite = await marina(['orgs', 'add-member', 'acme', 'new@acme.test', '--role', 'admin'], env);
-    expect(invite.stdout).toMatch(/\/invite#[A-Za-z0-9_-]{43}/);
+    const invite = await marina(['orgs', 'add-member', 'acme', 'new@acme.test', '--role', 'admin', '--json'], env);
+    const { status, invitation } = JSON.parse(invite.stdout);
+    expect({ status, mailed: invitation.mailed }).toEqual({ status: 'invited', mailed: false });
+    expect(invite.stdout).not.toMatch(/\/invite#/);
+    // Without SMTP, the platform admin (the CLI's user here) issues the link.
+    const link = await marina(['orgs', 'invite-link', invitation.id], env);
+    expect(link.stdout).toMatch(/\/invite#[A-Za-z0-9_-]{43}/);
     const orgs = JSON.parse((await marina(['orgs', 'ls', '--json'], env)).stdout);
-    expect(orgs).toEqual([expect.objectContaining({ slug: 'acme', name: 'ACME Corp', memberCount: 1 })]);
+    expect(orgs).toEqual([expect.objectContaining({ slug: 'acme', name: 'ACME Corp', memberCount: 0 })]);
     expect((await marina(['orgs', 'ls'], env)).stdout).toMatch(/SLUG\s+NAME/);
     expect((await marina(['orgs', 'members', 'nope'], env)).code).toBe(4);
 
@@ -137,7 +151,7 @@ describe('the marina command on a fresh machine', () => {
       'auth.login',
       'token.create',
       'organization.create',
-      'member.add',
+      'invitation.create',
       'token.revoke',
     ]) {
       expect(actions).toContain(action);
@@ -150,7 +164,16 @@ describe('the marina command on a fresh machine', () => {
     });
     sessionCookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
     expect(sessionCookie).toMatch(/^marina_session=/);
-  });
+    // Some twenty CLI runs, each a Node start-up: slow on a busy machine.
+  }, 180_000);
+
+  it('creates read-only tokens, which cannot change anything', async () => {
+    const reader = JSON.parse((await marina(['tokens', 'create', 'reader', '--read-only', '--json'], env)).stdout);
+    expect(reader.token).toMatchObject({ scope: 'read', organization: null });
+    const refused = await marina(['orgs', 'create', 'nope', '--name', 'Nope'], { ...env, MARINA_TOKEN: reader.secret });
+    expect(refused.stderr).toContain('MARINA_E_TOKEN_SCOPE');
+    expect((await marina(['tokens', 'ls'], env)).stdout).toMatch(/reader\s+mrn_\S+\s+all \(read-only\)/);
+  }, 60_000);
 
   it('stops gracefully on SIGTERM, stopping its embedded PostgreSQL', async () => {
     const server = running.at(-1) as Server;

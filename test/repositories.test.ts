@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,13 @@ import {
   TEST_IMAGES,
   testNamespace,
 } from './helpers/docker.js';
-import { createTestRepository, demoAddon, type TestRepository, writeAddon } from './helpers/git-repo.js';
+import {
+  allowLocalRepositories,
+  createTestRepository,
+  demoAddon,
+  type TestRepository,
+  writeAddon,
+} from './helpers/git-repo.js';
 import { startGitSshServer } from './helpers/git-ssh-server.js';
 import { followJob } from './helpers/jobs.js';
 
@@ -143,8 +149,8 @@ describe('repositories', { timeout: 300_000 }, () => {
     expect(existsSync('/tmp/marina-pwned')).toBe(false);
     expect(await countRows(t.db, 'repositories')).toBe(before);
 
-    const allowed = await call('PUT', '/api/v1/settings/git', { allowFileUrls: true });
-    expect(allowed.statusCode, allowed.body).toBe(200);
+    const acme = (await call('GET', '/api/v1/organizations/acme')).json().organization;
+    await allowLocalRepositories(call, acme.id);
   });
 
   it('clones into every instance, mounts the folder read-only and computes addons_path', async () => {
@@ -228,7 +234,12 @@ describe('repositories', { timeout: 300_000 }, () => {
     const after = await repo.commit('Add a priority field');
     await repo.push();
 
-    const status = (await call('GET', `/api/v1/repositories/${repository.id}?fetch=true`)).json().repository;
+    // A GET never runs git: asking it to fetch is refused, and a plain GET does not see the push.
+    const refused = await call('GET', `/api/v1/repositories/${repository.id}?fetch=true`);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error.message).toMatch(/POST \/api\/v1\/repositories\/\{id\}\/fetch/);
+    expect((await getRepository()).checkouts[0].git).toMatchObject({ behind: 0 });
+    const status = (await call('POST', `/api/v1/repositories/${repository.id}/fetch`)).json().repository;
     expect(status.checkouts[0].git).toMatchObject({ behind: 1, ahead: 0, diverged: false });
 
     const pushed = await post(hookPath(), githubPush('17.0', after));
@@ -248,6 +259,12 @@ describe('repositories', { timeout: 300_000 }, () => {
       availableVersion: '17.0.1.1',
     });
     expect((await getRepository()).checkouts[0].commit).toBe(after);
+    // The same delivery again (a replay) is answered 200 and starts nothing.
+    const jobsAfter = await countRows(t.db, 'operations');
+    const replayed = await post(hookPath(), githubPush('17.0', after));
+    expect(replayed.statusCode).toBe(200);
+    expect(replayed.json()).toMatchObject({ accepted: false, jobs: [] });
+    expect(await countRows(t.db, 'operations')).toBe(jobsAfter);
     const backups = (await call('GET', `/api/v1/instances/${instance.id}/backups`)).json().backups;
     expect(
       backups.some((b: { trigger: string; status: string }) => b.trigger === 'pre-update' && b.status === 'completed'),
@@ -280,15 +297,18 @@ describe('repositories', { timeout: 300_000 }, () => {
       payload: body,
     });
     expect(wrong.statusCode).toBe(401);
+    // Another delivery, so other bytes: the same signed bytes again would be a replay.
+    const giteaBody = JSON.stringify({ ...JSON.parse(body), pusher: { login: 'ada' } });
     const gitea = await t.app.inject({
       method: 'POST',
       url: hookPath(),
       headers: {
         'content-type': 'application/json',
         'x-gitea-event': 'push',
-        'x-gitea-signature': createHmac('sha256', repository.hook.secret).update(body).digest('hex'),
+        'x-gitea-delivery': randomUUID(),
+        'x-gitea-signature': createHmac('sha256', repository.hook.secret).update(giteaBody).digest('hex'),
       },
-      payload: body,
+      payload: giteaBody,
     });
     expect(gitea.statusCode, gitea.body).toBe(202);
     await succeeded(gitea.json().jobs[0].id);
@@ -397,6 +417,7 @@ describe('repositories', { timeout: 300_000 }, () => {
       ['GET', `/api/v1/projects/${projectId}/repositories`],
       ['POST', `/api/v1/projects/${projectId}/repositories`, { url: repo.url, branch: '17.0', name: 'evil' }],
       ['POST', `/api/v1/repositories/${repository.id}/pull`, {}],
+      ['POST', `/api/v1/repositories/${repository.id}/fetch`, {}],
       ['PATCH', `/api/v1/repositories/${repository.id}`, { autoUpgrade: false }],
       ['DELETE', `/api/v1/repositories/${repository.id}`],
       ['GET', `/api/v1/instances/${instance.id}/modules`],
@@ -419,6 +440,8 @@ describe('repositories', { timeout: 300_000 }, () => {
       await remote.commit('ssh demo');
       await remote.push();
       await server.chown();
+      // The test sshd listens on loopback, an internal range only a platform admin can allow.
+      expect((await call('PUT', '/api/v1/settings/outbound', { allowedRanges: ['127.0.0.0/8'] })).statusCode).toBe(200);
       const created = await call('POST', `/api/v1/projects/${projectId}/repositories`, {
         url: server.url(remote.bare),
         branch: '17.0',

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outboundGuard } from '../src/adapters/net/outbound.js';
 import { decryptStream, encryptedSize, encryptStream } from '../src/adapters/storage/encryption.js';
 import { openStore, probeStore } from '../src/adapters/storage/index.js';
 import { SftpStore } from '../src/adapters/storage/sftp.js';
@@ -26,6 +27,8 @@ import { type SftpTestServer, sftpServerUnavailable, startSftpServer } from './h
  */
 const MiB = 1024 * 1024;
 const PASSPHRASE = 'correct horse battery staple 93b1';
+/** The test servers listen on loopback, which only an allow-listed range lets through. */
+const loopback = outboundGuard(async () => ({ allowedRanges: ['127.0.0.0/8'], protectedPorts: [] }));
 const DAMAGED = 'the encrypted copy cannot be decrypted: wrong passphrase or damaged data';
 
 const sftpSkipped = sftpServerUnavailable();
@@ -206,7 +209,7 @@ describe('S3 (s3rver, AWS SDK)', () => {
 
   it('puts a multipart object of unknown length, stats, gets and removes it', async () => {
     const size = 21 * MiB + 123;
-    const store = await openStore(target());
+    const store = await openStore(target(), loopback);
     try {
       const source = randomSource(size);
       const progress: number[] = [];
@@ -232,7 +235,7 @@ describe('S3 (s3rver, AWS SDK)', () => {
   });
 
   it('stores a small and an empty object in one request each', async () => {
-    const store = await openStore(target());
+    const store = await openStore(target(), loopback);
     try {
       await store.put('small', Readable.from([Buffer.from('hello')]));
       await store.put('empty', Readable.from([]));
@@ -247,7 +250,7 @@ describe('S3 (s3rver, AWS SDK)', () => {
   });
 
   it('names a missing bucket and where it was looked for', async () => {
-    const error = await failureOf(openStore(target({ bucket: 'no-such-bucket' })));
+    const error = await failureOf(openStore(target({ bucket: 'no-such-bucket' }), loopback));
     expect(error.reason).toBe('bucket-missing');
     expect(error.message).toContain('"no-such-bucket"');
     expect(error.message).toContain(s3.endpoint);
@@ -255,19 +258,21 @@ describe('S3 (s3rver, AWS SDK)', () => {
 
   it('tells a wrong secret from an unknown access key, never showing the secret', async () => {
     const secret = 'wrong-secret-8c1f2a9d';
-    const wrongSecret = await failureOf(openStore(target({}, secret)));
+    const wrongSecret = await failureOf(openStore(target({}, secret), loopback));
     expect(wrongSecret.reason).toBe('auth');
     expect(wrongSecret.message).toMatch(/secret key is wrong/);
     expect(wrongSecret.message).not.toContain(secret);
-    const unknownKey = await failureOf(openStore(target({ accessKeyId: 'AKIAUNKNOWN' })));
+    const unknownKey = await failureOf(openStore(target({ accessKeyId: 'AKIAUNKNOWN' }), loopback));
     expect(unknownKey.reason).toBe('auth');
     expect(unknownKey.message).toMatch(/does not know the access key "AKIAUNKNOWN"/);
   });
 
   it('reports a port with nothing listening, and a host name that does not resolve', async () => {
     const port = await closedPort();
-    expect((await failureOf(openStore(target({ endpoint: `http://127.0.0.1:${port}` })))).reason).toBe('connect');
-    const dns = await failureOf(openStore(target({ endpoint: 'http://no-such-host.invalid:9000' })));
+    expect((await failureOf(openStore(target({ endpoint: `http://127.0.0.1:${port}` }), loopback))).reason).toBe(
+      'connect',
+    );
+    const dns = await failureOf(openStore(target({ endpoint: 'http://no-such-host.invalid:9000' }), loopback));
     expect(dns.reason).toBe('dns');
     expect(dns.message).toContain('no-such-host.invalid');
   });
@@ -275,12 +280,12 @@ describe('S3 (s3rver, AWS SDK)', () => {
   it('reports a skewed clock and a key without write permission as the server words them', async () => {
     s3.failWith({ code: 'RequestTimeTooSkewed', status: 403 });
     try {
-      const skew = await failureOf(openStore(target()));
+      const skew = await failureOf(openStore(target(), loopback));
       expect(skew.reason).toBe('clock-skew');
       expect(skew.message).toMatch(/NTP/);
       // A key that may not read still connects (it may be write-only); the write then says why.
       s3.failWith({ code: 'AccessDenied', status: 403 });
-      const store = await openStore(target());
+      const store = await openStore(target(), loopback);
       const denied = await failureOf(store.put('denied', Readable.from([Buffer.from('x')])));
       expect(denied.reason).toBe('permission');
       await store.close();
@@ -290,7 +295,7 @@ describe('S3 (s3rver, AWS SDK)', () => {
   });
 
   it('probes: connect, write, read back, delete, leaving nothing behind', async () => {
-    const result = await probeStore(target());
+    const result = await probeStore(target(), loopback);
     expect(result).toMatchObject({ ok: true, error: null, hostKeyFingerprint: null });
     expect(result.steps.map((s) => [s.step, s.ok])).toEqual([
       ['connect', true],
@@ -301,7 +306,7 @@ describe('S3 (s3rver, AWS SDK)', () => {
     for (const step of result.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
     expect((await s3.list(prefix)).filter((k) => k.includes('.marina-probe-'))).toEqual([]);
 
-    const failed = await probeStore(target({}, 'wrong'));
+    const failed = await probeStore(target({}, 'wrong'), loopback);
     expect(failed).toMatchObject({ ok: false, error: { reason: 'auth' } });
     expect(failed.steps).toHaveLength(1);
   });
@@ -319,7 +324,8 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
       port: sftp.port,
       username: sftp.username,
       folder,
-      hostKeyFingerprint: null,
+      // Pinned, as every destination's is from its creation on; tests of the unpinned case say so.
+      hostKeyFingerprint: sftp.fingerprint,
       ...settings,
     },
     secrets: secrets ?? { privateKey: sftp.privateKey },
@@ -351,7 +357,7 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
   ] as const)('puts, stats, gets and removes 20 MiB, logged in with %s', async (_label, method) => {
     const size = 20 * MiB + 7;
     const secrets = method === 'key' ? { privateKey: sftp.privateKey } : { password: sftp.password };
-    const store = await openStore(target({}, secrets));
+    const store = await openStore(target({}, secrets), loopback);
     const key = `${method}/backup.tar.zst`;
     try {
       const source = randomSource(size);
@@ -384,22 +390,25 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
     }
   });
 
-  it('reports the host key at first contact, as ssh-keygen prints it, and connects when it is pinned', async () => {
-    const first = await openStore(target());
-    expect(first.hostKeyFingerprint).toBe(sftp.fingerprint);
-    await first.close();
-    const pinned = await openStore(target({ hostKeyFingerprint: sftp.fingerprint }));
+  it('sends nothing to a server whose key is not pinned; the connection test reports the key to pin', async () => {
+    const unpinned = await failureOf(openStore(target({ hostKeyFingerprint: null }), loopback));
+    expect(unpinned.reason).toBe('host-key-unpinned');
+    expect(unpinned.message).toContain(sftp.fingerprint);
+    expect(await probesOnDisk()).toEqual([]);
+    const first = await probeStore(target({ hostKeyFingerprint: null }), loopback);
+    expect(first).toMatchObject({ ok: true, hostKeyFingerprint: sftp.fingerprint });
+    const pinned = await openStore(target({ hostKeyFingerprint: sftp.fingerprint }), loopback);
     expect(pinned.hostKeyFingerprint).toBe(sftp.fingerprint);
     await pinned.close();
   });
 
   it('refuses a host key other than the pinned one, naming both, and writes nothing', async () => {
     const pinned = `SHA256:${Buffer.alloc(32, 7).toString('base64').replace(/=+$/, '')}`;
-    const error = await failureOf(openStore(target({ hostKeyFingerprint: pinned })));
+    const error = await failureOf(openStore(target({ hostKeyFingerprint: pinned }), loopback));
     expect(error.reason).toBe('host-key-changed');
     expect(error.message).toContain(pinned);
     expect(error.message).toContain(sftp.fingerprint);
-    const probe = await probeStore(target({ hostKeyFingerprint: pinned }));
+    const probe = await probeStore(target({ hostKeyFingerprint: pinned }), loopback);
     expect(probe).toMatchObject({
       ok: false,
       error: { reason: 'host-key-changed' },
@@ -411,8 +420,8 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
 
   it('refuses a key the server does not know, a wrong password, and a wrong key passphrase', async () => {
     const stranger = ssh2.utils.generateKeyPairSync('ed25519');
-    expect((await failureOf(openStore(target({}, { privateKey: stranger.private })))).reason).toBe('auth');
-    const wrongPassword = await failureOf(openStore(target({}, { password: 'not-the-password' })));
+    expect((await failureOf(openStore(target({}, { privateKey: stranger.private }), loopback))).reason).toBe('auth');
+    const wrongPassword = await failureOf(openStore(target({}, { password: 'not-the-password' }), loopback));
     expect(wrongPassword.reason).toBe('auth');
     expect(wrongPassword.message).not.toContain('not-the-password');
 
@@ -424,17 +433,18 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
     await sftp.authorize(locked.public);
     const unlocked = await openStore(
       target({}, { privateKey: locked.private, privateKeyPassphrase: 'key passphrase' }),
+      loopback,
     );
     await unlocked.close();
     const wrongPassphrase = await failureOf(
-      openStore(target({}, { privateKey: locked.private, privateKeyPassphrase: 'not it' })),
+      openStore(target({}, { privateKey: locked.private, privateKeyPassphrase: 'not it' }), loopback),
     );
     expect(wrongPassphrase.reason).toBe('auth');
     expect(wrongPassphrase.message).not.toContain('not it');
   });
 
   it('reports a folder it may not write, and one that cannot exist', async () => {
-    const store = await openStore(target({ folder: locked }));
+    const store = await openStore(target({ folder: locked }), loopback);
     try {
       const flat = await failureOf(store.put('backup', Readable.from([Buffer.from('data')])));
       expect(flat.reason).toBe('permission');
@@ -446,7 +456,7 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
       await store.close();
     }
     // Under a plain file, no folder can ever be made.
-    const underFile = await openStore(target({ folder: `${notFolder}/sub` }));
+    const underFile = await openStore(target({ folder: `${notFolder}/sub` }), loopback);
     try {
       const missing = await failureOf(underFile.put('backup', Readable.from([Buffer.from('data')])));
       expect(missing.reason).toBe('folder-missing');
@@ -454,7 +464,7 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
     } finally {
       await underFile.close();
     }
-    const probe = await probeStore(target({ folder: locked }));
+    const probe = await probeStore(target({ folder: locked }), loopback);
     expect(probe).toMatchObject({ ok: false, error: { reason: 'permission' } });
     expect(probe.steps.map((s) => [s.step, s.ok])).toEqual([
       ['connect', true],
@@ -464,8 +474,8 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
 
   it('reports a closed port, an unknown host name and a server that never speaks', async () => {
     const port = await closedPort();
-    expect((await failureOf(openStore(target({ port })))).reason).toBe('connect');
-    const dns = await failureOf(openStore(target({ host: 'no-such-host.invalid' })));
+    expect((await failureOf(openStore(target({ port }), loopback))).reason).toBe('connect');
+    const dns = await failureOf(openStore(target({ host: 'no-such-host.invalid' }), loopback));
     expect(dns.reason).toBe('dns');
     expect(dns.message).toContain('no-such-host.invalid');
 
@@ -486,7 +496,7 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
   });
 
   it('probes: connect, write, read back, delete, with the host key', async () => {
-    const result = await probeStore(target());
+    const result = await probeStore(target(), loopback);
     expect(result).toMatchObject({ ok: true, error: null, hostKeyFingerprint: sftp.fingerprint });
     expect(result.steps.map((s) => [s.step, s.ok])).toEqual([
       ['connect', true],
@@ -498,7 +508,7 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
   });
 
   it('leaves no object, not even a partial one, when the source fails mid-upload', async () => {
-    const store = await openStore(target());
+    const store = await openStore(target(), loopback);
     try {
       let sent = 0;
       const broken = new Readable({
@@ -519,7 +529,7 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
   });
 
   it('rejects promptly when the server dies mid-upload, and uploads again once it is back', async () => {
-    const store = await openStore(target());
+    const store = await openStore(target(), loopback);
     const partial = onDisk('fault', 'backup.tar.zst.partial');
     // Trickled and endless, so the kill always lands mid-upload.
     const source = randomSource(Number.POSITIVE_INFINITY, { delayMs: 2 });
@@ -540,7 +550,7 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
     await store.close();
 
     await sftp.restart();
-    const again = await openStore(target({ hostKeyFingerprint: sftp.fingerprint }));
+    const again = await openStore(target({ hostKeyFingerprint: sftp.fingerprint }), loopback);
     try {
       const retry = randomSource(6 * MiB);
       await again.put('fault/backup.tar.zst', retry.stream);
@@ -557,11 +567,11 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
     const before = sftp.fingerprint;
     await sftp.rotateHostKey();
     expect(sftp.fingerprint).not.toBe(before);
-    const error = await failureOf(openStore(target({ hostKeyFingerprint: before })));
+    const error = await failureOf(openStore(target({ hostKeyFingerprint: before }), loopback));
     expect(error.reason).toBe('host-key-changed');
     expect(error.message).toContain(before);
     expect(error.message).toContain(sftp.fingerprint);
-    const probe = await probeStore(target({ hostKeyFingerprint: before }));
+    const probe = await probeStore(target({ hostKeyFingerprint: before }), loopback);
     expect(probe).toMatchObject({ ok: false, hostKeyFingerprint: sftp.fingerprint });
     expect(await probesOnDisk()).toEqual([]);
   });

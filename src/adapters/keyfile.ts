@@ -5,7 +5,8 @@ import { SecretBox } from '../core/secret-box.js';
 
 /**
  * The key that encrypts stored secrets: MARINA_SECRET_KEY, or `secret.key` in the data folder,
- * generated once with mode 0600. Back it up with the data: without it the secrets are lost.
+ * generated once with mode 0600 (32 random bytes in hex, from which HKDF derives the box's key).
+ * Back it up with the data: without it the secrets are lost.
  */
 export async function loadSecretBox(secretKey: string | undefined, dataDir: string): Promise<SecretBox> {
   if (secretKey) return SecretBox.fromPassphrase(secretKey);

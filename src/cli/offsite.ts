@@ -589,7 +589,10 @@ export function registerOffsiteCommands(program: Command, client: () => Promise<
     .option('--private-key-file <path>', 'SFTP: a private key file (OpenSSH or PEM)')
     .option('--key-passphrase-file <path>', "SFTP: a file holding the private key's passphrase")
     .option('--password-stdin', 'SFTP: read a password from standard input (asked when there is no key)')
-    .option('--host-key-fingerprint <SHA256:…>', 'SFTP: the expected host key (else pinned at the first test)')
+    .option(
+      '--host-key-fingerprint <SHA256:…>',
+      'SFTP: the expected host key (else the one shown when added is pinned)',
+    )
     .option('--encrypt', 'encrypt the copies there; the passphrase is asked twice (or --passphrase-file)')
     .option('--passphrase-file <path>', 'a file holding the encryption passphrase (12+ characters)')
     .option('--no-test', 'do not test the connection after adding it')

@@ -18,8 +18,9 @@ import { DEFAULT_URL, forgetCredentials, loadCredentials, saveCredentials } from
 import { CliUsageError, registerInstanceCommands, registerLogCommand } from './instances.js';
 import { registerModuleCommands } from './modules.js';
 import { registerOffsiteCommands } from './offsite.js';
+import { registerOutboundCommands } from './outbound.js';
 import { ago, printJson, table } from './output.js';
-import { readSecret } from './prompt.js';
+import { type SecretSource, secretFrom } from './prompt.js';
 import { registerRepositoryCommands } from './repos.js';
 
 /** Exit codes scripts can rely on. */
@@ -54,13 +55,41 @@ async function withLocalDatabase<T>(work: (db: Awaited<ReturnType<typeof openDat
   }
 }
 
-async function passwordFrom(option: string | undefined, what: string): Promise<string> {
-  if (option) return option;
-  if (process.env.MARINA_PASSWORD) return process.env.MARINA_PASSWORD;
-  return readSecret(`${what}: `);
+/**
+ * A password or token: `--<name>-file`, `--<name>-stdin`, the environment, or asked when `question`
+ * is given. Never an argument, which `ps` and the shell's history would show.
+ */
+async function secretOption(
+  source: SecretSource,
+  name: 'password' | 'token',
+  question?: string,
+): Promise<string | undefined> {
+  try {
+    return await secretFrom(source, {
+      file: `--${name}-file`,
+      stdin: `--${name}-stdin`,
+      env: name === 'password' ? 'MARINA_PASSWORD' : 'MARINA_TOKEN',
+      question,
+    });
+  } catch (error) {
+    throw new CliUsageError((error as Error).message);
+  }
 }
 
+const passwordFileOption = (what: string) =>
+  new Option('--password-file <path>', `a file holding ${what} (else MARINA_PASSWORD, or asked)`);
+const passwordStdinOption = (what: string) => new Option('--password-stdin', `read ${what} from standard input`);
+
 const jsonOption = () => new Option('--json', 'print JSON for scripts');
+
+interface LoginOptions {
+  url: string;
+  email?: string;
+  passwordFile?: string;
+  passwordStdin?: boolean;
+  tokenFile?: string;
+  tokenStdin?: boolean;
+}
 
 export function buildProgram(): Command {
   const program = new Command('marina')
@@ -104,10 +133,16 @@ export function buildProgram(): Command {
     .command('create')
     .description("create a platform administrator in this server's database")
     .requiredOption('--email <email>', 'their email address')
-    .option('--password <password>', 'their password (else MARINA_PASSWORD, or asked)')
+    .addOption(passwordFileOption('their password'))
+    .addOption(passwordStdinOption('their password'))
     .option('--name <name>', 'their display name')
-    .action(async (opts: { email: string; password?: string; name?: string }) => {
-      const password = await passwordFrom(opts.password, 'Password for the new administrator');
+    .action(async (opts: { email: string; passwordFile?: string; passwordStdin?: boolean; name?: string }) => {
+      const password =
+        (await secretOption(
+          { file: opts.passwordFile, stdin: opts.passwordStdin },
+          'password',
+          'Password for the new administrator: ',
+        )) ?? '';
       const user = await withLocalDatabase(async ({ db }) => {
         const config = loadConfig();
         const logger = createLogger({ ...config, logLevel: 'warn', logFormat: 'json' });
@@ -129,19 +164,22 @@ export function buildProgram(): Command {
     .description('sign in and store an API token for the next commands')
     .option('--url <url>', "Marina's address", process.env.MARINA_URL ?? DEFAULT_URL)
     .option('--email <email>', 'sign in with email and password; an API token is created for this CLI')
-    .option('--password <password>', 'the password (else MARINA_PASSWORD, or asked)')
-    .option('--token <token>', 'use an existing API token instead of a password')
-    .action(async (opts: { url: string; email?: string; password?: string; token?: string }) => {
+    .addOption(passwordFileOption('the password'))
+    .addOption(passwordStdinOption('the password'))
+    .option('--token-file <path>', 'use the existing API token in this file instead of a password (or MARINA_TOKEN)')
+    .option('--token-stdin', 'read an existing API token from standard input instead of a password')
+    .action(async (opts: LoginOptions) => {
       let url: string;
       try {
         url = new URL(opts.url).toString().replace(/\/$/, '');
       } catch {
         throw new CliError(`--url: "${opts.url}" is not a URL such as http://localhost:9998`, exitCodes.usage);
       }
-      let token = opts.token ?? process.env.MARINA_TOKEN;
+      let token = await secretOption({ file: opts.tokenFile, stdin: opts.tokenStdin }, 'token');
       if (!token) {
-        if (!opts.email) throw new CliError('Give --email (and a password) or --token.', exitCodes.usage);
-        const password = await passwordFrom(opts.password, 'Password');
+        if (!opts.email) throw new CliError('Give --email (and a password) or --token-file.', exitCodes.usage);
+        const password =
+          (await secretOption({ file: opts.passwordFile, stdin: opts.passwordStdin }, 'password', 'Password: ')) ?? '';
         const anonymous = new MarinaClient({ url });
         const login = await anonymous.request<{ csrfToken: string }>('POST', '/auth/login', {
           email: opts.email,
@@ -224,59 +262,88 @@ export function buildProgram(): Command {
       if (opts.json) return printJson(members);
       console.log(
         table(
-          members.map((m) => ({ ...m, status: m.pending ? 'invited' : 'active' })),
+          members.map((m) => ({ ...m, status: m.disabled ? 'disabled' : 'active' })),
           ['email', 'name', 'role', 'status', 'userId'],
         ),
       );
     });
   orgs
     .command('add-member <org> <email>')
-    .description('add a member; a new user gets an invitation link unless --password is given')
+    .description('invite someone: the link is mailed to them; they join when they accept')
     .addOption(new Option('--role <role>', 'their role').choices(['owner', 'admin', 'member']).default('member'))
-    .option('--name <name>', 'their display name')
-    .option('--password <password>', 'an initial password for a new user')
     .addOption(jsonOption())
-    .action(
-      async (org: string, email: string, opts: { role: string; name?: string; password?: string; json?: boolean }) => {
-        const result = await (await client()).post<{
-          member: { email: string; role: string };
-          inviteUrl: string | null;
-        }>(`/organizations/${encodeURIComponent(org)}/members`, {
-          email,
-          role: opts.role,
-          name: opts.name,
-          password: opts.password,
-        });
-        if (opts.json) return printJson(result);
-        console.log(`Added ${result.member.email} as ${result.member.role}.`);
-        if (result.inviteUrl)
-          console.log(`Send them this one-time link to choose a password (valid 7 days):\n  ${result.inviteUrl}`);
-      },
-    );
+    .action(async (org: string, email: string, opts: { role: string; json?: boolean }) => {
+      const result = await (await client()).post<{
+        invitation: { id: string; email: string; role: string; mailed: boolean };
+      }>(`/organizations/${encodeURIComponent(org)}/members`, { email, role: opts.role });
+      if (opts.json) return printJson(result);
+      const { invitation } = result;
+      console.log(`Invited ${invitation.email} as ${invitation.role}; they join when they accept.`);
+      if (!invitation.mailed)
+        console.log(
+          `The invitation email could not be sent: a platform admin can run \`marina orgs invite-link ${invitation.id}\`.`,
+        );
+    });
+  orgs
+    .command('invite-link <invitationId>')
+    .description('issue a fresh link for a pending invitation, when no email could be sent (platform admins)')
+    .addOption(jsonOption())
+    .action(async (invitationId: string, opts: { json?: boolean }) => {
+      const result = await (await client()).post<{ url: string; expiresAt: string }>(
+        `/invitations/${encodeURIComponent(invitationId)}/link`,
+        {},
+      );
+      if (opts.json) return printJson(result);
+      console.log(`Give this one-time link to the invitee only (valid until ${result.expiresAt}):\n  ${result.url}`);
+    });
 
   const tokens = program.command('tokens').description('API tokens');
   tokens
     .command('create <name>')
     .description('create an API token; the secret is printed once')
     .option('--expires-in-days <days>', 'expire after this many days')
+    .option('--expires-at <time>', 'expire at this date and time (ISO 8601, e.g. 2027-01-31T18:00:00Z)')
+    .option('--read-only', 'the token can only read (GET), never change anything')
+    .option('--org <organization>', 'limit the token to this organization (one you are a member of)')
     .addOption(jsonOption())
-    .action(async (name: string, opts: { expiresInDays?: string; json?: boolean }) => {
-      let expiresInDays: number | undefined;
-      if (opts.expiresInDays !== undefined) {
-        expiresInDays = Number(opts.expiresInDays);
-        if (!/^\d+$/.test(opts.expiresInDays) || expiresInDays < 1 || expiresInDays > 3650) {
-          throw new CliError('--expires-in-days: give a whole number of days from 1 to 3650.', exitCodes.usage);
+    .action(
+      async (
+        name: string,
+        opts: { expiresInDays?: string; expiresAt?: string; readOnly?: boolean; org?: string; json?: boolean },
+      ) => {
+        let expiresInDays: number | undefined;
+        if (opts.expiresInDays !== undefined) {
+          expiresInDays = Number(opts.expiresInDays);
+          if (!/^\d+$/.test(opts.expiresInDays) || expiresInDays < 1 || expiresInDays > 3650) {
+            throw new CliError('--expires-in-days: give a whole number of days from 1 to 3650.', exitCodes.usage);
+          }
         }
-      }
-      const result = await (await client()).post<{ token: { id: string; name: string }; secret: string }>('/tokens', {
-        name,
-        expiresInDays,
-      });
-      if (opts.json) return printJson(result);
-      console.log(
-        `Created token "${result.token.name}" (${result.token.id}). Copy it now; it is not shown again:\n${result.secret}`,
-      );
-    });
+        let expiresAt: string | undefined;
+        if (opts.expiresAt !== undefined) {
+          const at = new Date(opts.expiresAt);
+          if (Number.isNaN(at.getTime())) {
+            throw new CliError('--expires-at: give a date and time such as 2027-01-31T18:00:00Z.', exitCodes.usage);
+          }
+          expiresAt = at.toISOString();
+        }
+        const api = await client();
+        const organizationId = opts.org
+          ? (await api.get<{ organization: { id: string } }>(`/organizations/${encodeURIComponent(opts.org)}`))
+              .organization.id
+          : undefined;
+        const result = await api.post<{ token: { id: string; name: string }; secret: string }>('/tokens', {
+          name,
+          expiresInDays,
+          expiresAt,
+          scope: opts.readOnly ? 'read' : 'write',
+          organizationId,
+        });
+        if (opts.json) return printJson(result);
+        console.log(
+          `Created token "${result.token.name}" (${result.token.id}). Copy it now; it is not shown again:\n${result.secret}`,
+        );
+      },
+    );
   tokens
     .command('ls')
     .description('list your API tokens')
@@ -290,18 +357,22 @@ export function buildProgram(): Command {
           lastUsedAt: string | null;
           expiresAt: string | null;
           revokedAt: string | null;
+          scope: 'read' | 'write';
+          organization: { slug: string } | null;
         }[];
       }>('/tokens');
       if (opts.json) return printJson(rows);
       console.log(
         table(
-          rows.map((t) => ({
+          rows.map(({ organization, ...t }) => ({
             ...t,
             prefix: `${t.prefix}…`,
             used: ago(t.lastUsedAt),
             state: t.revokedAt ? 'revoked' : t.expiresAt && new Date(t.expiresAt) < new Date() ? 'expired' : 'active',
+            reach: `${organization ? organization.slug : 'all'}${t.scope === 'read' ? ' (read-only)' : ''}`,
+            expires: t.expiresAt ? t.expiresAt.slice(0, 16).replace('T', ' ') : 'never',
           })),
-          ['name', 'prefix', 'state', 'used', 'id'],
+          ['name', 'prefix', 'reach', 'state', 'expires', 'used', 'id'],
         ),
       );
     });
@@ -316,6 +387,7 @@ export function buildProgram(): Command {
   registerInstanceCommands(program, client);
   registerBackupCommands(program, client);
   registerOffsiteCommands(program, client);
+  registerOutboundCommands(program, client);
   registerRepositoryCommands(program, client);
   registerModuleCommands(program, client);
   registerLogCommand(program, client);

@@ -23,14 +23,19 @@ export const short = (hash: string | null | undefined) => (hash ? hash.slice(0, 
 
 /** "ORGANIZATION/PROJECT/REPOSITORY" or a repository id. */
 async function resolveRepository(c: MarinaClient, ref: string, fetch = false): Promise<RepositoryView> {
-  const query = fetch ? { fetch: 'true' } : undefined;
-  if (UUID.test(ref)) return (await c.get<{ repository: RepositoryView }>(`/repositories/${ref}`, query)).repository;
+  // Fetching runs git on the server: a POST of its own, answering the same status.
+  const describe = async (id: string) =>
+    (fetch
+      ? await c.post<{ repository: RepositoryView }>(`/repositories/${id}/fetch`, {})
+      : await c.get<{ repository: RepositoryView }>(`/repositories/${id}`)
+    ).repository;
+  if (UUID.test(ref)) return describe(ref);
   const parts = ref.split('/');
   if (parts.length === 3 && parts.every(Boolean)) {
     const project = await resolveProject(c, `${parts[0]}/${parts[1]}`);
     const { repositories } = await c.get<{ repositories: RepositoryView[] }>(`/projects/${project.id}/repositories`);
     const found = repositories.find((r) => r.name === parts[2]);
-    if (found) return (await c.get<{ repository: RepositoryView }>(`/repositories/${found.id}`, query)).repository;
+    if (found) return describe(found.id);
   }
   throw new CliUsageError(
     `No repository "${ref}": give its id or ORGANIZATION/PROJECT/REPOSITORY (see \`marina repos ls ORGANIZATION/PROJECT\`).`,

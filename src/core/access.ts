@@ -14,7 +14,36 @@ export function requireUser(actor: Actor): UserActor {
 
 export function requirePlatformAdmin(actor: Actor): void {
   if (actor.kind === 'system') return;
+  if (actor.organizationId) {
+    throw new MarinaError('MARINA_E_TOKEN_SCOPE', 'This API token is limited to one organization: it cannot do this.');
+  }
   if (!actor.isPlatformAdmin) throw new MarinaError('MARINA_E_FORBIDDEN', 'Only platform administrators can do this.');
+}
+
+/**
+ * Managing the account itself (its tokens, its password) needs a session or an unrestricted token:
+ * a token limited to one organization must not mint itself a wider one.
+ */
+export function requireUnrestricted(actor: UserActor): void {
+  if (actor.organizationId) {
+    throw new MarinaError(
+      'MARINA_E_TOKEN_SCOPE',
+      'This API token is limited to one organization: it cannot manage your account or its tokens.',
+    );
+  }
+}
+
+/**
+ * The organizations whose resources a user's lists may show: their memberships, narrowed to one
+ * by an organization token. Lists of platform admins and the system are not narrowed here.
+ */
+export function memberOrganizations(db: Db, actor: UserActor) {
+  let q = db
+    .selectFrom('memberships')
+    .select('memberships.organization_id')
+    .where('memberships.user_id', '=', actor.userId);
+  if (actor.organizationId) q = q.where('memberships.organization_id', '=', actor.organizationId);
+  return q;
 }
 
 export interface Access {
@@ -34,6 +63,8 @@ export async function requireAccess(
   minimum: MemberRole,
   what = 'Organization',
 ): Promise<Access> {
+  // An organization token reaches nothing outside it, as if the rest did not exist.
+  if (actor.kind === 'user' && actor.organizationId && actor.organizationId !== organizationId) throw notFound(what);
   if (actor.kind === 'system' || actor.isPlatformAdmin) return { role: 'owner', viaPlatformAdmin: true };
   const membership = await db
     .selectFrom('memberships')

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { MarinaError } from '../errors.js';
+import { memberOrganizations } from './access.js';
 import type { Clock } from './clock.js';
 import type { Actor } from './context.js';
 
@@ -95,20 +96,10 @@ export class AuditService {
     let q = this.db.selectFrom('audit_events').selectAll();
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
       const userId = actor.userId;
-      q = q.where((eb) =>
-        eb.or([
-          eb('actor_id', '=', userId),
-          eb(
-            'organization_id',
-            'in',
-            eb
-              .selectFrom('memberships')
-              .select('organization_id')
-              .where('user_id', '=', userId)
-              .where('role', 'in', ['owner', 'admin']),
-          ),
-        ]),
-      );
+      const administered = memberOrganizations(this.db, actor).where('memberships.role', 'in', ['owner', 'admin']);
+      q = q.where((eb) => eb.or([eb('actor_id', '=', userId), eb('organization_id', 'in', administered)]));
+      // An organization token sees that organization's events only, its user's own included.
+      if (actor.organizationId) q = q.where('organization_id', '=', actor.organizationId);
     }
     if (query.category) q = q.where('category', '=', query.category);
     if (query.actor) {

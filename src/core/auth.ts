@@ -4,7 +4,7 @@ import { MarinaError } from '../errors.js';
 import type { AuditService } from './audit.js';
 import { addMinutes, type Clock } from './clock.js';
 import type { AnonymousContext, UserActor } from './context.js';
-import { hashPassword, requireStrongPassword, verifyPassword } from './passwords.js';
+import { verifyPassword } from './passwords.js';
 import { randomSecret, safeEqual, sha256 } from './secrets.js';
 import { type UserView, userView } from './users.js';
 import { limits, patterns } from './validation.js';
@@ -24,6 +24,18 @@ export interface AuthenticatedSession {
   expiresAt: Date;
 }
 
+/** Sign-in attempts are kept this long; the per-account backoff looks back as far. */
+const ATTEMPT_RETENTION_MINUTES = 24 * 60;
+
+/**
+ * The wait after `failures` failures of which `free` cost nothing: one minute after the first
+ * costly one, doubling with each further one, capped.
+ */
+export function backoffSeconds(failures: number, free: number, maxDelayMinutes: number): number {
+  if (failures < free) return 0;
+  return Math.min(maxDelayMinutes * 60, 60 * 2 ** Math.min(failures - free, 20));
+}
+
 /** Email addresses are compared case-insensitively and trimmed, the way they are stored. */
 const attemptKey = (email: unknown) =>
   typeof email === 'string' ? email.trim().toLowerCase().slice(0, limits.email) : '';
@@ -37,9 +49,11 @@ export class AuthService {
   ) {}
 
   /**
-   * Sign-in with two brakes: per IP address (too many attempts of any kind → rate limited) and per
-   * email address (too many failures in a row → locked for a while). Both are counted in the
-   * database, so they hold across restarts and do not reveal whether an account exists.
+   * Sign-in with two brakes, both a backoff rather than a lock: failures from one address for one
+   * account, and failures from one address for any account, make that address wait (longer with
+   * each further failure). Nobody can lock an account out: a right password from an address that
+   * did not fail always works. Attempts are counted in the database, so the brakes hold across
+   * restarts, and unknown emails are answered the same way, so they reveal no accounts.
    */
   async login(
     ctx: AnonymousContext,
@@ -53,41 +67,36 @@ export class AuthService {
     if (!new RegExp(patterns.email).test(email) || password.length === 0) {
       throw new MarinaError('MARINA_E_VALIDATION', 'Send an email address and a password.', { field: 'email' });
     }
-    const { ipMaxAttempts, ipWindowMinutes, maxFailures, lockMinutes } = this.config.login;
-
-    const recentFromIp = await this.db
-      .selectFrom('login_attempts')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('ip', '=', ip)
-      .where('at', '>', addMinutes(now, -ipWindowMinutes))
+    await this.requireNotSlowed(email, ip, now);
+    await this.db.deleteFrom('login_attempts').where('at', '<', addMinutes(now, -ATTEMPT_RETENTION_MINUTES)).execute();
+    // Recorded as a failure before the password is checked, so parallel guesses count each other.
+    const attempt = await this.db
+      .insertInto('login_attempts')
+      .values({ email, ip, succeeded: false, at: now })
+      .returning('id')
       .executeTakeFirstOrThrow();
-    if (Number(recentFromIp.count) >= ipMaxAttempts) {
-      throw new MarinaError(
-        'MARINA_E_RATE_LIMITED',
-        'Too many sign-in attempts from your address; wait a few minutes.',
-        {
-          retryAfterSeconds: ipWindowMinutes * 60,
-        },
-      );
-    }
-
-    const lockedUntil = await this.lockedUntil(email, now, maxFailures, lockMinutes);
-    if (lockedUntil) {
-      await this.recordAttempt(email, ip, false, now);
-      throw new MarinaError('MARINA_E_ACCOUNT_LOCKED', undefined, {
-        retryAfterSeconds: Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000),
-      });
-    }
 
     const user = await this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
     const ok = await verifyPassword(user?.password_hash, password);
-    await this.recordAttempt(email, ip, ok, now);
+    if (ok) await this.db.updateTable('login_attempts').set({ succeeded: true }).where('id', '=', attempt.id).execute();
     if (!user || !ok) {
       await this.audit.record(
         { actor: null, ip: ctx.ip, label: email },
         { action: 'auth.login_failed', target: user ? { type: 'user', id: user.id, label: user.email } : undefined },
       );
       throw new MarinaError('MARINA_E_INVALID_CREDENTIALS');
+    }
+    // Said only to someone who knows the password: a guesser learns nothing about the account.
+    if (user.disabled_at) {
+      await this.audit.record(
+        { actor: null, ip: ctx.ip, label: email },
+        {
+          action: 'auth.login_refused',
+          target: { type: 'user', id: user.id, label: user.email },
+          details: { reason: 'disabled' },
+        },
+      );
+      throw new MarinaError('MARINA_E_ACCOUNT_DISABLED');
     }
 
     const sessionSecret = randomSecret();
@@ -126,36 +135,56 @@ export class AuthService {
     return { user: userView(user), sessionSecret, csrfToken, expiresAt };
   }
 
-  private async lockedUntil(
-    email: string,
-    now: Date,
-    maxFailures: number,
-    lockMinutes: number,
-  ): Promise<Date | undefined> {
-    // Failures after the last success (by insertion order), within the lock window; N of them lock the account.
+  /** Throws 429 with Retry-After while this address must wait, per account and overall. */
+  private async requireNotSlowed(email: string, ip: string, now: Date): Promise<void> {
+    const { maxFailures, maxDelayMinutes, ipMaxFailures, ipWindowMinutes } = this.config.login;
+    const waitUntil = (count: string | number, last: Date | string | null, free: number): number => {
+      const delay = backoffSeconds(Number(count), free, maxDelayMinutes);
+      if (delay === 0 || last === null) return 0;
+      return Math.ceil((new Date(last).getTime() + delay * 1000 - now.getTime()) / 1000);
+    };
+
+    const fromIp = await this.db
+      .selectFrom('login_attempts')
+      .select((eb) => [eb.fn.countAll<string>().as('count'), eb.fn.max('at').as('last')])
+      .where('ip', '=', ip)
+      .where('succeeded', '=', false)
+      .where('at', '>', addMinutes(now, -ipWindowMinutes))
+      .executeTakeFirstOrThrow();
+    const ipWait = waitUntil(fromIp.count, fromIp.last, ipMaxFailures);
+    if (ipWait > 0) {
+      throw new MarinaError(
+        'MARINA_E_RATE_LIMITED',
+        `Too many failed sign-ins from your address; wait ${ipWait} seconds before trying again.`,
+        { retryAfterSeconds: ipWait },
+      );
+    }
+
+    // For one account from one address, only the failures since that address last got in count.
     const lastSuccess = await this.db
       .selectFrom('login_attempts')
-      .select('id')
+      .select((eb) => eb.fn.max('id').as('id'))
       .where('email', '=', email)
+      .where('ip', '=', ip)
       .where('succeeded', '=', true)
-      .orderBy('id', 'desc')
-      .limit(1)
       .executeTakeFirst();
-    let failuresQuery = this.db
+    let pairQuery = this.db
       .selectFrom('login_attempts')
-      .select('at')
+      .select((eb) => [eb.fn.countAll<string>().as('count'), eb.fn.max('at').as('last')])
       .where('email', '=', email)
+      .where('ip', '=', ip)
       .where('succeeded', '=', false)
-      .where('at', '>', addMinutes(now, -lockMinutes));
-    if (lastSuccess) failuresQuery = failuresQuery.where('id', '>', lastSuccess.id);
-    const failures = await failuresQuery.orderBy('id', 'desc').limit(maxFailures).execute();
-    if (failures.length < maxFailures) return undefined;
-    const last = failures[0];
-    return last ? addMinutes(last.at, lockMinutes) : undefined;
-  }
-
-  private async recordAttempt(email: string, ip: string, succeeded: boolean, at: Date): Promise<void> {
-    await this.db.insertInto('login_attempts').values({ email, ip, succeeded, at }).execute();
+      .where('at', '>', addMinutes(now, -ATTEMPT_RETENTION_MINUTES));
+    if (lastSuccess?.id) pairQuery = pairQuery.where('id', '>', lastSuccess.id);
+    const pair = await pairQuery.executeTakeFirstOrThrow();
+    const pairWait = waitUntil(pair.count, pair.last, maxFailures);
+    if (pairWait > 0) {
+      throw new MarinaError(
+        'MARINA_E_SIGNIN_SLOWED',
+        `Too many failed sign-ins for this account from your address; wait ${pairWait} seconds before trying again.`,
+        { retryAfterSeconds: pairWait },
+      );
+    }
   }
 
   /** Resolves a session cookie. Sessions end on logout, after the idle timeout, or at their maximum age. */
@@ -173,10 +202,11 @@ export class AuthService {
         'users.id as user_id',
         'users.email',
         'users.is_platform_admin',
+        'users.disabled_at',
       ])
       .where('sessions.token_hash', '=', sha256(secret))
       .executeTakeFirst();
-    if (!row || row.ended_at)
+    if (!row || row.ended_at || row.disabled_at)
       throw new MarinaError('MARINA_E_UNAUTHENTICATED', 'Your session has ended; sign in again.');
     const now = this.clock.now();
     const idleLimit = addMinutes(row.last_seen_at, this.config.session.idleMinutes);
@@ -213,69 +243,6 @@ export class AuthService {
         { action: 'auth.logout', target: { type: 'session', id: sessionId, label: ctx.actor.email } },
         trx,
       );
-    });
-  }
-
-  /** Invitations: a one-time link lets a new member choose their password. */
-  async acceptInvite(
-    ctx: AnonymousContext,
-    input: { token: unknown; password: unknown; name?: unknown },
-  ): Promise<UserView> {
-    if (typeof input.token !== 'string' || input.token.length > 100) {
-      throw new MarinaError('MARINA_E_VALIDATION', 'The invitation link is incomplete.', { field: 'token' });
-    }
-    const now = this.clock.now();
-    const invite = await this.db
-      .selectFrom('one_time_tokens')
-      .innerJoin('users', 'users.id', 'one_time_tokens.user_id')
-      .select([
-        'one_time_tokens.id',
-        'one_time_tokens.expires_at',
-        'one_time_tokens.used_at',
-        'users.id as user_id',
-        'users.email',
-      ])
-      .where('one_time_tokens.token_hash', '=', sha256(input.token))
-      .where('one_time_tokens.purpose', '=', 'invite')
-      .executeTakeFirst();
-    if (!invite || invite.used_at || invite.expires_at <= now) {
-      throw new MarinaError(
-        'MARINA_E_NOT_FOUND',
-        'This invitation link is invalid, expired or already used; ask for a new one.',
-      );
-    }
-    const password = requireStrongPassword(input.password, invite.email);
-    const passwordHash = await hashPassword(password);
-    return this.db.transaction().execute(async (trx) => {
-      const claimed = await trx
-        .updateTable('one_time_tokens')
-        .set({ used_at: now })
-        .where('id', '=', invite.id)
-        .where('used_at', 'is', null)
-        .executeTakeFirst();
-      if (claimed.numUpdatedRows === 0n)
-        throw new MarinaError('MARINA_E_NOT_FOUND', 'This invitation link was already used.');
-      const user = await trx
-        .updateTable('users')
-        .set({ password_hash: passwordHash, password_changed_at: now })
-        .where('id', '=', invite.user_id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.audit.record(
-        {
-          actor: {
-            kind: 'user',
-            userId: user.id,
-            email: user.email,
-            isPlatformAdmin: user.is_platform_admin,
-            via: 'session',
-          },
-          ip: ctx.ip,
-        },
-        { action: 'user.invite_accept', target: { type: 'user', id: user.id, label: user.email } },
-        trx,
-      );
-      return userView(user);
     });
   }
 }

@@ -30,6 +30,7 @@ import {
   safeEntryName,
 } from '../odoo/backup-archive.js';
 import { Sha1Set } from '../odoo/filestore-index.js';
+import { psqlScriptGuard } from '../odoo/psql-script.js';
 import { namespaceLabels } from './database-servers.js';
 import { ODOO_DATA_DIR, ODOO_UID } from './instance-runtime.js';
 
@@ -54,8 +55,14 @@ export interface DataPlane {
   network: string;
   /** PostgreSQL as the containers reach it (the instances' network). */
   internal: { host: string; port: number };
-  /** PostgreSQL as Marina reaches it, as superuser. */
+  /** PostgreSQL as Marina reaches it, as superuser: for the maintenance database only (adapters/postgres/admin). */
   admin: ServerConnection;
+  /**
+   * Where psql loads an imported dump.sql: a network holding only the managed server (the
+   * container joins it under its `internal.host` name). Unset for an external server, which is not
+   * a container: the load then runs on `network`, which reaches no more than the tenant's own Odoo.
+   */
+  loadNetwork?: { name: string; dbContainer: string };
   /** pg_dump and pg_restore parallel jobs. */
   jobs: number;
   /** The operation this work belongs to: its helper containers and scratch volume carry its id. */
@@ -75,12 +82,17 @@ const toolLabels = (plane: DataPlane) => ({
   [LABEL_KIND]: 'backup-tool',
 });
 
+/**
+ * A one-off container of the tools image. Those that connect get the credentials of the role that
+ * owns the database they work on (never the superuser's); file helpers get none.
+ */
 function toolSpec(
   plane: DataPlane,
   suffix: string,
   command: string[],
-  credentials: Credentials,
+  credentials: Credentials | undefined,
   mounts: ContainerSpec['mounts'] = [],
+  network = plane.network,
 ): ContainerSpec {
   const [entrypoint, ...args] = command;
   return {
@@ -89,18 +101,20 @@ function toolSpec(
     // The image's own entrypoint would start a server; the tool is run directly.
     entrypoint: [entrypoint ?? 'false'],
     cmd: args,
-    env: {
-      PGHOST: plane.internal.host,
-      PGPORT: String(plane.internal.port),
-      PGUSER: credentials.user,
-      PGPASSWORD: credentials.password,
-      PGAPPNAME: 'marina-backup',
-      // Index builds of a restore sort in memory; its commits need not wait for the disk one by one
-      // (a crash mid-restore throws the loaded database away anyway).
-      PGOPTIONS: '-c maintenance_work_mem=256MB -c synchronous_commit=off',
-    },
+    env: credentials
+      ? {
+          PGHOST: plane.internal.host,
+          PGPORT: String(plane.internal.port),
+          PGUSER: credentials.user,
+          PGPASSWORD: credentials.password,
+          PGAPPNAME: 'marina-backup',
+          // Index builds of a restore sort in memory; its commits need not wait for the disk one by one
+          // (a crash mid-restore throws the loaded database away anyway).
+          PGOPTIONS: '-c maintenance_work_mem=256MB -c synchronous_commit=off',
+        }
+      : {},
     labels: toolLabels(plane),
-    network: plane.network,
+    network,
     mounts,
   };
 }
@@ -109,14 +123,20 @@ async function runTool(
   plane: DataPlane,
   suffix: string,
   command: string[],
-  credentials: Credentials,
+  credentials: Credentials | undefined,
   mounts?: ContainerSpec['mounts'],
+  network?: string,
 ) {
   await plane.engine.remove(`${scratchVolumeName(plane)}-${suffix}`);
-  return plane.engine.run(toolSpec(plane, suffix, command, credentials, mounts));
+  return plane.engine.run(toolSpec(plane, suffix, command, credentials, mounts, network));
 }
 
-const superuser = (plane: DataPlane): Credentials => ({ user: plane.admin.user, password: plane.admin.password });
+/** Marina's own connection, as a role, to a database that role owns. */
+export const asRole = (plane: DataPlane, role: Credentials): ServerConnection => ({
+  ...plane.admin,
+  user: role.user,
+  password: role.password,
+});
 
 /** Errors of a failed tool, without the noise: the lines that say what went wrong. */
 function toolFailure(what: string, result: { exitCode: number; output: string }): MarinaError {
@@ -141,7 +161,7 @@ export async function withCarrier<T>(
   if (volumes.scratch) mounts.push({ type: 'volume', source: scratchVolumeName(plane), target: SCRATCH });
   if (volumes.data) mounts.push({ type: 'volume', source: volumes.data, target: ODOO_DATA_DIR });
   await plane.engine.remove(`${scratchVolumeName(plane)}-${suffix}`);
-  const id = await plane.engine.createContainer({ ...toolSpec(plane, suffix, ['true'], superuser(plane), mounts) });
+  const id = await plane.engine.createContainer({ ...toolSpec(plane, suffix, ['true'], undefined, mounts) });
   try {
     return await work(id);
   } finally {
@@ -168,18 +188,19 @@ async function onDataVolume(plane: DataPlane, volume: string, script: string, na
     plane,
     'files',
     ['sh', '-euc', `cd ${ODOO_DATA_DIR}; ${script}`, 'sh', ...names.map(checked)],
-    superuser(plane),
+    undefined,
     [{ type: 'volume', source: volume, target: ODOO_DATA_DIR }],
   );
   if (result.exitCode !== 0) throw toolFailure('Moving filestore folders', result);
 }
 
-/** The installed modules and PostgreSQL version, for the manifest. */
+/** The installed modules and PostgreSQL version, for the manifest: read as the database's own role. */
 export async function databaseFacts(
   plane: DataPlane,
   db: string,
+  role: Credentials,
 ): Promise<{ modules: Record<string, string>; serverVersionNum: number; sizeBytes: number; filestoreBytes: number }> {
-  return withClient(plane.admin, db, async (c) => {
+  return withClient(asRole(plane, role), db, async (c) => {
     const modules = await c
       .query<{ name: string; latest_version: string | null }>(
         "SELECT name, latest_version FROM ir_module_module WHERE state = 'installed' ORDER BY name",
@@ -205,6 +226,8 @@ export async function databaseFacts(
 
 export interface ArchiveSource {
   db: string;
+  /** The role that owns `db`: pg_dump runs as it. */
+  role: Credentials;
   volume: string;
   kind: ArchiveKind;
   manifest: OdooManifest;
@@ -242,12 +265,7 @@ export async function writeZipArchive(
     // SQL compresses well even at level 1, which keeps the archive writer far ahead of the disk.
     zip.addReadStream(dump, DUMP_SQL, { compressionLevel: 1 });
     const result = await plane.engine.runStreaming(
-      toolSpec(
-        plane,
-        'dump',
-        ['pg_dump', '--no-owner', '--format=plain', '--dbname', checked(source.db)],
-        superuser(plane),
-      ),
+      toolSpec(plane, 'dump', ['pg_dump', '--no-owner', '--format=plain', '--dbname', checked(source.db)], source.role),
       dump,
     );
     if (result.exitCode !== 0) {
@@ -301,7 +319,7 @@ export async function writeNativeArchive(
       'carrier',
       async (carrier) => {
         if (source.kind !== 'filestore') {
-          await dumpToScratch(plane, source.db);
+          await dumpToScratch(plane, source.db, source.role);
           const tar = await plane.engine.getArchive(carrier, `${SCRATCH}/dump`);
           if (!tar) throw new MarinaError('MARINA_E_JOB_FAILED', 'pg_dump wrote no dump folder.');
           await eachTarEntry(tar, async (header, stream) => {
@@ -452,7 +470,8 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
             await zip.each(async (info) => {
               if (info.directory) return;
               if (info.name === DUMP_SQL) {
-                if (wantsDb) await dumpEntry(DUMP_SQL, info.size, count(await zip.stream(info)));
+                // psql runs backslash commands: a dump holding any is refused before psql starts.
+                if (wantsDb) await dumpEntry(DUMP_SQL, info.size, guarded(count(await zip.stream(info))));
                 return;
               }
               const relative = filestoreRelative(info.name);
@@ -506,7 +525,7 @@ find . -mindepth 2 -maxdepth 2 -type f -print0 | xargs -0 -r sha1sum -- |
         'sh',
         checked(folder),
       ],
-      superuser(plane),
+      undefined,
       [{ type: 'volume', source: volume, target: ODOO_DATA_DIR, readOnly: true }],
     ),
     reader,
@@ -539,8 +558,28 @@ async function loadDatabase(plane: DataPlane, target: LoadTarget, options: LoadO
     ],
     target.role,
     scratchMount(plane),
+    await loadNetworkOf(plane),
   );
   if (result.exitCode !== 0) throw toolFailure('psql', result);
+}
+
+/** The dump streamed through the psql-script guard; an error on either side ends both. */
+function guarded(dump: Readable): Readable {
+  const guard = psqlScriptGuard();
+  dump.on('error', (error) => guard.destroy(error));
+  return dump.pipe(guard);
+}
+
+/**
+ * The network an imported dump.sql is loaded from: for a managed server, an internal network
+ * (no route out) that holds the server and nothing else, so that psql reaches PostgreSQL only.
+ */
+async function loadNetworkOf(plane: DataPlane): Promise<string> {
+  const load = plane.loadNetwork;
+  if (!load) return plane.network;
+  await plane.engine.ensureNetwork(load.name, namespaceLabels(plane.namespace, 'load-network'), { internal: true });
+  await plane.engine.connectNetwork(load.name, load.dbContainer, [plane.internal.host]);
+  return load.name;
 }
 
 async function fileSize(path: string): Promise<number> {
@@ -588,7 +627,7 @@ export async function copyFilestore(
   const sourceName = `${scratchVolumeName(plane)}-source`;
   await plane.engine.remove(sourceName);
   const source = await plane.engine.createContainer({
-    ...toolSpec(plane, 'source', ['true'], superuser(plane), [
+    ...toolSpec(plane, 'source', ['true'], undefined, [
       { type: 'volume', source: from.volume, target: ODOO_DATA_DIR, readOnly: true },
     ]),
   });
@@ -616,9 +655,16 @@ export async function copyFilestore(
   }
 }
 
-/** Streams a live database into another through pg_dump -Fd / pg_restore -j: no one is disconnected. */
-export async function copyDatabase(plane: DataPlane, from: string, to: LoadTarget): Promise<void> {
-  await dumpToScratch(plane, from);
+/**
+ * Streams a live database into another through pg_dump -Fd / pg_restore -j: no one is disconnected.
+ * Each side runs as its own database's role.
+ */
+export async function copyDatabase(
+  plane: DataPlane,
+  from: { db: string; role: Credentials },
+  to: LoadTarget,
+): Promise<void> {
+  await dumpToScratch(plane, from.db, from.role);
   await restoreFromScratch(plane, to.db, to.role);
 }
 
@@ -631,7 +677,7 @@ const scratchMount = (plane: DataPlane): ContainerSpec['mounts'] => [
  * (the source's sessions go on). No compression: zstd over the whole archive is faster and
  * smaller than pg_dump's gzip.
  */
-async function dumpToScratch(plane: DataPlane, db: string): Promise<void> {
+async function dumpToScratch(plane: DataPlane, db: string, role: Credentials): Promise<void> {
   const result = await runTool(
     plane,
     'dump',
@@ -647,7 +693,7 @@ async function dumpToScratch(plane: DataPlane, db: string): Promise<void> {
       '--dbname',
       checked(db),
     ],
-    superuser(plane),
+    role,
     scratchMount(plane),
   );
   if (result.exitCode !== 0) throw toolFailure('pg_dump', result);

@@ -23,6 +23,8 @@ import { MarinaError } from '../errors.js';
 import { buildManifest, copyParameters } from '../odoo/backup-archive.js';
 import { type OdooVersion, versionFacts } from '../odoo/versions.js';
 import {
+  asRole,
+  type Credentials,
   copyDatabase,
   copyFilestore,
   createScratch,
@@ -44,6 +46,7 @@ import { commandSpec, instanceLabels, odooErrorLines, writeConf } from './instan
 import type { JobContext, JobHandler, JobRunner } from './jobs.js';
 import type { NotificationService } from './notifications.js';
 import type { ScheduleService } from './schedules.js';
+import { sealedAt } from './sealed-columns.js';
 
 export interface BackupJobDeps extends InstanceJobDeps {
   backups: BackupService;
@@ -72,6 +75,11 @@ async function planeFor(deps: BackupJobDeps, instance: Instance, operationId: st
     network: server.network ?? deps.namespace,
     internal: { host: server.internal_host, port: server.internal_port },
     admin: await deps.databaseServers.connection(server),
+    // Imported dumps load from a network that holds the managed server and nothing else.
+    loadNetwork:
+      server.kind === 'managed' && server.container_name
+        ? { name: `${deps.namespace}-dbload`, dbContainer: server.container_name }
+        : undefined,
     jobs: deps.backupJobs,
     operationId,
   };
@@ -93,7 +101,8 @@ async function writeBackup(
 ): Promise<Backup> {
   await job.remember('backup', backup.id);
   await deps.backups.markRunning(backup.id);
-  const facts = await databaseFacts(plane, instance.db_name);
+  const role = await roleOf(deps, instance);
+  const facts = await databaseFacts(plane, instance.db_name, role);
   const manifest = buildManifest({
     dbName: instance.db_name,
     version: instance.odoo_version as OdooVersion,
@@ -119,7 +128,7 @@ async function writeBackup(
       await job.remember('scratch', true);
       await createScratch(plane);
     }
-    const source = { db: instance.db_name, volume: instance.volume_name, kind: backup.kind, manifest };
+    const source = { db: instance.db_name, role, volume: instance.volume_name, kind: backup.kind, manifest };
     if (backup.format === 'zip') await writeZipArchive(plane, source, writer);
     else await writeNativeArchive(plane, source, writer);
     const { sha256, sizeBytes } = await writer.commit();
@@ -307,7 +316,7 @@ export async function restoreDatabaseInPlace(
         log: (message) => void job.log(message),
       },
     );
-    await checkLoaded(plane, tempDb(instance.db_name));
+    await checkLoaded(plane, tempDb(instance.db_name), await roleOf(deps, instance));
     await swapDatabase(plane, instance.db_name);
     await dropDatabase(plane.admin, previousDb(instance.db_name));
   } catch (error) {
@@ -335,7 +344,10 @@ type Loader = (
 ) => Promise<{ db: boolean; files: boolean }>;
 
 async function roleOf(deps: BackupJobDeps, instance: Instance) {
-  return { user: instance.db_name, password: deps.box.open(instance.db_password) };
+  return {
+    user: instance.db_name,
+    password: deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
+  };
 }
 
 const previousDb = (db: string) => `${db}_previous`;
@@ -360,10 +372,13 @@ async function cleanUpPrevious(plane: DataPlane, instance: Instance): Promise<vo
   await removeFilestoreFolder(plane, instance.volume_name, `${instance.db_name}.previous`);
 }
 
-/** A copy is a new database: its own uuid, secret, creation date and URL (ARCHITECTURE.md). */
+/**
+ * A copy is a new database: its own uuid, secret, creation date and URL (ARCHITECTURE.md). Written
+ * as the instance's role: a trigger the tenant planted on ir_config_parameter runs with its rights.
+ */
 async function giveOwnIdentity(deps: BackupJobDeps, plane: DataPlane, instance: Instance, db: string): Promise<void> {
   const params = copyParameters(deps.clock.now(), deps.instances.url(instance), randomUUID);
-  await withClient(plane.admin, db, async (c) => {
+  await withClient(asRole(plane, await roleOf(deps, instance)), db, async (c) => {
     await c.query('BEGIN');
     for (const [key, value] of params) {
       await c.query(
@@ -376,9 +391,12 @@ async function giveOwnIdentity(deps: BackupJobDeps, plane: DataPlane, instance: 
   });
 }
 
-/** Odoo must find its own tables in what was loaded, or the load is not a database Odoo can run. */
-async function checkLoaded(plane: DataPlane, db: string): Promise<void> {
-  const ok = await withClient(plane.admin, db, async (c) => {
+/**
+ * Odoo must find its own tables in what was loaded, or the load is not a database Odoo can run.
+ * Read as the role that owns what was loaded: its views and search_path are the tenant's.
+ */
+async function checkLoaded(plane: DataPlane, db: string, role: Credentials): Promise<void> {
+  const ok = await withClient(asRole(plane, role), db, async (c) => {
     const result = await c
       .query<{ n: string }>(
         "SELECT count(*)::text AS n FROM ir_module_module WHERE name = 'base' AND state = 'installed'",
@@ -417,8 +435,7 @@ async function neutralize(
       );
     await job.log('odoo neutralize: done.');
   }
-  const connection = await deps.databaseServers.connection(runtime.server);
-  await withClient(connection, instance.db_name, async (c) => {
+  await withClient(await deps.databaseServers.forInstance(instance), instance.db_name, async (c) => {
     await c.query('BEGIN');
     const mail = await c.query('UPDATE ir_mail_server SET active = false WHERE active');
     if (!facts.neutralize) {
@@ -484,7 +501,7 @@ function fillHandler(
           await createRoleAndDatabase(
             await deps.databaseServers.connection(server),
             instance.db_name,
-            deps.box.open(instance.db_password),
+            deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
           );
           engine = await deps.hosts.reachableEngine(instance.host_id);
           await engine.ensureVolume(instance.volume_name, instanceLabels(deps.namespace, instance));
@@ -501,7 +518,7 @@ function fillHandler(
           await createDatabaseFor(plane.admin, tempDb(instance.db_name), instance.db_name);
           loaded = await load(plane, instance, job);
           if (loaded.db) {
-            await checkLoaded(plane, tempDb(instance.db_name));
+            await checkLoaded(plane, tempDb(instance.db_name), await roleOf(deps, instance));
             if (job.input.copy) await giveOwnIdentity(deps, plane, instance, tempDb(instance.db_name));
           }
         } finally {
@@ -638,12 +655,16 @@ const cloneLoader =
       throw new MarinaError('MARINA_E_JOB_FAILED', 'Cloning between two database servers is not supported yet.');
     const role = await roleOf(deps, target);
     await job.log(`pg_dump of ${source.db_name} (a snapshot: its users stay connected), then pg_restore.`);
-    await copyDatabase(plane, source.db_name, {
-      db: tempDb(target.db_name),
-      role,
-      volume: target.volume_name,
-      filestoreDir: loadFolder(target.db_name),
-    });
+    await copyDatabase(
+      plane,
+      { db: source.db_name, role: await roleOf(deps, source) },
+      {
+        db: tempDb(target.db_name),
+        role,
+        volume: target.volume_name,
+        filestoreDir: loadFolder(target.db_name),
+      },
+    );
     await job.progress(70);
     if (job.input.filestore !== false) {
       await job.remember('loadDir', loadFolder(target.db_name));
@@ -717,8 +738,9 @@ function verifyHandler(deps: BackupJobDeps): JobHandler<{ backupId: string }> {
           }
         });
         const modules = await job.step('check', async () => {
-          await checkLoaded(plane, db);
-          return withClient(plane.admin, db, async (c) => {
+          const role = await roleOf(deps, instance);
+          await checkLoaded(plane, db, role);
+          return withClient(asRole(plane, role), db, async (c) => {
             const result = await c.query<{ n: string }>(
               "SELECT count(*)::text AS n FROM ir_module_module WHERE state = 'installed'",
             );

@@ -24,7 +24,7 @@ import {
 } from '../db/schema.js';
 import { MarinaError, notFound } from '../errors.js';
 import { ArchiveError, manifestMajor, parseManifest } from '../odoo/backup-archive.js';
-import { requireAccess } from './access.js';
+import { memberOrganizations, requireAccess } from './access.js';
 import type { AuditService } from './audit.js';
 import type { BackupStorage } from './backup-storage.js';
 import type { Clock } from './clock.js';
@@ -32,6 +32,7 @@ import type { Actor, RequestContext } from './context.js';
 import type { CopyService, CopyView } from './copies.js';
 import type { DatabaseServerService } from './database-servers.js';
 import type { DestinationService } from './destinations.js';
+import type { ImportLimitsService } from './import-limits.js';
 import type { InstanceService, InstanceView, NewInstanceInput } from './instances.js';
 import type { JobRunner } from './jobs.js';
 import { type OperationService, type OperationView, operationView } from './operations.js';
@@ -202,6 +203,7 @@ export class BackupService {
     private readonly uploadLimitBytes: number,
     readonly copies: CopyService,
     private readonly destinations: DestinationService,
+    private readonly importLimits: ImportLimitsService,
   ) {}
 
   /** Views with their offsite copies. */
@@ -325,10 +327,7 @@ export class BackupService {
       await requireAccess(this.db, actor, filter.organizationId, 'member');
       q = q.where('organization_id', '=', filter.organizationId);
     } else if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      const userId = actor.userId;
-      q = q.where('organization_id', 'in', (eb) =>
-        eb.selectFrom('memberships').select('organization_id').where('user_id', '=', userId),
-      );
+      q = q.where('organization_id', 'in', memberOrganizations(this.db, actor));
     }
     if (filter.kind !== undefined) q = q.where('kind', '=', oneOf(filter.kind, backupKinds, 'kind'));
     if (filter.status !== undefined)
@@ -366,10 +365,7 @@ export class BackupService {
       await requireAccess(this.db, actor, filter.organizationId, 'member');
       q = q.where('backups.organization_id', '=', filter.organizationId);
     } else if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      const userId = actor.userId;
-      q = q.where('backups.organization_id', 'in', (eb) =>
-        eb.selectFrom('memberships').select('organization_id').where('user_id', '=', userId),
-      );
+      q = q.where('backups.organization_id', 'in', memberOrganizations(this.db, actor));
     }
     if (filter.status === 'problem') {
       // A run is a problem when the backup failed or any of its copies did.
@@ -632,7 +628,22 @@ export class BackupService {
     const size = await this.storage.size(backup);
     let remote: (() => Promise<Readable>) | undefined;
     if (backup.local_status === 'deleted' && size === undefined)
-      remote = async () => (await this.copies.openRemote(backup)).stream;
+      remote = () =>
+        this.copies.openRemoteVerified(backup, (destination, found) => {
+          void this.audit
+            .record(ctx, {
+              action: 'backup.download.mismatch',
+              organizationId: backup.organization_id,
+              target: { type: 'backup', id: backup.id, label: backup.instance_label },
+              details: {
+                destination: destination.name,
+                expected: backup.sha256,
+                found: found.sha256,
+                bytes: found.bytes,
+              },
+            })
+            .catch(() => undefined);
+        });
     else if (size === undefined || size !== Number(backup.size_bytes))
       throw new MarinaError('MARINA_E_BACKUP_UNAVAILABLE', 'The backup file is missing or has the wrong size.');
     await this.audit.record(ctx, {
@@ -813,17 +824,24 @@ export class BackupService {
   ): Promise<{ job: OperationView; instance: InstanceView; backup: BackupView }> {
     // The target is checked before a byte is stored: a refused import costs no disk.
     const probe = await this.importTargetOrganization(ctx, input);
+    const release = await this.importLimits.begin(probe);
     const uploadId = randomUUID();
     const uploadPath = this.storage.uploadPath(uploadId);
-    await mkdir(dirname(uploadPath), { recursive: true, mode: 0o700 });
     const meter = new UploadMeter(this.uploadLimitBytes);
     try {
+      await mkdir(dirname(uploadPath), { recursive: true, mode: 0o700 });
       await pipeline(body, meter, createWriteStream(uploadPath, { flags: 'wx', mode: 0o600, flush: true }));
       let summary: Awaited<ReturnType<typeof inspectOdooZip>>;
       try {
-        summary = await inspectOdooZip(uploadPath);
+        // Sizes, entry count and ratios are checked here, inflating into nothing: the restore
+        // that writes to the instance only ever sees an archive that passed.
+        summary = await inspectOdooZip(uploadPath, await this.importLimits.get());
       } catch (error) {
-        if (error instanceof ArchiveError) throw new MarinaError('MARINA_E_ARCHIVE_INVALID', error.message);
+        if (error instanceof ArchiveError)
+          throw new MarinaError(
+            error.reason === 'too-large' ? 'MARINA_E_ARCHIVE_TOO_LARGE' : 'MARINA_E_ARCHIVE_INVALID',
+            error.message,
+          );
         throw error;
       }
       if (summary.manifest === undefined)
@@ -899,6 +917,8 @@ export class BackupService {
       await this.runner.enqueue(await this.operationRow(result.job.id));
       return { job: result.job, instance: result.instance, backup: this.view(completed) };
     } finally {
+      // From here on the restore job (queued above) holds the organization's import slot.
+      release();
       await rm(uploadPath, { force: true });
     }
   }
@@ -942,8 +962,8 @@ export class BackupService {
     let filestoreBytes: number | null = null;
     if (instance.database_server_id && !['provisioning', 'failed'].includes(instance.status)) {
       try {
-        const server = await this.databaseServers.get(instance.database_server_id);
-        const connection = await this.databaseServers.connection(server);
+        // As the instance's role: the tenant's views and search_path must not run as superuser.
+        const connection = await this.databaseServers.forInstance(instance);
         await withClient(connection, instance.db_name, async (c) => {
           sizeBytes = Number(
             (await c.query<{ s: string }>('select pg_database_size(current_database())::text as s')).rows[0]?.s,

@@ -7,6 +7,10 @@ export interface UserActor {
   via: 'session' | 'token';
   sessionId?: string;
   tokenId?: string;
+  /** A read-only API token: it may read and change nothing. */
+  readOnly?: boolean;
+  /** An API token limited to this organization: everything else is out of its reach. */
+  organizationId?: string;
 }
 
 /** Marina itself or an operator at the server's console (`marina admin create`). */

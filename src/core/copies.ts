@@ -13,6 +13,7 @@ import { MarinaError } from '../errors.js';
 import type { BackupStorage } from './backup-storage.js';
 import type { Clock } from './clock.js';
 import type { DestinationService } from './destinations.js';
+import { type Mismatch, VerifiedStream } from './verified-stream.js';
 
 export interface CopyView {
   destinationId: string;
@@ -210,7 +211,7 @@ export class CopyService {
     const total = Number(backup.size_bytes) || 1;
     const passphrase = this.destinations.passphraseOf(destination);
     const key = this.remoteKey(backup, passphrase !== null);
-    const store = await openStore(this.destinations.targetOf(destination));
+    const store = await openStore(this.destinations.targetOf(destination), this.destinations.guard);
     try {
       const sent = new Digest((bytes) => report.progress(Math.min(bytes / total, 1) * 0.5));
       const source = createReadStream(this.storage.pathOf(backup));
@@ -262,7 +263,7 @@ export class CopyService {
       .where('destination_id', '=', destination.id)
       .executeTakeFirst();
     if (!copy || copy.status === 'deleted') return;
-    const store = await openStore(this.destinations.targetOf(destination));
+    const store = await openStore(this.destinations.targetOf(destination), this.destinations.guard);
     try {
       await store.remove(copy.remote_key);
     } finally {
@@ -295,7 +296,44 @@ export class CopyService {
   }
 
   /** The plaintext of a backup from its first verified copy, decrypted on the fly. */
-  async openRemote(backup: Backup): Promise<{ stream: Readable; destination: Destination }> {
+  /**
+   * A verified copy's bytes as a download serves them: checked against the backup's sha256 as they
+   * stream, and cut short on a mismatch. A copy found damaged is marked failed (the next download
+   * tries another), logged, and reported to `onMismatch` for the audit trail.
+   */
+  async openRemoteVerified(
+    backup: Backup,
+    onMismatch: (destination: Destination, found: Mismatch) => void,
+  ): Promise<Readable> {
+    const { stream, destination, copy } = await this.openRemote(backup);
+    const verified = new VerifiedStream({ sha256: backup.sha256 ?? '', bytes: Number(backup.size_bytes) }, (found) => {
+      this.logger.error(
+        {
+          backup: backup.id,
+          destination: destination.id,
+          expected: backup.sha256,
+          found: found.sha256,
+          bytes: found.bytes,
+        },
+        'an offsite copy does not match its checksum: the download was stopped',
+      );
+      void this.db
+        .updateTable('backup_copies')
+        .set({
+          status: 'failed',
+          error: 'Damaged: its checksum did not match when downloaded.',
+          updated_at: this.clock.now(),
+        })
+        .where('id', '=', copy.id)
+        .execute()
+        .catch((error) => this.logger.error({ err: error }, 'could not mark the damaged copy failed'));
+      onMismatch(destination, found);
+    });
+    stream.on('error', (error) => verified.destroy(error));
+    return stream.pipe(verified);
+  }
+
+  async openRemote(backup: Backup): Promise<{ stream: Readable; destination: Destination; copy: BackupCopy }> {
     const copies = await this.db
       .selectFrom('backup_copies')
       .selectAll()
@@ -307,15 +345,15 @@ export class CopyService {
     for (const copy of copies) {
       const destination = await this.destinations.row(copy.destination_id);
       try {
-        const store = await openStore(this.destinations.targetOf(destination));
+        const store = await openStore(this.destinations.targetOf(destination), this.destinations.guard);
         const raw = await store.get(copy.remote_key);
         raw.once('close', () => void store.close().catch(() => undefined));
         const passphrase = copy.encrypted ? this.destinations.passphraseOf(destination) : null;
         if (copy.encrypted && !passphrase) throw new Error(`the passphrase of "${destination.name}" is missing`);
-        if (!passphrase) return { stream: raw, destination };
+        if (!passphrase) return { stream: raw, destination, copy };
         const plain = decryptStream(passphrase);
         raw.on('error', (e) => plain.destroy(e));
-        return { stream: raw.pipe(plain), destination };
+        return { stream: raw.pipe(plain), destination, copy };
       } catch (error) {
         lastError = `${destination.name}: ${describe(error)}`;
       }

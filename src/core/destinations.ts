@@ -1,13 +1,17 @@
 import { isIP } from 'node:net';
 import { sql } from 'kysely';
+import type { OutboundGuard } from '../adapters/net/outbound.js';
 import type { ProbeResult, S3Settings, SftpSecrets, SftpSettings, StoreTarget } from '../adapters/storage/types.js';
 import type { Db } from '../db/database.js';
 import type { Destination, DestinationKind } from '../db/schema.js';
 import { MarinaError, notFound } from '../errors.js';
-import { requireAccess, requirePlatformAdmin } from './access.js';
+import { memberOrganizations, requireAccess, requirePlatformAdmin } from './access.js';
 import type { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, RequestContext } from './context.js';
+import { checkReachable } from './destination-checks.js';
+import { outboundError } from './outbound-settings.js';
+import { sealedAt } from './sealed-columns.js';
 import type { SecretBox } from './secret-box.js';
 import { invalid, isUuid } from './validation.js';
 
@@ -37,7 +41,7 @@ export interface DestinationView {
   bytes: number;
 }
 
-export type ProbeFunction = (target: StoreTarget) => Promise<ProbeResult>;
+export type ProbeFunction = (target: StoreTarget, guard: OutboundGuard) => Promise<ProbeResult>;
 
 /** Any control character but the line breaks of a pasted private key. */
 function hasControlCharacters(value: string): boolean {
@@ -156,9 +160,34 @@ export class DestinationService {
     private readonly audit: AuditService,
     private readonly box: SecretBox,
     private readonly probe: ProbeFunction,
+    /** Checks every address a destination names before anything connects to it. */
+    readonly guard: OutboundGuard,
   ) {}
 
-  view(d: Destination, usage: { copies: number; bytes: number } = { copies: 0, bytes: 0 }): DestinationView {
+  /**
+   * A platform-wide destination is the hosting company's infrastructure: organizations using it see
+   * its name and kind, not where it is, with which key, nor what other tenants keep there.
+   */
+  view(
+    d: Destination,
+    usage: { copies: number; bytes: number } = { copies: 0, bytes: 0 },
+    actor?: Actor,
+  ): DestinationView {
+    if (d.organization_id === null && actor?.kind === 'user' && !actor.isPlatformAdmin)
+      return {
+        id: d.id,
+        organizationId: null,
+        name: d.name,
+        kind: d.kind,
+        s3: null,
+        sftp: null,
+        encrypted: d.encrypted,
+        secretsSet: [],
+        createdBy: 'platform',
+        createdAt: d.created_at.toISOString(),
+        copies: 0,
+        bytes: 0,
+      };
     const secrets = this.secretsOf(d);
     const names = [
       ...(secrets.s3 ? ['secretAccessKey'] : []),
@@ -184,7 +213,7 @@ export class DestinationService {
   }
 
   secretsOf(d: Destination): DestinationSecrets {
-    return JSON.parse(this.box.open(d.secrets)) as DestinationSecrets;
+    return JSON.parse(this.box.open(d.secrets, sealedAt('destinations', 'secrets', d.id))) as DestinationSecrets;
   }
 
   /** What the storage layer needs to reach it, secrets opened. Internal: never leaves the server. */
@@ -222,7 +251,7 @@ export class DestinationService {
   /** One destination as the actor may see it, with what it keeps. */
   async viewOne(actor: Actor, id: string): Promise<DestinationView> {
     const d = await this.get(actor, id);
-    return this.view(d, (await this.usage([d.id])).get(d.id));
+    return this.view(d, (await this.usage([d.id])).get(d.id), actor);
   }
 
   /** Destinations an organization's backups may go to: its own and the platform-wide ones. */
@@ -247,21 +276,12 @@ export class DestinationService {
       await requireAccess(this.db, actor, organizationId, 'member');
       q = q.where((eb) => eb.or([eb('organization_id', '=', organizationId), eb('organization_id', 'is', null)]));
     } else if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      const userId = actor.userId;
-      q = q.where((eb) =>
-        eb.or([
-          eb('organization_id', 'is', null),
-          eb(
-            'organization_id',
-            'in',
-            eb.selectFrom('memberships').select('organization_id').where('user_id', '=', userId),
-          ),
-        ]),
-      );
+      const visible = memberOrganizations(this.db, actor);
+      q = q.where((eb) => eb.or([eb('organization_id', 'is', null), eb('organization_id', 'in', visible)]));
     }
     const rows = await q.orderBy('name').execute();
     const usage = await this.usage(rows.map((r) => r.id));
-    return rows.map((r) => this.view(r, usage.get(r.id)));
+    return rows.map((r) => this.view(r, usage.get(r.id), actor));
   }
 
   private async usage(ids: string[]): Promise<Map<string, { copies: number; bytes: number }>> {
@@ -322,15 +342,26 @@ export class DestinationService {
       .where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase()))
       .executeTakeFirst();
     if (exists) throw new MarinaError('MARINA_E_CONFLICT', `A destination named "${name}" exists already.`);
+    const pinned = await checkReachable(
+      this.guard,
+      this.probe,
+      kind === 's3'
+        ? { kind, settings: settings as S3Settings }
+        : { kind, settings: settings as SftpSettings, secrets: secrets.sftp ?? {} },
+    );
+    if (pinned) settings = { ...(settings as SftpSettings), hostKeyFingerprint: pinned };
+    // Known before the insert: the sealed secrets are bound to it.
+    const id = crypto.randomUUID();
     const row = await this.db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto('destinations')
         .values({
+          id,
           organization_id: organizationId as string | null,
           name,
           kind,
           settings: JSON.stringify(settings),
-          secrets: this.box.seal(JSON.stringify(secrets)),
+          secrets: this.box.seal(JSON.stringify(secrets), sealedAt('destinations', 'secrets', id)),
           encrypted: encryption !== null,
           created_by: ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label,
           updated_at: this.clock.now(),
@@ -406,7 +437,21 @@ export class DestinationService {
    */
   async test(ctx: RequestContext, id: string): Promise<ProbeResult & { pinned: boolean }> {
     const d = await this.get(ctx.actor, id, 'admin');
-    const result = await this.probe(this.targetOf(d));
+    let result: ProbeResult;
+    try {
+      result = await this.probe(this.targetOf(d), this.guard);
+    } catch (error) {
+      const refused = outboundError(error);
+      if (!refused) throw error;
+      // One answer, no steps or timings: the test must not tell internal hosts apart.
+      await this.audit.record(ctx, {
+        action: 'destination.test',
+        organizationId: d.organization_id,
+        target: { type: 'destination', id: d.id, label: d.name },
+        details: { ok: false, reason: 'refused' },
+      });
+      throw refused;
+    }
     let pinned = false;
     const settings = d.settings as unknown as SftpSettings;
     const connected = result.steps.some((s) => s.step === 'connect' && s.ok);

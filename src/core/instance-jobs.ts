@@ -25,6 +25,7 @@ import {
 } from './instance-runtime.js';
 import { type InstanceService, instanceSteps } from './instances.js';
 import type { JobContext, JobHandler, JobRunner } from './jobs.js';
+import { sealedAt } from './sealed-columns.js';
 import type { SecretBox } from './secret-box.js';
 
 export interface InstanceJobDeps {
@@ -58,10 +59,12 @@ export async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
   const server = await deps.databaseServers.get(instance.database_server_id);
   const endpoint: DatabaseEndpoint = { host: server.internal_host, port: server.internal_port };
   const secrets: RuntimeSecrets = {
-    dbPassword: deps.box.open(instance.db_password),
-    masterPassword: deps.box.open(instance.master_password),
+    dbPassword: deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
+    masterPassword: deps.box.open(instance.master_password, sealedAt('instances', 'master_password', instance.id)),
   };
-  const placement: Placement = { namespace: deps.namespace, network: server.network ?? deps.namespace };
+  // The organization's own network: the database server is there, other organizations are not.
+  const network = await deps.databaseServers.organizationNetwork(server, instance.host_id, instance.organization_id);
+  const placement: Placement = { namespace: deps.namespace, network };
   const addons = (await deps.addonsOf?.(instance)) ?? [];
   const rt: OdooRuntime = { catalog, endpoint, secrets, placement, addons };
   return { ...rt, rt, server, conf: odooConf(instance, rt) };
@@ -96,9 +99,10 @@ export async function createServerContainer(
  * as Odoo's own pbkdf2 hash), their language and country, and the instance's URL.
  */
 async function personalize(deps: InstanceJobDeps, instance: Instance): Promise<void> {
-  const server = await deps.databaseServers.get(instance.database_server_id ?? '');
-  const connection = await deps.databaseServers.connection(server);
-  const hash = await odooPasswordHash(deps.box.open(instance.admin_password));
+  const connection = await deps.databaseServers.forInstance(instance);
+  const hash = await odooPasswordHash(
+    deps.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),
+  );
   const url = deps.instances.url(instance);
   await withClient(connection, instance.db_name, async (db) => {
     await db.query('BEGIN');
@@ -185,7 +189,7 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
         await createRoleAndDatabase(
           await deps.databaseServers.connection(server),
           instance.db_name,
-          deps.box.open(instance.db_password),
+          deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
         );
         await job.log(`Database ${instance.db_name} and its own role created on ${server.name}.`);
       });
@@ -374,6 +378,13 @@ function deleteHandler(deps: InstanceJobDeps): JobHandler {
           await dropDatabaseAndRole(await deps.databaseServers.connection(server), instance.db_name);
         }
         await deps.instances.forget(id);
+        const server = instance.database_server_id
+          ? await deps.databaseServers.get(instance.database_server_id).catch(() => undefined)
+          : undefined;
+        // Best effort: a network left behind is harmless, and made use of again by the next instance.
+        await deps.databaseServers
+          .releaseOrganizationNetwork(server, instance.host_id, instance.organization_id)
+          .catch((error: Error) => job.log(`The organization's network stays: ${error.message}`, 'warn'));
       });
       return undefined;
     },

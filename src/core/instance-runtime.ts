@@ -11,6 +11,8 @@ export const ODOO_UID = 101;
 export const ODOO_CONF_DIR = '/etc/odoo';
 export const ODOO_DATA_DIR = '/var/lib/odoo';
 export const ODOO_SOURCE_MOUNT = '/opt/odoo';
+/** Threads count as pids: room for Odoo's workers, cron threads and request threads, not for a fork bomb. */
+export const ODOO_PIDS_LIMIT = 1024;
 
 /** Names on the host and in PostgreSQL come from the namespace and the instance id, never from user text. */
 export function runtimeNames(
@@ -36,7 +38,11 @@ export interface DatabaseEndpoint {
   port: number;
 }
 
-/** A repository checkout mounted read-only under /mnt/extra-addons, with its addons_path entries. */
+/**
+ * A repository checkout mounted read-only under /mnt/extra-addons, with its addons_path entries.
+ * The source is the checkout folder itself, never a folder inside it: Docker follows a symbolic
+ * link in a bind source on the host, while links inside the mount resolve in the container.
+ */
 export interface AddonMount {
   source: string;
   target: string;
@@ -87,7 +93,7 @@ export const instanceLabels = (namespace: string, instance: Instance): Record<st
   'io.marina.language': instance.language,
 });
 
-/** Where an instance's containers run: the namespace's labels and network. */
+/** Where an instance's containers run: the namespace's labels and its organization's network. */
 export interface Placement {
   namespace: string;
   network: string;
@@ -111,6 +117,10 @@ function baseSpec(rt: OdooRuntime, instance: Instance): Omit<ContainerSpec, 'nam
     labels: instanceLabels(rt.placement.namespace, instance),
     network: rt.placement.network,
     mounts,
+    // The official image runs Odoo as uid 101 from the start: it needs no capability at all.
+    capAdd: [],
+    pidsLimit: ODOO_PIDS_LIMIT,
+    nanoCpus: Math.round(instance.cpus * 1e9),
   };
 }
 
@@ -126,7 +136,6 @@ export function serverSpec(rt: OdooRuntime, instance: Instance, bindAddress: str
     cmd: ['odoo', '-c', `${ODOO_CONF_DIR}/odoo.conf`],
     ports: [{ container: 8069, hostIp: bindAddress, hostPort: instance.http_port }],
     memoryBytes: instance.memory_mb * 1024 * 1024,
-    nanoCpus: Math.round(instance.cpus * 1e9),
     restart: 'unless-stopped',
     healthcheck: {
       test: ['CMD', 'python3', '-c', HEALTH_PROBE],

@@ -6,7 +6,7 @@ import type { Instance, InstanceStatus, Project, Stage } from '../db/schema.js';
 import { stages } from '../db/schema.js';
 import { MarinaError, notFound } from '../errors.js';
 import { sizeLimits } from '../odoo/sizing.js';
-import { requireAccess, requirePlatformAdmin } from './access.js';
+import { memberOrganizations, requireAccess, requirePlatformAdmin } from './access.js';
 import type { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, RequestContext } from './context.js';
@@ -15,6 +15,7 @@ import { runtimeNames } from './instance-runtime.js';
 import type { JobRunner } from './jobs.js';
 import { type OperationService, type OperationView, operationView } from './operations.js';
 import type { ProjectService } from './projects.js';
+import { sealedAt } from './sealed-columns.js';
 import type { SecretBox } from './secret-box.js';
 import { randomSecret } from './secrets.js';
 import { isUuid, normalizeEmail, requireSlug } from './validation.js';
@@ -177,10 +178,7 @@ export class InstanceService {
   async list(actor: Actor, filter: { projectId?: string } = {}): Promise<InstanceView[]> {
     let q = this.db.selectFrom('instances').selectAll();
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      const userId = actor.userId;
-      q = q.where('organization_id', 'in', (eb) =>
-        eb.selectFrom('memberships').select('organization_id').where('user_id', '=', userId),
-      );
+      q = q.where('organization_id', 'in', memberOrganizations(this.db, actor));
     }
     if (filter.projectId) q = q.where('project_id', '=', (await this.projects.get(actor, filter.projectId)).id);
     return (await q.orderBy('created_at', 'desc').execute()).map((i) => this.view(i));
@@ -209,7 +207,7 @@ export class InstanceService {
   async forgetAdminPassword(id: string): Promise<void> {
     await this.db
       .updateTable('instances')
-      .set({ admin_password: this.box.seal('') })
+      .set({ admin_password: this.box.seal('', sealedAt('instances', 'admin_password', id)) })
       .where('id', '=', id)
       .execute();
   }
@@ -333,10 +331,10 @@ export class InstanceService {
           odoo_version: project.odoo_version,
           host_id: hostId,
           db_name: names.dbName,
-          db_password: this.box.seal(randomSecret(24)),
-          master_password: this.box.seal(randomSecret(24)),
+          db_password: this.box.seal(randomSecret(24), sealedAt('instances', 'db_password', id)),
+          master_password: this.box.seal(randomSecret(24), sealedAt('instances', 'master_password', id)),
           admin_login: adminLogin,
-          admin_password: this.box.seal(adminPassword),
+          admin_password: this.box.seal(adminPassword, sealedAt('instances', 'admin_password', id)),
           language,
           country,
           cpus,
@@ -531,8 +529,8 @@ export class InstanceService {
     return {
       url: this.url(instance),
       login: instance.admin_login,
-      password: this.box.open(instance.admin_password),
-      masterPassword: this.box.open(instance.master_password),
+      password: this.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),
+      masterPassword: this.box.open(instance.master_password, sealedAt('instances', 'master_password', instance.id)),
     };
   }
 }

@@ -43,16 +43,16 @@ export async function runOdoo(
   return result.output;
 }
 
-/** Runs a query on the instance's own database with Marina's admin connection to its server. */
+/**
+ * Runs a query on the instance's own database as the instance's own role: what the tenant planted
+ * there (views, triggers, search_path) runs with the tenant's rights only.
+ */
 export async function onInstanceDatabase<T>(
   deps: InstanceJobDeps,
   instance: Instance,
   work: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
-  if (!instance.database_server_id)
-    throw new MarinaError('MARINA_E_INVALID_STATE', 'The instance has no database yet.');
-  const server = await deps.databaseServers.get(instance.database_server_id);
-  return withClient(await deps.databaseServers.connection(server), instance.db_name, work);
+  return withClient(await deps.databaseServers.forInstance(instance), instance.db_name, work);
 }
 
 /** Modules Odoo counts as installed (an upgrade applies to these only). */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Db } from '../db/database.js';
 import type { Operation, OperationError, OperationStatus, OperationStep } from '../db/schema.js';
 import { MarinaError, notFound } from '../errors.js';
-import { requireAccess } from './access.js';
+import { memberOrganizations, requireAccess } from './access.js';
 import type { Clock } from './clock.js';
 import type { Actor } from './context.js';
 import { isUuid } from './validation.js';
@@ -142,10 +142,7 @@ export class OperationService {
   async list(actor: Actor, query: OperationQuery): Promise<{ jobs: OperationView[]; nextCursor: string | null }> {
     let q = this.db.selectFrom('operations').selectAll();
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      const userId = actor.userId;
-      q = q.where('organization_id', 'in', (eb) =>
-        eb.selectFrom('memberships').select('organization_id').where('user_id', '=', userId),
-      );
+      q = q.where('organization_id', 'in', memberOrganizations(this.db, actor));
     }
     if (query.status) q = q.where('status', '=', query.status);
     if (query.kind) q = q.where('kind', '=', query.kind);

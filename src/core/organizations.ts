@@ -1,14 +1,11 @@
 import type { Db } from '../db/database.js';
 import type { MemberRole, Organization } from '../db/schema.js';
 import { MarinaError, notFound } from '../errors.js';
-import { requireAccess, requirePlatformAdmin, roleAtLeast } from './access.js';
+import { memberOrganizations, requireAccess, requirePlatformAdmin, roleAtLeast } from './access.js';
 import type { AuditService } from './audit.js';
-import { addMinutes, type Clock } from './clock.js';
+import type { Clock } from './clock.js';
 import type { Actor, RequestContext } from './context.js';
-import { hashPassword, requireStrongPassword } from './passwords.js';
-import { randomSecret, sha256 } from './secrets.js';
-import { defaultName } from './users.js';
-import { isUuid, limits, normalizeEmail, patterns, requireLabel, requireRole, requireSlug } from './validation.js';
+import { isUuid, limits, patterns, requireLabel, requireRole, requireSlug } from './validation.js';
 
 export interface OrganizationView {
   id: string;
@@ -26,24 +23,15 @@ export interface MemberView {
   name: string;
   role: MemberRole;
   joinedAt: string;
-  /** True until an invited member has chosen a password. */
-  pending: boolean;
+  /** The account was disabled by a platform admin: it cannot sign in. */
+  disabled: boolean;
 }
-
-export interface AddMemberResult {
-  member: MemberView;
-  /** A one-time link for a new user to choose a password; shown once. */
-  inviteUrl: string | null;
-}
-
-const INVITE_DAYS = 7;
 
 export class OrganizationService {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly audit: AuditService,
-    private readonly publicUrl: string,
   ) {}
 
   /** Finds an organization by id or slug; outsiders get "not found" whether it exists or not. */
@@ -80,9 +68,7 @@ export class OrganizationService {
         .as('role'),
     ]);
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      q = q.where('o.id', 'in', (eb) =>
-        eb.selectFrom('memberships').select('organization_id').where('user_id', '=', actor.userId),
-      );
+      q = q.where('o.id', 'in', memberOrganizations(this.db, actor));
     }
     const rows = await q.orderBy('o.name').execute();
     return rows.map((r) => ({
@@ -129,7 +115,7 @@ export class OrganizationService {
     const rows = await this.db
       .selectFrom('memberships as m')
       .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['u.id', 'u.email', 'u.name', 'u.password_hash', 'm.role', 'm.created_at'])
+      .select(['u.id', 'u.email', 'u.name', 'u.disabled_at', 'm.role', 'm.created_at'])
       .where('m.organization_id', '=', org.id)
       .orderBy('u.email')
       .execute();
@@ -139,99 +125,8 @@ export class OrganizationService {
       name: r.name,
       role: r.role,
       joinedAt: r.created_at.toISOString(),
-      pending: r.password_hash === null,
+      disabled: r.disabled_at !== null,
     }));
-  }
-
-  /**
-   * Adds a member. An existing user simply joins; a new user is created with the given password,
-   * or without one and with a one-time invitation link to choose it. Only owners can add owners.
-   */
-  async addMember(
-    ctx: RequestContext,
-    idOrSlug: string,
-    input: { email: unknown; role: unknown; name?: unknown; password?: unknown },
-  ): Promise<AddMemberResult> {
-    const org = await this.resolve(ctx.actor, idOrSlug);
-    const access = await requireAccess(this.db, ctx.actor, org.id, 'admin');
-    const email = normalizeEmail(input.email);
-    const role = requireRole(input.role);
-    if (role === 'owner' && !roleAtLeast(access.role, 'owner')) {
-      throw new MarinaError('MARINA_E_FORBIDDEN', 'Only owners can add owners.');
-    }
-    const name =
-      input.name === undefined || input.name === '' ? undefined : requireLabel(input.name, 'name', limits.name);
-    const password =
-      input.password === undefined || input.password === '' ? undefined : requireStrongPassword(input.password, email);
-    const passwordHash = password ? await hashPassword(password) : null;
-    const now = this.clock.now();
-
-    return this.db.transaction().execute(async (trx) => {
-      let user = await trx.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
-      let inviteSecret: string | null = null;
-      if (user) {
-        const already = await trx
-          .selectFrom('memberships')
-          .select('role')
-          .where('organization_id', '=', org.id)
-          .where('user_id', '=', user.id)
-          .executeTakeFirst();
-        if (already)
-          throw new MarinaError('MARINA_E_CONFLICT', `${email} is already a member (${already.role}).`, {
-            field: 'email',
-          });
-      } else {
-        user = await trx
-          .insertInto('users')
-          .values({
-            email,
-            name: name ?? defaultName(email),
-            password_hash: passwordHash,
-            password_changed_at: passwordHash ? now : null,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await this.audit.record(
-          ctx,
-          { action: 'user.create', organizationId: org.id, target: { type: 'user', id: user.id, label: email } },
-          trx,
-        );
-        if (!passwordHash) {
-          inviteSecret = randomSecret();
-          await trx
-            .insertInto('one_time_tokens')
-            .values({
-              purpose: 'invite',
-              token_hash: sha256(inviteSecret),
-              user_id: user.id,
-              expires_at: addMinutes(now, INVITE_DAYS * 24 * 60),
-            })
-            .execute();
-        }
-      }
-      await trx.insertInto('memberships').values({ organization_id: org.id, user_id: user.id, role }).execute();
-      await this.audit.record(
-        ctx,
-        {
-          action: 'member.add',
-          organizationId: org.id,
-          target: { type: 'user', id: user.id, label: email },
-          details: { role, organization: org.slug, invited: inviteSecret !== null },
-        },
-        trx,
-      );
-      return {
-        member: {
-          userId: user.id,
-          email,
-          name: user.name,
-          role,
-          joinedAt: now.toISOString(),
-          pending: user.password_hash === null,
-        },
-        inviteUrl: inviteSecret ? `${this.publicUrl}/invite#${inviteSecret}` : null,
-      };
-    });
   }
 
   async updateMember(
@@ -280,13 +175,32 @@ export class OrganizationService {
         await this.keepAnOwner(trx, org.id);
       }
       await trx.deleteFrom('memberships').where('organization_id', '=', org.id).where('user_id', '=', userId).execute();
+      // An invitation still pending would let them straight back in.
+      const revoked = await trx
+        .updateTable('invitations')
+        .set({ revoked_at: this.clock.now() })
+        .where('organization_id', '=', org.id)
+        .where('email', '=', current.email)
+        .where('accepted_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      // A token limited to this organization could reach nothing else: it goes with the membership.
+      const tokens = await trx
+        .deleteFrom('api_tokens')
+        .where('user_id', '=', userId)
+        .where('organization_id', '=', org.id)
+        .executeTakeFirst();
       await this.audit.record(
         ctx,
         {
           action: 'member.remove',
           organizationId: org.id,
           target: { type: 'user', id: userId, label: current.email },
-          details: { role: current.role },
+          details: {
+            role: current.role,
+            invitationsRevoked: Number(revoked.numUpdatedRows),
+            tokensDeleted: Number(tokens.numDeletedRows),
+          },
         },
         trx,
       );
@@ -298,7 +212,7 @@ export class OrganizationService {
     const row = await trx
       .selectFrom('memberships as m')
       .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['u.id', 'u.email', 'u.name', 'u.password_hash', 'm.role', 'm.created_at'])
+      .select(['u.id', 'u.email', 'u.name', 'u.disabled_at', 'm.role', 'm.created_at'])
       .where('m.organization_id', '=', organizationId)
       .where('m.user_id', '=', userId)
       .forUpdate()
@@ -310,7 +224,7 @@ export class OrganizationService {
       name: row.name,
       role: row.role,
       joinedAt: row.created_at.toISOString(),
-      pending: row.password_hash === null,
+      disabled: row.disabled_at !== null,
     };
   }
 

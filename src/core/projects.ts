@@ -2,7 +2,7 @@ import type { Db } from '../db/database.js';
 import type { Project } from '../db/schema.js';
 import { MarinaError, notFound } from '../errors.js';
 import { type OdooVersion, parseOdooVersion } from '../odoo/versions.js';
-import { requireAccess } from './access.js';
+import { memberOrganizations, requireAccess } from './access.js';
 import type { AuditService } from './audit.js';
 import type { Actor, RequestContext } from './context.js';
 import type { OrganizationService } from './organizations.js';
@@ -56,10 +56,7 @@ export class ProjectService {
     let q = this.db.selectFrom('projects').selectAll();
     if (organization) q = q.where('organization_id', '=', (await this.organizations.resolve(actor, organization)).id);
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      const userId = actor.userId;
-      q = q.where('organization_id', 'in', (eb) =>
-        eb.selectFrom('memberships').select('organization_id').where('user_id', '=', userId),
-      );
+      q = q.where('organization_id', 'in', memberOrganizations(this.db, actor));
     }
     return (await q.orderBy('name').execute()).map(projectView);
   }

@@ -1,6 +1,7 @@
 import { MarinaError } from '../errors.js';
 import { systemContext } from './context.js';
 import type { OperationView } from './operations.js';
+import type { PushHookGuard } from './push-hook-guard.js';
 import type { RepositoryService, SubmitUpdate } from './repositories.js';
 import { invalid } from './validation.js';
 import { verifyPush } from './webhooks.js';
@@ -15,9 +16,12 @@ export async function receivePush(
   headers: Record<string, string | string[] | undefined>,
   body: Buffer,
   submit: SubmitUpdate,
+  guard: PushHookGuard,
 ): Promise<{ accepted: boolean; reason: string; jobs: OperationView[] }> {
   const repo = await repositories.byHookToken(token);
   if (!repo) throw new MarinaError('MARINA_E_NOT_FOUND', 'No repository has this hook.');
+  // Counted before the signature: a flood of forgeries costs no more than the budget either.
+  guard.admit(repo.id);
   const outcome = verifyPush(headers, body, repositories.hookSecret(repo));
   if (!outcome.ok) {
     if (outcome.reason === 'signature') throw new MarinaError('MARINA_E_HOOK_REJECTED', outcome.message);
@@ -25,6 +29,10 @@ export async function receivePush(
     return { accepted: false, reason: outcome.message, jobs: [] };
   }
   const { event } = outcome;
+  // A replay answers 200 without acting, not an error: providers retry or disable hooks that fail,
+  // and the original delivery was handled.
+  if (!(await guard.remember(repo.id, event.provider, headers, body)))
+    return { accepted: false, reason: 'This delivery was already received: ignored (replay).', jobs: [] };
   if (event.deleted || event.branch === null)
     return { accepted: false, reason: 'Not a push of commits to a branch: nothing to update.', jobs: [] };
   const instances = await repositories.instancesOnBranch(repo, event.branch);

@@ -10,6 +10,7 @@ import type { AuditService } from './audit.js';
 import type { RequestContext } from './context.js';
 import type { DatabaseServerService } from './database-servers.js';
 import type { HostService } from './hosts.js';
+import { sealedAt } from './sealed-columns.js';
 import type { SecretBox } from './secret-box.js';
 import { isUuid, patterns } from './validation.js';
 
@@ -175,7 +176,10 @@ export class ReconcileService {
       (s) => s.internal_host === conf.db_host && String(s.internal_port) === (conf.db_port ?? '5432'),
     );
     if (!server) throw refuse(`its database server ${conf.db_host}:${conf.db_port} is not known to this Marina.`);
-    const adminLogin = await withClient(await this.databaseServers.connection(server), dbName, async (c) => {
+    // As the database's own role (Marina names it after the database), with the password Odoo uses:
+    // nothing inside a tenant's database runs as superuser.
+    const role = { ...(await this.databaseServers.connection(server)), user: dbName, password: conf.db_password };
+    const adminLogin = await withClient(role, dbName, async (c) => {
       const row = await c.query<{ login: string }>('SELECT login FROM res_users WHERE id = 2');
       return row.rows[0]?.login ?? 'unknown';
     });
@@ -197,10 +201,10 @@ export class ReconcileService {
           host_id: orphan.hostId,
           database_server_id: server.id,
           db_name: dbName,
-          db_password: this.box.seal(conf.db_password ?? ''),
-          master_password: this.box.seal(conf.admin_passwd ?? ''),
+          db_password: this.box.seal(conf.db_password ?? '', sealedAt('instances', 'db_password', id)),
+          master_password: this.box.seal(conf.admin_passwd ?? '', sealedAt('instances', 'master_password', id)),
           admin_login: adminLogin,
-          admin_password: this.box.seal(''),
+          admin_password: this.box.seal('', sealedAt('instances', 'admin_password', id)),
           language: labels['io.marina.language'] ?? 'en_US',
           country: null,
           cpus,

@@ -79,7 +79,7 @@ describe('parseRepoUrl', () => {
       url: 'file:///srv/git/addons.git',
     });
     expect(refusal(() => parseRepoUrl('file:///srv/git/addons.git', noFile))).toMatch(
-      /admin can allow local repositories in Settings/,
+      /a platform admin allows them per organization/,
     );
     for (const url of ['file://localhost/srv/x', 'file:///srv/../etc/x', 'file:///srv/%2e%2e/x', 'file:///'])
       expect(

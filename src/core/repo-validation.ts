@@ -95,7 +95,7 @@ function parseFileUrl(value: string, rest: string, options: { allowFile: boolean
   if (!options.allowFile)
     throw invalid(
       field,
-      'Local repositories (file:// URLs) are not allowed on this Marina: an admin can allow local repositories in Settings.',
+      'Local repositories (file:// URLs) are not allowed for this organization: a platform admin allows them per organization, under one root folder.',
     );
   if (!rest.startsWith('/'))
     throw invalid(field, 'A local repository is given as file:///absolute/path (three slashes, no host).');

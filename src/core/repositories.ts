@@ -9,8 +9,10 @@ import {
   GitError,
   generateDeployKey,
   hostKeyFingerprints,
+  type PinnedRemote,
   scanHostKeys,
 } from '../adapters/git/git.js';
+import type { OutboundGuard } from '../adapters/net/outbound.js';
 import type { Db } from '../db/database.js';
 import type { Instance, Repository, RepositoryCheckout } from '../db/schema.js';
 import { MarinaError, notFound } from '../errors.js';
@@ -18,20 +20,24 @@ import { requireAccess } from './access.js';
 import type { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, RequestContext } from './context.js';
+import type { GitSettingsService } from './git-settings.js';
 import { EXTRA_ADDONS } from './instance-runtime.js';
 import type { InstanceService } from './instances.js';
 import type { OperationView } from './operations.js';
+import { requireOutbound } from './outbound-settings.js';
 import type { ProjectService } from './projects.js';
+import { confinedSubfolder, containerAddonsPaths } from './repo-paths.js';
 import {
   parseRepoUrl,
+  type RepoUrl,
   repoNameFromUrl,
   requireBranch,
   requireKnownHosts,
   requireRepoFolder,
   requireSubfolder,
 } from './repo-validation.js';
+import { sealedAt } from './sealed-columns.js';
 import type { SecretBox } from './secret-box.js';
-import type { SettingsService } from './settings.js';
 import { invalid, isUuid } from './validation.js';
 
 export const updateSteps = ['fetch', 'changes', 'backup', 'upgrade', 'restart', 'health'] as const;
@@ -135,11 +141,21 @@ export class RepositoryService {
     private readonly box: SecretBox,
     private readonly projects: ProjectService,
     private readonly instances: InstanceService,
-    private readonly settings: SettingsService,
+    private readonly gitSettings: GitSettingsService,
     readonly git: Git,
     private readonly addonsRoot: string,
     private readonly publicUrl: string,
+    /** Checks the remote's address before git or ssh-keyscan connects (adapters/net/outbound.ts). */
+    private readonly guard: OutboundGuard,
   ) {}
+
+  /** The checked address of a remote's host; file:// remotes have none. Refusals are MARINA_E_OUTBOUND_REFUSED. */
+  async pinRemote(url: RepoUrl): Promise<PinnedRemote | undefined> {
+    if (url.scheme === 'file' || url.host === null) return undefined;
+    const port = url.port ?? (url.scheme === 'ssh' ? 22 : 443);
+    const checked = await requireOutbound(this.guard, url.host, port);
+    return { host: url.host, port, address: checked.address };
+  }
 
   /** The folder holding one instance's checkout of a repository (the working tree, .git inside). */
   checkoutDir(instanceId: string, repositoryName: string): string {
@@ -153,10 +169,21 @@ export class RepositoryService {
   }
 
   async access(repo: Repository): Promise<GitAccess> {
+    const url = parseRepoUrl(repo.url, { allowFile: true });
+    let allowFile = false;
+    if (url.scheme === 'file') {
+      // Checked again at every use: the grant, the root or a symlink on the way may have changed.
+      allowFile = await this.gitSettings
+        .requireLocalRepository(repo.organization_id, url.path)
+        .then(() => true)
+        .catch(() => false);
+    }
+    const pinned = await this.pinRemote(url);
     return {
-      privateKey: this.box.open(repo.deploy_private_key),
+      ...(pinned ? { pinned } : {}),
+      privateKey: this.box.open(repo.deploy_private_key, sealedAt('repositories', 'deploy_private_key', repo.id)),
       knownHosts: repo.known_hosts ?? undefined,
-      allowFile: (await this.settings.gitSettings()).allowFileUrls,
+      allowFile,
     };
   }
 
@@ -239,10 +266,15 @@ export class RepositoryService {
     for (const row of rows) {
       const dir = this.checkoutDir(instance.id, row.name);
       if (row.commit === null || !existsSync(join(dir, '.git'))) continue;
+      // Checked again before every mount: a checkout made before this check existed may hold a link.
+      await confinedSubfolder(dir, row.subfolder);
       const target = `${EXTRA_ADDONS}/${row.name}`;
-      const paths = row.addons_paths.map((p) => (p === '.' ? target : `${target}/${p}`));
-      // A repository that is itself one addon is found through /mnt/extra-addons, under its folder name.
-      mounts.push({ source: row.subfolder ? join(dir, row.subfolder) : dir, target, paths });
+      // The checkout itself is the bind source; the sub-folder is reached inside the container.
+      const paths = containerAddonsPaths(target, row.subfolder, {
+        paths: row.addons_paths,
+        rootIsAddon: row.root_is_addon,
+      });
+      mounts.push({ source: dir, target, paths });
     }
     return mounts;
   }
@@ -285,7 +317,7 @@ export class RepositoryService {
       }
       checkouts.push(view);
     }
-    const token = this.box.open(repo.hook_token);
+    const token = this.box.open(repo.hook_token, sealedAt('repositories', 'hook_token', repo.id));
     return {
       id: repo.id,
       organizationId: repo.organization_id,
@@ -302,7 +334,7 @@ export class RepositoryService {
       hook: admin
         ? {
             url: `${this.publicUrl.replace(/\/$/, '')}/api/v1/hooks/git/${token}`,
-            secret: this.box.open(repo.hook_secret),
+            secret: this.box.open(repo.hook_secret, sealedAt('repositories', 'hook_secret', repo.id)),
           }
         : null,
       checkouts,
@@ -350,6 +382,19 @@ export class RepositoryService {
     return view;
   }
 
+  /** A fetch runs git against the remote, so it is a POST of its own (and audited), never a side effect of a read. */
+  async fetchStatus(ctx: RequestContext, id: string): Promise<RepositoryView> {
+    const view = await this.describe(ctx.actor, id, { fetch: true });
+    const failed = view.checkouts.filter((c) => c.fetchError).map((c) => c.instanceId);
+    await this.audit.record(ctx, {
+      action: 'repository.fetch',
+      organizationId: view.organizationId,
+      target: { type: 'repository', id: view.id, label: view.name },
+      details: { checkouts: view.checkouts.length, failed },
+    });
+    return view;
+  }
+
   private async instancesOf(projectId: string): Promise<Instance[]> {
     return this.db
       .selectFrom('instances')
@@ -382,8 +427,9 @@ export class RepositoryService {
   ): Promise<{ repository: RepositoryView; jobs: OperationView[] }> {
     const project = await this.projects.get(ctx.actor, projectId);
     await requireAccess(this.db, ctx.actor, project.organization_id, 'admin', 'Project');
-    const { allowFileUrls } = await this.settings.gitSettings();
-    const url = parseRepoUrl(input.url, { allowFile: allowFileUrls });
+    const fileRoot = await this.gitSettings.fileRootFor(project.organization_id);
+    const url = parseRepoUrl(input.url, { allowFile: fileRoot !== null });
+    if (url.scheme === 'file') await this.gitSettings.requireLocalRepository(project.organization_id, url.path);
     const branch = requireBranch(input.branch);
     const name = input.name === undefined ? repoNameFromUrl(url) : requireRepoFolder(input.name);
     const subfolder = input.subfolder === undefined ? '' : requireSubfolder(input.subfolder);
@@ -397,8 +443,9 @@ export class RepositoryService {
       if (input.knownHosts !== undefined) knownHosts = requireKnownHosts(input.knownHosts);
       else {
         // Trust on first use, shown to the user: later connections accept exactly these keys.
+        const pinned = (await this.pinRemote(url)) as PinnedRemote;
         try {
-          knownHosts = await scanHostKeys(url.host ?? '', url.port ?? 22);
+          knownHosts = await scanHostKeys(pinned);
         } catch (error) {
           throw gitError(error);
         }
@@ -406,6 +453,12 @@ export class RepositoryService {
     } else if (input.knownHosts !== undefined) {
       throw invalid('knownHosts', 'Host keys only apply to ssh URLs.');
     }
+    // An https remote is checked now too: a refused address is said at once, not by a failed job
+    // (a name that does not resolve yet is checked again before every git command).
+    if (url.scheme === 'https' || (url.scheme === 'ssh' && input.knownHosts !== undefined))
+      await this.pinRemote(url).catch((error: unknown) => {
+        if (!(error instanceof MarinaError && error.details?.reason === 'dns')) throw error;
+      });
     const clash = await this.db
       .selectFrom('repositories')
       .select('id')
@@ -421,12 +474,15 @@ export class RepositoryService {
     const key = await generateDeployKey(`marina-deploy-${project.name}-${name}`);
     const token = randomBytes(24).toString('base64url');
     const secret = randomBytes(24).toString('base64url');
+    // Known before the insert: the sealed values are bound to it.
+    const id = crypto.randomUUID();
     const by = ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label;
     const now = this.clock.now();
     const repo = await this.db.transaction().execute(async (trx) => {
       const created = await trx
         .insertInto('repositories')
         .values({
+          id,
           organization_id: project.organization_id,
           project_id: project.id,
           name,
@@ -436,12 +492,12 @@ export class RepositoryService {
           submodules,
           auto_restart: autoRestart,
           auto_upgrade: autoUpgrade,
-          deploy_private_key: this.box.seal(key.privateKey),
+          deploy_private_key: this.box.seal(key.privateKey, sealedAt('repositories', 'deploy_private_key', id)),
           deploy_public_key: key.publicKey,
           known_hosts: knownHosts,
           hook_token_hash: hashToken(token),
-          hook_token: this.box.seal(token),
-          hook_secret: this.box.seal(secret),
+          hook_token: this.box.seal(token, sealedAt('repositories', 'hook_token', id)),
+          hook_secret: this.box.seal(secret, sealedAt('repositories', 'hook_secret', id)),
           created_by: by,
           updated_at: now,
         })
@@ -613,7 +669,7 @@ export class RepositoryService {
   }
 
   hookSecret(repo: Repository): string {
-    return this.box.open(repo.hook_secret);
+    return this.box.open(repo.hook_secret, sealedAt('repositories', 'hook_secret', repo.id));
   }
 
   /** The instances whose checkout follows a pushed branch. */

@@ -9,6 +9,7 @@ import { type BackupJobDeps, restoreDatabaseInPlace, safetyBackup } from './back
 import { ensureServer, healthy } from './instance-jobs.js';
 import type { JobContext, JobHandler, JobRunner } from './jobs.js';
 import { installedModules, runOdoo } from './odoo-runs.js';
+import { confinedSubfolder } from './repo-paths.js';
 import {
   gitError,
   type RepositoryService,
@@ -47,9 +48,8 @@ interface Progress {
 
 /** The addons of a checkout: what the update compares and mounts. */
 async function inspect(repo: Repository, dir: string) {
-  const root = repo.subfolder ? join(dir, repo.subfolder) : dir;
-  if (!existsSync(root))
-    throw new MarinaError('MARINA_E_JOB_FAILED', `The repository has no folder "${repo.subfolder}" on this branch.`);
+  // Never a folder a symbolic link leads to: that would scan (and list) the host's or another tenant's files.
+  const root = await confinedSubfolder(dir, repo.subfolder);
   const scan = await scanAddons(root);
   // A manifest Odoo would choke on fails the update before anything changed.
   const broken = scan.skipped.filter((s) => s.unreadable);

@@ -6,6 +6,7 @@ import { probeStore } from '../adapters/storage/index.js';
 import type { MarinaConfig } from '../config.js';
 import type { Db } from '../db/database.js';
 import { buildCatalog } from '../odoo/versions.js';
+import { AccountService } from './accounts.js';
 import { AuditService } from './audit.js';
 import { AuthService } from './auth.js';
 import { type BackupJobDeps, registerBackupJobs, safetyBackup } from './backup-jobs.js';
@@ -15,17 +16,22 @@ import type { Clock } from './clock.js';
 import { CopyService } from './copies.js';
 import { DatabaseServerService } from './database-servers.js';
 import { DestinationService } from './destinations.js';
+import { GitSettingsService } from './git-settings.js';
 import { HostService, LOCAL_HOST_ID } from './hosts.js';
+import { ImportLimitsService } from './import-limits.js';
 import { HEALTH_TIMEOUT_MS, type InstanceJobDeps, registerInstanceJobs } from './instance-jobs.js';
 import { InstanceStatsService } from './instance-stats.js';
 import { InstanceBus, InstanceService } from './instances.js';
+import { InvitationService } from './invitations.js';
 import { JobRunner } from './jobs.js';
 import { LogService } from './logs.js';
 import { ModuleService, registerModuleJobs } from './modules.js';
 import { NotificationService } from './notifications.js';
 import { OperationBus, OperationService } from './operations.js';
 import { OrganizationService } from './organizations.js';
+import { OutboundSettingsService } from './outbound-settings.js';
 import { ProjectService } from './projects.js';
+import { PushHookGuard } from './push-hook-guard.js';
 import { ReconcileService } from './reconcile.js';
 import { RepositoryService, reconfigureSteps, type SubmitUpdate, updateSteps } from './repositories.js';
 import { prepareCheckouts, type RepositoryJobDeps, registerRepositoryJobs } from './repository-jobs.js';
@@ -54,6 +60,8 @@ export interface Services {
   users: UserService;
   tokens: TokenService;
   organizations: OrganizationService;
+  invitations: InvitationService;
+  accounts: AccountService;
   setup: SetupService;
   operations: OperationService;
   runner: JobRunner;
@@ -70,11 +78,19 @@ export interface Services {
   logs: LogService;
   systemLogs: SystemLogService;
   settings: SettingsService;
+  /** Which internal address ranges S3, SFTP and git may reach (platform admins). */
+  outbound: OutboundSettingsService;
+  /** Local (file://) repositories: the root folder and which organizations may use them. */
+  gitSettings: GitSettingsService;
   notifications: NotificationService;
   repositories: RepositoryService;
   modules: ModuleService;
   /** Queues a repository job on an instance, refused while another job runs there. */
   submitRepositoryJob: SubmitUpdate;
+  /** Rate limit and replay memory of push hooks. */
+  pushHookGuard: PushHookGuard;
+  /** Caps on what an imported archive may hold (a platform setting). */
+  importLimits: ImportLimitsService;
   /** Registers the local engine, starts the job workers and follows Docker's events. */
   startBackground(): Promise<void>;
   stopBackground(): Promise<void>;
@@ -83,9 +99,17 @@ export interface Services {
 export function createServices({ db, clock, config, logger, box, connectionString }: ServiceDeps): Services {
   const audit = new AuditService(db, clock);
   const settings = new SettingsService(db, clock, audit, box);
+  const importLimits = new ImportLimitsService(db, clock, audit);
+  const outbound = new OutboundSettingsService(db, clock, audit, {
+    port: config.port,
+    embeddedPostgresPort: config.embeddedPostgresPort,
+    instancePorts: config.instances.portRange,
+  });
+  const gitSettings = new GitSettingsService(db, clock, audit, [config.dataDir, config.backups.dir]);
   const notifications = new NotificationService(db, settings, logger);
   const users = new UserService(db, clock, audit);
-  const organizations = new OrganizationService(db, clock, audit, config.publicUrl);
+  const organizations = new OrganizationService(db, clock, audit);
+  const invitations = new InvitationService(db, clock, audit, organizations, settings, logger, config.publicUrl);
   const operations = new OperationService(db, clock, new OperationBus());
   const runner = new JobRunner({
     db,
@@ -120,7 +144,7 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     namespace: config.namespace,
   };
   const backupStorage = new BackupStorage(config.backups.dir);
-  const destinations = new DestinationService(db, clock, audit, box, probeStore);
+  const destinations = new DestinationService(db, clock, audit, box, probeStore, outbound.guard);
   const copies = new CopyService(db, clock, destinations, backupStorage, config.backups.uploadRetryDelaysMs, logger);
   const backups = new BackupService(
     db,
@@ -134,6 +158,7 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     config.backups.uploadLimitBytes,
     copies,
     destinations,
+    importLimits,
   );
   const backupJobDeps: BackupJobDeps = {
     ...instanceJobDeps,
@@ -170,10 +195,11 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     box,
     projects,
     instances,
-    settings,
+    gitSettings,
     new Git(),
     join(config.dataDir, 'addons'),
     config.publicUrl,
+    outbound.guard,
   );
   const repositoryJobDeps: RepositoryJobDeps = { ...backupJobDeps, repositories };
   instanceJobDeps.addonsOf = (instance) => repositories.mountsOf(instance);
@@ -201,6 +227,8 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     auth: new AuthService(db, clock, audit, config),
     tokens: new TokenService(db, clock, audit),
     organizations,
+    invitations,
+    accounts: new AccountService(db, clock, audit),
     setup: new SetupService(db, clock, users),
     operations,
     runner,
@@ -217,10 +245,14 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     logs: new LogService(instances, hosts),
     systemLogs: new SystemLogService(systemLogFile(config.dataDir)),
     settings,
+    outbound,
+    gitSettings,
     notifications,
     repositories,
     modules,
     submitRepositoryJob,
+    pushHookGuard: new PushHookGuard(db, clock, config.webhooks),
+    importLimits,
     async startBackground() {
       started = true;
       const local = await hosts.registerLocal(config.docker.host);

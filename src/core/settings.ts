@@ -13,6 +13,7 @@ import { requirePlatformAdmin } from './access.js';
 import type { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import type { Actor, RequestContext } from './context.js';
+import { SMTP_PASSWORD_AT } from './sealed-columns.js';
 import type { SecretBox } from './secret-box.js';
 import { invalid, normalizeEmail } from './validation.js';
 
@@ -54,11 +55,6 @@ interface StoredSmtp {
 }
 
 const SMTP_KEY = 'smtp';
-const GIT_KEY = 'git';
-
-export interface GitSettings {
-  allowFileUrls: boolean;
-}
 
 export const smtpLimits = { host: 253, username: 256, password: 256, from: 320, fromName: 100 } as const;
 
@@ -158,39 +154,6 @@ export class SettingsService {
     private readonly box: SecretBox,
   ) {}
 
-  /** Whether repositories may use file:// URLs (local folders of Marina's machine): off unless an admin allows it. */
-  async gitSettings(): Promise<GitSettings> {
-    const row = await this.db.selectFrom('settings').select('value').where('key', '=', GIT_KEY).executeTakeFirst();
-    return { allowFileUrls: row?.value.allowFileUrls === true };
-  }
-
-  async setGitSettings(ctx: RequestContext, input: { allowFileUrls: unknown }): Promise<GitSettings> {
-    requirePlatformAdmin(ctx.actor);
-    if (typeof input.allowFileUrls !== 'boolean')
-      throw invalid('allowFileUrls', 'allowFileUrls must be true or false.');
-    const stored: GitSettings = { allowFileUrls: input.allowFileUrls };
-    const by = ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label;
-    const now = this.clock.now();
-    const value = JSON.stringify(stored);
-    await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('settings')
-        .values({ key: GIT_KEY, value, updated_by: by, updated_at: now })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_by: by, updated_at: now }))
-        .execute();
-      await this.audit.record(
-        ctx,
-        {
-          action: 'settings.git.update',
-          target: { type: 'settings', id: GIT_KEY, label: 'Git' },
-          details: { ...stored },
-        },
-        trx,
-      );
-    });
-    return stored;
-  }
-
   async getSmtp(actor: Actor): Promise<SmtpSettingsView | null> {
     requirePlatformAdmin(actor);
     const row = await this.db.selectFrom('settings').selectAll().where('key', '=', SMTP_KEY).executeTakeFirst();
@@ -202,7 +165,7 @@ export class SettingsService {
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', SMTP_KEY).executeTakeFirst();
     if (!row) return null;
     const stored = readStored(row.value);
-    return { ...stored, password: stored.password === null ? null : this.box.open(stored.password) };
+    return { ...stored, password: stored.password === null ? null : this.box.open(stored.password, SMTP_PASSWORD_AT) };
   }
 
   async setSmtp(ctx: RequestContext, input: SmtpInput): Promise<SmtpSettingsView> {
@@ -238,7 +201,7 @@ export class SettingsService {
           );
         }
       } else {
-        sealed = change === null ? null : this.box.seal(change);
+        sealed = change === null ? null : this.box.seal(change, SMTP_PASSWORD_AT);
       }
       if (change !== undefined && change !== null && username === null) {
         throw invalid('username', 'A password needs a username.');

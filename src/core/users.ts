@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { User } from '../db/schema.js';
 import { MarinaError } from '../errors.js';
-import { requireUser } from './access.js';
+import { requireUnrestricted, requireUser } from './access.js';
 import type { AuditService } from './audit.js';
 import type { Clock } from './clock.js';
 import type { RequestContext } from './context.js';
@@ -85,9 +85,19 @@ export class UserService {
     });
   }
 
-  /** Changing one's password ends every other session of that user; API tokens stay. */
-  async changePassword(ctx: RequestContext, input: { currentPassword: unknown; newPassword: unknown }): Promise<void> {
+  /**
+   * Changing one's password ends every other session of that user. API tokens stay unless
+   * `revokeTokens` is true (the UI asks): a password change after a leak may need both gone.
+   */
+  async changePassword(
+    ctx: RequestContext,
+    input: { currentPassword: unknown; newPassword: unknown; revokeTokens?: unknown },
+  ): Promise<void> {
     const actor = requireUser(ctx.actor);
+    requireUnrestricted(actor);
+    if (input.revokeTokens !== undefined && typeof input.revokeTokens !== 'boolean') {
+      throw new MarinaError('MARINA_E_VALIDATION', 'revokeTokens must be true or false.', { field: 'revokeTokens' });
+    }
     const user = await this.get(actor.userId);
     if (!user) throw new MarinaError('MARINA_E_UNAUTHENTICATED');
     if (
@@ -118,12 +128,18 @@ export class UserService {
         .where('ended_at', 'is', null);
       if (actor.sessionId) others = others.where('id', '!=', actor.sessionId);
       const ended = await others.executeTakeFirst();
+      const revoked =
+        input.revokeTokens === true
+          ? Number(
+              (await trx.deleteFrom('api_tokens').where('user_id', '=', user.id).executeTakeFirst()).numDeletedRows,
+            )
+          : 0;
       await this.audit.record(
         ctx,
         {
           action: 'user.password_change',
           target: { type: 'user', id: user.id, label: user.email },
-          details: { otherSessionsEnded: Number(ended.numUpdatedRows) },
+          details: { otherSessionsEnded: Number(ended.numUpdatedRows), tokensRevoked: revoked },
         },
         trx,
       );

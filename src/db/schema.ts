@@ -15,6 +15,10 @@ export interface UsersTable {
   is_platform_admin: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
   password_changed_at: NullableTimestamp;
+  /** Set by a platform admin: the account can neither sign in nor use its sessions or tokens. */
+  disabled_at: NullableTimestamp;
+  /** When the owner of the address proved it (a link only their mailbox got); null: never. */
+  email_verified_at: NullableTimestamp;
 }
 
 export interface OrganizationsTable {
@@ -22,6 +26,8 @@ export interface OrganizationsTable {
   slug: string;
   name: string;
   created_at: CreatedAt;
+  /** A platform admin lets this organization use file:// repositories (under the platform's root). */
+  allow_file_repositories: Generated<boolean>;
 }
 
 export interface MembershipsTable {
@@ -54,7 +60,13 @@ export interface ApiTokensTable {
   last_used_at: NullableTimestamp;
   expires_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
+  /** `read`: GET and HEAD only. */
+  scope: ColumnType<TokenScope, TokenScope | undefined, never>;
+  /** When set, the token reaches this organization's resources and nothing else. */
+  organization_id: ColumnType<string | null, string | null | undefined, never>;
 }
+
+export type TokenScope = 'read' | 'write';
 
 export interface LoginAttemptsTable {
   id: Generated<string>;
@@ -74,6 +86,23 @@ export interface OneTimeTokensTable {
   created_at: CreatedAt;
   expires_at: Timestamp;
   used_at: NullableTimestamp;
+}
+
+export interface InvitationsTable {
+  id: Generated<string>;
+  organization_id: string;
+  email: string;
+  role: MemberRole;
+  token_hash: string;
+  invited_by: ColumnType<string | null, string | null | undefined, string | null>;
+  invited_by_label: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  mailed_at: NullableTimestamp;
+  mail_error: ColumnType<string | null, string | null | undefined, string | null>;
+  accepted_at: NullableTimestamp;
+  accepted_by: ColumnType<string | null, string | null | undefined, string | null>;
+  revoked_at: NullableTimestamp;
 }
 
 export interface AuditEventsTable {
@@ -381,6 +410,16 @@ export interface RepositoryCheckoutsTable {
   updated_at: Timestamp;
 }
 
+/** A push-hook delivery already received: a second one with its id or its signed body is a replay. */
+export interface PushHookDeliveriesTable {
+  id: Generated<string>;
+  repository_id: string;
+  provider: string;
+  delivery_id: string | null;
+  body_sha256: string;
+  received_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
@@ -389,6 +428,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   login_attempts: LoginAttemptsTable;
   one_time_tokens: OneTimeTokensTable;
+  invitations: InvitationsTable;
   audit_events: AuditEventsTable;
   operations: OperationsTable;
   operation_logs: OperationLogsTable;
@@ -403,6 +443,7 @@ export interface Database {
   settings: SettingsTable;
   repositories: RepositoriesTable;
   repository_checkouts: RepositoryCheckoutsTable;
+  push_hook_deliveries: PushHookDeliveriesTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -410,6 +451,7 @@ export type Organization = Selectable<OrganizationsTable>;
 export type Session = Selectable<SessionsTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
 export type AuditEvent = Selectable<AuditEventsTable>;
+export type Invitation = Selectable<InvitationsTable>;
 export type NewAuditEvent = Insertable<AuditEventsTable>;
 export type Operation = Selectable<OperationsTable>;
 export type Host = Selectable<HostsTable>;

@@ -13,7 +13,8 @@ import type { MarinaConfig } from '../config.js';
 import type { Services } from '../core/services.js';
 import { type Db, isReachable } from '../db/database.js';
 import { MarinaError } from '../errors.js';
-import { CSRF_HEADER, registerAuthentication } from './auth.js';
+import { requestSerializers } from '../logger.js';
+import { CSRF_HEADER, registerAuthentication, trustProxyOption } from './auth.js';
 import { registerErrorHandling, sendError } from './errors.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
@@ -27,6 +28,7 @@ import { organizationRoutes } from './routes/organizations.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { settingsRoutes } from './routes/settings.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { registerEventStreams } from './sse.js';
 import { registerValidation } from './validation.js';
 
 export interface AppDeps {
@@ -50,8 +52,9 @@ export function findWebDir(configured: string | undefined): string | undefined {
 
 export async function buildApp({ config, services, db, logger }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    trustProxy: config.trustProxy,
+    // Request lines go through our serializer: a push hook's URL is its secret.
+    loggerInstance: logger.child({}, { serializers: requestSerializers }) as FastifyBaseLogger,
+    trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -94,6 +97,7 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
   });
 
   registerAuthentication(app, services);
+  registerEventStreams(app, services, config.eventStreams);
 
   app.get(
     '/healthz',

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { MarinaConfig } from '../config.js';
 import { type AuthenticatedSession, SESSION_COOKIE } from '../core/auth.js';
 import type { AnonymousContext, RequestContext } from '../core/context.js';
 import type { Services } from '../core/services.js';
@@ -17,6 +18,8 @@ declare module 'fastify' {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** All a read-only token may send: every route that changes something takes another method. */
+const READ_METHODS = new Set(['GET', 'HEAD']);
 
 export function contextOf(request: FastifyRequest): RequestContext {
   if (!request.auth) throw new MarinaError('MARINA_E_UNAUTHENTICATED');
@@ -40,6 +43,9 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
       if (!match?.[1])
         throw new MarinaError('MARINA_E_INVALID_TOKEN', 'Send the token as "Authorization: Bearer mrn_…".');
       const actor = await services.tokens.authenticate(match[1]);
+      if (actor.readOnly && !READ_METHODS.has(request.method)) {
+        throw new MarinaError('MARINA_E_TOKEN_SCOPE', 'This API token is read-only: it can only read (GET).');
+      }
       request.auth = { ctx: { actor, ip: request.ip }, session: null };
       return;
     }
@@ -52,6 +58,18 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     }
     request.auth = { ctx: { actor: session.actor, ip: request.ip }, session };
   });
+}
+
+/**
+ * What Fastify's `trustProxy` gets. A hop count becomes a function trusting that many hops from
+ * the socket's peer (Fastify now treats a bare number as "trust nothing"): right only when every
+ * request comes through that many proxies, which is what the operator declares by setting it.
+ */
+export function trustProxyOption(
+  setting: MarinaConfig['trustProxy'],
+): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== 'number') return setting;
+  return (_address, hop) => hop < setting;
 }
 
 export function isSecureRequest(request: FastifyRequest, publicUrl: string): boolean {

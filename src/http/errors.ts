@@ -56,7 +56,19 @@ function fromFastify(error: FastifyError): MarinaError | undefined {
   return undefined;
 }
 
+/** What a file download sets before its first byte, which an error answered instead must not keep. */
+const FILE_HEADERS = ['content-type', 'content-disposition', 'content-length', 'etag', 'x-checksum-sha256'];
+
 export function sendError(reply: FastifyReply, error: MarinaError): FastifyReply {
+  // A stream that failed before its first byte (a damaged offsite copy) leaves the file's headers on
+  // the reply, and on the raw response too: the error goes out as JSON, not as an attachment.
+  if (!reply.raw.headersSent) {
+    for (const name of FILE_HEADERS) {
+      reply.removeHeader(name);
+      reply.raw.removeHeader(name);
+    }
+    reply.type('application/json; charset=utf-8');
+  }
   const retry = error.details?.retryAfterSeconds;
   if (typeof retry === 'number') reply.header('retry-after', String(retry));
   return reply.status(error.status).send(error.toBody());

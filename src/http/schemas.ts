@@ -62,7 +62,7 @@ export const Member = Type.Object(
     name: Type.String(),
     role: Role,
     joinedAt: DateTime,
-    pending: Type.Boolean(),
+    disabled: Type.Boolean({ description: 'Disabled by a platform admin: cannot sign in' }),
   },
   { title: 'Member' },
 );
@@ -76,6 +76,15 @@ export const ApiToken = Type.Object(
     lastUsedAt: Type.Union([DateTime, Type.Null()]),
     expiresAt: Type.Union([DateTime, Type.Null()]),
     revokedAt: Type.Union([DateTime, Type.Null()]),
+    scope: Type.Union([Type.Literal('read'), Type.Literal('write')], {
+      description: '`read`: the token can only send GET and HEAD requests',
+    }),
+    organization: Type.Union(
+      [Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String() }), Type.Null()],
+      {
+        description: 'The one organization the token reaches, or null for everything its user may do',
+      },
+    ),
   },
   { title: 'ApiToken' },
 );

@@ -58,7 +58,15 @@ export function buildManifest(input: {
 
 export class ArchiveError extends Error {
   constructor(
-    readonly reason: 'unsafe-path' | 'no-manifest' | 'no-dump' | 'bad-manifest' | 'corrupt' | 'version',
+    readonly reason:
+      | 'unsafe-path'
+      | 'no-manifest'
+      | 'no-dump'
+      | 'bad-manifest'
+      | 'corrupt'
+      | 'version'
+      | 'unsafe-sql'
+      | 'too-large',
     message: string,
   ) {
     super(message);

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,13 @@ import {
   TEST_IMAGES,
   testNamespace,
 } from '../helpers/docker.js';
-import { createTestRepository, demoAddon, type TestRepository, writeAddon } from '../helpers/git-repo.js';
+import {
+  createTestRepository,
+  demoAddon,
+  TEST_REPOS_ROOT,
+  type TestRepository,
+  writeAddon,
+} from '../helpers/git-repo.js';
 
 /**
  * Repositories and modules in a real Chromium, against a real Marina (Docker, PostgreSQL, the Odoo
@@ -123,18 +129,24 @@ describe('repositories and modules in the web UI', () => {
       await dialog.getByRole('button', { name: 'Add repository' }).click();
       const error = dialog.locator('.field-invalid .field-error');
       await error.waitFor();
-      expect(await error.textContent()).toMatch(/admin can allow local repositories in Settings/);
+      expect(await error.textContent()).toMatch(/a platform admin allows them per organization/);
       expect(await dialog.getByLabel('Repository URL').getAttribute('aria-invalid')).toBe('true');
       await snap('r-02-add-refused', { fullPage: false });
       await dialog.getByRole('button', { name: 'Cancel' }).click();
 
       await page.goto(`${baseUrl}/settings?tab=git`);
       const section = page.getByRole('region', { name: 'Git' });
-      const toggle = section.getByRole('switch', { name: 'Allow local file:// repositories' });
+      // A root folder first, then the organization: local repositories need both.
+      await section.getByLabel('Root folder of local repositories').fill(TEST_REPOS_ROOT);
+      await section.getByRole('button', { name: 'Save root folder' }).click();
+      const toggle = section.getByRole('switch', { name: /^Local repositories for / }).first();
+      await toggle.waitFor();
       expect(await toggle.getAttribute('aria-checked')).toBe('false');
       await toggle.click();
       await expect.poll(async () => toggle.getAttribute('aria-checked')).toBe('true');
-      expect((await api('GET', '/api/v1/settings/git')).json().git).toEqual({ allowFileUrls: true });
+      const git = (await api('GET', '/api/v1/settings/git')).json().git;
+      expect(git.fileRoot).toBe(await realpath(TEST_REPOS_ROOT));
+      expect(git.fileRepositoryOrganizations).toHaveLength(1);
       await snap('r-03-settings-git');
     },
     STEP_TIMEOUT,

@@ -21,7 +21,10 @@ const pageErrors: string[] = [];
 
 async function snap(name: string): Promise<void> {
   // Toasts from earlier steps would cover the page in the picture.
-  for (const dismiss of await page.getByRole('button', { name: 'Dismiss' }).all()) await dismiss.click();
+  // A toast may time out on its own between the listing and the click.
+  for (const dismiss of await page.getByRole('button', { name: 'Dismiss' }).all()) {
+    await dismiss.click({ timeout: 2000 }).catch(() => undefined);
+  }
   await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
 }
 
@@ -108,22 +111,79 @@ describe('the web UI', () => {
   );
 
   it(
-    'adds a member with an initial password',
+    'invites a member without any password: the invitee opens the link and chooses their own',
     async () => {
-      await page.getByRole('button', { name: 'Add member' }).click();
-      const dialog = page.getByRole('dialog', { name: 'Add member' });
+      await page.getByRole('button', { name: 'Invite' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Invite member' });
       await dialog.getByLabel('Email').fill(member.email);
       await dialog.getByLabel('Role').selectOption('admin');
-      await dialog.getByLabel('Name').fill(member.name);
-      await dialog.getByLabel('Initial password').fill(STRONG_PASSWORD);
-      await snap('06-member-add');
-      await dialog.getByRole('button', { name: 'Add member' }).click();
+      expect(await dialog.locator('input[type="password"]').count()).toBe(0);
+      await snap('06-member-invite');
+      await dialog.getByRole('button', { name: 'Send invitation' }).click();
       await dialog.waitFor({ state: 'detached' });
 
+      // No SMTP here: the invitation waits, and the member list does not show them yet.
+      const pending = page
+        .getByRole('table', { name: 'Pending invitations' })
+        .getByRole('row')
+        .filter({ hasText: member.email });
+      await pending.getByText('not emailed').waitFor();
+      expect(await page.getByRole('table', { name: 'Members' }).count()).toBe(0);
+
+      // Only a platform admin gets a link, and only on request.
+      await pending.getByRole('button', { name: `Get link for ${member.email}` }).click();
+      const linkDialog = page.getByRole('dialog', { name: 'Invitation link' });
+      await linkDialog.getByRole('button', { name: 'Issue a link' }).click();
+      const link = await linkDialog.getByLabel('Invitation link').inputValue();
+      expect(link).toMatch(/\/invite#[A-Za-z0-9_-]{43}$/);
+      await linkDialog.getByRole('button', { name: 'Done' }).click();
+
+      const invitee = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      try {
+        const invitePage = await invitee.newPage();
+        // The link is built on MARINA_PUBLIC_URL; the test server listens on a port of its own.
+        expect(link.startsWith(`${t.config.publicUrl}/invite#`)).toBe(true);
+        await invitePage.goto(`${baseUrl}/invite#${link.split('#')[1]}`);
+        await invitePage.getByRole('heading', { name: 'Accept your invitation' }).waitFor();
+        await invitePage.getByText(`invited ${member.email} to join Acme Corp as admin`).waitFor();
+        await invitePage.getByLabel('Name').fill(member.name);
+        await invitePage.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+        await invitePage.getByLabel('Confirm password').fill(STRONG_PASSWORD);
+        await invitePage.getByRole('button', { name: 'Join Acme Corp' }).click();
+        await invitePage.waitForURL(`${baseUrl}/login`);
+        await invitePage.getByText('You joined Acme Corp. Sign in to continue.').waitFor();
+      } finally {
+        await invitee.close();
+      }
+
+      await page.reload();
       const row = page.getByRole('table', { name: 'Members' }).getByRole('row').filter({ hasText: member.email });
       await row.getByText('active').waitFor();
       expect(await row.getByLabel(`Role of ${member.email}`).inputValue()).toBe('admin');
+      expect(await page.getByRole('table', { name: 'Pending invitations' }).count()).toBe(0);
       await snap('07-organization');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'lets the platform admin disable an account and enable it again',
+    async () => {
+      const row = page.getByRole('table', { name: 'Members' }).getByRole('row').filter({ hasText: member.email });
+      await row.getByRole('button', { name: `Disable ${member.email}` }).click();
+      await page
+        .getByRole('dialog', { name: 'Disable account?' })
+        .getByRole('button', { name: 'Disable account' })
+        .click();
+      await row.getByText('disabled').waitFor();
+      const refused = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: member.email, password: STRONG_PASSWORD },
+      });
+      expect(refused.json().error.code).toBe('MARINA_E_ACCOUNT_DISABLED');
+      await row.getByRole('button', { name: `Enable ${member.email}` }).click();
+      await row.getByText('active').waitFor();
     },
     STEP_TIMEOUT,
   );
@@ -136,7 +196,7 @@ describe('the web UI', () => {
       const actions = page.getByTestId('audit-action');
       await actions.first().waitFor();
       const all = await actions.allTextContents();
-      for (const action of ['organization.create', 'member.add', 'auth.login', 'user.create_admin']) {
+      for (const action of ['organization.create', 'invitation.create', 'auth.login', 'user.create_admin']) {
         expect(all).toContain(action);
       }
       await snap('08-audit');
@@ -157,7 +217,7 @@ describe('the web UI', () => {
         .toBe(true);
       const filtered = await actions.allTextContents();
       expect(filtered).toContain('organization.create');
-      expect(filtered).not.toContain('member.add');
+      expect(filtered).not.toContain('invitation.create');
       await snap('09-audit-filtered');
     },
     STEP_TIMEOUT,
@@ -173,6 +233,7 @@ describe('the web UI', () => {
       const create = page.getByRole('dialog', { name: 'New API token' });
       await create.getByLabel('Token name').fill('deploy pipeline');
       await create.getByLabel('Expires after (days)').fill('90');
+      await create.getByLabel('Access').selectOption('read');
       await create.getByRole('button', { name: 'Create token' }).click();
 
       const shown = page.getByRole('dialog', { name: 'Token created' });
@@ -187,6 +248,7 @@ describe('the web UI', () => {
         .getByRole('row')
         .filter({ hasText: 'deploy pipeline' });
       await row.getByText('active').waitFor();
+      await row.getByText('read-only').waitFor();
       expect(await page.content()).not.toContain(secret);
       await snap('11-settings-tokens');
     },
@@ -206,8 +268,10 @@ describe('the web UI', () => {
       await snap('12-settings-password-error');
 
       await page.getByLabel('Current password').fill(STRONG_PASSWORD);
+      await page.getByLabel('Also revoke all my API tokens').check();
       await page.getByRole('button', { name: 'Change password' }).click();
       await page.getByText('Password changed.').waitFor();
+      expect(await t.db.selectFrom('api_tokens').select('id').execute()).toEqual([]);
       await snap('13-settings-password');
     },
     STEP_TIMEOUT,

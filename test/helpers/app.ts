@@ -2,6 +2,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { loadConfig, type MarinaConfig } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
+import { systemContext } from '../../src/core/context.js';
 import { SecretBox } from '../../src/core/secret-box.js';
 import { createServices, type Services } from '../../src/core/services.js';
 import type { Db } from '../../src/db/database.js';
@@ -23,6 +24,10 @@ export class TestClock implements Clock {
   }
   advanceMinutes(minutes: number): void {
     this.current = new Date(this.current.getTime() + minutes * 60_000);
+  }
+  /** Sets the time (backwards too: sessions only compare it with times it gave before). */
+  set(at: Date): void {
+    this.current = new Date(at);
   }
 }
 
@@ -138,7 +143,11 @@ export function withToken(t: TestApp, token: string) {
     });
 }
 
-/** Adds a user to an organization with a password and signs them in. */
+/**
+ * Invites a user to an organization the way an admin does, accepts the invitation as the invitee
+ * would (with a link a platform admin issues: the inviter never sees one), choosing
+ * STRONG_PASSWORD for a new account or giving it for an existing one, and signs them in.
+ */
 export async function memberBrowser(
   t: TestApp,
   by: Browser,
@@ -146,12 +155,16 @@ export async function memberBrowser(
   email: string,
   role: 'owner' | 'admin' | 'member',
 ): Promise<Browser> {
-  const response = await as(t, by)('POST', `/api/v1/organizations/${org}/members`, {
-    email,
-    role,
-    password: STRONG_PASSWORD,
+  const response = await as(t, by)('POST', `/api/v1/organizations/${org}/members`, { email, role });
+  if (response.statusCode !== 201) throw new Error(`invite member failed: ${response.statusCode} ${response.body}`);
+  const invitationId = response.json<{ invitation: { id: string } }>().invitation.id;
+  const { url } = await t.services.invitations.issueLink(systemContext('test'), invitationId);
+  const accepted = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/invite',
+    payload: { token: url.split('#')[1], password: STRONG_PASSWORD },
   });
-  if (response.statusCode !== 201) throw new Error(`add member failed: ${response.statusCode} ${response.body}`);
+  if (accepted.statusCode !== 200) throw new Error(`accept invitation failed: ${accepted.statusCode} ${accepted.body}`);
   return signIn(t.app, email);
 }
 
@@ -159,6 +172,7 @@ export async function countRows(
   db: Db,
   table:
     | 'users'
+    | 'invitations'
     | 'organizations'
     | 'memberships'
     | 'api_tokens'

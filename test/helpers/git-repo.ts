@@ -15,6 +15,29 @@ const GIT_ENV = {
   GIT_CONFIG_NOSYSTEM: '1',
 };
 
+/**
+ * Where test repositories live by default: the one root folder a platform admin names for file://
+ * repositories (Marina refuses local repositories anywhere else, and a root holding its own data).
+ */
+export const TEST_REPOS_ROOT = join(tmpdir(), 'marina-test-repos');
+
+type Call = (method: 'PUT' | 'GET', url: string, body?: unknown) => Promise<{ statusCode: number; body: string }>;
+
+/**
+ * As a platform admin: names TEST_REPOS_ROOT the root of local repositories and lets the
+ * organization (its id) use them.
+ */
+export async function allowLocalRepositories(call: Call, organizationId: string, prefix = '/api/v1'): Promise<void> {
+  await mkdir(TEST_REPOS_ROOT, { recursive: true });
+  const root = await call('PUT', `${prefix}/settings/git`, { fileRoot: TEST_REPOS_ROOT });
+  if (root.statusCode !== 200) throw new Error(`setting the file root failed: ${root.statusCode} ${root.body}`);
+  const grant = await call('PUT', `${prefix}/organizations/${organizationId}/file-repositories`, {
+    allowFileRepositories: true,
+  });
+  if (grant.statusCode !== 200)
+    throw new Error(`allowing local repositories failed: ${grant.statusCode} ${grant.body}`);
+}
+
 /** A bare repository on this machine and a working clone that commits and pushes to it, with the real git. */
 export interface TestRepository {
   /** The bare repository's folder (what `file://` URLs point at). */
@@ -29,9 +52,10 @@ export interface TestRepository {
   cleanup(): Promise<void>;
 }
 
-/** `parent`: where the bare repository goes (e.g. a git SSH server's folder); a temporary folder by default. */
+/** `parent`: where the bare repository goes (e.g. a git SSH server's folder); TEST_REPOS_ROOT by default. */
 export async function createTestRepository(branch = '17.0', parent?: string): Promise<TestRepository> {
-  const root = await mkdtemp(join(parent ?? tmpdir(), 'marina-git-'));
+  if (!parent) await mkdir(TEST_REPOS_ROOT, { recursive: true });
+  const root = await mkdtemp(join(parent ?? TEST_REPOS_ROOT, 'marina-git-'));
   const bare = join(root, 'addons.git');
   const work = join(root, 'work');
   const git = async (cwd: string, ...args: string[]) => (await run('git', args, { cwd, env: GIT_ENV })).stdout.trim();

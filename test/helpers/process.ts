@@ -143,13 +143,14 @@ export async function cliMarinaEnv(
 
 /** Through the CLI, as an operator would: the first admin, a login, organization acme and project acme/erp. */
 export async function setUpAcmeWithCli(env: NodeJS.ProcessEnv, url: string, password: string): Promise<void> {
-  for (const args of [
-    ['admin', 'create', '--email', 'admin@example.com', '--password', password],
-    ['login', '--url', url, '--email', 'admin@example.com', '--password', password],
-    ['orgs', 'create', 'acme', '--name', 'ACME'],
-    ['projects', 'create', 'erp', '--org', 'acme', '--odoo', '17.0'],
-  ]) {
-    const result = await marina(args, env);
+  // The password goes in on standard input: the CLI takes no secret as an argument.
+  for (const [args, input] of [
+    [['admin', 'create', '--email', 'admin@example.com', '--password-stdin'], `${password}\n`],
+    [['login', '--url', url, '--email', 'admin@example.com', '--password-stdin'], `${password}\n`],
+    [['orgs', 'create', 'acme', '--name', 'ACME'], undefined],
+    [['projects', 'create', 'erp', '--org', 'acme', '--odoo', '17.0'], undefined],
+  ] as const) {
+    const result = await marina([...args], env, input);
     if (result.code !== 0) throw new Error(`marina ${args[0]} failed (${result.code}): ${result.stderr}`);
   }
 }

@@ -100,8 +100,8 @@ describe.skipIf(!source)('real Odoo 17: offsite copies, periodic verification, r
   }
 
   async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-    const server = await t.services.databaseServers.forInstances('local');
-    const connection = await t.services.databaseServers.connection(server);
+    // As the tenant's own role, as the tenant would: backups read the database as that role.
+    const connection = await t.services.databaseServers.forInstance(await t.services.instances.row(production.id));
     return withClient(connection, production.dbName, async (c) => (await c.query<T>(text, values)).rows);
   }
 
@@ -150,6 +150,8 @@ describe.skipIf(!source)('real Odoo 17: offsite copies, periodic verification, r
       },
       { clockStart: SCHEDULE_CALENDAR_START },
     ));
+    // s3rver listens on loopback, an internal range only a platform admin can allow.
+    expect((await call('PUT', '/api/v1/settings/outbound', { allowedRanges: ['127.0.0.0/8'] })).statusCode).toBe(200);
     const started = Date.now();
     const project = (
       await call('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' })

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { ArchiveError, DUMP_SQL, MANIFEST, safeEntryName } from '../../odoo/backup-archive.js';
+import { PsqlScriptScanner } from '../../odoo/psql-script.js';
 
 export interface ZipEntryInfo {
   name: string;
@@ -11,6 +12,25 @@ export interface ZipEntryInfo {
   mtime: Date;
   entry: yauzl.Entry;
 }
+
+/** What an untrusted archive may hold; checked from its central directory, then again while inflating. */
+export interface ArchiveLimits {
+  maxUncompressedBytes: number;
+  maxEntries: number;
+  /** Inflated size over stored size, per entry and for the whole archive. */
+  maxCompressionRatio: number;
+}
+
+/**
+ * Below this size a ratio says nothing (a few kilobytes of blank lines compress a thousandfold
+ * and harm no one); above it, per entry and in total, the ratio cap applies.
+ */
+export const RATIO_FLOOR_BYTES = 1024 * 1024;
+
+const gib = (bytes: number) =>
+  bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.ceil(bytes / 1024 ** 2)} MiB`;
+
+const tooLarge = (message: string) => new ArchiveError('too-large', message);
 
 export interface ZipSummary {
   entries: number;
@@ -71,6 +91,11 @@ export class ZipReader {
     return new ZipReader(await openZip(path));
   }
 
+  /** Entries as the end of central directory record counts them, before any is read. */
+  get entryCount(): number {
+    return this.zip.entryCount;
+  }
+
   /** Every entry in order; the handler reads (or ignores) each one before the next comes. */
   async each(handle: (info: ZipEntryInfo) => Promise<void>): Promise<void> {
     const zip = this.zip;
@@ -125,33 +150,110 @@ export class ZipReader {
 }
 
 /**
- * Reads a whole zip once — every name checked, every entry's CRC verified — and says what it holds.
- * An import is refused before anything is touched if this fails.
+ * Refuses, from the central directory alone (nothing inflated yet), an archive whose declared
+ * entry count, total size or compression ratios pass the limits.
  */
-export async function inspectOdooZip(path: string, onBytes?: (bytes: number) => void): Promise<ZipSummary> {
+async function checkDeclared(path: string, limits: ArchiveLimits): Promise<void> {
+  const reader = await ZipReader.open(path);
+  try {
+    if (reader.entryCount > limits.maxEntries)
+      throw tooLarge(`The archive holds ${reader.entryCount} entries; at most ${limits.maxEntries} are accepted.`);
+    let declared = 0;
+    let stored = 0;
+    await reader.each(async (info) => {
+      declared += info.size;
+      stored += info.entry.compressedSize;
+      if (declared > limits.maxUncompressedBytes)
+        throw tooLarge(
+          `The archive inflates to more than ${gib(limits.maxUncompressedBytes)}, the import limit of this Marina.`,
+        );
+      if (info.size > RATIO_FLOOR_BYTES && info.size > limits.maxCompressionRatio * info.entry.compressedSize)
+        throw tooLarge(
+          `${info.name} inflates more than ${limits.maxCompressionRatio} times its stored size: refused as a zip bomb.`,
+        );
+    });
+    if (declared > RATIO_FLOOR_BYTES && declared > limits.maxCompressionRatio * Math.max(stored, 1))
+      throw tooLarge(
+        `The archive inflates more than ${limits.maxCompressionRatio} times its size: refused as a zip bomb.`,
+      );
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * Reads a whole zip — every name checked, every entry's CRC verified — and says what it holds.
+ * With limits, the central directory is checked first, then the real inflated bytes are counted
+ * as they come and the read aborts the moment one passes a limit: a header that lies about sizes
+ * gets no further than an honest one. An import is refused before anything is touched if this fails.
+ */
+export async function inspectOdooZip(
+  path: string,
+  limits?: ArchiveLimits,
+  onBytes?: (bytes: number) => void,
+): Promise<ZipSummary> {
+  if (limits) await checkDeclared(path, limits);
   const reader = await ZipReader.open(path);
   const summary: ZipSummary = { entries: 0, uncompressedBytes: 0, hasDump: false, filestoreFiles: 0 };
+  let storedBytes = 0;
   try {
     await reader.each(async (info) => {
       summary.entries++;
+      if (limits && summary.entries > limits.maxEntries)
+        throw tooLarge(`The archive holds more than ${limits.maxEntries} entries.`);
       if (info.directory) return;
+      storedBytes += info.entry.compressedSize;
       if (info.name === MANIFEST) summary.manifest = await reader.text(info);
       else {
         if (info.name === DUMP_SQL) summary.hasDump = true;
         if (info.name.startsWith('filestore/')) summary.filestoreFiles++;
         const stream = await reader.stream(info);
+        // psql runs backslash commands: a dump.sql that holds any is refused here, before it is kept.
+        const script = info.name === DUMP_SQL ? new PsqlScriptScanner() : undefined;
+        let entryBytes = 0;
         stream.on('data', (chunk: Buffer) => {
+          try {
+            script?.write(chunk.toString('latin1'));
+          } catch (error) {
+            stream.destroy(error as Error);
+            return;
+          }
+          entryBytes += chunk.length;
           summary.uncompressedBytes += chunk.length;
           onBytes?.(summary.uncompressedBytes);
+          const problem = limits && overLimit(limits, info, entryBytes, summary.uncompressedBytes, storedBytes);
+          if (problem) stream.destroy(tooLarge(problem));
         });
         await new Promise<void>((resolve, reject) => {
           stream.once('end', resolve);
           stream.once('error', reject);
+          stream.once('close', () => (stream.errored ? reject(stream.errored) : resolve()));
         });
+        script?.end();
       }
     });
   } finally {
     reader.close();
   }
   return summary;
+}
+
+/** The limit that the bytes inflated so far pass, counted for real (headers may lie), or undefined. */
+function overLimit(
+  limits: ArchiveLimits,
+  info: ZipEntryInfo,
+  entryBytes: number,
+  totalBytes: number,
+  storedBytes: number,
+): string | undefined {
+  if (totalBytes > limits.maxUncompressedBytes)
+    return `The archive inflates to more than ${gib(limits.maxUncompressedBytes)}, the import limit of this Marina.`;
+  if (
+    entryBytes > RATIO_FLOOR_BYTES &&
+    entryBytes > limits.maxCompressionRatio * Math.max(info.entry.compressedSize, 1)
+  )
+    return `${info.name} inflates more than ${limits.maxCompressionRatio} times its stored size: refused as a zip bomb.`;
+  if (totalBytes > RATIO_FLOOR_BYTES && totalBytes > limits.maxCompressionRatio * Math.max(storedBytes, 1))
+    return `The archive inflates more than ${limits.maxCompressionRatio} times its size: refused as a zip bomb.`;
+  return undefined;
 }

@@ -3,6 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
 import tarStream from 'tar-stream';
 import { StdoutDemux } from './demux.js';
+import { followEvents } from './events.js';
+import { DockerNetworks } from './networks.js';
 
 /** Every object Marina creates carries these labels, so reconciliation can tell Marina's from others'. */
 export const LABEL_MANAGED = 'io.marina.managed';
@@ -36,8 +38,15 @@ export interface ContainerSpec {
   networkAliases?: string[];
   mounts?: { type: 'volume' | 'bind'; source: string; target: string; readOnly?: boolean }[];
   ports?: { container: number; hostIp: string; hostPort: number }[];
+  /** Defaults to DEFAULT_LIMITS when not given: every container has a memory and CPU limit. */
   memoryBytes?: number;
   nanoCpus?: number;
+  pidsLimit?: number;
+  /**
+   * Capabilities kept on top of none (every container drops ALL). Unset: ROOT_HELPER_CAPABILITIES,
+   * what a helper running as root needs to handle files of other owners on volumes.
+   */
+  capAdd?: string[];
   restart?: 'no' | 'unless-stopped' | 'on-failure';
   healthcheck?: {
     test: string[];
@@ -83,7 +92,13 @@ function parseDockerHost(dockerHost: string): Docker.DockerOptions {
   return { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
 }
 
-const isNotFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
+/** Limits of a container whose spec names none: a runaway helper cannot take the host down. */
+export const DEFAULT_LIMITS = { memoryBytes: 2 * 1024 ** 3, pids: 512, cpus: 2 } as const;
+
+/** chown/chmod/remove files of other owners as root in a helper; none of Docker's other defaults (setuid, raw sockets, …). */
+export const ROOT_HELPER_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'];
+
+export const isNotFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
 const isNotModified = (error: unknown) => (error as { statusCode?: number }).statusCode === 304;
 
 /** Output of a non-TTY container or exec arrives multiplexed; this splits it into one text stream. */
@@ -105,9 +120,12 @@ function collect(docker: Docker, stream: Readable, limitBytes = 1024 * 1024): Pr
 /** The only code that talks to a Docker engine: the Engine API through dockerode, never the docker CLI. */
 export class DockerEngine {
   readonly docker: Docker;
+  /** Networks beyond ensureNetwork: attaching, detaching, removing, listing. */
+  readonly networks: DockerNetworks;
 
   constructor(readonly location: EngineLocation) {
     this.docker = new Docker(parseDockerHost(location.dockerHost));
+    this.networks = new DockerNetworks(this.docker);
   }
 
   async info(): Promise<EngineInfo> {
@@ -132,12 +150,28 @@ export class DockerEngine {
     }
   }
 
-  async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+  /** `internal`: a network with no route out, whose containers reach only each other. */
+  async ensureNetwork(
+    name: string,
+    labels: Record<string, string>,
+    options: { internal?: boolean } = {},
+  ): Promise<void> {
     try {
       await this.docker.getNetwork(name).inspect();
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      await this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+      try {
+        await this.docker.createNetwork({
+          Name: name,
+          Driver: 'bridge',
+          Labels: labels,
+          CheckDuplicate: true,
+          Internal: options.internal ?? false,
+        });
+      } catch (created) {
+        // Two jobs made it at the same moment: the other one's network serves.
+        if ((created as { statusCode?: number }).statusCode !== 409) throw created;
+      }
     }
   }
 
@@ -168,7 +202,23 @@ export class DockerEngine {
     }
   }
 
+  private cpuCount?: Promise<number>;
+
+  /** NanoCpus above the engine's CPU count are refused by Docker: a default is capped to it. */
+  private async defaultNanoCpus(): Promise<number> {
+    this.cpuCount ??= this.info()
+      .then((info) => info.cpus)
+      .catch(() => 1);
+    return Math.min(DEFAULT_LIMITS.cpus, await this.cpuCount) * 1e9;
+  }
+
+  /** Attaches a container to a network once (see DockerNetworks.connect). */
+  connectNetwork(network: string, container: string, aliases: string[]): Promise<void> {
+    return this.networks.connect(network, container, aliases);
+  }
+
   async createContainer(spec: ContainerSpec): Promise<string> {
+    const nanoCpus = spec.nanoCpus ?? (await this.defaultNanoCpus());
     const container = await this.docker.createContainer({
       name: spec.name,
       Image: spec.image,
@@ -199,8 +249,14 @@ export class DockerEngine {
             [{ HostIp: p.hostIp, HostPort: p.hostPort === 0 ? '' : String(p.hostPort) }],
           ]),
         ),
-        Memory: spec.memoryBytes,
-        NanoCpus: spec.nanoCpus,
+        // Tenants are hostile: no capability beyond those asked for, no setuid escalation, and
+        // limits on memory, CPU and processes (a fork bomb stops at the pids limit).
+        CapDrop: ['ALL'],
+        CapAdd: spec.capAdd ?? ROOT_HELPER_CAPABILITIES,
+        SecurityOpt: ['no-new-privileges'],
+        PidsLimit: spec.pidsLimit ?? DEFAULT_LIMITS.pids,
+        Memory: spec.memoryBytes ?? DEFAULT_LIMITS.memoryBytes,
+        NanoCpus: nanoCpus,
         RestartPolicy: { Name: spec.restart ?? 'no' },
         NetworkMode: spec.network,
       },
@@ -384,45 +440,8 @@ export class DockerEngine {
    * Follows the engine's container events for Marina's objects until `signal` aborts. The stream
    * is the source of truth for status; nothing polls containers per request.
    */
-  async events(namespace: string, onEvent: (event: ContainerEvent) => void, signal: AbortSignal): Promise<void> {
-    const stream = (await this.docker.getEvents({
-      filters: { type: ['container'], label: [`${LABEL_NAMESPACE}=${namespace}`] },
-      abortSignal: signal,
-    } as Docker.GetEventsOptions)) as unknown as Readable;
-    let buffer = '';
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString('utf8');
-        let newline = buffer.indexOf('\n');
-        while (newline >= 0) {
-          const line = buffer.slice(0, newline).trim();
-          buffer = buffer.slice(newline + 1);
-          newline = buffer.indexOf('\n');
-          if (!line) continue;
-          const raw = JSON.parse(line) as {
-            id: string;
-            Action: string;
-            Actor: { Attributes: Record<string, string> };
-            time: number;
-          };
-          const exitCode = raw.Actor.Attributes.exitCode;
-          onEvent({
-            id: raw.id,
-            action: raw.Action,
-            labels: raw.Actor.Attributes,
-            exitCode: exitCode === undefined ? undefined : Number(exitCode),
-            time: new Date(raw.time * 1000),
-          });
-        }
-      });
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', (error) => (signal.aborted ? resolve() : reject(error)));
-      signal.addEventListener('abort', () => {
-        stream.destroy();
-        resolve();
-      });
-    });
+  events(namespace: string, onEvent: (event: ContainerEvent) => void, signal: AbortSignal): Promise<void> {
+    return followEvents(this.docker, namespace, onEvent, signal);
   }
 
   /**

@@ -2,12 +2,15 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { branchProblem, parseRepoUrl } from '../../core/repo-validation.js';
 import { classifyStderr, type FailureContext, failureMessage, GitError, type GitFailure } from './errors.js';
+import { bareOf, curlAddress, knownHostsName, type PinnedRemote, pinnedSshConfig } from './pinned.js';
 
 export { GitError, type GitFailure } from './errors.js';
+export { knownHostsName, type PinnedRemote } from './pinned.js';
 
 /**
  * The real git CLI. Every command is an argument array with an explicit environment: no shell, no
@@ -21,6 +24,11 @@ export interface GitAccess {
   knownHosts?: string;
   /** Whether file:// (and local paths) may be used, e.g. by submodules; an admin setting. */
   allowFile: boolean;
+  /**
+   * The remote's address as the outbound guard checked it (adapters/net/outbound.ts): git reaches
+   * that address and no other for the remote's host, whatever DNS answers later.
+   */
+  pinned?: PinnedRemote;
 }
 
 export interface CommitInfo {
@@ -64,7 +72,7 @@ const COMMIT = /^[0-9a-f]{7,64}$/;
 const SSH_WRAPPER = `#!/bin/sh
 # Marina's ssh for git: constant; every value comes from the environment.
 known_hosts="\${MARINA_GIT_KNOWN_HOSTS:-/dev/null}"
-set -- -F /dev/null -o UserKnownHostsFile="$known_hosts" -o GlobalKnownHostsFile=/dev/null \\
+set -- -F "\${MARINA_GIT_SSH_CONFIG:-/dev/null}" -o UserKnownHostsFile="$known_hosts" -o GlobalKnownHostsFile=/dev/null \\
   -o StrictHostKeyChecking=yes -o UpdateHostKeys=no -o BatchMode=yes -o ConnectTimeout=20 \\
   -o IdentityAgent=none -o ForwardAgent=no -o ForwardX11=no -o ClearAllForwardings=yes \\
   -o PermitLocalCommand=no -o ControlMaster=no -o ControlPath=none \\
@@ -426,8 +434,18 @@ export class Git {
       'protocol.allow=never',
       'protocol.https.allow=always',
       'protocol.ssh.allow=always',
-      `protocol.file.allow=${allowFile ? 'always' : 'never'}`,
+      // "user": the repository itself may be local, its submodules never (git marks their clones
+      // as not from the user). A local submodule could name another tenant's checkout on this disk.
+      `protocol.file.allow=${allowFile ? 'user' : 'never'}`,
       ...(options.recurse ? [] : ['submodule.recurse=false']),
+      // curl connects to the checked address for the remote's host (TLS still checks the name);
+      // a redirect would lead to a host nobody checked.
+      ...(options.access?.pinned
+        ? [
+            `http.curloptResolve=${bareOf(options.access.pinned.host)}:${options.access.pinned.port}:${curlAddress(options.access.pinned.address)}`,
+            'http.followRedirects=false',
+          ]
+        : []),
     ];
     const argv = [...config.flatMap((c) => ['-c', c]), ...args];
     const cwd = options.cwd ?? home;
@@ -441,8 +459,9 @@ export class Git {
       GIT_TERMINAL_PROMPT: '0',
       GIT_CONFIG_NOSYSTEM: '1',
       GIT_CONFIG_GLOBAL: '/dev/null',
-      // Overrides protocol.* everywhere, submodules included.
-      GIT_ALLOW_PROTOCOL: allowFile ? 'https:ssh:file' : 'https:ssh',
+      // Overrides protocol.* everywhere, submodules included; with local repositories allowed it is
+      // left out, because it would allow file for submodules too (protocol.* above then decides).
+      ...(allowFile ? {} : { GIT_ALLOW_PROTOCOL: 'https:ssh' }),
       GIT_SSH: wrapper,
       GIT_SSH_VARIANT: 'ssh',
       // Never walk up from a checkout into some other repository.
@@ -450,8 +469,13 @@ export class Git {
     };
     let accessDir: string | null = null;
     try {
-      if (options.access?.privateKey || options.access?.knownHosts !== undefined) {
+      if (options.access?.privateKey || options.access?.knownHosts !== undefined || options.access?.pinned) {
         accessDir = await mkdtemp(join(runtimeDir, 'access-'));
+        if (options.access.pinned) {
+          const sshConfig = join(accessDir, 'ssh_config');
+          await writeFile(sshConfig, pinnedSshConfig(options.access.pinned), { mode: 0o600, flag: 'wx' });
+          env.MARINA_GIT_SSH_CONFIG = sshConfig;
+        }
         const knownHosts = join(accessDir, 'known_hosts');
         await writeFile(knownHosts, normalizeKnownHosts(options.access.knownHosts ?? ''), { mode: 0o600, flag: 'wx' });
         env.MARINA_GIT_KNOWN_HOSTS = knownHosts;
@@ -621,24 +645,34 @@ function execute(
   });
 }
 
-/** ssh-keyscan of a host (ed25519, ecdsa, rsa) → known_hosts lines; throws GitError('network') when nothing answers. */
-export async function scanHostKeys(host: string, port: number, timeoutMs = 15_000): Promise<string> {
-  const bare = typeof host === 'string' && host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+/**
+ * ssh-keyscan of a checked address (ed25519, ecdsa, rsa) → known_hosts lines under the host's name;
+ * throws GitError('network') when nothing answers. Scanning the address, not the name, leaves DNS
+ * no chance to send it elsewhere.
+ */
+export async function scanHostKeys(target: PinnedRemote, timeoutMs = 15_000): Promise<string> {
+  const { port } = target;
+  const bare = bareOf(target.host);
   if (typeof bare !== 'string' || bare.startsWith('-') || !/^[A-Za-z0-9.:-]{1,253}$/.test(bare))
     throw new GitError('other', 'The host to scan must be a host name, an IPv4 or an IPv6 address.', '');
+  const address = target.address;
+  if (typeof address !== 'string' || isIP(address) === 0)
+    throw new GitError('other', 'The address to scan must be an IPv4 or an IPv6 address.', '');
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new GitError('other', 'The port to scan must be a number from 1 to 65535.', '');
   const { home } = await privateRuntime();
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
   const result = await execute(
     'ssh-keyscan',
-    ['-T', String(seconds), '-p', String(port), '-t', 'ed25519,ecdsa,rsa', '--', bare],
+    ['-T', String(seconds), '-p', String(port), '-t', 'ed25519,ecdsa,rsa', '--', address],
     { cwd: home, env: { PATH: SAFE_PATH, HOME: home, LC_ALL: 'C' }, timeoutMs: timeoutMs + 5_000 },
   );
   const lines = result.stdout
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => /^\S+ (?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) [A-Za-z0-9+/]+={0,3}$/.test(l))
+    // Named for the host the user gave: the HostKeyAlias ssh checks them under.
+    .map((l) => `${knownHostsName(bare, port)} ${l.slice(l.indexOf(' ') + 1)}`)
     .sort();
   const where = port === 22 ? bare : `${bare}:${port}`;
   if (lines.length === 0)

@@ -22,12 +22,24 @@ export interface ServerConnection {
   password: string;
 }
 
+/**
+ * One connection to one database. Inside a tenant's database, `server` must carry the instance's
+ * own role (see DatabaseServerService.forInstance): the tenant controls what runs there (triggers,
+ * views, search_path), and it must run with the tenant's rights, never the superuser's.
+ */
 export async function withClient<T>(
   server: ServerConnection,
   database: string,
   work: (client: pg.Client) => Promise<T>,
+  options?: string,
 ): Promise<T> {
-  const client = new pg.Client({ ...server, database, connectionTimeoutMillis: 5000, application_name: 'marina' });
+  const client = new pg.Client({
+    ...server,
+    database,
+    connectionTimeoutMillis: 5000,
+    application_name: 'marina',
+    ...(options ? { options } : {}),
+  });
   await client.connect();
   try {
     return await work(client);
@@ -36,12 +48,24 @@ export async function withClient<T>(
   }
 }
 
+/** The maintenance database, where the superuser creates, drops and renames: nothing of a tenant's runs there. */
+const MAINTENANCE_DB = 'postgres';
+
+/**
+ * The superuser's connection: only to the maintenance database, with `search_path` pinned to
+ * pg_catalog from the start, so that no object a role created in a shared schema (`public` before
+ * PostgreSQL 15) can stand in for a catalog function or operator.
+ */
+export function withSuperuser<T>(server: ServerConnection, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(server, MAINTENANCE_DB, work, '-c search_path=pg_catalog');
+}
+
 export async function waitUntilReady(server: ServerConnection, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      await withClient(server, 'postgres', (c) => c.query('select 1'));
+      await withSuperuser(server, (c) => c.query('select 1'));
       return;
     } catch (error) {
       last = error;
@@ -64,7 +88,7 @@ const ODOO_COLLATION = "LC_COLLATE 'C'";
  * no superuser, no CREATEROLE, no CREATEDB — and other roles cannot connect to it.
  */
 export async function createRoleAndDatabase(server: ServerConnection, name: string, password: string): Promise<void> {
-  await withClient(server, 'postgres', async (client) => {
+  await withSuperuser(server, async (client) => {
     await client.query(
       `CREATE ROLE ${identifier(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${secretLiteral(password)}`,
     );
@@ -76,17 +100,15 @@ export async function createRoleAndDatabase(server: ServerConnection, name: stri
 }
 
 export async function roleExists(server: ServerConnection, name: string): Promise<boolean> {
-  return withClient(
+  return withSuperuser(
     server,
-    'postgres',
     async (c) => (await c.query('select 1 from pg_roles where rolname = $1', [name])).rowCount === 1,
   );
 }
 
 export async function databaseExists(server: ServerConnection, name: string): Promise<boolean> {
-  return withClient(
+  return withSuperuser(
     server,
-    'postgres',
     async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1,
   );
 }
@@ -96,7 +118,7 @@ export async function databaseExists(server: ServerConnection, name: string): Pr
  * and the role; absent ones are fine.
  */
 export async function dropDatabaseAndRole(server: ServerConnection, name: string): Promise<void> {
-  await withClient(server, 'postgres', async (client) => {
+  await withSuperuser(server, async (client) => {
     await client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`);
     // Databases the role still owns (what a restore left aside) would keep the role from going.
     const owned = await client.query<{ datname: string }>(
@@ -110,7 +132,7 @@ export async function dropDatabaseAndRole(server: ServerConnection, name: string
 }
 
 export async function databaseSize(server: ServerConnection, name: string): Promise<number> {
-  return withClient(server, 'postgres', async (c) => {
+  return withSuperuser(server, async (c) => {
     const result = await c.query<{ size: string }>('select pg_database_size($1)::text as size', [name]);
     return Number(result.rows[0]?.size ?? 0);
   });
@@ -118,7 +140,7 @@ export async function databaseSize(server: ServerConnection, name: string): Prom
 
 /** Databases that look like Marina's on a server, for reconciliation. */
 export async function listMarinaDatabases(server: ServerConnection): Promise<string[]> {
-  return withClient(server, 'postgres', async (c) => {
+  return withSuperuser(server, async (c) => {
     const result = await c.query<{ datname: string }>(
       "select datname from pg_database where datname like 'odoo\\_%' order by 1",
     );
@@ -128,7 +150,7 @@ export async function listMarinaDatabases(server: ServerConnection): Promise<str
 
 /** An empty database owned by an existing role (a restore loads into it before it takes the real name). */
 export async function createDatabaseFor(server: ServerConnection, name: string, owner: string): Promise<void> {
-  await withClient(server, 'postgres', async (client) => {
+  await withSuperuser(server, async (client) => {
     await client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`);
     await client.query(
       `CREATE DATABASE ${identifier(name)} OWNER ${identifier(owner)} ENCODING 'UTF8' ${ODOO_COLLATION} TEMPLATE template0`,
@@ -138,14 +160,12 @@ export async function createDatabaseFor(server: ServerConnection, name: string, 
 }
 
 export async function dropDatabase(server: ServerConnection, name: string): Promise<void> {
-  await withClient(server, 'postgres', (client) =>
-    client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`),
-  );
+  await withSuperuser(server, (client) => client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`));
 }
 
 /** Renames a database; its sessions are ended first (the rename needs it idle). */
 export async function renameDatabase(server: ServerConnection, from: string, to: string): Promise<void> {
-  await withClient(server, 'postgres', async (client) => {
+  await withSuperuser(server, async (client) => {
     await client.query(
       'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
       [from],
@@ -155,7 +175,7 @@ export async function renameDatabase(server: ServerConnection, from: string, to:
 }
 
 export async function serverVersionNum(server: ServerConnection): Promise<number> {
-  return withClient(server, 'postgres', async (c) => {
+  return withSuperuser(server, async (c) => {
     const result = await c.query<{ v: string }>('show server_version_num');
     return Number(result.rows[0]?.v ?? 0);
   });

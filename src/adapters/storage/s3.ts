@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
@@ -8,6 +11,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { OutboundRefusedError } from '../net/outbound.js';
 import { networkFailure } from './network-errors.js';
 import { type PutOptions, type RemoteStore, type S3Secrets, type S3Settings, StorageError } from './types.js';
 
@@ -23,9 +27,14 @@ export class S3Store implements RemoteStore {
   private readonly where: string;
   private readonly host: string;
 
+  /**
+   * `lookup` resolves and checks every name the SDK connects to (the endpoint, or a bucket's virtual
+   * host), so the socket gets the address that was checked; TLS still verifies the name.
+   */
   constructor(
     private readonly settings: S3Settings,
     secrets: S3Secrets,
+    options: { lookup?: LookupFunction } = {},
   ) {
     this.host = settings.endpoint ? hostOf(settings.endpoint) : `s3.${settings.region}.amazonaws.com`;
     this.where = settings.endpoint ? originOf(settings.endpoint) : `AWS S3 (${settings.region})`;
@@ -37,7 +46,16 @@ export class S3Store implements RemoteStore {
       // The SDK's default flexible checksums (CRC trailers) break on s3rver and on some S3 look-alikes (older B2, R2).
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 15_000, socketTimeout: 300_000 },
+      requestHandler: {
+        connectionTimeout: 15_000,
+        socketTimeout: 300_000,
+        ...(options.lookup
+          ? {
+              httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 50, lookup: options.lookup }),
+              httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 50, lookup: options.lookup }),
+            }
+          : {}),
+      },
       maxAttempts: 3,
     });
   }
@@ -203,6 +221,8 @@ export class S3Store implements RemoteStore {
         `${where} answered 404 for ${key ? this.keyOf(key) : 'the request'}.`,
         options,
       );
+    const refused = refusalIn(error);
+    if (refused) return new StorageError('refused', refused.message, options);
     const network = networkFailure(error, this.host, where);
     if (network) return network;
     const detail = error instanceof Error ? error.message : String(error);
@@ -230,6 +250,13 @@ function originOf(endpoint: string): string {
   } catch {
     return endpoint;
   }
+}
+
+/** A connection the outbound guard refused at lookup time (a bucket's virtual host, or DNS that changed). */
+function refusalIn(error: unknown, depth = 0): OutboundRefusedError | null {
+  if (error instanceof OutboundRefusedError) return error;
+  if (typeof error !== 'object' || error === null || depth > 3) return null;
+  return refusalIn((error as { cause?: unknown }).cause, depth + 1);
 }
 
 function nonce(): string {

@@ -15,6 +15,10 @@ const FAILURE = 4;
 export interface SftpStoreOptions {
   /** How long the TCP connect, SSH handshake and authentication may take together. */
   readyTimeoutMs?: number;
+  /** The address checked for `settings.host` (adapters/net/outbound.ts): ssh2 connects there, never resolving again. */
+  address?: string;
+  /** Accept a server whose key is not pinned yet (the connection test that pins it); otherwise refuse it. */
+  allowUnpinned?: boolean;
 }
 
 /** `SHA256:<base64 without padding>` of the raw host key blob: what `ssh-keygen -lf` prints. */
@@ -55,7 +59,7 @@ export class SftpStore implements RemoteStore {
     client.once('close', () => this.markGone());
     let refused: StorageError | null = null;
     const config: ConnectConfig = {
-      host: settings.host,
+      host: this.options.address ?? settings.host,
       port: settings.port,
       username: settings.username,
       readyTimeout: this.options.readyTimeoutMs ?? 15_000,
@@ -66,6 +70,13 @@ export class SftpStore implements RemoteStore {
         const presented = fingerprintOf(key);
         this.hostKeyFingerprint = presented;
         const expected = settings.hostKeyFingerprint;
+        if (expected === null && !this.options.allowUnpinned) {
+          refused = new StorageError(
+            'host-key-unpinned',
+            `No host key is pinned for ${this.where} (it showed ${presented}): nothing is sent to an unpinned server. Run the destination's connection test to pin it.`,
+          );
+          return false;
+        }
         if (expected === null || expected === presented) return true;
         refused = new StorageError(
           'host-key-changed',

@@ -50,6 +50,10 @@ export type StorageFailure =
   | 'not-found'
   | 'clock-skew'
   | 'host-key-changed'
+  /** SFTP: no host key is pinned, and uploads go only to a pinned host. */
+  | 'host-key-unpinned'
+  /** The address is internal and not allow-listed (see adapters/net/outbound.ts). */
+  | 'refused'
   | 'integrity'
   | 'other';
 

@@ -5,6 +5,10 @@ import * as instances from './0003_instances.js';
 import * as backups from './0004_backups.js';
 import * as offsite from './0005_offsite.js';
 import * as repositories from './0006_repositories.js';
+import * as invitations from './0007_invitations.js';
+import * as signinTokens from './0008_signin_tokens.js';
+import * as abuseLimits from './0010_abuse_limits.js';
+import * as outbound from './0011_outbound.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +18,8 @@ export const migrations: Record<string, Migration> = {
   '0004_backups': backups,
   '0005_offsite': offsite,
   '0006_repositories': repositories,
+  '0007_invitations': invitations,
+  '0008_signin_tokens': signinTokens,
+  '0010_abuse_limits': abuseLimits,
+  '0011_outbound': outbound,
 };

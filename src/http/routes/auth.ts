@@ -43,23 +43,6 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     },
   );
 
-  app.post(
-    '/auth/invite',
-    {
-      config: { public: true },
-      schema: {
-        tags: ['auth'],
-        summary: 'Accept an invitation: choose a password with the one-time link',
-        body: Type.Object(
-          { token: Type.String({ maxLength: 100 }), password: Password },
-          { additionalProperties: false },
-        ),
-        response: responses({ 200: Type.Object({ user: User }) }),
-      },
-    },
-    async (request) => ({ user: await services.auth.acceptInvite(anonymousContext(request), request.body) }),
-  );
-
   app.get(
     '/setup',
     {
@@ -143,8 +126,17 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     {
       schema: {
         tags: ['account'],
-        summary: 'Change your password; your other sessions end',
-        body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
+        summary: 'Change your password; your other sessions end, and your API tokens too if you ask',
+        body: Type.Object(
+          {
+            currentPassword: Password,
+            newPassword: Password,
+            revokeTokens: Type.Optional(
+              Type.Boolean({ description: 'Also delete all your API tokens (default false: they keep working)' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: responses({ 204: Type.Null() }),
       },
     },

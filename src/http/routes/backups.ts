@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { importLimitBounds } from '../../core/import-limits.js';
 import { patterns } from '../../core/validation.js';
 import { MarinaError } from '../../errors.js';
 import { contextOf } from '../auth.js';
@@ -339,6 +340,53 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       });
       return reply.status(202).send(result);
     },
+  );
+
+  const bounds = importLimitBounds;
+  const ImportLimits = Type.Object(
+    {
+      maxUncompressedBytes: Type.Integer({
+        minimum: bounds.maxUncompressedBytes.min,
+        maximum: bounds.maxUncompressedBytes.max,
+        description: 'The most an archive may inflate to, in bytes (default 20 GiB)',
+      }),
+      maxEntries: Type.Integer({
+        minimum: bounds.maxEntries.min,
+        maximum: bounds.maxEntries.max,
+        description: 'The most files and folders an archive may hold',
+      }),
+      maxCompressionRatio: Type.Integer({
+        minimum: bounds.maxCompressionRatio.min,
+        maximum: bounds.maxCompressionRatio.max,
+        description: 'The most an entry, or the archive, may inflate over its stored size (entries over 1 MiB)',
+      }),
+    },
+    { title: 'ImportLimits' },
+  );
+
+  app.get(
+    '/settings/imports',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'What an imported archive may hold: checked before anything is written',
+        response: responses({ 200: Type.Object({ imports: ImportLimits }) }),
+      },
+    },
+    async () => ({ imports: await services.importLimits.get() }),
+  );
+
+  app.put(
+    '/settings/imports',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'Change the import limits (platform admins); fields left out keep their value',
+        body: Type.Partial(ImportLimits, { additionalProperties: false }),
+        response: responses({ 200: Type.Object({ imports: ImportLimits }) }),
+      },
+    },
+    async (request) => ({ imports: await services.importLimits.set(contextOf(request), request.body) }),
   );
 };
 

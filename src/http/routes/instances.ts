@@ -137,7 +137,15 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     async (request, reply) => {
       const actor = contextOf(request).actor;
       const visible = new Set((await instances.list(actor)).map((i) => i.id));
-      const stream = openEventStream(request, reply);
+      // The stream itself stays allowed; what it shows shrinks to what the user may still see.
+      const stream = openEventStream(request, reply, async (now) => {
+        const still = new Set((await instances.list(now)).map((i) => i.id));
+        for (const id of visible) {
+          if (still.has(id)) continue;
+          visible.delete(id);
+          stream.send('removed', { id });
+        }
+      });
       const onChange = (view: InstanceView) => {
         if (!visible.has(view.id)) {
           // New instances appear in the stream once access is confirmed.

@@ -72,7 +72,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
       const actor = contextOf(request).actor;
       const id = request.params.id;
       await operations.get(actor, id);
-      const stream = openEventStream(request, reply);
+      const stream = openEventStream(request, reply, (now) => operations.get(now, id));
       const onJob = (job: OperationView) => {
         stream.send('job', job);
         if (isFinished(job.status)) {

@@ -161,7 +161,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
       const instance = await instances.get(actor, id);
       const header = request.headers['last-event-id'];
       let after = typeof header === 'string' && /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(header) ? header : undefined;
-      const stream = openEventStream(request, reply);
+      const stream = openEventStream(request, reply, (now) => instances.get(now, id));
       const abort = new AbortController();
       stream.closed.then(() => abort.abort());
       const filter = { tail: request.query.tail ?? 200, level: request.query.level, q: request.query.q };
@@ -268,7 +268,7 @@ export const systemLogRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
       await systemLogs.tail(actor, { tail: logLimits.tail.min });
       const header = request.headers['last-event-id'];
       const after = typeof header === 'string' && /^\d{16}$/.test(header) ? header : undefined;
-      const stream = openEventStream(request, reply);
+      const stream = openEventStream(request, reply, (now) => systemLogs.tail(now, { tail: logLimits.tail.min }));
       const abort = new AbortController();
       stream.closed.then(() => abort.abort());
       const query = { tail: request.query.tail ?? 200, level: request.query.level, q: request.query.q, after };

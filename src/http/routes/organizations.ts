@@ -1,11 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../auth.js';
-import { Email, IdOrSlug, Member, Name, Organization, Password, Role, responses, Slug, Uuid } from '../schemas.js';
+import { IdOrSlug, Member, Name, Organization, Role, responses, Slug, Uuid } from '../schemas.js';
+import { invitationRoutes } from './invitations.js';
 import type { RouteOptions } from './options.js';
+import { userRoutes } from './users.js';
 
-export const organizationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
-  const orgs = services.organizations;
+export const organizationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => {
+  const orgs = options.services.organizations;
+  // Joining an organization goes through invitations; accounts are managed by platform admins.
+  await app.register(invitationRoutes, options);
+  await app.register(userRoutes, options);
 
   app.get(
     '/organizations',
@@ -57,26 +62,6 @@ export const organizationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async
       },
     },
     async (request) => ({ members: await orgs.members(contextOf(request).actor, request.params.id) }),
-  );
-
-  app.post(
-    '/organizations/:id/members',
-    {
-      schema: {
-        tags: ['organizations'],
-        summary: 'Add a member; a new user gets the given password or a one-time invitation link',
-        params: Type.Object({ id: IdOrSlug }),
-        body: Type.Object(
-          { email: Email, role: Role, name: Type.Optional(Name), password: Type.Optional(Password) },
-          { additionalProperties: false },
-        ),
-        response: responses({
-          201: Type.Object({ member: Member, inviteUrl: Type.Union([Type.String(), Type.Null()]) }),
-        }),
-      },
-    },
-    async (request, reply) =>
-      reply.status(201).send(await orgs.addMember(contextOf(request), request.params.id, request.body)),
   );
 
   app.patch(

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { receivePush } from '../../core/push-hooks.js';
+import { MarinaError } from '../../errors.js';
 import { contextOf } from '../auth.js';
 import { DateTime, Job, Nullable, responses, Uuid } from '../schemas.js';
 import type { RouteOptions } from './options.js';
@@ -147,16 +148,40 @@ export const repositoryRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         summary: 'One repository: per instance HEAD, dirty, ahead/behind, diverged and recent commits',
         params: Type.Object({ id: Uuid }),
         querystring: Type.Object({
-          fetch: Type.Optional(Type.Boolean({ description: 'Fetch from the remote first (slower)' })),
+          fetch: Type.Optional(
+            Type.String({
+              maxLength: 10,
+              deprecated: true,
+              description: 'Refused: a GET never runs git. POST /repositories/{id}/fetch fetches first.',
+            }),
+          ),
         }),
         response: responses({ 200: Type.Object({ repository: Repository }) }),
       },
     },
-    async (request) => ({
-      repository: await repositories.describe(contextOf(request).actor, request.params.id, {
-        fetch: request.query.fetch,
-      }),
-    }),
+    async (request) => {
+      // Refused rather than ignored: an old client that asked for a fetch learns it got none.
+      if (request.query.fetch !== undefined)
+        throw new MarinaError(
+          'MARINA_E_VALIDATION',
+          'GET no longer fetches from the remote: POST /api/v1/repositories/{id}/fetch does.',
+          { field: 'fetch' },
+        );
+      return { repository: await repositories.describe(contextOf(request).actor, request.params.id) };
+    },
+  );
+
+  app.post(
+    '/repositories/:id/fetch',
+    {
+      schema: {
+        tags: ['repositories'],
+        summary: "Fetch from the remote into each instance's checkout, then answer the same status as GET",
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 200: Type.Object({ repository: Repository }) }),
+      },
+    },
+    async (request) => ({ repository: await repositories.fetchStatus(contextOf(request), request.params.id) }),
   );
 
   app.patch(
@@ -247,6 +272,7 @@ export const repositoryRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           request.headers,
           body,
           services.submitRepositoryJob,
+          services.pushHookGuard,
         );
         return reply.status(result.accepted ? 202 : 200).send(result);
       },

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { smtpLimits } from '../../core/settings.js';
 import { patterns } from '../../core/validation.js';
 import { contextOf } from '../auth.js';
-import { DateTime, Email, responses } from '../schemas.js';
+import { DateTime, Email, responses, Uuid } from '../schemas.js';
 import type { RouteOptions } from './options.js';
 
 const Security = Type.Union([Type.Literal('none'), Type.Literal('starttls'), Type.Literal('tls')], {
@@ -99,8 +99,12 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
 
   const GitSettings = Type.Object(
     {
-      allowFileUrls: Type.Boolean({
-        description: "Whether repositories may be file:// URLs: folders on Marina's own machine (off by default)",
+      fileRoot: Type.Union([Type.String(), Type.Null()], {
+        description:
+          "The folder of Marina's machine file:// repositories must be inside (its real path); null: no local repositories",
+      }),
+      fileRepositoryOrganizations: Type.Array(Uuid, {
+        description: 'Organizations a platform admin lets use file:// repositories',
       }),
     },
     { title: 'GitSettings' },
@@ -110,11 +114,11 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     {
       schema: {
         tags: ['settings'],
-        summary: 'Git settings of the platform',
+        summary: 'Git settings of the platform (platform admins)',
         response: responses({ 200: Type.Object({ git: GitSettings }) }),
       },
     },
-    async () => ({ git: await services.settings.gitSettings() }),
+    async (request) => ({ git: await services.gitSettings.get(contextOf(request).actor) }),
   );
   app.put(
     '/settings/git',
@@ -122,11 +126,76 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
       schema: {
         tags: ['settings'],
         summary: 'Change the git settings (platform admins)',
-        body: Type.Object({ allowFileUrls: Type.Boolean() }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            fileRoot: Type.Union([Type.String({ minLength: 1, maxLength: 500, pattern: '^/' }), Type.Null()]),
+          },
+          { additionalProperties: false },
+        ),
         response: responses({ 200: Type.Object({ git: GitSettings }) }),
       },
     },
-    async (request) => ({ git: await services.settings.setGitSettings(contextOf(request), request.body) }),
+    async (request) => ({ git: await services.gitSettings.set(contextOf(request), request.body) }),
+  );
+  app.put(
+    '/organizations/:id/file-repositories',
+    {
+      schema: {
+        tags: ['settings'],
+        summary:
+          "Let an organization use file:// repositories under the platform's root folder, or not (platform admins)",
+        params: Type.Object({ id: Uuid }),
+        body: Type.Object({ allowFileRepositories: Type.Boolean() }, { additionalProperties: false }),
+        response: responses({ 200: Type.Object({ allowFileRepositories: Type.Boolean() }) }),
+      },
+    },
+    async (request) => ({
+      allowFileRepositories: await services.gitSettings.setOrganization(
+        contextOf(request),
+        request.params.id,
+        request.body.allowFileRepositories,
+      ),
+    }),
+  );
+
+  const OutboundSettings = Type.Object(
+    {
+      allowedRanges: Type.Array(Type.String(), {
+        description:
+          'Internal address ranges (CIDR) S3 endpoints, SFTP hosts and git remotes may use; everything else internal is refused',
+      }),
+    },
+    { title: 'OutboundSettings' },
+  );
+  app.get(
+    '/settings/outbound',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'Internal address ranges Marina may connect to for destinations and repositories (platform admins)',
+        response: responses({ 200: Type.Object({ outbound: OutboundSettings }) }),
+      },
+    },
+    async (request) => ({ outbound: await services.outbound.get(contextOf(request).actor) }),
+  );
+  app.put(
+    '/settings/outbound',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'Set the allowed internal address ranges (platform admins)',
+        body: Type.Object(
+          {
+            allowedRanges: Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Fa-f.:/]+$' }), {
+              maxItems: 50,
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Type.Object({ outbound: OutboundSettings }) }),
+      },
+    },
+    async (request) => ({ outbound: await services.outbound.set(contextOf(request), request.body) }),
   );
 
   app.post(

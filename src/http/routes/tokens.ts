@@ -28,6 +28,23 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
           {
             name: Type.String({ minLength: 1, maxLength: limits.tokenName, pattern: patterns.label }),
             expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+            expiresAt: Type.Optional(
+              Type.String({
+                format: 'date-time',
+                description: 'When the token stops working (instead of expiresInDays)',
+              }),
+            ),
+            scope: Type.Optional(
+              Type.Union([Type.Literal('read'), Type.Literal('write')], {
+                description: '`read` makes a read-only token (GET and HEAD only); the default is `write`',
+              }),
+            ),
+            organizationId: Type.Optional(
+              Type.String({
+                pattern: patterns.uuid,
+                description: 'Limit the token to this organization (one you are a member of)',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),

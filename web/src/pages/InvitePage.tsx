@@ -1,30 +1,54 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { api, call } from '../api/client';
-import { ApiError } from '../api/errors';
+import { ApiError, errorMessage } from '../api/errors';
 import { Alert } from '../components/Alert';
 import { AuthLayout } from '../components/AuthLayout';
+import { Loading } from '../components/EmptyState';
+import { Field } from '../components/Field';
 import { FormError } from '../components/FormError';
 import { PasswordFields, passwordsReady } from '../components/PasswordFields';
 import type { LoginState } from '../components/RouteGuards';
 import { tokenFromHash } from '../hash';
 
+type Preview = Awaited<ReturnType<typeof lookup>>;
+
+async function lookup(token: string) {
+  return call(api.POST('/api/v1/auth/invite/lookup', { body: { token } }));
+}
+
+/**
+ * The page an invitation link opens. An existing account joins with its own password; a new one
+ * is created here with the password the invitee chooses. Nobody else ever sets it.
+ */
 export function InvitePage() {
   const navigate = useNavigate();
   const [token] = useState(() => tokenFromHash());
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [lookupError, setLookupError] = useState<unknown>(null);
+  const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
+  useEffect(() => {
+    if (!token) return;
+    lookup(token).then(setPreview, setLookupError);
+  }, [token]);
+
   async function submit(event: FormEvent) {
     event.preventDefault();
-    if (!token) return;
+    if (!token || !preview) return;
     setBusy(true);
     setError(null);
     try {
-      const { user } = await call(api.POST('/api/v1/auth/invite', { body: { token, password } }));
-      const state: LoginState = { email: user.email, notice: 'Your password is set. Sign in to continue.' };
+      const body = { token, password, ...(!preview.accountExists && name.trim() ? { name: name.trim() } : {}) };
+      const { user, organization } = await call(api.POST('/api/v1/auth/invite', { body }));
+      const state: LoginState = {
+        email: user.email,
+        notice: `You joined ${organization.name}. Sign in to continue.`,
+      };
       navigate('/login', { replace: true, state });
     } catch (caught) {
       setError(caught);
@@ -33,34 +57,69 @@ export function InvitePage() {
   }
 
   const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
+  const ready = preview?.accountExists ? password.length > 0 : passwordsReady(password, confirm);
 
   return (
-    <AuthLayout title="Accept your invitation" subtitle="Choose the password you will sign in to Marina with.">
+    <AuthLayout
+      title="Accept your invitation"
+      subtitle={
+        preview
+          ? `${preview.invitedBy} invited ${preview.email} to join ${preview.organization.name} as ${preview.role}.`
+          : 'Join an organization on Marina.'
+      }
+    >
       {token ? null : (
         <Alert kind="warning" title="This page needs your invitation link">
-          Open the complete link you were given; the part after <code>#</code> is your one-time secret. If it is lost or
-          expired, ask the person who invited you for a new one.
+          Open the complete link from the invitation email; the part after <code>#</code> is your one-time secret. If it
+          is lost or expired, ask the person who invited you for a new invitation.
         </Alert>
       )}
-      <FormError error={error} fields={['password']} />
-      <form className="form" onSubmit={submit} noValidate>
-        <PasswordFields
-          password={password}
-          confirm={confirm}
-          onPassword={setPassword}
-          onConfirm={setConfirm}
-          error={fieldErrors.password}
-        />
-        <button
-          type="submit"
-          className="btn btn-primary btn-block"
-          disabled={busy || !token || !passwordsReady(password, confirm)}
-        >
-          {busy ? 'Saving…' : 'Set password'}
-        </button>
-      </form>
+      {lookupError ? <Alert kind="error">{errorMessage(lookupError)}</Alert> : null}
+      {token && !preview && !lookupError ? <Loading /> : null}
+      {preview ? (
+        <>
+          <FormError error={error} fields={['password', 'name']} />
+          <form className="form" onSubmit={submit} noValidate>
+            {preview.accountExists ? (
+              <Field
+                label="Your Marina password"
+                hint={`${preview.email} already has a Marina account: confirm it is you.`}
+                error={fieldErrors.password}
+              >
+                {(props) => (
+                  <input
+                    {...props}
+                    type="password"
+                    autoComplete="current-password"
+                    value={password}
+                    onChange={(e) => setPassword(e.target.value)}
+                  />
+                )}
+              </Field>
+            ) : (
+              <>
+                <Field label="Name" optional error={fieldErrors.name}>
+                  {(props) => (
+                    <input {...props} autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
+                  )}
+                </Field>
+                <PasswordFields
+                  password={password}
+                  confirm={confirm}
+                  onPassword={setPassword}
+                  onConfirm={setConfirm}
+                  error={fieldErrors.password}
+                />
+              </>
+            )}
+            <button type="submit" className="btn btn-primary btn-block" disabled={busy || !ready}>
+              {busy ? 'Joining…' : `Join ${preview.organization.name}`}
+            </button>
+          </form>
+        </>
+      ) : null}
       <p className="auth-footnote">
-        Already have a password? <Link to="/login">Sign in</Link>
+        Already signed in as this account? <Link to="/organizations">Accept it from your organizations</Link>
       </p>
     </AuthLayout>
   );

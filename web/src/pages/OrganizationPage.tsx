@@ -1,151 +1,20 @@
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, call } from '../api/client';
-import { ApiError, errorMessage } from '../api/errors';
+import { errorMessage } from '../api/errors';
 import { type Member, type Organization, type Role, roles } from '../api/types';
 import { Alert } from '../components/Alert';
 import { Badge, RoleBadge } from '../components/Badge';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { CopyField } from '../components/CopyField';
 import { EmptyState, Loading } from '../components/EmptyState';
-import { Field } from '../components/Field';
-import { FormError } from '../components/FormError';
 import { ArrowLeftIcon, PlusIcon, UsersIcon } from '../components/icons';
-import { Modal } from '../components/Modal';
 import { PageHeader } from '../components/PageHeader';
-import { PASSWORD_HINT } from '../components/PasswordFields';
 import { useToast } from '../components/Toast';
 import { formatDate, formatRelative } from '../format';
 import { type Me, useMe } from '../session/SessionContext';
 import { useLoader } from '../useLoader';
-
-const roleHelp: Record<Role, string> = {
-  owner: 'Owner — everything, including managing owners',
-  admin: 'Admin — manages members and settings',
-  member: 'Member — uses the organization',
-};
-
-function AddMemberModal({ org, onClose, onAdded }: { org: Organization; onClose(): void; onAdded(): void }) {
-  const toast = useToast();
-  const [email, setEmail] = useState('');
-  const [role, setRole] = useState<Role>('member');
-  const [name, setName] = useState('');
-  const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [inviteUrl, setInviteUrl] = useState<string | null>(null);
-  const assignableRoles = org.role === 'owner' || org.role === null ? roles : roles.filter((r) => r !== 'owner');
-
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const body = {
-        email: email.trim(),
-        role,
-        ...(name.trim() ? { name: name.trim() } : {}),
-        ...(password ? { password } : {}),
-      };
-      const answer = await call(
-        api.POST('/api/v1/organizations/{id}/members', { params: { path: { id: org.id } }, body }),
-      );
-      onAdded();
-      if (answer.inviteUrl) {
-        setInviteUrl(answer.inviteUrl);
-      } else {
-        toast.success(`${answer.member.email} was added as ${answer.member.role}.`);
-        onClose();
-      }
-    } catch (caught) {
-      setError(caught);
-      setBusy(false);
-    }
-  }
-
-  if (inviteUrl) {
-    return (
-      <Modal title="Invitation created" onClose={onClose} width="wide">
-        <Alert kind="success">
-          {email.trim()} was added to {org.name}. Send them this link so they can choose a password.
-        </Alert>
-        <CopyField label="Invitation link" value={inviteUrl} />
-        <p className="field-hint">
-          Copy it now: Marina stores only a fingerprint of the link and cannot show it again.
-        </p>
-        <div className="form-actions">
-          <button type="button" className="btn btn-primary" onClick={onClose}>
-            Done
-          </button>
-        </div>
-      </Modal>
-    );
-  }
-
-  const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
-  return (
-    <Modal title="Add member" description={`Give someone access to ${org.name}.`} onClose={onClose}>
-      <form className="form" onSubmit={submit} noValidate>
-        <FormError error={error} fields={['email', 'role', 'name', 'password']} />
-        <Field label="Email" error={fieldErrors.email}>
-          {(props) => (
-            <input
-              {...props}
-              type="email"
-              required
-              autoComplete="off"
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Role" error={fieldErrors.role}>
-          {(props) => (
-            <select {...props} value={role} onChange={(e) => setRole(e.target.value as Role)}>
-              {assignableRoles.map((r) => (
-                <option key={r} value={r}>
-                  {roleHelp[r]}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field
-          label="Name"
-          optional
-          error={fieldErrors.name}
-          hint="Only used when the person has no Marina account yet."
-        >
-          {(props) => <input {...props} autoComplete="off" value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
-        <Field
-          label="Initial password"
-          optional
-          error={fieldErrors.password}
-          hint={`Leave empty to create a one-time invitation link instead. ${PASSWORD_HINT}`}
-        >
-          {(props) => (
-            <input
-              {...props}
-              type="password"
-              autoComplete="new-password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          )}
-        </Field>
-        <div className="form-actions">
-          <button type="button" className="btn btn-secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy || !email.trim()}>
-            {busy ? 'Adding…' : 'Add member'}
-          </button>
-        </div>
-      </form>
-    </Modal>
-  );
-}
+import { InvitationsSection } from './organization/InvitationsSection';
+import { InviteModal } from './organization/InviteModal';
 
 function canManage(me: Me, org: Organization): boolean {
   return me.user.isPlatformAdmin || org.role === 'owner' || org.role === 'admin';
@@ -155,13 +24,29 @@ interface MembersTableProps {
   org: Organization;
   members: Member[];
   manage: boolean;
+  /** Platform admins disable and enable accounts (anyone's but their own). */
+  accounts: { selfId: string } | null;
   onChanged(): void;
 }
 
-function MembersTable({ org, members, manage, onChanged }: MembersTableProps) {
+function MembersTable({ org, members, manage, accounts, onChanged }: MembersTableProps) {
   const toast = useToast();
   const [removing, setRemoving] = useState<Member | null>(null);
   const [updating, setUpdating] = useState<string | null>(null);
+  const [disabling, setDisabling] = useState<Member | null>(null);
+
+  async function enable(member: Member) {
+    setUpdating(member.userId);
+    try {
+      await call(api.POST('/api/v1/users/{id}/enable', { params: { path: { id: member.userId } } }));
+      toast.success(`${member.email} can sign in again.`);
+      onChanged();
+    } catch (error) {
+      toast.error(errorMessage(error));
+    } finally {
+      setUpdating(null);
+    }
+  }
 
   async function changeRole(member: Member, role: Role) {
     setUpdating(member.userId);
@@ -192,7 +77,7 @@ function MembersTable({ org, members, manage, onChanged }: MembersTableProps) {
               <th scope="col">Role</th>
               <th scope="col">Status</th>
               <th scope="col">Joined</th>
-              {manage ? (
+              {manage || accounts ? (
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
                 </th>
@@ -223,13 +108,39 @@ function MembersTable({ org, members, manage, onChanged }: MembersTableProps) {
                     <RoleBadge role={member.role} />
                   )}
                 </td>
-                <td>{member.pending ? <Badge tone="amber">invited</Badge> : <Badge tone="green">active</Badge>}</td>
+                <td>{member.disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>}</td>
                 <td title={formatRelative(member.joinedAt)}>{formatDate(member.joinedAt)}</td>
-                {manage ? (
+                {manage || accounts ? (
                   <td className="actions">
-                    <button type="button" className="btn btn-ghost btn-danger-text" onClick={() => setRemoving(member)}>
-                      Remove<span className="visually-hidden"> {member.email}</span>
-                    </button>
+                    {accounts && member.userId !== accounts.selfId ? (
+                      member.disabled ? (
+                        <button
+                          type="button"
+                          className="btn btn-ghost"
+                          disabled={updating === member.userId}
+                          onClick={() => void enable(member)}
+                        >
+                          Enable<span className="visually-hidden"> {member.email}</span>
+                        </button>
+                      ) : (
+                        <button
+                          type="button"
+                          className="btn btn-ghost btn-danger-text"
+                          onClick={() => setDisabling(member)}
+                        >
+                          Disable<span className="visually-hidden"> {member.email}</span>
+                        </button>
+                      )
+                    ) : null}
+                    {manage ? (
+                      <button
+                        type="button"
+                        className="btn btn-ghost btn-danger-text"
+                        onClick={() => setRemoving(member)}
+                      >
+                        Remove<span className="visually-hidden"> {member.email}</span>
+                      </button>
+                    ) : null}
                   </td>
                 ) : null}
               </tr>
@@ -253,8 +164,25 @@ function MembersTable({ org, members, manage, onChanged }: MembersTableProps) {
           }}
         >
           <p>
-            <strong>{removing.email}</strong> loses access to {org.name} at once. Their Marina account stays; you can
-            add them again later.
+            <strong>{removing.email}</strong> loses access to {org.name} at once, and their pending invitations to it
+            are revoked. Their Marina account stays; you can invite them again later.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+      {disabling ? (
+        <ConfirmDialog
+          title="Disable account?"
+          confirmLabel="Disable account"
+          onClose={() => setDisabling(null)}
+          onConfirm={async () => {
+            await call(api.POST('/api/v1/users/{id}/disable', { params: { path: { id: disabling.userId } } }));
+            toast.success(`${disabling.email} is disabled.`);
+            onChanged();
+          }}
+        >
+          <p>
+            <strong>{disabling.email}</strong> is signed out everywhere, their API tokens are revoked, and they cannot
+            sign in to Marina, in any organization, until a platform admin enables the account again.
           </p>
         </ConfirmDialog>
       ) : null}
@@ -266,6 +194,7 @@ export function OrganizationPage() {
   const { slug = '' } = useParams();
   const me = useMe();
   const [adding, setAdding] = useState(false);
+  const [invited, setInvited] = useState(0);
   const org = useLoader(
     async () => (await call(api.GET('/api/v1/organizations/{id}', { params: { path: { id: slug } } }))).organization,
     `org:${slug}`,
@@ -322,7 +251,7 @@ export function OrganizationPage() {
           manage ? (
             <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
               <PlusIcon />
-              Add member
+              Invite
             </button>
           ) : null
         }
@@ -368,14 +297,25 @@ export function OrganizationPage() {
         {!members.data && members.loading ? <Loading /> : null}
         {members.data && members.data.length === 0 ? (
           <EmptyState icon={<UsersIcon width={28} height={28} />} title="No members yet">
-            <p>Add the people who should work with this organization.</p>
+            <p>Invite the people who should work with this organization.</p>
           </EmptyState>
         ) : null}
         {members.data && members.data.length > 0 ? (
-          <MembersTable org={organization} members={members.data} manage={manage} onChanged={refresh} />
+          <MembersTable
+            org={organization}
+            members={members.data}
+            manage={manage}
+            accounts={me.user.isPlatformAdmin ? { selfId: me.user.id } : null}
+            onChanged={refresh}
+          />
         ) : null}
       </section>
-      {adding ? <AddMemberModal org={organization} onClose={() => setAdding(false)} onAdded={refresh} /> : null}
+      {manage ? (
+        <InvitationsSection org={organization} platformAdmin={me.user.isPlatformAdmin} version={invited} />
+      ) : null}
+      {adding ? (
+        <InviteModal org={organization} onClose={() => setAdding(false)} onInvited={() => setInvited((n) => n + 1)} />
+      ) : null}
     </>
   );
 }

@@ -13,8 +13,9 @@ import { Modal } from '../components/Modal';
 import { PageHeader } from '../components/PageHeader';
 import { useToast } from '../components/Toast';
 import { formatDate, formatRelative, slugify } from '../format';
-import { useMe } from '../session/SessionContext';
+import { useMe, useSession } from '../session/SessionContext';
 import { useLoader } from '../useLoader';
+import { MyInvitations } from './organization/MyInvitations';
 
 function CreateOrganizationModal({ onClose, onCreated }: { onClose(): void; onCreated(org: Organization): void }) {
   const [name, setName] = useState('');
@@ -128,6 +129,7 @@ function OrganizationsTable({ organizations }: { organizations: Organization[] }
 
 export function OrganizationsPage() {
   const me = useMe();
+  const session = useSession();
   const toast = useToast();
   const navigate = useNavigate();
   const [creating, setCreating] = useState(false);
@@ -155,6 +157,12 @@ export function OrganizationsPage() {
           ) : null
         }
       />
+      <MyInvitations
+        onAccepted={() => {
+          void reload();
+          void session.refresh();
+        }}
+      />
       <section className="card card-flush">
         {error ? (
           <div className="card-body">
@@ -165,9 +173,9 @@ export function OrganizationsPage() {
         {data && data.length === 0 ? (
           <EmptyState icon={<BuildingIcon width={28} height={28} />} title="No organizations yet">
             {canCreate ? (
-              <p>Create the first one for a customer or a team, then add the people who work in it.</p>
+              <p>Create the first one for a customer or a team, then invite the people who work in it.</p>
             ) : (
-              <p>You are not a member of any organization yet. Ask an administrator to add you.</p>
+              <p>You are not a member of any organization yet. Ask an administrator to invite you.</p>
             )}
           </EmptyState>
         ) : null}

@@ -1,14 +1,27 @@
 import { lazy, Suspense, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { Loading } from '../components/EmptyState';
-import { BookIcon, BranchIcon, ExternalIcon, KeyIcon, LockIcon, MailIcon, ServerIcon } from '../components/icons';
+import {
+  BookIcon,
+  BranchIcon,
+  ExternalIcon,
+  FileZipIcon,
+  KeyIcon,
+  LockIcon,
+  MailIcon,
+  ServerIcon,
+  UsersIcon,
+} from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { useMe } from '../session/SessionContext';
 import { GitSection } from './settings/GitSection';
 import { HostsSection } from './settings/HostsSection';
+import { ImportsSection } from './settings/ImportsSection';
+import { OutboundSection } from './settings/OutboundSection';
 import { PasswordSection } from './settings/PasswordSection';
 import { ReconcileSection } from './settings/ReconcileSection';
 import { TokensSection } from './settings/TokensSection';
+import { UsersSection } from './settings/UsersSection';
 
 // Opened once in a while, by platform admins only: in its own chunk.
 const SmtpSection = lazy(async () => ({ default: (await import('./settings/SmtpSection')).SmtpSection }));
@@ -19,6 +32,9 @@ const allTabs = [
   { id: 'hosts', label: 'Hosts', icon: <ServerIcon />, adminOnly: true },
   { id: 'email', label: 'Email', icon: <MailIcon />, adminOnly: true },
   { id: 'git', label: 'Git', icon: <BranchIcon />, adminOnly: true },
+  { id: 'imports', label: 'Imports', icon: <FileZipIcon />, adminOnly: true },
+  { id: 'outbound', label: 'Outbound', icon: <ExternalIcon />, adminOnly: true },
+  { id: 'users', label: 'Users', icon: <UsersIcon />, adminOnly: true },
 ] as const;
 type TabId = (typeof allTabs)[number]['id'];
 
@@ -82,6 +98,9 @@ export function SettingsPage() {
           </Suspense>
         ) : null}
         {tab === 'git' ? <GitSection /> : null}
+        {tab === 'imports' ? <ImportsSection /> : null}
+        {tab === 'outbound' ? <OutboundSection /> : null}
+        {tab === 'users' ? <UsersSection /> : null}
       </div>
     </>
   );

@@ -119,9 +119,9 @@ function DestinationsTable({
                           ) : (
                             <span
                               className="muted"
-                              title="The key the server shows at the first connection test is pinned; a different one later is refused"
+                              title="No host key is pinned, so nothing is uploaded there: run the connection test to pin the key the server shows"
                             >
-                              host key: pinned at the first test
+                              host key: not pinned (test to pin)
                             </span>
                           )
                         ) : null}

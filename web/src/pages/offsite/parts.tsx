@@ -154,6 +154,8 @@ export const failureLabel: Record<string, string> = {
   'not-found': 'Not found',
   'clock-skew': 'Clock skew',
   'host-key-changed': 'Host key changed',
+  'host-key-unpinned': 'Host key not pinned',
+  refused: 'Internal address refused',
   integrity: 'Integrity check failed',
   other: 'Error',
 };

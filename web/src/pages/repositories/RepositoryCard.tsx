@@ -42,8 +42,13 @@ export function RepositoryCard({
 
   const describe = useCallback(
     async (fetch: boolean) => {
-      const query = fetch ? { fetch: true } : {};
-      const answer = await call(api.GET('/api/v1/repositories/{id}', { params: { path: { id }, query } }));
+      // Fetching runs git on the server: a POST of its own, answering the same status.
+      const params = { path: { id } };
+      const answer = await call(
+        fetch
+          ? api.POST('/api/v1/repositories/{id}/fetch', { params })
+          : api.GET('/api/v1/repositories/{id}', { params }),
+      );
       setDescribed(answer.repository);
       setProblem(null);
     },

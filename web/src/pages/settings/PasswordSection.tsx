@@ -2,6 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { Alert } from '../../components/Alert';
+import { CheckboxField } from '../../components/ChoiceCard';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
 import { PasswordFields, passwordsReady } from '../../components/PasswordFields';
@@ -10,6 +11,7 @@ export function PasswordSection() {
   const [currentPassword, setCurrentPassword] = useState('');
   const [newPassword, setNewPassword] = useState('');
   const [confirm, setConfirm] = useState('');
+  const [revokeTokens, setRevokeTokens] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState(false);
@@ -20,8 +22,9 @@ export function PasswordSection() {
     setError(null);
     setDone(false);
     try {
-      await call(api.POST('/api/v1/me/password', { body: { currentPassword, newPassword } }));
+      await call(api.POST('/api/v1/me/password', { body: { currentPassword, newPassword, revokeTokens } }));
       setDone(true);
+      setRevokeTokens(false);
       setCurrentPassword('');
       setNewPassword('');
       setConfirm('');
@@ -64,6 +67,12 @@ export function PasswordSection() {
             onPassword={setNewPassword}
             onConfirm={setConfirm}
             error={fieldErrors.newPassword}
+          />
+          <CheckboxField
+            label="Also revoke all my API tokens"
+            hint="Do this if you think your password or a token leaked: scripts and the marina CLI will need new tokens."
+            checked={revokeTokens}
+            onChange={setRevokeTokens}
           />
           <div className="form-actions form-actions-start">
             <button

@@ -13,6 +13,7 @@ import { KeyIcon, PlusIcon } from '../../components/icons';
 import { Modal } from '../../components/Modal';
 import { useToast } from '../../components/Toast';
 import { formatDate, formatDateTime, formatRelative } from '../../format';
+import { useMe } from '../../session/SessionContext';
 import { useLoader } from '../../useLoader';
 
 type TokenState = 'active' | 'expired' | 'revoked';
@@ -26,8 +27,11 @@ function stateOf(token: ApiToken, now = new Date()): TokenState {
 const stateTone = { active: 'green', expired: 'amber', revoked: 'red' } as const;
 
 function CreateTokenModal({ onClose, onCreated }: { onClose(): void; onCreated(): void }) {
+  const me = useMe();
   const [name, setName] = useState('');
   const [days, setDays] = useState('');
+  const [scope, setScope] = useState<'read' | 'write'>('write');
+  const [organizationId, setOrganizationId] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [secret, setSecret] = useState<string | null>(null);
@@ -37,7 +41,12 @@ function CreateTokenModal({ onClose, onCreated }: { onClose(): void; onCreated()
     setBusy(true);
     setError(null);
     try {
-      const body = { name: name.trim(), ...(days ? { expiresInDays: Number(days) } : {}) };
+      const body = {
+        name: name.trim(),
+        scope,
+        ...(days ? { expiresInDays: Number(days) } : {}),
+        ...(organizationId ? { organizationId } : {}),
+      };
       const created = await call(api.POST('/api/v1/tokens', { body }));
       setSecret(created.secret);
       onCreated();
@@ -75,10 +84,34 @@ function CreateTokenModal({ onClose, onCreated }: { onClose(): void; onCreated()
       onClose={onClose}
     >
       <form className="form" onSubmit={submit} noValidate>
-        <FormError error={error} fields={['name', 'expiresInDays']} />
+        <FormError error={error} fields={['name', 'expiresInDays', 'scope', 'organizationId']} />
         <Field label="Token name" hint="Say where it is used, e.g. “deploy pipeline”." error={fieldErrors.name}>
           {(props) => (
             <input {...props} required maxLength={60} value={name} onChange={(e) => setName(e.target.value)} />
+          )}
+        </Field>
+        <Field label="Access" hint="A read-only token can look but change nothing." error={fieldErrors.scope}>
+          {(props) => (
+            <select {...props} value={scope} onChange={(e) => setScope(e.target.value === 'read' ? 'read' : 'write')}>
+              <option value="write">Read and write</option>
+              <option value="read">Read only</option>
+            </select>
+          )}
+        </Field>
+        <Field
+          label="Organization"
+          hint="Limit the token to one organization: it then reaches nothing else, and no platform settings."
+          error={fieldErrors.organizationId}
+        >
+          {(props) => (
+            <select {...props} value={organizationId} onChange={(e) => setOrganizationId(e.target.value)}>
+              <option value="">Everything you can reach</option>
+              {me.organizations.map((org) => (
+                <option key={org.id} value={org.id}>
+                  {org.name} only
+                </option>
+              ))}
+            </select>
           )}
         </Field>
         <Field
@@ -121,6 +154,7 @@ function TokensTable({ tokens, onRevoke }: { tokens: ApiToken[]; onRevoke(token:
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Token</th>
+            <th scope="col">Reach</th>
             <th scope="col">Created</th>
             <th scope="col">Last used</th>
             <th scope="col">Expires</th>
@@ -137,6 +171,15 @@ function TokensTable({ tokens, onRevoke }: { tokens: ApiToken[]; onRevoke(token:
               <tr key={token.id}>
                 <td className="row-title">{token.name}</td>
                 <td className="mono muted">{token.prefix}…</td>
+                <td>
+                  {token.organization ? token.organization.name : <span className="muted">everything</span>}
+                  {token.scope === 'read' ? (
+                    <>
+                      {' '}
+                      <Badge tone="gray">read-only</Badge>
+                    </>
+                  ) : null}
+                </td>
                 <td title={formatDateTime(token.createdAt)}>{formatDate(token.createdAt)}</td>
                 <td title={token.lastUsedAt ? formatDateTime(token.lastUsedAt) : undefined}>
                   {token.lastUsedAt ? formatRelative(token.lastUsedAt) : <span className="muted">never</span>}
