@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
-import { LABEL_ID, LABEL_KIND, LABEL_MANAGED, LABEL_NAMESPACE } from '../adapters/docker/engine.js';
+import {
+  LABEL_ID,
+  LABEL_KIND,
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  POSTGRES_CAPABILITIES,
+} from '../adapters/docker/engine.js';
 import { type ServerConnection, waitUntilReady } from '../adapters/postgres/admin.js';
 import type { Db } from '../db/database.js';
 import type { DatabaseServer, Instance } from '../db/schema.js';
@@ -232,7 +238,7 @@ export class DatabaseServerService {
         ports: [{ container: 5432, hostIp: '127.0.0.1', hostPort: 0 }],
         restart: 'unless-stopped',
         // Its entrypoint runs as root to hand the data folder to postgres, then drops to it.
-        capAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID'],
+        capAdd: POSTGRES_CAPABILITIES,
         pidsLimit: 2048,
         memoryBytes: Math.floor(host.memoryBytes * 0.75),
         nanoCpus: host.cpus * 1e9,

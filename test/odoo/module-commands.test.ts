@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerEngine, type RunResult } from '../../src/adapters/docker/engine.js';
+import { DockerEngine, POSTGRES_CAPABILITIES, type RunResult } from '../../src/adapters/docker/engine.js';
 import { type ServerConnection, waitUntilReady, withClient } from '../../src/adapters/postgres/admin.js';
 import { renderOdooConf } from '../../src/odoo/config-file.js';
 import {
@@ -188,6 +188,7 @@ for (const { source, major } of trees) {
         network,
         networkAliases: ['db'],
         ports: [{ container: 5432, hostIp: '127.0.0.1', hostPort: 0 }],
+        capAdd: POSTGRES_CAPABILITIES,
       });
       await engine.start(pg);
       const port = await engine.publishedPort(pg, 5432);

@@ -94,9 +94,10 @@ function parseDockerHost(dockerHost: string): Docker.DockerOptions {
 
 /** Limits of a container whose spec names none: a runaway helper cannot take the host down. */
 export const DEFAULT_LIMITS = { memoryBytes: 2 * 1024 ** 3, pids: 512, cpus: 2 } as const;
-
 /** chown/chmod/remove files of other owners as root in a helper; none of Docker's other defaults (setuid, raw sockets, …). */
 export const ROOT_HELPER_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'];
+/** The official postgres image's entrypoint: fix the data folder's owner, then drop to `postgres`. */
+export const POSTGRES_CAPABILITIES = [...ROOT_HELPER_CAPABILITIES, 'SETUID', 'SETGID'];
 
 export const isNotFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
 const isNotModified = (error: unknown) => (error as { statusCode?: number }).statusCode === 304;
