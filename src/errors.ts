@@ -1,106 +1,293 @@
 /**
  * The one catalogue of Marina's errors. Every failure a user can see has a stable code,
- * an HTTP status and a message they can act on. Codes never change meaning once released.
+ * an HTTP status, a message they can act on, a hint saying what to do about it and the domain it
+ * belongs to. Codes never change meaning once released. `docs/errors.md` is generated from this
+ * catalogue (`npm run gen:errors`).
  */
+
+/** The domains codes are grouped by in `docs/errors.md`, in the order they are listed there. */
+export const errorGroups = {
+  request: 'Requests',
+  auth: 'Sign-in, tokens and permissions',
+  instances: 'Instances',
+  jobs: 'Jobs',
+  backups: 'Backups, imports and offsite copies',
+  repositories: 'Repositories and push hooks',
+  email: 'Email',
+  platform: 'Platform',
+} as const;
+
+export type ErrorGroup = keyof typeof errorGroups;
+
+export interface ErrorEntry {
+  status: number;
+  message: string;
+  /** One sentence: what the user can do about it. */
+  hint: string;
+  group: ErrorGroup;
+}
+
 export const errorCatalog = {
-  MARINA_E_VALIDATION: { status: 400, message: 'The request is not valid.' },
-  MARINA_E_BAD_JSON: { status: 400, message: 'The request body is not valid JSON.' },
-  MARINA_E_WEAK_PASSWORD: { status: 400, message: 'The password is too weak.' },
-  MARINA_E_UNAUTHENTICATED: { status: 401, message: 'Sign in or send an API token first.' },
-  MARINA_E_INVALID_CREDENTIALS: { status: 401, message: 'Email or password is wrong.' },
-  MARINA_E_SESSION_EXPIRED: { status: 401, message: 'Your session has expired; sign in again.' },
-  MARINA_E_INVALID_TOKEN: { status: 401, message: 'The API token is unknown, revoked or expired.' },
+  MARINA_E_VALIDATION: {
+    status: 400,
+    message: 'The request is not valid.',
+    hint: 'Fix the fields named in details.issues (or the message) and send the request again.',
+    group: 'request',
+  },
+  MARINA_E_BAD_JSON: {
+    status: 400,
+    message: 'The request body is not valid JSON.',
+    hint: 'Send a well-formed JSON body, or no body at all when the endpoint takes none.',
+    group: 'request',
+  },
+  MARINA_E_WEAK_PASSWORD: {
+    status: 400,
+    message: 'The password is too weak.',
+    hint: 'Follow the reason in the message: a longer password, more different characters, not a common one and not your email name.',
+    group: 'auth',
+  },
+  MARINA_E_UNAUTHENTICATED: {
+    status: 401,
+    message: 'Sign in or send an API token first.',
+    hint: 'Sign in, or send an API token in the Authorization: Bearer header.',
+    group: 'auth',
+  },
+  MARINA_E_INVALID_CREDENTIALS: {
+    status: 401,
+    message: 'Email or password is wrong.',
+    hint: 'Check the email and the password (passwords are case-sensitive), then sign in again.',
+    group: 'auth',
+  },
+  MARINA_E_SESSION_EXPIRED: {
+    status: 401,
+    message: 'Your session has expired; sign in again.',
+    hint: 'Sign in again; a session ends after a period of inactivity, at its fixed expiry, or when the password changes.',
+    group: 'auth',
+  },
+  MARINA_E_INVALID_TOKEN: {
+    status: 401,
+    message: 'The API token is unknown, revoked or expired.',
+    hint: 'Create a new API token (marina tokens create, or the tokens page) and use it instead.',
+    group: 'auth',
+  },
   MARINA_E_CSRF: {
     status: 403,
     message: 'Missing or wrong CSRF token: send the X-Marina-CSRF header with the token from /api/v1/me.',
+    hint: 'Read csrfToken from GET /api/v1/me and send it in the X-Marina-CSRF header, or use an API token instead of the cookie.',
+    group: 'auth',
   },
-  MARINA_E_FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  MARINA_E_FORBIDDEN: {
+    status: 403,
+    message: 'You are not allowed to do this.',
+    hint: 'Ask an administrator of the organization (or of the platform) for the role this needs.',
+    group: 'auth',
+  },
   MARINA_E_TOKEN_SCOPE: {
     status: 403,
     message: 'This API token does not allow this: it is read-only or limited to one organization.',
+    hint: 'Use a token with write scope, or one not limited to a single organization, for this request.',
+    group: 'auth',
   },
   MARINA_E_ACCOUNT_DISABLED: {
     status: 403,
     message: 'This account is disabled: ask a platform administrator of this Marina to enable it.',
+    hint: 'Ask a platform administrator to enable the account again.',
+    group: 'auth',
   },
-  MARINA_E_NOT_FOUND: { status: 404, message: 'Not found.' },
-  MARINA_E_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
-  MARINA_E_CONFLICT: { status: 409, message: 'This conflicts with something that already exists.' },
-  MARINA_E_SETUP_DONE: { status: 409, message: 'Marina already has an administrator; sign in instead.' },
+  MARINA_E_NOT_FOUND: {
+    status: 404,
+    message: 'Not found.',
+    hint: 'Check the id or slug in the path; it may have been deleted or belong to an organization you cannot see.',
+    group: 'request',
+  },
+  MARINA_E_CONFLICT: {
+    status: 409,
+    message: 'This conflicts with something that already exists.',
+    hint: 'Pick another name or slug, or change the existing item instead of creating a new one.',
+    group: 'request',
+  },
+  MARINA_E_SETUP_DONE: {
+    status: 409,
+    message: 'Marina already has an administrator; sign in instead.',
+    hint: 'Sign in with the administrator account created at setup.',
+    group: 'auth',
+  },
   MARINA_E_INVALID_SETUP_TOKEN: {
     status: 403,
     message: 'The setup link is invalid or was already used; restart Marina for a new one.',
+    hint: 'Restart Marina and open the new setup link it prints in its log.',
+    group: 'auth',
   },
-  MARINA_E_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  MARINA_E_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'The request body is too large.',
+    hint: 'Send a smaller body; upload large files through the endpoints made for uploads.',
+    group: 'request',
+  },
   MARINA_E_ARCHIVE_TOO_LARGE: {
     status: 413,
     message: 'The archive inflates past the import limits (total size, entry count or compression ratio).',
+    hint: 'Import a smaller archive, or ask a platform administrator to raise the import limits.',
+    group: 'backups',
   },
-  MARINA_E_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the request body as application/json.' },
-  MARINA_E_RATE_LIMITED: { status: 429, message: 'Too many attempts; wait and try again.' },
+  MARINA_E_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'Send the request body as application/json.',
+    hint: 'Set the Content-Type header to application/json.',
+    group: 'request',
+  },
+  MARINA_E_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many attempts; wait and try again.',
+    hint: 'Wait for the number of seconds in the Retry-After header, then try again.',
+    group: 'request',
+  },
   MARINA_E_TOO_MANY_STREAMS: {
     status: 429,
     message: 'Too many live event streams are open; close another tab or wait.',
+    hint: 'Close other Marina tabs or clients following live events, then reload.',
+    group: 'request',
   },
   MARINA_E_SIGNIN_SLOWED: {
     status: 429,
     message: 'Too many failed sign-ins for this account from your address; wait before trying again.',
+    hint: 'Wait for the time in the Retry-After header before signing in again, and check the password first.',
+    group: 'auth',
   },
-  MARINA_E_DOCKER_UNAVAILABLE: { status: 503, message: 'The Docker engine cannot be reached.' },
-  MARINA_E_IMAGE_MISSING: { status: 503, message: 'A Docker image Marina needs is not available on the host.' },
+  MARINA_E_DOCKER_UNAVAILABLE: {
+    status: 503,
+    message: 'The Docker engine cannot be reached.',
+    hint: 'Start the Docker engine on the host and check that the user running Marina can use its socket.',
+    group: 'platform',
+  },
+  MARINA_E_IMAGE_MISSING: {
+    status: 503,
+    message: 'A Docker image Marina needs is not available on the host.',
+    hint: 'Pull or build the image named in the message on the host, then try again.',
+    group: 'platform',
+  },
   MARINA_E_CONFIRMATION_REQUIRED: {
     status: 400,
     message: 'This is a production instance: type its name in "confirm" to go ahead.',
+    hint: 'Send the instance name in the "confirm" field (the UI asks you to type it).',
+    group: 'instances',
   },
-  MARINA_E_INVALID_STATE: { status: 409, message: 'The instance is not in a state that allows this.' },
+  MARINA_E_INVALID_STATE: {
+    status: 409,
+    message: 'The instance is not in a state that allows this.',
+    hint: 'Wait for the running job to finish, or start or stop the instance first, then try again.',
+    group: 'instances',
+  },
   MARINA_E_IMPORT_BUSY: {
     status: 409,
     message: 'Another import of this organization is running; one import at a time.',
+    hint: 'Wait for the running import of this organization to finish, then start this one.',
+    group: 'backups',
   },
-  MARINA_E_NO_FREE_PORT: { status: 503, message: 'No free port is left in MARINA_INSTANCE_PORTS on this host.' },
-  MARINA_E_JOB_FAILED: { status: 500, message: 'The job failed; its log says why.' },
+  MARINA_E_NO_FREE_PORT: {
+    status: 503,
+    message: 'No free port is left in MARINA_INSTANCE_PORTS on this host.',
+    hint: 'Delete unused instances, or widen MARINA_INSTANCE_PORTS and restart Marina.',
+    group: 'instances',
+  },
+  MARINA_E_JOB_FAILED: {
+    status: 500,
+    message: 'The job failed; its log says why.',
+    hint: "Open the job's log, fix what it names, and run the job again.",
+    group: 'jobs',
+  },
   MARINA_E_INTERRUPTED: {
     status: 500,
     message: 'Marina stopped while this job was running; what it had done was undone.',
+    hint: 'Run the job again now that Marina is back.',
+    group: 'jobs',
   },
   MARINA_E_ARCHIVE_INVALID: {
     status: 400,
     message: 'The archive is not a valid Odoo or Marina backup (damaged, unsafe paths, or missing files).',
+    hint: 'Upload a complete Odoo backup (zip with dump.sql and filestore) or a Marina backup archive, downloaded again if it may be damaged.',
+    group: 'backups',
   },
   MARINA_E_BACKUP_UNAVAILABLE: {
     status: 409,
     message: 'This backup is not completed, or its file is missing or does not match its checksum.',
+    hint: 'Wait for the backup to complete, or use another backup or an offsite copy of this one.',
+    group: 'backups',
   },
   MARINA_E_COPY_FAILED: {
     status: 502,
     message: 'An offsite copy could not be made or verified; the backup stays on this server.',
+    hint: "Run the destination's connection test, fix what it reports, and copy the backup again.",
+    group: 'backups',
   },
-  MARINA_E_STORAGE: { status: 502, message: 'The backup destination answered with an error.' },
-  MARINA_E_PINNED: { status: 409, message: 'This backup is pinned; unpin it before deleting it.' },
+  MARINA_E_STORAGE: {
+    status: 502,
+    message: 'The backup destination answered with an error.',
+    hint: "Run the destination's connection test and check its credentials, folder or bucket, and host key.",
+    group: 'backups',
+  },
+  MARINA_E_PINNED: {
+    status: 409,
+    message: 'This backup is pinned; unpin it before deleting it.',
+    hint: 'Unpin the backup first if you really mean to delete it.',
+    group: 'backups',
+  },
   MARINA_E_SMTP_NOT_CONFIGURED: {
     status: 409,
     message: 'No SMTP server is set: a platform admin sets one in the settings first.',
+    hint: 'Ask a platform administrator to set the SMTP server in the settings.',
+    group: 'email',
   },
-  MARINA_E_SMTP_FAILED: { status: 502, message: 'The SMTP server could not be reached or refused the email.' },
-  MARINA_E_GIT: { status: 502, message: 'The git repository could not be reached or refused the request.' },
+  MARINA_E_SMTP_FAILED: {
+    status: 502,
+    message: 'The SMTP server could not be reached or refused the email.',
+    hint: 'Check the SMTP host, port, TLS mode and credentials in the settings, and send a test email.',
+    group: 'email',
+  },
+  MARINA_E_GIT: {
+    status: 502,
+    message: 'The git repository could not be reached or refused the request.',
+    hint: "Check the repository URL, branch and access key, and that the repository's host keys are pinned.",
+    group: 'repositories',
+  },
   MARINA_E_OUTBOUND_REFUSED: {
     status: 400,
     message:
       'Marina does not connect to internal addresses (loopback, private, link-local) or to its own ports, unless a platform admin allows the range.',
-  },
-  MARINA_E_HOST_KEY: {
-    status: 409,
-    message: "The SFTP server's host key is not pinned or does not match the pinned one; nothing was sent.",
+    hint: 'Use a public address, or ask a platform administrator to allow that address range.',
+    group: 'platform',
   },
   MARINA_E_UPDATE_FAILED: {
     status: 500,
     message: 'The update failed and was rolled back; its log has the Odoo errors.',
+    hint: 'Read the Odoo errors in the job log, fix the modules in the repository, and update again.',
+    group: 'instances',
   },
-  MARINA_E_HOOK_REJECTED: { status: 401, message: 'The webhook signature or secret does not match.' },
-  MARINA_E_RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is outside the file.' },
-  MARINA_E_DATABASE_UNAVAILABLE: { status: 503, message: "Marina's database cannot be reached." },
-  MARINA_E_INTERNAL: { status: 500, message: 'Something went wrong inside Marina; the log has the details.' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  MARINA_E_HOOK_REJECTED: {
+    status: 401,
+    message: 'The webhook signature or secret does not match.',
+    hint: "Copy the push hook's secret from Marina into the webhook settings of the git host.",
+    group: 'repositories',
+  },
+  MARINA_E_RANGE_NOT_SATISFIABLE: {
+    status: 416,
+    message: 'The requested range is outside the file.',
+    hint: 'Request a byte range inside the file size, or download the whole file without a Range header.',
+    group: 'request',
+  },
+  MARINA_E_DATABASE_UNAVAILABLE: {
+    status: 503,
+    message: "Marina's database cannot be reached.",
+    hint: "Check that Marina's PostgreSQL server is running and reachable, then try again.",
+    group: 'platform',
+  },
+  MARINA_E_INTERNAL: {
+    status: 500,
+    message: 'Something went wrong inside Marina; the log has the details.',
+    hint: "Try again; if it keeps failing, report it with the matching lines of Marina's log.",
+    group: 'platform',
+  },
+} as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;
 

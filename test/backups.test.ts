@@ -167,12 +167,26 @@ afterAll(async () => {
   await removeNamespace(namespace);
 });
 
+/** Made on first use and shared after: each test that needs it runs alone too (`-t`). */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+
 describe('backups (stand-in Odoo)', () => {
-  let zipBackup: { id: string; sha256: string; sizeBytes: number };
-  let nativeBackup: { id: string; sha256: string; sizeBytes: number };
+  type Made = { id: string; sha256: string; sizeBytes: number };
+  const theZipBackup = once((): Promise<Made> => backup('full', 'zip'));
+  /** A native backup of the instance, with a filestore file added just before it. */
+  const theNativeBackup = once(async () => {
+    const keptFile = await addFilestoreFile('an attachment the restore finds unchanged');
+    return { keptFile, nativeBackup: (await backup('full', 'native')) as Made };
+  });
 
   it("writes a zip in Odoo's own format: manifest with installed modules, dump.sql, filestore", async () => {
-    zipBackup = await backup('full', 'zip');
+    const zipBackup = await theZipBackup();
     expect(zipBackup).toMatchObject({ status: 'completed', kind: 'full', format: 'zip', trigger: 'manual' });
     const download = await as(t, admin)('GET', `/api/v1/backups/${zipBackup.id}/download`);
     expect(download.statusCode).toBe(200);
@@ -197,6 +211,7 @@ describe('backups (stand-in Odoo)', () => {
   });
 
   it('serves byte ranges of a download (resumable), and refuses a range past the end', async () => {
+    const zipBackup = await theZipBackup();
     const part = await as(t, admin)('GET', `/api/v1/backups/${zipBackup.id}/download`);
     const ranged = await t.app.inject({
       method: 'GET',
@@ -214,10 +229,8 @@ describe('backups (stand-in Odoo)', () => {
     expect(beyond.statusCode).toBe(416);
   });
 
-  let keptFile: string;
   it('writes a native backup (zstd tar of a parallel pg_dump and the filestore), stored under its id with its checksum', async () => {
-    keptFile = await addFilestoreFile('an attachment the restore finds unchanged');
-    nativeBackup = await backup('full', 'native');
+    const { nativeBackup } = await theNativeBackup();
     const path = join(t.config.backups.dir, instance.id, `${nativeBackup.id}.tar.zst`);
     const file = await readFile(path);
     expect(file.length).toBe(nativeBackup.sizeBytes);
@@ -229,6 +242,7 @@ describe('backups (stand-in Odoo)', () => {
   });
 
   it('restores a native backup over a changed instance: the change is gone, a safety backup was taken first', async () => {
+    const { keptFile, nativeBackup } = await theNativeBackup();
     await sql(instance.dbName, "update res_partner set name = 'CHANGED AFTER BACKUP'");
     const uuidBefore = await param(instance.dbName, 'database.uuid');
     // The filestore changed too: one file damaged in place (its content no longer matches its
@@ -280,6 +294,7 @@ describe('backups (stand-in Odoo)', () => {
   }, 240_000);
 
   it('refuses a native archive with a filestore entry that climbs out (filestore/../…): nothing changes', async () => {
+    const { nativeBackup } = await theNativeBackup();
     // Marina's own archive with one entry added that would land in the live folder, not the loaded one.
     const original = zstdDecompressSync(
       await readFile(join(t.config.backups.dir, instance.id, `${nativeBackup.id}.tar.zst`)),
@@ -351,6 +366,7 @@ describe('backups (stand-in Odoo)', () => {
   }, 240_000);
 
   it('restores a zip backup into a new instance: a copy with its own uuid, secret and URL', async () => {
+    const zipBackup = await theZipBackup();
     const restore = await as(t, admin)('POST', `/api/v1/backups/${zipBackup.id}/restore`, {
       newInstance: { project: projectId, name: 'from-zip', stage: 'development', adminLogin: 'dev@acme.test' },
     });
@@ -444,6 +460,7 @@ describe('backups (stand-in Odoo)', () => {
   });
 
   it('pins: a pinned backup cannot be deleted; unpinned, its record and file go', async () => {
+    const zipBackup = await theZipBackup();
     const pinned = await as(t, admin)('POST', `/api/v1/backups/${zipBackup.id}/pin`, {});
     expect(pinned.json().backup.pinned).toBe(true);
     const refused = await as(t, admin)('DELETE', `/api/v1/backups/${zipBackup.id}`);
@@ -457,6 +474,7 @@ describe('backups (stand-in Odoo)', () => {
   });
 
   it('keeps backups of other organizations out of sight: list, get, download, restore, clone, import', async () => {
+    const { nativeBackup } = await theNativeBackup();
     await as(t, admin)('POST', '/api/v1/organizations', { slug: 'other', name: 'Other' });
     const outsider = await memberBrowser(t, admin, 'other', 'outsider@other.test', 'owner');
     const member = await memberBrowser(t, admin, 'acme', 'member@acme.test', 'member');

@@ -67,18 +67,37 @@ afterAll(async () => {
 });
 
 describe('instances on Docker (stand-in Odoo)', () => {
-  let instance: { id: string; url: string; dbName: string; name: string };
-  let credentials: { login: string; password: string };
+  type Instance = { id: string; url: string; dbName: string; name: string };
+  /** Provisioned on first use and shared after: each test here runs alone too (`-t`). */
+  let provisioned:
+    | Promise<{
+        created: Awaited<ReturnType<ReturnType<typeof as>>>;
+        followed: Awaited<ReturnType<typeof followJob>>;
+        instance: Instance;
+        credentials: { login: string; password: string };
+      }>
+    | undefined;
+  const theInstance = () => {
+    provisioned ??= (async () => {
+      const created = await as(t, admin)('POST', '/api/v1/instances', {
+        project: projectId,
+        name: 'main',
+        stage: 'staging',
+        cpus: 1,
+        memoryMb: 1024,
+        adminLogin: 'owner@acme.test',
+      });
+      if (created.statusCode !== 202) throw new Error(`provisioning refused: ${created.body}`);
+      const followed = await followJob(baseUrl, headersOf(admin), created.json().job.id);
+      const instance: Instance = (await as(t, admin)('GET', `/api/v1/instances/${created.json().instance.id}`)).json()
+        .instance;
+      return { created, followed, instance, credentials: created.json().credentials };
+    })();
+    return provisioned;
+  };
 
   it('provisions an instance as a job with visible steps, and it answers with the customer credentials only', async () => {
-    const created = await as(t, admin)('POST', '/api/v1/instances', {
-      project: projectId,
-      name: 'main',
-      stage: 'staging',
-      cpus: 1,
-      memoryMb: 1024,
-      adminLogin: 'owner@acme.test',
-    });
+    const { created, followed, instance, credentials } = await theInstance();
     expect(created.statusCode).toBe(202);
     const body = created.json();
     expect(body.job.steps.map((s: { name: string }) => s.name)).toEqual([
@@ -91,15 +110,13 @@ describe('instances on Docker (stand-in Odoo)', () => {
       'health',
     ]);
     expect(body.credentials.password.length).toBeGreaterThanOrEqual(20);
-    const { job, progress, logs } = await followJob(baseUrl, headersOf(admin), body.job.id);
+    const { job, progress, logs } = followed;
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(job.steps.every((s) => s.status === 'done')).toBe(true);
     expect(progress.at(-1)).toBe(100);
     expect(logs.some((l) => l.includes('Marina stand-in') || l.includes('odoo'))).toBe(true);
 
-    instance = (await as(t, admin)('GET', `/api/v1/instances/${body.instance.id}`)).json().instance;
-    credentials = body.credentials;
     expect(instance).toMatchObject({
       status: 'running',
       stage: 'staging',
@@ -115,6 +132,7 @@ describe('instances on Docker (stand-in Odoo)', () => {
   });
 
   it('runs the container as Marina configured it: labels, limits, restart policy, loopback port', async () => {
+    const { instance } = await theInstance();
     const info = await docker.getContainer(`${namespace}-odoo-${instance.id.replace(/-/g, '').slice(0, 16)}`).inspect();
     expect(info.Config.Labels).toMatchObject({
       'io.marina.managed': 'true',
@@ -142,6 +160,7 @@ describe('instances on Docker (stand-in Odoo)', () => {
   });
 
   it('shows stats: CPU, memory, network, database and filestore size', async () => {
+    const { instance } = await theInstance();
     const stats = (await as(t, admin)('GET', `/api/v1/instances/${instance.id}/stats`)).json().stats;
     expect(stats.running).toBe(true);
     expect(stats.cpuPercent).toBeTypeOf('number');
@@ -149,10 +168,16 @@ describe('instances on Docker (stand-in Odoo)', () => {
     expect(stats.memoryLimitBytes).toBe(1024 * 1024 * 1024);
     expect(stats.databaseBytes).toBeGreaterThan(1_000_000);
     expect(stats.filestoreBytes).toBeGreaterThan(0);
-    expect(stats.uptimeSeconds).toBeGreaterThanOrEqual(0);
+    // Uptime counts from the container's start as Docker records it, in seconds (not ms, not null).
+    const container = docker.getContainer(`${namespace}-odoo-${instance.id.replace(/-/g, '').slice(0, 16)}`);
+    const startedAt = Date.parse((await container.inspect()).State.StartedAt);
+    const expected = (Date.now() - startedAt) / 1000;
+    expect(stats.uptimeSeconds).toBeTypeOf('number');
+    expect(Math.abs(stats.uptimeSeconds - expected)).toBeLessThanOrEqual(2);
   });
 
   it('follows Docker events: changes made outside Marina show within a second', async () => {
+    const { instance } = await theInstance();
     const container = docker.getContainer(`${namespace}-odoo-${instance.id.replace(/-/g, '').slice(0, 16)}`);
     const seen: { status: string; at: number }[] = [];
     const listener = (view: { id: string; status: string }) => {
@@ -186,6 +211,7 @@ describe('instances on Docker (stand-in Odoo)', () => {
   });
 
   it('stops, starts and restarts through jobs', async () => {
+    const { instance } = await theInstance();
     for (const [action, expected] of [
       ['stop', 'stopped'],
       ['start', 'running'],
@@ -201,6 +227,7 @@ describe('instances on Docker (stand-in Odoo)', () => {
   });
 
   it('recreates a container removed outside Marina when the instance is started', async () => {
+    const { instance, credentials } = await theInstance();
     await docker
       .getContainer(`${namespace}-odoo-${instance.id.replace(/-/g, '').slice(0, 16)}`)
       .remove({ force: true, v: true });
@@ -216,6 +243,7 @@ describe('instances on Docker (stand-in Odoo)', () => {
   });
 
   it('reveals the credentials again to organization admins, and audits it', async () => {
+    const { instance, credentials } = await theInstance();
     const res = await as(t, admin)('POST', `/api/v1/instances/${instance.id}/credentials`);
     expect(res.json().credentials).toMatchObject({ login: credentials.login, password: credentials.password });
     const audit = (await as(t, admin)('GET', '/api/v1/audit?category=instance'))
@@ -233,6 +261,7 @@ describe('instances on Docker (stand-in Odoo)', () => {
   });
 
   it('deletes everything: container, volume, database and role', async () => {
+    const { instance } = await theInstance();
     const res = await as(t, admin)('DELETE', `/api/v1/instances/${instance.id}`);
     expect(res.statusCode).toBe(202);
     const { job } = await followJob(baseUrl, headersOf(admin), res.json().job.id);

@@ -74,8 +74,49 @@ async function getBackup(id: string) {
   };
 }
 
-let s3Destination: { id: string };
-let sftpDestination: { id: string };
+/** Made on first use and shared after: each test that needs it runs alone too (`-t`). */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+
+/** The S3 destination (encrypted) and the SFTP one of acme, as the first test adds them. */
+const theDestinations = once(async () => {
+  const acme = (await call('GET', '/api/v1/organizations/acme')).json().organization;
+  const s3Made = await call('POST', '/api/v1/destinations', {
+    organizationId: acme.id,
+    name: 'bucket',
+    kind: 's3',
+    s3: {
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      bucket: s3.bucket,
+      prefix: 'marina/acme',
+      forcePathStyle: true,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    },
+    encryption: { passphrase: PASSPHRASE },
+  });
+  const sftpMade = await call('POST', '/api/v1/destinations', {
+    organizationId: acme.id,
+    name: 'storage box',
+    kind: 'sftp',
+    sftp: {
+      host: sftp.host,
+      port: sftp.port,
+      username: sftp.username,
+      folder: 'backups',
+      privateKey: sftp.privateKey,
+    },
+  });
+  const s3Destination: { id: string } = s3Made.json().destination;
+  const sftpDestination: { id: string } = sftpMade.json().destination;
+  return { s3Made, sftpMade, s3Destination, sftpDestination };
+});
 
 beforeAll(async () => {
   await requireDocker();
@@ -107,41 +148,13 @@ afterAll(async () => {
 
 describe('destinations', { timeout: 300_000 }, () => {
   it('are added with their secrets sealed, tested with a probe, and the SFTP host key is pinned when added', async () => {
+    const { s3Made, sftpMade, s3Destination, sftpDestination } = await theDestinations();
     const acme = (await call('GET', '/api/v1/organizations/acme')).json().organization;
-    const s3Made = await call('POST', '/api/v1/destinations', {
-      organizationId: acme.id,
-      name: 'bucket',
-      kind: 's3',
-      s3: {
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        bucket: s3.bucket,
-        prefix: 'marina/acme',
-        forcePathStyle: true,
-        accessKeyId: s3.accessKeyId,
-        secretAccessKey: s3.secretAccessKey,
-      },
-      encryption: { passphrase: PASSPHRASE },
-    });
     expect(s3Made.statusCode, s3Made.body).toBe(201);
-    s3Destination = s3Made.json().destination;
     expect(s3Made.json().destination).toMatchObject({ kind: 's3', encrypted: true });
     expect(s3Made.json().destination.secretsSet.sort()).toEqual(['encryptionPassphrase', 'secretAccessKey']);
 
-    const sftpMade = await call('POST', '/api/v1/destinations', {
-      organizationId: acme.id,
-      name: 'storage box',
-      kind: 'sftp',
-      sftp: {
-        host: sftp.host,
-        port: sftp.port,
-        username: sftp.username,
-        folder: 'backups',
-        privateKey: sftp.privateKey,
-      },
-    });
     expect(sftpMade.statusCode, sftpMade.body).toBe(201);
-    sftpDestination = sftpMade.json().destination;
     // Adding it ran the connection test and pinned the key it showed.
     expect(sftpMade.json().destination.sftp.hostKeyFingerprint).toBe(sftp.fingerprint);
 
@@ -225,9 +238,9 @@ describe('destinations', { timeout: 300_000 }, () => {
 });
 
 describe('copies', { timeout: 300_000 }, () => {
-  let backupId: string;
-
-  it('upload to S3 (encrypted, multipart) and SFTP, each read back and verified before it counts', async () => {
+  /** A native backup of over 16 MB, its job done: copied to both destinations. */
+  const theCopiedBackup = once(async () => {
+    const { s3Destination, sftpDestination } = await theDestinations();
     // Enough data that the S3 upload takes several parts.
     await sql(
       'create table marina_bulk as select i, md5(i::text) || md5(random()::text) as pad from generate_series(1, 600000) i',
@@ -238,8 +251,12 @@ describe('copies', { timeout: 300_000 }, () => {
       destinationIds: [s3Destination.id, sftpDestination.id],
     });
     expect(made.statusCode, made.body).toBe(202);
-    backupId = made.json().backup.id;
     const job = await succeeded(made.json().job.id);
+    return { job, backupId: made.json().backup.id as string };
+  });
+
+  it('upload to S3 (encrypted, multipart) and SFTP, each read back and verified before it counts', async () => {
+    const { job, backupId } = await theCopiedBackup();
     expect(job.steps.map((s) => s.name)).toEqual(['prepare', 'write', 'finish', 'upload']);
     const backup = await getBackup(backupId);
     expect(backup.sizeBytes).toBeGreaterThan(16 * 1024 * 1024);
@@ -259,6 +276,7 @@ describe('copies', { timeout: 300_000 }, () => {
   });
 
   it('download and restore from a remote copy when the local file is gone', async () => {
+    const { backupId } = await theCopiedBackup();
     await t.db.updateTable('backups').set({ local_status: 'deleted' }).where('id', '=', backupId).execute();
     await rm(join(t.config.backups.dir, instance.id, `${backupId}.tar.zst`));
     const backup = await getBackup(backupId);
@@ -275,6 +293,7 @@ describe('copies', { timeout: 300_000 }, () => {
   });
 
   it('survive the SFTP server being killed mid-upload: retried, and verified only once it is', async () => {
+    const { sftpDestination } = await theDestinations();
     // A backup big enough that its upload is still under way when the server dies.
     await sql(
       'create table marina_bulk2 as select i, md5(i::text) || md5(random()::text) || md5(random()::text) as pad from generate_series(1, 2500000) i',
@@ -308,6 +327,7 @@ describe('copies', { timeout: 300_000 }, () => {
   });
 
   it('refuse a changed host key precisely, and the copy fails without ever being verified', async () => {
+    const { sftpDestination } = await theDestinations();
     await sftp.rotateHostKey();
     const probe = await call('POST', `/api/v1/destinations/${sftpDestination.id}/test`);
     expect(probe.json()).toMatchObject({ ok: false, error: { reason: 'host-key-changed' } });
@@ -345,6 +365,7 @@ describe('copies', { timeout: 300_000 }, () => {
 
 describe('schedules, retention and verification', { timeout: 300_000 }, () => {
   it('run on time in their time zone, catch up once after downtime, and never overlap', async () => {
+    const { s3Destination } = await theDestinations();
     const bad = await call('PUT', `/api/v1/instances/${instance.id}/schedule`, {
       spec: { kind: 'cron', expression: '* * * * *', timeZone: 'UTC' },
     });
@@ -384,6 +405,7 @@ describe('schedules, retention and verification', { timeout: 300_000 }, () => {
   });
 
   it('keeps what the policy says, previews before saving, never deletes a pinned backup', async () => {
+    const { s3Destination } = await theDestinations();
     // Two more daily runs: four scheduled backups on four different days.
     for (let day = 0; day < 2; day++) {
       await advance(24 * 60);
@@ -433,6 +455,7 @@ describe('schedules, retention and verification', { timeout: 300_000 }, () => {
   });
 
   it('test-restores a backup into a throwaway database and records the modules it counted', async () => {
+    const { s3Destination } = await theDestinations();
     const latest = (await call('GET', `/api/v1/backup-runs?instanceId=${instance.id}&trigger=schedule`)).json().runs[0];
     const started = await call('POST', `/api/v1/backups/${latest.id}/verify`);
     expect(started.statusCode, started.body).toBe(202);

@@ -295,7 +295,9 @@ describe('S3 (s3rver, AWS SDK)', () => {
   });
 
   it('probes: connect, write, read back, delete, leaving nothing behind', async () => {
+    const began = performance.now();
     const result = await probeStore(target(), loopback);
+    const elapsed = performance.now() - began;
     expect(result).toMatchObject({ ok: true, error: null, hostKeyFingerprint: null });
     expect(result.steps.map((s) => [s.step, s.ok])).toEqual([
       ['connect', true],
@@ -303,7 +305,11 @@ describe('S3 (s3rver, AWS SDK)', () => {
       ['read', true],
       ['delete', true],
     ]);
-    for (const step of result.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
+    // Each step is timed in whole milliseconds, and the steps together fit in the call (each rounds by <1 ms).
+    for (const step of result.steps)
+      expect(Number.isInteger(step.ms) && step.ms >= 0, `${step.step}: ${step.ms}`).toBe(true);
+    const total = result.steps.reduce((sum, step) => sum + step.ms, 0);
+    expect(total).toBeLessThanOrEqual(Math.ceil(elapsed) + result.steps.length);
     expect((await s3.list(prefix)).filter((k) => k.includes('.marina-probe-'))).toEqual([]);
 
     const failed = await probeStore(target({}, 'wrong'), loopback);

@@ -101,8 +101,15 @@ const writeDependent = (root: string, name: string, depends: string) =>
     '__init__.py': '',
   });
 
-for (const { source, major } of trees) {
-  describe(`module commands on real Odoo ${major}.0`, () => {
+// Without a tree, one suite of the real tests is still declared, and reported as skipped.
+const suites = trees.length > 0 ? trees : [{ source: '', major: 0 }];
+
+for (const { source, major } of suites) {
+  const title =
+    major > 0
+      ? `module commands on real Odoo ${major}.0`
+      : 'module commands on real Odoo (set ODOO_SOURCE to an Odoo 17, 18 or 19 source tree)';
+  describe.skipIf(trees.length === 0)(title, () => {
     const namespace = testNamespace();
     const engine = new DockerEngine({ dockerHost: 'unix:///var/run/docker.sock' });
     const labels = { 'io.marina.namespace': namespace };
@@ -367,11 +374,5 @@ for (const { source, major } of trees) {
       }
       await writeProbe(addons, '1.1', '    note = fields.Char()\n');
     });
-  });
-}
-
-if (trees.length === 0) {
-  describe.skip('module commands on real Odoo (set ODOO_SOURCE to an Odoo 17, 18 or 19 source tree)', () => {
-    it('installs, upgrades, uninstalls and updates the apps list', () => undefined);
   });
 }
