@@ -3,6 +3,7 @@ import { Link, useParams } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
 import { type Member, type Organization, type Role, roles } from '../api/types';
+import { AccountSwitch } from '../components/AccountSwitch';
 import { Alert } from '../components/Alert';
 import { Badge, RoleBadge } from '../components/Badge';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -33,20 +34,6 @@ function MembersTable({ org, members, manage, accounts, onChanged }: MembersTabl
   const toast = useToast();
   const [removing, setRemoving] = useState<Member | null>(null);
   const [updating, setUpdating] = useState<string | null>(null);
-  const [disabling, setDisabling] = useState<Member | null>(null);
-
-  async function enable(member: Member) {
-    setUpdating(member.userId);
-    try {
-      await call(api.POST('/api/v1/users/{id}/enable', { params: { path: { id: member.userId } } }));
-      toast.success(`${member.email} can sign in again.`);
-      onChanged();
-    } catch (error) {
-      toast.error(errorMessage(error));
-    } finally {
-      setUpdating(null);
-    }
-  }
 
   async function changeRole(member: Member, role: Role) {
     setUpdating(member.userId);
@@ -113,24 +100,7 @@ function MembersTable({ org, members, manage, accounts, onChanged }: MembersTabl
                 {manage || accounts ? (
                   <td className="actions">
                     {accounts && member.userId !== accounts.selfId ? (
-                      member.disabled ? (
-                        <button
-                          type="button"
-                          className="btn btn-ghost"
-                          disabled={updating === member.userId}
-                          onClick={() => void enable(member)}
-                        >
-                          Enable<span className="visually-hidden"> {member.email}</span>
-                        </button>
-                      ) : (
-                        <button
-                          type="button"
-                          className="btn btn-ghost btn-danger-text"
-                          onClick={() => setDisabling(member)}
-                        >
-                          Disable<span className="visually-hidden"> {member.email}</span>
-                        </button>
-                      )
+                      <AccountSwitch account={{ ...member, id: member.userId }} onChanged={onChanged} />
                     ) : null}
                     {manage ? (
                       <button
@@ -166,23 +136,6 @@ function MembersTable({ org, members, manage, accounts, onChanged }: MembersTabl
           <p>
             <strong>{removing.email}</strong> loses access to {org.name} at once, and their pending invitations to it
             are revoked. Their Marina account stays; you can invite them again later.
-          </p>
-        </ConfirmDialog>
-      ) : null}
-      {disabling ? (
-        <ConfirmDialog
-          title="Disable account?"
-          confirmLabel="Disable account"
-          onClose={() => setDisabling(null)}
-          onConfirm={async () => {
-            await call(api.POST('/api/v1/users/{id}/disable', { params: { path: { id: disabling.userId } } }));
-            toast.success(`${disabling.email} is disabled.`);
-            onChanged();
-          }}
-        >
-          <p>
-            <strong>{disabling.email}</strong> is signed out everywhere, their API tokens are revoked, and they cannot
-            sign in to Marina, in any organization, until a platform admin enables the account again.
           </p>
         </ConfirmDialog>
       ) : null}
