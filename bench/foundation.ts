@@ -7,13 +7,13 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { buildApp } from '../src/app/http.js';
+import { createServices } from '../src/app/services.js';
 import { loadConfig } from '../src/config.js';
-import { systemClock } from '../src/core/clock.js';
-import { SecretBox } from '../src/core/secret-box.js';
-import { createServices } from '../src/core/services.js';
 import { connect, migrate } from '../src/db/database.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { buildApp } from '../src/http/app.js';
+import { systemClock } from '../src/platform/clock.js';
+import { SecretBox } from '../src/platform/secrets/secret-box.js';
 
 import { ms, percentile, report, timed } from './report.js';
 

@@ -4,7 +4,7 @@
  * Runs on the stand-in (its werkzeug lines have Odoo's format); loopback only.
  */
 import Docker from 'dockerode';
-import { buildApp } from '../src/http/app.js';
+import { buildApp } from '../src/app/http.js';
 import { benchLogger, benchMarina, hasTestImages, system } from './marina.js';
 import { ms, percentile, report } from './report.js';
 

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import pino from 'pino';
+import { createServices, type Services } from '../src/app/services.js';
 import { loadConfig, type MarinaConfig } from '../src/config.js';
-import { systemClock } from '../src/core/clock.js';
-import type { OperationView } from '../src/core/operations.js';
-import { SecretBox } from '../src/core/secret-box.js';
-import { createServices, type Services } from '../src/core/services.js';
 import { connect, type Db, migrate } from '../src/db/database.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { systemClock } from '../src/platform/clock.js';
+import type { OperationView } from '../src/platform/jobs/operations.js';
+import { SecretBox } from '../src/platform/secrets/secret-box.js';
 
 export const benchLogger = pino({ level: 'warn' });
 export const system = { actor: { kind: 'system' as const, label: 'bench' }, ip: null };

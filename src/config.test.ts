@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, TRUST_PROXY_EXPECTS } from './config.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './platform/errors.js';
 
 describe('loadConfig', () => {
   it('has embedded defaults: port 9998, ./data, embedded PostgreSQL', () => {

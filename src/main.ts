@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadSecretBox } from './adapters/keyfile.js';
+import { buildApp } from './app/http.js';
+import { createServices } from './app/services.js';
 import type { MarinaConfig } from './config.js';
-import { systemClock } from './core/clock.js';
-import { resealLegacySecrets } from './core/secret-migration.js';
-import { createServices } from './core/services.js';
 import { migrate, openDatabase } from './db/database.js';
-import { buildApp } from './http/app.js';
+import { systemClock } from './platform/clock.js';
+import { resealLegacySecrets } from './platform/secrets/secret-migration.js';
 
 export interface RunningMarina {
   app: FastifyInstance;

@@ -178,7 +178,7 @@ describe('sessions', () => {
 
   it('survives a restart of the application (sessions live in the database)', async () => {
     const admin = await adminBrowser(t);
-    const { buildApp } = await import('../src/http/app.js');
+    const { buildApp } = await import('../src/app/http.js');
     const pino = (await import('pino')).default;
     const second = await buildApp({
       config: t.config,

@@ -3,7 +3,7 @@ import { mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DockerEngine } from '../src/adapters/docker/engine.js';
+import type { DockerEngine } from '../src/runtime/docker/engine.js';
 import { as, type Browser, type TestApp } from './helpers/app.js';
 import {
   docker,

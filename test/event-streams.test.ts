@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../src/core/passwords.js';
+import { hashPassword } from '../src/modules/identity/passwords.js';
 import { adminBrowser, as, type Browser, createTestApp, STRONG_PASSWORD, signIn, type TestApp } from './helpers/app.js';
 import { openSse } from './helpers/sse.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yazl from 'yazl';
-import { hashPassword } from '../src/core/passwords.js';
+import { hashPassword } from '../src/modules/identity/passwords.js';
 import {
   adminBrowser,
   as,

@@ -1,8 +1,8 @@
 import { Migrator, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sha256 } from '../src/core/secrets.js';
 import { migrate } from '../src/db/database.js';
 import { migrations } from '../src/db/migrations/index.js';
+import { sha256 } from '../src/platform/secrets/secrets.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 
 let database: TestDatabase | undefined;

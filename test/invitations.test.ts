@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../src/core/passwords.js';
-import { sha256 } from '../src/core/secrets.js';
+import { hashPassword } from '../src/modules/identity/passwords.js';
+import { sha256 } from '../src/platform/secrets/secrets.js';
 import {
   adminBrowser,
   as,

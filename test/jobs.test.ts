@@ -1,9 +1,9 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/core/clock.js';
-import { systemContext } from '../src/core/context.js';
-import { type JobHandler, JobRunner } from '../src/core/jobs.js';
-import { OperationBus, OperationService, type OperationView } from '../src/core/operations.js';
+import { systemClock } from '../src/platform/clock.js';
+import { systemContext } from '../src/platform/context.js';
+import { OperationBus, OperationService, type OperationView } from '../src/platform/jobs/operations.js';
+import { type JobHandler, JobRunner } from '../src/platform/jobs/runner.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 
 let database: TestDatabase;

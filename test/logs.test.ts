@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLogStreams } from '../src/adapters/docker/logs.js';
+import { openLogStreams } from '../src/runtime/docker/logs.js';
 import { as, type Browser, memberBrowser, type TestApp } from './helpers/app.js';
 import {
   provisionInstance,

@@ -2,8 +2,8 @@ import { createServer } from 'node:net';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MailError, type SmtpSettings, sendMail, verifySmtp } from '../src/adapters/mail.js';
-import { systemContext } from '../src/core/context.js';
-import { NotificationService } from '../src/core/notifications.js';
+import { systemContext } from '../src/platform/context.js';
+import { NotificationService } from '../src/platform/notifications.js';
 import { adminBrowser, as, type Browser, createTestApp, memberBrowser, type TestApp } from './helpers/app.js';
 import { decodeQuotedPrintable, type SmtpCapture, startSmtpCapture } from './helpers/smtp-capture.js';
 

@@ -1,7 +1,7 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '../src/core/secret-box.js';
-import { resealLegacySecrets } from '../src/core/secret-migration.js';
+import { SecretBox } from '../src/platform/secrets/secret-box.js';
+import { resealLegacySecrets } from '../src/platform/secrets/secret-migration.js';
 import { adminBrowser, as, type Browser, createTestApp, type TestApp } from './helpers/app.js';
 
 /**

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemLogFile } from '../src/core/system-logs.js';
 import { createLogger } from '../src/logger.js';
+import { systemLogFile } from '../src/modules/settings/system-logs.js';
 import { adminBrowser, as, type Browser, createTestApp, memberBrowser, type TestApp } from './helpers/app.js';
 import { openSse } from './helpers/sse.js';
 

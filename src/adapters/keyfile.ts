@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SecretBox } from '../core/secret-box.js';
+import { SecretBox } from '../platform/secrets/secret-box.js';
 
 /**
  * The key that encrypts stored secrets: MARINA_SECRET_KEY, or `secret.key` in the data folder,

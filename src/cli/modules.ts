@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import type { ModulePlan, ModuleView } from '../core/modules.js';
+import type { ModulePlan, ModuleView } from '../modules/code/odoo-modules.js';
 import type { MarinaClient } from './client.js';
 import { CliUsageError, resolveInstance } from './instances.js';
 import { printJson, table } from './output.js';

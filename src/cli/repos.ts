@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CheckoutStatus as GitStatus } from '../adapters/git/git.js';
-import type { RepositoryView } from '../core/repositories.js';
+import type { RepositoryView } from '../modules/code/repositories.js';
 import type { MarinaClient } from './client.js';
 import { CliUsageError, resolveInstance, resolveProject } from './instances.js';
 import { wallClock } from './offsite.js';

@@ -122,7 +122,7 @@ export interface ModuleCommandOptions {
   odooSource?: string;
 }
 
-/** Where Marina mounts an Odoo source tree (src/core/instance-runtime.ts ODOO_SOURCE_MOUNT). */
+/** Where Marina mounts an Odoo source tree (src/modules/instances/odoo-container.ts ODOO_SOURCE_MOUNT). */
 const DEFAULT_ODOO_SOURCE = '/opt/odoo';
 
 /** Odoo's own rule for database names (odoo/service/db.py), which also keeps `-d` from looking like an option. */

@@ -453,9 +453,11 @@ describe('offsite copies in the web UI', () => {
       await page.getByRole('link', { name: 'History' }).click();
       await page.waitForURL(`${baseUrl}/backups/history`);
       await page.getByLabel('Organization').selectOption(acme.id);
+      // The list is remounted for the organization: wait for its own rows, not the ones of "All".
+      await page.waitForURL(`${baseUrl}/backups/history?organization=${acme.id}`);
       const rows = history().locator('tbody > tr[data-run-id]');
-      await expect.poll(async () => rows.count()).toBe(3);
-      expect(await history().locator('tbody > tr.run-problem').count()).toBe(1);
+      const problems = history().locator('tbody > tr.run-problem');
+      await expect.poll(async () => [await rows.count(), await problems.count()]).toEqual([3, 1]);
       expect(await rows.first().textContent()).toContain('erp/main');
       await snap('o-11a-history-page');
 

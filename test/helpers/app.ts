@@ -1,12 +1,12 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
+import { buildApp } from '../../src/app/http.js';
+import { createServices, type Services } from '../../src/app/services.js';
 import { loadConfig, type MarinaConfig } from '../../src/config.js';
-import type { Clock } from '../../src/core/clock.js';
-import { systemContext } from '../../src/core/context.js';
-import { SecretBox } from '../../src/core/secret-box.js';
-import { createServices, type Services } from '../../src/core/services.js';
 import type { Db } from '../../src/db/database.js';
-import { buildApp } from '../../src/http/app.js';
+import type { Clock } from '../../src/platform/clock.js';
+import { systemContext } from '../../src/platform/context.js';
+import { SecretBox } from '../../src/platform/secrets/secret-box.js';
 import { createTestDatabase } from './db.js';
 
 /**

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerEngine, POSTGRES_CAPABILITIES, type RunResult } from '../../src/adapters/docker/engine.js';
 import { type ServerConnection, waitUntilReady, withClient } from '../../src/adapters/postgres/admin.js';
 import { renderOdooConf } from '../../src/odoo/config-file.js';
 import {
@@ -18,6 +17,7 @@ import {
 } from '../../src/odoo/modules.js';
 import { workerSettings } from '../../src/odoo/sizing.js';
 import type { OdooVersion } from '../../src/odoo/versions.js';
+import { DockerEngine, POSTGRES_CAPABILITIES, type RunResult } from '../../src/runtime/docker/engine.js';
 import { docker, removeNamespace, requireDocker, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 import { odooSource } from '../helpers/odoo.js';
 

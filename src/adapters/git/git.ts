@@ -5,7 +5,7 @@ import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
-import { branchProblem, parseRepoUrl } from '../../core/repo-validation.js';
+import { branchProblem, parseRepoUrl } from '../../modules/code/repo-validation.js';
 import { classifyStderr, type FailureContext, failureMessage, GitError, type GitFailure } from './errors.js';
 import { bareOf, curlAddress, knownHostsName, type PinnedRemote, pinnedSshConfig } from './pinned.js';
 

@@ -1,0 +1,171 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Type } from 'typebox';
+import type { MarinaConfig } from '../config.js';
+import { type Db, isReachable } from '../db/database.js';
+import { requestSerializers } from '../logger.js';
+import { backupRoutes } from '../modules/backups/routes.js';
+import { moduleRoutes } from '../modules/code/module-routes.js';
+import { repositoryRoutes } from '../modules/code/repository-routes.js';
+import { authRoutes } from '../modules/identity/auth-routes.js';
+import { organizationRoutes } from '../modules/identity/organization-routes.js';
+import { tokenRoutes } from '../modules/identity/token-routes.js';
+import { logRoutes, systemLogRoutes } from '../modules/instances/log-routes.js';
+import { instanceRoutes, reconcileRoutes } from '../modules/instances/routes.js';
+import { offsiteRoutes } from '../modules/offsite/routes.js';
+import { settingsRoutes } from '../modules/settings/routes.js';
+import { auditRoutes } from '../platform/audit/routes.js';
+import { MarinaError } from '../platform/errors.js';
+import { CSRF_HEADER, registerAuthentication, trustProxyOption } from '../platform/http/auth.js';
+import { registerErrorHandling, sendError } from '../platform/http/errors.js';
+import { registerEventStreams } from '../platform/http/sse.js';
+import { registerValidation } from '../platform/http/validation.js';
+import { jobRoutes } from '../platform/jobs/routes.js';
+import type { Services } from './services.js';
+
+export interface AppDeps {
+  config: MarinaConfig;
+  services: Services;
+  db: Db;
+  logger: Logger;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The built SPA: dist/web beside the compiled server, or dist/web of the checkout when running
+ * from src/. A built folder has assets/; the Vite sources in web/ have an index.html too, not that.
+ */
+export function findWebDir(configured: string | undefined): string | undefined {
+  if (configured) return existsSync(join(configured, 'index.html')) ? configured : undefined;
+  const candidates = [join(here, '..', '..', 'dist', 'web'), join(here, '..', '..', 'web')];
+  return candidates.find((dir) => existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'assets')));
+}
+
+export async function buildApp({ config, services, db, logger }: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Request lines go through our serializer: a push hook's URL is its secret.
+    loggerInstance: logger.child({}, { serializers: requestSerializers }) as FastifyBaseLogger,
+    trustProxy: trustProxyOption(config.trustProxy),
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  registerErrorHandling(app);
+  registerValidation(app);
+  // Only JSON bodies: a form post from another site must not reach a route.
+  app.removeContentTypeParser('text/plain');
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Marina API',
+        version: '1',
+        description:
+          'Every error answers `{ "error": { "code", "message", "details" } }` with a stable `MARINA_E_…` code. ' +
+          `Browser sessions send the CSRF token from \`GET /api/v1/me\` in the \`${CSRF_HEADER}\` header on writes.`,
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An API token (mrn_…)' },
+          session: { type: 'apiKey', in: 'cookie', name: 'marina_session' },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+    hideUntagged: false,
+  });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/api/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'same-origin');
+    if (!request.url.startsWith('/api/docs')) reply.header('x-frame-options', 'DENY');
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  registerAuthentication(app, services);
+  registerEventStreams(app, services, config.eventStreams);
+
+  app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['health'],
+        summary: 'The process is up',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get(
+    '/readyz',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['health'],
+        summary: "Marina's database answers",
+        response: { 200: Type.Object({ status: Type.String() }), 503: Type.Object({ status: Type.String() }) },
+      },
+    },
+    async (_request, reply) =>
+      (await isReachable(db)) ? { status: 'ready' } : reply.status(503).send({ status: 'database unreachable' }),
+  );
+  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  const options = { services, config };
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, options);
+      await api.register(tokenRoutes, options);
+      await api.register(organizationRoutes, options);
+      await api.register(auditRoutes, options);
+      await api.register(jobRoutes, options);
+      await api.register(instanceRoutes, options);
+      await api.register(offsiteRoutes, options);
+      await api.register(backupRoutes, options);
+      await api.register(reconcileRoutes, options);
+      await api.register(logRoutes, options);
+      await api.register(systemLogRoutes, options);
+      await api.register(settingsRoutes, options);
+      await api.register(repositoryRoutes, options);
+      await api.register(moduleRoutes, options);
+    },
+    { prefix: '/api/v1' },
+  );
+
+  const webDir = findWebDir(config.webDir);
+  if (webDir) {
+    await app.register(fastifyStatic, { root: webDir, wildcard: false, index: false, maxAge: '1h', immutable: false });
+  } else {
+    logger.warn('the web UI is not built (npm run build); only the API is served');
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (!path.startsWith('/api/') && webDir && (request.method === 'GET' || request.method === 'HEAD')) {
+      // Client-side routes: every page of the SPA is index.html.
+      reply.header(
+        'content-security-policy',
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+      );
+      return reply.type('text/html').header('cache-control', 'no-cache').sendFile('index.html');
+    }
+    return sendError(reply, new MarinaError('MARINA_E_NOT_FOUND', `No route for ${request.method} ${path}.`));
+  });
+
+  return app;
+}

@@ -1,0 +1,302 @@
+import type { Logger } from 'pino';
+import { type ServerConnection, waitUntilReady } from '../../adapters/postgres/admin.js';
+import type { Db } from '../../db/database.js';
+import type { DatabaseServer, Instance } from '../../db/schema.js';
+import { MarinaError } from '../../platform/errors.js';
+import { sealedAt } from '../../platform/secrets/sealed-columns.js';
+import type { SecretBox } from '../../platform/secrets/secret-box.js';
+import { randomSecret } from '../../platform/secrets/secrets.js';
+import {
+  LABEL_ID,
+  LABEL_KIND,
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  POSTGRES_CAPABILITIES,
+} from '../../runtime/docker/engine.js';
+import type { HostService } from './hosts.js';
+
+/** The namespace's network on a host (named after it): the database server and helper containers; no Odoo. */
+export const networkName = (namespace: string): string => namespace;
+export const postgresAlias = (namespace: string): string => `${namespace}-postgres`;
+
+/** Label kind of the per-organization networks (found again when the server container is remade). */
+export const ORGANIZATION_NETWORK_KIND = 'organization-network';
+
+/**
+ * The network of one organization's instances on a host. Organizations share no network: an Odoo
+ * reaches the database server (attached to each) and nothing of another organization.
+ */
+export function organizationNetworkName(namespace: string, organizationId: string): string {
+  const id = organizationId.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`not an organization id: ${organizationId}`);
+  return `${namespace}-org-${id}`;
+}
+
+export const namespaceLabels = (namespace: string, kind: string, id?: string): Record<string, string> => ({
+  [LABEL_MANAGED]: 'true',
+  [LABEL_NAMESPACE]: namespace,
+  [LABEL_KIND]: kind,
+  ...(id ? { [LABEL_ID]: id } : {}),
+});
+
+/**
+ * PostgreSQL servers for Odoo databases: one Marina-managed container per host (official
+ * `postgres` image contract, data in a named volume), or an external server.
+ */
+/**
+ * The managed server's own settings (the image's defaults otherwise): restores, clones and module
+ * upgrades write a database's size in WAL at once, and with the default 1 GB a checkpoint would
+ * flush everything halfway through each of them.
+ */
+const MANAGED_SERVER_SETTINGS = ['postgres', '-c', 'max_wal_size=4GB'];
+
+export class DatabaseServerService {
+  private readonly creating = new Map<string, Promise<DatabaseServer>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly hosts: HostService,
+    private readonly box: SecretBox,
+    private readonly image: string,
+    private readonly namespace: string,
+    private readonly logger: Logger,
+    private readonly externalUrl?: string,
+  ) {}
+
+  /** Where new instances of a host get their database: the external server if one is set, else the host's own. */
+  async forInstances(hostId: string): Promise<DatabaseServer> {
+    return this.externalUrl ? this.ensureExternal(hostId, this.externalUrl) : this.ensureManaged(hostId);
+  }
+
+  /**
+   * An external server (MARINA_ODOO_DATABASE_URL): recorded once, checked to answer. Its address must
+   * be reachable from Marina and from the Odoo containers alike.
+   */
+  async ensureExternal(hostId: string, url: string): Promise<DatabaseServer> {
+    const parsed = new URL(url);
+    const user = decodeURIComponent(parsed.username);
+    const password = decodeURIComponent(parsed.password);
+    if (!user || !password) {
+      throw new MarinaError('MARINA_E_JOB_FAILED', 'MARINA_ODOO_DATABASE_URL must name a superuser and its password.');
+    }
+    // The sealed values are bound to the row's id: make the row first, then seal for the id it has.
+    const sealedFor = (id: string) => ({
+      internal_host: parsed.hostname,
+      internal_port: Number(parsed.port || 5432),
+      superuser: user,
+      superuser_password: this.box.seal(password, sealedAt('database_servers', 'superuser_password', id)),
+      external_url: this.box.seal(url, sealedAt('database_servers', 'external_url', id)),
+    });
+    const fresh = crypto.randomUUID();
+    await this.db
+      .insertInto('database_servers')
+      .values({ id: fresh, name: 'external', kind: 'external', state: 'ready', ...sealedFor(fresh) })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const { id } = await this.db
+      .selectFrom('database_servers')
+      .select('id')
+      .where('name', '=', 'external')
+      .executeTakeFirstOrThrow();
+    const values = sealedFor(id);
+    const server = await this.db
+      .updateTable('database_servers')
+      .set(values)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    try {
+      await waitUntilReady(await this.connection(server), 10_000);
+    } catch (error) {
+      throw new MarinaError(
+        'MARINA_E_JOB_FAILED',
+        `The external PostgreSQL server ${parsed.hostname}:${values.internal_port} does not answer: ${(error as Error).message}`,
+      );
+    }
+    // Helper containers (backup tools) join the namespace's network, which the managed path would have made.
+    const engine = await this.hosts.reachableEngine(hostId);
+    await engine.ensureNetwork(networkName(this.namespace), namespaceLabels(this.namespace, 'network'));
+    return server;
+  }
+
+  /**
+   * The organization's network on the host, made on first use, with the managed server attached
+   * under its alias: Odoo finds it by the same name as before, and it serves nothing but PostgreSQL.
+   */
+  async organizationNetwork(server: DatabaseServer, hostId: string, organizationId: string): Promise<string> {
+    const engine = await this.hosts.reachableEngine(hostId);
+    const name = organizationNetworkName(this.namespace, organizationId);
+    await engine.ensureNetwork(name, namespaceLabels(this.namespace, ORGANIZATION_NETWORK_KIND, organizationId));
+    if (server.kind === 'managed' && server.host_id === hostId && server.container_name)
+      await engine.networks.connect(name, server.container_name, [server.internal_host]);
+    return name;
+  }
+
+  /**
+   * Removes an organization's network once it has no instance left on the host (each one takes an
+   * address range of the engine's pools). An instance recorded meanwhile makes it again when it starts.
+   */
+  async releaseOrganizationNetwork(
+    server: DatabaseServer | undefined,
+    hostId: string,
+    organizationId: string,
+  ): Promise<void> {
+    const left = await this.db
+      .selectFrom('instances')
+      .select('id')
+      .where('organization_id', '=', organizationId)
+      .where('host_id', '=', hostId)
+      .executeTakeFirst();
+    if (left) return;
+    const engine = await this.hosts.reachableEngine(hostId);
+    const name = organizationNetworkName(this.namespace, organizationId);
+    if (server?.kind === 'managed' && server.host_id === hostId && server.container_name)
+      await engine.networks.disconnect(name, server.container_name);
+    await engine.networks.remove(name);
+  }
+
+  async get(id: string): Promise<DatabaseServer> {
+    return this.db.selectFrom('database_servers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  }
+
+  /** The host's managed server, created on first use and started again if it was stopped. */
+  ensureManaged(hostId: string): Promise<DatabaseServer> {
+    // One creation at a time per host: two provisioning jobs must not race to create the container.
+    const pending = this.creating.get(hostId);
+    if (pending) return pending;
+    const work = this.createOrStart(hostId).finally(() => this.creating.delete(hostId));
+    this.creating.set(hostId, work);
+    return work;
+  }
+
+  private async createOrStart(hostId: string): Promise<DatabaseServer> {
+    const engine = await this.hosts.reachableEngine(hostId);
+    let server = await this.db
+      .selectFrom('database_servers')
+      .selectAll()
+      .where('kind', '=', 'managed')
+      .where('host_id', '=', hostId)
+      .executeTakeFirst();
+    if (!server) {
+      const name = `${this.namespace}-postgres-${hostId}`;
+      const id = crypto.randomUUID();
+      server = await this.db
+        .insertInto('database_servers')
+        .values({
+          id,
+          name,
+          kind: 'managed',
+          host_id: hostId,
+          image: this.image,
+          container_name: name,
+          volume_name: `${name}-data`,
+          network: networkName(this.namespace),
+          internal_host: postgresAlias(this.namespace),
+          internal_port: 5432,
+          superuser: 'postgres',
+          superuser_password: this.box.seal(randomSecret(24), sealedAt('database_servers', 'superuser_password', id)),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    }
+    const labels = namespaceLabels(this.namespace, 'postgres', server.id);
+    const containerName = server.container_name ?? '';
+    const state = await engine.state(containerName);
+    if (!state) {
+      const image = server.image ?? this.image;
+      if (!(await engine.hasImage(image))) {
+        throw new MarinaError(
+          'MARINA_E_IMAGE_MISSING',
+          `The PostgreSQL image ${image} is not on host ${hostId}. Pull it there (docker pull ${image}) or set MARINA_POSTGRES_IMAGE.`,
+        );
+      }
+      this.logger.info({ host: hostId, image }, 'creating the managed PostgreSQL server');
+      await engine.ensureNetwork(
+        server.network ?? networkName(this.namespace),
+        namespaceLabels(this.namespace, 'network'),
+      );
+      await engine.ensureVolume(server.volume_name ?? '', labels);
+      // Shared by every tenant: bounded, but by the host's size rather than a tool's default.
+      const host = await engine.info();
+      await engine.createContainer({
+        name: containerName,
+        image,
+        cmd: MANAGED_SERVER_SETTINGS,
+        env: {
+          POSTGRES_USER: server.superuser,
+          POSTGRES_PASSWORD: this.box.open(
+            server.superuser_password,
+            sealedAt('database_servers', 'superuser_password', server.id),
+          ),
+          POSTGRES_DB: 'postgres',
+        },
+        labels,
+        network: server.network ?? networkName(this.namespace),
+        networkAliases: [server.internal_host],
+        mounts: [{ type: 'volume', source: server.volume_name ?? '', target: '/var/lib/postgresql/data' }],
+        // Marina itself connects through loopback; Odoo containers through their organization's network.
+        ports: [{ container: 5432, hostIp: '127.0.0.1', hostPort: 0 }],
+        restart: 'unless-stopped',
+        // Its entrypoint runs as root to hand the data folder to postgres, then drops to it.
+        capAdd: POSTGRES_CAPABILITIES,
+        pidsLimit: 2048,
+        memoryBytes: Math.floor(host.memoryBytes * 0.75),
+        nanoCpus: host.cpus * 1e9,
+      });
+      // A server made again joins the organizations' networks the old one served.
+      for (const network of await engine.networks.listManaged(this.namespace, ORGANIZATION_NETWORK_KIND))
+        await engine.networks.connect(network, containerName, [server.internal_host]);
+    }
+    if (!state?.running) await engine.start(containerName);
+    await waitUntilReady(await this.connection(server), 60_000);
+    return this.db
+      .updateTable('database_servers')
+      .set({ state: 'ready' })
+      .where('id', '=', server.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * How Marina connects as an instance's own role, for anything inside its database: the tenant
+   * controls that database (triggers, views, search_path), so nothing there runs as superuser.
+   */
+  async forInstance(
+    instance: Pick<Instance, 'id' | 'database_server_id' | 'db_name' | 'db_password'>,
+  ): Promise<ServerConnection> {
+    if (!instance.database_server_id)
+      throw new MarinaError('MARINA_E_INVALID_STATE', 'The instance has no database yet.');
+    const server = await this.get(instance.database_server_id);
+    return { ...(await this.connection(server)), ...this.roleOf(instance) };
+  }
+
+  /** An instance's role and password (the role is named after its database). */
+  roleOf(instance: Pick<Instance, 'id' | 'db_name' | 'db_password'>): { user: string; password: string } {
+    return {
+      user: instance.db_name,
+      password: this.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
+    };
+  }
+
+  /** How Marina itself connects as superuser: only ever to the maintenance database (adapters/postgres/admin). */
+  async connection(server: DatabaseServer): Promise<ServerConnection> {
+    const password = this.box.open(
+      server.superuser_password,
+      sealedAt('database_servers', 'superuser_password', server.id),
+    );
+    if (server.kind === 'external') {
+      const url = new URL(
+        this.box.open(server.external_url ?? '', sealedAt('database_servers', 'external_url', server.id)),
+      );
+      return { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password };
+    }
+    const engine = await this.hosts.reachableEngine(server.host_id ?? '');
+    const port = await engine.publishedPort(server.container_name ?? '', 5432);
+    if (!port)
+      throw new MarinaError(
+        'MARINA_E_JOB_FAILED',
+        `The PostgreSQL container ${server.container_name} publishes no port.`,
+      );
+    return { host: '127.0.0.1', port, user: server.superuser, password };
+  }
+}

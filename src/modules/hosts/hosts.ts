@@ -1,0 +1,138 @@
+import type { Logger } from 'pino';
+import type { Db } from '../../db/database.js';
+import type { Host } from '../../db/schema.js';
+import { requirePlatformAdmin } from '../../platform/access.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Actor } from '../../platform/context.js';
+import { MarinaError, notFound } from '../../platform/errors.js';
+import { DockerEngine } from '../../runtime/docker/engine.js';
+
+export const LOCAL_HOST_ID = 'local';
+
+export interface HostView {
+  id: string;
+  name: string;
+  dockerHost: string;
+  state: string;
+  message: string | null;
+  engineVersion: string | null;
+  os: string | null;
+  cpus: number | null;
+  memoryBytes: number | null;
+  checkedAt: string | null;
+}
+
+const view = (h: Host): HostView => ({
+  id: h.id,
+  name: h.name,
+  dockerHost: h.docker_host,
+  state: h.state,
+  message: h.state_message,
+  engineVersion: h.engine_version,
+  os: h.os,
+  cpus: h.cpus,
+  memoryBytes: h.memory_bytes === null ? null : Number(h.memory_bytes),
+  checkedAt: h.checked_at?.toISOString() ?? null,
+});
+
+/** What to do when the engine does not answer, in the words of the error. */
+export function explainUnreachable(dockerHost: string, error: unknown): string {
+  const reason = (error as { code?: string; message?: string }).code ?? (error as Error).message;
+  const base = `Cannot reach the Docker engine at ${dockerHost} (${reason}).`;
+  if (reason === 'ENOENT')
+    return `${base} Install and start Docker (apt-get install docker.io; systemctl start docker), or set MARINA_DOCKER_HOST.`;
+  if (reason === 'EACCES')
+    return `${base} Give Marina's user access to the socket (usermod -aG docker marina), then restart Marina.`;
+  if (reason === 'ECONNREFUSED')
+    return `${base} The engine is not listening there: start it (systemctl start docker) or fix MARINA_DOCKER_HOST.`;
+  return `${base} Check that the engine runs and MARINA_DOCKER_HOST points at it.`;
+}
+
+/** Docker engines Marina places instances on. The local engine is registered at start-up. */
+export class HostService {
+  private readonly engines = new Map<string, DockerEngine>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  async registerLocal(dockerHost: string): Promise<HostView> {
+    await this.db
+      .insertInto('hosts')
+      .values({ id: LOCAL_HOST_ID, name: 'local', docker_host: dockerHost })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ docker_host: dockerHost }))
+      .execute();
+    this.engines.delete(LOCAL_HOST_ID);
+    return this.refresh(LOCAL_HOST_ID);
+  }
+
+  /** Asks the engine how it is; an unreachable engine is a state to show, not a reason to crash. */
+  async refresh(id: string): Promise<HostView> {
+    const host = await this.row(id);
+    const now = this.clock.now();
+    try {
+      const info = await (await this.engine(id)).info();
+      const updated = await this.db
+        .updateTable('hosts')
+        .set({
+          state: 'reachable',
+          state_message: null,
+          engine_version: info.version,
+          os: info.os,
+          cpus: info.cpus,
+          memory_bytes: info.memoryBytes,
+          checked_at: now,
+        })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return view(updated);
+    } catch (error) {
+      const message = explainUnreachable(host.docker_host, error);
+      this.logger.warn({ host: id }, message);
+      const updated = await this.db
+        .updateTable('hosts')
+        .set({ state: 'unreachable', state_message: message, checked_at: now })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return view(updated);
+    }
+  }
+
+  async list(actor: Actor): Promise<HostView[]> {
+    requirePlatformAdmin(actor);
+    const rows = await this.db.selectFrom('hosts').selectAll().orderBy('name').execute();
+    return rows.map(view);
+  }
+
+  async row(id: string): Promise<Host> {
+    const host = await this.db.selectFrom('hosts').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!host) throw notFound('Host');
+    return host;
+  }
+
+  /** The engine of a host, made once per process from the address stored for it. */
+  async engine(id: string): Promise<DockerEngine> {
+    let engine = this.engines.get(id);
+    if (!engine) {
+      engine = new DockerEngine({ dockerHost: (await this.row(id)).docker_host });
+      this.engines.set(id, engine);
+    }
+    return engine;
+  }
+
+  /** The engine of a host that answers, or an error that says what to fix. */
+  async reachableEngine(id: string): Promise<DockerEngine> {
+    const engine = await this.engine(id);
+    try {
+      await engine.docker.ping();
+      return engine;
+    } catch (error) {
+      const host = await this.row(id);
+      throw new MarinaError('MARINA_E_DOCKER_UNAVAILABLE', explainUnreachable(host.docker_host, error));
+    }
+  }
+}

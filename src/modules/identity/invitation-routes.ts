@@ -1,0 +1,161 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { anonymousContext, contextOf } from '../../platform/http/auth.js';
+import type { RouteOptions } from '../../platform/http/route-options.js';
+import { DateTime, Email, IdOrSlug, Name, Password, Role, responses, User, Uuid } from '../../platform/http/schemas.js';
+
+const Invitation = Type.Object(
+  {
+    id: Type.String(),
+    organizationId: Type.String(),
+    email: Type.String(),
+    role: Role,
+    invitedBy: Type.String(),
+    createdAt: DateTime,
+    expiresAt: DateTime,
+    expired: Type.Boolean(),
+    mailed: Type.Boolean({ description: 'Whether the invitation email reached the mail server' }),
+    mailError: Type.Union([Type.String(), Type.Null()], { description: 'Why mailing failed (platform admins only)' }),
+  },
+  { title: 'Invitation' },
+);
+
+const OrganizationRef = Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String() });
+
+const MyInvitation = Type.Object(
+  { id: Type.String(), organization: OrganizationRef, role: Role, invitedBy: Type.String(), expiresAt: DateTime },
+  { title: 'MyInvitation' },
+);
+
+const Accepted = Type.Object({
+  user: User,
+  organization: Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), role: Role }),
+});
+
+const Token = Type.String({ minLength: 1, maxLength: 100 });
+
+export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
+  const invitations = services.invitations;
+
+  app.post(
+    '/organizations/:id/members',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Invite someone by email: the link is mailed to them, never returned; they join when they accept',
+        params: Type.Object({ id: IdOrSlug }),
+        body: Type.Object({ email: Email, role: Role }, { additionalProperties: false }),
+        response: responses({ 201: Type.Object({ status: Type.Literal('invited'), invitation: Invitation }) }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await invitations.invite(contextOf(request), request.params.id, request.body)),
+  );
+
+  app.get(
+    '/organizations/:id/invitations',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Pending invitations of an organization (admins)',
+        params: Type.Object({ id: IdOrSlug }),
+        response: responses({ 200: Type.Object({ invitations: Type.Array(Invitation) }) }),
+      },
+    },
+    async (request) => ({ invitations: await invitations.list(contextOf(request).actor, request.params.id) }),
+  );
+
+  app.delete(
+    '/organizations/:id/invitations/:invitationId',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Revoke a pending invitation: its link stops working',
+        params: Type.Object({ id: IdOrSlug, invitationId: Uuid }),
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await invitations.revoke(contextOf(request), request.params.id, request.params.invitationId);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/invitations/:id/link',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Issue a fresh invitation link, for when no email could be sent (platform admins)',
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 200: Type.Object({ url: Type.String(), expiresAt: DateTime }) }),
+      },
+    },
+    async (request) => invitations.issueLink(contextOf(request), request.params.id),
+  );
+
+  app.get(
+    '/me/invitations',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Invitations waiting for your account',
+        response: responses({ 200: Type.Object({ invitations: Type.Array(MyInvitation) }) }),
+      },
+    },
+    async (request) => ({ invitations: await invitations.mine(contextOf(request)) }),
+  );
+
+  app.post(
+    '/me/invitations/:id/accept',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Accept an invitation addressed to your account (signed in)',
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 200: Accepted }),
+      },
+    },
+    async (request) => invitations.acceptAsUser(contextOf(request), request.params.id),
+  );
+
+  app.post(
+    '/auth/invite/lookup',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['auth'],
+        summary: 'What an invitation link is for, and whether its address already has an account',
+        body: Type.Object({ token: Token }, { additionalProperties: false }),
+        response: responses({
+          200: Type.Object({
+            email: Type.String(),
+            role: Role,
+            organization: Type.Object({ slug: Type.String(), name: Type.String() }),
+            invitedBy: Type.String(),
+            expiresAt: DateTime,
+            accountExists: Type.Boolean(),
+          }),
+        }),
+      },
+    },
+    async (request) => invitations.preview(request.body.token),
+  );
+
+  app.post(
+    '/auth/invite',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['auth'],
+        summary: 'Accept an invitation with its link: an existing account gives its own password, a new one chooses it',
+        body: Type.Object(
+          { token: Token, password: Password, name: Type.Optional(Name) },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Accepted }),
+      },
+    },
+    async (request) => invitations.acceptWithToken(anonymousContext(request), request.body),
+  );
+};

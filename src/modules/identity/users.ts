@@ -1,0 +1,148 @@
+import type { Db } from '../../db/database.js';
+import type { User } from '../../db/schema.js';
+import { requireUnrestricted, requireUser } from '../../platform/access.js';
+import type { AuditService } from '../../platform/audit/service.js';
+import type { Clock } from '../../platform/clock.js';
+import type { RequestContext } from '../../platform/context.js';
+import { MarinaError } from '../../platform/errors.js';
+import { limits, normalizeEmail, requireLabel } from '../../platform/validation.js';
+import { hashPassword, requireStrongPassword, verifyPassword } from './passwords.js';
+
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  isPlatformAdmin: boolean;
+  createdAt: string;
+}
+
+export const userView = (user: User): UserView => ({
+  id: user.id,
+  email: user.email,
+  name: user.name,
+  isPlatformAdmin: user.is_platform_admin,
+  createdAt: user.created_at.toISOString(),
+});
+
+export const defaultName = (email: string): string => email.split('@')[0] ?? email;
+
+export class UserService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+  ) {}
+
+  async get(id: string): Promise<User | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async hasPlatformAdmin(): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('is_platform_admin', '=', true)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** `marina admin create` and the first-run setup page: a platform administrator with a password. */
+  async createPlatformAdmin(
+    ctx: RequestContext,
+    input: { email: unknown; password: unknown; name?: unknown },
+  ): Promise<UserView> {
+    const email = normalizeEmail(input.email);
+    const password = requireStrongPassword(input.password, email);
+    const name =
+      input.name === undefined || input.name === ''
+        ? defaultName(email)
+        : requireLabel(input.name, 'name', limits.name);
+    const passwordHash = await hashPassword(password);
+    return this.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+      if (existing)
+        throw new MarinaError('MARINA_E_CONFLICT', `A user with the email ${email} already exists.`, {
+          field: 'email',
+        });
+      const user = await trx
+        .insertInto('users')
+        .values({
+          email,
+          name,
+          password_hash: passwordHash,
+          is_platform_admin: true,
+          password_changed_at: this.clock.now(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.audit.record(
+        ctx,
+        { action: 'user.create_admin', target: { type: 'user', id: user.id, label: email } },
+        trx,
+      );
+      return userView(user);
+    });
+  }
+
+  /**
+   * Changing one's password ends every other session of that user. API tokens stay unless
+   * `revokeTokens` is true (the UI asks): a password change after a leak may need both gone.
+   */
+  async changePassword(
+    ctx: RequestContext,
+    input: { currentPassword: unknown; newPassword: unknown; revokeTokens?: unknown },
+  ): Promise<void> {
+    const actor = requireUser(ctx.actor);
+    requireUnrestricted(actor);
+    if (input.revokeTokens !== undefined && typeof input.revokeTokens !== 'boolean') {
+      throw new MarinaError('MARINA_E_VALIDATION', 'revokeTokens must be true or false.', { field: 'revokeTokens' });
+    }
+    const user = await this.get(actor.userId);
+    if (!user) throw new MarinaError('MARINA_E_UNAUTHENTICATED');
+    if (
+      typeof input.currentPassword !== 'string' ||
+      !(await verifyPassword(user.password_hash, input.currentPassword))
+    ) {
+      // 400, not 401: the session is fine, only the form is wrong.
+      throw new MarinaError('MARINA_E_VALIDATION', 'The current password is wrong.', { field: 'currentPassword' });
+    }
+    const password = requireStrongPassword(input.newPassword, user.email, 'newPassword');
+    if (password === input.currentPassword) {
+      throw new MarinaError('MARINA_E_VALIDATION', 'The new password must differ from the current one.', {
+        field: 'newPassword',
+      });
+    }
+    const passwordHash = await hashPassword(password);
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('users')
+        .set({ password_hash: passwordHash, password_changed_at: now })
+        .where('id', '=', user.id)
+        .execute();
+      let others = trx
+        .updateTable('sessions')
+        .set({ ended_at: now })
+        .where('user_id', '=', user.id)
+        .where('ended_at', 'is', null);
+      if (actor.sessionId) others = others.where('id', '!=', actor.sessionId);
+      const ended = await others.executeTakeFirst();
+      const revoked =
+        input.revokeTokens === true
+          ? Number(
+              (await trx.deleteFrom('api_tokens').where('user_id', '=', user.id).executeTakeFirst()).numDeletedRows,
+            )
+          : 0;
+      await this.audit.record(
+        ctx,
+        {
+          action: 'user.password_change',
+          target: { type: 'user', id: user.id, label: user.email },
+          details: { otherSessionsEnded: Number(ended.numUpdatedRows), tokensRevoked: revoked },
+        },
+        trx,
+      );
+    });
+  }
+}

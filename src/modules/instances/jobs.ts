@@ -1,0 +1,417 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import {
+  createRoleAndDatabase,
+  databaseExists,
+  dropDatabaseAndRole,
+  withClient,
+} from '../../adapters/postgres/admin.js';
+import type { Instance } from '../../db/schema.js';
+import { odooPasswordHash } from '../../odoo/password.js';
+import { type CatalogEntry, type OdooVersion, versionFacts } from '../../odoo/versions.js';
+import { MarinaError } from '../../platform/errors.js';
+import type { JobContext, JobHandler, JobRunner } from '../../platform/jobs/runner.js';
+import { sealedAt } from '../../platform/secrets/sealed-columns.js';
+import type { SecretBox } from '../../platform/secrets/secret-box.js';
+import type { DockerEngine } from '../../runtime/docker/engine.js';
+import type { DatabaseServerService } from '../hosts/database-servers.js';
+import type { HostService } from '../hosts/hosts.js';
+import {
+  type AddonMount,
+  type DatabaseEndpoint,
+  initSpec,
+  instanceLabels,
+  type OdooRuntime,
+  odooConf,
+  odooErrorLines,
+  odooOutputToLog,
+  type Placement,
+  type RuntimeSecrets,
+  serverSpec,
+  waitForHealth,
+  writeConf,
+} from './odoo-container.js';
+import { type InstanceService, instanceSteps } from './service.js';
+
+export interface InstanceJobDeps {
+  instances: InstanceService;
+  hosts: HostService;
+  databaseServers: DatabaseServerService;
+  box: SecretBox;
+  catalog: Record<OdooVersion, CatalogEntry>;
+  bindAddress: string;
+  healthTimeoutMs: number;
+  namespace: string;
+  /** The repository checkouts mounted into the instance (set once repositories are wired). */
+  addonsOf?: (instance: Instance) => Promise<AddonMount[]>;
+  /** Clones what the instance's project needs before Odoo first starts. */
+  prepareAddons?: (job: JobContext<unknown>, instance: Instance) => Promise<void>;
+  /** Removes the instance's repository checkouts from Marina's disk. */
+  removeAddons?: (instance: Instance) => Promise<void>;
+  /** The pre-delete safety backup (set once backups are wired, to keep the modules acyclic). */
+  beforeDelete?: (job: JobContext<unknown>, instance: Instance) => Promise<void>;
+}
+
+const HEALTH_TIMEOUT_MS = 180_000;
+
+/** Everything an instance's containers need, resolved from its record. */
+export async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
+  const catalog = deps.catalog[instance.odoo_version as OdooVersion];
+  if (!catalog)
+    throw new MarinaError('MARINA_E_JOB_FAILED', `Odoo ${instance.odoo_version} is not in the version catalog.`);
+  if (!instance.database_server_id)
+    throw new MarinaError('MARINA_E_JOB_FAILED', 'The instance has no database server yet.');
+  const server = await deps.databaseServers.get(instance.database_server_id);
+  const endpoint: DatabaseEndpoint = { host: server.internal_host, port: server.internal_port };
+  const secrets: RuntimeSecrets = {
+    dbPassword: deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
+    masterPassword: deps.box.open(instance.master_password, sealedAt('instances', 'master_password', instance.id)),
+  };
+  // The organization's own network: the database server is there, other organizations are not.
+  const network = await deps.databaseServers.organizationNetwork(server, instance.host_id, instance.organization_id);
+  const placement: Placement = { namespace: deps.namespace, network };
+  const addons = (await deps.addonsOf?.(instance)) ?? [];
+  const rt: OdooRuntime = { catalog, endpoint, secrets, placement, addons };
+  return { ...rt, rt, server, conf: odooConf(instance, rt) };
+}
+
+/** Marks the server container with a hash of what it runs (odoo.conf, image, mounts, limits). */
+const LABEL_CONFIG = 'io.marina.config';
+
+/** The server container as the instance's records say it should be. */
+async function desiredServer(deps: InstanceJobDeps, instance: Instance) {
+  const { catalog, conf, rt } = await runtimeOf(deps, instance);
+  const spec = serverSpec(rt, instance, deps.bindAddress);
+  const hash = createHash('sha256').update(JSON.stringify(spec)).update(conf).digest('hex');
+  return { catalog, conf, spec: { ...spec, labels: { ...spec.labels, [LABEL_CONFIG]: hash } }, hash };
+}
+
+/** Creates the long-running container with its odoo.conf; it does not start it. */
+export async function createServerContainer(
+  deps: InstanceJobDeps,
+  engine: DockerEngine,
+  instance: Instance,
+): Promise<string> {
+  const { catalog, conf, spec } = await desiredServer(deps, instance);
+  await engine.remove(instance.container_name);
+  const id = await engine.createContainer(spec);
+  await writeConf(engine, id, conf, catalog.image);
+  return id;
+}
+
+/**
+ * Sets what `-i base` leaves as admin/admin: the customer's login, a strong password (stored only
+ * as Odoo's own pbkdf2 hash), their language and country, and the instance's URL.
+ */
+async function personalize(deps: InstanceJobDeps, instance: Instance): Promise<void> {
+  const connection = await deps.databaseServers.forInstance(instance);
+  const hash = await odooPasswordHash(
+    deps.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),
+  );
+  const url = deps.instances.url(instance);
+  await withClient(connection, instance.db_name, async (db) => {
+    await db.query('BEGIN');
+    const admin = await db.query<{ partner_id: number }>(
+      "UPDATE res_users SET login = $1, password = $2 WHERE login = 'admin' RETURNING partner_id",
+      [instance.admin_login, hash],
+    );
+    if (admin.rowCount !== 1)
+      throw new MarinaError('MARINA_E_JOB_FAILED', 'The new database has no "admin" user to hand over.');
+    await db.query('UPDATE res_partner SET email = $1, lang = $2 WHERE id = $3', [
+      instance.admin_login,
+      instance.language,
+      admin.rows[0]?.partner_id,
+    ]);
+    if (url) {
+      await db.query(
+        `INSERT INTO ir_config_parameter (key, value) VALUES ('web.base.url', $1)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+        [url],
+      );
+    }
+    if (instance.country) {
+      await db.query(
+        'UPDATE res_partner SET country_id = (SELECT id FROM res_country WHERE code = $1) WHERE id IN (SELECT partner_id FROM res_company)',
+        [instance.country],
+      );
+    }
+    await db.query('COMMIT');
+  });
+}
+
+async function undoProvisioning(
+  deps: InstanceJobDeps,
+  instanceId: string,
+  resources: Record<string, unknown>,
+): Promise<void> {
+  // Nothing remembered: the job failed before it made anything.
+  if (Object.keys(resources).length === 0) return;
+  const instance = await deps.instances.row(instanceId).catch(() => undefined);
+  if (!instance) return;
+  const engine = await deps.hosts.reachableEngine(instance.host_id);
+  await engine.remove(`${instance.container_name}-init`);
+  await engine.remove(instance.container_name);
+  if (resources.volume) await engine.removeVolume(instance.volume_name);
+  if (resources.database && instance.database_server_id) {
+    const server = await deps.databaseServers.get(instance.database_server_id);
+    await dropDatabaseAndRole(await deps.databaseServers.connection(server), instance.db_name);
+  }
+}
+
+export function provisionHandler(deps: InstanceJobDeps): JobHandler {
+  return {
+    kind: 'instance.provision',
+    steps: instanceSteps.provision,
+    run: async (job) => {
+      const id = job.operation.target_id ?? '';
+      let instance = await deps.instances.row(id);
+      let engine: DockerEngine | undefined;
+      const catalog = deps.catalog[instance.odoo_version as OdooVersion];
+
+      await job.step('validate', async () => {
+        engine = await deps.hosts.reachableEngine(instance.host_id);
+        if (!(await engine.hasImage(catalog.image))) {
+          throw new MarinaError(
+            'MARINA_E_IMAGE_MISSING',
+            `The Odoo image ${catalog.image} is not on host ${instance.host_id}; pull it there or set MARINA_ODOO_${Number.parseInt(catalog.version, 10)}_IMAGE.`,
+          );
+        }
+        if (catalog.sourceMount && !existsSync(catalog.sourceMount)) {
+          throw new MarinaError(
+            'MARINA_E_JOB_FAILED',
+            `The Odoo source ${catalog.sourceMount} (MARINA_ODOO_${Number.parseInt(catalog.version, 10)}_SOURCE) does not exist.`,
+          );
+        }
+      });
+      const docker = engine as DockerEngine;
+
+      await job.step('database', async () => {
+        const server = await deps.databaseServers.forInstances(instance.host_id);
+        instance = await deps.instances.setStatus(id, 'provisioning', null);
+        await deps.instances.attachDatabaseServer(id, server.id);
+        instance = await deps.instances.row(id);
+        await job.remember('database', instance.db_name);
+        await createRoleAndDatabase(
+          await deps.databaseServers.connection(server),
+          instance.db_name,
+          deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
+        );
+        await job.log(`Database ${instance.db_name} and its own role created on ${server.name}.`);
+      });
+
+      await job.step('volume', async () => {
+        await job.remember('volume', instance.volume_name);
+        await docker.ensureVolume(instance.volume_name, instanceLabels(deps.namespace, instance));
+      });
+
+      let runtime: Awaited<ReturnType<typeof runtimeOf>> | undefined;
+      await job.step('configure', async () => {
+        if (deps.prepareAddons) await deps.prepareAddons(job as JobContext<unknown>, instance);
+        runtime = await runtimeOf(deps, instance);
+        await job.log(
+          `odoo.conf: one database (${instance.db_name}), no database manager, workers for ${instance.cpus} CPU / ${instance.memory_mb} MB.`,
+        );
+      });
+      const { conf, rt } = runtime as NonNullable<typeof runtime>;
+
+      await job.step('initialize', async () => {
+        await job.remember('initContainer', `${instance.container_name}-init`);
+        const result = await docker.run(initSpec(rt, instance, { language: instance.language }), {
+          beforeStart: (containerId) => writeConf(docker, containerId, conf, catalog.image),
+          // Odoo logs ~100 lines for base: a rough but honest progress within the step.
+          onOutput: odooOutputToLog(job as JobContext<unknown>),
+        });
+        if (result.exitCode !== 0) {
+          throw new MarinaError(
+            'MARINA_E_JOB_FAILED',
+            `Odoo could not initialize the database (exit code ${result.exitCode}):\n${odooErrorLines(result.output).join('\n')}`,
+          );
+        }
+        await personalize(deps, instance);
+        await job.log(`The administrator is ${instance.admin_login}; admin/admin does not exist.`);
+      });
+
+      await job.step('start', async () => {
+        await job.remember('container', instance.container_name);
+        const containerId = await createServerContainer(deps, docker, instance);
+        instance = await deps.instances.setStatus(id, 'provisioning', null, { container_id: containerId });
+        await docker.start(containerId);
+      });
+
+      await job.step('health', () => healthy(deps, docker, instance));
+      return { url: deps.instances.url(instance) };
+    },
+    recover: async (op, error) => {
+      const id = op.target_id ?? '';
+      try {
+        await undoProvisioning(deps, id, op.resources);
+        await deps.instances
+          .setStatus(id, 'failed', `${error.step ? `${error.step}: ` : ''}${error.message}`.slice(0, 2000))
+          .catch(() => undefined);
+      } catch (undoError) {
+        await deps.instances
+          .setStatus(
+            id,
+            'failed',
+            `Provisioning failed and its cleanup too (${(undoError as Error).message}); reconcile to remove leftovers.`,
+          )
+          .catch(() => undefined);
+        throw undoError;
+      }
+    },
+  };
+}
+
+/** Waits until Odoo answers, then records it as running since the container's start. */
+export async function healthy(deps: InstanceJobDeps, engine: DockerEngine, instance: Instance): Promise<void> {
+  await waitForHealth(
+    deps.instances.internalUrl(instance),
+    versionFacts(instance.odoo_version as OdooVersion).healthPath,
+    deps.healthTimeoutMs,
+  );
+  const state = await engine.state(instance.container_name);
+  // Odoo answers; Docker's own health check reports later ("starting" until then).
+  await deps.instances.setStatus(instance.id, 'running', null, {
+    started_at: state?.startedAt ?? new Date(),
+    health: 'starting',
+  });
+}
+
+/** Start and restart end the same way: health, or "exited" with the reason. */
+function bringUpHandler(
+  deps: InstanceJobDeps,
+  kind: 'instance.start' | 'instance.restart',
+  first: (job: JobContext<unknown>, engine: DockerEngine, instance: Instance) => Promise<Instance>,
+): JobHandler {
+  const [firstStep] = kind === 'instance.start' ? instanceSteps.start : instanceSteps.restart;
+  return {
+    kind,
+    steps: kind === 'instance.start' ? instanceSteps.start : instanceSteps.restart,
+    run: async (job) => {
+      let instance = await deps.instances.row(job.operation.target_id ?? '');
+      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      await job.step(firstStep, async () => {
+        instance = await first(job as JobContext<unknown>, engine, instance);
+      });
+      await job.step('health', () => healthy(deps, engine, instance));
+      return undefined;
+    },
+    recover: async (op, error) => {
+      await deps.instances.setStatus(op.target_id ?? '', 'exited', error.message.slice(0, 2000)).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Makes the container again (stopped) when what it would run differs from the records — a new
+ * repository mount, addons_path, image or limits — and keeps it, with its logs, otherwise.
+ */
+export async function ensureServer(deps: InstanceJobDeps, engine: DockerEngine, instance: Instance): Promise<Instance> {
+  const state = await engine.state(instance.container_name);
+  const { hash } = await desiredServer(deps, instance);
+  if (state && state.labels[LABEL_CONFIG] === hash) return instance;
+  if (state?.running) await engine.stop(instance.container_name);
+  const containerId = await createServerContainer(deps, engine, instance);
+  return deps.instances.setStatus(instance.id, instance.status, instance.status_detail, { container_id: containerId });
+}
+
+const startHandler = (deps: InstanceJobDeps) =>
+  bringUpHandler(deps, 'instance.start', async (_job, engine, current) => {
+    const instance = await ensureServer(deps, engine, await deps.instances.setStatus(current.id, 'starting', null));
+    await engine.start(instance.container_name);
+    return instance;
+  });
+
+const restartHandler = (deps: InstanceJobDeps) =>
+  bringUpHandler(deps, 'instance.restart', async (_job, engine, current) => {
+    const instance = await ensureServer(deps, engine, await deps.instances.setStatus(current.id, 'restarting', null));
+    // A kept container restarts; a new one (made stopped) starts.
+    await engine.restart(instance.container_name);
+    return instance;
+  });
+
+function stopHandler(deps: InstanceJobDeps): JobHandler {
+  return {
+    kind: 'instance.stop',
+    steps: instanceSteps.stop,
+    run: async (job) => {
+      const id = job.operation.target_id ?? '';
+      const instance = await deps.instances.row(id);
+      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      await job.step('stop', async () => {
+        await deps.instances.setStatus(id, 'stopping', null);
+        if (await engine.state(instance.container_name)) await engine.stop(instance.container_name);
+        await deps.instances.setStatus(id, 'stopped', null, { started_at: null });
+      });
+      return undefined;
+    },
+  };
+}
+
+function deleteHandler(deps: InstanceJobDeps): JobHandler {
+  return {
+    kind: 'instance.delete',
+    steps: instanceSteps.delete,
+    run: async (job) => {
+      const id = job.operation.target_id ?? '';
+      const instance = await deps.instances.row(id);
+      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      await job.step('backup', async () => {
+        const server = instance.database_server_id
+          ? await deps.databaseServers.get(instance.database_server_id)
+          : undefined;
+        const hasData =
+          server !== undefined &&
+          (await databaseExists(await deps.databaseServers.connection(server), instance.db_name));
+        if (!hasData || !deps.beforeDelete) {
+          await job.log('No database to back up before deleting.');
+          return;
+        }
+        await deps.beforeDelete(job as JobContext<unknown>, instance);
+      });
+      await job.step('container', async () => {
+        await engine.remove(`${instance.container_name}-init`);
+        await engine.remove(instance.container_name);
+      });
+      await job.step('volume', async () => {
+        await engine.removeVolume(instance.volume_name);
+        await deps.removeAddons?.(instance);
+      });
+      await job.step('database', async () => {
+        if (instance.database_server_id) {
+          const server = await deps.databaseServers.get(instance.database_server_id);
+          await dropDatabaseAndRole(await deps.databaseServers.connection(server), instance.db_name);
+        }
+        await deps.instances.forget(id);
+        const server = instance.database_server_id
+          ? await deps.databaseServers.get(instance.database_server_id).catch(() => undefined)
+          : undefined;
+        // Best effort: a network left behind is harmless, and made use of again by the next instance.
+        await deps.databaseServers
+          .releaseOrganizationNetwork(server, instance.host_id, instance.organization_id)
+          .catch((error: Error) => job.log(`The organization's network stays: ${error.message}`, 'warn'));
+      });
+      return undefined;
+    },
+    recover: async (op, error) => {
+      // Whatever is left stays listed, marked for another delete; nothing is silently orphaned.
+      await deps.instances
+        .setStatus(op.target_id ?? '', 'failed', `Delete failed: ${error.message}`.slice(0, 2000))
+        .catch(() => undefined);
+    },
+  };
+}
+
+export function registerInstanceJobs(runner: JobRunner, deps: InstanceJobDeps): void {
+  for (const handler of [
+    provisionHandler(deps),
+    startHandler(deps),
+    stopHandler(deps),
+    restartHandler(deps),
+    deleteHandler(deps),
+  ]) {
+    runner.register(handler);
+  }
+}
+
+export { HEALTH_TIMEOUT_MS };

@@ -1,0 +1,265 @@
+import type { Logger } from 'pino';
+import { dropDatabaseAndRole, listMarinaDatabases, withClient } from '../../adapters/postgres/admin.js';
+import type { Db } from '../../db/database.js';
+import { type Instance, stages } from '../../db/schema.js';
+import { parseOdooConf } from '../../odoo/config-file.js';
+import { requirePlatformAdmin } from '../../platform/access.js';
+import type { AuditService } from '../../platform/audit/service.js';
+import type { RequestContext } from '../../platform/context.js';
+import { MarinaError } from '../../platform/errors.js';
+import { sealedAt } from '../../platform/secrets/sealed-columns.js';
+import type { SecretBox } from '../../platform/secrets/secret-box.js';
+import { isUuid, patterns } from '../../platform/validation.js';
+import { LABEL_ID, LABEL_KIND } from '../../runtime/docker/engine.js';
+import type { DatabaseServerService } from '../hosts/database-servers.js';
+import type { HostService } from '../hosts/hosts.js';
+
+export type OrphanKind = 'container' | 'volume' | 'database';
+
+export interface Orphan {
+  kind: OrphanKind;
+  name: string;
+  hostId: string;
+  /** The instance or server it was made for, from its labels, when known. */
+  madeFor: string | null;
+  detail: string;
+}
+
+export interface ReconcileReport {
+  orphans: Orphan[];
+  missing: { id: string; name: string; containerName: string }[];
+  unreachableHosts: string[];
+}
+
+/**
+ * Compares what Marina knows with what exists on its hosts: Docker objects and databases that
+ * carry Marina's marks but belong to nothing Marina knows are orphans, for an admin to remove;
+ * known instances whose container vanished are "missing".
+ */
+export class ReconcileService {
+  constructor(
+    private readonly db: Db,
+    private readonly hosts: HostService,
+    private readonly databaseServers: DatabaseServerService,
+    private readonly audit: AuditService,
+    private readonly box: SecretBox,
+    private readonly namespace: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async scan(ctx: RequestContext): Promise<ReconcileReport> {
+    requirePlatformAdmin(ctx.actor);
+    return this.report();
+  }
+
+  async report(): Promise<ReconcileReport> {
+    const instances = await this.db
+      .selectFrom('instances')
+      .select(['id', 'name', 'container_name', 'volume_name', 'db_name', 'host_id', 'status'])
+      .execute();
+    const servers = await this.db.selectFrom('database_servers').selectAll().execute();
+    const knownIds = new Set([...instances.map((i) => i.id), ...servers.map((s) => s.id)]);
+    const knownContainers = new Set([
+      ...instances.flatMap((i) => [i.container_name, `${i.container_name}-init`]),
+      ...servers.map((s) => s.container_name),
+    ]);
+    const knownVolumes = new Set([...instances.map((i) => i.volume_name), ...servers.map((s) => s.volume_name)]);
+    const knownDatabases = new Set(instances.map((i) => i.db_name));
+    const report: ReconcileReport = { orphans: [], missing: [], unreachableHosts: [] };
+
+    for (const host of await this.db.selectFrom('hosts').selectAll().execute()) {
+      let engine: Awaited<ReturnType<HostService['reachableEngine']>>;
+      try {
+        engine = await this.hosts.reachableEngine(host.id);
+      } catch {
+        report.unreachableHosts.push(host.id);
+        continue;
+      }
+      const containers = await engine.listManaged(this.namespace);
+      const present = new Set(containers.map((c) => c.name));
+      for (const c of containers) {
+        const madeFor = c.labels[LABEL_ID] ?? null;
+        if (
+          !knownContainers.has(c.name) &&
+          !(madeFor && knownIds.has(madeFor) && c.labels[LABEL_KIND] === 'postgres')
+        ) {
+          report.orphans.push({
+            kind: 'container',
+            name: c.name,
+            hostId: host.id,
+            madeFor,
+            detail: `${c.labels[LABEL_KIND] ?? 'container'}, ${c.status}`,
+          });
+        }
+      }
+      for (const v of await engine.listManagedVolumes(this.namespace)) {
+        if (!knownVolumes.has(v.name)) {
+          report.orphans.push({
+            kind: 'volume',
+            name: v.name,
+            hostId: host.id,
+            madeFor: v.labels[LABEL_ID] ?? null,
+            detail: v.labels[LABEL_KIND] ?? 'volume',
+          });
+        }
+      }
+      // A failed provisioning, or a job still creating or deleting, has no container to miss.
+      const expected = instances.filter(
+        (i) => i.host_id === host.id && !['failed', 'provisioning', 'deleting', 'restoring'].includes(i.status),
+      );
+      for (const instance of expected) {
+        if (!present.has(instance.container_name))
+          report.missing.push({ id: instance.id, name: instance.name, containerName: instance.container_name });
+      }
+      for (const server of servers.filter((s) => s.kind === 'managed' && s.host_id === host.id)) {
+        try {
+          for (const name of await listMarinaDatabases(await this.databaseServers.connection(server))) {
+            if (!knownDatabases.has(name))
+              report.orphans.push({
+                kind: 'database',
+                name,
+                hostId: host.id,
+                madeFor: null,
+                detail: `on ${server.name}`,
+              });
+          }
+        } catch (error) {
+          this.logger.warn({ err: error, server: server.name }, 'could not list the databases of a server');
+        }
+      }
+    }
+    return report;
+  }
+
+  /**
+   * Takes an orphan Odoo container back under Marina's care (after Marina's database was restored
+   * from an older backup, say): its labels name the organization, project, instance and stage; its
+   * odoo.conf holds the database credentials and master password; the rest comes from Docker and
+   * from the database. The customer's admin password cannot be recovered: it stays unknown.
+   */
+  async adopt(ctx: RequestContext, orphan: { hostId: string; name: string }): Promise<Instance> {
+    requirePlatformAdmin(ctx.actor);
+    const current = (await this.report()).orphans.find(
+      (o) => o.kind === 'container' && o.name === orphan.name && o.hostId === orphan.hostId,
+    );
+    if (!current)
+      throw new MarinaError('MARINA_E_NOT_FOUND', `No orphan container named ${orphan.name} on host ${orphan.hostId}.`);
+    const engine = await this.hosts.reachableEngine(orphan.hostId);
+    const info = await engine.docker.getContainer(orphan.name).inspect();
+    const labels = info.Config.Labels ?? {};
+    const refuse = (why: string) => new MarinaError('MARINA_E_CONFLICT', `Cannot adopt ${orphan.name}: ${why}`);
+    const id = labels[LABEL_ID] ?? '';
+    if (labels[LABEL_KIND] !== 'odoo' || !isUuid(id)) throw refuse('it is not an Odoo container made by Marina.');
+    const project = await this.db
+      .selectFrom('projects')
+      .selectAll()
+      .where('id', '=', labels['io.marina.project'] ?? '')
+      .executeTakeFirst();
+    if (!project || project.organization_id !== labels['io.marina.organization'])
+      throw refuse('its project is not known to this Marina.');
+    const name = labels['io.marina.name'] ?? '';
+    if (!new RegExp(patterns.slug).test(name)) throw refuse('its label io.marina.name is missing or not a valid name.');
+    const clash = await this.db
+      .selectFrom('instances')
+      .select('id')
+      .where('project_id', '=', project.id)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    if (clash) throw refuse(`the project already has an instance named "${name}".`);
+    const stage = stages.find((s) => s === labels['io.marina.stage']) ?? 'development';
+
+    const conf = parseOdooConf(await engine.readFile(orphan.name, '/etc/odoo/odoo.conf'));
+    const dbName = conf.db_name ?? '';
+    if (!/^[a-z][a-z0-9_]{0,62}$/.test(dbName) || !conf.db_password || !conf.admin_passwd)
+      throw refuse('its odoo.conf lacks db_name, db_password or admin_passwd.');
+    const server = (await this.db.selectFrom('database_servers').selectAll().execute()).find(
+      (s) => s.internal_host === conf.db_host && String(s.internal_port) === (conf.db_port ?? '5432'),
+    );
+    if (!server) throw refuse(`its database server ${conf.db_host}:${conf.db_port} is not known to this Marina.`);
+    // As the database's own role (Marina names it after the database), with the password Odoo uses:
+    // nothing inside a tenant's database runs as superuser.
+    const role = { ...(await this.databaseServers.connection(server)), user: dbName, password: conf.db_password };
+    const adminLogin = await withClient(role, dbName, async (c) => {
+      const row = await c.query<{ login: string }>('SELECT login FROM res_users WHERE id = 2');
+      return row.rows[0]?.login ?? 'unknown';
+    });
+    const volume = info.Mounts.find((m) => m.Destination === '/var/lib/odoo' && m.Type === 'volume')?.Name;
+    if (!volume) throw refuse('it has no filestore volume at /var/lib/odoo.');
+    const port = Number(info.HostConfig.PortBindings?.['8069/tcp']?.[0]?.HostPort);
+    const memoryMb = Math.round((info.HostConfig.Memory ?? 0) / 2 ** 20) || 2048;
+    const cpus = (info.HostConfig.NanoCpus ?? 0) / 1e9 || 1;
+    const instance = await this.db.transaction().execute(async (trx) => {
+      const adopted = await trx
+        .insertInto('instances')
+        .values({
+          id,
+          organization_id: project.organization_id,
+          project_id: project.id,
+          name,
+          stage,
+          odoo_version: labels['io.marina.version'] ?? project.odoo_version,
+          host_id: orphan.hostId,
+          database_server_id: server.id,
+          db_name: dbName,
+          db_password: this.box.seal(conf.db_password ?? '', sealedAt('instances', 'db_password', id)),
+          master_password: this.box.seal(conf.admin_passwd ?? '', sealedAt('instances', 'master_password', id)),
+          admin_login: adminLogin,
+          admin_password: this.box.seal('', sealedAt('instances', 'admin_password', id)),
+          language: labels['io.marina.language'] ?? 'en_US',
+          country: null,
+          cpus,
+          memory_mb: memoryMb,
+          container_name: orphan.name,
+          volume_name: volume,
+          container_id: info.Id,
+          http_port: Number.isInteger(port) && port > 0 ? port : null,
+          status: info.State.Running ? 'running' : 'exited',
+          started_at: info.State.Running ? new Date(info.State.StartedAt) : null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.audit.record(
+        ctx,
+        {
+          action: 'reconcile.adopt',
+          organizationId: project.organization_id,
+          target: { type: 'instance', id, label: `${project.name}/${name}` },
+          details: { container: orphan.name, hostId: orphan.hostId, database: dbName },
+        },
+        trx,
+      );
+      return adopted;
+    });
+    return instance;
+  }
+
+  /** Removes one orphan, after checking again that it still belongs to nothing Marina knows. */
+  async remove(ctx: RequestContext, orphan: { kind: OrphanKind; name: string; hostId: string }): Promise<void> {
+    requirePlatformAdmin(ctx.actor);
+    const current = (await this.report()).orphans.find(
+      (o) => o.kind === orphan.kind && o.name === orphan.name && o.hostId === orphan.hostId,
+    );
+    if (!current)
+      throw new MarinaError(
+        'MARINA_E_NOT_FOUND',
+        `No orphan ${orphan.kind} named ${orphan.name} on host ${orphan.hostId}.`,
+      );
+    const engine = await this.hosts.reachableEngine(orphan.hostId);
+    if (orphan.kind === 'container') await engine.remove(orphan.name);
+    if (orphan.kind === 'volume') await engine.removeVolume(orphan.name);
+    if (orphan.kind === 'database') {
+      const server = await this.db
+        .selectFrom('database_servers')
+        .selectAll()
+        .where('kind', '=', 'managed')
+        .where('host_id', '=', orphan.hostId)
+        .executeTakeFirstOrThrow();
+      await dropDatabaseAndRole(await this.databaseServers.connection(server), orphan.name);
+    }
+    await this.audit.record(ctx, {
+      action: 'reconcile.remove',
+      target: { type: orphan.kind, id: orphan.name, label: orphan.name },
+      details: { hostId: orphan.hostId, madeFor: current.madeFor },
+    });
+  }
+}

@@ -1,0 +1,536 @@
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:net';
+import type { MarinaConfig } from '../../config.js';
+import type { Db } from '../../db/database.js';
+import type { Instance, InstanceStatus, Project, Stage } from '../../db/schema.js';
+import { stages } from '../../db/schema.js';
+import { sizeLimits } from '../../odoo/sizing.js';
+import { memberOrganizations, requireAccess, requirePlatformAdmin } from '../../platform/access.js';
+import type { AuditService } from '../../platform/audit/service.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Actor, RequestContext } from '../../platform/context.js';
+import { MarinaError, notFound } from '../../platform/errors.js';
+import { type OperationService, type OperationView, operationView } from '../../platform/jobs/operations.js';
+import type { JobRunner } from '../../platform/jobs/runner.js';
+import { sealedAt } from '../../platform/secrets/sealed-columns.js';
+import type { SecretBox } from '../../platform/secrets/secret-box.js';
+import { randomSecret } from '../../platform/secrets/secrets.js';
+import { isUuid, normalizeEmail, requireSlug } from '../../platform/validation.js';
+import { LOCAL_HOST_ID } from '../hosts/hosts.js';
+import type { ProjectService } from '../projects/service.js';
+import { runtimeNames } from './odoo-container.js';
+
+export interface InstanceView {
+  id: string;
+  organizationId: string;
+  projectId: string;
+  name: string;
+  stage: Stage;
+  odooVersion: string;
+  hostId: string;
+  status: InstanceStatus;
+  statusDetail: string | null;
+  health: string | null;
+  url: string | null;
+  httpPort: number | null;
+  cpus: number;
+  memoryMb: number;
+  adminLogin: string;
+  language: string;
+  country: string | null;
+  dbName: string;
+  clonedFromId: string | null;
+  startedAt: string | null;
+  createdAt: string;
+}
+
+export interface NewInstanceInput {
+  project: unknown;
+  name: unknown;
+  stage: unknown;
+  cpus?: unknown;
+  memoryMb?: unknown;
+  adminLogin: unknown;
+  language?: unknown;
+  country?: unknown;
+}
+
+export interface NewInstanceFields {
+  project: Project;
+  name: string;
+  stage: Stage;
+  cpus: number;
+  memoryMb: number;
+  adminLogin: string;
+  language: string;
+  country: string | null;
+}
+
+export interface Credentials {
+  url: string | null;
+  login: string;
+  password: string;
+}
+
+/** Whether nothing listens on the port yet: the one sure way to know is to try. */
+function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Instance changes for live lists (SSE), fed by jobs and by the Docker event stream. */
+export class InstanceBus extends EventEmitter {
+  constructor() {
+    super();
+    this.setMaxListeners(0);
+  }
+}
+
+export const instanceSteps = {
+  provision: ['validate', 'database', 'volume', 'configure', 'initialize', 'start', 'health'],
+  start: ['start', 'health'],
+  stop: ['stop'],
+  restart: ['restart', 'health'],
+  delete: ['backup', 'container', 'volume', 'database'],
+} as const;
+
+export type LifecycleAction = 'start' | 'stop' | 'restart';
+
+const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?(@[a-z]+)?$/;
+const COUNTRY = /^[A-Z]{2}$/;
+const INSTANCE_NAME_MAX = 30;
+
+/** States in which a job owns the instance and nothing else may start. */
+const busy: InstanceStatus[] = ['provisioning', 'deleting', 'restoring'];
+
+export class InstanceService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly operations: OperationService,
+    private readonly runner: JobRunner,
+    private readonly projects: ProjectService,
+    private readonly box: SecretBox,
+    private readonly config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace'>,
+    readonly bus: InstanceBus,
+  ) {}
+
+  url(instance: Pick<Instance, 'http_port'>): string | null {
+    if (instance.http_port === null) return null;
+    const base = new URL(this.config.publicUrl);
+    const bind = this.config.instances.bindAddress;
+    const host = bind === '0.0.0.0' || bind === '::' ? base.hostname : bind;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${instance.http_port}`;
+  }
+
+  /** Where Marina itself reaches an instance's HTTP port on a local host. */
+  internalUrl(instance: Pick<Instance, 'http_port'>): string {
+    const bind = this.config.instances.bindAddress;
+    const host = bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '[::1]' : bind;
+    return `http://${host}:${instance.http_port}`;
+  }
+
+  view(i: Instance): InstanceView {
+    return {
+      id: i.id,
+      organizationId: i.organization_id,
+      projectId: i.project_id,
+      name: i.name,
+      stage: i.stage,
+      odooVersion: i.odoo_version,
+      hostId: i.host_id,
+      status: i.status,
+      statusDetail: i.status_detail,
+      health: i.health,
+      url: this.url(i),
+      httpPort: i.http_port,
+      cpus: i.cpus,
+      memoryMb: i.memory_mb,
+      adminLogin: i.admin_login,
+      language: i.language,
+      country: i.country,
+      dbName: i.db_name,
+      clonedFromId: i.cloned_from_id,
+      startedAt: i.started_at?.toISOString() ?? null,
+      createdAt: i.created_at.toISOString(),
+    };
+  }
+
+  async row(id: string): Promise<Instance> {
+    const instance = await this.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!instance) throw notFound('Instance');
+    return instance;
+  }
+
+  /** Anyone in the organization sees its instances; outsiders get "not found". */
+  async get(actor: Actor, id: string): Promise<Instance> {
+    if (!isUuid(id)) throw notFound('Instance');
+    const instance = await this.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!instance) throw notFound('Instance');
+    await requireAccess(this.db, actor, instance.organization_id, 'member', 'Instance');
+    return instance;
+  }
+
+  async list(actor: Actor, filter: { projectId?: string } = {}): Promise<InstanceView[]> {
+    let q = this.db.selectFrom('instances').selectAll();
+    if (actor.kind === 'user' && !actor.isPlatformAdmin) {
+      q = q.where('organization_id', 'in', memberOrganizations(this.db, actor));
+    }
+    if (filter.projectId) q = q.where('project_id', '=', (await this.projects.get(actor, filter.projectId)).id);
+    return (await q.orderBy('created_at', 'desc').execute()).map((i) => this.view(i));
+  }
+
+  async setStatus(
+    id: string,
+    status: InstanceStatus,
+    detail: string | null = null,
+    extra: Partial<Pick<Instance, 'started_at' | 'health' | 'container_id'>> = {},
+  ): Promise<Instance> {
+    const updated = await this.db
+      .updateTable('instances')
+      .set({ status, status_detail: detail, status_changed_at: this.clock.now(), ...extra })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    this.bus.emit('instance', this.view(updated));
+    return updated;
+  }
+
+  /**
+   * After a copy is loaded, its users and passwords are the source's: the generated admin password
+   * no longer opens it, so Marina stops showing it.
+   */
+  async forgetAdminPassword(id: string): Promise<void> {
+    await this.db
+      .updateTable('instances')
+      .set({ admin_password: this.box.seal('', sealedAt('instances', 'admin_password', id)) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async attachDatabaseServer(id: string, serverId: string): Promise<void> {
+    await this.db.updateTable('instances').set({ database_server_id: serverId }).where('id', '=', id).execute();
+  }
+
+  /** The last step of a delete: the record goes; jobs and the audit trail keep its name. */
+  async forget(id: string): Promise<void> {
+    await this.db.deleteFrom('instances').where('id', '=', id).execute();
+    this.bus.emit('instance-removed', { id });
+  }
+
+  /**
+   * Validates everything before anything is created, then records the instance and queues its
+   * provisioning. The customer's admin password is generated here and returned once.
+   */
+  async create(
+    ctx: RequestContext,
+    input: NewInstanceInput,
+  ): Promise<{ instance: InstanceView; job: OperationView; credentials: Credentials }> {
+    const fields = await this.validateNew(ctx, input);
+    return this.insertNew(ctx, fields, { kind: 'instance.provision', steps: instanceSteps.provision });
+  }
+
+  /** Checks everything a new instance needs; nothing is written. */
+  async validateNew(ctx: RequestContext, input: NewInstanceInput): Promise<NewInstanceFields> {
+    if (typeof input.project !== 'string')
+      throw new MarinaError('MARINA_E_VALIDATION', 'project is required.', { field: 'project' });
+    const project = await this.projects.get(ctx.actor, input.project);
+    await requireAccess(this.db, ctx.actor, project.organization_id, 'admin', 'Project');
+    const name = requireSlug(input.name, 'name');
+    if (name.length > INSTANCE_NAME_MAX)
+      throw new MarinaError('MARINA_E_VALIDATION', `An instance name has at most ${INSTANCE_NAME_MAX} characters.`, {
+        field: 'name',
+      });
+    const stage = stages.find((s) => s === input.stage);
+    if (!stage)
+      throw new MarinaError('MARINA_E_VALIDATION', `The stage must be one of ${stages.join(', ')}.`, {
+        field: 'stage',
+      });
+    const cpus = input.cpus ?? 1;
+    if (
+      typeof cpus !== 'number' ||
+      !Number.isFinite(cpus) ||
+      cpus < sizeLimits.cpus.min ||
+      cpus > sizeLimits.cpus.max ||
+      Math.round(cpus * 2) !== cpus * 2
+    ) {
+      throw new MarinaError(
+        'MARINA_E_VALIDATION',
+        `cpus must be from ${sizeLimits.cpus.min} to ${sizeLimits.cpus.max}, in steps of 0.5.`,
+        { field: 'cpus' },
+      );
+    }
+    const memoryMb = input.memoryMb ?? 2048;
+    if (
+      typeof memoryMb !== 'number' ||
+      !Number.isInteger(memoryMb) ||
+      memoryMb < sizeLimits.memoryMb.min ||
+      memoryMb > sizeLimits.memoryMb.max
+    ) {
+      throw new MarinaError(
+        'MARINA_E_VALIDATION',
+        `memoryMb must be a whole number from ${sizeLimits.memoryMb.min} to ${sizeLimits.memoryMb.max}.`,
+        { field: 'memoryMb' },
+      );
+    }
+    const adminLogin = normalizeEmail(input.adminLogin, 'adminLogin');
+    const language = input.language ?? 'en_US';
+    if (typeof language !== 'string' || !LANGUAGE.test(language)) {
+      throw new MarinaError('MARINA_E_VALIDATION', 'language must be an Odoo language code such as en_US or fr_BE.', {
+        field: 'language',
+      });
+    }
+    const country = input.country ?? null;
+    if (country !== null && (typeof country !== 'string' || !COUNTRY.test(country))) {
+      throw new MarinaError('MARINA_E_VALIDATION', 'country must be a two-letter ISO code such as BE.', {
+        field: 'country',
+      });
+    }
+    const clash = await this.db
+      .selectFrom('instances')
+      .select('id')
+      .where('project_id', '=', project.id)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    if (clash)
+      throw new MarinaError('MARINA_E_CONFLICT', `The project already has an instance named "${name}".`, {
+        field: 'name',
+      });
+    return { project, name, stage, cpus, memoryMb, adminLogin, language, country };
+  }
+
+  /**
+   * Records a new instance and queues the job that makes it: provisioning, or a restore or clone
+   * that fills it from a copy (`clonedFrom` remembers the source).
+   */
+  async insertNew(
+    ctx: RequestContext,
+    fields: NewInstanceFields,
+    job: { kind: string; steps: readonly string[]; input?: Record<string, unknown>; defer?: boolean },
+    clonedFrom: string | null = null,
+  ): Promise<{ instance: InstanceView; job: OperationView; credentials: Credentials }> {
+    const { project, name, stage, cpus, memoryMb, adminLogin, language, country } = fields;
+    const adminPassword = randomSecret(18);
+    const id = crypto.randomUUID();
+    const names = runtimeNames(this.config.namespace, id);
+    const hostId = 'local';
+    const result = await this.db.transaction().execute(async (trx) => {
+      const port = await this.freePort(trx, hostId);
+      const instance = await trx
+        .insertInto('instances')
+        .values({
+          id,
+          organization_id: project.organization_id,
+          project_id: project.id,
+          name,
+          stage,
+          odoo_version: project.odoo_version,
+          host_id: hostId,
+          db_name: names.dbName,
+          db_password: this.box.seal(randomSecret(24), sealedAt('instances', 'db_password', id)),
+          master_password: this.box.seal(randomSecret(24), sealedAt('instances', 'master_password', id)),
+          admin_login: adminLogin,
+          admin_password: this.box.seal(adminPassword, sealedAt('instances', 'admin_password', id)),
+          language,
+          country,
+          cpus,
+          memory_mb: memoryMb,
+          container_name: names.containerName,
+          volume_name: names.volumeName,
+          http_port: port,
+          status: 'provisioning',
+          cloned_from_id: clonedFrom,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const op = await this.operations.insert(trx, ctx.actor, {
+        kind: job.kind,
+        organizationId: instance.organization_id,
+        hostId,
+        target: { type: 'instance', id: instance.id, label: `${project.name}/${name}` },
+        steps: job.steps,
+        input: job.input,
+      });
+      await this.audit.record(
+        ctx,
+        {
+          action: 'instance.create',
+          organizationId: instance.organization_id,
+          target: { type: 'instance', id: instance.id, label: `${project.name}/${name}` },
+          details: {
+            stage,
+            odooVersion: project.odoo_version,
+            cpus,
+            memoryMb,
+            adminLogin,
+            job: op.id,
+            ...(clonedFrom ? { from: clonedFrom, how: job.kind } : {}),
+          },
+        },
+        trx,
+      );
+      return { instance, op };
+    });
+    // Deferred: the caller finishes what the job needs first, then enqueues it.
+    if (!job.defer) await this.runner.enqueue(result.op);
+    this.bus.emit('instance', this.view(result.instance));
+    return {
+      instance: this.view(result.instance),
+      job: operationView(result.op),
+      credentials: { url: this.url(result.instance), login: adminLogin, password: adminPassword },
+    };
+  }
+
+  /** The lowest free port of the range on the host; a unique index settles races between creations. */
+  private async freePort(trx: Db, hostId: string): Promise<number> {
+    const { from, to } = this.config.instances.portRange;
+    const used = new Set(
+      (await trx.selectFrom('instances').select('http_port').where('host_id', '=', hostId).execute()).map(
+        (r) => r.http_port,
+      ),
+    );
+    for (let port = from; port <= to; port++) {
+      // Another program (or another Marina) may hold a port of the range on the local host.
+      if (!used.has(port) && (hostId !== LOCAL_HOST_ID || (await portIsFree(this.config.instances.bindAddress, port))))
+        return port;
+    }
+    throw new MarinaError('MARINA_E_NO_FREE_PORT');
+  }
+
+  async requireIdle(instance: Instance): Promise<void> {
+    if (busy.includes(instance.status)) {
+      throw new MarinaError(
+        'MARINA_E_INVALID_STATE',
+        `The instance is ${instance.status}; wait for that job to finish.`,
+      );
+    }
+    const active = await this.db
+      .selectFrom('operations')
+      .select('id')
+      .where('target_id', '=', instance.id)
+      .where('status', 'in', ['queued', 'running'])
+      .executeTakeFirst();
+    if (active)
+      throw new MarinaError('MARINA_E_INVALID_STATE', 'Another job is already running for this instance.', {
+        job: active.id,
+      });
+  }
+
+  requireConfirmation(instance: Instance, confirm: unknown): void {
+    if (instance.stage === 'production' && confirm !== instance.name) {
+      throw new MarinaError(
+        'MARINA_E_CONFIRMATION_REQUIRED',
+        `This is a production instance: send "confirm": "${instance.name}" to go ahead.`,
+        {
+          field: 'confirm',
+        },
+      );
+    }
+  }
+
+  async lifecycle(ctx: RequestContext, id: string, action: LifecycleAction, confirm?: unknown): Promise<OperationView> {
+    const instance = await this.get(ctx.actor, id);
+    await requireAccess(this.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    if (action === 'stop') this.requireConfirmation(instance, confirm);
+    await this.requireIdle(instance);
+    if (instance.status === 'failed')
+      throw new MarinaError(
+        'MARINA_E_INVALID_STATE',
+        'This instance failed to provision; delete it and create it again.',
+      );
+    return this.submit(ctx, instance, `instance.${action}`, instanceSteps[action], `instance.${action}`);
+  }
+
+  async remove(ctx: RequestContext, id: string, confirm?: unknown): Promise<OperationView> {
+    const instance = await this.get(ctx.actor, id);
+    await requireAccess(this.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    this.requireConfirmation(instance, confirm);
+    await this.requireIdle(instance);
+    const op = await this.submit(ctx, instance, 'instance.delete', instanceSteps.delete, 'instance.delete');
+    await this.setStatus(instance.id, 'deleting');
+    return op;
+  }
+
+  /** Platform admins restart every running instance, one job each (the per-host limit paces them). */
+  async restartAll(ctx: RequestContext): Promise<OperationView[]> {
+    requirePlatformAdmin(ctx.actor);
+    const running = await this.db
+      .selectFrom('instances')
+      .selectAll()
+      .where('status', 'in', ['running', 'unhealthy'])
+      .execute();
+    const jobs: OperationView[] = [];
+    for (const instance of running) {
+      const active = await this.db
+        .selectFrom('operations')
+        .select('id')
+        .where('target_id', '=', instance.id)
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirst();
+      if (!active)
+        jobs.push(await this.submit(ctx, instance, 'instance.restart', instanceSteps.restart, 'instance.restart'));
+    }
+    return jobs;
+  }
+
+  /** Queues a job on an instance, audited in the same transaction. */
+  async submit(
+    ctx: RequestContext,
+    instance: Instance,
+    kind: string,
+    steps: readonly string[],
+    action: string,
+    extra: { input?: Record<string, unknown>; details?: Record<string, unknown>; defer?: boolean } = {},
+  ): Promise<OperationView> {
+    const project = await this.db
+      .selectFrom('projects')
+      .select('name')
+      .where('id', '=', instance.project_id)
+      .executeTakeFirstOrThrow();
+    const label = `${project.name}/${instance.name}`;
+    const op = await this.db.transaction().execute(async (trx) => {
+      const created = await this.operations.insert(trx, ctx.actor, {
+        kind,
+        organizationId: instance.organization_id,
+        hostId: instance.host_id,
+        target: { type: 'instance', id: instance.id, label },
+        steps,
+        input: extra.input,
+      });
+      await this.audit.record(
+        ctx,
+        {
+          action,
+          organizationId: instance.organization_id,
+          target: { type: 'instance', id: instance.id, label },
+          details: { job: created.id, ...extra.details },
+        },
+        trx,
+      );
+      return created;
+    });
+    if (!extra.defer) await this.runner.enqueue(op);
+    return operationView(op);
+  }
+
+  /** Organization admins and platform admins may read the credentials again; it is audited. */
+  async credentials(ctx: RequestContext, id: string): Promise<Credentials & { masterPassword: string }> {
+    const instance = await this.get(ctx.actor, id);
+    await requireAccess(this.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await this.audit.record(ctx, {
+      action: 'instance.credentials_reveal',
+      organizationId: instance.organization_id,
+      target: { type: 'instance', id: instance.id, label: instance.name },
+    });
+    return {
+      url: this.url(instance),
+      login: instance.admin_login,
+      password: this.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),
+      masterPassword: this.box.open(instance.master_password, sealedAt('instances', 'master_password', instance.id)),
+    };
+  }
+}

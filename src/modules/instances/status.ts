@@ -1,0 +1,160 @@
+import type { Logger } from 'pino';
+import type { Db } from '../../db/database.js';
+import type { Instance, InstanceStatus } from '../../db/schema.js';
+import { type ContainerEvent, type ContainerState, LABEL_ID, LABEL_KIND } from '../../runtime/docker/engine.js';
+import type { HostService } from '../hosts/hosts.js';
+import type { InstanceService } from './service.js';
+
+/** While a job owns these states, only the job changes them. */
+const JOB_OWNED: InstanceStatus[] = ['provisioning', 'deleting', 'failed', 'restoring'];
+
+export interface StatusChange {
+  status: InstanceStatus;
+  detail: string | null;
+  health?: string | null;
+  startedAt?: Date | null;
+}
+
+/** What a Docker event means for an instance in a given state; undefined when nothing changes. */
+export function statusFromEvent(current: InstanceStatus, event: ContainerEvent): StatusChange | undefined {
+  const action = event.action;
+  if (action === 'start') return { status: 'running', detail: null, health: 'starting', startedAt: event.time };
+  if (action === 'health_status: healthy') return { status: 'running', detail: null, health: 'healthy' };
+  if (action === 'health_status: unhealthy')
+    return {
+      status: 'unhealthy',
+      detail: 'The health check fails: Odoo does not answer /web/health.',
+      health: 'unhealthy',
+    };
+  if (action === 'die') {
+    if (current === 'stopping' || current === 'stopped') return { status: 'stopped', detail: null, startedAt: null };
+    if (current === 'restarting') return undefined;
+    return { status: 'exited', detail: `exited with code ${event.exitCode ?? '?'}`, startedAt: null };
+  }
+  if (action === 'stop')
+    return current === 'restarting' ? undefined : { status: 'stopped', detail: null, startedAt: null };
+  if (action === 'restart') return { status: 'running', detail: null, health: 'starting', startedAt: event.time };
+  if (action === 'oom') return { status: 'exited', detail: 'killed: out of memory (raise the memory limit)' };
+  if (action === 'destroy')
+    return {
+      status: 'missing',
+      detail: 'The container was removed outside Marina; start the instance to create it again.',
+      startedAt: null,
+    };
+  return undefined;
+}
+
+/** What an inspected container (or its absence) says about an instance. */
+export function statusFromState(current: InstanceStatus, state: ContainerState | undefined): StatusChange {
+  if (!state)
+    return {
+      status: 'missing',
+      detail: 'The container does not exist; start the instance to create it again.',
+      startedAt: null,
+    };
+  if (state.running) {
+    if (state.health === 'unhealthy')
+      return {
+        status: 'unhealthy',
+        detail: 'The health check fails.',
+        health: 'unhealthy',
+        startedAt: state.startedAt,
+      };
+    return { status: 'running', detail: null, health: state.health, startedAt: state.startedAt };
+  }
+  if (state.restarting) return { status: 'restarting', detail: null };
+  if (current === 'stopped' || current === 'stopping') return { status: 'stopped', detail: null, startedAt: null };
+  return { status: 'exited', detail: `exited with code ${state.exitCode}`, startedAt: null };
+}
+
+/**
+ * Keeps instance status in step with Docker by following each host's event stream (reconnecting
+ * when it drops), and by inspecting every container once when the stream (re)connects.
+ */
+export class StatusTracker {
+  private readonly abort = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  /** Events are applied one after another, in the order Docker sent them (die, then stop…). */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly hosts: HostService,
+    private readonly instances: InstanceService,
+    private readonly namespace: string,
+    private readonly logger: Logger,
+  ) {}
+
+  start(hostIds: string[]): void {
+    for (const hostId of hostIds) this.loops.push(this.follow(hostId));
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled(this.loops);
+  }
+
+  private async follow(hostId: string): Promise<void> {
+    let delay = 1000;
+    while (!this.abort.signal.aborted) {
+      try {
+        const engine = await this.hosts.engine(hostId);
+        // Subscribe first, then inspect: a change between the two is not lost.
+        const following = engine.events(
+          this.namespace,
+          (event) => {
+            this.queue = this.queue.then(() => this.onEvent(event));
+          },
+          this.abort.signal,
+        );
+        following.catch(() => undefined);
+        await this.reconcile(hostId);
+        delay = 1000;
+        await following;
+      } catch (error) {
+        if (this.abort.signal.aborted) return;
+        this.logger.warn({ host: hostId, err: error }, 'lost the Docker event stream; reconnecting');
+        await this.hosts.refresh(hostId).catch(() => undefined);
+      }
+      if (this.abort.signal.aborted) return;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(30_000, delay * 2);
+    }
+  }
+
+  private async onEvent(event: ContainerEvent): Promise<void> {
+    if (event.labels[LABEL_KIND] !== 'odoo') return;
+    const id = event.labels[LABEL_ID];
+    if (!id) return;
+    try {
+      const instance = await this.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!instance || JOB_OWNED.includes(instance.status)) return;
+      const change = statusFromEvent(instance.status, event);
+      if (change) await this.apply(instance, change);
+    } catch (error) {
+      this.logger.error({ err: error, instance: id }, 'could not record a status change');
+    }
+  }
+
+  /** Inspects every known container of the host once; vanished ones become "missing". */
+  async reconcile(hostId: string): Promise<void> {
+    const engine = await this.hosts.engine(hostId);
+    const instances = await this.db.selectFrom('instances').selectAll().where('host_id', '=', hostId).execute();
+    for (const instance of instances) {
+      if (JOB_OWNED.includes(instance.status)) continue;
+      await this.apply(instance, statusFromState(instance.status, await engine.state(instance.container_name)));
+    }
+  }
+
+  private async apply(instance: Instance, change: StatusChange): Promise<void> {
+    const same =
+      instance.status === change.status &&
+      instance.status_detail === change.detail &&
+      (change.health === undefined || instance.health === change.health);
+    if (same) return;
+    await this.instances.setStatus(instance.id, change.status, change.detail, {
+      ...(change.health !== undefined ? { health: change.health } : {}),
+      ...(change.startedAt !== undefined ? { started_at: change.startedAt } : {}),
+    });
+  }
+}

@@ -1,0 +1,386 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { contextOf } from '../../platform/http/auth.js';
+import type { RouteOptions } from '../../platform/http/route-options.js';
+import {
+  Backup,
+  BackupFormat,
+  BackupKind,
+  DateTime,
+  Job,
+  Nullable,
+  responses,
+  Uuid,
+} from '../../platform/http/schemas.js';
+
+const S3Settings = Type.Object({
+  endpoint: Nullable(Type.String()),
+  region: Type.String(),
+  bucket: Type.String(),
+  prefix: Type.String(),
+  forcePathStyle: Type.Boolean(),
+  accessKeyId: Type.String(),
+});
+
+const SftpSettings = Type.Object({
+  host: Type.String(),
+  port: Type.Integer(),
+  username: Type.String(),
+  folder: Type.String(),
+  hostKeyFingerprint: Nullable(Type.String()),
+});
+
+const Destination = Type.Object(
+  {
+    id: Type.String(),
+    organizationId: Nullable(Type.String()),
+    name: Type.String(),
+    kind: Type.Union([Type.Literal('s3'), Type.Literal('sftp')]),
+    s3: Nullable(S3Settings),
+    sftp: Nullable(SftpSettings),
+    encrypted: Type.Boolean(),
+    secretsSet: Type.Array(Type.String(), { description: 'Names of the stored secrets; never their values' }),
+    createdBy: Type.String(),
+    createdAt: DateTime,
+    copies: Type.Integer(),
+    bytes: Type.Integer(),
+  },
+  { title: 'Destination' },
+);
+
+const NewDestination = Type.Object(
+  {
+    organizationId: Type.Optional(Nullable(Uuid)),
+    name: Type.String({ minLength: 1, maxLength: 60 }),
+    kind: Type.Union([Type.Literal('s3'), Type.Literal('sftp')]),
+    s3: Type.Optional(
+      Type.Object(
+        {
+          endpoint: Type.Optional(Nullable(Type.String({ maxLength: 300 }))),
+          region: Type.Optional(Type.String({ maxLength: 64 })),
+          bucket: Type.String({ maxLength: 63 }),
+          prefix: Type.Optional(Type.String({ maxLength: 200 })),
+          forcePathStyle: Type.Optional(Type.Boolean()),
+          accessKeyId: Type.String({ maxLength: 128 }),
+          secretAccessKey: Type.String({ maxLength: 256 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    sftp: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ maxLength: 253 }),
+          port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+          username: Type.String({ maxLength: 64 }),
+          folder: Type.Optional(Type.String({ maxLength: 300 })),
+          hostKeyFingerprint: Type.Optional(Type.String({ maxLength: 100 })),
+          privateKey: Type.Optional(Type.String({ maxLength: 20000 })),
+          privateKeyPassphrase: Type.Optional(Type.String({ maxLength: 1000 })),
+          password: Type.Optional(Type.String({ maxLength: 1000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    encryption: Type.Optional(
+      Nullable(Type.Object({ passphrase: Type.String({ maxLength: 1000 }) }, { additionalProperties: false })),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const ProbeResult = Type.Object(
+  {
+    ok: Type.Boolean(),
+    steps: Type.Array(
+      Type.Object({
+        step: Type.String(),
+        ok: Type.Boolean(),
+        ms: Type.Number(),
+      }),
+    ),
+    error: Nullable(Type.Object({ reason: Type.String(), message: Type.String() })),
+    hostKeyFingerprint: Nullable(Type.String()),
+    pinned: Type.Boolean({ description: 'The host key was seen for the first time and is now pinned' }),
+  },
+  { title: 'DestinationTest' },
+);
+
+const Policy = Type.Object(
+  {
+    last: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    daily: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    weekly: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    monthly: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  },
+  { additionalProperties: false, title: 'RetentionPolicy' },
+);
+
+const FullPolicy = Type.Object({
+  last: Type.Integer(),
+  daily: Type.Integer(),
+  weekly: Type.Integer(),
+  monthly: Type.Integer(),
+});
+
+const Spec = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('daily'), Type.Literal('weekly'), Type.Literal('monthly'), Type.Literal('cron')]),
+    time: Type.Optional(Type.String({ description: 'HH:MM, for daily, weekly and monthly' })),
+    weekday: Type.Optional(Type.Integer({ minimum: 1, maximum: 7, description: 'ISO weekday, 1 = Monday' })),
+    day: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 31, description: 'Day of month; 29–31 mean the last day in shorter months' }),
+    ),
+    expression: Type.Optional(Type.String({ maxLength: 100, description: 'Five-field cron expression' })),
+    timeZone: Type.String({ maxLength: 64, description: 'IANA time zone, e.g. Europe/Brussels' }),
+  },
+  { title: 'ScheduleSpec' },
+);
+
+const Schedule = Type.Object(
+  {
+    instanceId: Type.String(),
+    enabled: Type.Boolean(),
+    spec: Spec,
+    description: Type.String(),
+    kind: BackupKind,
+    format: BackupFormat,
+    destinationIds: Type.Array(Type.String()),
+    retention: Type.Object({ local: FullPolicy, destinations: Type.Record(Type.String(), FullPolicy) }),
+    verifyEveryDays: Nullable(Type.Integer()),
+    nextRunAt: Nullable(DateTime),
+    lastRunAt: Nullable(DateTime),
+    lastJobId: Nullable(Type.String()),
+    lastVerifiedAt: Nullable(DateTime),
+    updatedBy: Type.String(),
+    updatedAt: DateTime,
+  },
+  { title: 'Schedule' },
+);
+
+const BackupRun = Type.Intersect(
+  [
+    Backup,
+    Type.Object({
+      startedAt: Nullable(DateTime),
+      durationMs: Nullable(Type.Integer()),
+      problem: Type.Boolean({ description: 'The backup or one of its copies failed' }),
+    }),
+  ],
+  { title: 'BackupRun' },
+);
+
+export const offsiteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
+  const { destinations, schedules, backups } = services;
+
+  app.get(
+    '/destinations',
+    {
+      schema: {
+        tags: ['destinations'],
+        summary: "Offsite destinations: an organization's own and the platform-wide ones",
+        querystring: Type.Object({ organizationId: Type.Optional(Uuid) }),
+        response: responses({ 200: Type.Object({ destinations: Type.Array(Destination) }) }),
+      },
+    },
+    async (request) => ({
+      destinations: await destinations.list(contextOf(request).actor, request.query.organizationId),
+    }),
+  );
+
+  app.post(
+    '/destinations',
+    {
+      schema: {
+        tags: ['destinations'],
+        summary: 'Add an S3-compatible or SFTP destination (no organizationId: platform-wide, admins only)',
+        body: NewDestination,
+        response: responses({ 201: Type.Object({ destination: Destination }) }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send({ destination: await destinations.create(contextOf(request), request.body) }),
+  );
+
+  app.get(
+    '/destinations/:id',
+    {
+      schema: {
+        tags: ['destinations'],
+        summary: 'One destination (secrets are never returned)',
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 200: Type.Object({ destination: Destination }) }),
+      },
+    },
+    async (request) => ({ destination: await destinations.viewOne(contextOf(request).actor, request.params.id) }),
+  );
+
+  app.delete(
+    '/destinations/:id',
+    {
+      schema: {
+        tags: ['destinations'],
+        summary: 'Remove a destination that keeps no copies and no schedule uses',
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await destinations.remove(contextOf(request), request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/destinations/:id/test',
+    {
+      schema: {
+        tags: ['destinations'],
+        summary:
+          'Test the connection: write, read back and delete a probe; says precisely what failed. Pins an SFTP host key seen for the first time.',
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 200: ProbeResult }),
+      },
+    },
+    async (request) => destinations.test(contextOf(request), request.params.id),
+  );
+
+  app.get(
+    '/instances/:id/schedule',
+    {
+      schema: {
+        tags: ['schedules'],
+        summary: "An instance's backup schedule (null when it has none yet)",
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 200: Type.Object({ schedule: Nullable(Schedule) }) }),
+      },
+    },
+    async (request) => ({ schedule: await schedules.get(contextOf(request), request.params.id) }),
+  );
+
+  app.put(
+    '/instances/:id/schedule',
+    {
+      schema: {
+        tags: ['schedules'],
+        summary: "Set an instance's backup schedule: when, what, where to copy, how long to keep",
+        params: Type.Object({ id: Uuid }),
+        body: Type.Object(
+          {
+            enabled: Type.Optional(Type.Boolean()),
+            spec: Spec,
+            kind: Type.Optional(BackupKind),
+            format: Type.Optional(BackupFormat),
+            destinationIds: Type.Optional(Type.Array(Uuid, { maxItems: 10 })),
+            retention: Type.Optional(
+              Type.Object(
+                { local: Type.Optional(Policy), destinations: Type.Optional(Type.Record(Type.String(), Policy)) },
+                { additionalProperties: false },
+              ),
+            ),
+            verifyEveryDays: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 90 }))),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Type.Object({ schedule: Schedule }) }),
+      },
+    },
+    async (request) => ({ schedule: await schedules.set(contextOf(request), request.params.id, request.body) }),
+  );
+
+  app.post(
+    '/instances/:id/schedule/run',
+    {
+      schema: {
+        tags: ['schedules'],
+        summary: "Run the schedule's backup now (copies and retention included)",
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 202: Type.Object({ backup: Backup, job: Job }) }),
+      },
+    },
+    async (request, reply) => reply.status(202).send(await schedules.runNow(contextOf(request), request.params.id)),
+  );
+
+  app.get(
+    '/backup-runs',
+    {
+      schema: {
+        tags: ['schedules'],
+        summary: 'History of backup runs with their copies; filter by instance, organization, status, trigger, time',
+        querystring: Type.Object({
+          instanceId: Type.Optional(Uuid),
+          organizationId: Type.Optional(Uuid),
+          status: Type.Optional(
+            Type.Union([
+              Type.Literal('pending'),
+              Type.Literal('running'),
+              Type.Literal('completed'),
+              Type.Literal('failed'),
+              Type.Literal('problem'),
+            ]),
+          ),
+          trigger: Type.Optional(Type.String({ maxLength: 20 })),
+          since: Type.Optional(DateTime),
+          until: Type.Optional(DateTime),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+        }),
+        response: responses({ 200: Type.Object({ runs: Type.Array(BackupRun) }) }),
+      },
+    },
+    async (request) => ({ runs: await backups.runs(contextOf(request).actor, request.query) }),
+  );
+
+  app.post(
+    '/retention/preview',
+    {
+      schema: {
+        tags: ['schedules'],
+        summary: "What a retention policy would keep and delete of an instance's scheduled backups, before saving",
+        body: Type.Object(
+          {
+            instanceId: Uuid,
+            policy: Policy,
+            destinationId: Type.Optional(Nullable(Uuid)),
+            timeZone: Type.Optional(Type.String({ maxLength: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({
+          200: Type.Object({
+            keep: Type.Array(Type.Object({ backup: Backup, reasons: Type.Array(Type.String()) })),
+            delete: Type.Array(Backup),
+          }),
+        }),
+      },
+    },
+    async (request) => schedules.preview(contextOf(request), request.body),
+  );
+
+  app.post(
+    '/retention/run',
+    {
+      schema: {
+        tags: ['schedules'],
+        summary: '"Clean up now": apply retention for one instance, or (platform admins) every scheduled instance',
+        body: Type.Object({ instanceId: Type.Optional(Uuid) }, { additionalProperties: false }),
+        response: responses({ 202: Type.Object({ job: Job }) }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(202).send({ job: await schedules.cleanupNow(contextOf(request), request.body?.instanceId) }),
+  );
+
+  app.post(
+    '/backups/:id/verify',
+    {
+      schema: {
+        tags: ['backups'],
+        summary: 'Test-restore a backup into a throwaway database; the result is recorded on the backup',
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 202: Type.Object({ job: Job }) }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(202).send({ job: await schedules.verifyNow(contextOf(request), request.params.id) }),
+  );
+};

@@ -1,0 +1,108 @@
+import type { Db } from '../../db/database.js';
+import type { Project } from '../../db/schema.js';
+import { type OdooVersion, parseOdooVersion } from '../../odoo/versions.js';
+import { memberOrganizations, requireAccess } from '../../platform/access.js';
+import type { AuditService } from '../../platform/audit/service.js';
+import type { Actor, RequestContext } from '../../platform/context.js';
+import { MarinaError, notFound } from '../../platform/errors.js';
+import { isUuid, limits, requireLabel, requireSlug } from '../../platform/validation.js';
+import type { OrganizationService } from '../identity/organizations.js';
+
+export interface ProjectView {
+  id: string;
+  organizationId: string;
+  name: string;
+  displayName: string;
+  odooVersion: string;
+  createdAt: string;
+}
+
+export const projectView = (p: Project): ProjectView => ({
+  id: p.id,
+  organizationId: p.organization_id,
+  name: p.name,
+  displayName: p.display_name,
+  odooVersion: p.odoo_version,
+  createdAt: p.created_at.toISOString(),
+});
+
+export function requireVersion(value: unknown): OdooVersion {
+  const version = parseOdooVersion(value);
+  if (!version) {
+    throw new MarinaError('MARINA_E_VALIDATION', 'The Odoo version must be one of 16.0, 17.0, 18.0, 19.0.', {
+      field: 'odooVersion',
+    });
+  }
+  return version;
+}
+
+/** A project is one customer application: its Odoo version, later its repositories; instances run it. */
+export class ProjectService {
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditService,
+    private readonly organizations: OrganizationService,
+  ) {}
+
+  async get(actor: Actor, id: string): Promise<Project> {
+    if (!isUuid(id)) throw notFound('Project');
+    const project = await this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!project) throw notFound('Project');
+    await requireAccess(this.db, actor, project.organization_id, 'member', 'Project');
+    return project;
+  }
+
+  async list(actor: Actor, organization?: string): Promise<ProjectView[]> {
+    let q = this.db.selectFrom('projects').selectAll();
+    if (organization) q = q.where('organization_id', '=', (await this.organizations.resolve(actor, organization)).id);
+    if (actor.kind === 'user' && !actor.isPlatformAdmin) {
+      q = q.where('organization_id', 'in', memberOrganizations(this.db, actor));
+    }
+    return (await q.orderBy('name').execute()).map(projectView);
+  }
+
+  /** Organization admins and owners create projects. */
+  async create(
+    ctx: RequestContext,
+    input: { organization: unknown; name: unknown; displayName?: unknown; odooVersion: unknown },
+  ): Promise<ProjectView> {
+    if (typeof input.organization !== 'string')
+      throw new MarinaError('MARINA_E_VALIDATION', 'organization is required.', { field: 'organization' });
+    const org = await this.organizations.resolve(ctx.actor, input.organization);
+    await requireAccess(this.db, ctx.actor, org.id, 'admin');
+    const name = requireSlug(input.name, 'name');
+    const displayName =
+      input.displayName === undefined || input.displayName === ''
+        ? name
+        : requireLabel(input.displayName, 'displayName', limits.name);
+    const odooVersion = requireVersion(input.odooVersion);
+    return this.db.transaction().execute(async (trx) => {
+      const clash = await trx
+        .selectFrom('projects')
+        .select('id')
+        .where('organization_id', '=', org.id)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (clash)
+        throw new MarinaError('MARINA_E_CONFLICT', `The organization already has a project named "${name}".`, {
+          field: 'name',
+        });
+      const project = await trx
+        .insertInto('projects')
+        .values({ organization_id: org.id, name, display_name: displayName, odoo_version: odooVersion })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.audit.record(
+        ctx,
+        {
+          action: 'project.create',
+          organizationId: org.id,
+          target: { type: 'project', id: project.id, label: name },
+          details: { odooVersion },
+        },
+        trx,
+      );
+      return projectView(project);
+    });
+  }
+}

@@ -1,0 +1,125 @@
+import {
+  type CheckedAddress,
+  checkOutbound,
+  normalizeCidr,
+  type OutboundGuard,
+  OutboundLookupError,
+  type OutboundPolicy,
+  OutboundRefusedError,
+} from '../../adapters/net/outbound.js';
+import type { Db } from '../../db/database.js';
+import { requirePlatformAdmin } from '../../platform/access.js';
+import type { AuditService } from '../../platform/audit/service.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Actor, RequestContext } from '../../platform/context.js';
+import { MarinaError } from '../../platform/errors.js';
+import { invalid } from '../../platform/validation.js';
+import { saveSetting } from './setting-rows.js';
+
+const KEY = 'outbound';
+const MAX_RANGES = 50;
+
+export interface OutboundSettings {
+  /** Internal ranges (CIDR) Marina may connect to for S3, SFTP and git; empty: none. */
+  allowedRanges: string[];
+}
+
+/** Marina's own listening ports, which no destination or remote may point at on this machine. */
+export interface ProtectedPorts {
+  port: number;
+  embeddedPostgresPort: number;
+  instancePorts: { from: number; to: number };
+}
+
+/**
+ * The platform setting behind the outbound guard: which internal address ranges a platform admin
+ * allows (a MinIO on the LAN, a NAS). Everything else internal is refused.
+ */
+export class OutboundSettingsService {
+  readonly guard: OutboundGuard;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly ports: ProtectedPorts,
+  ) {
+    this.guard = {
+      policy: () => this.policy(),
+      check: async (host, port) => checkOutbound(host, port, await this.policy()),
+    };
+  }
+
+  private async stored(): Promise<OutboundSettings> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
+    const ranges = row?.value.allowedRanges;
+    return {
+      allowedRanges: Array.isArray(ranges)
+        ? ranges.filter((r): r is string => typeof r === 'string' && normalizeCidr(r) !== null)
+        : [],
+    };
+  }
+
+  async policy(): Promise<OutboundPolicy> {
+    const { port, embeddedPostgresPort, instancePorts } = this.ports;
+    return {
+      allowedRanges: (await this.stored()).allowedRanges,
+      protectedPorts: [
+        { from: port, to: port },
+        { from: embeddedPostgresPort, to: embeddedPostgresPort },
+        instancePorts,
+      ],
+    };
+  }
+
+  async get(actor: Actor): Promise<OutboundSettings> {
+    requirePlatformAdmin(actor);
+    return this.stored();
+  }
+
+  async set(ctx: RequestContext, input: { allowedRanges: unknown }): Promise<OutboundSettings> {
+    requirePlatformAdmin(ctx.actor);
+    const raw = input.allowedRanges;
+    if (!Array.isArray(raw) || raw.length > MAX_RANGES)
+      throw invalid('allowedRanges', `allowedRanges is a list of at most ${MAX_RANGES} CIDR ranges.`);
+    const ranges: string[] = [];
+    for (const item of raw) {
+      const normal = typeof item === 'string' ? normalizeCidr(item) : null;
+      if (!normal)
+        throw invalid(
+          'allowedRanges',
+          `"${String(item).slice(0, 60)}" is not a CIDR range such as 10.20.0.0/16 or fd00:1::/64.`,
+        );
+      if (!ranges.includes(normal)) ranges.push(normal);
+    }
+    const stored: OutboundSettings = { allowedRanges: ranges };
+    await saveSetting({ db: this.db, audit: this.audit, clock: this.clock }, ctx, KEY, stored, {
+      action: 'settings.outbound.update',
+      target: { type: 'settings', id: KEY, label: 'Outbound connections' },
+      details: { allowedRanges: ranges },
+    });
+    return stored;
+  }
+}
+
+/** The one answer for a refused address: no timings, no detail of what answered there. */
+export function outboundError(error: unknown): MarinaError | null {
+  if (error instanceof OutboundRefusedError)
+    return new MarinaError('MARINA_E_OUTBOUND_REFUSED', error.message, { host: error.host, reason: error.category });
+  if (error instanceof OutboundLookupError)
+    return new MarinaError(
+      'MARINA_E_VALIDATION',
+      `The host name "${error.host}" cannot be resolved: check the spelling and this server's DNS.`,
+      { host: error.host, reason: 'dns' },
+    );
+  return null;
+}
+
+/** Checks a host, turning a refusal into the API's error. */
+export async function requireOutbound(guard: OutboundGuard, host: string, port: number): Promise<CheckedAddress> {
+  try {
+    return await guard.check(host, port);
+  } catch (error) {
+    throw outboundError(error) ?? error;
+  }
+}

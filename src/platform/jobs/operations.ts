@@ -1,0 +1,176 @@
+import { EventEmitter } from 'node:events';
+import type { Db } from '../../db/database.js';
+import type { Operation, OperationError, OperationStatus, OperationStep } from '../../db/schema.js';
+import { memberOrganizations, requireAccess } from '../access.js';
+import type { Clock } from '../clock.js';
+import type { Actor } from '../context.js';
+import { MarinaError, notFound } from '../errors.js';
+import { isUuid } from '../validation.js';
+
+export interface OperationView {
+  id: string;
+  kind: string;
+  status: OperationStatus;
+  progress: number;
+  step: string | null;
+  steps: OperationStep[];
+  target: { type: string; id: string; label: string | null } | null;
+  organizationId: string | null;
+  hostId: string | null;
+  result: Record<string, unknown> | null;
+  error: OperationError | null;
+  actor: { id: string | null; label: string };
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface OperationLogLine {
+  id: string;
+  at: string;
+  level: string;
+  message: string;
+}
+
+export const operationView = (op: Operation): OperationView => ({
+  id: op.id,
+  kind: op.kind,
+  status: op.status,
+  progress: op.progress,
+  step: op.step,
+  steps: op.steps,
+  target: op.target_type && op.target_id ? { type: op.target_type, id: op.target_id, label: op.target_label } : null,
+  organizationId: op.organization_id,
+  hostId: op.host_id,
+  result: op.result,
+  error: op.error,
+  actor: { id: op.actor_id, label: op.actor_label },
+  createdAt: op.created_at.toISOString(),
+  startedAt: op.started_at?.toISOString() ?? null,
+  finishedAt: op.finished_at?.toISOString() ?? null,
+});
+
+export const isFinished = (status: OperationStatus): boolean =>
+  status === 'succeeded' || status === 'failed' || status === 'cancelled';
+
+/**
+ * In-process fan-out of operation changes to SSE clients. One Marina process runs the jobs and
+ * serves the streams, so an EventEmitter is enough; several processes would need LISTEN/NOTIFY.
+ */
+export class OperationBus extends EventEmitter {
+  constructor() {
+    super();
+    // Every open SSE stream listens; the default limit of 10 is for catching leaks, not for servers.
+    this.setMaxListeners(0);
+  }
+  publish(op: OperationView): void {
+    this.emit(`op:${op.id}`, op);
+    this.emit('op', op);
+  }
+  publishLog(operationId: string, line: OperationLogLine): void {
+    this.emit(`log:${operationId}`, line);
+  }
+}
+
+export interface NewOperation {
+  kind: string;
+  organizationId: string | null;
+  hostId: string | null;
+  target?: { type: string; id: string; label?: string };
+  steps: readonly string[];
+  input?: Record<string, unknown>;
+}
+
+export interface OperationQuery {
+  status?: OperationStatus;
+  kind?: string;
+  targetId?: string;
+  organizationId?: string;
+  limit: number;
+  before?: string;
+}
+
+const actorId = (actor: Actor) => (actor.kind === 'user' ? actor.userId : null);
+const actorLabel = (actor: Actor) => (actor.kind === 'user' ? actor.email : actor.label);
+
+/** The operations table users see: what ran, what runs, its steps, progress, logs and outcome. */
+export class OperationService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    readonly bus: OperationBus,
+  ) {}
+
+  async insert(db: Db, actor: Actor, input: NewOperation): Promise<Operation> {
+    return db
+      .insertInto('operations')
+      .values({
+        kind: input.kind,
+        organization_id: input.organizationId,
+        host_id: input.hostId,
+        target_type: input.target?.type ?? null,
+        target_id: input.target?.id ?? null,
+        target_label: input.target?.label ?? null,
+        status: 'queued',
+        steps: JSON.stringify(
+          input.steps.map((name) => ({ name, status: 'pending', startedAt: null, finishedAt: null })),
+        ),
+        input: JSON.stringify(input.input ?? {}),
+        actor_id: actorId(actor),
+        actor_label: actorLabel(actor),
+        created_at: this.clock.now(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Organization members see their organization's operations; platform-wide ones are for admins. */
+  async get(actor: Actor, id: string): Promise<Operation> {
+    if (!isUuid(id)) throw notFound('Job');
+    const op = await this.db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!op) throw notFound('Job');
+    await this.requireVisible(actor, op);
+    return op;
+  }
+
+  private async requireVisible(actor: Actor, op: Operation): Promise<void> {
+    if (actor.kind === 'system' || actor.isPlatformAdmin) return;
+    if (!op.organization_id) throw notFound('Job');
+    await requireAccess(this.db, actor, op.organization_id, 'member', 'Job');
+  }
+
+  async list(actor: Actor, query: OperationQuery): Promise<{ jobs: OperationView[]; nextCursor: string | null }> {
+    let q = this.db.selectFrom('operations').selectAll();
+    if (actor.kind === 'user' && !actor.isPlatformAdmin) {
+      q = q.where('organization_id', 'in', memberOrganizations(this.db, actor));
+    }
+    if (query.status) q = q.where('status', '=', query.status);
+    if (query.kind) q = q.where('kind', '=', query.kind);
+    if (query.targetId) q = q.where('target_id', '=', query.targetId);
+    if (query.organizationId) q = q.where('organization_id', '=', query.organizationId);
+    if (query.before) {
+      const before = await this.db
+        .selectFrom('operations')
+        .select(['created_at'])
+        .where('id', '=', query.before)
+        .executeTakeFirst();
+      if (!before) throw new MarinaError('MARINA_E_VALIDATION', 'Unknown cursor.', { field: 'cursor' });
+      q = q.where('created_at', '<', before.created_at);
+    }
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(query.limit + 1)
+      .execute();
+    const page = rows.slice(0, query.limit);
+    return { jobs: page.map(operationView), nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
+  }
+
+  async logs(actor: Actor, id: string, afterId?: string): Promise<OperationLogLine[]> {
+    await this.get(actor, id);
+    let q = this.db.selectFrom('operation_logs').selectAll().where('operation_id', '=', id);
+    if (afterId) q = q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(5000).execute();
+    return rows.map((r) => ({ id: r.id, at: r.at.toISOString(), level: r.level, message: r.message }));
+  }
+}
