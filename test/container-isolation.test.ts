@@ -3,7 +3,7 @@ import { mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DockerEngine } from '../src/runtime/docker/engine.js';
+import type { Runtime } from '../src/runtime/port.js';
 import { as, type Browser, type TestApp } from './helpers/app.js';
 import {
   docker,
@@ -14,6 +14,7 @@ import {
   TEST_IMAGES,
   testNamespace,
 } from './helpers/docker.js';
+import { makeOrganization, makeProject, requestInstance } from './helpers/factories.js';
 import { createTestRepository, type TestRepository, writeAddon } from './helpers/git-repo.js';
 import { followJob } from './helpers/jobs.js';
 
@@ -28,7 +29,7 @@ let t: TestApp;
 let admin: Browser;
 let baseUrl: string;
 let headers: Record<string, string>;
-let engine: DockerEngine;
+let engine: Runtime;
 type Provisioned = { id: string; url: string; name: string; projectId: string };
 let acme: Provisioned;
 let other: Provisioned;
@@ -41,20 +42,11 @@ const call = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, 
 const containerName = (instanceId: string) => `${namespace}-odoo-${instanceId.replace(/-/g, '').slice(0, 16)}`;
 
 async function provisionIn(organization: string): Promise<Provisioned> {
-  const project = (
-    await call('POST', '/api/v1/projects', { organization, name: `${organization}-erp`, odooVersion: '17.0' })
-  ).json().project;
-  const created = await call('POST', '/api/v1/instances', {
-    project: project.id,
-    name: 'main',
-    stage: 'staging',
-    memoryMb: 768,
-    adminLogin: `o@${organization}.test`,
-  });
-  expect(created.statusCode, created.body).toBe(202);
-  const { job } = await followJob(baseUrl, headers, created.json().job.id, 180_000);
+  const project = await makeProject(call, { organization, name: `${organization}-erp` });
+  const created = await requestInstance(call, { project: project.id, adminLogin: `o@${organization}.test` });
+  const { job } = await followJob(baseUrl, headers, created.job.id, 180_000);
   expect(job.error).toBeNull();
-  const instance = (await call('GET', `/api/v1/instances/${created.json().instance.id}`)).json().instance;
+  const instance = (await call('GET', `/api/v1/instances/${created.instance.id}`)).json().instance;
   return { ...instance, projectId: project.id };
 }
 
@@ -84,10 +76,10 @@ async function foreignBinds(instanceId: string): Promise<string[]> {
 beforeAll(async () => {
   await requireDocker();
   ({ t, admin, baseUrl, headers } = await startDockerMarina(namespace, { MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin }));
-  engine = await t.services.hosts.reachableEngine('local');
+  engine = await t.services.hosts.reachableRuntime('local');
   acme = { ...(await provisionInstance({ t, admin, baseUrl, headers })).instance, projectId: '' };
   acme.projectId = (await call('GET', `/api/v1/instances/${acme.id}`)).json().instance.projectId;
-  expect((await call('POST', '/api/v1/organizations', { slug: 'other', name: 'Other' })).statusCode).toBe(201);
+  await makeOrganization(call, { slug: 'other', name: 'Other' });
   other = await provisionIn('other');
   // Local repositories, for both organizations, from a root folder of their own.
   reposRoot = await realpath(await mkdtemp(join(tmpdir(), 'marina-isolation-repos-')));

@@ -11,6 +11,7 @@ import {
   TEST_IMAGES,
   testNamespace,
 } from './helpers/docker.js';
+import { makeProject, requestInstance } from './helpers/factories.js';
 import { followJob } from './helpers/jobs.js';
 import { rpcLogin } from './helpers/odoo.js';
 
@@ -64,22 +65,14 @@ afterAll(async () => {
 describe('an external PostgreSQL server', () => {
   it('holds the instance database and role, and no managed server is created', { timeout: 120_000 }, async () => {
     const headers = { cookie: admin.cookie, 'x-marina-csrf': admin.csrf };
-    const project = (
-      await as(t, admin)('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' })
-    ).json().project;
-    const created = await as(t, admin)('POST', '/api/v1/instances', {
-      project: project.id,
-      name: 'main',
-      stage: 'staging',
-      memoryMb: 768,
-      adminLogin: 'o@acme.test',
-    });
-    const { job } = await followJob(baseUrl, headers, created.json().job.id);
+    const project = await makeProject(as(t, admin));
+    const created = await requestInstance(as(t, admin), { project: project.id });
+    const { job } = await followJob(baseUrl, headers, created.job.id);
     expect(job.error).toBeNull();
-    const instance = (await as(t, admin)('GET', `/api/v1/instances/${created.json().instance.id}`)).json().instance;
+    const instance = (await as(t, admin)('GET', `/api/v1/instances/${created.instance.id}`)).json().instance;
     expect(await databaseExists(server(), instance.dbName)).toBe(true);
     expect(await roleExists(server(), instance.dbName)).toBe(true);
-    const login = await rpcLogin(instance.url, instance.dbName, 'o@acme.test', created.json().credentials.password);
+    const login = await rpcLogin(instance.url, instance.dbName, 'o@acme.test', created.credentials.password);
     expect(login.result?.uid).toBeGreaterThan(0);
     expect((await namespaceObjects(namespace)).containers.filter((c) => c.includes('-postgres-'))).toEqual([]);
     const stats = (await as(t, admin)('GET', `/api/v1/instances/${instance.id}/stats`)).json().stats;

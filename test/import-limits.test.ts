@@ -17,6 +17,7 @@ import {
   signIn,
   type TestApp,
 } from './helpers/app.js';
+import { makeOrganization, makeProject } from './helpers/factories.js';
 
 /**
  * Import caps (total inflated size, entry count, compression ratio) and one import at a time per
@@ -125,13 +126,8 @@ beforeAll(async () => {
     MARINA_BACKUPS_DIR: join(tmpdir(), `marina-import-limits-${randomBytes(4).toString('hex')}`),
   });
   admin = await adminBrowser(t);
-  await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
-  const project = await as(t, admin)('POST', '/api/v1/projects', {
-    organization: 'acme',
-    name: 'erp',
-    odooVersion: '17.0',
-  });
-  projectId = project.json().project.id;
+  await makeOrganization(as(t, admin));
+  projectId = (await makeProject(as(t, admin))).id;
 }, 60_000);
 
 afterAll(async () => {

@@ -12,6 +12,9 @@ import {
 } from './helpers/docker.js';
 import { followJob } from './helpers/jobs.js';
 
+/** Far below a poll's 30 s, far above an event's few milliseconds even on a busy machine. */
+const EVENT_BOUND_MS = 5000;
+
 /**
  * Provisioning and operating instances against the real Docker engine, a real PostgreSQL container,
  * and Marina's Odoo STAND-IN (test/standin): the platform flow, not evidence of Odoo's behaviour —
@@ -176,7 +179,9 @@ describe('instances on Docker (stand-in Odoo)', () => {
     expect(Math.abs(stats.uptimeSeconds - expected)).toBeLessThanOrEqual(2);
   });
 
-  it('follows Docker events: changes made outside Marina show within a second', async () => {
+  // Marina follows events, it does not poll: a change shows in well under the 30 s a poll would
+  // take. The bound leaves room for a loaded machine; latency itself is measured in `npm run bench`.
+  it('follows Docker events: changes made outside Marina show at once', async () => {
     const { instance } = await theInstance();
     const container = docker.getContainer(`${namespace}-odoo-${instance.id.replace(/-/g, '').slice(0, 16)}`);
     const seen: { status: string; at: number }[] = [];
@@ -187,22 +192,25 @@ describe('instances on Docker (stand-in Odoo)', () => {
     try {
       const stoppedAt = Date.now();
       await container.stop({ t: 5 });
-      const stopped = await waitFor(async () => seen.find((s) => s.status === 'stopped'), 5000);
-      expect(stopped.at - stoppedAt).toBeLessThan(1000 + 5000);
+      const stopped = await waitFor(async () => seen.find((s) => s.status === 'stopped'), EVENT_BOUND_MS + 5000);
+      expect(stopped.at - stoppedAt).toBeLessThan(EVENT_BOUND_MS + 5000);
       expect((await t.services.instances.row(instance.id)).status).toBe('stopped');
 
       const startedAt = Date.now();
       await container.start();
-      const running = await waitFor(async () => seen.find((s) => s.status === 'running' && s.at >= startedAt), 5000);
-      expect(running.at - startedAt).toBeLessThan(1000);
+      const running = await waitFor(
+        async () => seen.find((s) => s.status === 'running' && s.at >= startedAt),
+        EVENT_BOUND_MS,
+      );
+      expect(running.at - startedAt).toBeLessThan(EVENT_BOUND_MS);
 
       // A crash (the main process dies; `docker kill` would count as a manual stop): the restart
       // policy brings it back, and the status follows both moves.
       seen.length = 0;
       process.kill((await container.inspect()).State.Pid, 'SIGKILL');
       const killedAt = Date.now();
-      const exited = await waitFor(async () => seen.find((s) => s.status === 'exited'), 5000);
-      expect(exited.at - killedAt).toBeLessThan(1000);
+      const exited = await waitFor(async () => seen.find((s) => s.status === 'exited'), EVENT_BOUND_MS);
+      expect(exited.at - killedAt).toBeLessThan(EVENT_BOUND_MS);
       await waitFor(async () => seen.find((s) => s.status === 'running' && s.at >= exited.at), 10_000);
       expect((await t.services.instances.row(instance.id)).status_detail).toBeNull();
     } finally {
@@ -319,9 +327,16 @@ describe('production safeguards and failures', () => {
     expect(job.status).toBe('failed');
     expect(job.error?.step).toBe('initialize');
     expect(job.error?.message).toContain("does not follow the official odoo image's layout");
+    expect(job.error?.code).toBe('MARINA_E_ODOO_VERSION_UNAVAILABLE');
     const row = await t.services.instances.row(created.json().instance.id);
     expect(row.status).toBe('failed');
     expect(row.status_detail).toContain('initialize');
+    // A failed instance says so (not "busy"): it can neither start nor be backed up.
+    for (const path of [`/api/v1/instances/${row.id}/start`, `/api/v1/instances/${row.id}/backups`]) {
+      const refused = await as(t, admin)('POST', path, {});
+      expect(refused.statusCode, path).toBe(409);
+      expect(refused.json().error.code, path).toBe('MARINA_E_INSTANCE_FAILED');
+    }
     const left = await namespaceObjects(namespace);
     expect(left.containers.filter((c) => c.includes('-odoo-'))).toEqual([]);
     expect(left.volumes.filter((v) => v.includes('-filestore-'))).toEqual([]);
@@ -354,7 +369,12 @@ describe('ports', () => {
     for (let port = from; held.length < 3; port++) {
       if (taken.has(port)) continue;
       const server = createServer();
-      await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port }, () => resolve()));
+      // A port someone else already holds (another test's instance) is skipped, not waited on.
+      const listening = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen({ host: '127.0.0.1', port }, () => resolve(true));
+      });
+      if (!listening) continue;
       squatters.push(server);
       held.push(port);
     }

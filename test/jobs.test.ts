@@ -1,9 +1,14 @@
 import pino from 'pino';
+import { Type } from 'typebox';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jobKinds } from '../src/app/job-kinds.js';
+import { createBackupJob, restoreJob } from '../src/modules/backups/jobs/specs.js';
 import { systemClock } from '../src/platform/clock.js';
 import { systemContext } from '../src/platform/context.js';
+import { defineJob, jobSpec, planJob } from '../src/platform/jobs/define.js';
 import { OperationBus, OperationService, type OperationView } from '../src/platform/jobs/operations.js';
-import { type JobHandler, JobRunner } from '../src/platform/jobs/runner.js';
+import { JobRunner } from '../src/platform/jobs/runner.js';
+import { createTestApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 
 let database: TestDatabase;
@@ -22,8 +27,9 @@ afterEach(async () => {
   await database.drop();
 });
 
-function newRunner(perHostConcurrency = 2): JobRunner {
+function newRunner(perHostConcurrency = 2, kinds?: readonly string[]): JobRunner {
   runner = new JobRunner({
+    kinds,
     db: database.db,
     connectionString: database.url,
     clock: systemClock,
@@ -46,12 +52,19 @@ const finished = (id: string) =>
     bus.on(`op:${id}`, listener);
   });
 
+/** The test jobs: three steps, whatever their kind. */
+const threeSteps = <const Kind extends string>(kind: Kind) =>
+  jobSpec({
+    kind,
+    input: Type.Object({ note: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    plan: () => ['prepare', 'work', 'finish'],
+  });
+
 async function submit(kind: string, hostId = 'local') {
   const op = await operations.insert(database.db, systemContext('test').actor, {
-    kind,
+    job: planJob(threeSteps(kind), {}),
     organizationId: null,
     hostId,
-    steps: ['prepare', 'work', 'finish'],
   });
   return op;
 }
@@ -61,18 +74,21 @@ describe('job runner', () => {
     const seen: number[] = [];
     bus.on('op', (op: OperationView) => seen.push(op.progress));
     const r = newRunner();
-    r.register({
-      kind: 'test.demo',
-      steps: ['prepare', 'work', 'finish'],
-      run: async (job) => {
-        await job.step('prepare', async () => job.log('preparing'));
-        await job.step('work', async () => {
-          await job.progress(50);
-        });
-        await job.step('finish', async () => {});
-        return { answer: 42 };
-      },
-    });
+    r.register(
+      defineJob({
+        ...threeSteps('test.demo'),
+        run: async (job) => {
+          await job.step('prepare', async () => job.log('preparing'));
+          await job.step('work', async () => {
+            await job.progress(50);
+          });
+          await job.step('finish', async () => {});
+          // @ts-expect-error: a step the plan cannot list does not compile.
+          await expect(job.step('unplanned', async () => {})).rejects.toThrow(/undeclared step/);
+          return { answer: 42 };
+        },
+      }),
+    );
     await r.start();
     const op = await submit('test.demo');
     const done = finished(op.id);
@@ -87,22 +103,26 @@ describe('job runner', () => {
   });
 
   it('reports the failing step and undoes what the job made', async () => {
-    const recovered: Record<string, unknown>[] = [];
+    const recovered: { volume?: string }[] = [];
     const r = newRunner();
-    r.register({
-      kind: 'test.fail',
-      steps: ['prepare', 'work', 'finish'],
-      run: async (job) => {
-        await job.step('prepare', () => job.remember('volume', 'vol-1'));
-        await job.step('work', async () => {
-          throw new Error('the disk is full');
-        });
-        return undefined;
-      },
-      recover: async (op) => {
-        recovered.push(op.resources);
-      },
-    });
+    r.register(
+      defineJob({
+        ...threeSteps('test.fail'),
+        resources: Type.Object({ volume: Type.String() }),
+        run: async (job) => {
+          await job.step('prepare', () => job.remember('volume', 'vol-1'));
+          // @ts-expect-error: what a job remembers is typed: a volume is a name.
+          if (false as boolean) await job.remember('volume', 1);
+          await job.step('work', async () => {
+            throw new Error('the disk is full');
+          });
+          return undefined;
+        },
+        recover: async ({ resources }) => {
+          recovered.push(resources);
+        },
+      }),
+    );
     await r.start();
     const op = await submit('test.fail');
     const done = finished(op.id);
@@ -123,12 +143,14 @@ describe('job runner', () => {
       .execute();
     const recovered: unknown[] = [];
     const r = newRunner();
-    r.register({
-      kind: 'test.demo',
-      steps: ['prepare', 'work', 'finish'],
-      run: async () => undefined,
-      recover: async (o) => void recovered.push(o.resources),
-    });
+    r.register(
+      defineJob({
+        ...threeSteps('test.demo'),
+        resources: Type.Object({ container: Type.String() }),
+        run: async () => undefined,
+        recover: async ({ resources }) => void recovered.push(resources),
+      }),
+    );
     await r.start();
     const after = await operations.get(systemContext('test').actor, op.id);
     expect(after.status).toBe('failed');
@@ -137,32 +159,138 @@ describe('job runner', () => {
     expect(recovered).toEqual([{ container: 'c1' }]);
   });
 
-  it('refuses two handlers for a kind, and jobs nobody handles', async () => {
+  it('refuses jobs nobody defined', async () => {
     const r = newRunner();
-    const handler: JobHandler = { kind: 'test.x', steps: [], run: async () => undefined };
-    r.register(handler);
-    expect(() => r.register(handler)).toThrow(/two handlers/);
+    r.register(defineJob({ ...threeSteps('test.x'), run: async () => undefined }));
     await r.start();
-    await expect(r.enqueue(await submit('test.unknown'))).rejects.toThrow(/no handler/);
+    await expect(r.enqueue(await submit('test.unknown'))).rejects.toThrow(/no definition for job kind test.unknown/);
+  });
+
+  it('does not start when a kind has two definitions, none, or is unknown', async () => {
+    const job = defineJob({ ...threeSteps('test.x'), run: async () => undefined });
+    const twice = newRunner(2, ['test.x']);
+    twice.register(job);
+    twice.register(job);
+    await expect(twice.start()).rejects.toThrow(/two definitions for job kind test.x/);
+    const missing = newRunner(2, ['test.x', 'test.y']);
+    missing.register(job);
+    await expect(missing.start()).rejects.toThrow(/no definition for job kind test.y/);
+    const unknown = newRunner(2, []);
+    unknown.register(job);
+    await expect(unknown.start()).rejects.toThrow(/unknown job kind test.x/);
+    const ok = newRunner(2, ['test.x']);
+    ok.register(job);
+    expect(() => ok.checkDefinitions()).not.toThrow();
+  });
+
+  it("wires one definition for each of Marina's job kinds", async () => {
+    expect(new Set(jobKinds).size).toBe(jobKinds.length);
+    const t = await createTestApp();
+    try {
+      expect(t.services.runner.definedKinds()).toEqual([...jobKinds].sort());
+      expect(() => t.services.runner.checkDefinitions()).not.toThrow();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses a bad input when a job is queued, and writes nothing', async () => {
+    const spec = threeSteps('test.input');
+    const count = async () =>
+      Number(
+        (
+          await database.db
+            .selectFrom('operations')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    // @ts-expect-error: the input's type comes from the schema.
+    const bad = () => planJob(spec, { note: 42 });
+    expect(bad).toThrow(/job test.input: its input does not match its schema \(\/note must be string\)/);
+    expect(() =>
+      planJob(createBackupJob, {
+        backupId: '9b2f1d1e-6a7c-4c53-9d0a-4f1f4d3f2a10',
+        destinationIds: [],
+        retention: false,
+        // @ts-expect-error: properties the schema does not list are refused.
+        x: 1,
+      }),
+    ).toThrow(/backup.create/);
+    expect(await count()).toBe(0);
+  });
+
+  it("takes a job's steps from its plan, in the order of today's operations", async () => {
+    const backupId = '9b2f1d1e-6a7c-4c53-9d0a-4f1f4d3f2a10';
+    expect(planJob(createBackupJob, { backupId, destinationIds: [], retention: false }).steps).toEqual([
+      'prepare',
+      'write',
+      'finish',
+    ]);
+    expect(planJob(createBackupJob, { backupId, destinationIds: [backupId], retention: true }).steps).toEqual([
+      'prepare',
+      'write',
+      'finish',
+      'upload',
+      'retention',
+    ]);
+    const choices = { copy: true, neutralize: true };
+    expect(planJob(restoreJob, { backupId, existing: true, ...choices }).steps).toEqual([
+      'verify',
+      'stop',
+      'safety-backup',
+      'load',
+      'swap',
+      'neutralize',
+      'start',
+      'health',
+      'cleanup',
+    ]);
+    expect(planJob(restoreJob, { backupId, existing: false, copy: true, neutralize: false }).steps).toEqual([
+      'verify',
+      'create',
+      'load',
+      'swap',
+      'start',
+      'health',
+      'cleanup',
+    ]);
+    const op = await operations.insert(database.db, systemContext('test').actor, {
+      job: planJob(restoreJob, { backupId, existing: true, copy: false, neutralize: false }),
+      organizationId: null,
+      hostId: null,
+    });
+    expect(op.steps.map((s) => s.name)).toEqual([
+      'verify',
+      'stop',
+      'safety-backup',
+      'load',
+      'swap',
+      'start',
+      'health',
+      'cleanup',
+    ]);
+    expect(op.input).toEqual({ backupId, existing: true, copy: false, neutralize: false });
   });
 
   it('limits how many jobs run at once on one host', async () => {
     let running = 0;
     let peak = 0;
     const r = newRunner(1);
-    r.register({
-      kind: 'test.slow',
-      steps: ['prepare', 'work', 'finish'],
-      run: async (job) => {
-        await job.step('work', async () => {
-          running++;
-          peak = Math.max(peak, running);
-          await new Promise((resolve) => setTimeout(resolve, 150));
-          running--;
-        });
-        return undefined;
-      },
-    });
+    r.register(
+      defineJob({
+        ...threeSteps('test.slow'),
+        run: async (job) => {
+          await job.step('work', async () => {
+            running++;
+            peak = Math.max(peak, running);
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            running--;
+          });
+          return undefined;
+        },
+      }),
+    );
     await r.start();
     const ops = await Promise.all([
       submit('test.slow', 'host-a'),

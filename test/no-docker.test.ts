@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminBrowser, as, type Browser, createTestApp, type TestApp } from './helpers/app.js';
+import { makeOrganization, makeOrganizationWithAdmin, makeProject } from './helpers/factories.js';
 
 /** Marina without a Docker engine: it starts, says what is wrong and how to fix it, and refuses work clearly. */
 let t: TestApp;
@@ -27,15 +28,18 @@ describe('without a Docker engine', () => {
   });
 
   it('lets only platform admins see hosts', async () => {
-    await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' });
-    const owner = await (await import('./helpers/app.js')).memberBrowser(t, admin, 'acme', 'o@acme.test', 'owner');
+    const { admin: owner } = await makeOrganizationWithAdmin(t, admin, {
+      slug: 'acme',
+      email: 'o@acme.test',
+      role: 'owner',
+    });
     expect((await as(t, owner)('GET', '/api/v1/hosts')).statusCode).toBe(403);
   });
 
   it('fails a provisioning job at its first step, saying what is wrong, and leaves nothing behind', async () => {
-    const project = (
-      await as(t, admin)('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' })
-    ).json().project;
+    // An organization of its own: this test runs alone too.
+    await makeOrganization(as(t, admin), { slug: 'nodocker' });
+    const project = await makeProject(as(t, admin), { organization: 'nodocker' });
     const created = await as(t, admin)('POST', '/api/v1/instances', {
       project: project.id,
       name: 'main',

@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   buildOpenApiDocument,
   buildSchemaTypes,
+  cliSchemaTypesPath,
   openApiJsonPath,
   schemaTypesPath,
 } from '../scripts/generate-api-client.js';
 
-const STALE = 'The committed web API client is stale: run npm run gen:api and commit web/src/api.';
+const STALE = 'The committed API types are stale: run npm run gen:api and commit web/src/api and src/cli/api.';
 
-describe('the generated web API client', () => {
+describe('the generated API clients (web UI and CLI)', () => {
   it('matches the OpenAPI document the server publishes', async () => {
     const committed = JSON.parse(await readFile(openApiJsonPath, 'utf8'));
     expect(committed, STALE).toEqual(await buildOpenApiDocument());
@@ -18,5 +19,10 @@ describe('the generated web API client', () => {
   it('has TypeScript types generated from that document', async () => {
     const committed = JSON.parse(await readFile(openApiJsonPath, 'utf8'));
     expect(await readFile(schemaTypesPath, 'utf8'), STALE).toBe(await buildSchemaTypes(committed));
+  });
+
+  it('gives the CLI the same types', async () => {
+    const committed = JSON.parse(await readFile(openApiJsonPath, 'utf8'));
+    expect(await readFile(cliSchemaTypesPath, 'utf8'), STALE).toBe(await buildSchemaTypes(committed));
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminBrowser, as, type Browser, createTestApp, STRONG_PASSWORD, signIn, type TestApp } from './helpers/app.js';
+import { makeOrganization, makeProject } from './helpers/factories.js';
 import { createTestRepository, TEST_REPOS_ROOT, type TestRepository } from './helpers/git-repo.js';
 
 /**
@@ -22,11 +23,8 @@ describe('file:// repositories', { timeout: 120_000 }, () => {
     call('POST', `/api/v1/projects/${org.project}/repositories`, { url, branch: '17.0', ...(name ? { name } : {}) });
 
   async function organization(slug: string) {
-    const made = await call('POST', '/api/v1/organizations', { name: slug.toUpperCase(), slug });
-    expect(made.statusCode, made.body).toBe(201);
-    const project = await call('POST', '/api/v1/projects', { organization: slug, name: 'erp', odooVersion: '17.0' });
-    expect(project.statusCode, project.body).toBe(201);
-    return { id: made.json().organization.id as string, project: project.json().project.id as string };
+    const made = await makeOrganization(call, { slug });
+    return { id: made.id, project: (await makeProject(call, { organization: slug })).id };
   }
 
   beforeAll(async () => {

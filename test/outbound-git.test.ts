@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Git, generateDeployKey, hostKeyFingerprints, scanHostKeys } from '../src/adapters/git/git.js';
 import { adminBrowser, as, type Browser, createTestApp, type TestApp } from './helpers/app.js';
+import { makeOrganization, makeProject } from './helpers/factories.js';
 import { createTestRepository } from './helpers/git-repo.js';
 import { type GitSshTestServer, gitSshServerUnavailable, startGitSshServer } from './helpers/git-ssh-server.js';
 
@@ -37,10 +38,8 @@ describe('repositories through the API', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     t = await createTestApp();
     admin = await adminBrowser(t);
-    expect((await call('POST', '/api/v1/organizations', { name: 'Acme', slug: 'acme' })).statusCode).toBe(201);
-    const project = await call('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' });
-    expect(project.statusCode, project.body).toBe(201);
-    projectId = project.json().project.id;
+    await makeOrganization(call, { slug: 'acme', name: 'Acme' });
+    projectId = (await makeProject(call)).id;
   }, 120_000);
   afterAll(async () => {
     await t?.close();

@@ -4,6 +4,7 @@ import { OutboundRefusedError, outboundGuard } from '../src/adapters/net/outboun
 import { openStore, probeStore } from '../src/adapters/storage/index.js';
 import { StorageError, type StoreTarget } from '../src/adapters/storage/types.js';
 import { adminBrowser, as, type Browser, createTestApp, STRONG_PASSWORD, signIn, type TestApp } from './helpers/app.js';
+import { makeOrganization } from './helpers/factories.js';
 import { type S3TestServer, startS3Server } from './helpers/s3-server.js';
 import { type SftpTestServer, sftpServerUnavailable, startSftpServer } from './helpers/sftp-server.js';
 
@@ -100,9 +101,7 @@ describe('destinations through the API', { timeout: 120_000 }, () => {
     admin = await adminBrowser(t);
     s3 = await startS3Server();
     if (!sftpSkipped) sftp = await startSftpServer();
-    const org = await call('POST', '/api/v1/organizations', { name: 'Acme', slug: 'acme' });
-    expect(org.statusCode, org.body).toBe(201);
-    orgId = org.json().organization.id;
+    orgId = (await makeOrganization(call, { slug: 'acme', name: 'Acme' })).id;
   }, 120_000);
   afterAll(async () => {
     await t?.close();

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminBrowser, as, type Browser, countRows, createTestApp, type TestApp } from './helpers/app.js';
+import { makeOrganization, makeProject } from './helpers/factories.js';
 import { allowLocalRepositories, createTestRepository, type TestRepository } from './helpers/git-repo.js';
 
 /**
@@ -42,11 +43,9 @@ beforeAll(async () => {
   t = await createTestApp({ MARINA_WEBHOOK_RATE_PER_MINUTE: '10' });
   admin = await adminBrowser(t);
   const call = as(t, admin);
-  const org = (await call('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME' })).json().organization;
+  const org = await makeOrganization(call);
   await allowLocalRepositories(call, org.id);
-  const project = (
-    await call('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' })
-  ).json().project;
+  const project = await makeProject(call);
   repo = await createTestRepository('17.0');
   await repo.write('README.md', 'Addons of ACME\n');
   await repo.commit('First');

@@ -9,6 +9,7 @@ import {
   TEST_IMAGES,
   testNamespace,
 } from './helpers/docker.js';
+import { makeProject, requestInstance } from './helpers/factories.js';
 import { followJob } from './helpers/jobs.js';
 import { rpcLogin } from './helpers/odoo.js';
 
@@ -33,18 +34,10 @@ describe('reconciliation', () => {
   it('lists what Marina lost track of, adopts it back, and the instance works as before', {
     timeout: 120_000,
   }, async () => {
-    const project = (
-      await as(t, admin)('POST', '/api/v1/projects', { organization: 'acme', name: 'erp', odooVersion: '17.0' })
-    ).json().project;
-    const created = await as(t, admin)('POST', '/api/v1/instances', {
-      project: project.id,
-      name: 'main',
-      stage: 'staging',
-      memoryMb: 768,
-      adminLogin: 'o@acme.test',
-    });
-    expect((await followJob(baseUrl, headers(), created.json().job.id)).job.status).toBe('succeeded');
-    const before = (await as(t, admin)('GET', `/api/v1/instances/${created.json().instance.id}`)).json().instance;
+    const project = await makeProject(as(t, admin));
+    const created = await requestInstance(as(t, admin), { project: project.id });
+    expect((await followJob(baseUrl, headers(), created.job.id)).job.status).toBe('succeeded');
+    const before = (await as(t, admin)('GET', `/api/v1/instances/${created.instance.id}`)).json().instance;
     expect((await as(t, admin)('GET', '/api/v1/reconcile')).json()).toEqual({
       orphans: [],
       missing: [],
@@ -85,7 +78,7 @@ describe('reconciliation', () => {
     // It is Marina's again: a restart recreates nothing and the customer still logs in.
     const restart = await as(t, admin)('POST', `/api/v1/instances/${before.id}/restart`, {});
     expect((await followJob(baseUrl, headers(), restart.json().job.id)).job.status).toBe('succeeded');
-    const login = await rpcLogin(before.url, before.dbName, 'o@acme.test', created.json().credentials.password);
+    const login = await rpcLogin(before.url, before.dbName, 'o@acme.test', created.credentials.password);
     expect(login.result?.uid).toBeGreaterThan(0);
   });
 

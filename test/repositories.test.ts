@@ -178,7 +178,7 @@ describe('repositories', { timeout: 300_000 }, () => {
     const mount = container.Mounts.find((m) => m.Destination === '/mnt/extra-addons/acme-addons');
     expect(mount?.RW).toBe(false);
     const conf = await t.services.hosts
-      .reachableEngine('local')
+      .reachableRuntime('local')
       .then((engine) => engine.readFile(container.Id, '/etc/odoo/odoo.conf'));
     expect(conf).toMatch(/^addons_path = .*\/mnt\/extra-addons,\/mnt\/extra-addons\/acme-addons$/m);
     expect(await healthOk()).toBe(200);
@@ -361,7 +361,7 @@ describe('repositories', { timeout: 300_000 }, () => {
     await withClient(connection, instance.dbName, (c) =>
       c.query("INSERT INTO ir_config_parameter (key, value) VALUES ('marina.half.upgraded', 'yes')"),
     );
-    const engine = await t.services.hosts.reachableEngine('local');
+    const engine = await t.services.hosts.reachableRuntime('local');
     const containerName = `${namespace}-odoo-${instance.id.replace(/-/g, '').slice(0, 16)}`;
     await engine.stop(containerName);
     const row = await t.db
@@ -381,7 +381,11 @@ describe('repositories', { timeout: 300_000 }, () => {
     };
     const handler = t.services.runner.handlerFor('repository.update');
     await handler.recover?.(
-      { ...row, resources: { update: progress }, input: { repositoryId: repository.id, reason: 'pull' } },
+      {
+        operation: { ...row, resources: { update: progress } },
+        resources: { update: progress },
+        input: { repositoryId: repository.id, reason: 'pull' },
+      },
       { code: 'MARINA_E_INTERRUPTED', message: 'Marina stopped during the job', step: 'upgrade' },
     );
     const marker = await withClient(connection, instance.dbName, (c) =>

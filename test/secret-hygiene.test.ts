@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminBrowser, as, type Browser, createTestApp, memberBrowser, type TestApp } from './helpers/app.js';
+import { makeOrganization } from './helpers/factories.js';
 
 /**
  * Secrets that must not leak sideways: the push-hook token (it is the hook's URL) never reaches a
@@ -13,9 +14,7 @@ let acmeId: string;
 beforeAll(async () => {
   t = await createTestApp({ MARINA_TEST_CAPTURE_LOGS: '1', MARINA_PUBLIC_URL: 'http://marina.test' });
   admin = await adminBrowser(t);
-  const made = await as(t, admin)('POST', '/api/v1/organizations', { slug: 'acme', name: 'ACME Corp' });
-  expect(made.statusCode, made.body).toBe(201);
-  acmeId = made.json().organization.id;
+  acmeId = (await makeOrganization(as(t, admin), { slug: 'acme', name: 'ACME Corp' })).id;
 }, 60_000);
 
 afterAll(async () => {

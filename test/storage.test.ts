@@ -549,7 +549,8 @@ describe.skipIf(sftpSkipped)('SFTP (sshd, ssh2)', () => {
     const killedAt = Date.now();
     await sftp.kill();
     const error = await failureOf(putting);
-    expect(Date.now() - killedAt).toBeLessThan(5_000);
+    // Not by the keepalive (30 s): at once, with room for a loaded machine.
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
     expect(error.reason).toBe('connect');
     expect(existsSync(onDisk('fault', 'backup.tar.zst'))).toBe(false);
     expect(source.stream.destroyed).toBe(true);

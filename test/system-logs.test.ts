@@ -60,7 +60,8 @@ describe("Marina's own log", () => {
     const line = await sse.waitFor(
       (e) => e.event === 'entry' && (e.data as { message: string }).message === 'a line written just now',
     );
-    expect(line.at - sent).toBeLessThan(1000);
+    // Live, not on a refresh; the bound leaves room for a loaded machine.
+    expect(line.at - sent).toBeLessThan(3000);
     sse.close();
     logger.info('written while nobody listened');
     await flush();

@@ -12,16 +12,12 @@ import { Type } from 'typebox';
 import type { MarinaConfig } from '../config.js';
 import { type Db, isReachable } from '../db/database.js';
 import { requestSerializers } from '../logger.js';
-import { backupRoutes } from '../modules/backups/routes.js';
-import { moduleRoutes } from '../modules/code/module-routes.js';
-import { repositoryRoutes } from '../modules/code/repository-routes.js';
-import { authRoutes } from '../modules/identity/auth-routes.js';
-import { organizationRoutes } from '../modules/identity/organization-routes.js';
-import { tokenRoutes } from '../modules/identity/token-routes.js';
-import { logRoutes, systemLogRoutes } from '../modules/instances/log-routes.js';
-import { instanceRoutes, reconcileRoutes } from '../modules/instances/routes.js';
-import { offsiteRoutes } from '../modules/offsite/routes.js';
-import { settingsRoutes } from '../modules/settings/routes.js';
+import { backupRoutes } from '../modules/backups/index.js';
+import { codeRoutes } from '../modules/code/index.js';
+import { identityRoutes } from '../modules/identity/index.js';
+import { instanceObservationRoutes, instanceRoutes } from '../modules/instances/index.js';
+import { offsiteRoutes } from '../modules/offsite/index.js';
+import { settingsModuleRoutes } from '../modules/settings/index.js';
 import { auditRoutes } from '../platform/audit/routes.js';
 import { MarinaError } from '../platform/errors.js';
 import { CSRF_HEADER, registerAuthentication, trustProxyOption } from '../platform/http/auth.js';
@@ -129,20 +125,20 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
   const options = { services, config };
   await app.register(
     async (api) => {
-      await api.register(authRoutes, options);
-      await api.register(tokenRoutes, options);
-      await api.register(organizationRoutes, options);
-      await api.register(auditRoutes, options);
-      await api.register(jobRoutes, options);
-      await api.register(instanceRoutes, options);
-      await api.register(offsiteRoutes, options);
-      await api.register(backupRoutes, options);
-      await api.register(reconcileRoutes, options);
-      await api.register(logRoutes, options);
-      await api.register(systemLogRoutes, options);
-      await api.register(settingsRoutes, options);
-      await api.register(repositoryRoutes, options);
-      await api.register(moduleRoutes, options);
+      // Each module registers its own routes; this order is the order of the API document.
+      for (const routes of [
+        identityRoutes,
+        auditRoutes,
+        jobRoutes,
+        instanceRoutes,
+        offsiteRoutes,
+        backupRoutes,
+        instanceObservationRoutes,
+        settingsModuleRoutes,
+        codeRoutes,
+      ]) {
+        await api.register(routes, options);
+      }
     },
     { prefix: '/api/v1' },
   );

@@ -1,48 +1,26 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Git } from '../adapters/git/git.js';
-import { probeStore } from '../adapters/storage/index.js';
 import type { MarinaConfig } from '../config.js';
 import type { Db } from '../db/database.js';
-import { ImportLimitsService } from '../modules/backups/import-limits.js';
-import { type BackupJobDeps, registerBackupJobs, safetyBackup } from '../modules/backups/jobs.js';
-import { BackupService } from '../modules/backups/service.js';
-import { BackupStorage } from '../modules/backups/storage.js';
-import { GitSettingsService } from '../modules/code/git-settings.js';
-import { ModuleService, registerModuleJobs } from '../modules/code/odoo-modules.js';
-import { PushHookGuard } from '../modules/code/push-hook-guard.js';
-import { RepositoryService, reconfigureSteps, type SubmitUpdate, updateSteps } from '../modules/code/repositories.js';
-import { prepareCheckouts, type RepositoryJobDeps, registerRepositoryJobs } from '../modules/code/repository-jobs.js';
-import { DatabaseServerService } from '../modules/hosts/database-servers.js';
-import { HostService, LOCAL_HOST_ID } from '../modules/hosts/hosts.js';
-import { AccountService } from '../modules/identity/accounts.js';
-import { AuthService } from '../modules/identity/auth.js';
-import { InvitationService } from '../modules/identity/invitations.js';
-import { OrganizationService } from '../modules/identity/organizations.js';
-import { SetupService } from '../modules/identity/setup.js';
-import { TokenService } from '../modules/identity/tokens.js';
-import { UserService } from '../modules/identity/users.js';
-import { HEALTH_TIMEOUT_MS, type InstanceJobDeps, registerInstanceJobs } from '../modules/instances/jobs.js';
-import { LogService } from '../modules/instances/logs.js';
-import { ReconcileService } from '../modules/instances/reconcile.js';
-import { InstanceBus, InstanceService } from '../modules/instances/service.js';
-import { InstanceStatsService } from '../modules/instances/stats.js';
-import { StatusTracker } from '../modules/instances/status.js';
-import { CopyService } from '../modules/offsite/copies.js';
-import { DestinationService } from '../modules/offsite/destinations.js';
-import { ScheduleService } from '../modules/offsite/schedules.js';
-import { ProjectService } from '../modules/projects/service.js';
-import { OutboundSettingsService } from '../modules/settings/outbound-settings.js';
-import { SettingsService } from '../modules/settings/service.js';
-import { SystemLogService, systemLogFile } from '../modules/settings/system-logs.js';
-import { buildCatalog } from '../odoo/versions.js';
+import type { BackupHooks } from '../modules/backups/hooks.js';
+import { type BackupsModule, createBackupRecords, createBackupsModule } from '../modules/backups/index.js';
+import { type CodeModule, createCodeModule } from '../modules/code/index.js';
+import { LOCAL_HOST_ID } from '../modules/hosts/hosts.js';
+import { createHostsModule, type HostsModule } from '../modules/hosts/index.js';
+import { createIdentityModule, type IdentityModule } from '../modules/identity/index.js';
+import type { InstanceHooks } from '../modules/instances/hooks.js';
+import { createInstancesModule, type InstancesModule } from '../modules/instances/index.js';
+import { createOffsiteModule, createOffsiteStores, type OffsiteModule } from '../modules/offsite/index.js';
+import { createProjectsModule, type ProjectsModule } from '../modules/projects/index.js';
+import { createSettingsModule, type SettingsModule } from '../modules/settings/index.js';
 import { AuditService } from '../platform/audit/service.js';
 import type { Clock } from '../platform/clock.js';
+import { Hooks } from '../platform/hooks.js';
 import { OperationBus, OperationService } from '../platform/jobs/operations.js';
 import { JobRunner } from '../platform/jobs/runner.js';
 import { NotificationService } from '../platform/notifications.js';
 import type { SecretBox } from '../platform/secrets/secret-box.js';
+import type { RuntimeFactory } from '../runtime/port.js';
+import { jobKinds } from './job-kinds.js';
 
 export interface ServiceDeps {
   db: Db;
@@ -52,219 +30,150 @@ export interface ServiceDeps {
   box: SecretBox;
   /** Marina's own database, for the job queue's connections. */
   connectionString: string;
+  /** How hosts' runtimes are reached (Docker by default; the in-memory stand-in in fast tests). */
+  runtime?: RuntimeFactory;
 }
 
-export interface Services {
+/** What every module uses: the audit trail, the jobs and their runner, notifications. */
+export interface PlatformServices {
   audit: AuditService;
-  auth: AuthService;
-  users: UserService;
-  tokens: TokenService;
-  organizations: OrganizationService;
-  invitations: InvitationService;
-  accounts: AccountService;
-  setup: SetupService;
   operations: OperationService;
   runner: JobRunner;
-  hosts: HostService;
-  databaseServers: DatabaseServerService;
-  projects: ProjectService;
-  instances: InstanceService;
-  backups: BackupService;
-  destinations: DestinationService;
-  schedules: ScheduleService;
-  instanceStats: InstanceStatsService;
-  status: StatusTracker;
-  reconcile: ReconcileService;
-  logs: LogService;
-  systemLogs: SystemLogService;
-  settings: SettingsService;
-  /** Which internal address ranges S3, SFTP and git may reach (platform admins). */
-  outbound: OutboundSettingsService;
-  /** Local (file://) repositories: the root folder and which organizations may use them. */
-  gitSettings: GitSettingsService;
   notifications: NotificationService;
-  repositories: RepositoryService;
-  modules: ModuleService;
-  /** Queues a repository job on an instance, refused while another job runs there. */
-  submitRepositoryJob: SubmitUpdate;
-  /** Rate limit and replay memory of push hooks. */
-  pushHookGuard: PushHookGuard;
-  /** Caps on what an imported archive may hold (a platform setting). */
-  importLimits: ImportLimitsService;
+}
+
+/** Every module's services, by name: what the routes, the event streams and the tests reach. */
+export interface Services
+  extends PlatformServices,
+    SettingsModule,
+    IdentityModule,
+    HostsModule,
+    ProjectsModule,
+    Omit<InstancesModule, 'jobDeps' | 'registerJobs'>,
+    Omit<BackupsModule, 'jobDeps' | 'registerJobs'>,
+    Omit<OffsiteModule, 'copies' | 'start' | 'stop'>,
+    Omit<CodeModule, 'registerJobs'> {
   /** Registers the local engine, starts the job workers and follows Docker's events. */
   startBackground(): Promise<void>;
   stopBackground(): Promise<void>;
 }
 
-export function createServices({ db, clock, config, logger, box, connectionString }: ServiceDeps): Services {
+/**
+ * Builds the modules in the order they depend on each other; a module that must react to one
+ * built later (a safety backup before an instance is deleted, the checkouts mounted into an
+ * instance) does it through the typed hooks, never by being patched after construction.
+ */
+export function createServices({ db, clock, config, logger, box, connectionString, runtime }: ServiceDeps): Services {
+  const hooks = new Hooks<InstanceHooks & BackupHooks>();
   const audit = new AuditService(db, clock);
-  const settings = new SettingsService(db, clock, audit, box);
-  const importLimits = new ImportLimitsService(db, clock, audit);
-  const outbound = new OutboundSettingsService(db, clock, audit, {
-    port: config.port,
-    embeddedPostgresPort: config.embeddedPostgresPort,
-    instancePorts: config.instances.portRange,
-  });
-  const gitSettings = new GitSettingsService(db, clock, audit, [config.dataDir, config.backups.dir]);
-  const notifications = new NotificationService(db, settings, logger);
-  const users = new UserService(db, clock, audit);
-  const organizations = new OrganizationService(db, clock, audit);
-  const invitations = new InvitationService(db, clock, audit, organizations, settings, logger, config.publicUrl);
+  const settings = createSettingsModule({ db, clock, audit, box, config });
   const operations = new OperationService(db, clock, new OperationBus());
-  const runner = new JobRunner({
+  const platform: PlatformServices = {
+    audit,
+    operations,
+    runner: new JobRunner({
+      db,
+      connectionString,
+      clock,
+      bus: operations.bus,
+      logger,
+      perHostConcurrency: config.jobs.perHost,
+      workers: config.jobs.workers,
+      kinds: jobKinds,
+    }),
+    notifications: new NotificationService(db, settings.settings, logger),
+  };
+  const { runner, notifications } = platform;
+  const identity = createIdentityModule({ db, clock, audit, logger, config, settings: settings.settings });
+  const hosts = createHostsModule({ db, clock, logger, box, config, runtime });
+  const projects = createProjectsModule({ db, audit, organizations: identity.organizations });
+  const instances = createInstancesModule({
     db,
-    connectionString,
     clock,
-    bus: operations.bus,
+    audit,
+    operations,
+    runner,
+    box,
     logger,
-    perHostConcurrency: config.jobs.perHost,
-    workers: config.jobs.workers,
+    config,
+    projects: projects.projects,
+    hosts: hosts.hosts,
+    databaseServers: hosts.databaseServers,
+    hooks,
   });
-  const hosts = new HostService(db, clock, logger);
-  const databaseServers = new DatabaseServerService(
-    db,
-    hosts,
-    box,
-    config.postgresImage,
-    config.namespace,
-    logger,
-    config.odooDatabaseUrl,
-  );
-  const projects = new ProjectService(db, audit, organizations);
-  const instances = new InstanceService(db, clock, audit, operations, runner, projects, box, config, new InstanceBus());
-  const status = new StatusTracker(db, hosts, instances, config.namespace, logger);
-  const instanceJobDeps: InstanceJobDeps = {
-    instances,
-    hosts,
-    databaseServers,
-    box,
-    catalog: buildCatalog(config.odoo),
-    bindAddress: config.instances.bindAddress,
-    healthTimeoutMs: HEALTH_TIMEOUT_MS,
-    namespace: config.namespace,
-  };
-  const backupStorage = new BackupStorage(config.backups.dir);
-  const destinations = new DestinationService(db, clock, audit, box, probeStore, outbound.guard);
-  const copies = new CopyService(db, clock, destinations, backupStorage, config.backups.uploadRetryDelaysMs, logger);
-  const backups = new BackupService(
+  const { storage, writer } = createBackupRecords({ db, clock, config });
+  const guard = settings.outbound.guard;
+  const stores = createOffsiteStores({ db, clock, audit, box, logger, config, guard, storage, writer });
+  const backups = createBackupsModule({
     db,
     clock,
     audit,
     operations,
     runner,
-    instances,
-    databaseServers,
-    backupStorage,
-    config.backups.uploadLimitBytes,
-    copies,
-    destinations,
-    importLimits,
-  );
-  const backupJobDeps: BackupJobDeps = {
-    ...instanceJobDeps,
-    backups,
-    clock,
-    toolsImage: config.backups.toolsImage ?? config.postgresImage,
-    toolsImageSet: config.backups.toolsImage !== undefined,
-    backupJobs: config.backups.jobs,
-    destinations,
-    publicUrl: config.publicUrl,
     notifications,
-  };
-  const schedules = new ScheduleService(
+    config,
+    databaseServers: hosts.databaseServers,
+    instances,
+    offsite: stores,
+    storage,
+    writer,
+    hooks,
+  });
+  const offsite = createOffsiteModule({
     db,
     clock,
     audit,
-    instances,
-    backups,
-    destinations,
+    logger,
+    config,
     operations,
     runner,
     notifications,
-    config.publicUrl,
-    logger,
-  );
-  backupJobDeps.schedules = schedules;
-  instanceJobDeps.beforeDelete = async (job, instance) => {
-    await safetyBackup(backupJobDeps, job, instance, 'pre-delete');
-  };
-  const repositories = new RepositoryService(
+    instances: instances.instances,
+    backups: backups.backups,
+    stores,
+    hooks,
+  });
+  const code = createCodeModule({
     db,
     clock,
     audit,
     box,
-    projects,
-    instances,
-    gitSettings,
-    new Git(),
-    join(config.dataDir, 'addons'),
-    config.publicUrl,
-    outbound.guard,
-  );
-  const repositoryJobDeps: RepositoryJobDeps = { ...backupJobDeps, repositories };
-  instanceJobDeps.addonsOf = (instance) => repositories.mountsOf(instance);
-  instanceJobDeps.prepareAddons = (job, instance) => prepareCheckouts(repositoryJobDeps, job, instance);
-  instanceJobDeps.removeAddons = (instance) =>
-    rm(repositories.instanceFolder(instance.id), { recursive: true, force: true });
-  backupJobDeps.addonsOf = instanceJobDeps.addonsOf;
-  backupJobDeps.prepareAddons = instanceJobDeps.prepareAddons;
-  repositoryJobDeps.addonsOf = instanceJobDeps.addonsOf;
-  const submitRepositoryJob: SubmitUpdate = async (ctx, instance, kind, input) => {
-    await instances.requireIdle(instance);
-    const steps = kind === 'repository.update' ? updateSteps : reconfigureSteps;
-    return instances.submit(ctx, instance, kind, steps, kind, { input });
-  };
-  const modules = new ModuleService(db, instances, repositories, repositoryJobDeps);
-  registerInstanceJobs(runner, instanceJobDeps);
-  registerRepositoryJobs(runner, repositoryJobDeps);
-  registerModuleJobs(runner, repositoryJobDeps);
-  registerBackupJobs(runner, backupJobDeps);
-  const reconcile = new ReconcileService(db, hosts, databaseServers, audit, box, config.namespace, logger);
+    config,
+    projects: projects.projects,
+    instances: instances.instances,
+    guard,
+    backupJobDeps: backups.jobDeps,
+    hooks,
+  });
+  for (const module of [instances, backups, code]) module.registerJobs(runner);
+
+  const { jobDeps: _instanceJobDeps, registerJobs: _instanceJobs, ...instanceServices } = instances;
+  const { jobDeps: _backupJobDeps, registerJobs: _backupJobs, ...backupServices } = backups;
+  const { copies: _copies, start: _start, stop: _stop, ...offsiteServices } = offsite;
+  const { registerJobs: _codeJobs, ...codeServices } = code;
   let started = false;
   return {
-    audit,
-    users,
-    auth: new AuthService(db, clock, audit, config),
-    tokens: new TokenService(db, clock, audit),
-    organizations,
-    invitations,
-    accounts: new AccountService(db, clock, audit),
-    setup: new SetupService(db, clock, users),
-    operations,
-    runner,
-    hosts,
-    databaseServers,
-    projects,
-    instances,
-    backups,
-    destinations,
-    schedules,
-    instanceStats: new InstanceStatsService(instances, hosts, databaseServers),
-    status,
-    reconcile,
-    logs: new LogService(instances, hosts),
-    systemLogs: new SystemLogService(systemLogFile(config.dataDir)),
-    settings,
-    outbound,
-    gitSettings,
-    notifications,
-    repositories,
-    modules,
-    submitRepositoryJob,
-    pushHookGuard: new PushHookGuard(db, clock, config.webhooks),
-    importLimits,
+    ...platform,
+    ...settings,
+    ...identity,
+    ...hosts,
+    ...projects,
+    ...instanceServices,
+    ...backupServices,
+    ...offsiteServices,
+    ...codeServices,
     async startBackground() {
       started = true;
-      const local = await hosts.registerLocal(config.docker.host);
+      const local = await hosts.hosts.registerLocal(config.docker.host);
       await runner.start();
       // After interrupted jobs were failed and undone: whatever backup they left unfinished is failed.
-      await backups.sweep();
-      status.start([LOCAL_HOST_ID]);
+      await backups.backups.sweep();
+      instances.status.start([LOCAL_HOST_ID]);
       // Its first tick catches up, once, on runs missed while Marina was down.
-      schedules.start(config.backups.schedulerIntervalMs);
+      offsite.start();
       if (local.state === 'reachable') {
         // Say at start-up what does not add up; removing is an admin's decision.
-        const report = await reconcile.report().catch(() => undefined);
+        const report = await instances.reconcile.report().catch(() => undefined);
         if (report && (report.orphans.length > 0 || report.missing.length > 0)) {
           logger.warn(
             { orphans: report.orphans.map((o) => `${o.kind} ${o.name}`), missing: report.missing.map((m) => m.name) },
@@ -275,8 +184,8 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     },
     async stopBackground() {
       if (!started) return;
-      await schedules.stop();
-      await status.stop();
+      await offsite.stop();
+      await instances.status.stop();
       await runner.stop();
     },
   };

@@ -3,23 +3,24 @@ import { stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import type { MarinaClient } from './client.js';
-import { CliUsageError, finish, resolveInstance, resolveProject } from './instances.js';
+import type { MarinaClient } from './api/client.js';
+import type { Backup, Body, InstanceStage, Json, Params } from './api/types.js';
+import { CliUsageError } from './errors.js';
 import { ago, printJson, size, table } from './output.js';
+import { finish } from './progress.js';
+import { resolveInstance, resolveProject } from './resolve.js';
 
-interface Backup {
-  id: string;
-  instanceLabel: string;
-  kind: string;
-  format: string;
-  trigger: string;
-  status: string;
-  sizeBytes: number | null;
-  sha256: string | null;
-  pinned: boolean;
-  createdAt: string;
-  downloadName: string;
-  error: string | null;
+/** Backups, restores, clones and imports: `marina backups …`, `marina clone`, `marina import`. */
+
+/** Where a restore or clone goes, as their bodies say it. */
+type Target = Pick<Body<'/api/v1/backups/{id}/restore', 'post'>, 'instanceId' | 'newInstance' | 'confirm'>;
+
+/** Options passed on as typed: commander does not check them, the server does and says what it takes. */
+type BackupFilter = Pick<NonNullable<Params<'/api/v1/backups', 'get'>['query']>, 'kind' | 'trigger'>;
+type NewBackup = Required<Pick<Body<'/api/v1/instances/{id}/backups', 'post'>, 'kind' | 'format'>>;
+
+async function backupOf(c: MarinaClient, id: string): Promise<Backup> {
+  return (await c.call(c.api.GET('/api/v1/backups/{id}', { params: { path: { id } } }))).backup;
 }
 
 /** A byte counter with a bar on a terminal (one line at the end otherwise). */
@@ -56,18 +57,19 @@ async function targetOf(
   client: MarinaClient,
   opts: { into?: string; newName?: string; project?: string; stage?: string; adminLogin?: string; confirm?: string },
   defaultProject?: string,
-) {
+): Promise<Target> {
   if (opts.into && opts.newName) throw new CliUsageError('Give either --into or --new-name, not both.');
   if (opts.newName) {
     const projectRef = opts.project ?? defaultProject;
     if (!projectRef) throw new CliUsageError('A new instance needs --project ORGANIZATION/PROJECT.');
     const project = await resolveProject(client, projectRef);
-    const me = await client.get<{ user: { email: string } }>('/auth/me').catch(() => undefined);
+    const me = await client.call(client.api.GET('/api/v1/me')).catch(() => undefined);
     return {
       newInstance: {
         project: project.id,
         name: opts.newName,
-        stage: opts.stage ?? 'staging',
+        // The server checks the stage and says what it takes.
+        stage: (opts.stage ?? 'staging') as InstanceStage,
         adminLogin: opts.adminLogin ?? me?.user.email ?? 'admin@example.com',
       },
     };
@@ -112,14 +114,14 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
     .option('--kind <kind>', 'full, database or filestore')
     .option('--trigger <trigger>', 'manual, schedule, pre-restore, pre-update, pre-delete or import')
     .option('--json', 'print JSON for scripts')
-    .action(async (ref: string | undefined, opts: { kind?: string; trigger?: string; json?: boolean }) => {
+    .action(async (ref: string | undefined, opts: BackupFilter & { json?: boolean }) => {
       const c = await client();
       const instance = ref ? await resolveInstance(c, ref) : undefined;
-      const { backups: rows } = await c.get<{ backups: Backup[] }>('/backups', {
-        instance: instance?.id,
-        kind: opts.kind,
-        trigger: opts.trigger,
-      });
+      const { backups: rows } = await c.call(
+        c.api.GET('/api/v1/backups', {
+          params: { query: { instance: instance?.id, kind: opts.kind, trigger: opts.trigger } },
+        }),
+      );
       if (opts.json) return printJson(rows);
       console.log(
         table(
@@ -145,17 +147,19 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
     .option('--format <format>', "zip (Odoo's own format) or native (Marina's fast format)", 'zip')
     .option('--no-wait', 'return once the job is queued')
     .option('--json', 'print JSON for scripts')
-    .action(async (ref: string, opts: { kind: string; format: string; wait: boolean; json?: boolean }) => {
+    .action(async (ref: string, opts: NewBackup & { wait: boolean; json?: boolean }) => {
       const c = await client();
       const instance = await resolveInstance(c, ref);
-      const { backup, job } = await c.post<{ backup: Backup; job: { id: string } }>(
-        `/instances/${instance.id}/backups`,
-        { kind: opts.kind, format: opts.format },
+      const { backup, job } = await c.call(
+        c.api.POST('/api/v1/instances/{id}/backups', {
+          params: { path: { id: instance.id } },
+          body: { kind: opts.kind, format: opts.format },
+        }),
       );
       if (!opts.json) console.log(`Backup ${backup.id} (${backup.kind}, ${backup.format}) started.`);
       await finish(c, job, opts.wait, Boolean(opts.json));
       if (opts.wait && !opts.json) {
-        const { backup: done } = await c.get<{ backup: Backup }>(`/backups/${backup.id}`);
+        const done = await backupOf(c, backup.id);
         console.log(`${size(done.sizeBytes)}, sha256 ${done.sha256}`);
       }
     });
@@ -165,7 +169,7 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
     .option('-o, --output <file>', 'where to write it (default: its download name)')
     .action(async (id: string, opts: { output?: string }) => {
       const c = await client();
-      const { backup } = await c.get<{ backup: Backup }>(`/backups/${id}`);
+      const backup = await backupOf(c, id);
       const output = opts.output ?? backup.downloadName;
       const have = await stat(output).then(
         (s) => s.size,
@@ -177,9 +181,12 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
         return;
       }
       const resume = have > 0 && have < total;
-      const response = await c.raw('GET', `/backups/${id}/download`, {
-        headers: resume ? { range: `bytes=${have}-` } : {},
-      });
+      const response = await c.raw(
+        'get',
+        '/api/v1/backups/{id}/download',
+        { path: { id } },
+        { headers: resume ? { range: `bytes=${have}-` } : {} },
+      );
       if (!response.body) throw new Error('The download has no body.');
       const appending = resume && response.status === 206;
       await pipeline(
@@ -202,9 +209,11 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
   ).action(async (id: string, opts: TargetOpts) => {
     const c = await client();
     const target = await targetOf(c, opts);
-    const { job, instance } = await c.post<{ job: { id: string }; instance: { name: string } }>(
-      `/backups/${id}/restore`,
-      { ...target, ...(opts.neutralize ? {} : { neutralize: false }) },
+    const { job, instance } = await c.call(
+      c.api.POST('/api/v1/backups/{id}/restore', {
+        params: { path: { id } },
+        body: { ...target, ...(opts.neutralize ? {} : { neutralize: false }) },
+      }),
     );
     if (!opts.json) console.log(`Restoring into ${instance.name}…`);
     await finish(c, job, opts.wait, Boolean(opts.json));
@@ -215,7 +224,7 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
     .option('-y, --yes', 'do not ask')
     .action(async (id: string, opts: { yes?: boolean }) => {
       const c = await client();
-      const { backup } = await c.get<{ backup: Backup }>(`/backups/${id}`);
+      const backup = await backupOf(c, id);
       if (!opts.yes) {
         const { confirm } = await import('./prompt.js');
         const ok = await confirm(
@@ -223,7 +232,7 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
         );
         if (!ok) throw new CliUsageError('Not deleted.');
       }
-      await c.delete(`/backups/${id}`);
+      await c.call(c.api.DELETE('/api/v1/backups/{id}', { params: { path: { id } } }));
       console.log(`Deleted backup ${id}.`);
     });
   backups
@@ -232,7 +241,9 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
     .option('--off', 'unpin')
     .action(async (id: string, opts: { off?: boolean }) => {
       const c = await client();
-      const { backup } = await c.post<{ backup: Backup }>(`/backups/${id}/pin`, { pinned: !opts.off });
+      const { backup } = await c.call(
+        c.api.POST('/api/v1/backups/{id}/pin', { params: { path: { id } }, body: { pinned: !opts.off } }),
+      );
       console.log(`Backup ${backup.id} is ${backup.pinned ? 'pinned' : 'not pinned'}.`);
     });
 
@@ -247,11 +258,13 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
     const c = await client();
     const source = await resolveInstance(c, sourceRef);
     const target = await targetOf(c, { ...opts, into: opts.into ?? targetRef });
-    if (!('newInstance' in target) && !('instanceId' in target))
+    if (!target.newInstance && !target.instanceId)
       throw new CliUsageError('Say where to clone to: TARGET, --into or --new-name.');
-    const { job, instance } = await c.post<{ job: { id: string }; instance: { name: string } }>(
-      `/instances/${source.id}/clone`,
-      { ...target, filestore: opts.filestore, ...(opts.neutralize ? {} : { neutralize: false }) },
+    const { job, instance } = await c.call(
+      c.api.POST('/api/v1/instances/{id}/clone', {
+        params: { path: { id: source.id } },
+        body: { ...target, filestore: opts.filestore, ...(opts.neutralize ? {} : { neutralize: false }) },
+      }),
     );
     if (!opts.json) console.log(`Cloning ${source.name} into ${instance.name}…`);
     await finish(c, job, opts.wait, Boolean(opts.json));
@@ -272,25 +285,29 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
       },
     );
     const target = await targetOf(c, opts);
-    if (!('newInstance' in target) && !('instanceId' in target))
+    if (!target.newInstance && !target.instanceId)
       throw new CliUsageError('Say where to import: --new-name NAME --project ORG/PROJECT, or --into INSTANCE.');
-    const query: Record<string, string | undefined> =
-      'newInstance' in target && target.newInstance
-        ? {
-            project: target.newInstance.project,
-            name: target.newInstance.name,
-            stage: target.newInstance.stage,
-            adminLogin: target.newInstance.adminLogin,
-          }
-        : { instance: (target as { instanceId: string }).instanceId, confirm: opts.confirm };
-    if (!opts.neutralize) query.neutralize = 'false';
+    const query: NonNullable<Params<'/api/v1/imports', 'post'>['query']> = target.newInstance
+      ? {
+          project: target.newInstance.project,
+          name: target.newInstance.name,
+          stage: target.newInstance.stage,
+          adminLogin: target.newInstance.adminLogin,
+        }
+      : { instance: target.instanceId, confirm: opts.confirm };
+    if (!opts.neutralize) query.neutralize = false;
     const body = Readable.toWeb(createReadStream(file).pipe(transferMeter(bytes, 'uploaded')));
-    const response = await c.raw('POST', '/imports', {
-      headers: { 'content-type': 'application/zip', 'content-length': String(bytes) },
-      body: body as unknown as RequestInit['body'],
-      query,
-    });
-    const { job, instance } = (await response.json()) as { job: { id: string }; instance: { name: string } };
+    // A stream with an upload meter: openapi-fetch sends JSON bodies only.
+    const response = await c.raw(
+      'post',
+      '/api/v1/imports',
+      { query },
+      {
+        headers: { 'content-type': 'application/zip', 'content-length': String(bytes) },
+        body: body as unknown as RequestInit['body'],
+      },
+    );
+    const { job, instance } = (await response.json()) as Json<'/api/v1/imports', 'post', 202>;
     if (!opts.json) console.log(`Importing into ${instance.name}…`);
     await finish(c, job, opts.wait, Boolean(opts.json));
   });

@@ -1,19 +1,16 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import type { ModulePlan, ModuleView } from '../modules/code/odoo-modules.js';
-import type { MarinaClient } from './client.js';
-import { CliUsageError, resolveInstance } from './instances.js';
+import type { MarinaClient } from './api/client.js';
+import type { ModuleChange, ModulePlan } from './api/types.js';
+import { CliUsageError } from './errors.js';
 import { printJson, table } from './output.js';
-import { followJobs, type StartedJob } from './repos.js';
+import { followJobs } from './progress.js';
+import { resolveInstance } from './resolve.js';
 
 /** The Odoo modules of an instance: `marina modules …`. */
 
-interface Change {
-  install?: string[];
-  upgrade?: string[];
-  uninstall?: string[];
-  updateList?: boolean;
-}
+/** What a command asks for; the confirmation and the dry run are added by `apply`. */
+type Change = Pick<ModuleChange, 'install' | 'upgrade' | 'uninstall' | 'updateList'>;
 
 const MODULE_NAME = /^[a-z0-9_]{1,100}$/;
 
@@ -47,8 +44,9 @@ interface ApplyOptions {
 /** Shows the plan (a dry run), asks, then starts the job and follows it. */
 async function apply(c: MarinaClient, ref: string, change: Change, opts: ApplyOptions): Promise<void> {
   const instance = await resolveInstance(c, ref);
-  const path = `/instances/${instance.id}/modules`;
-  const { plan } = await c.post<{ plan: ModulePlan }>(path, { ...change, dryRun: true });
+  const send = (body: ModuleChange) =>
+    c.call(c.api.POST('/api/v1/instances/{id}/modules', { params: { path: { id: instance.id } }, body }));
+  const { plan } = await send({ ...change, dryRun: true });
   if (!opts.json) {
     console.log(`On ${instance.name} (${instance.stage}), with a safety backup of the database first:`);
     for (const line of planLines(plan)) console.log(line);
@@ -74,7 +72,8 @@ async function apply(c: MarinaClient, ref: string, change: Change, opts: ApplyOp
     if (!(await yesNo('Go ahead?')))
       throw new CliUsageError('Nothing was changed (pass --yes when there is no terminal to ask on).');
   }
-  const { job } = await c.post<{ plan: ModulePlan; job: StartedJob }>(path, { ...change, confirm });
+  const { job } = await send({ ...change, confirm });
+  if (!job) throw new Error('Marina started no job for this change.');
   if (!opts.wait) {
     if (opts.json) return printJson({ plan, job });
     console.log(`Job ${job.id} queued; follow it with \`marina jobs watch ${job.id}\`.`);
@@ -127,10 +126,11 @@ export function registerModuleCommands(program: Command, client: () => Promise<M
     .action(async (ref: string, opts: { search?: string; state?: string; json?: boolean }) => {
       const c = await client();
       const instance = await resolveInstance(c, ref);
-      const { modules: rows } = await c.get<{ modules: ModuleView[] }>(`/instances/${instance.id}/modules`, {
-        search: opts.search,
-        state: opts.state,
-      });
+      const { modules: rows } = await c.call(
+        c.api.GET('/api/v1/instances/{id}/modules', {
+          params: { path: { id: instance.id }, query: { search: opts.search, state: opts.state } },
+        }),
+      );
       if (opts.json) return printJson(rows);
       console.log(
         table(

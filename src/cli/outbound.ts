@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { MarinaClient } from './client.js';
+import type { MarinaClient } from './api/client.js';
 import { printJson } from './output.js';
 
 /** `marina outbound`: which internal address ranges destinations and repositories may reach (platform admins). */
@@ -15,14 +15,11 @@ export function registerOutboundCommands(program: Command, client: () => Promise
     .action(async (opts: { allow?: string[]; clear?: boolean; json?: boolean }) => {
       const c = await client();
       const change = opts.clear ? [] : opts.allow;
-      const { outbound } =
+      const { outbound } = await c.call(
         change === undefined
-          ? await c.get<{ outbound: { allowedRanges: string[] } }>('/settings/outbound')
-          : (
-              await c.request<{ outbound: { allowedRanges: string[] } }>('PUT', '/settings/outbound', {
-                allowedRanges: change,
-              })
-            ).data;
+          ? c.api.GET('/api/v1/settings/outbound')
+          : c.api.PUT('/api/v1/settings/outbound', { body: { allowedRanges: change } }),
+      );
       if (opts.json) printJson(outbound);
       else if (outbound.allowedRanges.length === 0) console.log('No internal range is allowed.');
       else console.log(`Allowed internal ranges: ${outbound.allowedRanges.join(', ')}`);

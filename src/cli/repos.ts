@@ -1,39 +1,37 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { CheckoutStatus as GitStatus } from '../adapters/git/git.js';
-import type { RepositoryView } from '../modules/code/repositories.js';
-import type { MarinaClient } from './client.js';
-import { CliUsageError, resolveInstance, resolveProject } from './instances.js';
-import { wallClock } from './offsite.js';
+import type { MarinaClient } from './api/client.js';
+import type { GitStatus, Instance, Job, Repository, StartedJob } from './api/types.js';
+import { CliUsageError } from './errors.js';
 import { ago, printJson, table } from './output.js';
-import { type JobSnapshot, watchJob } from './progress.js';
+import { followJobs, indent, jobLabel } from './progress.js';
+import { resolveInstance, resolveProject, UUID } from './resolve.js';
+import { wallClock } from './time.js';
 
 /** Git repositories of a project: `marina repos …`. */
 
-/** A job as the API gives it when it starts one (the target names the instance). */
-export interface StartedJob {
-  id: string;
-  kind: string;
-  target: { type: string; id: string; label: string | null } | null;
+function repositoriesOf(c: MarinaClient, projectId: string) {
+  return c.call(c.api.GET('/api/v1/projects/{id}/repositories', { params: { path: { id: projectId } } }));
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const short = (hash: string | null | undefined) => (hash ? hash.slice(0, 12) : '-');
 
 /** "ORGANIZATION/PROJECT/REPOSITORY" or a repository id. */
-async function resolveRepository(c: MarinaClient, ref: string, fetch = false): Promise<RepositoryView> {
+async function resolveRepository(c: MarinaClient, ref: string, fetch = false): Promise<Repository> {
   // Fetching runs git on the server: a POST of its own, answering the same status.
   const describe = async (id: string) =>
-    (fetch
-      ? await c.post<{ repository: RepositoryView }>(`/repositories/${id}/fetch`, {})
-      : await c.get<{ repository: RepositoryView }>(`/repositories/${id}`)
+    (
+      await c.call(
+        fetch
+          ? c.api.POST('/api/v1/repositories/{id}/fetch', { params: { path: { id } } })
+          : c.api.GET('/api/v1/repositories/{id}', { params: { path: { id } } }),
+      )
     ).repository;
   if (UUID.test(ref)) return describe(ref);
   const parts = ref.split('/');
   if (parts.length === 3 && parts.every(Boolean)) {
     const project = await resolveProject(c, `${parts[0]}/${parts[1]}`);
-    const { repositories } = await c.get<{ repositories: RepositoryView[] }>(`/projects/${project.id}/repositories`);
+    const { repositories } = await repositoriesOf(c, project.id);
     const found = repositories.find((r) => r.name === parts[2]);
     if (found) return describe(found.id);
   }
@@ -43,15 +41,8 @@ async function resolveRepository(c: MarinaClient, ref: string, fetch = false): P
 }
 
 /** An instance of a project by name, id or ORGANIZATION/PROJECT/INSTANCE. */
-async function instanceOfProject(
-  c: MarinaClient,
-  projectId: string,
-  ref: string,
-  option: string,
-): Promise<{ id: string; name: string }> {
-  const { instances } = await c.get<{ instances: { id: string; name: string }[] }>('/instances', {
-    project: projectId,
-  });
+async function instanceOfProject(c: MarinaClient, projectId: string, ref: string, option: string): Promise<Instance> {
+  const { instances } = await c.call(c.api.GET('/api/v1/instances', { params: { query: { project: projectId } } }));
   const found = instances.find((i) => i.name === ref || i.id === ref.toLowerCase());
   if (found) return found;
   if (ref.split('/').length === 3) {
@@ -63,44 +54,11 @@ async function instanceOfProject(
   );
 }
 
-const jobLabel = (job: StartedJob) => job.target?.label ?? job.target?.id ?? job.id;
-
-/**
- * Follows jobs one after the other with a progress bar each; returns them finished. A job that
- * failed is said on standard error, with its whole message (Odoo's error lines, the rollback).
- */
-export async function followJobs(
-  c: MarinaClient,
-  jobs: StartedJob[],
-  report: (job: StartedJob, final: JobSnapshot) => void = () => {},
-): Promise<JobSnapshot[]> {
-  const finals: JobSnapshot[] = [];
-  for (const job of jobs) {
-    if (jobs.length > 1) process.stderr.write(`${jobLabel(job)}:\n`);
-    const final = await watchJob(c, job.id);
-    finals.push(final);
-    if (final.status === 'succeeded') report(job, final);
-    else {
-      const where = final.error?.step ? ` at step "${final.error.step}"` : '';
-      process.stderr.write(
-        `${jobLabel(job)}: the job ${final.status}${where}:\n${indent(final.error?.message ?? final.status)}\n`,
-      );
-    }
-  }
-  return finals;
-}
-
-const indent = (text: string, by = '  ') =>
-  text
-    .split('\n')
-    .map((line) => `${by}${line}`)
-    .join('\n');
-
 /** Exit non-zero when a job failed (its error was printed already). */
-function failIfAny(jobs: StartedJob[], finals: JobSnapshot[], what: string, hint = ''): void {
+function failIfAny(jobs: StartedJob[], finals: Job[], what: string, hint = ''): void {
   const failed = finals.filter((f) => f.status !== 'succeeded');
   if (failed.length === 0) return;
-  const names = failed.map((f) => jobLabel(jobs.find((j) => j.id === f.id) ?? { id: f.id, kind: '', target: null }));
+  const names = failed.map((f) => jobLabel(jobs.find((j) => j.id === f.id) ?? { id: f.id, target: null }));
   throw new Error(`${what} failed for ${names.join(', ')} (${failed.length} of ${finals.length}).${hint}`);
 }
 
@@ -123,7 +81,7 @@ function gitState(git: GitStatus): string {
   return parts.join(', ');
 }
 
-function statusLines(repo: RepositoryView): string[] {
+function statusLines(repo: Repository): string[] {
   const lines = [
     `${repo.name} — ${repo.url} (${repo.branch}${repo.subfolder ? `, subfolder ${repo.subfolder}` : ''})`,
     `  auto-restart ${repo.autoRestart ? 'on' : 'off'}, auto-upgrade ${repo.autoUpgrade ? 'on' : 'off'}${repo.submodules ? ', submodules' : ''}`,
@@ -189,7 +147,7 @@ export function registerRepositoryCommands(program: Command, client: () => Promi
     .action(async (ref: string, opts: { json?: boolean }) => {
       const c = await client();
       const project = await resolveProject(c, ref);
-      const { repositories } = await c.get<{ repositories: RepositoryView[] }>(`/projects/${project.id}/repositories`);
+      const { repositories } = await repositoriesOf(c, project.id);
       if (opts.json) return printJson(repositories);
       const rows = repositories.flatMap((r) =>
         (r.checkouts.length > 0 ? r.checkouts : [undefined]).map((checkout) => ({
@@ -241,19 +199,21 @@ export function registerRepositoryCommands(program: Command, client: () => Promi
         for (const [instance, branch] of pairs)
           branches[(await instanceOfProject(c, project.id, instance, '--branch-for')).id] = branch;
       }
-      const { repository, jobs } = await c.post<{ repository: RepositoryView; jobs: StartedJob[] }>(
-        `/projects/${project.id}/repositories`,
-        {
-          url,
-          branch: opts.branch,
-          name: opts.name,
-          subfolder: opts.subfolder,
-          submodules: opts.submodules ? true : undefined,
-          autoRestart: opts.autoRestart ? undefined : false,
-          autoUpgrade: opts.autoUpgrade ? undefined : false,
-          branches,
-          knownHosts,
-        },
+      const { repository, jobs } = await c.call(
+        c.api.POST('/api/v1/projects/{id}/repositories', {
+          params: { path: { id: project.id } },
+          body: {
+            url,
+            branch: opts.branch,
+            name: opts.name,
+            subfolder: opts.subfolder,
+            submodules: opts.submodules ? true : undefined,
+            autoRestart: opts.autoRestart ? undefined : false,
+            autoUpgrade: opts.autoUpgrade ? undefined : false,
+            branches,
+            knownHosts,
+          },
+        }),
       );
       const retry = ` The repository was added: once that is fixed, run \`marina repos pull ${repository.id}\`.`;
       if (opts.json) {
@@ -312,7 +272,12 @@ export function registerRepositoryCommands(program: Command, client: () => Promi
       const instanceId = opts.instance
         ? (await instanceOfProject(c, repository.projectId, opts.instance, '--instance')).id
         : undefined;
-      const { jobs } = await c.post<{ jobs: StartedJob[] }>(`/repositories/${repository.id}/pull`, { instanceId });
+      const { jobs } = await c.call(
+        c.api.POST('/api/v1/repositories/{id}/pull', {
+          params: { path: { id: repository.id } },
+          body: { instanceId },
+        }),
+      );
       if (!opts.wait) return opts.json ? printJson(jobs) : queued(jobs);
       const finals = await followJobs(c, jobs, (job, final) => {
         if (opts.json) return;
@@ -355,7 +320,9 @@ export function registerRepositoryCommands(program: Command, client: () => Promi
         );
         if (!ok) throw new CliUsageError('Not removed (pass --yes when there is no terminal to ask on).');
       }
-      const { jobs } = await c.delete<{ jobs: StartedJob[] }>(`/repositories/${repository.id}`);
+      const { jobs } = await c.call(
+        c.api.DELETE('/api/v1/repositories/{id}', { params: { path: { id: repository.id } } }),
+      );
       if (!opts.wait) {
         if (opts.json) return printJson(jobs);
         console.log(`Removed repository ${repository.name}.`);

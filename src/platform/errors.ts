@@ -172,10 +172,40 @@ export const errorCatalog = {
     hint: 'Send the instance name in the "confirm" field (the UI asks you to type it).',
     group: 'instances',
   },
-  MARINA_E_INVALID_STATE: {
+  MARINA_E_INSTANCE_BUSY: {
     status: 409,
-    message: 'The instance is not in a state that allows this.',
-    hint: 'Wait for the running job to finish, or start or stop the instance first, then try again.',
+    message: 'Another job is running on this instance; wait for it to finish.',
+    hint: "Wait for the instance's running job (create, restore, update, delete…) to finish: the jobs page shows it. Then try again.",
+    group: 'instances',
+  },
+  MARINA_E_INSTANCE_FAILED: {
+    status: 409,
+    message: 'This instance failed to provision; delete it and create it again.',
+    hint: 'Read the log of the job that failed, then delete the instance and create it again.',
+    group: 'instances',
+  },
+  MARINA_E_NO_DATABASE: {
+    status: 409,
+    message: 'The instance has no database yet.',
+    hint: 'Wait for the instance to finish provisioning (or create it again if that failed), then try again.',
+    group: 'instances',
+  },
+  MARINA_E_NO_CONTAINER: {
+    status: 409,
+    message: 'The instance has no container (yet): there is no log to show.',
+    hint: 'Wait for the instance to finish provisioning, or start it; its log appears once its container exists.',
+    group: 'instances',
+  },
+  MARINA_E_ODOO_COMMAND_FAILED: {
+    status: 500,
+    message: 'An Odoo command failed or did not do what it was asked; its error lines say why.',
+    hint: "Read Odoo's error lines in the message and the job log, fix the module or data they name, and run the job again.",
+    group: 'instances',
+  },
+  MARINA_E_HEALTH_CHECK_FAILED: {
+    status: 500,
+    message: 'Odoo did not become healthy in time.',
+    hint: "Read the instance's Odoo log for what keeps it from starting (often a module or its configuration), fix it, and start the instance again.",
     group: 'instances',
   },
   MARINA_E_IMPORT_BUSY: {
@@ -232,6 +262,36 @@ export const errorCatalog = {
     hint: 'Unpin the backup first if you really mean to delete it.',
     group: 'backups',
   },
+  MARINA_E_BACKUP_IN_PROGRESS: {
+    status: 409,
+    message: 'This backup is still being written; wait for its job.',
+    hint: "Wait for the backup's job to finish, then try again.",
+    group: 'backups',
+  },
+  MARINA_E_BACKUP_CORRUPT: {
+    status: 500,
+    message: 'The backup file on disk does not match the checksum computed while writing it.',
+    hint: "Check the disk that holds Marina's data folder (free space, I/O errors), then back up again.",
+    group: 'backups',
+  },
+  MARINA_E_TOOL_FAILED: {
+    status: 500,
+    message: 'A database or file tool (pg_dump, pg_restore, psql, tar) failed; its error lines say why.',
+    hint: "Read the tool's error lines in the job log: a full disk, a tools image older than the PostgreSQL server, or a damaged dump are the usual causes.",
+    group: 'backups',
+  },
+  MARINA_E_DESTINATION_IN_USE: {
+    status: 409,
+    message: 'This destination still keeps backup copies, or a backup schedule still sends copies to it.',
+    hint: 'Delete the backups copied there (or let retention remove them) and change the schedules that send copies there, then delete it.',
+    group: 'backups',
+  },
+  MARINA_E_NO_SCHEDULE: {
+    status: 409,
+    message: 'This instance has no backup schedule yet.',
+    hint: 'Set a backup schedule for the instance first, then run it.',
+    group: 'backups',
+  },
   MARINA_E_SMTP_NOT_CONFIGURED: {
     status: 409,
     message: 'No SMTP server is set: a platform admin sets one in the settings first.',
@@ -269,6 +329,19 @@ export const errorCatalog = {
     hint: "Copy the push hook's secret from Marina into the webhook settings of the git host.",
     group: 'repositories',
   },
+  MARINA_E_NO_INSTANCE_TO_UPDATE: {
+    status: 409,
+    message: 'The project has no instance to update yet.',
+    hint: "Create an instance in the repository's project, then pull.",
+    group: 'repositories',
+  },
+  MARINA_E_ADDONS_INVALID: {
+    status: 500,
+    message:
+      "The repository's addons cannot be used: a folder is missing, is a file or a symbolic link, lies outside the checkout, or holds a manifest Odoo cannot read.",
+    hint: "Fix what the message names in the repository (or the repository's sub-folder setting), push, and pull again.",
+    group: 'repositories',
+  },
   MARINA_E_RANGE_NOT_SATISFIABLE: {
     status: 416,
     message: 'The requested range is outside the file.',
@@ -279,6 +352,19 @@ export const errorCatalog = {
     status: 503,
     message: "Marina's database cannot be reached.",
     hint: "Check that Marina's PostgreSQL server is running and reachable, then try again.",
+    group: 'platform',
+  },
+  MARINA_E_DATABASE_SERVER_UNAVAILABLE: {
+    status: 500,
+    message: 'The PostgreSQL server of the Odoo databases cannot be reached or is not set up right.',
+    hint: 'Check MARINA_ODOO_DATABASE_URL (a superuser with its password, at an address that answers) or the managed PostgreSQL container on the host, then try again.',
+    group: 'platform',
+  },
+  MARINA_E_ODOO_VERSION_UNAVAILABLE: {
+    status: 500,
+    message:
+      "This Odoo version cannot run here: it is not in the version catalog, its source folder is missing, or its image does not follow the official odoo image's layout.",
+    hint: 'Check the MARINA_ODOO_<major>_IMAGE and MARINA_ODOO_<major>_SOURCE settings of that version, then try again.',
     group: 'platform',
   },
   MARINA_E_INTERNAL: {

@@ -14,7 +14,15 @@ export const patterns = {
   label: '^[^\\x00-\\x1f\\x7f]*$',
 } as const;
 
-export const limits = { email: 254, name: 100, slug: 40, tokenName: 60, password: { min: 12, max: 256 } } as const;
+export const limits = {
+  email: 254,
+  name: 100,
+  slug: 40,
+  /** An instance's name: shorter than a slug, it goes into container and database names. */
+  instanceName: 30,
+  tokenName: 60,
+  password: { min: 12, max: 256 },
+} as const;
 
 /** The one shape of a refused input: the field, and what it should be. */
 export const invalid = (field: string, message: string) => new MarinaError('MARINA_E_VALIDATION', message, { field });

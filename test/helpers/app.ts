@@ -7,6 +7,7 @@ import type { Db } from '../../src/db/database.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { systemContext } from '../../src/platform/context.js';
 import { SecretBox } from '../../src/platform/secrets/secret-box.js';
+import type { RuntimeFactory } from '../../src/runtime/port.js';
 import { createTestDatabase } from './db.js';
 
 /**
@@ -52,6 +53,8 @@ export const SCHEDULE_CALENDAR_START = new Date('2026-11-21T09:00:00Z');
 export interface TestAppOptions {
   /** Where the test clock starts (default: now). */
   clockStart?: Date;
+  /** Hosts' runtimes: the in-memory stand-in (src/runtime/memory.ts) instead of Docker. */
+  runtime?: RuntimeFactory;
 }
 
 export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
@@ -70,6 +73,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     logger,
     box: SecretBox.fromPassphrase('marina test secret key'),
     connectionString: database.url,
+    runtime: options.runtime,
   });
   const app = await buildApp({ config, services, db: database.db, logger });
   await app.ready();

@@ -118,23 +118,16 @@ export async function provisionInstance(
 ): Promise<{ instance: { id: string; url: string; name: string; dbName: string }; password: string }> {
   const { as } = await import('./app.js');
   const { followJob } = await import('./jobs.js');
+  const { makeProject, requestInstance } = await import('./factories.js');
   const call = as(marina.t, marina.admin);
-  const project = (
-    await call('POST', '/api/v1/projects', {
-      organization: 'acme',
-      name: options.project ?? 'erp',
-      odooVersion: options.version ?? '17.0',
-    })
-  ).json().project;
-  const created = await call('POST', '/api/v1/instances', {
+  const project = await makeProject(call, { name: options.project ?? 'erp', odooVersion: options.version ?? '17.0' });
+  const created = await requestInstance(call, {
     project: project.id,
     name: options.name ?? 'main',
-    stage: 'staging',
     memoryMb: options.memoryMb ?? 768,
-    adminLogin: 'o@acme.test',
   });
-  const { job } = await followJob(marina.baseUrl, marina.headers, created.json().job.id, options.timeoutMs);
+  const { job } = await followJob(marina.baseUrl, marina.headers, created.job.id, options.timeoutMs);
   if (job.status !== 'succeeded') throw new Error(`provisioning failed: ${JSON.stringify(job.error)}`);
-  const instance = (await call('GET', `/api/v1/instances/${created.json().instance.id}`)).json().instance;
-  return { instance, password: created.json().credentials.password };
+  const instance = (await call('GET', `/api/v1/instances/${created.instance.id}`)).json().instance;
+  return { instance, password: created.credentials.password };
 }

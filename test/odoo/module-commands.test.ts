@@ -17,7 +17,8 @@ import {
 } from '../../src/odoo/modules.js';
 import { workerSettings } from '../../src/odoo/sizing.js';
 import type { OdooVersion } from '../../src/odoo/versions.js';
-import { DockerEngine, POSTGRES_CAPABILITIES, type RunResult } from '../../src/runtime/docker/engine.js';
+import { DockerRuntime } from '../../src/runtime/docker/runtime.js';
+import type { RunResult } from '../../src/runtime/port.js';
 import { docker, removeNamespace, requireDocker, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 import { odooSource } from '../helpers/odoo.js';
 
@@ -111,7 +112,7 @@ for (const { source, major } of suites) {
       : 'module commands on real Odoo (set ODOO_SOURCE to an Odoo 17, 18 or 19 source tree)';
   describe.skipIf(trees.length === 0)(title, () => {
     const namespace = testNamespace();
-    const engine = new DockerEngine({ dockerHost: 'unix:///var/run/docker.sock' });
+    const engine = new DockerRuntime('unix:///var/run/docker.sock');
     const labels = { 'io.marina.namespace': namespace };
     const network = `${namespace}-net`;
     const volume = `${namespace}-data`;
@@ -141,24 +142,21 @@ for (const { source, major } of suites) {
 
     /** One one-off container of the runtime image, as Marina runs them (odoo.conf put in before start). */
     const run = (r: Pick<ModuleRun, 'cmd' | 'env'>): Promise<RunResult> =>
-      engine.run(
-        {
-          name: `${namespace}-run-${++runs}`,
-          image: TEST_IMAGES.runtime,
-          cmd: r.cmd,
-          env: { HOST: 'db', PORT: '5432', USER: 'odoo', PASSWORD: password, ...r.env },
-          labels,
-          network,
-          mounts: [
-            { type: 'volume', source: volume, target: '/var/lib/odoo' },
-            { type: 'bind', source, target: '/opt/odoo', readOnly: true },
-            { type: 'bind', source: addons, target: '/mnt/extra-addons', readOnly: true },
-          ],
-        },
-        {
-          beforeStart: (id) => engine.putFile(id, '/etc/odoo', 'odoo.conf', conf, { uid: 101, gid: 101, mode: 0o600 }),
-        },
-      );
+      engine.run({
+        name: `${namespace}-run-${++runs}`,
+        image: TEST_IMAGES.runtime,
+        command: r.cmd,
+        env: { HOST: 'db', PORT: '5432', USER: 'odoo', PASSWORD: password, ...r.env },
+        labels,
+        network,
+        mounts: [
+          { type: 'volume', source: volume, target: '/var/lib/odoo' },
+          { type: 'bind', source, target: '/opt/odoo', readOnly: true },
+          { type: 'bind', source: addons, target: '/mnt/extra-addons', readOnly: true },
+        ],
+        config: { dir: '/etc/odoo', name: 'odoo.conf', content: conf, uid: 101, gid: 101, mode: 0o600 },
+        privileges: 'files',
+      });
 
     /** Every run of a batch, in order; stops at the first failure (as Marina's job does). */
     async function apply(action: ModuleAction): Promise<RunResult[]> {
@@ -187,15 +185,18 @@ for (const { source, major } of suites) {
       await writeDependent(addons, 'marina_probe_ext', ADDON);
       await engine.ensureNetwork(network, labels);
       await engine.ensureVolume(volume, labels);
-      const pg = await engine.createContainer({
+      await engine.ensureVolume(`${volume}-pg`, labels);
+      const pg = await engine.createDatabaseServer({
         name: `${namespace}-pg`,
         image: TEST_IMAGES.postgres,
+        command: ['postgres'],
         env: { POSTGRES_USER: 'odoo', POSTGRES_PASSWORD: password },
         labels,
         network,
-        networkAliases: ['db'],
-        ports: [{ container: 5432, hostIp: '127.0.0.1', hostPort: 0 }],
-        capAdd: POSTGRES_CAPABILITIES,
+        alias: 'db',
+        volume: `${volume}-pg`,
+        dataDir: '/var/lib/postgresql/data',
+        port: 5432,
       });
       await engine.start(pg);
       const port = await engine.publishedPort(pg, 5432);

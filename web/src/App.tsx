@@ -1,10 +1,11 @@
-import { lazy, type ReactNode, Suspense } from 'react';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { lazy, type ReactNode, Suspense, useState } from 'react';
 import { BrowserRouter, Navigate, Route, Routes, useParams } from 'react-router-dom';
+import { createQueryClient } from './api/queryClient';
 import { Loading } from './components/EmptyState';
 import { Layout } from './components/Layout';
 import { RedirectIfSignedIn, RequireSession } from './components/RouteGuards';
 import { ToastProvider } from './components/Toast';
-import { AuditPage } from './pages/AuditPage';
 import { BackupsPage } from './pages/backups/BackupsPage';
 import { ClonePage } from './pages/backups/ClonePage';
 import { ImportPage } from './pages/backups/ImportPage';
@@ -19,7 +20,6 @@ import { NewInstancePage } from './pages/NewInstancePage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { OrganizationPage } from './pages/OrganizationPage';
 import { OrganizationsPage } from './pages/OrganizationsPage';
-import { SettingsPage } from './pages/SettingsPage';
 import { SetupPage } from './pages/SetupPage';
 import { SessionProvider } from './session/SessionContext';
 
@@ -28,6 +28,8 @@ const DestinationsPage = lazy(async () => ({
   default: (await import('./pages/offsite/DestinationsPage')).DestinationsPage,
 }));
 const HistoryPage = lazy(async () => ({ default: (await import('./pages/offsite/HistoryPage')).HistoryPage }));
+const AuditPage = lazy(async () => ({ default: (await import('./pages/AuditPage')).AuditPage }));
+const SettingsPage = lazy(async () => ({ default: (await import('./pages/SettingsPage')).SettingsPage }));
 
 function Later({ page }: { page: ReactNode }) {
   return <Suspense fallback={<Loading />}>{page}</Suspense>;
@@ -40,54 +42,57 @@ function InstanceBackupsRedirect() {
 }
 
 export function App() {
+  const [queryClient] = useState(createQueryClient);
   return (
-    <ToastProvider>
-      <SessionProvider>
-        <BrowserRouter>
-          <Routes>
-            <Route path="/setup" element={<SetupPage />} />
-            <Route path="/invite" element={<InvitePage />} />
-            <Route
-              path="/login"
-              element={
-                <RedirectIfSignedIn>
-                  <LoginPage />
-                </RedirectIfSignedIn>
-              }
-            />
-            <Route
-              element={
-                <RequireSession>
-                  <Layout />
-                </RequireSession>
-              }
-            >
-              <Route index element={<Navigate to="/organizations" replace />} />
-              <Route path="instances" element={<InstancesPage />} />
-              <Route path="instances/new" element={<NewInstancePage />} />
-              <Route path="instances/:id" element={<InstancePage />} />
-              <Route path="instances/:id/logs" element={<InstanceLogsPage />} />
-              <Route path="instances/:id/backups" element={<InstanceBackupsRedirect />} />
-              <Route path="instances/:id/clone" element={<ClonePage />} />
-              <Route path="clone" element={<ClonePage />} />
-              <Route path="jobs" element={<JobsPage />} />
-              <Route path="jobs/:id" element={<JobPage />} />
-              <Route path="backups" element={<BackupsPage />} />
-              <Route path="backups/history" element={<Later page={<HistoryPage />} />} />
-              <Route path="destinations" element={<Later page={<DestinationsPage />} />} />
-              <Route path="imports/new" element={<ImportPage />} />
-              <Route path="logs" element={<LogsPage />} />
-              <Route path="logs/marina" element={<SystemLogPage />} />
-              <Route path="organizations" element={<OrganizationsPage />} />
-              <Route path="organizations/:slug" element={<OrganizationPage />} />
-              <Route path="organizations/:slug/destinations" element={<Later page={<DestinationsPage />} />} />
-              <Route path="audit" element={<AuditPage />} />
-              <Route path="settings" element={<SettingsPage />} />
-              <Route path="*" element={<NotFoundPage />} />
-            </Route>
-          </Routes>
-        </BrowserRouter>
-      </SessionProvider>
-    </ToastProvider>
+    <QueryClientProvider client={queryClient}>
+      <ToastProvider>
+        <SessionProvider>
+          <BrowserRouter>
+            <Routes>
+              <Route path="/setup" element={<SetupPage />} />
+              <Route path="/invite" element={<InvitePage />} />
+              <Route
+                path="/login"
+                element={
+                  <RedirectIfSignedIn>
+                    <LoginPage />
+                  </RedirectIfSignedIn>
+                }
+              />
+              <Route
+                element={
+                  <RequireSession>
+                    <Layout />
+                  </RequireSession>
+                }
+              >
+                <Route index element={<Navigate to="/organizations" replace />} />
+                <Route path="instances" element={<InstancesPage />} />
+                <Route path="instances/new" element={<NewInstancePage />} />
+                <Route path="instances/:id" element={<InstancePage />} />
+                <Route path="instances/:id/logs" element={<InstanceLogsPage />} />
+                <Route path="instances/:id/backups" element={<InstanceBackupsRedirect />} />
+                <Route path="instances/:id/clone" element={<ClonePage />} />
+                <Route path="clone" element={<ClonePage />} />
+                <Route path="jobs" element={<JobsPage />} />
+                <Route path="jobs/:id" element={<JobPage />} />
+                <Route path="backups" element={<BackupsPage />} />
+                <Route path="backups/history" element={<Later page={<HistoryPage />} />} />
+                <Route path="destinations" element={<Later page={<DestinationsPage />} />} />
+                <Route path="imports/new" element={<ImportPage />} />
+                <Route path="logs" element={<LogsPage />} />
+                <Route path="logs/marina" element={<SystemLogPage />} />
+                <Route path="organizations" element={<OrganizationsPage />} />
+                <Route path="organizations/:slug" element={<OrganizationPage />} />
+                <Route path="organizations/:slug/destinations" element={<Later page={<DestinationsPage />} />} />
+                <Route path="audit" element={<Later page={<AuditPage />} />} />
+                <Route path="settings" element={<Later page={<SettingsPage />} />} />
+                <Route path="*" element={<NotFoundPage />} />
+              </Route>
+            </Routes>
+          </BrowserRouter>
+        </SessionProvider>
+      </ToastProvider>
+    </QueryClientProvider>
   );
 }

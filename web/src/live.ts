@@ -1,5 +1,7 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { api, call } from './api/client';
+import { queryKeys } from './api/queries';
 import type { Instance, InstanceStats, Job, JobLogLine } from './api/types';
 import { isJobFinished } from './operate';
 
@@ -87,6 +89,38 @@ export function useInstanceEvents(handlers: InstanceEventHandlers): LiveState {
   return state;
 }
 
+/** Newest first, as the API lists them. */
+function upsert(rows: Instance[], instance: Instance): Instance[] {
+  const index = rows.findIndex((r) => r.id === instance.id);
+  if (index >= 0) return rows.map((r, i) => (i === index ? instance : r));
+  return [instance, ...rows].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/**
+ * Writes GET /instances/events into the query cache, so the instance list and every instance page
+ * on screen show each change as it happens. `onRemoved` adds what a page does when one goes away.
+ */
+export function useLiveInstanceCache(onRemoved?: (id: string) => void): LiveState {
+  const queryClient = useQueryClient();
+  const removedRef = useRef(onRemoved);
+  removedRef.current = onRemoved;
+  return useInstanceEvents({
+    onInstance: (instance) => {
+      queryClient.setQueryData<Instance[]>(queryKeys.instances.list(), (rows) =>
+        rows ? upsert(rows, instance) : rows,
+      );
+      queryClient.setQueryData<Instance>(queryKeys.instances.detail(instance.id), (current) =>
+        current ? instance : current,
+      );
+    },
+    onRemoved: (id) => {
+      queryClient.setQueryData<Instance[]>(queryKeys.instances.list(), (rows) => rows?.filter((r) => r.id !== id));
+      removedRef.current?.(id);
+    },
+    onReconnected: () => void queryClient.invalidateQueries({ queryKey: queryKeys.instances.all }),
+  });
+}
+
 export interface JobStream {
   job: Job | null;
   logs: JobLogLine[];
@@ -115,6 +149,7 @@ function mergeLogs(current: JobLogLine[], more: JobLogLine[]): JobLogLine[] {
  * `initial` shows something before the stream answers (e.g. the job from a 202 answer).
  */
 export function useJobStream(jobId: string | null, initial?: { job?: Job | null; logs?: JobLogLine[] }): JobStream {
+  const queryClient = useQueryClient();
   const [stream, setStream] = useState<JobStream>({
     job: initial?.job ?? null,
     logs: initial?.logs ?? [],
@@ -155,6 +190,8 @@ export function useJobStream(jobId: string | null, initial?: { job?: Job | null;
       source.addEventListener('end', () => {
         setStream((s) => ({ ...s, ended: true }));
         finish();
+        // Lists of jobs and this job's page, wherever they are cached, show the outcome.
+        void queryClient.invalidateQueries({ queryKey: queryKeys.jobs.all });
       });
       source.addEventListener('error', () => {
         if (stopped || source?.readyState !== EventSource.CLOSED) return;
@@ -180,7 +217,7 @@ export function useJobStream(jobId: string | null, initial?: { job?: Job | null;
       window.clearTimeout(retry);
       source?.close();
     };
-  }, [jobId]);
+  }, [jobId, queryClient]);
 
   return stream;
 }

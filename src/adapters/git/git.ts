@@ -1,16 +1,22 @@
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
-import { branchProblem, parseRepoUrl } from '../../modules/code/repo-validation.js';
+import { lstat, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import {
+  COMMIT_FORMAT,
+  checkBranch,
+  checkDir,
+  checkUrl,
+  normalizeKey,
+  normalizeKnownHosts,
+  parseCommits,
+} from './checks.js';
 import { classifyStderr, type FailureContext, failureMessage, GitError, type GitFailure } from './errors.js';
-import { bareOf, curlAddress, knownHostsName, type PinnedRemote, pinnedSshConfig } from './pinned.js';
+import { bareOf, curlAddress, type PinnedRemote, pinnedSshConfig } from './pinned.js';
+import { execute, privateRuntime, SAFE_PATH } from './process.js';
 
 export { GitError, type GitFailure } from './errors.js';
 export { knownHostsName, type PinnedRemote } from './pinned.js';
+export { releaseGitRuntime } from './process.js';
+export { generateDeployKey, hostKeyFingerprints, scanHostKeys } from './ssh-keys.js';
 
 /**
  * The real git CLI. Every command is an argument array with an explicit environment: no shell, no
@@ -58,66 +64,7 @@ export interface CheckoutStatus {
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 /** ls-remote and local commands: nothing should take longer. */
 const QUICK_TIMEOUT_MS = 60_000;
-const MAX_STDOUT = 16 * 1024 * 1024;
-const MAX_STDERR = 64 * 1024;
-const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** Paths ssh reads from -o values: no spaces, "%" tokens or "~". */
-const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
 const COMMIT = /^[0-9a-f]{7,64}$/;
-
-/**
- * Fixed content, written once: values reach ssh only through the environment. Without a key,
- * public-key authentication is off (never root's own keys or agent).
- */
-const SSH_WRAPPER = `#!/bin/sh
-# Marina's ssh for git: constant; every value comes from the environment.
-known_hosts="\${MARINA_GIT_KNOWN_HOSTS:-/dev/null}"
-set -- -F "\${MARINA_GIT_SSH_CONFIG:-/dev/null}" -o UserKnownHostsFile="$known_hosts" -o GlobalKnownHostsFile=/dev/null \\
-  -o StrictHostKeyChecking=yes -o UpdateHostKeys=no -o BatchMode=yes -o ConnectTimeout=20 \\
-  -o IdentityAgent=none -o ForwardAgent=no -o ForwardX11=no -o ClearAllForwardings=yes \\
-  -o PermitLocalCommand=no -o ControlMaster=no -o ControlPath=none \\
-  -o ServerAliveInterval=15 -o ServerAliveCountMax=4 "$@"
-if [ -n "\${MARINA_GIT_KEY:-}" ]; then
-  exec ssh -i "$MARINA_GIT_KEY" -o IdentitiesOnly=yes "$@"
-fi
-exec ssh -o IdentitiesOnly=yes -o PubkeyAuthentication=no "$@"
-`;
-
-interface Runtime {
-  dir: string;
-  home: string;
-  wrapper: string;
-}
-
-let runtime: Promise<Runtime> | null = null;
-
-/** A private 0700 folder holding the ssh wrapper and an empty HOME, created once per process. */
-function privateRuntime(): Promise<Runtime> {
-  runtime ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'marina-git-'));
-    if (!PLAIN_PATH.test(dir))
-      throw new GitError('other', `The temporary folder ${dir} has characters ssh cannot take in a path.`, '');
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    // (A process killed by a signal leaves it behind: a wrapper and an empty folder, never a key.)
-    const home = join(dir, 'home');
-    await mkdir(home, { mode: 0o700 });
-    const wrapper = join(dir, 'git-ssh');
-    await writeFile(wrapper, SSH_WRAPPER, { mode: 0o700, flag: 'wx' });
-    return { dir, home, wrapper };
-  })();
-  runtime.catch(() => {
-    runtime = null;
-  });
-  return runtime;
-}
-
-/** Removes the private folder now (tests, shutdown); the next command makes a new one. */
-export async function releaseGitRuntime(): Promise<void> {
-  const current = runtime;
-  runtime = null;
-  const dir = await current?.then((r) => r.dir).catch(() => null);
-  if (dir) await rm(dir, { recursive: true, force: true });
-}
 
 interface RunOptions {
   cwd?: string;
@@ -506,210 +453,7 @@ export class Git {
   }
 }
 
-const COMMIT_FORMAT = '%H%x00%an%x00%ae%x00%aI%x00%s';
-
-function parseCommits(stdout: string): CommitInfo[] {
-  const fields = stdout.split('\0');
-  if (fields[fields.length - 1] === '') fields.pop();
-  const commits: CommitInfo[] = [];
-  for (let i = 0; i + 4 < fields.length; i += 5) {
-    const [hash, author, email, date, subject] = fields.slice(i, i + 5) as [string, string, string, string, string];
-    commits.push({ hash: hash.replace(/^\n/, ''), author, email, date, subject });
-  }
-  return commits;
-}
-
-function checkUrl(url: string, access: GitAccess): void {
-  if (typeof url !== 'string' || url.startsWith('-'))
-    throw new GitError('protocol', 'A repository URL must not start with "-": git would read it as an option.', '');
-  try {
-    parseRepoUrl(url, { allowFile: access.allowFile === true });
-  } catch (error) {
-    throw new GitError('protocol', `The repository URL is refused: ${(error as Error).message}`, '');
-  }
-}
-
-function checkBranch(branch: string): void {
-  const problem = typeof branch === 'string' ? branchProblem(branch) : 'The branch name is missing.';
-  if (problem) throw new GitError('other', `The branch name is refused: ${problem}`, '');
-}
-
-function checkDir(dir: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (typeof dir !== 'string' || !isAbsolute(dir) || /[\x00-\x1f\x7f]/.test(dir))
-    throw new GitError('other', `The checkout folder must be an absolute path without control characters.`, '');
-  const normalized = normalize(dir);
-  return normalized.length > 1 && normalized.endsWith(sep) ? normalized.slice(0, -1) : normalized;
-}
-
-function normalizeKey(key: string): string {
-  const text = key.replace(/\r\n/g, '\n').trim();
-  if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----\n[\s\S]+\n-----END [A-Z ]*PRIVATE KEY-----$/.test(text))
-    throw new GitError('auth', 'The deploy key is not an OpenSSH or PEM private key.', '');
-  return `${text}\n`;
-}
-
-function normalizeKnownHosts(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: only newlines separate entries
-  if (/[\x00-\x09\x0b-\x1f\x7f]/.test(text.replace(/\r\n/g, '\n')))
-    throw new GitError('host-key', 'The pinned host keys hold control characters: scan the host keys again.', '');
-  const lines = text
-    .replace(/\r\n/g, '\n')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
-}
-
 async function emptyFolder(dir: string): Promise<void> {
   const entries = await readdir(dir).catch(() => [] as string[]);
   for (const entry of entries) await rm(join(dir, entry), { recursive: true, force: true });
-}
-
-interface Executed {
-  stdout: string;
-  stderr: string;
-  code: number;
-  timedOut: boolean;
-}
-
-/**
- * execFile's contract (argument array, no shell, bounded output, a time limit) in its own process
- * group, so a timeout also stops the ssh or helper processes git started.
- */
-function execute(
-  file: string,
-  args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
-): Promise<Executed> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-      shell: false,
-    });
-    const stdout: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stderr = '';
-    let timedOut = false;
-    let tooLarge = false;
-    const killGroup = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, options.timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdoutBytes += chunk.length;
-      if (stdoutBytes > MAX_STDOUT) {
-        tooLarge = true;
-        killGroup();
-        return;
-      }
-      stdout.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-MAX_STDERR);
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-      reject(
-        new GitError(
-          'other',
-          missing ? `git is not installed at ${file}.` : `git could not start: ${error.message}`,
-          '',
-        ),
-      );
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (tooLarge) {
-        reject(new GitError('other', `git printed more than ${MAX_STDOUT} bytes; stopped.`, stderr));
-        return;
-      }
-      resolvePromise({
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr,
-        code: code ?? (signal ? 128 : 1),
-        timedOut,
-      });
-    });
-  });
-}
-
-/**
- * ssh-keyscan of a checked address (ed25519, ecdsa, rsa) → known_hosts lines under the host's name;
- * throws GitError('network') when nothing answers. Scanning the address, not the name, leaves DNS
- * no chance to send it elsewhere.
- */
-export async function scanHostKeys(target: PinnedRemote, timeoutMs = 15_000): Promise<string> {
-  const { port } = target;
-  const bare = bareOf(target.host);
-  if (typeof bare !== 'string' || bare.startsWith('-') || !/^[A-Za-z0-9.:-]{1,253}$/.test(bare))
-    throw new GitError('other', 'The host to scan must be a host name, an IPv4 or an IPv6 address.', '');
-  const address = target.address;
-  if (typeof address !== 'string' || isIP(address) === 0)
-    throw new GitError('other', 'The address to scan must be an IPv4 or an IPv6 address.', '');
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new GitError('other', 'The port to scan must be a number from 1 to 65535.', '');
-  const { home } = await privateRuntime();
-  const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const result = await execute(
-    'ssh-keyscan',
-    ['-T', String(seconds), '-p', String(port), '-t', 'ed25519,ecdsa,rsa', '--', address],
-    { cwd: home, env: { PATH: SAFE_PATH, HOME: home, LC_ALL: 'C' }, timeoutMs: timeoutMs + 5_000 },
-  );
-  const lines = result.stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => /^\S+ (?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) [A-Za-z0-9+/]+={0,3}$/.test(l))
-    // Named for the host the user gave: the HostKeyAlias ssh checks them under.
-    .map((l) => `${knownHostsName(bare, port)} ${l.slice(l.indexOf(' ') + 1)}`)
-    .sort();
-  const where = port === 22 ? bare : `${bare}:${port}`;
-  if (lines.length === 0)
-    throw new GitError(
-      result.timedOut ? 'timeout' : 'network',
-      `No SSH server answered on ${where}: check the host name and port, and that this server can reach it.`,
-      result.stderr.slice(-4000),
-    );
-  return `${lines.join('\n')}\n`;
-}
-
-/** `SHA256:…` fingerprints (ssh-keygen -lf format) of known_hosts lines. */
-export async function hostKeyFingerprints(knownHosts: string): Promise<string[]> {
-  const fingerprints: string[] = [];
-  for (const raw of knownHosts.split('\n')) {
-    const line = raw.trim();
-    if (line.length === 0 || line.startsWith('#')) continue;
-    const fields = line.split(/\s+/);
-    // An optional @marker comes first, then the hosts, the key type and the key.
-    const offset = fields[0]?.startsWith('@') ? 1 : 0;
-    const blob = fields[offset + 2];
-    if (!blob || !/^[A-Za-z0-9+/]+={0,3}$/.test(blob)) continue;
-    const digest = createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '');
-    fingerprints.push(`SHA256:${digest}`);
-  }
-  return fingerprints;
-}
-
-/** A fresh ed25519 deploy key in OpenSSH format. */
-export async function generateDeployKey(comment: string): Promise<{ privateKey: string; publicKey: string }> {
-  if (typeof comment !== 'string' || !/^[\x20-\x7e]{0,100}$/.test(comment))
-    throw new GitError('other', 'A deploy key comment is printable text of at most 100 characters.', '');
-  // ssh2 is loaded on first use (memory): only adding a repository needs it here.
-  const { default: ssh2 } = await import('ssh2');
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  return {
-    privateKey: pair.private.endsWith('\n') ? pair.private : `${pair.private}\n`,
-    publicKey: pair.public.trim(),
-  };
 }

@@ -40,6 +40,12 @@ function requireLimit(value: unknown, field: Field): number {
   return value;
 }
 
+export interface ImportLimitsServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+}
+
 /**
  * What an imported archive may hold, and the one-import-at-a-time rule of each organization.
  * Platform admins change the limits; anyone signed in may read them (the import page shows them).
@@ -48,14 +54,10 @@ export class ImportLimitsService {
   /** Organizations with an upload being received or checked in this process. */
   private readonly uploading = new Set<string>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly deps: ImportLimitsServiceDeps) {}
 
   async get(): Promise<ImportLimits> {
-    const row = await this.db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
+    const row = await this.deps.db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
     const stored = row?.value ?? {};
     const limits = { ...defaultImportLimits };
     for (const field of fields) {
@@ -72,7 +74,7 @@ export class ImportLimitsService {
     const current = await this.get();
     const next = { ...current };
     for (const field of fields) if (input[field] !== undefined) next[field] = requireLimit(input[field], field);
-    await saveSetting({ db: this.db, audit: this.audit, clock: this.clock }, ctx, KEY, next, {
+    await saveSetting({ db: this.deps.db, audit: this.deps.audit, clock: this.deps.clock }, ctx, KEY, next, {
       action: 'settings.imports.update',
       target: { type: 'settings', id: KEY, label: 'Imports' },
       details: { before: { ...current }, after: { ...next } },
@@ -88,7 +90,7 @@ export class ImportLimitsService {
     if (this.uploading.has(organizationId)) throw busy('Another import is being uploaded for this organization.');
     this.uploading.add(organizationId);
     try {
-      const running = await this.db
+      const running = await this.deps.db
         .selectFrom('backups')
         .innerJoin('operations', 'operations.id', 'backups.operation_id')
         .select('operations.id')

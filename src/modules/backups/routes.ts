@@ -5,30 +5,18 @@ import { Type } from 'typebox';
 import { MarinaError } from '../../platform/errors.js';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import {
-  Backup,
-  BackupFormat,
-  BackupKind,
-  BackupStatus,
-  BackupTrigger,
-  DatabaseInfo,
-  Email,
-  Instance,
-  Job,
-  responses,
-  Stage,
-  Uuid,
-} from '../../platform/http/schemas.js';
-import { patterns } from '../../platform/validation.js';
+import { Email, Job, responses, Uuid } from '../../platform/http/schemas.js';
+import { Instance, InstanceCpus, InstanceMemoryMb, InstanceName, Stage } from '../instances/schemas.js';
 import { importLimitBounds } from './import-limits.js';
+import { Backup, BackupFormat, BackupKind, BackupStatus, BackupTrigger, DatabaseInfo } from './schemas.js';
 
 const NewInstance = Type.Object(
   {
     project: Uuid,
-    name: Type.String({ minLength: 1, maxLength: 30, pattern: patterns.slug }),
+    name: InstanceName,
     stage: Stage,
-    cpus: Type.Optional(Type.Number({ minimum: 0.5, maximum: 16, multipleOf: 0.5 })),
-    memoryMb: Type.Optional(Type.Integer({ minimum: 512, maximum: 65536 })),
+    cpus: Type.Optional(InstanceCpus),
+    memoryMb: Type.Optional(InstanceMemoryMb),
     adminLogin: Email,
   },
   { additionalProperties: false, description: 'A new instance to create and fill' },
@@ -92,7 +80,10 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       },
     },
     async (request) => ({
-      backups: await backups.list(contextOf(request).actor, { ...request.query, instanceId: request.params.id }),
+      backups: await backups.queries.list(contextOf(request).actor, {
+        ...request.query,
+        instanceId: request.params.id,
+      }),
     }),
   );
 
@@ -143,7 +134,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     async (request) => {
       const { organization, instance, ...filter } = request.query;
       return {
-        backups: await backups.list(contextOf(request).actor, {
+        backups: await backups.queries.list(contextOf(request).actor, {
           ...filter,
           organizationId: organization,
           instanceId: instance,
@@ -284,7 +275,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         response: responses({ 200: Type.Object({ database: DatabaseInfo }) }),
       },
     },
-    async (request) => ({ database: await backups.databaseInfo(contextOf(request).actor, request.params.id) }),
+    async (request) => ({ database: await backups.queries.databaseInfo(contextOf(request).actor, request.params.id) }),
   );
 
   app.post(
@@ -298,7 +289,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
             instance: Type.Optional(Uuid),
             confirm: Type.Optional(Type.String({ maxLength: 100 })),
             project: Type.Optional(Uuid),
-            name: Type.Optional(Type.String({ minLength: 1, maxLength: 30, pattern: patterns.slug })),
+            name: Type.Optional(InstanceName),
             stage: Type.Optional(Stage),
             adminLogin: Type.Optional(Email),
             neutralize: Type.Optional(Type.Boolean()),

@@ -32,28 +32,30 @@ async function real(path: string): Promise<string | null> {
   }
 }
 
+export interface GitSettingsServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  /** Marina's own folders (checkouts, backups): a root holding them would hand out other tenants' files. */
+  protectedDirs: string[];
+}
+
 /**
  * Local repositories: a folder of Marina's own machine is readable by whoever may clone from it,
  * so file:// needs both a root folder a platform admin names and a grant to the organization.
  */
 export class GitSettingsService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-    /** Marina's own folders (checkouts, backups): a root holding them would hand out other tenants' files. */
-    private readonly protectedDirs: string[],
-  ) {}
+  constructor(private readonly deps: GitSettingsServiceDeps) {}
 
   private async root(): Promise<string | null> {
-    const row = await this.db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
+    const row = await this.deps.db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
     const root = row?.value.fileRoot;
     return typeof root === 'string' && isAbsolute(root) ? root : null;
   }
 
   async get(actor: Actor): Promise<GitSettings> {
     requirePlatformAdmin(actor);
-    const allowed = await this.db
+    const allowed = await this.deps.db
       .selectFrom('organizations')
       .select('id')
       .where('allow_file_repositories', '=', true)
@@ -80,7 +82,7 @@ export class GitSettingsService {
         throw invalid('fileRoot', `${fileRoot} is not an existing folder on Marina's machine.`);
       if (resolved === sep)
         throw invalid('fileRoot', 'The root folder cannot be / itself: name the folder of the repositories.');
-      for (const dir of this.protectedDirs) {
+      for (const dir of this.deps.protectedDirs) {
         const own = (await real(dir)) ?? dir;
         if (inside(own, resolved) || inside(resolved, own))
           throw invalid(
@@ -91,7 +93,7 @@ export class GitSettingsService {
       stored = resolved;
     }
     await saveSetting(
-      { db: this.db, audit: this.audit, clock: this.clock },
+      { db: this.deps.db, audit: this.deps.audit, clock: this.deps.clock },
       ctx,
       KEY,
       { fileRoot: stored },
@@ -110,19 +112,19 @@ export class GitSettingsService {
     if (typeof allowed !== 'boolean')
       throw invalid('allowFileRepositories', 'allowFileRepositories must be true or false.');
     if (!isUuid(organizationId)) throw notFound('Organization');
-    const org = await this.db
+    const org = await this.deps.db
       .selectFrom('organizations')
       .select(['id', 'slug'])
       .where('id', '=', organizationId)
       .executeTakeFirst();
     if (!org) throw notFound('Organization');
-    await this.db.transaction().execute(async (trx) => {
+    await this.deps.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('organizations')
         .set({ allow_file_repositories: allowed })
         .where('id', '=', org.id)
         .execute();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'organization.file-repositories',
@@ -138,7 +140,7 @@ export class GitSettingsService {
 
   /** The root this organization's file:// repositories must be inside, or null when it may use none. */
   async fileRootFor(organizationId: string): Promise<string | null> {
-    const org = await this.db
+    const org = await this.deps.db
       .selectFrom('organizations')
       .select('allow_file_repositories')
       .where('id', '=', organizationId)

@@ -3,38 +3,10 @@ import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
 import { Job, Nullable, responses, Uuid } from '../../platform/http/schemas.js';
-
-const Module = Type.Object(
-  {
-    name: Type.String(),
-    title: Nullable(Type.String()),
-    state: Type.String({
-      description:
-        'Odoo\'s state (installed, uninstalled, to upgrade, …), or "available": in a repository, not yet in Odoo\'s list',
-    }),
-    installedVersion: Nullable(Type.String()),
-    availableVersion: Nullable(Type.String()),
-    summary: Nullable(Type.String()),
-    author: Nullable(Type.String()),
-    application: Type.Boolean(),
-    repository: Nullable(Type.String()),
-  },
-  { title: 'Module' },
-);
+import { Module, ModulePlan } from './schemas.js';
 
 const ModuleName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9_]+$' });
 const Names = Type.Optional(Type.Array(ModuleName, { maxItems: 200 }));
-
-const ModulePlan = Type.Object(
-  {
-    install: Type.Array(Type.String()),
-    upgrade: Type.Array(Type.String()),
-    uninstall: Type.Array(Type.String()),
-    alsoUninstalled: Type.Array(Type.String(), { description: 'Installed modules depending on those uninstalled' }),
-    updateList: Type.Boolean(),
-  },
-  { title: 'ModulePlan' },
-);
 
 export const moduleRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
   app.get(

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Static } from 'typebox';
+import { Type } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Instance } from '../../db/schema.js';
 import { adaptVersion, MODULE_NAME, scanAddons } from '../../odoo/addons.js';
@@ -7,31 +9,22 @@ import { downstreamDependencies, listModules, moduleCommand, moduleOutcomeProble
 import { requireAccess } from '../../platform/access.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
+import { defineJob, planJob } from '../../platform/jobs/define.js';
 import type { OperationView } from '../../platform/jobs/operations.js';
-import type { JobContext, JobHandler, JobRunner } from '../../platform/jobs/runner.js';
+import type { JobRunner } from '../../platform/jobs/runner.js';
 import { invalid } from '../../platform/validation.js';
-import { restoreDatabaseInPlace, safetyBackup } from '../backups/jobs.js';
+import { restoreDatabaseInPlace, safetyBackup, safetyBackupMemory } from '../backups/jobs.js';
 import { ensureServer, healthy } from '../instances/jobs.js';
 import { ODOO_CONF_DIR } from '../instances/odoo-container.js';
 import { onInstanceDatabase, runOdoo } from '../instances/odoo-runs.js';
 import type { InstanceService } from '../instances/service.js';
+import { type ModulePlan, modulesJob } from './job-specs.js';
 import type { RepositoryService } from './repositories.js';
 import type { RepositoryJobDeps } from './repository-jobs.js';
+import type { Module } from './schemas.js';
 
-export interface ModuleView {
-  name: string;
-  title: string | null;
-  /** uninstalled, installed, to upgrade, to install, to remove, uninstallable — or "available": in a repository, not yet in Odoo's list. */
-  state: string;
-  installedVersion: string | null;
-  /** The manifest's version in the repository checkouts (as Odoo adapts it), when the module comes from one. */
-  availableVersion: string | null;
-  summary: string | null;
-  author: string | null;
-  application: boolean;
-  /** The repository folder the module comes from, null for Odoo's own. */
-  repository: string | null;
-}
+/** A module of an instance, from its database and its checkouts (the `Module` schema). */
+export type ModuleView = Static<typeof Module>;
 
 export interface ModuleChange {
   install?: unknown;
@@ -42,16 +35,7 @@ export interface ModuleChange {
   confirm?: unknown;
 }
 
-export interface ModulePlan {
-  install: string[];
-  upgrade: string[];
-  uninstall: string[];
-  /** Installed modules that depend on those uninstalled: Odoo removes them too. */
-  alsoUninstalled: string[];
-  updateList: boolean;
-}
-
-export const moduleSteps = ['backup', 'stop', 'apply', 'start', 'health'] as const;
+export type { ModulePlan } from './job-specs.js';
 
 function names(value: unknown, field: string): string[] {
   if (value === undefined) return [];
@@ -63,21 +47,23 @@ function names(value: unknown, field: string): string[] {
   return [...new Set(value as string[])].sort();
 }
 
+export interface ModuleServiceDeps {
+  db: Db;
+  instances: InstanceService;
+  repositories: RepositoryService;
+  jobDeps: RepositoryJobDeps;
+}
+
 /** The modules of an instance, read from its database, and the batch jobs that change them. */
 export class ModuleService {
-  constructor(
-    private readonly db: Db,
-    private readonly instances: InstanceService,
-    private readonly repositories: RepositoryService,
-    private readonly deps: RepositoryJobDeps,
-  ) {}
+  constructor(private readonly deps: ModuleServiceDeps) {}
 
   /** Versions of the addons in the instance's checkouts, by module name. */
   private async available(instance: Instance): Promise<Map<string, { version: string | null; repository: string }>> {
     const found = new Map<string, { version: string | null; repository: string }>();
     const series = instance.odoo_version;
-    for (const repo of await this.repositories.repositoriesOfProject(instance.project_id)) {
-      const dir = this.repositories.checkoutDir(instance.id, repo.name);
+    for (const repo of await this.deps.repositories.repositoriesOfProject(instance.project_id)) {
+      const dir = this.deps.repositories.checkoutDir(instance.id, repo.name);
       const root = repo.subfolder ? join(dir, repo.subfolder) : dir;
       if (!existsSync(join(dir, '.git')) || !existsSync(root)) continue;
       const scan = await scanAddons(root);
@@ -96,10 +82,10 @@ export class ModuleService {
     instanceId: string,
     filter: { search?: string; state?: string } = {},
   ): Promise<ModuleView[]> {
-    const instance = await this.instances.get(actor, instanceId);
+    const instance = await this.deps.instances.get(actor, instanceId);
     if (!instance.database_server_id || instance.status === 'provisioning')
-      throw new MarinaError('MARINA_E_INVALID_STATE', 'The instance has no database yet.');
-    const rows = await onInstanceDatabase(this.deps, instance, (c) => listModules(c));
+      throw new MarinaError('MARINA_E_NO_DATABASE', 'The instance has no database yet.');
+    const rows = await onInstanceDatabase(this.deps.jobDeps, instance, (c) => listModules(c));
     const available = await this.available(instance);
     const views: ModuleView[] = rows.map((m) => ({
       name: m.name,
@@ -142,8 +128,8 @@ export class ModuleService {
     instanceId: string,
     input: ModuleChange,
   ): Promise<{ plan: ModulePlan; job: OperationView | null }> {
-    const instance = await this.instances.get(ctx.actor, instanceId);
-    await requireAccess(this.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    const instance = await this.deps.instances.get(ctx.actor, instanceId);
+    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
     const install = names(input.install, 'install');
     const upgrade = names(input.upgrade, 'upgrade');
     const uninstall = names(input.uninstall, 'uninstall');
@@ -172,7 +158,7 @@ export class ModuleService {
       );
     const dependents =
       uninstall.length > 0
-        ? await onInstanceDatabase(this.deps, instance, (c) => downstreamDependencies(c, uninstall))
+        ? await onInstanceDatabase(this.deps.jobDeps, instance, (c) => downstreamDependencies(c, uninstall))
         : [];
     const plan: ModulePlan = {
       install,
@@ -183,31 +169,30 @@ export class ModuleService {
     };
     if (input.dryRun === true) return { plan, job: null };
     // Uninstalling deletes data: on production it takes the instance's name typed out.
-    if (uninstall.length > 0) this.instances.requireConfirmation(instance, input.confirm);
-    await this.instances.requireIdle(instance);
-    const job = await this.instances.submit(ctx, instance, 'modules.apply', moduleSteps, 'instance.modules', {
-      input: { ...plan },
+    if (uninstall.length > 0) this.deps.instances.requireConfirmation(instance, input.confirm);
+    await this.deps.instances.requireIdle(instance);
+    const job = await this.deps.instances.submit(ctx, instance, planJob(modulesJob, plan), 'instance.modules', {
       details: { ...plan },
     });
     return { plan, job };
   }
 }
 
-function modulesHandler(deps: RepositoryJobDeps): JobHandler<ModulePlan> {
-  return {
-    kind: 'modules.apply',
-    steps: moduleSteps,
+function modulesHandler(deps: RepositoryJobDeps) {
+  return defineJob({
+    ...modulesJob,
+    /** The safety backup taken before anything changes (a failure restores it). */
+    resources: Type.Object(safetyBackupMemory),
     run: async (job) => {
       let instance = await deps.instances.row(job.operation.target_id ?? '');
-      const engine = await deps.hosts.reachableEngine(instance.host_id);
-      const generic = job as unknown as JobContext<unknown>;
+      const engine = await deps.hosts.reachableRuntime(instance.host_id);
       const wasRunning = Boolean((await engine.state(instance.container_name))?.running);
       const plan = job.input;
       let backupId: string | undefined;
       let applying = false;
       try {
         await job.step('backup', async () => {
-          const backup = await safetyBackup(deps, generic, instance, 'pre-update', 'database');
+          const backup = await safetyBackup(deps, job, instance, 'pre-update', 'database');
           backupId = backup.id;
           await job.log(`Safety backup ${backup.id} taken.`);
         });
@@ -231,7 +216,7 @@ function modulesHandler(deps: RepositoryJobDeps): JobHandler<ModulePlan> {
           // Odoo may exit 0 without doing what was asked: the database says what happened.
           const problems = moduleOutcomeProblems(plan, await onInstanceDatabase(deps, instance, (c) => listModules(c)));
           if (problems.length > 0)
-            throw new MarinaError('MARINA_E_JOB_FAILED', `Odoo finished, but: ${problems.join('; ')}.`);
+            throw new MarinaError('MARINA_E_ODOO_COMMAND_FAILED', `Odoo finished, but: ${problems.join('; ')}.`);
           await job.log(
             `Installed: ${plan.install.join(', ') || '—'}; upgraded: ${plan.upgrade.join(', ') || '—'}; uninstalled: ${[...plan.uninstall, ...plan.alsoUninstalled].join(', ') || '—'}.`,
           );
@@ -253,7 +238,7 @@ function modulesHandler(deps: RepositoryJobDeps): JobHandler<ModulePlan> {
         }
         await job.log('The module changes failed: restoring the database from the safety backup.', 'error');
         if ((await engine.state(instance.container_name))?.running) await engine.stop(instance.container_name);
-        if (backupId) await restoreDatabaseInPlace(deps, generic, instance, await deps.backups.row(backupId));
+        if (backupId) await restoreDatabaseInPlace(deps, job, instance, await deps.backups.row(backupId));
         instance = await ensureServer(deps, engine, await deps.instances.row(instance.id));
         if (wasRunning) {
           await engine.restart(instance.container_name);
@@ -265,7 +250,7 @@ function modulesHandler(deps: RepositoryJobDeps): JobHandler<ModulePlan> {
         );
       }
     },
-  };
+  });
 }
 
 export function registerModuleJobs(runner: JobRunner, deps: RepositoryJobDeps): void {

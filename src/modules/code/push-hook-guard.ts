@@ -33,6 +33,12 @@ export function deliveryIdOf(provider: HookProvider, headers: HookHeaders): stri
   return null;
 }
 
+export interface PushHookGuardDeps {
+  db: Db;
+  clock: Clock;
+  limits: { perMinute: number };
+}
+
 /**
  * What a push hook must pass before it acts: a per-hook rate limit (a token bucket refilled at
  * `perMinute` a minute, holding at most that many) and replay detection. A delivery is a replay
@@ -43,16 +49,12 @@ export class PushHookGuard {
   private readonly buckets = new Map<string, Bucket>();
   private lastPrune = 0;
 
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly limits: { perMinute: number },
-  ) {}
+  constructor(private readonly deps: PushHookGuardDeps) {}
 
   /** Takes one token from the hook's bucket, or refuses with 429 and when to try again. */
   admit(repositoryId: string): void {
-    const now = this.clock.now().getTime();
-    const capacity = this.limits.perMinute;
+    const now = this.deps.clock.now().getTime();
+    const capacity = this.deps.limits.perMinute;
     const perMs = capacity / 60_000;
     const bucket = this.buckets.get(repositoryId) ?? { tokens: capacity, at: now };
     bucket.tokens = Math.min(capacity, bucket.tokens + Math.max(0, now - bucket.at) * perMs);
@@ -86,14 +88,14 @@ export class PushHookGuard {
     const bodySha256 = createHash('sha256').update(body).digest('hex');
     // Both unique indexes guard the insert: a clash on either is a replay, decided by PostgreSQL
     // so two copies arriving together cannot both pass.
-    const inserted = await this.db
+    const inserted = await this.deps.db
       .insertInto('push_hook_deliveries')
       .values({
         repository_id: repositoryId,
         provider,
         delivery_id: deliveryId,
         body_sha256: bodySha256,
-        received_at: this.clock.now(),
+        received_at: this.deps.clock.now(),
       })
       .onConflict((oc) => oc.doNothing())
       .returning('id')
@@ -102,10 +104,10 @@ export class PushHookGuard {
   }
 
   private async prune(): Promise<void> {
-    const now = this.clock.now().getTime();
+    const now = this.deps.clock.now().getTime();
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
-    await this.db
+    await this.deps.db
       .deleteFrom('push_hook_deliveries')
       .where('received_at', '<', new Date(now - REMEMBER_DAYS * 24 * 60 * 60 * 1000))
       .execute();

@@ -52,7 +52,8 @@ export async function receivePush(
       await repositories.recordCheckout(repo.id, instance.id, { last_operation_id: job.id });
       jobs.push(job);
     } catch (error) {
-      if (!(error instanceof MarinaError) || error.code !== 'MARINA_E_INVALID_STATE') throw error;
+      // Only an instance another job holds is skipped (and reported busy); anything else fails the delivery.
+      if (!(error instanceof MarinaError) || error.code !== 'MARINA_E_INSTANCE_BUSY') throw error;
       busy.push(instance.name);
     }
   }

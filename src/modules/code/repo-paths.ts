@@ -20,19 +20,19 @@ export async function confinedSubfolder(checkout: string, subfolder: string): Pr
     walked.push(part);
     const info = await lstat(current).catch(() => undefined);
     if (!info)
-      throw new MarinaError('MARINA_E_JOB_FAILED', `The repository has no folder "${relative}" on this branch.`);
+      throw new MarinaError('MARINA_E_ADDONS_INVALID', `The repository has no folder "${relative}" on this branch.`);
     const at = walked.join('/');
     if (info.isSymbolicLink())
       throw new MarinaError(
-        'MARINA_E_JOB_FAILED',
+        'MARINA_E_ADDONS_INVALID',
         `The repository's sub-folder "${relative}" ${at === relative ? 'is' : `goes through "${at}", which is`} a symbolic link: Marina mounts only real folders of the repository. Point the sub-folder at the folder itself.`,
       );
     if (!info.isDirectory())
-      throw new MarinaError('MARINA_E_JOB_FAILED', `"${at}" in the repository is a file, not a folder.`);
+      throw new MarinaError('MARINA_E_ADDONS_INVALID', `"${at}" in the repository is a file, not a folder.`);
   }
   const resolved = await realpath(current);
   if (resolved !== current || !resolved.startsWith(`${base}${sep}`))
-    throw new MarinaError('MARINA_E_JOB_FAILED', `The sub-folder "${relative}" is not inside the repository.`);
+    throw new MarinaError('MARINA_E_ADDONS_INVALID', `The sub-folder "${relative}" is not inside the repository.`);
   return current;
 }
 
@@ -40,7 +40,7 @@ export async function confinedSubfolder(checkout: string, subfolder: string): Pr
 async function realFolder(path: string): Promise<string> {
   const info = await lstat(path);
   if (info.isSymbolicLink() || !info.isDirectory())
-    throw new MarinaError('MARINA_E_JOB_FAILED', `The checkout ${path} is not a folder Marina made.`);
+    throw new MarinaError('MARINA_E_ADDONS_INVALID', `The checkout ${path} is not a folder Marina made.`);
   return realpath(path);
 }
 

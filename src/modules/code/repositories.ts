@@ -1,17 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type CheckoutStatus,
-  type CommitInfo,
-  type Git,
-  type GitAccess,
-  GitError,
-  generateDeployKey,
-  hostKeyFingerprints,
-  type PinnedRemote,
-  scanHostKeys,
-} from '../../adapters/git/git.js';
+import { type Git, type GitAccess, generateDeployKey, type PinnedRemote } from '../../adapters/git/git.js';
 import type { OutboundGuard } from '../../adapters/net/outbound.js';
 import type { Db } from '../../db/database.js';
 import type { Instance, Repository, RepositoryCheckout } from '../../db/schema.js';
@@ -24,148 +14,115 @@ import type { OperationView } from '../../platform/jobs/operations.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { invalid, isUuid } from '../../platform/validation.js';
-import { EXTRA_ADDONS } from '../instances/odoo-container.js';
 import type { InstanceService } from '../instances/service.js';
 import type { ProjectService } from '../projects/service.js';
 import { requireOutbound } from '../settings/outbound-settings.js';
+import type { Checkouts } from './checkouts.js';
 import type { GitSettingsService } from './git-settings.js';
-import { confinedSubfolder, containerAddonsPaths } from './repo-paths.js';
+import type { RepositoryJobInputs, UpdateJobInput } from './job-specs.js';
 import {
   parseRepoUrl,
   type RepoUrl,
   repoNameFromUrl,
   requireBranch,
-  requireKnownHosts,
   requireRepoFolder,
   requireSubfolder,
 } from './repo-validation.js';
+import {
+  gitError,
+  knownHostsFor,
+  type NewRepositoryInput,
+  optionalBoolean,
+  type RepositoryChange,
+  requireBranches,
+} from './repository-input.js';
+import { type CheckoutView, type RepositoryView, repositoryView } from './repository-views.js';
 
-export const updateSteps = ['fetch', 'changes', 'backup', 'upgrade', 'restart', 'health'] as const;
-export const reconfigureSteps = ['checkout', 'restart', 'health'] as const;
-
-export type UpdateReason = 'add' | 'pull' | 'hook' | 'branch' | 'provision';
-
-export interface UpdateJobInput {
-  repositoryId: string;
-  reason: UpdateReason;
-  /** The commit a push announced (shown in the log; the job always takes the branch's head). */
-  after?: string | null;
-}
-
-export interface CheckoutView {
-  instanceId: string;
-  instanceName: string;
-  stage: string;
-  branch: string;
-  commit: string | null;
-  previousCommit: string | null;
-  status: RepositoryCheckout['status'];
-  error: string | null;
-  addons: string[];
-  lastJobId: string | null;
-  updatedAt: string;
-  /** Read from the folder (GET one repository only): HEAD, dirty, ahead/behind as last fetched. */
-  git?: CheckoutStatus | null;
-  commits?: CommitInfo[];
-  /** Why asking the remote failed (GET with fetch only). */
-  fetchError?: string | null;
-}
-
-export interface RepositoryView {
-  id: string;
-  organizationId: string;
-  projectId: string;
-  name: string;
-  url: string;
-  branch: string;
-  subfolder: string;
-  submodules: boolean;
-  autoRestart: boolean;
-  autoUpgrade: boolean;
-  /** The public half of the deploy key: add it to the repository (read access is enough). */
-  deployKey: string;
-  /** SHA256 fingerprints of the pinned host keys (ssh URLs). */
-  hostKeys: string[];
-  /** Push-to-deploy: shown to organization admins only. */
-  hook: { url: string; secret: string } | null;
-  checkouts: CheckoutView[];
-  createdBy: string;
-  createdAt: string;
-}
-
-export interface NewRepositoryInput {
-  url: unknown;
-  branch: unknown;
-  name?: unknown;
-  subfolder?: unknown;
-  submodules?: unknown;
-  autoRestart?: unknown;
-  autoUpgrade?: unknown;
-  /** instance id → branch, for instances that do not follow the repository's branch. */
-  branches?: unknown;
-  knownHosts?: unknown;
-}
-
-export interface RepositoryChange {
-  branch?: unknown;
-  autoRestart?: unknown;
-  autoUpgrade?: unknown;
-  branches?: unknown;
-}
-
-function optionalBoolean(value: unknown, field: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalid(field, `${field} must be true or false.`);
-  return value;
-}
+export type { CheckoutView, RepositoryView, UpdateJobInput };
+export type UpdateReason = UpdateJobInput['reason'];
+export { gitError, type NewRepositoryInput, type RepositoryChange };
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Submits one job on an instance (the instance service's queue, audit and busy rules). */
-export type SubmitUpdate = (
+export type SubmitUpdate = <Kind extends keyof RepositoryJobInputs>(
   ctx: RequestContext,
   instance: Instance,
-  kind: 'repository.update' | 'addons.reconfigure',
-  input: Record<string, unknown>,
+  kind: Kind,
+  input: RepositoryJobInputs[Kind],
 ) => Promise<OperationView>;
+
+export interface RepositoryServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  box: SecretBox;
+  projects: ProjectService;
+  instances: InstanceService;
+  gitSettings: GitSettingsService;
+  git: Git;
+  /** Each instance's checkouts: folders, records, mounts. */
+  checkouts: Checkouts;
+  publicUrl: string;
+  /** Checks the remote's address before git or ssh-keyscan connects (adapters/net/outbound.ts). */
+  guard: OutboundGuard;
+}
 
 /**
  * Git repositories of a project: each instance of the project has its own checkout, on its own
  * branch, in Marina's data folder, mounted read-only into its Odoo under /mnt/extra-addons/<name>.
  */
 export class RepositoryService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-    private readonly box: SecretBox,
-    private readonly projects: ProjectService,
-    private readonly instances: InstanceService,
-    private readonly gitSettings: GitSettingsService,
-    readonly git: Git,
-    private readonly addonsRoot: string,
-    private readonly publicUrl: string,
-    /** Checks the remote's address before git or ssh-keyscan connects (adapters/net/outbound.ts). */
-    private readonly guard: OutboundGuard,
-  ) {}
+  readonly git: Git;
+  readonly checkouts: Checkouts;
+
+  constructor(private readonly deps: RepositoryServiceDeps) {
+    this.git = deps.git;
+    this.checkouts = deps.checkouts;
+  }
 
   /** The checked address of a remote's host; file:// remotes have none. Refusals are MARINA_E_OUTBOUND_REFUSED. */
   async pinRemote(url: RepoUrl): Promise<PinnedRemote | undefined> {
     if (url.scheme === 'file' || url.host === null) return undefined;
     const port = url.port ?? (url.scheme === 'ssh' ? 22 : 443);
-    const checked = await requireOutbound(this.guard, url.host, port);
+    const checked = await requireOutbound(this.deps.guard, url.host, port);
     return { host: url.host, port, address: checked.address };
   }
 
   /** The folder holding one instance's checkout of a repository (the working tree, .git inside). */
   checkoutDir(instanceId: string, repositoryName: string): string {
-    if (!isUuid(instanceId)) throw new Error(`not an instance id: ${instanceId}`);
-    return join(this.addonsRoot, instanceId, requireRepoFolder(repositoryName));
+    return this.checkouts.checkoutDir(instanceId, repositoryName);
   }
 
   instanceFolder(instanceId: string): string {
-    if (!isUuid(instanceId)) throw new Error(`not an instance id: ${instanceId}`);
-    return join(this.addonsRoot, instanceId);
+    return this.checkouts.instanceFolder(instanceId);
+  }
+
+  ensureCheckout(repo: Repository, instance: Instance): Promise<RepositoryCheckout> {
+    return this.checkouts.ensureCheckout(repo, instance);
+  }
+
+  recordCheckout(...args: Parameters<Checkouts['recordCheckout']>): Promise<void> {
+    return this.checkouts.recordCheckout(...args);
+  }
+
+  mountsOf(instance: Instance): ReturnType<Checkouts['mountsOf']> {
+    return this.checkouts.mountsOf(instance);
+  }
+
+  private view(actor: Actor, repo: Repository, withGit = false): Promise<RepositoryView> {
+    return repositoryView(
+      {
+        db: this.deps.db,
+        box: this.deps.box,
+        git: this.git,
+        checkouts: this.checkouts,
+        publicUrl: this.deps.publicUrl,
+      },
+      actor,
+      repo,
+      withGit,
+    );
   }
 
   async access(repo: Repository): Promise<GitAccess> {
@@ -173,7 +130,7 @@ export class RepositoryService {
     let allowFile = false;
     if (url.scheme === 'file') {
       // Checked again at every use: the grant, the root or a symlink on the way may have changed.
-      allowFile = await this.gitSettings
+      allowFile = await this.deps.gitSettings
         .requireLocalRepository(repo.organization_id, url.path)
         .then(() => true)
         .catch(() => false);
@@ -181,7 +138,7 @@ export class RepositoryService {
     const pinned = await this.pinRemote(url);
     return {
       ...(pinned ? { pinned } : {}),
-      privateKey: this.box.open(repo.deploy_private_key, sealedAt('repositories', 'deploy_private_key', repo.id)),
+      privateKey: this.deps.box.open(repo.deploy_private_key, sealedAt('repositories', 'deploy_private_key', repo.id)),
       knownHosts: repo.known_hosts ?? undefined,
       allowFile,
     };
@@ -189,163 +146,20 @@ export class RepositoryService {
 
   async row(id: string): Promise<Repository> {
     if (!isUuid(id)) throw notFound('Repository');
-    const repo = await this.db.selectFrom('repositories').selectAll().where('id', '=', id).executeTakeFirst();
+    const repo = await this.deps.db.selectFrom('repositories').selectAll().where('id', '=', id).executeTakeFirst();
     if (!repo) throw notFound('Repository');
     return repo;
   }
 
   async get(actor: Actor, id: string): Promise<Repository> {
     const repo = await this.row(id);
-    await requireAccess(this.db, actor, repo.organization_id, 'member', 'Repository');
+    await requireAccess(this.deps.db, actor, repo.organization_id, 'member', 'Repository');
     return repo;
   }
 
-  async checkout(repositoryId: string, instanceId: string): Promise<RepositoryCheckout | undefined> {
-    return this.db
-      .selectFrom('repository_checkouts')
-      .selectAll()
-      .where('repository_id', '=', repositoryId)
-      .where('instance_id', '=', instanceId)
-      .executeTakeFirst();
-  }
-
-  /** The checkout row of an instance, made on first need (an instance created after the repository). */
-  async ensureCheckout(repo: Repository, instance: Instance): Promise<RepositoryCheckout> {
-    await this.db
-      .insertInto('repository_checkouts')
-      .values({ repository_id: repo.id, instance_id: instance.id, branch: repo.branch, updated_at: this.clock.now() })
-      .onConflict((oc) => oc.columns(['repository_id', 'instance_id']).doNothing())
-      .execute();
-    return (await this.checkout(repo.id, instance.id)) as RepositoryCheckout;
-  }
-
-  async recordCheckout(
-    repositoryId: string,
-    instanceId: string,
-    change: Partial<{
-      commit: string | null;
-      previous_commit: string | null;
-      checksums: Record<string, string>;
-      addons_paths: string[];
-      root_is_addon: boolean;
-      status: RepositoryCheckout['status'];
-      error: string | null;
-      last_operation_id: string | null;
-    }>,
-  ): Promise<void> {
-    const { checksums, addons_paths, ...rest } = change;
-    await this.db
-      .updateTable('repository_checkouts')
-      .set({
-        ...rest,
-        ...(checksums !== undefined ? { checksums: JSON.stringify(checksums) } : {}),
-        ...(addons_paths !== undefined ? { addons_paths: JSON.stringify(addons_paths) } : {}),
-        updated_at: this.clock.now(),
-      })
-      .where('repository_id', '=', repositoryId)
-      .where('instance_id', '=', instanceId)
-      .execute();
-  }
-
-  /** The checkouts mounted into an instance: those that exist on disk, with their addons_path entries. */
-  async mountsOf(instance: Instance) {
-    const rows = await this.db
-      .selectFrom('repository_checkouts')
-      .innerJoin('repositories', 'repositories.id', 'repository_checkouts.repository_id')
-      .select([
-        'repositories.name',
-        'repositories.subfolder',
-        'repository_checkouts.commit',
-        'repository_checkouts.addons_paths',
-        'repository_checkouts.root_is_addon',
-      ])
-      .where('repository_checkouts.instance_id', '=', instance.id)
-      .orderBy('repositories.name')
-      .execute();
-    const mounts = [];
-    for (const row of rows) {
-      const dir = this.checkoutDir(instance.id, row.name);
-      if (row.commit === null || !existsSync(join(dir, '.git'))) continue;
-      // Checked again before every mount: a checkout made before this check existed may hold a link.
-      await confinedSubfolder(dir, row.subfolder);
-      const target = `${EXTRA_ADDONS}/${row.name}`;
-      // The checkout itself is the bind source; the sub-folder is reached inside the container.
-      const paths = containerAddonsPaths(target, row.subfolder, {
-        paths: row.addons_paths,
-        rootIsAddon: row.root_is_addon,
-      });
-      mounts.push({ source: dir, target, paths });
-    }
-    return mounts;
-  }
-
-  private async view(actor: Actor, repo: Repository, withGit = false): Promise<RepositoryView> {
-    const admin = await requireAccess(this.db, actor, repo.organization_id, 'admin', 'Repository')
-      .then(() => true)
-      .catch(() => false);
-    const rows = await this.db
-      .selectFrom('repository_checkouts')
-      .innerJoin('instances', 'instances.id', 'repository_checkouts.instance_id')
-      .selectAll('repository_checkouts')
-      .select(['instances.name as instance_name', 'instances.stage'])
-      .where('repository_checkouts.repository_id', '=', repo.id)
-      .orderBy('instances.name')
-      .execute();
-    const checkouts: CheckoutView[] = [];
-    for (const row of rows) {
-      const view: CheckoutView = {
-        instanceId: row.instance_id,
-        instanceName: row.instance_name,
-        stage: row.stage,
-        branch: row.branch,
-        commit: row.commit,
-        previousCommit: row.previous_commit,
-        status: row.status,
-        error: row.error,
-        addons: Object.keys(row.checksums).sort(),
-        lastJobId: row.last_operation_id,
-        updatedAt: row.updated_at.toISOString(),
-      };
-      if (withGit) {
-        const dir = this.checkoutDir(row.instance_id, repo.name);
-        view.git = null;
-        view.commits = [];
-        if (row.commit !== null && existsSync(join(dir, '.git'))) {
-          view.git = await this.git.status(dir, row.branch).catch(() => null);
-          view.commits = await this.git.log(dir, 10).catch(() => []);
-        }
-      }
-      checkouts.push(view);
-    }
-    const token = this.box.open(repo.hook_token, sealedAt('repositories', 'hook_token', repo.id));
-    return {
-      id: repo.id,
-      organizationId: repo.organization_id,
-      projectId: repo.project_id,
-      name: repo.name,
-      url: repo.url,
-      branch: repo.branch,
-      subfolder: repo.subfolder,
-      submodules: repo.submodules,
-      autoRestart: repo.auto_restart,
-      autoUpgrade: repo.auto_upgrade,
-      deployKey: repo.deploy_public_key,
-      hostKeys: repo.known_hosts ? await hostKeyFingerprints(repo.known_hosts) : [],
-      hook: admin
-        ? {
-            url: `${this.publicUrl.replace(/\/$/, '')}/api/v1/hooks/git/${token}`,
-            secret: this.box.open(repo.hook_secret, sealedAt('repositories', 'hook_secret', repo.id)),
-          }
-        : null,
-      checkouts,
-      createdBy: repo.created_by,
-      createdAt: repo.created_at.toISOString(),
-    };
-  }
-
   async list(actor: Actor, projectId: string): Promise<RepositoryView[]> {
-    const project = await this.projects.get(actor, projectId);
-    const repos = await this.db
+    const project = await this.deps.projects.get(actor, projectId);
+    const repos = await this.deps.db
       .selectFrom('repositories')
       .selectAll()
       .where('project_id', '=', project.id)
@@ -360,7 +174,7 @@ export class RepositoryService {
     const fetchErrors = new Map<string, string>();
     if (options.fetch) {
       const access = await this.access(repo);
-      const checkouts = await this.db
+      const checkouts = await this.deps.db
         .selectFrom('repository_checkouts')
         .selectAll()
         .where('repository_id', '=', repo.id)
@@ -386,7 +200,7 @@ export class RepositoryService {
   async fetchStatus(ctx: RequestContext, id: string): Promise<RepositoryView> {
     const view = await this.describe(ctx.actor, id, { fetch: true });
     const failed = view.checkouts.filter((c) => c.fetchError).map((c) => c.instanceId);
-    await this.audit.record(ctx, {
+    await this.deps.audit.record(ctx, {
       action: 'repository.fetch',
       organizationId: view.organizationId,
       target: { type: 'repository', id: view.id, label: view.name },
@@ -396,26 +210,13 @@ export class RepositoryService {
   }
 
   private async instancesOf(projectId: string): Promise<Instance[]> {
-    return this.db
+    return this.deps.db
       .selectFrom('instances')
       .selectAll()
       .where('project_id', '=', projectId)
       .where('status', 'not in', ['deleting', 'failed'])
       .orderBy('name')
       .execute();
-  }
-
-  private requireBranches(value: unknown, instances: Instance[]): Map<string, string> {
-    const map = new Map<string, string>();
-    if (value === undefined) return map;
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
-      throw invalid('branches', 'branches maps instance ids to branch names.');
-    for (const [instanceId, branch] of Object.entries(value)) {
-      if (!instances.some((i) => i.id === instanceId))
-        throw invalid('branches', `${instanceId.slice(0, 40)} is not an instance of this project.`);
-      map.set(instanceId, requireBranch(branch, `branches.${instanceId}`));
-    }
-    return map;
   }
 
   /** Organization admins add repositories; every instance of the project gets a checkout and a restart. */
@@ -425,11 +226,11 @@ export class RepositoryService {
     input: NewRepositoryInput,
     submit: SubmitUpdate,
   ): Promise<{ repository: RepositoryView; jobs: OperationView[] }> {
-    const project = await this.projects.get(ctx.actor, projectId);
-    await requireAccess(this.db, ctx.actor, project.organization_id, 'admin', 'Project');
-    const fileRoot = await this.gitSettings.fileRootFor(project.organization_id);
+    const project = await this.deps.projects.get(ctx.actor, projectId);
+    await requireAccess(this.deps.db, ctx.actor, project.organization_id, 'admin', 'Project');
+    const fileRoot = await this.deps.gitSettings.fileRootFor(project.organization_id);
     const url = parseRepoUrl(input.url, { allowFile: fileRoot !== null });
-    if (url.scheme === 'file') await this.gitSettings.requireLocalRepository(project.organization_id, url.path);
+    if (url.scheme === 'file') await this.deps.gitSettings.requireLocalRepository(project.organization_id, url.path);
     const branch = requireBranch(input.branch);
     const name = input.name === undefined ? repoNameFromUrl(url) : requireRepoFolder(input.name);
     const subfolder = input.subfolder === undefined ? '' : requireSubfolder(input.subfolder);
@@ -437,29 +238,9 @@ export class RepositoryService {
     const autoRestart = optionalBoolean(input.autoRestart, 'autoRestart', true);
     const autoUpgrade = optionalBoolean(input.autoUpgrade, 'autoUpgrade', true);
     const instances = await this.instancesOf(project.id);
-    const branches = this.requireBranches(input.branches, instances);
-    let knownHosts: string | null = null;
-    if (url.scheme === 'ssh') {
-      if (input.knownHosts !== undefined) knownHosts = requireKnownHosts(input.knownHosts);
-      else {
-        // Trust on first use, shown to the user: later connections accept exactly these keys.
-        const pinned = (await this.pinRemote(url)) as PinnedRemote;
-        try {
-          knownHosts = await scanHostKeys(pinned);
-        } catch (error) {
-          throw gitError(error);
-        }
-      }
-    } else if (input.knownHosts !== undefined) {
-      throw invalid('knownHosts', 'Host keys only apply to ssh URLs.');
-    }
-    // An https remote is checked now too: a refused address is said at once, not by a failed job
-    // (a name that does not resolve yet is checked again before every git command).
-    if (url.scheme === 'https' || (url.scheme === 'ssh' && input.knownHosts !== undefined))
-      await this.pinRemote(url).catch((error: unknown) => {
-        if (!(error instanceof MarinaError && error.details?.reason === 'dns')) throw error;
-      });
-    const clash = await this.db
+    const branches = requireBranches(input.branches, instances);
+    const knownHosts = await knownHostsFor(url, input.knownHosts, (u) => this.pinRemote(u));
+    const clash = await this.deps.db
       .selectFrom('repositories')
       .select('id')
       .where('project_id', '=', project.id)
@@ -477,8 +258,8 @@ export class RepositoryService {
     // Known before the insert: the sealed values are bound to it.
     const id = crypto.randomUUID();
     const by = ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label;
-    const now = this.clock.now();
-    const repo = await this.db.transaction().execute(async (trx) => {
+    const now = this.deps.clock.now();
+    const repo = await this.deps.db.transaction().execute(async (trx) => {
       const created = await trx
         .insertInto('repositories')
         .values({
@@ -492,12 +273,12 @@ export class RepositoryService {
           submodules,
           auto_restart: autoRestart,
           auto_upgrade: autoUpgrade,
-          deploy_private_key: this.box.seal(key.privateKey, sealedAt('repositories', 'deploy_private_key', id)),
+          deploy_private_key: this.deps.box.seal(key.privateKey, sealedAt('repositories', 'deploy_private_key', id)),
           deploy_public_key: key.publicKey,
           known_hosts: knownHosts,
           hook_token_hash: hashToken(token),
-          hook_token: this.box.seal(token, sealedAt('repositories', 'hook_token', id)),
-          hook_secret: this.box.seal(secret, sealedAt('repositories', 'hook_secret', id)),
+          hook_token: this.deps.box.seal(token, sealedAt('repositories', 'hook_token', id)),
+          hook_secret: this.deps.box.seal(secret, sealedAt('repositories', 'hook_secret', id)),
           created_by: by,
           updated_at: now,
         })
@@ -514,7 +295,7 @@ export class RepositoryService {
           })
           .execute();
       }
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'repository.create',
@@ -550,13 +331,13 @@ export class RepositoryService {
     submit: SubmitUpdate,
   ): Promise<{ repository: RepositoryView; jobs: OperationView[] }> {
     const repo = await this.get(ctx.actor, id);
-    await requireAccess(this.db, ctx.actor, repo.organization_id, 'admin', 'Repository');
+    await requireAccess(this.deps.db, ctx.actor, repo.organization_id, 'admin', 'Repository');
     const instances = await this.instancesOf(repo.project_id);
     const branch = input.branch === undefined ? repo.branch : requireBranch(input.branch);
     const autoRestart = optionalBoolean(input.autoRestart, 'autoRestart', repo.auto_restart);
     const autoUpgrade = optionalBoolean(input.autoUpgrade, 'autoUpgrade', repo.auto_upgrade);
-    const branches = this.requireBranches(input.branches, instances);
-    const checkouts = await this.db
+    const branches = requireBranches(input.branches, instances);
+    const checkouts = await this.deps.db
       .selectFrom('repository_checkouts')
       .selectAll()
       .where('repository_id', '=', repo.id)
@@ -569,29 +350,34 @@ export class RepositoryService {
       return { instance, current, wanted };
     });
     const moved = plan.filter((p) => p.current?.branch !== p.wanted).map((p) => p.instance);
-    for (const instance of moved) await this.instances.requireIdle(instance);
-    await this.db.transaction().execute(async (trx) => {
+    for (const instance of moved) await this.deps.instances.requireIdle(instance);
+    await this.deps.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('repositories')
-        .set({ branch, auto_restart: autoRestart, auto_upgrade: autoUpgrade, updated_at: this.clock.now() })
+        .set({ branch, auto_restart: autoRestart, auto_upgrade: autoUpgrade, updated_at: this.deps.clock.now() })
         .where('id', '=', repo.id)
         .execute();
       for (const { instance, current, wanted } of plan) {
         if (current === undefined) {
           await trx
             .insertInto('repository_checkouts')
-            .values({ repository_id: repo.id, instance_id: instance.id, branch: wanted, updated_at: this.clock.now() })
+            .values({
+              repository_id: repo.id,
+              instance_id: instance.id,
+              branch: wanted,
+              updated_at: this.deps.clock.now(),
+            })
             .execute();
         } else if (current.branch !== wanted) {
           await trx
             .updateTable('repository_checkouts')
-            .set({ branch: wanted, updated_at: this.clock.now() })
+            .set({ branch: wanted, updated_at: this.deps.clock.now() })
             .where('repository_id', '=', repo.id)
             .where('instance_id', '=', instance.id)
             .execute();
         }
       }
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'repository.update',
@@ -611,12 +397,12 @@ export class RepositoryService {
   /** Removes the repository: its folders go and each instance restarts without them. */
   async remove(ctx: RequestContext, id: string, submit: SubmitUpdate): Promise<OperationView[]> {
     const repo = await this.get(ctx.actor, id);
-    await requireAccess(this.db, ctx.actor, repo.organization_id, 'admin', 'Repository');
+    await requireAccess(this.deps.db, ctx.actor, repo.organization_id, 'admin', 'Repository');
     const instances = await this.instancesOf(repo.project_id);
-    for (const instance of instances) await this.instances.requireIdle(instance);
-    await this.db.transaction().execute(async (trx) => {
+    for (const instance of instances) await this.deps.instances.requireIdle(instance);
+    await this.deps.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('repositories').where('id', '=', repo.id).execute();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'repository.delete',
@@ -640,14 +426,14 @@ export class RepositoryService {
     submit: SubmitUpdate,
   ): Promise<OperationView[]> {
     const repo = await this.get(ctx.actor, id);
-    await requireAccess(this.db, ctx.actor, repo.organization_id, 'admin', 'Repository');
+    await requireAccess(this.deps.db, ctx.actor, repo.organization_id, 'admin', 'Repository');
     let instances = await this.instancesOf(repo.project_id);
     if (input.instanceId !== undefined) {
       instances = instances.filter((i) => i.id === input.instanceId);
       if (instances.length === 0) throw invalid('instanceId', "That instance is not part of the repository's project.");
     }
     if (instances.length === 0)
-      throw new MarinaError('MARINA_E_INVALID_STATE', 'The project has no instance to update yet.');
+      throw new MarinaError('MARINA_E_NO_INSTANCE_TO_UPDATE', 'The project has no instance to update yet.');
     const jobs: OperationView[] = [];
     for (const instance of instances) {
       await this.ensureCheckout(repo, instance);
@@ -661,7 +447,7 @@ export class RepositoryService {
   /** The repository a push hook's token names, or undefined. */
   async byHookToken(token: string): Promise<Repository | undefined> {
     if (!/^[A-Za-z0-9_-]{16,100}$/.test(token)) return undefined;
-    return this.db
+    return this.deps.db
       .selectFrom('repositories')
       .selectAll()
       .where('hook_token_hash', '=', hashToken(token))
@@ -669,13 +455,13 @@ export class RepositoryService {
   }
 
   hookSecret(repo: Repository): string {
-    return this.box.open(repo.hook_secret, sealedAt('repositories', 'hook_secret', repo.id));
+    return this.deps.box.open(repo.hook_secret, sealedAt('repositories', 'hook_secret', repo.id));
   }
 
   /** The instances whose checkout follows a pushed branch. */
   async instancesOnBranch(repo: Repository, branch: string): Promise<Instance[]> {
     const instances = await this.instancesOf(repo.project_id);
-    const checkouts = await this.db
+    const checkouts = await this.deps.db
       .selectFrom('repository_checkouts')
       .select(['instance_id', 'branch'])
       .where('repository_id', '=', repo.id)
@@ -684,13 +470,11 @@ export class RepositoryService {
   }
 
   async repositoriesOfProject(projectId: string): Promise<Repository[]> {
-    return this.db.selectFrom('repositories').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+    return this.deps.db
+      .selectFrom('repositories')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('name')
+      .execute();
   }
-}
-
-/** A git failure, as users read it. */
-export function gitError(error: unknown): MarinaError {
-  if (error instanceof MarinaError) return error;
-  if (error instanceof GitError) return new MarinaError('MARINA_E_GIT', error.message, { reason: error.reason });
-  return new MarinaError('MARINA_E_GIT', (error as Error).message);
 }

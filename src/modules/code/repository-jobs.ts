@@ -1,50 +1,51 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { type Static, Type } from 'typebox';
 import type { GitAccess } from '../../adapters/git/git.js';
 import type { Instance, Repository } from '../../db/schema.js';
 import { addonChecksums, changedAddons, scanAddons } from '../../odoo/addons.js';
 import { MarinaError } from '../../platform/errors.js';
-import type { JobContext, JobHandler, JobRunner } from '../../platform/jobs/runner.js';
-import { type BackupJobDeps, restoreDatabaseInPlace, safetyBackup } from '../backups/jobs.js';
+import { defineJob, type JobActivity } from '../../platform/jobs/define.js';
+import type { JobRunner } from '../../platform/jobs/runner.js';
+import { type BackupJobDeps, restoreDatabaseInPlace, safetyBackup, safetyBackupMemory } from '../backups/jobs.js';
 import { ensureServer, healthy } from '../instances/jobs.js';
 import { installedModules, runOdoo } from '../instances/odoo-runs.js';
+import { reconfigureJob, repositoryUpdateJob } from './job-specs.js';
 import { confinedSubfolder } from './repo-paths.js';
-import {
-  gitError,
-  type RepositoryService,
-  reconfigureSteps,
-  type UpdateJobInput,
-  updateSteps,
-} from './repositories.js';
+import { gitError, type RepositoryService } from './repositories.js';
 
 export interface RepositoryJobDeps extends BackupJobDeps {
   repositories: RepositoryService;
 }
 
 /** What the checkout held before the update: where a rollback returns to. */
-interface Before {
-  commit: string | null;
-  checksums: Record<string, string>;
-  paths: string[];
-  rootIsAddon: boolean;
-}
+const Before = Type.Object({
+  commit: Type.Union([Type.String(), Type.Null()]),
+  checksums: Type.Record(Type.String(), Type.String()),
+  paths: Type.Array(Type.String()),
+  rootIsAddon: Type.Boolean(),
+});
 
 /** What an update changed so far; remembered, so a rollback after a crash knows what to undo. */
-interface Progress {
-  before: Before;
-  wasRunning: boolean;
-  from?: string | null;
-  to?: string;
+const Progress = Type.Object({
+  before: Before,
+  wasRunning: Type.Boolean(),
+  from: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  to: Type.Optional(Type.String()),
   /** The previous folder, kept aside while a fresh clone (first clone, other branch) is tried. */
-  replaced?: string;
-  cloneTemp?: string;
-  safetyBackup?: string;
+  replaced: Type.Optional(Type.String()),
+  cloneTemp: Type.Optional(Type.String()),
+  safetyBackup: Type.Optional(Type.String()),
   /** The database may have changed: a rollback restores the safety backup. */
-  upgradeStarted?: boolean;
+  upgradeStarted: Type.Optional(Type.Boolean()),
   /** The instance's mounts or addons_path were rewritten, or Odoo was stopped: a rollback restarts it. */
-  runtimeChanged?: boolean;
-}
+  runtimeChanged: Type.Optional(Type.Boolean()),
+});
+type Progress = Static<typeof Progress>;
+
+/** An update remembers its progress, and the safety backup it takes before an upgrade. */
+const UpdateMemory = Type.Object({ update: Progress, ...safetyBackupMemory });
 
 /** The addons of a checkout: what the update compares and mounts. */
 async function inspect(repo: Repository, dir: string) {
@@ -55,7 +56,7 @@ async function inspect(repo: Repository, dir: string) {
   const broken = scan.skipped.filter((s) => s.unreadable);
   if (broken.length > 0) {
     throw new MarinaError(
-      'MARINA_E_JOB_FAILED',
+      'MARINA_E_ADDONS_INVALID',
       `Odoo cannot load these addons: ${broken.map((s) => `${s.path}: ${s.reason}`).join('; ')}`,
     );
   }
@@ -79,11 +80,7 @@ async function cloneAside(
 }
 
 /** Clones what an instance's project needs, before its Odoo first starts; a failure is reported, not fatal. */
-export async function prepareCheckouts(
-  deps: RepositoryJobDeps,
-  job: JobContext<unknown>,
-  instance: Instance,
-): Promise<void> {
+export async function prepareCheckouts(deps: RepositoryJobDeps, job: JobActivity, instance: Instance): Promise<void> {
   for (const repo of await deps.repositories.repositoriesOfProject(instance.project_id)) {
     const checkout = await deps.repositories.ensureCheckout(repo, instance);
     if (checkout.commit !== null) continue;
@@ -119,13 +116,13 @@ export async function prepareCheckouts(
  */
 async function rollback(
   deps: RepositoryJobDeps,
-  job: Pick<JobContext<unknown>, 'operation' | 'log'>,
+  job: Pick<JobActivity, 'operation' | 'log'>,
   instance: Instance,
   repo: Repository,
   progress: Progress,
 ): Promise<string[]> {
   const done: string[] = [];
-  const engine = await deps.hosts.reachableEngine(instance.host_id);
+  const engine = await deps.hosts.reachableRuntime(instance.host_id);
   const dir = deps.repositories.checkoutDir(instance.id, repo.name);
   if (progress.upgradeStarted && progress.safetyBackup) {
     if ((await engine.state(instance.container_name))?.running) await engine.stop(instance.container_name);
@@ -161,10 +158,10 @@ async function rollback(
   return done;
 }
 
-function updateHandler(deps: RepositoryJobDeps): JobHandler<UpdateJobInput> {
-  return {
-    kind: 'repository.update',
-    steps: updateSteps,
+function updateHandler(deps: RepositoryJobDeps) {
+  return defineJob({
+    ...repositoryUpdateJob,
+    resources: UpdateMemory,
     run: async (job) => {
       let instance = await deps.instances.row(job.operation.target_id ?? '');
       const repo = await deps.repositories.row(job.input.repositoryId);
@@ -172,8 +169,7 @@ function updateHandler(deps: RepositoryJobDeps): JobHandler<UpdateJobInput> {
       await deps.repositories.recordCheckout(repo.id, instance.id, { last_operation_id: job.operation.id });
       const dir = deps.repositories.checkoutDir(instance.id, repo.name);
       const access = await deps.repositories.access(repo);
-      const engine = await deps.hosts.reachableEngine(instance.host_id);
-      const generic = job as unknown as JobContext<unknown>;
+      const engine = await deps.hosts.reachableRuntime(instance.host_id);
       const progress: Progress = {
         before: {
           commit: checkout.commit,
@@ -251,7 +247,7 @@ function updateHandler(deps: RepositoryJobDeps): JobHandler<UpdateJobInput> {
         if (!upgrading) await job.skip('backup', 'no installed module changed');
         else
           await job.step('backup', async () => {
-            const backup = await safetyBackup(deps, generic, instance, 'pre-update', 'database');
+            const backup = await safetyBackup(deps, job, instance, 'pre-update', 'database');
             await remember({ safetyBackup: backup.id });
             await job.log(`Safety backup ${backup.id} taken before the upgrade.`);
           });
@@ -333,7 +329,7 @@ function updateHandler(deps: RepositoryJobDeps): JobHandler<UpdateJobInput> {
         await job.log(`The update failed at "${step}": rolling back.`, 'error');
         let undone: string[];
         try {
-          undone = await rollback(deps, generic, instance, repo, progress);
+          undone = await rollback(deps, job, instance, repo, progress);
         } catch (rollbackError) {
           const message = `${failure}\nThe rollback failed too: ${(rollbackError as Error).message}`;
           await deps.repositories.recordCheckout(repo.id, instance.id, {
@@ -354,32 +350,29 @@ function updateHandler(deps: RepositoryJobDeps): JobHandler<UpdateJobInput> {
         );
       }
     },
-    recover: async (op, error) => {
+    recover: async ({ operation, input, resources }, error) => {
       // Marina stopped mid-update: undo what the job had done, as a failure inside it would.
-      const progress = op.resources.update as Progress | undefined;
+      const progress = resources.update;
       if (!progress) return;
-      const instance = await deps.instances.row(op.target_id ?? '').catch(() => undefined);
-      const input = op.input as unknown as UpdateJobInput;
+      const instance = await deps.instances.row(operation.target_id ?? '').catch(() => undefined);
       const repo = await deps.repositories.row(input.repositoryId).catch(() => undefined);
       if (!instance || !repo) return;
-      const job = { operation: op, log: async () => undefined };
-      await rollback(deps, job as unknown as JobContext<unknown>, instance, repo, progress);
+      await rollback(deps, { operation, log: async () => undefined }, instance, repo, progress);
       await deps.repositories.recordCheckout(repo.id, instance.id, {
         status: progress.before.commit ? 'ready' : 'failed',
         error: `Interrupted and rolled back: ${error.message}`.slice(0, 4000),
       });
     },
-  };
+  });
 }
 
 /** After repositories were removed: their folders go, and Odoo restarts without them. */
-function reconfigureHandler(deps: RepositoryJobDeps): JobHandler {
-  return {
-    kind: 'addons.reconfigure',
-    steps: reconfigureSteps,
+function reconfigureHandler(deps: RepositoryJobDeps) {
+  return defineJob({
+    ...reconfigureJob,
     run: async (job) => {
       let instance = await deps.instances.row(job.operation.target_id ?? '');
-      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      const engine = await deps.hosts.reachableRuntime(instance.host_id);
       const wasRunning = Boolean((await engine.state(instance.container_name))?.running);
       await job.step('checkout', async () => {
         const folder = deps.repositories.instanceFolder(instance.id);
@@ -398,7 +391,7 @@ function reconfigureHandler(deps: RepositoryJobDeps): JobHandler {
       else await job.skip('health', 'the instance was stopped');
       return undefined;
     },
-  };
+  });
 }
 
 export function registerRepositoryJobs(runner: JobRunner, deps: RepositoryJobDeps): void {

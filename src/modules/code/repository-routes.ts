@@ -3,74 +3,9 @@ import { Type } from 'typebox';
 import { MarinaError } from '../../platform/errors.js';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { DateTime, Job, Nullable, responses, Uuid } from '../../platform/http/schemas.js';
+import { Job, responses, Uuid } from '../../platform/http/schemas.js';
 import { receivePush } from './push-hooks.js';
-
-const Commit = Type.Object(
-  { hash: Type.String(), author: Type.String(), email: Type.String(), date: Type.String(), subject: Type.String() },
-  { title: 'Commit' },
-);
-
-const GitStatus = Type.Object(
-  {
-    branch: Type.String(),
-    head: Commit,
-    dirty: Type.Boolean(),
-    ahead: Type.Integer(),
-    behind: Type.Integer(),
-    diverged: Type.Boolean(),
-    remoteHead: Nullable(Type.String()),
-    changes: Type.Array(Type.String(), { description: 'Up to 20 changed paths when dirty' }),
-  },
-  { title: 'GitStatus', description: 'Ahead and behind compare with the remote branch as last fetched.' },
-);
-
-const Checkout = Type.Object(
-  {
-    instanceId: Type.String(),
-    instanceName: Type.String(),
-    stage: Type.String(),
-    branch: Type.String(),
-    commit: Nullable(Type.String()),
-    previousCommit: Nullable(Type.String()),
-    status: Type.Union([Type.Literal('pending'), Type.Literal('ready'), Type.Literal('failed')]),
-    error: Nullable(Type.String()),
-    addons: Type.Array(Type.String()),
-    lastJobId: Nullable(Type.String()),
-    updatedAt: DateTime,
-    git: Type.Optional(Nullable(GitStatus)),
-    commits: Type.Optional(Type.Array(Commit)),
-    fetchError: Type.Optional(Nullable(Type.String())),
-  },
-  { title: 'Checkout' },
-);
-
-const Repository = Type.Object(
-  {
-    id: Type.String(),
-    organizationId: Type.String(),
-    projectId: Type.String(),
-    name: Type.String(),
-    url: Type.String(),
-    branch: Type.String(),
-    subfolder: Type.String(),
-    submodules: Type.Boolean(),
-    autoRestart: Type.Boolean(),
-    autoUpgrade: Type.Boolean(),
-    deployKey: Type.String({ description: 'The public deploy key: add it to the repository with read access' }),
-    hostKeys: Type.Array(Type.String(), { description: 'Fingerprints of the pinned ssh host keys' }),
-    hook: Nullable(
-      Type.Object(
-        { url: Type.String(), secret: Type.String() },
-        { description: 'Push-to-deploy URL and secret (organization admins only)' },
-      ),
-    ),
-    checkouts: Type.Array(Checkout),
-    createdBy: Type.String(),
-    createdAt: DateTime,
-  },
-  { title: 'Repository' },
-);
+import { Repository } from './schemas.js';
 
 // Shapes at the edge; the service validates URLs, branches and folders for meaning.
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });

@@ -6,13 +6,7 @@ import { MarinaError } from '../../platform/errors.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { randomSecret } from '../../platform/secrets/secrets.js';
-import {
-  LABEL_ID,
-  LABEL_KIND,
-  LABEL_MANAGED,
-  LABEL_NAMESPACE,
-  POSTGRES_CAPABILITIES,
-} from '../../runtime/docker/engine.js';
+import { LABEL_ID, LABEL_KIND, LABEL_MANAGED, LABEL_NAMESPACE } from '../../runtime/port.js';
 import type { HostService } from './hosts.js';
 
 /** The namespace's network on a host (named after it): the database server and helper containers; no Odoo. */
@@ -77,7 +71,10 @@ export class DatabaseServerService {
     const user = decodeURIComponent(parsed.username);
     const password = decodeURIComponent(parsed.password);
     if (!user || !password) {
-      throw new MarinaError('MARINA_E_JOB_FAILED', 'MARINA_ODOO_DATABASE_URL must name a superuser and its password.');
+      throw new MarinaError(
+        'MARINA_E_DATABASE_SERVER_UNAVAILABLE',
+        'MARINA_ODOO_DATABASE_URL must name a superuser and its password.',
+      );
     }
     // The sealed values are bound to the row's id: make the row first, then seal for the id it has.
     const sealedFor = (id: string) => ({
@@ -109,13 +106,13 @@ export class DatabaseServerService {
       await waitUntilReady(await this.connection(server), 10_000);
     } catch (error) {
       throw new MarinaError(
-        'MARINA_E_JOB_FAILED',
+        'MARINA_E_DATABASE_SERVER_UNAVAILABLE',
         `The external PostgreSQL server ${parsed.hostname}:${values.internal_port} does not answer: ${(error as Error).message}`,
       );
     }
     // Helper containers (backup tools) join the namespace's network, which the managed path would have made.
-    const engine = await this.hosts.reachableEngine(hostId);
-    await engine.ensureNetwork(networkName(this.namespace), namespaceLabels(this.namespace, 'network'));
+    const runtime = await this.hosts.reachableRuntime(hostId);
+    await runtime.ensureNetwork(networkName(this.namespace), namespaceLabels(this.namespace, 'network'));
     return server;
   }
 
@@ -124,11 +121,11 @@ export class DatabaseServerService {
    * under its alias: Odoo finds it by the same name as before, and it serves nothing but PostgreSQL.
    */
   async organizationNetwork(server: DatabaseServer, hostId: string, organizationId: string): Promise<string> {
-    const engine = await this.hosts.reachableEngine(hostId);
+    const runtime = await this.hosts.reachableRuntime(hostId);
     const name = organizationNetworkName(this.namespace, organizationId);
-    await engine.ensureNetwork(name, namespaceLabels(this.namespace, ORGANIZATION_NETWORK_KIND, organizationId));
+    await runtime.ensureNetwork(name, namespaceLabels(this.namespace, ORGANIZATION_NETWORK_KIND, organizationId));
     if (server.kind === 'managed' && server.host_id === hostId && server.container_name)
-      await engine.networks.connect(name, server.container_name, [server.internal_host]);
+      await runtime.connectNetwork(name, server.container_name, [server.internal_host]);
     return name;
   }
 
@@ -148,11 +145,11 @@ export class DatabaseServerService {
       .where('host_id', '=', hostId)
       .executeTakeFirst();
     if (left) return;
-    const engine = await this.hosts.reachableEngine(hostId);
+    const runtime = await this.hosts.reachableRuntime(hostId);
     const name = organizationNetworkName(this.namespace, organizationId);
     if (server?.kind === 'managed' && server.host_id === hostId && server.container_name)
-      await engine.networks.disconnect(name, server.container_name);
-    await engine.networks.remove(name);
+      await runtime.disconnectNetwork(name, server.container_name);
+    await runtime.removeNetwork(name);
   }
 
   async get(id: string): Promise<DatabaseServer> {
@@ -170,7 +167,7 @@ export class DatabaseServerService {
   }
 
   private async createOrStart(hostId: string): Promise<DatabaseServer> {
-    const engine = await this.hosts.reachableEngine(hostId);
+    const runtime = await this.hosts.reachableRuntime(hostId);
     let server = await this.db
       .selectFrom('database_servers')
       .selectAll()
@@ -201,27 +198,26 @@ export class DatabaseServerService {
     }
     const labels = namespaceLabels(this.namespace, 'postgres', server.id);
     const containerName = server.container_name ?? '';
-    const state = await engine.state(containerName);
+    const state = await runtime.state(containerName);
     if (!state) {
       const image = server.image ?? this.image;
-      if (!(await engine.hasImage(image))) {
+      if (!(await runtime.hasImage(image))) {
         throw new MarinaError(
           'MARINA_E_IMAGE_MISSING',
           `The PostgreSQL image ${image} is not on host ${hostId}. Pull it there (docker pull ${image}) or set MARINA_POSTGRES_IMAGE.`,
         );
       }
       this.logger.info({ host: hostId, image }, 'creating the managed PostgreSQL server');
-      await engine.ensureNetwork(
+      await runtime.ensureNetwork(
         server.network ?? networkName(this.namespace),
         namespaceLabels(this.namespace, 'network'),
       );
-      await engine.ensureVolume(server.volume_name ?? '', labels);
-      // Shared by every tenant: bounded, but by the host's size rather than a tool's default.
-      const host = await engine.info();
-      await engine.createContainer({
+      await runtime.ensureVolume(server.volume_name ?? '', labels);
+      // Shared by every tenant: the runtime bounds it by the host's size rather than a tool's default.
+      await runtime.createDatabaseServer({
         name: containerName,
         image,
-        cmd: MANAGED_SERVER_SETTINGS,
+        command: MANAGED_SERVER_SETTINGS,
         env: {
           POSTGRES_USER: server.superuser,
           POSTGRES_PASSWORD: this.box.open(
@@ -232,22 +228,17 @@ export class DatabaseServerService {
         },
         labels,
         network: server.network ?? networkName(this.namespace),
-        networkAliases: [server.internal_host],
-        mounts: [{ type: 'volume', source: server.volume_name ?? '', target: '/var/lib/postgresql/data' }],
+        alias: server.internal_host,
+        volume: server.volume_name ?? '',
+        dataDir: '/var/lib/postgresql/data',
         // Marina itself connects through loopback; Odoo containers through their organization's network.
-        ports: [{ container: 5432, hostIp: '127.0.0.1', hostPort: 0 }],
-        restart: 'unless-stopped',
-        // Its entrypoint runs as root to hand the data folder to postgres, then drops to it.
-        capAdd: POSTGRES_CAPABILITIES,
-        pidsLimit: 2048,
-        memoryBytes: Math.floor(host.memoryBytes * 0.75),
-        nanoCpus: host.cpus * 1e9,
+        port: 5432,
       });
       // A server made again joins the organizations' networks the old one served.
-      for (const network of await engine.networks.listManaged(this.namespace, ORGANIZATION_NETWORK_KIND))
-        await engine.networks.connect(network, containerName, [server.internal_host]);
+      for (const network of await runtime.listNetworks(this.namespace, ORGANIZATION_NETWORK_KIND))
+        await runtime.connectNetwork(network, containerName, [server.internal_host]);
     }
-    if (!state?.running) await engine.start(containerName);
+    if (!state?.running) await runtime.start(containerName);
     await waitUntilReady(await this.connection(server), 60_000);
     return this.db
       .updateTable('database_servers')
@@ -265,7 +256,7 @@ export class DatabaseServerService {
     instance: Pick<Instance, 'id' | 'database_server_id' | 'db_name' | 'db_password'>,
   ): Promise<ServerConnection> {
     if (!instance.database_server_id)
-      throw new MarinaError('MARINA_E_INVALID_STATE', 'The instance has no database yet.');
+      throw new MarinaError('MARINA_E_NO_DATABASE', 'The instance has no database yet.');
     const server = await this.get(instance.database_server_id);
     return { ...(await this.connection(server)), ...this.roleOf(instance) };
   }
@@ -290,11 +281,11 @@ export class DatabaseServerService {
       );
       return { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password };
     }
-    const engine = await this.hosts.reachableEngine(server.host_id ?? '');
-    const port = await engine.publishedPort(server.container_name ?? '', 5432);
+    const runtime = await this.hosts.reachableRuntime(server.host_id ?? '');
+    const port = await runtime.publishedPort(server.container_name ?? '', 5432);
     if (!port)
       throw new MarinaError(
-        'MARINA_E_JOB_FAILED',
+        'MARINA_E_DATABASE_SERVER_UNAVAILABLE',
         `The PostgreSQL container ${server.container_name} publishes no port.`,
       );
     return { host: '127.0.0.1', port, user: server.superuser, password };

@@ -5,7 +5,8 @@ import { requirePlatformAdmin } from '../../platform/access.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Actor } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
-import { DockerEngine } from '../../runtime/docker/engine.js';
+import { connectRuntime } from '../../runtime/index.js';
+import type { Runtime, RuntimeFactory } from '../../runtime/port.js';
 
 export const LOCAL_HOST_ID = 'local';
 
@@ -50,12 +51,14 @@ export function explainUnreachable(dockerHost: string, error: unknown): string {
 
 /** Docker engines Marina places instances on. The local engine is registered at start-up. */
 export class HostService {
-  private readonly engines = new Map<string, DockerEngine>();
+  private readonly runtimes = new Map<string, Runtime>();
 
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** How a host's runtime is reached from its stored address (a stand-in in some tests). */
+    private readonly connect: RuntimeFactory = connectRuntime,
   ) {}
 
   async registerLocal(dockerHost: string): Promise<HostView> {
@@ -64,7 +67,7 @@ export class HostService {
       .values({ id: LOCAL_HOST_ID, name: 'local', docker_host: dockerHost })
       .onConflict((oc) => oc.column('id').doUpdateSet({ docker_host: dockerHost }))
       .execute();
-    this.engines.delete(LOCAL_HOST_ID);
+    this.runtimes.delete(LOCAL_HOST_ID);
     return this.refresh(LOCAL_HOST_ID);
   }
 
@@ -73,7 +76,7 @@ export class HostService {
     const host = await this.row(id);
     const now = this.clock.now();
     try {
-      const info = await (await this.engine(id)).info();
+      const info = await (await this.runtime(id)).info();
       const updated = await this.db
         .updateTable('hosts')
         .set({
@@ -114,22 +117,27 @@ export class HostService {
     return host;
   }
 
-  /** The engine of a host, made once per process from the address stored for it. */
-  async engine(id: string): Promise<DockerEngine> {
-    let engine = this.engines.get(id);
-    if (!engine) {
-      engine = new DockerEngine({ dockerHost: (await this.row(id)).docker_host });
-      this.engines.set(id, engine);
+  /** The runtime of a host, made once per process from the address stored for it. */
+  async runtime(id: string): Promise<Runtime> {
+    let runtime = this.runtimes.get(id);
+    if (!runtime) {
+      runtime = this.connect((await this.row(id)).docker_host);
+      this.runtimes.set(id, runtime);
     }
-    return engine;
+    return runtime;
   }
 
-  /** The engine of a host that answers, or an error that says what to fix. */
-  async reachableEngine(id: string): Promise<DockerEngine> {
-    const engine = await this.engine(id);
+  /** @deprecated The old name of reachableRuntime, while other modules move over. */
+  reachableEngine(id: string): Promise<Runtime> {
+    return this.reachableRuntime(id);
+  }
+
+  /** The runtime of a host that answers, or an error that says what to fix. */
+  async reachableRuntime(id: string): Promise<Runtime> {
+    const runtime = await this.runtime(id);
     try {
-      await engine.docker.ping();
-      return engine;
+      await runtime.ping();
+      return runtime;
     } catch (error) {
       const host = await this.row(id);
       throw new MarinaError('MARINA_E_DOCKER_UNAVAILABLE', explainUnreachable(host.docker_host, error));

@@ -1,3 +1,4 @@
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { User } from '../../db/schema.js';
 import { requirePlatformAdmin } from '../../platform/access.js';
@@ -6,18 +7,10 @@ import type { Clock } from '../../platform/clock.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
 import { isUuid } from '../../platform/validation.js';
+import type { Account } from './schemas.js';
 
 /** An account as platform admins manage it. */
-export interface AccountView {
-  id: string;
-  email: string;
-  name: string;
-  isPlatformAdmin: boolean;
-  createdAt: string;
-  disabled: boolean;
-  disabledAt: string | null;
-  organizationCount: number;
-}
+export type AccountView = Static<typeof Account>;
 
 const view = (user: User, organizationCount: number): AccountView => ({
   id: user.id,
@@ -30,17 +23,19 @@ const view = (user: User, organizationCount: number): AccountView => ({
   organizationCount,
 });
 
+export interface AccountServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+}
+
 /** Accounts across organizations: listed, disabled and enabled by platform admins only. */
 export class AccountService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly deps: AccountServiceDeps) {}
 
   async list(actor: Actor): Promise<AccountView[]> {
     requirePlatformAdmin(actor);
-    const rows = await this.db
+    const rows = await this.deps.db
       .selectFrom('users as u')
       .selectAll('u')
       .select((eb) =>
@@ -64,8 +59,8 @@ export class AccountService {
     if (ctx.actor.kind === 'user' && ctx.actor.userId === userId) {
       throw new MarinaError('MARINA_E_CONFLICT', 'You cannot disable your own account.');
     }
-    const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction().execute(async (trx) => {
       const user = await this.forChange(trx, userId);
       if (user.disabled_at) return view(user, await this.organizationCount(trx, user.id));
       const updated = await trx
@@ -86,7 +81,7 @@ export class AccountService {
         .where('user_id', '=', user.id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'user.disable',
@@ -102,7 +97,7 @@ export class AccountService {
   /** Lets the account sign in again; sessions and tokens ended by disabling stay ended. */
   async enable(ctx: RequestContext, userId: string): Promise<AccountView> {
     requirePlatformAdmin(ctx.actor);
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.db.transaction().execute(async (trx) => {
       const user = await this.forChange(trx, userId);
       if (!user.disabled_at) return view(user, await this.organizationCount(trx, user.id));
       const updated = await trx
@@ -111,7 +106,7 @@ export class AccountService {
         .where('id', '=', user.id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'user.enable',

@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { requireUser } from '../../platform/access.js';
 import { anonymousContext, clearSessionCookie, contextOf, setSessionCookie } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { Email, Name, Password, Role, responses, SessionStart, User } from '../../platform/http/schemas.js';
+import { Email, Name, NewPassword, Password, responses } from '../../platform/http/schemas.js';
+import { Role, SessionStart, User } from './schemas.js';
 import { userView } from './users.js';
 
 export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, config }) => {
@@ -64,7 +65,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         tags: ['setup'],
         summary: 'Create the first administrator with the one-time setup link, and sign in',
         body: Type.Object(
-          { token: Type.String({ maxLength: 100 }), email: Email, name: Type.Optional(Name), password: Password },
+          { token: Type.String({ maxLength: 100 }), email: Email, name: Type.Optional(Name), password: NewPassword },
           { additionalProperties: false },
         ),
         response: responses({ 201: SessionStart }),
@@ -130,7 +131,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         body: Type.Object(
           {
             currentPassword: Password,
-            newPassword: Password,
+            newPassword: NewPassword,
             revokeTokens: Type.Optional(
               Type.Boolean({ description: 'Also delete all your API tokens (default false: they keep working)' }),
             ),

@@ -40,13 +40,15 @@ export function backoffSeconds(failures: number, free: number, maxDelayMinutes: 
 const attemptKey = (email: unknown) =>
   typeof email === 'string' ? email.trim().toLowerCase().slice(0, limits.email) : '';
 
+export interface AuthServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  config: Pick<MarinaConfig, 'session' | 'login'>;
+}
+
 export class AuthService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-    private readonly config: Pick<MarinaConfig, 'session' | 'login'>,
-  ) {}
+  constructor(private readonly deps: AuthServiceDeps) {}
 
   /**
    * Sign-in with two brakes, both a backoff rather than a lock: failures from one address for one
@@ -60,7 +62,7 @@ export class AuthService {
     input: { email: unknown; password: unknown },
     userAgent: string | null,
   ): Promise<LoginResult> {
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     const ip = ctx.ip ?? 'unknown';
     const email = attemptKey(input.email);
     const password = typeof input.password === 'string' ? input.password : '';
@@ -68,19 +70,23 @@ export class AuthService {
       throw new MarinaError('MARINA_E_VALIDATION', 'Send an email address and a password.', { field: 'email' });
     }
     await this.requireNotSlowed(email, ip, now);
-    await this.db.deleteFrom('login_attempts').where('at', '<', addMinutes(now, -ATTEMPT_RETENTION_MINUTES)).execute();
+    await this.deps.db
+      .deleteFrom('login_attempts')
+      .where('at', '<', addMinutes(now, -ATTEMPT_RETENTION_MINUTES))
+      .execute();
     // Recorded as a failure before the password is checked, so parallel guesses count each other.
-    const attempt = await this.db
+    const attempt = await this.deps.db
       .insertInto('login_attempts')
       .values({ email, ip, succeeded: false, at: now })
       .returning('id')
       .executeTakeFirstOrThrow();
 
-    const user = await this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+    const user = await this.deps.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
     const ok = await verifyPassword(user?.password_hash, password);
-    if (ok) await this.db.updateTable('login_attempts').set({ succeeded: true }).where('id', '=', attempt.id).execute();
+    if (ok)
+      await this.deps.db.updateTable('login_attempts').set({ succeeded: true }).where('id', '=', attempt.id).execute();
     if (!user || !ok) {
-      await this.audit.record(
+      await this.deps.audit.record(
         { actor: null, ip: ctx.ip, label: email },
         { action: 'auth.login_failed', target: user ? { type: 'user', id: user.id, label: user.email } : undefined },
       );
@@ -88,7 +94,7 @@ export class AuthService {
     }
     // Said only to someone who knows the password: a guesser learns nothing about the account.
     if (user.disabled_at) {
-      await this.audit.record(
+      await this.deps.audit.record(
         { actor: null, ip: ctx.ip, label: email },
         {
           action: 'auth.login_refused',
@@ -101,8 +107,8 @@ export class AuthService {
 
     const sessionSecret = randomSecret();
     const csrfToken = randomSecret();
-    const expiresAt = addMinutes(now, this.config.session.maxAgeHours * 60);
-    await this.db.transaction().execute(async (trx) => {
+    const expiresAt = addMinutes(now, this.deps.config.session.maxAgeHours * 60);
+    await this.deps.db.transaction().execute(async (trx) => {
       const session = await trx
         .insertInto('sessions')
         .values({
@@ -117,7 +123,7 @@ export class AuthService {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         {
           actor: {
             kind: 'user',
@@ -137,14 +143,14 @@ export class AuthService {
 
   /** Throws 429 with Retry-After while this address must wait, per account and overall. */
   private async requireNotSlowed(email: string, ip: string, now: Date): Promise<void> {
-    const { maxFailures, maxDelayMinutes, ipMaxFailures, ipWindowMinutes } = this.config.login;
+    const { maxFailures, maxDelayMinutes, ipMaxFailures, ipWindowMinutes } = this.deps.config.login;
     const waitUntil = (count: string | number, last: Date | string | null, free: number): number => {
       const delay = backoffSeconds(Number(count), free, maxDelayMinutes);
       if (delay === 0 || last === null) return 0;
       return Math.ceil((new Date(last).getTime() + delay * 1000 - now.getTime()) / 1000);
     };
 
-    const fromIp = await this.db
+    const fromIp = await this.deps.db
       .selectFrom('login_attempts')
       .select((eb) => [eb.fn.countAll<string>().as('count'), eb.fn.max('at').as('last')])
       .where('ip', '=', ip)
@@ -161,14 +167,14 @@ export class AuthService {
     }
 
     // For one account from one address, only the failures since that address last got in count.
-    const lastSuccess = await this.db
+    const lastSuccess = await this.deps.db
       .selectFrom('login_attempts')
       .select((eb) => eb.fn.max('id').as('id'))
       .where('email', '=', email)
       .where('ip', '=', ip)
       .where('succeeded', '=', true)
       .executeTakeFirst();
-    let pairQuery = this.db
+    let pairQuery = this.deps.db
       .selectFrom('login_attempts')
       .select((eb) => [eb.fn.countAll<string>().as('count'), eb.fn.max('at').as('last')])
       .where('email', '=', email)
@@ -190,7 +196,7 @@ export class AuthService {
   /** Resolves a session cookie. Sessions end on logout, after the idle timeout, or at their maximum age. */
   async authenticateSession(secret: string): Promise<AuthenticatedSession> {
     if (secret.length > 100) throw new MarinaError('MARINA_E_UNAUTHENTICATED');
-    const row = await this.db
+    const row = await this.deps.db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .select([
@@ -208,12 +214,12 @@ export class AuthService {
       .executeTakeFirst();
     if (!row || row.ended_at || row.disabled_at)
       throw new MarinaError('MARINA_E_UNAUTHENTICATED', 'Your session has ended; sign in again.');
-    const now = this.clock.now();
-    const idleLimit = addMinutes(row.last_seen_at, this.config.session.idleMinutes);
+    const now = this.deps.clock.now();
+    const idleLimit = addMinutes(row.last_seen_at, this.deps.config.session.idleMinutes);
     if (row.expires_at <= now || idleLimit <= now) throw new MarinaError('MARINA_E_SESSION_EXPIRED');
     // One write a minute at most per session keeps the idle timer honest without a write per request.
     if (now.getTime() - row.last_seen_at.getTime() > 60_000) {
-      await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute();
+      await this.deps.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute();
     }
     return {
       actor: {
@@ -236,9 +242,9 @@ export class AuthService {
   async logout(ctx: { actor: UserActor; ip: string | null }): Promise<void> {
     const sessionId = ctx.actor.sessionId;
     if (!sessionId) return;
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('sessions').set({ ended_at: this.clock.now() }).where('id', '=', sessionId).execute();
-      await this.audit.record(
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.updateTable('sessions').set({ ended_at: this.deps.clock.now() }).where('id', '=', sessionId).execute();
+      await this.deps.audit.record(
         ctx,
         { action: 'auth.logout', target: { type: 'session', id: sessionId, label: ctx.actor.email } },
         trx,

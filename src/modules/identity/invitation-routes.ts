@@ -2,30 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { anonymousContext, contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { DateTime, Email, IdOrSlug, Name, Password, Role, responses, User, Uuid } from '../../platform/http/schemas.js';
-
-const Invitation = Type.Object(
-  {
-    id: Type.String(),
-    organizationId: Type.String(),
-    email: Type.String(),
-    role: Role,
-    invitedBy: Type.String(),
-    createdAt: DateTime,
-    expiresAt: DateTime,
-    expired: Type.Boolean(),
-    mailed: Type.Boolean({ description: 'Whether the invitation email reached the mail server' }),
-    mailError: Type.Union([Type.String(), Type.Null()], { description: 'Why mailing failed (platform admins only)' }),
-  },
-  { title: 'Invitation' },
-);
-
-const OrganizationRef = Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String() });
-
-const MyInvitation = Type.Object(
-  { id: Type.String(), organization: OrganizationRef, role: Role, invitedBy: Type.String(), expiresAt: DateTime },
-  { title: 'MyInvitation' },
-);
+import { DateTime, Email, IdOrSlug, Name, Password, responses, Uuid } from '../../platform/http/schemas.js';
+import { Invitation, MyInvitation, Role, User } from './schemas.js';
 
 const Accepted = Type.Object({
   user: User,

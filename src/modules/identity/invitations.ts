@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Invitation, MemberRole, User } from '../../db/schema.js';
 import { requireAccess, requirePlatformAdmin, requireUser, roleAtLeast } from '../../platform/access.js';
@@ -12,33 +13,16 @@ import type { SettingsService } from '../settings/service.js';
 import { sendInvitation } from './invitation-mail.js';
 import type { OrganizationService } from './organizations.js';
 import { hashPassword, requireStrongPassword, verifyPassword } from './passwords.js';
+import type { Invitation as InvitationSchema, MyInvitation } from './schemas.js';
 import { defaultName, type UserView, userView } from './users.js';
 
 const INVITE_DAYS = 7;
 
 /** What organization admins see of an invitation: never its link. */
-export interface InvitationView {
-  id: string;
-  organizationId: string;
-  email: string;
-  role: MemberRole;
-  invitedBy: string;
-  createdAt: string;
-  expiresAt: string;
-  expired: boolean;
-  /** Whether the invitation reached the mail server; if not, a platform admin can hand out a link. */
-  mailed: boolean;
-  /** Why mailing failed; for platform admins only (it names the mail server). */
-  mailError: string | null;
-}
+export type InvitationView = Static<typeof InvitationSchema>;
 
-export interface MyInvitationView {
-  id: string;
-  organization: { id: string; slug: string; name: string };
-  role: MemberRole;
-  invitedBy: string;
-  expiresAt: string;
-}
+/** An invitation waiting for the signed-in user (the `MyInvitation` schema). */
+export type MyInvitationView = Static<typeof MyInvitation>;
 
 /** What the holder of a link learns before accepting it. */
 export interface InvitationPreview {
@@ -66,38 +50,40 @@ const asActor = (user: User): UserActor => ({
   via: 'session',
 });
 
+export interface InvitationServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  organizations: OrganizationService;
+  settings: SettingsService;
+  logger: Logger;
+  publicUrl: string;
+}
+
 /**
  * Invitations are how anyone joins an organization. The link goes to the invitee's mailbox and
  * nowhere else (a platform admin may issue a fresh one when no mail could be sent); an account is
  * created, or an existing one joins, only when the owner of the address accepts.
  */
 export class InvitationService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-    private readonly organizations: OrganizationService,
-    private readonly settings: SettingsService,
-    private readonly logger: Logger,
-    private readonly publicUrl: string,
-  ) {}
+  constructor(private readonly deps: InvitationServiceDeps) {}
 
   async invite(
     ctx: RequestContext,
     idOrSlug: string,
     input: { email: unknown; role: unknown },
   ): Promise<{ status: 'invited'; invitation: InvitationView }> {
-    const org = await this.organizations.resolve(ctx.actor, idOrSlug);
-    const access = await requireAccess(this.db, ctx.actor, org.id, 'admin');
+    const org = await this.deps.organizations.resolve(ctx.actor, idOrSlug);
+    const access = await requireAccess(this.deps.db, ctx.actor, org.id, 'admin');
     const email = normalizeEmail(input.email);
     const role = requireRole(input.role);
     if (role === 'owner' && !roleAtLeast(access.role, 'owner')) {
       throw new MarinaError('MARINA_E_FORBIDDEN', 'Only owners can invite owners.');
     }
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     const secret = randomSecret();
     const by = ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label;
-    const { invitation, accountExists } = await this.db.transaction().execute(async (trx) => {
+    const { invitation, accountExists } = await this.deps.db.transaction().execute(async (trx) => {
       const member = await trx
         .selectFrom('memberships as m')
         .innerJoin('users as u', 'u.id', 'm.user_id')
@@ -133,7 +119,7 @@ export class InvitationService {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'invitation.create',
@@ -157,18 +143,18 @@ export class InvitationService {
 
   /** Sends the link to the invitee and records the outcome; never fails the invitation. */
   private async mail(invitation: Invitation, secret: string, organization: string, accountExists: boolean) {
-    const outcome = await sendInvitation(this.settings, this.logger, invitation, {
+    const outcome = await sendInvitation(this.deps.settings, this.deps.logger, invitation, {
       url: this.link(secret),
       organization,
       invitedBy: invitation.invited_by_label,
       role: invitation.role,
       expiresAt: invitation.expires_at,
       accountExists,
-      publicUrl: this.publicUrl,
+      publicUrl: this.deps.publicUrl,
     });
-    return this.db
+    return this.deps.db
       .updateTable('invitations')
-      .set({ mailed_at: outcome.sent ? this.clock.now() : null, mail_error: outcome.error })
+      .set({ mailed_at: outcome.sent ? this.deps.clock.now() : null, mail_error: outcome.error })
       .where('id', '=', invitation.id)
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -176,18 +162,18 @@ export class InvitationService {
 
   /** Pending invitations of an organization (expired ones included, marked), for its admins. */
   async list(actor: Actor, idOrSlug: string): Promise<InvitationView[]> {
-    const org = await this.organizations.resolve(actor, idOrSlug, 'admin');
+    const org = await this.deps.organizations.resolve(actor, idOrSlug, 'admin');
     const rows = await this.pending().where('organization_id', '=', org.id).orderBy('created_at', 'desc').execute();
     return rows.map((r) => this.view(r, actor));
   }
 
   async revoke(ctx: RequestContext, idOrSlug: string, invitationId: string): Promise<void> {
-    const org = await this.organizations.resolve(ctx.actor, idOrSlug, 'admin');
+    const org = await this.deps.organizations.resolve(ctx.actor, idOrSlug, 'admin');
     if (!isUuid(invitationId)) throw notFound('Invitation');
-    await this.db.transaction().execute(async (trx) => {
+    await this.deps.db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('invitations')
-        .set({ revoked_at: this.clock.now() })
+        .set({ revoked_at: this.deps.clock.now() })
         .where('id', '=', invitationId)
         .where('organization_id', '=', org.id)
         .where('accepted_at', 'is', null)
@@ -195,7 +181,7 @@ export class InvitationService {
         .returningAll()
         .executeTakeFirst();
       if (!row) throw notFound('Invitation');
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'invitation.revoke',
@@ -216,8 +202,8 @@ export class InvitationService {
     requirePlatformAdmin(ctx.actor);
     if (!isUuid(invitationId)) throw notFound('Invitation');
     const secret = randomSecret();
-    const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('invitations')
         .set({ token_hash: sha256(secret), expires_at: addMinutes(now, INVITE_DAYS * 24 * 60) })
@@ -227,7 +213,7 @@ export class InvitationService {
         .returningAll()
         .executeTakeFirst();
       if (!row) throw notFound('Invitation');
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'invitation.link',
@@ -247,7 +233,7 @@ export class InvitationService {
       .innerJoin('organizations as o', 'o.id', 'invitations.organization_id')
       .select(['o.slug', 'o.name'])
       .where('invitations.email', '=', actor.email)
-      .where('invitations.expires_at', '>', this.clock.now())
+      .where('invitations.expires_at', '>', this.deps.clock.now())
       .orderBy('invitations.created_at', 'desc')
       .execute();
     return rows.map((r) => ({
@@ -270,10 +256,14 @@ export class InvitationService {
     const invitation = await this.pending()
       .where('id', '=', invitationId)
       .where('email', '=', actor.email)
-      .where('expires_at', '>', this.clock.now())
+      .where('expires_at', '>', this.deps.clock.now())
       .executeTakeFirst();
     if (!invitation) throw notFound('Invitation');
-    const user = await this.db.selectFrom('users').selectAll().where('id', '=', actor.userId).executeTakeFirstOrThrow();
+    const user = await this.deps.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', actor.userId)
+      .executeTakeFirstOrThrow();
     // A password alone does not prove the address: before invitations, organization admins chose
     // passwords for other people's addresses. Only an account whose owner once opened a link sent
     // to that address may join by a click.
@@ -288,12 +278,12 @@ export class InvitationService {
 
   async preview(token: unknown): Promise<InvitationPreview> {
     const invitation = await this.byToken(token);
-    const org = await this.db
+    const org = await this.deps.db
       .selectFrom('organizations')
       .select(['slug', 'name'])
       .where('id', '=', invitation.organization_id)
       .executeTakeFirstOrThrow();
-    const user = await this.db
+    const user = await this.deps.db
       .selectFrom('users')
       .select('password_hash')
       .where('email', '=', invitation.email)
@@ -318,12 +308,13 @@ export class InvitationService {
   ): Promise<AcceptResult> {
     const invitation = await this.byToken(input.token);
     const user =
-      (await this.db.selectFrom('users').selectAll().where('email', '=', invitation.email).executeTakeFirst()) ?? null;
+      (await this.deps.db.selectFrom('users').selectAll().where('email', '=', invitation.email).executeTakeFirst()) ??
+      null;
     if (user?.disabled_at) throw new MarinaError('MARINA_E_ACCOUNT_DISABLED');
     if (user?.password_hash) {
       const password = typeof input.password === 'string' ? input.password : '';
       if (!(await verifyPassword(user.password_hash, password))) {
-        await this.audit.record(
+        await this.deps.audit.record(
           { actor: null, ip: ctx.ip, label: invitation.email },
           {
             action: 'invitation.accept_failed',
@@ -359,8 +350,8 @@ export class InvitationService {
     /** The link was used: only the address's mailbox (or a platform admin) had it. */
     viaLink: boolean,
   ): Promise<AcceptResult> {
-    const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction().execute(async (trx) => {
       let user: User | null | undefined = existing;
       if (claim) {
         // A new account, or one made by an organization admin that nobody ever claimed.
@@ -388,7 +379,7 @@ export class InvitationService {
         if (!user)
           throw new MarinaError('MARINA_E_CONFLICT', 'This account was just set up; accept with its password.');
         if (!existing) {
-          await this.audit.record(
+          await this.deps.audit.record(
             { actor: asActor(user), ip: ctx.ip },
             {
               action: 'user.create',
@@ -429,7 +420,7 @@ export class InvitationService {
         .where('m.organization_id', '=', invitation.organization_id)
         .where('m.user_id', '=', user.id)
         .executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         { actor: asActor(user), ip: ctx.ip },
         {
           action: 'invitation.accept',
@@ -449,14 +440,14 @@ export class InvitationService {
     }
     const row = await this.pending()
       .where('token_hash', '=', sha256(token))
-      .where('expires_at', '>', this.clock.now())
+      .where('expires_at', '>', this.deps.clock.now())
       .executeTakeFirst();
     if (!row) throw new MarinaError('MARINA_E_NOT_FOUND', INVALID_LINK);
     return row;
   }
 
   private pending() {
-    return this.db
+    return this.deps.db
       .selectFrom('invitations')
       .selectAll('invitations')
       .where('invitations.accepted_at', 'is', null)
@@ -464,7 +455,7 @@ export class InvitationService {
   }
 
   private link(secret: string): string {
-    return `${this.publicUrl}/invite#${secret}`;
+    return `${this.deps.publicUrl}/invite#${secret}`;
   }
 
   private view(row: Invitation, actor: Actor): InvitationView {
@@ -477,7 +468,7 @@ export class InvitationService {
       invitedBy: row.invited_by_label,
       createdAt: row.created_at.toISOString(),
       expiresAt: row.expires_at.toISOString(),
-      expired: row.expires_at <= this.clock.now(),
+      expired: row.expires_at <= this.deps.clock.now(),
       mailed: row.mailed_at !== null,
       mailError: platformAdmin ? row.mail_error : null,
     };

@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { IdOrSlug, Member, Name, Organization, Role, responses, Slug, Uuid } from '../../platform/http/schemas.js';
+import { IdOrSlug, Name, responses, Slug, Uuid } from '../../platform/http/schemas.js';
 import { invitationRoutes } from './invitation-routes.js';
+import { Member, Organization, Role } from './schemas.js';
 import { userRoutes } from './user-routes.js';
 
 export const organizationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => {

@@ -1,3 +1,4 @@
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { MemberRole, Organization } from '../../db/schema.js';
 import { memberOrganizations, requireAccess, requirePlatformAdmin, roleAtLeast } from '../../platform/access.js';
@@ -6,51 +7,40 @@ import type { Clock } from '../../platform/clock.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
 import { isUuid, limits, patterns, requireLabel, requireRole, requireSlug } from '../../platform/validation.js';
+import type { Member, Organization as OrganizationSchema } from './schemas.js';
 
-export interface OrganizationView {
-  id: string;
-  slug: string;
-  name: string;
-  createdAt: string;
-  /** The caller's role; null for platform admins who are not members. */
-  role: MemberRole | null;
-  memberCount: number;
-}
+/** An organization with the caller's role (the `Organization` schema). */
+export type OrganizationView = Static<typeof OrganizationSchema>;
 
-export interface MemberView {
-  userId: string;
-  email: string;
-  name: string;
-  role: MemberRole;
-  joinedAt: string;
-  /** The account was disabled by a platform admin: it cannot sign in. */
-  disabled: boolean;
+/** A member of an organization (the `Member` schema). */
+export type MemberView = Static<typeof Member>;
+
+export interface OrganizationServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
 }
 
 export class OrganizationService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly deps: OrganizationServiceDeps) {}
 
   /** Finds an organization by id or slug; outsiders get "not found" whether it exists or not. */
   async resolve(actor: Actor, idOrSlug: string, minimum: MemberRole = 'member'): Promise<Organization> {
     const byId = isUuid(idOrSlug);
     if (!byId && !new RegExp(patterns.slug).test(idOrSlug)) throw notFound('Organization');
-    const org = await this.db
+    const org = await this.deps.db
       .selectFrom('organizations')
       .selectAll()
       .where(byId ? 'id' : 'slug', '=', idOrSlug)
       .executeTakeFirst();
     if (!org) throw notFound('Organization');
-    await requireAccess(this.db, actor, org.id, minimum);
+    await requireAccess(this.deps.db, actor, org.id, minimum);
     return org;
   }
 
   async list(actor: Actor): Promise<OrganizationView[]> {
     const userId = actor.kind === 'user' ? actor.userId : null;
-    let q = this.db.selectFrom('organizations as o').select((eb) => [
+    let q = this.deps.db.selectFrom('organizations as o').select((eb) => [
       'o.id',
       'o.slug',
       'o.name',
@@ -68,7 +58,7 @@ export class OrganizationService {
         .as('role'),
     ]);
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      q = q.where('o.id', 'in', memberOrganizations(this.db, actor));
+      q = q.where('o.id', 'in', memberOrganizations(this.deps.db, actor));
     }
     const rows = await q.orderBy('o.name').execute();
     return rows.map((r) => ({
@@ -93,11 +83,11 @@ export class OrganizationService {
     requirePlatformAdmin(ctx.actor);
     const slug = requireSlug(input.slug);
     const name = requireLabel(input.name, 'name', limits.name);
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.db.transaction().execute(async (trx) => {
       const clash = await trx.selectFrom('organizations').select('id').where('slug', '=', slug).executeTakeFirst();
       if (clash) throw new MarinaError('MARINA_E_CONFLICT', `The slug "${slug}" is already taken.`, { field: 'slug' });
       const org = await trx.insertInto('organizations').values({ slug, name }).returningAll().executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'organization.create',
@@ -112,7 +102,7 @@ export class OrganizationService {
 
   async members(actor: Actor, idOrSlug: string): Promise<MemberView[]> {
     const org = await this.resolve(actor, idOrSlug);
-    const rows = await this.db
+    const rows = await this.deps.db
       .selectFrom('memberships as m')
       .innerJoin('users as u', 'u.id', 'm.user_id')
       .select(['u.id', 'u.email', 'u.name', 'u.disabled_at', 'm.role', 'm.created_at'])
@@ -136,9 +126,9 @@ export class OrganizationService {
     input: { role: unknown },
   ): Promise<MemberView> {
     const org = await this.resolve(ctx.actor, idOrSlug);
-    const access = await requireAccess(this.db, ctx.actor, org.id, 'admin');
+    const access = await requireAccess(this.deps.db, ctx.actor, org.id, 'admin');
     const role = requireRole(input.role);
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.db.transaction().execute(async (trx) => {
       const current = await this.memberForChange(trx, org.id, userId);
       if ((role === 'owner' || current.role === 'owner') && !roleAtLeast(access.role, 'owner')) {
         throw new MarinaError('MARINA_E_FORBIDDEN', 'Only owners can grant or take away the owner role.');
@@ -150,7 +140,7 @@ export class OrganizationService {
         .where('organization_id', '=', org.id)
         .where('user_id', '=', userId)
         .execute();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'member.update',
@@ -166,8 +156,8 @@ export class OrganizationService {
 
   async removeMember(ctx: RequestContext, idOrSlug: string, userId: string): Promise<void> {
     const org = await this.resolve(ctx.actor, idOrSlug);
-    const access = await requireAccess(this.db, ctx.actor, org.id, 'admin');
-    await this.db.transaction().execute(async (trx) => {
+    const access = await requireAccess(this.deps.db, ctx.actor, org.id, 'admin');
+    await this.deps.db.transaction().execute(async (trx) => {
       const current = await this.memberForChange(trx, org.id, userId);
       if (current.role === 'owner') {
         if (!roleAtLeast(access.role, 'owner'))
@@ -178,7 +168,7 @@ export class OrganizationService {
       // An invitation still pending would let them straight back in.
       const revoked = await trx
         .updateTable('invitations')
-        .set({ revoked_at: this.clock.now() })
+        .set({ revoked_at: this.deps.clock.now() })
         .where('organization_id', '=', org.id)
         .where('email', '=', current.email)
         .where('accepted_at', 'is', null)
@@ -190,7 +180,7 @@ export class OrganizationService {
         .where('user_id', '=', userId)
         .where('organization_id', '=', org.id)
         .executeTakeFirst();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'member.remove',

@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { ApiToken, responses, Uuid } from '../../platform/http/schemas.js';
+import { responses, Uuid } from '../../platform/http/schemas.js';
 import { limits, patterns } from '../../platform/validation.js';
+import { ApiToken } from './schemas.js';
 
 export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
   app.get(

@@ -1,5 +1,6 @@
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
-import type { ApiToken, TokenScope } from '../../db/schema.js';
+import type { ApiToken } from '../../db/schema.js';
 import { requireUnrestricted, requireUser } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import { addMinutes, type Clock } from '../../platform/clock.js';
@@ -7,30 +8,15 @@ import type { RequestContext, UserActor } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
 import { randomSecret, sha256 } from '../../platform/secrets/secrets.js';
 import { isUuid, limits, requireLabel } from '../../platform/validation.js';
+import type { ApiToken as ApiTokenSchema } from './schemas.js';
 
 /** Tokens look like `mrn_<43 chars>`: the prefix makes leaked ones easy to spot by secret scanners. */
 export const TOKEN_PREFIX = 'mrn_';
 const TOKEN_PATTERN = /^mrn_[A-Za-z0-9_-]{43}$/;
 
-export interface TokenView {
-  id: string;
-  name: string;
-  prefix: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  /** `read`: the token can only read (GET and HEAD). */
-  scope: TokenScope;
-  /** The one organization the token reaches, or null for everything its user may do. */
-  organization: TokenOrganization | null;
-}
-
-interface TokenOrganization {
-  id: string;
-  slug: string;
-  name: string;
-}
+/** An API token, never its secret (the `ApiToken` schema). */
+export type TokenView = Static<typeof ApiTokenSchema>;
+type TokenOrganization = NonNullable<TokenView['organization']>;
 
 const MAX_EXPIRY_DAYS = 3650;
 
@@ -46,12 +32,14 @@ const view = (t: ApiToken, organization: TokenOrganization | null): TokenView =>
   organization,
 });
 
+export interface TokenServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+}
+
 export class TokenService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly deps: TokenServiceDeps) {}
 
   /**
    * The secret is returned here once and never again: only its SHA-256 is stored. A token may be
@@ -65,7 +53,7 @@ export class TokenService {
     const actor = requireUser(ctx.actor);
     requireUnrestricted(actor);
     const name = requireLabel(input.name, 'name', limits.tokenName);
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     const expiresAt = this.expiry(input, now);
     const scope = input.scope ?? 'write';
     if (scope !== 'read' && scope !== 'write') {
@@ -77,7 +65,7 @@ export class TokenService {
       // Membership, not platform rights: an organization token carries the role its user has there.
       const found =
         typeof id === 'string' && isUuid(id)
-          ? await this.db
+          ? await this.deps.db
               .selectFrom('organizations as o')
               .innerJoin('memberships as m', 'm.organization_id', 'o.id')
               .select(['o.id', 'o.slug', 'o.name'])
@@ -95,7 +83,7 @@ export class TokenService {
       organization = found;
     }
     const secret = `${TOKEN_PREFIX}${randomSecret(32)}`;
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.db.transaction().execute(async (trx) => {
       const token = await trx
         .insertInto('api_tokens')
         .values({
@@ -109,7 +97,7 @@ export class TokenService {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'token.create',
@@ -166,7 +154,7 @@ export class TokenService {
   async list(ctx: RequestContext): Promise<TokenView[]> {
     const actor = requireUser(ctx.actor);
     requireUnrestricted(actor);
-    const rows = await this.withOrganization(this.db)
+    const rows = await this.withOrganization(this.deps.db)
       .where('api_tokens.user_id', '=', actor.userId)
       .orderBy('api_tokens.created_at', 'desc')
       .execute();
@@ -177,7 +165,7 @@ export class TokenService {
     const actor = requireUser(ctx.actor);
     requireUnrestricted(actor);
     if (!isUuid(id)) throw notFound('API token');
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.db.transaction().execute(async (trx) => {
       const token = await this.withOrganization(trx)
         .where('api_tokens.id', '=', id)
         .where('api_tokens.user_id', '=', actor.userId)
@@ -186,11 +174,11 @@ export class TokenService {
       if (token.revoked_at) return withOrganizationView(token);
       const revoked = await trx
         .updateTable('api_tokens')
-        .set({ revoked_at: this.clock.now() })
+        .set({ revoked_at: this.deps.clock.now() })
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         { action: 'token.revoke', target: { type: 'api_token', id, label: token.name } },
         trx,
@@ -201,7 +189,7 @@ export class TokenService {
 
   async authenticate(secret: string): Promise<UserActor> {
     if (!TOKEN_PATTERN.test(secret)) throw new MarinaError('MARINA_E_INVALID_TOKEN');
-    const row = await this.db
+    const row = await this.deps.db
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
       .select([
@@ -218,11 +206,11 @@ export class TokenService {
       ])
       .where('api_tokens.token_hash', '=', sha256(secret))
       .executeTakeFirst();
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     if (!row || row.revoked_at || row.disabled_at || (row.expires_at && row.expires_at <= now))
       throw new MarinaError('MARINA_E_INVALID_TOKEN');
     if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > 60_000) {
-      await this.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+      await this.deps.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
     }
     return {
       kind: 'user',

@@ -2,21 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { DateTime, responses, Uuid } from '../../platform/http/schemas.js';
-
-const Account = Type.Object(
-  {
-    id: Type.String(),
-    email: Type.String(),
-    name: Type.String(),
-    isPlatformAdmin: Type.Boolean(),
-    createdAt: DateTime,
-    disabled: Type.Boolean(),
-    disabledAt: Type.Union([DateTime, Type.Null()]),
-    organizationCount: Type.Integer(),
-  },
-  { title: 'Account' },
-);
+import { responses, Uuid } from '../../platform/http/schemas.js';
+import { Account } from './schemas.js';
 
 export const userRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
   const accounts = services.accounts;

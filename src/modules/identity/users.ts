@@ -1,3 +1,4 @@
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { User } from '../../db/schema.js';
 import { requireUnrestricted, requireUser } from '../../platform/access.js';
@@ -7,14 +8,10 @@ import type { RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
 import { limits, normalizeEmail, requireLabel } from '../../platform/validation.js';
 import { hashPassword, requireStrongPassword, verifyPassword } from './passwords.js';
+import type { User as UserSchema } from './schemas.js';
 
-export interface UserView {
-  id: string;
-  email: string;
-  name: string;
-  isPlatformAdmin: boolean;
-  createdAt: string;
-}
+/** A user as the API answers it (the `User` schema). */
+export type UserView = Static<typeof UserSchema>;
 
 export const userView = (user: User): UserView => ({
   id: user.id,
@@ -26,19 +23,21 @@ export const userView = (user: User): UserView => ({
 
 export const defaultName = (email: string): string => email.split('@')[0] ?? email;
 
+export interface UserServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+}
+
 export class UserService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly deps: UserServiceDeps) {}
 
   async get(id: string): Promise<User | undefined> {
-    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.deps.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
   async hasPlatformAdmin(): Promise<boolean> {
-    const row = await this.db
+    const row = await this.deps.db
       .selectFrom('users')
       .select('id')
       .where('is_platform_admin', '=', true)
@@ -59,7 +58,7 @@ export class UserService {
         ? defaultName(email)
         : requireLabel(input.name, 'name', limits.name);
     const passwordHash = await hashPassword(password);
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
       if (existing)
         throw new MarinaError('MARINA_E_CONFLICT', `A user with the email ${email} already exists.`, {
@@ -72,11 +71,11 @@ export class UserService {
           name,
           password_hash: passwordHash,
           is_platform_admin: true,
-          password_changed_at: this.clock.now(),
+          password_changed_at: this.deps.clock.now(),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         { action: 'user.create_admin', target: { type: 'user', id: user.id, label: email } },
         trx,
@@ -114,8 +113,8 @@ export class UserService {
       });
     }
     const passwordHash = await hashPassword(password);
-    const now = this.clock.now();
-    await this.db.transaction().execute(async (trx) => {
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('users')
         .set({ password_hash: passwordHash, password_changed_at: now })
@@ -134,7 +133,7 @@ export class UserService {
               (await trx.deleteFrom('api_tokens').where('user_id', '=', user.id).executeTakeFirst()).numDeletedRows,
             )
           : 0;
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'user.password_change',

@@ -1,21 +1,29 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { type Static, Type } from 'typebox';
 import {
   createRoleAndDatabase,
   databaseExists,
   dropDatabaseAndRole,
   withClient,
 } from '../../adapters/postgres/admin.js';
-import type { Instance } from '../../db/schema.js';
+import type { Instance, OperationError } from '../../db/schema.js';
 import { odooPasswordHash } from '../../odoo/password.js';
 import { type CatalogEntry, type OdooVersion, versionFacts } from '../../odoo/versions.js';
 import { MarinaError } from '../../platform/errors.js';
-import type { JobContext, JobHandler, JobRunner } from '../../platform/jobs/runner.js';
+import {
+  defineJob,
+  type FailedJob,
+  type JobActivity,
+  type JobContext,
+  type JobMemory,
+} from '../../platform/jobs/define.js';
+import type { JobRunner } from '../../platform/jobs/runner.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
-import type { DockerEngine } from '../../runtime/docker/engine.js';
+import type { Runtime } from '../../runtime/port.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
+import { deleteJob, provisionJob, restartJob, startJob, stopJob } from './job-specs.js';
 import {
   type AddonMount,
   type DatabaseEndpoint,
@@ -29,9 +37,8 @@ import {
   type RuntimeSecrets,
   serverSpec,
   waitForHealth,
-  writeConf,
 } from './odoo-container.js';
-import { type InstanceService, instanceSteps } from './service.js';
+import type { InstanceService } from './service.js';
 
 export interface InstanceJobDeps {
   instances: InstanceService;
@@ -45,12 +52,24 @@ export interface InstanceJobDeps {
   /** The repository checkouts mounted into the instance (set once repositories are wired). */
   addonsOf?: (instance: Instance) => Promise<AddonMount[]>;
   /** Clones what the instance's project needs before Odoo first starts. */
-  prepareAddons?: (job: JobContext<unknown>, instance: Instance) => Promise<void>;
+  prepareAddons?: (job: JobActivity, instance: Instance) => Promise<void>;
   /** Removes the instance's repository checkouts from Marina's disk. */
   removeAddons?: (instance: Instance) => Promise<void>;
   /** The pre-delete safety backup (set once backups are wired, to keep the modules acyclic). */
-  beforeDelete?: (job: JobContext<unknown>, instance: Instance) => Promise<void>;
+  beforeDelete?: (job: JobActivity & JobMemory<BeforeDeleteMemory>, instance: Instance) => Promise<void>;
 }
+
+/** What the pre-delete hook (a safety backup) records in the delete job. */
+const BeforeDeleteMemory = Type.Object({ backup: Type.String(), scratch: Type.Boolean(), safetyBackup: Type.String() });
+type BeforeDeleteMemory = Static<typeof BeforeDeleteMemory>;
+
+/** What provisioning made so far, undone when it fails or is interrupted. */
+const ProvisionMemory = Type.Object({
+  database: Type.String(),
+  volume: Type.String(),
+  initContainer: Type.String(),
+  container: Type.String(),
+});
 
 const HEALTH_TIMEOUT_MS = 180_000;
 
@@ -58,9 +77,12 @@ const HEALTH_TIMEOUT_MS = 180_000;
 export async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
   const catalog = deps.catalog[instance.odoo_version as OdooVersion];
   if (!catalog)
-    throw new MarinaError('MARINA_E_JOB_FAILED', `Odoo ${instance.odoo_version} is not in the version catalog.`);
+    throw new MarinaError(
+      'MARINA_E_ODOO_VERSION_UNAVAILABLE',
+      `Odoo ${instance.odoo_version} is not in the version catalog.`,
+    );
   if (!instance.database_server_id)
-    throw new MarinaError('MARINA_E_JOB_FAILED', 'The instance has no database server yet.');
+    throw new MarinaError('MARINA_E_NO_DATABASE', 'The instance has no database server yet.');
   const server = await deps.databaseServers.get(instance.database_server_id);
   const endpoint: DatabaseEndpoint = { host: server.internal_host, port: server.internal_port };
   const secrets: RuntimeSecrets = {
@@ -75,28 +97,19 @@ export async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
   return { ...rt, rt, server, conf: odooConf(instance, rt) };
 }
 
-/** Marks the server container with a hash of what it runs (odoo.conf, image, mounts, limits). */
-const LABEL_CONFIG = 'io.marina.config';
-
-/** The server container as the instance's records say it should be. */
+/** The server as the instance's records say it should be. */
 async function desiredServer(deps: InstanceJobDeps, instance: Instance) {
-  const { catalog, conf, rt } = await runtimeOf(deps, instance);
-  const spec = serverSpec(rt, instance, deps.bindAddress);
-  const hash = createHash('sha256').update(JSON.stringify(spec)).update(conf).digest('hex');
-  return { catalog, conf, spec: { ...spec, labels: { ...spec.labels, [LABEL_CONFIG]: hash } }, hash };
+  const { rt } = await runtimeOf(deps, instance);
+  return serverSpec(rt, instance, deps.bindAddress);
 }
 
-/** Creates the long-running container with its odoo.conf; it does not start it. */
+/** Creates the long-running server with its odoo.conf; it does not start it. */
 export async function createServerContainer(
   deps: InstanceJobDeps,
-  engine: DockerEngine,
+  engine: Runtime,
   instance: Instance,
 ): Promise<string> {
-  const { catalog, conf, spec } = await desiredServer(deps, instance);
-  await engine.remove(instance.container_name);
-  const id = await engine.createContainer(spec);
-  await writeConf(engine, id, conf, catalog.image);
-  return id;
+  return engine.createInstance(await desiredServer(deps, instance));
 }
 
 /**
@@ -116,7 +129,7 @@ async function personalize(deps: InstanceJobDeps, instance: Instance): Promise<v
       [instance.admin_login, hash],
     );
     if (admin.rowCount !== 1)
-      throw new MarinaError('MARINA_E_JOB_FAILED', 'The new database has no "admin" user to hand over.');
+      throw new MarinaError('MARINA_E_ODOO_COMMAND_FAILED', 'The new database has no "admin" user to hand over.');
     await db.query('UPDATE res_partner SET email = $1, lang = $2 WHERE id = $3', [
       instance.admin_login,
       instance.language,
@@ -142,13 +155,13 @@ async function personalize(deps: InstanceJobDeps, instance: Instance): Promise<v
 async function undoProvisioning(
   deps: InstanceJobDeps,
   instanceId: string,
-  resources: Record<string, unknown>,
+  resources: Partial<Static<typeof ProvisionMemory>>,
 ): Promise<void> {
   // Nothing remembered: the job failed before it made anything.
   if (Object.keys(resources).length === 0) return;
   const instance = await deps.instances.row(instanceId).catch(() => undefined);
   if (!instance) return;
-  const engine = await deps.hosts.reachableEngine(instance.host_id);
+  const engine = await deps.hosts.reachableRuntime(instance.host_id);
   await engine.remove(`${instance.container_name}-init`);
   await engine.remove(instance.container_name);
   if (resources.volume) await engine.removeVolume(instance.volume_name);
@@ -158,18 +171,18 @@ async function undoProvisioning(
   }
 }
 
-export function provisionHandler(deps: InstanceJobDeps): JobHandler {
-  return {
-    kind: 'instance.provision',
-    steps: instanceSteps.provision,
+function provisionHandler(deps: InstanceJobDeps) {
+  return defineJob({
+    ...provisionJob,
+    resources: ProvisionMemory,
     run: async (job) => {
       const id = job.operation.target_id ?? '';
       let instance = await deps.instances.row(id);
-      let engine: DockerEngine | undefined;
+      let engine: Runtime | undefined;
       const catalog = deps.catalog[instance.odoo_version as OdooVersion];
 
       await job.step('validate', async () => {
-        engine = await deps.hosts.reachableEngine(instance.host_id);
+        engine = await deps.hosts.reachableRuntime(instance.host_id);
         if (!(await engine.hasImage(catalog.image))) {
           throw new MarinaError(
             'MARINA_E_IMAGE_MISSING',
@@ -178,12 +191,12 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
         }
         if (catalog.sourceMount && !existsSync(catalog.sourceMount)) {
           throw new MarinaError(
-            'MARINA_E_JOB_FAILED',
+            'MARINA_E_ODOO_VERSION_UNAVAILABLE',
             `The Odoo source ${catalog.sourceMount} (MARINA_ODOO_${Number.parseInt(catalog.version, 10)}_SOURCE) does not exist.`,
           );
         }
       });
-      const docker = engine as DockerEngine;
+      const docker = engine as Runtime;
 
       await job.step('database', async () => {
         const server = await deps.databaseServers.forInstances(instance.host_id);
@@ -206,24 +219,23 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
 
       let runtime: Awaited<ReturnType<typeof runtimeOf>> | undefined;
       await job.step('configure', async () => {
-        if (deps.prepareAddons) await deps.prepareAddons(job as JobContext<unknown>, instance);
+        if (deps.prepareAddons) await deps.prepareAddons(job, instance);
         runtime = await runtimeOf(deps, instance);
         await job.log(
           `odoo.conf: one database (${instance.db_name}), no database manager, workers for ${instance.cpus} CPU / ${instance.memory_mb} MB.`,
         );
       });
-      const { conf, rt } = runtime as NonNullable<typeof runtime>;
+      const { rt } = runtime as NonNullable<typeof runtime>;
 
       await job.step('initialize', async () => {
         await job.remember('initContainer', `${instance.container_name}-init`);
         const result = await docker.run(initSpec(rt, instance, { language: instance.language }), {
-          beforeStart: (containerId) => writeConf(docker, containerId, conf, catalog.image),
           // Odoo logs ~100 lines for base: a rough but honest progress within the step.
-          onOutput: odooOutputToLog(job as JobContext<unknown>),
+          onOutput: odooOutputToLog(job),
         });
         if (result.exitCode !== 0) {
           throw new MarinaError(
-            'MARINA_E_JOB_FAILED',
+            'MARINA_E_ODOO_COMMAND_FAILED',
             `Odoo could not initialize the database (exit code ${result.exitCode}):\n${odooErrorLines(result.output).join('\n')}`,
           );
         }
@@ -241,10 +253,10 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
       await job.step('health', () => healthy(deps, docker, instance));
       return { url: deps.instances.url(instance) };
     },
-    recover: async (op, error) => {
-      const id = op.target_id ?? '';
+    recover: async ({ operation, resources }, error) => {
+      const id = operation.target_id ?? '';
       try {
-        await undoProvisioning(deps, id, op.resources);
+        await undoProvisioning(deps, id, resources);
         await deps.instances
           .setStatus(id, 'failed', `${error.step ? `${error.step}: ` : ''}${error.message}`.slice(0, 2000))
           .catch(() => undefined);
@@ -259,11 +271,11 @@ export function provisionHandler(deps: InstanceJobDeps): JobHandler {
         throw undoError;
       }
     },
-  };
+  });
 }
 
 /** Waits until Odoo answers, then records it as running since the container's start. */
-export async function healthy(deps: InstanceJobDeps, engine: DockerEngine, instance: Instance): Promise<void> {
+export async function healthy(deps: InstanceJobDeps, engine: Runtime, instance: Instance): Promise<void> {
   await waitForHealth(
     deps.instances.internalUrl(instance),
     versionFacts(instance.odoo_version as OdooVersion).healthPath,
@@ -278,26 +290,25 @@ export async function healthy(deps: InstanceJobDeps, engine: DockerEngine, insta
 }
 
 /** Start and restart end the same way: health, or "exited" with the reason. */
-function bringUpHandler(
+function bringUp(
   deps: InstanceJobDeps,
-  kind: 'instance.start' | 'instance.restart',
-  first: (job: JobContext<unknown>, engine: DockerEngine, instance: Instance) => Promise<Instance>,
-): JobHandler {
-  const [firstStep] = kind === 'instance.start' ? instanceSteps.start : instanceSteps.restart;
+  firstStep: 'start' | 'restart',
+  first: (engine: Runtime, instance: Instance) => Promise<Instance>,
+) {
   return {
-    kind,
-    steps: kind === 'instance.start' ? instanceSteps.start : instanceSteps.restart,
-    run: async (job) => {
+    run: async (job: JobContext<unknown, 'start' | 'restart' | 'health'>) => {
       let instance = await deps.instances.row(job.operation.target_id ?? '');
-      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      const engine = await deps.hosts.reachableRuntime(instance.host_id);
       await job.step(firstStep, async () => {
-        instance = await first(job as JobContext<unknown>, engine, instance);
+        instance = await first(engine, instance);
       });
       await job.step('health', () => healthy(deps, engine, instance));
       return undefined;
     },
-    recover: async (op, error) => {
-      await deps.instances.setStatus(op.target_id ?? '', 'exited', error.message.slice(0, 2000)).catch(() => undefined);
+    recover: async ({ operation }: FailedJob, error: OperationError) => {
+      await deps.instances
+        .setStatus(operation.target_id ?? '', 'exited', error.message.slice(0, 2000))
+        .catch(() => undefined);
     },
   };
 }
@@ -306,38 +317,40 @@ function bringUpHandler(
  * Makes the container again (stopped) when what it would run differs from the records — a new
  * repository mount, addons_path, image or limits — and keeps it, with its logs, otherwise.
  */
-export async function ensureServer(deps: InstanceJobDeps, engine: DockerEngine, instance: Instance): Promise<Instance> {
-  const state = await engine.state(instance.container_name);
-  const { hash } = await desiredServer(deps, instance);
-  if (state && state.labels[LABEL_CONFIG] === hash) return instance;
-  if (state?.running) await engine.stop(instance.container_name);
-  const containerId = await createServerContainer(deps, engine, instance);
-  return deps.instances.setStatus(instance.id, instance.status, instance.status_detail, { container_id: containerId });
+export async function ensureServer(deps: InstanceJobDeps, engine: Runtime, instance: Instance): Promise<Instance> {
+  const { id, created } = await engine.ensureInstance(await desiredServer(deps, instance));
+  if (!created) return instance;
+  return deps.instances.setStatus(instance.id, instance.status, instance.status_detail, { container_id: id });
 }
 
 const startHandler = (deps: InstanceJobDeps) =>
-  bringUpHandler(deps, 'instance.start', async (_job, engine, current) => {
-    const instance = await ensureServer(deps, engine, await deps.instances.setStatus(current.id, 'starting', null));
-    await engine.start(instance.container_name);
-    return instance;
+  defineJob({
+    ...startJob,
+    ...bringUp(deps, 'start', async (engine, current) => {
+      const instance = await ensureServer(deps, engine, await deps.instances.setStatus(current.id, 'starting', null));
+      await engine.start(instance.container_name);
+      return instance;
+    }),
   });
 
 const restartHandler = (deps: InstanceJobDeps) =>
-  bringUpHandler(deps, 'instance.restart', async (_job, engine, current) => {
-    const instance = await ensureServer(deps, engine, await deps.instances.setStatus(current.id, 'restarting', null));
-    // A kept container restarts; a new one (made stopped) starts.
-    await engine.restart(instance.container_name);
-    return instance;
+  defineJob({
+    ...restartJob,
+    ...bringUp(deps, 'restart', async (engine, current) => {
+      const instance = await ensureServer(deps, engine, await deps.instances.setStatus(current.id, 'restarting', null));
+      // A kept container restarts; a new one (made stopped) starts.
+      await engine.restart(instance.container_name);
+      return instance;
+    }),
   });
 
-function stopHandler(deps: InstanceJobDeps): JobHandler {
-  return {
-    kind: 'instance.stop',
-    steps: instanceSteps.stop,
+function stopHandler(deps: InstanceJobDeps) {
+  return defineJob({
+    ...stopJob,
     run: async (job) => {
       const id = job.operation.target_id ?? '';
       const instance = await deps.instances.row(id);
-      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      const engine = await deps.hosts.reachableRuntime(instance.host_id);
       await job.step('stop', async () => {
         await deps.instances.setStatus(id, 'stopping', null);
         if (await engine.state(instance.container_name)) await engine.stop(instance.container_name);
@@ -345,17 +358,17 @@ function stopHandler(deps: InstanceJobDeps): JobHandler {
       });
       return undefined;
     },
-  };
+  });
 }
 
-function deleteHandler(deps: InstanceJobDeps): JobHandler {
-  return {
-    kind: 'instance.delete',
-    steps: instanceSteps.delete,
+function deleteHandler(deps: InstanceJobDeps) {
+  return defineJob({
+    ...deleteJob,
+    resources: BeforeDeleteMemory,
     run: async (job) => {
       const id = job.operation.target_id ?? '';
       const instance = await deps.instances.row(id);
-      const engine = await deps.hosts.reachableEngine(instance.host_id);
+      const engine = await deps.hosts.reachableRuntime(instance.host_id);
       await job.step('backup', async () => {
         const server = instance.database_server_id
           ? await deps.databaseServers.get(instance.database_server_id)
@@ -367,7 +380,7 @@ function deleteHandler(deps: InstanceJobDeps): JobHandler {
           await job.log('No database to back up before deleting.');
           return;
         }
-        await deps.beforeDelete(job as JobContext<unknown>, instance);
+        await deps.beforeDelete(job, instance);
       });
       await job.step('container', async () => {
         await engine.remove(`${instance.container_name}-init`);
@@ -393,13 +406,13 @@ function deleteHandler(deps: InstanceJobDeps): JobHandler {
       });
       return undefined;
     },
-    recover: async (op, error) => {
+    recover: async ({ operation }, error) => {
       // Whatever is left stays listed, marked for another delete; nothing is silently orphaned.
       await deps.instances
-        .setStatus(op.target_id ?? '', 'failed', `Delete failed: ${error.message}`.slice(0, 2000))
+        .setStatus(operation.target_id ?? '', 'failed', `Delete failed: ${error.message}`.slice(0, 2000))
         .catch(() => undefined);
     },
-  };
+  });
 }
 
 export function registerInstanceJobs(runner: JobRunner, deps: InstanceJobDeps): void {

@@ -7,7 +7,7 @@ import {
 } from '../../odoo/log-parser.js';
 import type { Actor } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
-import { containerLogLines, type LogLine } from '../../runtime/docker/logs.js';
+import type { LogLine } from '../../runtime/port.js';
 import type { HostService } from '../hosts/hosts.js';
 import type { InstanceService } from './service.js';
 
@@ -20,7 +20,7 @@ export interface LogFilter {
 
 export const logLimits = { tail: { min: 50, max: 10_000, default: 500 }, query: 200 } as const;
 
-/** An entry as the API shows it: its id is the (normalized) Docker timestamp of its first line. */
+/** An entry as the API shows it: its id is the (normalized) runtime timestamp of its first line. */
 export function entryView(entry: OdooLogEntry): LogEntryView {
   const { raw: _raw, source, pid: _pid, ...rest } = entry;
   return { id: source ?? '', ...rest };
@@ -78,11 +78,11 @@ export class LogService {
 
   private async container(actor: Actor, id: string) {
     const instance = await this.instances.get(actor, id);
-    const engine = await this.hosts.reachableEngine(instance.host_id);
-    if (!(await engine.state(instance.container_name))) {
-      throw new MarinaError('MARINA_E_INVALID_STATE', 'The instance has no container (yet): there is no log to show.');
+    const runtime = await this.hosts.reachableRuntime(instance.host_id);
+    if (!(await runtime.state(instance.container_name))) {
+      throw new MarinaError('MARINA_E_NO_CONTAINER', 'The instance has no container (yet): there is no log to show.');
     }
-    return { engine, instance };
+    return { runtime, instance };
   }
 
   /**
@@ -94,13 +94,12 @@ export class LogService {
     id: string,
     query: LogFilter & { tail: number; since?: Date; until?: Date },
   ): Promise<LogEntryView[]> {
-    const { engine, instance } = await this.container(actor, id);
+    const { runtime, instance } = await this.container(actor, id);
     const filtered = Boolean(query.level || query.q);
     const lines = Math.min(200_000, filtered ? query.tail * 20 : query.tail * 3);
     const controller = new AbortController();
     const kept: LogEntryView[] = [];
-    const source = containerLogLines(
-      engine.docker,
+    const source = runtime.logs(
       instance.container_name,
       { follow: false, tail: lines, since: query.since, until: query.until },
       controller.signal,
@@ -120,9 +119,8 @@ export class LogService {
     query: LogFilter & { tail: number; after?: string },
     signal: AbortSignal,
   ): AsyncGenerator<LogEntryView> {
-    const { engine, instance } = await this.container(actor, id);
-    const lines = containerLogLines(
-      engine.docker,
+    const { runtime, instance } = await this.container(actor, id);
+    const lines = runtime.logs(
       instance.container_name,
       // A resumed stream starts at the last entry the client has (Docker's since is inclusive).
       query.after ? { follow: true, since: query.after } : { follow: true, tail: query.tail },
@@ -141,14 +139,9 @@ export class LogService {
     query: { since?: Date; until?: Date },
     signal: AbortSignal,
   ): AsyncGenerator<OdooLogEntry> {
-    const { engine, instance } = await this.container(actor, id);
+    const { runtime, instance } = await this.container(actor, id);
     yield* entriesOf(
-      containerLogLines(
-        engine.docker,
-        instance.container_name,
-        { follow: false, since: query.since, until: query.until },
-        signal,
-      ),
+      runtime.logs(instance.container_name, { follow: false, since: query.since, until: query.until }, signal),
       false,
     );
   }

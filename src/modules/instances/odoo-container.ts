@@ -4,7 +4,7 @@ import { workerSettings } from '../../odoo/sizing.js';
 import type { CatalogEntry, OdooVersion } from '../../odoo/versions.js';
 import { MarinaError } from '../../platform/errors.js';
 import type { JobContext } from '../../platform/jobs/runner.js';
-import { type ContainerSpec, type DockerEngine, LABEL_KIND } from '../../runtime/docker/engine.js';
+import { type ConfigFile, type InstanceSpec, LABEL_KIND, type Mount, type OneOffSpec } from '../../runtime/port.js';
 import { namespaceLabels } from '../hosts/database-servers.js';
 
 export const ODOO_UID = 101;
@@ -99,8 +99,21 @@ export interface Placement {
   network: string;
 }
 
-function baseSpec(rt: OdooRuntime, instance: Instance): Omit<ContainerSpec, 'name'> {
-  const mounts: ContainerSpec['mounts'] = [{ type: 'volume', source: instance.volume_name, target: ODOO_DATA_DIR }];
+/** odoo.conf as the instance's containers get it: readable by Odoo's user only. */
+function configFile(rt: OdooRuntime, instance: Instance): ConfigFile {
+  return {
+    dir: ODOO_CONF_DIR,
+    name: 'odoo.conf',
+    content: odooConf(instance, rt),
+    uid: ODOO_UID,
+    gid: ODOO_UID,
+    mode: 0o600,
+  };
+}
+
+/** What every container of the instance has: image, database settings, labels, network, mounts. */
+function baseSpec(rt: OdooRuntime, instance: Instance) {
+  const mounts: Mount[] = [{ type: 'volume', source: instance.volume_name, target: ODOO_DATA_DIR }];
   if (rt.catalog.sourceMount)
     mounts.push({ type: 'bind', source: rt.catalog.sourceMount, target: ODOO_SOURCE_MOUNT, readOnly: true });
   for (const addon of rt.addons)
@@ -117,10 +130,7 @@ function baseSpec(rt: OdooRuntime, instance: Instance): Omit<ContainerSpec, 'nam
     labels: instanceLabels(rt.placement.namespace, instance),
     network: rt.placement.network,
     mounts,
-    // The official image runs Odoo as uid 101 from the start: it needs no capability at all.
-    capAdd: [],
-    pidsLimit: ODOO_PIDS_LIMIT,
-    nanoCpus: Math.round(instance.cpus * 1e9),
+    config: configFile(rt, instance),
   };
 }
 
@@ -128,15 +138,19 @@ function baseSpec(rt: OdooRuntime, instance: Instance): Omit<ContainerSpec, 'nam
 const HEALTH_PROBE =
   "import sys,urllib.request\ntry:\n  sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8069/web/health',timeout=5).status==200 else 1)\nexcept Exception:\n  sys.exit(1)";
 
-export function serverSpec(rt: OdooRuntime, instance: Instance, bindAddress: string): ContainerSpec {
+/** The long-running Odoo server of the instance (the runtime gives it no privilege at all). */
+export function serverSpec(rt: OdooRuntime, instance: Instance, bindAddress: string): InstanceSpec {
   if (instance.http_port === null) throw new Error('the instance has no port');
   return {
     ...baseSpec(rt, instance),
     name: instance.container_name,
-    cmd: ['odoo', '-c', `${ODOO_CONF_DIR}/odoo.conf`],
-    ports: [{ container: 8069, hostIp: bindAddress, hostPort: instance.http_port }],
-    memoryBytes: instance.memory_mb * 1024 * 1024,
-    restart: 'unless-stopped',
+    command: ['odoo', '-c', `${ODOO_CONF_DIR}/odoo.conf`],
+    limits: {
+      memoryBytes: instance.memory_mb * 1024 * 1024,
+      nanoCpus: Math.round(instance.cpus * 1e9),
+      pids: ODOO_PIDS_LIMIT,
+    },
+    http: { port: 8069, hostIp: bindAddress, hostPort: instance.http_port },
     healthcheck: {
       test: ['CMD', 'python3', '-c', HEALTH_PROBE],
       intervalSeconds: 30,
@@ -151,31 +165,10 @@ export interface InitOptions {
   language: string;
 }
 
-export function initSpec(rt: OdooRuntime, instance: Instance, options: InitOptions): ContainerSpec {
+export function initSpec(rt: OdooRuntime, instance: Instance, options: InitOptions): OneOffSpec {
   const cmd = ['odoo', '-c', `${ODOO_CONF_DIR}/odoo.conf`, '-d', instance.db_name, '-i', 'base', '--stop-after-init'];
   if (options.language !== 'en_US') cmd.push(`--load-language=${options.language}`);
-  return {
-    ...baseSpec(rt, instance),
-    name: `${instance.container_name}-init`,
-    cmd,
-    labels: { ...instanceLabels(rt.placement.namespace, instance), [LABEL_KIND]: 'odoo-oneoff' },
-    memoryBytes: Math.max(1024, instance.memory_mb) * 1024 * 1024,
-  };
-}
-
-/** Writes odoo.conf into a created (not yet started) container, readable by Odoo's user only. */
-export async function writeConf(engine: DockerEngine, containerId: string, conf: string, image: string): Promise<void> {
-  try {
-    await engine.putFile(containerId, ODOO_CONF_DIR, 'odoo.conf', conf, { uid: ODOO_UID, gid: ODOO_UID, mode: 0o600 });
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) {
-      throw new MarinaError(
-        'MARINA_E_JOB_FAILED',
-        `The image ${image} has no ${ODOO_CONF_DIR}: it does not follow the official odoo image's layout (check the version catalog).`,
-      );
-    }
-    throw error;
-  }
+  return oneOffSpec(rt, instance, { suffix: 'init', cmd });
 }
 
 /** The lines that explain a failed Odoo run: its ERROR/CRITICAL entries and tracebacks, else the tail. */
@@ -230,13 +223,13 @@ export async function waitForHealth(
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new MarinaError(
-    'MARINA_E_JOB_FAILED',
+    'MARINA_E_HEALTH_CHECK_FAILED',
     `Odoo did not become healthy within ${Math.round(timeoutMs / 1000)} s (${last}).`,
   );
 }
 
 /** A one-off Odoo command on the instance's database and data volume (e.g. `odoo neutralize`). */
-export function commandSpec(rt: OdooRuntime, instance: Instance, command: 'neutralize'): ContainerSpec {
+export function commandSpec(rt: OdooRuntime, instance: Instance, command: 'neutralize'): OneOffSpec {
   return oneOffSpec(rt, instance, {
     suffix: command,
     cmd: ['odoo', command, '-c', `${ODOO_CONF_DIR}/odoo.conf`, '-d', instance.db_name],
@@ -248,14 +241,20 @@ export function oneOffSpec(
   rt: OdooRuntime,
   instance: Instance,
   run: { suffix: string; cmd: string[]; env?: Record<string, string> },
-): ContainerSpec {
+): OneOffSpec {
   const base = baseSpec(rt, instance);
   return {
     ...base,
     name: `${instance.container_name}-${run.suffix}`,
-    cmd: run.cmd,
+    command: run.cmd,
     env: { ...base.env, ...run.env },
-    labels: { ...instanceLabels(rt.placement.namespace, instance), [LABEL_KIND]: 'odoo-oneoff' },
-    memoryBytes: Math.max(1024, instance.memory_mb) * 1024 * 1024,
+    labels: { ...base.labels, [LABEL_KIND]: 'odoo-oneoff' },
+    limits: {
+      memoryBytes: Math.max(1024, instance.memory_mb) * 1024 * 1024,
+      nanoCpus: Math.round(instance.cpus * 1e9),
+      pids: ODOO_PIDS_LIMIT,
+    },
+    // The official image runs Odoo as uid 101 from the start: it needs no capability at all.
+    privileges: 'none',
   };
 }

@@ -3,9 +3,9 @@ import { withClient } from '../../adapters/postgres/admin.js';
 import type { Instance } from '../../db/schema.js';
 import { MarinaError } from '../../platform/errors.js';
 import type { JobContext } from '../../platform/jobs/runner.js';
-import type { DockerEngine } from '../../runtime/docker/engine.js';
+import type { Runtime } from '../../runtime/port.js';
 import { type InstanceJobDeps, runtimeOf } from './jobs.js';
-import { odooErrorLines, odooOutputToLog, oneOffSpec, writeConf } from './odoo-container.js';
+import { odooErrorLines, odooOutputToLog, oneOffSpec } from './odoo-container.js';
 
 export interface OdooRun {
   /** Names the one-off container: `<instance container>-<suffix>`. */
@@ -20,23 +20,19 @@ export interface OdooRun {
  */
 export async function runOdoo(
   deps: InstanceJobDeps,
-  engine: DockerEngine,
+  runtime: Runtime,
   instance: Instance,
   job: Pick<JobContext<unknown>, 'log' | 'progress'>,
   run: OdooRun,
   what: string,
 ): Promise<string> {
-  const { rt, conf, catalog } = await runtimeOf(deps, instance);
-  await engine.remove(`${instance.container_name}-${run.suffix}`);
-  const result = await engine.run(oneOffSpec(rt, instance, run), {
-    beforeStart: (id) => writeConf(engine, id, conf, catalog.image),
-    onOutput: odooOutputToLog(job),
-  });
+  const { rt } = await runtimeOf(deps, instance);
+  const result = await runtime.run(oneOffSpec(rt, instance, run), { onOutput: odooOutputToLog(job) });
   // Odoo logs a module that fails to load and still exits 0: its ERROR lines count as a failure.
   const errors = result.output.split('\n').filter((l) => / (ERROR|CRITICAL) /.test(l));
   if (result.exitCode !== 0 || errors.length > 0) {
     throw new MarinaError(
-      'MARINA_E_JOB_FAILED',
+      'MARINA_E_ODOO_COMMAND_FAILED',
       `${what} failed (exit code ${result.exitCode}):\n${odooErrorLines(result.output).join('\n')}`,
     );
   }

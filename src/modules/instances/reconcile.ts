@@ -10,7 +10,7 @@ import { MarinaError } from '../../platform/errors.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { isUuid, patterns } from '../../platform/validation.js';
-import { LABEL_ID, LABEL_KIND } from '../../runtime/docker/engine.js';
+import { LABEL_ID, LABEL_KIND, type Runtime } from '../../runtime/port.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
 
@@ -68,14 +68,14 @@ export class ReconcileService {
     const report: ReconcileReport = { orphans: [], missing: [], unreachableHosts: [] };
 
     for (const host of await this.db.selectFrom('hosts').selectAll().execute()) {
-      let engine: Awaited<ReturnType<HostService['reachableEngine']>>;
+      let runtime: Runtime;
       try {
-        engine = await this.hosts.reachableEngine(host.id);
+        runtime = await this.hosts.reachableRuntime(host.id);
       } catch {
         report.unreachableHosts.push(host.id);
         continue;
       }
-      const containers = await engine.listManaged(this.namespace);
+      const containers = await runtime.list(this.namespace);
       const present = new Set(containers.map((c) => c.name));
       for (const c of containers) {
         const madeFor = c.labels[LABEL_ID] ?? null;
@@ -92,7 +92,7 @@ export class ReconcileService {
           });
         }
       }
-      for (const v of await engine.listManagedVolumes(this.namespace)) {
+      for (const v of await runtime.listVolumes(this.namespace)) {
         if (!knownVolumes.has(v.name)) {
           report.orphans.push({
             kind: 'volume',
@@ -144,9 +144,11 @@ export class ReconcileService {
     );
     if (!current)
       throw new MarinaError('MARINA_E_NOT_FOUND', `No orphan container named ${orphan.name} on host ${orphan.hostId}.`);
-    const engine = await this.hosts.reachableEngine(orphan.hostId);
-    const info = await engine.docker.getContainer(orphan.name).inspect();
-    const labels = info.Config.Labels ?? {};
+    const runtime = await this.hosts.reachableRuntime(orphan.hostId);
+    const info = await runtime.describe(orphan.name);
+    if (!info)
+      throw new MarinaError('MARINA_E_NOT_FOUND', `No orphan container named ${orphan.name} on host ${orphan.hostId}.`);
+    const labels = info.labels;
     const refuse = (why: string) => new MarinaError('MARINA_E_CONFLICT', `Cannot adopt ${orphan.name}: ${why}`);
     const id = labels[LABEL_ID] ?? '';
     if (labels[LABEL_KIND] !== 'odoo' || !isUuid(id)) throw refuse('it is not an Odoo container made by Marina.');
@@ -168,7 +170,7 @@ export class ReconcileService {
     if (clash) throw refuse(`the project already has an instance named "${name}".`);
     const stage = stages.find((s) => s === labels['io.marina.stage']) ?? 'development';
 
-    const conf = parseOdooConf(await engine.readFile(orphan.name, '/etc/odoo/odoo.conf'));
+    const conf = parseOdooConf(await runtime.readFile(orphan.name, '/etc/odoo/odoo.conf'));
     const dbName = conf.db_name ?? '';
     if (!/^[a-z][a-z0-9_]{0,62}$/.test(dbName) || !conf.db_password || !conf.admin_passwd)
       throw refuse('its odoo.conf lacks db_name, db_password or admin_passwd.');
@@ -183,11 +185,11 @@ export class ReconcileService {
       const row = await c.query<{ login: string }>('SELECT login FROM res_users WHERE id = 2');
       return row.rows[0]?.login ?? 'unknown';
     });
-    const volume = info.Mounts.find((m) => m.Destination === '/var/lib/odoo' && m.Type === 'volume')?.Name;
+    const volume = info.mounts.find((m) => m.target === '/var/lib/odoo' && m.type === 'volume')?.source;
     if (!volume) throw refuse('it has no filestore volume at /var/lib/odoo.');
-    const port = Number(info.HostConfig.PortBindings?.['8069/tcp']?.[0]?.HostPort);
-    const memoryMb = Math.round((info.HostConfig.Memory ?? 0) / 2 ** 20) || 2048;
-    const cpus = (info.HostConfig.NanoCpus ?? 0) / 1e9 || 1;
+    const port = Number(info.publishedPorts[8069]);
+    const memoryMb = Math.round(info.memoryBytes / 2 ** 20) || 2048;
+    const cpus = info.nanoCpus / 1e9 || 1;
     const instance = await this.db.transaction().execute(async (trx) => {
       const adopted = await trx
         .insertInto('instances')
@@ -211,10 +213,10 @@ export class ReconcileService {
           memory_mb: memoryMb,
           container_name: orphan.name,
           volume_name: volume,
-          container_id: info.Id,
+          container_id: info.id,
           http_port: Number.isInteger(port) && port > 0 ? port : null,
-          status: info.State.Running ? 'running' : 'exited',
-          started_at: info.State.Running ? new Date(info.State.StartedAt) : null,
+          status: info.running ? 'running' : 'exited',
+          started_at: info.running ? new Date(info.startedAt) : null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -244,9 +246,9 @@ export class ReconcileService {
         'MARINA_E_NOT_FOUND',
         `No orphan ${orphan.kind} named ${orphan.name} on host ${orphan.hostId}.`,
       );
-    const engine = await this.hosts.reachableEngine(orphan.hostId);
-    if (orphan.kind === 'container') await engine.remove(orphan.name);
-    if (orphan.kind === 'volume') await engine.removeVolume(orphan.name);
+    const runtime = await this.hosts.reachableRuntime(orphan.hostId);
+    if (orphan.kind === 'container') await runtime.remove(orphan.name);
+    if (orphan.kind === 'volume') await runtime.removeVolume(orphan.name);
     if (orphan.kind === 'database') {
       const server = await this.db
         .selectFrom('database_servers')

@@ -2,23 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import {
-  Credentials,
-  Email,
-  Host,
-  IdOrSlug,
-  Instance,
-  Job,
-  Name,
-  Project,
-  responses,
-  Slug,
-  Stage,
-  Uuid,
-} from '../../platform/http/schemas.js';
+import { Email, Host, IdOrSlug, Job, Name, responses, Slug, Uuid } from '../../platform/http/schemas.js';
 import { openEventStream } from '../../platform/http/sse.js';
-import { patterns } from '../../platform/validation.js';
+import { Project } from '../projects/schemas.js';
 import { projectView } from '../projects/service.js';
+import { Credentials, Instance, InstanceCpus, InstanceMemoryMb, InstanceName, Stage } from './schemas.js';
 import type { InstanceView } from './service.js';
 
 const Accepted = Type.Object({ job: Job });
@@ -110,10 +98,10 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
         body: Type.Object(
           {
             project: Uuid,
-            name: Type.String({ minLength: 1, maxLength: 30, pattern: patterns.slug }),
+            name: InstanceName,
             stage: Stage,
-            cpus: Type.Optional(Type.Number({ minimum: 0.5, maximum: 16, multipleOf: 0.5 })),
-            memoryMb: Type.Optional(Type.Integer({ minimum: 512, maximum: 65536 })),
+            cpus: Type.Optional(InstanceCpus),
+            memoryMb: Type.Optional(InstanceMemoryMb),
             adminLogin: Email,
             language: Type.Optional(Type.String({ pattern: '^[a-z]{2,3}(_[A-Z]{2})?(@[a-z]+)?$', maxLength: 20 })),
             country: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$' })),

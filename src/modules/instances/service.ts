@@ -1,76 +1,35 @@
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
+import type { Static } from 'typebox';
 import type { MarinaConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
-import type { Instance, InstanceStatus, Project, Stage } from '../../db/schema.js';
-import { stages } from '../../db/schema.js';
-import { sizeLimits } from '../../odoo/sizing.js';
+import type { Instance, InstanceStatus } from '../../db/schema.js';
 import { memberOrganizations, requireAccess, requirePlatformAdmin } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
+import { type PlannedJob, planJob } from '../../platform/jobs/define.js';
 import { type OperationService, type OperationView, operationView } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { randomSecret } from '../../platform/secrets/secrets.js';
-import { isUuid, normalizeEmail, requireSlug } from '../../platform/validation.js';
+import { isUuid } from '../../platform/validation.js';
 import { LOCAL_HOST_ID } from '../hosts/hosts.js';
 import type { ProjectService } from '../projects/service.js';
+import { deleteJob, lifecycleJobs, provisionJob, restartJob } from './job-specs.js';
+import { type NewInstanceFields, type NewInstanceInput, validateNewInstance } from './new-instance.js';
 import { runtimeNames } from './odoo-container.js';
+import type { Credentials as CredentialsSchema, Instance as InstanceSchema } from './schemas.js';
 
-export interface InstanceView {
-  id: string;
-  organizationId: string;
-  projectId: string;
-  name: string;
-  stage: Stage;
-  odooVersion: string;
-  hostId: string;
-  status: InstanceStatus;
-  statusDetail: string | null;
-  health: string | null;
-  url: string | null;
-  httpPort: number | null;
-  cpus: number;
-  memoryMb: number;
-  adminLogin: string;
-  language: string;
-  country: string | null;
-  dbName: string;
-  clonedFromId: string | null;
-  startedAt: string | null;
-  createdAt: string;
-}
+export type { NewInstanceFields, NewInstanceInput };
 
-export interface NewInstanceInput {
-  project: unknown;
-  name: unknown;
-  stage: unknown;
-  cpus?: unknown;
-  memoryMb?: unknown;
-  adminLogin: unknown;
-  language?: unknown;
-  country?: unknown;
-}
+/** An instance as the API answers it (the `Instance` schema). */
+export type InstanceView = Static<typeof InstanceSchema>;
 
-export interface NewInstanceFields {
-  project: Project;
-  name: string;
-  stage: Stage;
-  cpus: number;
-  memoryMb: number;
-  adminLogin: string;
-  language: string;
-  country: string | null;
-}
-
-export interface Credentials {
-  url: string | null;
-  login: string;
-  password: string;
-}
+/** How to sign in to a new instance, shown once (the `Credentials` schema). */
+export type Credentials = Static<typeof CredentialsSchema>;
 
 /** Whether nothing listens on the port yet: the one sure way to know is to try. */
 function portIsFree(host: string, port: number): Promise<boolean> {
@@ -89,47 +48,41 @@ export class InstanceBus extends EventEmitter {
   }
 }
 
-export const instanceSteps = {
-  provision: ['validate', 'database', 'volume', 'configure', 'initialize', 'start', 'health'],
-  start: ['start', 'health'],
-  stop: ['stop'],
-  restart: ['restart', 'health'],
-  delete: ['backup', 'container', 'volume', 'database'],
-} as const;
-
 export type LifecycleAction = 'start' | 'stop' | 'restart';
-
-const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?(@[a-z]+)?$/;
-const COUNTRY = /^[A-Z]{2}$/;
-const INSTANCE_NAME_MAX = 30;
 
 /** States in which a job owns the instance and nothing else may start. */
 const busy: InstanceStatus[] = ['provisioning', 'deleting', 'restoring'];
 
+export interface InstanceServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  operations: OperationService;
+  runner: JobRunner;
+  projects: ProjectService;
+  box: SecretBox;
+  config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace'>;
+  bus: InstanceBus;
+}
+
 export class InstanceService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-    private readonly operations: OperationService,
-    private readonly runner: JobRunner,
-    private readonly projects: ProjectService,
-    private readonly box: SecretBox,
-    private readonly config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace'>,
-    readonly bus: InstanceBus,
-  ) {}
+  readonly bus: InstanceBus;
+
+  constructor(private readonly deps: InstanceServiceDeps) {
+    this.bus = deps.bus;
+  }
 
   url(instance: Pick<Instance, 'http_port'>): string | null {
     if (instance.http_port === null) return null;
-    const base = new URL(this.config.publicUrl);
-    const bind = this.config.instances.bindAddress;
+    const base = new URL(this.deps.config.publicUrl);
+    const bind = this.deps.config.instances.bindAddress;
     const host = bind === '0.0.0.0' || bind === '::' ? base.hostname : bind;
     return `http://${host.includes(':') ? `[${host}]` : host}:${instance.http_port}`;
   }
 
   /** Where Marina itself reaches an instance's HTTP port on a local host. */
   internalUrl(instance: Pick<Instance, 'http_port'>): string {
-    const bind = this.config.instances.bindAddress;
+    const bind = this.deps.config.instances.bindAddress;
     const host = bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '[::1]' : bind;
     return `http://${host}:${instance.http_port}`;
   }
@@ -161,7 +114,7 @@ export class InstanceService {
   }
 
   async row(id: string): Promise<Instance> {
-    const instance = await this.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+    const instance = await this.deps.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
     if (!instance) throw notFound('Instance');
     return instance;
   }
@@ -169,18 +122,18 @@ export class InstanceService {
   /** Anyone in the organization sees its instances; outsiders get "not found". */
   async get(actor: Actor, id: string): Promise<Instance> {
     if (!isUuid(id)) throw notFound('Instance');
-    const instance = await this.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+    const instance = await this.deps.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
     if (!instance) throw notFound('Instance');
-    await requireAccess(this.db, actor, instance.organization_id, 'member', 'Instance');
+    await requireAccess(this.deps.db, actor, instance.organization_id, 'member', 'Instance');
     return instance;
   }
 
   async list(actor: Actor, filter: { projectId?: string } = {}): Promise<InstanceView[]> {
-    let q = this.db.selectFrom('instances').selectAll();
+    let q = this.deps.db.selectFrom('instances').selectAll();
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      q = q.where('organization_id', 'in', memberOrganizations(this.db, actor));
+      q = q.where('organization_id', 'in', memberOrganizations(this.deps.db, actor));
     }
-    if (filter.projectId) q = q.where('project_id', '=', (await this.projects.get(actor, filter.projectId)).id);
+    if (filter.projectId) q = q.where('project_id', '=', (await this.deps.projects.get(actor, filter.projectId)).id);
     return (await q.orderBy('created_at', 'desc').execute()).map((i) => this.view(i));
   }
 
@@ -190,9 +143,9 @@ export class InstanceService {
     detail: string | null = null,
     extra: Partial<Pick<Instance, 'started_at' | 'health' | 'container_id'>> = {},
   ): Promise<Instance> {
-    const updated = await this.db
+    const updated = await this.deps.db
       .updateTable('instances')
-      .set({ status, status_detail: detail, status_changed_at: this.clock.now(), ...extra })
+      .set({ status, status_detail: detail, status_changed_at: this.deps.clock.now(), ...extra })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -205,20 +158,20 @@ export class InstanceService {
    * no longer opens it, so Marina stops showing it.
    */
   async forgetAdminPassword(id: string): Promise<void> {
-    await this.db
+    await this.deps.db
       .updateTable('instances')
-      .set({ admin_password: this.box.seal('', sealedAt('instances', 'admin_password', id)) })
+      .set({ admin_password: this.deps.box.seal('', sealedAt('instances', 'admin_password', id)) })
       .where('id', '=', id)
       .execute();
   }
 
   async attachDatabaseServer(id: string, serverId: string): Promise<void> {
-    await this.db.updateTable('instances').set({ database_server_id: serverId }).where('id', '=', id).execute();
+    await this.deps.db.updateTable('instances').set({ database_server_id: serverId }).where('id', '=', id).execute();
   }
 
   /** The last step of a delete: the record goes; jobs and the audit trail keep its name. */
   async forget(id: string): Promise<void> {
-    await this.db.deleteFrom('instances').where('id', '=', id).execute();
+    await this.deps.db.deleteFrom('instances').where('id', '=', id).execute();
     this.bus.emit('instance-removed', { id });
   }
 
@@ -231,76 +184,12 @@ export class InstanceService {
     input: NewInstanceInput,
   ): Promise<{ instance: InstanceView; job: OperationView; credentials: Credentials }> {
     const fields = await this.validateNew(ctx, input);
-    return this.insertNew(ctx, fields, { kind: 'instance.provision', steps: instanceSteps.provision });
+    return this.insertNew(ctx, fields, { planned: planJob(provisionJob, {}) });
   }
 
   /** Checks everything a new instance needs; nothing is written. */
-  async validateNew(ctx: RequestContext, input: NewInstanceInput): Promise<NewInstanceFields> {
-    if (typeof input.project !== 'string')
-      throw new MarinaError('MARINA_E_VALIDATION', 'project is required.', { field: 'project' });
-    const project = await this.projects.get(ctx.actor, input.project);
-    await requireAccess(this.db, ctx.actor, project.organization_id, 'admin', 'Project');
-    const name = requireSlug(input.name, 'name');
-    if (name.length > INSTANCE_NAME_MAX)
-      throw new MarinaError('MARINA_E_VALIDATION', `An instance name has at most ${INSTANCE_NAME_MAX} characters.`, {
-        field: 'name',
-      });
-    const stage = stages.find((s) => s === input.stage);
-    if (!stage)
-      throw new MarinaError('MARINA_E_VALIDATION', `The stage must be one of ${stages.join(', ')}.`, {
-        field: 'stage',
-      });
-    const cpus = input.cpus ?? 1;
-    if (
-      typeof cpus !== 'number' ||
-      !Number.isFinite(cpus) ||
-      cpus < sizeLimits.cpus.min ||
-      cpus > sizeLimits.cpus.max ||
-      Math.round(cpus * 2) !== cpus * 2
-    ) {
-      throw new MarinaError(
-        'MARINA_E_VALIDATION',
-        `cpus must be from ${sizeLimits.cpus.min} to ${sizeLimits.cpus.max}, in steps of 0.5.`,
-        { field: 'cpus' },
-      );
-    }
-    const memoryMb = input.memoryMb ?? 2048;
-    if (
-      typeof memoryMb !== 'number' ||
-      !Number.isInteger(memoryMb) ||
-      memoryMb < sizeLimits.memoryMb.min ||
-      memoryMb > sizeLimits.memoryMb.max
-    ) {
-      throw new MarinaError(
-        'MARINA_E_VALIDATION',
-        `memoryMb must be a whole number from ${sizeLimits.memoryMb.min} to ${sizeLimits.memoryMb.max}.`,
-        { field: 'memoryMb' },
-      );
-    }
-    const adminLogin = normalizeEmail(input.adminLogin, 'adminLogin');
-    const language = input.language ?? 'en_US';
-    if (typeof language !== 'string' || !LANGUAGE.test(language)) {
-      throw new MarinaError('MARINA_E_VALIDATION', 'language must be an Odoo language code such as en_US or fr_BE.', {
-        field: 'language',
-      });
-    }
-    const country = input.country ?? null;
-    if (country !== null && (typeof country !== 'string' || !COUNTRY.test(country))) {
-      throw new MarinaError('MARINA_E_VALIDATION', 'country must be a two-letter ISO code such as BE.', {
-        field: 'country',
-      });
-    }
-    const clash = await this.db
-      .selectFrom('instances')
-      .select('id')
-      .where('project_id', '=', project.id)
-      .where('name', '=', name)
-      .executeTakeFirst();
-    if (clash)
-      throw new MarinaError('MARINA_E_CONFLICT', `The project already has an instance named "${name}".`, {
-        field: 'name',
-      });
-    return { project, name, stage, cpus, memoryMb, adminLogin, language, country };
+  validateNew(ctx: RequestContext, input: NewInstanceInput): Promise<NewInstanceFields> {
+    return validateNewInstance({ db: this.deps.db, projects: this.deps.projects }, ctx, input);
   }
 
   /**
@@ -310,15 +199,15 @@ export class InstanceService {
   async insertNew(
     ctx: RequestContext,
     fields: NewInstanceFields,
-    job: { kind: string; steps: readonly string[]; input?: Record<string, unknown>; defer?: boolean },
+    job: { planned: PlannedJob; defer?: boolean },
     clonedFrom: string | null = null,
   ): Promise<{ instance: InstanceView; job: OperationView; credentials: Credentials }> {
     const { project, name, stage, cpus, memoryMb, adminLogin, language, country } = fields;
     const adminPassword = randomSecret(18);
     const id = crypto.randomUUID();
-    const names = runtimeNames(this.config.namespace, id);
+    const names = runtimeNames(this.deps.config.namespace, id);
     const hostId = 'local';
-    const result = await this.db.transaction().execute(async (trx) => {
+    const result = await this.deps.db.transaction().execute(async (trx) => {
       const port = await this.freePort(trx, hostId);
       const instance = await trx
         .insertInto('instances')
@@ -331,10 +220,10 @@ export class InstanceService {
           odoo_version: project.odoo_version,
           host_id: hostId,
           db_name: names.dbName,
-          db_password: this.box.seal(randomSecret(24), sealedAt('instances', 'db_password', id)),
-          master_password: this.box.seal(randomSecret(24), sealedAt('instances', 'master_password', id)),
+          db_password: this.deps.box.seal(randomSecret(24), sealedAt('instances', 'db_password', id)),
+          master_password: this.deps.box.seal(randomSecret(24), sealedAt('instances', 'master_password', id)),
           admin_login: adminLogin,
-          admin_password: this.box.seal(adminPassword, sealedAt('instances', 'admin_password', id)),
+          admin_password: this.deps.box.seal(adminPassword, sealedAt('instances', 'admin_password', id)),
           language,
           country,
           cpus,
@@ -347,15 +236,13 @@ export class InstanceService {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      const op = await this.operations.insert(trx, ctx.actor, {
-        kind: job.kind,
+      const op = await this.deps.operations.insert(trx, ctx.actor, {
+        job: job.planned,
         organizationId: instance.organization_id,
         hostId,
         target: { type: 'instance', id: instance.id, label: `${project.name}/${name}` },
-        steps: job.steps,
-        input: job.input,
       });
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'instance.create',
@@ -368,7 +255,7 @@ export class InstanceService {
             memoryMb,
             adminLogin,
             job: op.id,
-            ...(clonedFrom ? { from: clonedFrom, how: job.kind } : {}),
+            ...(clonedFrom ? { from: clonedFrom, how: job.planned.kind } : {}),
           },
         },
         trx,
@@ -376,7 +263,7 @@ export class InstanceService {
       return { instance, op };
     });
     // Deferred: the caller finishes what the job needs first, then enqueues it.
-    if (!job.defer) await this.runner.enqueue(result.op);
+    if (!job.defer) await this.deps.runner.enqueue(result.op);
     this.bus.emit('instance', this.view(result.instance));
     return {
       instance: this.view(result.instance),
@@ -387,7 +274,7 @@ export class InstanceService {
 
   /** The lowest free port of the range on the host; a unique index settles races between creations. */
   private async freePort(trx: Db, hostId: string): Promise<number> {
-    const { from, to } = this.config.instances.portRange;
+    const { from, to } = this.deps.config.instances.portRange;
     const used = new Set(
       (await trx.selectFrom('instances').select('http_port').where('host_id', '=', hostId).execute()).map(
         (r) => r.http_port,
@@ -395,7 +282,10 @@ export class InstanceService {
     );
     for (let port = from; port <= to; port++) {
       // Another program (or another Marina) may hold a port of the range on the local host.
-      if (!used.has(port) && (hostId !== LOCAL_HOST_ID || (await portIsFree(this.config.instances.bindAddress, port))))
+      if (
+        !used.has(port) &&
+        (hostId !== LOCAL_HOST_ID || (await portIsFree(this.deps.config.instances.bindAddress, port)))
+      )
         return port;
     }
     throw new MarinaError('MARINA_E_NO_FREE_PORT');
@@ -404,18 +294,18 @@ export class InstanceService {
   async requireIdle(instance: Instance): Promise<void> {
     if (busy.includes(instance.status)) {
       throw new MarinaError(
-        'MARINA_E_INVALID_STATE',
+        'MARINA_E_INSTANCE_BUSY',
         `The instance is ${instance.status}; wait for that job to finish.`,
       );
     }
-    const active = await this.db
+    const active = await this.deps.db
       .selectFrom('operations')
       .select('id')
       .where('target_id', '=', instance.id)
       .where('status', 'in', ['queued', 'running'])
       .executeTakeFirst();
     if (active)
-      throw new MarinaError('MARINA_E_INVALID_STATE', 'Another job is already running for this instance.', {
+      throw new MarinaError('MARINA_E_INSTANCE_BUSY', 'Another job is already running for this instance.', {
         job: active.id,
       });
   }
@@ -434,23 +324,23 @@ export class InstanceService {
 
   async lifecycle(ctx: RequestContext, id: string, action: LifecycleAction, confirm?: unknown): Promise<OperationView> {
     const instance = await this.get(ctx.actor, id);
-    await requireAccess(this.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
     if (action === 'stop') this.requireConfirmation(instance, confirm);
     await this.requireIdle(instance);
     if (instance.status === 'failed')
       throw new MarinaError(
-        'MARINA_E_INVALID_STATE',
+        'MARINA_E_INSTANCE_FAILED',
         'This instance failed to provision; delete it and create it again.',
       );
-    return this.submit(ctx, instance, `instance.${action}`, instanceSteps[action], `instance.${action}`);
+    return this.submit(ctx, instance, planJob(lifecycleJobs[action], {}), `instance.${action}`);
   }
 
   async remove(ctx: RequestContext, id: string, confirm?: unknown): Promise<OperationView> {
     const instance = await this.get(ctx.actor, id);
-    await requireAccess(this.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
     this.requireConfirmation(instance, confirm);
     await this.requireIdle(instance);
-    const op = await this.submit(ctx, instance, 'instance.delete', instanceSteps.delete, 'instance.delete');
+    const op = await this.submit(ctx, instance, planJob(deleteJob, {}), 'instance.delete');
     await this.setStatus(instance.id, 'deleting');
     return op;
   }
@@ -458,21 +348,20 @@ export class InstanceService {
   /** Platform admins restart every running instance, one job each (the per-host limit paces them). */
   async restartAll(ctx: RequestContext): Promise<OperationView[]> {
     requirePlatformAdmin(ctx.actor);
-    const running = await this.db
+    const running = await this.deps.db
       .selectFrom('instances')
       .selectAll()
       .where('status', 'in', ['running', 'unhealthy'])
       .execute();
     const jobs: OperationView[] = [];
     for (const instance of running) {
-      const active = await this.db
+      const active = await this.deps.db
         .selectFrom('operations')
         .select('id')
         .where('target_id', '=', instance.id)
         .where('status', 'in', ['queued', 'running'])
         .executeTakeFirst();
-      if (!active)
-        jobs.push(await this.submit(ctx, instance, 'instance.restart', instanceSteps.restart, 'instance.restart'));
+      if (!active) jobs.push(await this.submit(ctx, instance, planJob(restartJob, {}), 'instance.restart'));
     }
     return jobs;
   }
@@ -481,27 +370,24 @@ export class InstanceService {
   async submit(
     ctx: RequestContext,
     instance: Instance,
-    kind: string,
-    steps: readonly string[],
+    job: PlannedJob,
     action: string,
-    extra: { input?: Record<string, unknown>; details?: Record<string, unknown>; defer?: boolean } = {},
+    extra: { details?: Record<string, unknown>; defer?: boolean } = {},
   ): Promise<OperationView> {
-    const project = await this.db
+    const project = await this.deps.db
       .selectFrom('projects')
       .select('name')
       .where('id', '=', instance.project_id)
       .executeTakeFirstOrThrow();
     const label = `${project.name}/${instance.name}`;
-    const op = await this.db.transaction().execute(async (trx) => {
-      const created = await this.operations.insert(trx, ctx.actor, {
-        kind,
+    const op = await this.deps.db.transaction().execute(async (trx) => {
+      const created = await this.deps.operations.insert(trx, ctx.actor, {
+        job,
         organizationId: instance.organization_id,
         hostId: instance.host_id,
         target: { type: 'instance', id: instance.id, label },
-        steps,
-        input: extra.input,
       });
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action,
@@ -513,15 +399,15 @@ export class InstanceService {
       );
       return created;
     });
-    if (!extra.defer) await this.runner.enqueue(op);
+    if (!extra.defer) await this.deps.runner.enqueue(op);
     return operationView(op);
   }
 
   /** Organization admins and platform admins may read the credentials again; it is audited. */
   async credentials(ctx: RequestContext, id: string): Promise<Credentials & { masterPassword: string }> {
     const instance = await this.get(ctx.actor, id);
-    await requireAccess(this.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
-    await this.audit.record(ctx, {
+    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await this.deps.audit.record(ctx, {
       action: 'instance.credentials_reveal',
       organizationId: instance.organization_id,
       target: { type: 'instance', id: instance.id, label: instance.name },
@@ -529,8 +415,11 @@ export class InstanceService {
     return {
       url: this.url(instance),
       login: instance.admin_login,
-      password: this.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),
-      masterPassword: this.box.open(instance.master_password, sealedAt('instances', 'master_password', instance.id)),
+      password: this.deps.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),
+      masterPassword: this.deps.box.open(
+        instance.master_password,
+        sealedAt('instances', 'master_password', instance.id),
+      ),
     };
   }
 }

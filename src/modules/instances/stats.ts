@@ -18,33 +18,6 @@ export interface InstanceStats {
   uptimeSeconds: number | null;
 }
 
-interface DockerStats {
-  cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number; online_cpus?: number };
-  precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number };
-  memory_stats: {
-    usage?: number;
-    limit?: number;
-    stats?: { inactive_file?: number; total_inactive_file?: number; cache?: number };
-  };
-  networks?: Record<string, { rx_bytes: number; tx_bytes: number }>;
-}
-
-/** Docker's own formula: the container's share of the CPU time that passed, scaled by CPU count. */
-export function cpuPercent(stats: DockerStats): number | null {
-  const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
-  const systemDelta = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
-  if (systemDelta <= 0 || cpuDelta < 0) return null;
-  return Math.round((cpuDelta / systemDelta) * (stats.cpu_stats.online_cpus ?? 1) * 10000) / 100;
-}
-
-/** Memory in use without the page cache, as `docker stats` shows it. */
-export function memoryUsed(stats: DockerStats): number | null {
-  const usage = stats.memory_stats.usage;
-  if (usage === undefined) return null;
-  const cache = stats.memory_stats.stats?.inactive_file ?? stats.memory_stats.stats?.total_inactive_file ?? 0;
-  return usage - cache;
-}
-
 export class InstanceStatsService {
   constructor(
     private readonly instances: InstanceService,
@@ -54,8 +27,8 @@ export class InstanceStatsService {
 
   async stats(actor: Actor, id: string): Promise<InstanceStats> {
     const instance = await this.instances.get(actor, id);
-    const engine = await this.hosts.reachableEngine(instance.host_id);
-    const state = await engine.state(instance.container_name);
+    const runtime = await this.hosts.reachableRuntime(instance.host_id);
+    const state = await runtime.state(instance.container_name);
     const result: InstanceStats = {
       at: new Date().toISOString(),
       running: state?.running ?? false,
@@ -72,16 +45,10 @@ export class InstanceStatsService {
     const work: Promise<unknown>[] = [];
     if (state?.running) {
       work.push(
-        engine.stats(instance.container_name).then((raw) => {
-          const stats = raw as unknown as DockerStats;
-          result.cpuPercent = cpuPercent(stats);
-          result.memoryBytes = memoryUsed(stats);
-          result.memoryLimitBytes = stats.memory_stats.limit ?? null;
-          const networks = Object.values(stats.networks ?? {});
-          result.networkRxBytes = networks.reduce((sum, n) => sum + n.rx_bytes, 0);
-          result.networkTxBytes = networks.reduce((sum, n) => sum + n.tx_bytes, 0);
+        runtime.stats(instance.container_name).then((stats) => {
+          Object.assign(result, stats);
         }),
-        engine
+        runtime
           .exec(instance.container_name, ['du', '-sb', `${ODOO_DATA_DIR}/filestore/${instance.db_name}`], {
             user: 'odoo',
           })

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../../db/database.js';
 import type { Instance, InstanceStatus } from '../../db/schema.js';
-import { type ContainerEvent, type ContainerState, LABEL_ID, LABEL_KIND } from '../../runtime/docker/engine.js';
+import { LABEL_ID, LABEL_KIND, type RuntimeEvent, type WorkloadState } from '../../runtime/port.js';
 import type { HostService } from '../hosts/hosts.js';
 import type { InstanceService } from './service.js';
 
@@ -15,8 +15,8 @@ export interface StatusChange {
   startedAt?: Date | null;
 }
 
-/** What a Docker event means for an instance in a given state; undefined when nothing changes. */
-export function statusFromEvent(current: InstanceStatus, event: ContainerEvent): StatusChange | undefined {
+/** What a runtime event means for an instance in a given state; undefined when nothing changes. */
+export function statusFromEvent(current: InstanceStatus, event: RuntimeEvent): StatusChange | undefined {
   const action = event.action;
   if (action === 'start') return { status: 'running', detail: null, health: 'starting', startedAt: event.time };
   if (action === 'health_status: healthy') return { status: 'running', detail: null, health: 'healthy' };
@@ -45,7 +45,7 @@ export function statusFromEvent(current: InstanceStatus, event: ContainerEvent):
 }
 
 /** What an inspected container (or its absence) says about an instance. */
-export function statusFromState(current: InstanceStatus, state: ContainerState | undefined): StatusChange {
+export function statusFromState(current: InstanceStatus, state: WorkloadState | undefined): StatusChange {
   if (!state)
     return {
       status: 'missing',
@@ -98,9 +98,9 @@ export class StatusTracker {
     let delay = 1000;
     while (!this.abort.signal.aborted) {
       try {
-        const engine = await this.hosts.engine(hostId);
+        const runtime = await this.hosts.runtime(hostId);
         // Subscribe first, then inspect: a change between the two is not lost.
-        const following = engine.events(
+        const following = runtime.events(
           this.namespace,
           (event) => {
             this.queue = this.queue.then(() => this.onEvent(event));
@@ -122,7 +122,7 @@ export class StatusTracker {
     }
   }
 
-  private async onEvent(event: ContainerEvent): Promise<void> {
+  private async onEvent(event: RuntimeEvent): Promise<void> {
     if (event.labels[LABEL_KIND] !== 'odoo') return;
     const id = event.labels[LABEL_ID];
     if (!id) return;
@@ -138,11 +138,11 @@ export class StatusTracker {
 
   /** Inspects every known container of the host once; vanished ones become "missing". */
   async reconcile(hostId: string): Promise<void> {
-    const engine = await this.hosts.engine(hostId);
+    const runtime = await this.hosts.runtime(hostId);
     const instances = await this.db.selectFrom('instances').selectAll().where('host_id', '=', hostId).execute();
     for (const instance of instances) {
       if (JOB_OWNED.includes(instance.status)) continue;
-      await this.apply(instance, statusFromState(instance.status, await engine.state(instance.container_name)));
+      await this.apply(instance, statusFromState(instance.status, await runtime.state(instance.container_name)));
     }
   }
 

@@ -3,29 +3,23 @@ import { createReadStream } from 'node:fs';
 import { type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
+import type { Static } from 'typebox';
 import { BackupFileWriter, Digest } from '../../adapters/archive/backup-file.js';
 import { decryptStream, encryptStream } from '../../adapters/storage/encryption.js';
 import { openStore } from '../../adapters/storage/index.js';
 import { StorageError } from '../../adapters/storage/types.js';
 import type { Db } from '../../db/database.js';
-import type { Backup, BackupCopy, CopyStatus, Destination } from '../../db/schema.js';
+import type { Backup, BackupCopy, Destination } from '../../db/schema.js';
 import type { Clock } from '../../platform/clock.js';
 import { MarinaError } from '../../platform/errors.js';
+import type { BackupCopy as BackupCopySchema } from '../backups/schemas.js';
 import type { BackupStorage } from '../backups/storage.js';
+import type { BackupWriter } from '../backups/writer.js';
 import type { DestinationService } from './destinations.js';
 import { type Mismatch, VerifiedStream } from './verified-stream.js';
 
-export interface CopyView {
-  destinationId: string;
-  destinationName: string;
-  destinationKind: string;
-  status: CopyStatus;
-  encrypted: boolean;
-  sizeBytes: number | null;
-  attempts: number;
-  error: string | null;
-  verifiedAt: string | null;
-}
+/** A backup's copy at one destination, as the API shows it (the `BackupCopy` schema). */
+export type CopyView = Static<typeof BackupCopySchema>;
 
 export interface CopyReport {
   /** 0–1 of this copy's work: the upload, then the read-back. */
@@ -60,19 +54,23 @@ const describe = (error: unknown): string =>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+export interface CopyServiceDeps {
+  /** The one writer of backup records: a copy brought back marks the file present again. */
+  writer: BackupWriter;
+  db: Db;
+  clock: Clock;
+  destinations: DestinationService;
+  storage: BackupStorage;
+  retryDelaysMs: readonly number[];
+  logger: Logger;
+}
+
 /**
  * Copies of backups at offsite destinations. A copy is "verified" only after the object was read
  * back whole and matched what was sent (and, encrypted, decrypted back to the backup's own bytes).
  */
 export class CopyService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly destinations: DestinationService,
-    private readonly storage: BackupStorage,
-    private readonly retryDelaysMs: readonly number[],
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: CopyServiceDeps) {}
 
   remoteKey(backup: Backup, encrypted: boolean): string {
     return `${backup.file_name}${encrypted ? '.enc' : ''}`;
@@ -81,7 +79,7 @@ export class CopyService {
   async copiesOf(backupIds: readonly string[]): Promise<Map<string, CopyView[]>> {
     const map = new Map<string, CopyView[]>();
     if (backupIds.length === 0) return map;
-    const rows = await this.db
+    const rows = await this.deps.db
       .selectFrom('backup_copies')
       .innerJoin('destinations', 'destinations.id', 'backup_copies.destination_id')
       .selectAll('backup_copies')
@@ -110,7 +108,7 @@ export class CopyService {
   /** Declares the copies a backup should get, before any byte moves: a crash leaves them visible. */
   async plan(backup: Backup, destinations: readonly Destination[]): Promise<void> {
     for (const d of destinations) {
-      await this.db
+      await this.deps.db
         .insertInto('backup_copies')
         .values({
           backup_id: backup.id,
@@ -118,7 +116,7 @@ export class CopyService {
           status: 'pending',
           remote_key: this.remoteKey(backup, d.encrypted),
           encrypted: d.encrypted,
-          updated_at: this.clock.now(),
+          updated_at: this.deps.clock.now(),
         })
         .onConflict((oc) =>
           oc.columns(['backup_id', 'destination_id']).doUpdateSet({
@@ -126,7 +124,7 @@ export class CopyService {
             error: null,
             remote_key: this.remoteKey(backup, d.encrypted),
             encrypted: d.encrypted,
-            updated_at: this.clock.now(),
+            updated_at: this.deps.clock.now(),
           }),
         )
         .execute();
@@ -135,13 +133,13 @@ export class CopyService {
 
   private async setCopy(backupId: string, destinationId: string, values: Partial<BackupCopy>): Promise<void> {
     const { id: _id, backup_id: _b, destination_id: _d, created_at: _c, ...rest } = values;
-    await this.db
+    await this.deps.db
       .updateTable('backup_copies')
       .set({
         ...rest,
         size_bytes:
           rest.size_bytes === undefined ? undefined : rest.size_bytes === null ? null : Number(rest.size_bytes),
-        updated_at: this.clock.now(),
+        updated_at: this.deps.clock.now(),
       })
       .where('backup_id', '=', backupId)
       .where('destination_id', '=', destinationId)
@@ -158,16 +156,16 @@ export class CopyService {
     if (backup.local_status !== 'present')
       throw new MarinaError('MARINA_E_BACKUP_UNAVAILABLE', 'The backup has no local file left to copy from.');
     await this.plan(backup, [destination]);
-    const attempts = this.retryDelaysMs.length + 1;
+    const attempts = this.deps.retryDelaysMs.length + 1;
     let lastError = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      await this.db
+      await this.deps.db
         .updateTable('backup_copies')
         .set((eb) => ({
           status: 'uploading',
           error: null,
           attempts: eb('attempts', '+', 1),
-          updated_at: this.clock.now(),
+          updated_at: this.deps.clock.now(),
         }))
         .where('backup_id', '=', backup.id)
         .where('destination_id', '=', destination.id)
@@ -178,14 +176,14 @@ export class CopyService {
           status: 'verified',
           size_bytes: String(bytes),
           sha256,
-          verified_at: this.clock.now(),
+          verified_at: this.deps.clock.now(),
           error: null,
         });
         report.log(`Copied to ${destination.name} and verified (${bytes} bytes, sha256 ${sha256}).`);
         return;
       } catch (error) {
         lastError = describe(error);
-        const retry = attempt < attempts ? (this.retryDelaysMs[attempt - 1] ?? 0) : null;
+        const retry = attempt < attempts ? (this.deps.retryDelaysMs[attempt - 1] ?? 0) : null;
         await this.setCopy(backup.id, destination.id, {
           status: retry === null ? 'failed' : 'uploading',
           error: lastError,
@@ -209,12 +207,12 @@ export class CopyService {
     report: CopyReport,
   ): Promise<{ bytes: number; sha256: string }> {
     const total = Number(backup.size_bytes) || 1;
-    const passphrase = this.destinations.passphraseOf(destination);
+    const passphrase = this.deps.destinations.passphraseOf(destination);
     const key = this.remoteKey(backup, passphrase !== null);
-    const store = await openStore(this.destinations.targetOf(destination), this.destinations.guard);
+    const store = await openStore(this.deps.destinations.targetOf(destination), this.deps.destinations.guard);
     try {
       const sent = new Digest((bytes) => report.progress(Math.min(bytes / total, 1) * 0.5));
-      const source = createReadStream(this.storage.pathOf(backup));
+      const source = createReadStream(this.deps.storage.pathOf(backup));
       const piping = passphrase ? pipeline(source, encryptStream(passphrase), sent) : pipeline(source, sent);
       try {
         await store.put(key, sent);
@@ -256,14 +254,14 @@ export class CopyService {
 
   /** Removes a copy's object, then marks it deleted. */
   async removeCopy(backup: Backup, destination: Destination): Promise<void> {
-    const copy = await this.db
+    const copy = await this.deps.db
       .selectFrom('backup_copies')
       .selectAll()
       .where('backup_id', '=', backup.id)
       .where('destination_id', '=', destination.id)
       .executeTakeFirst();
     if (!copy || copy.status === 'deleted') return;
-    const store = await openStore(this.destinations.targetOf(destination), this.destinations.guard);
+    const store = await openStore(this.deps.destinations.targetOf(destination), this.deps.destinations.guard);
     try {
       await store.remove(copy.remote_key);
     } finally {
@@ -275,7 +273,7 @@ export class CopyService {
   /** Removes every live copy of a backup; failures are logged and reported, not thrown. */
   async removeAll(backup: Backup): Promise<string[]> {
     const problems: string[] = [];
-    const copies = await this.db
+    const copies = await this.deps.db
       .selectFrom('backup_copies')
       .selectAll()
       .where('backup_id', '=', backup.id)
@@ -283,10 +281,10 @@ export class CopyService {
       .execute();
     for (const copy of copies) {
       try {
-        await this.removeCopy(backup, await this.destinations.row(copy.destination_id));
+        await this.removeCopy(backup, await this.deps.destinations.row(copy.destination_id));
       } catch (error) {
         problems.push(describe(error));
-        this.logger.warn(
+        this.deps.logger.warn(
           { backup: backup.id, destination: copy.destination_id, err: error },
           'a copy could not be removed',
         );
@@ -307,7 +305,7 @@ export class CopyService {
   ): Promise<Readable> {
     const { stream, destination, copy } = await this.openRemote(backup);
     const verified = new VerifiedStream({ sha256: backup.sha256 ?? '', bytes: Number(backup.size_bytes) }, (found) => {
-      this.logger.error(
+      this.deps.logger.error(
         {
           backup: backup.id,
           destination: destination.id,
@@ -317,16 +315,16 @@ export class CopyService {
         },
         'an offsite copy does not match its checksum: the download was stopped',
       );
-      void this.db
+      void this.deps.db
         .updateTable('backup_copies')
         .set({
           status: 'failed',
           error: 'Damaged: its checksum did not match when downloaded.',
-          updated_at: this.clock.now(),
+          updated_at: this.deps.clock.now(),
         })
         .where('id', '=', copy.id)
         .execute()
-        .catch((error) => this.logger.error({ err: error }, 'could not mark the damaged copy failed'));
+        .catch((error) => this.deps.logger.error({ err: error }, 'could not mark the damaged copy failed'));
       onMismatch(destination, found);
     });
     stream.on('error', (error) => verified.destroy(error));
@@ -334,7 +332,7 @@ export class CopyService {
   }
 
   async openRemote(backup: Backup): Promise<{ stream: Readable; destination: Destination; copy: BackupCopy }> {
-    const copies = await this.db
+    const copies = await this.deps.db
       .selectFrom('backup_copies')
       .selectAll()
       .where('backup_id', '=', backup.id)
@@ -343,12 +341,12 @@ export class CopyService {
       .execute();
     let lastError = 'it has no verified offsite copy';
     for (const copy of copies) {
-      const destination = await this.destinations.row(copy.destination_id);
+      const destination = await this.deps.destinations.row(copy.destination_id);
       try {
-        const store = await openStore(this.destinations.targetOf(destination), this.destinations.guard);
+        const store = await openStore(this.deps.destinations.targetOf(destination), this.deps.destinations.guard);
         const raw = await store.get(copy.remote_key);
         raw.once('close', () => void store.close().catch(() => undefined));
-        const passphrase = copy.encrypted ? this.destinations.passphraseOf(destination) : null;
+        const passphrase = copy.encrypted ? this.deps.destinations.passphraseOf(destination) : null;
         if (copy.encrypted && !passphrase) throw new Error(`the passphrase of "${destination.name}" is missing`);
         if (!passphrase) return { stream: raw, destination, copy };
         const plain = decryptStream(passphrase);
@@ -366,7 +364,9 @@ export class CopyService {
     if (!backup.sha256) throw new MarinaError('MARINA_E_BACKUP_UNAVAILABLE', 'The backup has no checksum.');
     const { stream, destination } = await this.openRemote(backup);
     const total = Number(backup.size_bytes) || 1;
-    const writer = await BackupFileWriter.create(this.storage.pathOf(backup), (bytes) => onProgress?.(bytes / total));
+    const writer = await BackupFileWriter.create(this.deps.storage.pathOf(backup), (bytes) =>
+      onProgress?.(bytes / total),
+    );
     try {
       await pipeline(stream, writer.input);
       await writer.commit(backup.sha256);
@@ -377,14 +377,14 @@ export class CopyService {
         `The copy at "${destination.name}" could not be brought back: ${describe(error)}`,
       );
     }
-    await this.db.updateTable('backups').set({ local_status: 'present' }).where('id', '=', backup.id).execute();
+    await this.deps.writer.markLocal(backup.id, 'present');
   }
 
   /** Copies an interrupted job left pending or uploading are failed: nothing claims to be underway. */
   async failUnfinished(backupId: string, reason: string): Promise<void> {
-    await this.db
+    await this.deps.db
       .updateTable('backup_copies')
-      .set({ status: 'failed', error: reason, updated_at: this.clock.now() })
+      .set({ status: 'failed', error: reason, updated_at: this.deps.clock.now() })
       .where('backup_id', '=', backupId)
       .where('status', 'in', ['pending', 'uploading'])
       .execute();

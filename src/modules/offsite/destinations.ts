@@ -1,9 +1,10 @@
 import { isIP } from 'node:net';
 import { sql } from 'kysely';
+import type { Static } from 'typebox';
 import type { OutboundGuard } from '../../adapters/net/outbound.js';
 import type { ProbeResult, S3Settings, SftpSecrets, SftpSettings, StoreTarget } from '../../adapters/storage/types.js';
 import type { Db } from '../../db/database.js';
-import type { Destination, DestinationKind } from '../../db/schema.js';
+import type { Destination } from '../../db/schema.js';
 import { memberOrganizations, requireAccess, requirePlatformAdmin } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { Clock } from '../../platform/clock.js';
@@ -14,6 +15,7 @@ import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { invalid, isUuid } from '../../platform/validation.js';
 import { outboundError } from '../settings/outbound-settings.js';
 import { checkReachable } from './destination-checks.js';
+import type { Destination as DestinationSchema } from './schemas.js';
 
 /** What a destination keeps sealed: never returned, logged or audited. */
 export interface DestinationSecrets {
@@ -23,23 +25,8 @@ export interface DestinationSecrets {
   encryptionPassphrase?: string;
 }
 
-export interface DestinationView {
-  id: string;
-  /** null: platform-wide, usable by every organization. */
-  organizationId: string | null;
-  name: string;
-  kind: DestinationKind;
-  s3: S3Settings | null;
-  sftp: SftpSettings | null;
-  encrypted: boolean;
-  /** Which secrets are stored, by name only. */
-  secretsSet: string[];
-  createdBy: string;
-  createdAt: string;
-  /** Copies kept there now (verified), and their bytes. */
-  copies: number;
-  bytes: number;
-}
+/** A destination as the API shows it, never its secrets (the `Destination` schema). */
+export type DestinationView = Static<typeof DestinationSchema>;
 
 export type ProbeFunction = (target: StoreTarget, guard: OutboundGuard) => Promise<ProbeResult>;
 
@@ -69,6 +56,9 @@ function object(value: unknown, field: string): Record<string, unknown> {
 }
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** The encryption passphrase's length; the route's schema publishes it for clients. */
+export const passphraseLength = { min: 12, max: 1000 } as const;
 
 export function validHost(value: string): boolean {
   return isIP(value) !== 0 || HOSTNAME.test(value);
@@ -149,20 +139,26 @@ function validateSftp(input: Record<string, unknown>): { settings: SftpSettings;
   };
 }
 
+export interface DestinationServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  box: SecretBox;
+  probe: ProbeFunction;
+  /** Checks every address a destination names before anything connects to it. */
+  guard: OutboundGuard;
+}
+
 /**
  * Offsite destinations for backup copies: S3-compatible buckets and SFTP servers. An organization's
  * admins manage its own; platform admins manage platform-wide ones every organization may use.
  */
 export class DestinationService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-    private readonly box: SecretBox,
-    private readonly probe: ProbeFunction,
-    /** Checks every address a destination names before anything connects to it. */
-    readonly guard: OutboundGuard,
-  ) {}
+  readonly guard: OutboundGuard;
+
+  constructor(private readonly deps: DestinationServiceDeps) {
+    this.guard = deps.guard;
+  }
 
   /**
    * A platform-wide destination is the hosting company's infrastructure: organizations using it see
@@ -213,7 +209,7 @@ export class DestinationService {
   }
 
   secretsOf(d: Destination): DestinationSecrets {
-    return JSON.parse(this.box.open(d.secrets, sealedAt('destinations', 'secrets', d.id))) as DestinationSecrets;
+    return JSON.parse(this.deps.box.open(d.secrets, sealedAt('destinations', 'secrets', d.id))) as DestinationSecrets;
   }
 
   /** What the storage layer needs to reach it, secrets opened. Internal: never leaves the server. */
@@ -234,7 +230,7 @@ export class DestinationService {
 
   async row(id: string): Promise<Destination> {
     const found = isUuid(id)
-      ? await this.db.selectFrom('destinations').selectAll().where('id', '=', id).executeTakeFirst()
+      ? await this.deps.db.selectFrom('destinations').selectAll().where('id', '=', id).executeTakeFirst()
       : undefined;
     if (!found) throw notFound('Destination');
     return found;
@@ -243,7 +239,7 @@ export class DestinationService {
   /** One the actor may see: its organization's (any member), or a platform-wide one. */
   async get(actor: Actor, id: string, minimum: 'member' | 'admin' = 'member'): Promise<Destination> {
     const d = await this.row(id);
-    if (d.organization_id) await requireAccess(this.db, actor, d.organization_id, minimum, 'Destination');
+    if (d.organization_id) await requireAccess(this.deps.db, actor, d.organization_id, minimum, 'Destination');
     else if (minimum === 'admin') requirePlatformAdmin(actor);
     return d;
   }
@@ -258,7 +254,7 @@ export class DestinationService {
   async usableBy(organizationId: string, ids: readonly string[]): Promise<Destination[]> {
     if (ids.length === 0) return [];
     for (const id of ids) if (!isUuid(id)) throw invalid('destinationIds', `${id} is not a destination id.`);
-    const rows = await this.db
+    const rows = await this.deps.db
       .selectFrom('destinations')
       .selectAll()
       .where('id', 'in', [...ids])
@@ -270,13 +266,13 @@ export class DestinationService {
   }
 
   async list(actor: Actor, organizationId?: string): Promise<DestinationView[]> {
-    let q = this.db.selectFrom('destinations').selectAll();
+    let q = this.deps.db.selectFrom('destinations').selectAll();
     if (organizationId !== undefined) {
       if (!isUuid(organizationId)) throw notFound('Organization');
-      await requireAccess(this.db, actor, organizationId, 'member');
+      await requireAccess(this.deps.db, actor, organizationId, 'member');
       q = q.where((eb) => eb.or([eb('organization_id', '=', organizationId), eb('organization_id', 'is', null)]));
     } else if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      const visible = memberOrganizations(this.db, actor);
+      const visible = memberOrganizations(this.deps.db, actor);
       q = q.where((eb) => eb.or([eb('organization_id', 'is', null), eb('organization_id', 'in', visible)]));
     }
     const rows = await q.orderBy('name').execute();
@@ -287,7 +283,7 @@ export class DestinationService {
   private async usage(ids: string[]): Promise<Map<string, { copies: number; bytes: number }>> {
     const map = new Map<string, { copies: number; bytes: number }>();
     if (ids.length === 0) return map;
-    const rows = await this.db
+    const rows = await this.deps.db
       .selectFrom('backup_copies')
       .select((eb) => [
         'destination_id',
@@ -308,7 +304,7 @@ export class DestinationService {
     if (organizationId === null) requirePlatformAdmin(ctx.actor);
     else {
       if (typeof organizationId !== 'string' || !isUuid(organizationId)) throw notFound('Organization');
-      await requireAccess(this.db, ctx.actor, organizationId, 'admin');
+      await requireAccess(this.deps.db, ctx.actor, organizationId, 'admin');
     }
     const name = text(input, 'name', { max: 60 }).trim();
     const kind = input.kind;
@@ -327,11 +323,12 @@ export class DestinationService {
     const encryption = input.encryption === undefined || input.encryption === null ? null : input.encryption;
     if (encryption !== null) {
       const passphrase = object(encryption, 'encryption').passphrase;
-      if (typeof passphrase !== 'string' || passphrase.length < 12 || passphrase.length > 1000)
-        throw invalid('encryption', 'The encryption passphrase must be 12 to 1000 characters.');
+      const { min, max } = passphraseLength;
+      if (typeof passphrase !== 'string' || passphrase.length < min || passphrase.length > max)
+        throw invalid('encryption', `The encryption passphrase must be ${min} to ${max} characters.`);
       secrets.encryptionPassphrase = passphrase;
     }
-    const exists = await this.db
+    const exists = await this.deps.db
       .selectFrom('destinations')
       .select('id')
       .where((eb) =>
@@ -344,7 +341,7 @@ export class DestinationService {
     if (exists) throw new MarinaError('MARINA_E_CONFLICT', `A destination named "${name}" exists already.`);
     const pinned = await checkReachable(
       this.guard,
-      this.probe,
+      this.deps.probe,
       kind === 's3'
         ? { kind, settings: settings as S3Settings }
         : { kind, settings: settings as SftpSettings, secrets: secrets.sftp ?? {} },
@@ -352,7 +349,7 @@ export class DestinationService {
     if (pinned) settings = { ...(settings as SftpSettings), hostKeyFingerprint: pinned };
     // Known before the insert: the sealed secrets are bound to it.
     const id = crypto.randomUUID();
-    const row = await this.db.transaction().execute(async (trx) => {
+    const row = await this.deps.db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto('destinations')
         .values({
@@ -361,14 +358,14 @@ export class DestinationService {
           name,
           kind,
           settings: JSON.stringify(settings),
-          secrets: this.box.seal(JSON.stringify(secrets), sealedAt('destinations', 'secrets', id)),
+          secrets: this.deps.box.seal(JSON.stringify(secrets), sealedAt('destinations', 'secrets', id)),
           encrypted: encryption !== null,
           created_by: ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label,
-          updated_at: this.clock.now(),
+          updated_at: this.deps.clock.now(),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'destination.create',
@@ -395,7 +392,7 @@ export class DestinationService {
 
   async remove(ctx: RequestContext, id: string): Promise<void> {
     const d = await this.get(ctx.actor, id, 'admin');
-    const live = await this.db
+    const live = await this.deps.db
       .selectFrom('backup_copies')
       .select((eb) => eb.fn.countAll<string>().as('n'))
       .where('destination_id', '=', d.id)
@@ -403,23 +400,23 @@ export class DestinationService {
       .executeTakeFirstOrThrow();
     if (Number(live.n) > 0)
       throw new MarinaError(
-        'MARINA_E_INVALID_STATE',
+        'MARINA_E_DESTINATION_IN_USE',
         `${live.n} backup copies are kept at "${d.name}"; delete those backups (or let retention do it) first.`,
       );
-    const used = await this.db
+    const used = await this.deps.db
       .selectFrom('schedules')
       .select('instance_id')
       .where(sql<boolean>`destination_ids @> ${JSON.stringify([d.id])}::jsonb`)
       .executeTakeFirst();
     if (used)
       throw new MarinaError(
-        'MARINA_E_INVALID_STATE',
+        'MARINA_E_DESTINATION_IN_USE',
         `A backup schedule still sends copies to "${d.name}"; change that schedule first.`,
       );
-    await this.db.transaction().execute(async (trx) => {
+    await this.deps.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('backup_copies').where('destination_id', '=', d.id).execute();
       await trx.deleteFrom('destinations').where('id', '=', d.id).execute();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'destination.delete',
@@ -439,12 +436,12 @@ export class DestinationService {
     const d = await this.get(ctx.actor, id, 'admin');
     let result: ProbeResult;
     try {
-      result = await this.probe(this.targetOf(d), this.guard);
+      result = await this.deps.probe(this.targetOf(d), this.guard);
     } catch (error) {
       const refused = outboundError(error);
       if (!refused) throw error;
       // One answer, no steps or timings: the test must not tell internal hosts apart.
-      await this.audit.record(ctx, {
+      await this.deps.audit.record(ctx, {
         action: 'destination.test',
         organizationId: d.organization_id,
         target: { type: 'destination', id: d.id, label: d.name },
@@ -459,7 +456,7 @@ export class DestinationService {
       await this.pinHostKey(ctx, d, result.hostKeyFingerprint);
       pinned = true;
     }
-    await this.audit.record(ctx, {
+    await this.deps.audit.record(ctx, {
       action: 'destination.test',
       organizationId: d.organization_id,
       target: { type: 'destination', id: d.id, label: d.name },
@@ -470,12 +467,12 @@ export class DestinationService {
 
   async pinHostKey(ctx: RequestContext, d: Destination, fingerprint: string): Promise<void> {
     const settings = { ...(d.settings as unknown as SftpSettings), hostKeyFingerprint: fingerprint };
-    await this.db
+    await this.deps.db
       .updateTable('destinations')
-      .set({ settings: JSON.stringify(settings), updated_at: this.clock.now() })
+      .set({ settings: JSON.stringify(settings), updated_at: this.deps.clock.now() })
       .where('id', '=', d.id)
       .execute();
-    await this.audit.record(ctx, {
+    await this.deps.audit.record(ctx, {
       action: 'destination.pin-host-key',
       organizationId: d.organization_id,
       target: { type: 'destination', id: d.id, label: d.name },

@@ -2,51 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import {
-  Backup,
-  BackupFormat,
-  BackupKind,
-  DateTime,
-  Job,
-  Nullable,
-  responses,
-  Uuid,
-} from '../../platform/http/schemas.js';
-
-const S3Settings = Type.Object({
-  endpoint: Nullable(Type.String()),
-  region: Type.String(),
-  bucket: Type.String(),
-  prefix: Type.String(),
-  forcePathStyle: Type.Boolean(),
-  accessKeyId: Type.String(),
-});
-
-const SftpSettings = Type.Object({
-  host: Type.String(),
-  port: Type.Integer(),
-  username: Type.String(),
-  folder: Type.String(),
-  hostKeyFingerprint: Nullable(Type.String()),
-});
-
-const Destination = Type.Object(
-  {
-    id: Type.String(),
-    organizationId: Nullable(Type.String()),
-    name: Type.String(),
-    kind: Type.Union([Type.Literal('s3'), Type.Literal('sftp')]),
-    s3: Nullable(S3Settings),
-    sftp: Nullable(SftpSettings),
-    encrypted: Type.Boolean(),
-    secretsSet: Type.Array(Type.String(), { description: 'Names of the stored secrets; never their values' }),
-    createdBy: Type.String(),
-    createdAt: DateTime,
-    copies: Type.Integer(),
-    bytes: Type.Integer(),
-  },
-  { title: 'Destination' },
-);
+import { DateTime, Job, Nullable, responses, Uuid } from '../../platform/http/schemas.js';
+import { Backup, BackupFormat, BackupKind, BackupRun } from '../backups/schemas.js';
+import { passphraseLength } from './destinations.js';
+import { Destination, ProbeResult, Schedule, Spec } from './schemas.js';
 
 const NewDestination = Type.Object(
   {
@@ -83,27 +42,21 @@ const NewDestination = Type.Object(
       ),
     ),
     encryption: Type.Optional(
-      Nullable(Type.Object({ passphrase: Type.String({ maxLength: 1000 }) }, { additionalProperties: false })),
+      Nullable(
+        Type.Object(
+          {
+            // The service checks the minimum (its own message on the `encryption` field), so it is an annotation here.
+            passphrase: Type.String({
+              maxLength: passphraseLength.max,
+              'x-marina-min-length': passphraseLength.min,
+            }),
+          },
+          { additionalProperties: false },
+        ),
+      ),
     ),
   },
   { additionalProperties: false },
-);
-
-const ProbeResult = Type.Object(
-  {
-    ok: Type.Boolean(),
-    steps: Type.Array(
-      Type.Object({
-        step: Type.String(),
-        ok: Type.Boolean(),
-        ms: Type.Number(),
-      }),
-    ),
-    error: Nullable(Type.Object({ reason: Type.String(), message: Type.String() })),
-    hostKeyFingerprint: Nullable(Type.String()),
-    pinned: Type.Boolean({ description: 'The host key was seen for the first time and is now pinned' }),
-  },
-  { title: 'DestinationTest' },
 );
 
 const Policy = Type.Object(
@@ -116,62 +69,8 @@ const Policy = Type.Object(
   { additionalProperties: false, title: 'RetentionPolicy' },
 );
 
-const FullPolicy = Type.Object({
-  last: Type.Integer(),
-  daily: Type.Integer(),
-  weekly: Type.Integer(),
-  monthly: Type.Integer(),
-});
-
-const Spec = Type.Object(
-  {
-    kind: Type.Union([Type.Literal('daily'), Type.Literal('weekly'), Type.Literal('monthly'), Type.Literal('cron')]),
-    time: Type.Optional(Type.String({ description: 'HH:MM, for daily, weekly and monthly' })),
-    weekday: Type.Optional(Type.Integer({ minimum: 1, maximum: 7, description: 'ISO weekday, 1 = Monday' })),
-    day: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 31, description: 'Day of month; 29–31 mean the last day in shorter months' }),
-    ),
-    expression: Type.Optional(Type.String({ maxLength: 100, description: 'Five-field cron expression' })),
-    timeZone: Type.String({ maxLength: 64, description: 'IANA time zone, e.g. Europe/Brussels' }),
-  },
-  { title: 'ScheduleSpec' },
-);
-
-const Schedule = Type.Object(
-  {
-    instanceId: Type.String(),
-    enabled: Type.Boolean(),
-    spec: Spec,
-    description: Type.String(),
-    kind: BackupKind,
-    format: BackupFormat,
-    destinationIds: Type.Array(Type.String()),
-    retention: Type.Object({ local: FullPolicy, destinations: Type.Record(Type.String(), FullPolicy) }),
-    verifyEveryDays: Nullable(Type.Integer()),
-    nextRunAt: Nullable(DateTime),
-    lastRunAt: Nullable(DateTime),
-    lastJobId: Nullable(Type.String()),
-    lastVerifiedAt: Nullable(DateTime),
-    updatedBy: Type.String(),
-    updatedAt: DateTime,
-  },
-  { title: 'Schedule' },
-);
-
-const BackupRun = Type.Intersect(
-  [
-    Backup,
-    Type.Object({
-      startedAt: Nullable(DateTime),
-      durationMs: Nullable(Type.Integer()),
-      problem: Type.Boolean({ description: 'The backup or one of its copies failed' }),
-    }),
-  ],
-  { title: 'BackupRun' },
-);
-
 export const offsiteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
-  const { destinations, schedules, backups } = services;
+  const { destinations, schedules, retention, backups } = services;
 
   app.get(
     '/destinations',
@@ -327,7 +226,7 @@ export const offsiteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
         response: responses({ 200: Type.Object({ runs: Type.Array(BackupRun) }) }),
       },
     },
-    async (request) => ({ runs: await backups.runs(contextOf(request).actor, request.query) }),
+    async (request) => ({ runs: await backups.queries.runs(contextOf(request).actor, request.query) }),
   );
 
   app.post(
@@ -353,7 +252,7 @@ export const offsiteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
         }),
       },
     },
-    async (request) => schedules.preview(contextOf(request), request.body),
+    async (request) => retention.preview(contextOf(request), request.body),
   );
 
   app.post(
@@ -367,7 +266,7 @@ export const offsiteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       },
     },
     async (request, reply) =>
-      reply.status(202).send({ job: await schedules.cleanupNow(contextOf(request), request.body?.instanceId) }),
+      reply.status(202).send({ job: await retention.cleanupNow(contextOf(request), request.body?.instanceId) }),
   );
 
   app.post(

@@ -1,3 +1,4 @@
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Project } from '../../db/schema.js';
 import { type OdooVersion, parseOdooVersion } from '../../odoo/versions.js';
@@ -7,15 +8,10 @@ import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
 import { isUuid, limits, requireLabel, requireSlug } from '../../platform/validation.js';
 import type { OrganizationService } from '../identity/organizations.js';
+import type { Project as ProjectSchema } from './schemas.js';
 
-export interface ProjectView {
-  id: string;
-  organizationId: string;
-  name: string;
-  displayName: string;
-  odooVersion: string;
-  createdAt: string;
-}
+/** A project as the API answers it (the `Project` schema). */
+export type ProjectView = Static<typeof ProjectSchema>;
 
 export const projectView = (p: Project): ProjectView => ({
   id: p.id,
@@ -36,27 +32,30 @@ export function requireVersion(value: unknown): OdooVersion {
   return version;
 }
 
+export interface ProjectServiceDeps {
+  db: Db;
+  audit: AuditService;
+  organizations: OrganizationService;
+}
+
 /** A project is one customer application: its Odoo version, later its repositories; instances run it. */
 export class ProjectService {
-  constructor(
-    private readonly db: Db,
-    private readonly audit: AuditService,
-    private readonly organizations: OrganizationService,
-  ) {}
+  constructor(private readonly deps: ProjectServiceDeps) {}
 
   async get(actor: Actor, id: string): Promise<Project> {
     if (!isUuid(id)) throw notFound('Project');
-    const project = await this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+    const project = await this.deps.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
     if (!project) throw notFound('Project');
-    await requireAccess(this.db, actor, project.organization_id, 'member', 'Project');
+    await requireAccess(this.deps.db, actor, project.organization_id, 'member', 'Project');
     return project;
   }
 
   async list(actor: Actor, organization?: string): Promise<ProjectView[]> {
-    let q = this.db.selectFrom('projects').selectAll();
-    if (organization) q = q.where('organization_id', '=', (await this.organizations.resolve(actor, organization)).id);
+    let q = this.deps.db.selectFrom('projects').selectAll();
+    if (organization)
+      q = q.where('organization_id', '=', (await this.deps.organizations.resolve(actor, organization)).id);
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      q = q.where('organization_id', 'in', memberOrganizations(this.db, actor));
+      q = q.where('organization_id', 'in', memberOrganizations(this.deps.db, actor));
     }
     return (await q.orderBy('name').execute()).map(projectView);
   }
@@ -68,15 +67,15 @@ export class ProjectService {
   ): Promise<ProjectView> {
     if (typeof input.organization !== 'string')
       throw new MarinaError('MARINA_E_VALIDATION', 'organization is required.', { field: 'organization' });
-    const org = await this.organizations.resolve(ctx.actor, input.organization);
-    await requireAccess(this.db, ctx.actor, org.id, 'admin');
+    const org = await this.deps.organizations.resolve(ctx.actor, input.organization);
+    await requireAccess(this.deps.db, ctx.actor, org.id, 'admin');
     const name = requireSlug(input.name, 'name');
     const displayName =
       input.displayName === undefined || input.displayName === ''
         ? name
         : requireLabel(input.displayName, 'displayName', limits.name);
     const odooVersion = requireVersion(input.odooVersion);
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.db.transaction().execute(async (trx) => {
       const clash = await trx
         .selectFrom('projects')
         .select('id')
@@ -92,7 +91,7 @@ export class ProjectService {
         .values({ organization_id: org.id, name, display_name: displayName, odoo_version: odooVersion })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'project.create',

@@ -25,6 +25,13 @@ export interface OutboundSettings {
 }
 
 /** Marina's own listening ports, which no destination or remote may point at on this machine. */
+export interface OutboundSettingsServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  ports: ProtectedPorts;
+}
+
 export interface ProtectedPorts {
   port: number;
   embeddedPostgresPort: number;
@@ -38,12 +45,7 @@ export interface ProtectedPorts {
 export class OutboundSettingsService {
   readonly guard: OutboundGuard;
 
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-    private readonly ports: ProtectedPorts,
-  ) {
+  constructor(private readonly deps: OutboundSettingsServiceDeps) {
     this.guard = {
       policy: () => this.policy(),
       check: async (host, port) => checkOutbound(host, port, await this.policy()),
@@ -51,7 +53,7 @@ export class OutboundSettingsService {
   }
 
   private async stored(): Promise<OutboundSettings> {
-    const row = await this.db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
+    const row = await this.deps.db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
     const ranges = row?.value.allowedRanges;
     return {
       allowedRanges: Array.isArray(ranges)
@@ -61,7 +63,7 @@ export class OutboundSettingsService {
   }
 
   async policy(): Promise<OutboundPolicy> {
-    const { port, embeddedPostgresPort, instancePorts } = this.ports;
+    const { port, embeddedPostgresPort, instancePorts } = this.deps.ports;
     return {
       allowedRanges: (await this.stored()).allowedRanges,
       protectedPorts: [
@@ -93,7 +95,7 @@ export class OutboundSettingsService {
       if (!ranges.includes(normal)) ranges.push(normal);
     }
     const stored: OutboundSettings = { allowedRanges: ranges };
-    await saveSetting({ db: this.db, audit: this.audit, clock: this.clock }, ctx, KEY, stored, {
+    await saveSetting({ db: this.deps.db, audit: this.deps.audit, clock: this.deps.clock }, ctx, KEY, stored, {
       action: 'settings.outbound.update',
       target: { type: 'settings', id: KEY, label: 'Outbound connections' },
       details: { allowedRanges: ranges },

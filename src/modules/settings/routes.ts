@@ -2,27 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { DateTime, Email, responses, Uuid } from '../../platform/http/schemas.js';
+import { Email, responses, Uuid } from '../../platform/http/schemas.js';
 import { patterns } from '../../platform/validation.js';
+import { Security, SmtpSettings } from './schemas.js';
 import { smtpLimits } from './service.js';
-
-const Security = Type.Union([Type.Literal('none'), Type.Literal('starttls'), Type.Literal('tls')], {
-  description: '"tls": TLS from the start (usually port 465); "starttls": upgrade, required (587); "none": plain',
-});
-
-const SmtpSettings = Type.Object(
-  {
-    host: Type.String(),
-    port: Type.Integer(),
-    security: Security,
-    username: Type.Union([Type.String(), Type.Null()]),
-    from: Type.String(),
-    passwordSet: Type.Boolean({ description: 'Whether a password is stored; the password itself is never shown.' }),
-    updatedBy: Type.String(),
-    updatedAt: DateTime,
-  },
-  { title: 'SmtpSettings' },
-);
 
 // The edge catches shapes (types, lengths, characters); the service checks the meaning again.
 const SmtpInput = Type.Object(

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { Static } from 'typebox';
 import {
   MailError,
   parseFromAddress,
@@ -16,20 +17,12 @@ import { MarinaError } from '../../platform/errors.js';
 import { SMTP_PASSWORD_AT } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { invalid, normalizeEmail } from '../../platform/validation.js';
+import type { SmtpSettings as SmtpSettingsSchema } from './schemas.js';
 
 export type { SmtpSecurity, SmtpSettings } from '../../adapters/mail.js';
 
 /** What anyone may see of the SMTP settings: whether a password is stored, never the password. */
-export interface SmtpSettingsView {
-  host: string;
-  port: number;
-  security: SmtpSecurity;
-  username: string | null;
-  from: string;
-  passwordSet: boolean;
-  updatedBy: string;
-  updatedAt: string;
-}
+export type SmtpSettingsView = Static<typeof SmtpSettingsSchema>;
 
 /**
  * A full replacement of the settings, except the password: omitted keeps the stored one,
@@ -141,31 +134,40 @@ function readStored(value: Record<string, unknown>): StoredSmtp {
   return { host, port, security: security as SmtpSecurity, username, from, password };
 }
 
+export interface SettingsServiceDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  box: SecretBox;
+}
+
 /**
  * Platform settings, for now the SMTP server Marina sends its notices through. Only platform
  * admins read or change them; the password is sealed at rest and never leaves this service
  * except towards the mail server.
  */
 export class SettingsService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly audit: AuditService,
-    private readonly box: SecretBox,
-  ) {}
+  constructor(private readonly deps: SettingsServiceDeps) {}
 
   async getSmtp(actor: Actor): Promise<SmtpSettingsView | null> {
     requirePlatformAdmin(actor);
-    const row = await this.db.selectFrom('settings').selectAll().where('key', '=', SMTP_KEY).executeTakeFirst();
+    const row = await this.deps.db.selectFrom('settings').selectAll().where('key', '=', SMTP_KEY).executeTakeFirst();
     return row ? this.view(readStored(row.value), row.updated_by, row.updated_at) : null;
   }
 
   /** For Marina's own use when sending: the opened password. Never hand this to a route. */
   async getSmtpForSending(): Promise<SmtpSettings | null> {
-    const row = await this.db.selectFrom('settings').select('value').where('key', '=', SMTP_KEY).executeTakeFirst();
+    const row = await this.deps.db
+      .selectFrom('settings')
+      .select('value')
+      .where('key', '=', SMTP_KEY)
+      .executeTakeFirst();
     if (!row) return null;
     const stored = readStored(row.value);
-    return { ...stored, password: stored.password === null ? null : this.box.open(stored.password, SMTP_PASSWORD_AT) };
+    return {
+      ...stored,
+      password: stored.password === null ? null : this.deps.box.open(stored.password, SMTP_PASSWORD_AT),
+    };
   }
 
   async setSmtp(ctx: RequestContext, input: SmtpInput): Promise<SmtpSettingsView> {
@@ -178,7 +180,7 @@ export class SettingsService {
     const change = passwordChange(input.password);
     const by = ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label;
 
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.db.transaction().execute(async (trx) => {
       const row = await trx
         .selectFrom('settings')
         .select('value')
@@ -201,7 +203,7 @@ export class SettingsService {
           );
         }
       } else {
-        sealed = change === null ? null : this.box.seal(change, SMTP_PASSWORD_AT);
+        sealed = change === null ? null : this.deps.box.seal(change, SMTP_PASSWORD_AT);
       }
       if (change !== undefined && change !== null && username === null) {
         throw invalid('username', 'A password needs a username.');
@@ -210,7 +212,7 @@ export class SettingsService {
         throw invalid('password', 'A username needs a password.');
       }
       const stored: StoredSmtp = { host, port, security, username, from, password: sealed };
-      const now = this.clock.now();
+      const now = this.deps.clock.now();
       const value = JSON.stringify(stored);
       await trx
         .insertInto('settings')
@@ -218,7 +220,7 @@ export class SettingsService {
         .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_by: by, updated_at: now }))
         .execute();
       const passwordChanged = (previous?.password ?? null) !== sealed;
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'settings.smtp.update',
@@ -235,10 +237,10 @@ export class SettingsService {
   /** Removes the SMTP settings; Marina stops sending email. Returns whether there were any. */
   async clearSmtp(ctx: RequestContext): Promise<boolean> {
     requirePlatformAdmin(ctx.actor);
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.db.transaction().execute(async (trx) => {
       const deleted = await trx.deleteFrom('settings').where('key', '=', SMTP_KEY).executeTakeFirst();
       if (deleted.numDeletedRows === 0n) return false;
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         { action: 'settings.smtp.clear', target: { type: 'settings', id: SMTP_KEY, label: 'SMTP' } },
         trx,
@@ -270,7 +272,7 @@ export class SettingsService {
         to: [recipient],
         subject: '[Marina] Test email',
         text: [
-          `This is a test email from Marina, sent by ${by} at ${this.clock.now().toISOString()}.`,
+          `This is a test email from Marina, sent by ${by} at ${this.deps.clock.now().toISOString()}.`,
           '',
           'If it reached you, Marina can send its notices (such as failed backups) through this SMTP server.',
         ].join('\n'),
@@ -278,7 +280,7 @@ export class SettingsService {
     } catch (error) {
       failure = error instanceof MailError ? error : new MailError('unknown', 'Sending the test email failed.');
     }
-    await this.audit.record(ctx, {
+    await this.deps.audit.record(ctx, {
       action: 'settings.smtp.test',
       target: { type: 'settings', id: SMTP_KEY, label: 'SMTP' },
       details: { to: recipient, ok: failure === null, ...(failure ? { reason: failure.reason } : {}) },

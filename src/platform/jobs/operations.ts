@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Actor } from '../context.js';
 import { MarinaError, notFound } from '../errors.js';
 import { isUuid } from '../validation.js';
+import type { PlannedJob } from './define.js';
 
 export interface OperationView {
   id: string;
@@ -73,12 +74,11 @@ export class OperationBus extends EventEmitter {
 }
 
 export interface NewOperation {
-  kind: string;
+  /** The job with its checked input and its steps, from `planJob`: the queueing code lists no steps. */
+  job: PlannedJob;
   organizationId: string | null;
   hostId: string | null;
   target?: { type: string; id: string; label?: string };
-  steps: readonly string[];
-  input?: Record<string, unknown>;
 }
 
 export interface OperationQuery {
@@ -105,7 +105,7 @@ export class OperationService {
     return db
       .insertInto('operations')
       .values({
-        kind: input.kind,
+        kind: input.job.kind,
         organization_id: input.organizationId,
         host_id: input.hostId,
         target_type: input.target?.type ?? null,
@@ -113,9 +113,9 @@ export class OperationService {
         target_label: input.target?.label ?? null,
         status: 'queued',
         steps: JSON.stringify(
-          input.steps.map((name) => ({ name, status: 'pending', startedAt: null, finishedAt: null })),
+          input.job.steps.map((name) => ({ name, status: 'pending', startedAt: null, finishedAt: null })),
         ),
-        input: JSON.stringify(input.input ?? {}),
+        input: JSON.stringify(input.job.input),
         actor_id: actorId(actor),
         actor_label: actorLabel(actor),
         created_at: this.clock.now(),

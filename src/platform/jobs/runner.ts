@@ -1,38 +1,19 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
+import type { TSchema } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Operation, OperationError, OperationStep } from '../../db/schema.js';
 import type { Clock } from '../clock.js';
 import { MarinaError } from '../errors.js';
+import type { JobContext, JobDefinition } from './define.js';
 import { type OperationBus, type OperationLogLine, operationView } from './operations.js';
 
 const QUEUE = 'marina-operations';
 
-export interface JobContext<Input> {
-  operation: Operation;
-  input: Input;
-  /** Runs one declared step: marks it running, then done or failed; progress follows the steps. */
-  step<T>(name: string, work: () => Promise<T>): Promise<T>;
-  /** Marks a declared step as not needed this time, saying why. */
-  skip(name: string, reason: string): Promise<void>;
-  /** Progress within the current step, 0–100. */
-  progress(percent: number): Promise<void>;
-  log(message: string, level?: 'info' | 'warn' | 'error'): Promise<void>;
-  /** Records what the job created, so that an interrupted job can be undone after a restart. */
-  remember(key: string, value: unknown): Promise<void>;
-  resources(): Record<string, unknown>;
-}
+export type { FailedJob, JobActivity, JobContext, JobDefinition, JobMemory } from './define.js';
 
-export interface JobHandler<Input = Record<string, unknown>> {
-  kind: string;
-  steps: readonly string[];
-  run(job: JobContext<Input>): Promise<Record<string, unknown> | undefined>;
-  /**
-   * Called once after the job failed or was interrupted, with what it had created: undo it, or mark
-   * it clearly for cleanup. Must be safe to call with partial resources.
-   */
-  recover?(operation: Operation, error: OperationError): Promise<void>;
-}
+/** Any job definition, its types erased: what the runner keeps. */
+type AnyJob = JobDefinition<string, TSchema, string, TSchema>;
 
 export interface JobRunnerOptions {
   db: Db;
@@ -43,6 +24,11 @@ export interface JobRunnerOptions {
   /** Jobs that may run at once on one host (Docker engine). */
   perHostConcurrency: number;
   workers: number;
+  /**
+   * The job kinds Marina queues: each must have exactly one definition, or the runner does not
+   * start. Left out (tests), any registered kinds are fine, but still once each.
+   */
+  kinds?: readonly string[];
 }
 
 /** Turns whatever a job threw into what users read. */
@@ -67,28 +53,51 @@ class Semaphore {
 
 /**
  * Durable jobs: the operation row is the truth users see; pg-boss carries the work to a worker.
- * A registry refuses a kind registered twice, and enqueueing a kind nobody handles.
+ * It refuses to start when a kind has no definition or two, and enqueues no kind nobody runs.
  */
 export class JobRunner {
-  private readonly handlers = new Map<string, JobHandler<never>>();
+  private readonly definitions: AnyJob[] = [];
+  private readonly handlers = new Map<string, AnyJob>();
   private readonly hostLimits = new Map<string, Semaphore>();
   private boss: PgBoss | undefined;
   private stopping = false;
 
   constructor(private readonly options: JobRunnerOptions) {}
 
-  register<Input>(handler: JobHandler<Input>): void {
-    if (this.handlers.has(handler.kind)) throw new Error(`two handlers for job kind ${handler.kind}`);
-    this.handlers.set(handler.kind, handler as JobHandler<never>);
+  register(definition: AnyJob): void {
+    this.definitions.push(definition);
+    if (!this.handlers.has(definition.kind)) this.handlers.set(definition.kind, definition);
   }
 
-  handlerFor(kind: string): JobHandler<never> {
+  handlerFor(kind: string): AnyJob {
     const handler = this.handlers.get(kind);
-    if (!handler) throw new Error(`no handler for job kind ${kind}`);
+    if (!handler) throw new Error(`no definition for job kind ${kind}`);
     return handler;
   }
 
+  /** The kinds of the registered definitions, once per definition, sorted. */
+  definedKinds(): string[] {
+    return this.definitions.map((d) => d.kind).sort();
+  }
+
+  /** Every kind Marina queues has exactly one definition, and every definition is of such a kind. */
+  checkDefinitions(): void {
+    const counts = new Map<string, number>();
+    for (const { kind } of this.definitions) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    const twice = [...counts].filter(([, n]) => n > 1).map(([kind]) => kind);
+    const expected = this.options.kinds;
+    const missing = expected?.filter((kind) => !counts.has(kind)) ?? [];
+    const unknown = expected ? [...counts.keys()].filter((kind) => !expected.includes(kind)) : [];
+    const problems = [
+      ...(missing.length > 0 ? [`no definition for job kind ${missing.join(', ')}`] : []),
+      ...(twice.length > 0 ? [`two definitions for job kind ${twice.join(', ')}`] : []),
+      ...(unknown.length > 0 ? [`definitions of unknown job kind ${unknown.join(', ')}`] : []),
+    ];
+    if (problems.length > 0) throw new Error(`The job runner cannot start: ${problems.join('; ')}.`);
+  }
+
   async start(): Promise<void> {
+    this.checkDefinitions();
     const { logger } = this.options;
     this.boss = new PgBoss({
       connectionString: this.options.connectionString,
@@ -169,7 +178,7 @@ export class JobRunner {
     const handler = this.handlers.get(op.kind);
     if (handler?.recover) {
       try {
-        await handler.recover(failed, error);
+        await handler.recover({ operation: failed, input: failed.input, resources: failed.resources }, error);
       } catch (recoverError) {
         logger.error({ err: recoverError, operation: op.id }, 'undoing a failed job failed');
         await this.appendLog(op.id, 'error', `Undoing what the job created failed: ${(recoverError as Error).message}`);
@@ -236,9 +245,9 @@ export class JobRunner {
         bus.publish(operationView(op));
       };
       const total = Math.max(1, op.steps.length);
-      const context: JobContext<never> = {
+      const context: JobContext<unknown, string, Record<string, unknown>> = {
         operation: op,
-        input: op.input as never,
+        input: op.input,
         step: async (name, work) => {
           const index = op.steps.findIndex((s) => s.name === name);
           if (index < 0) throw new Error(`job ${op.kind} ran an undeclared step "${name}"`);

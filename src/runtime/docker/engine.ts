@@ -2,28 +2,27 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
 import tarStream from 'tar-stream';
+import {
+  LABEL_KIND,
+  LABEL_NAMESPACE,
+  type RunResult,
+  type RuntimeEvent,
+  type RuntimeInfo,
+  type WorkloadState,
+} from '../port.js';
 import { StdoutDemux } from './demux.js';
 import { followEvents } from './events.js';
 import { DockerNetworks } from './networks.js';
 
-/** Every object Marina creates carries these labels, so reconciliation can tell Marina's from others'. */
-export const LABEL_MANAGED = 'io.marina.managed';
-export const LABEL_KIND = 'io.marina.kind';
-export const LABEL_ID = 'io.marina.id';
-export const LABEL_NAMESPACE = 'io.marina.namespace';
+export { LABEL_ID, LABEL_KIND, LABEL_MANAGED, LABEL_NAMESPACE, type RunResult } from '../port.js';
+/** The port's names for what Docker calls container events and states. */
+export type ContainerEvent = RuntimeEvent;
+export type ContainerState = WorkloadState;
+export type EngineInfo = RuntimeInfo;
 
 export interface EngineLocation {
   /** `unix:///var/run/docker.sock`, `tcp://host:2376`, or a bare socket path. */
   dockerHost: string;
-}
-
-export interface EngineInfo {
-  version: string;
-  apiVersion: string;
-  os: string;
-  cpus: number;
-  memoryBytes: number;
-  name: string;
 }
 
 export interface ContainerSpec {
@@ -55,31 +54,6 @@ export interface ContainerSpec {
     retries: number;
     startPeriodSeconds: number;
   };
-}
-
-export interface RunResult {
-  exitCode: number;
-  output: string;
-}
-
-export interface ContainerEvent {
-  id: string;
-  action: string;
-  labels: Record<string, string>;
-  exitCode?: number;
-  time: Date;
-}
-
-export interface ContainerState {
-  id: string;
-  name: string;
-  status: string;
-  running: boolean;
-  restarting: boolean;
-  exitCode: number;
-  startedAt: Date | null;
-  health: string | null;
-  labels: Record<string, string>;
 }
 
 function parseDockerHost(dockerHost: string): Docker.DockerOptions {

@@ -1,6 +1,40 @@
+import { limits } from '../api/limits';
 import { Field } from './Field';
 
-export const PASSWORD_HINT = 'At least 12 characters with some variety; common passwords are refused.';
+export const PASSWORD_HINT = `At least ${limits.password.minLength} characters with some variety; common passwords are refused.`;
+
+/** The password of an existing account (signing in, confirming a change). */
+export function PasswordField({
+  label = 'Password',
+  value,
+  onChange,
+  error,
+  hint,
+  required,
+}: {
+  label?: string;
+  value: string;
+  onChange(value: string): void;
+  error?: string | undefined;
+  hint?: string;
+  required?: boolean;
+}) {
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(props) => (
+        <input
+          {...props}
+          type="password"
+          autoComplete="current-password"
+          required={required}
+          maxLength={limits.password.maxLength}
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
 
 interface PasswordFieldsProps {
   password: string;
@@ -30,6 +64,7 @@ export function PasswordFields({
             type="password"
             autoComplete="new-password"
             required
+            maxLength={limits.password.maxLength}
             value={password}
             onChange={(e) => onPassword(e.target.value)}
           />
@@ -42,6 +77,7 @@ export function PasswordFields({
             type="password"
             autoComplete="new-password"
             required
+            maxLength={limits.password.maxLength}
             value={confirm}
             onChange={(e) => onConfirm(e.target.value)}
           />

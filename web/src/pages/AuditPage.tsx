@@ -1,14 +1,15 @@
-import { type FormEvent, useEffect, useMemo, useState } from 'react';
-import { api, call } from '../api/client';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { type FormEvent, useMemo, useState } from 'react';
 import { errorMessage } from '../api/errors';
+import { auditCategoriesQuery, auditEventsQuery, organizationsQuery } from '../api/queries';
 import type { AuditEvent, AuditQuery } from '../api/types';
 import { Alert } from '../components/Alert';
 import type { BadgeTone } from '../components/Badge';
+import { DataTable } from '../components/DataTable';
 import { EmptyState, Loading } from '../components/EmptyState';
 import { ShieldIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { dayBoundary, formatDate, formatDateTime, formatRelative, formatTime } from '../format';
-import { useLoader } from '../useLoader';
 
 const PAGE_SIZE = 50;
 
@@ -22,7 +23,7 @@ interface Filters {
 
 const noFilters: Filters = { category: '', actor: '', target: '', from: '', to: '' };
 
-function toQuery(filters: Filters, cursor?: string): AuditQuery {
+function toQuery(filters: Filters): AuditQuery {
   return {
     limit: PAGE_SIZE,
     ...(filters.category ? { category: filters.category } : {}),
@@ -30,7 +31,6 @@ function toQuery(filters: Filters, cursor?: string): AuditQuery {
     ...(filters.target.trim() ? { target: filters.target.trim() } : {}),
     ...(filters.from ? { from: dayBoundary(filters.from, 'start') } : {}),
     ...(filters.to ? { to: dayBoundary(filters.to, 'end') } : {}),
-    ...(cursor ? { cursor } : {}),
   };
 }
 
@@ -100,107 +100,108 @@ function FilterBar({ categories, onApply }: { categories: string[]; onApply(filt
   );
 }
 
-function EventRow({ event, organizationSlug }: { event: AuditEvent; organizationSlug: string | undefined }) {
-  const [open, setOpen] = useState(false);
-  const hasDetails = Object.keys(event.details).length > 0;
+/** The events, each with a details row the reader opens when it has details. */
+function AuditTable({ events, slugs }: { events: AuditEvent[]; slugs: Map<string, string> }) {
+  const [open, setOpen] = useState<Set<string>>(new Set());
+  function toggle(id: string) {
+    setOpen((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  }
+  const hasDetails = (event: AuditEvent) => Object.keys(event.details).length > 0;
   return (
-    <>
-      <tr data-testid="audit-row" data-category={event.category}>
-        <td className="nowrap" title={`${formatDateTime(event.at)} (${formatRelative(event.at)})`}>
-          <time dateTime={event.at} className="stacked-time">
-            <span>{formatDate(event.at)}</span>
-            <span className="muted">{formatTime(event.at)}</span>
-          </time>
-        </td>
-        <td>
-          <span
-            className={`badge badge-${categoryTones[event.category] ?? 'gray'} audit-action`}
-            data-testid="audit-action"
-          >
-            {event.action}
-          </span>
-        </td>
-        <td>{event.actor.label}</td>
-        <td>
-          {event.target ? (
-            <span>
-              <span className="muted">{event.target.type.replace('_', ' ')}</span>{' '}
-              {event.target.label ?? event.target.id}
-            </span>
-          ) : (
-            <span className="muted">—</span>
-          )}
-        </td>
-        <td className="mono">
-          {organizationSlug ?? (
-            <span className="muted">{event.organizationId ? event.organizationId.slice(0, 8) : '—'}</span>
-          )}
-        </td>
-        <td className="mono muted">{event.ip ?? '—'}</td>
-        <td>
-          {hasDetails ? (
-            <button
-              type="button"
-              className="btn btn-ghost btn-small"
-              aria-expanded={open}
-              onClick={() => setOpen(!open)}
+    <DataTable
+      label="Audit events"
+      className="table-compact"
+      rows={events}
+      rowKey={(event) => event.id}
+      rowProps={(event) => ({ 'data-testid': 'audit-row', 'data-category': event.category })}
+      rowDetails={(event) =>
+        open.has(event.id) && hasDetails(event) ? <pre>{JSON.stringify(event.details, null, 2)}</pre> : null
+      }
+      columns={[
+        {
+          header: 'Time',
+          className: 'nowrap',
+          cellProps: (event) => ({ title: `${formatDateTime(event.at)} (${formatRelative(event.at)})` }),
+          cell: (event) => (
+            <time dateTime={event.at} className="stacked-time">
+              <span>{formatDate(event.at)}</span>
+              <span className="muted">{formatTime(event.at)}</span>
+            </time>
+          ),
+        },
+        {
+          header: 'Action',
+          cell: (event) => (
+            <span
+              className={`badge badge-${categoryTones[event.category] ?? 'gray'} audit-action`}
+              data-testid="audit-action"
             >
-              {open ? 'Hide' : 'Show'}
-              <span className="visually-hidden"> details of {event.action}</span>
-            </button>
-          ) : null}
-        </td>
-      </tr>
-      {open ? (
-        <tr className="details-row">
-          <td colSpan={7}>
-            <pre>{JSON.stringify(event.details, null, 2)}</pre>
-          </td>
-        </tr>
-      ) : null}
-    </>
+              {event.action}
+            </span>
+          ),
+        },
+        { header: 'Actor', cell: (event) => event.actor.label },
+        {
+          header: 'Target',
+          cell: (event) =>
+            event.target ? (
+              <span>
+                <span className="muted">{event.target.type.replace('_', ' ')}</span>{' '}
+                {event.target.label ?? event.target.id}
+              </span>
+            ) : (
+              <span className="muted">—</span>
+            ),
+        },
+        {
+          header: 'Organization',
+          className: 'mono',
+          cell: (event) =>
+            (event.organizationId ? slugs.get(event.organizationId) : undefined) ?? (
+              <span className="muted">{event.organizationId ? event.organizationId.slice(0, 8) : '—'}</span>
+            ),
+        },
+        { header: 'IP', className: 'mono muted', cell: (event) => event.ip ?? '—' },
+        {
+          header: 'Details',
+          hiddenHeader: true,
+          cell: (event) =>
+            hasDetails(event) ? (
+              <button
+                type="button"
+                className="btn btn-ghost btn-small"
+                aria-expanded={open.has(event.id)}
+                onClick={() => toggle(event.id)}
+              >
+                {open.has(event.id) ? 'Hide' : 'Show'}
+                <span className="visually-hidden"> details of {event.action}</span>
+              </button>
+            ) : null,
+        },
+      ]}
+    />
   );
 }
 
 export function AuditPage() {
   const [filters, setFilters] = useState<Filters>(noFilters);
-  const [events, setEvents] = useState<AuditEvent[]>([]);
-  const [nextCursor, setNextCursor] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [moreError, setMoreError] = useState<unknown>(null);
-
-  const categories = useLoader(async () => (await call(api.GET('/api/v1/audit/categories'))).categories, 'categories');
-  const organizations = useLoader(
-    async () => (await call(api.GET('/api/v1/organizations'))).organizations,
-    'organizations',
-  );
-  const firstPage = useLoader(
-    () => call(api.GET('/api/v1/audit', { params: { query: toQuery(filters) } })),
-    JSON.stringify(filters),
-  );
-
-  useEffect(() => {
-    if (!firstPage.data) return;
-    setEvents(firstPage.data.events);
-    setNextCursor(firstPage.data.nextCursor);
-    setMoreError(null);
-  }, [firstPage.data]);
+  const categories = useQuery(auditCategoriesQuery());
+  const organizations = useQuery(organizationsQuery());
+  const audit = useInfiniteQuery(auditEventsQuery(toQuery(filters)));
+  const events = useMemo(() => audit.data?.pages.flatMap((page) => page.events) ?? [], [audit.data]);
+  // A failed "Load more" keeps the pages already shown; a failed first page shows instead of them.
+  const moreError = audit.isFetchNextPageError ? audit.error : null;
+  const firstPage = { loading: audit.isPending, error: audit.isFetchNextPageError ? null : audit.error };
 
   const slugs = useMemo(() => new Map((organizations.data ?? []).map((o) => [o.id, o.slug])), [organizations.data]);
 
-  async function loadMore() {
-    if (!nextCursor) return;
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      const page = await call(api.GET('/api/v1/audit', { params: { query: toQuery(filters, nextCursor) } }));
-      setEvents((current) => [...current, ...page.events]);
-      setNextCursor(page.nextCursor);
-    } catch (error) {
-      setMoreError(error);
-    } finally {
-      setLoadingMore(false);
-    }
+  function loadMore() {
+    void audit.fetchNextPage();
   }
 
   const filtered = JSON.stringify(filters) !== JSON.stringify(noFilters);
@@ -224,43 +225,16 @@ export function AuditPage() {
             <p>{filtered ? 'Nothing matches these filters.' : 'Nothing has happened yet.'}</p>
           </EmptyState>
         ) : null}
-        {!firstPage.loading && events.length > 0 ? (
-          <div className="table-wrap">
-            <table className="table table-compact" aria-label="Audit events">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Organization</th>
-                  <th scope="col">IP</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Details</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.map((event) => (
-                  <EventRow
-                    key={event.id}
-                    event={event}
-                    organizationSlug={event.organizationId ? slugs.get(event.organizationId) : undefined}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
+        {!firstPage.loading && events.length > 0 ? <AuditTable events={events} slugs={slugs} /> : null}
         {moreError ? (
           <div className="card-body">
             <Alert kind="error">{errorMessage(moreError)}</Alert>
           </div>
         ) : null}
-        {nextCursor && !firstPage.loading ? (
+        {audit.hasNextPage && !firstPage.loading ? (
           <div className="card-footer">
-            <button type="button" className="btn btn-secondary" onClick={loadMore} disabled={loadingMore}>
-              {loadingMore ? 'Loading…' : 'Load more'}
+            <button type="button" className="btn btn-secondary" onClick={loadMore} disabled={audit.isFetchingNextPage}>
+              {audit.isFetchingNextPage ? 'Loading…' : 'Load more'}
             </button>
           </div>
         ) : null}

@@ -1,18 +1,20 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
+import { hostsQuery, instancesQuery, organizationsQuery, projectsQuery, queryKeys } from '../api/queries';
 import type { Instance, InstanceStats, Organization, Project } from '../api/types';
 import { Alert } from '../components/Alert';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { DataTable } from '../components/DataTable';
 import { EmptyState, Loading } from '../components/EmptyState';
 import { ExternalIcon, PlusIcon, ServerIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { InstanceStatusBadge, StageBadge } from '../components/StatusBadges';
-import { type LiveState, useInstanceEvents, useNow, useStatsOf } from '../live';
+import { type LiveState, useLiveInstanceCache, useNow, useStatsOf } from '../live';
 import { formatBytes, formatDuration, formatPercent, formatSize, isRunning, secondsSince } from '../operate';
 import { useMe } from '../session/SessionContext';
-import { useLoader } from '../useLoader';
 
 const STATS_EVERY_MS = 15_000;
 const STATS_AT_ONCE = 20;
@@ -32,26 +34,11 @@ export function LiveIndicator({ state }: { state: LiveState }) {
   );
 }
 
-/** Newest first, as the API lists them. */
-function upsert(rows: Instance[], instance: Instance): Instance[] {
-  const index = rows.findIndex((r) => r.id === instance.id);
-  if (index >= 0) return rows.map((r, i) => (i === index ? instance : r));
-  return [instance, ...rows].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-}
-
 /** The instance list kept in step with GET /instances/events. */
 export function useLiveInstances() {
-  const list = useLoader(async () => (await call(api.GET('/api/v1/instances'))).instances, 'instances');
-  const [rows, setRows] = useState<Instance[] | undefined>(undefined);
-  useEffect(() => {
-    if (list.data) setRows(list.data);
-  }, [list.data]);
-  const live = useInstanceEvents({
-    onInstance: (instance) => setRows((current) => (current ? upsert(current, instance) : current)),
-    onRemoved: (id) => setRows((current) => current?.filter((r) => r.id !== id)),
-    onReconnected: () => void list.reload(),
-  });
-  return { rows, error: list.error, loading: list.loading, live };
+  const list = useQuery(instancesQuery());
+  const live = useLiveInstanceCache();
+  return { rows: list.data, error: list.error, loading: list.isFetching, live };
 }
 
 function Usage({ stats }: { stats: InstanceStats | undefined }) {
@@ -83,97 +70,98 @@ function InstancesTable({ instances, projects, organizations, stats }: TableProp
   const navigate = useNavigate();
   const now = useNow(1000);
   return (
-    <div className="table-wrap">
-      <table className="table table-clickable table-compact" aria-label="Instances">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Project</th>
-            <th scope="col">Stage</th>
-            <th scope="col">Odoo</th>
-            <th scope="col">Status</th>
-            <th scope="col">Uptime</th>
-            <th scope="col">Size</th>
-            <th scope="col">Usage</th>
-            <th scope="col">URL</th>
-          </tr>
-        </thead>
-        <tbody>
-          {instances.map((instance) => {
+    <DataTable
+      label="Instances"
+      className="table-clickable table-compact"
+      rows={instances}
+      rowKey={(instance) => instance.id}
+      rowProps={(instance) => ({
+        'data-instance': instance.name,
+        className: instance.stage === 'production' ? 'row-production' : undefined,
+        onClick: () => navigate(`/instances/${instance.id}`),
+      })}
+      columns={[
+        {
+          header: 'Name',
+          cell: (instance) => (
+            <Link className="row-title" to={`/instances/${instance.id}`} onClick={(e) => e.stopPropagation()}>
+              {instance.name}
+            </Link>
+          ),
+        },
+        {
+          header: 'Project',
+          cell: (instance) => {
             const project = projects.get(instance.projectId);
             const org = organizations.get(instance.organizationId);
             return (
-              <tr
-                key={instance.id}
-                data-instance={instance.name}
-                className={instance.stage === 'production' ? 'row-production' : undefined}
-                onClick={() => navigate(`/instances/${instance.id}`)}
-              >
-                <td>
-                  <Link className="row-title" to={`/instances/${instance.id}`} onClick={(e) => e.stopPropagation()}>
-                    {instance.name}
-                  </Link>
-                </td>
-                <td>
-                  <span className="stacked-time">
-                    <span>{project?.displayName ?? project?.name ?? '—'}</span>
-                    {org ? <span className="muted">{org.name}</span> : null}
-                  </span>
-                </td>
-                <td>
-                  <StageBadge stage={instance.stage} />
-                </td>
-                <td className="mono">{instance.odooVersion}</td>
-                <td>
-                  <span className="status-cell">
-                    <InstanceStatusBadge instance={instance} />
-                    {instance.statusDetail ? (
-                      <span className="status-detail" title={instance.statusDetail}>
-                        {instance.statusDetail}
-                      </span>
-                    ) : null}
-                  </span>
-                </td>
-                <td className="nowrap tabular">
-                  {instance.startedAt && isRunning(instance) ? (
-                    formatDuration(secondsSince(instance.startedAt, now))
-                  ) : (
-                    <span className="muted">—</span>
-                  )}
-                </td>
-                <td className="nowrap">{formatSize(instance)}</td>
-                <td className="nowrap tabular">
-                  {isRunning(instance) ? <Usage stats={stats[instance.id]} /> : <span className="muted">—</span>}
-                </td>
-                <td className="nowrap">
-                  {instance.url ? (
-                    <a
-                      className="external-link mono"
-                      href={instance.url}
-                      target="_blank"
-                      rel="noreferrer"
-                      onClick={(e) => e.stopPropagation()}
-                    >
-                      {shortUrl(instance.url)}
-                      <ExternalIcon width={12} height={12} />
-                      <span className="visually-hidden"> (opens {instance.name} in a new tab)</span>
-                    </a>
-                  ) : (
-                    <span className="muted">—</span>
-                  )}
-                </td>
-              </tr>
+              <span className="stacked-time">
+                <span>{project?.displayName ?? project?.name ?? '—'}</span>
+                {org ? <span className="muted">{org.name}</span> : null}
+              </span>
             );
-          })}
-        </tbody>
-      </table>
-    </div>
+          },
+        },
+        { header: 'Stage', cell: (instance) => <StageBadge stage={instance.stage} /> },
+        { header: 'Odoo', className: 'mono', cell: (instance) => instance.odooVersion },
+        {
+          header: 'Status',
+          cell: (instance) => (
+            <span className="status-cell">
+              <InstanceStatusBadge instance={instance} />
+              {instance.statusDetail ? (
+                <span className="status-detail" title={instance.statusDetail}>
+                  {instance.statusDetail}
+                </span>
+              ) : null}
+            </span>
+          ),
+        },
+        {
+          header: 'Uptime',
+          className: 'nowrap tabular',
+          cell: (instance) =>
+            instance.startedAt && isRunning(instance) ? (
+              formatDuration(secondsSince(instance.startedAt, now))
+            ) : (
+              <span className="muted">—</span>
+            ),
+        },
+        { header: 'Size', className: 'nowrap', cell: (instance) => formatSize(instance) },
+        {
+          header: 'Usage',
+          className: 'nowrap tabular',
+          cell: (instance) =>
+            isRunning(instance) ? <Usage stats={stats[instance.id]} /> : <span className="muted">—</span>,
+        },
+        {
+          header: 'URL',
+          className: 'nowrap',
+          cell: (instance) =>
+            instance.url ? (
+              <a
+                className="external-link mono"
+                href={instance.url}
+                target="_blank"
+                rel="noreferrer"
+                onClick={(e) => e.stopPropagation()}
+              >
+                {shortUrl(instance.url)}
+                <ExternalIcon width={12} height={12} />
+                <span className="visually-hidden"> (opens {instance.name} in a new tab)</span>
+              </a>
+            ) : (
+              <span className="muted">—</span>
+            ),
+        },
+      ]}
+    />
   );
 }
 
 /** Platform admins learn here when Marina cannot reach a Docker engine. */
 function UnreachableHosts() {
-  const hosts = useLoader(async () => (await call(api.GET('/api/v1/hosts'))).hosts, 'hosts');
+  const hosts = useQuery(hostsQuery());
   const down = (hosts.data ?? []).filter((h) => h.state === 'unreachable');
   if (down.length === 0) return null;
   return (
@@ -190,9 +178,10 @@ function UnreachableHosts() {
 
 export function InstancesPage() {
   const me = useMe();
+  const queryClient = useQueryClient();
   const { rows, error, loading, live } = useLiveInstances();
-  const projects = useLoader(async () => (await call(api.GET('/api/v1/projects'))).projects, 'projects');
-  const orgs = useLoader(async () => (await call(api.GET('/api/v1/organizations'))).organizations, 'organizations');
+  const projects = useQuery(projectsQuery());
+  const orgs = useQuery(organizationsQuery());
   const projectMap = useMemo(() => new Map((projects.data ?? []).map((p) => [p.id, p])), [projects.data]);
   const orgMap = useMemo(() => new Map((orgs.data ?? []).map((o) => [o.id, o])), [orgs.data]);
   const runningIds = useMemo(() => (rows ?? []).filter(isRunning).map((i) => i.id), [rows]);
@@ -201,11 +190,11 @@ export function InstancesPage() {
 
   // Project names may be new (created in the wizard elsewhere): fetch again when one is unknown.
   const unknownProject = (rows ?? []).some((i) => !projectMap.has(i.projectId));
-  const reloadProjects = projects.reload;
+  const refetchProjects = projects.refetch;
   const projectsFailed = Boolean(projects.error);
   useEffect(() => {
-    if (unknownProject && !projects.loading && !projectsFailed) void reloadProjects();
-  }, [unknownProject, projects.loading, projectsFailed, reloadProjects]);
+    if (unknownProject && !projects.isFetching && !projectsFailed) void refetchProjects();
+  }, [unknownProject, projects.isFetching, projectsFailed, refetchProjects]);
 
   const newButton = canCreate ? (
     <Link className="btn btn-primary" to="/instances/new">
@@ -249,6 +238,7 @@ export function InstancesPage() {
           onConfirm={async () => {
             const { jobs } = await call(api.POST('/api/v1/instances/restart-all'));
             setRestartAll(jobs.length);
+            void queryClient.invalidateQueries({ queryKey: queryKeys.jobs.all });
           }}
           onClose={() => setRestartAll((current) => (current === 'confirm' ? null : current))}
         >

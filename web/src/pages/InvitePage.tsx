@@ -5,9 +5,9 @@ import { ApiError, errorMessage } from '../api/errors';
 import { Alert } from '../components/Alert';
 import { AuthLayout } from '../components/AuthLayout';
 import { Loading } from '../components/EmptyState';
-import { Field } from '../components/Field';
 import { FormError } from '../components/FormError';
-import { PasswordFields, passwordsReady } from '../components/PasswordFields';
+import { NameField } from '../components/FormFields';
+import { PasswordField, PasswordFields, passwordsReady } from '../components/PasswordFields';
 import type { LoginState } from '../components/RouteGuards';
 import { tokenFromHash } from '../hash';
 
@@ -81,28 +81,16 @@ export function InvitePage() {
           <FormError error={error} fields={['password', 'name']} />
           <form className="form" onSubmit={submit} noValidate>
             {preview.accountExists ? (
-              <Field
+              <PasswordField
                 label="Your Marina password"
                 hint={`${preview.email} already has a Marina account: confirm it is you.`}
+                value={password}
+                onChange={setPassword}
                 error={fieldErrors.password}
-              >
-                {(props) => (
-                  <input
-                    {...props}
-                    type="password"
-                    autoComplete="current-password"
-                    value={password}
-                    onChange={(e) => setPassword(e.target.value)}
-                  />
-                )}
-              </Field>
+              />
             ) : (
               <>
-                <Field label="Name" optional error={fieldErrors.name}>
-                  {(props) => (
-                    <input {...props} autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
-                  )}
-                </Field>
+                <NameField optional autoComplete="name" value={name} onChange={setName} error={fieldErrors.name} />
                 <PasswordFields
                   password={password}
                   confirm={confirm}

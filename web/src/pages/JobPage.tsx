@@ -1,6 +1,7 @@
+import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router-dom';
-import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
+import { jobQuery } from '../api/queries';
 import type { Job, JobLogLine } from '../api/types';
 import { Alert } from '../components/Alert';
 import { Loading } from '../components/EmptyState';
@@ -12,7 +13,6 @@ import { JobStatusBadge } from '../components/StatusBadges';
 import { formatDateTime, formatRelative } from '../format';
 import { useJobStream, useNow } from '../live';
 import { isJobFinished, jobDuration, jobKindLabel, stepLabel } from '../operate';
-import { useLoader } from '../useLoader';
 
 function JobDetail({ initial }: { initial: { job: Job; logs: JobLogLine[] } }) {
   const stream = useJobStream(initial.job.id, initial);
@@ -90,7 +90,7 @@ function JobDetail({ initial }: { initial: { job: Job; logs: JobLogLine[] } }) {
 
 export function JobPage() {
   const { id = '' } = useParams();
-  const loaded = useLoader(async () => call(api.GET('/api/v1/jobs/{id}', { params: { path: { id } } })), `job:${id}`);
+  const loaded = useQuery(jobQuery(id));
   return (
     <>
       <Link className="back-link" to="/jobs">

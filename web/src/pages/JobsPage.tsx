@@ -1,17 +1,18 @@
+import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router-dom';
-import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
+import { jobsQuery } from '../api/queries';
 import type { Job } from '../api/types';
 import { Alert } from '../components/Alert';
+import { DataTable } from '../components/DataTable';
 import { EmptyState, Loading } from '../components/EmptyState';
 import { ChevronRightIcon, TerminalIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { ProgressBar } from '../components/ProgressBar';
 import { JobStatusBadge } from '../components/StatusBadges';
 import { formatDateTime, formatRelative } from '../format';
-import { useInterval, useNow } from '../live';
+import { useNow } from '../live';
 import { isJobFinished, jobDuration, jobKindLabel, stepLabel } from '../operate';
-import { useLoader } from '../useLoader';
 
 const REFRESH_MS = 5000;
 
@@ -43,76 +44,75 @@ export function JobsTable({
   const navigate = useNavigate();
   const now = useNow(1000);
   return (
-    <div className="table-wrap">
-      <table className="table table-clickable table-compact" aria-label={label}>
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            {showTarget ? <th scope="col">Target</th> : null}
-            <th scope="col">Status</th>
-            <th scope="col">Progress</th>
-            <th scope="col">Step</th>
-            <th scope="col">By</th>
-            <th scope="col">Created</th>
-            <th scope="col" className="num">
-              Duration
-            </th>
-            <th scope="col">
-              <span className="visually-hidden">Open</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {jobs.map((job) => (
-            <tr key={job.id} data-job-kind={job.kind} onClick={() => navigate(`/jobs/${job.id}`)}>
-              <td className="nowrap">
-                <Link className="row-title" to={`/jobs/${job.id}`} onClick={(e) => e.stopPropagation()}>
-                  {jobKindLabel(job.kind)}
-                </Link>
-              </td>
-              {showTarget ? (
-                <td className="mono nowrap">{job.target?.label ?? <span className="muted">—</span>}</td>
-              ) : null}
-              <td>
-                <JobStatusBadge status={job.status} />
-              </td>
-              <td>
-                <span className="progress-cell">
-                  <ProgressBar
-                    value={job.progress}
-                    label={`Progress of ${jobKindLabel(job.kind)}`}
-                    tone={progressTone(job)}
-                    active={job.status === 'running'}
-                  />
-                  <span className="tabular muted">{job.progress}%</span>
-                </span>
-              </td>
-              <td>{stepCell(job)}</td>
-              <td className="truncate" title={job.actor.label}>
-                {job.actor.label}
-              </td>
-              <td className="nowrap" title={formatDateTime(job.createdAt)}>
-                {formatRelative(job.createdAt, new Date(now))}
-              </td>
-              <td className="num tabular">{jobDuration(job, now) ?? <span className="muted">—</span>}</td>
-              <td className="row-chevron">
-                <ChevronRightIcon />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label={label}
+      className="table-clickable table-compact"
+      rows={jobs}
+      rowKey={(job) => job.id}
+      rowProps={(job) => ({ 'data-job-kind': job.kind, onClick: () => navigate(`/jobs/${job.id}`) })}
+      columns={[
+        {
+          header: 'Job',
+          className: 'nowrap',
+          cell: (job) => (
+            <Link className="row-title" to={`/jobs/${job.id}`} onClick={(e) => e.stopPropagation()}>
+              {jobKindLabel(job.kind)}
+            </Link>
+          ),
+        },
+        showTarget && {
+          header: 'Target',
+          className: 'mono nowrap',
+          cell: (job) => job.target?.label ?? <span className="muted">—</span>,
+        },
+        { header: 'Status', cell: (job) => <JobStatusBadge status={job.status} /> },
+        {
+          header: 'Progress',
+          cell: (job) => (
+            <span className="progress-cell">
+              <ProgressBar
+                value={job.progress}
+                label={`Progress of ${jobKindLabel(job.kind)}`}
+                tone={progressTone(job)}
+                active={job.status === 'running'}
+              />
+              <span className="tabular muted">{job.progress}%</span>
+            </span>
+          ),
+        },
+        { header: 'Step', cell: stepCell },
+        {
+          header: 'By',
+          className: 'truncate',
+          cellProps: (job) => ({ title: job.actor.label }),
+          cell: (job) => job.actor.label,
+        },
+        {
+          header: 'Created',
+          className: 'nowrap',
+          cellProps: (job) => ({ title: formatDateTime(job.createdAt) }),
+          cell: (job) => formatRelative(job.createdAt, new Date(now)),
+        },
+        {
+          header: 'Duration',
+          headerClassName: 'num',
+          className: 'num tabular',
+          cell: (job) => jobDuration(job, now) ?? <span className="muted">—</span>,
+        },
+        { header: 'Open', hiddenHeader: true, className: 'row-chevron', cell: () => <ChevronRightIcon /> },
+      ]}
+    />
   );
 }
 
 export function JobsPage() {
-  const { data, error, loading, reload } = useLoader(
-    async () => (await call(api.GET('/api/v1/jobs', { params: { query: { limit: 50 } } }))).jobs,
-    'jobs',
-  );
+  const { data, error, isPending } = useQuery({
+    ...jobsQuery({ limit: 50 }),
+    // Polls while a job runs.
+    refetchInterval: (query) =>
+      (query.state.data ?? []).some((job) => !isJobFinished(job.status)) ? REFRESH_MS : false,
+  });
   const active = (data ?? []).some((job) => !isJobFinished(job.status));
-  useInterval(() => void reload(), REFRESH_MS, active);
 
   return (
     <>
@@ -130,7 +130,7 @@ export function JobsPage() {
             <Alert kind="error">{errorMessage(error)}</Alert>
           </div>
         ) : null}
-        {loading && !data ? <Loading /> : null}
+        {isPending ? <Loading /> : null}
         {data && data.length === 0 ? (
           <EmptyState icon={<TerminalIcon width={28} height={28} />} title="No jobs yet">
             <p>Creating, starting, stopping or deleting an instance runs a job; each one shows up here.</p>

@@ -4,8 +4,9 @@ import { api, call } from '../api/client';
 import { ApiError } from '../api/errors';
 import { Alert } from '../components/Alert';
 import { AuthLayout } from '../components/AuthLayout';
-import { Field } from '../components/Field';
 import { FormError } from '../components/FormError';
+import { EmailField } from '../components/FormFields';
+import { PasswordField } from '../components/PasswordFields';
 import type { LoginState } from '../components/RouteGuards';
 import { useSession } from '../session/SessionContext';
 
@@ -51,30 +52,8 @@ export function LoginPage() {
       {expired ? <Alert kind="warning">Your session has ended; sign in again to continue.</Alert> : null}
       <FormError error={error} fields={['email', 'password']} />
       <form className="form" onSubmit={submit} noValidate>
-        <Field label="Email" error={fieldErrors.email}>
-          {(props) => (
-            <input
-              {...props}
-              type="email"
-              autoComplete="username"
-              required
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Password" error={fieldErrors.password}>
-          {(props) => (
-            <input
-              {...props}
-              type="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          )}
-        </Field>
+        <EmailField autoComplete="username" required value={email} onChange={setEmail} error={fieldErrors.email} />
+        <PasswordField required value={password} onChange={setPassword} error={fieldErrors.password} />
         <button type="submit" className="btn btn-primary btn-block" disabled={busy || !email || !password}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

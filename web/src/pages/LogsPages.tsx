@@ -1,8 +1,9 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { useMemo } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
-import type { Instance } from '../api/types';
+import { instanceQuery, projectsQuery } from '../api/queries';
 import { Alert } from '../components/Alert';
 import { EmptyState, Loading } from '../components/EmptyState';
 import { ArrowLeftIcon, ServerIcon, TerminalIcon } from '../components/icons';
@@ -10,9 +11,8 @@ import { LogViewer } from '../components/logs/LogViewer';
 import type { LogSource } from '../components/logs/model';
 import { PageHeader } from '../components/PageHeader';
 import { InstanceStatusBadge, StageBadge } from '../components/StatusBadges';
-import { useInstanceEvents } from '../live';
+import { useLiveInstanceCache } from '../live';
 import { useMe } from '../session/SessionContext';
-import { useLoader } from '../useLoader';
 import { useLiveInstances } from './InstancesPage';
 
 /** An instance's Odoo log, for the LogViewer. */
@@ -42,7 +42,7 @@ const marinaSource: LogSource = {
 export function LogsPage() {
   const me = useMe();
   const { rows, error, loading } = useLiveInstances();
-  const projects = useLoader(async () => (await call(api.GET('/api/v1/projects'))).projects, 'projects');
+  const projects = useQuery(projectsQuery());
   const projectMap = useMemo(() => new Map((projects.data ?? []).map((p) => [p.id, p])), [projects.data]);
 
   return (
@@ -115,20 +115,9 @@ export function LogsPage() {
 /** /instances/:id/logs: the instance's log over the whole window. */
 export function InstanceLogsPage() {
   const { id = '' } = useParams();
-  const loaded = useLoader(
-    async () => (await call(api.GET('/api/v1/instances/{id}', { params: { path: { id } } }))).instance,
-    `instance:${id}`,
-  );
-  const [instance, setInstance] = useState<Instance | undefined>(undefined);
-  useEffect(() => {
-    if (loaded.data) setInstance(loaded.data);
-  }, [loaded.data]);
-  useInstanceEvents({
-    onInstance: (changed) => {
-      if (changed.id === id) setInstance(changed);
-    },
-    onRemoved: () => undefined,
-  });
+  const loaded = useQuery(instanceQuery(id));
+  const instance = loaded.data;
+  useLiveInstanceCache();
   const source = useInstanceLogSource(id, instance?.name ?? 'Instance');
 
   const back = (

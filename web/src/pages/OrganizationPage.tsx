@@ -1,19 +1,21 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
+import { destinationsQuery, instancesQuery, membersQuery, organizationQuery, queryKeys } from '../api/queries';
 import { type Member, type Organization, type Role, roles } from '../api/types';
 import { AccountSwitch } from '../components/AccountSwitch';
 import { Alert } from '../components/Alert';
 import { Badge, RoleBadge } from '../components/Badge';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { DataTable } from '../components/DataTable';
 import { EmptyState, Loading } from '../components/EmptyState';
 import { ArrowLeftIcon, PlusIcon, UsersIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { useToast } from '../components/Toast';
 import { formatDate, formatRelative } from '../format';
 import { type Me, useMe } from '../session/SessionContext';
-import { useLoader } from '../useLoader';
 import { InvitationsSection } from './organization/InvitationsSection';
 import { InviteModal } from './organization/InviteModal';
 
@@ -55,69 +57,63 @@ function MembersTable({ org, members, manage, accounts, onChanged }: MembersTabl
 
   return (
     <>
-      <div className="table-wrap">
-        <table className="table" aria-label="Members">
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Joined</th>
-              {manage || accounts ? (
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              ) : null}
-            </tr>
-          </thead>
-          <tbody>
-            {members.map((member) => (
-              <tr key={member.userId}>
-                <td className="row-title">{member.email}</td>
-                <td>{member.name || <span className="muted">—</span>}</td>
-                <td>
-                  {manage ? (
-                    <select
-                      className="select-compact"
-                      aria-label={`Role of ${member.email}`}
-                      value={member.role}
-                      disabled={updating === member.userId}
-                      onChange={(e) => void changeRole(member, e.target.value as Role)}
-                    >
-                      {roles.map((r) => (
-                        <option key={r} value={r}>
-                          {r}
-                        </option>
-                      ))}
-                    </select>
-                  ) : (
-                    <RoleBadge role={member.role} />
-                  )}
-                </td>
-                <td>{member.disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>}</td>
-                <td title={formatRelative(member.joinedAt)}>{formatDate(member.joinedAt)}</td>
-                {manage || accounts ? (
-                  <td className="actions">
-                    {accounts && member.userId !== accounts.selfId ? (
-                      <AccountSwitch account={{ ...member, id: member.userId }} onChanged={onChanged} />
-                    ) : null}
-                    {manage ? (
-                      <button
-                        type="button"
-                        className="btn btn-ghost btn-danger-text"
-                        onClick={() => setRemoving(member)}
-                      >
-                        Remove<span className="visually-hidden"> {member.email}</span>
-                      </button>
-                    ) : null}
-                  </td>
+      <DataTable
+        label="Members"
+        rows={members}
+        rowKey={(member) => member.userId}
+        columns={[
+          { header: 'Email', className: 'row-title', cell: (member) => member.email },
+          { header: 'Name', cell: (member) => member.name || <span className="muted">—</span> },
+          {
+            header: 'Role',
+            cell: (member) =>
+              manage ? (
+                <select
+                  className="select-compact"
+                  aria-label={`Role of ${member.email}`}
+                  value={member.role}
+                  disabled={updating === member.userId}
+                  onChange={(e) => void changeRole(member, e.target.value as Role)}
+                >
+                  {roles.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </select>
+              ) : (
+                <RoleBadge role={member.role} />
+              ),
+          },
+          {
+            header: 'Status',
+            cell: (member) =>
+              member.disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>,
+          },
+          {
+            header: 'Joined',
+            cellProps: (member) => ({ title: formatRelative(member.joinedAt) }),
+            cell: (member) => formatDate(member.joinedAt),
+          },
+          (manage || accounts) && {
+            header: 'Actions',
+            hiddenHeader: true,
+            className: 'actions',
+            cell: (member) => (
+              <>
+                {accounts && member.userId !== accounts.selfId ? (
+                  <AccountSwitch account={{ ...member, id: member.userId }} onChanged={onChanged} />
                 ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+                {manage ? (
+                  <button type="button" className="btn btn-ghost btn-danger-text" onClick={() => setRemoving(member)}>
+                    Remove<span className="visually-hidden"> {member.email}</span>
+                  </button>
+                ) : null}
+              </>
+            ),
+          },
+        ]}
+      />
       {removing ? (
         <ConfirmDialog
           title="Remove member?"
@@ -147,24 +143,13 @@ export function OrganizationPage() {
   const { slug = '' } = useParams();
   const me = useMe();
   const [adding, setAdding] = useState(false);
-  const [invited, setInvited] = useState(0);
-  const org = useLoader(
-    async () => (await call(api.GET('/api/v1/organizations/{id}', { params: { path: { id: slug } } }))).organization,
-    `org:${slug}`,
-  );
-  const instances = useLoader(async () => (await call(api.GET('/api/v1/instances'))).instances, 'instances');
-  const destinations = useLoader(
-    async () => {
-      if (!org.data) return undefined;
-      const query = { organizationId: org.data.id };
-      return (await call(api.GET('/api/v1/destinations', { params: { query } }))).destinations;
-    },
-    `destinations:${org.data?.id ?? ''}`,
-  );
-  const members = useLoader(
-    async () => (await call(api.GET('/api/v1/organizations/{id}/members', { params: { path: { id: slug } } }))).members,
-    `members:${slug}`,
-  );
+  const queryClient = useQueryClient();
+  const org = useQuery(organizationQuery(slug));
+  const instances = useQuery(instancesQuery());
+  // The address names the organization by slug; its destinations are asked for by id, once known.
+  const organizationId = org.data?.id ?? '';
+  const destinations = useQuery({ ...destinationsQuery({ organizationId }), enabled: Boolean(organizationId) });
+  const members = useQuery(membersQuery(slug));
 
   const back = (
     <Link className="back-link" to="/organizations">
@@ -185,10 +170,8 @@ export function OrganizationPage() {
 
   const organization = org.data;
   const manage = canManage(me, organization);
-  const refresh = () => {
-    void members.reload();
-    void org.reload();
-  };
+  // A member joined, left or changed role: the member list and the organization's counts follow.
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.organizations.all });
 
   return (
     <>
@@ -247,7 +230,7 @@ export function OrganizationPage() {
             <Alert kind="error">{errorMessage(members.error)}</Alert>
           </div>
         ) : null}
-        {!members.data && members.loading ? <Loading /> : null}
+        {members.isPending ? <Loading /> : null}
         {members.data && members.data.length === 0 ? (
           <EmptyState icon={<UsersIcon width={28} height={28} />} title="No members yet">
             <p>Invite the people who should work with this organization.</p>
@@ -263,11 +246,15 @@ export function OrganizationPage() {
           />
         ) : null}
       </section>
-      {manage ? (
-        <InvitationsSection org={organization} platformAdmin={me.user.isPlatformAdmin} version={invited} />
-      ) : null}
+      {manage ? <InvitationsSection org={organization} platformAdmin={me.user.isPlatformAdmin} /> : null}
       {adding ? (
-        <InviteModal org={organization} onClose={() => setAdding(false)} onInvited={() => setInvited((n) => n + 1)} />
+        <InviteModal
+          org={organization}
+          onClose={() => setAdding(false)}
+          onInvited={() =>
+            void queryClient.invalidateQueries({ queryKey: queryKeys.organizations.invitations(organization.id) })
+          }
+        />
       ) : null}
     </>
   );

@@ -1,20 +1,22 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { ApiError, errorMessage } from '../api/errors';
+import { organizationsQuery, queryKeys } from '../api/queries';
 import type { Organization } from '../api/types';
 import { Alert } from '../components/Alert';
 import { RoleBadge } from '../components/Badge';
+import { DataTable } from '../components/DataTable';
 import { EmptyState, Loading } from '../components/EmptyState';
-import { Field } from '../components/Field';
 import { FormError } from '../components/FormError';
+import { NameField, SlugField } from '../components/FormFields';
 import { BuildingIcon, ChevronRightIcon, PlusIcon } from '../components/icons';
 import { Modal } from '../components/Modal';
 import { PageHeader } from '../components/PageHeader';
 import { useToast } from '../components/Toast';
 import { formatDate, formatRelative, slugify } from '../format';
 import { useMe, useSession } from '../session/SessionContext';
-import { useLoader } from '../useLoader';
 import { MyInvitations } from './organization/MyInvitations';
 
 function CreateOrganizationModal({ onClose, onCreated }: { onClose(): void; onCreated(org: Organization): void }) {
@@ -49,27 +51,17 @@ function CreateOrganizationModal({ onClose, onCreated }: { onClose(): void; onCr
     >
       <form className="form" onSubmit={submit} noValidate>
         <FormError error={error} fields={['name', 'slug']} />
-        <Field label="Name" error={fieldErrors.name}>
-          {(props) => <input {...props} required value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
-        <Field
-          label="Slug"
+        <NameField required value={name} onChange={setName} error={fieldErrors.name} />
+        <SlugField
+          required
           hint="Used in addresses and the CLI: lowercase letters, digits and dashes."
+          value={shownSlug}
+          onChange={(typed) => {
+            setSlugEdited(true);
+            setSlug(typed);
+          }}
           error={fieldErrors.slug}
-        >
-          {(props) => (
-            <input
-              {...props}
-              required
-              className="mono"
-              value={shownSlug}
-              onChange={(e) => {
-                setSlugEdited(true);
-                setSlug(e.target.value);
-              }}
-            />
-          )}
-        </Field>
+        />
         <div className="form-actions">
           <button type="button" className="btn btn-secondary" onClick={onClose}>
             Cancel
@@ -86,44 +78,32 @@ function CreateOrganizationModal({ onClose, onCreated }: { onClose(): void; onCr
 function OrganizationsTable({ organizations }: { organizations: Organization[] }) {
   const navigate = useNavigate();
   return (
-    <div className="table-wrap">
-      <table className="table table-clickable">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Slug</th>
-            <th scope="col">Your role</th>
-            <th scope="col" className="num">
-              Members
-            </th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span className="visually-hidden">Open</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {organizations.map((org) => (
-            <tr key={org.id} onClick={() => navigate(`/organizations/${org.slug}`)}>
-              <td>
-                <Link className="row-title" to={`/organizations/${org.slug}`} onClick={(e) => e.stopPropagation()}>
-                  {org.name}
-                </Link>
-              </td>
-              <td className="mono muted">{org.slug}</td>
-              <td>
-                <RoleBadge role={org.role} />
-              </td>
-              <td className="num">{org.memberCount}</td>
-              <td title={formatRelative(org.createdAt)}>{formatDate(org.createdAt)}</td>
-              <td className="row-chevron">
-                <ChevronRightIcon />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label="Organizations"
+      className="table-clickable"
+      rows={organizations}
+      rowKey={(org) => org.id}
+      rowProps={(org) => ({ onClick: () => navigate(`/organizations/${org.slug}`) })}
+      columns={[
+        {
+          header: 'Name',
+          cell: (org) => (
+            <Link className="row-title" to={`/organizations/${org.slug}`} onClick={(e) => e.stopPropagation()}>
+              {org.name}
+            </Link>
+          ),
+        },
+        { header: 'Slug', className: 'mono muted', cell: (org) => org.slug },
+        { header: 'Your role', cell: (org) => <RoleBadge role={org.role} /> },
+        { header: 'Members', headerClassName: 'num', className: 'num', cell: (org) => org.memberCount },
+        {
+          header: 'Created',
+          cellProps: (org) => ({ title: formatRelative(org.createdAt) }),
+          cell: (org) => formatDate(org.createdAt),
+        },
+        { header: 'Open', hiddenHeader: true, className: 'row-chevron', cell: () => <ChevronRightIcon /> },
+      ]}
+    />
   );
 }
 
@@ -133,10 +113,9 @@ export function OrganizationsPage() {
   const toast = useToast();
   const navigate = useNavigate();
   const [creating, setCreating] = useState(false);
-  const { data, error, loading, reload } = useLoader(
-    async () => (await call(api.GET('/api/v1/organizations'))).organizations,
-    'organizations',
-  );
+  const queryClient = useQueryClient();
+  const { data, error, isPending } = useQuery(organizationsQuery());
+  const organizationsChanged = () => void queryClient.invalidateQueries({ queryKey: queryKeys.organizations.all });
   const canCreate = me.user.isPlatformAdmin;
 
   return (
@@ -159,7 +138,7 @@ export function OrganizationsPage() {
       />
       <MyInvitations
         onAccepted={() => {
-          void reload();
+          organizationsChanged();
           void session.refresh();
         }}
       />
@@ -169,7 +148,7 @@ export function OrganizationsPage() {
             <Alert kind="error">{errorMessage(error)}</Alert>
           </div>
         ) : null}
-        {loading && !data ? <Loading /> : null}
+        {isPending ? <Loading /> : null}
         {data && data.length === 0 ? (
           <EmptyState icon={<BuildingIcon width={28} height={28} />} title="No organizations yet">
             {canCreate ? (
@@ -187,7 +166,7 @@ export function OrganizationsPage() {
           onCreated={(organization) => {
             setCreating(false);
             toast.success(`Organization ${organization.name} created.`);
-            void reload();
+            organizationsChanged();
             navigate(`/organizations/${organization.slug}`);
           }}
         />

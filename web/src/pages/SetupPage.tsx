@@ -5,8 +5,8 @@ import { ApiError } from '../api/errors';
 import { Alert } from '../components/Alert';
 import { AuthLayout } from '../components/AuthLayout';
 import { Loading } from '../components/EmptyState';
-import { Field } from '../components/Field';
 import { FormError } from '../components/FormError';
+import { EmailField, NameField } from '../components/FormFields';
 import { PasswordFields, passwordsReady } from '../components/PasswordFields';
 import { tokenFromHash } from '../hash';
 import { useSession } from '../session/SessionContext';
@@ -86,21 +86,8 @@ export function SetupPage() {
       {token ? null : <MissingToken />}
       <FormError error={error} fields={['name', 'email', 'password']} />
       <form className="form" onSubmit={submit} noValidate>
-        <Field label="Name" optional error={fieldErrors.name}>
-          {(props) => <input {...props} autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
-        <Field label="Email" error={fieldErrors.email}>
-          {(props) => (
-            <input
-              {...props}
-              type="email"
-              autoComplete="email"
-              required
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
-          )}
-        </Field>
+        <NameField optional autoComplete="name" value={name} onChange={setName} error={fieldErrors.name} />
+        <EmailField required value={email} onChange={setEmail} error={fieldErrors.email} />
         <PasswordFields
           password={password}
           confirm={confirm}

@@ -1,3 +1,4 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import { api, call, onSessionEnded, rememberCsrfToken } from '../api/client';
 import { ApiError } from '../api/errors';
@@ -36,6 +37,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [expired, setExpired] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
   const signedInRef = useRef(false);
+  // What one account saw must never show to the next one signing in on this tab.
+  const queryClient = useQueryClient();
 
   useEffect(() => {
     signedInRef.current = Boolean(me);
@@ -56,17 +59,19 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       onSessionEnded(() => {
         if (signedInRef.current) setExpired(true);
         setMe(null);
+        queryClient.clear();
       }),
-    [],
+    [queryClient],
   );
 
   const signedIn = useCallback(
     async (start: SessionStart) => {
       rememberCsrfToken(start.csrfToken);
       setExpired(false);
+      queryClient.clear();
       await refresh();
     },
-    [refresh],
+    [refresh, queryClient],
   );
 
   const signOut = useCallback(async () => {
@@ -76,8 +81,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       rememberCsrfToken(null);
       setExpired(false);
       setMe(null);
+      queryClient.clear();
     }
-  }, []);
+  }, [queryClient]);
 
   const value = useMemo(() => ({ me, expired, refresh, signedIn, signOut }), [me, expired, refresh, signedIn, signOut]);
 

@@ -1,7 +1,8 @@
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
-import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { backupsQuery } from '../../api/queries';
 import {
   type BackupKind,
   type BackupQuery,
@@ -16,8 +17,7 @@ import { EmptyState, Loading } from '../../components/EmptyState';
 import { ArchiveIcon, CloneIcon, HistoryIcon, UploadIcon } from '../../components/icons';
 import { PageHeader } from '../../components/PageHeader';
 import { formatBytes } from '../../operate';
-import { useLoader } from '../../useLoader';
-import { useBackupActions } from './actions';
+import { useBackupActions, whileBackupsMove } from './actions';
 import { BackupsTable, kindLabel, triggerLabel } from './parts';
 import { useAdminScope } from './scope';
 
@@ -44,13 +44,11 @@ function queryOf(params: URLSearchParams): BackupQuery {
 export function BackupsPage() {
   const [params, setParams] = useSearchParams();
   const query = useMemo(() => queryOf(params), [params]);
-  const key = FILTERS.map((f) => params.get(f) ?? '').join('|');
-  const list = useLoader(
-    async () => (await call(api.GET('/api/v1/backups', { params: { query } }))).backups,
-    `backups:${key}`,
-  );
+  // The rows of the previous filters stay until the new ones arrive, as the table must not blink.
+  const options = backupsQuery(query);
+  const list = useQuery({ ...options, placeholderData: keepPreviousData, refetchInterval: whileBackupsMove });
   const scope = useAdminScope();
-  const actions = useBackupActions(list, scope);
+  const actions = useBackupActions(list, options.queryKey, scope);
   const { rows } = actions;
   const filtered = FILTERS.some((f) => params.get(f));
   const canWrite = scope.organizations.length > 0;

@@ -1,54 +1,44 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { backupRunsQuery, instanceBackupsQuery, queryKeys } from '../../api/queries';
 import type { Instance } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { EmptyState, Loading } from '../../components/EmptyState';
 import { ArchiveIcon, CloneIcon, PlusIcon } from '../../components/icons';
 import { formatRelative } from '../../format';
 import { formatBytes } from '../../operate';
-import { useLoader } from '../../useLoader';
 import { emptyFilters, ProblemBanner, problemsOf, type RunFilters, RunHistory } from '../offsite/RunHistory';
 import { ScheduleCard } from '../offsite/ScheduleCard';
-import { useBackupActions } from './actions';
-import { BackupsTable, SizeChart } from './parts';
+import { useBackupActions, whileBackupsMove } from './actions';
+import { BackupsTable } from './parts';
+import { SizeChart } from './SizeChart';
 import { canTakeData, useAdminScope } from './scope';
 
 /** The Backups tab of an instance: its backups, their sizes over time, and what to do with them. */
-export function BackupsTab({
-  instance,
-  isAdmin,
-  refreshKey,
-}: {
-  instance: Instance;
-  isAdmin: boolean;
-  /** Changes when a job of the instance ended elsewhere on the page: the list may have changed. */
-  refreshKey: number;
-}) {
+export function BackupsTab({ instance, isAdmin }: { instance: Instance; isAdmin: boolean }) {
   const id = instance.id;
-  const list = useLoader(
-    async () => (await call(api.GET('/api/v1/instances/{id}/backups', { params: { path: { id } } }))).backups,
-    `backups:${id}`,
-  );
+  const queryClient = useQueryClient();
+  const options = instanceBackupsQuery(id);
+  const list = useQuery({ ...options, refetchInterval: whileBackupsMove });
   const scope = useAdminScope();
-  const actions = useBackupActions(list, scope);
+  const actions = useBackupActions(list, options.queryKey, scope);
   const { rows } = actions;
 
-  const reload = list.reload;
-  const firstKey = useRef(refreshKey);
-  useEffect(() => {
-    if (refreshKey !== firstKey.current) void reload();
-  }, [refreshKey, reload]);
-
   // The history and the banner follow the list: any backup or copy that moves on reloads them.
-  const signature = (rows ?? [])
-    .map((b) => `${b.id}:${b.status}:${b.copies.map((c) => c.status).join(',')}:${b.verification?.status ?? ''}`)
+  const signature = rows
+    ?.map((b) => `${b.id}:${b.status}:${b.copies.map((c) => c.status).join(',')}:${b.verification?.status ?? ''}`)
     .join('|');
-  const recent = useLoader(
-    async () => (await call(api.GET('/api/v1/backup-runs', { params: { query: { instanceId: id, limit: 50 } } }))).runs,
-    `runs:${id}:${signature}`,
-  );
+  const seenSignature = useRef(signature);
+  useEffect(() => {
+    if (signature === seenSignature.current) return;
+    const first = seenSignature.current === undefined;
+    seenSignature.current = signature;
+    // The first list needs no second fetch of the runs, which load along with it.
+    if (!first) void queryClient.invalidateQueries({ queryKey: queryKeys.backupRuns.all });
+  }, [signature, queryClient]);
+  const recent = useQuery(backupRunsQuery({ instanceId: id, limit: 50 }));
   const problems = problemsOf(recent.data ?? []);
   const lastScheduled = (recent.data ?? []).find((r) => r.trigger === 'schedule');
   const [historyFilters, setHistoryFilters] = useState<RunFilters>(emptyFilters);
@@ -147,12 +137,7 @@ export function BackupsTab({
             </div>
           </div>
           <section className="card card-flush">
-            <RunHistory
-              instanceId={id}
-              refreshKey={signature}
-              filters={historyFilters}
-              onFiltersChange={setHistoryFilters}
-            />
+            <RunHistory instanceId={id} filters={historyFilters} onFiltersChange={setHistoryFilters} />
           </section>
         </section>
       ) : null}

@@ -14,7 +14,7 @@ import { PageHeader } from '../../components/PageHeader';
 import { useToast } from '../../components/Toast';
 import { stageLabel } from '../../operate';
 import { useMe } from '../../session/SessionContext';
-import { DatabaseCard, useDatabaseInfo } from './parts';
+import { DatabaseCard, useDatabaseInfo } from './DatabaseCard';
 import { canTakeData, useAdminScope } from './scope';
 import {
   existingTarget,
@@ -168,8 +168,7 @@ export function ClonePage() {
                 </span>
               }
               onEnded={(job) => {
-                void sourceInfo.reload();
-                void targetInfo.reload();
+                // Refreshes the instances, and with them both databases' facts.
                 scope.reload();
                 if (job.status === 'succeeded')
                   toast.success(`${started.instance.name} now holds a copy of ${source.name}.`);

@@ -1,19 +1,24 @@
-import { type ReactNode, useCallback, useEffect, useState } from 'react';
+import { type QueryKey, type UseQueryResult, useMutation, useQueryClient } from '@tanstack/react-query';
+import { type ReactNode, useCallback, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { queryKeys } from '../../api/queries';
 import type { Backup, Instance, Job } from '../../api/types';
 import { JobProgress } from '../../components/JobProgress';
 import { useToast } from '../../components/Toast';
 import { formatDateTime } from '../../format';
-import { useInterval } from '../../live';
 import { jobKindLabel } from '../../operate';
-import type { Loaded } from '../../useLoader';
 import { BackUpModal, DeleteBackupDialog, type FillStarted, RestoreModal } from './modals';
 import { formatLabel, isBackupMoving, kindLabel } from './parts';
 import type { Scope } from './scope';
 
 const REFRESH_MS = 5000;
+
+/** For a list of backups: polls while one of them is still being made, copied or verified. */
+export function whileBackupsMove(query: { state: { data: Backup[] | undefined } }): number | false {
+  return (query.state.data ?? []).some(isBackupMoving) ? REFRESH_MS : false;
+}
 
 interface Started {
   job: Job;
@@ -30,33 +35,52 @@ type Dialog =
  * The list of backups a page shows, with everything done to them: pin, restore, delete, back up
  * now — and the progress cards of the jobs started here. The list is kept fresh while backups run.
  */
-export function useBackupActions(list: Loaded<Backup[]>, scope: Scope, onChanged?: () => void) {
+export function useBackupActions(
+  list: UseQueryResult<Backup[]>,
+  /** The key of `list`, whose cached rows change at once when a backup is pinned, added or deleted. */
+  listKey: QueryKey,
+  scope: Scope,
+  onChanged?: () => void,
+) {
   const toast = useToast();
-  const [rows, setRows] = useState<Backup[] | undefined>(undefined);
+  const queryClient = useQueryClient();
+  const rows = list.data;
   const [started, setStarted] = useState<Started[]>([]);
   const [dialog, setDialog] = useState<Dialog | null>(null);
 
-  useEffect(() => {
-    if (list.data) setRows(list.data);
-  }, [list.data]);
-
-  const reload = list.reload;
+  const setRows = useCallback(
+    (change: (rows: Backup[] | undefined) => Backup[] | undefined) =>
+      queryClient.setQueryData<Backup[]>(listKey, change),
+    [queryClient, listKey],
+  );
   const refresh = useCallback(() => {
-    void reload();
+    void queryClient.invalidateQueries({ queryKey: queryKeys.backups.all });
+    void queryClient.invalidateQueries({ queryKey: queryKeys.backupRuns.all });
     onChanged?.();
-  }, [reload, onChanged]);
-  useInterval(() => void reload(), REFRESH_MS, (rows ?? []).some(isBackupMoving));
+  }, [queryClient, onChanged]);
 
-  async function pin(backup: Backup, pinned: boolean) {
-    setRows((current) => current?.map((b) => (b.id === backup.id ? { ...b, pinned } : b)));
-    try {
-      const answer = await call(
-        api.POST('/api/v1/backups/{id}/pin', { params: { path: { id: backup.id } }, body: { pinned } }),
-      );
+  // Pinning shows at once; Marina's answer (or the old value, on failure) settles it.
+  const pinning = useMutation({
+    mutationFn: ({ backup, pinned }: { backup: Backup; pinned: boolean }) =>
+      call(api.POST('/api/v1/backups/{id}/pin', { params: { path: { id: backup.id } }, body: { pinned } })),
+    onMutate: ({ backup, pinned }) => {
+      setRows((current) => current?.map((b) => (b.id === backup.id ? { ...b, pinned } : b)));
+    },
+    onSuccess: (answer, { backup }) => {
       setRows((current) => current?.map((b) => (b.id === backup.id ? answer.backup : b)));
-    } catch (error) {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups.all, refetchType: 'none' });
+    },
+    onError: (error, { backup }) => {
       setRows((current) => current?.map((b) => (b.id === backup.id ? { ...b, pinned: backup.pinned } : b)));
       toast.error(errorMessage(error));
+    },
+  });
+
+  async function pin(backup: Backup, pinned: boolean) {
+    try {
+      await pinning.mutateAsync({ backup, pinned });
+    } catch {
+      // onError put the old value back and told the user.
     }
   }
 

@@ -1,8 +1,8 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import { api, call } from '../../api/client';
+import { instancesQuery, organizationsQuery, projectsQuery, queryKeys } from '../../api/queries';
 import type { Instance, Organization, Project } from '../../api/types';
 import { useMe } from '../../session/SessionContext';
-import { useLoader } from '../../useLoader';
 
 /** Statuses whose instance can take data (a restore, clone or import target) or give it (a clone source). */
 const unusable = new Set(['provisioning', 'failed', 'deleting', 'restoring']);
@@ -21,6 +21,7 @@ export interface Scope {
   isAdminOf(organizationId: string): boolean;
   organizationName(id: string): string;
   projectOf(instance: Pick<Instance, 'projectId'>): Project | undefined;
+  /** A project or instance was made or changed here: fetch them again. */
   reload(): void;
 }
 
@@ -30,9 +31,10 @@ export interface Scope {
  */
 export function useAdminScope(): Scope {
   const me = useMe();
-  const orgs = useLoader(async () => (await call(api.GET('/api/v1/organizations'))).organizations, 'organizations');
-  const projects = useLoader(async () => (await call(api.GET('/api/v1/projects'))).projects, 'projects');
-  const instances = useLoader(async () => (await call(api.GET('/api/v1/instances'))).instances, 'instances');
+  const queryClient = useQueryClient();
+  const orgs = useQuery(organizationsQuery());
+  const projects = useQuery(projectsQuery());
+  const instances = useQuery(instancesQuery());
   return useMemo(() => {
     const isAdminOf = (id: string) =>
       me.user.isPlatformAdmin ||
@@ -50,8 +52,8 @@ export function useAdminScope(): Scope {
       organizationName: (id: string) => (orgs.data ?? []).find((o) => o.id === id)?.name ?? '',
       projectOf: (instance: Pick<Instance, 'projectId'>) => projectMap.get(instance.projectId),
       reload: () => {
-        void projects.reload();
-        void instances.reload();
+        void queryClient.invalidateQueries({ queryKey: queryKeys.projects.all });
+        void queryClient.invalidateQueries({ queryKey: queryKeys.instances.all });
       },
     };
   }, [
@@ -62,7 +64,6 @@ export function useAdminScope(): Scope {
     projects.error,
     instances.data,
     instances.error,
-    projects.reload,
-    instances.reload,
+    queryClient,
   ]);
 }

@@ -1,9 +1,12 @@
 import type { ReactNode } from 'react';
 import { ApiError } from '../../api/errors';
+import { limits } from '../../api/limits';
 import { type FillTarget, type Instance, type Project, type Stage, stages } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { CheckboxField, ChoiceCard } from '../../components/ChoiceCard';
+import { ConfirmNameField, typedNameMatches } from '../../components/ConfirmNameField';
 import { Field } from '../../components/Field';
+import { EmailField, SlugField } from '../../components/FormFields';
 import { StageBadge } from '../../components/StatusBadges';
 import { stageLabel } from '../../operate';
 import { canTakeData, type Scope } from './scope';
@@ -70,7 +73,7 @@ export function targetReady(value: TargetValue, self: Instance | null, instances
   if (value.mode === 'new') return Boolean(value.project && value.name.trim() && value.adminLogin.trim());
   const existing = existingTarget(value, self, instances);
   if (!existing) return false;
-  return existing.stage !== 'production' || value.confirm.trim() === existing.name;
+  return existing.stage !== 'production' || typedNameMatches(value.confirm, existing.name);
 }
 
 /** The request body's target part; `neutralize` only where the data becomes a copy. */
@@ -119,38 +122,6 @@ export const TARGET_FIELDS = [
 function instanceOption(instance: Instance, scope: Scope): string {
   const project = scope.projectOf(instance);
   return `${project ? `${project.name}/` : ''}${instance.name} — ${stageLabel[instance.stage]}`;
-}
-
-/** Typing a production instance's name, as stop and delete ask it. */
-export function ConfirmName({
-  instance,
-  value,
-  onChange,
-  verb,
-}: {
-  instance: Pick<Instance, 'name'>;
-  value: string;
-  onChange(value: string): void;
-  verb: string;
-}) {
-  return (
-    <div className="field confirm-name">
-      <label htmlFor="confirm-target-name">
-        <span>
-          <strong className="mono">{instance.name}</strong> is a production instance. Type its name to {verb}.
-        </span>
-      </label>
-      <input
-        id="confirm-target-name"
-        className="mono"
-        autoComplete="off"
-        spellCheck={false}
-        placeholder={instance.name}
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-      />
-    </div>
-  );
 }
 
 /**
@@ -281,23 +252,17 @@ export function TargetFields({
               </select>
             )}
           </Field>
-          <Field
+          <SlugField
             label="Instance name"
+            lowercase
             hint="Lowercase letters, digits and dashes."
+            maxLength={limits.instanceName.maxLength}
+            autoComplete="off"
+            placeholder="e.g. staging"
+            value={value.name}
+            onChange={(name) => onChange({ name })}
             error={newInstanceError(error, 'name')}
-          >
-            {(props) => (
-              <input
-                {...props}
-                className="mono"
-                maxLength={30}
-                autoComplete="off"
-                placeholder="e.g. staging"
-                value={value.name}
-                onChange={(e) => onChange({ name: e.target.value.toLowerCase() })}
-              />
-            )}
-          </Field>
+          />
           <Field label="Stage" error={newInstanceError(error, 'stage')}>
             {(props) => (
               <select {...props} value={value.stage} onChange={(e) => onChange({ stage: e.target.value as Stage })}>
@@ -309,21 +274,14 @@ export function TargetFields({
               </select>
             )}
           </Field>
-          <Field
+          <EmailField
             label="Administrator email"
             hint="The Odoo admin of the new instance."
+            autoComplete="off"
+            value={value.adminLogin}
+            onChange={(adminLogin) => onChange({ adminLogin })}
             error={newInstanceError(error, 'adminLogin')}
-          >
-            {(props) => (
-              <input
-                {...props}
-                type="email"
-                autoComplete="off"
-                value={value.adminLogin}
-                onChange={(e) => onChange({ adminLogin: e.target.value })}
-              />
-            )}
-          </Field>
+          />
         </div>
       ) : null}
 
@@ -363,8 +321,9 @@ export function TargetFields({
       ) : null}
 
       {existing?.stage === 'production' ? (
-        <ConfirmName
-          instance={existing}
+        <ConfirmNameField
+          id="confirm-target-name"
+          name={existing.name}
           value={value.confirm}
           onChange={(confirm) => onChange({ confirm })}
           verb={verb}

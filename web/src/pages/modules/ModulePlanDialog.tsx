@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { Instance, ModulePlan } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { ConfirmNameField, typedNameMatches } from '../../components/ConfirmNameField';
 
 function PlanLine({ label, names, danger }: { label: string; names: string[]; danger?: boolean }) {
   if (names.length === 0) return null;
@@ -39,7 +40,7 @@ export function ModulePlanDialog({
       title={title}
       confirmLabel={removing ? 'Uninstall' : plan.updateList && verbs.length === 1 ? 'Update apps list' : 'Apply'}
       tone={removing ? 'danger' : 'primary'}
-      confirmDisabled={needsName && typed.trim() !== instance.name}
+      confirmDisabled={needsName && !typedNameMatches(typed, instance.name)}
       onConfirm={() => onConfirm(needsName ? typed.trim() : undefined)}
       onClose={onClose}
     >
@@ -65,18 +66,7 @@ export function ModulePlanDialog({
         database is restored.
       </p>
       {needsName ? (
-        <div className="field confirm-name">
-          <label htmlFor="confirm-modules">
-            This is a production instance. Type <strong className="mono">{instance.name}</strong> to confirm.
-          </label>
-          <input
-            id="confirm-modules"
-            className="mono"
-            autoComplete="off"
-            value={typed}
-            onChange={(e) => setTyped(e.target.value)}
-          />
-        </div>
+        <ConfirmNameField id="confirm-modules" name={instance.name} value={typed} onChange={setTyped} />
       ) : null}
     </ConfirmDialog>
   );

@@ -1,6 +1,8 @@
-import { useEffect, useRef, useState } from 'react';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { modulesQuery, queryKeys } from '../../api/queries';
 import type { Instance, Job, ModuleChange, ModulePlan } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { EmptyState, Loading } from '../../components/EmptyState';
@@ -8,7 +10,6 @@ import { PuzzleIcon, RefreshIcon, SearchIcon } from '../../components/icons';
 import { JobProgress } from '../../components/JobProgress';
 import { useToast } from '../../components/Toast';
 import { isJobFinished } from '../../operate';
-import { useLoader } from '../../useLoader';
 import { ModulePlanDialog } from './ModulePlanDialog';
 import { hasUpdate, isInstallable, isInstalled, ModulesTable } from './ModulesTable';
 
@@ -31,15 +32,14 @@ type Batch = Pick<ModuleChange, 'install' | 'upgrade' | 'uninstall' | 'updateLis
 export function ModulesTab({
   instance,
   isAdmin,
-  refreshKey,
   onJobEnded,
 }: {
   instance: Instance;
   isAdmin: boolean;
-  refreshKey: number;
   onJobEnded(job: Job): void;
 }) {
   const toast = useToast();
+  const queryClient = useQueryClient();
   const id = instance.id;
   const [typed, setTyped] = useState('');
   const [search, setSearch] = useState('');
@@ -55,16 +55,9 @@ export function ModulesTab({
   }, [typed]);
 
   const serverState = state === 'updates' ? 'installed' : state;
-  const list = useLoader(async () => {
-    const query = { ...(search ? { search } : {}), ...(serverState ? { state: serverState } : {}) };
-    return (await call(api.GET('/api/v1/instances/{id}/modules', { params: { path: { id }, query } }))).modules;
-  }, `modules:${id}:${search}:${serverState}`);
-
-  const reload = list.reload;
-  const firstKey = useRef(refreshKey);
-  useEffect(() => {
-    if (refreshKey !== firstKey.current) void reload();
-  }, [refreshKey, reload]);
+  const query = { ...(search ? { search } : {}), ...(serverState ? { state: serverState } : {}) };
+  // While a new search runs, the modules of the previous one stay on screen.
+  const list = useQuery({ ...modulesQuery(id, query), placeholderData: keepPreviousData });
 
   const all = list.data ?? [];
   const rows = state === 'updates' ? all.filter(hasUpdate) : all;
@@ -120,7 +113,7 @@ export function ModulesTab({
 
   function ended(finished: Job) {
     setJob(finished);
-    void reload();
+    void queryClient.invalidateQueries({ queryKey: queryKeys.modules.ofInstance(id) });
     onJobEnded(finished);
     if (finished.status === 'succeeded') toast.success('The modules are changed.');
     else if (finished.status === 'failed')
@@ -236,7 +229,7 @@ export function ModulesTab({
         </div>
       ) : null}
       {list.error ? <Alert kind="error">{errorMessage(list.error)}</Alert> : null}
-      <section className="card card-flush" aria-busy={list.loading}>
+      <section className="card card-flush" aria-busy={list.isFetching}>
         {!list.data && !list.error ? <Loading label="Reading the modules from the database…" /> : null}
         {list.data && rows.length === 0 ? (
           <EmptyState icon={<PuzzleIcon width={28} height={28} />} title="No modules match">

@@ -1,5 +1,6 @@
 import type { OdooModule } from '../../api/types';
 import { Badge, type BadgeTone } from '../../components/Badge';
+import { DataTable } from '../../components/DataTable';
 
 const stateTones: Record<string, BadgeTone> = {
   installed: 'green',
@@ -48,83 +49,83 @@ export function ModulesTable({
   const choosable = modules.filter(canSelect);
   const allOn = choosable.length > 0 && choosable.every((m) => selected.has(m.name));
   return (
-    <div className="table-wrap">
-      <table className="table modules-table" aria-label="Modules">
-        <thead>
-          <tr>
-            {selectable ? (
-              <th scope="col" className="select-cell">
-                <input
-                  type="checkbox"
-                  aria-label="Select all shown"
-                  checked={allOn}
-                  disabled={choosable.length === 0}
-                  onChange={(e) => onToggleAll(e.target.checked)}
-                />
-              </th>
-            ) : null}
-            <th scope="col">Module</th>
-            <th scope="col">State</th>
-            <th scope="col">Installed</th>
-            <th scope="col">Available</th>
-            <th scope="col">Author</th>
-            <th scope="col">App</th>
-            <th scope="col">Repository</th>
-          </tr>
-        </thead>
-        <tbody>
-          {modules.map((m) => {
-            const update = hasUpdate(m);
-            return (
-              <tr
-                key={m.name}
-                data-module={m.name}
-                data-state={m.state}
-                className={selected.has(m.name) ? 'row-selected' : undefined}
-              >
-                {selectable ? (
-                  <td className="select-cell">
-                    <input
-                      type="checkbox"
-                      aria-label={`Select ${m.name}`}
-                      checked={selected.has(m.name)}
-                      disabled={!canSelect(m)}
-                      onChange={(e) => onToggle(m.name, e.target.checked)}
-                    />
-                  </td>
-                ) : null}
-                <td>
-                  <span className="stacked-time module-name">
-                    <span className="row-title mono">{m.name}</span>
-                    {m.title ? (
-                      <span className="muted" title={m.summary ?? undefined}>
-                        {m.title}
-                      </span>
-                    ) : null}
-                  </span>
-                </td>
-                <td>
-                  <span title={stateTitles[m.state]} data-testid="module-state">
-                    <Badge tone={stateTones[m.state] ?? 'gray'}>{m.state}</Badge>
-                  </span>
-                </td>
-                <td className="mono nowrap module-version">{m.installedVersion ?? <span className="muted">—</span>}</td>
-                <td className="nowrap module-version">
-                  <span className="mono">{m.availableVersion ?? <span className="muted">—</span>}</span>
-                  {update ? (
-                    <span className="update-hint" data-testid="update-available">
-                      update available
-                    </span>
-                  ) : null}
-                </td>
-                <td className="module-author">{m.author ?? <span className="muted">—</span>}</td>
-                <td>{m.application ? <Badge tone="violet">app</Badge> : null}</td>
-                <td className="mono">{m.repository ?? <span className="muted">Odoo</span>}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label="Modules"
+      className="modules-table"
+      rows={modules}
+      rowKey={(m) => m.name}
+      rowProps={(m) => ({
+        'data-module': m.name,
+        'data-state': m.state,
+        className: selected.has(m.name) ? 'row-selected' : undefined,
+      })}
+      columns={[
+        selectable && {
+          header: (
+            <input
+              type="checkbox"
+              aria-label="Select all shown"
+              checked={allOn}
+              disabled={choosable.length === 0}
+              onChange={(e) => onToggleAll(e.target.checked)}
+            />
+          ),
+          headerClassName: 'select-cell',
+          className: 'select-cell',
+          cell: (m) => (
+            <input
+              type="checkbox"
+              aria-label={`Select ${m.name}`}
+              checked={selected.has(m.name)}
+              disabled={!canSelect(m)}
+              onChange={(e) => onToggle(m.name, e.target.checked)}
+            />
+          ),
+        },
+        {
+          header: 'Module',
+          cell: (m) => (
+            <span className="stacked-time module-name">
+              <span className="row-title mono">{m.name}</span>
+              {m.title ? (
+                <span className="muted" title={m.summary ?? undefined}>
+                  {m.title}
+                </span>
+              ) : null}
+            </span>
+          ),
+        },
+        {
+          header: 'State',
+          cell: (m) => (
+            <span title={stateTitles[m.state]} data-testid="module-state">
+              <Badge tone={stateTones[m.state] ?? 'gray'}>{m.state}</Badge>
+            </span>
+          ),
+        },
+        {
+          header: 'Installed',
+          className: 'mono nowrap module-version',
+          cell: (m) => m.installedVersion ?? <span className="muted">—</span>,
+        },
+        {
+          header: 'Available',
+          className: 'nowrap module-version',
+          cell: (m) => (
+            <>
+              <span className="mono">{m.availableVersion ?? <span className="muted">—</span>}</span>
+              {hasUpdate(m) ? (
+                <span className="update-hint" data-testid="update-available">
+                  update available
+                </span>
+              ) : null}
+            </>
+          ),
+        },
+        { header: 'Author', className: 'module-author', cell: (m) => m.author ?? <span className="muted">—</span> },
+        { header: 'App', cell: (m) => (m.application ? <Badge tone="violet">app</Badge> : null) },
+        { header: 'Repository', className: 'mono', cell: (m) => m.repository ?? <span className="muted">Odoo</span> },
+      ]}
+    />
   );
 }

@@ -1,10 +1,12 @@
 import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
+import { limits } from '../../api/limits';
 import type { Destination, NewDestination } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { CheckboxField, ChoiceCard } from '../../components/ChoiceCard';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
+import { NameField } from '../../components/FormFields';
 import { Modal } from '../../components/Modal';
 import { fieldErrorsOf } from './parts';
 
@@ -88,7 +90,7 @@ export function AddDestinationModal({
       : sftp.host.trim() !== '' &&
         sftp.username.trim() !== '' &&
         (auth === 'key' ? sftp.privateKey.trim() !== '' : sftp.password !== '')) &&
-    (!encrypt || (passphrase.length >= 12 && passphrase === repeat));
+    (!encrypt || (passphrase.length >= limits.passphrase.minLength && passphrase === repeat));
 
   function body(): NewDestination {
     const base = {
@@ -162,22 +164,15 @@ export function AddDestinationModal({
     >
       <form className="form destination-form" onSubmit={submit} noValidate>
         <div className="form-grid">
-          <Field
-            label="Name"
+          <NameField
             hint="How schedules and badges call it, e.g. “b2-eu” or “storage box”."
+            required
+            maxLength={limits.destinationName.maxLength}
+            autoComplete="off"
+            value={name}
+            onChange={setName}
             error={errors.name}
-          >
-            {(props) => (
-              <input
-                {...props}
-                required
-                maxLength={60}
-                autoComplete="off"
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-              />
-            )}
-          </Field>
+          />
           {owners.length > 1 ? (
             <Field
               label="For"
@@ -275,7 +270,14 @@ export function AddDestinationModal({
               </Field>
               <Field label="Port" error={errors.port}>
                 {(props) => (
-                  <input {...props} type="number" min={1} max={65535} inputMode="numeric" {...sftpInput('port')} />
+                  <input
+                    {...props}
+                    type="number"
+                    min={limits.sftpPort.min}
+                    max={limits.sftpPort.max}
+                    inputMode="numeric"
+                    {...sftpInput('port')}
+                  />
                 )}
               </Field>
               <Field label="User" error={errors.username}>
@@ -360,7 +362,11 @@ export function AddDestinationModal({
                 by anyone. Store it in your password manager now.
               </Alert>
               <div className="form-grid">
-                <Field label="Encryption passphrase" hint="At least 12 characters." error={errors.encryption}>
+                <Field
+                  label="Encryption passphrase"
+                  hint={`At least ${limits.passphrase.minLength} characters.`}
+                  error={errors.encryption}
+                >
                   {(props) => (
                     <input
                       {...props}

@@ -1,11 +1,14 @@
-import { Fragment, useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { destinationsQuery, organizationsQuery, queryKeys } from '../../api/queries';
 import type { Destination, DestinationTest, Organization } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { DataTable } from '../../components/DataTable';
 import { EmptyState, Loading } from '../../components/EmptyState';
 import { ArrowLeftIcon, CloudIcon, LockIcon, PlusIcon, TrashIcon } from '../../components/icons';
 import { PageHeader } from '../../components/PageHeader';
@@ -13,7 +16,6 @@ import { useToast } from '../../components/Toast';
 import { formatDate } from '../../format';
 import { formatBytes } from '../../operate';
 import { useMe } from '../../session/SessionContext';
-import { useLoader } from '../../useLoader';
 import { AddDestinationModal, type OwnerChoice } from './AddDestinationModal';
 import { useCleanup } from './CleanupButton';
 import { endpointOf, kindName, ProbeReport, whereOf } from './parts';
@@ -62,141 +64,135 @@ function DestinationsTable({
 
   return (
     <>
-      <div className="table-wrap">
-        <table className="table destinations-table" aria-label="Destinations">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Where</th>
-              <th scope="col">Encryption</th>
-              <th scope="col" className="num">
-                Copies
-              </th>
-              <th scope="col" className="actions">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {destinations.map((d) => {
-              const tested = tests[d.id];
-              const manage = canManage(d);
-              const owner = orgName(d.organizationId);
-              return (
-                <Fragment key={d.id}>
-                  <tr data-destination-id={d.id} data-name={d.name}>
-                    <td>
-                      <span className="stacked-time">
-                        <span className="row-title">{d.name}</span>
-                        <span className="muted">
-                          {d.organizationId === null ? 'platform-wide' : showOwner ? owner : null}
-                          {d.organizationId === null || showOwner ? ' · ' : null}
-                          added {formatDate(d.createdAt)}
-                        </span>
-                      </span>
-                    </td>
-                    <td>
-                      <span className={`kind-tag kind-${d.kind}`}>{kindName[d.kind]}</span>
-                    </td>
-                    <td>
-                      <span className="stacked-time">
-                        <span className="mono where" title={whereOf(d)}>
-                          {whereOf(d)}
-                        </span>
-                        {d.s3 ? <span className="muted">{endpointOf(d)}</span> : null}
-                        {d.sftp ? (
-                          d.sftp.hostKeyFingerprint ? (
-                            <span
-                              className="muted host-key-line"
-                              title={`Pinned host key ${d.sftp.hostKeyFingerprint}`}
-                            >
-                              host key{' '}
-                              <code className="fingerprint" data-testid="host-key">
-                                {d.sftp.hostKeyFingerprint}
-                              </code>
-                            </span>
-                          ) : (
-                            <span
-                              className="muted"
-                              title="No host key is pinned, so nothing is uploaded there: run the connection test to pin the key the server shows"
-                            >
-                              host key: not pinned (test to pin)
-                            </span>
-                          )
-                        ) : null}
-                      </span>
-                    </td>
-                    <td>
-                      {d.encrypted ? (
-                        <Badge tone="green">
-                          <LockIcon width={12} height={12} className="badge-icon" />
-                          encrypted
-                        </Badge>
-                      ) : (
-                        <span className="muted">not encrypted</span>
-                      )}
-                    </td>
-                    <td className="num tabular nowrap">
-                      <span className="stacked-time">
-                        <span>{d.copies}</span>
-                        <span className="muted">{formatBytes(d.bytes)}</span>
-                      </span>
-                    </td>
-                    <td className="actions">
-                      {manage ? (
-                        <span className="row-actions">
-                          <button
-                            type="button"
-                            className="btn btn-secondary btn-small"
-                            onClick={() => void test(d)}
-                            disabled={tested?.busy}
-                          >
-                            {tested?.busy ? 'Testing…' : 'Test connection'}
-                          </button>
-                          <button
-                            type="button"
-                            className="icon-button icon-button-danger"
-                            aria-label={`Delete ${d.name}`}
-                            title={d.copies > 0 ? `${d.copies} copies are kept there` : 'Delete this destination'}
-                            onClick={() => setRemoving(d)}
-                          >
-                            <TrashIcon width={16} height={16} />
-                          </button>
-                        </span>
-                      ) : null}
-                    </td>
-                  </tr>
-                  {tested && !tested.busy ? (
-                    <tr className="details-row probe-row" data-probe-for={d.id}>
-                      <td colSpan={6}>
-                        <div className="probe-head">
-                          <strong>Connection test</strong>
-                          <button
-                            type="button"
-                            className="icon-button icon-button-small"
-                            aria-label="Close the test result"
-                            onClick={() =>
-                              setTests((all) => {
-                                const { [d.id]: _, ...rest } = all;
-                                return rest;
-                              })
-                            }
-                          >
-                            ×
-                          </button>
-                        </div>
-                        {tested.result ? <ProbeReport result={tested.result} /> : null}
-                        {tested.error ? <Alert kind="error">{errorMessage(tested.error)}</Alert> : null}
-                      </td>
-                    </tr>
-                  ) : null}
-                </Fragment>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        label="Destinations"
+        className="destinations-table"
+        rows={destinations}
+        rowKey={(d) => d.id}
+        rowProps={(d) => ({ 'data-destination-id': d.id, 'data-name': d.name })}
+        columns={[
+          {
+            header: 'Name',
+            cell: (d) => (
+              <span className="stacked-time">
+                <span className="row-title">{d.name}</span>
+                <span className="muted">
+                  {d.organizationId === null ? 'platform-wide' : showOwner ? orgName(d.organizationId) : null}
+                  {d.organizationId === null || showOwner ? ' · ' : null}
+                  added {formatDate(d.createdAt)}
+                </span>
+              </span>
+            ),
+          },
+          { header: 'Kind', cell: (d) => <span className={`kind-tag kind-${d.kind}`}>{kindName[d.kind]}</span> },
+          {
+            header: 'Where',
+            cell: (d) => (
+              <span className="stacked-time">
+                <span className="mono where" title={whereOf(d)}>
+                  {whereOf(d)}
+                </span>
+                {d.s3 ? <span className="muted">{endpointOf(d)}</span> : null}
+                {d.sftp ? (
+                  d.sftp.hostKeyFingerprint ? (
+                    <span className="muted host-key-line" title={`Pinned host key ${d.sftp.hostKeyFingerprint}`}>
+                      host key{' '}
+                      <code className="fingerprint" data-testid="host-key">
+                        {d.sftp.hostKeyFingerprint}
+                      </code>
+                    </span>
+                  ) : (
+                    <span
+                      className="muted"
+                      title="No host key is pinned, so nothing is uploaded there: run the connection test to pin the key the server shows"
+                    >
+                      host key: not pinned (test to pin)
+                    </span>
+                  )
+                ) : null}
+              </span>
+            ),
+          },
+          {
+            header: 'Encryption',
+            cell: (d) =>
+              d.encrypted ? (
+                <Badge tone="green">
+                  <LockIcon width={12} height={12} className="badge-icon" />
+                  encrypted
+                </Badge>
+              ) : (
+                <span className="muted">not encrypted</span>
+              ),
+          },
+          {
+            header: 'Copies',
+            headerClassName: 'num',
+            className: 'num tabular nowrap',
+            cell: (d) => (
+              <span className="stacked-time">
+                <span>{d.copies}</span>
+                <span className="muted">{formatBytes(d.bytes)}</span>
+              </span>
+            ),
+          },
+          {
+            header: 'Actions',
+            hiddenHeader: true,
+            headerClassName: 'actions',
+            className: 'actions',
+            cell: (d) =>
+              canManage(d) ? (
+                <span className="row-actions">
+                  <button
+                    type="button"
+                    className="btn btn-secondary btn-small"
+                    onClick={() => void test(d)}
+                    disabled={tests[d.id]?.busy}
+                  >
+                    {tests[d.id]?.busy ? 'Testing…' : 'Test connection'}
+                  </button>
+                  <button
+                    type="button"
+                    className="icon-button icon-button-danger"
+                    aria-label={`Delete ${d.name}`}
+                    title={d.copies > 0 ? `${d.copies} copies are kept there` : 'Delete this destination'}
+                    onClick={() => setRemoving(d)}
+                  >
+                    <TrashIcon width={16} height={16} />
+                  </button>
+                </span>
+              ) : null,
+          },
+        ]}
+        detailsProps={(d) => ({ className: 'probe-row', 'data-probe-for': d.id })}
+        rowDetails={(d) => {
+          const tested = tests[d.id];
+          if (!tested || tested.busy) return null;
+          return (
+            <>
+              <div className="probe-head">
+                <strong>Connection test</strong>
+                <button
+                  type="button"
+                  className="icon-button icon-button-small"
+                  aria-label="Close the test result"
+                  onClick={() =>
+                    setTests((all) => {
+                      const { [d.id]: _, ...rest } = all;
+                      return rest;
+                    })
+                  }
+                >
+                  ×
+                </button>
+              </div>
+              {tested.result ? <ProbeReport result={tested.result} /> : null}
+              {tested.error ? <Alert kind="error">{errorMessage(tested.error)}</Alert> : null}
+            </>
+          );
+        }}
+      />
       {removing ? (
         <ConfirmDialog
           title={`Delete ${removing.name}?`}
@@ -233,17 +229,16 @@ export function DestinationsPage() {
   const me = useMe();
   const platformAdmin = me.user.isPlatformAdmin;
   const [adding, setAdding] = useState(false);
-  const orgs = useLoader(async () => (await call(api.GET('/api/v1/organizations'))).organizations, 'organizations');
+  const queryClient = useQueryClient();
+  const orgs = useQuery(organizationsQuery());
   const organization = slug ? orgs.data?.find((o) => o.slug === slug || o.id === slug) : undefined;
   const organizationId = organization?.id;
-  const list = useLoader(
-    async () => {
-      if (slug && !organizationId) return undefined;
-      const query = organizationId ? { organizationId } : {};
-      return (await call(api.GET('/api/v1/destinations', { params: { query } }))).destinations;
-    },
-    `destinations:${slug ?? ''}:${organizationId ?? ''}`,
-  );
+  // Under an organization, its id comes with the list of organizations: ask for its destinations then.
+  const list = useQuery({
+    ...destinationsQuery(organizationId ? { organizationId } : {}),
+    enabled: !slug || Boolean(organizationId),
+  });
+  const destinationsChanged = () => void queryClient.invalidateQueries({ queryKey: queryKeys.destinations.all });
   const cleanup = useCleanup({ label: 'every instance with a schedule' });
 
   const organizations = orgs.data ?? [];
@@ -316,18 +311,12 @@ export function DestinationsPage() {
             organizations={organizations}
             showOwner={!organization}
             canManage={canManage}
-            onChanged={() => void list.reload()}
+            onChanged={destinationsChanged}
           />
         ) : null}
       </section>
       {adding ? (
-        <AddDestinationModal
-          owners={owners}
-          onClose={() => setAdding(false)}
-          onAdded={() => {
-            void list.reload();
-          }}
-        />
+        <AddDestinationModal owners={owners} onClose={() => setAdding(false)} onAdded={destinationsChanged} />
       ) : null}
       {cleanup.dialog}
     </>

@@ -1,14 +1,14 @@
+import { useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router-dom';
-import { api, call } from '../../api/client';
+import { organizationsQuery } from '../../api/queries';
 import { ArchiveIcon, CloudIcon } from '../../components/icons';
 import { PageHeader } from '../../components/PageHeader';
-import { useLoader } from '../../useLoader';
 import { RunHistory } from './RunHistory';
 
 /** Backup runs across instances: one organization, or everything the user can see. */
 export function HistoryPage() {
   const [params, setParams] = useSearchParams();
-  const orgs = useLoader(async () => (await call(api.GET('/api/v1/organizations'))).organizations, 'organizations');
+  const orgs = useQuery(organizationsQuery());
   const organizationId = params.get('organization') ?? '';
   const organization = orgs.data?.find((o) => o.id === organizationId);
 
@@ -54,7 +54,8 @@ export function HistoryPage() {
         </select>
       </div>
       <section className="card card-flush">
-        <RunHistory key={organizationId} organizationId={organizationId || undefined} showInstance />
+        {/* Not remounted per organization: the rows shown stay until the other organization's arrive. */}
+        <RunHistory organizationId={organizationId || undefined} showInstance />
       </section>
     </>
   );

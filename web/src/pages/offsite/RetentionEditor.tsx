@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { limits } from '../../api/limits';
 import type { Destination, RetentionPolicy, RetentionPreview } from '../../api/types';
 import { formatDate, formatShortTime } from '../../format';
 import { formatBytes } from '../../operate';
@@ -115,8 +116,8 @@ function PolicyInputs({
           <input
             type="number"
             className="policy-input"
-            min={0}
-            max={1000}
+            min={limits.retentionKeep.min}
+            max={limits.retentionKeep.max}
             step={1}
             inputMode="numeric"
             aria-label={`${label}: ${policyLabel[key].toLowerCase()}`}

@@ -1,17 +1,19 @@
-import { Fragment, useId, useState } from 'react';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useId, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { queryKeys } from '../../api/queries';
 import { type BackupRun, type BackupRunQuery, type BackupTrigger, backupTriggers } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
+import { DataTable } from '../../components/DataTable';
 import { EmptyState, Loading } from '../../components/EmptyState';
 import { ChevronRightIcon, HistoryIcon } from '../../components/icons';
 import { BackupStatusBadge } from '../../components/StatusBadges';
 import { formatDate, formatDateTime, formatRelative, formatShortTime } from '../../format';
-import { useInterval, useNow } from '../../live';
+import { useNow } from '../../live';
 import { formatBytes, formatDuration } from '../../operate';
-import { useLoader } from '../../useLoader';
 import { formatLabel, isBackupMoving, kindLabel, triggerLabel } from '../backups/parts';
 import { CopyBadges, copyTitle } from './parts';
 
@@ -45,6 +47,14 @@ export const emptyFilters: RunFilters = { status: '', trigger: '', range: '' };
 
 const copyTone = { pending: 'gray', uploading: 'blue', verified: 'green', failed: 'red', deleted: 'gray' } as const;
 
+/** What went wrong with a run, in one line for its row: the backup itself, or its offsite copies. */
+function problemOf(run: BackupRun): string | null {
+  if (run.status === 'failed') return run.error ?? 'The backup failed.';
+  const failedCopies = run.copies.filter((c) => c.status === 'failed');
+  if (failedCopies.length === 0) return null;
+  return `Copy to ${failedCopies.map((c) => c.destinationName).join(', ')} failed: ${failedCopies[0]?.error ?? ''}`;
+}
+
 function RunDetails({ run }: { run: BackupRun }) {
   return (
     <div className="run-details">
@@ -54,43 +64,35 @@ function RunDetails({ run }: { run: BackupRun }) {
           <pre>{run.error}</pre>
         </div>
       ) : null}
-      {run.copies.length > 0 ? (
-        <table className="table table-compact run-copies" aria-label="Copies">
-          <thead>
-            <tr>
-              <th scope="col">Destination</th>
-              <th scope="col">Status</th>
-              <th scope="col" className="num">
-                Size
-              </th>
-              <th scope="col" className="num">
-                Attempts
-              </th>
-              <th scope="col">Verified</th>
-              <th scope="col">Error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {run.copies.map((c) => (
-              <tr key={c.destinationId} title={copyTitle(c)}>
-                <td>
-                  {c.destinationName} <span className="muted">{c.destinationKind.toUpperCase()}</span>
-                  {c.encrypted ? <span className="muted"> · encrypted</span> : null}
-                </td>
-                <td>
-                  <Badge tone={copyTone[c.status]}>{c.status}</Badge>
-                </td>
-                <td className="num tabular">{formatBytes(c.sizeBytes)}</td>
-                <td className="num tabular">{c.attempts}</td>
-                <td className="nowrap">{c.verifiedAt ? formatDateTime(c.verifiedAt) : '—'}</td>
-                <td className="copy-error">{c.error ?? <span className="muted">—</span>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : (
-        <p className="muted">Kept on this server only; no offsite copies.</p>
-      )}
+      <DataTable
+        label="Copies"
+        className="table-compact run-copies"
+        wrap={false}
+        rows={run.copies}
+        rowKey={(c) => c.destinationId}
+        rowProps={(c) => ({ title: copyTitle(c) })}
+        empty={<p className="muted">Kept on this server only; no offsite copies.</p>}
+        columns={[
+          {
+            header: 'Destination',
+            cell: (c) => (
+              <>
+                {c.destinationName} <span className="muted">{c.destinationKind.toUpperCase()}</span>
+                {c.encrypted ? <span className="muted"> · encrypted</span> : null}
+              </>
+            ),
+          },
+          { header: 'Status', cell: (c) => <Badge tone={copyTone[c.status]}>{c.status}</Badge> },
+          { header: 'Size', headerClassName: 'num', className: 'num tabular', cell: (c) => formatBytes(c.sizeBytes) },
+          { header: 'Attempts', headerClassName: 'num', className: 'num tabular', cell: (c) => c.attempts },
+          {
+            header: 'Verified',
+            className: 'nowrap',
+            cell: (c) => (c.verifiedAt ? formatDateTime(c.verifiedAt) : '—'),
+          },
+          { header: 'Error', className: 'copy-error', cell: (c) => c.error ?? <span className="muted">—</span> },
+        ]}
+      />
       <p className="run-details-foot muted">
         {kindLabel[run.kind]} · {formatLabel[run.format]} · by {run.createdBy}
         {run.jobId ? (
@@ -104,6 +106,9 @@ function RunDetails({ run }: { run: BackupRun }) {
   );
 }
 
+/** A run still being made or copied offsite: the history polls while one is. */
+const isRunMoving = (run: BackupRun) => isBackupMoving(run) || run.copies.some((c) => c.status === 'uploading');
+
 /**
  * The history of backup runs with their offsite copies, filterable by status ("problems only"),
  * trigger and time; a row opens to show each copy's outcome and error.
@@ -112,15 +117,12 @@ export function RunHistory({
   instanceId,
   organizationId,
   showInstance,
-  refreshKey = '',
   filters: controlled,
   onFiltersChange,
 }: {
   instanceId?: string;
   organizationId?: string;
   showInstance?: boolean;
-  /** Changes when the runs may have changed (a job ended, a backup moved on). */
-  refreshKey?: string;
   /** Controlled filters, e.g. set to "problems only" by the banner; uncontrolled without. */
   filters?: RunFilters;
   onFiltersChange?(filters: RunFilters): void;
@@ -131,22 +133,24 @@ export function RunHistory({
   const uid = useId();
   const [open, setOpen] = useState<Set<string>>(new Set());
   const now = useNow(30_000);
-  const key = JSON.stringify({ instanceId, organizationId, filters, refreshKey });
-  const list = useLoader(async () => {
-    const query: BackupRunQuery = { limit: 200 };
-    if (instanceId) query.instanceId = instanceId;
-    if (organizationId) query.organizationId = organizationId;
-    if (filters.status) query.status = filters.status;
-    if (filters.trigger) query.trigger = filters.trigger;
-    const days = ranges.find((r) => r.id === filters.range)?.days ?? 0;
-    if (days) query.since = new Date(Date.now() - days * 86_400_000).toISOString();
-    return (await call(api.GET('/api/v1/backup-runs', { params: { query } }))).runs;
-  }, key);
+  const list = useQuery({
+    queryKey: queryKeys.backupRuns.history({ instanceId, organizationId }, filters),
+    queryFn: async () => {
+      const query: BackupRunQuery = { limit: 200 };
+      if (instanceId) query.instanceId = instanceId;
+      if (organizationId) query.organizationId = organizationId;
+      if (filters.status) query.status = filters.status;
+      if (filters.trigger) query.trigger = filters.trigger;
+      const days = ranges.find((r) => r.id === filters.range)?.days ?? 0;
+      if (days) query.since = new Date(Date.now() - days * 86_400_000).toISOString();
+      return (await call(api.GET('/api/v1/backup-runs', { params: { query } }))).runs;
+    },
+    // Other filters or another organization: the rows shown stay until the new ones arrive.
+    placeholderData: keepPreviousData,
+    refetchInterval: (query) => ((query.state.data ?? []).some(isRunMoving) ? 5000 : false),
+  });
   const runs = list.data;
-  const moving = (runs ?? []).some((r) => isBackupMoving(r) || r.copies.some((c) => c.status === 'uploading'));
-  useInterval(() => void list.reload(), 5000, moving);
   const filtered = filters.status !== '' || filters.trigger !== '' || filters.range !== '';
-  const columns = showInstance ? 9 : 8;
 
   function toggle(id: string) {
     setOpen((current) => {
@@ -213,124 +217,103 @@ export function RunHistory({
       </form>
       {list.error ? <Alert kind="error">{errorMessage(list.error)}</Alert> : null}
       {!runs && !list.error ? <Loading /> : null}
-      {runs && runs.length === 0 ? (
-        <EmptyState
-          icon={<HistoryIcon width={28} height={28} />}
-          title={filtered ? 'No run matches these filters' : 'No backup runs yet'}
-        />
-      ) : null}
-      {runs && runs.length > 0 ? (
-        <div className="table-wrap">
-          <table className="table table-compact history-table" aria-label="Backup history">
-            <thead>
-              <tr>
-                <th scope="col" className="row-chevron">
-                  <span className="visually-hidden">Details</span>
-                </th>
-                <th scope="col">Time</th>
-                {showInstance ? <th scope="col">Instance</th> : null}
-                <th scope="col">Trigger</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">
-                  Duration
-                </th>
-                <th scope="col" className="num">
-                  Size
-                </th>
-                <th scope="col">Copies</th>
-                <th scope="col">Problem</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.map((run) => {
+      {runs ? (
+        <DataTable
+          label="Backup history"
+          className="table-compact history-table"
+          rows={runs}
+          rowKey={(run) => run.id}
+          rowProps={(run) => ({
+            className: run.problem ? 'run-problem' : undefined,
+            'data-run-id': run.id,
+            'data-status': run.status,
+            'data-problem': run.problem,
+            'data-trigger': run.trigger,
+          })}
+          rowDetails={(run) => (open.has(run.id) ? <RunDetails run={run} /> : null)}
+          empty={
+            <EmptyState
+              icon={<HistoryIcon width={28} height={28} />}
+              title={filtered ? 'No run matches these filters' : 'No backup runs yet'}
+            />
+          }
+          columns={[
+            {
+              header: 'Details',
+              hiddenHeader: true,
+              headerClassName: 'row-chevron',
+              className: 'row-chevron',
+              cell: (run) => {
                 const expanded = open.has(run.id);
-                const failedCopies = run.copies.filter((c) => c.status === 'failed');
-                const problem =
-                  run.status === 'failed'
-                    ? (run.error ?? 'The backup failed.')
-                    : failedCopies.length > 0
-                      ? `Copy to ${failedCopies.map((c) => c.destinationName).join(', ')} failed: ${failedCopies[0]?.error ?? ''}`
-                      : null;
                 return (
-                  <Fragment key={run.id}>
-                    <tr
-                      className={run.problem ? 'run-problem' : undefined}
-                      data-run-id={run.id}
-                      data-status={run.status}
-                      data-problem={run.problem}
-                      data-trigger={run.trigger}
-                    >
-                      <td className="row-chevron">
-                        <button
-                          type="button"
-                          className={`icon-button icon-button-small chevron${expanded ? ' chevron-open' : ''}`}
-                          aria-expanded={expanded}
-                          aria-label={expanded ? 'Hide details' : 'Show details'}
-                          onClick={() => toggle(run.id)}
-                        >
-                          <ChevronRightIcon width={14} height={14} />
-                        </button>
-                      </td>
-                      <td className="nowrap">
-                        <span
-                          className="stacked-time"
-                          title={formatRelative(run.startedAt ?? run.createdAt, new Date(now))}
-                        >
-                          <span>{formatDate(run.startedAt ?? run.createdAt)}</span>
-                          <span className="muted">{formatShortTime(run.startedAt ?? run.createdAt)}</span>
-                        </span>
-                      </td>
-                      {showInstance ? (
-                        <td className="nowrap">
-                          {run.instanceId ? (
-                            <Link className="row-title mono" to={`/instances/${run.instanceId}?tab=backups`}>
-                              {run.instanceLabel}
-                            </Link>
-                          ) : (
-                            <span className="mono">{run.instanceLabel}</span>
-                          )}
-                        </td>
-                      ) : null}
-                      <td className="trigger-cell">{triggerLabel[run.trigger]}</td>
-                      <td>
-                        <BackupStatusBadge backup={run} />
-                      </td>
-                      <td className="num tabular nowrap">
-                        {run.durationMs === null
-                          ? '—'
-                          : run.durationMs < 1000
-                            ? '< 1s'
-                            : formatDuration(run.durationMs / 1000)}
-                      </td>
-                      <td className="num tabular nowrap">{formatBytes(run.sizeBytes)}</td>
-                      <td>
-                        {run.copies.length > 0 ? (
-                          <CopyBadges copies={run.copies} />
-                        ) : (
-                          <span className="muted">local only</span>
-                        )}
-                      </td>
-                      <td className="problem-cell">
-                        {problem ? (
-                          <span className="status-detail status-detail-error" title={problem}>
-                            {problem}
-                          </span>
-                        ) : null}
-                      </td>
-                    </tr>
-                    {expanded ? (
-                      <tr className="details-row">
-                        <td colSpan={columns}>
-                          <RunDetails run={run} />
-                        </td>
-                      </tr>
-                    ) : null}
-                  </Fragment>
+                  <button
+                    type="button"
+                    className={`icon-button icon-button-small chevron${expanded ? ' chevron-open' : ''}`}
+                    aria-expanded={expanded}
+                    aria-label={expanded ? 'Hide details' : 'Show details'}
+                    onClick={() => toggle(run.id)}
+                  >
+                    <ChevronRightIcon width={14} height={14} />
+                  </button>
                 );
-              })}
-            </tbody>
-          </table>
-        </div>
+              },
+            },
+            {
+              header: 'Time',
+              className: 'nowrap',
+              cell: (run) => (
+                <span className="stacked-time" title={formatRelative(run.startedAt ?? run.createdAt, new Date(now))}>
+                  <span>{formatDate(run.startedAt ?? run.createdAt)}</span>
+                  <span className="muted">{formatShortTime(run.startedAt ?? run.createdAt)}</span>
+                </span>
+              ),
+            },
+            showInstance && {
+              header: 'Instance',
+              className: 'nowrap',
+              cell: (run) =>
+                run.instanceId ? (
+                  <Link className="row-title mono" to={`/instances/${run.instanceId}?tab=backups`}>
+                    {run.instanceLabel}
+                  </Link>
+                ) : (
+                  <span className="mono">{run.instanceLabel}</span>
+                ),
+            },
+            { header: 'Trigger', className: 'trigger-cell', cell: (run) => triggerLabel[run.trigger] },
+            { header: 'Status', cell: (run) => <BackupStatusBadge backup={run} /> },
+            {
+              header: 'Duration',
+              headerClassName: 'num',
+              className: 'num tabular nowrap',
+              cell: (run) =>
+                run.durationMs === null ? '—' : run.durationMs < 1000 ? '< 1s' : formatDuration(run.durationMs / 1000),
+            },
+            {
+              header: 'Size',
+              headerClassName: 'num',
+              className: 'num tabular nowrap',
+              cell: (run) => formatBytes(run.sizeBytes),
+            },
+            {
+              header: 'Copies',
+              cell: (run) =>
+                run.copies.length > 0 ? <CopyBadges copies={run.copies} /> : <span className="muted">local only</span>,
+            },
+            {
+              header: 'Problem',
+              className: 'problem-cell',
+              cell: (run) => {
+                const problem = problemOf(run);
+                return problem ? (
+                  <span className="status-detail status-detail-error" title={problem}>
+                    {problem}
+                  </span>
+                ) : null;
+              },
+            },
+          ]}
+        />
       ) : null}
     </div>
   );

@@ -1,11 +1,11 @@
-import { api, call } from '../../api/client';
+import { useQuery } from '@tanstack/react-query';
 import { ApiError } from '../../api/errors';
+import { destinationsQuery } from '../../api/queries';
 import type { Backup, BackupCopy, CopyStatus, Destination, DestinationTest } from '../../api/types';
 import type { BadgeTone } from '../../components/Badge';
 import { CheckboxField } from '../../components/ChoiceCard';
 import { formatDateTime } from '../../format';
 import { formatBytes } from '../../operate';
-import { useLoader } from '../../useLoader';
 
 export const kindName: Record<Destination['kind'], string> = { s3: 'S3', sftp: 'SFTP' };
 
@@ -215,13 +215,7 @@ export function ProbeReport({ result }: { result: DestinationTest }) {
 
 /** The destinations an organization's backups may be copied to: its own and the platform-wide ones. */
 export function useDestinations(organizationId: string | null | undefined) {
-  return useLoader(
-    async () =>
-      organizationId
-        ? (await call(api.GET('/api/v1/destinations', { params: { query: { organizationId } } }))).destinations
-        : [],
-    `destinations:${organizationId ?? ''}`,
-  );
+  return useQuery({ ...destinationsQuery({ organizationId: organizationId ?? '' }), enabled: Boolean(organizationId) });
 }
 
 /**

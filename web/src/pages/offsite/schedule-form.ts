@@ -1,3 +1,4 @@
+import { limits } from '../../api/limits';
 import type { BackupFormat, BackupKind, RetentionPolicy, Schedule, ScheduleInput, ScheduleSpec } from '../../api/types';
 
 export type Preset = ScheduleSpec['kind'];
@@ -168,6 +169,11 @@ export function bodyOf(d: Draft): ScheduleInput {
     format: d.format,
     destinationIds: d.destinationIds,
     retention: { local, destinations },
-    verifyEveryDays: d.verify ? Math.min(90, Math.max(1, Number.parseInt(d.verifyDays, 10) || 7)) : null,
+    verifyEveryDays: d.verify
+      ? Math.min(
+          limits.verifyEveryDays.max,
+          Math.max(limits.verifyEveryDays.min, Number.parseInt(d.verifyDays, 10) || 7),
+        )
+      : null,
   };
 }

@@ -1,22 +1,21 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { invitationsQuery, queryKeys } from '../../api/queries';
 import type { Organization } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { Badge, RoleBadge } from '../../components/Badge';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { CopyField } from '../../components/CopyField';
+import { DataTable } from '../../components/DataTable';
 import { Modal } from '../../components/Modal';
 import { useToast } from '../../components/Toast';
 import { formatDate, formatRelative } from '../../format';
-import { useLoader } from '../../useLoader';
 
-type Invitation = Awaited<ReturnType<typeof loadInvitations>>[number];
+type Invitation = NonNullable<ReturnType<typeof useInvitations>['data']>[number];
 
-async function loadInvitations(orgId: string) {
-  return (await call(api.GET('/api/v1/organizations/{id}/invitations', { params: { path: { id: orgId } } })))
-    .invitations;
-}
+const useInvitations = (organizationId: string) => useQuery(invitationsQuery(organizationId));
 
 function LinkModal({ invitation, onClose }: { invitation: Invitation; onClose(): void }) {
   const [link, setLink] = useState<{ url: string; expiresAt: string } | null>(null);
@@ -74,18 +73,19 @@ function LinkModal({ invitation, onClose }: { invitation: Invitation; onClose():
 }
 
 /** Pending invitations of an organization, for its admins; platform admins can also issue links. */
-export function InvitationsSection({
-  org,
-  platformAdmin,
-  version,
-}: {
-  org: Organization;
-  platformAdmin: boolean;
-  /** Changes when an invitation was just sent, to reload. */
-  version: number;
-}) {
+export function InvitationsSection({ org, platformAdmin }: { org: Organization; platformAdmin: boolean }) {
   const toast = useToast();
-  const invitations = useLoader(() => loadInvitations(org.id), `invitations:${org.id}:${version}`);
+  const queryClient = useQueryClient();
+  const invitations = useInvitations(org.id);
+  const revoke = useMutation({
+    mutationFn: (invitation: Invitation) =>
+      call(
+        api.DELETE('/api/v1/organizations/{id}/invitations/{invitationId}', {
+          params: { path: { id: org.id, invitationId: invitation.id } },
+        }),
+      ),
+    onSuccess: () => void queryClient.invalidateQueries({ queryKey: queryKeys.organizations.invitations(org.id) }),
+  });
   const [revoking, setRevoking] = useState<Invitation | null>(null);
   const [linking, setLinking] = useState<Invitation | null>(null);
 
@@ -97,70 +97,60 @@ export function InvitationsSection({
       <header className="card-header">
         <h2>Pending invitations</h2>
       </header>
-      <div className="table-wrap">
-        <table className="table" aria-label="Pending invitations">
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Invited</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {invitations.data.map((invitation) => (
-              <tr key={invitation.id}>
-                <td className="row-title">{invitation.email}</td>
-                <td>
-                  <RoleBadge role={invitation.role} />
-                </td>
-                <td>
-                  {invitation.expired ? (
-                    <Badge tone="red">expired</Badge>
-                  ) : invitation.mailed ? (
-                    <Badge tone="amber">emailed</Badge>
-                  ) : (
-                    <Badge tone="red">not emailed</Badge>
-                  )}
-                </td>
-                <td title={formatRelative(invitation.createdAt)}>
-                  {formatDate(invitation.createdAt)} by {invitation.invitedBy}
-                </td>
-                <td className="actions">
-                  {platformAdmin ? (
-                    <button type="button" className="btn btn-ghost" onClick={() => setLinking(invitation)}>
-                      Get link<span className="visually-hidden"> for {invitation.email}</span>
-                    </button>
-                  ) : null}
-                  <button
-                    type="button"
-                    className="btn btn-ghost btn-danger-text"
-                    onClick={() => setRevoking(invitation)}
-                  >
-                    Revoke<span className="visually-hidden"> invitation of {invitation.email}</span>
+      <DataTable
+        label="Pending invitations"
+        rows={invitations.data}
+        rowKey={(invitation) => invitation.id}
+        columns={[
+          { header: 'Email', className: 'row-title', cell: (invitation) => invitation.email },
+          { header: 'Role', cell: (invitation) => <RoleBadge role={invitation.role} /> },
+          {
+            header: 'Status',
+            cell: (invitation) =>
+              invitation.expired ? (
+                <Badge tone="red">expired</Badge>
+              ) : invitation.mailed ? (
+                <Badge tone="amber">emailed</Badge>
+              ) : (
+                <Badge tone="red">not emailed</Badge>
+              ),
+          },
+          {
+            header: 'Invited',
+            cellProps: (invitation) => ({ title: formatRelative(invitation.createdAt) }),
+            cell: (invitation) => (
+              <>
+                {formatDate(invitation.createdAt)} by {invitation.invitedBy}
+              </>
+            ),
+          },
+          {
+            header: 'Actions',
+            hiddenHeader: true,
+            className: 'actions',
+            cell: (invitation) => (
+              <>
+                {platformAdmin ? (
+                  <button type="button" className="btn btn-ghost" onClick={() => setLinking(invitation)}>
+                    Get link<span className="visually-hidden"> for {invitation.email}</span>
                   </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+                ) : null}
+                <button type="button" className="btn btn-ghost btn-danger-text" onClick={() => setRevoking(invitation)}>
+                  Revoke<span className="visually-hidden"> invitation of {invitation.email}</span>
+                </button>
+              </>
+            ),
+          },
+        ]}
+      />
       {revoking ? (
         <ConfirmDialog
           title="Revoke invitation?"
           confirmLabel="Revoke invitation"
           onClose={() => setRevoking(null)}
           onConfirm={async () => {
-            await call(
-              api.DELETE('/api/v1/organizations/{id}/invitations/{invitationId}', {
-                params: { path: { id: org.id, invitationId: revoking.id } },
-              }),
-            );
+            await revoke.mutateAsync(revoking);
             toast.success(`The invitation of ${revoking.email} was revoked.`);
-            void invitations.reload();
           }}
         >
           <p>

@@ -4,6 +4,7 @@ import { ApiError } from '../../api/errors';
 import { type Organization, type Role, roles } from '../../api/types';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
+import { EmailField } from '../../components/FormFields';
 import { Modal } from '../../components/Modal';
 import { useToast } from '../../components/Toast';
 
@@ -60,18 +61,7 @@ export function InviteModal({ org, onClose, onInvited }: { org: Organization; on
     >
       <form className="form" onSubmit={submit} noValidate>
         <FormError error={error} fields={['email', 'role']} />
-        <Field label="Email" error={fieldErrors.email}>
-          {(props) => (
-            <input
-              {...props}
-              type="email"
-              required
-              autoComplete="off"
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
-          )}
-        </Field>
+        <EmailField required autoComplete="off" value={email} onChange={setEmail} error={fieldErrors.email} />
         <Field label="Role" error={fieldErrors.role}>
           {(props) => (
             <select {...props} value={role} onChange={(e) => setRole(e.target.value as Role)}>

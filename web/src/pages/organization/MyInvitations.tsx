@@ -1,33 +1,31 @@
-import { useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { myInvitationsQuery, queryKeys } from '../../api/queries';
 import { RoleBadge } from '../../components/Badge';
+import { DataTable } from '../../components/DataTable';
 import { useToast } from '../../components/Toast';
 import { formatDate } from '../../format';
-import { useLoader } from '../../useLoader';
 
 /** Invitations addressed to the signed-in account: joining takes the account owner's own click. */
 export function MyInvitations({ onAccepted }: { onAccepted(): void }) {
   const toast = useToast();
-  const invitations = useLoader(
-    async () => (await call(api.GET('/api/v1/me/invitations'))).invitations,
-    'my-invitations',
-  );
-  const [busy, setBusy] = useState<string | null>(null);
+  const queryClient = useQueryClient();
+  const invitations = useQuery(myInvitationsQuery());
+  const acceptance = useMutation({
+    mutationFn: (id: string) => call(api.POST('/api/v1/me/invitations/{id}/accept', { params: { path: { id } } })),
+    onSuccess: () => void queryClient.invalidateQueries({ queryKey: queryKeys.myInvitations }),
+  });
 
   if (!invitations.data || invitations.data.length === 0) return null;
 
   async function accept(id: string, name: string) {
-    setBusy(id);
     try {
-      await call(api.POST('/api/v1/me/invitations/{id}/accept', { params: { path: { id } } }));
+      await acceptance.mutateAsync(id);
       toast.success(`You joined ${name}.`);
-      void invitations.reload();
       onAccepted();
     } catch (error) {
       toast.error(errorMessage(error));
-    } finally {
-      setBusy(null);
     }
   }
 
@@ -36,43 +34,32 @@ export function MyInvitations({ onAccepted }: { onAccepted(): void }) {
       <header className="card-header">
         <h2>Invitations for you</h2>
       </header>
-      <div className="table-wrap">
-        <table className="table" aria-label="Invitations for you">
-          <thead>
-            <tr>
-              <th scope="col">Organization</th>
-              <th scope="col">Role</th>
-              <th scope="col">Invited by</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {invitations.data.map((invitation) => (
-              <tr key={invitation.id}>
-                <td className="row-title">{invitation.organization.name}</td>
-                <td>
-                  <RoleBadge role={invitation.role} />
-                </td>
-                <td>{invitation.invitedBy}</td>
-                <td>{formatDate(invitation.expiresAt)}</td>
-                <td className="actions">
-                  <button
-                    type="button"
-                    className="btn btn-primary"
-                    disabled={busy === invitation.id}
-                    onClick={() => void accept(invitation.id, invitation.organization.name)}
-                  >
-                    Accept<span className="visually-hidden"> invitation to {invitation.organization.name}</span>
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        label="Invitations for you"
+        rows={invitations.data}
+        rowKey={(invitation) => invitation.id}
+        columns={[
+          { header: 'Organization', className: 'row-title', cell: (invitation) => invitation.organization.name },
+          { header: 'Role', cell: (invitation) => <RoleBadge role={invitation.role} /> },
+          { header: 'Invited by', cell: (invitation) => invitation.invitedBy },
+          { header: 'Expires', cell: (invitation) => formatDate(invitation.expiresAt) },
+          {
+            header: 'Actions',
+            hiddenHeader: true,
+            className: 'actions',
+            cell: (invitation) => (
+              <button
+                type="button"
+                className="btn btn-primary"
+                disabled={acceptance.isPending && acceptance.variables === invitation.id}
+                onClick={() => void accept(invitation.id, invitation.organization.name)}
+              >
+                Accept<span className="visually-hidden"> invitation to {invitation.organization.name}</span>
+              </button>
+            ),
+          },
+        ]}
+      />
     </section>
   );
 }

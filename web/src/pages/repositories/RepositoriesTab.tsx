@@ -1,12 +1,12 @@
-import { useEffect, useRef, useState } from 'react';
-import { api, call } from '../../api/client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { errorMessage } from '../../api/errors';
+import { queryKeys, repositoriesQuery } from '../../api/queries';
 import type { Instance, Job } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { EmptyState, Loading } from '../../components/EmptyState';
 import { BranchIcon, PlusIcon } from '../../components/icons';
 import { JobProgress } from '../../components/JobProgress';
-import { useLoader } from '../../useLoader';
 import { AddRepositoryModal } from './AddRepositoryModal';
 import { RepositoryCard } from './RepositoryCard';
 
@@ -19,24 +19,17 @@ export function RepositoriesTab({
 }: {
   instance: Instance;
   isAdmin: boolean;
-  /** Changes when a job of the instance ended elsewhere on the page. */
+  /** Changes when a job of the instance ended elsewhere on the page: the cards read their folders again. */
   refreshKey: number;
   onJobEnded(job: Job): void;
 }) {
   const projectId = instance.projectId;
-  const list = useLoader(
-    async () =>
-      (await call(api.GET('/api/v1/projects/{id}/repositories', { params: { path: { id: projectId } } }))).repositories,
-    `repositories:${projectId}`,
-  );
+  const queryClient = useQueryClient();
+  const list = useQuery(repositoriesQuery(projectId));
   const [adding, setAdding] = useState(false);
   const [removals, setRemovals] = useState<Job[]>([]);
-
-  const reload = list.reload;
-  const firstKey = useRef(refreshKey);
-  useEffect(() => {
-    if (refreshKey !== firstKey.current) void reload();
-  }, [refreshKey, reload]);
+  const repositoriesChanged = () =>
+    void queryClient.invalidateQueries({ queryKey: queryKeys.repositories.ofProject(projectId) });
 
   const repositories = list.data;
   const addButton = isAdmin ? (
@@ -94,7 +87,7 @@ export function RepositoriesTab({
           onJobEnded={onJobEnded}
           onRemoved={(jobs) => {
             setRemovals((all) => [...jobs, ...all]);
-            void reload();
+            repositoriesChanged();
           }}
         />
       ))}
@@ -103,7 +96,7 @@ export function RepositoriesTab({
           projectId={projectId}
           defaultBranch={instance.odooVersion}
           onClose={() => setAdding(false)}
-          onAdded={() => void reload()}
+          onAdded={repositoriesChanged}
         />
       ) : null}
     </div>

@@ -2,6 +2,7 @@ import { type ReactNode, useId, useState } from 'react';
 import { Link } from 'react-router-dom';
 import type { Checkout, Commit, Job } from '../../api/types';
 import { Badge, type BadgeTone } from '../../components/Badge';
+import { DataTable } from '../../components/DataTable';
 import { AlertIcon } from '../../components/icons';
 import { formatDateTime, formatRelative } from '../../format';
 
@@ -101,36 +102,24 @@ export function CommitDetails({ head, commits }: { head: Commit; commits: Commit
         <dt>Subject</dt>
         <dd>{head.subject}</dd>
       </dl>
-      {commits.length > 0 ? (
-        <div className="table-wrap">
-          <table className="table table-compact recent-commits" aria-label="Recent commits">
-            <thead>
-              <tr>
-                <th scope="col">Commit</th>
-                <th scope="col">Subject</th>
-                <th scope="col">Author</th>
-                <th scope="col">Date</th>
-              </tr>
-            </thead>
-            <tbody>
-              {commits.map((c) => (
-                <tr key={c.hash} className={c.hash === head.hash ? 'commit-head' : undefined}>
-                  <td>
-                    <code title={c.hash}>{shortHash(c.hash)}</code>
-                  </td>
-                  <td>{c.subject}</td>
-                  <td className="nowrap" title={c.email}>
-                    {c.author}
-                  </td>
-                  <td className="nowrap muted" title={formatDateTime(c.date)}>
-                    {formatRelative(c.date)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      <DataTable
+        label="Recent commits"
+        className="table-compact recent-commits"
+        rows={commits}
+        rowKey={(c) => c.hash}
+        rowProps={(c) => ({ className: c.hash === head.hash ? 'commit-head' : undefined })}
+        columns={[
+          { header: 'Commit', cell: (c) => <code title={c.hash}>{shortHash(c.hash)}</code> },
+          { header: 'Subject', cell: (c) => c.subject },
+          { header: 'Author', className: 'nowrap', cellProps: (c) => ({ title: c.email }), cell: (c) => c.author },
+          {
+            header: 'Date',
+            className: 'nowrap muted',
+            cellProps: (c) => ({ title: formatDateTime(c.date) }),
+            cell: (c) => formatRelative(c.date),
+          },
+        ]}
+      />
     </details>
   );
 }

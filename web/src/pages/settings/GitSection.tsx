@@ -1,13 +1,14 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { gitSettingsQuery, organizationsQuery, queryKeys } from '../../api/queries';
 import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
 import { Loading } from '../../components/EmptyState';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
 import { useToast } from '../../components/Toast';
-import { useLoader } from '../../useLoader';
 import { SettingSwitch } from '../repositories/parts';
 
 /**
@@ -16,8 +17,9 @@ import { SettingSwitch } from '../repositories/parts';
  */
 export function GitSection() {
   const toast = useToast();
-  const loaded = useLoader(async () => (await call(api.GET('/api/v1/settings/git'))).git, 'settings-git');
-  const orgs = useLoader(async () => (await call(api.GET('/api/v1/organizations'))).organizations, 'organizations');
+  const queryClient = useQueryClient();
+  const loaded = useQuery(gitSettingsQuery());
+  const orgs = useQuery(organizationsQuery());
   const [root, setRoot] = useState<string | undefined>(undefined);
   const [savedRoot, setSavedRoot] = useState<string | null>(null);
   const [granted, setGranted] = useState<string[]>([]);
@@ -40,6 +42,7 @@ export function GitSection() {
       const answer = await call(api.PUT('/api/v1/settings/git', { body: { fileRoot } }));
       setRoot(answer.git.fileRoot ?? '');
       setSavedRoot(answer.git.fileRoot);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.settings.git });
       toast.success(
         answer.git.fileRoot
           ? `Local repositories must be inside ${answer.git.fileRoot}.`
@@ -61,6 +64,7 @@ export function GitSection() {
         }),
       );
       setGranted((current) => (next ? [...current, organizationId] : current.filter((id) => id !== organizationId)));
+      void queryClient.invalidateQueries({ queryKey: queryKeys.settings.git });
     } catch (caught) {
       toast.error(errorMessage(caught));
     }

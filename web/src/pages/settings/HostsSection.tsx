@@ -1,77 +1,78 @@
-import { api, call } from '../../api/client';
+import { useQuery } from '@tanstack/react-query';
 import { errorMessage } from '../../api/errors';
+import { hostsQuery } from '../../api/queries';
 import type { Host } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { Badge, type BadgeTone } from '../../components/Badge';
+import { DataTable } from '../../components/DataTable';
 import { EmptyState, Loading } from '../../components/EmptyState';
 import { ServerIcon } from '../../components/icons';
 import { formatDateTime, formatRelative } from '../../format';
 import { formatBytes } from '../../operate';
-import { useLoader } from '../../useLoader';
 
 const stateTones: Record<string, BadgeTone> = { reachable: 'green', unreachable: 'red', unknown: 'gray' };
 
 function HostsTable({ hosts }: { hosts: Host[] }) {
   return (
-    <div className="table-wrap">
-      <table className="table" aria-label="Hosts">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Docker host</th>
-            <th scope="col">State</th>
-            <th scope="col">Engine</th>
-            <th scope="col" className="num">
-              CPUs
-            </th>
-            <th scope="col" className="num">
-              Memory
-            </th>
-            <th scope="col">Message</th>
-          </tr>
-        </thead>
-        <tbody>
-          {hosts.map((host) => (
-            <tr key={host.id}>
-              <td>
-                <span className="stacked-time">
-                  <span className="row-title">{host.name}</span>
-                  <span className="muted mono">{host.id}</span>
+    <DataTable
+      label="Hosts"
+      rows={hosts}
+      rowKey={(host) => host.id}
+      columns={[
+        {
+          header: 'Name',
+          cell: (host) => (
+            <span className="stacked-time">
+              <span className="row-title">{host.name}</span>
+              <span className="muted mono">{host.id}</span>
+            </span>
+          ),
+        },
+        { header: 'Docker host', className: 'mono', cell: (host) => host.dockerHost },
+        {
+          header: 'State',
+          cell: (host) => (
+            <span className="stacked-time">
+              <span>
+                <Badge tone={stateTones[host.state] ?? 'amber'}>{host.state}</Badge>
+              </span>
+              {host.checkedAt ? (
+                <span className="muted" title={formatDateTime(host.checkedAt)}>
+                  checked {formatRelative(host.checkedAt)}
                 </span>
-              </td>
-              <td className="mono">{host.dockerHost}</td>
-              <td>
-                <span className="stacked-time">
-                  <span>
-                    <Badge tone={stateTones[host.state] ?? 'amber'}>{host.state}</Badge>
-                  </span>
-                  {host.checkedAt ? (
-                    <span className="muted" title={formatDateTime(host.checkedAt)}>
-                      checked {formatRelative(host.checkedAt)}
-                    </span>
-                  ) : null}
-                </span>
-              </td>
-              <td>
-                <span className="stacked-time">
-                  <span>{host.engineVersion ? `Docker ${host.engineVersion}` : '—'}</span>
-                  {host.os ? <span className="muted">{host.os}</span> : null}
-                </span>
-              </td>
-              <td className="num">{host.cpus ?? '—'}</td>
-              <td className="num nowrap">{formatBytes(host.memoryBytes)}</td>
-              <td className="host-message">{host.message ?? <span className="muted">—</span>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+              ) : null}
+            </span>
+          ),
+        },
+        {
+          header: 'Engine',
+          cell: (host) => (
+            <span className="stacked-time">
+              <span>{host.engineVersion ? `Docker ${host.engineVersion}` : '—'}</span>
+              {host.os ? <span className="muted">{host.os}</span> : null}
+            </span>
+          ),
+        },
+        { header: 'CPUs', headerClassName: 'num', className: 'num', cell: (host) => host.cpus ?? '—' },
+        {
+          header: 'Memory',
+          headerClassName: 'num',
+          className: 'num nowrap',
+          cell: (host) => formatBytes(host.memoryBytes),
+        },
+        {
+          header: 'Message',
+          className: 'host-message',
+          cell: (host) => host.message ?? <span className="muted">—</span>,
+        },
+      ]}
+    />
   );
 }
 
 /** The Docker engines Marina places instances on (platform administrators only). */
 export function HostsSection() {
-  const { data, error, loading, reload } = useLoader(async () => (await call(api.GET('/api/v1/hosts'))).hosts, 'hosts');
+  const { data, error, isFetching, isPending, refetch } = useQuery(hostsQuery());
   return (
     <section className="card card-flush">
       <header className="card-header">
@@ -79,7 +80,7 @@ export function HostsSection() {
           <h2>Hosts</h2>
           <p className="card-subtitle">Docker engines that run the Odoo instances, as Marina last saw them.</p>
         </div>
-        <button type="button" className="btn btn-secondary" onClick={() => void reload()} disabled={loading}>
+        <button type="button" className="btn btn-secondary" onClick={() => void refetch()} disabled={isFetching}>
           Refresh
         </button>
       </header>
@@ -88,7 +89,7 @@ export function HostsSection() {
           <Alert kind="error">{errorMessage(error)}</Alert>
         </div>
       ) : null}
-      {loading && !data ? <Loading /> : null}
+      {isPending ? <Loading /> : null}
       {data && data.length === 0 ? (
         <EmptyState icon={<ServerIcon width={28} height={28} />} title="No hosts yet">
           <p>Marina registers its local Docker engine when it starts.</p>

@@ -1,12 +1,14 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { limits } from '../../api/limits';
+import { importSettingsQuery, queryKeys } from '../../api/queries';
 import { Alert } from '../../components/Alert';
 import { Loading } from '../../components/EmptyState';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
 import { useToast } from '../../components/Toast';
-import { useLoader } from '../../useLoader';
 import { fieldErrorsOf } from '../offsite/parts';
 
 const GIB = 1024 ** 3;
@@ -15,7 +17,8 @@ const FIELDS = ['maxUncompressedBytes', 'maxEntries', 'maxCompressionRatio'];
 /** Platform admins: what an imported zip may hold, checked before anything is written. */
 export function ImportsSection() {
   const toast = useToast();
-  const loaded = useLoader(async () => (await call(api.GET('/api/v1/settings/imports'))).imports, 'settings-imports');
+  const queryClient = useQueryClient();
+  const loaded = useQuery(importSettingsQuery());
   const [size, setSize] = useState('');
   const [entries, setEntries] = useState('');
   const [ratio, setRatio] = useState('');
@@ -41,6 +44,8 @@ export function ImportsSection() {
         maxCompressionRatio: Number(ratio),
       };
       await call(api.PUT('/api/v1/settings/imports', { body }));
+      // Stale for the next visit; not fetched now, which would rewrite what was just typed.
+      void queryClient.invalidateQueries({ queryKey: queryKeys.settings.imports, refetchType: 'none' });
       toast.success('Import limits saved.');
     } catch (caught) {
       setError(caught);
@@ -72,7 +77,8 @@ export function ImportsSection() {
                   <input
                     {...props}
                     type="number"
-                    min={0.01}
+                    min={limits.importMaxBytes.min / GIB}
+                    max={limits.importMaxBytes.max / GIB}
                     step="any"
                     inputMode="decimal"
                     value={size}
@@ -85,7 +91,8 @@ export function ImportsSection() {
                   <input
                     {...props}
                     type="number"
-                    min={10}
+                    min={limits.importMaxEntries.min}
+                    max={limits.importMaxEntries.max}
                     inputMode="numeric"
                     value={entries}
                     onChange={(e) => setEntries(e.target.value)}
@@ -102,7 +109,8 @@ export function ImportsSection() {
                 <input
                   {...props}
                   type="number"
-                  min={2}
+                  min={limits.importMaxRatio.min}
+                  max={limits.importMaxRatio.max}
                   inputMode="numeric"
                   value={ratio}
                   onChange={(e) => setRatio(e.target.value)}

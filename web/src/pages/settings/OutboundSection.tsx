@@ -1,13 +1,14 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { outboundSettingsQuery, queryKeys } from '../../api/queries';
 import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
 import { Loading } from '../../components/EmptyState';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
 import { useToast } from '../../components/Toast';
-import { useLoader } from '../../useLoader';
 
 /**
  * Platform admins: which internal address ranges S3 endpoints, SFTP hosts and git remotes may use.
@@ -15,10 +16,8 @@ import { useLoader } from '../../useLoader';
  */
 export function OutboundSection() {
   const toast = useToast();
-  const loaded = useLoader(
-    async () => (await call(api.GET('/api/v1/settings/outbound'))).outbound,
-    'settings-outbound',
-  );
+  const queryClient = useQueryClient();
+  const loaded = useQuery(outboundSettingsQuery());
   const [text, setText] = useState<string | undefined>(undefined);
   const [saved, setSaved] = useState<string[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -42,6 +41,7 @@ export function OutboundSection() {
       const answer = await call(api.PUT('/api/v1/settings/outbound', { body: { allowedRanges } }));
       setText(answer.outbound.allowedRanges.join('\n'));
       setSaved(answer.outbound.allowedRanges);
+      queryClient.setQueryData(queryKeys.settings.outbound, answer.outbound);
       toast.success(
         answer.outbound.allowedRanges.length ? 'The allowed ranges are saved.' : 'No internal range is allowed now.',
       );

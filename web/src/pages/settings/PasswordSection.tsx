@@ -3,9 +3,8 @@ import { api, call } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { Alert } from '../../components/Alert';
 import { CheckboxField } from '../../components/ChoiceCard';
-import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
-import { PasswordFields, passwordsReady } from '../../components/PasswordFields';
+import { PasswordField, PasswordFields, passwordsReady } from '../../components/PasswordFields';
 
 export function PasswordSection() {
   const [currentPassword, setCurrentPassword] = useState('');
@@ -48,18 +47,13 @@ export function PasswordSection() {
         <form className="form form-narrow" onSubmit={submit} noValidate>
           {done ? <Alert kind="success">Password changed. Your other sessions were signed out.</Alert> : null}
           <FormError error={error} fields={['currentPassword', 'newPassword']} />
-          <Field label="Current password" error={fieldErrors.currentPassword}>
-            {(props) => (
-              <input
-                {...props}
-                type="password"
-                autoComplete="current-password"
-                required
-                value={currentPassword}
-                onChange={(e) => setCurrentPassword(e.target.value)}
-              />
-            )}
-          </Field>
+          <PasswordField
+            label="Current password"
+            required
+            value={currentPassword}
+            onChange={setCurrentPassword}
+            error={fieldErrors.currentPassword}
+          />
           <PasswordFields
             label="New password"
             password={newPassword}

@@ -1,12 +1,14 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { queryKeys, reconcileQuery } from '../../api/queries';
 import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { DataTable } from '../../components/DataTable';
 import { Loading } from '../../components/EmptyState';
-import { useLoader } from '../../useLoader';
 
 interface Orphan {
   kind: 'container' | 'volume' | 'database';
@@ -23,7 +25,8 @@ type Pending = { action: 'adopt' | 'remove'; orphan: Orphan } | null;
  * is gone. Removing is final; adopting takes an Odoo container back as an instance.
  */
 export function ReconcileSection() {
-  const { data, error, loading, reload } = useLoader(async () => call(api.GET('/api/v1/reconcile')), 'reconcile');
+  const queryClient = useQueryClient();
+  const { data, error, isFetching, isPending, refetch } = useQuery(reconcileQuery());
   const [pending, setPending] = useState<Pending>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
@@ -36,7 +39,11 @@ export function ReconcileSection() {
       await call(api.POST('/api/v1/reconcile/remove', { body: { ...body, kind: p.orphan.kind } }));
       setNotice(`Removed the ${p.orphan.kind} ${p.orphan.name}.`);
     }
-    await reload();
+    // Adopting makes an instance; removing may change what Marina sees on the hosts.
+    await Promise.all([
+      queryClient.invalidateQueries({ queryKey: queryKeys.reconcile }),
+      queryClient.invalidateQueries({ queryKey: queryKeys.instances.all }),
+    ]);
   }
 
   return (
@@ -49,14 +56,14 @@ export function ReconcileSection() {
             vanished.
           </p>
         </div>
-        <button type="button" className="btn btn-secondary" onClick={() => void reload()} disabled={loading}>
+        <button type="button" className="btn btn-secondary" onClick={() => void refetch()} disabled={isFetching}>
           Check again
         </button>
       </header>
       <div className="card-body">
         {error ? <Alert kind="error">{errorMessage(error)}</Alert> : null}
         {notice ? <Alert kind="success">{notice}</Alert> : null}
-        {loading && !data ? <Loading /> : null}
+        {isPending ? <Loading /> : null}
         {data && data.orphans.length === 0 && data.missing.length === 0 ? (
           <p className="muted">Everything on the hosts matches what Marina knows.</p>
         ) : null}
@@ -64,52 +71,43 @@ export function ReconcileSection() {
           <Alert kind="error">Not checked, the engine does not answer: {data.unreachableHosts.join(', ')}</Alert>
         ) : null}
       </div>
-      {data && data.orphans.length > 0 ? (
-        <div className="table-wrap">
-          <table className="table" aria-label="Orphans">
-            <thead>
-              <tr>
-                <th scope="col">Kind</th>
-                <th scope="col">Name</th>
-                <th scope="col">Host</th>
-                <th scope="col">Details</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.orphans.map((orphan) => (
-                <tr key={`${orphan.kind}:${orphan.hostId}:${orphan.name}`}>
-                  <td>
-                    <Badge tone="amber">{orphan.kind}</Badge>
-                  </td>
-                  <td className="mono">{orphan.name}</td>
-                  <td className="mono">{orphan.hostId}</td>
-                  <td className="muted">{orphan.detail}</td>
-                  <td className="nowrap">
-                    {orphan.kind === 'container' && orphan.detail.startsWith('odoo,') ? (
-                      <button
-                        type="button"
-                        className="btn btn-secondary btn-small"
-                        onClick={() => setPending({ action: 'adopt', orphan })}
-                      >
-                        Adopt
-                      </button>
-                    ) : null}{' '}
+      {data ? (
+        <DataTable
+          label="Orphans"
+          rows={data.orphans}
+          rowKey={(orphan) => `${orphan.kind}:${orphan.hostId}:${orphan.name}`}
+          columns={[
+            { header: 'Kind', cell: (orphan) => <Badge tone="amber">{orphan.kind}</Badge> },
+            { header: 'Name', className: 'mono', cell: (orphan) => orphan.name },
+            { header: 'Host', className: 'mono', cell: (orphan) => orphan.hostId },
+            { header: 'Details', className: 'muted', cell: (orphan) => orphan.detail },
+            {
+              header: 'Actions',
+              hiddenHeader: true,
+              className: 'nowrap',
+              cell: (orphan) => (
+                <>
+                  {orphan.kind === 'container' && orphan.detail.startsWith('odoo,') ? (
                     <button
                       type="button"
-                      className="btn btn-danger-text btn-small"
-                      onClick={() => setPending({ action: 'remove', orphan })}
+                      className="btn btn-secondary btn-small"
+                      onClick={() => setPending({ action: 'adopt', orphan })}
                     >
-                      Remove
+                      Adopt
                     </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                  ) : null}{' '}
+                  <button
+                    type="button"
+                    className="btn btn-danger-text btn-small"
+                    onClick={() => setPending({ action: 'remove', orphan })}
+                  >
+                    Remove
+                  </button>
+                </>
+              ),
+            },
+          ]}
+        />
       ) : null}
       {data && data.missing.length > 0 ? (
         <div className="card-body">

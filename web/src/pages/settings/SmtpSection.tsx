@@ -1,6 +1,9 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { limits } from '../../api/limits';
+import { queryKeys, smtpSettingsQuery } from '../../api/queries';
 import type { paths } from '../../api/schema';
 import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
@@ -9,10 +12,10 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Loading } from '../../components/EmptyState';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
+import { EmailField } from '../../components/FormFields';
 import { useToast } from '../../components/Toast';
 import { formatDateTime } from '../../format';
 import { useMe } from '../../session/SessionContext';
-import { useLoader } from '../../useLoader';
 import { fieldErrorsOf } from '../offsite/parts';
 
 type Smtp = NonNullable<paths['/api/v1/settings/smtp']['get']['responses'][200]['content']['application/json']['smtp']>;
@@ -88,8 +91,8 @@ function SmtpForm({ smtp, onSaved }: { smtp: Smtp | null; onSaved(smtp: Smtp): v
             <input
               {...props}
               type="number"
-              min={1}
-              max={65535}
+              min={limits.smtpPort.min}
+              max={limits.smtpPort.max}
               inputMode="numeric"
               value={port}
               onChange={(e) => setPort(e.target.value)}
@@ -191,9 +194,7 @@ function TestEmail() {
   return (
     <form className="smtp-test" onSubmit={send} noValidate aria-label="Send a test email">
       <div className="smtp-test-row">
-        <Field label="Send a test email to">
-          {(props) => <input {...props} type="email" value={to} onChange={(e) => setTo(e.target.value)} />}
-        </Field>
+        <EmailField label="Send a test email to" autoComplete="off" value={to} onChange={setTo} />
         <button type="submit" className="btn btn-secondary" disabled={busy || !to.trim()}>
           {busy ? 'Sending…' : 'Send test email'}
         </button>
@@ -207,7 +208,13 @@ function TestEmail() {
 /** Platform admins: the SMTP server Marina sends its notices through (failed backups, …). */
 export function SmtpSection() {
   const toast = useToast();
-  const loaded = useLoader(async () => (await call(api.GET('/api/v1/settings/smtp'))).smtp, 'smtp');
+  const queryClient = useQueryClient();
+  const loaded = useQuery(smtpSettingsQuery());
+  const smtpChanged = () => queryClient.invalidateQueries({ queryKey: queryKeys.settings.smtp });
+  const remove = useMutation({
+    mutationFn: () => call(api.DELETE('/api/v1/settings/smtp')),
+    onSuccess: smtpChanged,
+  });
   const [removing, setRemoving] = useState(false);
   const smtp = loaded.data;
 
@@ -244,7 +251,7 @@ export function SmtpSection() {
             smtp={smtp}
             onSaved={() => {
               toast.success('The SMTP settings were saved.');
-              void loaded.reload();
+              void smtpChanged();
             }}
           />
         ) : null}
@@ -256,9 +263,8 @@ export function SmtpSection() {
           confirmLabel="Remove"
           onClose={() => setRemoving(false)}
           onConfirm={async () => {
-            await call(api.DELETE('/api/v1/settings/smtp'));
+            await remove.mutateAsync();
             toast.success('Marina no longer sends email.');
-            await loaded.reload();
           }}
         >
           <p>Marina stops sending email: nobody hears about failed backups except on the Backups tabs.</p>

@@ -1,20 +1,24 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
 import { ApiError, errorMessage } from '../../api/errors';
+import { limits } from '../../api/limits';
+import { queryKeys, tokensQuery } from '../../api/queries';
 import type { ApiToken } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { CopyField } from '../../components/CopyField';
+import { DataTable } from '../../components/DataTable';
 import { EmptyState, Loading } from '../../components/EmptyState';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
+import { NameField } from '../../components/FormFields';
 import { KeyIcon, PlusIcon } from '../../components/icons';
 import { Modal } from '../../components/Modal';
 import { useToast } from '../../components/Toast';
 import { formatDate, formatDateTime, formatRelative } from '../../format';
 import { useMe } from '../../session/SessionContext';
-import { useLoader } from '../../useLoader';
 
 type TokenState = 'active' | 'expired' | 'revoked';
 
@@ -85,11 +89,15 @@ function CreateTokenModal({ onClose, onCreated }: { onClose(): void; onCreated()
     >
       <form className="form" onSubmit={submit} noValidate>
         <FormError error={error} fields={['name', 'expiresInDays', 'scope', 'organizationId']} />
-        <Field label="Token name" hint="Say where it is used, e.g. “deploy pipeline”." error={fieldErrors.name}>
-          {(props) => (
-            <input {...props} required maxLength={60} value={name} onChange={(e) => setName(e.target.value)} />
-          )}
-        </Field>
+        <NameField
+          label="Token name"
+          hint="Say where it is used, e.g. “deploy pipeline”."
+          required
+          maxLength={limits.tokenName.maxLength}
+          value={name}
+          onChange={setName}
+          error={fieldErrors.name}
+        />
         <Field label="Access" hint="A read-only token can look but change nothing." error={fieldErrors.scope}>
           {(props) => (
             <select {...props} value={scope} onChange={(e) => setScope(e.target.value === 'read' ? 'read' : 'write')}>
@@ -124,8 +132,8 @@ function CreateTokenModal({ onClose, onCreated }: { onClose(): void; onCreated()
             <input
               {...props}
               type="number"
-              min={1}
-              max={3650}
+              min={limits.tokenDays.min}
+              max={limits.tokenDays.max}
               step={1}
               inputMode="numeric"
               value={days}
@@ -148,59 +156,61 @@ function CreateTokenModal({ onClose, onCreated }: { onClose(): void; onCreated()
 
 function TokensTable({ tokens, onRevoke }: { tokens: ApiToken[]; onRevoke(token: ApiToken): void }) {
   return (
-    <div className="table-wrap">
-      <table className="table" aria-label="API tokens">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Token</th>
-            <th scope="col">Reach</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Expires</th>
-            <th scope="col">State</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.map((token) => {
+    <DataTable
+      label="API tokens"
+      rows={tokens}
+      rowKey={(token) => token.id}
+      columns={[
+        { header: 'Name', className: 'row-title', cell: (token) => token.name },
+        { header: 'Token', className: 'mono muted', cell: (token) => `${token.prefix}…` },
+        {
+          header: 'Reach',
+          cell: (token) => (
+            <>
+              {token.organization ? token.organization.name : <span className="muted">everything</span>}
+              {token.scope === 'read' ? (
+                <>
+                  {' '}
+                  <Badge tone="gray">read-only</Badge>
+                </>
+              ) : null}
+            </>
+          ),
+        },
+        {
+          header: 'Created',
+          cellProps: (token) => ({ title: formatDateTime(token.createdAt) }),
+          cell: (token) => formatDate(token.createdAt),
+        },
+        {
+          header: 'Last used',
+          cellProps: (token) => ({ title: token.lastUsedAt ? formatDateTime(token.lastUsedAt) : undefined }),
+          cell: (token) => (token.lastUsedAt ? formatRelative(token.lastUsedAt) : <span className="muted">never</span>),
+        },
+        {
+          header: 'Expires',
+          cell: (token) => (token.expiresAt ? formatDate(token.expiresAt) : <span className="muted">never</span>),
+        },
+        {
+          header: 'State',
+          cell: (token) => {
             const state = stateOf(token);
-            return (
-              <tr key={token.id}>
-                <td className="row-title">{token.name}</td>
-                <td className="mono muted">{token.prefix}…</td>
-                <td>
-                  {token.organization ? token.organization.name : <span className="muted">everything</span>}
-                  {token.scope === 'read' ? (
-                    <>
-                      {' '}
-                      <Badge tone="gray">read-only</Badge>
-                    </>
-                  ) : null}
-                </td>
-                <td title={formatDateTime(token.createdAt)}>{formatDate(token.createdAt)}</td>
-                <td title={token.lastUsedAt ? formatDateTime(token.lastUsedAt) : undefined}>
-                  {token.lastUsedAt ? formatRelative(token.lastUsedAt) : <span className="muted">never</span>}
-                </td>
-                <td>{token.expiresAt ? formatDate(token.expiresAt) : <span className="muted">never</span>}</td>
-                <td>
-                  <Badge tone={stateTone[state]}>{state}</Badge>
-                </td>
-                <td className="actions">
-                  {state === 'active' ? (
-                    <button type="button" className="btn btn-ghost btn-danger-text" onClick={() => onRevoke(token)}>
-                      Revoke<span className="visually-hidden"> {token.name}</span>
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+            return <Badge tone={stateTone[state]}>{state}</Badge>;
+          },
+        },
+        {
+          header: 'Actions',
+          hiddenHeader: true,
+          className: 'actions',
+          cell: (token) =>
+            stateOf(token) === 'active' ? (
+              <button type="button" className="btn btn-ghost btn-danger-text" onClick={() => onRevoke(token)}>
+                Revoke<span className="visually-hidden"> {token.name}</span>
+              </button>
+            ) : null,
+        },
+      ]}
+    />
   );
 }
 
@@ -208,7 +218,13 @@ export function TokensSection() {
   const toast = useToast();
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
-  const tokens = useLoader(async () => (await call(api.GET('/api/v1/tokens'))).tokens, 'tokens');
+  const queryClient = useQueryClient();
+  const tokens = useQuery(tokensQuery());
+  const tokensChanged = () => queryClient.invalidateQueries({ queryKey: queryKeys.tokens });
+  const revoke = useMutation({
+    mutationFn: (token: ApiToken) => call(api.DELETE('/api/v1/tokens/{id}', { params: { path: { id: token.id } } })),
+    onSuccess: tokensChanged,
+  });
 
   return (
     <section className="card card-flush">
@@ -229,23 +245,22 @@ export function TokensSection() {
           <Alert kind="error">{errorMessage(tokens.error)}</Alert>
         </div>
       ) : null}
-      {!tokens.data && tokens.loading ? <Loading /> : null}
+      {tokens.isPending ? <Loading /> : null}
       {tokens.data && tokens.data.length === 0 ? (
         <EmptyState icon={<KeyIcon width={28} height={28} />} title="No API tokens">
           <p>Create one to use Marina’s API from scripts or the command line.</p>
         </EmptyState>
       ) : null}
       {tokens.data && tokens.data.length > 0 ? <TokensTable tokens={tokens.data} onRevoke={setRevoking} /> : null}
-      {creating ? <CreateTokenModal onClose={() => setCreating(false)} onCreated={() => void tokens.reload()} /> : null}
+      {creating ? <CreateTokenModal onClose={() => setCreating(false)} onCreated={() => void tokensChanged()} /> : null}
       {revoking ? (
         <ConfirmDialog
           title="Revoke token?"
           confirmLabel="Revoke token"
           onClose={() => setRevoking(null)}
           onConfirm={async () => {
-            await call(api.DELETE('/api/v1/tokens/{id}', { params: { path: { id: revoking.id } } }));
+            await revoke.mutateAsync(revoking);
             toast.success(`Token ${revoking.name} revoked.`);
-            await tokens.reload();
           }}
         >
           <p>

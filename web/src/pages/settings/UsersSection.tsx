@@ -1,21 +1,19 @@
-import { api, call } from '../../api/client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { errorMessage } from '../../api/errors';
+import { queryKeys, usersQuery } from '../../api/queries';
 import { AccountSwitch } from '../../components/AccountSwitch';
 import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
+import { DataTable } from '../../components/DataTable';
 import { Loading } from '../../components/EmptyState';
 import { formatDate } from '../../format';
 import { useMe } from '../../session/SessionContext';
-import { useLoader } from '../../useLoader';
-
-async function loadUsers() {
-  return (await call(api.GET('/api/v1/users'))).users;
-}
 
 /** Every account on this Marina, for platform admins: disabling one stops its sessions and tokens at once. */
 export function UsersSection() {
   const me = useMe();
-  const users = useLoader(loadUsers, 'users');
+  const queryClient = useQueryClient();
+  const users = useQuery(usersQuery());
   return (
     <section className="card card-flush">
       <header className="card-header">
@@ -26,42 +24,43 @@ export function UsersSection() {
           <Alert kind="error">{errorMessage(users.error)}</Alert>
         </div>
       ) : null}
-      {!users.data && users.loading ? <Loading /> : null}
+      {users.isPending ? <Loading /> : null}
       {users.data ? (
-        <div className="table-wrap">
-          <table className="table" aria-label="Users">
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Name</th>
-                <th scope="col">Organizations</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.map((user) => (
-                <tr key={user.id}>
-                  <td className="row-title">
-                    {user.email} {user.isPlatformAdmin ? <Badge tone="violet">platform admin</Badge> : null}
-                  </td>
-                  <td>{user.name}</td>
-                  <td>{user.organizationCount}</td>
-                  <td>{user.disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>}</td>
-                  <td>{formatDate(user.createdAt)}</td>
-                  <td className="actions">
-                    {user.id === me.user.id ? null : (
-                      <AccountSwitch account={user} onChanged={() => void users.reload()} />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Users"
+          rows={users.data}
+          rowKey={(user) => user.id}
+          columns={[
+            {
+              header: 'Email',
+              className: 'row-title',
+              cell: (user) => (
+                <>
+                  {user.email} {user.isPlatformAdmin ? <Badge tone="violet">platform admin</Badge> : null}
+                </>
+              ),
+            },
+            { header: 'Name', cell: (user) => user.name },
+            { header: 'Organizations', cell: (user) => user.organizationCount },
+            {
+              header: 'Status',
+              cell: (user) => (user.disabled ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>),
+            },
+            { header: 'Created', cell: (user) => formatDate(user.createdAt) },
+            {
+              header: 'Actions',
+              hiddenHeader: true,
+              className: 'actions',
+              cell: (user) =>
+                user.id === me.user.id ? null : (
+                  <AccountSwitch
+                    account={user}
+                    onChanged={() => void queryClient.invalidateQueries({ queryKey: queryKeys.users })}
+                  />
+                ),
+            },
+          ]}
+        />
       ) : null}
     </section>
   );

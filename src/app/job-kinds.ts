@@ -1,0 +1,24 @@
+import { cloneJob, createBackupJob, restoreJob, retentionJob, verifyBackupJob } from '../modules/backups/jobs/specs.js';
+import { modulesJob, reconfigureJob, repositoryUpdateJob } from '../modules/code/job-specs.js';
+import { deleteJob, provisionJob, restartJob, startJob, stopJob } from '../modules/instances/job-specs.js';
+
+/** Every job Marina queues. The runner refuses to start unless each has exactly one definition. */
+export const jobSpecs = [
+  provisionJob,
+  startJob,
+  stopJob,
+  restartJob,
+  deleteJob,
+  createBackupJob,
+  verifyBackupJob,
+  retentionJob,
+  restoreJob,
+  cloneJob,
+  repositoryUpdateJob,
+  reconfigureJob,
+  modulesJob,
+] as const;
+
+export type JobKind = (typeof jobSpecs)[number]['kind'];
+
+export const jobKinds: readonly JobKind[] = jobSpecs.map((spec) => spec.kind);

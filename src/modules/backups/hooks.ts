@@ -1,0 +1,7 @@
+import type { BackupJobDeps } from './jobs.js';
+
+/** What the backups module asks of the modules wired after it. */
+export type BackupHooks = {
+  /** Retention of an instance's scheduled backups (offsite: locally and at each destination). */
+  applyRetention: NonNullable<BackupJobDeps['schedules']>['applyRetention'];
+};

@@ -1,0 +1,178 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { inspectOdooZip } from '../../adapters/archive/zip-reader.js';
+import type { Db } from '../../db/database.js';
+import { ArchiveError, manifestMajor, parseManifest } from '../../odoo/backup-archive.js';
+import { requireAccess } from '../../platform/access.js';
+import type { AuditService } from '../../platform/audit/service.js';
+import type { RequestContext } from '../../platform/context.js';
+import { MarinaError } from '../../platform/errors.js';
+import type { OperationView } from '../../platform/jobs/operations.js';
+import type { JobRunner } from '../../platform/jobs/runner.js';
+import type { InstanceService, InstanceView, NewInstanceInput } from '../instances/service.js';
+import type { ImportLimitsService } from './import-limits.js';
+import type { BackupStorage } from './storage.js';
+import type { FillTarget, FillTargets } from './targets.js';
+import { actorLabel, type BackupView, backupView } from './views.js';
+import type { BackupWriter } from './writer.js';
+
+/** Counts bytes and hashes them while an upload flows to disk; refuses past the limit. */
+class UploadMeter extends Transform {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) {
+      done(
+        new MarinaError(
+          'MARINA_E_PAYLOAD_TOO_LARGE',
+          `The upload is larger than the limit of ${Math.round(this.limit / 1024 / 1024)} MB (MARINA_UPLOAD_LIMIT_MB).`,
+        ),
+      );
+      return;
+    }
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+}
+
+export interface BackupImportsDeps {
+  db: Db;
+  audit: AuditService;
+  runner: JobRunner;
+  instances: InstanceService;
+  storage: BackupStorage;
+  writer: BackupWriter;
+  targets: FillTargets;
+  importLimits: ImportLimitsService;
+  /** MARINA_UPLOAD_LIMIT_MB, in bytes. */
+  uploadLimitBytes: number;
+}
+
+/** Zips made by Odoo's database manager, Odoo.sh or Marina, uploaded and restored into an instance. */
+export class BackupImports {
+  constructor(private readonly deps: BackupImportsDeps) {}
+
+  /**
+   * An Odoo zip (database manager, Odoo.sh or Marina) streamed to disk under the size limit,
+   * checked whole — names, CRCs, manifest, dump.sql — kept as a backup, then restored into the target.
+   */
+  async importZip(
+    ctx: RequestContext,
+    body: Readable,
+    input: FillTarget & { organizationId?: unknown },
+  ): Promise<{ job: OperationView; instance: InstanceView; backup: BackupView }> {
+    // The target is checked before a byte is stored: a refused import costs no disk.
+    const probe = await this.importTargetOrganization(ctx, input);
+    const release = await this.deps.importLimits.begin(probe);
+    const uploadId = randomUUID();
+    const uploadPath = this.deps.storage.uploadPath(uploadId);
+    const meter = new UploadMeter(this.deps.uploadLimitBytes);
+    try {
+      await mkdir(dirname(uploadPath), { recursive: true, mode: 0o700 });
+      await pipeline(body, meter, createWriteStream(uploadPath, { flags: 'wx', mode: 0o600, flush: true }));
+      let summary: Awaited<ReturnType<typeof inspectOdooZip>>;
+      try {
+        // Sizes, entry count and ratios are checked here, inflating into nothing: the restore
+        // that writes to the instance only ever sees an archive that passed.
+        summary = await inspectOdooZip(uploadPath, await this.deps.importLimits.get());
+      } catch (error) {
+        if (error instanceof ArchiveError)
+          throw new MarinaError(
+            error.reason === 'too-large' ? 'MARINA_E_ARCHIVE_TOO_LARGE' : 'MARINA_E_ARCHIVE_INVALID',
+            error.message,
+          );
+        throw error;
+      }
+      if (summary.manifest === undefined)
+        throw new MarinaError('MARINA_E_ARCHIVE_INVALID', 'The archive has no manifest.json: it was not made by Odoo.');
+      if (!summary.hasDump)
+        throw new MarinaError(
+          'MARINA_E_ARCHIVE_INVALID',
+          'The archive has no dump.sql: there is no database to import.',
+        );
+      let manifest: ReturnType<typeof parseManifest>;
+      try {
+        manifest = parseManifest(summary.manifest);
+      } catch (error) {
+        throw new MarinaError('MARINA_E_ARCHIVE_INVALID', (error as Error).message);
+      }
+      const version = manifestMajor(manifest);
+      if (!version)
+        throw new MarinaError(
+          'MARINA_E_ARCHIVE_INVALID',
+          `manifest.json names an unknown Odoo version (${manifest.version}).`,
+        );
+      const target = await this.deps.targets.resolve(ctx, probe, version, input, null);
+      const sha256 = meter.hash.digest('hex');
+      // The archive becomes a backup of the target: kept, listed, restorable again.
+      const instanceForRecord = target.existing;
+      // The restore job is queued (deferred) before the backup it reads is recorded: its id comes first.
+      const backupId = randomUUID();
+      const result = await this.deps.targets.submit(
+        ctx,
+        target,
+        { kind: 'backup.restore', copy: true, input: { backupId }, defer: true },
+        input.neutralize,
+        null,
+        { import: uploadId },
+      );
+      const instance = instanceForRecord ?? (await this.deps.instances.row(result.instance.id));
+      const backup = await this.deps.writer.record(this.deps.db, instance, {
+        kind: summary.filestoreFiles > 0 ? 'full' : 'database',
+        format: 'zip',
+        trigger: 'import',
+        createdBy: actorLabel(ctx.actor),
+        operationId: result.job.id,
+        id: backupId,
+      });
+      await mkdir(dirname(this.deps.storage.pathOf(backup)), { recursive: true, mode: 0o700 });
+      await rename(uploadPath, this.deps.storage.pathOf(backup));
+      const completed = await this.deps.writer.markCompleted(backup.id, { sha256, sizeBytes: meter.bytes, manifest });
+      await this.deps.audit.record(ctx, {
+        action: 'backup.import',
+        organizationId: instance.organization_id,
+        target: { type: 'backup', id: backup.id, label: completed.instance_label },
+        details: {
+          sizeBytes: meter.bytes,
+          dbName: manifest.db_name,
+          version,
+          instance: instance.id,
+          job: result.job.id,
+        },
+      });
+      await this.deps.runner.enqueue(await this.operationRow(result.job.id));
+      return { job: result.job, instance: result.instance, backup: backupView(completed) };
+    } finally {
+      // From here on the restore job (queued above) holds the organization's import slot.
+      release();
+      await rm(uploadPath, { force: true });
+    }
+  }
+
+  private async importTargetOrganization(ctx: RequestContext, input: FillTarget): Promise<string> {
+    if (typeof input.instanceId === 'string') {
+      const instance = await this.deps.instances.get(ctx.actor, input.instanceId);
+      await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+      return instance.organization_id;
+    }
+    const project = (input.newInstance as { project?: unknown } | undefined)?.project;
+    if (typeof project !== 'string')
+      throw new MarinaError('MARINA_E_VALIDATION', 'Say where to import: instanceId, or newInstance with a project.', {
+        field: 'newInstance.project',
+      });
+    const fields = await this.deps.instances.validateNew(ctx, input.newInstance as NewInstanceInput);
+    return fields.project.organization_id;
+  }
+
+  private operationRow(id: string) {
+    return this.deps.db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  }
+}

@@ -1,0 +1,98 @@
+import { Type } from 'typebox';
+import { fileSha256 } from '../../../adapters/archive/backup-file.js';
+import { MarinaError } from '../../../platform/errors.js';
+import { defineJob, type JobContextOf } from '../../../platform/jobs/define.js';
+import type { DataPlane } from '../engine.js';
+import {
+  type BackupJobDeps,
+  cleanupPlane,
+  failBackupOf,
+  noticeFailure,
+  planeFor,
+  writeBackup,
+  writtenBackupMemory,
+} from './shared.js';
+import { createBackupJob } from './specs.js';
+
+/** What a backup job records: its backup and scratch area, undone when it is interrupted. */
+const CreateMemory = Type.Object(writtenBackupMemory);
+
+export function backupHandler(deps: BackupJobDeps) {
+  return defineJob({
+    ...createBackupJob,
+    resources: CreateMemory,
+    run: async (job) => {
+      try {
+        return await runBackup(deps, job);
+      } catch (error) {
+        const backup = await deps.backups.row(job.input.backupId).catch(() => undefined);
+        const copyFailed = error instanceof MarinaError && error.code === 'MARINA_E_COPY_FAILED';
+        // A failed copy was told about as it failed, naming its destination.
+        if (backup && !copyFailed) await noticeFailure(deps, backup, 'backup', error);
+        throw error;
+      }
+    },
+    recover: async ({ operation, resources }, error) => {
+      const id = resources.backup;
+      await failBackupOf(deps, resources);
+      await cleanupPlane(deps, operation);
+      if (id !== undefined) {
+        await deps.backups.copies.failUnfinished(id, 'Marina stopped or the job failed during this upload.');
+        // Interrupted (a crash, a restart): nobody saw it fail, so say so like any failure.
+        if (error.code === 'MARINA_E_INTERRUPTED') {
+          const backup = await deps.backups.row(id).catch(() => undefined);
+          if (backup) await noticeFailure(deps, backup, 'backup', new Error(error.message));
+        }
+      }
+    },
+  });
+}
+
+async function runBackup(deps: BackupJobDeps, job: JobContextOf<typeof createBackupJob, typeof CreateMemory>) {
+  let backup = await deps.backups.row(job.input.backupId);
+  const instance = await deps.instances.row(job.operation.target_id ?? '');
+  let plane: DataPlane | undefined;
+  await job.step('prepare', async () => {
+    plane = await planeFor(deps, instance, job.operation.id);
+  });
+  await job.step('write', async () => {
+    backup = await writeBackup(deps, job, plane as DataPlane, instance, backup);
+  });
+  await job.step('finish', async () => {
+    // Read back from disk: what is on disk is what a restore will read.
+    const sha = await fileSha256(deps.backups.storage.pathOf(backup));
+    if (sha !== backup.sha256) {
+      await deps.backups.markFailed(backup.id, 'The file on disk does not match the checksum computed while writing.');
+      throw new MarinaError('MARINA_E_BACKUP_CORRUPT', 'The backup file does not verify: its checksum differs.');
+    }
+  });
+  const destinationIds = job.input.destinationIds;
+  let copyError: unknown;
+  if (destinationIds.length > 0) {
+    await job.step('upload', async () => {
+      const done = backup;
+      for (const [index, id] of destinationIds.entries()) {
+        const destination = await deps.destinations.row(id);
+        try {
+          await deps.backups.copies.upload(done, destination, {
+            progress: (f) => void job.progress(((index + f) / destinationIds.length) * 100),
+            log: (message, level) => void job.log(message, level),
+          });
+        } catch (error) {
+          // The other destinations still get their copy; the job fails at the end.
+          copyError ??= error;
+          await noticeFailure(deps, done, 'upload', error, destination.name);
+        }
+      }
+    });
+  }
+  if (job.input.retention && deps.schedules) {
+    const schedules = deps.schedules;
+    await job.step('retention', async () => {
+      const result = await schedules.applyRetention(instance.id, (message) => void job.log(message));
+      await job.log(`Retention removed ${result.removed} file(s) or copies.`);
+    });
+  }
+  if (copyError) throw copyError;
+  return { backupId: backup.id, sizeBytes: Number(backup.size_bytes), sha256: backup.sha256 };
+}

@@ -1,0 +1,292 @@
+import { type Static, Type } from 'typebox';
+import {
+  createDatabaseFor,
+  createRoleAndDatabase,
+  dropDatabase,
+  dropDatabaseAndRole,
+} from '../../../adapters/postgres/admin.js';
+import type { Instance, OperationError } from '../../../db/schema.js';
+import { MarinaError } from '../../../platform/errors.js';
+import { defineJob, type FailedJob, type JobContext } from '../../../platform/jobs/define.js';
+import { sealedAt } from '../../../platform/secrets/sealed-columns.js';
+import { createServerContainer, healthy } from '../../instances/jobs.js';
+import { instanceLabels } from '../../instances/odoo-container.js';
+import {
+  copyDatabase,
+  copyFilestore,
+  createScratch,
+  type DataPlane,
+  loadArchive,
+  ownDataVolume,
+  removeFilestoreFolder,
+  removeScratch,
+  swapFilestore,
+} from '../engine.js';
+import { giveOwnIdentity, neutralize } from './copy-identity.js';
+import {
+  type BackupJobDeps,
+  checkLoaded,
+  cleanUpPrevious,
+  failBackupOf,
+  loadFolder,
+  planeFor,
+  roleOf,
+  safetyBackup,
+  safetyBackupMemory,
+  swapDatabase,
+  tempDb,
+} from './shared.js';
+import { type CloneInput, cloneJob, type FillChoices, type FillStep, type RestoreInput, restoreJob } from './specs.js';
+
+/** What a restore or clone made or changed so far: its recovery finishes or undoes it. */
+const FillMemory = Type.Object({
+  ...safetyBackupMemory,
+  wasRunning: Type.Boolean(),
+  /** A new instance's database and volume were created. */
+  fresh: Type.Boolean(),
+  tempDb: Type.String(),
+  loadDir: Type.String(),
+  /** Past "started", the instance's data is being replaced: recovery finishes the swap. */
+  swap: Type.Union([Type.Literal('started'), Type.Literal('done')]),
+  container: Type.String(),
+});
+
+type FillContext<Input> = JobContext<Input, FillStep, Static<typeof FillMemory>>;
+
+/** Where a fill's data comes from: a backup's archive (checked first), or a live instance. */
+interface FillSource<Input> {
+  /** The "verify" step, for a source that has one. */
+  verify?: (job: FillContext<Input>) => Promise<void>;
+  /** Loads the data aside, next to the target's own; says whether a database and files came. */
+  load: (plane: DataPlane, target: Instance, job: FillContext<Input>) => Promise<{ db: boolean; files: boolean }>;
+}
+
+/** Restore and clone share one path into a target: stop, safety backup, load aside, swap, start. */
+function fill<Input extends FillChoices>(
+  deps: BackupJobDeps,
+  kind: 'backup.restore' | 'instance.clone',
+  { verify, load }: FillSource<Input>,
+) {
+  return {
+    resources: FillMemory,
+    run: async (job: FillContext<Input>) => {
+      const id = job.operation.target_id ?? '';
+      let instance = await deps.instances.row(id);
+      const { existing } = job.input;
+      let engine = await deps.hosts.reachableRuntime(instance.host_id);
+
+      if (verify) await job.step('verify', () => verify(job));
+      if (existing) {
+        await job.step('stop', async () => {
+          const state = await engine.state(instance.container_name);
+          await job.remember('wasRunning', Boolean(state?.running));
+          instance = await deps.instances.setStatus(id, 'restoring', 'stopped for a restore');
+          if (state?.running) await engine.stop(instance.container_name);
+        });
+        await job.step('safety-backup', async () => {
+          const backup = await safetyBackup(deps, job, instance, 'pre-restore');
+          await job.log(`Safety backup ${backup.id} taken before replacing anything.`);
+        });
+      }
+      if (!existing) {
+        await job.step('create', async () => {
+          const server = await deps.databaseServers.forInstances(instance.host_id);
+          await deps.instances.attachDatabaseServer(id, server.id);
+          instance = await deps.instances.row(id);
+          await job.remember('fresh', true);
+          await createRoleAndDatabase(
+            await deps.databaseServers.connection(server),
+            instance.db_name,
+            deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
+          );
+          engine = await deps.hosts.reachableRuntime(instance.host_id);
+          await engine.ensureVolume(instance.volume_name, instanceLabels(deps.namespace, instance));
+        });
+      }
+      const plane = await planeFor(deps, instance, job.operation.id);
+      if (!existing) await ownDataVolume(plane, instance.volume_name);
+      let loaded = { db: false, files: false };
+      await job.step('load', async () => {
+        await job.remember('scratch', true);
+        await createScratch(plane);
+        try {
+          await job.remember('tempDb', tempDb(instance.db_name));
+          await createDatabaseFor(plane.admin, tempDb(instance.db_name), instance.db_name);
+          loaded = await load(plane, instance, job);
+          if (loaded.db) {
+            await checkLoaded(plane, tempDb(instance.db_name), await roleOf(deps, instance));
+            if (job.input.copy) await giveOwnIdentity(deps, plane, instance, tempDb(instance.db_name));
+          }
+        } finally {
+          await removeScratch(plane);
+        }
+      });
+      await job.step('swap', async () => {
+        await job.remember('swap', 'started');
+        if (loaded.db) await swapDatabase(plane, instance.db_name);
+        else await dropDatabase(plane.admin, tempDb(instance.db_name));
+        if (loaded.files)
+          await swapFilestore(plane, instance.volume_name, instance.db_name, loadFolder(instance.db_name));
+        else await removeFilestoreFolder(plane, instance.volume_name, loadFolder(instance.db_name));
+        await job.remember('swap', 'done');
+        if (job.input.copy && loaded.db) await deps.instances.forgetAdminPassword(id);
+      });
+      if (job.input.neutralize) await job.step('neutralize', () => neutralize(deps, engine, instance, job));
+      await job.step('start', async () => {
+        instance = await deps.instances.setStatus(id, 'starting', null);
+        // A new instance (a staging copy) gets its project's repositories before Odoo starts.
+        if (!existing && deps.prepareAddons) await deps.prepareAddons(job, instance);
+        if (!(await engine.state(instance.container_name))) {
+          await job.remember('container', instance.container_name);
+          const containerId = await createServerContainer(deps, engine, instance);
+          instance = await deps.instances.setStatus(id, 'starting', null, { container_id: containerId });
+        }
+        await engine.start(instance.container_name);
+      });
+      await job.step('health', () => healthy(deps, engine, instance));
+      await job.step('cleanup', async () => {
+        // The instance is restored and running: a leftover must not turn that into a failure.
+        // The next restore's swap, or this job's recovery, deletes what stays.
+        try {
+          await cleanUpPrevious(plane, instance);
+          await job.log('The replaced database and filestore are deleted.');
+        } catch (error) {
+          await job.log(
+            `Could not delete the replaced database and filestore yet: ${(error as Error).message}`,
+            'warn',
+          );
+        }
+      });
+      return { instanceId: id, url: deps.instances.url(instance) };
+    },
+    recover: async (
+      { operation, input, resources: r }: FailedJob<Input, Static<typeof FillMemory>>,
+      error: OperationError,
+    ) => {
+      await failBackupOf(deps, r);
+      const instance = await deps.instances.row(operation.target_id ?? '').catch(() => undefined);
+      if (!instance) return;
+      const engine = await deps.hosts.reachableRuntime(instance.host_id);
+      const plane = instance.database_server_id ? await planeFor(deps, instance, operation.id) : undefined;
+      if (plane) {
+        await removeScratch(plane);
+        if (r.swap === 'started' || r.swap === 'done') {
+          // Past the point of no return: finish the swap, so the instance is restored, not half.
+          await swapDatabase(plane, instance.db_name);
+          await swapFilestore(plane, instance.volume_name, instance.db_name, loadFolder(instance.db_name));
+          await cleanUpPrevious(plane, instance);
+        } else if (r.tempDb) {
+          // Before the swap nothing of the instance was touched: drop what was loaded aside.
+          await dropDatabase(plane.admin, tempDb(instance.db_name));
+          await removeFilestoreFolder(plane, instance.volume_name, loadFolder(instance.db_name));
+        }
+      }
+      const swapped = r.swap === 'started' || r.swap === 'done';
+      if (r.fresh && !swapped) {
+        // A new instance that never got its data goes away, as a failed provisioning does.
+        await engine.remove(instance.container_name);
+        await engine.removeVolume(instance.volume_name);
+        if (plane) await dropDatabaseAndRole(plane.admin, instance.db_name);
+        await deps.instances.setStatus(instance.id, 'failed', `${kind} failed: ${error.message}`.slice(0, 2000));
+        return;
+      }
+      if (!input.existing && !r.fresh) {
+        await deps.instances.setStatus(instance.id, 'failed', `${kind} failed: ${error.message}`.slice(0, 2000));
+        return;
+      }
+      // Back as it was (or restored): running again if it ran before, else stopped.
+      const wasRunning = r.wasRunning === true || swapped;
+      try {
+        if (wasRunning && (await engine.state(instance.container_name))) {
+          await engine.start(instance.container_name);
+          await deps.instances.setStatus(
+            instance.id,
+            'running',
+            swapped ? null : `${kind} failed; nothing was changed`,
+            {
+              health: 'starting',
+            },
+          );
+        } else {
+          await deps.instances.setStatus(instance.id, 'stopped', null, { started_at: null });
+        }
+      } catch (startError) {
+        await deps.instances.setStatus(instance.id, 'exited', (startError as Error).message.slice(0, 2000));
+      }
+    },
+  };
+}
+
+/** A restore checks the backup's file first, fetching it from an offsite copy when it is gone here. */
+const backupSource = (deps: BackupJobDeps): FillSource<RestoreInput> => ({
+  verify: async (job) => {
+    let backup = await deps.backups.row(job.input.backupId);
+    if (backup.local_status === 'deleted' || (await deps.backups.storage.size(backup)) === undefined) {
+      await job.log('The local file is gone: fetching the backup from its offsite copy.');
+      await deps.backups.copies.fetchToLocal(backup, (fraction) => void job.progress(fraction * 50));
+      backup = await deps.backups.row(backup.id);
+    }
+    await deps.backups.verifyFile(backup, (fraction) => void job.progress(fraction * 100));
+    await job.log(`The backup file verifies (sha256 ${backup.sha256}).`);
+  },
+  load: async (plane, target, job) => {
+    const backup = await deps.backups.row(job.input.backupId);
+    const role = await roleOf(deps, target);
+    await job.remember('loadDir', loadFolder(target.db_name));
+    await loadArchive(
+      plane,
+      {
+        db: tempDb(target.db_name),
+        role,
+        volume: target.volume_name,
+        filestoreDir: loadFolder(target.db_name),
+        reuseFrom: target.db_name,
+      },
+      {
+        format: backup.format,
+        kind: backup.kind,
+        path: deps.backups.storage.pathOf(backup),
+        onProgress: (fraction) => void job.progress(Math.min(90, fraction * 90)),
+        log: (message) => void job.log(message),
+      },
+    );
+    return { db: backup.kind !== 'filestore', files: backup.kind !== 'database' };
+  },
+});
+
+/** A clone copies a live instance's database (a snapshot) and, unless asked not to, its filestore. */
+const instanceSource = (deps: BackupJobDeps): FillSource<CloneInput> => ({
+  load: async (plane, target, job) => {
+    const source = await deps.instances.row(job.input.sourceId);
+    if (source.database_server_id !== target.database_server_id)
+      throw new MarinaError('MARINA_E_JOB_FAILED', 'Cloning between two database servers is not supported yet.');
+    const role = await roleOf(deps, target);
+    await job.log(`pg_dump of ${source.db_name} (a snapshot: its users stay connected), then pg_restore.`);
+    await copyDatabase(
+      plane,
+      { db: source.db_name, role: await roleOf(deps, source) },
+      {
+        db: tempDb(target.db_name),
+        role,
+        volume: target.volume_name,
+        filestoreDir: loadFolder(target.db_name),
+      },
+    );
+    await job.progress(70);
+    if (job.input.filestore) {
+      await job.remember('loadDir', loadFolder(target.db_name));
+      await copyFilestore(
+        plane,
+        { volume: source.volume_name, db: source.db_name },
+        { volume: target.volume_name, folder: loadFolder(target.db_name) },
+      );
+    }
+    return { db: true, files: job.input.filestore };
+  },
+});
+
+export const restoreHandler = (deps: BackupJobDeps) =>
+  defineJob({ ...restoreJob, ...fill(deps, 'backup.restore', backupSource(deps)) });
+
+export const cloneHandler = (deps: BackupJobDeps) =>
+  defineJob({ ...cloneJob, ...fill(deps, 'instance.clone', instanceSource(deps)) });

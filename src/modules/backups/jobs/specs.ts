@@ -1,0 +1,103 @@
+import { type Static, Type } from 'typebox';
+import { jobSpec } from '../../../platform/jobs/define.js';
+import { patterns } from '../../../platform/validation.js';
+
+const Id = Type.String({ pattern: patterns.uuid });
+
+export const CreateBackupInput = Type.Object(
+  {
+    backupId: Id,
+    /** Offsite copies, made once the local file verifies. */
+    destinationIds: Type.Array(Id),
+    /** Scheduled runs apply the schedule's retention afterwards. */
+    retention: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type CreateBackupInput = Static<typeof CreateBackupInput>;
+
+/** A backup job: copies offsite and retention come after the local file verifies. */
+export const createBackupJob = jobSpec({
+  kind: 'backup.create',
+  input: CreateBackupInput,
+  plan: (input) => [
+    'prepare',
+    'write',
+    'finish',
+    ...(input.destinationIds.length > 0 ? (['upload'] as const) : []),
+    ...(input.retention ? (['retention'] as const) : []),
+  ],
+});
+
+export const verifyBackupJob = jobSpec({
+  kind: 'backup.verify',
+  input: Type.Object({ backupId: Id }, { additionalProperties: false }),
+  plan: () => ['fetch', 'load', 'check', 'cleanup'],
+});
+
+export const retentionJob = jobSpec({
+  kind: 'backup.retention',
+  input: Type.Object({ instanceIds: Type.Array(Id) }, { additionalProperties: false }),
+  plan: () => ['retention'],
+});
+
+/** Decided when a restore or clone is queued; the plan and the job both follow them. */
+const fillChoices = {
+  /** Into an existing instance (stopped and backed up first), or into a new one (created). */
+  existing: Type.Boolean(),
+  /** The data becomes a copy with its own identity, not the instance itself brought back. */
+  copy: Type.Boolean(),
+  /** The copy is neutralized before Odoo starts: no mail, no crons. */
+  neutralize: Type.Boolean(),
+};
+
+export const RestoreInput = Type.Object({ backupId: Id, ...fillChoices }, { additionalProperties: false });
+export type RestoreInput = Static<typeof RestoreInput>;
+
+export const CloneInput = Type.Object(
+  { sourceId: Id, filestore: Type.Boolean(), ...fillChoices },
+  { additionalProperties: false },
+);
+export type CloneInput = Static<typeof CloneInput>;
+
+export type FillChoices = Pick<RestoreInput, 'existing' | 'copy' | 'neutralize'>;
+
+/** Every step a restore or clone may take, in their order. */
+export type FillStep =
+  | 'verify'
+  | 'stop'
+  | 'safety-backup'
+  | 'create'
+  | 'load'
+  | 'swap'
+  | 'neutralize'
+  | 'start'
+  | 'health'
+  | 'cleanup';
+
+/** A restore or clone into an instance: an existing one is stopped and backed up first. */
+const fillPlan = (input: FillChoices, verify: boolean): FillStep[] => [
+  ...(verify ? (['verify'] as const) : []),
+  ...(input.existing ? (['stop', 'safety-backup'] as const) : (['create'] as const)),
+  'load',
+  'swap',
+  ...(input.neutralize ? (['neutralize'] as const) : []),
+  'start',
+  'health',
+  // What the swap put aside (a new instance's empty database too) goes once Odoo is back:
+  // deleting it is not downtime.
+  'cleanup',
+];
+
+/** A restore verifies the backup file first; a clone reads a live instance. */
+export const restoreJob = jobSpec({
+  kind: 'backup.restore',
+  input: RestoreInput,
+  plan: (input): FillStep[] => fillPlan(input, true),
+});
+
+export const cloneJob = jobSpec({
+  kind: 'instance.clone',
+  input: CloneInput,
+  plan: (input): FillStep[] => fillPlan(input, false),
+});

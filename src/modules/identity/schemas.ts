@@ -1,0 +1,107 @@
+import { Type } from 'typebox';
+import { DateTime } from '../../platform/http/schemas.js';
+
+/** The shapes of accounts, sessions, organizations and tokens in the API; services return these. */
+
+export const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')]);
+
+export const User = Type.Object(
+  {
+    id: Type.String(),
+    email: Type.String(),
+    name: Type.String(),
+    isPlatformAdmin: Type.Boolean(),
+    createdAt: DateTime,
+  },
+  { title: 'User' },
+);
+
+export const SessionStart = Type.Object({
+  user: User,
+  csrfToken: Type.String({ description: 'Send it back in the X-Marina-CSRF header on every write.' }),
+  expiresAt: DateTime,
+});
+
+export const Organization = Type.Object(
+  {
+    id: Type.String(),
+    slug: Type.String(),
+    name: Type.String(),
+    createdAt: DateTime,
+    role: Type.Union([Role, Type.Null()]),
+    memberCount: Type.Integer(),
+  },
+  { title: 'Organization' },
+);
+
+export const Member = Type.Object(
+  {
+    userId: Type.String(),
+    email: Type.String(),
+    name: Type.String(),
+    role: Role,
+    joinedAt: DateTime,
+    disabled: Type.Boolean({ description: 'Disabled by a platform admin: cannot sign in' }),
+  },
+  { title: 'Member' },
+);
+
+export const ApiToken = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    prefix: Type.String(),
+    createdAt: DateTime,
+    lastUsedAt: Type.Union([DateTime, Type.Null()]),
+    expiresAt: Type.Union([DateTime, Type.Null()]),
+    revokedAt: Type.Union([DateTime, Type.Null()]),
+    scope: Type.Union([Type.Literal('read'), Type.Literal('write')], {
+      description: '`read`: the token can only send GET and HEAD requests',
+    }),
+    organization: Type.Union(
+      [Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String() }), Type.Null()],
+      {
+        description: 'The one organization the token reaches, or null for everything its user may do',
+      },
+    ),
+  },
+  { title: 'ApiToken' },
+);
+
+export const Invitation = Type.Object(
+  {
+    id: Type.String(),
+    organizationId: Type.String(),
+    email: Type.String(),
+    role: Role,
+    invitedBy: Type.String(),
+    createdAt: DateTime,
+    expiresAt: DateTime,
+    expired: Type.Boolean(),
+    mailed: Type.Boolean({ description: 'Whether the invitation email reached the mail server' }),
+    mailError: Type.Union([Type.String(), Type.Null()], { description: 'Why mailing failed (platform admins only)' }),
+  },
+  { title: 'Invitation' },
+);
+
+export const OrganizationRef = Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String() });
+
+export const MyInvitation = Type.Object(
+  { id: Type.String(), organization: OrganizationRef, role: Role, invitedBy: Type.String(), expiresAt: DateTime },
+  { title: 'MyInvitation' },
+);
+
+/** An account as platform admins manage it. */
+export const Account = Type.Object(
+  {
+    id: Type.String(),
+    email: Type.String(),
+    name: Type.String(),
+    isPlatformAdmin: Type.Boolean(),
+    createdAt: DateTime,
+    disabled: Type.Boolean(),
+    disabledAt: Type.Union([DateTime, Type.Null()]),
+    organizationCount: Type.Integer(),
+  },
+  { title: 'Account' },
+);

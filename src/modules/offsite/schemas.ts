@@ -1,0 +1,99 @@
+import { Type } from 'typebox';
+import { DateTime, Nullable } from '../../platform/http/schemas.js';
+import { BackupFormat, BackupKind } from '../backups/schemas.js';
+
+/** The shapes of destinations and schedules in the API; the services return exactly these. */
+
+export const S3Settings = Type.Object({
+  endpoint: Nullable(Type.String()),
+  region: Type.String(),
+  bucket: Type.String(),
+  prefix: Type.String(),
+  forcePathStyle: Type.Boolean(),
+  accessKeyId: Type.String(),
+});
+
+export const SftpSettings = Type.Object({
+  host: Type.String(),
+  port: Type.Integer(),
+  username: Type.String(),
+  folder: Type.String(),
+  hostKeyFingerprint: Nullable(Type.String()),
+});
+
+export const Destination = Type.Object(
+  {
+    id: Type.String(),
+    organizationId: Nullable(Type.String()),
+    name: Type.String(),
+    kind: Type.Union([Type.Literal('s3'), Type.Literal('sftp')]),
+    s3: Nullable(S3Settings),
+    sftp: Nullable(SftpSettings),
+    encrypted: Type.Boolean(),
+    secretsSet: Type.Array(Type.String(), { description: 'Names of the stored secrets; never their values' }),
+    createdBy: Type.String(),
+    createdAt: DateTime,
+    copies: Type.Integer(),
+    bytes: Type.Integer(),
+  },
+  { title: 'Destination' },
+);
+
+export const ProbeResult = Type.Object(
+  {
+    ok: Type.Boolean(),
+    steps: Type.Array(
+      Type.Object({
+        step: Type.String(),
+        ok: Type.Boolean(),
+        ms: Type.Number(),
+      }),
+    ),
+    error: Nullable(Type.Object({ reason: Type.String(), message: Type.String() })),
+    hostKeyFingerprint: Nullable(Type.String()),
+    pinned: Type.Boolean({ description: 'The host key was seen for the first time and is now pinned' }),
+  },
+  { title: 'DestinationTest' },
+);
+
+export const FullPolicy = Type.Object({
+  last: Type.Integer(),
+  daily: Type.Integer(),
+  weekly: Type.Integer(),
+  monthly: Type.Integer(),
+});
+
+export const Spec = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('daily'), Type.Literal('weekly'), Type.Literal('monthly'), Type.Literal('cron')]),
+    time: Type.Optional(Type.String({ description: 'HH:MM, for daily, weekly and monthly' })),
+    weekday: Type.Optional(Type.Integer({ minimum: 1, maximum: 7, description: 'ISO weekday, 1 = Monday' })),
+    day: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 31, description: 'Day of month; 29–31 mean the last day in shorter months' }),
+    ),
+    expression: Type.Optional(Type.String({ maxLength: 100, description: 'Five-field cron expression' })),
+    timeZone: Type.String({ maxLength: 64, description: 'IANA time zone, e.g. Europe/Brussels' }),
+  },
+  { title: 'ScheduleSpec' },
+);
+
+export const Schedule = Type.Object(
+  {
+    instanceId: Type.String(),
+    enabled: Type.Boolean(),
+    spec: Spec,
+    description: Type.String(),
+    kind: BackupKind,
+    format: BackupFormat,
+    destinationIds: Type.Array(Type.String()),
+    retention: Type.Object({ local: FullPolicy, destinations: Type.Record(Type.String(), FullPolicy) }),
+    verifyEveryDays: Nullable(Type.Integer()),
+    nextRunAt: Nullable(DateTime),
+    lastRunAt: Nullable(DateTime),
+    lastJobId: Nullable(Type.String()),
+    lastVerifiedAt: Nullable(DateTime),
+    updatedBy: Type.String(),
+    updatedAt: DateTime,
+  },
+  { title: 'Schedule' },
+);

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import type { DatabaseServerSpec, InstanceSpec, OneOffSpec, RuntimeInfo } from '../port.js';
+import { type ContainerSpec, POSTGRES_CAPABILITIES } from './engine.js';
+
+/** Marks an instance's container with a hash of what it runs (odoo.conf, image, mounts, limits). */
+export const LABEL_CONFIG = 'io.marina.config';
+
+/**
+ * An Odoo server as a container: no capability at all (the official image runs Odoo as uid 101
+ * from the start), its limits, restarted unless stopped. The keys keep the order they always had:
+ * the config hash is taken over this object, and a container made by an earlier Marina must not
+ * look changed.
+ */
+function instanceContainer(spec: InstanceSpec): ContainerSpec {
+  return {
+    image: spec.image,
+    env: spec.env,
+    labels: spec.labels,
+    network: spec.network,
+    mounts: spec.mounts,
+    capAdd: [],
+    pidsLimit: spec.limits.pids,
+    nanoCpus: spec.limits.nanoCpus,
+    name: spec.name,
+    cmd: spec.command,
+    ports: [{ container: spec.http.port, hostIp: spec.http.hostIp, hostPort: spec.http.hostPort }],
+    memoryBytes: spec.limits.memoryBytes,
+    restart: 'unless-stopped',
+    healthcheck: spec.healthcheck,
+  };
+}
+
+/** The container of an instance, labelled with the hash of what it runs. */
+export function instanceContainerSpec(spec: InstanceSpec): { container: ContainerSpec; hash: string } {
+  const container = instanceContainer(spec);
+  const hash = createHash('sha256').update(JSON.stringify(container)).update(spec.config.content).digest('hex');
+  return { container: { ...container, labels: { ...container.labels, [LABEL_CONFIG]: hash } }, hash };
+}
+
+/** A one-off: `none` keeps no capability, `files` those of a root helper (the engine's default). */
+export function oneOffContainerSpec(spec: OneOffSpec): ContainerSpec {
+  return {
+    name: spec.name,
+    image: spec.image,
+    ...(spec.entrypoint ? { entrypoint: spec.entrypoint } : {}),
+    cmd: spec.command,
+    env: spec.env ?? {},
+    labels: spec.labels,
+    ...(spec.network ? { network: spec.network } : {}),
+    mounts: spec.mounts ?? [],
+    ...(spec.privileges === 'none' ? { capAdd: [] } : {}),
+    ...(spec.limits?.memoryBytes !== undefined ? { memoryBytes: spec.limits.memoryBytes } : {}),
+    ...(spec.limits?.nanoCpus !== undefined ? { nanoCpus: spec.limits.nanoCpus } : {}),
+    ...(spec.limits?.pids !== undefined ? { pidsLimit: spec.limits.pids } : {}),
+  };
+}
+
+/**
+ * The managed PostgreSQL server: shared by every tenant, so bounded by the host's size rather than a
+ * tool's default; published on loopback only (Marina connects there, Odoo through its network); its
+ * entrypoint runs as root to hand the data folder to postgres, then drops to it.
+ */
+export function databaseServerContainerSpec(spec: DatabaseServerSpec, host: RuntimeInfo): ContainerSpec {
+  return {
+    name: spec.name,
+    image: spec.image,
+    cmd: spec.command,
+    env: spec.env,
+    labels: spec.labels,
+    network: spec.network,
+    networkAliases: [spec.alias],
+    mounts: [{ type: 'volume', source: spec.volume, target: spec.dataDir }],
+    ports: [{ container: spec.port, hostIp: '127.0.0.1', hostPort: 0 }],
+    restart: 'unless-stopped',
+    capAdd: POSTGRES_CAPABILITIES,
+    pidsLimit: 2048,
+    memoryBytes: Math.floor(host.memoryBytes * 0.75),
+    nanoCpus: host.cpus * 1e9,
+  };
+}

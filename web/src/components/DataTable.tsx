@@ -1,0 +1,97 @@
+import { Fragment, type HTMLAttributes, type ReactNode, type TdHTMLAttributes } from 'react';
+
+/** `data-*` attributes, which tests and styles select rows by. */
+type DataAttributes = { [attribute: `data-${string}`]: string | number | boolean | null | undefined };
+
+export interface Column<Row> {
+  /** The heading. */
+  header: ReactNode;
+  /** The heading is for screen readers only (an actions or a chevron column). */
+  hiddenHeader?: boolean;
+  headerClassName?: string;
+  headerTitle?: string;
+  /** What one row shows in this column. */
+  cell(row: Row): ReactNode;
+  /** Classes of every cell in this column. */
+  className?: string;
+  /** Other attributes of one row's cell, e.g. a title. */
+  cellProps?(row: Row): TdHTMLAttributes<HTMLTableCellElement>;
+}
+
+/** A column left out when a condition is false: `showTarget && { … }`. */
+type MaybeColumn<Row> = Column<Row> | false | null | undefined;
+
+interface DataTableProps<Row> {
+  /** The table's accessible name. */
+  label: string;
+  columns: readonly MaybeColumn<Row>[];
+  rows: readonly Row[];
+  rowKey(row: Row): string;
+  /** Attributes of a row: `data-*`, a class, a click handler. */
+  rowProps?(row: Row): HTMLAttributes<HTMLTableRowElement> & DataAttributes;
+  /** A row of details under a row, across every column; null when there is none (or it is closed). */
+  rowDetails?(row: Row): ReactNode;
+  /** Attributes of a details row; its class adds to "details-row". */
+  detailsProps?(row: Row): HTMLAttributes<HTMLTableRowElement> & DataAttributes;
+  /** Classes added to "table", e.g. "table-compact table-clickable". */
+  className?: string;
+  /** Shown instead of the table when there is no row; without it, an empty table is not shown at all. */
+  empty?: ReactNode;
+  /** Inside a scrolling wrapper (the default), or bare inside another table's details. */
+  wrap?: boolean;
+}
+
+/** The one list table: headings, rows, optional details rows, and what to show when the list is empty. */
+export function DataTable<Row>({
+  label,
+  columns: maybeColumns,
+  rows,
+  rowKey,
+  rowProps,
+  rowDetails,
+  detailsProps,
+  className,
+  empty = null,
+  wrap = true,
+}: DataTableProps<Row>) {
+  if (rows.length === 0) return <>{empty}</>;
+  const columns = maybeColumns.filter((column): column is Column<Row> => Boolean(column));
+  const table = (
+    <table className={className ? `table ${className}` : 'table'} aria-label={label}>
+      <thead>
+        <tr>
+          {columns.map((column, index) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: columns are a fixed list, in a fixed order.
+            <th key={index} scope="col" className={column.headerClassName} title={column.headerTitle}>
+              {column.hiddenHeader ? <span className="visually-hidden">{column.header}</span> : column.header}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => {
+          const details = rowDetails?.(row);
+          const { className: detailsClass, ...detailsAttributes } = (details && detailsProps?.(row)) || {};
+          return (
+            <Fragment key={rowKey(row)}>
+              <tr {...rowProps?.(row)}>
+                {columns.map((column, index) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: columns are a fixed list, in a fixed order.
+                  <td key={index} className={column.className} {...column.cellProps?.(row)}>
+                    {column.cell(row)}
+                  </td>
+                ))}
+              </tr>
+              {details ? (
+                <tr {...detailsAttributes} className={detailsClass ? `details-row ${detailsClass}` : 'details-row'}>
+                  <td colSpan={columns.length}>{details}</td>
+                </tr>
+              ) : null}
+            </Fragment>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+  return wrap ? <div className="table-wrap">{table}</div> : table;
+}

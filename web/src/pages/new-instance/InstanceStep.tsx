@@ -1,0 +1,228 @@
+import { type FormEvent, useState } from 'react';
+import { api, call } from '../../api/client';
+import { ApiError } from '../../api/errors';
+import { limits } from '../../api/limits';
+import { type Credentials, type Instance, type Job, type Project, type Stage, stages } from '../../api/types';
+import { ChoiceCard } from '../../components/ChoiceCard';
+import { Field } from '../../components/Field';
+import { FormError } from '../../components/FormError';
+import { EmailField, SlugField } from '../../components/FormFields';
+import { StageBadge } from '../../components/StatusBadges';
+import { formatMemoryMb, languages, sizePresets, stageHelp } from '../../operate';
+import { useMe } from '../../session/SessionContext';
+
+const cpuRange = limits.instanceCpus;
+const memoryRange = limits.instanceMemoryMb;
+
+type SizeChoice = (typeof sizePresets)[number]['id'] | 'custom';
+
+/** Step 2: the instance's name, stage, version, size and administrator; creating it starts its job. */
+export function InstanceStep({
+  project,
+  organizationName,
+  onBack,
+  onCreated,
+}: {
+  project: Project;
+  organizationName: string;
+  onBack(): void;
+  onCreated(answer: { instance: Instance; job: Job; credentials: Credentials }): void;
+}) {
+  const me = useMe();
+  const [name, setName] = useState('');
+  const [stage, setStage] = useState<Stage>('production');
+  const [size, setSize] = useState<SizeChoice>('small');
+  const [cpus, setCpus] = useState('1');
+  const [memoryMb, setMemoryMb] = useState('2048');
+  const [adminLogin, setAdminLogin] = useState(me.user.email);
+  const [language, setLanguage] = useState('en_US');
+  const [country, setCountry] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const preset = sizePresets.find((p) => p.id === size);
+  const chosenCpus = preset ? preset.cpus : Number(cpus);
+  const chosenMemory = preset ? preset.memoryMb : Number(memoryMb);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await call(
+        api.POST('/api/v1/instances', {
+          body: {
+            project: project.id,
+            name: name.trim(),
+            stage,
+            cpus: chosenCpus,
+            memoryMb: chosenMemory,
+            adminLogin: adminLogin.trim(),
+            language,
+            ...(country.trim() ? { country: country.trim().toUpperCase() } : {}),
+          },
+        }),
+      );
+      onCreated(answer);
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  }
+
+  const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
+  return (
+    <form className="form" onSubmit={submit} noValidate>
+      <div className="chosen-project">
+        <div>
+          <span className="stat-label">Project</span>
+          <p className="chosen-project-name">
+            {project.displayName} <span className="mono muted">{project.name}</span>
+          </p>
+          <p className="muted">
+            {organizationName} · Odoo {project.odooVersion}
+          </p>
+        </div>
+        <button type="button" className="btn btn-ghost" onClick={onBack}>
+          Change
+        </button>
+      </div>
+      <FormError error={error} fields={['name', 'stage', 'cpus', 'memoryMb', 'adminLogin', 'language', 'country']} />
+      <SlugField
+        label="Instance name"
+        required
+        lowercase
+        hint={`Lowercase letters, digits and dashes, at most ${limits.instanceName.maxLength} characters — e.g. “prod” or “staging”.`}
+        maxLength={limits.instanceName.maxLength}
+        value={name}
+        onChange={setName}
+        error={fieldErrors.name}
+      />
+      <fieldset className="choice-group">
+        <legend>Stage</legend>
+        <div className="choice-grid choice-grid-3">
+          {stages.map((s) => (
+            <ChoiceCard
+              key={s}
+              name="stage"
+              value={s}
+              checked={stage === s}
+              onChange={() => setStage(s)}
+              className={`choice-stage-${s}`}
+              title={<StageBadge stage={s} />}
+              hint={stageHelp[s]}
+            />
+          ))}
+        </div>
+        {fieldErrors.stage ? <p className="field-error">{fieldErrors.stage}</p> : null}
+      </fieldset>
+      <fieldset className="choice-group">
+        <legend>Size</legend>
+        <div className="choice-grid choice-grid-4">
+          {sizePresets.map((p) => (
+            <ChoiceCard
+              key={p.id}
+              name="size"
+              value={p.id}
+              checked={size === p.id}
+              onChange={() => setSize(p.id)}
+              title={p.label}
+              hint={
+                <>
+                  <strong>
+                    {p.cpus} CPU · {formatMemoryMb(p.memoryMb)}
+                  </strong>
+                  <br />
+                  {p.hint}
+                </>
+              }
+            />
+          ))}
+          <ChoiceCard
+            name="size"
+            value="custom"
+            checked={size === 'custom'}
+            onChange={() => setSize('custom')}
+            title="Custom"
+            hint="Set CPUs and memory yourself"
+          />
+        </div>
+        {size === 'custom' ? (
+          <div className="form-grid form-grid-custom">
+            <Field
+              label="CPUs"
+              hint={`${cpuRange.min} to ${cpuRange.max}, in steps of ${cpuRange.step}.`}
+              error={fieldErrors.cpus}
+            >
+              {(props) => (
+                <input
+                  {...props}
+                  type="number"
+                  min={cpuRange.min}
+                  max={cpuRange.max}
+                  step={cpuRange.step}
+                  value={cpus}
+                  onChange={(e) => setCpus(e.target.value)}
+                />
+              )}
+            </Field>
+            <Field label="Memory (MB)" hint={`${memoryRange.min} to ${memoryRange.max}.`} error={fieldErrors.memoryMb}>
+              {(props) => (
+                <input
+                  {...props}
+                  type="number"
+                  min={memoryRange.min}
+                  max={memoryRange.max}
+                  step={256}
+                  value={memoryMb}
+                  onChange={(e) => setMemoryMb(e.target.value)}
+                />
+              )}
+            </Field>
+          </div>
+        ) : null}
+      </fieldset>
+      <div className="form-grid form-grid-3">
+        <EmailField
+          label="Administrator login"
+          hint="The email the Odoo admin signs in with."
+          required
+          autoComplete="off"
+          value={adminLogin}
+          onChange={setAdminLogin}
+          error={fieldErrors.adminLogin}
+        />
+        <Field label="Language" error={fieldErrors.language}>
+          {(props) => (
+            <select {...props} value={language} onChange={(e) => setLanguage(e.target.value)}>
+              {languages.map((l) => (
+                <option key={l.code} value={l.code}>
+                  {l.label} — {l.code}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Country" optional hint="Two letters, e.g. BE." error={fieldErrors.country}>
+          {(props) => (
+            <input
+              {...props}
+              className="mono"
+              maxLength={2}
+              value={country}
+              onChange={(e) => setCountry(e.target.value.toUpperCase())}
+            />
+          )}
+        </Field>
+      </div>
+      <div className="form-actions">
+        <button type="button" className="btn btn-secondary" onClick={onBack}>
+          Back
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={busy || !name.trim() || !adminLogin.trim()}>
+          {busy ? 'Creating…' : 'Create instance'}
+        </button>
+      </div>
+    </form>
+  );
+}
