@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
-import { openApiLimits } from './openapi-limits';
+import { openApiLimits } from './openapi-limits.ts';
 
 const backend = 'http://localhost:9998';
 

@@ -22,7 +22,7 @@ import { odooSource, rpcLogin } from '../helpers/odoo.js';
  * Backups, restores, clones and imports through Marina's API against REAL Odoo 17 (ODOO_SOURCE):
  * Marina's zip is restored by Odoo's own database manager, a zip made by Odoo's database manager
  * is imported by Marina, a native backup brings an instance back, and a clone is neutralized
- * while production keeps its connections. test/backups.test.ts runs the same flows on the stand-in.
+ * while production keeps its connections. src/modules/backups/backups.test.ts runs the same flows on the stand-in.
  */
 const source = odooSource();
 const fixtureZip = join(

@@ -23,7 +23,7 @@ import { type S3TestServer, startS3Server } from '../helpers/s3-server.js';
  * Odoo's own zip format is copied, encrypted, to an S3 bucket (s3rver) and read back before it
  * counts; the schedule's periodic test restore counts the modules Odoo has installed; and with
  * the local file gone, a restore brings the backup back from the bucket and Odoo serves it.
- * test/offsite.test.ts runs the same flows (and more) on the stand-in.
+ * src/modules/offsite/offsite.test.ts runs the same flows (and more) on the stand-in.
  */
 const source = odooSource();
 const PASSPHRASE = 'a long encryption passphrase for real odoo 5d1e';

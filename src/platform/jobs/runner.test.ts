@@ -1,15 +1,15 @@
 import pino from 'pino';
 import { Type } from 'typebox';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jobKinds } from '../src/app/job-kinds.js';
-import { createBackupJob, restoreJob } from '../src/modules/backups/jobs/specs.js';
-import { systemClock } from '../src/platform/clock.js';
-import { systemContext } from '../src/platform/context.js';
-import { defineJob, jobSpec, planJob } from '../src/platform/jobs/define.js';
-import { OperationBus, OperationService, type OperationView } from '../src/platform/jobs/operations.js';
-import { JobRunner } from '../src/platform/jobs/runner.js';
-import { createTestApp } from './helpers/app.js';
-import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { createTestApp } from '../../../test/helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.js';
+import { jobKinds } from '../../app/job-kinds.js';
+import { createBackupJob, restoreJob } from '../../modules/backups/jobs/specs.js';
+import { systemClock } from '../clock.js';
+import { systemContext } from '../context.js';
+import { defineJob, jobSpec, planJob } from './define.js';
+import { OperationBus, OperationService, type OperationView } from './operations.js';
+import { JobRunner } from './runner.js';
 
 let database: TestDatabase;
 let runner: JobRunner | undefined;

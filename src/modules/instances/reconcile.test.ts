@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, type Browser, memberBrowser, type TestApp } from './helpers/app.js';
+import { as, type Browser, memberBrowser, type TestApp } from '../../../test/helpers/app.js';
 import {
   docker,
   namespaceObjects,
@@ -8,10 +8,10 @@ import {
   startDockerMarina,
   TEST_IMAGES,
   testNamespace,
-} from './helpers/docker.js';
-import { makeProject, requestInstance } from './helpers/factories.js';
-import { followJob } from './helpers/jobs.js';
-import { rpcLogin } from './helpers/odoo.js';
+} from '../../../test/helpers/docker.js';
+import { makeProject, requestInstance } from '../../../test/helpers/factories.js';
+import { followJob } from '../../../test/helpers/jobs.js';
+import { rpcLogin } from '../../../test/helpers/odoo.js';
 
 /** Reconciliation with the real Docker engine and the Odoo stand-in: orphans listed, adopted, removed. */
 const namespace = testNamespace();

@@ -1,11 +1,18 @@
 import { createServer } from 'node:net';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MailError, type SmtpSettings, sendMail, verifySmtp } from '../src/adapters/mail.js';
-import { systemContext } from '../src/platform/context.js';
-import { NotificationService } from '../src/platform/notifications.js';
-import { adminBrowser, as, type Browser, createTestApp, memberBrowser, type TestApp } from './helpers/app.js';
-import { decodeQuotedPrintable, type SmtpCapture, startSmtpCapture } from './helpers/smtp-capture.js';
+import {
+  adminBrowser,
+  as,
+  type Browser,
+  createTestApp,
+  memberBrowser,
+  type TestApp,
+} from '../../../test/helpers/app.js';
+import { decodeQuotedPrintable, type SmtpCapture, startSmtpCapture } from '../../../test/helpers/smtp-capture.js';
+import { MailError, type SmtpSettings, sendMail, verifySmtp } from '../../adapters/mail.js';
+import { systemContext } from '../../platform/context.js';
+import { NotificationService } from '../../platform/notifications.js';
 
 const SMTP_USER = 'marina-mailer';
 const SMTP_PASSWORD = 'Sm7p-pa55word-that-must-never-leak';

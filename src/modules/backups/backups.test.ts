@@ -9,8 +9,7 @@ import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
-import { withClient } from '../src/adapters/postgres/admin.js';
-import { as, type Browser, memberBrowser, type TestApp } from './helpers/app.js';
+import { as, type Browser, memberBrowser, type TestApp } from '../../../test/helpers/app.js';
 import {
   docker,
   provisionInstance,
@@ -19,8 +18,9 @@ import {
   startDockerMarina,
   TEST_IMAGES,
   testNamespace,
-} from './helpers/docker.js';
-import { followJob } from './helpers/jobs.js';
+} from '../../../test/helpers/docker.js';
+import { followJob } from '../../../test/helpers/jobs.js';
+import { withClient } from '../../adapters/postgres/admin.js';
 
 /**
  * Backups, restores, clones and imports against the real Docker engine and PostgreSQL, with
@@ -29,7 +29,7 @@ import { followJob } from './helpers/jobs.js';
  */
 const namespace = testNamespace();
 const fixtureZip = join(
-  process.env.MARINA_FIXTURES ?? join(import.meta.dirname, '..', '..', 'shared', 'fixtures'),
+  process.env.MARINA_FIXTURES ?? join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures'),
   'odoo-backups',
   'odoo17-database-manager.zip',
 );

@@ -7,19 +7,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboundGuard } from '../src/adapters/net/outbound.js';
-import { decryptStream, encryptedSize, encryptStream } from '../src/adapters/storage/encryption.js';
-import { openStore, probeStore } from '../src/adapters/storage/index.js';
-import { SftpStore } from '../src/adapters/storage/sftp.js';
-import {
-  type S3Settings,
-  type SftpSecrets,
-  type SftpSettings,
-  StorageError,
-  type StoreTarget,
-} from '../src/adapters/storage/types.js';
-import { type S3TestServer, startS3Server } from './helpers/s3-server.js';
-import { type SftpTestServer, sftpServerUnavailable, startSftpServer } from './helpers/sftp-server.js';
+import { type S3TestServer, startS3Server } from '../../../test/helpers/s3-server.js';
+import { type SftpTestServer, sftpServerUnavailable, startSftpServer } from '../../../test/helpers/sftp-server.js';
+import { outboundGuard } from '../net/outbound.js';
+import { decryptStream, encryptedSize, encryptStream } from './encryption.js';
+import { openStore, probeStore } from './index.js';
+import { SftpStore } from './sftp.js';
+import { type S3Settings, type SftpSecrets, type SftpSettings, StorageError, type StoreTarget } from './types.js';
 
 /**
  * The remote storage layer against real servers: s3rver behind the real AWS SDK, Debian's sshd

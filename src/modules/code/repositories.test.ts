@@ -2,8 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient } from '../src/adapters/postgres/admin.js';
-import { as, type Browser, countRows, memberBrowser, type TestApp } from './helpers/app.js';
+import { as, type Browser, countRows, memberBrowser, type TestApp } from '../../../test/helpers/app.js';
 import {
   docker,
   provisionInstance,
@@ -12,16 +11,17 @@ import {
   startDockerMarina,
   TEST_IMAGES,
   testNamespace,
-} from './helpers/docker.js';
+} from '../../../test/helpers/docker.js';
 import {
   allowLocalRepositories,
   createTestRepository,
   demoAddon,
   type TestRepository,
   writeAddon,
-} from './helpers/git-repo.js';
-import { startGitSshServer } from './helpers/git-ssh-server.js';
-import { followJob } from './helpers/jobs.js';
+} from '../../../test/helpers/git-repo.js';
+import { startGitSshServer } from '../../../test/helpers/git-ssh-server.js';
+import { followJob } from '../../../test/helpers/jobs.js';
+import { withClient } from '../../adapters/postgres/admin.js';
 
 /**
  * Repositories, push-to-deploy and modules against the real git CLI, Docker, PostgreSQL and the

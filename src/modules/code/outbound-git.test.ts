@@ -1,10 +1,14 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Git, generateDeployKey, hostKeyFingerprints, scanHostKeys } from '../src/adapters/git/git.js';
-import { adminBrowser, as, type Browser, createTestApp, type TestApp } from './helpers/app.js';
-import { makeOrganization, makeProject } from './helpers/factories.js';
-import { createTestRepository } from './helpers/git-repo.js';
-import { type GitSshTestServer, gitSshServerUnavailable, startGitSshServer } from './helpers/git-ssh-server.js';
+import { adminBrowser, as, type Browser, createTestApp, type TestApp } from '../../../test/helpers/app.js';
+import { makeOrganization, makeProject } from '../../../test/helpers/factories.js';
+import { createTestRepository } from '../../../test/helpers/git-repo.js';
+import {
+  type GitSshTestServer,
+  gitSshServerUnavailable,
+  startGitSshServer,
+} from '../../../test/helpers/git-ssh-server.js';
+import { Git, generateDeployKey, hostKeyFingerprints, scanHostKeys } from '../../adapters/git/git.js';
 
 /**
  * Git remotes and ssh-keyscan: internal addresses are refused before git or ssh-keyscan runs (a

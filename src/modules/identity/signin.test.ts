@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { adminBrowser, createTestApp, STRONG_PASSWORD, type TestApp } from './helpers/app.js';
+import { adminBrowser, createTestApp, STRONG_PASSWORD, type TestApp } from '../../../test/helpers/app.js';
 
 let t: TestApp;
 beforeEach(async () => {

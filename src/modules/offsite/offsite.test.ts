@@ -3,8 +3,14 @@ import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient } from '../src/adapters/postgres/admin.js';
-import { as, type Browser, memberBrowser, SCHEDULE_CALENDAR_START, signIn, type TestApp } from './helpers/app.js';
+import {
+  as,
+  type Browser,
+  memberBrowser,
+  SCHEDULE_CALENDAR_START,
+  signIn,
+  type TestApp,
+} from '../../../test/helpers/app.js';
 import {
   provisionInstance,
   removeNamespace,
@@ -12,10 +18,11 @@ import {
   startDockerMarina,
   TEST_IMAGES,
   testNamespace,
-} from './helpers/docker.js';
-import { followJob } from './helpers/jobs.js';
-import { type S3TestServer, startS3Server } from './helpers/s3-server.js';
-import { type SftpTestServer, startSftpServer } from './helpers/sftp-server.js';
+} from '../../../test/helpers/docker.js';
+import { followJob } from '../../../test/helpers/jobs.js';
+import { type S3TestServer, startS3Server } from '../../../test/helpers/s3-server.js';
+import { type SftpTestServer, startSftpServer } from '../../../test/helpers/sftp-server.js';
+import { withClient } from '../../adapters/postgres/admin.js';
 
 /**
  * Offsite copies, schedules and retention against a real SFTP server (Debian's sshd on loopback),

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../src/modules/identity/passwords.js';
-import { adminBrowser, as, type Browser, createTestApp, STRONG_PASSWORD, signIn, type TestApp } from './helpers/app.js';
-import { openSse } from './helpers/sse.js';
+import {
+  adminBrowser,
+  as,
+  type Browser,
+  createTestApp,
+  STRONG_PASSWORD,
+  signIn,
+  type TestApp,
+} from '../../../test/helpers/app.js';
+import { openSse } from '../../../test/helpers/sse.js';
+import { hashPassword } from '../identity/passwords.js';
 
 /**
  * Server-Sent Events streams: a cap per user and in total (MARINA_EVENT_STREAMS_*), and a stream

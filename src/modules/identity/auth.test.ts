@@ -9,7 +9,7 @@ import {
   signIn,
   type TestApp,
   withToken,
-} from './helpers/app.js';
+} from '../../../test/helpers/app.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -178,7 +178,7 @@ describe('sessions', () => {
 
   it('survives a restart of the application (sessions live in the database)', async () => {
     const admin = await adminBrowser(t);
-    const { buildApp } = await import('../src/app/http.js');
+    const { buildApp } = await import('../../app/http.js');
     const pino = (await import('pino')).default;
     const second = await buildApp({
       config: t.config,

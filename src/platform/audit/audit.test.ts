@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { adminBrowser, as, createTestApp, memberBrowser, signIn, type TestApp } from './helpers/app.js';
+import { adminBrowser, as, createTestApp, memberBrowser, signIn, type TestApp } from '../../../test/helpers/app.js';
 
 let t: TestApp;
 beforeEach(async () => {

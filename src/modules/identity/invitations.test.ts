@@ -1,6 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../src/modules/identity/passwords.js';
-import { sha256 } from '../src/platform/secrets/secrets.js';
 import {
   adminBrowser,
   as,
@@ -12,13 +10,15 @@ import {
   signIn,
   type TestApp,
   withToken,
-} from './helpers/app.js';
+} from '../../../test/helpers/app.js';
 import {
   type CapturedMessage,
   decodeQuotedPrintable,
   type SmtpCapture,
   startSmtpCapture,
-} from './helpers/smtp-capture.js';
+} from '../../../test/helpers/smtp-capture.js';
+import { sha256 } from '../../platform/secrets/secrets.js';
+import { hashPassword } from './passwords.js';
 
 const ATTACKER_PASSWORD = 'the attacker chose this one';
 const VICTIM_PASSWORD = 'she keeps this one to herself';

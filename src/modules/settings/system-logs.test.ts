@@ -3,10 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger.js';
-import { systemLogFile } from '../src/modules/settings/system-logs.js';
-import { adminBrowser, as, type Browser, createTestApp, memberBrowser, type TestApp } from './helpers/app.js';
-import { openSse } from './helpers/sse.js';
+import {
+  adminBrowser,
+  as,
+  type Browser,
+  createTestApp,
+  memberBrowser,
+  type TestApp,
+} from '../../../test/helpers/app.js';
+import { openSse } from '../../../test/helpers/sse.js';
+import { createLogger } from '../../logger.js';
+import { systemLogFile } from './system-logs.js';
 
 /** Marina's own log, written by its real logger to data/logs/marina.log, read back through the API. */
 let dir: string;

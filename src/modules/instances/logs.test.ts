@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLogStreams } from '../src/runtime/docker/logs.js';
-import { as, type Browser, memberBrowser, type TestApp } from './helpers/app.js';
+import { as, type Browser, memberBrowser, type TestApp } from '../../../test/helpers/app.js';
 import {
   provisionInstance,
   removeNamespace,
@@ -8,9 +7,10 @@ import {
   startDockerMarina,
   TEST_IMAGES,
   testNamespace,
-} from './helpers/docker.js';
-import { followJob } from './helpers/jobs.js';
-import { openSse } from './helpers/sse.js';
+} from '../../../test/helpers/docker.js';
+import { followJob } from '../../../test/helpers/jobs.js';
+import { openSse } from '../../../test/helpers/sse.js';
+import { openLogStreams } from '../../runtime/docker/logs.js';
 
 /** Instance logs through the real Docker engine, from Marina's Odoo stand-in (Odoo's log format). */
 const namespace = testNamespace();

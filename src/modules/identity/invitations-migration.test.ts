@@ -1,9 +1,9 @@
 import { Migrator, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrate } from '../src/db/database.js';
-import { migrations } from '../src/db/migrations/index.js';
-import { sha256 } from '../src/platform/secrets/secrets.js';
-import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.js';
+import { migrate } from '../../db/database.js';
+import { migrations } from '../../db/migrations/index.js';
+import { sha256 } from '../../platform/secrets/secrets.js';
 
 let database: TestDatabase | undefined;
 afterEach(() => database?.drop());

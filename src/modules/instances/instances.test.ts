@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseExists, roleExists } from '../src/adapters/postgres/admin.js';
-import { as, type Browser, countRows, memberBrowser, type TestApp } from './helpers/app.js';
+import { as, type Browser, countRows, memberBrowser, type TestApp } from '../../../test/helpers/app.js';
 import {
   docker,
   namespaceObjects,
@@ -9,8 +8,9 @@ import {
   startDockerMarina,
   TEST_IMAGES,
   testNamespace,
-} from './helpers/docker.js';
-import { followJob } from './helpers/jobs.js';
+} from '../../../test/helpers/docker.js';
+import { followJob } from '../../../test/helpers/jobs.js';
+import { databaseExists, roleExists } from '../../adapters/postgres/admin.js';
 
 /** Far below a poll's 30 s, far above an event's few milliseconds even on a busy machine. */
 const EVENT_BOUND_MS = 5000;

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient } from '../src/adapters/postgres/admin.js';
-import { as, type Browser, type TestApp } from './helpers/app.js';
+import { as, type Browser, type TestApp } from '../../../test/helpers/app.js';
 import {
   provisionInstance,
   removeNamespace,
@@ -11,9 +10,10 @@ import {
   startDockerMarina,
   TEST_IMAGES,
   testNamespace,
-} from './helpers/docker.js';
-import { followJob } from './helpers/jobs.js';
-import { type SftpTestServer, startSftpServer } from './helpers/sftp-server.js';
+} from '../../../test/helpers/docker.js';
+import { followJob } from '../../../test/helpers/jobs.js';
+import { type SftpTestServer, startSftpServer } from '../../../test/helpers/sftp-server.js';
+import { withClient } from '../../adapters/postgres/admin.js';
 
 /**
  * A download served from an offsite copy is checked against the backup's sha256 as it streams: a

@@ -1,8 +1,8 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '../src/platform/secrets/secret-box.js';
-import { resealLegacySecrets } from '../src/platform/secrets/secret-migration.js';
-import { adminBrowser, as, type Browser, createTestApp, type TestApp } from './helpers/app.js';
+import { adminBrowser, as, type Browser, createTestApp, type TestApp } from '../../../test/helpers/app.js';
+import { SecretBox } from './secret-box.js';
+import { resealLegacySecrets } from './secret-migration.js';
 
 /**
  * Stored secrets move from v1 (one key for all, bound to nothing) to v2 (a derived key, each value

@@ -4,8 +4,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
-import { withClient } from '../src/adapters/postgres/admin.js';
-import { as, type Browser, type TestApp } from './helpers/app.js';
+import { as, type Browser, type TestApp } from '../../../test/helpers/app.js';
 import {
   docker,
   provisionInstance,
@@ -14,8 +13,9 @@ import {
   startDockerMarina,
   TEST_IMAGES,
   testNamespace,
-} from './helpers/docker.js';
-import { followJob } from './helpers/jobs.js';
+} from '../../../test/helpers/docker.js';
+import { followJob } from '../../../test/helpers/jobs.js';
+import { withClient } from '../../adapters/postgres/admin.js';
 
 /**
  * A hostile tenant's dump.sql (issue 13, §1): a trigger on ir_config_parameter and a schema named

@@ -1,14 +1,14 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminBrowser, as, type Browser, countRows, createTestApp, type TestApp } from './helpers/app.js';
-import { makeOrganization, makeProject } from './helpers/factories.js';
-import { allowLocalRepositories, createTestRepository, type TestRepository } from './helpers/git-repo.js';
+import { adminBrowser, as, type Browser, countRows, createTestApp, type TestApp } from '../../../test/helpers/app.js';
+import { makeOrganization, makeProject } from '../../../test/helpers/factories.js';
+import { allowLocalRepositories, createTestRepository, type TestRepository } from '../../../test/helpers/git-repo.js';
 
 /**
  * Push hooks against replays and floods: delivery ids and signed bodies remembered (then pruned),
  * and a token bucket per hook. The repository's project has no instance, so a push that gets
  * through answers "no instance follows": what these tests watch is whether it got through.
- * test/repositories.test.ts proves that a replayed push to a followed branch starts no second job.
+ * src/modules/code/repositories.test.ts proves that a replayed push to a followed branch starts no second job.
  */
 let t: TestApp;
 let admin: Browser;

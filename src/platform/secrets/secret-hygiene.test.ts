@@ -1,7 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminBrowser, as, type Browser, createTestApp, memberBrowser, type TestApp } from './helpers/app.js';
-import { makeOrganization } from './helpers/factories.js';
+import {
+  adminBrowser,
+  as,
+  type Browser,
+  createTestApp,
+  memberBrowser,
+  type TestApp,
+} from '../../../test/helpers/app.js';
+import { makeOrganization } from '../../../test/helpers/factories.js';
 
 /**
  * Secrets that must not leak sideways: the push-hook token (it is the hook's URL) never reaches a

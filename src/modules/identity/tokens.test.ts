@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { adminBrowser, as, countRows, createTestApp, memberBrowser, type TestApp, withToken } from './helpers/app.js';
+import {
+  adminBrowser,
+  as,
+  countRows,
+  createTestApp,
+  memberBrowser,
+  type TestApp,
+  withToken,
+} from '../../../test/helpers/app.js';
 
 let t: TestApp;
 beforeEach(async () => {

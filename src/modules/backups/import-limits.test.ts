@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yazl from 'yazl';
-import { hashPassword } from '../src/modules/identity/passwords.js';
 import {
   adminBrowser,
   as,
@@ -16,8 +15,9 @@ import {
   STRONG_PASSWORD,
   signIn,
   type TestApp,
-} from './helpers/app.js';
-import { makeOrganization, makeProject } from './helpers/factories.js';
+} from '../../../test/helpers/app.js';
+import { makeOrganization, makeProject } from '../../../test/helpers/factories.js';
+import { hashPassword } from '../identity/passwords.js';
 
 /**
  * Import caps (total inflated size, entry count, compression ratio) and one import at a time per

@@ -2,9 +2,17 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminBrowser, as, type Browser, createTestApp, STRONG_PASSWORD, signIn, type TestApp } from './helpers/app.js';
-import { makeOrganization, makeProject } from './helpers/factories.js';
-import { createTestRepository, TEST_REPOS_ROOT, type TestRepository } from './helpers/git-repo.js';
+import {
+  adminBrowser,
+  as,
+  type Browser,
+  createTestApp,
+  STRONG_PASSWORD,
+  signIn,
+  type TestApp,
+} from '../../../test/helpers/app.js';
+import { makeOrganization, makeProject } from '../../../test/helpers/factories.js';
+import { createTestRepository, TEST_REPOS_ROOT, type TestRepository } from '../../../test/helpers/git-repo.js';
 
 /**
  * Local (file://) repositories: only for an organization a platform admin allows, and only inside

@@ -3,8 +3,7 @@ import { mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../src/runtime/port.js';
-import { as, type Browser, type TestApp } from './helpers/app.js';
+import { as, type Browser, type TestApp } from '../../../test/helpers/app.js';
 import {
   docker,
   provisionInstance,
@@ -13,10 +12,11 @@ import {
   startDockerMarina,
   TEST_IMAGES,
   testNamespace,
-} from './helpers/docker.js';
-import { makeOrganization, makeProject, requestInstance } from './helpers/factories.js';
-import { createTestRepository, type TestRepository, writeAddon } from './helpers/git-repo.js';
-import { followJob } from './helpers/jobs.js';
+} from '../../../test/helpers/docker.js';
+import { makeOrganization, makeProject, requestInstance } from '../../../test/helpers/factories.js';
+import { createTestRepository, type TestRepository, writeAddon } from '../../../test/helpers/git-repo.js';
+import { followJob } from '../../../test/helpers/jobs.js';
+import type { Runtime } from '../../runtime/port.js';
 
 /**
  * Tenant isolation at the container level, against the real Docker engine and the Odoo stand-in

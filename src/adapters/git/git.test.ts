@@ -7,6 +7,11 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type GitSshTestServer,
+  gitSshServerUnavailable,
+  startGitSshServer,
+} from '../../../test/helpers/git-ssh-server.js';
+import {
   type CommitInfo,
   Git,
   type GitAccess,
@@ -16,8 +21,7 @@ import {
   hostKeyFingerprints,
   releaseGitRuntime,
   scanHostKeys,
-} from '../src/adapters/git/git.js';
-import { type GitSshTestServer, gitSshServerUnavailable, startGitSshServer } from './helpers/git-ssh-server.js';
+} from './git.js';
 
 const run = promisify(execFile);
 

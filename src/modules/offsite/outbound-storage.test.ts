@@ -1,12 +1,20 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutboundRefusedError, outboundGuard } from '../src/adapters/net/outbound.js';
-import { openStore, probeStore } from '../src/adapters/storage/index.js';
-import { StorageError, type StoreTarget } from '../src/adapters/storage/types.js';
-import { adminBrowser, as, type Browser, createTestApp, STRONG_PASSWORD, signIn, type TestApp } from './helpers/app.js';
-import { makeOrganization } from './helpers/factories.js';
-import { type S3TestServer, startS3Server } from './helpers/s3-server.js';
-import { type SftpTestServer, sftpServerUnavailable, startSftpServer } from './helpers/sftp-server.js';
+import {
+  adminBrowser,
+  as,
+  type Browser,
+  createTestApp,
+  STRONG_PASSWORD,
+  signIn,
+  type TestApp,
+} from '../../../test/helpers/app.js';
+import { makeOrganization } from '../../../test/helpers/factories.js';
+import { type S3TestServer, startS3Server } from '../../../test/helpers/s3-server.js';
+import { type SftpTestServer, sftpServerUnavailable, startSftpServer } from '../../../test/helpers/sftp-server.js';
+import { OutboundRefusedError, outboundGuard } from '../../adapters/net/outbound.js';
+import { openStore, probeStore } from '../../adapters/storage/index.js';
+import { StorageError, type StoreTarget } from '../../adapters/storage/types.js';
 
 /**
  * S3 endpoints and SFTP hosts that name internal addresses are refused before anything connects:

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseExists, roleExists, waitUntilReady } from '../src/adapters/postgres/admin.js';
-import { as, type Browser, type TestApp } from './helpers/app.js';
+import { as, type Browser, type TestApp } from '../../../test/helpers/app.js';
 import {
   docker,
   namespaceObjects,
@@ -10,10 +9,11 @@ import {
   startDockerMarina,
   TEST_IMAGES,
   testNamespace,
-} from './helpers/docker.js';
-import { makeProject, requestInstance } from './helpers/factories.js';
-import { followJob } from './helpers/jobs.js';
-import { rpcLogin } from './helpers/odoo.js';
+} from '../../../test/helpers/docker.js';
+import { makeProject, requestInstance } from '../../../test/helpers/factories.js';
+import { followJob } from '../../../test/helpers/jobs.js';
+import { rpcLogin } from '../../../test/helpers/odoo.js';
+import { databaseExists, roleExists, waitUntilReady } from '../../adapters/postgres/admin.js';
 
 /**
  * Instances on an external PostgreSQL server (MARINA_ODOO_DATABASE_URL) instead of the managed

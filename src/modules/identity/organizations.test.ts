@@ -8,7 +8,7 @@ import {
   memberBrowser,
   type TestApp,
   withToken,
-} from './helpers/app.js';
+} from '../../../test/helpers/app.js';
 
 let t: TestApp;
 let admin: Browser;
