@@ -65,9 +65,9 @@ export interface Services
  */
 export function createServices({ db, clock, config, logger, box, connectionString, runtime }: ServiceDeps): Services {
   const hooks = new Hooks<InstanceHooks & BackupHooks>();
-  const audit = new AuditService(db, clock);
+  const audit = new AuditService({ db, clock });
   const settings = createSettingsModule({ db, clock, audit, box, config });
-  const operations = new OperationService(db, clock, new OperationBus());
+  const operations = new OperationService({ db, clock, bus: new OperationBus() });
   const platform: PlatformServices = {
     audit,
     operations,
@@ -81,7 +81,7 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
       workers: config.jobs.workers,
       kinds: jobKinds,
     }),
-    notifications: new NotificationService(db, settings.settings, logger),
+    notifications: new NotificationService({ db, settings: settings.settings, logger }),
   };
   const { runner, notifications } = platform;
   const identity = createIdentityModule({ db, clock, audit, logger, config, settings: settings.settings });

@@ -46,29 +46,31 @@ function headline(event: BackupFailureEvent): string {
   }
 }
 
+export interface NotificationServiceDeps {
+  db: Db;
+  settings: SettingsService;
+  logger: Logger;
+}
+
 /**
  * Tells people by email when something needs them. A notice is a side effect of a job: it never
  * throws, and a failure to send is logged and returned, so that the job's own outcome stands.
  */
 export class NotificationService {
-  constructor(
-    private readonly db: Db,
-    private readonly settings: SettingsService,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: NotificationServiceDeps) {}
 
   /** Mails the organization's owners and admins, once, all on one message. */
   async backupFailed(event: BackupFailureEvent): Promise<NoticeResult> {
     const context = { organizationId: event.organizationId, instance: event.instanceLabel, what: event.what };
     try {
-      const smtp = await this.settings.getSmtpForSending();
+      const smtp = await this.deps.settings.getSmtpForSending();
       if (!smtp) {
-        this.logger.info(context, 'backup failure notice: no email sent, SMTP is not configured');
+        this.deps.logger.info(context, 'backup failure notice: no email sent, SMTP is not configured');
         return { sent: false, reason: 'smtp-not-configured' };
       }
       const { to, organization } = await this.recipients(event.organizationId);
       if (to.length === 0) {
-        this.logger.info(context, 'backup failure notice: the organization has no owner or admin to tell');
+        this.deps.logger.info(context, 'backup failure notice: the organization has no owner or admin to tell');
         return { sent: false, reason: 'no-recipients' };
       }
       const title = headline(event);
@@ -77,19 +79,19 @@ export class NotificationService {
         subject: `[Marina] ${title}: ${oneLine(event.instanceLabel)}`,
         text: this.backupFailedText(event, title, organization),
       });
-      this.logger.info({ ...context, to }, 'backup failure notice sent');
+      this.deps.logger.info({ ...context, to }, 'backup failure notice sent');
       return { sent: true, to };
     } catch (error) {
       // MailError messages are scrubbed of the password; anything else is reduced to its message.
       const message =
         error instanceof MailError ? error.message : error instanceof Error ? error.message : String(error);
-      this.logger.warn({ ...context, error: message }, 'backup failure notice: the email could not be sent');
+      this.deps.logger.warn({ ...context, error: message }, 'backup failure notice: the email could not be sent');
       return { sent: false, reason: 'send-failed', error: message };
     }
   }
 
   private async recipients(organizationId: string): Promise<{ to: string[]; organization: string | null }> {
-    const rows = await this.db
+    const rows = await this.deps.db
       .selectFrom('memberships as m')
       .innerJoin('users as u', 'u.id', 'm.user_id')
       .select('u.email')
@@ -97,7 +99,7 @@ export class NotificationService {
       .where('m.role', 'in', ['owner', 'admin'])
       .orderBy('u.email')
       .execute();
-    const org = await this.db
+    const org = await this.deps.db
       .selectFrom('organizations')
       .select('name')
       .where('id', '=', organizationId)

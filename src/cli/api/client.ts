@@ -1,5 +1,5 @@
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
-import type { paths } from './schema.js';
+import type { paths } from '../../api/schema.js';
 import type { ErrorBody, Method, Params } from './types.js';
 
 /** An error Marina answered (or the lack of an answer: status 0), as the CLI reports it. */

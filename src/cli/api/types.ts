@@ -1,4 +1,4 @@
-import type { paths } from './schema.js';
+import type { paths } from '../../api/schema.js';
 
 /**
  * Shapes of Marina's API as the CLI uses them, every one taken from the types generated from the

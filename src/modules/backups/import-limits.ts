@@ -1,4 +1,4 @@
-import type { ArchiveLimits } from '../../adapters/archive/zip-reader.js';
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import { requirePlatformAdmin } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
@@ -7,8 +7,10 @@ import type { RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
 import { invalid } from '../../platform/validation.js';
 import { saveSetting } from '../settings/setting-rows.js';
+import type { ImportLimits as ImportLimitsSchema } from './schemas.js';
 
-export type ImportLimits = ArchiveLimits;
+/** The import limits as the API answers them (the `ImportLimits` schema); the archive reader takes them as they are. */
+export type ImportLimits = Static<typeof ImportLimitsSchema>;
 
 const KEY = 'imports';
 const GIB = 1024 ** 3;

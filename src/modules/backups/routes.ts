@@ -5,10 +5,18 @@ import { Type } from 'typebox';
 import { MarinaError } from '../../platform/errors.js';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { Email, Job, responses, Uuid } from '../../platform/http/schemas.js';
+import { Email, responses, Uuid } from '../../platform/http/schemas.js';
+import { Job } from '../../platform/jobs/schemas.js';
 import { Instance, InstanceCpus, InstanceMemoryMb, InstanceName, Stage } from '../instances/schemas.js';
-import { importLimitBounds } from './import-limits.js';
-import { Backup, BackupFormat, BackupKind, BackupStatus, BackupTrigger, DatabaseInfo } from './schemas.js';
+import {
+  Backup,
+  BackupFormat,
+  BackupKind,
+  BackupStatus,
+  BackupTrigger,
+  DatabaseInfo,
+  ImportLimits,
+} from './schemas.js';
 
 const NewInstance = Type.Object(
   {
@@ -331,28 +339,6 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       });
       return reply.status(202).send(result);
     },
-  );
-
-  const bounds = importLimitBounds;
-  const ImportLimits = Type.Object(
-    {
-      maxUncompressedBytes: Type.Integer({
-        minimum: bounds.maxUncompressedBytes.min,
-        maximum: bounds.maxUncompressedBytes.max,
-        description: 'The most an archive may inflate to, in bytes (default 20 GiB)',
-      }),
-      maxEntries: Type.Integer({
-        minimum: bounds.maxEntries.min,
-        maximum: bounds.maxEntries.max,
-        description: 'The most files and folders an archive may hold',
-      }),
-      maxCompressionRatio: Type.Integer({
-        minimum: bounds.maxCompressionRatio.min,
-        maximum: bounds.maxCompressionRatio.max,
-        description: 'The most an entry, or the archive, may inflate over its stored size (entries over 1 MiB)',
-      }),
-    },
-    { title: 'ImportLimits' },
   );
 
   app.get(

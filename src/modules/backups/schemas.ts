@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { DateTime, Nullable } from '../../platform/http/schemas.js';
+import { importLimitBounds } from './import-limits.js';
 
 /** The shapes of backups in the API: the services return exactly these (`Static<typeof …>`). */
 
@@ -101,4 +102,26 @@ export const BackupRun = Type.Intersect(
     }),
   ],
   { title: 'BackupRun' },
+);
+
+/** What an imported archive may hold, platform-wide. */
+export const ImportLimits = Type.Object(
+  {
+    maxUncompressedBytes: Type.Integer({
+      minimum: importLimitBounds.maxUncompressedBytes.min,
+      maximum: importLimitBounds.maxUncompressedBytes.max,
+      description: 'The most an archive may inflate to, in bytes (default 20 GiB)',
+    }),
+    maxEntries: Type.Integer({
+      minimum: importLimitBounds.maxEntries.min,
+      maximum: importLimitBounds.maxEntries.max,
+      description: 'The most files and folders an archive may hold',
+    }),
+    maxCompressionRatio: Type.Integer({
+      minimum: importLimitBounds.maxCompressionRatio.min,
+      maximum: importLimitBounds.maxCompressionRatio.max,
+      description: 'The most an entry, or the archive, may inflate over its stored size (entries over 1 MiB)',
+    }),
+  },
+  { title: 'ImportLimits' },
 );

@@ -1,5 +1,6 @@
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import { requirePlatformAdmin } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
@@ -8,15 +9,12 @@ import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
 import { invalid, isUuid } from '../../platform/validation.js';
 import { saveSetting } from '../settings/setting-rows.js';
+import type { GitSettings as GitSettingsSchema } from './schemas.js';
 
 const KEY = 'git';
 
-export interface GitSettings {
-  /** The one folder of this machine file:// repositories must be inside; null: none allowed anywhere. */
-  fileRoot: string | null;
-  /** Organizations a platform admin lets use file:// repositories (ids). */
-  fileRepositoryOrganizations: string[];
-}
+/** The git settings as the API answers them (the `GitSettings` schema). */
+export type GitSettings = Static<typeof GitSettingsSchema>;
 
 /** Whether `path` is `root` or below it (both real paths). */
 function inside(path: string, root: string): boolean {

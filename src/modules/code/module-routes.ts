@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { Job, Nullable, responses, Uuid } from '../../platform/http/schemas.js';
+import { Nullable, responses, Uuid } from '../../platform/http/schemas.js';
+import { Job } from '../../platform/jobs/schemas.js';
 import { Module, ModulePlan } from './schemas.js';
 
 const ModuleName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9_]+$' });

@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { MarinaError } from '../../platform/errors.js';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { Job, responses, Uuid } from '../../platform/http/schemas.js';
+import { responses, Uuid } from '../../platform/http/schemas.js';
+import { Job } from '../../platform/jobs/schemas.js';
 import { receivePush } from './push-hooks.js';
 import { Repository } from './schemas.js';
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { DateTime, Nullable } from '../../platform/http/schemas.js';
+import { DateTime, Nullable, Uuid } from '../../platform/http/schemas.js';
 
 /** The shapes of repositories, checkouts and Odoo modules in the API; the services return these. */
 
@@ -96,4 +96,18 @@ export const ModulePlan = Type.Object(
     updateList: Type.Boolean(),
   },
   { title: 'ModulePlan' },
+);
+
+/** Which local (file://) repositories the platform allows. */
+export const GitSettings = Type.Object(
+  {
+    fileRoot: Type.Union([Type.String(), Type.Null()], {
+      description:
+        "The folder of Marina's machine file:// repositories must be inside (its real path); null: no local repositories",
+    }),
+    fileRepositoryOrganizations: Type.Array(Uuid, {
+      description: 'Organizations a platform admin lets use file:// repositories',
+    }),
+  },
+  { title: 'GitSettings' },
 );

@@ -34,32 +34,36 @@ export const namespaceLabels = (namespace: string, kind: string, id?: string): R
 });
 
 /**
- * PostgreSQL servers for Odoo databases: one Marina-managed container per host (official
- * `postgres` image contract, data in a named volume), or an external server.
- */
-/**
  * The managed server's own settings (the image's defaults otherwise): restores, clones and module
  * upgrades write a database's size in WAL at once, and with the default 1 GB a checkpoint would
  * flush everything halfway through each of them.
  */
 const MANAGED_SERVER_SETTINGS = ['postgres', '-c', 'max_wal_size=4GB'];
 
+export interface DatabaseServerServiceDeps {
+  db: Db;
+  hosts: HostService;
+  box: SecretBox;
+  logger: Logger;
+  /** The `postgres` image of managed servers. */
+  image: string;
+  namespace: string;
+  /** An external server Odoo databases live in instead of a managed one. */
+  externalUrl?: string;
+}
+
+/**
+ * PostgreSQL servers for Odoo databases: one Marina-managed container per host (official
+ * `postgres` image contract, data in a named volume), or an external server.
+ */
 export class DatabaseServerService {
   private readonly creating = new Map<string, Promise<DatabaseServer>>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly hosts: HostService,
-    private readonly box: SecretBox,
-    private readonly image: string,
-    private readonly namespace: string,
-    private readonly logger: Logger,
-    private readonly externalUrl?: string,
-  ) {}
+  constructor(private readonly deps: DatabaseServerServiceDeps) {}
 
   /** Where new instances of a host get their database: the external server if one is set, else the host's own. */
   async forInstances(hostId: string): Promise<DatabaseServer> {
-    return this.externalUrl ? this.ensureExternal(hostId, this.externalUrl) : this.ensureManaged(hostId);
+    return this.deps.externalUrl ? this.ensureExternal(hostId, this.deps.externalUrl) : this.ensureManaged(hostId);
   }
 
   /**
@@ -81,22 +85,22 @@ export class DatabaseServerService {
       internal_host: parsed.hostname,
       internal_port: Number(parsed.port || 5432),
       superuser: user,
-      superuser_password: this.box.seal(password, sealedAt('database_servers', 'superuser_password', id)),
-      external_url: this.box.seal(url, sealedAt('database_servers', 'external_url', id)),
+      superuser_password: this.deps.box.seal(password, sealedAt('database_servers', 'superuser_password', id)),
+      external_url: this.deps.box.seal(url, sealedAt('database_servers', 'external_url', id)),
     });
     const fresh = crypto.randomUUID();
-    await this.db
+    await this.deps.db
       .insertInto('database_servers')
       .values({ id: fresh, name: 'external', kind: 'external', state: 'ready', ...sealedFor(fresh) })
       .onConflict((oc) => oc.column('name').doNothing())
       .execute();
-    const { id } = await this.db
+    const { id } = await this.deps.db
       .selectFrom('database_servers')
       .select('id')
       .where('name', '=', 'external')
       .executeTakeFirstOrThrow();
     const values = sealedFor(id);
-    const server = await this.db
+    const server = await this.deps.db
       .updateTable('database_servers')
       .set(values)
       .where('id', '=', id)
@@ -111,8 +115,8 @@ export class DatabaseServerService {
       );
     }
     // Helper containers (backup tools) join the namespace's network, which the managed path would have made.
-    const runtime = await this.hosts.reachableRuntime(hostId);
-    await runtime.ensureNetwork(networkName(this.namespace), namespaceLabels(this.namespace, 'network'));
+    const runtime = await this.deps.hosts.reachableRuntime(hostId);
+    await runtime.ensureNetwork(networkName(this.deps.namespace), namespaceLabels(this.deps.namespace, 'network'));
     return server;
   }
 
@@ -121,9 +125,9 @@ export class DatabaseServerService {
    * under its alias: Odoo finds it by the same name as before, and it serves nothing but PostgreSQL.
    */
   async organizationNetwork(server: DatabaseServer, hostId: string, organizationId: string): Promise<string> {
-    const runtime = await this.hosts.reachableRuntime(hostId);
-    const name = organizationNetworkName(this.namespace, organizationId);
-    await runtime.ensureNetwork(name, namespaceLabels(this.namespace, ORGANIZATION_NETWORK_KIND, organizationId));
+    const runtime = await this.deps.hosts.reachableRuntime(hostId);
+    const name = organizationNetworkName(this.deps.namespace, organizationId);
+    await runtime.ensureNetwork(name, namespaceLabels(this.deps.namespace, ORGANIZATION_NETWORK_KIND, organizationId));
     if (server.kind === 'managed' && server.host_id === hostId && server.container_name)
       await runtime.connectNetwork(name, server.container_name, [server.internal_host]);
     return name;
@@ -138,22 +142,22 @@ export class DatabaseServerService {
     hostId: string,
     organizationId: string,
   ): Promise<void> {
-    const left = await this.db
+    const left = await this.deps.db
       .selectFrom('instances')
       .select('id')
       .where('organization_id', '=', organizationId)
       .where('host_id', '=', hostId)
       .executeTakeFirst();
     if (left) return;
-    const runtime = await this.hosts.reachableRuntime(hostId);
-    const name = organizationNetworkName(this.namespace, organizationId);
+    const runtime = await this.deps.hosts.reachableRuntime(hostId);
+    const name = organizationNetworkName(this.deps.namespace, organizationId);
     if (server?.kind === 'managed' && server.host_id === hostId && server.container_name)
       await runtime.disconnectNetwork(name, server.container_name);
     await runtime.removeNetwork(name);
   }
 
   async get(id: string): Promise<DatabaseServer> {
-    return this.db.selectFrom('database_servers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    return this.deps.db.selectFrom('database_servers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   }
 
   /** The host's managed server, created on first use and started again if it was stopped. */
@@ -167,50 +171,53 @@ export class DatabaseServerService {
   }
 
   private async createOrStart(hostId: string): Promise<DatabaseServer> {
-    const runtime = await this.hosts.reachableRuntime(hostId);
-    let server = await this.db
+    const runtime = await this.deps.hosts.reachableRuntime(hostId);
+    let server = await this.deps.db
       .selectFrom('database_servers')
       .selectAll()
       .where('kind', '=', 'managed')
       .where('host_id', '=', hostId)
       .executeTakeFirst();
     if (!server) {
-      const name = `${this.namespace}-postgres-${hostId}`;
+      const name = `${this.deps.namespace}-postgres-${hostId}`;
       const id = crypto.randomUUID();
-      server = await this.db
+      server = await this.deps.db
         .insertInto('database_servers')
         .values({
           id,
           name,
           kind: 'managed',
           host_id: hostId,
-          image: this.image,
+          image: this.deps.image,
           container_name: name,
           volume_name: `${name}-data`,
-          network: networkName(this.namespace),
-          internal_host: postgresAlias(this.namespace),
+          network: networkName(this.deps.namespace),
+          internal_host: postgresAlias(this.deps.namespace),
           internal_port: 5432,
           superuser: 'postgres',
-          superuser_password: this.box.seal(randomSecret(24), sealedAt('database_servers', 'superuser_password', id)),
+          superuser_password: this.deps.box.seal(
+            randomSecret(24),
+            sealedAt('database_servers', 'superuser_password', id),
+          ),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
     }
-    const labels = namespaceLabels(this.namespace, 'postgres', server.id);
+    const labels = namespaceLabels(this.deps.namespace, 'postgres', server.id);
     const containerName = server.container_name ?? '';
     const state = await runtime.state(containerName);
     if (!state) {
-      const image = server.image ?? this.image;
+      const image = server.image ?? this.deps.image;
       if (!(await runtime.hasImage(image))) {
         throw new MarinaError(
           'MARINA_E_IMAGE_MISSING',
           `The PostgreSQL image ${image} is not on host ${hostId}. Pull it there (docker pull ${image}) or set MARINA_POSTGRES_IMAGE.`,
         );
       }
-      this.logger.info({ host: hostId, image }, 'creating the managed PostgreSQL server');
+      this.deps.logger.info({ host: hostId, image }, 'creating the managed PostgreSQL server');
       await runtime.ensureNetwork(
-        server.network ?? networkName(this.namespace),
-        namespaceLabels(this.namespace, 'network'),
+        server.network ?? networkName(this.deps.namespace),
+        namespaceLabels(this.deps.namespace, 'network'),
       );
       await runtime.ensureVolume(server.volume_name ?? '', labels);
       // Shared by every tenant: the runtime bounds it by the host's size rather than a tool's default.
@@ -220,14 +227,14 @@ export class DatabaseServerService {
         command: MANAGED_SERVER_SETTINGS,
         env: {
           POSTGRES_USER: server.superuser,
-          POSTGRES_PASSWORD: this.box.open(
+          POSTGRES_PASSWORD: this.deps.box.open(
             server.superuser_password,
             sealedAt('database_servers', 'superuser_password', server.id),
           ),
           POSTGRES_DB: 'postgres',
         },
         labels,
-        network: server.network ?? networkName(this.namespace),
+        network: server.network ?? networkName(this.deps.namespace),
         alias: server.internal_host,
         volume: server.volume_name ?? '',
         dataDir: '/var/lib/postgresql/data',
@@ -235,12 +242,12 @@ export class DatabaseServerService {
         port: 5432,
       });
       // A server made again joins the organizations' networks the old one served.
-      for (const network of await runtime.listNetworks(this.namespace, ORGANIZATION_NETWORK_KIND))
+      for (const network of await runtime.listNetworks(this.deps.namespace, ORGANIZATION_NETWORK_KIND))
         await runtime.connectNetwork(network, containerName, [server.internal_host]);
     }
     if (!state?.running) await runtime.start(containerName);
     await waitUntilReady(await this.connection(server), 60_000);
-    return this.db
+    return this.deps.db
       .updateTable('database_servers')
       .set({ state: 'ready' })
       .where('id', '=', server.id)
@@ -265,23 +272,23 @@ export class DatabaseServerService {
   roleOf(instance: Pick<Instance, 'id' | 'db_name' | 'db_password'>): { user: string; password: string } {
     return {
       user: instance.db_name,
-      password: this.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
+      password: this.deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
     };
   }
 
   /** How Marina itself connects as superuser: only ever to the maintenance database (adapters/postgres/admin). */
   async connection(server: DatabaseServer): Promise<ServerConnection> {
-    const password = this.box.open(
+    const password = this.deps.box.open(
       server.superuser_password,
       sealedAt('database_servers', 'superuser_password', server.id),
     );
     if (server.kind === 'external') {
       const url = new URL(
-        this.box.open(server.external_url ?? '', sealedAt('database_servers', 'external_url', server.id)),
+        this.deps.box.open(server.external_url ?? '', sealedAt('database_servers', 'external_url', server.id)),
       );
       return { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password };
     }
-    const runtime = await this.hosts.reachableRuntime(server.host_id ?? '');
+    const runtime = await this.deps.hosts.reachableRuntime(server.host_id ?? '');
     const port = await runtime.publishedPort(server.container_name ?? '', 5432);
     if (!port)
       throw new MarinaError(

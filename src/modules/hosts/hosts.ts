@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Host } from '../../db/schema.js';
 import { requirePlatformAdmin } from '../../platform/access.js';
@@ -7,21 +8,12 @@ import type { Actor } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
 import { connectRuntime } from '../../runtime/index.js';
 import type { Runtime, RuntimeFactory } from '../../runtime/port.js';
+import type { Host as HostSchema } from './schemas.js';
 
 export const LOCAL_HOST_ID = 'local';
 
-export interface HostView {
-  id: string;
-  name: string;
-  dockerHost: string;
-  state: string;
-  message: string | null;
-  engineVersion: string | null;
-  os: string | null;
-  cpus: number | null;
-  memoryBytes: number | null;
-  checkedAt: string | null;
-}
+/** A host as the API answers it (the `Host` schema). */
+export type HostView = Static<typeof HostSchema>;
 
 const view = (h: Host): HostView => ({
   id: h.id,
@@ -49,20 +41,27 @@ export function explainUnreachable(dockerHost: string, error: unknown): string {
   return `${base} Check that the engine runs and MARINA_DOCKER_HOST points at it.`;
 }
 
+export interface HostServiceDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  /** How a host's runtime is reached from its stored address: Docker unless a test brings a stand-in. */
+  connect?: RuntimeFactory;
+}
+
 /** Docker engines Marina places instances on. The local engine is registered at start-up. */
 export class HostService {
   private readonly runtimes = new Map<string, Runtime>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    /** How a host's runtime is reached from its stored address (a stand-in in some tests). */
-    private readonly connect: RuntimeFactory = connectRuntime,
-  ) {}
+  /** How a host's runtime is reached from its stored address (a stand-in in some tests). */
+  private readonly connect: RuntimeFactory;
+
+  constructor(private readonly deps: HostServiceDeps) {
+    this.connect = deps.connect ?? connectRuntime;
+  }
 
   async registerLocal(dockerHost: string): Promise<HostView> {
-    await this.db
+    await this.deps.db
       .insertInto('hosts')
       .values({ id: LOCAL_HOST_ID, name: 'local', docker_host: dockerHost })
       .onConflict((oc) => oc.column('id').doUpdateSet({ docker_host: dockerHost }))
@@ -74,10 +73,10 @@ export class HostService {
   /** Asks the engine how it is; an unreachable engine is a state to show, not a reason to crash. */
   async refresh(id: string): Promise<HostView> {
     const host = await this.row(id);
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     try {
       const info = await (await this.runtime(id)).info();
-      const updated = await this.db
+      const updated = await this.deps.db
         .updateTable('hosts')
         .set({
           state: 'reachable',
@@ -94,8 +93,8 @@ export class HostService {
       return view(updated);
     } catch (error) {
       const message = explainUnreachable(host.docker_host, error);
-      this.logger.warn({ host: id }, message);
-      const updated = await this.db
+      this.deps.logger.warn({ host: id }, message);
+      const updated = await this.deps.db
         .updateTable('hosts')
         .set({ state: 'unreachable', state_message: message, checked_at: now })
         .where('id', '=', id)
@@ -107,12 +106,12 @@ export class HostService {
 
   async list(actor: Actor): Promise<HostView[]> {
     requirePlatformAdmin(actor);
-    const rows = await this.db.selectFrom('hosts').selectAll().orderBy('name').execute();
+    const rows = await this.deps.db.selectFrom('hosts').selectAll().orderBy('name').execute();
     return rows.map(view);
   }
 
   async row(id: string): Promise<Host> {
-    const host = await this.db.selectFrom('hosts').selectAll().where('id', '=', id).executeTakeFirst();
+    const host = await this.deps.db.selectFrom('hosts').selectAll().where('id', '=', id).executeTakeFirst();
     if (!host) throw notFound('Host');
     return host;
   }
@@ -125,11 +124,6 @@ export class HostService {
       this.runtimes.set(id, runtime);
     }
     return runtime;
-  }
-
-  /** @deprecated The old name of reachableRuntime, while other modules move over. */
-  reachableEngine(id: string): Promise<Runtime> {
-    return this.reachableRuntime(id);
   }
 
   /** The runtime of a host that answers, or an error that says what to fix. */

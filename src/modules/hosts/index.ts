@@ -24,17 +24,17 @@ export interface HostsModule {
 
 /** The engines instances run on and the PostgreSQL servers their databases live in. */
 export function createHostsModule({ db, clock, logger, box, config, runtime }: HostsModuleDeps): HostsModule {
-  const hosts = new HostService(db, clock, logger, runtime);
+  const hosts = new HostService({ db, clock, logger, connect: runtime });
   return {
     hosts,
-    databaseServers: new DatabaseServerService(
+    databaseServers: new DatabaseServerService({
       db,
       hosts,
       box,
-      config.postgresImage,
-      config.namespace,
       logger,
-      config.odooDatabaseUrl,
-    ),
+      image: config.postgresImage,
+      namespace: config.namespace,
+      externalUrl: config.odooDatabaseUrl,
+    }),
   };
 }

@@ -3,12 +3,7 @@ import { Type } from 'typebox';
 import { anonymousContext, contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
 import { DateTime, Email, IdOrSlug, Name, Password, responses, Uuid } from '../../platform/http/schemas.js';
-import { Invitation, MyInvitation, Role, User } from './schemas.js';
-
-const Accepted = Type.Object({
-  user: User,
-  organization: Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), role: Role }),
-});
+import { Invitation, InvitationAccepted, InvitationPreview, MyInvitation, Role } from './schemas.js';
 
 const Token = Type.String({ minLength: 1, maxLength: 100 });
 
@@ -91,7 +86,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags: ['account'],
         summary: 'Accept an invitation addressed to your account (signed in)',
         params: Type.Object({ id: Uuid }),
-        response: responses({ 200: Accepted }),
+        response: responses({ 200: InvitationAccepted }),
       },
     },
     async (request) => invitations.acceptAsUser(contextOf(request), request.params.id),
@@ -105,16 +100,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags: ['auth'],
         summary: 'What an invitation link is for, and whether its address already has an account',
         body: Type.Object({ token: Token }, { additionalProperties: false }),
-        response: responses({
-          200: Type.Object({
-            email: Type.String(),
-            role: Role,
-            organization: Type.Object({ slug: Type.String(), name: Type.String() }),
-            invitedBy: Type.String(),
-            expiresAt: DateTime,
-            accountExists: Type.Boolean(),
-          }),
-        }),
+        response: responses({ 200: InvitationPreview }),
       },
     },
     async (request) => invitations.preview(request.body.token),
@@ -131,7 +117,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           { token: Token, password: Password, name: Type.Optional(Name) },
           { additionalProperties: false },
         ),
-        response: responses({ 200: Accepted }),
+        response: responses({ 200: InvitationAccepted }),
       },
     },
     async (request) => invitations.acceptWithToken(anonymousContext(request), request.body),

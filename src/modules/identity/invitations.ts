@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
-import type { Invitation, MemberRole, User } from '../../db/schema.js';
+import type { Invitation, User } from '../../db/schema.js';
 import { requireAccess, requirePlatformAdmin, requireUser, roleAtLeast } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import { addMinutes, type Clock } from '../../platform/clock.js';
@@ -13,8 +13,13 @@ import type { SettingsService } from '../settings/service.js';
 import { sendInvitation } from './invitation-mail.js';
 import type { OrganizationService } from './organizations.js';
 import { hashPassword, requireStrongPassword, verifyPassword } from './passwords.js';
-import type { Invitation as InvitationSchema, MyInvitation } from './schemas.js';
-import { defaultName, type UserView, userView } from './users.js';
+import type {
+  InvitationAccepted,
+  InvitationPreview as InvitationPreviewSchema,
+  Invitation as InvitationSchema,
+  MyInvitation,
+} from './schemas.js';
+import { defaultName, userView } from './users.js';
 
 const INVITE_DAYS = 7;
 
@@ -24,21 +29,11 @@ export type InvitationView = Static<typeof InvitationSchema>;
 /** An invitation waiting for the signed-in user (the `MyInvitation` schema). */
 export type MyInvitationView = Static<typeof MyInvitation>;
 
-/** What the holder of a link learns before accepting it. */
-export interface InvitationPreview {
-  email: string;
-  role: MemberRole;
-  organization: { slug: string; name: string };
-  invitedBy: string;
-  expiresAt: string;
-  /** Whether to ask for the account's current password, or for a new one. */
-  accountExists: boolean;
-}
+/** What the holder of a link learns before accepting it (the `InvitationPreview` schema). */
+export type InvitationPreview = Static<typeof InvitationPreviewSchema>;
 
-export interface AcceptResult {
-  user: UserView;
-  organization: { id: string; slug: string; name: string; role: MemberRole };
-}
+/** The answer to accepting an invitation (the `InvitationAccepted` schema). */
+export type AcceptResult = Static<typeof InvitationAccepted>;
 
 const INVALID_LINK = 'This invitation link is invalid, expired, revoked or already used; ask for a new one.';
 

@@ -91,6 +91,23 @@ export const MyInvitation = Type.Object(
   { title: 'MyInvitation' },
 );
 
+/** What the holder of an invitation link learns before accepting it. */
+export const InvitationPreview = Type.Object({
+  email: Type.String(),
+  role: Role,
+  organization: Type.Object({ slug: Type.String(), name: Type.String() }),
+  invitedBy: Type.String(),
+  expiresAt: DateTime,
+  // Whether to ask for the account's current password, or for a new one.
+  accountExists: Type.Boolean(),
+});
+
+/** The account and the organization it joined by accepting an invitation. */
+export const InvitationAccepted = Type.Object({
+  user: User,
+  organization: Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), role: Role }),
+});
+
 /** An account as platform admins manage it. */
 export const Account = Type.Object(
   {

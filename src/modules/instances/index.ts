@@ -86,10 +86,18 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
   };
   return {
     instances,
-    status: new StatusTracker(db, hosts, instances, config.namespace, logger),
-    reconcile: new ReconcileService(db, hosts, databaseServers, audit, box, config.namespace, logger),
-    logs: new LogService(instances, hosts),
-    instanceStats: new InstanceStatsService(instances, hosts, databaseServers),
+    status: new StatusTracker({ db, hosts, instances, namespace: config.namespace, logger }),
+    reconcile: new ReconcileService({
+      db,
+      hosts,
+      databaseServers,
+      audit,
+      box,
+      namespace: config.namespace,
+      logger,
+    }),
+    logs: new LogService({ instances, hosts }),
+    instanceStats: new InstanceStatsService({ instances, hosts, databaseServers }),
     jobDeps,
     registerJobs: (jobRunner) => registerInstanceJobs(jobRunner, jobDeps),
   };

@@ -10,14 +10,8 @@ import { DateTime, responses, Uuid } from '../../platform/http/schemas.js';
 import { openEventStream } from '../../platform/http/sse.js';
 import { patterns } from '../../platform/validation.js';
 import { entryView, type LogEntryView, logLimits } from './logs.js';
+import { LogEntry, LogLevel } from './schemas.js';
 
-const Level = Type.Union([
-  Type.Literal('DEBUG'),
-  Type.Literal('INFO'),
-  Type.Literal('WARNING'),
-  Type.Literal('ERROR'),
-  Type.Literal('CRITICAL'),
-]);
 const Query = Type.String({ minLength: 1, maxLength: logLimits.query, pattern: patterns.label });
 const Tail = Type.Integer({
   minimum: logLimits.tail.min,
@@ -29,13 +23,13 @@ const TailQuery = Type.Object(
     tail: Type.Optional(Tail),
     since: Type.Optional(DateTime),
     until: Type.Optional(DateTime),
-    level: Type.Optional(Level),
+    level: Type.Optional(LogLevel),
     q: Type.Optional(Query),
   },
   { additionalProperties: false },
 );
 const StreamQuery = Type.Object(
-  { tail: Type.Optional(Tail), level: Type.Optional(Level), q: Type.Optional(Query) },
+  { tail: Type.Optional(Tail), level: Type.Optional(LogLevel), q: Type.Optional(Query) },
   { additionalProperties: false },
 );
 const DownloadQuery = Type.Object(
@@ -45,36 +39,6 @@ const DownloadQuery = Type.Object(
     format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('jsonl')])),
   },
   { additionalProperties: false },
-);
-
-export const LogEntry = Type.Object(
-  {
-    id: Type.String(),
-    time: Type.Union([Type.String(), Type.Null()]),
-    level: Type.Union([Level, Type.Null()]),
-    database: Type.Union([Type.String(), Type.Null()]),
-    logger: Type.Union([Type.String(), Type.Null()]),
-    message: Type.String(),
-    continuation: Type.Array(Type.String()),
-    truncated: Type.Integer(),
-    plain: Type.Boolean(),
-    http: Type.Union([
-      Type.Object({
-        remoteAddress: Type.String(),
-        method: Type.String(),
-        path: Type.String(),
-        protocol: Type.String(),
-        status: Type.Integer(),
-        size: Type.Union([Type.Integer(), Type.Null()]),
-        queryCount: Type.Union([Type.Integer(), Type.Null()]),
-        sqlTimeMs: Type.Union([Type.Number(), Type.Null()]),
-        otherTimeMs: Type.Union([Type.Number(), Type.Null()]),
-        totalTimeMs: Type.Union([Type.Number(), Type.Null()]),
-      }),
-      Type.Null(),
-    ]),
-  },
-  { title: 'LogEntry' },
 );
 
 function checkRange(since?: string, until?: string): { since?: Date; until?: Date } {

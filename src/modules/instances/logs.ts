@@ -1,3 +1,4 @@
+import type { Static } from 'typebox';
 import {
   levelAtLeast,
   matchesQuery,
@@ -9,9 +10,11 @@ import type { Actor } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
 import type { LogLine } from '../../runtime/port.js';
 import type { HostService } from '../hosts/hosts.js';
+import type { LogEntry } from './schemas.js';
 import type { InstanceService } from './service.js';
 
-export type LogEntryView = Omit<OdooLogEntry, 'raw' | 'source' | 'pid'> & { id: string };
+/** A log entry as the API answers it (the `LogEntry` schema). */
+export type LogEntryView = Static<typeof LogEntry>;
 
 export interface LogFilter {
   level?: OdooLogLevel;
@@ -70,15 +73,17 @@ export async function* entriesOf(lines: AsyncIterable<LogLine>, follow: boolean)
   yield* parser.flush();
 }
 
+export interface LogServiceDeps {
+  instances: InstanceService;
+  hosts: HostService;
+}
+
 export class LogService {
-  constructor(
-    private readonly instances: InstanceService,
-    private readonly hosts: HostService,
-  ) {}
+  constructor(private readonly deps: LogServiceDeps) {}
 
   private async container(actor: Actor, id: string) {
-    const instance = await this.instances.get(actor, id);
-    const runtime = await this.hosts.reachableRuntime(instance.host_id);
+    const instance = await this.deps.instances.get(actor, id);
+    const runtime = await this.deps.hosts.reachableRuntime(instance.host_id);
     if (!(await runtime.state(instance.container_name))) {
       throw new MarinaError('MARINA_E_NO_CONTAINER', 'The instance has no container (yet): there is no log to show.');
     }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Static } from 'typebox';
 import { dropDatabaseAndRole, listMarinaDatabases, withClient } from '../../adapters/postgres/admin.js';
 import type { Db } from '../../db/database.js';
 import { type Instance, stages } from '../../db/schema.js';
@@ -13,22 +14,24 @@ import { isUuid, patterns } from '../../platform/validation.js';
 import { LABEL_ID, LABEL_KIND, type Runtime } from '../../runtime/port.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
+import type { Orphan as OrphanSchema, ReconcileReport as ReconcileReportSchema } from './schemas.js';
 
-export type OrphanKind = 'container' | 'volume' | 'database';
+/** Something on a host that belongs to nothing Marina knows (the `Orphan` schema). */
+export type Orphan = Static<typeof OrphanSchema>;
 
-export interface Orphan {
-  kind: OrphanKind;
-  name: string;
-  hostId: string;
-  /** The instance or server it was made for, from its labels, when known. */
-  madeFor: string | null;
-  detail: string;
-}
+export type OrphanKind = Orphan['kind'];
 
-export interface ReconcileReport {
-  orphans: Orphan[];
-  missing: { id: string; name: string; containerName: string }[];
-  unreachableHosts: string[];
+/** What a reconcile scan finds (the `ReconcileReport` schema). */
+export type ReconcileReport = Static<typeof ReconcileReportSchema>;
+
+export interface ReconcileServiceDeps {
+  db: Db;
+  hosts: HostService;
+  databaseServers: DatabaseServerService;
+  audit: AuditService;
+  box: SecretBox;
+  namespace: string;
+  logger: Logger;
 }
 
 /**
@@ -37,15 +40,7 @@ export interface ReconcileReport {
  * known instances whose container vanished are "missing".
  */
 export class ReconcileService {
-  constructor(
-    private readonly db: Db,
-    private readonly hosts: HostService,
-    private readonly databaseServers: DatabaseServerService,
-    private readonly audit: AuditService,
-    private readonly box: SecretBox,
-    private readonly namespace: string,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: ReconcileServiceDeps) {}
 
   async scan(ctx: RequestContext): Promise<ReconcileReport> {
     requirePlatformAdmin(ctx.actor);
@@ -53,11 +48,11 @@ export class ReconcileService {
   }
 
   async report(): Promise<ReconcileReport> {
-    const instances = await this.db
+    const instances = await this.deps.db
       .selectFrom('instances')
       .select(['id', 'name', 'container_name', 'volume_name', 'db_name', 'host_id', 'status'])
       .execute();
-    const servers = await this.db.selectFrom('database_servers').selectAll().execute();
+    const servers = await this.deps.db.selectFrom('database_servers').selectAll().execute();
     const knownIds = new Set([...instances.map((i) => i.id), ...servers.map((s) => s.id)]);
     const knownContainers = new Set([
       ...instances.flatMap((i) => [i.container_name, `${i.container_name}-init`]),
@@ -67,15 +62,15 @@ export class ReconcileService {
     const knownDatabases = new Set(instances.map((i) => i.db_name));
     const report: ReconcileReport = { orphans: [], missing: [], unreachableHosts: [] };
 
-    for (const host of await this.db.selectFrom('hosts').selectAll().execute()) {
+    for (const host of await this.deps.db.selectFrom('hosts').selectAll().execute()) {
       let runtime: Runtime;
       try {
-        runtime = await this.hosts.reachableRuntime(host.id);
+        runtime = await this.deps.hosts.reachableRuntime(host.id);
       } catch {
         report.unreachableHosts.push(host.id);
         continue;
       }
-      const containers = await runtime.list(this.namespace);
+      const containers = await runtime.list(this.deps.namespace);
       const present = new Set(containers.map((c) => c.name));
       for (const c of containers) {
         const madeFor = c.labels[LABEL_ID] ?? null;
@@ -92,7 +87,7 @@ export class ReconcileService {
           });
         }
       }
-      for (const v of await runtime.listVolumes(this.namespace)) {
+      for (const v of await runtime.listVolumes(this.deps.namespace)) {
         if (!knownVolumes.has(v.name)) {
           report.orphans.push({
             kind: 'volume',
@@ -113,7 +108,7 @@ export class ReconcileService {
       }
       for (const server of servers.filter((s) => s.kind === 'managed' && s.host_id === host.id)) {
         try {
-          for (const name of await listMarinaDatabases(await this.databaseServers.connection(server))) {
+          for (const name of await listMarinaDatabases(await this.deps.databaseServers.connection(server))) {
             if (!knownDatabases.has(name))
               report.orphans.push({
                 kind: 'database',
@@ -124,7 +119,7 @@ export class ReconcileService {
               });
           }
         } catch (error) {
-          this.logger.warn({ err: error, server: server.name }, 'could not list the databases of a server');
+          this.deps.logger.warn({ err: error, server: server.name }, 'could not list the databases of a server');
         }
       }
     }
@@ -144,7 +139,7 @@ export class ReconcileService {
     );
     if (!current)
       throw new MarinaError('MARINA_E_NOT_FOUND', `No orphan container named ${orphan.name} on host ${orphan.hostId}.`);
-    const runtime = await this.hosts.reachableRuntime(orphan.hostId);
+    const runtime = await this.deps.hosts.reachableRuntime(orphan.hostId);
     const info = await runtime.describe(orphan.name);
     if (!info)
       throw new MarinaError('MARINA_E_NOT_FOUND', `No orphan container named ${orphan.name} on host ${orphan.hostId}.`);
@@ -152,7 +147,7 @@ export class ReconcileService {
     const refuse = (why: string) => new MarinaError('MARINA_E_CONFLICT', `Cannot adopt ${orphan.name}: ${why}`);
     const id = labels[LABEL_ID] ?? '';
     if (labels[LABEL_KIND] !== 'odoo' || !isUuid(id)) throw refuse('it is not an Odoo container made by Marina.');
-    const project = await this.db
+    const project = await this.deps.db
       .selectFrom('projects')
       .selectAll()
       .where('id', '=', labels['io.marina.project'] ?? '')
@@ -161,7 +156,7 @@ export class ReconcileService {
       throw refuse('its project is not known to this Marina.');
     const name = labels['io.marina.name'] ?? '';
     if (!new RegExp(patterns.slug).test(name)) throw refuse('its label io.marina.name is missing or not a valid name.');
-    const clash = await this.db
+    const clash = await this.deps.db
       .selectFrom('instances')
       .select('id')
       .where('project_id', '=', project.id)
@@ -174,13 +169,13 @@ export class ReconcileService {
     const dbName = conf.db_name ?? '';
     if (!/^[a-z][a-z0-9_]{0,62}$/.test(dbName) || !conf.db_password || !conf.admin_passwd)
       throw refuse('its odoo.conf lacks db_name, db_password or admin_passwd.');
-    const server = (await this.db.selectFrom('database_servers').selectAll().execute()).find(
+    const server = (await this.deps.db.selectFrom('database_servers').selectAll().execute()).find(
       (s) => s.internal_host === conf.db_host && String(s.internal_port) === (conf.db_port ?? '5432'),
     );
     if (!server) throw refuse(`its database server ${conf.db_host}:${conf.db_port} is not known to this Marina.`);
     // As the database's own role (Marina names it after the database), with the password Odoo uses:
     // nothing inside a tenant's database runs as superuser.
-    const role = { ...(await this.databaseServers.connection(server)), user: dbName, password: conf.db_password };
+    const role = { ...(await this.deps.databaseServers.connection(server)), user: dbName, password: conf.db_password };
     const adminLogin = await withClient(role, dbName, async (c) => {
       const row = await c.query<{ login: string }>('SELECT login FROM res_users WHERE id = 2');
       return row.rows[0]?.login ?? 'unknown';
@@ -190,7 +185,7 @@ export class ReconcileService {
     const port = Number(info.publishedPorts[8069]);
     const memoryMb = Math.round(info.memoryBytes / 2 ** 20) || 2048;
     const cpus = info.nanoCpus / 1e9 || 1;
-    const instance = await this.db.transaction().execute(async (trx) => {
+    const instance = await this.deps.db.transaction().execute(async (trx) => {
       const adopted = await trx
         .insertInto('instances')
         .values({
@@ -203,10 +198,10 @@ export class ReconcileService {
           host_id: orphan.hostId,
           database_server_id: server.id,
           db_name: dbName,
-          db_password: this.box.seal(conf.db_password ?? '', sealedAt('instances', 'db_password', id)),
-          master_password: this.box.seal(conf.admin_passwd ?? '', sealedAt('instances', 'master_password', id)),
+          db_password: this.deps.box.seal(conf.db_password ?? '', sealedAt('instances', 'db_password', id)),
+          master_password: this.deps.box.seal(conf.admin_passwd ?? '', sealedAt('instances', 'master_password', id)),
           admin_login: adminLogin,
-          admin_password: this.box.seal('', sealedAt('instances', 'admin_password', id)),
+          admin_password: this.deps.box.seal('', sealedAt('instances', 'admin_password', id)),
           language: labels['io.marina.language'] ?? 'en_US',
           country: null,
           cpus,
@@ -220,7 +215,7 @@ export class ReconcileService {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.audit.record(
+      await this.deps.audit.record(
         ctx,
         {
           action: 'reconcile.adopt',
@@ -246,19 +241,19 @@ export class ReconcileService {
         'MARINA_E_NOT_FOUND',
         `No orphan ${orphan.kind} named ${orphan.name} on host ${orphan.hostId}.`,
       );
-    const runtime = await this.hosts.reachableRuntime(orphan.hostId);
+    const runtime = await this.deps.hosts.reachableRuntime(orphan.hostId);
     if (orphan.kind === 'container') await runtime.remove(orphan.name);
     if (orphan.kind === 'volume') await runtime.removeVolume(orphan.name);
     if (orphan.kind === 'database') {
-      const server = await this.db
+      const server = await this.deps.db
         .selectFrom('database_servers')
         .selectAll()
         .where('kind', '=', 'managed')
         .where('host_id', '=', orphan.hostId)
         .executeTakeFirstOrThrow();
-      await dropDatabaseAndRole(await this.databaseServers.connection(server), orphan.name);
+      await dropDatabaseAndRole(await this.deps.databaseServers.connection(server), orphan.name);
     }
-    await this.audit.record(ctx, {
+    await this.deps.audit.record(ctx, {
       action: 'reconcile.remove',
       target: { type: orphan.kind, id: orphan.name, label: orphan.name },
       details: { hostId: orphan.hostId, madeFor: current.madeFor },

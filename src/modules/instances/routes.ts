@@ -2,11 +2,22 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { Email, Host, IdOrSlug, Job, Name, responses, Slug, Uuid } from '../../platform/http/schemas.js';
+import { Email, IdOrSlug, Name, responses, Slug, Uuid } from '../../platform/http/schemas.js';
 import { openEventStream } from '../../platform/http/sse.js';
+import { Job } from '../../platform/jobs/schemas.js';
+import { Host } from '../hosts/schemas.js';
 import { Project } from '../projects/schemas.js';
 import { projectView } from '../projects/service.js';
-import { Credentials, Instance, InstanceCpus, InstanceMemoryMb, InstanceName, Stage } from './schemas.js';
+import {
+  Credentials,
+  Instance,
+  InstanceCpus,
+  InstanceMemoryMb,
+  InstanceName,
+  InstanceStats,
+  ReconcileReport,
+  Stage,
+} from './schemas.js';
 import type { InstanceView } from './service.js';
 
 const Accepted = Type.Object({ job: Job });
@@ -233,20 +244,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
         summary: 'CPU, memory, network, database and filestore size, uptime',
         params: Type.Object({ id: Uuid }),
         response: responses({
-          200: Type.Object({
-            stats: Type.Object({
-              at: Type.String(),
-              running: Type.Boolean(),
-              cpuPercent: Type.Union([Type.Number(), Type.Null()]),
-              memoryBytes: Type.Union([Type.Number(), Type.Null()]),
-              memoryLimitBytes: Type.Union([Type.Number(), Type.Null()]),
-              networkRxBytes: Type.Union([Type.Number(), Type.Null()]),
-              networkTxBytes: Type.Union([Type.Number(), Type.Null()]),
-              databaseBytes: Type.Union([Type.Number(), Type.Null()]),
-              filestoreBytes: Type.Union([Type.Number(), Type.Null()]),
-              uptimeSeconds: Type.Union([Type.Number(), Type.Null()]),
-            }),
-          }),
+          200: Type.Object({ stats: InstanceStats }),
         }),
       },
     },
@@ -270,13 +268,6 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
 };
 
 export const reconcileRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
-  const Orphan = Type.Object({
-    kind: Type.Union([Type.Literal('container'), Type.Literal('volume'), Type.Literal('database')]),
-    name: Type.String(),
-    hostId: Type.String(),
-    madeFor: Type.Union([Type.String(), Type.Null()]),
-    detail: Type.String(),
-  });
   app.get(
     '/reconcile',
     {
@@ -284,13 +275,7 @@ export const reconcileRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
         tags: ['hosts'],
         summary:
           'What exists but Marina does not know (orphans), and known instances whose container vanished (platform admins)',
-        response: responses({
-          200: Type.Object({
-            orphans: Type.Array(Orphan),
-            missing: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), containerName: Type.String() })),
-            unreachableHosts: Type.Array(Type.String()),
-          }),
-        }),
+        response: responses({ 200: ReconcileReport }),
       },
     },
     async (request) => services.reconcile.scan(contextOf(request)),

@@ -49,3 +49,73 @@ export const Credentials = Type.Object({
   login: Type.String(),
   password: Type.String(),
 });
+
+/** What an instance uses now; a figure Marina cannot read is null. */
+export const InstanceStats = Type.Object({
+  at: Type.String(),
+  running: Type.Boolean(),
+  cpuPercent: Type.Union([Type.Number(), Type.Null()]),
+  memoryBytes: Type.Union([Type.Number(), Type.Null()]),
+  memoryLimitBytes: Type.Union([Type.Number(), Type.Null()]),
+  networkRxBytes: Type.Union([Type.Number(), Type.Null()]),
+  networkTxBytes: Type.Union([Type.Number(), Type.Null()]),
+  databaseBytes: Type.Union([Type.Number(), Type.Null()]),
+  filestoreBytes: Type.Union([Type.Number(), Type.Null()]),
+  uptimeSeconds: Type.Union([Type.Number(), Type.Null()]),
+});
+
+/** Something on a host that carries Marina's marks but belongs to nothing Marina knows. */
+export const Orphan = Type.Object({
+  kind: Type.Union([Type.Literal('container'), Type.Literal('volume'), Type.Literal('database')]),
+  name: Type.String(),
+  hostId: Type.String(),
+  // The instance or server it was made for, from its labels, when known.
+  madeFor: Type.Union([Type.String(), Type.Null()]),
+  detail: Type.String(),
+});
+
+/** Orphans, known instances whose container vanished, and the hosts that could not be asked. */
+export const ReconcileReport = Type.Object({
+  orphans: Type.Array(Orphan),
+  missing: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), containerName: Type.String() })),
+  unreachableHosts: Type.Array(Type.String()),
+});
+
+export const LogLevel = Type.Union([
+  Type.Literal('DEBUG'),
+  Type.Literal('INFO'),
+  Type.Literal('WARNING'),
+  Type.Literal('ERROR'),
+  Type.Literal('CRITICAL'),
+]);
+
+/** One Odoo log entry (a line and its continuation lines), as the instance and system logs answer it. */
+export const LogEntry = Type.Object(
+  {
+    id: Type.String(),
+    time: Type.Union([Type.String(), Type.Null()]),
+    level: Type.Union([LogLevel, Type.Null()]),
+    database: Type.Union([Type.String(), Type.Null()]),
+    logger: Type.Union([Type.String(), Type.Null()]),
+    message: Type.String(),
+    continuation: Type.Array(Type.String()),
+    truncated: Type.Integer(),
+    plain: Type.Boolean(),
+    http: Type.Union([
+      Type.Object({
+        remoteAddress: Type.String(),
+        method: Type.String(),
+        path: Type.String(),
+        protocol: Type.String(),
+        status: Type.Integer(),
+        size: Type.Union([Type.Integer(), Type.Null()]),
+        queryCount: Type.Union([Type.Integer(), Type.Null()]),
+        sqlTimeMs: Type.Union([Type.Number(), Type.Null()]),
+        otherTimeMs: Type.Union([Type.Number(), Type.Null()]),
+        totalTimeMs: Type.Union([Type.Number(), Type.Null()]),
+      }),
+      Type.Null(),
+    ]),
+  },
+  { title: 'LogEntry' },
+);

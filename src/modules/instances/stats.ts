@@ -1,33 +1,27 @@
+import type { Static } from 'typebox';
 import { databaseSize } from '../../adapters/postgres/admin.js';
 import type { Actor } from '../../platform/context.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
 import { ODOO_DATA_DIR } from './odoo-container.js';
+import type { InstanceStats as InstanceStatsSchema } from './schemas.js';
 import type { InstanceService } from './service.js';
 
-export interface InstanceStats {
-  at: string;
-  running: boolean;
-  cpuPercent: number | null;
-  memoryBytes: number | null;
-  memoryLimitBytes: number | null;
-  networkRxBytes: number | null;
-  networkTxBytes: number | null;
-  databaseBytes: number | null;
-  filestoreBytes: number | null;
-  uptimeSeconds: number | null;
+/** An instance's figures as the API answers them (the `InstanceStats` schema). */
+export type InstanceStats = Static<typeof InstanceStatsSchema>;
+
+export interface InstanceStatsServiceDeps {
+  instances: InstanceService;
+  hosts: HostService;
+  databaseServers: DatabaseServerService;
 }
 
 export class InstanceStatsService {
-  constructor(
-    private readonly instances: InstanceService,
-    private readonly hosts: HostService,
-    private readonly databaseServers: DatabaseServerService,
-  ) {}
+  constructor(private readonly deps: InstanceStatsServiceDeps) {}
 
   async stats(actor: Actor, id: string): Promise<InstanceStats> {
-    const instance = await this.instances.get(actor, id);
-    const runtime = await this.hosts.reachableRuntime(instance.host_id);
+    const instance = await this.deps.instances.get(actor, id);
+    const runtime = await this.deps.hosts.reachableRuntime(instance.host_id);
     const state = await runtime.state(instance.container_name);
     const result: InstanceStats = {
       at: new Date().toISOString(),
@@ -60,9 +54,9 @@ export class InstanceStatsService {
     }
     if (instance.database_server_id) {
       work.push(
-        this.databaseServers
+        this.deps.databaseServers
           .get(instance.database_server_id)
-          .then((server) => this.databaseServers.connection(server))
+          .then((server) => this.deps.databaseServers.connection(server))
           .then((connection) => databaseSize(connection, instance.db_name))
           .then((bytes) => {
             result.databaseBytes = bytes;

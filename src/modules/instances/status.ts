@@ -67,6 +67,14 @@ export function statusFromState(current: InstanceStatus, state: WorkloadState | 
   return { status: 'exited', detail: `exited with code ${state.exitCode}`, startedAt: null };
 }
 
+export interface StatusTrackerDeps {
+  db: Db;
+  hosts: HostService;
+  instances: InstanceService;
+  namespace: string;
+  logger: Logger;
+}
+
 /**
  * Keeps instance status in step with Docker by following each host's event stream (reconnecting
  * when it drops), and by inspecting every container once when the stream (re)connects.
@@ -77,13 +85,7 @@ export class StatusTracker {
   /** Events are applied one after another, in the order Docker sent them (die, then stop…). */
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly db: Db,
-    private readonly hosts: HostService,
-    private readonly instances: InstanceService,
-    private readonly namespace: string,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: StatusTrackerDeps) {}
 
   start(hostIds: string[]): void {
     for (const hostId of hostIds) this.loops.push(this.follow(hostId));
@@ -98,10 +100,10 @@ export class StatusTracker {
     let delay = 1000;
     while (!this.abort.signal.aborted) {
       try {
-        const runtime = await this.hosts.runtime(hostId);
+        const runtime = await this.deps.hosts.runtime(hostId);
         // Subscribe first, then inspect: a change between the two is not lost.
         const following = runtime.events(
-          this.namespace,
+          this.deps.namespace,
           (event) => {
             this.queue = this.queue.then(() => this.onEvent(event));
           },
@@ -113,8 +115,8 @@ export class StatusTracker {
         await following;
       } catch (error) {
         if (this.abort.signal.aborted) return;
-        this.logger.warn({ host: hostId, err: error }, 'lost the Docker event stream; reconnecting');
-        await this.hosts.refresh(hostId).catch(() => undefined);
+        this.deps.logger.warn({ host: hostId, err: error }, 'lost the Docker event stream; reconnecting');
+        await this.deps.hosts.refresh(hostId).catch(() => undefined);
       }
       if (this.abort.signal.aborted) return;
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -127,19 +129,19 @@ export class StatusTracker {
     const id = event.labels[LABEL_ID];
     if (!id) return;
     try {
-      const instance = await this.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+      const instance = await this.deps.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
       if (!instance || JOB_OWNED.includes(instance.status)) return;
       const change = statusFromEvent(instance.status, event);
       if (change) await this.apply(instance, change);
     } catch (error) {
-      this.logger.error({ err: error, instance: id }, 'could not record a status change');
+      this.deps.logger.error({ err: error, instance: id }, 'could not record a status change');
     }
   }
 
   /** Inspects every known container of the host once; vanished ones become "missing". */
   async reconcile(hostId: string): Promise<void> {
-    const runtime = await this.hosts.runtime(hostId);
-    const instances = await this.db.selectFrom('instances').selectAll().where('host_id', '=', hostId).execute();
+    const runtime = await this.deps.hosts.runtime(hostId);
+    const instances = await this.deps.db.selectFrom('instances').selectAll().where('host_id', '=', hostId).execute();
     for (const instance of instances) {
       if (JOB_OWNED.includes(instance.status)) continue;
       await this.apply(instance, statusFromState(instance.status, await runtime.state(instance.container_name)));
@@ -152,7 +154,7 @@ export class StatusTracker {
       instance.status_detail === change.detail &&
       (change.health === undefined || instance.health === change.health);
     if (same) return;
-    await this.instances.setStatus(instance.id, change.status, change.detail, {
+    await this.deps.instances.setStatus(instance.id, change.status, change.detail, {
       ...(change.health !== undefined ? { health: change.health } : {}),
       ...(change.startedAt !== undefined ? { started_at: change.startedAt } : {}),
     });

@@ -15,7 +15,7 @@ import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { invalid, isUuid } from '../../platform/validation.js';
 import { outboundError } from '../settings/outbound-settings.js';
 import { checkReachable } from './destination-checks.js';
-import type { Destination as DestinationSchema } from './schemas.js';
+import type { Destination as DestinationSchema, ProbeResult as ProbeResultSchema } from './schemas.js';
 
 /** What a destination keeps sealed: never returned, logged or audited. */
 export interface DestinationSecrets {
@@ -27,6 +27,9 @@ export interface DestinationSecrets {
 
 /** A destination as the API shows it, never its secrets (the `Destination` schema). */
 export type DestinationView = Static<typeof DestinationSchema>;
+
+/** The outcome of testing a destination, as the API answers it (the `ProbeResult` schema). */
+export type DestinationTestView = Static<typeof ProbeResultSchema>;
 
 export type ProbeFunction = (target: StoreTarget, guard: OutboundGuard) => Promise<ProbeResult>;
 
@@ -432,7 +435,7 @@ export class DestinationService {
    * Writes, reads back and deletes a probe. An SFTP server seen for the first time has its host key
    * pinned from then on: a different key later is refused.
    */
-  async test(ctx: RequestContext, id: string): Promise<ProbeResult & { pinned: boolean }> {
+  async test(ctx: RequestContext, id: string): Promise<DestinationTestView> {
     const d = await this.get(ctx.actor, id, 'admin');
     let result: ProbeResult;
     try {

@@ -1,3 +1,4 @@
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Backup } from '../../db/schema.js';
 import { requireAccess, requirePlatformAdmin } from '../../platform/access.js';
@@ -17,6 +18,7 @@ import type { DestinationService } from './destinations.js';
 import { planRetention, type RetentionBackup, type RetentionPlan, type RetentionPolicy } from './retention.js';
 import { completePolicy, type RetentionScope, type RetentionSettings } from './schedule-settings.js';
 import type { ScheduleService } from './schedules.js';
+import type { RetentionPreview } from './schemas.js';
 
 export interface RetentionServiceDeps {
   db: Db;
@@ -71,10 +73,7 @@ export class RetentionService {
   }
 
   /** What a policy would keep and delete, before anything is saved. */
-  async preview(
-    ctx: RequestContext,
-    raw: unknown,
-  ): Promise<{ keep: { backup: BackupView; reasons: string[] }[]; delete: BackupView[] }> {
+  async preview(ctx: RequestContext, raw: unknown): Promise<Static<typeof RetentionPreview>> {
     if (typeof raw !== 'object' || raw === null) throw invalid('body', 'The body is an object.');
     const input = raw as Record<string, unknown>;
     if (typeof input.instanceId !== 'string') throw invalid('instanceId', 'instanceId is required.');

@@ -2,10 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { DateTime, Job, Nullable, responses, Uuid } from '../../platform/http/schemas.js';
+import { DateTime, Nullable, responses, Uuid } from '../../platform/http/schemas.js';
+import { Job } from '../../platform/jobs/schemas.js';
 import { Backup, BackupFormat, BackupKind, BackupRun } from '../backups/schemas.js';
 import { passphraseLength } from './destinations.js';
-import { Destination, ProbeResult, Schedule, Spec } from './schemas.js';
+import { Destination, ProbeResult, RetentionPreview, Schedule, Spec } from './schemas.js';
 
 const NewDestination = Type.Object(
   {
@@ -244,12 +245,7 @@ export const offsiteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
           },
           { additionalProperties: false },
         ),
-        response: responses({
-          200: Type.Object({
-            keep: Type.Array(Type.Object({ backup: Backup, reasons: Type.Array(Type.String()) })),
-            delete: Type.Array(Backup),
-          }),
-        }),
+        response: responses({ 200: RetentionPreview }),
       },
     },
     async (request) => retention.preview(contextOf(request), request.body),

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { DateTime, Nullable } from '../../platform/http/schemas.js';
-import { BackupFormat, BackupKind } from '../backups/schemas.js';
+import { Backup, BackupFormat, BackupKind } from '../backups/schemas.js';
 
 /** The shapes of destinations and schedules in the API; the services return exactly these. */
 
@@ -97,3 +97,9 @@ export const Schedule = Type.Object(
   },
   { title: 'Schedule' },
 );
+
+/** What a retention policy would keep (and why) and delete of an instance's scheduled backups. */
+export const RetentionPreview = Type.Object({
+  keep: Type.Array(Type.Object({ backup: Backup, reasons: Type.Array(Type.String()) })),
+  delete: Type.Array(Backup),
+});

@@ -391,7 +391,7 @@ describe('backup failure notices', () => {
     const orgId = await organization();
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
-    const notifications = new NotificationService(t.db, t.services.settings, logger);
+    const notifications = new NotificationService({ db: t.db, settings: t.services.settings, logger });
 
     expect(await notifications.backupFailed(event(orgId))).toEqual({ sent: false, reason: 'smtp-not-configured' });
     expect(lines.join('')).toMatch(/"level":30.*SMTP is not configured/);

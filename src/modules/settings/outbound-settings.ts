@@ -1,3 +1,4 @@
+import type { Static } from 'typebox';
 import {
   type CheckedAddress,
   checkOutbound,
@@ -14,15 +15,14 @@ import type { Clock } from '../../platform/clock.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
 import { invalid } from '../../platform/validation.js';
+import type { OutboundSettings as OutboundSettingsSchema } from './schemas.js';
 import { saveSetting } from './setting-rows.js';
 
 const KEY = 'outbound';
 const MAX_RANGES = 50;
 
-export interface OutboundSettings {
-  /** Internal ranges (CIDR) Marina may connect to for S3, SFTP and git; empty: none. */
-  allowedRanges: string[];
-}
+/** The outbound settings as the API answers them (the `OutboundSettings` schema). */
+export type OutboundSettings = Static<typeof OutboundSettingsSchema>;
 
 /** Marina's own listening ports, which no destination or remote may point at on this machine. */
 export interface OutboundSettingsServiceDeps {

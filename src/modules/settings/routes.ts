@@ -4,7 +4,8 @@ import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
 import { Email, responses, Uuid } from '../../platform/http/schemas.js';
 import { patterns } from '../../platform/validation.js';
-import { Security, SmtpSettings } from './schemas.js';
+import { GitSettings } from '../code/schemas.js';
+import { OutboundSettings, Security, SmtpSettings } from './schemas.js';
 import { smtpLimits } from './service.js';
 
 // The edge catches shapes (types, lengths, characters); the service checks the meaning again.
@@ -80,18 +81,6 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     },
   );
 
-  const GitSettings = Type.Object(
-    {
-      fileRoot: Type.Union([Type.String(), Type.Null()], {
-        description:
-          "The folder of Marina's machine file:// repositories must be inside (its real path); null: no local repositories",
-      }),
-      fileRepositoryOrganizations: Type.Array(Uuid, {
-        description: 'Organizations a platform admin lets use file:// repositories',
-      }),
-    },
-    { title: 'GitSettings' },
-  );
   app.get(
     '/settings/git',
     {
@@ -141,15 +130,6 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     }),
   );
 
-  const OutboundSettings = Type.Object(
-    {
-      allowedRanges: Type.Array(Type.String(), {
-        description:
-          'Internal address ranges (CIDR) S3 endpoints, SFTP hosts and git remotes may use; everything else internal is refused',
-      }),
-    },
-    { title: 'OutboundSettings' },
-  );
   app.get(
     '/settings/outbound',
     {

@@ -20,3 +20,14 @@ export const SmtpSettings = Type.Object(
   },
   { title: 'SmtpSettings' },
 );
+
+/** The internal address ranges the outbound guard lets through. */
+export const OutboundSettings = Type.Object(
+  {
+    allowedRanges: Type.Array(Type.String(), {
+      description:
+        'Internal address ranges (CIDR) S3 endpoints, SFTP hosts and git remotes may use; everything else internal is refused',
+    }),
+  },
+  { title: 'OutboundSettings' },
+);

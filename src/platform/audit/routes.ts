@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../http/auth.js';
 import type { RouteOptions } from '../http/route-options.js';
-import { AuditEvent, DateTime, responses } from '../http/schemas.js';
+import { DateTime, responses } from '../http/schemas.js';
 import { patterns } from '../validation.js';
+import { AuditEvent } from './schemas.js';
 
 export const auditRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
   app.get(

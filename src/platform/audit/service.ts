@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Database } from '../../db/schema.js';
 import { memberOrganizations } from '../access.js';
 import type { Clock } from '../clock.js';
 import type { Actor } from '../context.js';
 import { MarinaError } from '../errors.js';
+import type { AuditEvent } from './schemas.js';
 
 export interface AuditEntry {
   action: string;
@@ -63,26 +65,19 @@ export interface AuditQuery {
   before?: string;
 }
 
-export interface AuditEventView {
-  id: string;
-  at: string;
-  actor: { id: string | null; label: string };
-  organizationId: string | null;
-  action: string;
-  category: string;
-  target: { type: string; id: string; label: string | null } | null;
-  details: Record<string, unknown>;
-  ip: string | null;
+/** An audit event as the API answers it (the `AuditEvent` schema). */
+export type AuditEventView = Static<typeof AuditEvent>;
+
+export interface AuditServiceDeps {
+  db: Db;
+  clock: Clock;
 }
 
 export class AuditService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly deps: AuditServiceDeps) {}
 
-  record(who: AuditWho, entry: AuditEntry, trx: Kysely<Database> = this.db): Promise<void> {
-    return recordAudit(trx, this.clock, who, entry);
+  record(who: AuditWho, entry: AuditEntry, trx: Kysely<Database> = this.deps.db): Promise<void> {
+    return recordAudit(trx, this.deps.clock, who, entry);
   }
 
   /**
@@ -93,10 +88,10 @@ export class AuditService {
     if (query.from && query.to && query.from > query.to) {
       throw new MarinaError('MARINA_E_VALIDATION', '"from" must be before "to".', { field: 'from' });
     }
-    let q = this.db.selectFrom('audit_events').selectAll();
+    let q = this.deps.db.selectFrom('audit_events').selectAll();
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
       const userId = actor.userId;
-      const administered = memberOrganizations(this.db, actor).where('memberships.role', 'in', ['owner', 'admin']);
+      const administered = memberOrganizations(this.deps.db, actor).where('memberships.role', 'in', ['owner', 'admin']);
       q = q.where((eb) => eb.or([eb('actor_id', '=', userId), eb('organization_id', 'in', administered)]));
       // An organization token sees that organization's events only, its user's own included.
       if (actor.organizationId) q = q.where('organization_id', '=', actor.organizationId);
@@ -141,7 +136,12 @@ export class AuditService {
   }
 
   async categories(): Promise<string[]> {
-    const rows = await this.db.selectFrom('audit_events').select('category').distinct().orderBy('category').execute();
+    const rows = await this.deps.db
+      .selectFrom('audit_events')
+      .select('category')
+      .distinct()
+      .orderBy('category')
+      .execute();
     return rows.map((r) => r.category);
   }
 }

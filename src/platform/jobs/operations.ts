@@ -1,37 +1,20 @@
 import { EventEmitter } from 'node:events';
+import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
-import type { Operation, OperationError, OperationStatus, OperationStep } from '../../db/schema.js';
+import type { Operation, OperationStatus } from '../../db/schema.js';
 import { memberOrganizations, requireAccess } from '../access.js';
 import type { Clock } from '../clock.js';
 import type { Actor } from '../context.js';
 import { MarinaError, notFound } from '../errors.js';
 import { isUuid } from '../validation.js';
 import type { PlannedJob } from './define.js';
+import type { Job, JobLogLine } from './schemas.js';
 
-export interface OperationView {
-  id: string;
-  kind: string;
-  status: OperationStatus;
-  progress: number;
-  step: string | null;
-  steps: OperationStep[];
-  target: { type: string; id: string; label: string | null } | null;
-  organizationId: string | null;
-  hostId: string | null;
-  result: Record<string, unknown> | null;
-  error: OperationError | null;
-  actor: { id: string | null; label: string };
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+/** A job as the API answers it (the `Job` schema). */
+export type OperationView = Static<typeof Job>;
 
-export interface OperationLogLine {
-  id: string;
-  at: string;
-  level: string;
-  message: string;
-}
+/** One line of a job's log (the `JobLogLine` schema). */
+export type OperationLogLine = Static<typeof JobLogLine>;
 
 export const operationView = (op: Operation): OperationView => ({
   id: op.id,
@@ -93,13 +76,21 @@ export interface OperationQuery {
 const actorId = (actor: Actor) => (actor.kind === 'user' ? actor.userId : null);
 const actorLabel = (actor: Actor) => (actor.kind === 'user' ? actor.email : actor.label);
 
+export interface OperationServiceDeps {
+  db: Db;
+  clock: Clock;
+  /** Where changes are published for the SSE streams. */
+  bus: OperationBus;
+}
+
 /** The operations table users see: what ran, what runs, its steps, progress, logs and outcome. */
 export class OperationService {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-    readonly bus: OperationBus,
-  ) {}
+  /** Where changes are published for the SSE streams. */
+  readonly bus: OperationBus;
+
+  constructor(private readonly deps: OperationServiceDeps) {
+    this.bus = deps.bus;
+  }
 
   async insert(db: Db, actor: Actor, input: NewOperation): Promise<Operation> {
     return db
@@ -118,7 +109,7 @@ export class OperationService {
         input: JSON.stringify(input.job.input),
         actor_id: actorId(actor),
         actor_label: actorLabel(actor),
-        created_at: this.clock.now(),
+        created_at: this.deps.clock.now(),
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -127,7 +118,7 @@ export class OperationService {
   /** Organization members see their organization's operations; platform-wide ones are for admins. */
   async get(actor: Actor, id: string): Promise<Operation> {
     if (!isUuid(id)) throw notFound('Job');
-    const op = await this.db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+    const op = await this.deps.db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!op) throw notFound('Job');
     await this.requireVisible(actor, op);
     return op;
@@ -136,20 +127,20 @@ export class OperationService {
   private async requireVisible(actor: Actor, op: Operation): Promise<void> {
     if (actor.kind === 'system' || actor.isPlatformAdmin) return;
     if (!op.organization_id) throw notFound('Job');
-    await requireAccess(this.db, actor, op.organization_id, 'member', 'Job');
+    await requireAccess(this.deps.db, actor, op.organization_id, 'member', 'Job');
   }
 
   async list(actor: Actor, query: OperationQuery): Promise<{ jobs: OperationView[]; nextCursor: string | null }> {
-    let q = this.db.selectFrom('operations').selectAll();
+    let q = this.deps.db.selectFrom('operations').selectAll();
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      q = q.where('organization_id', 'in', memberOrganizations(this.db, actor));
+      q = q.where('organization_id', 'in', memberOrganizations(this.deps.db, actor));
     }
     if (query.status) q = q.where('status', '=', query.status);
     if (query.kind) q = q.where('kind', '=', query.kind);
     if (query.targetId) q = q.where('target_id', '=', query.targetId);
     if (query.organizationId) q = q.where('organization_id', '=', query.organizationId);
     if (query.before) {
-      const before = await this.db
+      const before = await this.deps.db
         .selectFrom('operations')
         .select(['created_at'])
         .where('id', '=', query.before)
@@ -168,7 +159,7 @@ export class OperationService {
 
   async logs(actor: Actor, id: string, afterId?: string): Promise<OperationLogLine[]> {
     await this.get(actor, id);
-    let q = this.db.selectFrom('operation_logs').selectAll().where('operation_id', '=', id);
+    let q = this.deps.db.selectFrom('operation_logs').selectAll().where('operation_id', '=', id);
     if (afterId) q = q.where('id', '>', afterId);
     const rows = await q.orderBy('id').limit(5000).execute();
     return rows.map((r) => ({ id: r.id, at: r.at.toISOString(), level: r.level, message: r.message }));

@@ -2,9 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../http/auth.js';
 import type { RouteOptions } from '../http/route-options.js';
-import { Job, JobLogLine, JobStatus, responses, Uuid } from '../http/schemas.js';
+import { responses, Uuid } from '../http/schemas.js';
 import { openEventStream } from '../http/sse.js';
 import { isFinished, type OperationLogLine, type OperationView, operationView } from './operations.js';
+import { Job, JobLogLine, JobStatus } from './schemas.js';
 
 export const jobRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
   const operations = services.operations;

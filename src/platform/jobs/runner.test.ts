@@ -19,7 +19,7 @@ let operations: OperationService;
 beforeEach(async () => {
   database = await createTestDatabase();
   bus = new OperationBus();
-  operations = new OperationService(database.db, systemClock, bus);
+  operations = new OperationService({ db: database.db, clock: systemClock, bus });
 });
 afterEach(async () => {
   await runner?.stop();

@@ -1,4 +1,4 @@
-import type { paths } from './schema';
+import type { paths } from '../../../src/api/schema';
 
 type Json<T> = T extends { content: { 'application/json': infer Body } } ? Body : never;
 
