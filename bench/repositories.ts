@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Git, releaseGitRuntime } from '../src/adapters/git/git.js';
-import { addonChecksums, changedAddons, scanAddons } from '../src/odoo/addons.js';
+import { addonChecksums, changedAddons } from '../src/odoo/addon-checksums.js';
+import { scanAddons } from '../src/odoo/addons.js';
 import { createTestRepository, demoAddon, writeAddon } from '../test/helpers/git-repo.js';
 import { ms, report, timed } from './report.js';
 

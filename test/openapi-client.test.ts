@@ -7,7 +7,8 @@ import {
   schemaTypesPath,
 } from '../scripts/generate-api-client.js';
 
-const STALE = 'The committed API types are stale: run npm run gen:api and commit web/src/api/openapi.json and src/api/schema.d.ts.';
+const STALE =
+  'The committed API types are stale: run npm run gen:api and commit web/src/api/openapi.json and src/api/schema.d.ts.';
 
 describe('the generated API clients (web UI and CLI)', () => {
   it('matches the OpenAPI document the server publishes', async () => {

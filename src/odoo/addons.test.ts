@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adaptVersion, addonChecksums, changedAddons, parseManifest, scanAddons } from './addons.js';
+import { addonChecksums, changedAddons } from './addon-checksums.js';
+import { adaptVersion, scanAddons } from './addons.js';
+import { parseManifest } from './manifest-parser.js';
 
 let root: string;
 

@@ -17,12 +17,13 @@ import {
 } from '../helpers/docker.js';
 import { followJob } from '../helpers/jobs.js';
 import { odooSource, rpcLogin } from '../helpers/odoo.js';
+import { callKw, execIn, odooSession, waitForOdoo } from './odoo-session.js';
 
 /**
  * Backups, restores, clones and imports through Marina's API against REAL Odoo 17 (ODOO_SOURCE):
  * Marina's zip is restored by Odoo's own database manager, a zip made by Odoo's database manager
  * is imported by Marina, a native backup brings an instance back, and a clone is neutralized
- * while production keeps its connections. src/modules/backups/backups.test.ts runs the same flows on the stand-in.
+ * while production keeps its connections. src/modules/backups/backups-*.test.ts run the same flows on the stand-in.
  */
 const source = odooSource();
 const fixtureZip = join(
@@ -38,71 +39,6 @@ if (source && !hasFixture) {
 }
 
 type InstanceView = { id: string; url: string; dbName: string; name: string; stage: string; projectId: string };
-
-/** An Odoo session (cookie) for JSON-RPC calls, as the web client holds one. */
-async function odooSession(url: string, db: string, login: string, password: string): Promise<string> {
-  const response = await fetch(`${url}/web/session/authenticate`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { db, login, password } }),
-  });
-  const body = (await response.json()) as { result?: { uid: number }; error?: unknown };
-  if (!body.result?.uid) throw new Error(`login to ${db} at ${url} failed: ${JSON.stringify(body.error)}`);
-  const cookie = response.headers.getSetCookie().find((c) => c.startsWith('session_id='));
-  if (!cookie) throw new Error('Odoo set no session cookie');
-  return cookie.split(';')[0] ?? '';
-}
-
-async function callKw<T>(
-  url: string,
-  cookie: string,
-  model: string,
-  method: string,
-  args: unknown[],
-  kwargs: Record<string, unknown> = {},
-): Promise<T> {
-  const response = await fetch(`${url}/web/dataset/call_kw/${model}/${method}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', cookie },
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { model, method, args, kwargs } }),
-  });
-  const body = (await response.json()) as { result?: T; error?: { data?: { message?: string } } };
-  if (body.error) throw new Error(`${model}.${method}: ${body.error.data?.message ?? JSON.stringify(body.error)}`);
-  return body.result as T;
-}
-
-async function waitForOdoo(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`${url}/web/health`, { signal: AbortSignal.timeout(3000) });
-      if (response.status === 200) return;
-      last = `answered ${response.status}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`Odoo at ${url} did not answer /web/health within ${timeoutMs} ms (${last})`);
-}
-
-/** Runs a command in a running container; returns what it printed (a TTY: one stream, no multiplexing). */
-async function execIn(containerId: string, cmd: string[]): Promise<string> {
-  const exec = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: true });
-  const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
-  let out = '';
-  stream.on('data', (chunk: Buffer) => {
-    out += chunk.toString('utf8');
-  });
-  await new Promise<void>((resolve, reject) => {
-    stream.on('end', () => resolve());
-    stream.on('error', reject);
-  });
-  return out;
-}
 
 describe.skipIf(!source)('real Odoo 17: backups, restores, clones and imports', () => {
   const namespace = testNamespace();

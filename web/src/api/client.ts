@@ -1,6 +1,6 @@
 import createClient, { type Middleware } from 'openapi-fetch';
-import { ApiError, toApiError } from './errors';
 import type { paths } from '../../../src/api/schema';
+import { ApiError, toApiError } from './errors';
 
 export const CSRF_HEADER = 'X-Marina-CSRF';
 

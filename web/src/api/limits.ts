@@ -1,5 +1,5 @@
-import openapi from './openapi.json';
 import type { paths } from '../../../src/api/schema';
+import openapi from './openapi.json';
 
 /**
  * The server's limits (lengths, ranges, steps), read from the OpenAPI document the server

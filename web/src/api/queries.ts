@@ -1,6 +1,6 @@
 import { infiniteQueryOptions, type QueryClient, queryOptions } from '@tanstack/react-query';
-import { api, call } from './client';
 import type { paths } from '../../../src/api/schema';
+import { api, call } from './client';
 import type { AuditQuery, BackupQuery, BackupRunQuery, Instance } from './types';
 
 type QueryOf<Path extends keyof paths> = paths[Path] extends { get: { parameters: { query?: infer Q } } }

@@ -1,8 +1,8 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
+import type { paths } from '../../../src/api/schema';
 import { api, call, onSessionEnded, rememberCsrfToken } from '../api/client';
 import { ApiError } from '../api/errors';
-import type { paths } from '../../../src/api/schema';
 
 export type Me = paths['/api/v1/me']['get']['responses'][200]['content']['application/json'];
 type SessionStart = paths['/api/v1/auth/login']['post']['responses'][200]['content']['application/json'];

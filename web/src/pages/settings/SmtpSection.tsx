@@ -1,10 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
+import type { paths } from '../../../../src/api/schema';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
 import { limits } from '../../api/limits';
 import { queryKeys, smtpSettingsQuery } from '../../api/queries';
-import type { paths } from '../../../../src/api/schema';
 import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
 import { CheckboxField } from '../../components/ChoiceCard';

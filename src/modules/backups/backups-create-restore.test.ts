@@ -2,179 +2,34 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import pg from 'pg';
 import tarStream from 'tar-stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
-import { as, type Browser, memberBrowser, type TestApp } from '../../../test/helpers/app.js';
-import {
-  docker,
-  provisionInstance,
-  removeNamespace,
-  requireDocker,
-  startDockerMarina,
-  TEST_IMAGES,
-  testNamespace,
-} from '../../../test/helpers/docker.js';
+import { describe, expect, it } from 'vitest';
+import { as, memberBrowser } from '../../../test/helpers/app.js';
 import { followJob } from '../../../test/helpers/jobs.js';
-import { withClient } from '../../adapters/postgres/admin.js';
+import {
+  addFilestoreFile,
+  admin,
+  backup,
+  baseUrl,
+  filestoreFiles,
+  headers,
+  instance,
+  makeZip,
+  once,
+  onVolume,
+  param,
+  projectId,
+  sql,
+  startMarinaWithStandinInstance,
+  t,
+  upload,
+  zipEntries,
+} from './backups-test-support.js';
 
-/**
- * Backups, restores, clones and imports against the real Docker engine and PostgreSQL, with
- * Marina's Odoo STAND-IN (test/standin) as the Odoo process: the platform flow. test/odoo/
- * proves the same against real Odoo 17.
- */
-const namespace = testNamespace();
-const fixtureZip = join(
-  process.env.MARINA_FIXTURES ?? join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures'),
-  'odoo-backups',
-  'odoo17-database-manager.zip',
-);
-let t: TestApp;
-let admin: Browser;
-let baseUrl: string;
-let headers: Record<string, string>;
-let instance: { id: string; url: string; name: string; dbName: string };
-let projectId: string;
-
-async function sql<T extends pg.QueryResultRow>(db: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const server = await t.services.databaseServers.forInstances('local');
-  const connection = await t.services.databaseServers.connection(server);
-  return withClient(connection, db, async (c) => (await c.query<T>(text, values)).rows);
-}
-
-async function param(db: string, key: string): Promise<string | undefined> {
-  return (await sql<{ value: string }>(db, 'select value from ir_config_parameter where key = $1', [key]))[0]?.value;
-}
-
-async function backup(kind: string, format: string) {
-  const created = await as(t, admin)('POST', `/api/v1/instances/${instance.id}/backups`, { kind, format });
-  expect(created.statusCode).toBe(202);
-  const { job } = await followJob(baseUrl, headers, created.json().job.id);
-  expect(job.error).toBeNull();
-  expect(job.status).toBe('succeeded');
-  return (await as(t, admin)('GET', `/api/v1/backups/${created.json().backup.id}`)).json().backup;
-}
-
-function zipEntries(buffer: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, zip) => {
-      if (error) return reject(error);
-      const entries = new Map<string, Buffer>();
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (e, stream) => {
-          if (e) return reject(e);
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            entries.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.on('end', () => resolve(entries));
-      zip.readEntry();
-    });
-  });
-}
-
-function makeZip(files: Record<string, string>): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(files)) zip.addBuffer(Buffer.from(content), name);
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve) => {
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-  });
-}
-
-function upload(query: string, body: Buffer, who: Browser = admin) {
-  return t.app.inject({
-    method: 'POST',
-    url: `/api/v1/imports?${query}`,
-    headers: { cookie: who.cookie, 'x-marina-csrf': who.csrf, 'content-type': 'application/zip' },
-    payload: body,
-  });
-}
-
-/** Runs a fixed script on the instance's data volume (mounted at /data); arguments as $1, $2…. */
-async function onVolume(script: string, ...args: string[]): Promise<string> {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  await docker.run(TEST_IMAGES.postgres, ['sh', '-euc', script, 'sh', ...args], out, {
-    HostConfig: {
-      Mounts: [
-        {
-          Type: 'volume',
-          Source: `${namespace}-filestore-${instance.id.replace(/-/g, '').slice(0, 16)}`,
-          Target: '/data',
-        },
-      ],
-      AutoRemove: true,
-    },
-  });
-  // docker.run attaches a terminal: its lines end in \r\n.
-  return text.replace(/\r\n/g, '\n');
-}
-
-/** Writes a file into the instance's filestore the way Odoo names it: after the sha1 of `content`. */
-async function addFilestoreFile(content: string): Promise<string> {
-  const hash = createHash('sha1').update(content).digest('hex');
-  const relative = `${hash.slice(0, 2)}/${hash}`;
-  await onVolume(
-    'mkdir -p "$(dirname "/data/filestore/$1/$2")"; printf %s "$3" > "/data/filestore/$1/$2"; chown -R 101:101 /data/filestore',
-    instance.dbName,
-    relative,
-    content,
-  );
-  return relative;
-}
-
-/** Each filestore file with whether its content still hashes to its name. */
-async function filestoreFiles(): Promise<Record<string, boolean>> {
-  const listing = await onVolume(
-    'cd "/data/filestore/$1"; for f in */*; do printf "%s %s\\n" "$f" "$(sha1sum < "$f" | cut -c1-40)"; done',
-    instance.dbName,
-  );
-  return Object.fromEntries(
-    listing
-      .trim()
-      .split('\n')
-      .map((line) => line.split(' '))
-      .map(([name, hash]) => [name ?? '', name?.endsWith(`/${hash}`) ?? false]),
-  );
-}
-
-beforeAll(async () => {
-  await requireDocker();
-  ({ t, admin, baseUrl, headers } = await startDockerMarina(namespace, {
-    MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
-    MARINA_UPLOAD_LIMIT_MB: '5',
-  }));
-  ({ instance } = await provisionInstance({ t, admin, baseUrl, headers }));
-  projectId = (await as(t, admin)('GET', `/api/v1/instances/${instance.id}`)).json().instance.projectId;
-}, 180_000);
-
-afterAll(async () => {
-  await t?.close();
-  await removeNamespace(namespace);
-});
-
-/** Made on first use and shared after: each test that needs it runs alone too (`-t`). */
-function once<T>(make: () => Promise<T>): () => Promise<T> {
-  let made: Promise<T> | undefined;
-  return () => {
-    made ??= make();
-    return made;
-  };
-}
+startMarinaWithStandinInstance();
 
 describe('backups (stand-in Odoo)', () => {
   type Made = { id: string; sha256: string; sizeBytes: number };
@@ -502,113 +357,4 @@ describe('backups (stand-in Odoo)', () => {
     expect((await as(t, member)('GET', `/api/v1/backups/${nativeBackup.id}/download`)).statusCode).toBe(403);
     expect((await as(t, member)('POST', `/api/v1/instances/${instance.id}/backups`, {})).statusCode).toBe(403);
   });
-});
-
-describe('imports (stand-in Odoo)', () => {
-  const query = (name: string) => `project=${projectId}&name=${name}&stage=staging&adminLogin=dev%40acme.test`;
-
-  async function nothingChanged(before: { instances: number; backups: number }) {
-    const instances = (await as(t, admin)('GET', '/api/v1/instances')).json().instances.length;
-    const backups = (await as(t, admin)('GET', '/api/v1/backups')).json().backups.length;
-    expect({ instances, backups }).toEqual(before);
-    const uploads = join(t.config.backups.dir, 'uploads');
-    expect(existsSync(uploads) ? await readdir(uploads) : []).toEqual([]);
-  }
-
-  async function counts() {
-    return {
-      instances: (await as(t, admin)('GET', '/api/v1/instances')).json().instances.length,
-      backups: (await as(t, admin)('GET', '/api/v1/backups')).json().backups.length,
-    };
-  }
-
-  it('refuses a zip with ../ paths (zip-slip), one without dump.sql, a corrupted one, and one over the size limit — changing nothing', async () => {
-    const before = await counts();
-    const manifest = JSON.stringify({
-      odoo_dump: '1',
-      db_name: 'x',
-      version: '17.0',
-      major_version: '17.0',
-      modules: {},
-    });
-    // yazl refuses "../" itself; the name is patched in afterwards, as an attacker would.
-    const slip = await makeZip({ 'manifest.json': manifest, 'dump.sql': 'select 1;', 'AA/evil.txt': 'x' });
-    const evil = Buffer.from(slip.toString('latin1').replaceAll('AA/evil.txt', '../evil.txt'), 'latin1');
-    const slipped = await upload(query('slip'), evil);
-    expect(slipped.statusCode).toBe(400);
-    expect(slipped.json().error.code).toBe('MARINA_E_ARCHIVE_INVALID');
-    expect(slipped.json().error.message).toMatch(/\.\.\/evil\.txt.*outside/);
-
-    const noDump = await upload(query('nodump'), await makeZip({ 'manifest.json': manifest, 'filestore/ab/cd': 'x' }));
-    expect(noDump.statusCode).toBe(400);
-    expect(noDump.json().error.message).toMatch(/no dump\.sql/);
-
-    const noManifest = await upload(query('nomanifest'), await makeZip({ 'dump.sql': 'select 1;' }));
-    expect(noManifest.json().error.message).toMatch(/no manifest\.json/);
-
-    const good = await makeZip({ 'manifest.json': manifest, 'dump.sql': 'select 1;'.repeat(100) });
-    const damaged = Buffer.from(good);
-    damaged.writeUInt8((damaged[60] ?? 0) ^ 0xff, 60);
-    const corrupted = await upload(query('corrupt'), damaged);
-    expect(corrupted.statusCode).toBe(400);
-    expect(corrupted.json().error.code).toBe('MARINA_E_ARCHIVE_INVALID');
-
-    const truncated = await upload(query('truncated'), good.subarray(0, good.length - 30));
-    expect(truncated.json().error.code).toBe('MARINA_E_ARCHIVE_INVALID');
-
-    const big = await upload(query('big'), Buffer.alloc(6 * 1024 * 1024, 1));
-    expect(big.statusCode).toBe(413);
-    expect(big.json().error.message).toMatch(/5 MB/);
-    await nothingChanged(before);
-  });
-
-  it.skipIf(!existsSync(fixtureZip))(
-    "imports the zip made by Odoo 17's database manager as a new instance",
-    async () => {
-      const body = await readFile(fixtureZip);
-      const imported = await upload(query('imported'), body);
-      expect(imported.statusCode).toBe(202);
-      expect(imported.json().backup).toMatchObject({ trigger: 'import', format: 'zip', status: 'completed' });
-      const { job } = await followJob(baseUrl, headers, imported.json().job.id, 60_000).catch(async (e) => {
-        console.log((await as(t, admin)('GET', `/api/v1/jobs/${imported.json().job.id}/logs`)).body.slice(-3000));
-        throw e;
-      });
-      expect(job.error).toBeNull();
-      const copy = imported.json().instance;
-      const users = await sql<{ login: string }>(copy.dbName, 'select login from res_users where active');
-      expect(users.length).toBeGreaterThan(0);
-      expect(await param(copy.dbName, 'web.base.url')).toBe(copy.url);
-      const files = await sql<{ store_fname: string }>(
-        copy.dbName,
-        'select store_fname from ir_attachment where store_fname is not null limit 1',
-      );
-      expect(files.length).toBe(1);
-      // The data folder, restored files and their folders belong to Odoo's user: it keeps its sessions
-      // there and adds attachments beside the restored ones.
-      const owners = new PassThrough();
-      let out = '';
-      owners.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-      });
-      await docker.run(
-        TEST_IMAGES.postgres,
-        ['sh', '-c', '{ stat -c %u /data; find /data/filestore -mindepth 1 -exec stat -c %u {} +; } | sort -u'],
-        owners,
-        {
-          HostConfig: {
-            Mounts: [
-              {
-                Type: 'volume',
-                Source: `${namespace}-filestore-${copy.id.replace(/-/g, '').slice(0, 16)}`,
-                Target: '/data',
-              },
-            ],
-            AutoRemove: true,
-          },
-        },
-      );
-      expect(out.trim()).toBe('101');
-    },
-    240_000,
-  );
 });
