@@ -161,8 +161,8 @@ describe('marina destinations', () => {
   it('says precisely why a test failed (exit 1), and removes a destination only when told to', {
     timeout: 180_000,
   }, async () => {
-    // A port nobody listens on: the connection is refused. (An SFTP server is tested as it is
-    // added, and not added when it fails; an S3 endpoint is stored as given.)
+    // A port nobody listens on: the connection is refused. (Every destination is tested as it is
+    // added, and not added when it fails, unless --save-anyway.)
     const added = await ok([
       'destinations',
       'add',
@@ -179,9 +179,10 @@ describe('marina destinations', () => {
       'AKIANOBODY',
       '--secret-access-key-file',
       join(dir, 's3-secret'),
-      '--no-test',
+      '--save-anyway',
     ]);
-    expect(added.stdout).not.toContain('Connection test');
+    // The server tested it before saving; told to, it saved it anyway, marked unhealthy.
+    expect(added.stdout).toContain('Connection test FAILED (saved anyway, marked unhealthy)');
     const failed = await cli(['destinations', 'test', 'nowhere', '--org', 'acme']);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/✗ connect +\d+ ms/);

@@ -148,7 +148,7 @@ describe('the marina command on a fresh machine', () => {
     const actions = audit.map((e: { action: string }) => e.action);
     for (const action of [
       'user.create_admin',
-      'auth.login',
+      'session.login',
       'token.create',
       'organization.create',
       'invitation.create',

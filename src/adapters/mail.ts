@@ -23,6 +23,8 @@ export interface OutgoingMail {
 
 export interface SentMail {
   messageId: string;
+  /** The server's last reply, as it said it ("250 2.0.0 Ok: queued as 4F2A1"), without secrets. */
+  response: string;
   accepted: string[];
   rejected: string[];
 }
@@ -195,6 +197,7 @@ export async function sendMail(settings: SmtpSettings, mail: OutgoingMail): Prom
         : [];
     return {
       messageId: String(info.messageId ?? ''),
+      response: scrub(typeof info.response === 'string' ? info.response : '', settings).slice(0, 300),
       accepted: addresses(info.accepted),
       rejected: addresses(info.rejected),
     };

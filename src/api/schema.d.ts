@@ -2287,6 +2287,7 @@ export interface paths {
             parameters: {
                 query?: {
                     category?: string;
+                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan";
                     actor?: string;
                     target?: string;
                     organization?: string;
@@ -2453,6 +2454,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/vocabulary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every action the audit trail records, by target type (docs/audit.md lists the same) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            targets: {
+                                /**
+                                 * AuditTargetType
+                                 * @enum {string}
+                                 */
+                                type: "user" | "session" | "organization" | "member" | "invitation" | "token" | "project" | "instance" | "backup" | "destination" | "repository" | "settings" | "job" | "platform";
+                                describe: string;
+                                label: string;
+                                actions: {
+                                    /**
+                                     * AuditAction
+                                     * @enum {string}
+                                     */
+                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan";
+                                    describe: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs": {
         parameters: {
             query?: never;
@@ -2467,6 +2558,8 @@ export interface paths {
                     status?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
                     kind?: string;
                     target?: string;
+                    since?: string;
+                    until?: string;
                     limit?: number;
                     cursor?: string;
                 };
@@ -2518,6 +2611,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             }[];
                             nextCursor: string | null;
                         };
@@ -2563,6 +2664,366 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/holding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The jobs holding a target (an instance) now: while one does, these actions on it are refused */
+        get: {
+            parameters: {
+                query: {
+                    target: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            blocks: string[];
+                            jobs: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a queued job, or one waiting to try again where its kind allows it; answers the job as it ended */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a failed or cancelled job again with the same input, where its kind allows it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2631,6 +3092,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                             logs: {
                                 id: string;
@@ -2713,91 +3182,6 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/hosts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Docker engines Marina places instances on (platform admins) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            hosts: {
-                                id: string;
-                                name: string;
-                                dockerHost: string;
-                                state: string;
-                                message: string | null;
-                                engineVersion: string | null;
-                                os: string | null;
-                                cpus: number | null;
-                                memoryBytes: number | null;
-                                checkedAt: string | null;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description Stable MARINA_E_… code */
-                                code: string;
-                                message: string;
-                                details: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description Stable MARINA_E_… code */
-                                code: string;
-                                message: string;
-                                details: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                        };
-                    };
                 };
             };
         };
@@ -2976,7 +3360,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One project */
+        /** One project, with its instances by stage (production, staging, development), each with its last finished backup */
         get: {
             parameters: {
                 query?: never;
@@ -3005,6 +3389,217 @@ export interface paths {
                                 /** Format: date-time */
                                 createdAt: string;
                             };
+                            /** ProjectStages */
+                            stages: {
+                                production: ({
+                                    id: string;
+                                    organizationId: string;
+                                    projectId: string;
+                                    name: string;
+                                    stage: "production" | "staging" | "development";
+                                    odooVersion: string;
+                                    hostId: string;
+                                    status: string;
+                                    statusDetail: string | null;
+                                    health: string | null;
+                                    url: string | null;
+                                    httpPort: number | null;
+                                    cpus: number;
+                                    memoryMb: number;
+                                    adminLogin: string;
+                                    language: string;
+                                    country: string | null;
+                                    dbName: string;
+                                    clonedFromId: string | null;
+                                    /** CredentialsOrigin */
+                                    credentialsOrigin: {
+                                        source: "generated" | "reset" | "copied" | "imported";
+                                        from: string | null;
+                                        at: string | null;
+                                        passwordKnown: boolean;
+                                    };
+                                    startedAt: string | null;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                } & {
+                                    lastBackup: {
+                                        id: string;
+                                        status: "completed" | "failed";
+                                        trigger: string;
+                                        /** Format: date-time */
+                                        createdAt: string;
+                                        completedAt: string | null;
+                                        problem: boolean;
+                                    } | null;
+                                })[];
+                                staging: ({
+                                    id: string;
+                                    organizationId: string;
+                                    projectId: string;
+                                    name: string;
+                                    stage: "production" | "staging" | "development";
+                                    odooVersion: string;
+                                    hostId: string;
+                                    status: string;
+                                    statusDetail: string | null;
+                                    health: string | null;
+                                    url: string | null;
+                                    httpPort: number | null;
+                                    cpus: number;
+                                    memoryMb: number;
+                                    adminLogin: string;
+                                    language: string;
+                                    country: string | null;
+                                    dbName: string;
+                                    clonedFromId: string | null;
+                                    /** CredentialsOrigin */
+                                    credentialsOrigin: {
+                                        source: "generated" | "reset" | "copied" | "imported";
+                                        from: string | null;
+                                        at: string | null;
+                                        passwordKnown: boolean;
+                                    };
+                                    startedAt: string | null;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                } & {
+                                    lastBackup: {
+                                        id: string;
+                                        status: "completed" | "failed";
+                                        trigger: string;
+                                        /** Format: date-time */
+                                        createdAt: string;
+                                        completedAt: string | null;
+                                        problem: boolean;
+                                    } | null;
+                                })[];
+                                development: ({
+                                    id: string;
+                                    organizationId: string;
+                                    projectId: string;
+                                    name: string;
+                                    stage: "production" | "staging" | "development";
+                                    odooVersion: string;
+                                    hostId: string;
+                                    status: string;
+                                    statusDetail: string | null;
+                                    health: string | null;
+                                    url: string | null;
+                                    httpPort: number | null;
+                                    cpus: number;
+                                    memoryMb: number;
+                                    adminLogin: string;
+                                    language: string;
+                                    country: string | null;
+                                    dbName: string;
+                                    clonedFromId: string | null;
+                                    /** CredentialsOrigin */
+                                    credentialsOrigin: {
+                                        source: "generated" | "reset" | "copied" | "imported";
+                                        from: string | null;
+                                        at: string | null;
+                                        passwordKnown: boolean;
+                                    };
+                                    startedAt: string | null;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                } & {
+                                    lastBackup: {
+                                        id: string;
+                                        status: "completed" | "failed";
+                                        trigger: string;
+                                        /** Format: date-time */
+                                        createdAt: string;
+                                        completedAt: string | null;
+                                        problem: boolean;
+                                    } | null;
+                                })[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Docker engines Marina places instances on (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            hosts: {
+                                id: string;
+                                name: string;
+                                dockerHost: string;
+                                state: string;
+                                message: string | null;
+                                engineVersion: string | null;
+                                os: string | null;
+                                cpus: number | null;
+                                memoryBytes: number | null;
+                                checkedAt: string | null;
+                            }[];
                         };
                     };
                 };
@@ -3100,6 +3695,13 @@ export interface paths {
                                 country: string | null;
                                 dbName: string;
                                 clonedFromId: string | null;
+                                /** CredentialsOrigin */
+                                credentialsOrigin: {
+                                    source: "generated" | "reset" | "copied" | "imported";
+                                    from: string | null;
+                                    at: string | null;
+                                    passwordKnown: boolean;
+                                };
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -3198,6 +3800,13 @@ export interface paths {
                                 country: string | null;
                                 dbName: string;
                                 clonedFromId: string | null;
+                                /** CredentialsOrigin */
+                                credentialsOrigin: {
+                                    source: "generated" | "reset" | "copied" | "imported";
+                                    from: string | null;
+                                    at: string | null;
+                                    passwordKnown: boolean;
+                                };
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -3238,6 +3847,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                             credentials: {
                                 url: string | null;
@@ -3332,7 +3949,70 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The instances "Restart all" would restart now (platform admins), production first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            instances: {
+                                id: string;
+                                name: string;
+                                project: string;
+                                stage: "production" | "staging" | "development";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         put?: never;
         /** Restart every running instance (platform admins); one job each */
         post: {
@@ -3386,6 +4066,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             }[];
                         };
                     };
@@ -3481,6 +4169,13 @@ export interface paths {
                                 country: string | null;
                                 dbName: string;
                                 clonedFromId: string | null;
+                                /** CredentialsOrigin */
+                                credentialsOrigin: {
+                                    source: "generated" | "reset" | "copied" | "imported";
+                                    from: string | null;
+                                    at: string | null;
+                                    passwordKnown: boolean;
+                                };
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -3585,6 +4280,21 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
+                            };
+                            /** SafetyBackupPolicy */
+                            safetyBackup: {
+                                contents: string;
+                                where: string;
+                                keptUntil: string | null;
+                                kept: string;
                             };
                         };
                     };
@@ -3702,6 +4412,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                         };
                     };
@@ -3820,6 +4538,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                         };
                     };
@@ -3938,6 +4664,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                         };
                     };
@@ -4082,7 +4816,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reveal the instance's administrator and master passwords (organization admins; audited) */
+        /** Reveal the instance's administrator and master passwords and where they come from (organization admins; audited); a password Marina does not know (a copy's users) is null */
         post: {
             parameters: {
                 query?: never;
@@ -4101,11 +4835,108 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** RevealedCredentials */
                             credentials: {
                                 url: string | null;
                                 login: string;
-                                password: string;
+                                password: string | null;
                                 masterPassword: string;
+                                /** CredentialsOrigin */
+                                origin: {
+                                    source: "generated" | "reset" | "copied" | "imported";
+                                    from: string | null;
+                                    at: string | null;
+                                    passwordKnown: boolean;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/admin-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give the Odoo administrator (uid 2, else the first Settings member) a new generated password and answer it (organization admins; audited) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** RevealedCredentials */
+                            credentials: {
+                                url: string | null;
+                                login: string;
+                                password: string | null;
+                                masterPassword: string;
+                                /** CredentialsOrigin */
+                                origin: {
+                                    source: "generated" | "reset" | "copied" | "imported";
+                                    from: string | null;
+                                    at: string | null;
+                                    passwordKnown: boolean;
+                                };
                             };
                         };
                     };
@@ -4208,6 +5039,12 @@ export interface paths {
                                 createdAt: string;
                                 copies: number;
                                 bytes: number;
+                                /** DestinationHealth */
+                                health: {
+                                    status: "ok" | "failed" | "untested";
+                                    testedAt: string | null;
+                                    error: string | null;
+                                };
                             }[];
                         };
                     };
@@ -4251,7 +5088,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Add an S3-compatible or SFTP destination (no organizationId: platform-wide, admins only) */
+        /** Add an S3-compatible or SFTP destination (no organizationId: platform-wide, admins only). Its connection test runs first: a failing one refuses the save (MARINA_E_STORAGE, with the steps in its details) unless saveAnyway, which keeps it marked unhealthy. */
         post: {
             parameters: {
                 query?: never;
@@ -4284,6 +5121,8 @@ export interface paths {
                             privateKeyPassphrase?: string;
                             password?: string;
                         };
+                        /** @description Save even though the connection test fails; the destination is then marked unhealthy */
+                        saveAnyway?: boolean;
                         encryption?: {
                             passphrase: string;
                         } | null;
@@ -4327,6 +5166,28 @@ export interface paths {
                                 createdAt: string;
                                 copies: number;
                                 bytes: number;
+                                /** DestinationHealth */
+                                health: {
+                                    status: "ok" | "failed" | "untested";
+                                    testedAt: string | null;
+                                    error: string | null;
+                                };
+                            };
+                            /** DestinationTest */
+                            test: {
+                                ok: boolean;
+                                steps: {
+                                    step: string;
+                                    ok: boolean;
+                                    ms: number;
+                                }[];
+                                error: {
+                                    reason: string;
+                                    message: string;
+                                } | null;
+                                hostKeyFingerprint: string | null;
+                                /** @description The host key was seen for the first time and is now pinned */
+                                pinned: boolean;
                             };
                         };
                     };
@@ -4430,6 +5291,12 @@ export interface paths {
                                 createdAt: string;
                                 copies: number;
                                 bytes: number;
+                                /** DestinationHealth */
+                                health: {
+                                    status: "ok" | "failed" | "untested";
+                                    testedAt: string | null;
+                                    error: string | null;
+                                };
                             };
                         };
                     };
@@ -4533,7 +5400,145 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Edit a destination: name and connection fields; secrets left out are kept. Tested again before saving, as when added. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        s3?: {
+                            endpoint?: string | null;
+                            region?: string;
+                            bucket?: string;
+                            prefix?: string;
+                            forcePathStyle?: boolean;
+                            accessKeyId?: string;
+                            secretAccessKey?: string;
+                        };
+                        sftp?: {
+                            host?: string;
+                            port?: number;
+                            username?: string;
+                            folder?: string;
+                            hostKeyFingerprint?: string;
+                            privateKey?: string;
+                            privateKeyPassphrase?: string;
+                            password?: string;
+                        };
+                        /** @description Save even though the connection test fails; the destination is then marked unhealthy */
+                        saveAnyway?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Destination */
+                            destination: {
+                                id: string;
+                                organizationId: string | null;
+                                name: string;
+                                kind: "s3" | "sftp";
+                                s3: {
+                                    endpoint: string | null;
+                                    region: string;
+                                    bucket: string;
+                                    prefix: string;
+                                    forcePathStyle: boolean;
+                                    accessKeyId: string;
+                                } | null;
+                                sftp: {
+                                    host: string;
+                                    port: number;
+                                    username: string;
+                                    folder: string;
+                                    hostKeyFingerprint: string | null;
+                                } | null;
+                                encrypted: boolean;
+                                /** @description Names of the stored secrets; never their values */
+                                secretsSet: string[];
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                copies: number;
+                                bytes: number;
+                                /** DestinationHealth */
+                                health: {
+                                    status: "ok" | "failed" | "untested";
+                                    testedAt: string | null;
+                                    error: string | null;
+                                };
+                            };
+                            /** DestinationTest */
+                            test: {
+                                ok: boolean;
+                                steps: {
+                                    step: string;
+                                    ok: boolean;
+                                    ms: number;
+                                }[];
+                                error: {
+                                    reason: string;
+                                    message: string;
+                                } | null;
+                                hostKeyFingerprint: string | null;
+                                /** @description The host key was seen for the first time and is now pinned */
+                                pinned: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/v1/destinations/{id}/test": {
@@ -4692,6 +5697,27 @@ export interface paths {
                                 lastRunAt: string | null;
                                 lastJobId: string | null;
                                 lastVerifiedAt: string | null;
+                                lastRun: {
+                                    backupId: string;
+                                    jobId: string | null;
+                                    state: "pending" | "running" | "completed" | "partial" | "failed";
+                                    error: string | null;
+                                    failedCopies: {
+                                        destinationId: string;
+                                        destinationName: string;
+                                    }[];
+                                } | null;
+                                /** @description Destinations of this schedule whose last connection test failed */
+                                destinationWarnings: {
+                                    destinationId: string;
+                                    name: string;
+                                    /** DestinationHealth */
+                                    health: {
+                                        status: "ok" | "failed" | "untested";
+                                        testedAt: string | null;
+                                        error: string | null;
+                                    };
+                                }[];
                                 updatedBy: string;
                                 /** Format: date-time */
                                 updatedAt: string;
@@ -4840,6 +5866,27 @@ export interface paths {
                                 lastRunAt: string | null;
                                 lastJobId: string | null;
                                 lastVerifiedAt: string | null;
+                                lastRun: {
+                                    backupId: string;
+                                    jobId: string | null;
+                                    state: "pending" | "running" | "completed" | "partial" | "failed";
+                                    error: string | null;
+                                    failedCopies: {
+                                        destinationId: string;
+                                        destinationName: string;
+                                    }[];
+                                } | null;
+                                /** @description Destinations of this schedule whose last connection test failed */
+                                destinationWarnings: {
+                                    destinationId: string;
+                                    name: string;
+                                    /** DestinationHealth */
+                                    health: {
+                                        status: "ok" | "failed" | "untested";
+                                        testedAt: string | null;
+                                        error: string | null;
+                                    };
+                                }[];
                                 updatedBy: string;
                                 /** Format: date-time */
                                 updatedAt: string;
@@ -4961,6 +6008,8 @@ export interface paths {
                                     durationMs: number;
                                     error: string | null;
                                 } | null;
+                                /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                runState: "pending" | "running" | "completed" | "partial" | "failed";
                             };
                             /** Job */
                             job: {
@@ -4998,6 +6047,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                         };
                     };
@@ -5118,6 +6175,8 @@ export interface paths {
                                     durationMs: number;
                                     error: string | null;
                                 } | null;
+                                /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                runState: "pending" | "running" | "completed" | "partial" | "failed";
                             } & {
                                 startedAt: string | null;
                                 durationMs: number | null;
@@ -5256,6 +6315,8 @@ export interface paths {
                                         durationMs: number;
                                         error: string | null;
                                     } | null;
+                                    /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                    runState: "pending" | "running" | "completed" | "partial" | "failed";
                                 };
                                 reasons: string[];
                             }[];
@@ -5299,6 +6360,8 @@ export interface paths {
                                     durationMs: number;
                                     error: string | null;
                                 } | null;
+                                /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                runState: "pending" | "running" | "completed" | "partial" | "failed";
                             }[];
                         };
                     };
@@ -5415,6 +6478,134 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}/retry-copies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** "Retry copy": upload the backup again to the destinations where its copy failed (only those) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                         };
                     };
@@ -5527,6 +6718,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                         };
                     };
@@ -5646,6 +6845,8 @@ export interface paths {
                                     durationMs: number;
                                     error: string | null;
                                 } | null;
+                                /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                runState: "pending" | "running" | "completed" | "partial" | "failed";
                             }[];
                         };
                     };
@@ -5758,6 +6959,8 @@ export interface paths {
                                     durationMs: number;
                                     error: string | null;
                                 } | null;
+                                /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                runState: "pending" | "running" | "completed" | "partial" | "failed";
                             };
                             /** Job */
                             job: {
@@ -5795,6 +6998,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                         };
                     };
@@ -5914,6 +7125,8 @@ export interface paths {
                                     durationMs: number;
                                     error: string | null;
                                 } | null;
+                                /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                runState: "pending" | "running" | "completed" | "partial" | "failed";
                             }[];
                         };
                     };
@@ -6031,6 +7244,8 @@ export interface paths {
                                     durationMs: number;
                                     error: string | null;
                                 } | null;
+                                /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                runState: "pending" | "running" | "completed" | "partial" | "failed";
                             };
                         };
                     };
@@ -6212,6 +7427,8 @@ export interface paths {
                                     durationMs: number;
                                     error: string | null;
                                 } | null;
+                                /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                runState: "pending" | "running" | "completed" | "partial" | "failed";
                             };
                         };
                     };
@@ -6267,10 +7484,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download a backup file, streamed, with HTTP Range support (resumable) */
+        /** Download a backup file, streamed, with HTTP Range support (resumable); format=dump gives its database as a .dump */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description file (the default): the backup as stored — an Odoo zip, or Marina's .tar.zst; dump: its database only, as the PostgreSQL custom-format .dump of Odoo's database manager */
+                    format?: "file" | "dump";
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -6380,6 +7600,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                             /** Instance */
                             instance: {
@@ -6402,6 +7630,13 @@ export interface paths {
                                 country: string | null;
                                 dbName: string;
                                 clonedFromId: string | null;
+                                /** CredentialsOrigin */
+                                credentialsOrigin: {
+                                    source: "generated" | "reset" | "copied" | "imported";
+                                    from: string | null;
+                                    at: string | null;
+                                    passwordKnown: boolean;
+                                };
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -6539,6 +7774,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                             /** Instance */
                             instance: {
@@ -6561,6 +7804,13 @@ export interface paths {
                                 country: string | null;
                                 dbName: string;
                                 clonedFromId: string | null;
+                                /** CredentialsOrigin */
+                                credentialsOrigin: {
+                                    source: "generated" | "reset" | "copied" | "imported";
+                                    from: string | null;
+                                    at: string | null;
+                                    passwordKnown: boolean;
+                                };
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -6684,6 +7934,8 @@ export interface paths {
                                         durationMs: number;
                                         error: string | null;
                                     } | null;
+                                    /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                    runState: "pending" | "running" | "completed" | "partial" | "failed";
                                 } | null;
                             };
                         };
@@ -6744,7 +7996,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Import a zip made by Odoo's database manager, Odoo.sh or Marina (body: the zip, application/zip; at most 20480 MB) into a new instance (project, name, stage, adminLogin) or an existing one (instance, confirm) */
+        /** Import a backup made by Odoo's database manager, Odoo.sh or Marina — an Odoo zip (with or without filestore) or a PostgreSQL custom-format .dump, recognised by its content (body: the file, application/zip or application/octet-stream; at most 20480 MB) into a new instance (project, name, stage, adminLogin) or an existing one (instance, confirm) */
         post: {
             parameters: {
                 query?: {
@@ -6806,6 +8058,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                             /** Instance */
                             instance: {
@@ -6828,6 +8088,13 @@ export interface paths {
                                 country: string | null;
                                 dbName: string;
                                 clonedFromId: string | null;
+                                /** CredentialsOrigin */
+                                credentialsOrigin: {
+                                    source: "generated" | "reset" | "copied" | "imported";
+                                    from: string | null;
+                                    at: string | null;
+                                    passwordKnown: boolean;
+                                };
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -6873,6 +8140,8 @@ export interface paths {
                                     durationMs: number;
                                     error: string | null;
                                 } | null;
+                                /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                runState: "pending" | "running" | "completed" | "partial" | "failed";
                             };
                         };
                     };
@@ -7080,6 +8349,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/deleted-instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deleted instances of a project whose pre-delete safety backup is kept (restorable as new instances) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** SafetyBackupPolicy */
+                            policy: {
+                                contents: string;
+                                where: string;
+                                keptUntil: string | null;
+                                kept: string;
+                            };
+                            backups: {
+                                id: string;
+                                organizationId: string;
+                                instanceId: string | null;
+                                instanceLabel: string;
+                                odooVersion: string;
+                                kind: "full" | "database" | "filestore";
+                                format: "zip" | "native";
+                                trigger: "manual" | "schedule" | "pre-restore" | "pre-update" | "pre-delete" | "import";
+                                status: "pending" | "running" | "completed" | "failed";
+                                sizeBytes: number | null;
+                                sha256: string | null;
+                                pinned: boolean;
+                                error: string | null;
+                                jobId: string | null;
+                                createdBy: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                completedAt: string | null;
+                                downloadName: string;
+                                localStatus: "present" | "deleted";
+                                copies: {
+                                    destinationId: string;
+                                    destinationName: string;
+                                    destinationKind: string;
+                                    status: "pending" | "uploading" | "verified" | "failed" | "deleted";
+                                    encrypted: boolean;
+                                    sizeBytes: number | null;
+                                    attempts: number;
+                                    error: string | null;
+                                    verifiedAt: string | null;
+                                }[];
+                                verification: {
+                                    status: "passed" | "failed";
+                                    /** Format: date-time */
+                                    checkedAt: string;
+                                    modules: number | null;
+                                    durationMs: number;
+                                    error: string | null;
+                                } | null;
+                                /** @description One state for the run, from the backup and its copies: partial when a copy failed */
+                                runState: "pending" | "running" | "completed" | "partial" | "failed";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reconcile": {
         parameters: {
             query?: never;
@@ -7220,6 +8614,13 @@ export interface paths {
                                 country: string | null;
                                 dbName: string;
                                 clonedFromId: string | null;
+                                /** CredentialsOrigin */
+                                credentialsOrigin: {
+                                    source: "generated" | "reset" | "copied" | "imported";
+                                    from: string | null;
+                                    at: string | null;
+                                    passwordKnown: boolean;
+                                };
                                 startedAt: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -8324,7 +9725,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a test email through the stored SMTP settings (platform admins) */
+        /** Send a test email through the stored SMTP settings and answer what the server replied (platform admins; a few per 10 minutes) */
         post: {
             parameters: {
                 query?: never;
@@ -8350,6 +9751,11 @@ export interface paths {
                         "application/json": {
                             /** @enum {boolean} */
                             ok: true;
+                            to: string;
+                            /** @description host:port */
+                            server: string;
+                            /** @description What the SMTP server answered ("250 2.0.0 Ok: queued as …") */
+                            response: string;
                         };
                     };
                 };
@@ -8391,6 +9797,88 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/odoo-versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Odoo versions, each with whether its image is on the host new instances go to, and why not */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            versions: {
+                                /** @description e.g. 17.0 */
+                                version: string;
+                                /** @description The image the version runs (MARINA_ODOO_<major>_IMAGE) */
+                                image: string;
+                                available: boolean;
+                                /** @description What is missing when not available */
+                                reason: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -8664,6 +10152,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             }[];
                         };
                     };
@@ -8902,6 +10398,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             }[];
                         };
                     };
@@ -9076,6 +10580,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             }[];
                         };
                     };
@@ -9329,6 +10841,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             }[];
                         };
                     };
@@ -9442,6 +10962,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             }[];
                         };
                     };
@@ -9490,6 +11018,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             }[];
                         };
                     };
@@ -9697,6 +11233,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             } | null;
                         };
                     };
@@ -9753,6 +11297,14 @@ export interface paths {
                                 createdAt: string;
                                 startedAt: string | null;
                                 finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
                             };
                         };
                     };

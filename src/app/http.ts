@@ -13,10 +13,12 @@ import type { MarinaConfig } from '../config.js';
 import { type Db, isReachable } from '../db/database.js';
 import { requestSerializers } from '../logger.js';
 import { backupRoutes } from '../modules/backups/index.js';
+import { deletedInstanceRoutes } from '../modules/backups/safety-backups.js';
 import { codeRoutes } from '../modules/code/index.js';
 import { identityRoutes } from '../modules/identity/index.js';
 import { instanceObservationRoutes, instanceRoutes } from '../modules/instances/index.js';
 import { offsiteRoutes } from '../modules/offsite/index.js';
+import { projectRoutes } from '../modules/projects/index.js';
 import { settingsModuleRoutes } from '../modules/settings/index.js';
 import { auditRoutes } from '../platform/audit/routes.js';
 import { MarinaError } from '../platform/errors.js';
@@ -130,9 +132,11 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
         identityRoutes,
         auditRoutes,
         jobRoutes,
+        projectRoutes,
         instanceRoutes,
         offsiteRoutes,
         backupRoutes,
+        deletedInstanceRoutes,
         instanceObservationRoutes,
         settingsModuleRoutes,
         codeRoutes,

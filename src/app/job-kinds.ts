@@ -1,6 +1,7 @@
 import { cloneJob, createBackupJob, restoreJob, retentionJob, verifyBackupJob } from '../modules/backups/jobs/specs.js';
 import { modulesJob, reconfigureJob, repositoryUpdateJob } from '../modules/code/job-specs.js';
 import { deleteJob, provisionJob, restartJob, startJob, stopJob } from '../modules/instances/job-specs.js';
+import { copyRetryJob } from '../modules/offsite/copy-job.js';
 
 /** Every job Marina queues. The runner refuses to start unless each has exactly one definition. */
 export const jobSpecs = [
@@ -14,6 +15,7 @@ export const jobSpecs = [
   retentionJob,
   restoreJob,
   cloneJob,
+  copyRetryJob,
   repositoryUpdateJob,
   reconfigureJob,
   modulesJob,

@@ -15,6 +15,7 @@ import { createSettingsModule, type SettingsModule } from '../modules/settings/i
 import { AuditService } from '../platform/audit/service.js';
 import type { Clock } from '../platform/clock.js';
 import { Hooks } from '../platform/hooks.js';
+import { JobControl } from '../platform/jobs/control.js';
 import { OperationBus, OperationService } from '../platform/jobs/operations.js';
 import { JobRunner } from '../platform/jobs/runner.js';
 import { NotificationService } from '../platform/notifications.js';
@@ -40,6 +41,8 @@ export interface PlatformServices {
   operations: OperationService;
   runner: JobRunner;
   notifications: NotificationService;
+  /** Cancel and retry of jobs, by users. */
+  jobControl: JobControl;
 }
 
 /** Every module's services, by name: what the routes, the event streams and the tests reach. */
@@ -68,20 +71,22 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
   const audit = new AuditService({ db, clock });
   const settings = createSettingsModule({ db, clock, audit, box, config });
   const operations = new OperationService({ db, clock, bus: new OperationBus() });
+  const jobRunner = new JobRunner({
+    db,
+    connectionString,
+    clock,
+    bus: operations.bus,
+    logger,
+    perHostConcurrency: config.jobs.perHost,
+    workers: config.jobs.workers,
+    kinds: jobKinds,
+  });
   const platform: PlatformServices = {
     audit,
     operations,
-    runner: new JobRunner({
-      db,
-      connectionString,
-      clock,
-      bus: operations.bus,
-      logger,
-      perHostConcurrency: config.jobs.perHost,
-      workers: config.jobs.workers,
-      kinds: jobKinds,
-    }),
+    runner: jobRunner,
     notifications: new NotificationService({ db, settings: settings.settings, logger }),
+    jobControl: new JobControl({ db, audit, operations, runner: jobRunner }),
   };
   const { runner, notifications } = platform;
   const identity = createIdentityModule({ db, clock, audit, logger, config, settings: settings.settings });

@@ -165,11 +165,22 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
     });
   backups
     .command('download <backup>')
-    .description('download a backup file (resumes a partial download)')
+    .description('download a backup file (resumes a partial download), or its database as a .dump')
     .option('-o, --output <file>', 'where to write it (default: its download name)')
-    .action(async (id: string, opts: { output?: string }) => {
+    .option(
+      '--format <format>',
+      "file (the backup as stored: Odoo zip or Marina's .tar.zst) or dump (its database as a PostgreSQL custom-format .dump; backups imported as a .dump)",
+      'file',
+    )
+    .action(async (id: string, opts: { output?: string; format: string }) => {
+      if (opts.format !== 'file' && opts.format !== 'dump')
+        throw new CliUsageError(`--format is file or dump, not ${JSON.stringify(opts.format)}.`);
       const c = await client();
       const backup = await backupOf(c, id);
+      if (opts.format === 'dump') {
+        await downloadDump(c, backup, opts.output);
+        return;
+      }
       const output = opts.output ?? backup.downloadName;
       const have = await stat(output).then(
         (s) => s.size,
@@ -273,11 +284,11 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
   targetOptions(
     program
       .command('import <file>')
-      .description("import a zip made by Odoo's database manager, Odoo.sh or Marina into --new-name or --into"),
+      .description(
+        "import a backup made by Odoo's database manager (a zip, or a .dump: pg_dump custom format), Odoo.sh or Marina into --new-name or --into; Marina recognises the file by its content",
+      ),
   ).action(async (file: string, opts: TargetOpts) => {
     const c = await client();
-    if (!/\.zip$/i.test(file))
-      throw new CliUsageError('Give a .zip file made by Odoo (dump.sql, filestore/, manifest.json).');
     const bytes = await stat(file).then(
       (s) => s.size,
       () => {
@@ -303,7 +314,8 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
       '/api/v1/imports',
       { query },
       {
-        headers: { 'content-type': 'application/zip', 'content-length': String(bytes) },
+        // The server tells a zip from a .dump by its first bytes, whatever the name or type says.
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes) },
         body: body as unknown as RequestInit['body'],
       },
     );
@@ -311,4 +323,21 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
     if (!opts.json) console.log(`Importing into ${instance.name}…`);
     await finish(c, job, opts.wait, Boolean(opts.json));
   });
+}
+
+/** A backup's database as a .dump: streamed whole (no range: it is read out of the archive). */
+async function downloadDump(c: MarinaClient, backup: Backup, output?: string): Promise<void> {
+  const target = output ?? backup.downloadName.replace(/\.(zip|tar\.zst)$/, '.dump');
+  const response = await c.raw('get', '/api/v1/backups/{id}/download', {
+    path: { id: backup.id },
+    query: { format: 'dump' },
+  });
+  if (!response.body) throw new Error('The download has no body.');
+  const total = Number(response.headers.get('content-length') ?? 0);
+  await pipeline(
+    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
+    transferMeter(total, 'downloaded'),
+    createWriteStream(target),
+  );
+  console.log(`Saved ${target} (${size(total)}, a PostgreSQL custom-format dump).`);
 }

@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import type { MarinaClient } from './api/client.js';
 import type { InstanceStage, Json } from './api/types.js';
 import { CliUsageError } from './errors.js';
+import { registerInstanceCredentialCommands } from './instance-credentials.js';
 import { ago, printJson, table } from './output.js';
 import { finish, watchJob } from './progress.js';
 import { resolveInstance, resolveProject } from './resolve.js';
@@ -65,7 +66,8 @@ export function registerInstanceCommands(program: Command, client: () => Promise
       if (opts.json) return printJson(rows);
       console.log(
         table(
-          rows.map((i) => ({
+          // The table shows flat fields only: where the admin password comes from is `credentials`'s.
+          rows.map(({ credentialsOrigin: _origin, ...i }) => ({
             ...i,
             version: i.odooVersion,
             uptime: uptime(i.startedAt),
@@ -203,4 +205,5 @@ export function registerInstanceCommands(program: Command, client: () => Promise
       );
       await finish(c, job, opts.wait, opts.json ?? false);
     });
+  registerInstanceCredentialCommands(instances, client);
 }

@@ -3,6 +3,22 @@ import type { MarinaClient } from './api/client.js';
 import type { JobStatus } from './api/types.js';
 import { ago, printJson, table } from './output.js';
 import { watchJob } from './progress.js';
+import { resolveInstance } from './resolve.js';
+
+/** "30m", "24h", "7d", or a date and time: the start of a time filter. */
+export function parseSince(value: string, now = Date.now()): string {
+  const span = /^(\d{1,4})([mhd])$/.exec(value);
+  if (span) {
+    const minutes = { m: 1, h: 60, d: 1440 }[span[2] as 'm' | 'h' | 'd'] * Number(span[1]);
+    return new Date(now - minutes * 60_000).toISOString();
+  }
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime()))
+    throw new Error(
+      `"${value}" is not a time: give a span such as 30m, 24h or 7d, or a date such as 2026-12-01T08:00Z.`,
+    );
+  return at.toISOString();
+}
 
 /** Jobs, Marina's long operations: `marina jobs …`. */
 export function registerJobCommands(program: Command, client: () => Promise<MarinaClient>): void {
@@ -19,28 +35,75 @@ export function registerJobCommands(program: Command, client: () => Promise<Mari
         'cancelled',
       ]),
     )
+    .option('--kind <kind>', 'only this kind (instance.start, backup.create…)')
+    .option('--instance <ref>', 'only jobs on this instance (id or org/project/instance)')
+    .option('--since <when>', 'created since: a span (30m, 24h, 7d) or a date and time')
+    .option('--until <when>', 'created before: a span ago or a date and time')
     .option('--limit <n>', 'how many', '30')
     .option('--json', 'print JSON for scripts')
-    .action(async (opts: { status?: JobStatus; limit: string; json?: boolean }) => {
+    .action(
+      async (opts: {
+        status?: JobStatus;
+        kind?: string;
+        instance?: string;
+        since?: string;
+        until?: string;
+        limit: string;
+        json?: boolean;
+      }) => {
+        const c = await client();
+        const target = opts.instance ? (await resolveInstance(c, opts.instance)).id : undefined;
+        const query = {
+          status: opts.status,
+          kind: opts.kind,
+          target,
+          since: opts.since ? parseSince(opts.since) : undefined,
+          until: opts.until ? parseSince(opts.until) : undefined,
+          limit: Number(opts.limit),
+        };
+        const { jobs: rows } = await c.call(c.api.GET('/api/v1/jobs', { params: { query } }));
+        if (opts.json) return printJson(rows);
+        console.log(
+          table(
+            rows.map((j) => ({
+              id: j.id,
+              kind: j.kind,
+              status: j.status,
+              target: j.target?.label ?? '-',
+              progress: `${j.progress}%`,
+              when: ago(j.createdAt),
+              step: j.error?.step ?? j.step ?? '',
+            })),
+            ['kind', 'target', 'status', 'progress', 'step', 'when', 'id'],
+          ),
+        );
+      },
+    );
+  jobs
+    .command('cancel <id>')
+    .description('cancel a queued job, or an upload waiting to try again')
+    .option('--json', 'print JSON for scripts')
+    .action(async (id: string, opts: { json?: boolean }) => {
       const c = await client();
-      const { jobs: rows } = await c.call(
-        c.api.GET('/api/v1/jobs', { params: { query: { status: opts.status, limit: Number(opts.limit) } } }),
-      );
-      if (opts.json) return printJson(rows);
-      console.log(
-        table(
-          rows.map((j) => ({
-            id: j.id,
-            kind: j.kind,
-            status: j.status,
-            target: j.target?.label ?? '-',
-            progress: `${j.progress}%`,
-            when: ago(j.createdAt),
-            step: j.error?.step ?? j.step ?? '',
-          })),
-          ['kind', 'target', 'status', 'progress', 'step', 'when', 'id'],
-        ),
-      );
+      const { job } = await c.call(c.api.POST('/api/v1/jobs/{id}/cancel', { params: { path: { id } } }));
+      if (opts.json) return printJson(job);
+      console.log(`${job.kind} — ${job.status}${job.error ? `: ${job.error.message}` : ''}`);
+    });
+  jobs
+    .command('retry <id>')
+    .description('queue a failed or cancelled job again with the same input')
+    .option('--watch', 'follow the new job until it ends')
+    .option('--json', 'print JSON for scripts')
+    .action(async (id: string, opts: { watch?: boolean; json?: boolean }) => {
+      const c = await client();
+      const { job } = await c.call(c.api.POST('/api/v1/jobs/{id}/retry', { params: { path: { id } } }));
+      if (opts.json) return printJson(job);
+      console.log(`Queued ${job.kind} again: job ${job.id}.`);
+      if (!opts.watch) return;
+      const final = await watchJob(c, job.id);
+      if (final.status !== 'succeeded')
+        throw new Error(`The job ${final.status}${final.error ? `: ${final.error.message}` : ''}`);
+      console.log('Done.');
     });
   jobs
     .command('show <id>')

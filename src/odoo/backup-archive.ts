@@ -7,7 +7,9 @@
  *
  * Marina's native archive (`.tar.zst`): one tar, compressed with zstd as a whole, holding
  * `manifest.json` (Odoo's fields plus a `marina` block), `dump/` (a `pg_dump --format=directory`
- * dump, restored with parallel `pg_restore`) and `filestore/…` laid out as in the zip.
+ * dump, restored with parallel `pg_restore`) and `filestore/…` laid out as in the zip. An imported
+ * `.dump` (Odoo's "pg_dump custom format (without filestore)") is kept as a native archive holding
+ * `manifest.json` and the dump itself as `database.dump`, restored with `pg_restore` as well.
  */
 import type { OdooVersion } from './versions.js';
 
@@ -28,6 +30,8 @@ export interface OdooManifest {
 export const MANIFEST = 'manifest.json';
 export const DUMP_SQL = 'dump.sql';
 export const DUMP_DIR = 'dump/';
+/** A pg_dump custom-format dump (an imported `.dump`), in a native archive. */
+export const DUMP_CUSTOM = 'database.dump';
 export const FILESTORE_DIR = 'filestore/';
 
 /** Odoo writes `pg_version` as "major.minor" of server_version_num / 100 (150020 → "15.0"). */

@@ -190,6 +190,12 @@ export const errorCatalog = {
     hint: 'Wait for the instance to finish provisioning (or create it again if that failed), then try again.',
     group: 'instances',
   },
+  MARINA_E_NO_ODOO_ADMIN: {
+    status: 409,
+    message: 'The database has no administrator user to give a new password to.',
+    hint: 'Its user with id 2 and every member of Settings (base.group_system) are archived or gone: sign in to Odoo with another user, or restore a backup.',
+    group: 'instances',
+  },
   MARINA_E_NO_CONTAINER: {
     status: 409,
     message: 'The instance has no container (yet): there is no log to show.',
@@ -232,10 +238,40 @@ export const errorCatalog = {
     hint: 'Run the job again now that Marina is back.',
     group: 'jobs',
   },
+  MARINA_E_CANCELLED: {
+    status: 409,
+    message: 'Someone cancelled this job; what it had done was undone.',
+    hint: 'Retry it (the job page or `marina jobs retry`) when you want it to run after all.',
+    group: 'jobs',
+  },
+  MARINA_E_JOB_NOT_CANCELLABLE: {
+    status: 409,
+    message: 'This job cannot be cancelled now.',
+    hint: 'A job can be cancelled while it is queued, and an offsite upload while it waits to try again; a job that is working would be left half-done. Wait for it to end.',
+    group: 'jobs',
+  },
+  MARINA_E_JOB_NOT_RETRYABLE: {
+    status: 409,
+    message: 'This job cannot be retried.',
+    hint: 'Only a failed or cancelled job whose kind can simply run again (start, stop, restart, test restores, retention) is retried; start the others again from their page.',
+    group: 'jobs',
+  },
   MARINA_E_ARCHIVE_INVALID: {
     status: 400,
-    message: 'The archive is not a valid Odoo or Marina backup (damaged, unsafe paths, or missing files).',
-    hint: 'Upload a complete Odoo backup (zip with dump.sql and filestore) or a Marina backup archive, downloaded again if it may be damaged.',
+    message: 'The backup is damaged, cut short, unsafe, or missing what Odoo needs.',
+    hint: "Upload an Odoo backup zip (with or without filestore) or a PostgreSQL custom-format dump (.dump) from Odoo's database manager, downloaded again if it may be damaged.",
+    group: 'backups',
+  },
+  MARINA_E_DOWNLOAD_FORMAT: {
+    status: 409,
+    message: 'This backup cannot be downloaded in the format asked for.',
+    hint: 'Download it as the file it is stored as (format=file); a .dump comes from backups imported as a .dump.',
+    group: 'backups',
+  },
+  MARINA_E_IMPORT_NOT_A_BACKUP: {
+    status: 400,
+    message: 'The file is not an Odoo backup: neither an Odoo backup zip nor a PostgreSQL custom-format dump (.dump).',
+    hint: "Upload what Odoo's database manager makes: the zip (with or without filestore), or the .dump (pg_dump custom format, without filestore).",
     group: 'backups',
   },
   MARINA_E_BACKUP_UNAVAILABLE: {
@@ -361,7 +397,8 @@ export const errorCatalog = {
     group: 'platform',
   },
   MARINA_E_ODOO_VERSION_UNAVAILABLE: {
-    status: 500,
+    // A refusal of what was asked for (a version this host cannot run), not a fault inside Marina.
+    status: 409,
     message:
       "This Odoo version cannot run here: it is not in the version catalog, its source folder is missing, or its image does not follow the official odoo image's layout.",
     hint: 'Check the MARINA_ODOO_<major>_IMAGE and MARINA_ODOO_<major>_SOURCE settings of that version, then try again.',

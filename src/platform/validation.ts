@@ -1,5 +1,6 @@
 import { type MemberRole, memberRoles } from '../db/schema.js';
 import { MarinaError } from './errors.js';
+import { slugMessage } from './name-rule.js';
 
 /**
  * The patterns every name must match. HTTP schemas use the same sources, so the edge and the
@@ -44,12 +45,12 @@ export function normalizeEmail(value: unknown, field = 'email'): string {
   return email;
 }
 
-export function requireSlug(value: unknown, field = 'slug'): string {
-  if (typeof value !== 'string' || !new RegExp(patterns.slug).test(value)) {
-    throw invalid(
-      field,
-      'A slug has 1 to 40 lowercase letters, digits and dashes, and starts and ends with a letter or digit.',
-    );
+/** A machine name; the refusal says the rule and what the value breaks of it ("has uppercase letters, \"_\"…"). */
+export function requireSlug(value: unknown, field = 'slug', maxLength: number = limits.slug): string {
+  if (typeof value !== 'string') throw invalid(field, `${field} is required.`);
+  const problem = slugMessage(value, maxLength);
+  if (problem !== null || !new RegExp(patterns.slug).test(value)) {
+    throw invalid(field, problem ?? `${field} is not a valid name.`);
   }
   return value;
 }

@@ -149,6 +149,10 @@ describe('backups in the web UI', () => {
       await page.getByTestId('backup-size-chart').waitFor();
       expect(await page.getByTestId('backup-size-chart').locator('rect.size-bar').count()).toBe(1);
       await snap('b-02-backups-tab');
+
+      // One banner per job: the card said "done", no toast repeats it, and the card goes by itself.
+      expect(await page.locator('.toasts .toast').filter({ hasText: 'finished' }).count()).toBe(0);
+      await card.waitFor({ state: 'detached', timeout: 20_000 });
     },
     JOB_TIMEOUT,
   );
@@ -164,15 +168,120 @@ describe('backups in the web UI', () => {
       await expect
         .poll(async () => (await as(t, admin)('GET', `/api/v1/backups/${nativeBackupId}`)).json().backup.pinned)
         .toBe(true);
-      expect(await row.getByRole('button', { name: 'Delete backup' }).isDisabled()).toBe(true);
+      expect(await row.getByRole('button', { name: 'Delete', exact: true }).isDisabled()).toBe(true);
       await pin.click();
       await expect.poll(async () => pin.getAttribute('aria-checked')).toBe('false');
       await expect
         .poll(async () => (await as(t, admin)('GET', `/api/v1/backups/${nativeBackupId}`)).json().backup.pinned)
         .toBe(false);
-      expect(await row.getByRole('button', { name: 'Delete backup' }).isDisabled()).toBe(false);
+      expect(await row.getByRole('button', { name: 'Delete', exact: true }).isDisabled()).toBe(false);
     },
     STEP_TIMEOUT,
+  );
+
+  it(
+    'shows the backups once, in one table whose rows open on their copies, filterable, each action named in words',
+    async () => {
+      // The same backup is in one row of one table: no second "history" table repeats it.
+      expect(await page.getByRole('table', { name: 'Backup history' }).count()).toBe(0);
+      expect(
+        await page.locator(`tr[data-backup-id="${nativeBackupId}"], tr[data-run-id="${nativeBackupId}"]`).count(),
+      ).toBe(1);
+      const row = backupsTable().locator(`tr[data-backup-id="${nativeBackupId}"]`);
+
+      // Every action of the row says what it does in a visible word, and more on hover.
+      const actions = [
+        row.getByRole('link', { name: 'Download', exact: true }),
+        row.getByRole('button', { name: 'Test restore', exact: true }),
+        row.getByRole('button', { name: 'Restore', exact: true }),
+        row.getByRole('button', { name: 'Delete', exact: true }),
+      ];
+      for (const action of actions) {
+        const name = ((await action.textContent()) ?? '').trim();
+        expect(['Download', 'Test restore', 'Restore', 'Delete']).toContain(name);
+        expect(((await action.getAttribute('title')) ?? '').length).toBeGreaterThan(name.length);
+      }
+      // No icon-only control is left in the row without a name and a tooltip.
+      for (const control of await row.locator('button, a').all()) {
+        const text = ((await control.textContent()) ?? '').trim();
+        const label = (await control.getAttribute('aria-label')) ?? '';
+        expect(text || label, await control.evaluate((e) => e.outerHTML)).not.toBe('');
+        if (!text) expect(await control.getAttribute('title')).toBeTruthy();
+      }
+
+      // The row opens on what the history used to show: its copies and its job's log.
+      await row.getByRole('button', { name: 'Show details' }).click();
+      const details = backupsTable().locator('tr.details-row');
+      await details.getByText('Kept on this server only').waitFor();
+      expect(await details.getByRole('link', { name: 'job log' }).getAttribute('href')).toMatch(/^\/jobs\//);
+      await snap('b-02a-backups-tab-one-table');
+      await row.getByRole('button', { name: 'Hide details' }).click();
+
+      // Filters narrow the one table; nothing failed yet.
+      const filters = page.getByRole('form', { name: 'Backup filters' });
+      await filters.getByLabel('Status').selectOption('problem');
+      await page.getByRole('heading', { name: 'No backup matches these filters' }).waitFor();
+      await filters.getByRole('button', { name: 'Clear' }).click();
+      await row.waitFor();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'keeps at most three job cards, newest first, and lets finished ones go by themselves',
+    async () => {
+      const row = backupsTable().locator(`tr[data-backup-id="${nativeBackupId}"]`);
+      const cards = page.locator('.started-jobs [data-testid="inline-job"]');
+      const started: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        await row.getByRole('button', { name: 'Test restore', exact: true }).click();
+        await expect
+          .poll(async () => {
+            const first = await cards.first().getAttribute('data-job-id');
+            return first && !started.includes(first) ? first : null;
+          })
+          .not.toBeNull();
+        started.unshift((await cards.first().getAttribute('data-job-id')) ?? '');
+        expect(await cards.count()).toBeLessThanOrEqual(3);
+      }
+      expect(await cards.count()).toBe(3);
+      const shown = await cards.evaluateAll((all) => all.map((c) => c.getAttribute('data-job-id')));
+      expect(shown[0]).toBe(started[0]);
+      for (const id of shown) expect(started).toContain(id);
+      await snap('b-02b-job-cards-capped', { fullPage: false });
+
+      // Every test restore ends; the cards of those that succeeded leave on their own, a failed
+      // one stays (with its error) until it is dismissed.
+      for (const id of started) {
+        await expect
+          .poll(async () => (await as(t, admin)('GET', `/api/v1/jobs/${id}`)).json().job.status, {
+            timeout: JOB_TIMEOUT,
+          })
+          .toMatch(/^(succeeded|failed|cancelled)$/);
+      }
+      await expect
+        .poll(
+          async () =>
+            cards.evaluateAll((all) => all.filter((c) => c.getAttribute('data-job-status') === 'succeeded').length),
+          {
+            timeout: 30_000,
+          },
+        )
+        .toBe(0);
+      // A card shows Dismiss once it has seen its job end (its own event stream may lag the API).
+      await expect
+        .poll(
+          async () => {
+            for (const dismiss of await cards.getByRole('button', { name: 'Dismiss' }).all()) {
+              await dismiss.click().catch(() => undefined);
+            }
+            return cards.count();
+          },
+          { timeout: 30_000 },
+        )
+        .toBe(0);
+    },
+    JOB_TIMEOUT * 2,
   );
 
   it(
@@ -193,7 +302,7 @@ describe('backups in the web UI', () => {
     'restores it into the same instance through the modal and follows the job to success',
     async () => {
       const row = backupsTable().locator(`tr[data-backup-id="${nativeBackupId}"]`);
-      await row.getByRole('button', { name: 'Restore' }).click();
+      await row.getByRole('button', { name: 'Restore', exact: true }).click();
       const dialog = page.getByRole('dialog', { name: 'Restore backup' });
       expect(await dialog.getByRole('radio', { name: 'This instance' }).isChecked()).toBe(true);
       await dialog.getByText('Marina first takes a safety backup').waitFor();

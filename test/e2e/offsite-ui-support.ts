@@ -108,6 +108,8 @@ export function startMarinaAndChromium(): void {
       MARINA_UPLOAD_RETRY_DELAYS: '0.2,0.2',
       // Nothing is due in this test; the timer must not fire in between.
       MARINA_SCHEDULER_INTERVAL_S: '3600',
+      // A web build of its own, when given: dist/web may be rebuilt by someone else meanwhile.
+      ...(process.env.MARINA_TEST_WEB_DIR ? { MARINA_WEB_DIR: process.env.MARINA_TEST_WEB_DIR } : {}),
     });
     ({ t, admin, baseUrl } = marina);
     ({ instance } = await provisionInstance(marina, { project: 'erp', name: 'main' }));

@@ -196,7 +196,7 @@ describe('the web UI', () => {
       const actions = page.getByTestId('audit-action');
       await actions.first().waitFor();
       const all = await actions.allTextContents();
-      for (const action of ['organization.create', 'invitation.create', 'auth.login', 'user.create_admin']) {
+      for (const action of ['organization.create', 'invitation.create', 'session.login', 'user.create_admin']) {
         expect(all).toContain(action);
       }
       await snap('08-audit');

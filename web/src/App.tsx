@@ -20,6 +20,7 @@ import { NewInstancePage } from './pages/NewInstancePage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { OrganizationPage } from './pages/OrganizationPage';
 import { OrganizationsPage } from './pages/OrganizationsPage';
+import { ProjectPage } from './pages/ProjectPage';
 import { SetupPage } from './pages/SetupPage';
 import { SessionProvider } from './session/SessionContext';
 
@@ -84,6 +85,7 @@ export function App() {
                 <Route path="logs/marina" element={<SystemLogPage />} />
                 <Route path="organizations" element={<OrganizationsPage />} />
                 <Route path="organizations/:slug" element={<OrganizationPage />} />
+                <Route path="projects/:id" element={<ProjectPage />} />
                 <Route path="organizations/:slug/destinations" element={<Later page={<DestinationsPage />} />} />
                 <Route path="audit" element={<Later page={<AuditPage />} />} />
                 <Route path="settings" element={<Later page={<SettingsPage />} />} />

@@ -51,10 +51,17 @@ const jobKinds: Record<string, string> = {
   'backup.restore': 'Restore backup',
   'backup.verify': 'Test restore',
   'backup.retention': 'Clean up backups',
+  'backup.copy': 'Retry copy',
   'repository.update': 'Update repository',
   'addons.reconfigure': 'Reconfigure addons',
   'modules.apply': 'Change modules',
 };
+
+/** Every job kind with its label, for choosing one (the Jobs page's filter). */
+export const jobKindOptions: { value: string; label: string }[] = Object.entries(jobKinds).map(([value, label]) => ({
+  value,
+  label,
+}));
 
 export function jobKindLabel(kind: string): string {
   const known = jobKinds[kind];

@@ -1,6 +1,9 @@
 /**
  * Just enough of the zip format to look inside a backup before uploading it: the entry names and
  * manifest.json, read from the end of the file (the central directory), never the whole file.
+ * Also what any other chosen file is, from its first bytes (never its name): a PostgreSQL
+ * custom-format .dump is accepted, anything else refused in the server's words
+ * (src/adapters/archive/file-kind.ts), saying what the file is and what Marina accepts.
  */
 
 export interface OdooManifest {
@@ -14,6 +17,8 @@ export interface OdooManifest {
 
 export interface ZipSummary {
   manifest: OdooManifest | null;
+  /** The zip names a manifest.json (even one the browser could not read). */
+  hasManifest: boolean;
   hasDump: boolean;
   filestoreFiles: number;
   entries: number;
@@ -67,7 +72,7 @@ export async function inspectZip(file: Blob): Promise<ZipSummary> {
   if (size > MAX_CENTRAL_BYTES || offset + size > file.size) throw new NotAZipError('central directory out of range');
   const dir = await bytes(file, offset, offset + size);
   const decoder = new TextDecoder();
-  const summary: ZipSummary = { manifest: null, hasDump: false, filestoreFiles: 0, entries: 0 };
+  const summary: ZipSummary = { manifest: null, hasManifest: false, hasDump: false, filestoreFiles: 0, entries: 0 };
   let manifestEntry: { method: number; compressed: number; local: number } | null = null;
   let at = 0;
   while (at + 46 <= dir.byteLength && dir.getUint32(at, true) === CENTRAL) {
@@ -101,8 +106,10 @@ export async function inspectZip(file: Blob): Promise<ZipSummary> {
     }
     summary.entries++;
     if (name === 'dump.sql') summary.hasDump = true;
-    else if (name === 'manifest.json') manifestEntry = { method, compressed, local };
-    else if (name.startsWith('filestore/') && !name.endsWith('/')) summary.filestoreFiles++;
+    else if (name === 'manifest.json') {
+      manifestEntry = { method, compressed, local };
+      summary.hasManifest = true;
+    } else if (name.startsWith('filestore/') && !name.endsWith('/')) summary.filestoreFiles++;
     at = extraEnd + commentLength;
   }
   if (summary.entries === 0) throw new NotAZipError('no entries');
@@ -127,4 +134,114 @@ export function manifestVersion(manifest: OdooManifest | null): string | null {
   const text = manifest?.major_version ?? manifest?.version ?? '';
   const match = /(\d+)\.\d+/.exec(text);
   return match ? `${match[1]}.0` : null;
+}
+
+export const ACCEPTED =
+  "Marina accepts an Odoo backup zip (with or without filestore) or a PostgreSQL custom-format dump (.dump) from Odoo's database manager.";
+
+/** A chosen file Marina does not import; the message says what it is and what Marina accepts. */
+export class NotABackupError extends Error {}
+
+/** What the header of a custom-format dump says (its data is checked by the server, which reads it all). */
+export interface DumpSummary {
+  archiveVersion: string;
+  dbName: string;
+  serverVersion: string;
+}
+
+export type BackupFileSummary = { kind: 'zip'; zip: ZipSummary } | { kind: 'dump'; dump: DumpSummary };
+
+const starts = (head: Uint8Array, bytes: number[]) => bytes.every((b, i) => head[i] === b);
+const latin1 = (head: Uint8Array, from: number, to: number) => String.fromCharCode(...head.subarray(from, to));
+
+/** What a file that is neither a zip nor a custom-format dump is, in the server's words. */
+function whatItIs(head: Uint8Array): string {
+  if (head.length === 0) return 'This file is empty';
+  if (latin1(head, 0, 5) === 'PGDMP')
+    return 'This file is the toc.dat of a PostgreSQL directory-format dump (pg_dump --format=d), not an Odoo backup';
+  if (starts(head, [0x1f, 0x8b])) return 'This file is a gzip archive, not an Odoo backup';
+  if (starts(head, [0x28, 0xb5, 0x2f, 0xfd]))
+    return "This file is a zstd archive (perhaps a Marina .tar.zst backup, which is restored from Marina's backups list), not an Odoo backup";
+  if (starts(head, [0x42, 0x5a, 0x68])) return 'This file is a bzip2 archive, not an Odoo backup';
+  if (starts(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'This file is an xz archive, not an Odoo backup';
+  if (starts(head, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])) return 'This file is a 7-Zip archive, not an Odoo backup';
+  if (latin1(head, 0, 4) === 'Rar!') return 'This file is a RAR archive, not an Odoo backup';
+  if (head.length >= 262 && latin1(head, 257, 262) === 'ustar')
+    return latin1(head, 0, 8) === 'toc.dat\0'
+      ? 'This file is a PostgreSQL tar-format dump (pg_dump --format=t), not an Odoo backup'
+      : 'This file is a tar archive, not an Odoo backup';
+  const text = new TextDecoder('utf-8').decode(head);
+  if (!text.includes('\0') && !text.slice(0, -4).includes('\uFFFD'))
+    return /^\s*(--|\/\*|SET\s|SELECT\s|CREATE\s|ALTER\s|INSERT\s|COPY\s|BEGIN\s*;|DROP\s|COMMENT\s)/im.test(text)
+      ? 'This file is a plain SQL script (pg_dump --format=p), not an Odoo backup'
+      : 'This file is a text file, not an Odoo backup';
+  return 'This file is not an Odoo backup (neither a zip nor a PostgreSQL dump)';
+}
+
+/** The header of a custom-format dump: magic, archive version, int size, then the fields in order. */
+function dumpHeader(head: Uint8Array): DumpSummary {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const major = head[5] ?? 0;
+  const minor = head[6] ?? 0;
+  const intSize = head[8] ?? 4;
+  if (head[10] !== 1) throw new NotABackupError(`${whatItIs(head)}. ${ACCEPTED}`);
+  let at = 11;
+  const readInt = (): number => {
+    const sign = head[at] ?? 0;
+    let value = 0;
+    for (let i = intSize; i >= 1; i--) value = value * 256 + view.getUint8(at + i);
+    at += 1 + intSize;
+    return sign ? -value : value;
+  };
+  const readStr = (): string => {
+    const length = readInt();
+    if (length < 0) return '';
+    const text = new TextDecoder().decode(head.subarray(at, at + length));
+    at += length;
+    return text;
+  };
+  try {
+    if (major > 1 || minor >= 15) at += 1;
+    else readInt();
+    for (let i = 0; i < 7; i++) readInt();
+    const dbName = readStr();
+    const serverVersion = readStr();
+    return { archiveVersion: `${major}.${minor}`, dbName, serverVersion };
+  } catch {
+    throw new NotABackupError(
+      'This file is a PostgreSQL custom-format dump that is cut short (it ends in the middle): download it again.',
+    );
+  }
+}
+
+/**
+ * What a chosen file is, by its content: an Odoo zip (its summary), a custom-format .dump (its
+ * header), or refused with a NotABackupError that says what it is and what Marina accepts.
+ */
+export async function inspectBackupFile(file: Blob): Promise<BackupFileSummary> {
+  const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
+  if (latin1(head, 0, 5) === 'PGDMP' && head[10] !== 5) return { kind: 'dump', dump: dumpHeader(head) };
+  const zipStart = starts(head, [0x50, 0x4b, 0x03, 0x04]) || starts(head, [0x50, 0x4b, 0x05, 0x06]);
+  if (!zipStart) throw new NotABackupError(`${whatItIs(head)}. ${ACCEPTED}`);
+  let zip: ZipSummary;
+  try {
+    zip = await inspectZip(file);
+  } catch (caught) {
+    if (caught instanceof NotAZipError && caught.message === 'no entries')
+      throw new NotABackupError(`This file is an empty zip archive, not an Odoo backup. ${ACCEPTED}`);
+    if (caught instanceof NotAZipError)
+      throw new NotABackupError(
+        `This file is a zip archive that is damaged or cut short (${caught.message}): download it again. ${ACCEPTED}`,
+      );
+    throw caught;
+  }
+  if (!zip.hasDump)
+    throw new NotABackupError(
+      `This file is a zip archive with no dump.sql (no database in it), not an Odoo backup. ${ACCEPTED}`,
+    );
+  if (!zip.hasManifest)
+    throw new NotABackupError(
+      `This file is a zip archive with a dump.sql but no manifest.json: it was not made by Odoo's database manager or Odoo.sh. ${ACCEPTED}`,
+    );
+  return { kind: 'zip', zip };
 }

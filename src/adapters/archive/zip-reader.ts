@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { ArchiveError, DUMP_SQL, MANIFEST, safeEntryName } from '../../odoo/backup-archive.js';
 import { PsqlScriptScanner } from '../../odoo/psql-script.js';
+import { ACCEPTED } from './file-kind.js';
 
 export interface ZipEntryInfo {
   name: string;
@@ -53,7 +54,10 @@ const openZip = (path: string) =>
 const corrupt = (error: unknown) =>
   error instanceof ArchiveError
     ? error
-    : new ArchiveError('corrupt', `The zip archive is damaged or not a zip file: ${(error as Error).message}.`);
+    : new ArchiveError(
+        'corrupt',
+        `This file is a zip archive that is damaged or cut short (${(error as Error).message.replace(/\.$/, '')}): download it again. ${ACCEPTED}`,
+      );
 
 function entryName(entry: yauzl.Entry): string {
   const raw = entry.fileName as unknown as Buffer;

@@ -52,6 +52,7 @@ export type BackupCopy = Backup['copies'][number];
 
 export type Destination = Json<'/api/v1/destinations/{id}', 'get'>['destination'];
 export type NewDestination = Body<'/api/v1/destinations', 'post'>;
+export type DestinationChanges = Body<'/api/v1/destinations/{id}', 'patch'>;
 export type ProbeResult = Json<'/api/v1/destinations/{id}/test', 'post'>;
 
 export type Schedule = NonNullable<Json<'/api/v1/instances/{id}/schedule', 'get'>['schedule']>;

@@ -28,7 +28,7 @@ export interface AddOptions {
   hostKeyFingerprint?: string;
   encrypt?: boolean;
   passphraseFile?: string;
-  test: boolean;
+  saveAnyway?: boolean;
   json?: boolean;
 }
 
@@ -55,6 +55,7 @@ export async function newDestination(name: string, opts: AddOptions, orgId: stri
   if (!opts.encrypt && opts.passphraseFile) throw new CliUsageError('--passphrase-file goes with --encrypt.');
   const secrets = new SecretReader();
   const body: NewDestination = { name: name.trim(), kind: opts.s3 ? 's3' : 'sftp' };
+  if (opts.saveAnyway) body.saveAnyway = true;
   if (orgId) body.organizationId = orgId;
   if (opts.s3) {
     if (!opts.bucket) throw new CliUsageError('An S3 destination needs --bucket.');

@@ -4,8 +4,9 @@ import type { ProbeResult } from '../api/types.js';
 import { CliUsageError } from '../errors.js';
 import { printJson, size, table } from '../output.js';
 import { type AddOptions, newDestination } from './destination-body.js';
+import { registerDestinationEdit } from './destination-edit.js';
 import { listDestinations, organizationId, resolveDestination } from './lookup.js';
-import { pinnedView, probeLines, where } from './render.js';
+import { healthText, printTest, probeLines, where } from './render.js';
 
 /** Writes, reads back and deletes a probe at a destination. */
 async function probe(c: MarinaClient, id: string): Promise<ProbeResult> {
@@ -41,9 +42,10 @@ export function registerDestinationCommands(program: Command, client: () => Prom
             copies: d.copies,
             size: size(d.bytes),
             'host key': d.sftp ? (d.sftp.hostKeyFingerprint ?? 'not pinned yet') : '',
+            health: healthText(d),
             id: d.id,
           })),
-          ['name', 'owner', 'kind', 'where', 'encrypted', 'copies', 'size', 'host key', 'id'],
+          ['name', 'owner', 'kind', 'where', 'encrypted', 'copies', 'size', 'host key', 'health', 'id'],
         ),
       );
     });
@@ -77,7 +79,7 @@ export function registerDestinationCommands(program: Command, client: () => Prom
     )
     .option('--encrypt', 'encrypt the copies there; the passphrase is asked twice (or --passphrase-file)')
     .option('--passphrase-file <path>', 'a file holding the encryption passphrase (12+ characters)')
-    .option('--no-test', 'do not test the connection after adding it')
+    .option('--save-anyway', 'save it even if its connection test fails (it is then marked unhealthy)')
     .option('--json', 'print JSON for scripts')
     .action(async (name: string, opts: AddOptions) => {
       if (Boolean(opts.org) === Boolean(opts.platform))
@@ -85,23 +87,17 @@ export function registerDestinationCommands(program: Command, client: () => Prom
       const c = await client();
       const orgId = opts.org ? await organizationId(c, opts.org) : null;
       const body = await newDestination(name, opts, orgId);
-      const { destination } = await c.call(c.api.POST('/api/v1/destinations', { body }));
-      const test = opts.test ? await probe(c, destination.id) : undefined;
-      if (opts.json) printJson({ destination: test?.pinned ? pinnedView(destination, test) : destination, test });
-      else {
-        console.log(
-          `Added ${destination.kind.toUpperCase()} destination "${destination.name}" (${where(destination)}${destination.encrypted ? ', encrypted' : ''}, ${destination.id}).`,
-        );
-        if (test) {
-          console.log(test.ok ? 'Connection test passed:' : 'Connection test FAILED:');
-          for (const line of probeLines(test)) console.log(line);
-        }
-      }
-      if (test && !test.ok)
-        throw new Error(
-          `"${destination.name}" was added, but its connection test failed (${test.error?.reason ?? 'unknown'}); fix it and run \`marina destinations test\`.`,
-        );
+      // The server tests the connection before saving, and refuses a failing one unless --save-anyway.
+      const saved = await c.call(c.api.POST('/api/v1/destinations', { body }));
+      if (opts.json) return printJson(saved);
+      const { destination, test } = saved;
+      console.log(
+        `Added ${destination.kind.toUpperCase()} destination "${destination.name}" (${where(destination)}${destination.encrypted ? ', encrypted' : ''}, ${destination.id}).`,
+      );
+      printTest(test);
     });
+
+  registerDestinationEdit(destinations, client);
 
   destinations
     .command('test <destination>')

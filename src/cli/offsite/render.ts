@@ -51,7 +51,15 @@ export function scheduleLines(schedule: Schedule, names: Map<string, string>): s
           ? 'not planned'
           : 'none (disabled)',
     ),
-    row('last run', schedule.lastRunAt ? `${at(schedule.lastRunAt)}, ${ago(schedule.lastRunAt)}` : 'never'),
+    row(
+      'last run',
+      schedule.lastRunAt
+        ? `${at(schedule.lastRunAt)}, ${ago(schedule.lastRunAt)}${schedule.lastRun ? `: ${lastRunText(schedule.lastRun)}` : ''}`
+        : 'never',
+    ),
+    ...schedule.destinationWarnings.map((w) =>
+      row('warning', `"${w.name}" failed its last connection test: ${w.health.error ?? 'see the destination'}`),
+    ),
     row(
       'verification',
       schedule.verifyEveryDays
@@ -59,6 +67,12 @@ export function scheduleLines(schedule: Schedule, names: Map<string, string>): s
         : 'off',
     ),
   ];
+}
+
+/** A run's one state, with the copies that failed when it is partial. */
+export function lastRunText(run: NonNullable<Schedule['lastRun']>): string {
+  if (run.state !== 'partial') return run.state;
+  return `partial (copy failed: ${run.failedCopies.map((c) => c.destinationName).join(', ')})`;
 }
 
 export const copyMark: Record<BackupCopy['status'], string> = {
@@ -82,7 +96,15 @@ export function probeLines(result: ProbeResult): string[] {
 
 export const colour = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 
-/** The destination an SFTP test pinned, as it is now. */
-export function pinnedView(d: Destination, test: ProbeResult): Destination {
-  return d.sftp ? { ...d, sftp: { ...d.sftp, hostKeyFingerprint: test.hostKeyFingerprint } } : d;
+/** A destination's health from its last connection test, in a word or two. */
+export function healthText(d: Destination): string {
+  if (d.health.status === 'untested') return 'not tested';
+  const when = d.health.testedAt ? ` ${ago(d.health.testedAt)}` : '';
+  return d.health.status === 'ok' ? `ok${when}` : `FAILED${when}`;
+}
+
+/** The connection test a save ran: its steps, and what a failing one means. */
+export function printTest(test: ProbeResult): void {
+  console.log(test.ok ? 'Connection test passed:' : 'Connection test FAILED (saved anyway, marked unhealthy):');
+  for (const line of probeLines(test)) console.log(line);
 }

@@ -9,6 +9,10 @@ import * as invitations from './0007_invitations.js';
 import * as signinTokens from './0008_signin_tokens.js';
 import * as abuseLimits from './0010_abuse_limits.js';
 import * as outbound from './0011_outbound.js';
+import * as offsiteTruth from './0012_offsite_truth.js';
+import * as jobControl from './0013_job_control.js';
+import * as credentials from './0014_credentials.js';
+import * as auditVocabulary from './0015_audit_vocabulary.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +26,8 @@ export const migrations: Record<string, Migration> = {
   '0008_signin_tokens': signinTokens,
   '0010_abuse_limits': abuseLimits,
   '0011_outbound': outbound,
+  '0012_offsite_truth': offsiteTruth,
+  '0013_job_control': jobControl,
+  '0014_credentials': credentials,
+  '0015_audit_vocabulary': auditVocabulary,
 };

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createZstdDecompress } from 'node:zlib';
+import { ACCEPTED } from '../../adapters/archive/file-kind.js';
 import { eachTarEntry, TarSink } from '../../adapters/archive/tar-sink.js';
 import { ZipReader } from '../../adapters/archive/zip-reader.js';
 import { noteStreamed } from '../../adapters/stream-garbage.js';
@@ -11,6 +12,7 @@ import {
   ArchiveError,
   type ArchiveFormat,
   type ArchiveKind,
+  DUMP_CUSTOM,
   DUMP_DIR,
   DUMP_SQL,
   filestoreRelative,
@@ -73,6 +75,8 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
     [target.filestoreDir],
   );
   let dumpFound = false;
+  // An imported .dump: one custom-format file instead of a dump/ folder.
+  let customDump = false;
   const reusable =
     wantsFiles && target.reuseFrom
       ? intactFilestoreFiles(plane, target.volume, target.reuseFrom)
@@ -90,7 +94,7 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
         if (dbLoad || !dumpSink) return;
         await dumpSink.close();
         dumpSink = undefined;
-        dbLoad = loadDatabase(plane, target, options);
+        dbLoad = customDump ? loadCustomDump(plane, target, options) : loadDatabase(plane, target, options);
         dbLoad.catch(() => undefined);
       };
       const dumpEntry = async (name: string, size: number, content: Readable) => {
@@ -135,6 +139,11 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
           await eachTarEntry(tar, async (header, stream) => {
             const { name } = header;
             if (header.type !== 'file') return;
+            if (name === DUMP_CUSTOM) {
+              customDump = true;
+              if (wantsDb) await dumpEntry(DUMP_CUSTOM, header.size ?? 0, stream);
+              return;
+            }
             if (name.startsWith(DUMP_DIR)) {
               if (wantsDb) await dumpEntry(`dump/${name.slice(DUMP_DIR.length)}`, header.size ?? 0, stream);
               return;
@@ -254,6 +263,43 @@ async function loadDatabase(plane: DataPlane, target: LoadTarget, options: LoadO
     await loadNetworkOf(plane),
   );
   if (result.exitCode !== 0) throw toolFailure('psql', result);
+}
+
+/**
+ * Loads an imported custom-format dump now in the scratch volume: `pg_restore --list` must read
+ * it first (this pg_restore may be older than the pg_dump that wrote it), then pg_restore loads it
+ * without owners or privileges, as the target's own role, from the same closed network as a
+ * zip's dump.sql: the file came from outside.
+ */
+async function loadCustomDump(plane: DataPlane, target: LoadTarget, options: LoadOptions): Promise<void> {
+  const file = `${SCRATCH}/${DUMP_CUSTOM}`;
+  const listed = await runTool(plane, 'restore', ['pg_restore', '--list', file], undefined, scratchMount(plane));
+  if (listed.exitCode !== 0) {
+    const why = listed.output.trim().split('\n').slice(-3).join(' ');
+    throw new MarinaError(
+      'MARINA_E_ARCHIVE_INVALID',
+      `This PostgreSQL custom-format dump cannot be read by this Marina's pg_restore (${why}). ${ACCEPTED}`,
+    );
+  }
+  options.log?.(`pg_restore of the imported .dump with ${plane.jobs} jobs…`);
+  const result = await runTool(
+    plane,
+    'restore',
+    [
+      'pg_restore',
+      `--jobs=${plane.jobs}`,
+      '--no-owner',
+      '--no-privileges',
+      '--exit-on-error',
+      '--dbname',
+      checked(target.db),
+      file,
+    ],
+    target.role,
+    scratchMount(plane),
+    await loadNetworkOf(plane),
+  );
+  if (result.exitCode !== 0) throw toolFailure('pg_restore', result);
 }
 
 /** The dump streamed through the psql-script guard; an error on either side ends both. */

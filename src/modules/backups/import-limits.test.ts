@@ -209,7 +209,7 @@ describe('import limits', { timeout: 120_000 }, () => {
     const audited = await t.db
       .selectFrom('audit_events')
       .select('details')
-      .where('action', '=', 'settings.imports.update')
+      .where('action', '=', 'settings.update')
       .execute();
     expect(audited.map((a) => (a.details.after as { maxEntries: number }).maxEntries)).toContain(400_000);
     await setLimits({ maxEntries: 500_000 });
@@ -228,10 +228,11 @@ describe('import limits', { timeout: 120_000 }, () => {
     expect(second.json().error.code).toBe('MARINA_E_IMPORT_BUSY');
     expect(second.json().error.message).toMatch(/Another import is being uploaded/);
     slow.end();
-    // Not a zip: refused, and the slot is given back.
-    expect((await first).json().error.code).toBe('MARINA_E_ARCHIVE_INVALID');
+    // Not a backup (zeros; then text): refused as what it is, and the slot is given back.
+    expect((await first).json().error.code).toBe('MARINA_E_IMPORT_NOT_A_BACKUP');
     const third = await upload('third', Buffer.from('not a zip'));
-    expect(third.json().error.code).toBe('MARINA_E_ARCHIVE_INVALID');
+    expect(third.json().error.code).toBe('MARINA_E_IMPORT_NOT_A_BACKUP');
+    expect(third.json().error.message).toMatch(/^This file is a text file, not an Odoo backup\./);
     expect(await uploads()).toEqual([]);
   });
 });

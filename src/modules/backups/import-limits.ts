@@ -77,7 +77,7 @@ export class ImportLimitsService {
     const next = { ...current };
     for (const field of fields) if (input[field] !== undefined) next[field] = requireLimit(input[field], field);
     await saveSetting({ db: this.deps.db, audit: this.deps.audit, clock: this.deps.clock }, ctx, KEY, next, {
-      action: 'settings.imports.update',
+      action: 'settings.update',
       target: { type: 'settings', id: KEY, label: 'Imports' },
       details: { before: { ...current }, after: { ...next } },
     });

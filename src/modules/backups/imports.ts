@@ -4,9 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { inspectOdooZip } from '../../adapters/archive/zip-reader.js';
 import type { Db } from '../../db/database.js';
-import { ArchiveError, manifestMajor, parseManifest } from '../../odoo/backup-archive.js';
 import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { RequestContext } from '../../platform/context.js';
@@ -14,6 +12,8 @@ import { MarinaError } from '../../platform/errors.js';
 import type { OperationView } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
 import type { InstanceService, InstanceView, NewInstanceInput } from '../instances/service.js';
+import { storeDumpArchive } from './dump-archive.js';
+import { checkUpload } from './import-check.js';
 import type { ImportLimitsService } from './import-limits.js';
 import type { BackupStorage } from './storage.js';
 import type { FillTarget, FillTargets } from './targets.js';
@@ -54,15 +54,21 @@ export interface BackupImportsDeps {
   importLimits: ImportLimitsService;
   /** MARINA_UPLOAD_LIMIT_MB, in bytes. */
   uploadLimitBytes: number;
+  /** The PostgreSQL major of the pg_restore that loads an imported .dump (undefined: not known). */
+  pgRestoreMajor?: number;
 }
 
-/** Zips made by Odoo's database manager, Odoo.sh or Marina, uploaded and restored into an instance. */
+/**
+ * Backups made by Odoo's database manager (zip, or "pg_dump custom format" .dump), Odoo.sh or
+ * Marina, uploaded and restored into an instance.
+ */
 export class BackupImports {
   constructor(private readonly deps: BackupImportsDeps) {}
 
   /**
-   * An Odoo zip (database manager, Odoo.sh or Marina) streamed to disk under the size limit,
-   * checked whole — names, CRCs, manifest, dump.sql — kept as a backup, then restored into the target.
+   * An Odoo zip (database manager, Odoo.sh or Marina) or a custom-format .dump streamed to disk
+   * under the size limit, checked whole — zip: names, CRCs, manifest, dump.sql; dump: header, table
+   * of contents, every data block — kept as a backup, then restored into the target.
    */
   async importZip(
     ctx: RequestContext,
@@ -78,38 +84,9 @@ export class BackupImports {
     try {
       await mkdir(dirname(uploadPath), { recursive: true, mode: 0o700 });
       await pipeline(body, meter, createWriteStream(uploadPath, { flags: 'wx', mode: 0o600, flush: true }));
-      let summary: Awaited<ReturnType<typeof inspectOdooZip>>;
-      try {
-        // Sizes, entry count and ratios are checked here, inflating into nothing: the restore
-        // that writes to the instance only ever sees an archive that passed.
-        summary = await inspectOdooZip(uploadPath, await this.deps.importLimits.get());
-      } catch (error) {
-        if (error instanceof ArchiveError)
-          throw new MarinaError(
-            error.reason === 'too-large' ? 'MARINA_E_ARCHIVE_TOO_LARGE' : 'MARINA_E_ARCHIVE_INVALID',
-            error.message,
-          );
-        throw error;
-      }
-      if (summary.manifest === undefined)
-        throw new MarinaError('MARINA_E_ARCHIVE_INVALID', 'The archive has no manifest.json: it was not made by Odoo.');
-      if (!summary.hasDump)
-        throw new MarinaError(
-          'MARINA_E_ARCHIVE_INVALID',
-          'The archive has no dump.sql: there is no database to import.',
-        );
-      let manifest: ReturnType<typeof parseManifest>;
-      try {
-        manifest = parseManifest(summary.manifest);
-      } catch (error) {
-        throw new MarinaError('MARINA_E_ARCHIVE_INVALID', (error as Error).message);
-      }
-      const version = manifestMajor(manifest);
-      if (!version)
-        throw new MarinaError(
-          'MARINA_E_ARCHIVE_INVALID',
-          `manifest.json names an unknown Odoo version (${manifest.version}).`,
-        );
+      // What the file is, from its content: an Odoo zip or a custom-format .dump; anything else is refused.
+      const checked = await checkUpload(uploadPath, await this.deps.importLimits.get(), this.deps.pgRestoreMajor);
+      const { manifest, version } = checked;
       const target = await this.deps.targets.resolve(ctx, probe, version, input, null);
       const sha256 = meter.hash.digest('hex');
       // The archive becomes a backup of the target: kept, listed, restorable again.
@@ -119,29 +96,34 @@ export class BackupImports {
       const result = await this.deps.targets.submit(
         ctx,
         target,
-        { kind: 'backup.restore', copy: true, input: { backupId }, defer: true },
+        { kind: 'backup.restore', copy: true, input: { backupId }, defer: true, import: true },
         input.neutralize,
         null,
         { import: uploadId },
       );
       const instance = instanceForRecord ?? (await this.deps.instances.row(result.instance.id));
       const backup = await this.deps.writer.record(this.deps.db, instance, {
-        kind: summary.filestoreFiles > 0 ? 'full' : 'database',
-        format: 'zip',
+        kind: checked.kind,
+        // A .dump is kept in Marina's native archive, beside the manifest Odoo's zip would have had.
+        format: checked.format === 'zip' ? 'zip' : 'native',
         trigger: 'import',
         createdBy: actorLabel(ctx.actor),
         operationId: result.job.id,
         id: backupId,
       });
       await mkdir(dirname(this.deps.storage.pathOf(backup)), { recursive: true, mode: 0o700 });
-      await rename(uploadPath, this.deps.storage.pathOf(backup));
-      const completed = await this.deps.writer.markCompleted(backup.id, { sha256, sizeBytes: meter.bytes, manifest });
+      const stored =
+        checked.format === 'zip'
+          ? await rename(uploadPath, this.deps.storage.pathOf(backup)).then(() => ({ sha256, sizeBytes: meter.bytes }))
+          : await storeDumpArchive(uploadPath, manifest, this.deps.storage.pathOf(backup));
+      const completed = await this.deps.writer.markCompleted(backup.id, { ...stored, manifest });
       await this.deps.audit.record(ctx, {
         action: 'backup.import',
         organizationId: instance.organization_id,
         target: { type: 'backup', id: backup.id, label: completed.instance_label },
         details: {
           sizeBytes: meter.bytes,
+          format: checked.format,
           dbName: manifest.db_name,
           version,
           instance: instance.id,

@@ -11,6 +11,7 @@ import type { InstanceHooks } from '../instances/hooks.js';
 import type { InstancesModule } from '../instances/index.js';
 import type { OffsiteStores } from '../offsite/index.js';
 import type { BackupHooks } from './hooks.js';
+import { pgMajorOfImage } from './import-check.js';
 import { ImportLimitsService } from './import-limits.js';
 import { BackupImports } from './imports.js';
 import { type BackupJobDeps, registerBackupJobs, safetyBackup } from './jobs.js';
@@ -78,6 +79,7 @@ export function createBackupsModule(deps: BackupsModuleDeps): BackupsModule {
     targets,
     importLimits,
     uploadLimitBytes: config.backups.uploadLimitBytes,
+    pgRestoreMajor: pgMajorOfImage(config.backups.toolsImage ?? config.postgresImage),
   });
   const backups = new BackupService({
     db,

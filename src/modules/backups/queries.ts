@@ -9,6 +9,7 @@ import { isUuid, oneOf } from '../../platform/validation.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { InstanceService } from '../instances/service.js';
 import type { CopyService } from '../offsite/copies.js';
+import { isProblem, runStateOf } from '../offsite/run-state.js';
 import type { DatabaseInfo as DatabaseInfoSchema } from './schemas.js';
 import { type BackupRun, type BackupView, backupView } from './views.js';
 
@@ -67,7 +68,10 @@ export class BackupQueries {
   /** Views with their offsite copies. */
   async views(rows: readonly Backup[]): Promise<BackupView[]> {
     const copies = await this.deps.copies.copiesOf(rows.map((r) => r.id));
-    return rows.map((b) => ({ ...backupView(b), copies: copies.get(b.id) ?? [] }));
+    return rows.map((b) => {
+      const own = copies.get(b.id) ?? [];
+      return { ...backupView(b), copies: own, runState: runStateOf(b.status, own) };
+    });
   }
 
   labelOf(instance: Instance): Promise<string> {
@@ -170,13 +174,12 @@ export class BackupQueries {
     const views = await this.views(rows);
     return rows.map((r, i) => {
       const view = views[i] as BackupView;
-      const failedCopies = view.copies.filter((c) => c.status === 'failed');
       return {
         ...view,
         startedAt: r.job_started_at?.toISOString() ?? null,
         durationMs:
           r.job_started_at && r.job_finished_at ? r.job_finished_at.getTime() - r.job_started_at.getTime() : null,
-        problem: r.status === 'failed' || failedCopies.length > 0,
+        problem: isProblem(view.runState),
       };
     });
   }

@@ -8,6 +8,7 @@ import type { RouteOptions } from '../../platform/http/route-options.js';
 import { Email, responses, Uuid } from '../../platform/http/schemas.js';
 import { Job } from '../../platform/jobs/schemas.js';
 import { Instance, InstanceCpus, InstanceMemoryMb, InstanceName, Stage } from '../instances/schemas.js';
+import { sendDump } from './dump-download.js';
 import {
   Backup,
   BackupFormat,
@@ -15,6 +16,7 @@ import {
   BackupStatus,
   BackupTrigger,
   DatabaseInfo,
+  DownloadFormat,
   ImportLimits,
 } from './schemas.js';
 
@@ -204,12 +206,15 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     {
       schema: {
         tags: ['backups'],
-        summary: 'Download a backup file, streamed, with HTTP Range support (resumable)',
+        summary:
+          'Download a backup file, streamed, with HTTP Range support (resumable); format=dump gives its database as a .dump',
         params: Type.Object({ id: Uuid }),
+        querystring: Type.Object({ format: Type.Optional(DownloadFormat) }, { additionalProperties: false }),
       },
     },
     async (request, reply) => {
       const file = await backups.download(contextOf(request), request.params.id);
+      if (request.query.format === 'dump') return sendDump(reply, file);
       const range = parseRange(request.headers.range, file.size);
       reply
         .header('accept-ranges', 'bytes')
@@ -291,7 +296,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     {
       schema: {
         tags: ['backups'],
-        summary: `Import a zip made by Odoo's database manager, Odoo.sh or Marina (body: the zip, application/zip; at most ${Math.round(config.backups.uploadLimitBytes / 1024 / 1024)} MB) into a new instance (project, name, stage, adminLogin) or an existing one (instance, confirm)`,
+        summary: `Import a backup made by Odoo's database manager, Odoo.sh or Marina — an Odoo zip (with or without filestore) or a PostgreSQL custom-format .dump, recognised by its content (body: the file, application/zip or application/octet-stream; at most ${Math.round(config.backups.uploadLimitBytes / 1024 / 1024)} MB) into a new instance (project, name, stage, adminLogin) or an existing one (instance, confirm)`,
         querystring: Type.Object(
           {
             instance: Type.Optional(Uuid),
@@ -312,7 +317,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       if (!body || typeof (body as Readable).pipe !== 'function')
         throw new MarinaError(
           'MARINA_E_UNSUPPORTED_MEDIA_TYPE',
-          'Send the zip itself as the body, as application/zip.',
+          'Send the backup file itself as the body: an Odoo zip as application/zip, a .dump as application/octet-stream.',
         );
       const declared = Number(request.headers['content-length'] ?? 0);
       if (declared > config.backups.uploadLimitBytes) {

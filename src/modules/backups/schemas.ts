@@ -6,6 +6,11 @@ import { importLimitBounds } from './import-limits.js';
 
 export const BackupKind = Type.Union([Type.Literal('full'), Type.Literal('database'), Type.Literal('filestore')]);
 export const BackupFormat = Type.Union([Type.Literal('zip'), Type.Literal('native')]);
+/** What a download gives: the backup file as stored, or its database as a custom-format .dump. */
+export const DownloadFormat = Type.Union([Type.Literal('file'), Type.Literal('dump')], {
+  description:
+    "file (the default): the backup as stored — an Odoo zip, or Marina's .tar.zst; dump: its database only, as the PostgreSQL custom-format .dump of Odoo's database manager",
+});
 export const BackupTrigger = Type.Union([
   Type.Literal('manual'),
   Type.Literal('schedule'),
@@ -76,6 +81,16 @@ export const Backup = Type.Object(
     localStatus: Type.Union([Type.Literal('present'), Type.Literal('deleted')]),
     copies: Type.Array(BackupCopy),
     verification: Nullable(BackupVerification),
+    runState: Type.Union(
+      [
+        Type.Literal('pending'),
+        Type.Literal('running'),
+        Type.Literal('completed'),
+        Type.Literal('partial'),
+        Type.Literal('failed'),
+      ],
+      { description: 'One state for the run, from the backup and its copies: partial when a copy failed' },
+    ),
   },
   { title: 'Backup' },
 );

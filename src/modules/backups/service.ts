@@ -298,7 +298,7 @@ export class BackupService {
         this.copies.openRemoteVerified(backup, (destination, found) => {
           void this.deps.audit
             .record(ctx, {
-              action: 'backup.download.mismatch',
+              action: 'backup.download_mismatch',
               organizationId: backup.organization_id,
               target: { type: 'backup', id: backup.id, label: backup.instance_label },
               details: {

@@ -34,12 +34,20 @@ export interface ResolvedTarget {
 export type FillJob = (
   | { kind: 'backup.restore'; input: Pick<RestoreInput, 'backupId'> }
   | { kind: 'instance.clone'; input: Pick<CloneInput, 'sourceId' | 'filestore'> }
-) & { copy: boolean; defer?: boolean };
+) & {
+  copy: boolean;
+  defer?: boolean /** An import is a restore of the uploaded file, audited as such. */;
+  import?: boolean;
+};
 
 export interface FillTargetsDeps {
   db: Db;
   instances: InstanceService;
 }
+
+/** What the audit trail calls filling an instance: from another instance, a backup, or an upload. */
+const fillAction = (job: FillJob) =>
+  job.kind === 'instance.clone' ? 'instance.clone' : job.import ? 'instance.import' : 'instance.restore';
 
 /** The choice of the instance a restore, clone or import fills, and the job that fills it. */
 export class FillTargets {
@@ -117,11 +125,16 @@ export class FillTargets {
         ? planJob(restoreJob, { ...job.input, ...choices })
         : planJob(cloneJob, { ...job.input, ...choices });
     if (target.fresh) {
-      const created = await this.deps.instances.insertNew(ctx, target.fresh, { planned, defer: job.defer }, clonedFrom);
+      const created = await this.deps.instances.insertNew(
+        ctx,
+        target.fresh,
+        { planned, defer: job.defer, action: fillAction(job) },
+        clonedFrom,
+      );
       return { job: created.job, instance: created.instance };
     }
     const existing = target.existing as Instance;
-    const op = await this.deps.instances.submit(ctx, existing, planned, job.kind, {
+    const op = await this.deps.instances.submit(ctx, existing, planned, fillAction(job), {
       details,
       defer: job.defer,
     });

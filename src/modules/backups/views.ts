@@ -1,6 +1,7 @@
 import type { Static } from 'typebox';
 import type { Backup } from '../../db/schema.js';
 import type { Actor } from '../../platform/context.js';
+import { runStateOf } from '../offsite/run-state.js';
 import type { BackupRun as BackupRunSchema, Backup as BackupSchema } from './schemas.js';
 
 /** A backup as the API answers it: the `Backup` schema's own type. */
@@ -41,6 +42,7 @@ export function backupView(b: Backup): BackupView {
     localStatus: b.local_status,
     copies: [],
     verification: b.verification,
+    runState: runStateOf(b.status, []),
   };
 }
 

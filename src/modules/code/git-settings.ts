@@ -96,7 +96,7 @@ export class GitSettingsService {
       KEY,
       { fileRoot: stored },
       {
-        action: 'settings.git.update',
+        action: 'settings.update',
         target: { type: 'settings', id: KEY, label: 'Git' },
         details: { fileRoot: stored },
       },
@@ -125,7 +125,7 @@ export class GitSettingsService {
       await this.deps.audit.record(
         ctx,
         {
-          action: 'organization.file-repositories',
+          action: 'organization.set_file_repositories',
           organizationId: org.id,
           target: { type: 'organization', id: org.id, label: org.slug },
           details: { allowFileRepositories: allowed },

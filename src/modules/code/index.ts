@@ -89,7 +89,12 @@ export function createCodeModule(deps: CodeModuleDeps): CodeModule {
       kind === 'repository.update'
         ? planJob(repositoryUpdateJob, input as RepositoryJobInputs['repository.update'])
         : planJob(reconfigureJob, {});
-    return instances.submit(ctx, instance, job, kind);
+    return instances.submit(
+      ctx,
+      instance,
+      job,
+      kind === 'repository.update' ? 'instance.update_code' : 'instance.reconfigure_addons',
+    );
   };
   return {
     gitSettings,

@@ -171,7 +171,7 @@ export class ModuleService {
     // Uninstalling deletes data: on production it takes the instance's name typed out.
     if (uninstall.length > 0) this.deps.instances.requireConfirmation(instance, input.confirm);
     await this.deps.instances.requireIdle(instance);
-    const job = await this.deps.instances.submit(ctx, instance, planJob(modulesJob, plan), 'instance.modules', {
+    const job = await this.deps.instances.submit(ctx, instance, planJob(modulesJob, plan), 'instance.update_modules', {
       details: { ...plan },
     });
     return { plan, job };

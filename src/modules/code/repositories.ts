@@ -300,7 +300,7 @@ export class RepositoryService {
         {
           action: 'repository.create',
           organizationId: project.organization_id,
-          target: { type: 'repository', id: created.id, label: `${project.name}/${name}` },
+          target: { type: 'repository', id: created.id, label: name },
           details: { url: url.url, branch, subfolder, submodules, autoRestart, autoUpgrade },
         },
         trx,
@@ -314,14 +314,34 @@ export class RepositoryService {
         jobs.push(job);
         await this.recordCheckout(repo.id, instance.id, { last_operation_id: job.id });
       } catch (error) {
-        // A busy instance gets its checkout from a pull later; the reason stays on the checkout.
-        await this.recordCheckout(repo.id, instance.id, {
-          status: 'failed',
-          error: `Not cloned: ${(error as Error).message} Pull the repository once that job ended.`,
-        });
+        await this.recordNotQueued(repo.id, instance, error);
       }
     }
     return { repository: await this.view(ctx.actor, repo), jobs };
+  }
+
+  /**
+   * The clone could not be queued (the instance was busy). The job holding the instance may clone the
+   * repository itself (provisioning does), and what it found (the git error) is the truth to show:
+   * this refusal never overwrites it, and it points at that job.
+   */
+  private async recordNotQueued(repositoryId: string, instance: Instance, error: unknown): Promise<void> {
+    const blocking =
+      error instanceof MarinaError && typeof error.details?.job === 'string' ? (error.details.job as string) : null;
+    const reason = (error as Error).message.replace(/\.$/, '');
+    await this.deps.db
+      .updateTable('repository_checkouts')
+      .set({
+        status: 'failed',
+        error: `Not cloned yet: ${reason}${blocking && !reason.includes(blocking) ? ` (job ${blocking})` : ''}. Press Update once that job has ended.`,
+        last_operation_id: blocking,
+        updated_at: this.deps.clock.now(),
+      })
+      .where('repository_id', '=', repositoryId)
+      .where('instance_id', '=', instance.id)
+      .where('commit', 'is', null)
+      .where('error', 'is', null)
+      .execute();
   }
 
   async change(

@@ -99,13 +99,19 @@ export async function prepareCheckouts(deps: RepositoryJobDeps, job: JobActivity
         root_is_addon: scan.rootIsAddon,
         status: 'ready',
         error: null,
+        last_operation_id: job.operation.id,
       });
       await job.log(
         `Repository ${repo.name}: ${checkout.branch} at ${head.hash.slice(0, 12)}, ${scan.addons.length} addons.`,
       );
     } catch (error) {
       const message = gitError(error).message;
-      await deps.repositories.recordCheckout(repo.id, instance.id, { status: 'failed', error: message });
+      // The job that tried is the checkout's last job: the card shows this error with a link to it.
+      await deps.repositories.recordCheckout(repo.id, instance.id, {
+        status: 'failed',
+        error: message,
+        last_operation_id: job.operation.id,
+      });
       await job.log(`Repository ${repo.name} could not be cloned (${message}); pull it once that is fixed.`, 'warn');
     }
   }

@@ -252,7 +252,7 @@ describe('password change', () => {
     const events = await t.db
       .selectFrom('audit_events')
       .select('details')
-      .where('action', '=', 'user.password_change')
+      .where('action', '=', 'user.change_password')
       .execute();
     expect(events.map((e) => e.details)).toEqual(
       expect.arrayContaining([

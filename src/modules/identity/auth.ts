@@ -88,7 +88,7 @@ export class AuthService {
     if (!user || !ok) {
       await this.deps.audit.record(
         { actor: null, ip: ctx.ip, label: email },
-        { action: 'auth.login_failed', target: user ? { type: 'user', id: user.id, label: user.email } : undefined },
+        { action: 'user.login_failed', target: user ? { type: 'user', id: user.id, label: user.email } : undefined },
       );
       throw new MarinaError('MARINA_E_INVALID_CREDENTIALS');
     }
@@ -97,7 +97,7 @@ export class AuthService {
       await this.deps.audit.record(
         { actor: null, ip: ctx.ip, label: email },
         {
-          action: 'auth.login_refused',
+          action: 'user.login_refused',
           target: { type: 'user', id: user.id, label: user.email },
           details: { reason: 'disabled' },
         },
@@ -134,7 +134,7 @@ export class AuthService {
           },
           ip: ctx.ip,
         },
-        { action: 'auth.login', target: { type: 'session', id: session.id, label: user.email } },
+        { action: 'session.login', target: { type: 'session', id: session.id, label: user.email } },
         trx,
       );
     });
@@ -246,7 +246,7 @@ export class AuthService {
       await trx.updateTable('sessions').set({ ended_at: this.deps.clock.now() }).where('id', '=', sessionId).execute();
       await this.deps.audit.record(
         ctx,
-        { action: 'auth.logout', target: { type: 'session', id: sessionId, label: ctx.actor.email } },
+        { action: 'session.logout', target: { type: 'session', id: sessionId, label: ctx.actor.email } },
         trx,
       );
     });

@@ -145,7 +145,7 @@ export class OrganizationService {
         {
           action: 'member.update',
           organizationId: org.id,
-          target: { type: 'user', id: userId, label: current.email },
+          target: { type: 'member', id: userId, label: current.email },
           details: { from: current.role, to: role },
         },
         trx,
@@ -185,7 +185,7 @@ export class OrganizationService {
         {
           action: 'member.remove',
           organizationId: org.id,
-          target: { type: 'user', id: userId, label: current.email },
+          target: { type: 'member', id: userId, label: current.email },
           details: {
             role: current.role,
             invitationsRevoked: Number(revoked.numUpdatedRows),

@@ -102,7 +102,7 @@ export class TokenService {
         {
           action: 'token.create',
           organizationId: organization?.id,
-          target: { type: 'api_token', id: token.id, label: name },
+          target: { type: 'token', id: token.id, label: name },
           details: { scope, organization: organization?.slug ?? null, expiresAt: expiresAt?.toISOString() ?? null },
         },
         trx,
@@ -180,7 +180,7 @@ export class TokenService {
         .executeTakeFirstOrThrow();
       await this.deps.audit.record(
         ctx,
-        { action: 'token.revoke', target: { type: 'api_token', id, label: token.name } },
+        { action: 'token.revoke', target: { type: 'token', id, label: token.name } },
         trx,
       );
       return withOrganizationView({ ...token, ...revoked });

@@ -136,7 +136,7 @@ export class UserService {
       await this.deps.audit.record(
         ctx,
         {
-          action: 'user.password_change',
+          action: 'user.change_password',
           target: { type: 'user', id: user.id, label: user.email },
           details: { otherSessionsEnded: Number(ended.numUpdatedRows), tokensRevoked: revoked },
         },

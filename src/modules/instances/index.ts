@@ -13,6 +13,7 @@ import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
 import type { ProjectService } from '../projects/service.js';
+import { AdminPasswordService } from './admin-password.js';
 import type { InstanceHooks } from './hooks.js';
 import { HEALTH_TIMEOUT_MS, type InstanceJobDeps, registerInstanceJobs } from './jobs.js';
 import { logRoutes } from './log-routes.js';
@@ -41,6 +42,7 @@ export interface InstancesModuleDeps {
 
 export interface InstancesModule {
   instances: InstanceService;
+  adminPasswords: AdminPasswordService;
   status: StatusTracker;
   reconcile: ReconcileService;
   logs: LogService;
@@ -86,6 +88,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
   };
   return {
     instances,
+    adminPasswords: new AdminPasswordService({ db, clock, audit, box, instances, databaseServers }),
     status: new StatusTracker({ db, hosts, instances, namespace: config.namespace, logger }),
     reconcile: new ReconcileService({
       db,

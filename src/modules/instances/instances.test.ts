@@ -263,7 +263,7 @@ describe('instances on Docker (stand-in Odoo)', () => {
         'instance.stop',
         'instance.start',
         'instance.restart',
-        'instance.credentials_reveal',
+        'instance.reveal_credentials',
       ]),
     );
   });
@@ -344,7 +344,7 @@ describe('production safeguards and failures', () => {
     expect(await databaseExists(await t.services.databaseServers.connection(server), row.db_name)).toBe(false);
   });
 
-  it('fails early and clearly when the Odoo image is not on the host', async () => {
+  it('refuses an instance at once, and clearly, when the Odoo image is not on the host', async () => {
     const project = (
       await as(t, admin)('POST', '/api/v1/projects', { organization: 'acme', name: 'next', odooVersion: '18' })
     ).json().project;
@@ -354,8 +354,10 @@ describe('production safeguards and failures', () => {
       stage: 'development',
       adminLogin: 'owner@acme.test',
     });
-    const { job } = await followJob(baseUrl, headersOf(admin), created.json().job.id);
-    expect(job.error).toMatchObject({ code: 'MARINA_E_IMAGE_MISSING', step: 'validate' });
+    // Refused before a job is queued (issue #17), naming the image and the setting to change.
+    expect(created.statusCode).toBe(409);
+    expect(created.json().error.code).toBe('MARINA_E_ODOO_VERSION_UNAVAILABLE');
+    expect(created.json().error.message).toContain('MARINA_ODOO_18_IMAGE');
   });
 });
 

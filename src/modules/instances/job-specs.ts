@@ -10,11 +10,29 @@ export const provisionJob = jobSpec({
   plan: () => ['validate', 'database', 'volume', 'configure', 'initialize', 'start', 'health'],
 });
 
-export const startJob = jobSpec({ kind: 'instance.start', input: NoInput, plan: () => ['start', 'health'] });
+/** Nothing happens before they start, and each may simply run again. */
+const lifecycleControl = { cancel: 'queued', retry: true } as const;
 
-export const restartJob = jobSpec({ kind: 'instance.restart', input: NoInput, plan: () => ['restart', 'health'] });
+export const startJob = jobSpec({
+  kind: 'instance.start',
+  input: NoInput,
+  plan: () => ['start', 'health'],
+  control: lifecycleControl,
+});
 
-export const stopJob = jobSpec({ kind: 'instance.stop', input: NoInput, plan: () => ['stop'] });
+export const restartJob = jobSpec({
+  kind: 'instance.restart',
+  input: NoInput,
+  plan: () => ['restart', 'health'],
+  control: lifecycleControl,
+});
+
+export const stopJob = jobSpec({
+  kind: 'instance.stop',
+  input: NoInput,
+  plan: () => ['stop'],
+  control: lifecycleControl,
+});
 
 export const deleteJob = jobSpec({
   kind: 'instance.delete',

@@ -73,7 +73,7 @@ describe('reconciliation', () => {
     });
     expect((await as(t, admin)('GET', '/api/v1/reconcile')).json().orphans).toEqual([]);
     const audit = (await as(t, admin)('GET', '/api/v1/audit?category=reconcile')).json().events;
-    expect(audit[0]).toMatchObject({ action: 'reconcile.adopt', target: { id: before.id } });
+    expect(audit[0]).toMatchObject({ action: 'instance.adopt', target: { id: before.id } });
 
     // It is Marina's again: a restart recreates nothing and the customer still logs in.
     const restart = await as(t, admin)('POST', `/api/v1/instances/${before.id}/restart`, {});

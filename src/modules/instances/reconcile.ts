@@ -202,6 +202,8 @@ export class ReconcileService {
           master_password: this.deps.box.seal(conf.admin_passwd ?? '', sealedAt('instances', 'master_password', id)),
           admin_login: adminLogin,
           admin_password: this.deps.box.seal('', sealedAt('instances', 'admin_password', id)),
+          // An adopted database keeps its users: Marina never knew their passwords.
+          admin_password_known: false,
           language: labels['io.marina.language'] ?? 'en_US',
           country: null,
           cpus,
@@ -218,7 +220,7 @@ export class ReconcileService {
       await this.deps.audit.record(
         ctx,
         {
-          action: 'reconcile.adopt',
+          action: 'instance.adopt',
           organizationId: project.organization_id,
           target: { type: 'instance', id, label: `${project.name}/${name}` },
           details: { container: orphan.name, hostId: orphan.hostId, database: dbName },
@@ -254,9 +256,9 @@ export class ReconcileService {
       await dropDatabaseAndRole(await this.deps.databaseServers.connection(server), orphan.name);
     }
     await this.deps.audit.record(ctx, {
-      action: 'reconcile.remove',
-      target: { type: orphan.kind, id: orphan.name, label: orphan.name },
-      details: { hostId: orphan.hostId, madeFor: current.madeFor },
+      action: 'platform.remove_orphan',
+      target: { type: 'platform', id: orphan.name, label: `${orphan.kind} ${orphan.name}` },
+      details: { kind: orphan.kind, hostId: orphan.hostId, madeFor: current.madeFor },
     });
   }
 }

@@ -2,12 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { Email, IdOrSlug, Name, responses, Slug, Uuid } from '../../platform/http/schemas.js';
+import { Email, responses, Uuid } from '../../platform/http/schemas.js';
 import { openEventStream } from '../../platform/http/sse.js';
 import { Job } from '../../platform/jobs/schemas.js';
 import { Host } from '../hosts/schemas.js';
-import { Project } from '../projects/schemas.js';
-import { projectView } from '../projects/service.js';
+import { odooVersionsOf } from '../settings/odoo-version-routes.js';
+import { RestartAllTarget } from './restart-all.js';
+import { SafetyBackupPolicy, safetyBackupPolicy } from './safety-backup.js';
 import {
   Credentials,
   Instance,
@@ -16,14 +17,17 @@ import {
   InstanceName,
   InstanceStats,
   ReconcileReport,
+  RevealedCredentials,
   Stage,
 } from './schemas.js';
 import type { InstanceView } from './service.js';
 
 const Accepted = Type.Object({ job: Job });
 
-export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
-  const { instances, projects, hosts, instanceStats } = services;
+export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => {
+  const { services } = options;
+  const { instances, hosts, instanceStats, adminPasswords } = services;
+  const odooVersions = odooVersionsOf(options);
 
   app.get(
     '/hosts',
@@ -35,54 +39,6 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
       },
     },
     async (request) => ({ hosts: await hosts.list(contextOf(request).actor) }),
-  );
-
-  app.get(
-    '/projects',
-    {
-      schema: {
-        tags: ['projects'],
-        summary: 'Projects you can see, optionally of one organization',
-        querystring: Type.Object({ organization: Type.Optional(IdOrSlug) }, { additionalProperties: false }),
-        response: responses({ 200: Type.Object({ projects: Type.Array(Project) }) }),
-      },
-    },
-    async (request) => ({ projects: await projects.list(contextOf(request).actor, request.query.organization) }),
-  );
-
-  app.post(
-    '/projects',
-    {
-      schema: {
-        tags: ['projects'],
-        summary: 'Create a project (organization owners and admins)',
-        body: Type.Object(
-          {
-            organization: IdOrSlug,
-            name: Slug,
-            displayName: Type.Optional(Name),
-            odooVersion: Type.String({ pattern: '^(16|17|18|19)(\\.0)?$' }),
-          },
-          { additionalProperties: false },
-        ),
-        response: responses({ 201: Type.Object({ project: Project }) }),
-      },
-    },
-    async (request, reply) =>
-      reply.status(201).send({ project: await projects.create(contextOf(request), request.body) }),
-  );
-
-  app.get(
-    '/projects/:id',
-    {
-      schema: {
-        tags: ['projects'],
-        summary: 'One project',
-        params: Type.Object({ id: Uuid }),
-        response: responses({ 200: Type.Object({ project: Project }) }),
-      },
-    },
-    async (request) => ({ project: projectView(await projects.get(contextOf(request).actor, request.params.id)) }),
   );
 
   app.get(
@@ -122,7 +78,12 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
         response: responses({ 202: Type.Object({ instance: Instance, job: Job, credentials: Credentials }) }),
       },
     },
-    async (request, reply) => reply.status(202).send(await instances.create(contextOf(request), request.body)),
+    async (request, reply) => {
+      // An Odoo version whose image is not on the host is refused here, not after a job was queued.
+      const project = await services.projects.get(contextOf(request).actor, request.body.project);
+      await odooVersions.requireAvailable(project.odoo_version);
+      return reply.status(202).send(await instances.create(contextOf(request), request.body));
+    },
   );
 
   app.get(
@@ -170,6 +131,18 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     },
   );
 
+  app.get(
+    '/instances/restart-all',
+    {
+      schema: {
+        tags: ['instances'],
+        summary: 'The instances "Restart all" would restart now (platform admins), production first',
+        response: responses({ 200: Type.Object({ instances: Type.Array(RestartAllTarget) }) }),
+      },
+    },
+    async (request) => ({ instances: await instances.restartAllPreview(contextOf(request)) }),
+  );
+
   app.post(
     '/instances/restart-all',
     {
@@ -206,13 +179,15 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
           { confirm: Type.Optional(Type.String({ maxLength: 60 })) },
           { additionalProperties: false },
         ),
-        response: responses({ 202: Accepted }),
+        response: responses({ 202: Type.Object({ job: Job, safetyBackup: SafetyBackupPolicy }) }),
       },
     },
     async (request, reply) =>
-      reply
-        .status(202)
-        .send({ job: await instances.remove(contextOf(request), request.params.id, request.query.confirm) }),
+      reply.status(202).send({
+        job: await instances.remove(contextOf(request), request.params.id, request.query.confirm),
+        // The job's first step takes it (the beforeInstanceDelete hook); this says where it goes.
+        safetyBackup: safetyBackupPolicy,
+      }),
   );
 
   for (const action of ['start', 'stop', 'restart'] as const) {
@@ -256,14 +231,27 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     {
       schema: {
         tags: ['instances'],
-        summary: "Reveal the instance's administrator and master passwords (organization admins; audited)",
+        summary:
+          "Reveal the instance's administrator and master passwords and where they come from (organization admins; audited); a password Marina does not know (a copy's users) is null",
         params: Type.Object({ id: Uuid }),
-        response: responses({
-          200: Type.Object({ credentials: Type.Object({ ...Credentials.properties, masterPassword: Type.String() }) }),
-        }),
+        response: responses({ 200: Type.Object({ credentials: RevealedCredentials }) }),
       },
     },
-    async (request) => ({ credentials: await instances.credentials(contextOf(request), request.params.id) }),
+    async (request) => ({ credentials: await adminPasswords.reveal(contextOf(request), request.params.id) }),
+  );
+
+  app.post(
+    '/instances/:id/admin-password',
+    {
+      schema: {
+        tags: ['instances'],
+        summary:
+          'Give the Odoo administrator (uid 2, else the first Settings member) a new generated password and answer it (organization admins; audited)',
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 200: Type.Object({ credentials: RevealedCredentials }) }),
+      },
+    },
+    async (request) => ({ credentials: await adminPasswords.reset(contextOf(request), request.params.id) }),
   );
 };
 

@@ -17,6 +17,30 @@ export const InstanceMemoryMb = Type.Integer({ minimum: sizeLimits.memoryMb.min,
 
 export const Stage = Type.Union([Type.Literal('production'), Type.Literal('staging'), Type.Literal('development')]);
 
+/**
+ * Where an instance's administrator password comes from, so that Marina says what it knows:
+ * `generated` at creation or `reset` by an admin (Marina knows it), or the users of a copy —
+ * `copied` from another instance or its backup, `imported` from an uploaded file — that the
+ * database keeps (Marina knows the password only when it checked that one it knew still opens it).
+ */
+export const CredentialsOrigin = Type.Object(
+  {
+    source: Type.Union([
+      Type.Literal('generated'),
+      Type.Literal('reset'),
+      Type.Literal('copied'),
+      Type.Literal('imported'),
+    ]),
+    /** The instance (`project/name`) or the file the users came from, for a copy. */
+    from: Type.Union([Type.String(), Type.Null()]),
+    /** When the users were taken: the clone's snapshot, the backup, the import; or the reset. */
+    at: Type.Union([DateTime, Type.Null()]),
+    /** Whether Marina knows a password that opens the database ("Reveal credentials" shows it). */
+    passwordKnown: Type.Boolean(),
+  },
+  { title: 'CredentialsOrigin' },
+);
+
 export const Instance = Type.Object(
   {
     id: Type.String(),
@@ -38,6 +62,7 @@ export const Instance = Type.Object(
     country: Type.Union([Type.String(), Type.Null()]),
     dbName: Type.String(),
     clonedFromId: Type.Union([Type.String(), Type.Null()]),
+    credentialsOrigin: CredentialsOrigin,
     startedAt: Type.Union([DateTime, Type.Null()]),
     createdAt: DateTime,
   },
@@ -49,6 +74,17 @@ export const Credentials = Type.Object({
   login: Type.String(),
   password: Type.String(),
 });
+
+/** What "Reveal credentials" and a reset answer: a password Marina does not know is null, never empty or stale. */
+export const RevealedCredentials = Type.Object(
+  {
+    ...Credentials.properties,
+    password: Type.Union([Type.String(), Type.Null()]),
+    masterPassword: Type.String(),
+    origin: CredentialsOrigin,
+  },
+  { title: 'RevealedCredentials' },
+);
 
 /** What an instance uses now; a figure Marina cannot read is null. */
 export const InstanceStats = Type.Object({

@@ -6,6 +6,7 @@ import type { Db } from '../../db/database.js';
 import type { Instance, InstanceStatus } from '../../db/schema.js';
 import { memberOrganizations, requireAccess, requirePlatformAdmin } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
+import type { ActionOn } from '../../platform/audit/vocabulary.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
@@ -18,9 +19,11 @@ import { randomSecret } from '../../platform/secrets/secrets.js';
 import { isUuid } from '../../platform/validation.js';
 import { LOCAL_HOST_ID } from '../hosts/hosts.js';
 import type { ProjectService } from '../projects/service.js';
+import { type AdminPasswordRecord, credentialsOrigin } from './admin-password.js';
 import { deleteJob, lifecycleJobs, provisionJob, restartJob } from './job-specs.js';
 import { type NewInstanceFields, type NewInstanceInput, validateNewInstance } from './new-instance.js';
 import { runtimeNames } from './odoo-container.js';
+import { type RestartAllTarget, restartAllSelection } from './restart-all.js';
 import type { Credentials as CredentialsSchema, Instance as InstanceSchema } from './schemas.js';
 
 export type { NewInstanceFields, NewInstanceInput };
@@ -108,6 +111,7 @@ export class InstanceService {
       country: i.country,
       dbName: i.db_name,
       clonedFromId: i.cloned_from_id,
+      credentialsOrigin: credentialsOrigin(i),
       startedAt: i.started_at?.toISOString() ?? null,
       createdAt: i.created_at.toISOString(),
     };
@@ -154,15 +158,25 @@ export class InstanceService {
   }
 
   /**
-   * After a copy is loaded, its users and passwords are the source's: the generated admin password
-   * no longer opens it, so Marina stops showing it.
+   * Records who signs in as the administrator and where that comes from (a copy's users, a reset):
+   * an unknown password is recorded empty and revealed as unknown (admin-password.ts).
    */
-  async forgetAdminPassword(id: string): Promise<void> {
-    await this.deps.db
+  async recordAdminPassword(id: string, record: AdminPasswordRecord): Promise<Instance> {
+    const updated = await this.deps.db
       .updateTable('instances')
-      .set({ admin_password: this.deps.box.seal('', sealedAt('instances', 'admin_password', id)) })
+      .set({
+        admin_login: record.login,
+        admin_password: this.deps.box.seal(record.password ?? '', sealedAt('instances', 'admin_password', id)),
+        admin_password_source: record.source,
+        admin_password_from: record.from,
+        admin_password_at: record.at,
+        admin_password_known: record.password !== null,
+      })
       .where('id', '=', id)
-      .execute();
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    this.bus.emit('instance', this.view(updated));
+    return updated;
   }
 
   async attachDatabaseServer(id: string, serverId: string): Promise<void> {
@@ -194,12 +208,13 @@ export class InstanceService {
 
   /**
    * Records a new instance and queues the job that makes it: provisioning, or a restore or clone
-   * that fills it from a copy (`clonedFrom` remembers the source).
+   * that fills it from a copy (`clonedFrom` remembers the source). The audit trail records how it
+   * was made: `instance.create` when empty, else `instance.clone`, `instance.restore` or `instance.import`.
    */
   async insertNew(
     ctx: RequestContext,
     fields: NewInstanceFields,
-    job: { planned: PlannedJob; defer?: boolean },
+    job: { planned: PlannedJob; defer?: boolean; action?: 'instance.clone' | 'instance.restore' | 'instance.import' },
     clonedFrom: string | null = null,
   ): Promise<{ instance: InstanceView; job: OperationView; credentials: Credentials }> {
     const { project, name, stage, cpus, memoryMb, adminLogin, language, country } = fields;
@@ -245,7 +260,7 @@ export class InstanceService {
       await this.deps.audit.record(
         ctx,
         {
-          action: 'instance.create',
+          action: job.action ?? 'instance.create',
           organizationId: instance.organization_id,
           target: { type: 'instance', id: instance.id, label: `${project.name}/${name}` },
           details: {
@@ -298,16 +313,14 @@ export class InstanceService {
         `The instance is ${instance.status}; wait for that job to finish.`,
       );
     }
-    const active = await this.deps.db
-      .selectFrom('operations')
-      .select('id')
-      .where('target_id', '=', instance.id)
-      .where('status', 'in', ['queued', 'running'])
-      .executeTakeFirst();
+    // Only a job that holds the instance now: a backup uploading its finished file does not.
+    const [active] = await this.deps.operations.holding(instance.id);
     if (active)
-      throw new MarinaError('MARINA_E_INSTANCE_BUSY', 'Another job is already running for this instance.', {
-        job: active.id,
-      });
+      throw new MarinaError(
+        'MARINA_E_INSTANCE_BUSY',
+        `Another job is already running for this instance: ${active.kind} (job ${active.id}, ${active.status}${active.step ? `, step "${active.step}"` : ''}).`,
+        { job: active.id, kind: active.kind },
+      );
   }
 
   requireConfirmation(instance: Instance, confirm: unknown): void {
@@ -348,22 +361,22 @@ export class InstanceService {
   /** Platform admins restart every running instance, one job each (the per-host limit paces them). */
   async restartAll(ctx: RequestContext): Promise<OperationView[]> {
     requirePlatformAdmin(ctx.actor);
-    const running = await this.deps.db
-      .selectFrom('instances')
-      .selectAll()
-      .where('status', 'in', ['running', 'unhealthy'])
-      .execute();
     const jobs: OperationView[] = [];
-    for (const instance of running) {
-      const active = await this.deps.db
-        .selectFrom('operations')
-        .select('id')
-        .where('target_id', '=', instance.id)
-        .where('status', 'in', ['queued', 'running'])
-        .executeTakeFirst();
-      if (!active) jobs.push(await this.submit(ctx, instance, planJob(restartJob, {}), 'instance.restart'));
+    for (const { project_name: _, ...instance } of await restartAllSelection(this.deps.db)) {
+      jobs.push(await this.submit(ctx, instance, planJob(restartJob, {}), 'instance.restart'));
     }
     return jobs;
+  }
+
+  /** What "Restart all" would restart now (platform admins): its confirmation lists these. */
+  async restartAllPreview(ctx: RequestContext): Promise<Static<typeof RestartAllTarget>[]> {
+    requirePlatformAdmin(ctx.actor);
+    return (await restartAllSelection(this.deps.db)).map((i) => ({
+      id: i.id,
+      name: i.name,
+      project: i.project_name,
+      stage: i.stage,
+    }));
   }
 
   /** Queues a job on an instance, audited in the same transaction. */
@@ -371,7 +384,7 @@ export class InstanceService {
     ctx: RequestContext,
     instance: Instance,
     job: PlannedJob,
-    action: string,
+    action: ActionOn<'instance'>,
     extra: { details?: Record<string, unknown>; defer?: boolean } = {},
   ): Promise<OperationView> {
     const project = await this.deps.db
@@ -401,25 +414,5 @@ export class InstanceService {
     });
     if (!extra.defer) await this.deps.runner.enqueue(op);
     return operationView(op);
-  }
-
-  /** Organization admins and platform admins may read the credentials again; it is audited. */
-  async credentials(ctx: RequestContext, id: string): Promise<Credentials & { masterPassword: string }> {
-    const instance = await this.get(ctx.actor, id);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
-    await this.deps.audit.record(ctx, {
-      action: 'instance.credentials_reveal',
-      organizationId: instance.organization_id,
-      target: { type: 'instance', id: instance.id, label: instance.name },
-    });
-    return {
-      url: this.url(instance),
-      login: instance.admin_login,
-      password: this.deps.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),
-      masterPassword: this.deps.box.open(
-        instance.master_password,
-        sealedAt('instances', 'master_password', instance.id),
-      ),
-    };
   }
 }

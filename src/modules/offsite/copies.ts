@@ -25,6 +25,8 @@ export interface CopyReport {
   /** 0–1 of this copy's work: the upload, then the read-back. */
   progress(fraction: number): void;
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
+  /** Waits before the next attempt: a job's wait, which a user may cancel (it then throws). */
+  wait?(ms: number, reason: string): Promise<void>;
 }
 
 const silent: CopyReport = { progress: () => {}, log: () => {} };
@@ -193,7 +195,8 @@ export class CopyService {
           retry === null ? 'error' : 'warn',
         );
         if (retry === null) break;
-        await sleep(retry);
+        if (report.wait) await report.wait(retry, `retrying the upload to ${destination.name}`);
+        else await sleep(retry);
       }
     }
     throw new MarinaError('MARINA_E_COPY_FAILED', `The copy to "${destination.name}" failed: ${lastError}`, {

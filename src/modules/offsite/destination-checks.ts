@@ -1,43 +1,48 @@
-import { type OutboundGuard, OutboundRefusedError } from '../../adapters/net/outbound.js';
-import type { ProbeResult, S3Settings, SftpSecrets, SftpSettings, StoreTarget } from '../../adapters/storage/types.js';
+import type { OutboundGuard } from '../../adapters/net/outbound.js';
+import type { ProbeResult, StoreTarget } from '../../adapters/storage/types.js';
 import { MarinaError } from '../../platform/errors.js';
 import { outboundError } from '../settings/outbound-settings.js';
 
 export type Probe = (target: StoreTarget, guard: OutboundGuard) => Promise<ProbeResult>;
 
+/** A destination's health as stored: the columns its last connection test writes. */
+export interface TestOutcome {
+  last_tested_at: Date;
+  last_test_ok: boolean;
+  last_test_error: string | null;
+}
+
+export const outcomeOf = (
+  result: Pick<ProbeResult, 'ok'> & { error: { message: string } | null },
+  at: Date,
+): TestOutcome => ({
+  last_tested_at: at,
+  last_test_ok: result.ok,
+  last_test_error: result.ok ? null : (result.error?.message ?? 'The connection test failed.'),
+});
+
 /**
- * Before a destination is stored: an S3 endpoint naming an internal address is refused (a name
- * that does not resolve yet is checked again at each connection); an SFTP server is tested in
- * full and its host key pinned, since no upload ever goes to an unpinned host. Returns that key.
+ * Saving a destination runs its connection test first (write, read back, delete a probe): a
+ * destination nobody could reach is not saved unless asked to ("Save anyway"), and is then kept
+ * marked unhealthy. An address the outbound rules refuse is refused whatever was asked.
  */
-export async function checkReachable(
+export async function testBeforeSave(
   guard: OutboundGuard,
   probe: Probe,
-  target: { kind: 's3'; settings: S3Settings } | { kind: 'sftp'; settings: SftpSettings; secrets: SftpSecrets },
-): Promise<string | null> {
-  if (target.kind === 's3') {
-    const endpoint = target.settings.endpoint;
-    if (!endpoint) return null;
-    const url = new URL(endpoint);
-    const port = url.port ? Number(url.port) : url.protocol === 'http:' ? 80 : 443;
-    try {
-      await guard.check(url.hostname, port);
-    } catch (error) {
-      if (error instanceof OutboundRefusedError) throw outboundError(error);
-    }
-    return null;
-  }
+  target: StoreTarget,
+  saveAnyway: boolean,
+): Promise<ProbeResult> {
   let result: ProbeResult;
   try {
-    result = await probe({ kind: 'sftp', settings: target.settings, secrets: target.secrets }, guard);
+    result = await probe(target, guard);
   } catch (error) {
     throw outboundError(error) ?? error;
   }
-  if (!result.ok || !result.hostKeyFingerprint)
-    throw new MarinaError(
-      'MARINA_E_STORAGE',
-      `The SFTP server failed the connection test, so the destination was not added: ${result.error?.message ?? 'it showed no host key.'}`,
-      { reason: result.error?.reason ?? 'host-key-unpinned', steps: result.steps },
-    );
-  return result.hostKeyFingerprint;
+  if (result.ok || saveAnyway) return result;
+  const failed = result.steps.find((s) => !s.ok)?.step ?? 'connect';
+  throw new MarinaError(
+    'MARINA_E_STORAGE',
+    `The connection test failed at "${failed}", so the destination was not saved: ${result.error?.message ?? 'no reason was given.'}`,
+    { reason: result.error?.reason ?? 'unknown', steps: result.steps, failedStep: failed },
+  );
 }

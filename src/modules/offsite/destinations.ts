@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { sql } from 'kysely';
 import type { Static } from 'typebox';
 import type { OutboundGuard } from '../../adapters/net/outbound.js';
@@ -14,7 +13,9 @@ import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { invalid, isUuid } from '../../platform/validation.js';
 import { outboundError } from '../settings/outbound-settings.js';
-import { checkReachable } from './destination-checks.js';
+import { outcomeOf, type TestOutcome, testBeforeSave } from './destination-checks.js';
+import { object, passphraseLength, text, validateS3, validateSftp } from './destination-input.js';
+import { healthOf } from './schedule-status.js';
 import type { Destination as DestinationSchema, ProbeResult as ProbeResultSchema } from './schemas.js';
 
 /** What a destination keeps sealed: never returned, logged or audited. */
@@ -31,116 +32,15 @@ export type DestinationView = Static<typeof DestinationSchema>;
 /** The outcome of testing a destination, as the API answers it (the `ProbeResult` schema). */
 export type DestinationTestView = Static<typeof ProbeResultSchema>;
 
+export { passphraseLength, validHost } from './destination-input.js';
+
+/** A destination just saved, with the connection test it passed (or failed, saved anyway). */
+export interface SavedDestination {
+  destination: DestinationView;
+  test: DestinationTestView;
+}
+
 export type ProbeFunction = (target: StoreTarget, guard: OutboundGuard) => Promise<ProbeResult>;
-
-/** Any control character but the line breaks of a pasted private key. */
-function hasControlCharacters(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if ((code < 32 && code !== 10 && code !== 13) || code === 127) return true;
-  }
-  return false;
-}
-
-function text(input: Record<string, unknown>, field: string, opts: { max: number; optional?: boolean }): string {
-  const value = input[field];
-  if ((value === undefined || value === null || value === '') && opts.optional) return '';
-  if (typeof value !== 'string' || value.trim() === '') throw invalid(field, `${field} is required.`);
-  if (value.length > opts.max) throw invalid(field, `${field} is at most ${opts.max} characters.`);
-  // Control characters have no place in names, hosts or keys (except the newlines of a private key).
-  if (hasControlCharacters(value)) throw invalid(field, `${field} contains control characters.`);
-  return value;
-}
-
-function object(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw invalid(field, `${field} must be an object.`);
-  return value as Record<string, unknown>;
-}
-
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
-
-/** The encryption passphrase's length; the route's schema publishes it for clients. */
-export const passphraseLength = { min: 12, max: 1000 } as const;
-
-export function validHost(value: string): boolean {
-  return isIP(value) !== 0 || HOSTNAME.test(value);
-}
-
-/** A folder or prefix inside the remote: relative parts, no `..`, no empty segments. */
-function remotePath(value: string, field: string, allowAbsolute: boolean): string {
-  const trimmed = value.replace(/\/+$/, '');
-  if (trimmed === '') return allowAbsolute && value.startsWith('/') ? '/' : '';
-  const body = allowAbsolute && trimmed.startsWith('/') ? trimmed.slice(1) : trimmed;
-  const parts = body.split('/');
-  if (parts.some((p) => p === '' || p === '.' || p === '..' || !/^[A-Za-z0-9._~@+=,-]+$/.test(p)))
-    throw invalid(
-      field,
-      `${field} must be a path of letters, digits and . _ - ~ @ + = , separated by / (no empty parts, no "..").`,
-    );
-  return trimmed;
-}
-
-function validateS3(input: Record<string, unknown>): { settings: S3Settings; secret: string } {
-  const endpointText = text(input, 'endpoint', { max: 300, optional: true });
-  let endpoint: string | null = null;
-  if (endpointText) {
-    let url: URL;
-    try {
-      url = new URL(endpointText);
-    } catch {
-      throw invalid('endpoint', 'endpoint must be a URL such as https://s3.eu-central-003.backblazeb2.com.');
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-      throw invalid('endpoint', 'endpoint must start with https:// (or http:// for a local server).');
-    if (url.username || url.password) throw invalid('endpoint', 'endpoint must not carry credentials.');
-    endpoint = url.origin + (url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, ''));
-  }
-  const region = text(input, 'region', { max: 64, optional: true }) || 'us-east-1';
-  if (!/^[a-z0-9-]+$/.test(region)) throw invalid('region', 'region is letters, digits and dashes, e.g. eu-central-1.');
-  const bucket = text(input, 'bucket', { max: 63 });
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..'))
-    throw invalid('bucket', 'bucket must be a valid bucket name: 3–63 lowercase letters, digits, dots and dashes.');
-  const prefix = remotePath(text(input, 'prefix', { max: 200, optional: true }).replace(/^\/+/, ''), 'prefix', false);
-  const pathStyle = input.forcePathStyle ?? false;
-  if (typeof pathStyle !== 'boolean') throw invalid('forcePathStyle', 'forcePathStyle must be true or false.');
-  const accessKeyId = text(input, 'accessKeyId', { max: 128 });
-  if (/\s/.test(accessKeyId)) throw invalid('accessKeyId', 'accessKeyId has no spaces.');
-  const secret = text(input, 'secretAccessKey', { max: 256 });
-  return { settings: { endpoint, region, bucket, prefix, forcePathStyle: pathStyle, accessKeyId }, secret };
-}
-
-function validateSftp(input: Record<string, unknown>): { settings: SftpSettings; secrets: SftpSecrets } {
-  const host = text(input, 'host', { max: 253 });
-  if (!validHost(host)) throw invalid('host', 'host must be a host name or an IP address.');
-  const port = input.port ?? 22;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
-    throw invalid('port', 'port must be a whole number from 1 to 65535.');
-  const username = text(input, 'username', { max: 64 });
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(username))
-    throw invalid('username', 'username is letters, digits, _ . and -.');
-  const folder = remotePath(text(input, 'folder', { max: 300, optional: true }), 'folder', true);
-  const fingerprint = text(input, 'hostKeyFingerprint', { max: 100, optional: true });
-  if (fingerprint && !/^SHA256:[A-Za-z0-9+/]{43}$/.test(fingerprint))
-    throw invalid('hostKeyFingerprint', 'hostKeyFingerprint is SHA256:… as ssh-keygen -lf prints it.');
-  const privateKey = text(input, 'privateKey', { max: 20_000, optional: true });
-  const password = text(input, 'password', { max: 1000, optional: true });
-  const keyPassphrase = text(input, 'privateKeyPassphrase', { max: 1000, optional: true });
-  if (!privateKey && !password) throw invalid('privateKey', 'Give a private key or a password.');
-  if (privateKey && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey))
-    throw invalid(
-      'privateKey',
-      'privateKey must be a private key in OpenSSH or PEM form (-----BEGIN … PRIVATE KEY-----).',
-    );
-  const secrets: SftpSecrets = {};
-  if (privateKey) secrets.privateKey = privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`;
-  if (keyPassphrase) secrets.privateKeyPassphrase = keyPassphrase;
-  if (password) secrets.password = password;
-  return {
-    settings: { host, port, username, folder, hostKeyFingerprint: fingerprint || null },
-    secrets,
-  };
-}
 
 export interface DestinationServiceDeps {
   db: Db;
@@ -186,6 +86,8 @@ export class DestinationService {
         createdAt: d.created_at.toISOString(),
         copies: 0,
         bytes: 0,
+        // Whether it works, not why not: a failure's message may name where it is.
+        health: { ...healthOf(d), error: null },
       };
     const secrets = this.secretsOf(d);
     const names = [
@@ -208,6 +110,7 @@ export class DestinationService {
       createdAt: d.created_at.toISOString(),
       copies: usage.copies,
       bytes: usage.bytes,
+      health: healthOf(d),
     };
   }
 
@@ -301,7 +204,29 @@ export class DestinationService {
     return map;
   }
 
-  async create(ctx: RequestContext, raw: unknown): Promise<DestinationView> {
+  /** A destination's own name, once per owner (an organization, or the platform), in any case. */
+  private async nameTaken(organizationId: string | null, name: string, except?: string): Promise<boolean> {
+    let q = this.deps.db
+      .selectFrom('destinations')
+      .select('id')
+      .where((eb) =>
+        organizationId === null ? eb('organization_id', 'is', null) : eb('organization_id', '=', organizationId),
+      )
+      .where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase()));
+    if (except) q = q.where('id', '<>', except);
+    return (await q.executeTakeFirst()) !== undefined;
+  }
+
+  /** Runs the connection test before a save (see `testBeforeSave`); an SFTP key seen on connecting is pinned. */
+  private async testForSave(target: StoreTarget, saveAnyway: boolean): Promise<DestinationTestView> {
+    const result = await testBeforeSave(this.guard, this.deps.probe, target, saveAnyway);
+    const connected = result.steps.some((s) => s.step === 'connect' && s.ok);
+    const pinned =
+      target.kind === 'sftp' && target.settings.hostKeyFingerprint === null && connected && !!result.hostKeyFingerprint;
+    return { ...result, pinned };
+  }
+
+  async create(ctx: RequestContext, raw: unknown): Promise<SavedDestination> {
     const input = object(raw, 'body');
     const organizationId = input.organizationId ?? null;
     if (organizationId === null) requirePlatformAdmin(ctx.actor);
@@ -331,25 +256,15 @@ export class DestinationService {
         throw invalid('encryption', `The encryption passphrase must be ${min} to ${max} characters.`);
       secrets.encryptionPassphrase = passphrase;
     }
-    const exists = await this.deps.db
-      .selectFrom('destinations')
-      .select('id')
-      .where((eb) =>
-        organizationId === null
-          ? eb('organization_id', 'is', null)
-          : eb('organization_id', '=', organizationId as string),
-      )
-      .where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase()))
-      .executeTakeFirst();
-    if (exists) throw new MarinaError('MARINA_E_CONFLICT', `A destination named "${name}" exists already.`);
-    const pinned = await checkReachable(
-      this.guard,
-      this.deps.probe,
+    if (await this.nameTaken(organizationId as string | null, name))
+      throw new MarinaError('MARINA_E_CONFLICT', `A destination named "${name}" exists already.`);
+    const test = await this.testForSave(
       kind === 's3'
-        ? { kind, settings: settings as S3Settings }
+        ? { kind, settings: settings as S3Settings, secrets: { secretAccessKey: secrets.s3?.secretAccessKey ?? '' } }
         : { kind, settings: settings as SftpSettings, secrets: secrets.sftp ?? {} },
+      input.saveAnyway === true,
     );
-    if (pinned) settings = { ...(settings as SftpSettings), hostKeyFingerprint: pinned };
+    if (test.pinned) settings = { ...(settings as SftpSettings), hostKeyFingerprint: test.hostKeyFingerprint };
     // Known before the insert: the sealed secrets are bound to it.
     const id = crypto.randomUUID();
     const row = await this.deps.db.transaction().execute(async (trx) => {
@@ -365,6 +280,7 @@ export class DestinationService {
           encrypted: encryption !== null,
           created_by: ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label,
           updated_at: this.deps.clock.now(),
+          ...outcomeOf(test, this.deps.clock.now()),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -375,13 +291,79 @@ export class DestinationService {
           organizationId: organizationId as string | null,
           target: { type: 'destination', id: inserted.id, label: name },
           // Where, never with what: the secrets stay out of the trail.
-          details: { kind, encrypted: encryption !== null, ...this.where(inserted) },
+          details: { kind, encrypted: encryption !== null, tested: test.ok, ...this.where(inserted) },
         },
         trx,
       );
       return inserted;
     });
-    return this.view(row);
+    return { destination: this.view(row), test };
+  }
+
+  /**
+   * Edits a destination: its name and connection fields. Secrets are kept unless replaced (an empty
+   * string removes an SFTP password or key); the encryption never changes, since its copies were
+   * made with it. The connection is tested again before saving, as when it was added.
+   */
+  async update(ctx: RequestContext, id: string, raw: unknown): Promise<SavedDestination> {
+    const d = await this.get(ctx.actor, id, 'admin');
+    const input = object(raw, 'body');
+    if (input.kind !== undefined && input.kind !== d.kind)
+      throw invalid('kind', 'The kind of a destination cannot change; add a new destination instead.');
+    if (input.encryption !== undefined)
+      throw invalid('encryption', 'The encryption of a destination cannot change: its copies were made with it.');
+    const name = input.name === undefined ? d.name : text(input, 'name', { max: 60 }).trim();
+    if (name.toLowerCase() !== d.name.toLowerCase() && (await this.nameTaken(d.organization_id, name, d.id)))
+      throw new MarinaError('MARINA_E_CONFLICT', `A destination named "${name}" exists already.`);
+    const secrets = this.secretsOf(d);
+    let settings: S3Settings | SftpSettings;
+    let target: StoreTarget;
+    if (d.kind === 's3') {
+      const changes = input.s3 === undefined ? {} : object(input.s3, 's3');
+      const s3 = validateS3({ ...d.settings, secretAccessKey: secrets.s3?.secretAccessKey, ...changes });
+      settings = s3.settings;
+      secrets.s3 = { secretAccessKey: s3.secret };
+      target = { kind: 's3', settings: s3.settings, secrets: secrets.s3 };
+    } else {
+      const changes = input.sftp === undefined ? {} : object(input.sftp, 'sftp');
+      const old = d.settings as unknown as SftpSettings;
+      const moved = (changes.host ?? old.host) !== old.host || (changes.port ?? old.port) !== old.port;
+      // Another server has another key: it is pinned again from the test, unless one is given.
+      const fingerprint = changes.hostKeyFingerprint ?? (moved ? null : old.hostKeyFingerprint);
+      const sftp = validateSftp({ ...old, ...secrets.sftp, ...changes, hostKeyFingerprint: fingerprint });
+      settings = sftp.settings;
+      secrets.sftp = sftp.secrets;
+      target = { kind: 'sftp', settings: sftp.settings, secrets: sftp.secrets };
+    }
+    const test = await this.testForSave(target, input.saveAnyway === true);
+    if (test.pinned) settings = { ...(settings as SftpSettings), hostKeyFingerprint: test.hostKeyFingerprint };
+    const row = await this.deps.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('destinations')
+        .set({
+          name,
+          settings: JSON.stringify(settings),
+          secrets: this.deps.box.seal(JSON.stringify(secrets), sealedAt('destinations', 'secrets', d.id)),
+          updated_at: this.deps.clock.now(),
+          ...outcomeOf(test, this.deps.clock.now()),
+        })
+        .where('id', '=', d.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.deps.audit.record(
+        ctx,
+        {
+          action: 'destination.update',
+          organizationId: d.organization_id,
+          target: { type: 'destination', id: d.id, label: name },
+          // Which fields changed, never the secrets' values.
+          details: { changed: Object.keys({ ...(input.s3 as object), ...(input.sftp as object) }), tested: test.ok },
+        },
+        trx,
+      );
+      return updated;
+    });
+    return { destination: this.view(row, (await this.usage([row.id])).get(row.id), ctx.actor), test };
   }
 
   private where(d: Destination): Record<string, unknown> {
@@ -444,6 +426,11 @@ export class DestinationService {
       const refused = outboundError(error);
       if (!refused) throw error;
       // One answer, no steps or timings: the test must not tell internal hosts apart.
+      await this.recordOutcome(d.id, {
+        last_tested_at: this.deps.clock.now(),
+        last_test_ok: false,
+        last_test_error: refused.message,
+      });
       await this.deps.audit.record(ctx, {
         action: 'destination.test',
         organizationId: d.organization_id,
@@ -452,6 +439,7 @@ export class DestinationService {
       });
       throw refused;
     }
+    await this.recordOutcome(d.id, outcomeOf(result, this.deps.clock.now()));
     let pinned = false;
     const settings = d.settings as unknown as SftpSettings;
     const connected = result.steps.some((s) => s.step === 'connect' && s.ok);
@@ -468,6 +456,10 @@ export class DestinationService {
     return { ...result, pinned };
   }
 
+  private async recordOutcome(id: string, outcome: TestOutcome): Promise<void> {
+    await this.deps.db.updateTable('destinations').set(outcome).where('id', '=', id).execute();
+  }
+
   async pinHostKey(ctx: RequestContext, d: Destination, fingerprint: string): Promise<void> {
     const settings = { ...(d.settings as unknown as SftpSettings), hostKeyFingerprint: fingerprint };
     await this.deps.db
@@ -476,7 +468,7 @@ export class DestinationService {
       .where('id', '=', d.id)
       .execute();
     await this.deps.audit.record(ctx, {
-      action: 'destination.pin-host-key',
+      action: 'destination.pin_host_key',
       organizationId: d.organization_id,
       target: { type: 'destination', id: d.id, label: d.name },
       details: { fingerprint },

@@ -16,6 +16,7 @@ import type { BackupStorage } from '../backups/storage.js';
 import type { BackupWriter } from '../backups/writer.js';
 import type { InstanceService } from '../instances/service.js';
 import { CopyService } from './copies.js';
+import { type CopyRetryDeps, copyRetryHandler } from './copy-job.js';
 import { DestinationService } from './destinations.js';
 import { RetentionService } from './retention-runs.js';
 import { ScheduleService } from './schedules.js';
@@ -91,6 +92,8 @@ export interface OffsiteModuleDeps {
 export interface OffsiteModule extends OffsiteStores {
   schedules: ScheduleService;
   retention: RetentionService;
+  /** What "Retry copy" needs: it queues a job that uploads a backup again where its copy failed. */
+  copyRetry: CopyRetryDeps;
   /** Follows the schedules (their first tick catches up on runs missed while Marina was down). */
   start(): void;
   stop(): Promise<void>;
@@ -126,11 +129,14 @@ export function createOffsiteModule(deps: OffsiteModuleDeps): OffsiteModule {
     schedules,
   });
   hooks.on('applyRetention', (instanceId, log) => retention.applyRetention(instanceId, log));
+  const copyRetry: CopyRetryDeps = { db, audit, operations, runner, queries: backups.queries, destinations, copies };
+  runner.register(copyRetryHandler(copyRetry));
   return {
     destinations,
     copies,
     schedules,
     retention,
+    copyRetry,
     start: () => schedules.start(config.backups.schedulerIntervalMs),
     stop: () => schedules.stop(),
   };

@@ -138,7 +138,7 @@ describe('a download from an offsite copy', { timeout: 120_000 }, () => {
       const rows = await t.db
         .selectFrom('audit_events')
         .selectAll()
-        .where('action', '=', 'backup.download.mismatch')
+        .where('action', '=', 'backup.download_mismatch')
         .where('target_id', '=', backup.id)
         .execute();
       return rows.length > 0 ? rows : undefined;

@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.js';
 import type { Backup } from '../../db/schema.js';
 import { requireAccess, requirePlatformAdmin } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
+import { type InstanceTarget, instanceTarget } from '../../platform/audit/targets.js';
 import type { RequestContext } from '../../platform/context.js';
 import { systemContext } from '../../platform/context.js';
 import { planJob } from '../../platform/jobs/define.js';
@@ -169,13 +170,13 @@ export class RetentionService {
 
   /** "Clean up now": a retention job for one instance, or (platform admins) for every scheduled instance. */
   async cleanupNow(ctx: RequestContext, instanceId: string | undefined): Promise<OperationView> {
-    let target: { type: string; id: string; label: string } | undefined;
+    let target: InstanceTarget | undefined;
     let organizationId: string | null = null;
     let instanceIds: string[];
     if (instanceId !== undefined) {
       const instance = await this.deps.instances.get(ctx.actor, instanceId);
       await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
-      target = { type: 'instance', id: instance.id, label: instance.name };
+      target = await instanceTarget(this.deps.db, instance);
       organizationId = instance.organization_id;
       instanceIds = [instance.id];
     } else {
@@ -190,12 +191,18 @@ export class RetentionService {
       hostId: null,
       target,
     });
-    await this.deps.audit.record(ctx, {
-      action: 'retention.run',
-      organizationId,
-      target: target ?? { type: 'platform', id: op.id, label: 'all instances' },
-      details: { instances: instanceIds.length, job: op.id },
-    });
+    const details = { instances: instanceIds.length, job: op.id };
+    await this.deps.audit.record(
+      ctx,
+      target
+        ? { action: 'instance.apply_retention', organizationId, target, details }
+        : {
+            action: 'platform.apply_retention',
+            organizationId,
+            target: { type: 'platform', id: 'retention', label: 'all instances' },
+            details,
+          },
+    );
     await this.deps.runner.enqueue(op);
     return operationView(op);
   }

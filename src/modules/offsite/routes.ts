@@ -5,43 +5,65 @@ import type { RouteOptions } from '../../platform/http/route-options.js';
 import { DateTime, Nullable, responses, Uuid } from '../../platform/http/schemas.js';
 import { Job } from '../../platform/jobs/schemas.js';
 import { Backup, BackupFormat, BackupKind, BackupRun } from '../backups/schemas.js';
+import { retryFailedCopies } from './copy-job.js';
 import { passphraseLength } from './destinations.js';
 import { Destination, ProbeResult, RetentionPreview, Schedule, Spec } from './schemas.js';
+
+const S3Input = Type.Object(
+  {
+    endpoint: Type.Optional(Nullable(Type.String({ maxLength: 300 }))),
+    region: Type.Optional(Type.String({ maxLength: 64 })),
+    bucket: Type.String({ maxLength: 63 }),
+    prefix: Type.Optional(Type.String({ maxLength: 200 })),
+    forcePathStyle: Type.Optional(Type.Boolean()),
+    accessKeyId: Type.String({ maxLength: 128 }),
+    secretAccessKey: Type.String({ maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+
+const SftpInput = Type.Object(
+  {
+    host: Type.String({ maxLength: 253 }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    username: Type.String({ maxLength: 64 }),
+    folder: Type.Optional(Type.String({ maxLength: 300 })),
+    hostKeyFingerprint: Type.Optional(Type.String({ maxLength: 100 })),
+    privateKey: Type.Optional(Type.String({ maxLength: 20000 })),
+    privateKeyPassphrase: Type.Optional(Type.String({ maxLength: 1000 })),
+    password: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+const SaveAnyway = Type.Optional(
+  Type.Boolean({
+    description: 'Save even though the connection test fails; the destination is then marked unhealthy',
+  }),
+);
+
+/** A destination just saved, with the connection test that ran first. */
+const SavedDestination = Type.Object({ destination: Destination, test: ProbeResult });
+
+/** An edit: any of the name and connection fields; secrets left out are kept. */
+const DestinationChanges = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
+    s3: Type.Optional(Type.Partial(S3Input, { additionalProperties: false })),
+    sftp: Type.Optional(Type.Partial(SftpInput, { additionalProperties: false })),
+    saveAnyway: SaveAnyway,
+  },
+  { additionalProperties: false },
+);
 
 const NewDestination = Type.Object(
   {
     organizationId: Type.Optional(Nullable(Uuid)),
     name: Type.String({ minLength: 1, maxLength: 60 }),
     kind: Type.Union([Type.Literal('s3'), Type.Literal('sftp')]),
-    s3: Type.Optional(
-      Type.Object(
-        {
-          endpoint: Type.Optional(Nullable(Type.String({ maxLength: 300 }))),
-          region: Type.Optional(Type.String({ maxLength: 64 })),
-          bucket: Type.String({ maxLength: 63 }),
-          prefix: Type.Optional(Type.String({ maxLength: 200 })),
-          forcePathStyle: Type.Optional(Type.Boolean()),
-          accessKeyId: Type.String({ maxLength: 128 }),
-          secretAccessKey: Type.String({ maxLength: 256 }),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    sftp: Type.Optional(
-      Type.Object(
-        {
-          host: Type.String({ maxLength: 253 }),
-          port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-          username: Type.String({ maxLength: 64 }),
-          folder: Type.Optional(Type.String({ maxLength: 300 })),
-          hostKeyFingerprint: Type.Optional(Type.String({ maxLength: 100 })),
-          privateKey: Type.Optional(Type.String({ maxLength: 20000 })),
-          privateKeyPassphrase: Type.Optional(Type.String({ maxLength: 1000 })),
-          password: Type.Optional(Type.String({ maxLength: 1000 })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    s3: Type.Optional(S3Input),
+    sftp: Type.Optional(SftpInput),
+    saveAnyway: SaveAnyway,
     encryption: Type.Optional(
       Nullable(
         Type.Object(
@@ -71,7 +93,7 @@ const Policy = Type.Object(
 );
 
 export const offsiteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
-  const { destinations, schedules, retention, backups } = services;
+  const { destinations, schedules, retention, backups, copyRetry } = services;
 
   app.get(
     '/destinations',
@@ -93,13 +115,28 @@ export const offsiteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     {
       schema: {
         tags: ['destinations'],
-        summary: 'Add an S3-compatible or SFTP destination (no organizationId: platform-wide, admins only)',
+        summary:
+          'Add an S3-compatible or SFTP destination (no organizationId: platform-wide, admins only). Its connection test runs first: a failing one refuses the save (MARINA_E_STORAGE, with the steps in its details) unless saveAnyway, which keeps it marked unhealthy.',
         body: NewDestination,
-        response: responses({ 201: Type.Object({ destination: Destination }) }),
+        response: responses({ 201: SavedDestination }),
       },
     },
-    async (request, reply) =>
-      reply.status(201).send({ destination: await destinations.create(contextOf(request), request.body) }),
+    async (request, reply) => reply.status(201).send(await destinations.create(contextOf(request), request.body)),
+  );
+
+  app.patch(
+    '/destinations/:id',
+    {
+      schema: {
+        tags: ['destinations'],
+        summary:
+          'Edit a destination: name and connection fields; secrets left out are kept. Tested again before saving, as when added.',
+        params: Type.Object({ id: Uuid }),
+        body: DestinationChanges,
+        response: responses({ 200: SavedDestination }),
+      },
+    },
+    async (request) => destinations.update(contextOf(request), request.params.id, request.body),
   );
 
   app.get(
@@ -263,6 +300,20 @@ export const offsiteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     },
     async (request, reply) =>
       reply.status(202).send({ job: await retention.cleanupNow(contextOf(request), request.body?.instanceId) }),
+  );
+
+  app.post(
+    '/backups/:id/retry-copies',
+    {
+      schema: {
+        tags: ['backups'],
+        summary: '"Retry copy": upload the backup again to the destinations where its copy failed (only those)',
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 202: Type.Object({ job: Job }) }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(202).send({ job: await retryFailedCopies(copyRetry, contextOf(request), request.params.id) }),
   );
 
   app.post(

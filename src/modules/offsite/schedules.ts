@@ -4,6 +4,7 @@ import type { Db } from '../../db/database.js';
 import { type Backup, backupFormats, backupKinds, type Instance, type Schedule } from '../../db/schema.js';
 import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
+import { instanceTarget } from '../../platform/audit/targets.js';
 import type { Clock } from '../../platform/clock.js';
 import type { RequestContext } from '../../platform/context.js';
 import { systemContext } from '../../platform/context.js';
@@ -19,6 +20,7 @@ import { actorLabel, type BackupView } from '../backups/views.js';
 import type { InstanceService } from '../instances/service.js';
 import type { DestinationService } from './destinations.js';
 import { defaultSchedule, type RetentionSettings, validateRetentionSettings } from './schedule-settings.js';
+import { scheduleStatus } from './schedule-status.js';
 import { describeSchedule, nextRun, type ScheduleSpec, validateSchedule } from './schedule-time.js';
 import type { Schedule as ScheduleSchema } from './schemas.js';
 
@@ -57,7 +59,9 @@ export class ScheduleService {
 
   constructor(private readonly deps: ScheduleServiceDeps) {}
 
-  view(s: Schedule): ScheduleView {
+  /** The schedule as the API shows it, with its last run's state and its destinations' warnings. */
+  async view(s: Schedule): Promise<ScheduleView> {
+    const status = await scheduleStatus(this.deps.db, this.deps.backups.queries, s);
     const spec = s.spec as unknown as ScheduleSpec;
     return {
       instanceId: s.instance_id,
@@ -73,6 +77,8 @@ export class ScheduleService {
       lastRunAt: s.last_run_at?.toISOString() ?? null,
       lastJobId: s.last_operation_id,
       lastVerifiedAt: s.last_verified_at?.toISOString() ?? null,
+      lastRun: status.lastRun,
+      destinationWarnings: status.destinationWarnings,
       updatedBy: s.updated_by,
       updatedAt: s.updated_at.toISOString(),
     };
@@ -131,9 +137,9 @@ export class ScheduleService {
       await this.deps.audit.record(
         ctx,
         {
-          action: 'schedule.update',
+          action: 'instance.update_schedule',
           organizationId: instance.organization_id,
-          target: { type: 'instance', id: instance.id, label: instance.name },
+          target: await instanceTarget(trx, instance),
           details: { enabled, schedule: describeSchedule(spec), kind, format, destinations: unique, retention },
         },
         trx,

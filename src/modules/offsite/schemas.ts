@@ -21,6 +21,16 @@ export const SftpSettings = Type.Object({
   hostKeyFingerprint: Nullable(Type.String()),
 });
 
+/** The outcome of a destination's last connection test (on save, on "Test connection"). */
+export const DestinationHealth = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('failed'), Type.Literal('untested')]),
+    testedAt: Nullable(DateTime),
+    error: Nullable(Type.String()),
+  },
+  { title: 'DestinationHealth' },
+);
+
 export const Destination = Type.Object(
   {
     id: Type.String(),
@@ -35,6 +45,7 @@ export const Destination = Type.Object(
     createdAt: DateTime,
     copies: Type.Integer(),
     bytes: Type.Integer(),
+    health: DestinationHealth,
   },
   { title: 'Destination' },
 );
@@ -77,6 +88,24 @@ export const Spec = Type.Object(
   { title: 'ScheduleSpec' },
 );
 
+/** The schedule's last run, in the one state derived from its backup and copies (run-state.ts). */
+export const ScheduleLastRun = Type.Object(
+  {
+    backupId: Type.String(),
+    jobId: Nullable(Type.String()),
+    state: Type.Union([
+      Type.Literal('pending'),
+      Type.Literal('running'),
+      Type.Literal('completed'),
+      Type.Literal('partial'),
+      Type.Literal('failed'),
+    ]),
+    error: Nullable(Type.String({ description: 'Why the backup or its first failed copy failed' })),
+    failedCopies: Type.Array(Type.Object({ destinationId: Type.String(), destinationName: Type.String() })),
+  },
+  { title: 'ScheduleLastRun' },
+);
+
 export const Schedule = Type.Object(
   {
     instanceId: Type.String(),
@@ -92,6 +121,11 @@ export const Schedule = Type.Object(
     lastRunAt: Nullable(DateTime),
     lastJobId: Nullable(Type.String()),
     lastVerifiedAt: Nullable(DateTime),
+    lastRun: Nullable(ScheduleLastRun),
+    destinationWarnings: Type.Array(
+      Type.Object({ destinationId: Type.String(), name: Type.String(), health: DestinationHealth }),
+      { description: 'Destinations of this schedule whose last connection test failed' },
+    ),
     updatedBy: Type.String(),
     updatedAt: DateTime,
   },

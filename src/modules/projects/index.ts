@@ -3,6 +3,8 @@ import type { AuditService } from '../../platform/audit/service.js';
 import type { OrganizationService } from '../identity/organizations.js';
 import { ProjectService } from './service.js';
 
+export { projectRoutes } from './routes.js';
+
 export interface ProjectsModuleDeps {
   db: Db;
   audit: AuditService;
@@ -13,7 +15,7 @@ export interface ProjectsModule {
   projects: ProjectService;
 }
 
-/** Projects: one customer application, its Odoo version; its routes are served with the instances'. */
+/** Projects: one customer application, its Odoo version, its instances by stage (`projectRoutes`). */
 export function createProjectsModule(deps: ProjectsModuleDeps): ProjectsModule {
   return { projects: new ProjectService(deps) };
 }

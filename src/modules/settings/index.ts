@@ -6,6 +6,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { systemLogRoutes } from '../instances/log-routes.js';
+import { odooVersionRoutes } from './odoo-version-routes.js';
 import { OutboundSettingsService } from './outbound-settings.js';
 import { settingsRoutes } from './routes.js';
 import { SettingsService } from './service.js';
@@ -47,4 +48,5 @@ export function createSettingsModule({ db, clock, audit, box, config }: Settings
 export const settingsModuleRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => {
   await app.register(systemLogRoutes, options);
   await app.register(settingsRoutes, options);
+  await app.register(odooVersionRoutes, options);
 };

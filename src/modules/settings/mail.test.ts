@@ -105,7 +105,7 @@ describe('SMTP settings', () => {
     const events = await t.db
       .selectFrom('audit_events')
       .selectAll()
-      .where('action', '=', 'settings.smtp.update')
+      .where('action', '=', 'settings.update')
       .orderBy('id')
       .execute();
     expect(events.map((e) => e.details.passwordChanged)).toEqual([true, false]);
@@ -139,12 +139,7 @@ describe('SMTP settings', () => {
     )
       .map((e) => e.action)
       .sort();
-    expect(actions).toEqual([
-      'settings.smtp.clear',
-      'settings.smtp.update',
-      'settings.smtp.update',
-      'settings.smtp.update',
-    ]);
+    expect(actions).toEqual(['settings.clear', 'settings.update', 'settings.update', 'settings.update']);
   });
 
   it('are refused to everyone but platform admins', async () => {
@@ -195,7 +190,7 @@ describe('SMTP settings', () => {
     }
     expect((await api('GET', '/api/v1/settings/smtp')).json()).toEqual(before);
     expect(
-      await t.db.selectFrom('audit_events').select('id').where('action', '=', 'settings.smtp.update').execute(),
+      await t.db.selectFrom('audit_events').select('id').where('action', '=', 'settings.update').execute(),
     ).toHaveLength(1);
 
     // The service checks again for callers that do not come through HTTP.
@@ -240,7 +235,13 @@ describe('the SMTP test endpoint', () => {
     expect((await api('PUT', '/api/v1/settings/smtp', smtpBody(server.port))).statusCode).toBe(200);
 
     const response = await api('POST', '/api/v1/settings/smtp/test', { to: 'ops@hosting.test' });
-    expect(response.json()).toEqual({ ok: true });
+    // The answer says what the server replied, not only that nothing threw (issue #17).
+    expect(response.json()).toEqual({
+      ok: true,
+      to: 'ops@hosting.test',
+      server: `127.0.0.1:${server.port}`,
+      response: expect.stringMatching(/^250 /),
+    });
     const message = await server.waitForMessage((m) => m.to.includes('ops@hosting.test'));
     expect(message).toMatchObject({
       user: SMTP_USER,
@@ -254,7 +255,7 @@ describe('the SMTP test endpoint', () => {
     const test = await t.db
       .selectFrom('audit_events')
       .selectAll()
-      .where('action', '=', 'settings.smtp.test')
+      .where('action', '=', 'settings.test')
       .executeTakeFirstOrThrow();
     expect(test.details).toMatchObject({ to: 'ops@hosting.test', ok: true });
   });
@@ -330,6 +331,25 @@ describe('the mail adapter', () => {
     expect(JSON.stringify({ message: (error as MailError).message, ...(error as object) })).not.toContain(
       SMTP_PASSWORD,
     );
+  });
+});
+
+describe('test emails', () => {
+  it('are limited to a few in ten minutes, and the refusal says when to try again', async () => {
+    const server = await capture({ auth: { user: SMTP_USER, password: SMTP_PASSWORD } });
+    const api = as(t, admin);
+    await api('PUT', '/api/v1/settings/smtp', smtpBody(server.port));
+    for (let i = 0; i < 5; i++) {
+      expect((await api('POST', '/api/v1/settings/smtp/test', { to: `ops${i}@hosting.test` })).statusCode).toBe(200);
+    }
+    const refused = await api('POST', '/api/v1/settings/smtp/test', { to: 'ops@hosting.test' });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error.code).toBe('MARINA_E_RATE_LIMITED');
+    expect(refused.json().error.message).toMatch(/At most 5 test emails in 10 minutes/);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(server.messages).toHaveLength(5);
+    t.clock.advanceMinutes(11);
+    expect((await api('POST', '/api/v1/settings/smtp/test', { to: 'ops@hosting.test' })).statusCode).toBe(200);
   });
 });
 

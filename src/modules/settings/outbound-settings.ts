@@ -96,7 +96,7 @@ export class OutboundSettingsService {
     }
     const stored: OutboundSettings = { allowedRanges: ranges };
     await saveSetting({ db: this.deps.db, audit: this.deps.audit, clock: this.deps.clock }, ctx, KEY, stored, {
-      action: 'settings.outbound.update',
+      action: 'settings.update',
       target: { type: 'settings', id: KEY, label: 'Outbound connections' },
       details: { allowedRanges: ranges },
     });

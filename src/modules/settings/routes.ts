@@ -166,14 +166,22 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     {
       schema: {
         tags: ['settings'],
-        summary: 'Send a test email through the stored SMTP settings (platform admins)',
+        summary:
+          'Send a test email through the stored SMTP settings and answer what the server replied (platform admins; a few per 10 minutes)',
         body: Type.Object({ to: Email }, { additionalProperties: false }),
-        response: responses({ 200: Type.Object({ ok: Type.Literal(true) }) }),
+        response: responses({
+          200: Type.Object({
+            ok: Type.Literal(true),
+            to: Type.String(),
+            server: Type.String({ description: 'host:port' }),
+            response: Type.String({ description: 'What the SMTP server answered ("250 2.0.0 Ok: queued as …")' }),
+          }),
+        }),
       },
     },
-    async (request) => {
-      await services.settings.testSmtp(contextOf(request), request.body.to);
-      return { ok: true as const };
-    },
+    async (request) => ({
+      ok: true as const,
+      ...(await services.settings.testSmtp(contextOf(request), request.body.to)),
+    }),
   );
 };

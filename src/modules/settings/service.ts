@@ -3,6 +3,7 @@ import type { Static } from 'typebox';
 import {
   MailError,
   parseFromAddress,
+  type SentMail,
   type SmtpSecurity,
   type SmtpSettings,
   sendMail,
@@ -48,6 +49,19 @@ interface StoredSmtp {
 }
 
 const SMTP_KEY = 'smtp';
+/** The audit action of a test email; the rate limit counts these. */
+const SMTP_TEST_ACTION = 'settings.test';
+/** How many test emails a platform sends at most, and in how many minutes. */
+export const SMTP_TESTS = { count: 5, minutes: 10 } as const;
+
+/** What the SMTP server answered a test email. */
+export interface SmtpTestResult {
+  to: string;
+  /** host:port */
+  server: string;
+  /** The server's reply to the message ("250 2.0.0 Ok: queued as …"). */
+  response: string;
+}
 
 export const smtpLimits = { host: 253, username: 256, password: 256, from: 320, fromName: 100 } as const;
 
@@ -223,7 +237,7 @@ export class SettingsService {
       await this.deps.audit.record(
         ctx,
         {
-          action: 'settings.smtp.update',
+          action: 'settings.update',
           target: { type: 'settings', id: SMTP_KEY, label: 'SMTP' },
           // Never the password, sealed or not: only whether it changed.
           details: { host, port, security, username, from, passwordChanged, passwordSet: sealed !== null },
@@ -242,17 +256,21 @@ export class SettingsService {
       if (deleted.numDeletedRows === 0n) return false;
       await this.deps.audit.record(
         ctx,
-        { action: 'settings.smtp.clear', target: { type: 'settings', id: SMTP_KEY, label: 'SMTP' } },
+        { action: 'settings.clear', target: { type: 'settings', id: SMTP_KEY, label: 'SMTP' } },
         trx,
       );
       return true;
     });
   }
 
-  /** Sends a test message through the stored settings; failures become MARINA_E_SMTP_FAILED. */
-  async testSmtp(ctx: RequestContext, to: unknown): Promise<void> {
+  /**
+   * Sends a test message through the stored settings and answers what the server replied;
+   * failures become MARINA_E_SMTP_FAILED. A few per minutes only: each one is an email to someone.
+   */
+  async testSmtp(ctx: RequestContext, to: unknown): Promise<SmtpTestResult> {
     requirePlatformAdmin(ctx.actor);
     const recipient = normalizeEmail(to, 'to');
+    await this.requireTestAllowance();
     let settings: SmtpSettings | null;
     try {
       settings = await this.getSmtpForSending();
@@ -267,8 +285,9 @@ export class SettingsService {
     if (!settings) throw new MarinaError('MARINA_E_SMTP_NOT_CONFIGURED');
     const by = ctx.actor.kind === 'user' ? ctx.actor.email : ctx.actor.label;
     let failure: MailError | null = null;
+    let sent: SentMail | null = null;
     try {
-      await sendMail(settings, {
+      sent = await sendMail(settings, {
         to: [recipient],
         subject: '[Marina] Test email',
         text: [
@@ -281,7 +300,7 @@ export class SettingsService {
       failure = error instanceof MailError ? error : new MailError('unknown', 'Sending the test email failed.');
     }
     await this.deps.audit.record(ctx, {
-      action: 'settings.smtp.test',
+      action: SMTP_TEST_ACTION,
       target: { type: 'settings', id: SMTP_KEY, label: 'SMTP' },
       details: { to: recipient, ok: failure === null, ...(failure ? { reason: failure.reason } : {}) },
     });
@@ -291,6 +310,31 @@ export class SettingsService {
         responseCode: failure.responseCode,
       });
     }
+    return { to: recipient, server: `${settings.host}:${settings.port}`, response: sent?.response ?? '' };
+  }
+
+  /** At most SMTP_TESTS.count test emails in SMTP_TESTS.minutes, counted from the audit trail. */
+  private async requireTestAllowance(): Promise<void> {
+    const since = new Date(this.deps.clock.now().getTime() - SMTP_TESTS.minutes * 60_000);
+    const recent = await this.deps.db
+      .selectFrom('audit_events')
+      .select('at')
+      .where('action', '=', SMTP_TEST_ACTION)
+      .where('target_id', '=', SMTP_KEY)
+      .where('at', '>', since)
+      .orderBy('at')
+      .execute();
+    const oldest = recent[0];
+    if (recent.length < SMTP_TESTS.count || !oldest) return;
+    const retryAfterSeconds = Math.max(
+      1,
+      Math.ceil((new Date(oldest.at).getTime() + SMTP_TESTS.minutes * 60_000 - this.deps.clock.now().getTime()) / 1000),
+    );
+    throw new MarinaError(
+      'MARINA_E_RATE_LIMITED',
+      `At most ${SMTP_TESTS.count} test emails in ${SMTP_TESTS.minutes} minutes: try again in ${retryAfterSeconds} s.`,
+      { retryAfterSeconds },
+    );
   }
 
   private view(stored: StoredSmtp, updatedBy: string, updatedAt: Date): SmtpSettingsView {

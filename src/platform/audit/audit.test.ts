@@ -48,21 +48,21 @@ describe('audit trail', () => {
 
     expect(await actions()).toEqual([
       'user.create_admin by setup on root@example.com',
-      'auth.login by root@example.com on root@example.com',
-      'auth.login by root@example.com on root@example.com',
+      'session.login by root@example.com on root@example.com',
+      'session.login by root@example.com on root@example.com',
       'organization.create by root@example.com on acme',
       'invitation.create by root@example.com on m@acme.test',
       'invitation.link by test on m@acme.test',
       'user.create by m@acme.test on m@acme.test',
       'invitation.accept by m@acme.test on m@acme.test',
-      'auth.login by m@acme.test on m@acme.test',
+      'session.login by m@acme.test on m@acme.test',
       'member.update by root@example.com on m@acme.test',
       'member.remove by root@example.com on m@acme.test',
       'token.create by root@example.com on ci',
       'token.revoke by root@example.com on ci',
-      'user.password_change by root@example.com on root@example.com',
-      'auth.login_failed by root@example.com on root@example.com',
-      'auth.logout by root@example.com on root@example.com',
+      'user.change_password by root@example.com on root@example.com',
+      'user.login_failed by root@example.com on root@example.com',
+      'session.logout by root@example.com on root@example.com',
     ]);
     const first = await t.db.selectFrom('audit_events').selectAll().orderBy('id').executeTakeFirstOrThrow();
     expect(first.ip).toBe('198.51.100.9');
@@ -108,7 +108,7 @@ describe('audit trail', () => {
     expect(page3.nextCursor).toBeNull();
 
     expect((await call('GET', '/api/v1/audit?target=org-3')).json().events).toHaveLength(1);
-    expect((await call('GET', '/api/v1/audit?actor=admin@example.com&category=auth')).json().events).toHaveLength(1);
+    expect((await call('GET', '/api/v1/audit?actor=admin@example.com&category=session')).json().events).toHaveLength(1);
     expect((await call('GET', `/api/v1/audit?actor=${admin.userId}&category=organization`)).json().events).toHaveLength(
       7,
     );
@@ -119,7 +119,11 @@ describe('audit trail', () => {
     expect(window.map((e: { target: { label: string } }) => e.target.label)).toEqual(['org-4', 'org-3', 'org-2']);
     const reversed = await call('GET', `/api/v1/audit?from=${to}&to=${from}`);
     expect(reversed.statusCode).toBe(400);
-    expect((await call('GET', '/api/v1/audit/categories')).json().categories).toEqual(['auth', 'organization', 'user']);
+    expect((await call('GET', '/api/v1/audit/categories')).json().categories).toEqual([
+      'organization',
+      'session',
+      'user',
+    ]);
   });
 
   it('shows members only their own actions, and org admins their organization', async () => {

@@ -4,7 +4,8 @@ import { contextOf } from '../http/auth.js';
 import type { RouteOptions } from '../http/route-options.js';
 import { DateTime, responses } from '../http/schemas.js';
 import { patterns } from '../validation.js';
-import { AuditEvent } from './schemas.js';
+import { AuditActionName, AuditEvent, AuditVocabulary } from './schemas.js';
+import { auditVocabularyView } from './vocabulary-view.js';
 
 export const auditRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
   app.get(
@@ -16,6 +17,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         querystring: Type.Object(
           {
             category: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
+            action: Type.Optional(AuditActionName),
             actor: Type.Optional(Type.String({ minLength: 1, maxLength: 254, pattern: patterns.label })),
             target: Type.Optional(Type.String({ minLength: 1, maxLength: 254, pattern: patterns.label })),
             organization: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
@@ -39,6 +41,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         : undefined;
       return services.audit.list(ctx.actor, {
         category: q.category,
+        action: q.action,
         actor: q.actor,
         target: q.target,
         organizationId,
@@ -60,5 +63,17 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
       },
     },
     async () => ({ categories: await services.audit.categories() }),
+  );
+
+  app.get(
+    '/audit/vocabulary',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: 'Every action the audit trail records, by target type (docs/audit.md lists the same)',
+        response: responses({ 200: AuditVocabulary }),
+      },
+    },
+    async () => auditVocabularyView(),
   );
 };

@@ -8,13 +8,20 @@ import type { Clock } from '../clock.js';
 import type { Actor } from '../context.js';
 import { MarinaError } from '../errors.js';
 import type { AuditEvent } from './schemas.js';
+import type { AuditAction, AuditTarget, TargetTypeOf } from './vocabulary.js';
 
-export interface AuditEntry {
-  action: string;
-  organizationId?: string | null;
-  target?: { type: string; id: string; label?: string | null };
-  details?: Record<string, unknown>;
-}
+/**
+ * One event to record: an action of the vocabulary, and a target of that action's type (a wrong
+ * action, or a target of another type, does not compile).
+ */
+export type AuditEntry = {
+  [A in AuditAction]: {
+    action: A;
+    organizationId?: string | null;
+    target?: AuditTarget<TargetTypeOf<A>>;
+    details?: Record<string, unknown>;
+  };
+}[AuditAction];
 
 export interface AuditWho {
   actor: Actor | null;
@@ -56,6 +63,7 @@ export async function recordAudit(db: Kysely<Database>, clock: Clock, who: Audit
 
 export interface AuditQuery {
   category?: string;
+  action?: AuditAction;
   actor?: string;
   target?: string;
   organizationId?: string;
@@ -97,6 +105,7 @@ export class AuditService {
       if (actor.organizationId) q = q.where('organization_id', '=', actor.organizationId);
     }
     if (query.category) q = q.where('category', '=', query.category);
+    if (query.action) q = q.where('action', '=', query.action);
     if (query.actor) {
       const who = query.actor;
       q = q.where((eb) =>

@@ -1,5 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MarinaError } from '../errors.js';
+import { slugMessage } from '../name-rule.js';
+import { limits, patterns } from '../validation.js';
 
 const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001']);
 
@@ -24,6 +26,13 @@ function fromFastify(error: FastifyError): MarinaError | undefined {
       if (v.keyword === 'additionalProperties' && params.additionalProperty) {
         return { field: join(params.additionalProperty), message: 'is not a known field' };
       }
+      if (v.keyword === 'pattern' && (v.params as { pattern?: string }).pattern === patterns.slug) {
+        // The rule in words and what the value breaks of it, whatever the field is called.
+        // (ajv's verbose mode adds the value and its schema to each error.)
+        const { data, parentSchema } = v as { data?: unknown; parentSchema?: { maxLength?: number } };
+        const said = typeof data === 'string' ? slugMessage(data, parentSchema?.maxLength ?? limits.slug) : null;
+        return { field: base, message: said ?? patternHints.slug ?? 'is not a valid name' };
+      }
       if (v.keyword === 'pattern') {
         const name = base.split('.').at(-1) ?? '';
         return { field: base, message: patternHints[name] ?? 'has characters or a shape that are not allowed' };
@@ -32,9 +41,13 @@ function fromFastify(error: FastifyError): MarinaError | undefined {
     });
     const first = issues[0];
     const where = error.validationContext ?? 'request';
-    const message = first
-      ? `Invalid ${where}: ${first.field ? `${first.field} ` : ''}${first.message}.`
-      : 'The request is not valid.';
+    // A whole sentence (the name rule) follows a colon; a phrase ("is required") continues the field.
+    const sentence = first !== undefined && /^[A-Z]/.test(first.message);
+    const message = !first
+      ? 'The request is not valid.'
+      : sentence
+        ? `Invalid ${where}: ${first.field ? `${first.field}: ` : ''}${first.message}`
+        : `Invalid ${where}: ${first.field ? `${first.field} ` : ''}${first.message}.`;
     return new MarinaError('MARINA_E_VALIDATION', message, { issues });
   }
   switch (error.code) {

@@ -5,7 +5,15 @@ import type { FastifyInstance } from 'fastify';
 // ajv-formats is CommonJS; its default export arrives one level down under NodeNext.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
-const common: Options = { removeAdditional: false, useDefaults: true, allErrors: false, strict: false };
+// verbose: a refusal carries the refused value and its schema, so the answer can say what was wrong
+// with it ("'ERP_2024 !' has uppercase letters…") rather than only which rule failed.
+const common: Options = {
+  removeAdditional: false,
+  useDefaults: true,
+  allErrors: false,
+  strict: false,
+  verbose: true,
+};
 
 /**
  * Query strings and path parameters are text, so they are coerced to the schema's types.

@@ -22,6 +22,12 @@ export interface JobContext<Input = unknown, Step extends string = string, Resou
   extends JobActivity,
     JobMemory<Resources> {
   input: Input;
+  /**
+   * Waits `ms` before trying again (an upload's backoff). A job whose kind may be cancelled while
+   * waiting (`control.cancel: 'waiting'`) shows the wait and can be cancelled during it: the wait
+   * then throws a JobCancelled, which the job lets through.
+   */
+  wait(ms: number, reason: string): Promise<void>;
   /** Runs one planned step: marks it running, then done or failed; progress follows the steps. */
   step<T>(name: Step, work: () => Promise<T>): Promise<T>;
   /** Marks a planned step as not needed this time, saying why. */
@@ -44,7 +50,46 @@ export interface JobSpec<Kind extends string = string, Input extends TSchema = T
   readonly kind: Kind;
   readonly input: Input;
   plan(input: Static<Input>): readonly Step[];
+  /** What users may do with a job of this kind besides watching it (default: nothing). */
+  readonly control?: JobControlPolicy<Step>;
 }
+
+/**
+ * When a job of a kind may be cancelled or queued again, and while which steps it leaves its
+ * target free. Declared per kind, beside its steps: only the kind knows what is safe.
+ */
+export interface JobControlPolicy<Step extends string = string> {
+  /**
+   * `queued`: before it starts (nothing was done yet, and its `recover` undoes what queueing
+   * prepared). `waiting`: also while it waits to try again (`wait`), between attempts.
+   */
+  readonly cancel?: 'queued' | 'waiting';
+  /** A failed or cancelled job may be queued again with the same input. */
+  readonly retry?: boolean;
+  /**
+   * Steps during which the job no longer holds its target: what is left reads only what it made
+   * (a backup's upload reads the finished file), so other jobs may start on the target.
+   */
+  readonly freesTargetDuring?: readonly Step[];
+}
+
+/** What a job's wait throws when a user cancelled it. */
+export class JobCancelled extends Error {
+  constructor(readonly by: string) {
+    super(`Cancelled by ${by}.`);
+    this.name = 'JobCancelled';
+  }
+}
+
+const policies = new Map<string, JobControlPolicy>();
+
+/** Every declared kind's policy, kept as specs are declared: a job's view says what may be done with it. */
+export const controlOf = (kind: string): JobControlPolicy => policies.get(kind) ?? {};
+
+/** Whether a job, at its current step, keeps other jobs off its target. */
+export const holdsTarget = (job: { kind: string; status: string; step: string | null }): boolean =>
+  (job.status === 'queued' || job.status === 'running') &&
+  !(job.step !== null && controlOf(job.kind).freesTargetDuring?.includes(job.step));
 
 /** A job kind: its spec, and the code that runs it and undoes what an interrupted run made. */
 export interface JobDefinition<
@@ -85,7 +130,10 @@ export interface PlannedJob {
 /** Declares what queueing a job needs (see JobSpec). */
 export const jobSpec = <const Kind extends string, Input extends TSchema, const Step extends string>(
   spec: JobSpec<Kind, Input, Step>,
-): JobSpec<Kind, Input, Step> => spec;
+): JobSpec<Kind, Input, Step> => {
+  policies.set(spec.kind, spec.control ?? {});
+  return spec;
+};
 
 /** Declares a job kind: `defineJob({ ...spec, resources, run, recover })`. */
 export const defineJob = <
@@ -95,7 +143,10 @@ export const defineJob = <
   Resources extends TSchema = TSchema,
 >(
   definition: JobDefinition<Kind, Input, Step, Resources>,
-): JobDefinition<Kind, Input, Step, Resources> => definition;
+): JobDefinition<Kind, Input, Step, Resources> => {
+  policies.set(definition.kind, definition.control ?? {});
+  return definition;
+};
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 

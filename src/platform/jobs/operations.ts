@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Actor } from '../context.js';
 import { MarinaError, notFound } from '../errors.js';
 import { isUuid } from '../validation.js';
-import type { PlannedJob } from './define.js';
+import { controlOf, holdsTarget, type PlannedJob } from './define.js';
 import type { Job, JobLogLine } from './schemas.js';
 
 /** A job as the API answers it (the `Job` schema). */
@@ -32,7 +32,23 @@ export const operationView = (op: Operation): OperationView => ({
   createdAt: op.created_at.toISOString(),
   startedAt: op.started_at?.toISOString() ?? null,
   finishedAt: op.finished_at?.toISOString() ?? null,
+  waitingUntil: op.waiting_until?.toISOString() ?? null,
+  waitingFor: op.waiting_for,
+  retryOf: op.retry_of,
+  can: { cancel: canCancel(op), retry: canRetry(op) },
+  holdsTarget: holdsTarget(op),
 });
+
+/** Queued, or waiting between attempts, when its kind says that is safe. */
+export function canCancel(op: Pick<Operation, 'kind' | 'status' | 'waiting_until'>): boolean {
+  const cancel = controlOf(op.kind).cancel;
+  if (op.status === 'queued') return cancel !== undefined;
+  return op.status === 'running' && cancel === 'waiting' && op.waiting_until !== null;
+}
+
+/** Failed or cancelled, when its kind may simply run again with the same input. */
+export const canRetry = (op: Pick<Operation, 'kind' | 'status'>): boolean =>
+  (op.status === 'failed' || op.status === 'cancelled') && controlOf(op.kind).retry === true;
 
 export const isFinished = (status: OperationStatus): boolean =>
   status === 'succeeded' || status === 'failed' || status === 'cancelled';
@@ -62,6 +78,8 @@ export interface NewOperation {
   organizationId: string | null;
   hostId: string | null;
   target?: { type: string; id: string; label?: string };
+  /** The failed or cancelled job this one repeats. */
+  retryOf?: string;
 }
 
 export interface OperationQuery {
@@ -69,6 +87,9 @@ export interface OperationQuery {
   kind?: string;
   targetId?: string;
   organizationId?: string;
+  /** Created at or after / before these times. */
+  since?: Date;
+  until?: Date;
   limit: number;
   before?: string;
 }
@@ -107,6 +128,7 @@ export class OperationService {
           input.job.steps.map((name) => ({ name, status: 'pending', startedAt: null, finishedAt: null })),
         ),
         input: JSON.stringify(input.job.input),
+        retry_of: input.retryOf ?? null,
         actor_id: actorId(actor),
         actor_label: actorLabel(actor),
         created_at: this.deps.clock.now(),
@@ -139,6 +161,8 @@ export class OperationService {
     if (query.kind) q = q.where('kind', '=', query.kind);
     if (query.targetId) q = q.where('target_id', '=', query.targetId);
     if (query.organizationId) q = q.where('organization_id', '=', query.organizationId);
+    if (query.since) q = q.where('created_at', '>=', query.since);
+    if (query.until) q = q.where('created_at', '<', query.until);
     if (query.before) {
       const before = await this.deps.db
         .selectFrom('operations')
@@ -155,6 +179,36 @@ export class OperationService {
       .execute();
     const page = rows.slice(0, query.limit);
     return { jobs: page.map(operationView), nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
+  }
+
+  /**
+   * The queued and running jobs that hold a target now (oldest first): while there is one, other
+   * jobs on the target are refused. A job at a step that frees its target (a backup's upload) is
+   * not among them.
+   */
+  async holding(targetId: string): Promise<Operation[]> {
+    if (!isUuid(targetId)) return [];
+    const active = await this.deps.db
+      .selectFrom('operations')
+      .selectAll()
+      .where('target_id', '=', targetId)
+      .where('status', 'in', ['queued', 'running'])
+      .orderBy('created_at')
+      .execute();
+    return active.filter(holdsTarget);
+  }
+
+  /** `holding`, as the actor may see it: the jobs of organizations they belong to. */
+  async holdingVisible(actor: Actor, targetId: string): Promise<OperationView[]> {
+    const visible: OperationView[] = [];
+    for (const op of await this.holding(targetId)) {
+      const seen = await this.requireVisible(actor, op).then(
+        () => true,
+        () => false,
+      );
+      if (seen) visible.push(operationView(op));
+    }
+    return visible;
   }
 
   async logs(actor: Actor, id: string, afterId?: string): Promise<OperationLogLine[]> {

@@ -1,14 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { MarinaError } from '../errors.js';
 import { contextOf } from '../http/auth.js';
 import type { RouteOptions } from '../http/route-options.js';
-import { responses, Uuid } from '../http/schemas.js';
+import { DateTime, responses, Uuid } from '../http/schemas.js';
 import { openEventStream } from '../http/sse.js';
 import { isFinished, type OperationLogLine, type OperationView, operationView } from './operations.js';
-import { Job, JobLogLine, JobStatus } from './schemas.js';
+import { Job, JobHolds, JobLogLine, JobStatus } from './schemas.js';
+
+/** What a holding job keeps off its instance: every action that queues a job on it. */
+const heldActions = ['start', 'stop', 'restart', 'delete', 'backup', 'restore', 'clone', 'update'];
+
+/** The longest time span a job query covers (older jobs: page with the cursor). */
+const MAX_SPAN_DAYS = 366;
 
 export const jobRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
   const operations = services.operations;
+  const control = services.jobControl;
 
   app.get(
     '/jobs',
@@ -21,6 +29,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
             status: Type.Optional(JobStatus),
             kind: Type.Optional(Type.String({ pattern: '^[a-z]+(\\.[a-z_]+)*$', maxLength: 60 })),
             target: Type.Optional(Uuid),
+            /** Created at or after this time. */
+            since: Type.Optional(DateTime),
+            /** Created before this time. */
+            until: Type.Optional(DateTime),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
             cursor: Type.Optional(Uuid),
           },
@@ -33,13 +45,69 @@ export const jobRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
     },
     async (request) => {
       const q = request.query;
+      const since = q.since ? new Date(q.since) : undefined;
+      const until = q.until ? new Date(q.until) : undefined;
+      if (since && until && since.getTime() >= until.getTime())
+        throw new MarinaError('MARINA_E_VALIDATION', '"since" must come before "until".', { field: 'since' });
+      if (since && (until ?? new Date()).getTime() - since.getTime() > MAX_SPAN_DAYS * 86_400_000)
+        throw new MarinaError('MARINA_E_VALIDATION', `A job query covers at most ${MAX_SPAN_DAYS} days.`, {
+          field: 'since',
+        });
       return operations.list(contextOf(request).actor, {
         status: q.status,
         kind: q.kind,
         targetId: q.target,
+        since,
+        until,
         limit: q.limit ?? 50,
         before: q.cursor,
       });
+    },
+  );
+
+  app.get(
+    '/jobs/holding',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'The jobs holding a target (an instance) now: while one does, these actions on it are refused',
+        querystring: Type.Object({ target: Uuid }, { additionalProperties: false }),
+        response: responses({ 200: JobHolds }),
+      },
+    },
+    async (request) => {
+      const jobs = await operations.holdingVisible(contextOf(request).actor, request.query.target);
+      return { blocks: jobs.length > 0 ? heldActions : [], jobs };
+    },
+  );
+
+  app.post(
+    '/jobs/:id/cancel',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary:
+          'Cancel a queued job, or one waiting to try again where its kind allows it; answers the job as it ended',
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 200: Type.Object({ job: Job }) }),
+      },
+    },
+    async (request) => ({ job: await control.cancel(contextOf(request), request.params.id) }),
+  );
+
+  app.post(
+    '/jobs/:id/retry',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Queue a failed or cancelled job again with the same input, where its kind allows it',
+        params: Type.Object({ id: Uuid }),
+        response: responses({ 201: Type.Object({ job: Job }) }),
+      },
+    },
+    async (request, reply) => {
+      const job = await control.retry(contextOf(request), request.params.id);
+      return reply.code(201).send({ job });
     },
   );
 

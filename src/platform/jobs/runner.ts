@@ -5,7 +5,7 @@ import type { Db } from '../../db/database.js';
 import type { Operation, OperationError, OperationStep } from '../../db/schema.js';
 import type { Clock } from '../clock.js';
 import { MarinaError } from '../errors.js';
-import type { JobContext, JobDefinition } from './define.js';
+import { controlOf, JobCancelled, type JobContext, type JobDefinition } from './define.js';
 import { type OperationBus, type OperationLogLine, operationView } from './operations.js';
 
 const QUEUE = 'marina-operations';
@@ -33,6 +33,7 @@ export interface JobRunnerOptions {
 
 /** Turns whatever a job threw into what users read. */
 function describeFailure(error: unknown, step: string | null): OperationError {
+  if (error instanceof JobCancelled) return { code: 'MARINA_E_CANCELLED', message: error.message, step };
   if (error instanceof MarinaError) return { code: error.code, message: error.message, step };
   return { code: 'MARINA_E_JOB_FAILED', message: error instanceof Error ? error.message : String(error), step };
 }
@@ -61,6 +62,8 @@ export class JobRunner {
   private readonly hostLimits = new Map<string, Semaphore>();
   private boss: PgBoss | undefined;
   private stopping = false;
+  /** Running jobs of this process, by operation id: how to cancel one, and who did. */
+  private readonly live = new Map<string, { cancelledBy?: string; cancelWait?: (by: string) => void }>();
 
   constructor(private readonly options: JobRunnerOptions) {}
 
@@ -163,18 +166,70 @@ export class JobRunner {
     }
   }
 
-  private async finishFailed(op: Operation, error: OperationError, now: Date): Promise<void> {
+  /**
+   * Cancels a queued job before any worker takes it: it ends `cancelled`, and its `recover` undoes
+   * what queueing prepared (a backup's pending record). False when a worker took it first.
+   */
+  async cancelQueued(op: Operation, by: string): Promise<boolean> {
+    const { db, clock } = this.options;
+    const now = clock.now();
+    const taken = await db
+      .updateTable('operations')
+      .set({ status: 'cancelled', finished_at: now })
+      .where('id', '=', op.id)
+      .where('status', '=', 'queued')
+      .returningAll()
+      .executeTakeFirst();
+    if (!taken) return false;
+    await this.finishFailed(
+      taken,
+      { code: 'MARINA_E_CANCELLED', message: `Cancelled by ${by} before it started.`, step: null },
+      now,
+      'cancelled',
+    );
+    return true;
+  }
+
+  /**
+   * Cancels a running job that waits to try again (it runs in this process): its wait throws, and
+   * the job ends `cancelled`. False when it is not waiting now (it is working: not safe to stop).
+   */
+  cancelWaiting(operationId: string, by: string): boolean {
+    const running = this.live.get(operationId);
+    if (!running?.cancelWait) return false;
+    running.cancelledBy = by;
+    running.cancelWait(by);
+    return true;
+  }
+
+  private async finishFailed(
+    op: Operation,
+    error: OperationError,
+    now: Date,
+    status: 'failed' | 'cancelled' = 'failed',
+  ): Promise<void> {
     const { db, bus, logger } = this.options;
     const steps = op.steps.map(
       (s): OperationStep => (s.status === 'running' ? { ...s, status: 'failed', finishedAt: now.toISOString() } : s),
     );
     const failed = await db
       .updateTable('operations')
-      .set({ status: 'failed', error: JSON.stringify(error), steps: JSON.stringify(steps), finished_at: now })
+      .set({
+        status,
+        error: JSON.stringify(error),
+        steps: JSON.stringify(steps),
+        finished_at: now,
+        waiting_until: null,
+        waiting_for: null,
+      })
       .where('id', '=', op.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await this.appendLog(op.id, 'error', `${error.step ? `${error.step}: ` : ''}${error.message}`);
+    await this.appendLog(
+      op.id,
+      status === 'cancelled' ? 'warn' : 'error',
+      `${error.step ? `${error.step}: ` : ''}${error.message}`,
+    );
     const handler = this.handlers.get(op.kind);
     if (handler?.recover) {
       try {
@@ -216,6 +271,8 @@ export class JobRunner {
         .executeTakeFirst();
       if (!claimed) return;
       bus.publish(operationView(claimed));
+      const live: { cancelledBy?: string; cancelWait?: (by: string) => void } = {};
+      this.live.set(operationId, live);
       let op = claimed;
       let current: string | null = null;
       let resources = { ...op.resources };
@@ -239,6 +296,15 @@ export class JobRunner {
               : {}),
             ...(changes.step !== undefined ? { step: changes.step } : {}),
           })
+          .where('id', '=', operationId)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        bus.publish(operationView(op));
+      };
+      const persistWait = async (changes: { waiting_until: Date | null; waiting_for: string | null }) => {
+        op = await db
+          .updateTable('operations')
+          .set(changes)
           .where('id', '=', operationId)
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -285,6 +351,30 @@ export class JobRunner {
           });
         },
         log: (message, level = 'info') => serially(() => this.appendLog(operationId, level, message)),
+        wait: async (ms, reason) => {
+          if (live.cancelledBy) throw new JobCancelled(live.cancelledBy);
+          if (controlOf(op.kind).cancel !== 'waiting') {
+            await new Promise((resolve) => setTimeout(resolve, ms));
+            return;
+          }
+          let timer: NodeJS.Timeout | undefined;
+          // Cancellable from the moment the wait begins, before the row says so: no cancel falls between.
+          const waited = new Promise<void>((resolve, reject) => {
+            timer = setTimeout(resolve, ms);
+            live.cancelWait = (by) => reject(new JobCancelled(by));
+          });
+          waited.catch(() => undefined);
+          try {
+            await serially(() =>
+              persistWait({ waiting_until: new Date(clock.now().getTime() + ms), waiting_for: reason.slice(0, 500) }),
+            );
+            await waited;
+          } finally {
+            clearTimeout(timer);
+            live.cancelWait = undefined;
+            await serially(() => persistWait({ waiting_until: null, waiting_for: null }));
+          }
+        },
         remember: (key, value) =>
           serially(async () => {
             resources = { ...resources, [key]: value };
@@ -316,9 +406,19 @@ export class JobRunner {
         bus.publish(operationView(finished));
       } catch (error) {
         await writes;
-        await this.finishFailed(op, describeFailure(error, current), clock.now());
+        // A cancelled job may have wrapped the cancellation: the user's cancel is what ended it.
+        const cancelled = live.cancelledBy !== undefined;
+        await this.finishFailed(
+          op,
+          cancelled
+            ? describeFailure(new JobCancelled(live.cancelledBy ?? ''), current)
+            : describeFailure(error, current),
+          clock.now(),
+          cancelled ? 'cancelled' : 'failed',
+        );
       }
     } finally {
+      this.live.delete(operationId);
       release();
     }
   }

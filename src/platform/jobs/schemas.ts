@@ -47,6 +47,18 @@ export const Job = Type.Object(
     createdAt: DateTime,
     startedAt: Type.Union([DateTime, Type.Null()]),
     finishedAt: Type.Union([DateTime, Type.Null()]),
+    /** Set while the job waits to try again: until when, and what for. */
+    waitingUntil: Type.Union([DateTime, Type.Null()]),
+    waitingFor: Type.Union([Type.String(), Type.Null()]),
+    /** The job this one repeats (queued again by "Retry"). */
+    retryOf: Type.Union([Type.String(), Type.Null()]),
+    /** What may be done with it now, by an admin of its organization (its kind decides). */
+    can: Type.Object({
+      cancel: Type.Boolean(),
+      retry: Type.Boolean(),
+    }),
+    /** Whether it keeps other jobs (start, stop, restart, delete, backups…) off its target now. */
+    holdsTarget: Type.Boolean(),
   },
   { title: 'Job' },
 );
@@ -56,4 +68,11 @@ export const JobLogLine = Type.Object({
   at: DateTime,
   level: Type.String(),
   message: Type.String(),
+});
+
+/** Active jobs holding a target (an instance): every other job on it waits for them. */
+export const JobHolds = Type.Object({
+  /** The actions refused while any job holds the target. */
+  blocks: Type.Array(Type.String()),
+  jobs: Type.Array(Job),
 });

@@ -62,7 +62,7 @@ export async function resealLegacySecrets(db: Db, box: SecretBox, clock: Clock):
         clock,
         { actor: { kind: 'system', label: 'start-up' }, ip: null },
         // Where, never what: counts per table.
-        { action: 'secrets.reseal', details: { count, tables } },
+        { action: 'platform.reseal_secrets', details: { count, tables } },
       );
     return count;
   });

@@ -46,6 +46,8 @@ beforeAll(async () => {
     name: 'shared',
     kind: 's3',
     s3: { endpoint: 'https://s3.storage.example', bucket: 'backups', accessKeyId: 'AKIA1', secretAccessKey: 'x' },
+    // Nothing answers there: saved without a passing connection test, as asked.
+    saveAnyway: true,
   });
   expect(destination.statusCode, destination.body).toBe(201);
   destinationId = destination.json().destination.id;
@@ -135,7 +137,11 @@ describe('the re-seal of v1 secrets', { timeout: 60_000 }, () => {
     expect(t.services.destinations.secretsOf(destination)).toEqual(DESTINATION_SECRETS);
     expect((await t.services.settings.getSmtpForSending())?.password).toBe(SMTP_PASSWORD);
 
-    const audit = await t.db.selectFrom('audit_events').selectAll().where('action', '=', 'secrets.reseal').execute();
+    const audit = await t.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('action', '=', 'platform.reseal_secrets')
+      .execute();
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit)).not.toContain(SMTP_PASSWORD);
     // Nothing is left to do at the next start.

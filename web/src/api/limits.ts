@@ -72,6 +72,11 @@ function steppedRange(schema: Schema) {
   return { ...range(schema), step: required(schema.multipleOf, 'multipleOf') };
 }
 
+/** A pattern the server checks a field against (the rule behind a live check in a form). */
+function patternOf(schema: Schema, where: string): RegExp {
+  return new RegExp(schema.pattern ?? missing(`${where} pattern`));
+}
+
 const password = bodyField('post', '/api/v1/setup', 'password');
 const passphrase = bodyField('post', '/api/v1/destinations', 'encryption.passphrase');
 
@@ -80,6 +85,8 @@ export const limits = {
   /** A person's or an organization's name. */
   name: text(bodyField('post', '/api/v1/organizations', 'name')),
   slug: text(bodyField('post', '/api/v1/organizations', 'slug')),
+  /** What a machine name (slug, project or instance name) must match; the form checks it as the user types. */
+  slugPattern: patternOf(bodyField('post', '/api/v1/organizations', 'slug'), 'POST /api/v1/organizations slug'),
   password: {
     minLength: required(password['x-marina-min-length'], 'password x-marina-min-length'),
     maxLength: required(password.maxLength, 'password maxLength'),

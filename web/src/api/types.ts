@@ -59,6 +59,9 @@ export type Destination = Json<paths['/api/v1/destinations']['get']['responses']
 export type NewDestination = NonNullable<
   paths['/api/v1/destinations']['post']['requestBody']
 >['content']['application/json'];
+export type DestinationChanges = NonNullable<
+  paths['/api/v1/destinations/{id}']['patch']['requestBody']
+>['content']['application/json'];
 export type DestinationTest = Json<paths['/api/v1/destinations/{id}/test']['post']['responses'][200]>;
 
 export type Schedule = NonNullable<Json<paths['/api/v1/instances/{id}/schedule']['get']['responses'][200]>['schedule']>;

@@ -10,12 +10,25 @@ export interface Column<Row> {
   hiddenHeader?: boolean;
   headerClassName?: string;
   headerTitle?: string;
+  /** The name a phone shows beside the value when the table becomes cards (default: a text header). */
+  cardLabel?: string;
   /** What one row shows in this column. */
   cell(row: Row): ReactNode;
   /** Classes of every cell in this column. */
   className?: string;
   /** Other attributes of one row's cell, e.g. a title. */
   cellProps?(row: Row): TdHTMLAttributes<HTMLTableCellElement>;
+}
+
+/** What a phone writes before a cell's value: its column's name, unless that is hidden or not text. */
+function cardLabelOf<Row>(column: Column<Row>): string | undefined {
+  if (column.cardLabel !== undefined) return column.cardLabel || undefined;
+  if (column.hiddenHeader) return undefined;
+  return typeof column.header === 'string' ? column.header : undefined;
+}
+
+function cellAttributes<Row>(column: Column<Row>, row: Row): TdHTMLAttributes<HTMLTableCellElement> & DataAttributes {
+  return { className: column.className, 'data-label': cardLabelOf(column), ...column.cellProps?.(row) };
 }
 
 /** A column left out when a condition is false: `showTarget && { … }`. */
@@ -77,7 +90,7 @@ export function DataTable<Row>({
               <tr {...rowProps?.(row)}>
                 {columns.map((column, index) => (
                   // biome-ignore lint/suspicious/noArrayIndexKey: columns are a fixed list, in a fixed order.
-                  <td key={index} className={column.className} {...column.cellProps?.(row)}>
+                  <td key={index} {...cellAttributes(column, row)}>
                     {column.cell(row)}
                   </td>
                 ))}

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { slugMessage } from '../../../src/platform/name-rule';
 import { limits } from '../api/limits';
 import { Field } from './Field';
 
@@ -92,8 +93,14 @@ export function SlugField({
   maxLength = limits.slug.maxLength,
   lowercase = false,
 }: TextFieldProps & { maxLength?: number; lowercase?: boolean }) {
+  // Checked as it is typed, in the server's own words (src/platform/name-rule.ts), against the
+  // pattern the server publishes; a server error (a name already taken) shows when the rule is met.
+  const live =
+    value !== '' && (!limits.slugPattern.test(value) || value.length > maxLength)
+      ? slugMessage(value, maxLength)
+      : null;
   return (
-    <Field label={label} hint={hint} error={error} optional={optional}>
+    <Field label={label} hint={hint} error={live ?? error} optional={optional}>
       {(props) => (
         <input
           {...props}

@@ -1,5 +1,8 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { Link } from 'react-router-dom';
+import { errorMessage } from '../api/errors';
+import { cancelJob, invalidateJobs, retryJob } from '../api/job-control';
 import type { Job, JobLogLine } from '../api/types';
 import { formatTime } from '../format';
 import { formatDuration, jobKindLabel, stepLabel } from '../operate';
@@ -51,16 +54,19 @@ export function JobSteps({ job, timing }: { job: Job; timing?: boolean }) {
 /** What went wrong, with the failed step and the message's own line breaks. */
 export function JobError({ job, link }: { job: Job; link?: boolean }) {
   if (!job.error) return null;
+  const cancelled = job.status === 'cancelled';
   return (
-    <div className="alert alert-error job-error" role="alert">
+    <div className={`alert ${cancelled ? 'alert-warning' : 'alert-error'} job-error`} role="alert">
       <span className="alert-icon">
         <AlertIcon />
       </span>
       <div className="alert-content">
         <strong className="alert-title">
-          {job.error.step
-            ? `${jobKindLabel(job.kind)} failed at “${stepLabel(job.error.step, job.kind)}”`
-            : `${jobKindLabel(job.kind)} failed`}
+          {cancelled
+            ? `${jobKindLabel(job.kind)} was cancelled${job.error.step ? ` at “${stepLabel(job.error.step, job.kind)}”` : ''}`
+            : job.error.step
+              ? `${jobKindLabel(job.kind)} failed at “${stepLabel(job.error.step, job.kind)}”`
+              : `${jobKindLabel(job.kind)} failed`}
         </strong>
         <pre className="job-error-message">{job.error.message}</pre>
         <p className="job-error-code mono">{job.error.code}</p>
@@ -98,5 +104,74 @@ export function JobLog({ logs, open, title = 'Live log' }: { logs: JobLogLine[];
         ))}
       </pre>
     </details>
+  );
+}
+
+/** Until when and why a job waits before trying again ("retrying the upload to S3 eu, at 15:40"). */
+export function waitingText(job: Pick<Job, 'waitingUntil' | 'waitingFor'>): string | null {
+  if (!job.waitingUntil) return null;
+  return `Waiting: ${job.waitingFor ?? 'trying again'} at ${formatTime(job.waitingUntil)}`;
+}
+
+/**
+ * Cancel (queued, or waiting to try again, where the job's kind allows it) and Retry (failed or
+ * cancelled, where it may simply run again). Shown only when the server says the job allows it.
+ */
+export function JobControls({
+  job,
+  onChanged,
+  small,
+}: {
+  job: Job;
+  /** The job as cancelled, or the new job a retry queued. */
+  onChanged?: (job: Job, how: 'cancelled' | 'retried') => void;
+  small?: boolean;
+}) {
+  const client = useQueryClient();
+  const cancel = useMutation({
+    mutationFn: () => cancelJob(job.id),
+    onSuccess: (changed) => {
+      void invalidateJobs(client);
+      onChanged?.(changed, 'cancelled');
+    },
+  });
+  const retry = useMutation({
+    mutationFn: () => retryJob(job.id),
+    onSuccess: (queued) => {
+      void invalidateJobs(client);
+      onChanged?.(queued, 'retried');
+    },
+  });
+  if (!job.can.cancel && !job.can.retry && !cancel.error && !retry.error) return null;
+  const size = small ? ' btn-small' : '';
+  const error = cancel.error ?? retry.error;
+  return (
+    <span className="job-controls">
+      {job.can.cancel ? (
+        <button
+          type="button"
+          className={`btn btn-secondary btn-danger-text${size}`}
+          disabled={cancel.isPending}
+          onClick={() => cancel.mutate()}
+        >
+          {cancel.isPending ? 'Cancelling…' : job.status === 'queued' ? 'Cancel' : 'Cancel the retry'}
+        </button>
+      ) : null}
+      {job.can.retry ? (
+        <button
+          type="button"
+          className={`btn btn-secondary${size}`}
+          disabled={retry.isPending}
+          onClick={() => retry.mutate()}
+        >
+          {retry.isPending ? 'Retrying…' : 'Retry'}
+        </button>
+      ) : null}
+      {error ? (
+        <span className="job-controls-error" role="alert">
+          {errorMessage(error)}
+        </span>
+      ) : null}
+    </span>
   );
 }

@@ -4,7 +4,7 @@ import type { Job } from '../api/types';
 import { useJobStream } from '../live';
 import { isJobFinished, jobKindLabel, stepLabel } from '../operate';
 import { CheckIcon } from './icons';
-import { JobError, JobLog, JobSteps } from './JobParts';
+import { JobControls, JobError, JobLog, JobSteps, waitingText } from './JobParts';
 import { ProgressBar } from './ProgressBar';
 
 function jobState(job: Job): string {
@@ -12,6 +12,8 @@ function jobState(job: Job): string {
   if (job.status === 'cancelled') return 'cancelled';
   if (job.status === 'succeeded') return 'done';
   if (job.status === 'queued') return 'waiting for a free slot…';
+  const waiting = waitingText(job);
+  if (waiting) return waiting.charAt(0).toLowerCase() + waiting.slice(1);
   return job.step ? `${stepLabel(job.step, job.kind)}…` : 'starting…';
 }
 
@@ -98,6 +100,8 @@ export function JobProgress({
         testId="action-progress"
       />
       {extra ? <div className="inline-job-extra">{extra}</div> : null}
+      {/* Cancel while it waits to retry an upload; the card follows the job to its end. */}
+      {!over && job.can.cancel ? <JobControls job={job} small /> : null}
       {failed ? <JobError job={job} link /> : null}
       {detailed ? <JobSteps job={job} timing /> : null}
       {detailed && failed ? <JobLog logs={logs} open /> : null}

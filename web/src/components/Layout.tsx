@@ -1,5 +1,5 @@
-import { useState } from 'react';
-import { NavLink, Outlet, useNavigate } from 'react-router-dom';
+import { useEffect, useState } from 'react';
+import { NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { errorMessage } from '../api/errors';
 import { useMe, useSession } from '../session/SessionContext';
 import { Badge } from './Badge';
@@ -44,9 +44,12 @@ function NavItem({ to, label, icon, soon }: { to: string; label: string; icon: R
   );
 }
 
-function Sidebar() {
+const NAVIGATION_ID = 'main-navigation';
+
+/** On a wide screen a sidebar (an icon rail when narrower); on a phone a drawer the Menu button opens. */
+function Sidebar({ open }: { open: boolean }) {
   return (
-    <aside className="sidebar">
+    <aside className={open ? 'sidebar sidebar-open' : 'sidebar'} id={NAVIGATION_ID}>
       <div className="sidebar-brand">
         <Wordmark inverted />
       </div>
@@ -77,7 +80,24 @@ function initials(name: string, email: string): string {
   return ((words[0]?.[0] ?? '') + (words[1]?.[0] ?? '')).toUpperCase() || '?';
 }
 
-function Topbar() {
+/** Three lines: the phone's usual sign for "the navigation is in here". */
+function MenuIcon() {
+  return (
+    <svg
+      viewBox="0 0 24 24"
+      width="22"
+      height="22"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="2"
+      aria-hidden="true"
+    >
+      <path d="M4 6h16M4 12h16M4 18h16" strokeLinecap="round" />
+    </svg>
+  );
+}
+
+function Topbar({ menuOpen, onMenu }: { menuOpen: boolean; onMenu(): void }) {
   const me = useMe();
   const { signOut } = useSession();
   const toast = useToast();
@@ -97,6 +117,16 @@ function Topbar() {
 
   return (
     <header className="topbar">
+      <button
+        type="button"
+        className="btn btn-ghost menu-button"
+        aria-label="Menu"
+        aria-expanded={menuOpen}
+        aria-controls={NAVIGATION_ID}
+        onClick={onMenu}
+      >
+        <MenuIcon />
+      </button>
       <div className="topbar-spacer" />
       <div className="topbar-user" data-testid="current-user">
         <span className="avatar" aria-hidden="true">
@@ -119,11 +149,28 @@ function Topbar() {
 }
 
 export function Layout() {
+  const [menuOpen, setMenuOpen] = useState(false);
+  const { pathname, search } = useLocation();
+
+  // Following a link of the drawer (or any other) closes it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the address changing is the trigger.
+  useEffect(() => setMenuOpen(false), [pathname, search]);
+
+  useEffect(() => {
+    if (!menuOpen) return;
+    const closeOnEscape = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') setMenuOpen(false);
+    };
+    window.addEventListener('keydown', closeOnEscape);
+    return () => window.removeEventListener('keydown', closeOnEscape);
+  }, [menuOpen]);
+
   return (
-    <div className="shell">
-      <Sidebar />
+    <div className={menuOpen ? 'shell shell-menu-open' : 'shell'}>
+      <Sidebar open={menuOpen} />
+      {menuOpen ? <div className="nav-backdrop" aria-hidden="true" onClick={() => setMenuOpen(false)} /> : null}
       <div className="shell-main">
-        <Topbar />
+        <Topbar menuOpen={menuOpen} onMenu={() => setMenuOpen((open) => !open)} />
         <main className="content">
           <Outlet />
         </main>

@@ -1,3 +1,4 @@
+import { useRef } from 'react';
 import { limits } from '../api/limits';
 import { Field } from './Field';
 
@@ -55,9 +56,14 @@ export function PasswordFields({
   label = 'Password',
 }: PasswordFieldsProps) {
   const mismatch = confirm.length > 0 && confirm !== password ? 'The two passwords differ.' : undefined;
+  // The server judged one password ("too weak"): once another is typed, that verdict is no longer
+  // true of what the field holds, so it goes (the next submit judges the new one).
+  const judged = useRef<{ error: string | undefined; password: string }>({ error, password });
+  if (judged.current.error !== error) judged.current = { error, password };
+  const shownError = password === judged.current.password ? error : undefined;
   return (
     <>
-      <Field label={label} hint={PASSWORD_HINT} error={error}>
+      <Field label={label} hint={PASSWORD_HINT} error={shownError}>
         {(props) => (
           <input
             {...props}

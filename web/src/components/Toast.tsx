@@ -15,7 +15,15 @@ interface ToastApi {
 
 const ToastContext = createContext<ToastApi | null>(null);
 const VISIBLE_MS = 5000;
+/** An error is read more slowly than a success. */
+const ERROR_VISIBLE_MS = 10_000;
+/** More than this and they would cover the page: the oldest go first. */
+export const MAX_TOASTS = 3;
 
+/**
+ * Short notes in a corner, newest on top: the same message again replaces the one shown (and
+ * restarts its time) instead of stacking, and no more than a few are shown at once.
+ */
 export function ToastProvider({ children }: { children: ReactNode }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
   const nextId = useRef(1);
@@ -24,8 +32,10 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const show = useCallback(
     (kind: ToastKind, message: string) => {
       const id = nextId.current++;
-      setToasts((all) => [...all, { id, kind, message }]);
-      window.setTimeout(() => dismiss(id), VISIBLE_MS);
+      setToasts((all) =>
+        [{ id, kind, message }, ...all.filter((t) => t.kind !== kind || t.message !== message)].slice(0, MAX_TOASTS),
+      );
+      window.setTimeout(() => dismiss(id), kind === 'error' ? ERROR_VISIBLE_MS : VISIBLE_MS);
     },
     [dismiss],
   );
@@ -43,7 +53,13 @@ export function ToastProvider({ children }: { children: ReactNode }) {
           >
             {toast.kind === 'success' ? <CheckIcon /> : <AlertIcon />}
             <span>{toast.message}</span>
-            <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => dismiss(toast.id)}>
+            <button
+              type="button"
+              className="icon-button"
+              aria-label="Dismiss"
+              title="Dismiss"
+              onClick={() => dismiss(toast.id)}
+            >
               ×
             </button>
           </div>

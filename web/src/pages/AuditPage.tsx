@@ -1,7 +1,8 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useMemo, useState } from 'react';
+import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
-import { auditCategoriesQuery, auditEventsQuery, organizationsQuery } from '../api/queries';
+import { auditEventsQuery, organizationsQuery } from '../api/queries';
 import type { AuditEvent, AuditQuery } from '../api/types';
 import { Alert } from '../components/Alert';
 import type { BadgeTone } from '../components/Badge';
@@ -13,20 +14,28 @@ import { dayBoundary, formatDate, formatDateTime, formatRelative, formatTime } f
 
 const PAGE_SIZE = 50;
 
+/** The one vocabulary of actions (docs/audit.md): each target type with its actions. */
+type Vocabulary = Awaited<ReturnType<typeof fetchVocabulary>>;
+type ActionName = NonNullable<AuditQuery['action']>;
+const fetchVocabulary = async () => (await call(api.GET('/api/v1/audit/vocabulary'))).targets;
+const vocabularyQuery = { queryKey: ['audit', 'vocabulary'] as const, queryFn: fetchVocabulary, staleTime: Infinity };
+
 interface Filters {
   category: string;
+  action: ActionName | '';
   actor: string;
   target: string;
   from: string;
   to: string;
 }
 
-const noFilters: Filters = { category: '', actor: '', target: '', from: '', to: '' };
+const noFilters: Filters = { category: '', action: '', actor: '', target: '', from: '', to: '' };
 
 function toQuery(filters: Filters): AuditQuery {
   return {
     limit: PAGE_SIZE,
     ...(filters.category ? { category: filters.category } : {}),
+    ...(filters.action ? { action: filters.action } : {}),
     ...(filters.actor.trim() ? { actor: filters.actor.trim() } : {}),
     ...(filters.target.trim() ? { target: filters.target.trim() } : {}),
     ...(filters.from ? { from: dayBoundary(filters.from, 'start') } : {}),
@@ -35,17 +44,29 @@ function toQuery(filters: Filters): AuditQuery {
 }
 
 const categoryTones: Record<string, BadgeTone> = {
-  auth: 'blue',
+  session: 'blue',
   organization: 'teal',
   member: 'violet',
   user: 'green',
   token: 'amber',
+  instance: 'blue',
+  backup: 'teal',
 };
 
-function FilterBar({ categories, onApply }: { categories: string[]; onApply(filters: Filters): void }) {
+function FilterBar({ vocabulary, onApply }: { vocabulary: Vocabulary; onApply(filters: Filters): void }) {
   const [draft, setDraft] = useState<Filters>(noFilters);
   const set = (key: keyof Filters) => (event: { target: { value: string } }) =>
     setDraft((current) => ({ ...current, [key]: event.target.value }));
+  // The actions offered follow the category; another category's action is dropped.
+  const targets = draft.category ? vocabulary.filter((t) => t.type === draft.category) : vocabulary;
+  const chooseCategory = (event: { target: { value: string } }) => {
+    const category = event.target.value;
+    setDraft((current) => ({
+      ...current,
+      category,
+      action: category && current.action && !current.action.startsWith(`${category}.`) ? '' : current.action,
+    }));
+  };
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -56,12 +77,27 @@ function FilterBar({ categories, onApply }: { categories: string[]; onApply(filt
     <form className="filters card" onSubmit={submit} aria-label="Filter audit events">
       <div className="filter">
         <label htmlFor="audit-category">Category</label>
-        <select id="audit-category" value={draft.category} onChange={set('category')}>
+        <select id="audit-category" value={draft.category} onChange={chooseCategory}>
           <option value="">All categories</option>
-          {categories.map((c) => (
-            <option key={c} value={c}>
-              {c}
+          {vocabulary.map((t) => (
+            <option key={t.type} value={t.type} title={t.describe}>
+              {t.type}
             </option>
+          ))}
+        </select>
+      </div>
+      <div className="filter">
+        <label htmlFor="audit-action">Action</label>
+        <select id="audit-action" value={draft.action} onChange={set('action')}>
+          <option value="">All actions</option>
+          {targets.map((t) => (
+            <optgroup key={t.type} label={t.type}>
+              {t.actions.map((a) => (
+                <option key={a.action} value={a.action} title={a.describe}>
+                  {a.action}
+                </option>
+              ))}
+            </optgroup>
           ))}
         </select>
       </div>
@@ -151,8 +187,7 @@ function AuditTable({ events, slugs }: { events: AuditEvent[]; slugs: Map<string
           cell: (event) =>
             event.target ? (
               <span>
-                <span className="muted">{event.target.type.replace('_', ' ')}</span>{' '}
-                {event.target.label ?? event.target.id}
+                <span className="muted">{event.target.type}</span> {event.target.label ?? event.target.id}
               </span>
             ) : (
               <span className="muted">—</span>
@@ -190,7 +225,7 @@ function AuditTable({ events, slugs }: { events: AuditEvent[]; slugs: Map<string
 
 export function AuditPage() {
   const [filters, setFilters] = useState<Filters>(noFilters);
-  const categories = useQuery(auditCategoriesQuery());
+  const vocabulary = useQuery(vocabularyQuery);
   const organizations = useQuery(organizationsQuery());
   const audit = useInfiniteQuery(auditEventsQuery(toQuery(filters)));
   const events = useMemo(() => audit.data?.pages.flatMap((page) => page.events) ?? [], [audit.data]);
@@ -212,7 +247,7 @@ export function AuditPage() {
         title="Audit log"
         subtitle="Every sign-in and change in Marina, newest first. Entries cannot be edited or deleted."
       />
-      <FilterBar categories={categories.data ?? []} onApply={setFilters} />
+      <FilterBar vocabulary={vocabulary.data ?? []} onApply={setFilters} />
       <section className="card card-flush">
         {firstPage.error ? (
           <div className="card-body">

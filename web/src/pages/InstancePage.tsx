@@ -6,6 +6,7 @@ import { instanceQuery, invalidateInstance, jobsQuery, organizationsQuery, query
 import type { Job } from '../api/types';
 import { Alert } from '../components/Alert';
 import { EmptyState, Loading } from '../components/EmptyState';
+import { heldTitle, InstanceHoldReason, useInstanceHolds } from '../components/InstanceHolds';
 import {
   ActivityIcon,
   ArchiveIcon,
@@ -41,6 +42,7 @@ import { STATS_EVERY_MS, StatCard, StatsCards } from './instance/InstanceStats';
 import { JobsTable } from './JobsPage';
 import { useInstanceLogSource } from './LogsPages';
 import { ModulesTab } from './modules/ModulesTab';
+import { ProjectLink } from './project/ProjectLink';
 import { RepositoriesTab } from './repositories/RepositoriesTab';
 
 const instanceTabs = [
@@ -74,6 +76,8 @@ export function InstancePage() {
   // A tab visited once stays mounted (hidden): the progress of a job started there goes on.
   const [visited, setVisited] = useState<ReadonlySet<InstanceTab>>(() => new Set([tab]));
   const [jobsEnded, setJobsEnded] = useState(0);
+  // The jobs that hold the instance (a backup's upload does not): they, not any job, disable its actions.
+  const holds = useInstanceHolds(id, activeJob);
 
   function chooseTab(next: InstanceTab) {
     setVisited((all) => new Set(all).add(next));
@@ -116,7 +120,8 @@ export function InstancePage() {
   const role = me.organizations.find((o) => o.id === instance.organizationId)?.role;
   const isAdmin = me.user.isPlatformAdmin || role === 'owner' || role === 'admin';
   const jobRunning = activeJob !== null && !isJobFinished(activeJob.status);
-  const busy = jobRunning || ['provisioning', 'deleting', 'restoring'].includes(instance.status);
+  const held = holds ? holds.length > 0 : jobRunning;
+  const busy = held || ['provisioning', 'deleting', 'restoring'].includes(instance.status);
 
   function ended(job: Job) {
     setActiveJob(job);
@@ -143,7 +148,13 @@ export function InstancePage() {
   }
 
   const actionButton = (a: Action, allowed: boolean, className = 'btn btn-secondary') => (
-    <button type="button" className={className} disabled={busy || !allowed} onClick={() => setAction(a)}>
+    <button
+      type="button"
+      className={className}
+      disabled={busy || !allowed}
+      title={busy ? (heldTitle(holds) ?? `Disabled while the instance is ${instance.status}`) : undefined}
+      onClick={() => setAction(a)}
+    >
       {actionVerb[a].label}
     </button>
   );
@@ -165,7 +176,8 @@ export function InstancePage() {
         }
         subtitle={
           <>
-            {org ? `${org.name} · ` : ''}Odoo {instance.odooVersion}
+            {org ? `${org.name} · ` : ''}
+            <ProjectLink projectId={instance.projectId} /> · Odoo {instance.odooVersion}
             {instance.url ? (
               <>
                 {' · '}
@@ -189,6 +201,9 @@ export function InstancePage() {
           ) : null
         }
       />
+      {isAdmin ? (
+        <InstanceHoldReason holds={holds} status={instance.status} actions="Start, Stop, Restart and Delete" />
+      ) : null}
       {showJob && activeJob ? <JobProgress key={activeJob.id} job={activeJob} onEnded={ended} /> : null}
       <div className="stats stats-5">
         <StatCard label="Database">
@@ -255,7 +270,7 @@ export function InstancePage() {
           <section className="card card-flush">
             <header className="card-header">
               <h2>Recent jobs</h2>
-              <Link to="/jobs">All jobs</Link>
+              <Link to={`/jobs?instance=${instance.id}`}>All jobs</Link>
             </header>
             {jobs.error ? (
               <div className="card-body">

@@ -1,12 +1,10 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
-import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
 import { hostsQuery, instancesQuery, organizationsQuery, projectsQuery, queryKeys } from '../api/queries';
 import type { Instance, InstanceStats, Organization, Project } from '../api/types';
 import { Alert } from '../components/Alert';
-import { ConfirmDialog } from '../components/ConfirmDialog';
 import { DataTable } from '../components/DataTable';
 import { EmptyState, Loading } from '../components/EmptyState';
 import { ExternalIcon, PlusIcon, ServerIcon } from '../components/icons';
@@ -15,6 +13,8 @@ import { InstanceStatusBadge, StageBadge } from '../components/StatusBadges';
 import { type LiveState, useLiveInstanceCache, useNow, useStatsOf } from '../live';
 import { formatBytes, formatDuration, formatPercent, formatSize, isRunning, secondsSince } from '../operate';
 import { useMe } from '../session/SessionContext';
+import { DeletedInstances } from './instance/DeletedInstances';
+import { RestartAllDialog } from './instance/RestartAllDialog';
 
 const STATS_EVERY_MS = 15_000;
 const STATS_AT_ONCE = 20;
@@ -96,7 +96,9 @@ function InstancesTable({ instances, projects, organizations, stats }: TableProp
             const org = organizations.get(instance.organizationId);
             return (
               <span className="stacked-time">
-                <span>{project?.displayName ?? project?.name ?? '—'}</span>
+                <Link to={`/projects/${instance.projectId}`} onClick={(e) => e.stopPropagation()}>
+                  {project?.displayName ?? project?.name ?? 'Project'}
+                </Link>
                 {org ? <span className="muted">{org.name}</span> : null}
               </span>
             );
@@ -232,21 +234,13 @@ export function InstancesPage() {
         </Alert>
       ) : null}
       {restartAll === 'confirm' ? (
-        <ConfirmDialog
-          title="Restart every running instance?"
-          confirmLabel="Restart all"
-          onConfirm={async () => {
-            const { jobs } = await call(api.POST('/api/v1/instances/restart-all'));
-            setRestartAll(jobs.length);
+        <RestartAllDialog
+          onQueued={(jobs) => {
+            setRestartAll(jobs);
             void queryClient.invalidateQueries({ queryKey: queryKeys.jobs.all });
           }}
           onClose={() => setRestartAll((current) => (current === 'confirm' ? null : current))}
-        >
-          <p>
-            Each running instance restarts in its own job, a few at a time per host. Their users see a short
-            interruption.
-          </p>
-        </ConfirmDialog>
+        />
       ) : null}
       <section className="card card-flush">
         {error ? (
@@ -271,6 +265,7 @@ export function InstancesPage() {
           <InstancesTable instances={rows} projects={projectMap} organizations={orgMap} stats={stats} />
         ) : null}
       </section>
+      <DeletedInstances projects={projects.data ?? []} />
     </>
   );
 }

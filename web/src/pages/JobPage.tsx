@@ -1,15 +1,16 @@
 import { useQuery } from '@tanstack/react-query';
-import { Link, useParams } from 'react-router-dom';
+import { Link, useNavigate, useParams } from 'react-router-dom';
 import { errorMessage } from '../api/errors';
 import { jobQuery } from '../api/queries';
 import type { Job, JobLogLine } from '../api/types';
 import { Alert } from '../components/Alert';
 import { Loading } from '../components/EmptyState';
 import { ArrowLeftIcon } from '../components/icons';
-import { JobError, JobLog, JobSteps } from '../components/JobParts';
+import { JobControls, JobError, JobLog, JobSteps, waitingText } from '../components/JobParts';
 import { PageHeader } from '../components/PageHeader';
 import { ProgressBar } from '../components/ProgressBar';
 import { JobStatusBadge } from '../components/StatusBadges';
+import { useToast } from '../components/Toast';
 import { formatDateTime, formatRelative } from '../format';
 import { useJobStream, useNow } from '../live';
 import { isJobFinished, jobDuration, jobKindLabel, stepLabel } from '../operate';
@@ -17,6 +18,8 @@ import { isJobFinished, jobDuration, jobKindLabel, stepLabel } from '../operate'
 function JobDetail({ initial }: { initial: { job: Job; logs: JobLogLine[] } }) {
   const stream = useJobStream(initial.job.id, initial);
   const now = useNow(1000);
+  const navigate = useNavigate();
+  const toast = useToast();
   const job = stream.job ?? initial.job;
   const finished = isJobFinished(job.status);
   const duration = jobDuration(job, now);
@@ -50,7 +53,24 @@ function JobDetail({ initial }: { initial: { job: Job; logs: JobLogLine[] } }) {
                 <Link to={`/instances/${job.target.id}`}>Open the instance</Link>
               </>
             ) : null}
+            {job.retryOf ? (
+              <>
+                {' · '}
+                <Link to={`/jobs/${job.retryOf}`}>Retry of an earlier job</Link>
+              </>
+            ) : null}
           </>
+        }
+        actions={
+          <JobControls
+            job={job}
+            onChanged={(changed, how) => {
+              if (how === 'retried') {
+                toast.success(`${jobKindLabel(changed.kind)} queued again.`);
+                navigate(`/jobs/${changed.id}`);
+              } else toast.success(`${jobKindLabel(changed.kind)} was cancelled.`);
+            }}
+          />
         }
       />
       <section className="card card-body job-card">
@@ -64,9 +84,11 @@ function JobDetail({ initial }: { initial: { job: Job; logs: JobLogLine[] } }) {
                   : 'Cancelled'
               : job.status === 'queued'
                 ? 'Waiting for a free slot…'
-                : job.step
-                  ? stepLabel(job.step, job.kind)
-                  : 'Starting…'}
+                : job.waitingUntil
+                  ? waitingText(job)
+                  : job.step
+                    ? stepLabel(job.step, job.kind)
+                    : 'Starting…'}
           </span>
           <span className="tabular">{job.progress} %</span>
         </div>

@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { type ReactNode, useEffect, useMemo, useState } from 'react';
-import { Link } from 'react-router-dom';
+import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
+import { Link, useSearchParams } from 'react-router-dom';
 import { errorMessage } from '../api/errors';
 import { organizationsQuery, projectsQuery, queryKeys } from '../api/queries';
 import type { Credentials, Instance, Job, Project } from '../api/types';
@@ -63,6 +63,17 @@ export function NewInstancePage() {
     [projects.data, allowed],
   );
   const orgName = (id: string) => (orgs.data ?? []).find((o) => o.id === id)?.name ?? '';
+
+  // From a project's page (?project=…): that project is chosen, the form opens at step 2.
+  const [params] = useSearchParams();
+  const linkedProject = allowedProjects.find((p) => p.id === params.get('project'));
+  const linkApplied = useRef(false);
+  useEffect(() => {
+    if (!linkedProject || linkApplied.current) return;
+    linkApplied.current = true;
+    setProject(linkedProject);
+    setStep(2);
+  }, [linkedProject]);
 
   const back = (
     <Link className="back-link" to="/instances">

@@ -18,6 +18,7 @@ import { formatDate, formatRelative } from '../format';
 import { type Me, useMe } from '../session/SessionContext';
 import { InvitationsSection } from './organization/InvitationsSection';
 import { InviteModal } from './organization/InviteModal';
+import { OrganizationProjects } from './project/OrganizationProjects';
 
 function canManage(me: Me, org: Organization): boolean {
   return me.user.isPlatformAdmin || org.role === 'owner' || org.role === 'admin';
@@ -221,6 +222,7 @@ export function OrganizationPage() {
           </span>
         </div>
       </div>
+      <OrganizationProjects organizationId={organization.id} />
       <section className="card card-flush">
         <header className="card-header">
           <h2>Members</h2>

@@ -5,11 +5,15 @@ import { copyParameters } from '../../../odoo/backup-archive.js';
 import { type OdooVersion, versionFacts } from '../../../odoo/versions.js';
 import { MarinaError } from '../../../platform/errors.js';
 import type { JobActivity } from '../../../platform/jobs/define.js';
+import { sealedAt } from '../../../platform/secrets/sealed-columns.js';
 import type { Runtime } from '../../../runtime/port.js';
+import { type CopyOrigin, recordUsersOfCopy } from '../../instances/admin-password.js';
 import { runtimeOf } from '../../instances/jobs.js';
 import { commandSpec, odooErrorLines } from '../../instances/odoo-container.js';
 import { asRole, type DataPlane } from '../engine.js';
+import { instanceLabel } from '../queries.js';
 import { type BackupJobDeps, roleOf } from './shared.js';
+import type { CloneInput, RestoreInput } from './specs.js';
 
 /**
  * A copy is a new database: its own uuid, secret, creation date and URL (ARCHITECTURE.md). Written
@@ -71,4 +75,71 @@ export async function neutralize(
     await c.query('COMMIT');
     await job.log(`Outgoing mail servers deactivated: ${mail.rowCount ?? 0}.`);
   });
+}
+
+/** The password Marina knows for an instance now, if any (empty is how "not known" is recorded). */
+function knownPassword(deps: BackupJobDeps, instance: Instance): string[] {
+  const password = deps.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id));
+  return password === '' ? [] : [password];
+}
+
+/**
+ * Where a copy's users come from: the cloned instance at the clone's snapshot, the instance a
+ * backup was taken of at its time, or the imported file. The source's password (as Marina knows
+ * it) is only a candidate: recordUsersOfCopy keeps it only if it opens the copy's administrator.
+ */
+async function originOfCopy(
+  deps: BackupJobDeps,
+  input: RestoreInput | CloneInput,
+  copiedAt: Date,
+): Promise<CopyOrigin> {
+  const db = deps.backups.database;
+  if ('sourceId' in input) {
+    const source = await deps.instances.row(input.sourceId);
+    return {
+      source: 'copied',
+      from: await instanceLabel(db, source),
+      at: copiedAt,
+      candidates: knownPassword(deps, source),
+    };
+  }
+  const backup = await deps.backups.row(input.backupId);
+  if (backup.trigger === 'import') {
+    const dbName = backup.manifest?.db_name;
+    return {
+      source: 'imported',
+      from: typeof dbName === 'string' && dbName !== '' ? dbName : null,
+      at: backup.created_at,
+      candidates: [],
+    };
+  }
+  const source = backup.instance_id ? await deps.instances.row(backup.instance_id).catch(() => undefined) : undefined;
+  return {
+    source: 'copied',
+    from: backup.instance_label,
+    at: backup.created_at,
+    candidates: source ? knownPassword(deps, source) : [],
+  };
+}
+
+/**
+ * After a copy is swapped in, the instance's users are the copy's: Marina records the copy's
+ * administrator and where the users come from, and shows a password only if it knows one that works.
+ */
+export async function recordCopyUsers(
+  deps: BackupJobDeps,
+  instance: Instance,
+  input: RestoreInput | CloneInput,
+  copiedAt: Date,
+  job: Pick<JobActivity, 'log'>,
+): Promise<void> {
+  const origin = await originOfCopy(deps, input, copiedAt);
+  await recordUsersOfCopy(deps, instance, origin);
+  const known = await deps.instances.row(instance.id);
+  const password = deps.box.open(known.admin_password, sealedAt('instances', 'admin_password', known.id));
+  await job.log(
+    password === ''
+      ? `The copy keeps its own users (administrator ${known.admin_login}); Marina does not know its password: reset it to get one.`
+      : `The copy keeps its own users; the administrator ${known.admin_login} has the source's password, as Marina knew it.`,
+  );
 }

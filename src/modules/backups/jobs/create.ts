@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { fileSha256 } from '../../../adapters/archive/backup-file.js';
 import { MarinaError } from '../../../platform/errors.js';
-import { defineJob, type JobContextOf } from '../../../platform/jobs/define.js';
+import { defineJob, JobCancelled, type JobContextOf } from '../../../platform/jobs/define.js';
 import type { DataPlane } from '../engine.js';
 import {
   type BackupJobDeps,
@@ -26,18 +26,25 @@ export function backupHandler(deps: BackupJobDeps) {
         return await runBackup(deps, job);
       } catch (error) {
         const backup = await deps.backups.row(job.input.backupId).catch(() => undefined);
-        const copyFailed = error instanceof MarinaError && error.code === 'MARINA_E_COPY_FAILED';
+        const copyFailed =
+          (error instanceof MarinaError && error.code === 'MARINA_E_COPY_FAILED') || error instanceof JobCancelled;
         // A failed copy was told about as it failed, naming its destination.
         if (backup && !copyFailed) await noticeFailure(deps, backup, 'backup', error);
         throw error;
       }
     },
-    recover: async ({ operation, resources }, error) => {
-      const id = resources.backup;
-      await failBackupOf(deps, resources);
+    recover: async ({ operation, input, resources }, error) => {
+      // Cancelled while queued, nothing was remembered yet: the pending record is the input's.
+      const id = resources.backup ?? (error.code === 'MARINA_E_CANCELLED' ? input.backupId : undefined);
+      await failBackupOf(deps, { backup: id });
       await cleanupPlane(deps, operation);
       if (id !== undefined) {
-        await deps.backups.copies.failUnfinished(id, 'Marina stopped or the job failed during this upload.');
+        await deps.backups.copies.failUnfinished(
+          id,
+          error.code === 'MARINA_E_CANCELLED'
+            ? `The upload was cancelled (${error.message})`
+            : 'Marina stopped or the job failed during this upload.',
+        );
         // Interrupted (a crash, a restart): nobody saw it fail, so say so like any failure.
         if (error.code === 'MARINA_E_INTERRUPTED') {
           const backup = await deps.backups.row(id).catch(() => undefined);
@@ -77,12 +84,21 @@ async function runBackup(deps: BackupJobDeps, job: JobContextOf<typeof createBac
           await deps.backups.copies.upload(done, destination, {
             progress: (f) => void job.progress(((index + f) / destinationIds.length) * 100),
             log: (message, level) => void job.log(message, level),
+            wait: (ms, reason) => job.wait(ms, reason),
           });
         } catch (error) {
-          // The other destinations still get their copy; the job fails at the end.
+          // Cancelled while waiting to retry: the other destinations are not tried either.
+          if (error instanceof JobCancelled) throw error;
+          // The other destinations still get their copy; the step fails once all were tried.
           copyError ??= error;
           await noticeFailure(deps, done, 'upload', error, destination.name);
         }
+      }
+      if (copyError) {
+        // The failing step is the upload, and it shows ✗. Retention waits for a run whose copies
+        // all landed: older backups and copies are not removed while the newest copy is missing.
+        if (job.input.retention) await job.skip('retention', 'a copy failed: nothing is removed until copies succeed');
+        throw copyError;
       }
     });
   }
@@ -93,6 +109,5 @@ async function runBackup(deps: BackupJobDeps, job: JobContextOf<typeof createBac
       await job.log(`Retention removed ${result.removed} file(s) or copies.`);
     });
   }
-  if (copyError) throw copyError;
   return { backupId: backup.id, sizeBytes: Number(backup.size_bytes), sha256: backup.sha256 };
 }

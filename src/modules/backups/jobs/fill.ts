@@ -22,7 +22,7 @@ import {
   removeScratch,
   swapFilestore,
 } from '../engine.js';
-import { giveOwnIdentity, neutralize } from './copy-identity.js';
+import { giveOwnIdentity, neutralize, recordCopyUsers } from './copy-identity.js';
 import {
   type BackupJobDeps,
   checkLoaded,
@@ -106,7 +106,10 @@ function fill<Input extends FillChoices>(
       const plane = await planeFor(deps, instance, job.operation.id);
       if (!existing) await ownDataVolume(plane, instance.volume_name);
       let loaded = { db: false, files: false };
+      // When the copy's users were taken: a clone's snapshot starts with its load.
+      let copiedAt = deps.clock.now();
       await job.step('load', async () => {
+        copiedAt = deps.clock.now();
         await job.remember('scratch', true);
         await createScratch(plane);
         try {
@@ -129,7 +132,8 @@ function fill<Input extends FillChoices>(
           await swapFilestore(plane, instance.volume_name, instance.db_name, loadFolder(instance.db_name));
         else await removeFilestoreFolder(plane, instance.volume_name, loadFolder(instance.db_name));
         await job.remember('swap', 'done');
-        if (job.input.copy && loaded.db) await deps.instances.forgetAdminPassword(id);
+        if (job.input.copy && loaded.db)
+          await recordCopyUsers(deps, instance, job.input as RestoreInput | CloneInput, copiedAt, job);
       });
       if (job.input.neutralize) await job.step('neutralize', () => neutralize(deps, engine, instance, job));
       await job.step('start', async () => {

@@ -27,18 +27,26 @@ export const createBackupJob = jobSpec({
     ...(input.destinationIds.length > 0 ? (['upload'] as const) : []),
     ...(input.retention ? (['retention'] as const) : []),
   ],
+  control: {
+    // Queued: its recover fails the pending record. Waiting: an upload between attempts.
+    cancel: 'waiting',
+    // The upload reads the finished file and retention removes old files: the instance is free.
+    freesTargetDuring: ['upload', 'retention'],
+  },
 });
 
 export const verifyBackupJob = jobSpec({
   kind: 'backup.verify',
   input: Type.Object({ backupId: Id }, { additionalProperties: false }),
   plan: () => ['fetch', 'load', 'check', 'cleanup'],
+  control: { cancel: 'queued', retry: true },
 });
 
 export const retentionJob = jobSpec({
   kind: 'backup.retention',
   input: Type.Object({ instanceIds: Type.Array(Id) }, { additionalProperties: false }),
   plan: () => ['retention'],
+  control: { cancel: 'queued', retry: true },
 });
 
 /** Decided when a restore or clone is queued; the plan and the job both follow them. */

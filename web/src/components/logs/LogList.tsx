@@ -1,7 +1,8 @@
 import { memo, type RefObject, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { entryLines, entryTime, formatClock, formatMs, type LogEntry, statusClass } from './model';
+import { entryTime, formatClock, formatMs, type LogEntry, statusClass } from './model';
+import { wrapColumns, wrappedLines } from './wrap';
 
-/** Height of one display line, in pixels: the same as `--log-line` in styles.css. */
+/** Height of one display line, in pixels: the same as `--log-line` in styles/logs.css. */
 export const LINE = 20;
 /** Lines drawn above and below the visible ones, so fast scrolling shows no gaps. */
 const OVERSCAN = 30;
@@ -48,13 +49,25 @@ interface RowProps {
   index: number;
   count: number;
   top: number;
+  /** Display lines the entry takes (wrapped on a phone). */
+  lines: number;
   expanded: boolean;
   databases: boolean;
   pattern: RegExp | null;
   onToggle(id: string): void;
 }
 
-const LogRow = memo(function LogRow({ entry, index, count, top, expanded, databases, pattern, onToggle }: RowProps) {
+const LogRow = memo(function LogRow({
+  entry,
+  index,
+  count,
+  top,
+  lines,
+  expanded,
+  databases,
+  pattern,
+  onToggle,
+}: RowProps) {
   const time = entryTime(entry);
   const more = entry.continuation.length;
   const level = entry.level?.toLowerCase() ?? 'plain';
@@ -64,7 +77,7 @@ const LogRow = memo(function LogRow({ entry, index, count, top, expanded, databa
       aria-posinset={index + 1}
       aria-setsize={count}
       className={`log-row log-row-${level}`}
-      style={{ top, height: entryLines(entry, expanded) * LINE }}
+      style={{ top, height: lines * LINE }}
       data-testid="log-entry"
       data-level={entry.level ?? 'plain'}
     >
@@ -148,10 +161,11 @@ interface LogListProps {
 
 /**
  * The entries, virtualized: only the rows in view (and a margin) are in the DOM. Every display
- * line has the same height and nothing wraps (long lines scroll sideways, like `less -S`), so the
- * position of each entry is known without measuring: one line, plus a fold line when it has
- * continuation lines, plus those lines when it is expanded. A prefix sum of these gives each
- * entry's top; a binary search finds the first one in view.
+ * line has the same height and, on a wide screen, nothing wraps (long lines scroll sideways, like
+ * `less -S`), so the position of each entry is known without measuring: one line, plus a fold line
+ * when it has continuation lines, plus those lines when it is expanded. On a phone lines wrap, and
+ * their count comes from the monospace characters per line (wrap.ts). A prefix sum of these gives
+ * each entry's top; a binary search finds the first one in view.
  */
 export function LogList({
   entries,
@@ -167,6 +181,7 @@ export function LogList({
 }: LogListProps) {
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(400);
+  const [columns, setColumns] = useState<number | null>(null);
   const lastTop = useRef(0);
   const previous = useRef<{ entries: LogEntry[]; starts: Float64Array }>({
     entries: [],
@@ -179,19 +194,23 @@ export function LogList({
     for (let i = 0; i < entries.length; i++) {
       result[i] = line;
       const entry = entries[i] as LogEntry;
-      line += entry.continuation.length === 0 ? 1 : entryLines(entry, expanded.has(entry.id));
+      line += wrappedLines(entry, expanded.has(entry.id), databases, columns);
     }
     result[entries.length] = line;
     return result;
-  }, [entries, expanded]);
+  }, [entries, expanded, databases, columns]);
   const totalLines = starts[entries.length] ?? 0;
 
   useEffect(() => {
     const viewport = viewportRef.current;
     if (!viewport) return;
-    const observer = new ResizeObserver(() => setHeight(viewport.clientHeight));
+    const measure = () => {
+      setHeight(viewport.clientHeight);
+      setColumns(wrapColumns(viewport));
+    };
+    const observer = new ResizeObserver(measure);
     observer.observe(viewport);
-    setHeight(viewport.clientHeight);
+    measure();
     return () => observer.disconnect();
   }, [viewportRef]);
 
@@ -238,6 +257,7 @@ export function LogList({
         index={i}
         count={entries.length}
         top={(starts[i] ?? 0) * LINE}
+        lines={(starts[i + 1] ?? 0) - (starts[i] ?? 0)}
         expanded={expanded.has(entry.id)}
         databases={databases}
         pattern={pattern}
@@ -249,7 +269,7 @@ export function LogList({
   return (
     <div
       ref={viewportRef}
-      className="log-viewport"
+      className={columns === null ? 'log-viewport' : 'log-viewport log-wrapped'}
       role="log"
       aria-live="off"
       aria-label={label}

@@ -91,8 +91,22 @@ export function LogViewer({ source, variant = 'page' }: LogViewerProps) {
     range,
     paused: paused && streaming,
   });
+  // Requests are INFO lines: a level filter would hide them all, so with one set the Requests tab
+  // reads its own buffer of every level (the search still applies).
+  const requestFilter = useMemo(() => ({ level: '' as const, q }), [q]);
+  const separateRequests = Boolean(source.requests && level);
+  const requestLog = useLogStream({
+    source,
+    filter: requestFilter,
+    tail: range ? RANGE_TAIL : tail,
+    streaming,
+    range,
+    paused: false,
+    enabled: separateRequests,
+  });
+  const requestEntries = separateRequests ? requestLog.entries : log.entries;
   const pattern = useMemo(() => searchPattern(q), [q]);
-  const requestCount = useMemo(() => log.entries.reduce((n, e) => (e.http ? n + 1 : n), 0), [log.entries]);
+  const requestCount = useMemo(() => requestEntries.reduce((n, e) => (e.http ? n + 1 : n), 0), [requestEntries]);
 
   // A new buffer (filter, refresh, clear) starts with everything folded.
   // biome-ignore lint/correctness/useExhaustiveDependencies: the epoch is what says the buffer started over.
@@ -141,12 +155,17 @@ export function LogViewer({ source, variant = 'page' }: LogViewerProps) {
   // biome-ignore lint/correctness/useExhaustiveDependencies: these are the questions whose answers must show.
   useEffect(() => setPaused(false), [q, level, range, tail, follow]);
 
-  const clear = log.clear;
-  const reload = log.refresh;
+  const { clear: clearLog, refresh: reload } = log;
+  const { clear: clearRequests, refresh: reloadRequests } = requestLog;
+  const clear = useCallback(() => {
+    clearLog();
+    clearRequests();
+  }, [clearLog, clearRequests]);
   const refresh = useCallback(() => {
     setPaused(false);
     reload();
-  }, [reload]);
+    reloadRequests();
+  }, [reload, reloadRequests]);
 
   useLogShortcuts({
     variant,
@@ -257,7 +276,7 @@ export function LogViewer({ source, variant = 'page' }: LogViewerProps) {
             ) : null}
           </>
         ) : (
-          <RequestsView entries={log.entries} />
+          <RequestsView entries={requestEntries} />
         )}
       </div>
       {log.entries.length >= MAX_ENTRIES ? (

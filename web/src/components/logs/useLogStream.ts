@@ -29,6 +29,8 @@ export interface LogBufferOptions {
   range: LogRange | null;
   /** Keeps buffering but stops changing `view`. */
   paused: boolean;
+  /** Off: nothing is asked of the server and the buffer stays empty (a second buffer not needed now). */
+  enabled?: boolean;
 }
 
 export interface LogBuffer {
@@ -74,7 +76,15 @@ const trim = (entries: LogEntry[]): LogEntry[] =>
  * when the stream fails for good (an HTTP error), a new one opens after a pause, and entries the
  * buffer already has (its tail again) are skipped by their ordered ids.
  */
-export function useLogStream({ source, filter, tail, streaming, range, paused }: LogBufferOptions): LogBuffer {
+export function useLogStream({
+  source,
+  filter,
+  tail,
+  streaming,
+  range,
+  paused,
+  enabled = true,
+}: LogBufferOptions): LogBuffer {
   const [entries, setEntries] = useState<LogEntry[]>([]);
   const [frozen, setFrozen] = useState<{ entries: LogEntry[]; received: number } | null>(null);
   const [state, setState] = useState<StreamState>(streaming ? 'connecting' : 'off');
@@ -147,6 +157,12 @@ export function useLogStream({ source, filter, tail, streaming, range, paused }:
     setContainer(null);
     let stopped = false;
 
+    if (!enabled) {
+      setState('off');
+      setLoading(false);
+      return;
+    }
+
     if (!streaming) {
       setState('off');
       setLoading(true);
@@ -212,7 +228,7 @@ export function useLogStream({ source, filter, tail, streaming, range, paused }:
       window.clearTimeout(retry);
       stream?.close();
     };
-  }, [base, level, q, since, until, tail, streaming, refreshes, push, reset]);
+  }, [base, level, q, since, until, tail, streaming, enabled, refreshes, push, reset]);
 
   useEffect(() => () => window.clearTimeout(flushTimer.current), []);
 

@@ -108,9 +108,12 @@ export function BackupsPage() {
             <span className="stat-label">Pinned</span>
             <span className="stat-value tabular">{rows.filter((b) => b.pinned).length}</span>
           </div>
-          <div className="stat card">
-            <span className="stat-label">Failed</span>
-            <span className="stat-value tabular">{rows.filter((b) => b.status === 'failed').length}</span>
+          <div className="stat card" data-testid="stat-failed">
+            <span className="stat-label">Failed or partial</span>
+            {/* The run's one state (run-state.ts): a good backup whose copy failed counts too. */}
+            <span className="stat-value tabular">
+              {rows.filter((b) => b.runState === 'failed' || b.runState === 'partial').length}
+            </span>
           </div>
         </div>
       ) : null}

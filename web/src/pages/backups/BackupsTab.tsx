@@ -6,17 +6,21 @@ import { backupRunsQuery, instanceBackupsQuery, queryKeys } from '../../api/quer
 import type { Instance } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { EmptyState, Loading } from '../../components/EmptyState';
-import { ArchiveIcon, CloneIcon, PlusIcon } from '../../components/icons';
+import { ArchiveIcon, CloneIcon, HistoryIcon, PlusIcon } from '../../components/icons';
 import { formatRelative } from '../../format';
 import { formatBytes } from '../../operate';
-import { emptyFilters, ProblemBanner, problemsOf, type RunFilters, RunHistory } from '../offsite/RunHistory';
+import { ProblemBanner, problemsOf } from '../offsite/RunHistory';
 import { ScheduleCard } from '../offsite/ScheduleCard';
 import { useBackupActions, whileBackupsMove } from './actions';
+import { applyFilters, BackupFilters, type BackupFilterValue, isFiltered, noFilters } from './filters';
 import { BackupsTable } from './parts';
 import { SizeChart } from './SizeChart';
 import { canTakeData, useAdminScope } from './scope';
 
-/** The Backups tab of an instance: its backups, their sizes over time, and what to do with them. */
+/**
+ * The Backups tab of an instance: its backups in one table (filterable, each row opening on its
+ * offsite copies and job log), their sizes over time, and what to do with them.
+ */
 export function BackupsTab({ instance, isAdmin }: { instance: Instance; isAdmin: boolean }) {
   const id = instance.id;
   const queryClient = useQueryClient();
@@ -41,8 +45,9 @@ export function BackupsTab({ instance, isAdmin }: { instance: Instance; isAdmin:
   const recent = useQuery(backupRunsQuery({ instanceId: id, limit: 50 }));
   const problems = problemsOf(recent.data ?? []);
   const lastScheduled = (recent.data ?? []).find((r) => r.trigger === 'schedule');
-  const [historyFilters, setHistoryFilters] = useState<RunFilters>(emptyFilters);
-  const historyRef = useRef<HTMLElement>(null);
+  const [filters, setFilters] = useState<BackupFilterValue>(noFilters);
+  const tableRef = useRef<HTMLElement>(null);
+  const shown = rows ? applyFilters(rows, filters) : undefined;
 
   const completed = (rows ?? []).filter((b) => b.status === 'completed');
   const newest = completed[0];
@@ -85,8 +90,8 @@ export function BackupsTab({ instance, isAdmin }: { instance: Instance; isAdmin:
       <ProblemBanner
         problems={problems}
         onShow={() => {
-          setHistoryFilters({ ...emptyFilters, status: 'problem' });
-          historyRef.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+          setFilters({ ...noFilters, status: 'problem' });
+          tableRef.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
         }}
       />
       {actions.progress}
@@ -104,7 +109,8 @@ export function BackupsTab({ instance, isAdmin }: { instance: Instance; isAdmin:
           <SizeChart backups={rows ?? []} />
         </section>
       ) : null}
-      <section className="card card-flush">
+      <section className="card card-flush backups-one-table" aria-label="Backup list" ref={tableRef}>
+        {rows && rows.length > 0 ? <BackupFilters value={filters} onChange={setFilters} /> : null}
         {!rows && !list.error ? <Loading /> : null}
         {rows && rows.length === 0 ? (
           <EmptyState icon={<ArchiveIcon width={28} height={28} />} title="No backups yet">
@@ -115,32 +121,26 @@ export function BackupsTab({ instance, isAdmin }: { instance: Instance; isAdmin:
             {backUpButton}
           </EmptyState>
         ) : null}
-        {rows && rows.length > 0 ? (
+        {rows && rows.length > 0 && shown ? (
           <BackupsTable
-            backups={rows}
+            backups={shown}
             label="Backups"
+            details
             canManage={() => isAdmin}
             onPin={actions.pin}
             onRestore={actions.restore}
             onDelete={actions.remove}
             onJobEnded={actions.refresh}
             onVerify={isAdmin ? actions.verify : undefined}
+            empty={
+              <EmptyState
+                icon={<HistoryIcon width={28} height={28} />}
+                title={isFiltered(filters) ? 'No backup matches these filters' : 'No backups yet'}
+              />
+            }
           />
         ) : null}
       </section>
-      {rows && rows.length > 0 ? (
-        <section className="section history-section" aria-label="History" ref={historyRef}>
-          <div className="section-head">
-            <div>
-              <h2>History</h2>
-              <p className="muted">Every run with its offsite copies; open a row for each copy’s outcome.</p>
-            </div>
-          </div>
-          <section className="card card-flush">
-            <RunHistory instanceId={id} filters={historyFilters} onFiltersChange={setHistoryFilters} />
-          </section>
-        </section>
-      ) : null}
       {actions.dialogs}
     </div>
   );

@@ -14,11 +14,12 @@ import { PageHeader } from '../../components/PageHeader';
 import { useToast } from '../../components/Toast';
 import { stageLabel } from '../../operate';
 import { useMe } from '../../session/SessionContext';
+import { CopyCredentials } from '../instance/AdminPassword';
 import { DatabaseCard, useDatabaseInfo } from './DatabaseCard';
 import { canTakeData, useAdminScope } from './scope';
 import {
   existingTarget,
-  initialTarget,
+  linkedTarget,
   TARGET_FIELDS,
   TargetFields,
   type TargetValue,
@@ -35,11 +36,13 @@ export function ClonePage() {
   const [params] = useSearchParams();
   const scope = useAdminScope();
   const [sourceId, setSourceId] = useState(fixedSource ?? params.get('source') ?? '');
-  const [value, setValue] = useState<TargetValue>(() => initialTarget('existing', me.user.email));
+  const [value, setValue] = useState<TargetValue>(() => linkedTarget(params, me.user.email));
   const [filestore, setFilestore] = useState(true);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [started, setStarted] = useState<{ job: Job; instance: Instance } | null>(null);
+  // Once the clone succeeded: how to sign in to the copy (its users are the source's).
+  const [cloned, setCloned] = useState(false);
 
   const sources = scope.instances.filter(canTakeData);
   const source = sources.find((i) => i.id === sourceId) ?? (sourceId ? undefined : sources[0]);
@@ -77,6 +80,7 @@ export function ClonePage() {
         api.POST('/api/v1/instances/{id}/clone', { params: { path: { id: source.id } }, body }),
       );
       setStarted(answer);
+      setCloned(false);
       scope.reload();
     } catch (caught) {
       setError(caught);
@@ -170,10 +174,15 @@ export function ClonePage() {
               onEnded={(job) => {
                 // Refreshes the instances, and with them both databases' facts.
                 scope.reload();
-                if (job.status === 'succeeded')
+                if (job.status === 'succeeded') {
+                  setCloned(true);
                   toast.success(`${started.instance.name} now holds a copy of ${source.name}.`);
+                }
               }}
             />
+            {cloned ? (
+              <CopyCredentials instanceId={started.instance.id} sourceStage={stageLabel[source.stage].toLowerCase()} />
+            ) : null}
           </div>
         ) : (
           <section className="card wizard-card">

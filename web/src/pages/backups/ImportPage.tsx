@@ -13,7 +13,7 @@ import { useToast } from '../../components/Toast';
 import { formatBytes } from '../../operate';
 import { useMe } from '../../session/SessionContext';
 import { type Upload, type UploadProgress, uploadFile } from '../../upload';
-import { inspectZip, manifestVersion, NotAZipError, type ZipSummary } from '../../zip';
+import { type BackupFileSummary, inspectBackupFile, manifestVersion, NotABackupError } from '../../zip';
 import { useAdminScope } from './scope';
 import {
   existingTarget,
@@ -26,7 +26,10 @@ import {
   targetReady,
 } from './targets';
 
-type Inspection = { state: 'reading' } | { state: 'read'; summary: ZipSummary } | { state: 'invalid'; reason: string };
+type Inspection =
+  | { state: 'reading' }
+  | { state: 'read'; summary: BackupFileSummary }
+  | { state: 'invalid'; reason: string };
 
 interface Imported {
   job: Job;
@@ -35,7 +38,9 @@ interface Imported {
 }
 
 function ArchiveFacts({ file, inspection }: { file: File; inspection: Inspection | null }) {
-  const summary = inspection?.state === 'read' ? inspection.summary : null;
+  const read = inspection?.state === 'read' ? inspection.summary : null;
+  const summary = read?.kind === 'zip' ? read.zip : null;
+  const dump = read?.kind === 'dump' ? read.dump : null;
   const manifest = summary?.manifest;
   const modules = manifest?.modules ? Object.keys(manifest.modules).length : null;
   return (
@@ -48,6 +53,7 @@ function ArchiveFacts({ file, inspection }: { file: File; inspection: Inspection
         <span className="muted">{formatBytes(file.size)}</span>
       </div>
       {inspection?.state === 'reading' ? <span className="muted">Reading the archive…</span> : null}
+      {dump ? <DumpFacts dump={dump} /> : null}
       {manifest ? (
         <dl className="archive-list">
           <div>
@@ -80,7 +86,34 @@ function ArchiveFacts({ file, inspection }: { file: File; inspection: Inspection
   );
 }
 
-/** Import a zip from Odoo's database manager, Odoo.sh or Marina into a new or an existing instance. */
+/** What a custom-format .dump's header says; its Odoo version is read by the server, from its data. */
+function DumpFacts({ dump }: { dump: { archiveVersion: string; dbName: string; serverVersion: string } }) {
+  return (
+    <dl className="archive-list">
+      <div>
+        <dt>Format</dt>
+        <dd>PostgreSQL custom-format dump</dd>
+      </div>
+      <div>
+        <dt>Database</dt>
+        <dd className="mono">{dump.dbName || '?'}</dd>
+      </div>
+      <div>
+        <dt>PostgreSQL</dt>
+        <dd>{dump.serverVersion.split(' ')[0] || '?'}</dd>
+      </div>
+      <div>
+        <dt>Filestore</dt>
+        <dd>none (database only)</dd>
+      </div>
+    </dl>
+  );
+}
+
+/**
+ * Import a backup from Odoo's database manager (zip or .dump), Odoo.sh or Marina into a new or an
+ * existing instance. The file is recognised by its content, as the server does.
+ */
 export function ImportPage() {
   const me = useMe();
   const toast = useToast();
@@ -95,8 +128,10 @@ export function ImportPage() {
   const [upload, setUpload] = useState<Upload<Imported> | null>(null);
   const [imported, setImported] = useState<Imported | null>(null);
 
-  const summary = inspection?.state === 'read' ? inspection.summary : null;
-  const version = manifestVersion(summary?.manifest ?? null);
+  const read = inspection?.state === 'read' ? inspection.summary : null;
+  const isDump = read?.kind === 'dump';
+  // A .dump names no Odoo version in its header: every target is offered, the server checks it.
+  const version = read?.kind === 'zip' ? manifestVersion(read.zip.manifest) : null;
   const { instances, projects } = targetChoices(scope, { odooVersion: version });
   const mode =
     value.mode === 'new' && projects.length === 0 && instances.length > 0
@@ -111,14 +146,7 @@ export function ImportPage() {
     project: projects.some((p) => p.id === value.project) ? value.project : (projects[0]?.id ?? ''),
   };
   const target = existingTarget(shown, null, instances);
-  const archiveProblem =
-    inspection?.state === 'invalid'
-      ? inspection.reason
-      : summary && !summary.manifest
-        ? 'This zip has no manifest.json: it was not made by Odoo’s database manager, Odoo.sh or Marina.'
-        : summary && !summary.hasDump
-          ? 'This zip has no dump.sql: there is no database in it to import.'
-          : null;
+  const archiveProblem = inspection?.state === 'invalid' ? inspection.reason : null;
 
   async function choose(chosen: File | null | undefined) {
     setError(null);
@@ -126,13 +154,19 @@ export function ImportPage() {
     setFile(chosen);
     setInspection({ state: 'reading' });
     try {
-      setInspection({ state: 'read', summary: await inspectZip(chosen) });
+      setInspection({ state: 'read', summary: await inspectBackupFile(chosen) });
     } catch (caught) {
       setInspection(
-        caught instanceof NotAZipError
-          ? { state: 'invalid', reason: `${chosen.name} is not a zip archive.` }
+        caught instanceof NotABackupError
+          ? { state: 'invalid', reason: caught.message }
           : // The browser could not look inside; the server will judge.
-            { state: 'read', summary: { manifest: null, hasDump: true, filestoreFiles: 0, entries: 0 } },
+            {
+              state: 'read',
+              summary: {
+                kind: 'zip',
+                zip: { manifest: null, hasManifest: true, hasDump: true, filestoreFiles: 0, entries: 0 },
+              },
+            },
       );
     }
   }
@@ -159,7 +193,12 @@ export function ImportPage() {
     }
     if (target.neutralize !== undefined) query.set('neutralize', String(target.neutralize));
     setProgress({ loaded: 0, total: file.size });
-    const started = uploadFile<Imported>(`/api/v1/imports?${query}`, file, 'application/zip', setProgress);
+    const started = uploadFile<Imported>(
+      `/api/v1/imports?${query}`,
+      file,
+      isDump ? 'application/octet-stream' : 'application/zip',
+      setProgress,
+    );
     setUpload(started);
     try {
       const answer = await started.done;
@@ -216,7 +255,8 @@ export function ImportPage() {
           }}
         />
         <p className="field-hint">
-          The zip is kept as a backup of {imported.instance.name} (trigger “Import”), so it can be restored again.
+          The {isDump ? '.dump' : 'zip'} is kept as a backup of {imported.instance.name} (trigger “Import”), so it can
+          be restored again{isDump ? ' or downloaded as a .dump' : ''}.
         </p>
       </section>
     );
@@ -237,7 +277,7 @@ export function ImportPage() {
             <input
               ref={input}
               type="file"
-              accept=".zip,application/zip"
+              accept=".zip,.dump,application/zip"
               aria-label="Backup file"
               disabled={uploading}
               onChange={(e) => void choose(e.target.files?.[0])}
@@ -246,11 +286,11 @@ export function ImportPage() {
               <UploadIcon width={24} height={24} />
             </span>
             <span className="file-drop-text">
-              <strong>{file ? 'Choose another file' : 'Choose a .zip file'}</strong> or drop it here
+              <strong>{file ? 'Choose another file' : 'Choose a .zip or .dump file'}</strong> or drop it here
             </span>
             <span className="field-hint">
-              Made by Odoo’s database manager (Backup, format “zip (includes filestore)”), downloaded from Odoo.sh, or
-              by Marina.
+              Made by Odoo’s database manager (Backup, format “zip (includes filestore)” or “pg_dump custom format
+              (without filestore)”), downloaded from Odoo.sh, or by Marina.
             </span>
           </label>
           {file ? <ArchiveFacts file={file} inspection={inspection} /> : null}
@@ -344,7 +384,7 @@ export function ImportPage() {
       </Link>
       <PageHeader
         title="Import a backup"
-        subtitle="Bring an Odoo database in from a zip: a new instance is created for it, or an existing one takes it."
+        subtitle="Bring an Odoo database in from a zip or a .dump: a new instance is created for it, or an existing one takes it."
       />
       {body}
     </>

@@ -8,7 +8,6 @@ import type { Backup, Instance, Job } from '../../api/types';
 import { JobProgress } from '../../components/JobProgress';
 import { useToast } from '../../components/Toast';
 import { formatDateTime } from '../../format';
-import { jobKindLabel } from '../../operate';
 import { BackUpModal, DeleteBackupDialog, type FillStarted, RestoreModal } from './modals';
 import { formatLabel, isBackupMoving, kindLabel } from './parts';
 import type { Scope } from './scope';
@@ -24,6 +23,23 @@ interface Started {
   job: Job;
   title: ReactNode;
   extra?: ReactNode;
+  /** The job has ended (its card may then give way to a newer one). */
+  over?: boolean;
+}
+
+/** At most this many job cards at once: a new one pushes out the oldest finished one. */
+export const MAX_JOB_CARDS = 3;
+/** A card whose job succeeded goes away by itself after this long; a failed one stays until dismissed. */
+export const SUCCESS_CARD_MS = 8000;
+
+/** Newest first, one card per job, capped: finished cards go first, then the oldest. */
+export function withCard(cards: readonly Started[], card: Started, max = MAX_JOB_CARDS): Started[] {
+  const next = [card, ...cards.filter((c) => c.job.id !== card.job.id)];
+  while (next.length > max) {
+    const oldestOver = next.findLastIndex((c) => c.over);
+    next.splice(oldestOver >= 0 ? oldestOver : next.length - 1, 1);
+  }
+  return next;
 }
 
 type Dialog =
@@ -85,15 +101,18 @@ export function useBackupActions(
   }
 
   function follow(item: Started) {
-    setStarted((all) => [item, ...all.filter((s) => s.job.id !== item.job.id)]);
+    setStarted((all) => withCard(all, item));
   }
 
+  const dismissCard = useCallback((jobId: string) => setStarted((all) => all.filter((s) => s.job.id !== jobId)), []);
+
+  // The card says how the job ended, so no toast repeats it: one banner per job. A success
+  // leaves on its own; a failure stays, with its error, until dismissed.
   function jobEnded(job: Job) {
     refresh();
     scope.reload();
-    if (job.status === 'succeeded') toast.success(`${jobKindLabel(job.kind)} finished.`);
-    else if (job.status === 'failed')
-      toast.error(`${jobKindLabel(job.kind)} failed: ${job.error?.message.split('\n')[0] ?? 'see the job'}`);
+    setStarted((all) => all.map((s) => (s.job.id === job.id ? { ...s, over: true } : s)));
+    if (job.status === 'succeeded') window.setTimeout(() => dismissCard(job.id), SUCCESS_CARD_MS);
   }
 
   async function verify(backup: Backup) {
@@ -136,7 +155,7 @@ export function useBackupActions(
             title={item.title}
             extra={item.extra}
             onEnded={jobEnded}
-            onDismiss={() => setStarted((all) => all.filter((s) => s.job.id !== item.job.id))}
+            onDismiss={() => dismissCard(item.job.id)}
           />
         ))}
       </div>

@@ -1,14 +1,16 @@
-import { useEffect, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 import type { Backup, BackupFormat, BackupKind, BackupTrigger } from '../../api/types';
 import { DataTable } from '../../components/DataTable';
-import { CheckIcon, CopyIcon, DownloadIcon, FlaskIcon, RestoreIcon, TrashIcon } from '../../components/icons';
+import { CheckIcon, CopyIcon } from '../../components/icons';
 import { ProgressBar } from '../../components/ProgressBar';
 import { BackupStatusBadge } from '../../components/StatusBadges';
 import { formatDate, formatRelative, formatShortTime } from '../../format';
 import { useJobStream, useNow } from '../../live';
 import { formatBytes, isJobFinished } from '../../operate';
 import { StoredCell, VerificationNote } from '../offsite/parts';
+import { RunStateBadge } from '../offsite/RunState';
+import { BackupActions, BackupDetails, CopyProblem, DetailsToggle, hasProblem } from './row-parts';
 
 export const kindLabel: Record<BackupKind, string> = {
   full: 'Full',
@@ -149,10 +151,16 @@ export function BackupsTable({
   onDelete,
   onJobEnded,
   onVerify,
+  details,
+  empty,
 }: {
   backups: Backup[];
   label: string;
   showInstance?: boolean;
+  /** Rows open to show their offsite copies, errors and job log (the instance's one table). */
+  details?: boolean;
+  /** Shown instead of the table when no row is left (after filters). */
+  empty?: ReactNode;
   canManage(backup: Backup): boolean;
   onPin(backup: Backup, pinned: boolean): Promise<void>;
   onRestore(backup: Backup): void;
@@ -162,19 +170,40 @@ export function BackupsTable({
   onVerify?(backup: Backup): void;
 }) {
   const now = useNow(30_000);
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (id: string) =>
+    setOpen((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
   return (
     <DataTable
       label={label}
       className="table-compact backups-table"
       rows={backups}
       rowKey={(backup) => backup.id}
+      empty={empty}
       rowProps={(backup) => ({
+        className: hasProblem(backup) ? 'run-problem' : undefined,
         'data-backup-id': backup.id,
         'data-status': backup.status,
+        'data-run-state': backup.runState,
         'data-format': backup.format,
         'data-pinned': backup.pinned,
+        'data-trigger': backup.trigger,
+        'data-problem': hasProblem(backup),
       })}
+      rowDetails={details ? (backup) => (open.has(backup.id) ? <BackupDetails backup={backup} /> : null) : undefined}
       columns={[
+        details && {
+          header: 'Details',
+          hiddenHeader: true,
+          headerClassName: 'row-chevron',
+          className: 'row-chevron',
+          cell: (backup) => <DetailsToggle open={open.has(backup.id)} onToggle={() => toggle(backup.id)} />,
+        },
         {
           header: 'Created',
           className: 'nowrap',
@@ -230,7 +259,12 @@ export function BackupsTable({
           header: 'Status',
           cell: (backup) => (
             <span className="status-cell">
-              <BackupStatusBadge backup={backup} />
+              {/* A good backup whose copy failed is a partial run (run-state.ts), not "completed". */}
+              {backup.runState === 'partial' ? (
+                <RunStateBadge state="partial" />
+              ) : (
+                <BackupStatusBadge backup={backup} />
+              )}
               {isBackupMoving(backup) && backup.jobId ? (
                 <RowProgress jobId={backup.jobId} onEnded={onJobEnded} />
               ) : null}
@@ -239,6 +273,7 @@ export function BackupsTable({
                   {backup.error}
                 </span>
               ) : null}
+              <CopyProblem backup={backup} />
               <VerificationNote backup={backup} />
             </span>
           ),
@@ -261,79 +296,5 @@ export function BackupsTable({
         },
       ]}
     />
-  );
-}
-
-/** Download, test-restore, restore and delete: the buttons at the end of a backup's row. */
-function BackupActions({
-  backup,
-  onRestore,
-  onDelete,
-  onVerify,
-}: {
-  backup: Backup;
-  onRestore(backup: Backup): void;
-  onDelete(backup: Backup): void;
-  onVerify?(backup: Backup): void;
-}) {
-  const completed = backup.status === 'completed';
-  return (
-    <span className="row-actions">
-      {completed ? (
-        <a
-          className="icon-button icon-button-link"
-          href={`/api/v1/backups/${backup.id}/download`}
-          download={backup.downloadName}
-          aria-label="Download"
-          title={
-            backup.localStatus === 'deleted'
-              ? `Download ${backup.downloadName} from its offsite copy`
-              : `Download ${backup.downloadName}`
-          }
-        >
-          <DownloadIcon width={16} height={16} />
-        </a>
-      ) : null}
-      {completed && onVerify && backup.kind !== 'filestore' ? (
-        <button
-          type="button"
-          className="icon-button icon-button-link"
-          aria-label="Verify backup"
-          title="Test restore: load it into a throwaway database and check Odoo’s modules"
-          onClick={() => onVerify(backup)}
-        >
-          <FlaskIcon width={16} height={16} />
-        </button>
-      ) : null}
-      {completed ? (
-        <button
-          type="button"
-          className="icon-button icon-button-link"
-          aria-label="Restore"
-          title={
-            backup.localStatus === 'deleted' ? 'Restore this backup (from its offsite copy)' : 'Restore this backup'
-          }
-          onClick={() => onRestore(backup)}
-        >
-          <RestoreIcon width={16} height={16} />
-        </button>
-      ) : null}
-      <button
-        type="button"
-        className="icon-button icon-button-danger"
-        aria-label="Delete backup"
-        title={
-          backup.pinned
-            ? 'Pinned: unpin it before deleting it'
-            : isBackupMoving(backup)
-              ? 'Being written'
-              : 'Delete this backup'
-        }
-        disabled={backup.pinned || isBackupMoving(backup)}
-        onClick={() => onDelete(backup)}
-      >
-        <TrashIcon width={16} height={16} />
-      </button>
-    </span>
   );
 }

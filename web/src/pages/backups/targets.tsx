@@ -39,6 +39,21 @@ export function initialTarget(mode: TargetMode, adminLogin: string): TargetValue
   };
 }
 
+/**
+ * The clone page's form as a link asks for it (a project's "New staging from production":
+ * `?target=new&project=…&stage=staging&name=…`); without those, an existing instance.
+ */
+export function linkedTarget(params: URLSearchParams, adminLogin: string): TargetValue {
+  const value = initialTarget(params.get('target') === 'new' ? 'new' : 'existing', adminLogin);
+  const stage = stages.find((s) => s === params.get('stage'));
+  return {
+    ...value,
+    project: params.get('project') ?? '',
+    name: params.get('name') ?? '',
+    stage: stage ?? value.stage,
+  };
+}
+
 /** Instances and projects a target may be, given the data's organization and Odoo version (when known). */
 export function targetChoices(
   scope: Scope,

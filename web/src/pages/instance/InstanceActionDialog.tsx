@@ -3,6 +3,7 @@ import { api, call } from '../../api/client';
 import type { Instance, Job } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ConfirmNameField, typedNameMatches } from '../../components/ConfirmNameField';
+import '../../styles/instance-dialogs.css';
 
 export type Action = 'start' | 'stop' | 'restart' | 'delete';
 
@@ -59,8 +60,7 @@ export function ActionDialog({
     start: 'Marina starts the Odoo container and waits until Odoo answers.',
     stop: 'Odoo stops: users cannot work in this instance until it is started again. Nothing is deleted.',
     restart: 'Odoo restarts: users are disconnected for a few seconds.',
-    delete:
-      'This removes the container, the filestore, the database and its role. It cannot be undone: make a backup first if you may need the data.',
+    delete: 'This removes the container, the filestore, the database and its role.',
   };
   return (
     <ConfirmDialog
@@ -72,6 +72,15 @@ export function ActionDialog({
       onConfirm={run}
     >
       <p>{text[action]}</p>
+      {action === 'delete' ? (
+        // What the delete job's first step does (the server answers the same in `safetyBackup`).
+        <p className="safety-backup-note" data-testid="safety-backup-note">
+          First Marina backs up the database and the filestore. It keeps that backup{' '}
+          <strong>on the Marina server, in its local backup storage, until someone deletes it</strong> (retention only
+          removes scheduled backups): you can restore it as a new instance with{' '}
+          <strong>Restore deleted instance</strong> under the instance list, or from Backups.
+        </p>
+      ) : null}
       {needsName ? <ConfirmNameField id="confirm-name" name={instance.name} value={typed} onChange={setTyped} /> : null}
     </ConfirmDialog>
   );

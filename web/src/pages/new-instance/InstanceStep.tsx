@@ -1,8 +1,11 @@
 import { type FormEvent, useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
+import { SLUG_RULE } from '../../../../src/platform/name-rule';
 import { api, call } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { limits } from '../../api/limits';
 import { type Credentials, type Instance, type Job, type Project, type Stage, stages } from '../../api/types';
+import { Alert } from '../../components/Alert';
 import { ChoiceCard } from '../../components/ChoiceCard';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
@@ -10,6 +13,7 @@ import { EmailField, SlugField } from '../../components/FormFields';
 import { StageBadge } from '../../components/StatusBadges';
 import { formatMemoryMb, languages, sizePresets, stageHelp } from '../../operate';
 import { useMe } from '../../session/SessionContext';
+import { useOdooVersions } from './versions';
 
 const cpuRange = limits.instanceCpus;
 const memoryRange = limits.instanceMemoryMb;
@@ -29,8 +33,12 @@ export function InstanceStep({
   onCreated(answer: { instance: Instance; job: Job; credentials: Credentials }): void;
 }) {
   const me = useMe();
-  const [name, setName] = useState('');
-  const [stage, setStage] = useState<Stage>('production');
+  const versions = useOdooVersions();
+  const projectVersion = versions.data?.find((v) => v.version === project.odooVersion);
+  // A project's page links here with the stage (and a free name) it adds an instance to.
+  const [params] = useSearchParams();
+  const [name, setName] = useState(params.get('name') ?? '');
+  const [stage, setStage] = useState<Stage>(() => stages.find((s) => s === params.get('stage')) ?? 'production');
   const [size, setSize] = useState<SizeChoice>('small');
   const [cpus, setCpus] = useState('1');
   const [memoryMb, setMemoryMb] = useState('2048');
@@ -87,12 +95,17 @@ export function InstanceStep({
           Change
         </button>
       </div>
+      {projectVersion && !projectVersion.available ? (
+        <Alert kind="error">
+          Odoo {project.odooVersion} cannot run on this host: {projectVersion.reason}
+        </Alert>
+      ) : null}
       <FormError error={error} fields={['name', 'stage', 'cpus', 'memoryMb', 'adminLogin', 'language', 'country']} />
       <SlugField
         label="Instance name"
         required
         lowercase
-        hint={`Lowercase letters, digits and dashes, at most ${limits.instanceName.maxLength} characters — e.g. “prod” or “staging”.`}
+        hint={`${SLUG_RULE[0]?.toUpperCase()}${SLUG_RULE.slice(1)}, at most ${limits.instanceName.maxLength} characters — e.g. “prod” or “staging”.`}
         maxLength={limits.instanceName.maxLength}
         value={name}
         onChange={setName}
@@ -219,7 +232,11 @@ export function InstanceStep({
         <button type="button" className="btn btn-secondary" onClick={onBack}>
           Back
         </button>
-        <button type="submit" className="btn btn-primary" disabled={busy || !name.trim() || !adminLogin.trim()}>
+        <button
+          type="submit"
+          className="btn btn-primary"
+          disabled={busy || !name.trim() || !adminLogin.trim() || projectVersion?.available === false}
+        >
           {busy ? 'Creating…' : 'Create instance'}
         </button>
       </div>

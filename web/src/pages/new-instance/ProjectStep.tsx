@@ -1,16 +1,19 @@
 import { type FormEvent, useState } from 'react';
 import { Link } from 'react-router-dom';
+import { SLUG_RULE } from '../../../../src/platform/name-rule';
 import { api, call } from '../../api/client';
-import { ApiError } from '../../api/errors';
+import { ApiError, errorMessage } from '../../api/errors';
 import { limits } from '../../api/limits';
 import type { Project } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { ChoiceCard } from '../../components/ChoiceCard';
+import { Loading } from '../../components/EmptyState';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
 import { NameField, SlugField } from '../../components/FormFields';
 import { slugify } from '../../format';
-import { odooVersions } from '../../operate';
+import { newestAvailable, newestFirst, useOdooVersions } from './versions';
+import './new-instance.css';
 
 export interface OrgChoice {
   id: string;
@@ -36,7 +39,11 @@ export function ProjectStep({
   const [displayName, setDisplayName] = useState('');
   const [slug, setSlug] = useState('');
   const [slugEdited, setSlugEdited] = useState(false);
-  const [version, setVersion] = useState('18.0');
+  const versions = useOdooVersions();
+  const [chosenVersion, setVersion] = useState('');
+  // Until the user picks one: the newest version that can run here (never one whose image is missing).
+  const version = chosenVersion || newestAvailable(versions.data ?? []);
+  const missing = newestFirst(versions.data ?? []).filter((v) => !v.available);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const shownSlug = slugEdited ? slug : slugify(displayName);
@@ -131,16 +138,28 @@ export function ProjectStep({
               </select>
             )}
           </Field>
-          <Field label="Odoo version" error={fieldErrors.odooVersion} hint="Every instance of the project runs it.">
-            {(props) => (
-              <select {...props} value={version} onChange={(e) => setVersion(e.target.value)}>
-                {odooVersions.map((v) => (
-                  <option key={v} value={v}>
-                    Odoo {v}
-                  </option>
-                ))}
-              </select>
-            )}
+          <Field
+            label="Odoo version"
+            error={fieldErrors.odooVersion}
+            hint="Every instance of the project runs it. Only versions whose image is on the host can be chosen."
+          >
+            {(props) =>
+              versions.data ? (
+                <select {...props} value={version} onChange={(e) => setVersion(e.target.value)}>
+                  {version === '' ? <option value="">No version can run here</option> : null}
+                  {newestFirst(versions.data).map((v) => (
+                    <option key={v.version} value={v.version} disabled={!v.available}>
+                      Odoo {v.version}
+                      {v.available ? '' : ' — not available'}
+                    </option>
+                  ))}
+                </select>
+              ) : versions.error ? (
+                <Alert kind="error">{errorMessage(versions.error)}</Alert>
+              ) : (
+                <Loading />
+              )
+            }
           </Field>
           <NameField
             label="Display name"
@@ -153,7 +172,7 @@ export function ProjectStep({
           <SlugField
             label="Project slug"
             required
-            hint="Lowercase letters, digits and dashes; part of container names."
+            hint={`${SLUG_RULE[0]?.toUpperCase()}${SLUG_RULE.slice(1)}; part of container names.`}
             maxLength={limits.projectSlug.maxLength}
             value={shownSlug}
             onChange={(typed) => {
@@ -162,6 +181,18 @@ export function ProjectStep({
             }}
             error={fieldErrors.name}
           />
+          {missing.length > 0 ? (
+            <div className="version-missing" data-testid="versions-unavailable">
+              <p className="field-hint">Not available on this host:</p>
+              <ul>
+                {missing.map((v) => (
+                  <li key={v.version} data-version={v.version}>
+                    <strong>Odoo {v.version}</strong>: {v.reason}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ) : null}
         </div>
       )}
       <div className="form-actions">
@@ -171,7 +202,7 @@ export function ProjectStep({
         <button
           type="submit"
           className="btn btn-primary"
-          disabled={busy || (mode === 'existing' ? !projectId : !organization || !shownSlug)}
+          disabled={busy || (mode === 'existing' ? !projectId : !organization || !shownSlug || !version)}
         >
           {busy ? 'Creating project…' : mode === 'new' ? 'Create project and continue' : 'Continue'}
         </button>

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
 import { limits } from '../../api/limits';
-import type { Destination, NewDestination } from '../../api/types';
+import type { Destination, DestinationTest, NewDestination } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { CheckboxField, ChoiceCard } from '../../components/ChoiceCard';
 import { Field } from '../../components/Field';
@@ -9,6 +9,7 @@ import { FormError } from '../../components/FormError';
 import { NameField } from '../../components/FormFields';
 import { Modal } from '../../components/Modal';
 import { fieldErrorsOf } from './parts';
+import { failedTestOf, SaveTestFailure } from './SaveTest';
 
 const FIELDS = [
   'name',
@@ -50,7 +51,8 @@ export function AddDestinationModal({
 }: {
   owners: OwnerChoice[];
   onClose(): void;
-  onAdded(destination: Destination): void;
+  /** With the connection test that ran before it was saved. */
+  onAdded(destination: Destination, test: DestinationTest): void;
 }) {
   const [owner, setOwner] = useState<string>(owners[0]?.id ?? '');
   const [name, setName] = useState('');
@@ -131,14 +133,19 @@ export function AddDestinationModal({
     };
   }
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
+  const failedTest = failedTestOf(error);
+
+  async function submit(event?: FormEvent, saveAnyway = false) {
+    event?.preventDefault();
     if (!ready) return;
     setBusy(true);
     setError(null);
     try {
-      const answer = await call(api.POST('/api/v1/destinations', { body: body() }));
-      onAdded(answer.destination);
+      // The server tests the connection first; a failing test refuses the save unless saveAnyway.
+      const answer = await call(
+        api.POST('/api/v1/destinations', { body: { ...body(), ...(saveAnyway ? { saveAnyway } : {}) } }),
+      );
+      onAdded(answer.destination, answer.test);
       onClose();
     } catch (caught) {
       setError(caught);
@@ -392,13 +399,17 @@ export function AddDestinationModal({
             </>
           ) : null}
         </div>
-        <FormError error={error} fields={ALL_FIELDS} />
+        {failedTest ? (
+          <SaveTestFailure test={failedTest} busy={busy} onSaveAnyway={() => void submit(undefined, true)} />
+        ) : (
+          <FormError error={error} fields={ALL_FIELDS} />
+        )}
         <div className="form-actions">
           <button type="button" className="btn btn-secondary" onClick={onClose} disabled={busy}>
             Cancel
           </button>
           <button type="submit" className="btn btn-primary" disabled={busy || !ready}>
-            {busy ? 'Adding…' : 'Add destination'}
+            {busy ? 'Testing and adding…' : 'Add destination'}
           </button>
         </div>
       </form>

@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
@@ -18,6 +18,8 @@ import { formatBytes } from '../../operate';
 import { useMe } from '../../session/SessionContext';
 import { AddDestinationModal, type OwnerChoice } from './AddDestinationModal';
 import { useCleanup } from './CleanupButton';
+import { EditDestinationModal } from './EditDestinationModal';
+import { HealthBadge } from './Health';
 import { endpointOf, kindName, ProbeReport, whereOf } from './parts';
 
 interface Tested {
@@ -35,16 +37,25 @@ function DestinationsTable({
   showOwner,
   canManage,
   onChanged,
+  saved,
+  onSaved,
 }: {
   destinations: Destination[];
   organizations: Organization[];
   showOwner: boolean;
   canManage(destination: Destination): boolean;
   onChanged(): void;
+  /** The destination saved last, with the connection test its save ran: shown under its row. */
+  saved: { id: string; test: DestinationTest } | null;
+  onSaved(destination: Destination, test: DestinationTest): void;
 }) {
   const toast = useToast();
   const [tests, setTests] = useState<Record<string, Tested>>({});
   const [removing, setRemoving] = useState<Destination | null>(null);
+  const [editing, setEditing] = useState<Destination | null>(null);
+  useEffect(() => {
+    if (saved) setTests((all) => ({ ...all, [saved.id]: { busy: false, result: saved.test } }));
+  }, [saved]);
 
   async function test(destination: Destination) {
     setTests((all) => ({ ...all, [destination.id]: { busy: true } }));
@@ -53,7 +64,8 @@ function DestinationsTable({
         api.POST('/api/v1/destinations/{id}/test', { params: { path: { id: destination.id } } }),
       );
       setTests((all) => ({ ...all, [destination.id]: { busy: false, result } }));
-      if (result.pinned) onChanged();
+      // Its health (and a key pinned now) changed with the test.
+      onChanged();
     } catch (error) {
       setTests((all) => ({ ...all, [destination.id]: { busy: false, error } }));
     }
@@ -75,7 +87,9 @@ function DestinationsTable({
             header: 'Name',
             cell: (d) => (
               <span className="stacked-time">
-                <span className="row-title">{d.name}</span>
+                <span className="destination-name">
+                  <span className="row-title">{d.name}</span> <HealthBadge health={d.health} />
+                </span>
                 <span className="muted">
                   {d.organizationId === null ? 'platform-wide' : showOwner ? orgName(d.organizationId) : null}
                   {d.organizationId === null || showOwner ? ' · ' : null}
@@ -152,6 +166,9 @@ function DestinationsTable({
                   >
                     {tests[d.id]?.busy ? 'Testing…' : 'Test connection'}
                   </button>
+                  <button type="button" className="btn btn-secondary btn-small" onClick={() => setEditing(d)}>
+                    Edit
+                  </button>
                   <button
                     type="button"
                     className="icon-button icon-button-danger"
@@ -193,6 +210,9 @@ function DestinationsTable({
           );
         }}
       />
+      {editing ? (
+        <EditDestinationModal destination={editing} onClose={() => setEditing(null)} onSaved={onSaved} />
+      ) : null}
       {removing ? (
         <ConfirmDialog
           title={`Delete ${removing.name}?`}
@@ -229,6 +249,7 @@ export function DestinationsPage() {
   const me = useMe();
   const platformAdmin = me.user.isPlatformAdmin;
   const [adding, setAdding] = useState(false);
+  const [saved, setSaved] = useState<{ id: string; test: DestinationTest } | null>(null);
   const queryClient = useQueryClient();
   const orgs = useQuery(organizationsQuery());
   const organization = slug ? orgs.data?.find((o) => o.slug === slug || o.id === slug) : undefined;
@@ -240,6 +261,10 @@ export function DestinationsPage() {
   });
   const destinationsChanged = () => void queryClient.invalidateQueries({ queryKey: queryKeys.destinations.all });
   const cleanup = useCleanup({ label: 'every instance with a schedule' });
+  const onSaved = (destination: Destination, test: DestinationTest) => {
+    setSaved({ id: destination.id, test });
+    destinationsChanged();
+  };
 
   const organizations = orgs.data ?? [];
   const owners: OwnerChoice[] = [
@@ -312,12 +337,12 @@ export function DestinationsPage() {
             showOwner={!organization}
             canManage={canManage}
             onChanged={destinationsChanged}
+            saved={saved}
+            onSaved={onSaved}
           />
         ) : null}
       </section>
-      {adding ? (
-        <AddDestinationModal owners={owners} onClose={() => setAdding(false)} onAdded={destinationsChanged} />
-      ) : null}
+      {adding ? <AddDestinationModal owners={owners} onClose={() => setAdding(false)} onAdded={onSaved} /> : null}
       {cleanup.dialog}
     </>
   );

@@ -10,12 +10,12 @@ import { Badge } from '../../components/Badge';
 import { DataTable } from '../../components/DataTable';
 import { EmptyState, Loading } from '../../components/EmptyState';
 import { ChevronRightIcon, HistoryIcon } from '../../components/icons';
-import { BackupStatusBadge } from '../../components/StatusBadges';
 import { formatDate, formatDateTime, formatRelative, formatShortTime } from '../../format';
 import { useNow } from '../../live';
 import { formatBytes, formatDuration } from '../../operate';
 import { formatLabel, isBackupMoving, kindLabel, triggerLabel } from '../backups/parts';
 import { CopyBadges, copyTitle } from './parts';
+import { RetryCopyButton, RunStateBadge } from './RunState';
 
 const ranges = [
   { id: '', label: 'All time', days: 0 },
@@ -119,7 +119,10 @@ export function RunHistory({
   showInstance,
   filters: controlled,
   onFiltersChange,
+  canRetry = true,
 }: {
+  /** Offer "Retry copy" on partial runs (the server still checks the role). */
+  canRetry?: boolean;
   instanceId?: string;
   organizationId?: string;
   showInstance?: boolean;
@@ -227,6 +230,7 @@ export function RunHistory({
             className: run.problem ? 'run-problem' : undefined,
             'data-run-id': run.id,
             'data-status': run.status,
+            'data-run-state': run.runState,
             'data-problem': run.problem,
             'data-trigger': run.trigger,
           })}
@@ -281,7 +285,7 @@ export function RunHistory({
                 ),
             },
             { header: 'Trigger', className: 'trigger-cell', cell: (run) => triggerLabel[run.trigger] },
-            { header: 'Status', cell: (run) => <BackupStatusBadge backup={run} /> },
+            { header: 'Status', cell: (run) => <RunStateBadge state={run.runState} title={problemOf(run)} /> },
             {
               header: 'Duration',
               headerClassName: 'num',
@@ -306,8 +310,11 @@ export function RunHistory({
               cell: (run) => {
                 const problem = problemOf(run);
                 return problem ? (
-                  <span className="status-detail status-detail-error" title={problem}>
-                    {problem}
+                  <span className="run-problem-cell">
+                    <span className="status-detail status-detail-error" title={problem}>
+                      {problem}
+                    </span>
+                    {run.runState === 'partial' && canRetry ? <RetryCopyButton backupId={run.id} /> : null}
                   </span>
                 ) : null;
               },

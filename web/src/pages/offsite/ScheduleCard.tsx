@@ -10,7 +10,6 @@ import { Badge } from '../../components/Badge';
 import { Loading } from '../../components/EmptyState';
 import { CalendarIcon, PlayIcon } from '../../components/icons';
 import { JobProgress } from '../../components/JobProgress';
-import { BackupStatusBadge } from '../../components/StatusBadges';
 import { useToast } from '../../components/Toast';
 import { formatDateTime, formatRelative } from '../../format';
 import { useNow } from '../../live';
@@ -18,6 +17,7 @@ import { formatBytes } from '../../operate';
 import { formatLabel, kindLabel } from '../backups/parts';
 import { useCleanup } from './CleanupButton';
 import { useDestinations } from './parts';
+import { RetryCopyButton, RunStateBadge } from './RunState';
 import { ScheduleEditor } from './ScheduleEditor';
 import { browserTimeZone, describePolicy } from './schedule-form';
 
@@ -164,6 +164,21 @@ export function ScheduleCard({
           {cleanup.progress}
         </div>
       ) : null}
+      {schedule && schedule.destinationWarnings.length > 0 && !editing ? (
+        <div className="card-body schedule-warnings" data-testid="schedule-destination-warning">
+          <Alert kind="warning" title="A destination of this schedule failed its connection test">
+            {schedule.destinationWarnings.map((w) => (
+              <p key={w.destinationId}>
+                <strong>{w.name}</strong>
+                {w.health.testedAt ? ` (tested ${formatRelative(w.health.testedAt, new Date(now))})` : ''}:{' '}
+                {(w.health.error ?? 'the test failed').replace(/\.$/, '')}. Copies sent there will fail until it is
+                fixed on the{' '}
+                <Link to={`/organizations/${instance.organizationId}/destinations`}>destinations page</Link>.
+              </p>
+            ))}
+          </Alert>
+        </div>
+      ) : null}
       {editing ? (
         destinations.data || destinations.error ? (
           <ScheduleEditor
@@ -212,12 +227,25 @@ export function ScheduleCard({
                     </>
                   ) : null}
                 </span>
-                {lastRun ? (
+                {schedule.lastRun ? (
                   <span className="last-run-status">
-                    <BackupStatusBadge backup={lastRun} />
-                    {lastRun.status === 'completed' ? (
+                    <RunStateBadge state={schedule.lastRun.state} title={schedule.lastRun.error} />
+                    {lastRun && lastRun.id === schedule.lastRun.backupId && lastRun.status === 'completed' ? (
                       <span className="muted">{formatBytes(lastRun.sizeBytes)}</span>
                     ) : null}
+                  </span>
+                ) : null}
+                {schedule.lastRun?.state === 'partial' ? (
+                  <span className="last-run-problem" data-testid="schedule-last-run-problem">
+                    <span className="status-detail status-detail-error">
+                      Copy to {schedule.lastRun.failedCopies.map((c) => c.destinationName).join(', ')} failed
+                    </span>
+                    {isAdmin ? <RetryCopyButton backupId={schedule.lastRun.backupId} /> : null}
+                  </span>
+                ) : null}
+                {schedule.lastRun?.state === 'failed' && schedule.lastRun.error ? (
+                  <span className="status-detail status-detail-error" title={schedule.lastRun.error}>
+                    {schedule.lastRun.error.split('\n')[0]}
                   </span>
                 ) : null}
               </span>

@@ -254,6 +254,12 @@ export function DestinationCheckbox(props: {
           <span className="mono">{whereOf(d)}</span>
           {d.encrypted ? ' · encrypted' : ''}
           {d.organizationId === null ? ' · platform-wide' : ''}
+          {d.health.status === 'failed' ? (
+            <span className="health-warning" data-testid="destination-health-warning">
+              {' '}
+              · its last connection test failed: copies there will fail until it is fixed
+            </span>
+          ) : null}
         </>
       }
       checked={props.checked}

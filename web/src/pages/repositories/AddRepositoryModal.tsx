@@ -1,13 +1,12 @@
 import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
 import type { Job, NewRepository, Repository } from '../../api/types';
-import { Alert } from '../../components/Alert';
 import { CheckboxField } from '../../components/ChoiceCard';
 import { CodeField } from '../../components/Field';
 import { FormError } from '../../components/FormError';
 import { Modal } from '../../components/Modal';
 import { fieldErrorsOf } from '../offsite/parts';
-import { RepositoryKeys } from './RepositoryKeys';
+import { AddedRepository } from './AddedRepository';
 
 const FIELDS = ['url', 'branch', 'name', 'subfolder', 'submodules', 'knownHosts'];
 
@@ -31,7 +30,7 @@ export function AddRepositoryModal({
   const [submodules, setSubmodules] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [added, setAdded] = useState<Repository | null>(null);
+  const [added, setAdded] = useState<{ repository: Repository; jobs: Job[] } | null>(null);
   const errors = fieldErrorsOf(error);
 
   async function submit(event: FormEvent) {
@@ -45,7 +44,7 @@ export function AddRepositoryModal({
       const answer = await call(
         api.POST('/api/v1/projects/{id}/repositories', { params: { path: { id: projectId } }, body }),
       );
-      setAdded(answer.repository);
+      setAdded(answer);
       onAdded(answer.repository, answer.jobs);
     } catch (caught) {
       setError(caught);
@@ -55,25 +54,7 @@ export function AddRepositoryModal({
   }
 
   if (added) {
-    return (
-      <Modal
-        title="Repository added"
-        description={`Each instance of the project clones ${added.name} and restarts with it.`}
-        onClose={onClose}
-        width="wide"
-      >
-        <Alert kind="success">
-          <span className="mono">{added.url}</span> on <span className="mono">{added.branch}</span> is being cloned into{' '}
-          <span className="mono">/mnt/extra-addons/{added.name}</span>.
-        </Alert>
-        <RepositoryKeys repository={added} />
-        <div className="form-actions">
-          <button type="button" className="btn btn-primary" onClick={onClose}>
-            Done
-          </button>
-        </div>
-      </Modal>
-    );
+    return <AddedRepository repository={added.repository} jobs={added.jobs} onClose={onClose} />;
   }
 
   return (

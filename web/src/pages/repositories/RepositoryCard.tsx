@@ -7,7 +7,7 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { BranchIcon, DownloadIcon, RefreshIcon, TrashIcon } from '../../components/icons';
 import { JobProgress } from '../../components/JobProgress';
 import { useToast } from '../../components/Toast';
-import { isJobFinished } from '../../operate';
+import { isJobFinished, jobKindLabel } from '../../operate';
 import { CheckoutFacts } from './CheckoutFacts';
 import { CheckoutBadges, LastUpdate, SettingSwitch, UpdateFailure, UpdateResult } from './parts';
 import { RepositoryKeys } from './RepositoryKeys';
@@ -72,7 +72,9 @@ export function RepositoryCard({
       ({ job }) => {
         if (stale) return;
         setLastJob(job);
-        if (!isJobFinished(job.status)) setFollowed((current) => current ?? job);
+        // Only this repository's own job is followed here; another job (one that holds the instance)
+        // is linked from the checkout's error, which says what it means for this repository.
+        if (!isJobFinished(job.status) && job.kind === 'repository.update') setFollowed((current) => current ?? job);
       },
       () => undefined,
     );
@@ -115,6 +117,7 @@ export function RepositoryCard({
     setLastJob(job);
     describe(false).catch(setProblem);
     onJobEnded(job);
+    if (job.kind !== 'repository.update') return;
     if (job.status === 'succeeded') toast.success(`${view.name} is updated.`);
     else if (job.status === 'failed')
       toast.error(`The update of ${view.name} failed: ${job.error?.message.split('\n')[0]}`);
@@ -187,14 +190,18 @@ export function RepositoryCard({
           <JobProgress
             key={followed.id}
             job={followed}
-            title={`Update of ${view.name}`}
+            title={
+              followed.kind === 'repository.update'
+                ? `Update of ${view.name}`
+                : `${jobKindLabel(followed.kind)}: ${view.name} is cloned when it has ended`
+            }
             onEnded={ended}
             detailed={finished?.id !== followed.id || finished.status !== 'succeeded'}
             extra={finished?.id === followed.id ? <UpdateResult job={finished} /> : undefined}
             onDismiss={() => setFollowed(null)}
             label="Update progress"
           />
-        ) : lastJob?.status === 'succeeded' ? (
+        ) : lastJob?.status === 'succeeded' && lastJob.kind === 'repository.update' ? (
           <LastUpdate job={lastJob} />
         ) : null}
         {checkout?.error && !followed ? (

@@ -5,6 +5,7 @@ import { Badge, type BadgeTone } from '../../components/Badge';
 import { DataTable } from '../../components/DataTable';
 import { AlertIcon } from '../../components/icons';
 import { formatDateTime, formatRelative } from '../../format';
+import { jobKindLabel } from '../../operate';
 
 export const shortHash = (hash: string | null | undefined): string => (hash ? hash.slice(0, 7) : '—');
 
@@ -195,7 +196,10 @@ export function LastUpdate({ job }: { job: Job }) {
  * first clone failed. The job's message has Odoo's error lines; the checkout's error is the fallback.
  */
 export function UpdateFailure({ job, error, cloned }: { job: Job | null; error: string; cloned: boolean }) {
-  const failedJob = job && job.status === 'failed' ? job : null;
+  // The checkout's own error is the truth about this repository; a failed update job of it says
+  // the same at more length. Another job (a provisioning that tried the clone) only gets a link.
+  const ownJob = job?.kind === 'repository.update';
+  const failedJob = job && ownJob && job.status === 'failed' ? job : null;
   const message = failedJob?.error?.message ?? error;
   const rolledBack = /Rolled back/i.test(message);
   const when = failedJob?.finishedAt;
@@ -220,9 +224,11 @@ export function UpdateFailure({ job, error, cloned }: { job: Job | null; error: 
           {when ? <span className="muted"> · {formatRelative(when)}</span> : null}
         </strong>
         <pre className="repo-error">{message}</pre>
-        {failedJob ? (
+        {job ? (
           <p>
-            <Link to={`/jobs/${failedJob.id}`}>Open the job and its full log</Link>
+            <Link to={`/jobs/${job.id}`} data-testid="checkout-job-link">
+              {ownJob ? 'Open the job and its full log' : `Open that job (${jobKindLabel(job.kind)}) and its log`}
+            </Link>
           </p>
         ) : null}
       </div>

@@ -175,15 +175,17 @@ function TestEmail() {
   const me = useMe();
   const [to, setTo] = useState(me.user.email);
   const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<{ ok: true; to: string } | { ok: false; error: unknown } | null>(null);
+  const [outcome, setOutcome] = useState<
+    { ok: true; to: string; server: string; response: string } | { ok: false; error: unknown } | null
+  >(null);
 
   async function send(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setOutcome(null);
     try {
-      await call(api.POST('/api/v1/settings/smtp/test', { body: { to: to.trim() } }));
-      setOutcome({ ok: true, to: to.trim() });
+      const answer = await call(api.POST('/api/v1/settings/smtp/test', { body: { to: to.trim() } }));
+      setOutcome({ ok: true, to: answer.to, server: answer.server, response: answer.response });
     } catch (error) {
       setOutcome({ ok: false, error });
     } finally {
@@ -199,8 +201,25 @@ function TestEmail() {
           {busy ? 'Sending…' : 'Send test email'}
         </button>
       </div>
-      {outcome?.ok ? <Alert kind="success">Sent to {outcome.to}: check that inbox (and its spam folder).</Alert> : null}
-      {outcome && !outcome.ok ? <Alert kind="error">{errorMessage(outcome.error)}</Alert> : null}
+      {outcome?.ok ? (
+        <Alert kind="success">
+          <span data-testid="smtp-test-result">
+            {outcome.server} accepted the message for {outcome.to}
+            {outcome.response ? (
+              <>
+                {' '}
+                and answered <code className="smtp-answer">{outcome.response}</code>
+              </>
+            ) : null}
+            . Check that inbox (and its spam folder): accepted is not yet delivered.
+          </span>
+        </Alert>
+      ) : null}
+      {outcome && !outcome.ok ? (
+        <Alert kind="error">
+          <span data-testid="smtp-test-result">{errorMessage(outcome.error)}</span>
+        </Alert>
+      ) : null}
     </form>
   );
 }

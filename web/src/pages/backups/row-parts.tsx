@@ -1,0 +1,191 @@
+import { Link } from 'react-router-dom';
+import type { Backup } from '../../api/types';
+import { Badge } from '../../components/Badge';
+import { DataTable } from '../../components/DataTable';
+import { ChevronRightIcon, DownloadIcon, FlaskIcon, RestoreIcon, TrashIcon } from '../../components/icons';
+import { formatDateTime } from '../../format';
+import { formatBytes } from '../../operate';
+import { copyTitle } from '../offsite/parts';
+import '../../styles/backup-rows.css';
+
+/** A backup needs attention when it failed, or when one of its offsite copies did. */
+export const hasProblem = (backup: Backup): boolean =>
+  backup.status === 'failed' || backup.copies.some((c) => c.status === 'failed');
+
+/**
+ * A backup imported from a .dump keeps it as it came (in Marina's native archive): the only
+ * backups the API gives as a .dump (GET …/download?format=dump). Marina imports no native archive.
+ */
+const holdsDump = (backup: Pick<Backup, 'format' | 'trigger'>): boolean =>
+  backup.format === 'native' && backup.trigger === 'import';
+
+const isMoving = (backup: Pick<Backup, 'status'>): boolean =>
+  backup.status === 'pending' || backup.status === 'running';
+
+/** Under a backup that is fine here: which of its offsite copies failed, and why on hover. */
+export function CopyProblem({ backup }: { backup: Backup }) {
+  if (backup.status === 'failed') return null;
+  const failed = backup.copies.filter((c) => c.status === 'failed');
+  if (failed.length === 0) return null;
+  const text = `Copy to ${failed.map((c) => c.destinationName).join(', ')} failed`;
+  return (
+    <span className="status-detail status-detail-error" title={failed[0]?.error ?? text} data-testid="copy-problem">
+      {text}
+    </span>
+  );
+}
+
+/**
+ * Download, test-restore, restore and delete: the buttons at the end of a backup's row, each with
+ * its word beside its icon (an icon alone left people guessing) and what it does on hover.
+ */
+export function BackupActions({
+  backup,
+  onRestore,
+  onDelete,
+  onVerify,
+}: {
+  backup: Backup;
+  onRestore(backup: Backup): void;
+  onDelete(backup: Backup): void;
+  onVerify?(backup: Backup): void;
+}) {
+  const completed = backup.status === 'completed';
+  const offsite = backup.localStatus === 'deleted';
+  return (
+    <span className="row-actions row-actions-labeled">
+      {completed ? (
+        <a
+          className="row-action"
+          href={`/api/v1/backups/${backup.id}/download`}
+          download={backup.downloadName}
+          title={offsite ? `Download ${backup.downloadName} from its offsite copy` : `Download ${backup.downloadName}`}
+        >
+          <DownloadIcon width={14} height={14} aria-hidden="true" />
+          Download
+        </a>
+      ) : null}
+      {completed && holdsDump(backup) ? (
+        <a
+          className="row-action"
+          href={`/api/v1/backups/${backup.id}/download?format=dump`}
+          download={backup.downloadName.replace(/\.(zip|tar\.zst)$/, '.dump')}
+          title="Download its database as the PostgreSQL custom-format .dump it was imported from (Odoo's database manager restores it)"
+        >
+          <DownloadIcon width={14} height={14} aria-hidden="true" />
+          Download .dump
+        </a>
+      ) : null}
+      {completed && onVerify && backup.kind !== 'filestore' ? (
+        <button
+          type="button"
+          className="row-action"
+          title="Load it into a throwaway database and check Odoo’s modules; the instance is not touched"
+          onClick={() => onVerify(backup)}
+        >
+          <FlaskIcon width={14} height={14} aria-hidden="true" />
+          Test restore
+        </button>
+      ) : null}
+      {completed ? (
+        <button
+          type="button"
+          className="row-action"
+          title={offsite ? 'Restore this backup (from its offsite copy)' : 'Restore this backup'}
+          onClick={() => onRestore(backup)}
+        >
+          <RestoreIcon width={14} height={14} aria-hidden="true" />
+          Restore
+        </button>
+      ) : null}
+      <button
+        type="button"
+        className="row-action row-action-danger"
+        title={
+          backup.pinned
+            ? 'Pinned: unpin it before deleting it'
+            : isMoving(backup)
+              ? 'Being written'
+              : 'Delete this backup'
+        }
+        disabled={backup.pinned || isMoving(backup)}
+        onClick={() => onDelete(backup)}
+      >
+        <TrashIcon width={14} height={14} aria-hidden="true" />
+        Delete
+      </button>
+    </span>
+  );
+}
+
+/** The chevron that opens a row's details. */
+export function DetailsToggle({ open, onToggle }: { open: boolean; onToggle(): void }) {
+  const label = open ? 'Hide details' : 'Show details';
+  return (
+    <button
+      type="button"
+      className={`icon-button icon-button-small chevron${open ? ' chevron-open' : ''}`}
+      aria-expanded={open}
+      aria-label={label}
+      title={`${label}: each offsite copy, its attempts and errors, the job log`}
+      onClick={onToggle}
+    >
+      <ChevronRightIcon width={14} height={14} />
+    </button>
+  );
+}
+
+const copyTone = { pending: 'gray', uploading: 'blue', verified: 'green', failed: 'red', deleted: 'gray' } as const;
+
+/** Under an opened row: why it failed, each offsite copy's outcome, and the job's log. */
+export function BackupDetails({ backup }: { backup: Backup }) {
+  return (
+    <div className="run-details">
+      {backup.status === 'failed' && backup.error ? (
+        <div>
+          <p className="run-details-title">The backup failed</p>
+          <pre>{backup.error}</pre>
+        </div>
+      ) : null}
+      <DataTable
+        label="Copies"
+        className="table-compact run-copies"
+        wrap={false}
+        rows={backup.copies}
+        rowKey={(c) => c.destinationId}
+        rowProps={(c) => ({ title: copyTitle(c) })}
+        empty={<p className="muted">Kept on this server only; no offsite copies.</p>}
+        columns={[
+          {
+            header: 'Destination',
+            cell: (c) => (
+              <>
+                {c.destinationName} <span className="muted">{c.destinationKind.toUpperCase()}</span>
+                {c.encrypted ? <span className="muted"> · encrypted</span> : null}
+              </>
+            ),
+          },
+          { header: 'Status', cell: (c) => <Badge tone={copyTone[c.status]}>{c.status}</Badge> },
+          { header: 'Size', headerClassName: 'num', className: 'num tabular', cell: (c) => formatBytes(c.sizeBytes) },
+          { header: 'Attempts', headerClassName: 'num', className: 'num tabular', cell: (c) => c.attempts },
+          {
+            header: 'Verified',
+            className: 'nowrap',
+            cell: (c) => (c.verifiedAt ? formatDateTime(c.verifiedAt) : '—'),
+          },
+          { header: 'Error', className: 'copy-error', cell: (c) => c.error ?? <span className="muted">—</span> },
+        ]}
+      />
+      <p className="run-details-foot muted">
+        By {backup.createdBy}
+        {backup.completedAt ? ` · finished ${formatDateTime(backup.completedAt)}` : ''}
+        {backup.jobId ? (
+          <>
+            {' · '}
+            <Link to={`/jobs/${backup.jobId}`}>job log</Link>
+          </>
+        ) : null}
+      </p>
+    </div>
+  );
+}
