@@ -1,4 +1,11 @@
-import { cloneJob, createBackupJob, restoreJob, retentionJob, verifyBackupJob } from '../modules/backups/jobs/specs.js';
+import {
+  cloneJob,
+  createBackupJob,
+  exportDumpJob,
+  restoreJob,
+  retentionJob,
+  verifyBackupJob,
+} from '../modules/backups/jobs/specs.js';
 import { modulesJob, reconfigureJob, repositoryUpdateJob } from '../modules/code/job-specs.js';
 import { deleteJob, provisionJob, restartJob, startJob, stopJob } from '../modules/instances/job-specs.js';
 import { copyRetryJob } from '../modules/offsite/copy-job.js';
@@ -12,6 +19,7 @@ export const jobSpecs = [
   deleteJob,
   createBackupJob,
   verifyBackupJob,
+  exportDumpJob,
   retentionJob,
   restoreJob,
   cloneJob,

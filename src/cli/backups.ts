@@ -7,7 +7,7 @@ import type { MarinaClient } from './api/client.js';
 import type { Backup, Body, InstanceStage, Json, Params } from './api/types.js';
 import { CliUsageError } from './errors.js';
 import { ago, printJson, size, table } from './output.js';
-import { finish } from './progress.js';
+import { finish, followJobs } from './progress.js';
 import { resolveInstance, resolveProject } from './resolve.js';
 
 /** Backups, restores, clones and imports: `marina backups …`, `marina clone`, `marina import`. */
@@ -169,7 +169,7 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
     .option('-o, --output <file>', 'where to write it (default: its download name)')
     .option(
       '--format <format>',
-      "file (the backup as stored: Odoo zip or Marina's .tar.zst) or dump (its database as a PostgreSQL custom-format .dump; backups imported as a .dump)",
+      "file (the backup as stored: Odoo zip or Marina's .tar.zst) or dump (its database as a PostgreSQL custom-format .dump, prepared on the server first)",
       'file',
     )
     .action(async (id: string, opts: { output?: string; format: string }) => {
@@ -325,9 +325,18 @@ export function registerBackupCommands(program: Command, client: () => Promise<M
   });
 }
 
-/** A backup's database as a .dump: streamed whole (no range: it is read out of the archive). */
+/**
+ * A backup's database as a .dump: prepared first on the server (a job loads it into a throwaway
+ * database and pg_dumps it), followed with a progress bar, then streamed whole.
+ */
 async function downloadDump(c: MarinaClient, backup: Backup, output?: string): Promise<void> {
   const target = output ?? backup.downloadName.replace(/\.(zip|tar\.zst)$/, '.dump');
+  const prepared = await c.call(c.api.POST('/api/v1/backups/{id}/dump', { params: { path: { id: backup.id } } }));
+  if (!prepared.ready) {
+    process.stderr.write('Preparing the .dump (the backup is loaded into a throwaway database and dumped):\n');
+    const [final] = await followJobs(c, [prepared.job]);
+    if (final?.status !== 'succeeded') throw new Error('Preparing the .dump failed (its error is above).');
+  }
   const response = await c.raw('get', '/api/v1/backups/{id}/download', {
     path: { id: backup.id },
     query: { format: 'dump' },

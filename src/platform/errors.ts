@@ -265,7 +265,7 @@ export const errorCatalog = {
   MARINA_E_DOWNLOAD_FORMAT: {
     status: 409,
     message: 'This backup cannot be downloaded in the format asked for.',
-    hint: 'Download it as the file it is stored as (format=file); a .dump comes from backups imported as a .dump.',
+    hint: 'Prepare the .dump first (POST /api/v1/backups/{id}/dump, or "Download .dump" in the web UI), then download it with format=dump once its job has finished.',
     group: 'backups',
   },
   MARINA_E_IMPORT_NOT_A_BACKUP: {

@@ -461,7 +461,7 @@ describe('offsite copies in the web UI', () => {
 
       await section.getByLabel('Send a test email to').fill('ops@example.com');
       await section.getByRole('button', { name: 'Send test email' }).click();
-      await section.getByText('Sent to ops@example.com').waitFor({ timeout: 20_000 });
+      await section.getByText('accepted the message for ops@example.com').waitFor({ timeout: 20_000 });
       const message = await smtp.waitForMessage((m) => m.to.includes('ops@example.com'), 10_000);
       expect(message.user).toBe('marina');
       await snap('o-12-settings-email');

@@ -50,6 +50,7 @@ const jobKinds: Record<string, string> = {
   'backup.create': 'Back up',
   'backup.restore': 'Restore backup',
   'backup.verify': 'Test restore',
+  'backup.export_dump': 'Prepare .dump',
   'backup.retention': 'Clean up backups',
   'backup.copy': 'Retry copy',
   'repository.update': 'Update repository',

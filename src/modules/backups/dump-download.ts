@@ -1,36 +1,54 @@
-/** A backup downloaded as a .dump: the custom-format dump it holds, streamed whole. */
+/** A backup downloaded as a .dump: the custom-format dump prepared from it, or the one it holds. */
 
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
+import type { Backup } from '../../db/schema.js';
 import { MarinaError } from '../../platform/errors.js';
 import { openArchivedDump } from './dump-archive.js';
+import type { BackupStorage } from './storage.js';
 
 interface DownloadFile {
   path: string;
+  dumpPath: string;
   name: string;
   remote?: () => Promise<Readable>;
 }
 
+/** A native backup imported from a .dump holds that dump as is: nothing to prepare. */
+export async function holdsCustomDump(
+  storage: BackupStorage,
+  backup: Pick<Backup, 'file_name' | 'format'>,
+): Promise<boolean> {
+  if (backup.format !== 'native' || (await storage.size(backup)) === undefined) return false;
+  const dump = await openArchivedDump(storage.pathOf(backup)).catch(() => undefined);
+  dump?.stream.destroy();
+  return dump !== undefined;
+}
+
 /**
- * Sends the .dump a backup holds (one imported from Odoo's database manager as a .dump). Other
- * backups hold their database as a plain dump.sql (zip) or a directory-format dump (native),
- * which only a database server can turn into a .dump: refused, saying so.
+ * Sends the .dump prepared from a backup (POST /backups/:id/dump), or the one an imported backup
+ * holds. Otherwise refused, saying how to get one: only a database server turns a dump.sql or a
+ * directory-format dump into a .dump, and that takes a job.
  */
 export async function sendDump(reply: FastifyReply, file: DownloadFile): Promise<FastifyReply> {
-  const dump = file.name.endsWith('.zip')
-    ? undefined
-    : await openArchivedDump(file.remote ? await file.remote() : file.path);
+  const name = `${file.name.replace(/\.(zip|tar\.zst)$/, '')}.dump`;
+  const prepared = await stat(file.dumpPath).catch(() => undefined);
+  const dump = prepared
+    ? { size: prepared.size, stream: createReadStream(file.dumpPath) }
+    : file.name.endsWith('.zip')
+      ? undefined
+      : await openArchivedDump(file.remote ? await file.remote() : file.path);
   if (!dump)
     throw new MarinaError(
       'MARINA_E_DOWNLOAD_FORMAT',
-      file.name.endsWith('.zip')
-        ? 'This backup is an Odoo zip: its database is a plain SQL dump.sql, not a PostgreSQL custom-format dump, so it downloads as a zip only.'
-        : "This backup is Marina's native archive: its database is a directory-format dump, not a PostgreSQL custom-format dump, so it downloads as a .tar.zst only.",
+      'The .dump of this backup is not prepared yet: prepare it first ("Download .dump" in the web UI, `marina backups download --format dump`, or POST /api/v1/backups/{id}/dump), then download it once its job has finished.',
     );
   return reply
     .header('accept-ranges', 'none')
     .header('content-type', 'application/octet-stream')
-    .header('content-disposition', `attachment; filename="${file.name.replace(/\.(zip|tar\.zst)$/, '')}.dump"`)
+    .header('content-disposition', `attachment; filename="${name}"`)
     .header('content-length', String(dump.size))
     .send(dump.stream);
 }

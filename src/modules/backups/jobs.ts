@@ -1,5 +1,6 @@
 import type { JobRunner } from '../../platform/jobs/runner.js';
 import { backupHandler } from './jobs/create.js';
+import { exportDumpHandler } from './jobs/export-dump.js';
 import { cloneHandler, restoreHandler } from './jobs/fill.js';
 import { retentionHandler } from './jobs/retention.js';
 import type { BackupJobDeps } from './jobs/shared.js';
@@ -17,6 +18,7 @@ export {
 export function registerBackupJobs(runner: JobRunner, deps: BackupJobDeps): void {
   runner.register(backupHandler(deps));
   runner.register(verifyHandler(deps));
+  runner.register(exportDumpHandler(deps));
   runner.register(retentionHandler(deps));
   runner.register(restoreHandler(deps));
   runner.register(cloneHandler(deps));

@@ -207,7 +207,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       schema: {
         tags: ['backups'],
         summary:
-          'Download a backup file, streamed, with HTTP Range support (resumable); format=dump gives its database as a .dump',
+          'Download a backup file, streamed, with HTTP Range support (resumable); format=dump gives its database as a .dump, once prepared (POST /backups/{id}/dump)',
         params: Type.Object({ id: Uuid }),
         querystring: Type.Object({ format: Type.Optional(DownloadFormat) }, { additionalProperties: false }),
       },
@@ -240,6 +240,26 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         .header('content-range', `bytes ${range.start}-${range.end}/${file.size}`)
         .header('content-length', String(range.end - range.start + 1))
         .send(createReadStream(file.path, { start: range.start, end: range.end }));
+    },
+  );
+
+  app.post(
+    '/backups/:id/dump',
+    {
+      schema: {
+        tags: ['backups'],
+        summary:
+          'Prepare the backup as a PostgreSQL custom-format .dump (database only, pg_dump --format=c --no-owner), kept beside it: 200 when it is ready to download with format=dump, else 202 with the job preparing it',
+        params: Type.Object({ id: Uuid }),
+        response: responses({
+          200: Type.Object({ ready: Type.Literal(true) }),
+          202: Type.Object({ ready: Type.Literal(false), job: Job }),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const prepared = await backups.prepareDump(contextOf(request), request.params.id);
+      return prepared.ready ? reply.status(200).send(prepared) : reply.status(202).send(prepared);
     },
   );
 

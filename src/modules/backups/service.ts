@@ -24,8 +24,9 @@ import { oneOf } from '../../platform/validation.js';
 import type { InstanceService, InstanceView } from '../instances/service.js';
 import type { CopyService } from '../offsite/copies.js';
 import type { DestinationService } from '../offsite/destinations.js';
+import { holdsCustomDump } from './dump-download.js';
 import type { BackupImports } from './imports.js';
-import { createBackupJob } from './jobs/specs.js';
+import { createBackupJob, exportDumpJob } from './jobs/specs.js';
 import type { BackupQueries } from './queries.js';
 import type { BackupStorage } from './storage.js';
 import { type FillTarget, type FillTargets, optionalBoolean } from './targets.js';
@@ -279,6 +280,8 @@ export class BackupService {
     id: string,
   ): Promise<{
     path: string;
+    /** Where the .dump prepared from it is (or will be) kept. */
+    dumpPath: string;
     size: number;
     name: string;
     sha256: string;
@@ -319,11 +322,40 @@ export class BackupService {
     });
     return {
       path: this.storage.pathOf(backup),
+      dumpPath: this.storage.dumpPathOf(backup),
       size: Number(backup.size_bytes),
       name: backupView(backup).downloadName,
       sha256: backup.sha256,
       remote,
     };
+  }
+
+  /**
+   * "Download .dump": ready when the backup holds a custom-format dump (an imported .dump) or one
+   * was prepared already; else the job that prepares it, the one under way if there is one.
+   */
+  async prepareDump(ctx: RequestContext, id: string): Promise<{ ready: true } | { ready: false; job: OperationView }> {
+    const backup = await this.get(ctx.actor, id, 'admin');
+    if (backup.status !== 'completed' || backup.kind === 'filestore')
+      throw new MarinaError('MARINA_E_BACKUP_UNAVAILABLE', 'Only a completed backup with a database has a .dump.');
+    if ((await this.storage.dumpSize(backup)) !== undefined || (await holdsCustomDump(this.storage, backup)))
+      return { ready: true };
+    const running = await this.deps.db
+      .selectFrom('operations')
+      .selectAll()
+      .where('kind', '=', exportDumpJob.kind)
+      .where('target_id', '=', backup.id)
+      .where('status', 'in', ['queued', 'running'])
+      .executeTakeFirst();
+    if (running) return { ready: false, job: operationView(running) };
+    const op = await this.deps.operations.insert(this.deps.db, ctx.actor, {
+      job: planJob(exportDumpJob, { backupId: backup.id }),
+      organizationId: backup.organization_id,
+      hostId: null,
+      target: { type: 'backup', id: backup.id, label: backup.instance_label },
+    });
+    await this.deps.runner.enqueue(op);
+    return { ready: false, job: operationView(op) };
   }
 
   async restore(

@@ -22,6 +22,22 @@ export class BackupStorage {
     return join(this.root, backup.file_name);
   }
 
+  /**
+   * The PostgreSQL custom-format .dump prepared from a backup (its database only), kept beside it:
+   * `<backup id>.dump`. Written as `.dump.partial` and renamed when whole.
+   */
+  dumpPathOf(backup: Pick<Backup, 'file_name'>): string {
+    return this.pathOf(backup).replace(/\.(zip|tar\.zst)$/, '.dump');
+  }
+
+  async dumpSize(backup: Pick<Backup, 'file_name'>): Promise<number | undefined> {
+    try {
+      return (await stat(this.dumpPathOf(backup))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
   uploadPath(id: string): string {
     if (!isUuid(id)) throw new Error('upload paths are made from ids only');
     return join(this.root, 'uploads', `${id}.zip`);
@@ -35,11 +51,18 @@ export class BackupStorage {
     }
   }
 
-  /** Removes a backup's file and any partial file left beside it. */
+  /** Removes a backup's file, its prepared .dump and any partial file left beside them. */
   async remove(backup: Pick<Backup, 'file_name'>): Promise<void> {
     const path = this.pathOf(backup);
     await rm(path, { force: true });
     await rm(path + PARTIAL_SUFFIX, { force: true });
+    await this.removeDump(backup);
+  }
+
+  async removeDump(backup: Pick<Backup, 'file_name'>): Promise<void> {
+    const dump = this.dumpPathOf(backup);
+    await rm(dump, { force: true });
+    await rm(dump + PARTIAL_SUFFIX, { force: true });
   }
 
   /**

@@ -72,7 +72,7 @@ describe('reconciliation', () => {
       memoryMb: 768,
     });
     expect((await as(t, admin)('GET', '/api/v1/reconcile')).json().orphans).toEqual([]);
-    const audit = (await as(t, admin)('GET', '/api/v1/audit?category=reconcile')).json().events;
+    const audit = (await as(t, admin)('GET', '/api/v1/audit?action=instance.adopt')).json().events;
     expect(audit[0]).toMatchObject({ action: 'instance.adopt', target: { id: before.id } });
 
     // It is Marina's again: a restart recreates nothing and the customer still logs in.

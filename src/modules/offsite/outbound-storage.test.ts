@@ -190,7 +190,8 @@ describe('destinations through the API', { timeout: 120_000 }, () => {
     const audit = await t.db
       .selectFrom('audit_events')
       .select('action')
-      .where('action', 'like', 'settings.outbound%')
+      .where('action', '=', 'settings.update')
+      .where('target_label', '=', 'Outbound connections')
       .execute();
     expect(audit).toHaveLength(2);
   });

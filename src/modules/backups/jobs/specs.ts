@@ -42,6 +42,17 @@ export const verifyBackupJob = jobSpec({
   control: { cancel: 'queued', retry: true },
 });
 
+/**
+ * "Download .dump": the backup's database loaded into a throwaway database, pg_dump'ed in custom
+ * format beside the backup file, the throwaway database dropped. The instance is untouched.
+ */
+export const exportDumpJob = jobSpec({
+  kind: 'backup.export_dump',
+  input: Type.Object({ backupId: Id }, { additionalProperties: false }),
+  plan: () => ['fetch', 'load', 'dump', 'cleanup'],
+  control: { cancel: 'queued', retry: true },
+});
+
 export const retentionJob = jobSpec({
   kind: 'backup.retention',
   input: Type.Object({ instanceIds: Type.Array(Id) }, { additionalProperties: false }),

@@ -242,6 +242,7 @@ export function BackupsPage() {
             onDelete={actions.remove}
             onJobEnded={actions.refresh}
             onVerify={actions.verify}
+            onDownloadDump={actions.downloadDump}
           />
         ) : null}
       </section>

@@ -132,6 +132,7 @@ export function BackupsTab({ instance, isAdmin }: { instance: Instance; isAdmin:
             onDelete={actions.remove}
             onJobEnded={actions.refresh}
             onVerify={isAdmin ? actions.verify : undefined}
+            onDownloadDump={isAdmin ? actions.downloadDump : undefined}
             empty={
               <EmptyState
                 icon={<HistoryIcon width={28} height={28} />}

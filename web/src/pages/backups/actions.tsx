@@ -62,6 +62,8 @@ export function useBackupActions(
   const queryClient = useQueryClient();
   const rows = list.data;
   const [started, setStarted] = useState<Started[]>([]);
+  // Backups whose .dump is being prepared here, by id: downloaded when their job succeeds.
+  const [preparing] = useState(() => new Map<string, Backup>());
   const [dialog, setDialog] = useState<Dialog | null>(null);
 
   const setRows = useCallback(
@@ -113,6 +115,25 @@ export function useBackupActions(
     scope.reload();
     setStarted((all) => all.map((s) => (s.job.id === job.id ? { ...s, over: true } : s)));
     if (job.status === 'succeeded') window.setTimeout(() => dismissCard(job.id), SUCCESS_CARD_MS);
+    // A .dump prepared here downloads as soon as it is ready.
+    const dumped = job.kind === 'backup.export_dump' && job.status === 'succeeded' ? job.target?.id : undefined;
+    const backup = dumped ? preparing.get(dumped) : undefined;
+    if (backup) {
+      preparing.delete(backup.id);
+      saveDump(backup);
+    }
+  }
+
+  /** "Download .dump": prepared on the server first (a job with its card) unless it is ready. */
+  async function downloadDump(backup: Backup) {
+    try {
+      const answer = await call(api.POST('/api/v1/backups/{id}/dump', { params: { path: { id: backup.id } } }));
+      if (answer.ready) return saveDump(backup);
+      preparing.set(backup.id, backup);
+      follow({ job: answer.job, title: `.dump of the backup of ${formatDateTime(backup.createdAt)}` });
+    } catch (error) {
+      toast.error(errorMessage(error));
+    }
   }
 
   async function verify(backup: Backup) {
@@ -200,6 +221,17 @@ export function useBackupActions(
     restore: (backup: Backup) => setDialog({ type: 'restore', backup }),
     remove: (backup: Backup) => setDialog({ type: 'delete', backup }),
     verify,
+    downloadDump,
     added,
   };
+}
+
+/** Starts the browser's download of a prepared .dump (the server sends it as an attachment). */
+function saveDump(backup: Backup): void {
+  const link = document.createElement('a');
+  link.href = `/api/v1/backups/${backup.id}/download?format=dump`;
+  link.download = backup.downloadName.replace(/\.(zip|tar\.zst)$/, '.dump');
+  document.body.append(link);
+  link.click();
+  link.remove();
 }

@@ -151,6 +151,7 @@ export function BackupsTable({
   onDelete,
   onJobEnded,
   onVerify,
+  onDownloadDump,
   details,
   empty,
 }: {
@@ -168,6 +169,8 @@ export function BackupsTable({
   onJobEnded(): void;
   /** "Test restore": loads the backup into a throwaway database. */
   onVerify?(backup: Backup): void;
+  /** "Download .dump": prepares the backup's database as a custom-format .dump, then downloads it. */
+  onDownloadDump?(backup: Backup): void;
 }) {
   const now = useNow(30_000);
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
@@ -291,7 +294,13 @@ export function BackupsTable({
           className: 'actions',
           cell: (backup) =>
             canManage(backup) ? (
-              <BackupActions backup={backup} onRestore={onRestore} onDelete={onDelete} onVerify={onVerify} />
+              <BackupActions
+                backup={backup}
+                onRestore={onRestore}
+                onDelete={onDelete}
+                onVerify={onVerify}
+                onDownloadDump={onDownloadDump}
+              />
             ) : null,
         },
       ]}

@@ -12,13 +12,6 @@ import '../../styles/backup-rows.css';
 export const hasProblem = (backup: Backup): boolean =>
   backup.status === 'failed' || backup.copies.some((c) => c.status === 'failed');
 
-/**
- * A backup imported from a .dump keeps it as it came (in Marina's native archive): the only
- * backups the API gives as a .dump (GET …/download?format=dump). Marina imports no native archive.
- */
-const holdsDump = (backup: Pick<Backup, 'format' | 'trigger'>): boolean =>
-  backup.format === 'native' && backup.trigger === 'import';
-
 const isMoving = (backup: Pick<Backup, 'status'>): boolean =>
   backup.status === 'pending' || backup.status === 'running';
 
@@ -44,11 +37,13 @@ export function BackupActions({
   onRestore,
   onDelete,
   onVerify,
+  onDownloadDump,
 }: {
   backup: Backup;
   onRestore(backup: Backup): void;
   onDelete(backup: Backup): void;
   onVerify?(backup: Backup): void;
+  onDownloadDump?(backup: Backup): void;
 }) {
   const completed = backup.status === 'completed';
   const offsite = backup.localStatus === 'deleted';
@@ -65,16 +60,17 @@ export function BackupActions({
           Download
         </a>
       ) : null}
-      {completed && holdsDump(backup) ? (
-        <a
+      {completed && onDownloadDump && backup.kind !== 'filestore' ? (
+        <button
+          type="button"
           className="row-action"
-          href={`/api/v1/backups/${backup.id}/download?format=dump`}
-          download={backup.downloadName.replace(/\.(zip|tar\.zst)$/, '.dump')}
-          title="Download its database as the PostgreSQL custom-format .dump it was imported from (Odoo's database manager restores it)"
+          aria-label="Download .dump"
+          title="Download its database as a PostgreSQL custom-format .dump, without filestore (Odoo's database manager restores it); prepared first on the server if needed"
+          onClick={() => onDownloadDump(backup)}
         >
           <DownloadIcon width={14} height={14} aria-hidden="true" />
-          Download .dump
-        </a>
+          .dump
+        </button>
       ) : null}
       {completed && onVerify && backup.kind !== 'filestore' ? (
         <button

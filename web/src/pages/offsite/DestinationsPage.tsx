@@ -161,10 +161,12 @@ function DestinationsTable({
                   <button
                     type="button"
                     className="btn btn-secondary btn-small"
+                    aria-label="Test connection"
+                    title="Test the connection: connect, write a probe file, read it back, delete it"
                     onClick={() => void test(d)}
                     disabled={tests[d.id]?.busy}
                   >
-                    {tests[d.id]?.busy ? 'Testing…' : 'Test connection'}
+                    {tests[d.id]?.busy ? 'Testing…' : 'Test'}
                   </button>
                   <button type="button" className="btn btn-secondary btn-small" onClick={() => setEditing(d)}>
                     Edit
