@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { noNetlinkLibrary } from './no-netlink.js';
 import { root } from './process.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -18,6 +19,7 @@ export async function launchChromium(): Promise<Browser> {
   await mkdir(screenshots, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM,
+    env: { ...process.env, LD_PRELOAD: await noNetlinkLibrary() },
     args: [
       '--headless',
       '--no-sandbox',
