@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryRuntime } from '../src/runtime/memory.js';
+import { instanceHeldByAJob } from './forms-truth-support.js';
 import { adminBrowser, as, type Browser, createTestApp, type TestApp } from './helpers/app.js';
 import { makeOrganization, makeProject } from './helpers/factories.js';
 
@@ -97,60 +98,7 @@ describe('Odoo versions', () => {
 describe('adding a repository to a busy instance', () => {
   it('points the checkout at the job holding the instance, instead of a bare "another job is running"', async () => {
     const api = as(t, admin);
-    const project = await makeProject(api, { name: 'addons', odooVersion: '17.0' });
-    const created = await api('POST', '/api/v1/instances', {
-      project: project.id,
-      name: 'busy',
-      stage: 'development',
-      adminLogin: 'a@acme.test',
-    });
-    expect(created.statusCode, created.body).toBe(202);
-    const instanceId: string = created.json().instance.id;
-    // The stand-in runtime ends provisioning quickly (no database server here): wait for it.
-    await expect
-      .poll(
-        async () =>
-          (
-            await t.db
-              .selectFrom('operations')
-              .select('status')
-              .where('target_id', '=', instanceId)
-              .where('status', 'in', ['queued', 'running'])
-              .execute()
-          ).length,
-        { timeout: 20_000 },
-      )
-      .toBe(0);
-    // …and until the instance records that outcome (written just after the job's own status).
-    await expect
-      .poll(
-        async () =>
-          (await t.db.selectFrom('instances').select('status').where('id', '=', instanceId).executeTakeFirst())?.status,
-        { timeout: 20_000 },
-      )
-      .toBe('failed');
-    // The stand-in cannot finish provisioning: the instance is marked as made, as a finished one would be.
-    await t.db.updateTable('instances').set({ status: 'stopped' }).where('id', '=', instanceId).execute();
-    // Another job holds the instance (a restore, say) when the repository is added.
-    const holding = await t.db
-      .insertInto('operations')
-      .values({
-        kind: 'backup.restore',
-        organization_id: project.organizationId,
-        host_id: 'local',
-        target_type: 'instance',
-        target_id: instanceId,
-        target_label: 'acme/addons/busy',
-        status: 'running',
-        steps: JSON.stringify([]),
-        input: JSON.stringify({}),
-        result: null,
-        error: null,
-        actor_id: null,
-        actor_label: 'test',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const { project, holdingJobId } = await instanceHeldByAJob(t, api, { project: 'addons', instance: 'busy' });
 
     const added = await api('POST', `/api/v1/projects/${project.id}/repositories`, {
       url: 'https://git.example.test/acme/addons.git',
@@ -160,8 +108,8 @@ describe('adding a repository to a busy instance', () => {
     expect(added.json().jobs).toEqual([]);
     const checkout = added.json().repository.checkouts[0];
     // The card links to the job that holds the instance, and the message names it.
-    expect(checkout.lastJobId).toBe(holding.id);
-    expect(checkout.error).toContain(holding.id);
+    expect(checkout.lastJobId).toBe(holdingJobId);
+    expect(checkout.error).toContain(holdingJobId);
     expect(checkout.error).toContain('Press Update once that job has ended');
   });
 });

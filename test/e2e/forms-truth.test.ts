@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryRuntime } from '../../src/runtime/memory.js';
+import { instanceHeldByAJob } from '../forms-truth-support.js';
 import {
   adminBrowser,
   as,
@@ -13,7 +14,7 @@ import {
   type TestApp,
 } from '../helpers/app.js';
 import { launchChromium, signInPage } from '../helpers/browser.js';
-import { makeOrganization, makeProject } from '../helpers/factories.js';
+import { makeOrganization } from '../helpers/factories.js';
 import { type SmtpCapture, startSmtpCapture } from '../helpers/smtp-capture.js';
 
 /**
@@ -120,57 +121,10 @@ describe('forms that tell the truth', () => {
 
   it('show why a repository was not cloned, with a link to the job that holds the instance', async () => {
     const api = as(t, admin);
-    const project = await makeProject(api, { name: 'addons', odooVersion: '17.0' });
-    const created = await api('POST', '/api/v1/instances', {
-      project: project.id,
-      name: 'main',
-      stage: 'development',
-      adminLogin: 'a@acme.test',
+    const { project, instanceId, holdingJobId } = await instanceHeldByAJob(t, api, {
+      project: 'addons',
+      instance: 'main',
     });
-    const instanceId: string = created.json().instance.id;
-    await expect
-      .poll(
-        async () =>
-          (
-            await t.db
-              .selectFrom('operations')
-              .select('id')
-              .where('target_id', '=', instanceId)
-              .where('status', 'in', ['queued', 'running'])
-              .execute()
-          ).length,
-        { timeout: 20_000 },
-      )
-      .toBe(0);
-    // …and until the instance records that outcome (written just after the job's own status).
-    await expect
-      .poll(
-        async () =>
-          (await t.db.selectFrom('instances').select('status').where('id', '=', instanceId).executeTakeFirst())?.status,
-        { timeout: 20_000 },
-      )
-      .toBe('failed');
-    // The stand-in cannot finish provisioning: the instance is marked as made; then a restore holds it.
-    await t.db.updateTable('instances').set({ status: 'stopped' }).where('id', '=', instanceId).execute();
-    const holding = await t.db
-      .insertInto('operations')
-      .values({
-        kind: 'backup.restore',
-        organization_id: project.organizationId,
-        host_id: 'local',
-        target_type: 'instance',
-        target_id: instanceId,
-        target_label: 'acme/addons/main',
-        status: 'running',
-        steps: JSON.stringify([]),
-        input: JSON.stringify({}),
-        result: null,
-        error: null,
-        actor_id: null,
-        actor_label: 'test',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
     const added = await api('POST', `/api/v1/projects/${project.id}/repositories`, {
       url: 'https://git.example.test/acme/addons.git',
       branch: '17.0',
@@ -185,6 +139,6 @@ describe('forms that tell the truth', () => {
     await card.waitFor();
     await card.getByTestId('last-update').waitFor();
     const link = card.getByTestId('checkout-job-link');
-    expect(await link.getAttribute('href')).toBe(`/jobs/${holding.id}`);
+    expect(await link.getAttribute('href')).toBe(`/jobs/${holdingJobId}`);
   });
 });

@@ -30,10 +30,15 @@ export const noFilters: BackupFilterValue = { status: '', trigger: '', range: ''
 
 export const isFiltered = (f: BackupFilterValue): boolean => f.status !== '' || f.trigger !== '' || f.range !== '';
 
+/** Where the time filter starts, in epoch milliseconds; 0 for "All time". */
+export function filterSince(range: BackupFilterValue['range'], now: number): number {
+  const days = ranges.find((r) => r.id === range)?.days ?? 0;
+  return days ? now - days * 86_400_000 : 0;
+}
+
 /** The backups the filters keep: "problems" are failed backups and backups with a failed copy. */
 export function applyFilters(backups: readonly Backup[], f: BackupFilterValue, now = Date.now()): Backup[] {
-  const days = ranges.find((r) => r.id === f.range)?.days ?? 0;
-  const since = days ? now - days * 86_400_000 : 0;
+  const since = filterSince(f.range, now);
   return backups.filter(
     (b) =>
       (f.status === '' || (f.status === 'problem' ? hasProblem(b) : b.status === f.status)) &&
@@ -42,17 +47,23 @@ export function applyFilters(backups: readonly Backup[], f: BackupFilterValue, n
   );
 }
 
-/** Status (with "problems only"), trigger and time: above the instance's one table of backups. */
+/**
+ * Status (with "problems only"), trigger and time: above the instance's one table of backups, and
+ * above the history of backup runs (`label` "History filters").
+ */
 export function BackupFilters({
   value,
   onChange,
+  label = 'Backup filters',
 }: {
   value: BackupFilterValue;
   onChange(value: BackupFilterValue): void;
+  /** The form's accessible name. */
+  label?: string;
 }) {
   const uid = useId();
   return (
-    <form className="filters filters-inline" aria-label="Backup filters" onSubmit={(e) => e.preventDefault()}>
+    <form className="filters filters-inline" aria-label={label} onSubmit={(e) => e.preventDefault()}>
       <div className="filter">
         <label htmlFor={`${uid}-status`}>Status</label>
         <select

@@ -1,12 +1,8 @@
-import { Link } from 'react-router-dom';
 import type { Backup } from '../../api/types';
-import { Badge } from '../../components/Badge';
-import { DataTable } from '../../components/DataTable';
 import { ChevronRightIcon, DownloadIcon, FlaskIcon, RestoreIcon, TrashIcon } from '../../components/icons';
 import { formatDateTime } from '../../format';
-import { formatBytes } from '../../operate';
-import { copyTitle } from '../offsite/parts';
 import '../../styles/backup-rows.css';
+import { BackupCopyDetails } from './BackupCopyDetails';
 
 /** A backup needs attention when it failed, or when one of its offsite copies did. */
 export const hasProblem = (backup: Backup): boolean =>
@@ -131,57 +127,12 @@ export function DetailsToggle({ open, onToggle }: { open: boolean; onToggle(): v
   );
 }
 
-const copyTone = { pending: 'gray', uploading: 'blue', verified: 'green', failed: 'red', deleted: 'gray' } as const;
-
 /** Under an opened row: why it failed, each offsite copy's outcome, and the job's log. */
 export function BackupDetails({ backup }: { backup: Backup }) {
   return (
-    <div className="run-details">
-      {backup.status === 'failed' && backup.error ? (
-        <div>
-          <p className="run-details-title">The backup failed</p>
-          <pre>{backup.error}</pre>
-        </div>
-      ) : null}
-      <DataTable
-        label="Copies"
-        className="table-compact run-copies"
-        wrap={false}
-        rows={backup.copies}
-        rowKey={(c) => c.destinationId}
-        rowProps={(c) => ({ title: copyTitle(c) })}
-        empty={<p className="muted">Kept on this server only; no offsite copies.</p>}
-        columns={[
-          {
-            header: 'Destination',
-            cell: (c) => (
-              <>
-                {c.destinationName} <span className="muted">{c.destinationKind.toUpperCase()}</span>
-                {c.encrypted ? <span className="muted"> · encrypted</span> : null}
-              </>
-            ),
-          },
-          { header: 'Status', cell: (c) => <Badge tone={copyTone[c.status]}>{c.status}</Badge> },
-          { header: 'Size', headerClassName: 'num', className: 'num tabular', cell: (c) => formatBytes(c.sizeBytes) },
-          { header: 'Attempts', headerClassName: 'num', className: 'num tabular', cell: (c) => c.attempts },
-          {
-            header: 'Verified',
-            className: 'nowrap',
-            cell: (c) => (c.verifiedAt ? formatDateTime(c.verifiedAt) : '—'),
-          },
-          { header: 'Error', className: 'copy-error', cell: (c) => c.error ?? <span className="muted">—</span> },
-        ]}
-      />
-      <p className="run-details-foot muted">
-        By {backup.createdBy}
-        {backup.completedAt ? ` · finished ${formatDateTime(backup.completedAt)}` : ''}
-        {backup.jobId ? (
-          <>
-            {' · '}
-            <Link to={`/jobs/${backup.jobId}`}>job log</Link>
-          </>
-        ) : null}
-      </p>
-    </div>
+    <BackupCopyDetails backup={backup}>
+      By {backup.createdBy}
+      {backup.completedAt ? ` · finished ${formatDateTime(backup.completedAt)}` : ''}
+    </BackupCopyDetails>
   );
 }

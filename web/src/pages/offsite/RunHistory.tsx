@@ -1,51 +1,22 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
 import { queryKeys } from '../../api/queries';
-import { type BackupRun, type BackupRunQuery, type BackupTrigger, backupTriggers } from '../../api/types';
+import type { BackupRun, BackupRunQuery } from '../../api/types';
 import { Alert } from '../../components/Alert';
-import { Badge } from '../../components/Badge';
 import { DataTable } from '../../components/DataTable';
 import { EmptyState, Loading } from '../../components/EmptyState';
 import { ChevronRightIcon, HistoryIcon } from '../../components/icons';
-import { formatDate, formatDateTime, formatRelative, formatShortTime } from '../../format';
+import { formatDate, formatRelative, formatShortTime } from '../../format';
 import { useNow } from '../../live';
 import { formatBytes, formatDuration } from '../../operate';
+import { BackupCopyDetails } from '../backups/BackupCopyDetails';
+import { BackupFilters, type BackupFilterValue, filterSince, isFiltered, noFilters } from '../backups/filters';
 import { formatLabel, isBackupMoving, kindLabel, triggerLabel } from '../backups/parts';
-import { CopyBadges, copyTitle } from './parts';
+import { CopyBadges } from './parts';
 import { RetryCopyButton, RunStateBadge } from './RunState';
-
-const ranges = [
-  { id: '', label: 'All time', days: 0 },
-  { id: '1d', label: 'Last 24 hours', days: 1 },
-  { id: '7d', label: 'Last 7 days', days: 7 },
-  { id: '30d', label: 'Last 30 days', days: 30 },
-  { id: '90d', label: 'Last 90 days', days: 90 },
-] as const;
-
-const statuses = [
-  { id: '', label: 'All' },
-  { id: 'problem', label: 'Problems only' },
-  { id: 'completed', label: 'Completed' },
-  { id: 'failed', label: 'Failed' },
-  { id: 'running', label: 'Running' },
-  { id: 'pending', label: 'Pending' },
-] as const;
-
-type StatusFilter = (typeof statuses)[number]['id'];
-type RangeFilter = (typeof ranges)[number]['id'];
-
-export interface RunFilters {
-  status: StatusFilter;
-  trigger: BackupTrigger | '';
-  range: RangeFilter;
-}
-
-export const emptyFilters: RunFilters = { status: '', trigger: '', range: '' };
-
-const copyTone = { pending: 'gray', uploading: 'blue', verified: 'green', failed: 'red', deleted: 'gray' } as const;
 
 /** What went wrong with a run, in one line for its row: the backup itself, or its offsite copies. */
 function problemOf(run: BackupRun): string | null {
@@ -55,54 +26,12 @@ function problemOf(run: BackupRun): string | null {
   return `Copy to ${failedCopies.map((c) => c.destinationName).join(', ')} failed: ${failedCopies[0]?.error ?? ''}`;
 }
 
+/** Under an opened run: its copies, and what kind of backup it is and who made it. */
 function RunDetails({ run }: { run: BackupRun }) {
   return (
-    <div className="run-details">
-      {run.status === 'failed' && run.error ? (
-        <div>
-          <p className="run-details-title">The backup failed</p>
-          <pre>{run.error}</pre>
-        </div>
-      ) : null}
-      <DataTable
-        label="Copies"
-        className="table-compact run-copies"
-        wrap={false}
-        rows={run.copies}
-        rowKey={(c) => c.destinationId}
-        rowProps={(c) => ({ title: copyTitle(c) })}
-        empty={<p className="muted">Kept on this server only; no offsite copies.</p>}
-        columns={[
-          {
-            header: 'Destination',
-            cell: (c) => (
-              <>
-                {c.destinationName} <span className="muted">{c.destinationKind.toUpperCase()}</span>
-                {c.encrypted ? <span className="muted"> · encrypted</span> : null}
-              </>
-            ),
-          },
-          { header: 'Status', cell: (c) => <Badge tone={copyTone[c.status]}>{c.status}</Badge> },
-          { header: 'Size', headerClassName: 'num', className: 'num tabular', cell: (c) => formatBytes(c.sizeBytes) },
-          { header: 'Attempts', headerClassName: 'num', className: 'num tabular', cell: (c) => c.attempts },
-          {
-            header: 'Verified',
-            className: 'nowrap',
-            cell: (c) => (c.verifiedAt ? formatDateTime(c.verifiedAt) : '—'),
-          },
-          { header: 'Error', className: 'copy-error', cell: (c) => c.error ?? <span className="muted">—</span> },
-        ]}
-      />
-      <p className="run-details-foot muted">
-        {kindLabel[run.kind]} · {formatLabel[run.format]} · by {run.createdBy}
-        {run.jobId ? (
-          <>
-            {' · '}
-            <Link to={`/jobs/${run.jobId}`}>job log</Link>
-          </>
-        ) : null}
-      </p>
-    </div>
+    <BackupCopyDetails backup={run}>
+      {kindLabel[run.kind]} · {formatLabel[run.format]} · by {run.createdBy}
+    </BackupCopyDetails>
   );
 }
 
@@ -127,13 +56,12 @@ export function RunHistory({
   organizationId?: string;
   showInstance?: boolean;
   /** Controlled filters, e.g. set to "problems only" by the banner; uncontrolled without. */
-  filters?: RunFilters;
-  onFiltersChange?(filters: RunFilters): void;
+  filters?: BackupFilterValue;
+  onFiltersChange?(filters: BackupFilterValue): void;
 }) {
-  const [own, setOwn] = useState<RunFilters>(emptyFilters);
+  const [own, setOwn] = useState<BackupFilterValue>(noFilters);
   const filters = controlled ?? own;
-  const setFilters = (next: RunFilters) => (onFiltersChange ? onFiltersChange(next) : setOwn(next));
-  const uid = useId();
+  const setFilters = (next: BackupFilterValue) => (onFiltersChange ? onFiltersChange(next) : setOwn(next));
   const [open, setOpen] = useState<Set<string>>(new Set());
   const now = useNow(30_000);
   const list = useQuery({
@@ -144,8 +72,8 @@ export function RunHistory({
       if (organizationId) query.organizationId = organizationId;
       if (filters.status) query.status = filters.status;
       if (filters.trigger) query.trigger = filters.trigger;
-      const days = ranges.find((r) => r.id === filters.range)?.days ?? 0;
-      if (days) query.since = new Date(Date.now() - days * 86_400_000).toISOString();
+      const since = filterSince(filters.range, Date.now());
+      if (since) query.since = new Date(since).toISOString();
       return (await call(api.GET('/api/v1/backup-runs', { params: { query } }))).runs;
     },
     // Other filters or another organization: the rows shown stay until the new ones arrive.
@@ -153,7 +81,7 @@ export function RunHistory({
     refetchInterval: (query) => ((query.state.data ?? []).some(isRunMoving) ? 5000 : false),
   });
   const runs = list.data;
-  const filtered = filters.status !== '' || filters.trigger !== '' || filters.range !== '';
+  const filtered = isFiltered(filters);
 
   function toggle(id: string) {
     setOpen((current) => {
@@ -166,58 +94,7 @@ export function RunHistory({
 
   return (
     <div className="run-history">
-      <form className="filters filters-inline" aria-label="History filters" onSubmit={(e) => e.preventDefault()}>
-        <div className="filter">
-          <label htmlFor={`${uid}-status`}>Status</label>
-          <select
-            id={`${uid}-status`}
-            value={filters.status}
-            onChange={(e) => setFilters({ ...filters, status: e.target.value as StatusFilter })}
-          >
-            {statuses.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="filter">
-          <label htmlFor={`${uid}-trigger`}>Trigger</label>
-          <select
-            id={`${uid}-trigger`}
-            value={filters.trigger}
-            onChange={(e) => setFilters({ ...filters, trigger: e.target.value as BackupTrigger | '' })}
-          >
-            <option value="">All</option>
-            {backupTriggers.map((t) => (
-              <option key={t} value={t}>
-                {triggerLabel[t]}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="filter">
-          <label htmlFor={`${uid}-range`}>Time</label>
-          <select
-            id={`${uid}-range`}
-            value={filters.range}
-            onChange={(e) => setFilters({ ...filters, range: e.target.value as RangeFilter })}
-          >
-            {ranges.map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        {filtered ? (
-          <div className="filter-actions">
-            <button type="button" className="btn btn-ghost" onClick={() => setFilters(emptyFilters)}>
-              Clear
-            </button>
-          </div>
-        ) : null}
-      </form>
+      <BackupFilters label="History filters" value={filters} onChange={setFilters} />
       {list.error ? <Alert kind="error">{errorMessage(list.error)}</Alert> : null}
       {!runs && !list.error ? <Loading /> : null}
       {runs ? (
