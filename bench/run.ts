@@ -1,9 +1,11 @@
 /**
  * npm run bench — Marina's numbers on this machine: the foundation (embedded database, sign-in,
- * API throughput, audit queries, memory), provisioning, logs, backups, offsite copies and repository updates
+ * API throughput, audit queries, memory), provisioning, logs, backups, offsite copies, the edge under
+ * change (domains, reloads) and repository updates
  * (on real Odoo 17 only, with ODOO_SOURCE). Bounded in time; loopback only.
  */
 import { backupsBench } from './backups.js';
+import { edgeBench } from './edge.js';
 import { foundationBench } from './foundation.js';
 import { logsBench } from './logs.js';
 import { offsiteBench } from './offsite.js';
@@ -16,5 +18,6 @@ await provisioningBench();
 await logsBench();
 await backupsBench();
 await offsiteBench();
+await edgeBench();
 await repositoriesBench();
 await soakBench();

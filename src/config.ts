@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
+import { type EdgeConfig, edgeFields, readEdgeConfig } from './config-edge.js';
 import { type CatalogOverrides, odooVersions } from './odoo/versions.js';
 import { ConfigError } from './platform/errors.js';
+
+export type { EdgeConfig };
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -50,6 +53,24 @@ export interface MarinaConfig {
   eventStreams: { perUser: number; total: number; recheckMs: number };
   /** Push-hook deliveries each repository's hook accepts per minute (a token bucket of that size). */
   webhooks: { perMinute: number };
+  /** Marina's SMTP mail catcher for staging and development instances; undefined unless MARINA_MAIL_CATCHER_PORT is set. */
+  mailCatcher: MailCatcherConfig | undefined;
+  /** The edge (reverse proxy, TLS, custom domains); undefined unless MARINA_BASE_DOMAIN is set. */
+  edge: EdgeConfig | undefined;
+}
+
+/** The mail catcher (src/modules/mail/catcher.ts). */
+export interface MailCatcherConfig {
+  /** The SMTP port it listens on (0: a free port, picked at start). */
+  port: number;
+  /** The address it listens on (AUTH is always required: each instance has its own login). */
+  bindAddress: string;
+  /** The address instance containers reach it at (undefined: the Docker bridge's gateway on this host). */
+  instanceHost: string | undefined;
+  maxMessageBytes: number;
+  /** Per instance: the oldest messages are removed beyond this many, or beyond this many bytes. */
+  keepMessages: number;
+  keepBytes: number;
 }
 
 type Source = Record<string, string | undefined>;
@@ -255,6 +276,36 @@ const fields = {
     describe: 'a lowercase name of up to 20 letters, digits and dashes, starting with a letter',
     parse: (raw: string) => (/^[a-z][a-z0-9-]{0,19}$/.test(raw.trim()) ? raw.trim() : undefined),
   },
+  mailCatcherPort: {
+    env: 'MARINA_MAIL_CATCHER_PORT',
+    describe: 'an integer from 0 to 65535 (0: a free port)',
+    parse: integer(0, 65535),
+  },
+  mailCatcherBind: {
+    env: 'MARINA_MAIL_CATCHER_BIND',
+    describe: 'the IP address the mail catcher listens on',
+    parse: hostName,
+  },
+  mailCatcherHost: {
+    env: 'MARINA_MAIL_CATCHER_HOST',
+    describe: 'the address instance containers reach the mail catcher at',
+    parse: hostName,
+  },
+  mailCatcherMaxMb: {
+    env: 'MARINA_MAIL_CATCHER_MAX_MB',
+    describe: 'an integer from 1 to 100 (megabytes per message)',
+    parse: integer(1, 100),
+  },
+  mailCatcherKeep: {
+    env: 'MARINA_MAIL_CATCHER_KEEP',
+    describe: 'an integer from 1 to 100000 (messages kept per instance)',
+    parse: integer(1, 100_000),
+  },
+  mailCatcherKeepMb: {
+    env: 'MARINA_MAIL_CATCHER_KEEP_MB',
+    describe: 'an integer from 1 to 100000 (megabytes kept per instance)',
+    parse: integer(1, 100_000),
+  },
 } satisfies Record<string, Field<unknown>>;
 
 /** Per Odoo version: MARINA_ODOO_17_IMAGE, MARINA_ODOO_17_SOURCE, MARINA_ODOO_17_LOAD … */
@@ -287,6 +338,7 @@ const odooFields = Object.fromEntries(
 /** Every variable Marina reads, for the README and `marina config`. */
 export const configVariables = [
   ...Object.values(fields),
+  ...Object.values(edgeFields),
   ...Object.values(odooFields).flatMap((f) => [f.image, f.source, f.load]),
 ].map((f) => ({ env: f.env, expects: f.describe }));
 
@@ -332,6 +384,19 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
       return fallback;
     }
     return value;
+  }
+
+  function mailCatcherOf(): MailCatcherConfig | undefined {
+    const catcherPort = read(fields.mailCatcherPort, undefined);
+    if (catcherPort === undefined) return undefined;
+    return {
+      port: catcherPort,
+      bindAddress: read(fields.mailCatcherBind, '0.0.0.0'),
+      instanceHost: read(fields.mailCatcherHost, undefined),
+      maxMessageBytes: read(fields.mailCatcherMaxMb, 25) * 1024 * 1024,
+      keepMessages: read(fields.mailCatcherKeep, 500),
+      keepBytes: read(fields.mailCatcherKeepMb, 200) * 1024 * 1024,
+    };
   }
 
   const port = read(fields.port, 9998);
@@ -397,6 +462,8 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
       recheckMs: read(fields.eventStreamsRecheckSeconds, 30) * 1000,
     },
     webhooks: { perMinute: read(fields.webhookRatePerMinute, 30) },
+    mailCatcher: mailCatcherOf(),
+    edge: readEdgeConfig(read, source, problems),
   };
   const backupsDir = read(fields.backupsDir, join(config.dataDir, 'backups'));
   config.backups.dir = isAbsolute(backupsDir) ? backupsDir : resolve(cwd, backupsDir);

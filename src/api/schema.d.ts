@@ -2287,7 +2287,7 @@ export interface paths {
             parameters: {
                 query?: {
                     category?: string;
-                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan";
+                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan";
                     actor?: string;
                     target?: string;
                     organization?: string;
@@ -2483,7 +2483,7 @@ export interface paths {
                                  * AuditTargetType
                                  * @enum {string}
                                  */
-                                type: "user" | "session" | "organization" | "member" | "invitation" | "token" | "project" | "instance" | "backup" | "destination" | "repository" | "settings" | "job" | "platform";
+                                type: "user" | "session" | "organization" | "member" | "invitation" | "token" | "project" | "instance" | "domain" | "backup" | "destination" | "repository" | "settings" | "job" | "platform";
                                 describe: string;
                                 label: string;
                                 actions: {
@@ -2491,7 +2491,7 @@ export interface paths {
                                      * AuditAction
                                      * @enum {string}
                                      */
-                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan";
+                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan";
                                     describe: string;
                                 }[];
                             }[];
@@ -3403,6 +3403,7 @@ export interface paths {
                                     statusDetail: string | null;
                                     health: string | null;
                                     url: string | null;
+                                    hostname: string | null;
                                     httpPort: number | null;
                                     cpus: number;
                                     memoryMb: number;
@@ -3444,6 +3445,7 @@ export interface paths {
                                     statusDetail: string | null;
                                     health: string | null;
                                     url: string | null;
+                                    hostname: string | null;
                                     httpPort: number | null;
                                     cpus: number;
                                     memoryMb: number;
@@ -3485,6 +3487,7 @@ export interface paths {
                                     statusDetail: string | null;
                                     health: string | null;
                                     url: string | null;
+                                    hostname: string | null;
                                     httpPort: number | null;
                                     cpus: number;
                                     memoryMb: number;
@@ -3687,6 +3690,7 @@ export interface paths {
                                 statusDetail: string | null;
                                 health: string | null;
                                 url: string | null;
+                                hostname: string | null;
                                 httpPort: number | null;
                                 cpus: number;
                                 memoryMb: number;
@@ -3792,6 +3796,7 @@ export interface paths {
                                 statusDetail: string | null;
                                 health: string | null;
                                 url: string | null;
+                                hostname: string | null;
                                 httpPort: number | null;
                                 cpus: number;
                                 memoryMb: number;
@@ -4161,6 +4166,7 @@ export interface paths {
                                 statusDetail: string | null;
                                 health: string | null;
                                 url: string | null;
+                                hostname: string | null;
                                 httpPort: number | null;
                                 cpus: number;
                                 memoryMb: number;
@@ -7756,6 +7762,7 @@ export interface paths {
                                 statusDetail: string | null;
                                 health: string | null;
                                 url: string | null;
+                                hostname: string | null;
                                 httpPort: number | null;
                                 cpus: number;
                                 memoryMb: number;
@@ -7930,6 +7937,7 @@ export interface paths {
                                 statusDetail: string | null;
                                 health: string | null;
                                 url: string | null;
+                                hostname: string | null;
                                 httpPort: number | null;
                                 cpus: number;
                                 memoryMb: number;
@@ -8214,6 +8222,7 @@ export interface paths {
                                 statusDetail: string | null;
                                 health: string | null;
                                 url: string | null;
+                                hostname: string | null;
                                 httpPort: number | null;
                                 cpus: number;
                                 memoryMb: number;
@@ -8740,6 +8749,7 @@ export interface paths {
                                 statusDetail: string | null;
                                 health: string | null;
                                 url: string | null;
+                                hostname: string | null;
                                 httpPort: number | null;
                                 cpus: number;
                                 memoryMb: number;
@@ -11481,6 +11491,1563 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/mail-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How the instance's Odoo sends mail */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** MailServer */
+                            mailServer: {
+                                /**
+                                 * MailMode
+                                 * @description platform: the platform's SMTP relay (Settings); own: the organization's own SMTP server; catcher: Marina's mail catcher (staging and development only, nothing leaves)
+                                 */
+                                mode: "platform" | "own" | "catcher";
+                                configured: boolean;
+                                own: {
+                                    host: string;
+                                    port: number;
+                                    security: "starttls" | "tls" | "none";
+                                    username: string;
+                                    passwordSet: boolean;
+                                } | null;
+                                catcherAvailable: boolean;
+                                platformConfigured: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /** Set how the instance's Odoo sends mail (organization admins): written into Odoo at once as its one active outgoing server */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * MailMode
+                         * @description platform: the platform's SMTP relay (Settings); own: the organization's own SMTP server; catcher: Marina's mail catcher (staging and development only, nothing leaves)
+                         */
+                        mode: "platform" | "own" | "catcher";
+                        own?: {
+                            host: string;
+                            port: number;
+                            security: "starttls" | "tls" | "none";
+                            username: string;
+                            password?: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** MailServer */
+                            mailServer: {
+                                /**
+                                 * MailMode
+                                 * @description platform: the platform's SMTP relay (Settings); own: the organization's own SMTP server; catcher: Marina's mail catcher (staging and development only, nothing leaves)
+                                 */
+                                mode: "platform" | "own" | "catcher";
+                                configured: boolean;
+                                own: {
+                                    host: string;
+                                    port: number;
+                                    security: "starttls" | "tls" | "none";
+                                    username: string;
+                                    passwordSet: boolean;
+                                } | null;
+                                catcherAvailable: boolean;
+                                platformConfigured: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/mails": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The instance's caught mail, newest first (the mail catcher's inbox) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            mails: {
+                                id: string;
+                                /** Format: date-time */
+                                receivedAt: string;
+                                envelopeFrom: string | null;
+                                envelopeTo: string[];
+                                subject: string;
+                                from: string;
+                                to: string;
+                                sizeBytes: number;
+                                hasHtml: boolean;
+                                attachmentCount: number;
+                            }[];
+                            total: number;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete every caught message of the instance (organization admins) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deleted: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/mails/{mailId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One caught message: headers, text and attachments */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    mailId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** CaughtMailDetail */
+                            mail: {
+                                id: string;
+                                /** Format: date-time */
+                                receivedAt: string;
+                                envelopeFrom: string | null;
+                                envelopeTo: string[];
+                                subject: string;
+                                from: string;
+                                to: string;
+                                sizeBytes: number;
+                                hasHtml: boolean;
+                                attachmentCount: number;
+                                headers: {
+                                    name: string;
+                                    value: string;
+                                }[];
+                                text: string;
+                                attachments: {
+                                    index: number;
+                                    filename: string;
+                                    contentType: string;
+                                    sizeBytes: number;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/mails/{mailId}/html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The HTML of a caught message, sandboxed (no scripts, no remote content) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    mailId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/mails/{mailId}/attachments/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download one attachment of a caught message */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    mailId: string;
+                    index: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/domains": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The names of an instance: its platform name and its custom domains with their DNS records */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            edge: boolean;
+                            platform: {
+                                hostname: string;
+                                url: string;
+                                certificate: {
+                                    issuer?: string;
+                                    subject?: string;
+                                    notAfter?: string;
+                                    checkedAt: string;
+                                    error?: string;
+                                } | null;
+                            } | null;
+                            proxyAddresses: string[];
+                            domains: {
+                                id: string;
+                                instanceId: string;
+                                /** @description The IDNA ASCII form, lower case */
+                                hostname: string;
+                                /** @description The Unicode form, to show */
+                                displayName: string;
+                                method: "cname" | "txt" | "apex";
+                                status: "pending" | "verified" | "failed";
+                                isPrimary: boolean;
+                                /** @description The DNS records to create */
+                                records: {
+                                    type: "CNAME" | "TXT" | "A" | "AAAA";
+                                    name: string;
+                                    value: string;
+                                }[];
+                                found: {
+                                    checkedAt: string;
+                                    records: {
+                                        type: "CNAME" | "TXT" | "A" | "AAAA";
+                                        name: string;
+                                        value: string;
+                                    }[];
+                                    error?: string;
+                                } | null;
+                                lastError: string | null;
+                                lastCheckAt: string | null;
+                                nextCheckAt: string | null;
+                                verifiedAt: string | null;
+                                certificate: {
+                                    issuer?: string;
+                                    subject?: string;
+                                    notAfter?: string;
+                                    checkedAt: string;
+                                    error?: string;
+                                } | null;
+                                ownCertificate: {
+                                    subject: string;
+                                    issuer: string;
+                                    notAfter: string;
+                                } | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add a custom domain (organization admins); its DNS is checked once at once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        hostname: string;
+                        method?: "cname" | "txt" | "apex";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Domain */
+                            domain: {
+                                id: string;
+                                instanceId: string;
+                                /** @description The IDNA ASCII form, lower case */
+                                hostname: string;
+                                /** @description The Unicode form, to show */
+                                displayName: string;
+                                method: "cname" | "txt" | "apex";
+                                status: "pending" | "verified" | "failed";
+                                isPrimary: boolean;
+                                /** @description The DNS records to create */
+                                records: {
+                                    type: "CNAME" | "TXT" | "A" | "AAAA";
+                                    name: string;
+                                    value: string;
+                                }[];
+                                found: {
+                                    checkedAt: string;
+                                    records: {
+                                        type: "CNAME" | "TXT" | "A" | "AAAA";
+                                        name: string;
+                                        value: string;
+                                    }[];
+                                    error?: string;
+                                } | null;
+                                lastError: string | null;
+                                lastCheckAt: string | null;
+                                nextCheckAt: string | null;
+                                verifiedAt: string | null;
+                                certificate: {
+                                    issuer?: string;
+                                    subject?: string;
+                                    notAfter?: string;
+                                    checkedAt: string;
+                                    error?: string;
+                                } | null;
+                                ownCertificate: {
+                                    subject: string;
+                                    issuer: string;
+                                    notAfter: string;
+                                } | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/domains/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check the DNS records of a domain now */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Domain */
+                            domain: {
+                                id: string;
+                                instanceId: string;
+                                /** @description The IDNA ASCII form, lower case */
+                                hostname: string;
+                                /** @description The Unicode form, to show */
+                                displayName: string;
+                                method: "cname" | "txt" | "apex";
+                                status: "pending" | "verified" | "failed";
+                                isPrimary: boolean;
+                                /** @description The DNS records to create */
+                                records: {
+                                    type: "CNAME" | "TXT" | "A" | "AAAA";
+                                    name: string;
+                                    value: string;
+                                }[];
+                                found: {
+                                    checkedAt: string;
+                                    records: {
+                                        type: "CNAME" | "TXT" | "A" | "AAAA";
+                                        name: string;
+                                        value: string;
+                                    }[];
+                                    error?: string;
+                                } | null;
+                                lastError: string | null;
+                                lastCheckAt: string | null;
+                                nextCheckAt: string | null;
+                                verifiedAt: string | null;
+                                certificate: {
+                                    issuer?: string;
+                                    subject?: string;
+                                    notAfter?: string;
+                                    checkedAt: string;
+                                    error?: string;
+                                } | null;
+                                ownCertificate: {
+                                    subject: string;
+                                    issuer: string;
+                                    notAfter: string;
+                                } | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/domains/{id}/primary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a verified domain the instance's primary name (Odoo's web.base.url follows it) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Domain */
+                            domain: {
+                                id: string;
+                                instanceId: string;
+                                /** @description The IDNA ASCII form, lower case */
+                                hostname: string;
+                                /** @description The Unicode form, to show */
+                                displayName: string;
+                                method: "cname" | "txt" | "apex";
+                                status: "pending" | "verified" | "failed";
+                                isPrimary: boolean;
+                                /** @description The DNS records to create */
+                                records: {
+                                    type: "CNAME" | "TXT" | "A" | "AAAA";
+                                    name: string;
+                                    value: string;
+                                }[];
+                                found: {
+                                    checkedAt: string;
+                                    records: {
+                                        type: "CNAME" | "TXT" | "A" | "AAAA";
+                                        name: string;
+                                        value: string;
+                                    }[];
+                                    error?: string;
+                                } | null;
+                                lastError: string | null;
+                                lastCheckAt: string | null;
+                                nextCheckAt: string | null;
+                                verifiedAt: string | null;
+                                certificate: {
+                                    issuer?: string;
+                                    subject?: string;
+                                    notAfter?: string;
+                                    checkedAt: string;
+                                    error?: string;
+                                } | null;
+                                ownCertificate: {
+                                    subject: string;
+                                    issuer: string;
+                                    notAfter: string;
+                                } | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/domains/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a domain (its route, its primary flag and its certificate go too) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/domains/{id}/certificate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Upload the organization's own certificate (PEM, chain allowed) and its key for a domain */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        certificate: string;
+                        key: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Domain */
+                            domain: {
+                                id: string;
+                                instanceId: string;
+                                /** @description The IDNA ASCII form, lower case */
+                                hostname: string;
+                                /** @description The Unicode form, to show */
+                                displayName: string;
+                                method: "cname" | "txt" | "apex";
+                                status: "pending" | "verified" | "failed";
+                                isPrimary: boolean;
+                                /** @description The DNS records to create */
+                                records: {
+                                    type: "CNAME" | "TXT" | "A" | "AAAA";
+                                    name: string;
+                                    value: string;
+                                }[];
+                                found: {
+                                    checkedAt: string;
+                                    records: {
+                                        type: "CNAME" | "TXT" | "A" | "AAAA";
+                                        name: string;
+                                        value: string;
+                                    }[];
+                                    error?: string;
+                                } | null;
+                                lastError: string | null;
+                                lastCheckAt: string | null;
+                                nextCheckAt: string | null;
+                                verifiedAt: string | null;
+                                certificate: {
+                                    issuer?: string;
+                                    subject?: string;
+                                    notAfter?: string;
+                                    checkedAt: string;
+                                    error?: string;
+                                } | null;
+                                ownCertificate: {
+                                    subject: string;
+                                    issuer: string;
+                                    notAfter: string;
+                                } | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Remove the uploaded certificate (the edge obtains one itself again) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Domain */
+                            domain: {
+                                id: string;
+                                instanceId: string;
+                                /** @description The IDNA ASCII form, lower case */
+                                hostname: string;
+                                /** @description The Unicode form, to show */
+                                displayName: string;
+                                method: "cname" | "txt" | "apex";
+                                status: "pending" | "verified" | "failed";
+                                isPrimary: boolean;
+                                /** @description The DNS records to create */
+                                records: {
+                                    type: "CNAME" | "TXT" | "A" | "AAAA";
+                                    name: string;
+                                    value: string;
+                                }[];
+                                found: {
+                                    checkedAt: string;
+                                    records: {
+                                        type: "CNAME" | "TXT" | "A" | "AAAA";
+                                        name: string;
+                                        value: string;
+                                    }[];
+                                    error?: string;
+                                } | null;
+                                lastError: string | null;
+                                lastCheckAt: string | null;
+                                nextCheckAt: string | null;
+                                verifiedAt: string | null;
+                                certificate: {
+                                    issuer?: string;
+                                    subject?: string;
+                                    notAfter?: string;
+                                    checkedAt: string;
+                                    error?: string;
+                                } | null;
+                                ownCertificate: {
+                                    subject: string;
+                                    issuer: string;
+                                    notAfter: string;
+                                } | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/protection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How the instance is protected at the edge (never the password) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Protection */
+                            protection: {
+                                kind: "none" | "basic" | "allow";
+                                username?: string;
+                                /** @description Only in the answer that set it */
+                                password?: string;
+                                addresses?: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /** Protect a non-production instance: none, basic (a generated password, shown only in this answer) or an address allow-list */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        kind: "none";
+                    } | {
+                        /** @enum {string} */
+                        kind: "basic";
+                    } | {
+                        /** @enum {string} */
+                        kind: "allow";
+                        addresses: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Protection */
+                            protection: {
+                                kind: "none" | "basic" | "allow";
+                                username?: string;
+                                /** @description Only in the answer that set it */
+                                password?: string;
+                                addresses?: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/edge/ask": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The proxy's on-demand TLS check: 200 when Marina routes the name, else 404 */
+        get: {
+            parameters: {
+                query: {
+                    domain: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            domain: string;
+                            routed: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            domain: string;
+                            routed: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

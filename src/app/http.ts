@@ -15,8 +15,11 @@ import { requestSerializers } from '../logger.js';
 import { backupRoutes } from '../modules/backups/index.js';
 import { deletedInstanceRoutes } from '../modules/backups/safety-backups.js';
 import { codeRoutes } from '../modules/code/index.js';
+import { domainRoutes } from '../modules/domains/index.js';
+import { edgeRoutes } from '../modules/edge/index.js';
 import { identityRoutes } from '../modules/identity/index.js';
 import { instanceObservationRoutes, instanceRoutes } from '../modules/instances/index.js';
+import { mailRoutes } from '../modules/mail/index.js';
 import { offsiteRoutes } from '../modules/offsite/index.js';
 import { projectRoutes } from '../modules/projects/index.js';
 import { settingsModuleRoutes } from '../modules/settings/index.js';
@@ -140,6 +143,9 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
         instanceObservationRoutes,
         settingsModuleRoutes,
         codeRoutes,
+        mailRoutes,
+        domainRoutes,
+        edgeRoutes,
       ]) {
         await api.register(routes, options);
       }

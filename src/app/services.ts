@@ -4,11 +4,14 @@ import type { Db } from '../db/database.js';
 import type { BackupHooks } from '../modules/backups/hooks.js';
 import { type BackupsModule, createBackupRecords, createBackupsModule } from '../modules/backups/index.js';
 import { type CodeModule, createCodeModule } from '../modules/code/index.js';
+import { createDomainsModule, type DomainsModule } from '../modules/domains/index.js';
+import { createEdgeModule, type EdgeService, edgeCertificateProbe } from '../modules/edge/index.js';
 import { LOCAL_HOST_ID } from '../modules/hosts/hosts.js';
 import { createHostsModule, type HostsModule } from '../modules/hosts/index.js';
 import { createIdentityModule, type IdentityModule } from '../modules/identity/index.js';
 import type { InstanceHooks } from '../modules/instances/hooks.js';
 import { createInstancesModule, type InstancesModule } from '../modules/instances/index.js';
+import { createMailModule, type MailModule } from '../modules/mail/index.js';
 import { createOffsiteModule, createOffsiteStores, type OffsiteModule } from '../modules/offsite/index.js';
 import { createProjectsModule, type ProjectsModule } from '../modules/projects/index.js';
 import { createSettingsModule, type SettingsModule } from '../modules/settings/index.js';
@@ -52,10 +55,14 @@ export interface Services
     IdentityModule,
     HostsModule,
     ProjectsModule,
+    MailModule,
     Omit<InstancesModule, 'jobDeps' | 'registerJobs'>,
     Omit<BackupsModule, 'jobDeps' | 'registerJobs'>,
     Omit<OffsiteModule, 'copies' | 'start' | 'stop'>,
-    Omit<CodeModule, 'registerJobs'> {
+    Omit<CodeModule, 'registerJobs'>,
+    DomainsModule {
+  /** The reverse proxy, TLS and names (off without MARINA_BASE_DOMAIN). */
+  edge: EdgeService;
   /** Registers the local engine, starts the job workers and follows Docker's events. */
   startBackground(): Promise<void>;
   stopBackground(): Promise<void>;
@@ -106,6 +113,7 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     databaseServers: hosts.databaseServers,
     hooks,
   });
+  const { edge } = createEdgeModule({ db, box, logger, config, instances: instances.instances });
   const { storage, writer } = createBackupRecords({ db, clock, config });
   const guard = settings.outbound.guard;
   const stores = createOffsiteStores({ db, clock, audit, box, logger, config, guard, storage, writer });
@@ -150,6 +158,39 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     backupJobDeps: backups.jobDeps,
     hooks,
   });
+  const domains = createDomainsModule({
+    db,
+    clock,
+    audit,
+    box,
+    logger,
+    config,
+    instances: instances.instances,
+    databaseServers: hosts.databaseServers,
+    edge: edge.enabled ? edge : undefined,
+    probeCertificate: edgeCertificateProbe(config),
+  });
+  const mail = createMailModule({
+    db,
+    clock,
+    audit,
+    box,
+    logger,
+    config,
+    instances: instances.instances,
+    databaseServers: hosts.databaseServers,
+    settings: settings.settings,
+    guard,
+  });
+  hooks.on('databaseReady', async (job, instance) => {
+    // Mail is not worth failing a new instance or a restore for: say so, and the user sets it again.
+    try {
+      const applied = await mail.mailServers.apply(instance.id);
+      if (applied.written) await job.log('Outgoing mail: set as chosen for the instance.');
+    } catch (error) {
+      await job.log(`Outgoing mail could not be set: ${(error as Error).message}`, 'warn');
+    }
+  });
   for (const module of [instances, backups, code]) module.registerJobs(runner);
 
   const { jobDeps: _instanceJobDeps, registerJobs: _instanceJobs, ...instanceServices } = instances;
@@ -167,15 +208,24 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     ...backupServices,
     ...offsiteServices,
     ...codeServices,
+    ...mail,
+    ...domains,
+    edge,
     async startBackground() {
       started = true;
+      // Before the jobs run: a provisioning job writes the catcher's address into Odoo.
+      await mail.mailCatcher?.start();
       const local = await hosts.hosts.registerLocal(config.docker.host);
       await runner.start();
       // After interrupted jobs were failed and undone: whatever backup they left unfinished is failed.
       await backups.backups.sweep();
       instances.status.start([LOCAL_HOST_ID]);
+      // Names for older instances, the edge DNS, then the proxy's configuration (retried if Caddy is not up).
+      await edge.start();
       // Its first tick catches up, once, on runs missed while Marina was down.
       offsite.start();
+      // Pending custom domains are checked again with backoff until verified or given up.
+      domains.domainRechecks.start();
       if (local.state === 'reachable') {
         // Say at start-up what does not add up; removing is an admin's decision.
         const report = await instances.reconcile.report().catch(() => undefined);
@@ -189,7 +239,10 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     },
     async stopBackground() {
       if (!started) return;
+      await mail.mailCatcher?.stop();
       await offsite.stop();
+      await domains.domainRechecks.stop();
+      await edge.stop();
       await instances.status.stop();
       await runner.stop();
     },

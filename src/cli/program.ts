@@ -15,6 +15,7 @@ import { ConfigError, MarinaError } from '../platform/errors.js';
 import { registerAccountCommands, registerAuditCommand } from './accounts.js';
 import { ApiError } from './api/client.js';
 import { registerBackupCommands } from './backups.js';
+import { registerDomainCommands } from './domains.js';
 import { CliError, CliUsageError, exitCodes } from './errors.js';
 import { registerInstanceCommands } from './instances.js';
 import { registerJobCommands } from './jobs.js';
@@ -119,6 +120,7 @@ export function buildProgram(): Command {
   registerScheduleCommands(program, client);
   registerOutboundCommands(program, client);
   registerRepositoryCommands(program, client);
+  registerDomainCommands(program, client);
   registerModuleCommands(program, client);
   registerLogCommand(program, client);
   registerAuditCommand(program, client);

@@ -1,8 +1,14 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
-type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
-type Timestamp = ColumnType<Date, Date | string, Date | string>;
-type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+import type { PushHookDeliveriesTable, RepositoriesTable, RepositoryCheckoutsTable } from './schema-code.js';
+import type { CaughtMailsTable, DomainsTable, InstanceMailServersTable, InstanceProtection } from './schema-edge.js';
+
+export type * from './schema-code.js';
+export type * from './schema-edge.js';
+
+export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 export type MemberRole = 'owner' | 'admin' | 'member';
 export const memberRoles: readonly MemberRole[] = ['owner', 'admin', 'member'];
@@ -275,6 +281,15 @@ export interface InstancesTable {
   created_at: CreatedAt;
   /** The instance a staging or development copy was cloned from. */
   cloned_from_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Its stable name under the platform's base domain (null when no base domain is configured). */
+  hostname: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Its address on the edge's loopback range, where the proxy keeps a server for it. */
+  edge_ip: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Odoo's gevent port (8072) published on loopback, when the instance has workers. */
+  gevent_port: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The name Odoo's web.base.url follows: the primary custom domain, else `hostname`. */
+  primary_hostname: ColumnType<string | null, string | null | undefined, string | null>;
+  protection: ColumnType<InstanceProtection | null, InstanceProtection | null | undefined, InstanceProtection | null>;
 }
 
 export type BackupKind = 'full' | 'database' | 'filestore';
@@ -391,56 +406,10 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
-export interface RepositoriesTable {
-  id: Generated<string>;
-  organization_id: string;
-  project_id: string;
-  name: string;
-  url: string;
-  branch: string;
-  subfolder: ColumnType<string, string | undefined, string>;
-  submodules: ColumnType<boolean, boolean | undefined, boolean>;
-  auto_restart: ColumnType<boolean, boolean | undefined, boolean>;
-  auto_upgrade: ColumnType<boolean, boolean | undefined, boolean>;
-  deploy_private_key: string;
-  deploy_public_key: string;
-  known_hosts: string | null;
-  hook_token_hash: string;
-  hook_token: string;
-  hook_secret: string;
-  created_by: string;
-  created_at: CreatedAt;
-  updated_at: Timestamp;
-}
-
-export type CheckoutStatus = 'pending' | 'ready' | 'failed';
-
-export interface RepositoryCheckoutsTable {
-  repository_id: string;
-  instance_id: string;
-  branch: string;
-  commit: string | null;
-  previous_commit: string | null;
-  checksums: ColumnType<Record<string, string>, string | undefined, string>;
-  addons_paths: ColumnType<string[], string | undefined, string>;
-  root_is_addon: ColumnType<boolean, boolean | undefined, boolean>;
-  status: ColumnType<CheckoutStatus, CheckoutStatus | undefined, CheckoutStatus>;
-  error: string | null;
-  last_operation_id: string | null;
-  updated_at: Timestamp;
-}
-
-/** A push-hook delivery already received: a second one with its id or its signed body is a replay. */
-export interface PushHookDeliveriesTable {
-  id: Generated<string>;
-  repository_id: string;
-  provider: string;
-  delivery_id: string | null;
-  body_sha256: string;
-  received_at: Timestamp;
-}
-
 export interface Database {
+  domains: DomainsTable;
+  instance_mail_servers: InstanceMailServersTable;
+  caught_mails: CaughtMailsTable;
   users: UsersTable;
   organizations: OrganizationsTable;
   memberships: MembershipsTable;
@@ -478,6 +447,7 @@ export type Host = Selectable<HostsTable>;
 export type DatabaseServer = Selectable<DatabaseServersTable>;
 export type Project = Selectable<ProjectsTable>;
 export type Instance = Selectable<InstancesTable>;
+export type Domain = Selectable<DomainsTable>;
 export type Backup = Selectable<BackupsTable>;
 export type Destination = Selectable<DestinationsTable>;
 export type BackupCopy = Selectable<BackupCopiesTable>;

@@ -5,6 +5,8 @@
  * catalogue (`npm run gen:errors`).
  */
 
+import { edgeErrors } from './errors-edge.js';
+
 /** The domains codes are grouped by in `docs/errors.md`, in the order they are listed there. */
 export const errorGroups = {
   request: 'Requests',
@@ -14,6 +16,7 @@ export const errorGroups = {
   backups: 'Backups, imports and offsite copies',
   repositories: 'Repositories and push hooks',
   email: 'Email',
+  domains: 'Domains, certificates and access protection',
   platform: 'Platform',
 } as const;
 
@@ -340,6 +343,18 @@ export const errorCatalog = {
     hint: 'Check the SMTP host, port, TLS mode and credentials in the settings, and send a test email.',
     group: 'email',
   },
+  MARINA_E_MAIL_CATCHER_PRODUCTION: {
+    status: 409,
+    message: 'A production instance cannot send its mail to the mail catcher.',
+    hint: "Choose the platform's mail server or the organization's own server for production instances.",
+    group: 'email',
+  },
+  MARINA_E_MAIL_CATCHER_OFF: {
+    status: 409,
+    message: 'The mail catcher is not running on this Marina.',
+    hint: 'Ask a platform administrator to set MARINA_MAIL_CATCHER_PORT, or choose another outgoing mail server.',
+    group: 'email',
+  },
   MARINA_E_GIT: {
     status: 502,
     message: 'The git repository could not be reached or refused the request.',
@@ -404,6 +419,7 @@ export const errorCatalog = {
     hint: 'Check the MARINA_ODOO_<major>_IMAGE and MARINA_ODOO_<major>_SOURCE settings of that version, then try again.',
     group: 'platform',
   },
+  ...edgeErrors,
   MARINA_E_INTERNAL: {
     status: 500,
     message: 'Something went wrong inside Marina; the log has the details.',

@@ -182,7 +182,10 @@ export class MemoryRuntime implements Runtime {
       labels: { ...spec.labels, 'io.marina.config': this.hashOf(spec) },
       memoryBytes: spec.limits.memoryBytes,
       nanoCpus: spec.limits.nanoCpus,
-      ports: { [spec.http.port]: spec.http.hostPort || this.nextPort++ },
+      ports: {
+        [spec.http.port]: spec.http.hostPort || this.nextPort++,
+        ...(spec.gevent ? { [spec.gevent.port]: spec.gevent.hostPort || this.nextPort++ } : {}),
+      },
     });
     workload.files.set(posix.join(spec.config.dir, spec.config.name), spec.config.content);
     return workload.id;

@@ -61,6 +61,8 @@ export interface InstanceSpec {
   limits: { memoryBytes: number; nanoCpus: number; pids: number };
   /** Odoo's HTTP port, published on Marina's host (hostPort 0: the runtime picks one). */
   http: { port: number; hostIp: string; hostPort: number };
+  /** Odoo's gevent port (websocket), published too when the instance runs workers behind the edge. */
+  gevent?: { port: number; hostIp: string; hostPort: number };
   healthcheck: Healthcheck;
 }
 

@@ -101,7 +101,8 @@ export async function startDockerMarina(
     options,
   );
   await t.services.startBackground();
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  // A given MARINA_PORT is where others reach this Marina (the edge proxy's `ask` URL): listen there.
+  await t.app.listen({ host: '127.0.0.1', port: env.MARINA_PORT ? Number(env.MARINA_PORT) : 0 });
   const address = t.app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const admin = await adminBrowser(t);

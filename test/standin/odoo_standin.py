@@ -644,6 +644,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             route = {
                 "/web/health": self.health, "/web/login": self.login,
                 "/web/session/authenticate": self.authenticate, "/web/standin/crash": self.crash,
+                "/web/standin/echo": self.echo, "/websocket": self.echo, "/longpolling/poll": self.echo,
             }.get(url.path.rstrip("/") or "/")
             if route is None and url.path.startswith("/web/database/"):
                 route = self.database_manager
@@ -774,6 +775,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             alert += f'<div class="alert alert-danger">{html.escape(error)}</div>'
         self.send(200, "<!DOCTYPE html><html><head><title>Odoo</title></head><body>"
                        f'<div class="container"><div class="o_database_list">{alert}</div></div></body></html>')
+
+    def echo(self, path):
+        """What reached the stand-in, for proxy tests: the path, the port it came in on, the headers.
+        (Real Odoo upgrades /websocket to a WebSocket; the stand-in only says it was reached.)"""
+        self.send_json({"path": path, "port": self.server.server_address[1],
+                        "headers": {k.lower(): v for k, v in self.headers.items()}},
+                       headers=[("Cache-Control", "no-store")])
 
     def crash(self, _path):
         """A deliberate server error, to give Marina's log handling a real traceback."""

@@ -13,6 +13,8 @@ import * as offsiteTruth from './0012_offsite_truth.js';
 import * as jobControl from './0013_job_control.js';
 import * as credentials from './0014_credentials.js';
 import * as auditVocabulary from './0015_audit_vocabulary.js';
+import * as edge from './0016_edge.js';
+import * as mail from './0017_mail.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +32,6 @@ export const migrations: Record<string, Migration> = {
   '0013_job_control': jobControl,
   '0014_credentials': credentials,
   '0015_audit_vocabulary': auditVocabulary,
+  '0016_edge': edge,
+  '0017_mail': mail,
 };

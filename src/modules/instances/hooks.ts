@@ -12,6 +12,8 @@ export type InstanceHooks = {
   instanceMounts: NonNullable<InstanceJobDeps['addonsOf']>;
   /** Before Odoo first starts on an instance's database (code: clone what its project needs). */
   prepareAddons: NonNullable<InstanceJobDeps['prepareAddons']>;
+  /** A new or copied database is ready, before Odoo starts on it (mail: its outgoing mail server). */
+  databaseReady: NonNullable<InstanceJobDeps['databaseReady']>;
   /** After an instance's containers and volume are gone (code: its checkouts on Marina's disk). */
   removeAddons: NonNullable<InstanceJobDeps['removeAddons']>;
 };

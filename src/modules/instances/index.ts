@@ -32,7 +32,7 @@ export interface InstancesModuleDeps {
   runner: JobRunner;
   box: SecretBox;
   logger: Logger;
-  config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace' | 'odoo'>;
+  config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace' | 'odoo' | 'edge'>;
   projects: ProjectService;
   hosts: HostService;
   databaseServers: DatabaseServerService;
@@ -81,6 +81,9 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     },
     removeAddons: async (instance) => {
       await hooks.run('removeAddons', instance);
+    },
+    databaseReady: async (job, instance) => {
+      await hooks.run('databaseReady', job, instance);
     },
     beforeDelete: async (job, instance) => {
       await hooks.run('beforeInstanceDelete', job, instance);

@@ -55,6 +55,8 @@ export interface InstanceJobDeps {
   prepareAddons?: (job: JobActivity, instance: Instance) => Promise<void>;
   /** Removes the instance's repository checkouts from Marina's disk. */
   removeAddons?: (instance: Instance) => Promise<void>;
+  /** A new or copied database is ready, before Odoo starts on it (mail: its outgoing mail server). */
+  databaseReady?: (job: JobActivity, instance: Instance) => Promise<void>;
   /** The pre-delete safety backup (set once backups are wired, to keep the modules acyclic). */
   beforeDelete?: (job: JobActivity & JobMemory<BeforeDeleteMemory>, instance: Instance) => Promise<void>;
 }
@@ -241,6 +243,7 @@ function provisionHandler(deps: InstanceJobDeps) {
         }
         await personalize(deps, instance);
         await job.log(`The administrator is ${instance.admin_login}; admin/admin does not exist.`);
+        await deps.databaseReady?.(job, instance);
       });
 
       await job.step('start', async () => {

@@ -151,6 +151,10 @@ export function serverSpec(rt: OdooRuntime, instance: Instance, bindAddress: str
       pids: ODOO_PIDS_LIMIT,
     },
     http: { port: 8069, hostIp: bindAddress, hostPort: instance.http_port },
+    // The edge's /websocket route reaches Odoo's gevent server here (loopback only).
+    ...(instance.gevent_port !== null
+      ? { gevent: { port: 8072, hostIp: '127.0.0.1', hostPort: instance.gevent_port } }
+      : {}),
     healthcheck: {
       test: ['CMD', 'python3', '-c', HEALTH_PROBE],
       intervalSeconds: 30,

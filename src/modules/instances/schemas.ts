@@ -54,6 +54,8 @@ export const Instance = Type.Object(
     statusDetail: Type.Union([Type.String(), Type.Null()]),
     health: Type.Union([Type.String(), Type.Null()]),
     url: Type.Union([Type.String(), Type.Null()]),
+    /** Its platform name under MARINA_BASE_DOMAIN (null when the edge is off). */
+    hostname: Type.Union([Type.String(), Type.Null()]),
     httpPort: Type.Union([Type.Integer(), Type.Null()]),
     cpus: Type.Number(),
     memoryMb: Type.Integer(),

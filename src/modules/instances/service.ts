@@ -4,6 +4,7 @@ import type { Static } from 'typebox';
 import type { MarinaConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import type { Instance, InstanceStatus } from '../../db/schema.js';
+import { workerSettings } from '../../odoo/sizing.js';
 import { memberOrganizations, requireAccess, requirePlatformAdmin } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { ActionOn } from '../../platform/audit/vocabulary.js';
@@ -17,6 +18,7 @@ import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { randomSecret } from '../../platform/secrets/secrets.js';
 import { isUuid } from '../../platform/validation.js';
+import { allocateEdgeIdentity } from '../edge/allocation.js';
 import { LOCAL_HOST_ID } from '../hosts/hosts.js';
 import type { ProjectService } from '../projects/service.js';
 import { type AdminPasswordRecord, credentialsOrigin } from './admin-password.js';
@@ -64,7 +66,7 @@ export interface InstanceServiceDeps {
   runner: JobRunner;
   projects: ProjectService;
   box: SecretBox;
-  config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace'>;
+  config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace' | 'edge'>;
   bus: InstanceBus;
 }
 
@@ -75,7 +77,11 @@ export class InstanceService {
     this.bus = deps.bus;
   }
 
-  url(instance: Pick<Instance, 'http_port'>): string | null {
+  url(instance: Pick<Instance, 'http_port'> & Partial<Pick<Instance, 'hostname' | 'primary_hostname'>>): string | null {
+    const edge = this.deps.config.edge;
+    const name = instance.primary_hostname ?? instance.hostname;
+    // With the edge on, an instance is reached by its name through the proxy, over HTTPS.
+    if (edge && name) return `https://${name}${edge.httpsPort === 443 ? '' : `:${edge.httpsPort}`}`;
     if (instance.http_port === null) return null;
     const base = new URL(this.deps.config.publicUrl);
     const bind = this.deps.config.instances.bindAddress;
@@ -103,6 +109,7 @@ export class InstanceService {
       statusDetail: i.status_detail,
       health: i.health,
       url: this.url(i),
+      hostname: i.hostname,
       httpPort: i.http_port,
       cpus: i.cpus,
       memoryMb: i.memory_mb,
@@ -224,6 +231,7 @@ export class InstanceService {
     const hostId = 'local';
     const result = await this.deps.db.transaction().execute(async (trx) => {
       const port = await this.freePort(trx, hostId);
+      const edge = await this.edgeFields(trx, fields, hostId, port);
       const instance = await trx
         .insertInto('instances')
         .values({
@@ -248,6 +256,7 @@ export class InstanceService {
           http_port: port,
           status: 'provisioning',
           cloned_from_id: clonedFrom,
+          ...edge,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -287,14 +296,40 @@ export class InstanceService {
     };
   }
 
-  /** The lowest free port of the range on the host; a unique index settles races between creations. */
-  private async freePort(trx: Db, hostId: string): Promise<number> {
+  /**
+   * With the edge on: the instance's platform name and edge address, and a loopback port for Odoo's
+   * gevent server (websocket) when it will run workers. Nothing when the edge is off.
+   */
+  private async edgeFields(
+    trx: Db,
+    fields: NewInstanceFields,
+    hostId: string,
+    httpPort: number,
+  ): Promise<Partial<Pick<Instance, 'hostname' | 'edge_ip' | 'gevent_port'>>> {
+    const edge = this.deps.config.edge;
+    if (!edge) return {};
+    const identity = await allocateEdgeIdentity(trx, edge, {
+      instance: fields.name,
+      projectId: fields.project.id,
+      organizationId: fields.project.organization_id,
+    });
+    const { workers } = workerSettings({ cpus: fields.cpus, memoryMb: fields.memoryMb });
+    const gevent = workers > 0 ? await this.freePort(trx, hostId, [httpPort]) : null;
+    return { ...identity, gevent_port: gevent };
+  }
+
+  /**
+   * The lowest free port of the range on the host (Odoo's HTTP or gevent port); a unique index
+   * settles races between creations. `taken`: ports chosen in this transaction already.
+   */
+  async freePort(trx: Db, hostId: string, taken: number[] = []): Promise<number> {
     const { from, to } = this.deps.config.instances.portRange;
-    const used = new Set(
-      (await trx.selectFrom('instances').select('http_port').where('host_id', '=', hostId).execute()).map(
-        (r) => r.http_port,
-      ),
-    );
+    const rows = await trx
+      .selectFrom('instances')
+      .select(['http_port', 'gevent_port'])
+      .where('host_id', '=', hostId)
+      .execute();
+    const used = new Set<number | null>([...taken, ...rows.flatMap((r) => [r.http_port, r.gevent_port])]);
     for (let port = from; port <= to; port++) {
       // Another program (or another Marina) may hold a port of the range on the local host.
       if (

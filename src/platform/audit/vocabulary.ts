@@ -88,6 +88,21 @@ export const auditVocabulary = {
       reconfigure_addons: 'Its addons path was set again from its repositories.',
       update_schedule: 'Its backup schedule changed.',
       apply_retention: 'Its backup retention was applied now ("Clean up now").',
+      set_mail_server: 'Its outgoing mail server changed (the platform’s, its own, or the mail catcher).',
+      delete_mails: 'The messages its mail catcher kept were deleted.',
+      set_protection: 'Its access protection (none, a password, an address allow-list) changed.',
+    },
+  },
+  domain: {
+    describe: 'A custom domain of an instance.',
+    name: 'the domain name (its ASCII form)',
+    verbs: {
+      add: 'The domain was added to an instance (pending until its DNS records are found).',
+      verify: 'Its DNS records were found: the domain was verified and routes to the instance.',
+      remove: 'The domain was removed from its instance.',
+      make_primary: 'It became the primary name of its instance (Odoo’s web.base.url follows it).',
+      certificate_upload: 'The organization’s own certificate for it was uploaded.',
+      certificate_remove: 'The uploaded certificate was removed (the edge obtains one itself again).',
     },
   },
   backup: {

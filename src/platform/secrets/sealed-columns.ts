@@ -9,6 +9,8 @@ export const SEALED_COLUMNS = {
   repositories: ['deploy_private_key', 'hook_token', 'hook_secret'],
   database_servers: ['superuser_password', 'external_url'],
   destinations: ['secrets'],
+  domains: ['certificate_key'],
+  instance_mail_servers: ['own_password', 'catcher_password'],
 } as const;
 
 export type SealedTable = keyof typeof SEALED_COLUMNS;

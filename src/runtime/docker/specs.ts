@@ -23,7 +23,13 @@ function instanceContainer(spec: InstanceSpec): ContainerSpec {
     nanoCpus: spec.limits.nanoCpus,
     name: spec.name,
     cmd: spec.command,
-    ports: [{ container: spec.http.port, hostIp: spec.http.hostIp, hostPort: spec.http.hostPort }],
+    ports: [
+      { container: spec.http.port, hostIp: spec.http.hostIp, hostPort: spec.http.hostPort },
+      // Only when there is one: a container without it keeps the hash it always had.
+      ...(spec.gevent
+        ? [{ container: spec.gevent.port, hostIp: spec.gevent.hostIp, hostPort: spec.gevent.hostPort }]
+        : []),
+    ],
     memoryBytes: spec.limits.memoryBytes,
     restart: 'unless-stopped',
     healthcheck: spec.healthcheck,

@@ -13,7 +13,9 @@ import {
   ArrowLeftIcon,
   BranchIcon,
   ExternalIcon,
+  GlobeIcon,
   KeyIcon,
+  MailIcon,
   PuzzleIcon,
   TerminalIcon,
 } from '../components/icons';
@@ -27,6 +29,7 @@ import { useLiveInstanceCache, useNow, useStatsOf } from '../live';
 import { formatDuration, formatMemoryMb, isJobFinished, isRunning, jobKindLabel, secondsSince } from '../operate';
 import { useMe } from '../session/SessionContext';
 import { BackupsTab } from './backups/BackupsTab';
+import { DomainsTab, useEdgeEnabled } from './domains/DomainsTab';
 import { LiveIndicator } from './InstancesPage';
 import { CredentialsModal } from './instance/CredentialsModal';
 import {
@@ -41,6 +44,7 @@ import {
 import { STATS_EVERY_MS, StatCard, StatsCards } from './instance/InstanceStats';
 import { JobsTable } from './JobsPage';
 import { useInstanceLogSource } from './LogsPages';
+import { MailTab } from './mail/MailTab';
 import { ModulesTab } from './modules/ModulesTab';
 import { ProjectLink } from './project/ProjectLink';
 import { RepositoriesTab } from './repositories/RepositoriesTab';
@@ -50,6 +54,8 @@ const instanceTabs = [
   { id: 'backups', label: 'Backups', icon: <ArchiveIcon /> },
   { id: 'repositories', label: 'Repositories', icon: <BranchIcon /> },
   { id: 'modules', label: 'Modules', icon: <PuzzleIcon /> },
+  { id: 'domains', label: 'Domains', icon: <GlobeIcon /> },
+  { id: 'mail', label: 'Mail', icon: <MailIcon /> },
 ] as const;
 type InstanceTab = (typeof instanceTabs)[number]['id'];
 
@@ -78,6 +84,8 @@ export function InstancePage() {
   const [jobsEnded, setJobsEnded] = useState(0);
   // The jobs that hold the instance (a backup's upload does not): they, not any job, disable its actions.
   const holds = useInstanceHolds(id, activeJob);
+  // The Domains tab exists only where Marina runs the edge proxy (MARINA_BASE_DOMAIN).
+  const edge = useEdgeEnabled(id);
 
   function chooseTab(next: InstanceTab) {
     setVisited((all) => new Set(all).add(next));
@@ -241,21 +249,23 @@ export function InstancePage() {
         </StatCard>
       </div>
       <div className="tabs" role="tablist" aria-label="Instance sections">
-        {instanceTabs.map((t) => (
-          <button
-            key={t.id}
-            type="button"
-            role="tab"
-            id={`tab-${t.id}`}
-            aria-selected={tab === t.id}
-            aria-controls={`panel-${t.id}`}
-            className={tab === t.id ? 'tab active' : 'tab'}
-            onClick={() => chooseTab(t.id)}
-          >
-            {t.icon}
-            {t.label}
-          </button>
-        ))}
+        {instanceTabs
+          .filter((t) => t.id !== 'domains' || edge || tab === 'domains')
+          .map((t) => (
+            <button
+              key={t.id}
+              type="button"
+              role="tab"
+              id={`tab-${t.id}`}
+              aria-selected={tab === t.id}
+              aria-controls={`panel-${t.id}`}
+              className={tab === t.id ? 'tab active' : 'tab'}
+              onClick={() => chooseTab(t.id)}
+            >
+              {t.icon}
+              {t.label}
+            </button>
+          ))}
       </div>
       {tab === 'overview' ? (
         <div role="tabpanel" id="panel-overview" aria-labelledby="tab-overview">
@@ -299,6 +309,16 @@ export function InstancePage() {
       {tab === 'modules' || visited.has('modules') ? (
         <div role="tabpanel" id="panel-modules" aria-labelledby="tab-modules" hidden={tab !== 'modules'}>
           <ModulesTab instance={instance} isAdmin={isAdmin} onJobEnded={tabJobEnded} />
+        </div>
+      ) : null}
+      {tab === 'domains' || visited.has('domains') ? (
+        <div role="tabpanel" id="panel-domains" aria-labelledby="tab-domains" hidden={tab !== 'domains'}>
+          <DomainsTab instance={instance} isAdmin={isAdmin} />
+        </div>
+      ) : null}
+      {tab === 'mail' || visited.has('mail') ? (
+        <div role="tabpanel" id="panel-mail" aria-labelledby="tab-mail" hidden={tab !== 'mail'}>
+          <MailTab instance={instance} isAdmin={isAdmin} />
         </div>
       ) : null}
       {action ? (

@@ -140,6 +140,8 @@ function fill<Input extends FillChoices>(
         instance = await deps.instances.setStatus(id, 'starting', null);
         // A new instance (a staging copy) gets its project's repositories before Odoo starts.
         if (!existing && deps.prepareAddons) await deps.prepareAddons(job, instance);
+        // The copy's outgoing mail is the instance's setting (a neutralized staging copy: the catcher).
+        await deps.databaseReady?.(job, instance);
         if (!(await engine.state(instance.container_name))) {
           await job.remember('container', instance.container_name);
           const containerId = await createServerContainer(deps, engine, instance);

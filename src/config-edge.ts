@@ -1,0 +1,194 @@
+import { isIP } from 'node:net';
+
+/**
+ * The edge's settings (reverse proxy, TLS, custom domains): read and checked only when
+ * MARINA_BASE_DOMAIN turns the edge on. Split from config.ts, which reads everything else.
+ */
+
+/** What the edge needs: see src/modules/edge/ and the README's "The edge" table. */
+export interface EdgeConfig {
+  /** Instances get `<platform name>.<baseDomain>` (lower case, no trailing dot). */
+  baseDomain: string;
+  /** Labels `{instance}`, `{project}`, `{org}` and literal `a-z0-9-`; the result is one DNS label. */
+  namePattern: string;
+  caddyAdminUrl: string;
+  httpPort: number;
+  httpsPort: number;
+  /** Marina's edge DNS on 127.0.0.1 (UDP and TCP); 0 picks a free port at start. */
+  dnsPort: number;
+  acme: { ca: string | undefined; email: string | undefined; caRootsFile: string | undefined };
+  /** The proxy's public addresses (apex domains point A/AAAA records here). */
+  addresses: string[];
+  /** The DNS server domain verification asks (undefined: the system's). */
+  dnsResolver: { host: string; port: number } | undefined;
+  /** An operator-provided certificate for `*.<baseDomain>` (PEM files). */
+  wildcard: { certFile: string; keyFile: string } | undefined;
+}
+
+type Source = Record<string, string | undefined>;
+
+interface Field<T> {
+  env: string;
+  describe: string;
+  parse: (raw: string) => T | undefined;
+}
+
+/** config.ts's reader: the value, the fallback when unset, and a problem noted when malformed. */
+export interface FieldReader {
+  <T>(field: Field<T>, fallback: T): T;
+  <T>(field: Field<T>, fallback: undefined): T | undefined;
+}
+
+const integer = (min: number, max: number) => (raw: string) => {
+  if (!/^\d+$/.test(raw.trim())) return undefined;
+  const value = Number(raw.trim());
+  return value >= min && value <= max ? value : undefined;
+};
+const httpUrl = (raw: string) => {
+  try {
+    const url = new URL(raw.trim());
+    return ['http:', 'https:'].includes(url.protocol) && !url.search && !url.hash
+      ? url.toString().replace(/\/$/, '')
+      : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const path = (raw: string) => (raw.trim() !== '' && !raw.includes('\0') ? raw.trim() : undefined);
+/** A DNS name of at least two labels, in lower case (the platform's base domain). */
+const baseDomain = (raw: string) => {
+  const value = raw.trim().toLowerCase().replace(/\.$/, '');
+  const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+  const labels = value.split('.');
+  return value.length <= 200 && labels.length >= 2 && labels.every((l) => label.test(l)) && isIP(value) === 0
+    ? value
+    : undefined;
+};
+/** Tokens {instance}, {project}, {org} between literal lower-case letters, digits and dashes; {instance} required. */
+const namePattern = (raw: string) => {
+  const value = raw.trim();
+  return /^(?:[a-z0-9-]|\{(?:instance|project|org)\})+$/.test(value) && value.includes('{instance}')
+    ? value
+    : undefined;
+};
+const emailAddress = (raw: string) => (/^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/.test(raw.trim()) ? raw.trim() : undefined);
+const addressList = (raw: string) => {
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  return entries.length > 0 && entries.every((e) => isIP(e) !== 0) ? entries : undefined;
+};
+/** host:port, [v6]:port or a bare address (port 53). */
+const resolverAddress = (raw: string) => {
+  const value = raw.trim();
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(value) ?? /^([0-9a-fA-F:]+)$/.exec(value);
+  if (!match) return undefined;
+  const host = match[1] ?? match[2] ?? '';
+  const port = match[3] === undefined ? 53 : Number(match[3]);
+  return isIP(host) !== 0 && port >= 1 && port <= 65535 ? { host, port } : undefined;
+};
+
+export const edgeFields = {
+  baseDomain: {
+    env: 'MARINA_BASE_DOMAIN',
+    describe: 'a DNS name of at least two labels, such as apps.example.com (setting it turns the edge on)',
+    parse: baseDomain,
+  },
+  edgeNamePattern: {
+    env: 'MARINA_EDGE_NAME_PATTERN',
+    describe:
+      'lower-case letters, digits, dashes and the labels {instance}, {project}, {org}, with {instance} in it (e.g. {instance}-{project}-{org})',
+    parse: namePattern,
+  },
+  caddyAdminUrl: {
+    env: 'MARINA_CADDY_ADMIN_URL',
+    describe: "an http URL of Caddy's admin API, such as http://127.0.0.1:2019",
+    parse: httpUrl,
+  },
+  edgeHttpPort: { env: 'MARINA_EDGE_HTTP_PORT', describe: 'an integer from 1 to 65535', parse: integer(1, 65535) },
+  edgeHttpsPort: { env: 'MARINA_EDGE_HTTPS_PORT', describe: 'an integer from 1 to 65535', parse: integer(1, 65535) },
+  edgeDnsPort: {
+    env: 'MARINA_EDGE_DNS_PORT',
+    describe: 'an integer from 0 to 65535 (0 picks a free port)',
+    parse: integer(0, 65535),
+  },
+  acmeCa: {
+    env: 'MARINA_ACME_CA',
+    describe:
+      "the https URL of an ACME directory, such as https://acme-v02.api.letsencrypt.org/directory, or internal (Caddy's own local CA, for development)",
+    parse: (raw: string) => (raw.trim().toLowerCase() === 'internal' ? 'internal' : httpUrl(raw)),
+  },
+  acmeEmail: { env: 'MARINA_ACME_EMAIL', describe: 'an email address', parse: emailAddress },
+  acmeCaRoots: {
+    env: 'MARINA_ACME_CA_ROOTS',
+    describe: "the path of a PEM file of the CA that signs the ACME server's own HTTPS certificate",
+    parse: path,
+  },
+  edgeAddresses: {
+    env: 'MARINA_EDGE_ADDRESSES',
+    describe: "a comma-separated list of the proxy's public IPv4/IPv6 addresses",
+    parse: addressList,
+  },
+  dnsResolver: {
+    env: 'MARINA_DNS_RESOLVER',
+    describe: 'a DNS server address with an optional port, such as 10.0.0.2:53 or [::1]:5353',
+    parse: resolverAddress,
+  },
+  edgeWildcardCert: {
+    env: 'MARINA_EDGE_WILDCARD_CERT',
+    describe: 'the path of a PEM certificate for *.<MARINA_BASE_DOMAIN>',
+    parse: path,
+  },
+  edgeWildcardKey: {
+    env: 'MARINA_EDGE_WILDCARD_KEY',
+    describe: "the path of the wildcard certificate's PEM private key",
+    parse: path,
+  },
+} satisfies Record<string, Field<unknown>>;
+
+export function readEdgeConfig(read: FieldReader, source: Source, problems: string[]): EdgeConfig | undefined {
+  const edgeOnly = [
+    edgeFields.edgeNamePattern,
+    edgeFields.caddyAdminUrl,
+    edgeFields.edgeHttpPort,
+    edgeFields.edgeHttpsPort,
+    edgeFields.edgeDnsPort,
+    edgeFields.acmeCa,
+    edgeFields.acmeEmail,
+    edgeFields.acmeCaRoots,
+    edgeFields.edgeAddresses,
+    edgeFields.edgeWildcardCert,
+    edgeFields.edgeWildcardKey,
+  ];
+  const domain = read(edgeFields.baseDomain, undefined);
+  if (domain === undefined) {
+    const stray = edgeOnly.filter((f) => (source[f.env] ?? '').trim() !== '').map((f) => f.env);
+    if (stray.length > 0 && (source[edgeFields.baseDomain.env] ?? '').trim() === '')
+      problems.push(`${stray.join(', ')}: set MARINA_BASE_DOMAIN too (the edge is off without it)`);
+    return undefined;
+  }
+  const certFile = read(edgeFields.edgeWildcardCert, undefined);
+  const keyFile = read(edgeFields.edgeWildcardKey, undefined);
+  if ((certFile === undefined) !== (keyFile === undefined))
+    problems.push('MARINA_EDGE_WILDCARD_CERT and MARINA_EDGE_WILDCARD_KEY: set both or neither');
+  const httpPort = read(edgeFields.edgeHttpPort, 80);
+  const httpsPort = read(edgeFields.edgeHttpsPort, 443);
+  if (httpPort === httpsPort) problems.push('MARINA_EDGE_HTTP_PORT and MARINA_EDGE_HTTPS_PORT: must differ');
+  return {
+    baseDomain: domain,
+    namePattern: read(edgeFields.edgeNamePattern, '{instance}-{project}-{org}'),
+    caddyAdminUrl: read(edgeFields.caddyAdminUrl, 'http://127.0.0.1:2019'),
+    httpPort,
+    httpsPort,
+    dnsPort: read(edgeFields.edgeDnsPort, 0),
+    acme: {
+      ca: read(edgeFields.acmeCa, undefined),
+      email: read(edgeFields.acmeEmail, undefined),
+      caRootsFile: read(edgeFields.acmeCaRoots, undefined),
+    },
+    addresses: read(edgeFields.edgeAddresses, []),
+    dnsResolver: read(edgeFields.dnsResolver, undefined),
+    wildcard: certFile && keyFile ? { certFile, keyFile } : undefined,
+  };
+}

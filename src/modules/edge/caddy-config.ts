@@ -1,0 +1,295 @@
+import { EDGE_INSTANCE_PORT } from './allocation.js';
+import { EDGE_ZONE } from './edge-dns.js';
+import { MAINTENANCE_PAGE, NO_SITE_PAGE } from './pages.js';
+
+/**
+ * The edge's whole state → Caddy's JSON configuration (Caddy 2.6), pure. The shape makes the
+ * frequent changes (a domain added or removed, an instance stopped or started) change nothing in
+ * Caddy: the public server finds an instance through Marina's DNS, and each instance's own server
+ * answers the maintenance page whenever Odoo does not. Checked against Debian's Caddy 2.6 (caddy-config.test.ts).
+ */
+
+export interface EdgeInstanceState {
+  id: string;
+  /** Where the proxy's server for this instance listens (127.77.x.y). */
+  edgeIp: string;
+  production: boolean;
+  /** Odoo 15.0 and older answer /longpolling on the gevent port too. */
+  longpolling: boolean;
+  platformHostname: string;
+  /** The primary custom domain, when one is chosen; every other name redirects to it. */
+  primaryHostname: string | null;
+  /** `host:port` of Odoo's HTTP port. */
+  httpUpstream: string;
+  /** `host:port` of Odoo's gevent port (websocket), when the instance has workers. */
+  geventUpstream: string | null;
+  protection: { kind: 'basic'; username: string; passwordHash: string } | { kind: 'allow'; addresses: string[] } | null;
+}
+
+export interface EdgeState {
+  /** Caddy's admin address (`host:port`): kept, or a `/load` would move it to Caddy's default. */
+  adminListen: string;
+  httpPort: number;
+  httpsPort: number;
+  dnsPort: number;
+  /** Marina's `GET /api/v1/edge/ask` (on-demand TLS: a certificate only for a routed name). */
+  askUrl: string;
+  /** `internal`: Caddy's own local CA (development); else an ACME directory (default Let's Encrypt). */
+  acme: { ca: string | undefined; email: string | undefined; caRootsFile: string | undefined };
+  wildcard: { certFile: string; keyFile: string } | undefined;
+  /** Certificates organizations uploaded for their domains (PEM, key opened). */
+  certificates: { hostname: string; certificatePem: string; keyPem: string }[];
+  instances: EdgeInstanceState[];
+}
+
+/** Largest request body an instance accepts through the edge (Odoo's own limits apply below it). */
+export const REQUEST_BODY_LIMIT = 1024 * 1024 * 1024;
+/** Retry-After of the maintenance page, in seconds. */
+export const MAINTENANCE_RETRY_SECONDS = 30;
+
+export const PUBLIC_SERVER = 'edge_public';
+export const REDIRECT_SERVER = 'edge_public_http';
+export const instanceServerName = (id: string) => `inst_${id.replace(/-/g, '')}`;
+
+const html = { 'Content-Type': ['text/html; charset=utf-8'], 'Cache-Control': ['no-store'] };
+
+function issuer(acme: EdgeState['acme']) {
+  if (acme.ca === 'internal') return { module: 'internal' };
+  return {
+    module: 'acme',
+    ...(acme.ca ? { ca: acme.ca } : {}),
+    ...(acme.email ? { email: acme.email } : {}),
+    ...(acme.caRootsFile ? { trusted_roots_pem_files: [acme.caRootsFile] } : {}),
+  };
+}
+
+/** Every name reaches the instance behind it through Marina's DNS: no per-name route to change. */
+function publicServer(state: EdgeState) {
+  return {
+    listen: [`:${state.httpsPort}`],
+    strict_sni_host: true,
+    tls_connection_policies: [{}],
+    // Port 80 is the redirect server's, which Marina writes itself.
+    automatic_https: { disable_redirects: true },
+    routes: [
+      {
+        handle: [
+          {
+            handler: 'reverse_proxy',
+            dynamic_upstreams: {
+              source: 'a',
+              name: `{http.request.host}.${EDGE_ZONE}.`,
+              port: String(EDGE_INSTANCE_PORT),
+              refresh: '30s',
+              resolver: { addresses: [`udp/127.0.0.1:${state.dnsPort}`] },
+              dial_timeout: '2s',
+            },
+            transport: { protocol: 'http', dial_timeout: '2s' },
+            // No trusted_proxies: Caddy replaces whatever X-Forwarded-* a client sent.
+          },
+        ],
+      },
+    ],
+    // Resolving a name Marina does not route fails: that is the only error this hop makes.
+    errors: {
+      routes: [{ handle: [{ handler: 'static_response', status_code: 404, headers: html, body: NO_SITE_PAGE }] }],
+    },
+  };
+}
+
+/** Port 80: ACME HTTP-01 challenges (every Caddy server answers them first), everything else → HTTPS. */
+function redirectServer(state: EdgeState) {
+  const port = state.httpsPort === 443 ? '' : `:${state.httpsPort}`;
+  return {
+    listen: [`:${state.httpPort}`],
+    automatic_https: { disable: true },
+    routes: [
+      {
+        handle: [
+          {
+            handler: 'static_response',
+            status_code: 308,
+            headers: { Location: [`https://{http.request.host}${port}{http.request.uri}`] },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function upstream(dial: string, options: { longReads: boolean }) {
+  return {
+    handler: 'reverse_proxy',
+    upstreams: [{ dial }],
+    // The public hop (on loopback) set X-Forwarded-*: they pass on to Odoo (Caddy 2.6 keeps this per handler).
+    trusted_proxies: ['127.0.0.0/8'],
+    transport: {
+      protocol: 'http',
+      dial_timeout: '3s',
+      // Reports and exports may think for minutes before their first byte.
+      ...(options.longReads ? { response_header_timeout: '900s' } : {}),
+    },
+  };
+}
+
+/** The proxy's own server for one instance, on its edge address: headers, access, redirects, Odoo. */
+function instanceServer(instance: EdgeInstanceState, state: EdgeState) {
+  const port = state.httpsPort === 443 ? '' : `:${state.httpsPort}`;
+  const primary = instance.primaryHostname ?? instance.platformHostname;
+  const routes: unknown[] = [];
+  if (!instance.production) {
+    routes.push({
+      handle: [{ handler: 'headers', response: { set: { 'X-Robots-Tag': ['noindex, nofollow'] } } }],
+    });
+  }
+  // One canonical name: Odoo's web.base.url follows it, and sessions stay on one cookie domain.
+  routes.push({
+    match: [{ not: [{ host: [primary] }] }],
+    handle: [
+      {
+        handler: 'static_response',
+        status_code: 308,
+        headers: { Location: [`https://${primary}${port}{http.request.uri}`] },
+      },
+    ],
+    terminal: true,
+  });
+  if (instance.protection?.kind === 'basic') {
+    routes.push({
+      handle: [
+        {
+          handler: 'authentication',
+          providers: {
+            http_basic: {
+              hash: { algorithm: 'bcrypt' },
+              // Caddy 2.6 takes the bcrypt hash base64-encoded; the cache spares a bcrypt per request.
+              accounts: [
+                {
+                  username: instance.protection.username,
+                  password: Buffer.from(instance.protection.passwordHash).toString('base64'),
+                },
+              ],
+              realm: 'Protected instance',
+              hash_cache: {},
+            },
+          },
+        },
+      ],
+    });
+  } else if (instance.protection?.kind === 'allow') {
+    routes.push({
+      // The client's address as the public hop forwarded it (trusted: it comes from loopback).
+      match: [{ not: [{ remote_ip: { ranges: instance.protection.addresses, forwarded: true } }] }],
+      handle: [
+        {
+          handler: 'static_response',
+          status_code: 403,
+          headers: { 'Content-Type': ['text/plain; charset=utf-8'] },
+          body: 'This instance only answers to allowed addresses.',
+        },
+      ],
+      terminal: true,
+    });
+  }
+  if (instance.geventUpstream) {
+    const paths = ['/websocket', '/websocket/*', ...(instance.longpolling ? ['/longpolling/*'] : [])];
+    routes.push({
+      match: [{ path: paths }],
+      handle: [upstream(instance.geventUpstream, { longReads: false })],
+      terminal: true,
+    });
+  }
+  routes.push({
+    handle: [
+      { handler: 'request_body', max_size: REQUEST_BODY_LIMIT },
+      { handler: 'encode', encodings: { zstd: {}, gzip: {} }, prefer: ['zstd', 'gzip'] },
+      upstream(instance.httpUpstream, { longReads: true }),
+    ],
+  });
+  return {
+    listen: [`${instance.edgeIp}:${EDGE_INSTANCE_PORT}`],
+    automatic_https: { disable: true },
+    routes,
+    errors: {
+      routes: [
+        {
+          // A refused sign-in keeps its status (and the WWW-Authenticate header already set).
+          match: [{ vars: { '{http.error.status_code}': ['401'] } }],
+          handle: [
+            {
+              handler: 'static_response',
+              status_code: 401,
+              headers: { 'Content-Type': ['text/plain; charset=utf-8'] },
+              body: 'Sign in to reach this instance.',
+            },
+          ],
+          terminal: true,
+        },
+        {
+          match: [{ vars: { '{http.error.status_code}': ['413'] } }],
+          handle: [{ handler: 'static_response', status_code: 413, body: 'The request is too large.' }],
+          terminal: true,
+        },
+        {
+          // Odoo does not answer (stopped, restoring, updating, suspended): the maintenance page.
+          handle: [
+            {
+              handler: 'static_response',
+              status_code: 503,
+              headers: { ...html, 'Retry-After': [String(MAINTENANCE_RETRY_SECONDS)] },
+              body: MAINTENANCE_PAGE,
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export function buildCaddyConfig(state: EdgeState): Record<string, unknown> {
+  const servers: Record<string, unknown> = {
+    [PUBLIC_SERVER]: publicServer(state),
+    [REDIRECT_SERVER]: redirectServer(state),
+  };
+  const instances = [...state.instances].sort((a, b) => a.id.localeCompare(b.id));
+  for (const instance of instances) servers[instanceServerName(instance.id)] = instanceServer(instance, state);
+  const certificates = [...state.certificates].sort((a, b) => a.hostname.localeCompare(b.hostname));
+  return {
+    admin: { listen: state.adminListen },
+    apps: {
+      http: { http_port: state.httpPort, https_port: state.httpsPort, servers },
+      tls: {
+        automation: {
+          on_demand: { ask: state.askUrl },
+          policies: [{ issuers: [issuer(state.acme)], on_demand: true }],
+        },
+        ...(state.wildcard || certificates.length > 0
+          ? {
+              certificates: {
+                ...(state.wildcard
+                  ? {
+                      load_files: [
+                        { certificate: state.wildcard.certFile, key: state.wildcard.keyFile, tags: ['wildcard'] },
+                      ],
+                    }
+                  : {}),
+                ...(certificates.length > 0
+                  ? {
+                      load_pem: certificates.map((c) => ({
+                        certificate: c.certificatePem,
+                        key: c.keyPem,
+                        tags: [`domain:${c.hostname}`],
+                      })),
+                    }
+                  : {}),
+              },
+            }
+          : {}),
+      },
+      // Caddy's local CA (MARINA_ACME_CA=internal) must not try to install itself into the system's trust.
+      ...(state.acme.ca === 'internal'
+        ? { pki: { certificate_authorities: { local: { install_trust: false } } } }
+        : {}),
+    },
+  };
+}

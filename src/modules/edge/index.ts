@@ -1,0 +1,166 @@
+import type { Logger } from 'pino';
+import { CaddyAdmin } from '../../adapters/proxy/caddy-admin.js';
+import type { MarinaConfig } from '../../config.js';
+import type { Db } from '../../db/database.js';
+import type { SecretBox } from '../../platform/secrets/secret-box.js';
+import type { InstanceService } from '../instances/service.js';
+import { backfillEdgeIdentities } from './backfill.js';
+import { buildCaddyConfig, type EdgeState, PUBLIC_SERVER } from './caddy-config.js';
+import { probeCertificate } from './certificate-probe.js';
+import { EdgeDns } from './edge-dns.js';
+import { type EdgeRoute, RouteTable } from './route-table.js';
+import { EdgeStateReader } from './state.js';
+import { EdgeSync } from './sync.js';
+
+export { edgeRoutes } from './routes.js';
+
+/** What the edge serves for a name, asked of the edge on this machine (domains keep it per name). */
+export function edgeCertificateProbe(config: Pick<MarinaConfig, 'edge'>) {
+  const port = config.edge?.httpsPort;
+  if (port === undefined) return undefined;
+  return (hostname: string) => probeCertificate({ host: '127.0.0.1', port }, hostname);
+}
+export type { EdgeRoute };
+
+/**
+ * The edge (reverse proxy, TLS, names): what other modules reach. Off without MARINA_BASE_DOMAIN:
+ * `enabled` is false, `sync` does nothing and `lookup` finds nothing.
+ */
+export interface EdgeService {
+  readonly enabled: boolean;
+  /** Asks for the proxy's configuration to be brought up to date (coalesced; never throws). */
+  sync(reason: string): void;
+  /** Which instance a host name reaches (a platform name, or a verified custom domain). */
+  lookup(hostname: string): Promise<EdgeRoute | null>;
+  /** Runs a pending sync now and waits for it; throws when the load failed. */
+  flush(): Promise<void>;
+  /** The state the proxy's configuration is built from (benchmarks and diagnostics). */
+  currentState(): Promise<EdgeState>;
+  /** Configurations Caddy accepted since start. */
+  readonly loads: number;
+  /** The port of the edge DNS (0 until started). */
+  readonly dnsPort: number;
+  /** Back-fills names of older instances, starts the DNS, loads the proxy. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EdgeModuleDeps {
+  db: Db;
+  box: SecretBox;
+  logger: Logger;
+  config: Pick<MarinaConfig, 'edge' | 'host' | 'port' | 'instances'>;
+  instances: InstanceService;
+}
+
+const PROXY_CHECK_MS = 60_000;
+
+const disabled: EdgeService = {
+  enabled: false,
+  sync: () => undefined,
+  lookup: async () => null,
+  flush: async () => undefined,
+  currentState: () => Promise.reject(new Error('the edge is off (MARINA_BASE_DOMAIN is not set)')),
+  loads: 0,
+  dnsPort: 0,
+  start: async () => undefined,
+  stop: async () => undefined,
+};
+
+/** Marina's own address as the proxy (on this machine) reaches it, for the `ask` endpoint. */
+function loopbackOf(host: string): string {
+  if (host === '0.0.0.0' || host === '' || host === 'localhost') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
+  const { db, box, logger, config, instances } = deps;
+  if (!config.edge) return { edge: disabled };
+  const edgeConfig = config.edge;
+  const log = logger.child({ module: 'edge' });
+  const routes = new RouteTable(db);
+  const dns = new EdgeDns((host) => routes.lookup(host), log);
+  const bind = config.instances.bindAddress;
+  const reader = new EdgeStateReader({
+    db,
+    box,
+    logger: log,
+    edge: edgeConfig,
+    upstreamHost: loopbackOf(bind),
+    askUrl: `http://${loopbackOf(config.host)}:${config.port}/api/v1/edge/ask`,
+    dnsPort: () => dns.port,
+  });
+  const admin = new CaddyAdmin(edgeConfig.caddyAdminUrl);
+  const sync = new EdgeSync({
+    build: async () => buildCaddyConfig(await reader.read()),
+    load: (caddyConfig) => admin.load(caddyConfig),
+    logger: log,
+  });
+  // Created, deleted, moved to another port: the set of instances may have changed. A status
+  // change builds the same configuration, which is not sent again.
+  const onInstance = () => sync.request('an instance changed');
+  let started = false;
+  let watch: NodeJS.Timeout | undefined;
+
+  /**
+   * A Caddy restarted without --resume (or by hand) has lost Marina's configuration, and Marina
+   * would not know: it looks once a minute and loads again when its public server is gone.
+   */
+  async function checkProxy(): Promise<void> {
+    const running = (await admin.config().catch(() => undefined)) as
+      | {
+          apps?: { http?: { servers?: Record<string, unknown> } };
+        }
+      | null
+      | undefined;
+    if (running === undefined) return; // unreachable: the sync's own retries report it
+    if (!running?.apps?.http?.servers?.[PUBLIC_SERVER]) {
+      sync.invalidate();
+      sync.request('the proxy had lost its configuration');
+    }
+  }
+
+  const edge: EdgeService = {
+    enabled: true,
+    sync: (reason) => sync.request(reason),
+    lookup: (hostname) => routes.lookup(hostname),
+    flush: () => sync.flush(),
+    currentState: () => reader.read(),
+    get loads() {
+      return sync.loads;
+    },
+    get dnsPort() {
+      return dns.port;
+    },
+    async start() {
+      if (started) return;
+      started = true;
+      await backfillEdgeIdentities({ db, edge: edgeConfig, instances, logger: log });
+      await dns.start(edgeConfig.dnsPort);
+      instances.bus.on('instance', onInstance);
+      instances.bus.on('instance-removed', onInstance);
+      if (bind === '0.0.0.0' || bind === '::')
+        log.warn(
+          { bind },
+          'edge: instances are also published on every address of this host, around the proxy (its protection and redirects); set MARINA_INSTANCE_BIND=127.0.0.1',
+        );
+      sync.resume();
+      sync.request('Marina started');
+      watch = setInterval(() => void checkProxy(), PROXY_CHECK_MS);
+      watch.unref();
+      // Caddy may not be up yet: the sync keeps retrying in the background and logs why.
+      await sync.flush().catch(() => undefined);
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      clearInterval(watch);
+      instances.bus.off('instance', onInstance);
+      instances.bus.off('instance-removed', onInstance);
+      await sync.stop();
+      await dns.stop();
+    },
+  };
+  return { edge };
+}

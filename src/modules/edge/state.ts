@@ -1,0 +1,99 @@
+import bcrypt from 'bcryptjs';
+import type { Logger } from 'pino';
+import type { EdgeConfig } from '../../config.js';
+import type { Db } from '../../db/database.js';
+import type { Instance, InstanceProtection } from '../../db/schema.js';
+import type { SecretBox } from '../../platform/secrets/secret-box.js';
+import type { EdgeInstanceState, EdgeState } from './caddy-config.js';
+
+export interface EdgeStateDeps {
+  db: Db;
+  box: SecretBox;
+  logger: Logger;
+  edge: EdgeConfig;
+  /** Where the proxy reaches instances' published HTTP ports (MARINA_INSTANCE_BIND, or loopback). */
+  upstreamHost: string;
+  askUrl: string;
+  dnsPort: () => number;
+}
+
+/** Where the domains module seals an uploaded key and a basic-auth password (see src/modules/domains/). */
+const certificateKeyAt = (id: string) => ({ table: 'domains', column: 'certificate_key', row: id });
+const protectionPasswordAt = (id: string) => ({ table: 'instances', column: 'protection.password', row: id });
+
+/**
+ * Reads the edge's state from Marina's database: every instance with a platform name, and the
+ * certificates organizations uploaded for verified domains.
+ */
+export class EdgeStateReader {
+  /** bcrypt hashes made here, by sealed password: the same password gives the same configuration. */
+  private readonly hashes = new Map<string, string>();
+
+  constructor(private readonly deps: EdgeStateDeps) {}
+
+  async read(): Promise<EdgeState> {
+    const { db, edge } = this.deps;
+    const rows = await db
+      .selectFrom('instances')
+      .selectAll()
+      .where('hostname', 'is not', null)
+      .where('edge_ip', 'is not', null)
+      .where('http_port', 'is not', null)
+      .execute();
+    const certificates = await db
+      .selectFrom('domains')
+      .select(['id', 'hostname', 'certificate_pem', 'certificate_key'])
+      .where('status', '=', 'verified')
+      .where('certificate_pem', 'is not', null)
+      .where('certificate_key', 'is not', null)
+      .execute();
+    const admin = new URL(edge.caddyAdminUrl);
+    return {
+      adminListen: admin.port ? admin.host : `${admin.host}:${admin.protocol === 'https:' ? 443 : 80}`,
+      httpPort: edge.httpPort,
+      httpsPort: edge.httpsPort,
+      dnsPort: this.deps.dnsPort(),
+      askUrl: this.deps.askUrl,
+      acme: { ca: edge.acme.ca, email: edge.acme.email, caRootsFile: edge.acme.caRootsFile },
+      wildcard: edge.wildcard,
+      certificates: certificates.flatMap((c) => {
+        try {
+          const keyPem = this.deps.box.open(c.certificate_key ?? '', certificateKeyAt(c.id));
+          return [{ hostname: c.hostname, certificatePem: c.certificate_pem ?? '', keyPem }];
+        } catch (error) {
+          this.deps.logger.error({ err: error, domain: c.hostname }, 'edge: an uploaded certificate key does not open');
+          return [];
+        }
+      }),
+      instances: rows.map((row) => this.instance(row)),
+    };
+  }
+
+  private instance(row: Instance): EdgeInstanceState {
+    return {
+      id: row.id,
+      edgeIp: row.edge_ip ?? '',
+      production: row.stage === 'production',
+      longpolling: Number.parseInt(row.odoo_version, 10) <= 15,
+      platformHostname: row.hostname ?? '',
+      primaryHostname: row.primary_hostname,
+      httpUpstream: `${this.deps.upstreamHost}:${row.http_port}`,
+      geventUpstream: row.gevent_port === null ? null : `127.0.0.1:${row.gevent_port}`,
+      protection: this.protection(row.id, row.protection),
+    };
+  }
+
+  private protection(id: string, protection: InstanceProtection | null): EdgeInstanceState['protection'] {
+    if (!protection) return null;
+    if (protection.kind === 'allow') return { kind: 'allow', addresses: protection.addresses };
+    // The domains module stores the hash beside the sealed password; older rows get one made here.
+    const stored = (protection as { hash?: unknown }).hash;
+    if (typeof stored === 'string') return { kind: 'basic', username: protection.username, passwordHash: stored };
+    let hash = this.hashes.get(protection.password);
+    if (!hash) {
+      hash = bcrypt.hashSync(this.deps.box.open(protection.password, protectionPasswordAt(id)), 10);
+      this.hashes.set(protection.password, hash);
+    }
+    return { kind: 'basic', username: protection.username, passwordHash: hash };
+  }
+}

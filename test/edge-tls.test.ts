@@ -1,0 +1,185 @@
+import { X509Certificate } from 'node:crypto';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeCertificate } from '../src/modules/edge/certificate-probe.js';
+import { as, type Browser, type TestApp } from './helpers/app.js';
+import {
+  provisionInstance,
+  removeNamespace,
+  requireDocker,
+  startDockerMarina,
+  TEST_IMAGES,
+  testNamespace,
+} from './helpers/docker.js';
+import { type EdgeStack, edgeRequest, startEdgeStack } from './helpers/edge-stack.js';
+import { freePort } from './helpers/process.js';
+
+/**
+ * Marina's edge end to end with the real parts: Marina (in this process) with the stand-in Odoo in
+ * Docker, writing the configuration of a real Caddy 2.6 that gets certificates on demand from a
+ * real Pebble, which validates them against that Caddy through pebble-challtestsrv's DNS — the same
+ * DNS Marina checks custom domains with.
+ */
+
+const BASE_DOMAIN = 'apps.marina.test';
+const namespace = testNamespace();
+let stack: EdgeStack;
+let t: TestApp;
+let admin: Browser;
+let api: ReturnType<typeof as>;
+let instance: { id: string; url: string; hostname: string };
+const defaultRoots = getCACertificates('default');
+
+beforeAll(async () => {
+  await requireDocker();
+  stack = await startEdgeStack();
+  // Marina's own certificate checks (the domains page) trust what a browser of this test would.
+  setDefaultCACertificates([...defaultRoots, stack.issuingRootPem]);
+  const marina = await startDockerMarina(namespace, {
+    MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
+    ...stack.marinaEnv(),
+    MARINA_BASE_DOMAIN: BASE_DOMAIN,
+    MARINA_EDGE_DNS_PORT: '0',
+    // The proxy asks Marina before every issuance (`ask`): it must know where Marina listens.
+    MARINA_PORT: String(await freePort()),
+  });
+  ({ t, admin } = marina);
+  api = as(t, admin);
+  const provisioned = await provisionInstance({ ...marina, headers: marina.headers }, { name: 'main' });
+  instance = (await api('GET', `/api/v1/instances/${provisioned.instance.id}`)).json().instance;
+  // Where Pebble's validator (and a visitor) finds the edge for the platform name.
+  await stack.pointAtEdge(instance.hostname);
+  await t.services.edge.flush();
+}, 240_000);
+
+afterAll(async () => {
+  setDefaultCACertificates(defaultRoots);
+  await t?.close();
+  await stack?.stop();
+  await removeNamespace(namespace);
+}, 60_000);
+
+function failureContext(): string {
+  const logs = stack.logs();
+  return `\n--- caddy:\n${logs.caddy.slice(-4_000)}\n--- pebble:\n${logs.pebble.slice(-2_000)}`;
+}
+
+describe('the edge with real TLS (Caddy, Pebble, challtestsrv) and the stand-in Odoo', () => {
+  it('serves a new instance on https://<its platform name> with a certificate Pebble issued on demand', async () => {
+    expect(instance.hostname).toMatch(new RegExp(`^[a-z0-9-]+\\.${BASE_DOMAIN.replace(/\./g, '\\.')}$`));
+    expect(instance.url).toBe(`https://${instance.hostname}:${stack.httpsPort}`);
+    const ordersBefore = stack.pebbleOrderCount();
+
+    const response = await edgeRequest(stack, { hostname: instance.hostname, path: '/web/login', timeoutMs: 30_000 });
+
+    expect(response.status, failureContext()).toBe(200);
+    expect(response.body).toContain('oe_login_form');
+    expect(response.certificate?.subjectaltname).toBe(`DNS:${instance.hostname}`);
+    expect(response.certificate?.issuer.CN).toMatch(/^Pebble Intermediate CA /);
+    expect(response.authorizationError).toBeNull();
+    expect(response.authorized).toBe(true);
+    expect(stack.pebbleOrderCount()).toBe(ordersBefore + 1);
+    expect(stack.pebbleValidationsFor(instance.hostname)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses a certificate for a name Marina does not route, without reaching the CA', async () => {
+    const stranger = `nobody.${BASE_DOMAIN}`;
+    // Even pointed at the edge, the name gets nothing: Marina's `ask` says no.
+    await stack.pointAtEdge(stranger);
+    expect((await api('GET', `/api/v1/edge/ask?domain=${stranger}`)).statusCode).toBe(404);
+    expect((await api('GET', `/api/v1/edge/ask?domain=${instance.hostname}`)).statusCode).toBe(200);
+    const ordersBefore = stack.pebbleOrderCount();
+
+    await expect(edgeRequest(stack, { hostname: stranger, timeoutMs: 10_000 })).rejects.toThrow(
+      /alert|socket hang up|ECONNRESET/,
+    );
+
+    expect(stack.pebbleOrderCount()).toBe(ordersBefore);
+    expect(stack.pebbleValidationsFor(stranger)).toBe(0);
+    expect(await stack.dnsQueriesFor(stranger)).toEqual([]);
+  });
+
+  it("reports the issuer and expiry of the instance's certificate (certificate-probe, and the domains page)", async () => {
+    const served = await edgeRequest(stack, { hostname: instance.hostname, timeoutMs: 30_000 });
+    const leaf = new X509Certificate(served.certificate?.raw ?? Buffer.alloc(0));
+
+    const state = await probeCertificate({ host: '127.0.0.1', port: stack.httpsPort }, instance.hostname, {
+      ca: stack.issuingRootPem,
+    });
+
+    expect(state).toMatchObject({
+      issuer: expect.stringMatching(/^Pebble Intermediate CA /),
+      subject: instance.hostname,
+      notAfter: new Date(leaf.validTo).toISOString(),
+      trusted: true,
+    });
+    expect(state.error).toBeUndefined();
+
+    const page = (await api('GET', `/api/v1/instances/${instance.id}/domains`)).json();
+    expect(page.platform.hostname).toBe(instance.hostname);
+    expect(page.platform.certificate).toMatchObject({
+      issuer: state.issuer,
+      subject: instance.hostname,
+      notAfter: state.notAfter,
+    });
+    expect(page.platform.certificate.error).toBeUndefined();
+  });
+
+  it('gives a verified custom domain its own Pebble certificate', async () => {
+    const custom = 'shop.customer.test';
+    // The customer's DNS: the CNAME the domains page asks for (challtestsrv follows it for Pebble).
+    await stack.setCname(custom, instance.hostname);
+
+    const added = await api('POST', `/api/v1/instances/${instance.id}/domains`, { hostname: custom, method: 'cname' });
+    expect(added.statusCode, added.body).toBe(201);
+    expect(added.json().domain.status).toBe('verified');
+    const ordersBefore = stack.pebbleOrderCount();
+
+    const response = await edgeRequest(stack, { hostname: custom, path: '/web/login', timeoutMs: 30_000 });
+
+    expect(response.certificate?.subjectaltname, failureContext()).toBe(`DNS:${custom}`);
+    expect(response.certificate?.issuer.CN).toMatch(/^Pebble Intermediate CA /);
+    expect(response.authorized).toBe(true);
+    expect(stack.pebbleOrderCount()).toBe(ordersBefore + 1);
+    // Not the primary name (yet): the instance answers under its one canonical name.
+    expect(response.status).toBe(308);
+    expect(response.headers.location).toBe(`https://${instance.hostname}:${stack.httpsPort}/web/login`);
+
+    const state = await probeCertificate({ host: '127.0.0.1', port: stack.httpsPort }, custom, {
+      ca: stack.issuingRootPem,
+    });
+    expect(state).toMatchObject({ subject: custom, trusted: true, issuer: expect.stringMatching(/^Pebble /) });
+  });
+
+  it('serves the instance under its custom domain once it is primary; the platform name redirects to it', async () => {
+    const custom = 'shop.customer.test';
+    const listed = (await api('GET', `/api/v1/instances/${instance.id}/domains`)).json();
+    const domain = listed.domains.find((d: { hostname: string }) => d.hostname === custom);
+    const primary = await api('POST', `/api/v1/domains/${domain.id}/primary`);
+    expect(primary.statusCode, primary.body).toBe(200);
+    await t.services.edge.flush();
+
+    const served = await edgeRequest(stack, { hostname: custom, path: '/web/login', timeoutMs: 30_000 });
+    expect(served.status, failureContext()).toBe(200);
+    expect(served.body).toContain('oe_login_form');
+    expect(served.certificate?.subjectaltname).toBe(`DNS:${custom}`);
+    expect(served.authorized).toBe(true);
+
+    const platform = await edgeRequest(stack, { hostname: instance.hostname, path: '/web/login?db=x' });
+    expect(platform.status).toBe(308);
+    expect(platform.headers.location).toBe(`https://${custom}:${stack.httpsPort}/web/login?db=x`);
+    expect(platform.authorized).toBe(true);
+  });
+
+  it('redirects plain HTTP on the edge port to https', async () => {
+    const response = await edgeRequest(stack, {
+      hostname: instance.hostname,
+      scheme: 'http',
+      path: '/web/login?redirect=%2Fodoo',
+    });
+    expect(response.status).toBe(308);
+    expect(response.headers.location).toBe(
+      `https://${instance.hostname}:${stack.httpsPort}/web/login?redirect=%2Fodoo`,
+    );
+  });
+});
