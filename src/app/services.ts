@@ -169,6 +169,8 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     databaseServers: hosts.databaseServers,
     edge: edge.enabled ? edge : undefined,
     probeCertificate: edgeCertificateProbe(config),
+    // Odoo's mail domain follows the primary name (mail is made below; called only later).
+    primaryChanged: (instanceId) => mail.mailServers.apply(instanceId),
   });
   const mail = createMailModule({
     db,

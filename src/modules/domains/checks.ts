@@ -103,7 +103,7 @@ export class DomainChecks {
     now: Date,
   ): Promise<DomainRow> {
     const { db, audit } = this.deps;
-    let lostPrimary = false;
+    const lostPrimary: string[] = [];
     const updated = await this.verifiedOnce(db, async (trx) => {
       const others = await trx
         .selectFrom('domains')
@@ -120,7 +120,7 @@ export class DomainChecks {
           .where('id', '=', other.id)
           .execute();
         if (other.is_primary) {
-          lostPrimary = true;
+          lostPrimary.push(other.instance_id);
           await this.primary.fallBack(trx, other.instance_id);
         }
       }
@@ -152,7 +152,8 @@ export class DomainChecks {
         );
       return saved;
     });
-    if (lostPrimary) this.deps.edge?.sync(`${row.hostname} verified by another organization`);
+    if (lostPrimary.length > 0) this.deps.edge?.sync(`${row.hostname} verified by another organization`);
+    for (const instanceId of lostPrimary) await this.primary.announce(instanceId);
     if (row.status !== 'verified') {
       const probe = this.afterVerified(updated).finally(() => this.probes.delete(probe));
       this.probes.add(probe);

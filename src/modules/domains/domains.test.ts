@@ -187,6 +187,8 @@ describe('primary name', () => {
     expect((await t.services.instances.row(staging.id)).primary_hostname).toBe('p1.acme-corp.test');
     expect(await w.param('web.base.url')).toBe(`https://p1.acme-corp.test:${HTTPS_PORT}`);
     expect(await w.param('web.base.url.freeze')).toBe('True');
+    // Odoo's mail domain follows the primary name too (src/modules/mail).
+    expect(await w.param('mail.catchall.domain')).toBe('p1.acme-corp.test');
 
     // One primary per instance.
     expect((await as(t, acme)('POST', `/api/v1/domains/${erp?.id}/primary`)).statusCode).toBe(200);
@@ -197,6 +199,7 @@ describe('primary name', () => {
     expect((await as(t, acme)('DELETE', `/api/v1/domains/${erp?.id}`)).statusCode).toBe(204);
     expect((await t.services.instances.row(staging.id)).primary_hostname).toBeNull();
     expect(await w.param('web.base.url')).toBe(`https://${staging.hostname}:${HTTPS_PORT}`);
+    expect(await w.param('mail.catchall.domain')).toBe(staging.hostname);
     // Back to the platform name: the instance's URL everywhere is the platform one again.
     const instance = (await as(t, acme)('GET', `/api/v1/instances/${staging.id}`)).json().instance;
     expect(instance.url).toBe(`https://${staging.hostname}:${HTTPS_PORT}`);

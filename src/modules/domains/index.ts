@@ -28,6 +28,8 @@ export interface DomainsModuleDeps {
   edge?: EdgeLink;
   /** What the edge serves for a name (src/modules/edge/certificate-probe.ts), when the edge is on. */
   probeCertificate?: CertificateProbe;
+  /** Called after an instance's primary name changed (its outgoing mail follows it: src/modules/mail). */
+  primaryChanged?: (instanceId: string) => Promise<unknown>;
 }
 
 export interface DomainsModule {

@@ -60,6 +60,7 @@ export class PrimaryNames {
       return saved;
     });
     this.deps.edge?.sync(`primary name of an instance is now ${hostname}`);
+    await this.announce(row.instance_id);
     return updated;
   }
 
@@ -80,6 +81,16 @@ export class PrimaryNames {
       );
     });
     if (row.is_primary || row.certificate_pem) this.deps.edge?.sync(`domain ${row.hostname} removed`);
+    if (row.is_primary) await this.announce(row.instance_id);
+  }
+
+  /** Tells who follows the primary name (outgoing mail); a failure there is logged, never the caller's. */
+  async announce(instanceId: string): Promise<void> {
+    try {
+      await this.deps.primaryChanged?.(instanceId);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, instance: instanceId }, 'what follows the primary name could not be updated');
+    }
   }
 
   /** The instance goes back to its platform name, and Odoo's links with it. */

@@ -34,6 +34,8 @@ export interface DomainServiceDeps {
   dns: DnsChecker;
   edge?: EdgeLink;
   probeCertificate?: CertificateProbe;
+  /** Called after an instance's primary name changed (its outgoing mail follows it: src/modules/mail). */
+  primaryChanged?: (instanceId: string) => Promise<unknown>;
 }
 
 /** How old a certificate state may be before reading the list probes the edge again. */
