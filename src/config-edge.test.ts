@@ -14,6 +14,15 @@ const problemsOf = (env: Record<string, string>) => {
 };
 
 describe('the edge settings', () => {
+  it('keep instance ports on loopback once the proxy is the way in, unless told otherwise', () => {
+    expect(loadConfig(base).instances.bindAddress).toBe('0.0.0.0');
+    expect(loadConfig({ ...base, MARINA_BASE_DOMAIN: 'apps.example.com' }).instances.bindAddress).toBe('127.0.0.1');
+    expect(
+      loadConfig({ ...base, MARINA_BASE_DOMAIN: 'apps.example.com', MARINA_INSTANCE_BIND: '10.0.0.5' }).instances
+        .bindAddress,
+    ).toBe('10.0.0.5');
+  });
+
   it('are off without MARINA_BASE_DOMAIN', () => {
     expect(loadConfig(base).edge).toBeUndefined();
   });

@@ -440,7 +440,8 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
       }),
     ),
     instances: {
-      bindAddress: read(fields.instanceBind, '0.0.0.0'),
+      // With the edge, the proxy is the way in: instance ports stay on loopback unless told otherwise.
+      bindAddress: read(fields.instanceBind, source.MARINA_BASE_DOMAIN?.trim() ? '127.0.0.1' : '0.0.0.0'),
       portRange: read(fields.instancePorts, { from: 20000, to: 20999 }),
     },
     jobs: { perHost: read(fields.jobsPerHost, 2), workers: 4 },
