@@ -7,7 +7,7 @@ import { MarinaError } from '../../../platform/errors.js';
 import { defineJob } from '../../../platform/jobs/define.js';
 import { checked, toolFailure, toolSpec } from '../data-plane.js';
 import { createScratch, loadArchive, removeFilestoreFolder, removeScratch } from '../engine.js';
-import { type BackupJobDeps, checkLoaded, planeFor, roleOf } from './shared.js';
+import { type BackupJobDeps, checkLoaded, fetchVerified, planeFor, roleOf } from './shared.js';
 import { exportDumpJob } from './specs.js';
 
 /** Per backup, so that two backups of one instance can be prepared at once. */
@@ -39,11 +39,7 @@ export function exportDumpHandler(deps: BackupJobDeps) {
       if (!backup.instance_id) throw new MarinaError('MARINA_E_JOB_FAILED', 'The instance of this backup is gone.');
       const instance = await deps.instances.row(backup.instance_id);
       await job.step('fetch', async () => {
-        if (backup.local_status === 'deleted' || (await deps.backups.storage.size(backup)) === undefined) {
-          await deps.backups.copies.fetchToLocal(backup, (f) => void job.progress(f * 100));
-          backup = await deps.backups.row(backup.id);
-        }
-        await deps.backups.verifyFile(backup, (f) => void job.progress(f * 100));
+        backup = await fetchVerified(deps, job, backup);
       });
       const plane = await planeFor(deps, instance, job.operation.id);
       const db = exportDb(instance.db_name, backup.id);

@@ -77,6 +77,21 @@ export async function planeFor(deps: BackupJobDeps, instance: Instance, operatio
   };
 }
 
+/** The backup's file here and whole: fetched back from an offsite copy when it is gone, then checked. */
+export async function fetchVerified(
+  deps: BackupJobDeps,
+  job: { progress(percent: number): unknown },
+  backup: Backup,
+): Promise<Backup> {
+  let current = backup;
+  if (current.local_status === 'deleted' || (await deps.backups.storage.size(current)) === undefined) {
+    await deps.backups.copies.fetchToLocal(current, (f) => void job.progress(f * 100));
+    current = await deps.backups.row(current.id);
+  }
+  await deps.backups.verifyFile(current, (f) => void job.progress(f * 100));
+  return current;
+}
+
 export const tempDb = (db: string) => `${db}_restore`;
 export const loadFolder = (db: string) => `${db}.restoring`;
 

@@ -4,7 +4,7 @@ import type { BackupVerification } from '../../../db/schema.js';
 import { MarinaError } from '../../../platform/errors.js';
 import { defineJob } from '../../../platform/jobs/define.js';
 import { asRole, createScratch, loadArchive, removeFilestoreFolder, removeScratch } from '../engine.js';
-import { type BackupJobDeps, checkLoaded, noticeFailure, planeFor, roleOf } from './shared.js';
+import { type BackupJobDeps, checkLoaded, fetchVerified, noticeFailure, planeFor, roleOf } from './shared.js';
 import { verifyBackupJob } from './specs.js';
 
 const verifyDb = (db: string) => `${db}_verify`;
@@ -32,11 +32,7 @@ export function verifyHandler(deps: BackupJobDeps) {
         if (!backup.instance_id) throw new MarinaError('MARINA_E_JOB_FAILED', 'The instance of this backup is gone.');
         const instance = await deps.instances.row(backup.instance_id);
         await job.step('fetch', async () => {
-          if (backup.local_status === 'deleted' || (await deps.backups.storage.size(backup)) === undefined) {
-            await deps.backups.copies.fetchToLocal(backup, (f) => void job.progress(f * 100));
-            backup = await deps.backups.row(backup.id);
-          }
-          await deps.backups.verifyFile(backup, (f) => void job.progress(f * 100));
+          backup = await fetchVerified(deps, job, backup);
         });
         const plane = await planeFor(deps, instance, job.operation.id);
         const db = verifyDb(instance.db_name);
