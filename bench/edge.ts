@@ -108,6 +108,7 @@ function syntheticInstance(i: number): EdgeInstanceState {
     httpUpstream: `127.0.0.1:${1024 + i}`,
     geventUpstream: null,
     protection: null,
+    maxRequestBodyBytes: 1024 * 1024 * 1024,
   };
 }
 

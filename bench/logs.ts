@@ -63,8 +63,8 @@ export async function logsBench(): Promise<void> {
   const app = await buildApp({ config: marina.config, services: marina.services, db: marina.db, logger: benchLogger });
   try {
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
-    const { instanceId, httpPort } = await marina.provision('logs', 768);
-    const odoo = marina.services.instances.internalUrl({ http_port: httpPort });
+    const { instanceId } = await marina.provision('logs', 768);
+    const odoo = await marina.services.instances.internalUrl(await marina.services.instances.row(instanceId));
     const admin = await marina.services.users.createPlatformAdmin(system, {
       email: 'bench@example.com',
       password: 'correct horse battery staple',

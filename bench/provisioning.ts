@@ -13,8 +13,8 @@ async function measure(label: string, env: Record<string, string>, runs: number)
     // The first instance also creates the managed PostgreSQL server: measured apart.
     for (let run = 0; run <= runs; run++) {
       const started = performance.now();
-      const { job, httpPort } = await marina.provision(`i${run}`);
-      const url = marina.services.instances.internalUrl({ http_port: httpPort });
+      const { job, instanceId } = await marina.provision(`i${run}`);
+      const url = await marina.services.instances.internalUrl(await marina.services.instances.row(instanceId));
       while ((await fetch(`${url}/web/login`).catch(() => undefined))?.status !== 200)
         await new Promise((r) => setTimeout(r, 20));
       const total = performance.now() - started;

@@ -8,6 +8,7 @@
 #   marina-test/odoo-runtime     Odoo's Debian dependencies, official odoo image contract;
 #                                runs odoo-bin from a source tree mounted at /opt/odoo
 #   marina-test/odoo-standin     a small stand-in for Odoo (test/standin/), CI only
+#   marina-test/caddy            Debian's caddy, official caddy image contract (the managed proxy)
 #
 # Cache: each image carries the label marina.build-hash = sha256 of its build files (and
 # of its parent's hash); an image whose label matches is kept as it is.
@@ -26,12 +27,13 @@ BASE_TAG=marina-test/debian:bookworm
 POSTGRES_TAG=marina-test/postgres:15
 RUNTIME_TAG=marina-test/odoo-runtime
 STANDIN_TAG=marina-test/odoo-standin
+CADDY_TAG=marina-test/caddy
 
 force=0
 for arg in "$@"; do
   case $arg in
     --force) force=1 ;;
-    -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,18p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) printf 'build-test-images: unknown argument: %s\n' "$arg" >&2; exit 2 ;;
   esac
 done
@@ -180,6 +182,7 @@ base_hash=$BUILT_HASH
 build_image "$POSTGRES_TAG" "$base_hash" "$IMAGES_DIR/postgres"
 build_image "$RUNTIME_TAG" "$base_hash" "$IMAGES_DIR/odoo-common" "$IMAGES_DIR/odoo-runtime"
 build_image "$STANDIN_TAG" "$base_hash" "$IMAGES_DIR/odoo-common" "$STANDIN_DIR"
+build_image "$CADDY_TAG" "$base_hash" "$IMAGES_DIR/caddy"
 
 # Replaced versions of these images are left untagged: remove them (only images carrying
 # our label, and only dangling ones).

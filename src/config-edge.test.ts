@@ -32,6 +32,7 @@ describe('the edge settings', () => {
       baseDomain: 'apps.example.com',
       namePattern: '{instance}-{project}-{org}',
       caddyAdminUrl: 'http://127.0.0.1:2019',
+      managedProxy: { image: 'caddy:2', adminPort: 2019 },
       httpPort: 80,
       httpsPort: 443,
       dnsPort: 0,
@@ -39,6 +40,7 @@ describe('the edge settings', () => {
       addresses: [],
       dnsResolver: undefined,
       wildcard: undefined,
+      maxUploadMb: 1024,
     });
   });
 
@@ -58,9 +60,12 @@ describe('the edge settings', () => {
       MARINA_DNS_RESOLVER: '[::1]:5353',
       MARINA_EDGE_WILDCARD_CERT: '/etc/w.pem',
       MARINA_EDGE_WILDCARD_KEY: '/etc/w.key',
+      MARINA_EDGE_MAX_UPLOAD_MB: '64',
     }).edge;
     expect(edge).toMatchObject({
       namePattern: '{org}-{instance}',
+      caddyAdminUrl: 'http://127.0.0.1:2999',
+      managedProxy: undefined,
       httpPort: 8080,
       httpsPort: 8443,
       dnsPort: 5399,
@@ -68,6 +73,7 @@ describe('the edge settings', () => {
       addresses: ['203.0.113.5', '2001:db8::5'],
       dnsResolver: { host: '::1', port: 5353 },
       wildcard: { certFile: '/etc/w.pem', keyFile: '/etc/w.key' },
+      maxUploadMb: 64,
     });
     expect(
       loadConfig({ ...base, MARINA_BASE_DOMAIN: 'a.b', MARINA_DNS_RESOLVER: '10.0.0.2' }).edge?.dnsResolver,
@@ -80,6 +86,34 @@ describe('the edge settings', () => {
     );
   });
 
+  it('run the proxy in a container of their own unless an operator-run Caddy is given', () => {
+    const managed = loadConfig({
+      ...base,
+      MARINA_BASE_DOMAIN: 'a.b',
+      MARINA_CADDY_IMAGE: 'registry.example.com/caddy:2.8',
+      MARINA_CADDY_ADMIN_PORT: '2999',
+    }).edge;
+    expect(managed?.managedProxy).toEqual({ image: 'registry.example.com/caddy:2.8', adminPort: 2999 });
+    expect(managed?.caddyAdminUrl).toBe('http://127.0.0.1:2999');
+    const operated = loadConfig({
+      ...base,
+      MARINA_BASE_DOMAIN: 'a.b',
+      MARINA_CADDY_ADMIN_URL: 'http://10.0.0.9:2019/',
+    }).edge;
+    expect(operated?.managedProxy).toBeUndefined();
+    expect(operated?.caddyAdminUrl).toBe('http://10.0.0.9:2019');
+    expect(
+      problemsOf({
+        MARINA_BASE_DOMAIN: 'a.b',
+        MARINA_CADDY_ADMIN_URL: 'http://127.0.0.1:2019',
+        MARINA_CADDY_IMAGE: 'caddy:2',
+      }),
+    ).toContain('MARINA_CADDY_IMAGE: only for the proxy Marina runs itself');
+    const bad = problemsOf({ MARINA_BASE_DOMAIN: 'a.b', MARINA_CADDY_IMAGE: 'Caddy 2', MARINA_CADDY_ADMIN_PORT: '0' });
+    expect(bad).toContain('MARINA_CADDY_IMAGE');
+    expect(bad).toContain('MARINA_CADDY_ADMIN_PORT');
+  });
+
   it('names each bad value and what it expects', () => {
     const message = problemsOf({
       MARINA_BASE_DOMAIN: 'apps.example.com',
@@ -89,6 +123,7 @@ describe('the edge settings', () => {
       MARINA_EDGE_ADDRESSES: '203.0.113.5,example.com',
       MARINA_DNS_RESOLVER: 'dns.example.com:53',
       MARINA_EDGE_WILDCARD_CERT: '/etc/w.pem',
+      MARINA_EDGE_MAX_UPLOAD_MB: '0',
     });
     for (const name of [
       'MARINA_EDGE_NAME_PATTERN',
@@ -97,6 +132,7 @@ describe('the edge settings', () => {
       'MARINA_EDGE_ADDRESSES',
       'MARINA_DNS_RESOLVER',
       'MARINA_EDGE_WILDCARD_KEY',
+      'MARINA_EDGE_MAX_UPLOAD_MB',
     ]) {
       expect(message).toContain(name);
     }
@@ -109,5 +145,6 @@ describe('the edge settings', () => {
 
   it('refuses edge settings without a base domain, rather than ignore them', () => {
     expect(problemsOf({ MARINA_CADDY_ADMIN_URL: 'http://127.0.0.1:2019' })).toContain('set MARINA_BASE_DOMAIN too');
+    expect(problemsOf({ MARINA_CADDY_IMAGE: 'caddy:2' })).toContain('set MARINA_BASE_DOMAIN too');
   });
 });

@@ -11,7 +11,13 @@ export interface EdgeConfig {
   baseDomain: string;
   /** Labels `{instance}`, `{project}`, `{org}` and literal `a-z0-9-`; the result is one DNS label. */
   namePattern: string;
+  /** Where Marina reaches Caddy's admin API: the operator's (MARINA_CADDY_ADMIN_URL), or the managed proxy's. */
   caddyAdminUrl: string;
+  /**
+   * Caddy run by Marina in a container on this host (MARINA_CADDY_ADMIN_URL unset), its admin API
+   * on 127.0.0.1:adminPort; undefined when the operator runs Caddy.
+   */
+  managedProxy: { image: string; adminPort: number } | undefined;
   httpPort: number;
   httpsPort: number;
   /** Marina's edge DNS on 127.0.0.1 (UDP and TCP); 0 picks a free port at start. */
@@ -23,6 +29,8 @@ export interface EdgeConfig {
   dnsResolver: { host: string; port: number } | undefined;
   /** An operator-provided certificate for `*.<baseDomain>` (PEM files). */
   wildcard: { certFile: string; keyFile: string } | undefined;
+  /** Largest request body (MiB) an instance accepts through the proxy; plans (#19) will set it per instance. */
+  maxUploadMb: number;
 }
 
 type Source = Record<string, string | undefined>;
@@ -54,6 +62,11 @@ const httpUrl = (raw: string) => {
     return undefined;
   }
 };
+/** A Docker image reference: name, optional tag, optional digest (config.ts's images too). */
+export const imageRef = (raw: string) =>
+  /^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/.test(raw.trim())
+    ? raw.trim()
+    : undefined;
 const path = (raw: string) => (raw.trim() !== '' && !raw.includes('\0') ? raw.trim() : undefined);
 /** A DNS name of at least two labels, in lower case (the platform's base domain). */
 const baseDomain = (raw: string) => {
@@ -106,6 +119,16 @@ export const edgeFields = {
     describe: "an http URL of Caddy's admin API, such as http://127.0.0.1:2019",
     parse: httpUrl,
   },
+  caddyImage: {
+    env: 'MARINA_CADDY_IMAGE',
+    describe: "a Docker image reference following the official caddy image's contract, such as caddy:2",
+    parse: imageRef,
+  },
+  caddyAdminPort: {
+    env: 'MARINA_CADDY_ADMIN_PORT',
+    describe: 'an integer from 1 to 65535',
+    parse: integer(1, 65535),
+  },
   edgeHttpPort: { env: 'MARINA_EDGE_HTTP_PORT', describe: 'an integer from 1 to 65535', parse: integer(1, 65535) },
   edgeHttpsPort: { env: 'MARINA_EDGE_HTTPS_PORT', describe: 'an integer from 1 to 65535', parse: integer(1, 65535) },
   edgeDnsPort: {
@@ -145,12 +168,19 @@ export const edgeFields = {
     describe: "the path of the wildcard certificate's PEM private key",
     parse: path,
   },
+  edgeMaxUploadMb: {
+    env: 'MARINA_EDGE_MAX_UPLOAD_MB',
+    describe: 'an integer from 1 to 1048576 (MiB)',
+    parse: integer(1, 1024 * 1024),
+  },
 } satisfies Record<string, Field<unknown>>;
 
 export function readEdgeConfig(read: FieldReader, source: Source, problems: string[]): EdgeConfig | undefined {
   const edgeOnly = [
     edgeFields.edgeNamePattern,
     edgeFields.caddyAdminUrl,
+    edgeFields.caddyImage,
+    edgeFields.caddyAdminPort,
     edgeFields.edgeHttpPort,
     edgeFields.edgeHttpsPort,
     edgeFields.edgeDnsPort,
@@ -160,6 +190,7 @@ export function readEdgeConfig(read: FieldReader, source: Source, problems: stri
     edgeFields.edgeAddresses,
     edgeFields.edgeWildcardCert,
     edgeFields.edgeWildcardKey,
+    edgeFields.edgeMaxUploadMb,
   ];
   const domain = read(edgeFields.baseDomain, undefined);
   if (domain === undefined) {
@@ -175,10 +206,22 @@ export function readEdgeConfig(read: FieldReader, source: Source, problems: stri
   const httpPort = read(edgeFields.edgeHttpPort, 80);
   const httpsPort = read(edgeFields.edgeHttpsPort, 443);
   if (httpPort === httpsPort) problems.push('MARINA_EDGE_HTTP_PORT and MARINA_EDGE_HTTPS_PORT: must differ');
+  const operatorAdminUrl = read(edgeFields.caddyAdminUrl, undefined);
+  const managedOnly = [edgeFields.caddyImage, edgeFields.caddyAdminPort].filter(
+    (f) => (source[f.env] ?? '').trim() !== '',
+  );
+  if (operatorAdminUrl !== undefined && managedOnly.length > 0)
+    problems.push(
+      `${managedOnly.map((f) => f.env).join(', ')}: only for the proxy Marina runs itself; unset them or MARINA_CADDY_ADMIN_URL`,
+    );
+  const adminPort = read(edgeFields.caddyAdminPort, 2019);
+  const managedProxy =
+    operatorAdminUrl === undefined ? { image: read(edgeFields.caddyImage, 'caddy:2'), adminPort } : undefined;
   return {
     baseDomain: domain,
     namePattern: read(edgeFields.edgeNamePattern, '{instance}-{project}-{org}'),
-    caddyAdminUrl: read(edgeFields.caddyAdminUrl, 'http://127.0.0.1:2019'),
+    caddyAdminUrl: operatorAdminUrl ?? `http://127.0.0.1:${adminPort}`,
+    managedProxy,
     httpPort,
     httpsPort,
     dnsPort: read(edgeFields.edgeDnsPort, 0),
@@ -190,5 +233,6 @@ export function readEdgeConfig(read: FieldReader, source: Source, problems: stri
     addresses: read(edgeFields.edgeAddresses, []),
     dnsResolver: read(edgeFields.dnsResolver, undefined),
     wildcard: certFile && keyFile ? { certFile, keyFile } : undefined,
+    maxUploadMb: read(edgeFields.edgeMaxUploadMb, 1024),
   };
 }

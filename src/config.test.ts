@@ -75,6 +75,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MARINA_TRUST_PROXY: 'true' })).toThrow(/hop count/);
   });
 
+  it("publishes instances' ports without the edge, and not with it unless MARINA_INSTANCE_PUBLISH=publish", () => {
+    const edge = { MARINA_BASE_DOMAIN: 'apps.example.com' };
+    expect(loadConfig({}).instances.publishPorts).toBe(true);
+    expect(loadConfig(edge).instances.publishPorts).toBe(false);
+    expect(loadConfig({ ...edge, MARINA_INSTANCE_PUBLISH: 'publish' }).instances.publishPorts).toBe(true);
+    expect(loadConfig({ ...edge, MARINA_INSTANCE_PUBLISH: 'none' }).instances.publishPorts).toBe(false);
+    expect(() => loadConfig({ ...edge, MARINA_INSTANCE_PUBLISH: 'yes' })).toThrow(
+      /MARINA_INSTANCE_PUBLISH: expected publish/,
+    );
+    // Nothing else would reach an instance: refused rather than an unreachable Odoo.
+    expect(() => loadConfig({ MARINA_INSTANCE_PUBLISH: 'none' })).toThrow(/none needs the edge/);
+  });
+
   it('reads an optional JSON file, which the environment overrides', () => {
     const dir = mkdtempSync(join(tmpdir(), 'marina-config-'));
     const file = join(dir, 'marina.json');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
-import { type EdgeConfig, edgeFields, readEdgeConfig } from './config-edge.js';
+import { type EdgeConfig, edgeFields, imageRef, readEdgeConfig } from './config-edge.js';
 import { type CatalogOverrides, odooVersions } from './odoo/versions.js';
 import { ConfigError } from './platform/errors.js';
 
@@ -35,7 +35,15 @@ export interface MarinaConfig {
   /** An external PostgreSQL server for Odoo databases, instead of a Marina-managed container per host. */
   odooDatabaseUrl: string | undefined;
   odoo: CatalogOverrides;
-  instances: { bindAddress: string; portRange: { from: number; to: number } };
+  instances: {
+    bindAddress: string;
+    portRange: { from: number; to: number };
+    /**
+     * Whether Odoo's ports are published on the local host (MARINA_INSTANCE_PUBLISH). Off by default
+     * with the edge: the proxy reaches each container on its organization's network.
+     */
+    publishPorts: boolean;
+  };
   jobs: { perHost: number; workers: number };
   /** Prefix and label of every Docker object; two Marinas can share an engine with different ones. */
   namespace: string;
@@ -129,10 +137,6 @@ const postgresUrl = (raw: string) => {
   }
 };
 const hostName = (raw: string) => (/^[A-Za-z0-9.:[\]-]{1,253}$/.test(raw.trim()) ? raw.trim() : undefined);
-const imageRef = (raw: string) =>
-  /^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/.test(raw.trim())
-    ? raw.trim()
-    : undefined;
 const dockerHost = (raw: string) =>
   /^(unix:\/\/\/|\/|tcp:\/\/|https?:\/\/)[^\s]*$/.test(raw.trim()) ? raw.trim() : undefined;
 const portRange = (raw: string) => {
@@ -270,6 +274,11 @@ const fields = {
     describe: 'a port range such as 20000-20999 (1024–65535)',
     parse: portRange,
   },
+  instancePublish: {
+    env: 'MARINA_INSTANCE_PUBLISH',
+    describe: "publish (Odoo's ports on this host, as without the edge) or none (only the edge reaches instances)",
+    parse: oneOf<'publish' | 'none'>('publish', 'none'),
+  },
   jobsPerHost: { env: 'MARINA_JOBS_PER_HOST', describe: 'an integer from 1 to 16', parse: integer(1, 16) },
   namespace: {
     env: 'MARINA_NAMESPACE',
@@ -401,6 +410,8 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
 
   const port = read(fields.port, 9998);
   const dataDir = read(fields.dataDir, 'data');
+  // The edge on (MARINA_BASE_DOMAIN): the proxy is the way in, instances' own ports stay closed.
+  const edgeOn = Boolean(source.MARINA_BASE_DOMAIN?.trim());
   const config: MarinaConfig = {
     host: read(fields.host, '0.0.0.0'),
     port,
@@ -441,8 +452,9 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
     ),
     instances: {
       // With the edge, the proxy is the way in: instance ports stay on loopback unless told otherwise.
-      bindAddress: read(fields.instanceBind, source.MARINA_BASE_DOMAIN?.trim() ? '127.0.0.1' : '0.0.0.0'),
+      bindAddress: read(fields.instanceBind, edgeOn ? '127.0.0.1' : '0.0.0.0'),
       portRange: read(fields.instancePorts, { from: 20000, to: 20999 }),
+      publishPorts: read(fields.instancePublish, edgeOn ? 'none' : 'publish') === 'publish',
     },
     jobs: { perHost: read(fields.jobsPerHost, 2), workers: 4 },
     namespace: read(fields.namespace, 'marina'),
@@ -466,6 +478,10 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
     mailCatcher: mailCatcherOf(),
     edge: readEdgeConfig(read, source, problems),
   };
+  if (!edgeOn && !config.instances.publishPorts)
+    problems.push(
+      'MARINA_INSTANCE_PUBLISH: none needs the edge (MARINA_BASE_DOMAIN): nothing else would reach instances',
+    );
   const backupsDir = read(fields.backupsDir, join(config.dataDir, 'backups'));
   config.backups.dir = isAbsolute(backupsDir) ? backupsDir : resolve(cwd, backupsDir);
   if (problems.length > 0) throw new ConfigError(problems);

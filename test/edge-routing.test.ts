@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAINTENANCE_RETRY_SECONDS } from '../src/modules/edge/caddy-config.js';
@@ -12,6 +10,8 @@ import { randomPortRange, removeNamespace, requireDocker, TEST_IMAGES, testNames
 import { type EdgeStack, edgeRequest, startEdgeStack } from './helpers/edge-stack.js';
 import { makeProject } from './helpers/factories.js';
 import { followJob } from './helpers/jobs.js';
+import { makeSelfSignedCertificate } from './helpers/test-ca.js';
+import { openWebsocket } from './helpers/websocket-client.js';
 
 /**
  * The edge's two hops on real parts: Caddy 2.6 (the edge-stack helper's), Marina's edge DNS, real
@@ -19,7 +19,6 @@ import { followJob } from './helpers/jobs.js';
  * Caddy's local CA (MARINA_ACME_CA=internal) for custom domains; edge-tls tests Pebble's ACME.
  */
 
-const run = promisify(execFile);
 const BASE = 'apps.test';
 const namespace = testNamespace();
 let stack: EdgeStack;
@@ -79,25 +78,7 @@ beforeAll(async () => {
   stack = await startEdgeStack();
   certDir = await mkdtemp(join(tmpdir(), 'marina-edge-wildcard-'));
   // An operator's wildcard certificate for the platform names (self-signed: the client does not check it here).
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    join(certDir, 'key.pem'),
-    '-out',
-    join(certDir, 'cert.pem'),
-    '-days',
-    '2',
-    '-subj',
-    `/CN=*.${BASE}`,
-    '-addext',
-    `subjectAltName=DNS:*.${BASE}`,
-  ]);
+  const wildcard = await makeSelfSignedCertificate(certDir, 'wildcard', { names: [`*.${BASE}`], days: 2 });
   const port = await freePort();
   t = await createTestApp({
     MARINA_NAMESPACE: namespace,
@@ -111,8 +92,8 @@ beforeAll(async () => {
     MARINA_PORT: String(port),
     MARINA_BASE_DOMAIN: BASE,
     MARINA_ACME_CA: 'internal',
-    MARINA_EDGE_WILDCARD_CERT: join(certDir, 'cert.pem'),
-    MARINA_EDGE_WILDCARD_KEY: join(certDir, 'key.pem'),
+    MARINA_EDGE_WILDCARD_CERT: wildcard.certificatePath,
+    MARINA_EDGE_WILDCARD_KEY: wildcard.keyPath,
   });
   await t.services.startBackground();
   // Caddy asks Marina (ask endpoint) at the configured MARINA_PORT.
@@ -193,6 +174,21 @@ describe('the edge routes by name through two hops', () => {
     expect(echoOf(socket.body).port).toBe(8072);
     const page = await edgeRequest(stack, { hostname: prod.hostname, path: '/web/standin/echo' });
     expect(echoOf(page.body).port).toBe(8069);
+    // A real upgrade crosses both hops and opens a websocket on the gevent port: the server's first
+    // frame comes back through Caddy, and Caddy set X-Forwarded-* on the way in.
+    const opened = await openWebsocket({
+      port: stack.httpsPort,
+      hostname: prod.hostname,
+      path: '/websocket?version=17.0-1',
+      tls: {},
+    });
+    expect(opened.status).toBe(101);
+    expect(opened.acceptMatches).toBe(true);
+    expect(opened.messages).toHaveLength(1);
+    const frame = echoOf(opened.messages[0] ?? '{}');
+    expect(frame.port).toBe(8072);
+    expect(frame.headers['x-forwarded-proto']).toBe('https');
+    expect(frame.headers['x-forwarded-host']).toBe(`${prod.hostname}:${stack.httpsPort}`);
     // Without workers, no gevent port: /websocket goes to the HTTP port.
     const noWorkers = await t.db
       .selectFrom('instances')

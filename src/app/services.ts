@@ -36,6 +36,8 @@ export interface ServiceDeps {
   connectionString: string;
   /** How hosts' runtimes are reached (Docker by default; the in-memory stand-in in fast tests). */
   runtime?: RuntimeFactory;
+  /** How often the edge checks that the proxy still has its configuration (default once a minute). */
+  edgeProxyCheckMs?: number;
 }
 
 /** What every module uses: the audit trail, the jobs and their runner, notifications. */
@@ -73,7 +75,16 @@ export interface Services
  * built later (a safety backup before an instance is deleted, the checkouts mounted into an
  * instance) does it through the typed hooks, never by being patched after construction.
  */
-export function createServices({ db, clock, config, logger, box, connectionString, runtime }: ServiceDeps): Services {
+export function createServices({
+  db,
+  clock,
+  config,
+  logger,
+  box,
+  connectionString,
+  runtime,
+  edgeProxyCheckMs,
+}: ServiceDeps): Services {
   const hooks = new Hooks<InstanceHooks & BackupHooks>();
   const audit = new AuditService({ db, clock });
   const settings = createSettingsModule({ db, clock, audit, box, config });
@@ -113,7 +124,15 @@ export function createServices({ db, clock, config, logger, box, connectionStrin
     databaseServers: hosts.databaseServers,
     hooks,
   });
-  const { edge } = createEdgeModule({ db, box, logger, config, instances: instances.instances });
+  const { edge } = createEdgeModule({
+    db,
+    box,
+    logger,
+    config,
+    instances: instances.instances,
+    hosts: hosts.hosts,
+    proxyCheckMs: edgeProxyCheckMs,
+  });
   const { storage, writer } = createBackupRecords({ db, clock, config });
   const guard = settings.outbound.guard;
   const stores = createOffsiteStores({ db, clock, audit, box, logger, config, guard, storage, writer });

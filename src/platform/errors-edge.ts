@@ -29,7 +29,7 @@ export const edgeErrors = {
   MARINA_E_PROXY_UNAVAILABLE: {
     status: 503,
     message: 'The reverse proxy (Caddy) did not answer on its admin address.',
-    hint: 'Check that Caddy runs and that MARINA_CADDY_ADMIN_URL points at its admin API; Marina loads its configuration again by itself.',
+    hint: "Check that Caddy runs: Marina's proxy container (docker logs <namespace>-proxy-local), or the operator's Caddy at MARINA_CADDY_ADMIN_URL. Marina loads its configuration again by itself.",
     group: 'platform',
   },
   MARINA_E_PROXY_REJECTED: {

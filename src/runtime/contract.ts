@@ -3,6 +3,9 @@
  * stand-in (memory.ts) that fast tests use in its place, so that the stand-in cannot drift.
  * Register it from a test file: `runtimeContract('docker', async () => ({ … }))`.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -137,7 +140,7 @@ export function runtimeContract(name: string, make: () => Promise<ContractSubjec
       expect((await rt.list(s.namespace, 'odoo')).map((w) => w.name)).toContain(spec.name);
       const details = await rt.describe(spec.name);
       expect(details).toMatchObject({ id, running: false, memoryBytes: 256 * MiB, nanoCpus: 5e8 });
-      expect(details?.publishedPorts[8069]).toBe(spec.http.hostPort);
+      expect(details?.publishedPorts[8069]).toBe(spec.http?.hostPort);
       expect(details?.mounts).toContainEqual({
         type: 'volume',
         source: `${s.namespace}-data-life`,
@@ -290,6 +293,21 @@ export function runtimeContract(name: string, make: () => Promise<ContractSubjec
       expect(await rt.volumeExists(volume)).toBe(false);
     });
 
+    it('publishes no port of an instance without one, and tells its address on its network while it runs', async () => {
+      const spec = instance('unpublished', { http: undefined });
+      await rt.createInstance(spec);
+      expect((await rt.describe(spec.name))?.publishedPorts).toEqual({});
+      expect(await rt.address(spec.name, network())).toBeUndefined();
+      await rt.start(spec.name);
+      const address = await rt.address(spec.name, network());
+      expect(address).toMatch(/^\d{1,3}(\.\d{1,3}){3}$/);
+      expect(await rt.address(spec.name, `${s.namespace}-elsewhere`)).toBeUndefined();
+      await rt.stop(spec.name);
+      expect(await rt.address(spec.name, network())).toBeUndefined();
+      await rt.remove(spec.name);
+      expect(await rt.address(spec.name, network())).toBeUndefined();
+    });
+
     it('makes networks, attaches workloads once, and removes them', async () => {
       const name = `${s.namespace}-org-test`;
       await rt.ensureNetwork(name, labels('organization-network'));
@@ -304,6 +322,39 @@ export function runtimeContract(name: string, make: () => Promise<ContractSubjec
       await rt.removeNetwork(name);
       expect(await rt.listNetworks(s.namespace, 'organization-network')).toEqual([]);
       await rt.remove(spec.name);
+    });
+
+    it("runs the proxy on the host's network with an operator's file mounted read-only and its config written", async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'marina-contract-'));
+      const file = join(dir, 'roots.pem');
+      await writeFile(file, 'PEM\n');
+      const volume = `${s.namespace}-proxy-data`;
+      await rt.ensureVolume(volume, labels('proxy'));
+      const spec = {
+        name: `${s.namespace}-proxy`,
+        image: s.instanceImage,
+        command: s.serve(['proxy up']),
+        env: { XDG_DATA_HOME: '/data' },
+        labels: labels('proxy'),
+        mounts: [
+          { type: 'volume' as const, source: volume, target: '/data' },
+          { type: 'bind' as const, source: file, target: '/etc/marina/roots.pem', readOnly: true },
+        ],
+        config: { dir: '/tmp', name: 'bootstrap.json', content: '{}\n', uid: 0, gid: 0, mode: 0o644 },
+      };
+      await rt.createProxyServer(spec);
+      expect((await rt.state(spec.name))?.running).toBe(false);
+      expect(await rt.readFile(spec.name, '/tmp/bootstrap.json')).toBe('{}\n');
+      const details = await rt.describe(spec.name);
+      expect(details?.mounts).toContainEqual({ type: 'bind', source: file, target: '/etc/marina/roots.pem' });
+      expect(details?.publishedPorts).toEqual({});
+      await rt.start(spec.name);
+      expect((await rt.state(spec.name))?.running).toBe(true);
+      // On the host's own network: on none of Marina's networks.
+      expect(await rt.address(spec.name, network())).toBeUndefined();
+      await rt.remove(spec.name);
+      await rt.removeVolume(volume);
+      await rm(dir, { recursive: true, force: true });
     });
 
     it('runs a database server and publishes its port on loopback once it runs', async () => {

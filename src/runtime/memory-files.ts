@@ -119,3 +119,21 @@ export class MemoryFiles {
     return file && { uid: file.uid, gid: file.gid, mode: file.mode };
   }
 }
+
+/** The files a workload sees: its config files and its mounted volumes (binds are empty here). */
+export function workloadFiles(
+  workload: { files: Map<string, string>; mounts: Mount[] },
+  volume: (name: string) => MemoryFiles,
+): ProgramFiles {
+  const mountOf = (path: string) => {
+    const mount = workload.mounts
+      .filter((m) => m.type === 'volume' && (path === m.target || path.startsWith(`${m.target}/`)))
+      .sort((a, b) => b.target.length - a.target.length)[0];
+    if (!mount) return undefined;
+    return { mount, files: volume(mount.source), relative: posix.relative(mount.target, path) };
+  };
+  return {
+    read: (path) => workload.files.get(path) ?? mountOf(path)?.files.read(mountOf(path)?.relative ?? ''),
+    mountOf,
+  };
+}

@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Writable } from 'node:stream';
-import { MemoryFiles, type ProgramFiles } from './memory-files.js';
+import { MemoryFiles, type ProgramFiles, workloadFiles } from './memory-files.js';
 import { builtins, type Program, stamp } from './memory-programs.js';
 
 import {
@@ -20,6 +20,7 @@ import {
   type LogQuery,
   type Mount,
   type OneOffSpec,
+  type ProxyServerSpec,
   type RunResult,
   type Runtime,
   type RuntimeEvent,
@@ -50,6 +51,8 @@ interface Workload {
   stopping?: AbortController;
   exited?: Promise<void>;
   networks: Set<string>;
+  /** Its address on each network while it runs: a new one after every start, as Docker may give. */
+  addresses: Map<string, string>;
 }
 
 const DEFAULT_MEMORY = 2 * 1024 ** 3;
@@ -69,6 +72,7 @@ export class MemoryRuntime implements Runtime {
   private readonly networks = new Map<string, { labels: Record<string, string>; internal: boolean }>();
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
   private nextPort = 40000;
+  private nextAddress = 2;
 
   constructor(options: { images?: string[] } = {}) {
     this.images = new Set(options.images ?? []);
@@ -130,6 +134,7 @@ export class MemoryRuntime implements Runtime {
       startedAt: null,
       log: [],
       networks: new Set(spec.network ? [spec.network] : []),
+      addresses: new Map(),
     };
     this.workloads.set(spec.name, workload);
     this.emit(workload, 'create');
@@ -155,20 +160,8 @@ export class MemoryRuntime implements Runtime {
     return volume;
   }
 
-  /** The files a workload sees: its config files and its mounted volumes (binds are empty here). */
   private filesOf(workload: Pick<Workload, 'files' | 'mounts'>): ProgramFiles {
-    const mountOf = (path: string) => {
-      const mount = workload.mounts
-        .filter((m) => m.type === 'volume' && (path === m.target || path.startsWith(`${m.target}/`)))
-        .sort((a, b) => b.target.length - a.target.length)[0];
-      if (!mount) return undefined;
-      const volume = this.volumeOf(mount.source, {});
-      return { mount, files: volume.files, relative: posix.relative(mount.target, path) };
-    };
-    return {
-      read: (path) => workload.files.get(path) ?? mountOf(path)?.files.read(mountOf(path)?.relative ?? ''),
-      mountOf,
-    };
+    return workloadFiles(workload, (name) => this.volumeOf(name, {}).files);
   }
 
   private hashOf(spec: InstanceSpec): string {
@@ -183,7 +176,7 @@ export class MemoryRuntime implements Runtime {
       memoryBytes: spec.limits.memoryBytes,
       nanoCpus: spec.limits.nanoCpus,
       ports: {
-        [spec.http.port]: spec.http.hostPort || this.nextPort++,
+        ...(spec.http ? { [spec.http.port]: spec.http.hostPort || this.nextPort++ } : {}),
         ...(spec.gevent ? { [spec.gevent.port]: spec.gevent.hostPort || this.nextPort++ } : {}),
       },
     });
@@ -224,6 +217,7 @@ export class MemoryRuntime implements Runtime {
         : 127;
       if (!run) line('stderr')(`${program}: not found\n`);
       Object.assign(workload, { running: false, exitCode, startedAt: null, stopping: undefined });
+      workload.addresses.clear();
       this.emit(workload, 'die');
     })();
   }
@@ -443,6 +437,7 @@ export class MemoryRuntime implements Runtime {
 
   async disconnectNetwork(network: string, name: string): Promise<void> {
     this.find(name)?.networks.delete(network);
+    this.find(name)?.addresses.delete(network);
   }
 
   async removeNetwork(name: string): Promise<void> {
@@ -473,8 +468,30 @@ export class MemoryRuntime implements Runtime {
     }).id;
   }
 
+  /** Runs no proxy: it sleeps, holding its mounts and the config file written into it. */
+  async createProxyServer(spec: ProxyServerSpec): Promise<string> {
+    await this.remove(spec.name);
+    const host = await this.info();
+    const workload = this.create({ ...spec, command: ['sleep', 'infinity'], memoryBytes: host.memoryBytes / 2 });
+    workload.files.set(posix.join(spec.config.dir, spec.config.name), spec.config.content);
+    return workload.id;
+  }
+
   async publishedPort(name: string, port: number): Promise<number | undefined> {
     const workload = this.get(name);
     return workload.running ? workload.ports[port] : undefined;
+  }
+
+  /** A made-up address (nothing listens there): enough for what Marina does with it. */
+  async address(name: string, network: string): Promise<string | undefined> {
+    const workload = this.find(name);
+    if (!workload?.running || !workload.networks.has(network)) return undefined;
+    let address = workload.addresses.get(network);
+    if (!address) {
+      const n = this.nextAddress++;
+      address = `10.99.${(n >> 8) & 255}.${n & 255}`;
+      workload.addresses.set(network, address);
+    }
+    return address;
   }
 }

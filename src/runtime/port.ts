@@ -59,8 +59,11 @@ export interface InstanceSpec {
   mounts: Mount[];
   config: ConfigFile;
   limits: { memoryBytes: number; nanoCpus: number; pids: number };
-  /** Odoo's HTTP port, published on Marina's host (hostPort 0: the runtime picks one). */
-  http: { port: number; hostIp: string; hostPort: number };
+  /**
+   * Odoo's HTTP port, published on Marina's host (hostPort 0: the runtime picks one). Absent: not
+   * published at all; the edge reaches the container at its address on `network` (see `address`).
+   */
+  http?: { port: number; hostIp: string; hostPort: number };
   /** Odoo's gevent port (websocket), published too when the instance runs workers behind the edge. */
   gevent?: { port: number; hostIp: string; hostPort: number };
   healthcheck: Healthcheck;
@@ -105,6 +108,22 @@ export interface DatabaseServerSpec {
   dataDir: string;
   /** Published on Marina's host loopback only (read it back with publishedPort). */
   port: number;
+}
+
+/**
+ * The managed reverse proxy of a host (the official caddy image's contract): on the host's own
+ * network (it listens on the host's ports and reaches loopback and the containers' bridge networks),
+ * its volumes and the operator's files (read-only bind mounts) mounted, restarted unless stopped.
+ */
+export interface ProxyServerSpec {
+  name: string;
+  image: string;
+  command: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  mounts: Mount[];
+  /** Written before it starts (the proxy's first configuration). */
+  config: ConfigFile;
 }
 
 export interface RunResult {
@@ -234,8 +253,15 @@ export interface Runtime {
 
   /** Creates the managed database server, stopped; sized to the host. */
   createDatabaseServer(spec: DatabaseServerSpec): Promise<string>;
+  /** Creates the managed reverse proxy, stopped, on the host's network, with its config file written. */
+  createProxyServer(spec: ProxyServerSpec): Promise<string>;
   /** The host port a workload's port is published on, once it runs. */
   publishedPort(name: string, port: number): Promise<number | undefined>;
+  /**
+   * The workload's IPv4 address on a network, while it runs there; undefined when it is missing,
+   * stopped or not on that network. It changes when the workload is made again (or restarted).
+   */
+  address(name: string, network: string): Promise<string | undefined>;
 }
 
 /** Makes the runtime of a host from its stored address. */

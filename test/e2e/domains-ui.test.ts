@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MemoryRuntime } from '../../src/runtime/memory.js';
@@ -20,6 +18,7 @@ import { type EdgeStack, edgeStackUnavailable, startEdgeStack } from '../helpers
 import { makeOrganization, makeProject, requestInstance } from '../helpers/factories.js';
 import { followJob } from '../helpers/jobs.js';
 import { root } from '../helpers/process.js';
+import { makeSelfSignedCertificate, type TestCertificate } from '../helpers/test-ca.js';
 
 /**
  * The instance page's Domains tab in a real Chromium, against a real Marina with the edge on
@@ -52,9 +51,8 @@ let instance: { id: string; name: string; url: string };
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-const certificateDirs: string[] = [];
-let certificates: Record<'own' | 'other', Awaited<ReturnType<typeof selfSignedCertificate>>>;
-const run = promisify(execFile);
+let certificateDir: string;
+let certificates: Record<'own' | 'other', TestCertificate>;
 
 const api = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) =>
   as(t, admin)(method, url, payload);
@@ -98,39 +96,6 @@ async function addInPage(hostname: string, method?: RegExp) {
   await addForm().getByRole('button', { name: 'Add domain' }).click();
 }
 
-/** A certificate and key for a name, made by openssl (node:crypto cannot sign certificates). */
-async function selfSignedCertificate(hostname: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'marina-domains-ui-cert-'));
-  const certificatePath = join(dir, 'certificate.pem');
-  const keyPath = join(dir, 'key.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    certificatePath,
-    '-days',
-    '30',
-    '-subj',
-    `/CN=${hostname}`,
-    '-addext',
-    `subjectAltName=DNS:${hostname}`,
-  ]);
-  const made = {
-    certificatePath,
-    certificate: await readFile(certificatePath, 'utf8'),
-    key: await readFile(keyPath, 'utf8'),
-  };
-  certificateDirs.push(dir);
-  return made;
-}
-
 beforeAll(async () => {
   if (unavailable) return;
   await requireDocker();
@@ -140,9 +105,10 @@ beforeAll(async () => {
   await cp(process.env.DOMAINS_UI_BUILT_WEB ?? join(root, 'dist', 'web'), webDir, { recursive: true });
   // Made before Marina starts: its test clock stands still at its start, and a certificate is
   // refused before its notBefore.
+  certificateDir = await mkdtemp(join(tmpdir(), 'marina-domains-ui-cert-'));
   certificates = {
-    own: await selfSignedCertificate('cert.example.test'),
-    other: await selfSignedCertificate('cert.example.test'),
+    own: await makeSelfSignedCertificate(certificateDir, 'own', { names: ['cert.example.test'], days: 30 }),
+    other: await makeSelfSignedCertificate(certificateDir, 'other', { names: ['cert.example.test'], days: 30 }),
   };
   stack = await startEdgeStack();
   const marina = await startDockerMarina(namespace, {
@@ -174,7 +140,7 @@ afterAll(async () => {
   await stack?.stop();
   if (!unavailable) await removeNamespace(namespace);
   if (webDir) await rm(webDir, { recursive: true, force: true });
-  for (const dir of certificateDirs) await rm(dir, { recursive: true, force: true });
+  if (certificateDir) await rm(certificateDir, { recursive: true, force: true });
 }, 120_000);
 
 describe.skipIf(unavailable)('the Domains tab of an instance', () => {
@@ -281,21 +247,23 @@ describe.skipIf(unavailable)('the Domains tab of an instance', () => {
     const dialog = page.getByRole('dialog', { name: `Upload a certificate for ${hostname}` });
     // A key that is not the certificate's: refused, the reason shown, the dialog stays.
     await dialog.getByLabel('Certificate (PEM) file').setInputFiles(own.certificatePath);
-    await expect.poll(() => dialog.getByLabel('Certificate (PEM)', { exact: true }).inputValue()).toBe(own.certificate);
-    await dialog.getByLabel('Private key (PEM)', { exact: true }).fill(other.key);
+    await expect
+      .poll(() => dialog.getByLabel('Certificate (PEM)', { exact: true }).inputValue())
+      .toBe(own.certificatePem);
+    await dialog.getByLabel('Private key (PEM)', { exact: true }).fill(other.keyPem);
     await dialog.getByRole('button', { name: 'Upload certificate' }).click();
     const refusal = dialog.locator('.alert-error');
     await refusal.waitFor();
     const refused = await api('PUT', `/api/v1/domains/${domain.id}/certificate`, {
-      certificate: own.certificate,
-      key: other.key,
+      certificate: own.certificatePem,
+      key: other.keyPem,
     });
     expect(refused.statusCode).toBe(400);
     expect(await refusal.textContent()).toContain(refused.json().error.message);
     await snap(page, 'certificate-refused', false);
     expect((await domainNow(hostname))?.ownCertificate).toBeNull();
 
-    await dialog.getByLabel('Private key (PEM)', { exact: true }).fill(own.key);
+    await dialog.getByLabel('Private key (PEM)', { exact: true }).fill(own.keyPem);
     await dialog.getByRole('button', { name: 'Upload certificate' }).click();
     await card
       .getByTestId('own-certificate')

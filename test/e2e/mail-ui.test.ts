@@ -7,15 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/adapters/postgres/admin.js';
 import { as, type Browser as Session, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
 import { launchChromium, screenshots, signInPage } from '../helpers/browser.js';
-import {
-  docker,
-  provisionInstance,
-  removeNamespace,
-  requireDocker,
-  startDockerMarina,
-  TEST_IMAGES,
-  testNamespace,
-} from '../helpers/docker.js';
+import { docker, TEST_IMAGES } from '../helpers/docker.js';
+import { type MailMarina, startMailMarina } from '../helpers/mail-marina.js';
 
 /**
  * The Mail tab in Chromium against real Docker, the stand-in Odoo and Marina's mail catcher: a
@@ -25,13 +18,12 @@ import {
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const after = '/work/screens/after';
-const namespace = testNamespace();
+let marina: MailMarina;
 let t: TestApp;
 let admin: Session;
 let browser: Browser;
 let baseUrl: string;
 let webDir: string;
-let dataDir: string;
 let instance: { id: string; name: string };
 const pageErrors: string[] = [];
 
@@ -98,28 +90,19 @@ async function shoot(page: Page, name: string, target: Locator): Promise<void> {
 }
 
 beforeAll(async () => {
-  await requireDocker();
   await mkdir(screenshots, { recursive: true });
   // A copy of the built UI: another engineer's rebuild of dist/web must not break the pages.
   webDir = await mkdtemp(join(tmpdir(), 'marina-mail-web-'));
   await cp(join(root, 'dist', 'web'), webDir, { recursive: true });
-  dataDir = await mkdtemp(join(tmpdir(), 'marina-mail-ui-'));
-  const marina = await startDockerMarina(namespace, {
-    MARINA_WEB_DIR: webDir,
-    MARINA_DATA_DIR: dataDir,
-    MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
-    MARINA_MAIL_CATCHER_PORT: '0',
-  });
-  ({ t, admin, baseUrl } = marina);
-  instance = (await provisionInstance(marina, { project: 'shop', name: 'staging' })).instance;
+  marina = await startMailMarina({ MARINA_WEB_DIR: webDir, MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin });
+  ({ t, admin, baseUrl, instance } = marina);
   browser = await launchChromium();
 }, 240_000);
 
 afterAll(async () => {
   await browser?.close();
-  await t?.close();
-  await removeNamespace(namespace);
-  for (const dir of [webDir, dataDir]) if (dir) await rm(dir, { recursive: true, force: true });
+  await marina?.close();
+  if (webDir) await rm(webDir, { recursive: true, force: true });
 });
 
 describe('the Mail tab', { timeout: 120_000 }, () => {

@@ -55,6 +55,8 @@ export interface TestAppOptions {
   clockStart?: Date;
   /** Hosts' runtimes: the in-memory stand-in (src/runtime/memory.ts) instead of Docker. */
   runtime?: RuntimeFactory;
+  /** How often the edge checks the proxy kept its configuration (default once a minute). */
+  edgeProxyCheckMs?: number;
 }
 
 export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
@@ -74,6 +76,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     box: SecretBox.fromPassphrase('marina test secret key'),
     connectionString: database.url,
     runtime: options.runtime,
+    edgeProxyCheckMs: options.edgeProxyCheckMs,
   });
   const app = await buildApp({ config, services, db: database.db, logger });
   await app.ready();

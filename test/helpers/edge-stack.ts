@@ -77,11 +77,24 @@ export interface EdgeStack {
   loadCaddyConfig(config: unknown): Promise<void>;
   /** GET on Caddy's admin API, parsed JSON. */
   caddyConfig(path?: string): Promise<unknown>;
-  /** Stops Caddy and starts it again with `--resume`, same ports and storage. */
-  restartCaddy(): Promise<void>;
+  /** Stops Caddy and starts it again, same ports and storage: with `--resume` (its last
+   *  configuration) unless `resume: false` (only the admin listener, as a fresh start). */
+  restartCaddy(options?: { resume?: boolean }): Promise<void>;
   logs(): EdgeStackProcessLogs;
   stop(): Promise<void>;
 }
+
+export interface EdgeStackOptions {
+  /**
+   * `process` (default): a Caddy process of the helper's own, given to Marina as an operator-run
+   * Caddy (MARINA_CADDY_ADMIN_URL). `managed`: no Caddy here; Marina runs its managed proxy container
+   * (the test image marina-test/caddy) on the stack's ports, its admin API on `caddyAdminUrl`.
+   */
+  caddy?: 'process' | 'managed';
+}
+
+/** The test image of Marina's managed proxy (scripts/test-images/caddy/). */
+export const MANAGED_CADDY_IMAGE = 'marina-test/caddy';
 
 /** Why the real edge stack cannot run here, or null when it can. */
 export function edgeStackUnavailable(): string | null {
@@ -92,21 +105,21 @@ export function edgeStackUnavailable(): string | null {
   return null;
 }
 
-export async function startEdgeStack(): Promise<EdgeStack> {
+export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<EdgeStack> {
   const unavailable = edgeStackUnavailable();
   if (unavailable) throw new Error(`The edge stack cannot start: ${unavailable}.`);
   // A free port found here may be taken by another test file before a process binds it: start
   // again on new ports then (everything of the failed attempt is already stopped).
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await startOnce();
+      return await startOnce(options.caddy ?? 'process');
     } catch (error) {
       if (attempt >= 3 || !/address already in use/i.test((error as Error).message)) throw error;
     }
   }
 }
 
-async function startOnce(): Promise<EdgeStack> {
+async function startOnce(caddyMode: 'process' | 'managed'): Promise<EdgeStack> {
   const dir = await mkdtemp(join(tmpdir(), 'marina-edge-'));
   const processes: Record<keyof EdgeStackProcessLogs, Process | null> = { pebble: null, dns: null, caddy: null };
   let stopped = false;
@@ -186,8 +199,9 @@ async function startOnce(): Promise<EdgeStack> {
       HOME: join(dir, 'caddy-home'),
     };
     await Promise.all(Object.values(caddyEnv).map((path) => mkdir(path, { recursive: true })));
-    const startCaddy = () => startProcess(CADDY, ['run', '--config', caddyConfigPath, '--resume'], caddyEnv);
-    processes.caddy = startCaddy();
+    const startCaddy = (resume = true) =>
+      startProcess(CADDY, ['run', '--config', caddyConfigPath, ...(resume ? ['--resume'] : [])], caddyEnv);
+    processes.caddy = caddyMode === 'process' ? startCaddy() : null;
     const caddyAdminUrl = `http://127.0.0.1:${adminPort}`;
 
     await Promise.all([
@@ -197,9 +211,11 @@ async function startOnce(): Promise<EdgeStack> {
       waitUntil('Pebble ACME directory', processes.pebble, async () => {
         await tlsGet(`https://127.0.0.1:${acmePort}/dir`, tls.caPem);
       }),
-      waitUntil('Caddy admin API', processes.caddy, async () => {
-        await plainRequest('GET', `${caddyAdminUrl}/config/`);
-      }),
+      caddyMode === 'process'
+        ? waitUntil('Caddy admin API', processes.caddy, async () => {
+            await plainRequest('GET', `${caddyAdminUrl}/config/`);
+          })
+        : undefined,
     ]);
     const issuingRootPem = await tlsGet(`https://127.0.0.1:${pebbleManagementPort}/roots/0`, tls.caPem);
     if (!issuingRootPem.includes('BEGIN CERTIFICATE')) {
@@ -225,7 +241,9 @@ async function startOnce(): Promise<EdgeStack> {
       dnsResolver: `127.0.0.1:${dnsPort}`,
       dnsPort,
       marinaEnv: () => ({
-        MARINA_CADDY_ADMIN_URL: caddyAdminUrl,
+        ...(caddyMode === 'process'
+          ? { MARINA_CADDY_ADMIN_URL: caddyAdminUrl }
+          : { MARINA_CADDY_IMAGE: MANAGED_CADDY_IMAGE, MARINA_CADDY_ADMIN_PORT: String(adminPort) }),
         MARINA_EDGE_HTTP_PORT: String(httpPort),
         MARINA_EDGE_HTTPS_PORT: String(httpsPort),
         MARINA_ACME_CA: `https://127.0.0.1:${acmePort}/dir`,
@@ -255,9 +273,10 @@ async function startOnce(): Promise<EdgeStack> {
         await plainRequest('POST', `${caddyAdminUrl}/load`, config);
       },
       caddyConfig: async (path = '') => JSON.parse(await plainRequest('GET', `${caddyAdminUrl}/config/${path}`)),
-      restartCaddy: async () => {
+      restartCaddy: async (options = {}) => {
+        if (caddyMode === 'managed') throw new Error('the managed proxy is a container: restart it with Docker');
         await processes.caddy?.kill();
-        processes.caddy = startCaddy();
+        processes.caddy = startCaddy(options.resume ?? true);
         const caddy = processes.caddy;
         await waitUntil('Caddy admin API after a restart', caddy, async () => {
           await plainRequest('GET', `${caddyAdminUrl}/config/`);

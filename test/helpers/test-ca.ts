@@ -54,38 +54,53 @@ export async function makeTestCa(
   const ca = await readPair(certificatePath, keyPath);
   return {
     ...ca,
-    issue: async (leafFile, leaf) => {
-      const leafCertificatePath = join(dir, `${leafFile}.pem`);
-      const leafKeyPath = join(dir, `${leafFile}.key`);
-      const alternativeNames = leaf.names
-        .map((name) => (/^[\d.]+$|:/.test(name) ? `IP:${name}` : `DNS:${name}`))
-        .join(',');
-      await run('openssl', [
-        'req',
-        '-x509',
-        ...EC_KEY,
-        '-CA',
-        certificatePath,
-        '-CAkey',
-        keyPath,
-        '-keyout',
-        leafKeyPath,
-        '-out',
-        leafCertificatePath,
-        '-days',
-        String(leaf.days ?? 7),
-        '-subj',
-        `/CN=${leaf.commonName ?? leaf.names[0]}`,
-        '-addext',
-        `subjectAltName=${alternativeNames}`,
-        '-addext',
-        'basicConstraints=critical,CA:FALSE',
-        '-addext',
-        'extendedKeyUsage=serverAuth',
-      ]);
-      return readPair(leafCertificatePath, leafKeyPath);
-    },
+    issue: (leafFile, leaf) => makeLeaf(dir, leafFile, leaf, ['-CA', certificatePath, '-CAkey', keyPath]),
   };
+}
+
+/**
+ * A certificate for the names signed by its own key, no CA behind it (what an operator's wildcard
+ * or an organization's upload looks like to code that does not check the chain): `<file>.pem`
+ * and `<file>.key` in `dir`.
+ */
+export function makeSelfSignedCertificate(
+  dir: string,
+  file: string,
+  options: { names: string[]; commonName?: string; days?: number },
+): Promise<TestCertificate> {
+  return makeLeaf(dir, file, options, []);
+}
+
+async function makeLeaf(
+  dir: string,
+  file: string,
+  leaf: { names: string[]; commonName?: string; days?: number },
+  signer: string[],
+): Promise<TestCertificate> {
+  const certificatePath = join(dir, `${file}.pem`);
+  const keyPath = join(dir, `${file}.key`);
+  const alternativeNames = leaf.names.map((name) => (/^[\d.]+$|:/.test(name) ? `IP:${name}` : `DNS:${name}`)).join(',');
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...EC_KEY,
+    ...signer,
+    '-keyout',
+    keyPath,
+    '-out',
+    certificatePath,
+    '-days',
+    String(leaf.days ?? 7),
+    '-subj',
+    `/CN=${leaf.commonName ?? leaf.names[0]}`,
+    '-addext',
+    `subjectAltName=${alternativeNames}`,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'extendedKeyUsage=serverAuth',
+  ]);
+  return readPair(certificatePath, keyPath);
 }
 
 async function readPair(certificatePath: string, keyPath: string): Promise<TestCertificate> {

@@ -1,17 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, type Browser, type TestApp } from '../helpers/app.js';
-import {
-  docker,
-  provisionInstance,
-  removeNamespace,
-  requireDocker,
-  startDockerMarina,
-  TEST_IMAGES,
-  testNamespace,
-} from '../helpers/docker.js';
+import { as } from '../helpers/app.js';
+import { docker, requireDocker, TEST_IMAGES } from '../helpers/docker.js';
+import { type MailMarina, startMailMarina } from '../helpers/mail-marina.js';
 import { odooSource } from '../helpers/odoo.js';
 import { execIn } from './odoo-session.js';
 
@@ -31,33 +21,23 @@ print('ODOO-SENT')
 `;
 
 describe.skipIf(!source)('real Odoo 17: a staging instance sends to the mail catcher', () => {
-  const namespace = testNamespace();
-  let t: TestApp;
-  let admin: Browser;
-  let dataDir: string;
-  let instance: { id: string; dbName: string };
+  let marina: MailMarina;
 
   beforeAll(async () => {
     await requireDocker();
     await docker.getImage(TEST_IMAGES.runtime).inspect();
-    dataDir = await mkdtemp(join(tmpdir(), 'marina-odoo-mail-'));
-    const marina = await startDockerMarina(namespace, {
-      MARINA_ODOO_17_IMAGE: TEST_IMAGES.runtime,
-      MARINA_ODOO_17_SOURCE: source ?? '',
-      MARINA_DATA_DIR: dataDir,
-      MARINA_MAIL_CATCHER_PORT: '0',
-    });
-    ({ t, admin } = marina);
-    instance = (await provisionInstance(marina, { project: 'shop', name: 'staging', timeoutMs: 300_000 })).instance;
+    marina = await startMailMarina(
+      { MARINA_ODOO_17_IMAGE: TEST_IMAGES.runtime, MARINA_ODOO_17_SOURCE: source ?? '' },
+      { provisionTimeoutMs: 300_000 },
+    );
   }, 360_000);
 
   afterAll(async () => {
-    await t?.close();
-    await removeNamespace(namespace);
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await marina?.close();
   });
 
   it('Odoo sends through the server Marina wrote, and the message is in the inbox', async () => {
+    const { t, admin, instance } = marina;
     const row = await t.services.instances.row(instance.id);
     const output = await execIn(row.container_name, [
       'sh',

@@ -581,6 +581,21 @@ def db_filter(opts, dbs, host):
     return list(dbs)
 
 
+WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def websocket_frame(opcode, payload):
+    """One unmasked, final server frame (RFC 6455 section 5.2)."""
+    size = len(payload)
+    if size < 126:
+        head = bytes([0x80 | opcode, size])
+    elif size < 65536:
+        head = bytes([0x80 | opcode, 126]) + size.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, 127]) + size.to_bytes(8, "big")
+    return head + payload
+
+
 class StandinServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -644,7 +659,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             route = {
                 "/web/health": self.health, "/web/login": self.login,
                 "/web/session/authenticate": self.authenticate, "/web/standin/crash": self.crash,
-                "/web/standin/echo": self.echo, "/websocket": self.echo, "/longpolling/poll": self.echo,
+                "/web/standin/echo": self.echo, "/websocket": self.websocket, "/longpolling/poll": self.echo,
             }.get(url.path.rstrip("/") or "/")
             if route is None and url.path.startswith("/web/database/"):
                 route = self.database_manager
@@ -782,6 +797,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json({"path": path, "port": self.server.server_address[1],
                         "headers": {k.lower(): v for k, v in self.headers.items()}},
                        headers=[("Cache-Control", "no-store")])
+
+    def websocket(self, path):
+        """An Upgrade to /websocket opens a real WebSocket (RFC 6455 handshake) where Odoo would open
+        one — the gevent port with workers, the HTTP port without — and sends one text frame: the
+        echo (path, port, headers), then closes. Anything else gets the echo, as before."""
+        key = self.headers.get("Sec-WebSocket-Key")
+        upgrade = (self.headers.get("Upgrade") or "").lower() == "websocket"
+        workers = int(self.opts.get("workers") or 0)
+        port = self.server.server_address[1]
+        on_evented_port = port == int(self.opts.get("gevent_port") or 8072) if workers > 0 else True
+        if not (upgrade and key):
+            return self.echo(path)
+        if not on_evented_port:
+            # Odoo's prefork HTTP workers cannot hold a websocket.
+            return self.send(400, "<!DOCTYPE html><title>400</title><p>websocket on the HTTP workers</p>")
+        accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        payload = json.dumps({"path": path, "port": port,
+                              "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+        self.wfile.write(websocket_frame(0x1, payload) + websocket_frame(0x8, b"\x03\xe8"))
+        self.wfile.flush()
+        self.close_connection = True
 
     def crash(self, _path):
         """A deliberate server error, to give Marina's log handling a real traceback."""

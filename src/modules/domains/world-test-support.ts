@@ -69,6 +69,8 @@ export class DomainsWorld {
         MARINA_ODOO_17_IMAGE: IMAGE,
         MARINA_INSTANCE_BIND: '127.0.0.1',
         MARINA_BASE_DOMAIN: BASE,
+        // An operator-run Caddy (none listens): no managed proxy container on the stand-in runtime.
+        MARINA_CADDY_ADMIN_URL: 'http://127.0.0.1:2019',
         MARINA_EDGE_ADDRESSES: `${PROXY_V4},${PROXY_V6}`,
         MARINA_EDGE_HTTPS_PORT: String(HTTPS_PORT),
         MARINA_DNS_RESOLVER: dns.resolver,

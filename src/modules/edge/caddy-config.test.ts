@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSelfSignedCertificate } from '../../../test/helpers/test-ca.js';
 import { buildCaddyConfig, type EdgeInstanceState, type EdgeState, instanceServerName } from './caddy-config.js';
 
 const run = promisify(execFile);
@@ -20,6 +21,7 @@ const instance = (over: Partial<EdgeInstanceState> = {}): EdgeInstanceState => (
   httpUpstream: '127.0.0.1:20001',
   geventUpstream: null,
   protection: null,
+  maxRequestBodyBytes: 64 * 1024 * 1024,
   ...over,
 });
 
@@ -137,6 +139,47 @@ describe('the Caddy configuration', () => {
     expect(old?.handle[0].upstreams).toEqual([{ dial: '127.0.0.1:20002' }]);
   });
 
+  it("finds an unpublished container by its name in Marina's DNS, never by an address in the configuration", () => {
+    const label = '0b7e8a52111122223333444455556666';
+    const routes = routesOf(
+      buildCaddyConfig(
+        state({
+          instances: [instance({ httpUpstream: { label, port: 8069 }, geventUpstream: { label, port: 8072 } })],
+        }),
+      ) as Json,
+    );
+    const proxies = routes.flatMap((r) => r.handle).filter((h: Json) => h.handler === 'reverse_proxy');
+    expect(proxies).toHaveLength(2);
+    for (const [proxy, port] of [
+      [proxies[0], '8072'],
+      [proxies[1], '8069'],
+    ]) {
+      expect(proxy.upstreams).toBeUndefined();
+      expect(proxy.dynamic_upstreams).toEqual({
+        source: 'a',
+        name: `${label}.odoo.marina.internal.`,
+        port,
+        refresh: '3s',
+        resolver: { addresses: ['udp/127.0.0.1:5399'] },
+        dial_timeout: '2s',
+      });
+    }
+    // The websocket route still goes first.
+    expect(routes.find((r) => r.match?.[0]?.path)?.handle[0].dynamic_upstreams.port).toBe('8072');
+  });
+
+  it("refuses a body over the instance's own limit: announced ones before Odoo, chunked ones when cut", () => {
+    const limited = buildCaddyConfig(
+      state({ instances: [instance({ maxRequestBodyBytes: 5 * 1024 * 1024 })] }),
+    ) as Json;
+    const routes = routesOf(limited);
+    const refusal = routes.find((r) => r.handle[0].status_code === 413) as Json;
+    expect(refusal.match[0].expression).toContain(`> ${5 * 1024 * 1024}`);
+    // Before the gevent and Odoo routes, so no path escapes it.
+    expect(routes.indexOf(refusal)).toBeLessThan(routes.length - 1);
+    expect((routes.at(-1) as Json).handle[0]).toEqual({ handler: 'request_body', max_size: 5 * 1024 * 1024 });
+  });
+
   it('protects with basic auth (bcrypt, base64 as Caddy 2.6 takes it) or an allow-list', () => {
     const basic = routesOf(
       buildCaddyConfig(
@@ -179,36 +222,19 @@ describe.skipIf(!existsSync(CADDY))("the configuration against Debian's Caddy 2.
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('passes `caddy validate` with every feature on', async () => {
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '2',
-      '-subj',
-      '/CN=*.apps.test',
-      '-addext',
-      'subjectAltName=DNS:*.apps.test,DNS:shop.example.com',
-    ]);
-    const [cert, key] = await Promise.all([
-      readFile(join(dir, 'cert.pem'), 'utf8'),
-      readFile(join(dir, 'key.pem'), 'utf8'),
-    ]);
+    const wildcard = await makeSelfSignedCertificate(dir, 'wildcard', {
+      names: ['*.apps.test', 'shop.example.com'],
+      days: 2,
+    });
     const config = buildCaddyConfig(
       state({
         httpPort: 18080,
         httpsPort: 18443,
-        acme: { ca: 'https://127.0.0.1:14000/dir', email: 'ops@x.test', caRootsFile: join(dir, 'cert.pem') },
-        wildcard: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') },
-        certificates: [{ hostname: 'shop.example.com', certificatePem: cert, keyPem: key }],
+        acme: { ca: 'https://127.0.0.1:14000/dir', email: 'ops@x.test', caRootsFile: wildcard.certificatePath },
+        wildcard: { certFile: wildcard.certificatePath, keyFile: wildcard.keyPath },
+        certificates: [
+          { hostname: 'shop.example.com', certificatePem: wildcard.certificatePem, keyPem: wildcard.keyPem },
+        ],
         instances: [
           instance({
             geventUpstream: '127.0.0.1:20002',
@@ -225,6 +251,9 @@ describe.skipIf(!existsSync(CADDY))("the configuration against Debian's Caddy 2.
             production: true,
             primaryHostname: 'shop.example.com',
             protection: { kind: 'allow', addresses: ['10.0.0.0/8', '2001:db8::/32'] },
+            // Not published: found by name in Marina's DNS.
+            httpUpstream: { label: '1b7e8a52111122223333444455556666', port: 8069 },
+            geventUpstream: { label: '1b7e8a52111122223333444455556666', port: 8072 },
           }),
         ],
       }),

@@ -1,5 +1,5 @@
 import { EDGE_INSTANCE_PORT } from './allocation.js';
-import { EDGE_ZONE } from './edge-dns.js';
+import { EDGE_ZONE, ODOO_ZONE } from './edge-dns.js';
 import { MAINTENANCE_PAGE, NO_SITE_PAGE } from './pages.js';
 
 /**
@@ -19,11 +19,23 @@ export interface EdgeInstanceState {
   platformHostname: string;
   /** The primary custom domain, when one is chosen; every other name redirects to it. */
   primaryHostname: string | null;
-  /** `host:port` of Odoo's HTTP port. */
-  httpUpstream: string;
-  /** `host:port` of Odoo's gevent port (websocket), when the instance has workers. */
-  geventUpstream: string | null;
+  /** Odoo's HTTP port: `host:port` where it is published, or its container found by name. */
+  httpUpstream: string | NamedUpstream;
+  /** Odoo's gevent port (websocket), when the instance has workers: as `httpUpstream`. */
+  geventUpstream: string | NamedUpstream | null;
   protection: { kind: 'basic'; username: string; passwordHash: string } | { kind: 'allow'; addresses: string[] } | null;
+  /** Largest request body, in bytes, the proxy lets through to this instance (Odoo's own limits apply below it). */
+  maxRequestBodyBytes: number;
+}
+
+/**
+ * An unpublished container, found at each refresh by a name of Marina's DNS (the Odoo zone): its
+ * address changes when it is made again, so the configuration holds the name, never the address.
+ */
+export interface NamedUpstream {
+  /** The instance's label in the Odoo zone (its id without dashes). */
+  label: string;
+  port: number;
 }
 
 export interface EdgeState {
@@ -42,8 +54,8 @@ export interface EdgeState {
   instances: EdgeInstanceState[];
 }
 
-/** Largest request body an instance accepts through the edge (Odoo's own limits apply below it). */
-export const REQUEST_BODY_LIMIT = 1024 * 1024 * 1024;
+/** How long Caddy keeps a container's address: a container made again is reached after at most this. */
+export const ODOO_ADDRESS_REFRESH = '3s';
 /** Retry-After of the maintenance page, in seconds. */
 export const MAINTENANCE_RETRY_SECONDS = 30;
 
@@ -51,6 +63,7 @@ export const PUBLIC_SERVER = 'edge_public';
 export const REDIRECT_SERVER = 'edge_public_http';
 export const instanceServerName = (id: string) => `inst_${id.replace(/-/g, '')}`;
 
+const TOO_LARGE = 'The request is too large.';
 const html = { 'Content-Type': ['text/html; charset=utf-8'], 'Cache-Control': ['no-store'] };
 
 function issuer(acme: EdgeState['acme']) {
@@ -117,10 +130,40 @@ function redirectServer(state: EdgeState) {
   };
 }
 
-function upstream(dial: string, options: { longReads: boolean }) {
+/**
+ * A body announced larger than the instance's limit is refused before any of it is read. Caddy 2.6
+ * turns a body cut short by `request_body` into a 502 when Content-Length was given (the 413 only
+ * survives for chunked bodies), which the error routes would show as the maintenance page.
+ */
+function bodyLimitRoute(instance: EdgeInstanceState) {
+  const length = '{http.request.header.Content-Length}';
+  return {
+    match: [{ expression: `${length} != '' && int(${length}) > ${instance.maxRequestBodyBytes}` }],
+    handle: [{ handler: 'static_response', status_code: 413, body: TOO_LARGE, close: true }],
+    terminal: true,
+  };
+}
+
+/** A fixed published port, or the container's current address asked of Marina's DNS at each refresh. */
+function upstreamsOf(target: string | NamedUpstream, state: EdgeState) {
+  if (typeof target === 'string') return { upstreams: [{ dial: target }] };
+  return {
+    // No answer (the container does not run): no upstream, a 503 error, the maintenance page.
+    dynamic_upstreams: {
+      source: 'a',
+      name: `${target.label}.${ODOO_ZONE}.`,
+      port: String(target.port),
+      refresh: ODOO_ADDRESS_REFRESH,
+      resolver: { addresses: [`udp/127.0.0.1:${state.dnsPort}`] },
+      dial_timeout: '2s',
+    },
+  };
+}
+
+function upstream(target: string | NamedUpstream, state: EdgeState, options: { longReads: boolean }) {
   return {
     handler: 'reverse_proxy',
-    upstreams: [{ dial }],
+    ...upstreamsOf(target, state),
     // The public hop (on loopback) set X-Forwarded-*: they pass on to Odoo (Caddy 2.6 keeps this per handler).
     trusted_proxies: ['127.0.0.0/8'],
     transport: {
@@ -191,19 +234,21 @@ function instanceServer(instance: EdgeInstanceState, state: EdgeState) {
       terminal: true,
     });
   }
+  routes.push(bodyLimitRoute(instance));
   if (instance.geventUpstream) {
     const paths = ['/websocket', '/websocket/*', ...(instance.longpolling ? ['/longpolling/*'] : [])];
     routes.push({
       match: [{ path: paths }],
-      handle: [upstream(instance.geventUpstream, { longReads: false })],
+      handle: [upstream(instance.geventUpstream, state, { longReads: false })],
       terminal: true,
     });
   }
   routes.push({
     handle: [
-      { handler: 'request_body', max_size: REQUEST_BODY_LIMIT },
+      // A body without Content-Length (chunked) is cut at the limit: 413 through the error routes.
+      { handler: 'request_body', max_size: instance.maxRequestBodyBytes },
       { handler: 'encode', encodings: { zstd: {}, gzip: {} }, prefer: ['zstd', 'gzip'] },
-      upstream(instance.httpUpstream, { longReads: true }),
+      upstream(instance.httpUpstream, state, { longReads: true }),
     ],
   });
   return {
@@ -227,7 +272,7 @@ function instanceServer(instance: EdgeInstanceState, state: EdgeState) {
         },
         {
           match: [{ vars: { '{http.error.status_code}': ['413'] } }],
-          handle: [{ handler: 'static_response', status_code: 413, body: 'The request is too large.' }],
+          handle: [{ handler: 'static_response', status_code: 413, body: TOO_LARGE }],
           terminal: true,
         },
         {

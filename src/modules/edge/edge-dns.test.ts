@@ -2,10 +2,16 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EDGE_ZONE, EdgeDns } from './edge-dns.js';
+import { answerQuery, EDGE_ZONE, EdgeDns, ODOO_ZONE } from './edge-dns.js';
 
 const routes: Record<string, string> = { 'main-erp-acme.apps.test': '127.77.1.2', 'shop.example.com': '127.77.9.9' };
-const dns = new EdgeDns(async (host) => (routes[host] ? { instanceId: 'x', edgeIp: routes[host] } : null));
+const RUNNING = '0123456789abcdef0123456789abcdef';
+const containers: Record<string, string> = { [RUNNING]: '172.18.0.5' };
+const dns = new EdgeDns(
+  async (host) => (routes[host] ? { instanceId: 'x', edgeIp: routes[host] } : null),
+  undefined,
+  async (label) => containers[label] ?? null,
+);
 let port: number;
 
 beforeAll(async () => {
@@ -56,6 +62,27 @@ describe('the edge DNS', () => {
     expect((await udpQuery('example.com.')).rcode).toBe('REFUSED');
     expect((await udpQuery('main-erp-acme.apps.test.')).rcode).toBe('REFUSED');
     expect((await udpQuery(`${EDGE_ZONE}.evil.test.`)).rcode).toBe('REFUSED');
+  });
+
+  it("answers A <instance>.odoo.marina.internal. with its container's address, NXDOMAIN when it does not run", async () => {
+    const answer = await udpQuery(`${RUNNING.toUpperCase()}.${ODOO_ZONE}.`);
+    expect(answer.rcode).toBe('NOERROR');
+    expect(answer.flag_aa).toBe(true);
+    expect(answer.answers?.[0]).toMatchObject({ type: 'A', data: '172.18.0.5' });
+    // A container's address moves: kept briefly by whoever asks.
+    expect(answer.answers?.[0]).toMatchObject({ ttl: 2 });
+    expect((await udpQuery(`${'f'.repeat(32)}.${ODOO_ZONE}.`)).rcode).toBe('NXDOMAIN');
+    expect((await udpQuery(`${RUNNING}.${ODOO_ZONE}.`, 'AAAA')).answers).toHaveLength(0);
+  });
+
+  it('refuses the Odoo zone when it has no lookup for it', async () => {
+    const query = dnsPacket.encode({
+      type: 'query',
+      id: 1,
+      questions: [{ type: 'A', name: `${RUNNING}.${ODOO_ZONE}` }],
+    });
+    const answer = await answerQuery(query, async () => null);
+    expect((dnsPacket.decode(answer ?? Buffer.alloc(0)) as { rcode?: string }).rcode).toBe('REFUSED');
   });
 
   it('answers over TCP too', async () => {

@@ -6,19 +6,29 @@ import type { EdgeRoute } from './route-table.js';
 
 /** The zone the proxy asks: `<host>.edge.marina.internal.` → the instance's edge address. */
 export const EDGE_ZONE = 'edge.marina.internal';
+/**
+ * The zone of instances' own servers: `<instance id, hex>.odoo.marina.internal.` → the current
+ * address of its Odoo container on its organization's network (ports not published).
+ */
+export const ODOO_ZONE = 'odoo.marina.internal';
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
 /** Short: a route removed stops being served soon; Caddy keeps its own answers 30 s anyway. */
 const TTL_SECONDS = 5;
+/** A container's address changes when it is made again: Caddy asks every few seconds anyway. */
+const ODOO_TTL_SECONDS = 2;
 
 export type RouteLookup = (hostname: string) => Promise<EdgeRoute | null>;
+/** The address behind one label of the Odoo zone, or null: no such instance, or it does not run. */
+export type AddressLookup = (label: string) => Promise<string | null>;
 
 /**
  * The answer to one DNS query, or null when the bytes are no DNS query at all. Only A records of
- * the edge zone are answered (the proxy's dynamic upstreams ask them): a routed host gets its edge
- * address, any other name in the zone NXDOMAIN, anything outside the zone REFUSED.
+ * the edge zone (and the Odoo zone, when there is a lookup for it) are answered — the proxy's
+ * dynamic upstreams ask them: a known name gets its address, any other name in the zone NXDOMAIN,
+ * anything outside the zones REFUSED.
  */
-export async function answerQuery(query: Buffer, lookup: RouteLookup): Promise<Buffer | null> {
+export async function answerQuery(query: Buffer, lookup: RouteLookup, odoo?: AddressLookup): Promise<Buffer | null> {
   let packet: dnsPacket.DecodedPacket;
   try {
     packet = dnsPacket.decode(query);
@@ -38,18 +48,20 @@ export async function answerQuery(query: Buffer, lookup: RouteLookup): Promise<B
     });
   if (!question || (packet.questions?.length ?? 0) !== 1) return reply(RCODE.FORMERR);
   const name = question.name.toLowerCase().replace(/\.$/, '');
-  if (!name.endsWith(`.${EDGE_ZONE}`) || (question.class ?? 'IN') !== 'IN') return reply(RCODE.REFUSED);
-  const host = name.slice(0, -(EDGE_ZONE.length + 1));
-  let route: EdgeRoute | null;
+  const zone = name.endsWith(`.${EDGE_ZONE}`) ? EDGE_ZONE : odoo && name.endsWith(`.${ODOO_ZONE}`) ? ODOO_ZONE : null;
+  if (!zone || (question.class ?? 'IN') !== 'IN') return reply(RCODE.REFUSED);
+  const label = name.slice(0, -(zone.length + 1));
+  let address: string | null;
   try {
-    route = await lookup(host);
+    address = zone === EDGE_ZONE ? ((await lookup(label))?.edgeIp ?? null) : await (odoo as AddressLookup)(label);
   } catch {
     return reply(RCODE.SERVFAIL);
   }
-  if (!route) return reply(RCODE.NXDOMAIN);
+  if (!address) return reply(RCODE.NXDOMAIN);
   // The name exists: other types get an empty answer (AAAA is asked beside A), not NXDOMAIN.
   if (question.type !== 'A') return reply(RCODE.NOERROR);
-  return reply(RCODE.NOERROR, [{ type: 'A', name: question.name, ttl: TTL_SECONDS, data: route.edgeIp }]);
+  const ttl = zone === EDGE_ZONE ? TTL_SECONDS : ODOO_TTL_SECONDS;
+  return reply(RCODE.NOERROR, [{ type: 'A', name: question.name, ttl, data: address }]);
 }
 
 /** Marina's DNS answerer for the proxy, on 127.0.0.1 over UDP and TCP (same port). */
@@ -62,6 +74,8 @@ export class EdgeDns {
   constructor(
     private readonly lookup: RouteLookup,
     private readonly logger?: Logger,
+    /** Answers the Odoo zone (instances reached on their network); without it the zone is refused. */
+    private readonly odoo?: AddressLookup,
   ) {}
 
   /** Listens on the port (0: a free one, the same for UDP and TCP); resolves with it. */
@@ -97,7 +111,7 @@ export class EdgeDns {
       const socket = createSocket('udp4');
       socket.once('error', reject);
       socket.on('message', (message, from) => {
-        void answerQuery(message, this.lookup).then((answer) => {
+        void answerQuery(message, this.lookup, this.odoo).then((answer) => {
           if (answer) socket.send(answer, from.port, from.address);
         });
       });
@@ -133,7 +147,7 @@ export class EdgeDns {
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const message = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
         buffered = buffered.subarray(2 + message.length);
-        void answerQuery(Buffer.from(message), this.lookup).then((answer) => {
+        void answerQuery(Buffer.from(message), this.lookup, this.odoo).then((answer) => {
           if (!answer) return socket.destroy();
           const length = Buffer.alloc(2);
           length.writeUInt16BE(answer.length);

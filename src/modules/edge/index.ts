@@ -3,11 +3,14 @@ import { CaddyAdmin } from '../../adapters/proxy/caddy-admin.js';
 import type { MarinaConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
+import { type HostService, LOCAL_HOST_ID } from '../hosts/hosts.js';
 import type { InstanceService } from '../instances/service.js';
 import { backfillEdgeIdentities } from './backfill.js';
 import { buildCaddyConfig, type EdgeState, PUBLIC_SERVER } from './caddy-config.js';
 import { probeCertificate } from './certificate-probe.js';
 import { EdgeDns } from './edge-dns.js';
+import { ManagedProxy } from './managed-proxy.js';
+import { OdooAddresses } from './odoo-addresses.js';
 import { type EdgeRoute, RouteTable } from './route-table.js';
 import { EdgeStateReader } from './state.js';
 import { EdgeSync } from './sync.js';
@@ -49,8 +52,12 @@ export interface EdgeModuleDeps {
   db: Db;
   box: SecretBox;
   logger: Logger;
-  config: Pick<MarinaConfig, 'edge' | 'host' | 'port' | 'instances'>;
+  config: Pick<MarinaConfig, 'edge' | 'host' | 'port' | 'instances' | 'namespace'>;
   instances: InstanceService;
+  /** This machine's runtime, where the managed proxy runs (MARINA_CADDY_ADMIN_URL unset). */
+  hosts: Pick<HostService, 'reachableRuntime'>;
+  /** How often the watch looks at the proxy (default once a minute; tests use a fraction of a second). */
+  proxyCheckMs?: number;
 }
 
 const PROXY_CHECK_MS = 60_000;
@@ -80,14 +87,33 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
   const edgeConfig = config.edge;
   const log = logger.child({ module: 'edge' });
   const routes = new RouteTable(db);
-  const dns = new EdgeDns((host) => routes.lookup(host), log);
+  // Instances whose ports are not published are found by name: their container's address now.
+  const addresses = new OdooAddresses({ db, instances });
+  const dns = new EdgeDns(
+    (host) => routes.lookup(host),
+    log,
+    (label) => addresses.lookup(label),
+  );
   const bind = config.instances.bindAddress;
+  const proxy = edgeConfig.managedProxy
+    ? new ManagedProxy({
+        runtime: () => deps.hosts.reachableRuntime(LOCAL_HOST_ID),
+        namespace: config.namespace,
+        hostId: LOCAL_HOST_ID,
+        edge: edgeConfig,
+        managed: edgeConfig.managedProxy,
+        answers: () => admin.config(),
+        logger: log,
+      })
+    : undefined;
   const reader = new EdgeStateReader({
     db,
     box,
     logger: log,
-    edge: edgeConfig,
+    // Caddy in its container reads the operator's files where they are mounted.
+    edge: proxy ? proxy.inside(edgeConfig) : edgeConfig,
     upstreamHost: loopbackOf(bind),
+    publishes: (instance) => instances.publishes(instance),
     askUrl: `http://${loopbackOf(config.host)}:${config.port}/api/v1/edge/ask`,
     dnsPort: () => dns.port,
   });
@@ -99,15 +125,19 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
   });
   // Created, deleted, moved to another port: the set of instances may have changed. A status
   // change builds the same configuration, which is not sent again.
-  const onInstance = () => sync.request('an instance changed');
+  const onInstance = (changed: { id: string }) => {
+    addresses.forget(changed.id);
+    sync.request('an instance changed');
+  };
   let started = false;
   let watch: NodeJS.Timeout | undefined;
 
   /**
    * A Caddy restarted without --resume (or by hand) has lost Marina's configuration, and Marina
-   * would not know: it looks once a minute and loads again when its public server is gone.
+   * would not know: it looks once a minute (proxyCheckMs) and loads again when its public server is gone.
    */
   async function checkProxy(): Promise<void> {
+    await ensureProxy();
     const running = (await admin.config().catch(() => undefined)) as
       | {
           apps?: { http?: { servers?: Record<string, unknown> } };
@@ -118,6 +148,20 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
     if (!running?.apps?.http?.servers?.[PUBLIC_SERVER]) {
       sync.invalidate();
       sync.request('the proxy had lost its configuration');
+    }
+  }
+
+  /** The managed proxy's container, made or started when gone or stopped (at start, then by the watch). */
+  async function ensureProxy(): Promise<void> {
+    if (!proxy) return;
+    try {
+      // A new container may start from an empty configuration: load it (retried until Caddy answers).
+      if ((await proxy.ensure()) === 'created') {
+        sync.invalidate();
+        sync.request('the managed proxy was made');
+      }
+    } catch (error) {
+      log.error({ err: error, container: proxy.name }, 'edge: the managed proxy could not be made or started');
     }
   }
 
@@ -140,14 +184,15 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
       await dns.start(edgeConfig.dnsPort);
       instances.bus.on('instance', onInstance);
       instances.bus.on('instance-removed', onInstance);
-      if (bind === '0.0.0.0' || bind === '::')
+      if (config.instances.publishPorts && (bind === '0.0.0.0' || bind === '::'))
         log.warn(
           { bind },
           'edge: instances are also published on every address of this host, around the proxy (its protection and redirects); set MARINA_INSTANCE_BIND=127.0.0.1',
         );
+      await ensureProxy();
       sync.resume();
       sync.request('Marina started');
-      watch = setInterval(() => void checkProxy(), PROXY_CHECK_MS);
+      watch = setInterval(() => void checkProxy(), deps.proxyCheckMs ?? PROXY_CHECK_MS);
       watch.unref();
       // Caddy may not be up yet: the sync keeps retrying in the background and logs why.
       await sync.flush().catch(() => undefined);

@@ -4,7 +4,9 @@ import type { EdgeConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import type { Instance, InstanceProtection } from '../../db/schema.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
+import { ODOO_GEVENT_PORT, ODOO_HTTP_PORT } from '../instances/odoo-container.js';
 import type { EdgeInstanceState, EdgeState } from './caddy-config.js';
+import { odooLabel } from './odoo-addresses.js';
 
 export interface EdgeStateDeps {
   db: Db;
@@ -13,9 +15,13 @@ export interface EdgeStateDeps {
   edge: EdgeConfig;
   /** Where the proxy reaches instances' published HTTP ports (MARINA_INSTANCE_BIND, or loopback). */
   upstreamHost: string;
+  /** Whether an instance's ports are published (else the proxy finds its container by name). */
+  publishes: (instance: Pick<Instance, 'host_id'>) => boolean;
   askUrl: string;
   dnsPort: () => number;
 }
+
+const MIB = 1024 * 1024;
 
 /** Where the domains module seals an uploaded key and a basic-auth password (see src/modules/domains/). */
 const certificateKeyAt = (id: string) => ({ table: 'domains', column: 'certificate_key', row: id });
@@ -38,7 +44,6 @@ export class EdgeStateReader {
       .selectAll()
       .where('hostname', 'is not', null)
       .where('edge_ip', 'is not', null)
-      .where('http_port', 'is not', null)
       .execute();
     const certificates = await db
       .selectFrom('domains')
@@ -65,7 +70,10 @@ export class EdgeStateReader {
           return [];
         }
       }),
-      instances: rows.map((row) => this.instance(row)),
+      // A published instance needs its port; an unpublished one is found by name (its port unused).
+      instances: rows
+        .filter((row) => row.http_port !== null || !this.deps.publishes(row))
+        .map((row) => this.instance(row)),
     };
   }
 
@@ -77,9 +85,27 @@ export class EdgeStateReader {
       longpolling: Number.parseInt(row.odoo_version, 10) <= 15,
       platformHostname: row.hostname ?? '',
       primaryHostname: row.primary_hostname,
-      httpUpstream: `${this.deps.upstreamHost}:${row.http_port}`,
-      geventUpstream: row.gevent_port === null ? null : `127.0.0.1:${row.gevent_port}`,
+      ...this.upstreams(row),
       protection: this.protection(row.id, row.protection),
+      // The same for every instance today (MARINA_EDGE_MAX_UPLOAD_MB); plans (#19) will set it per instance.
+      maxRequestBodyBytes: this.deps.edge.maxUploadMb * MIB,
+    };
+  }
+
+  /**
+   * Published ports (development, or another host's instance — reached as before), or the
+   * container by name on its network; a gevent port recorded means the instance runs workers.
+   */
+  private upstreams(row: Instance): Pick<EdgeInstanceState, 'httpUpstream' | 'geventUpstream'> {
+    if (this.deps.publishes(row))
+      return {
+        httpUpstream: `${this.deps.upstreamHost}:${row.http_port}`,
+        geventUpstream: row.gevent_port === null ? null : `127.0.0.1:${row.gevent_port}`,
+      };
+    const label = odooLabel(row.id);
+    return {
+      httpUpstream: { label, port: ODOO_HTTP_PORT },
+      geventUpstream: row.gevent_port === null ? null : { label, port: ODOO_GEVENT_PORT },
     };
   }
 

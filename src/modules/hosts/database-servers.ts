@@ -17,6 +17,12 @@ export const postgresAlias = (namespace: string): string => `${namespace}-postgr
 export const ORGANIZATION_NETWORK_KIND = 'organization-network';
 
 /**
+ * Label kind of the managed reverse proxy's container and volumes (edge/managed-proxy.ts): Marina's
+ * own, never orphans, though no row records them.
+ */
+export const MANAGED_PROXY_KIND = 'proxy';
+
+/**
  * The network of one organization's instances on a host. Organizations share no network: an Odoo
  * reaches the database server (attached to each) and nothing of another organization.
  */

@@ -65,6 +65,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     box,
     config,
     bus: new InstanceBus(),
+    hosts,
   });
   const jobDeps: InstanceJobDeps = {
     instances,

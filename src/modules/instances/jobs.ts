@@ -102,7 +102,7 @@ export async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
 /** The server as the instance's records say it should be. */
 async function desiredServer(deps: InstanceJobDeps, instance: Instance) {
   const { rt } = await runtimeOf(deps, instance);
-  return serverSpec(rt, instance, deps.bindAddress);
+  return serverSpec(rt, instance, deps.instances.publishes(instance) ? deps.bindAddress : null);
 }
 
 /** Creates the long-running server with its odoo.conf; it does not start it. */
@@ -280,7 +280,7 @@ function provisionHandler(deps: InstanceJobDeps) {
 /** Waits until Odoo answers, then records it as running since the container's start. */
 export async function healthy(deps: InstanceJobDeps, engine: Runtime, instance: Instance): Promise<void> {
   await waitForHealth(
-    deps.instances.internalUrl(instance),
+    () => deps.instances.internalUrl(instance),
     versionFacts(instance.odoo_version as OdooVersion).healthPath,
     deps.healthTimeoutMs,
   );

@@ -13,6 +13,9 @@ export const ODOO_DATA_DIR = '/var/lib/odoo';
 export const ODOO_SOURCE_MOUNT = '/opt/odoo';
 /** Threads count as pids: room for Odoo's workers, cron threads and request threads, not for a fork bomb. */
 export const ODOO_PIDS_LIMIT = 1024;
+/** Odoo's ports inside its container: HTTP, and the gevent server (websocket) when it runs workers. */
+export const ODOO_HTTP_PORT = 8069;
+export const ODOO_GEVENT_PORT = 8072;
 
 /** Names on the host and in PostgreSQL come from the namespace and the instance id, never from user text. */
 export function runtimeNames(
@@ -138,9 +141,13 @@ function baseSpec(rt: OdooRuntime, instance: Instance) {
 const HEALTH_PROBE =
   "import sys,urllib.request\ntry:\n  sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8069/web/health',timeout=5).status==200 else 1)\nexcept Exception:\n  sys.exit(1)";
 
-/** The long-running Odoo server of the instance (the runtime gives it no privilege at all). */
-export function serverSpec(rt: OdooRuntime, instance: Instance, bindAddress: string): InstanceSpec {
-  if (instance.http_port === null) throw new Error('the instance has no port');
+/**
+ * The long-running Odoo server of the instance (the runtime gives it no privilege at all). Its
+ * ports are published on `publishOn` (an address of the host), or not at all when it is null: the
+ * edge then reaches the container on its organization's network.
+ */
+export function serverSpec(rt: OdooRuntime, instance: Instance, publishOn: string | null): InstanceSpec {
+  if (publishOn !== null && instance.http_port === null) throw new Error('the instance has no port');
   return {
     ...baseSpec(rt, instance),
     name: instance.container_name,
@@ -150,10 +157,12 @@ export function serverSpec(rt: OdooRuntime, instance: Instance, bindAddress: str
       nanoCpus: Math.round(instance.cpus * 1e9),
       pids: ODOO_PIDS_LIMIT,
     },
-    http: { port: 8069, hostIp: bindAddress, hostPort: instance.http_port },
+    ...(publishOn !== null && instance.http_port !== null
+      ? { http: { port: ODOO_HTTP_PORT, hostIp: publishOn, hostPort: instance.http_port } }
+      : {}),
     // The edge's /websocket route reaches Odoo's gevent server here (loopback only).
-    ...(instance.gevent_port !== null
-      ? { gevent: { port: 8072, hostIp: '127.0.0.1', hostPort: instance.gevent_port } }
+    ...(publishOn !== null && instance.gevent_port !== null
+      ? { gevent: { port: ODOO_GEVENT_PORT, hostIp: '127.0.0.1', hostPort: instance.gevent_port } }
       : {}),
     healthcheck: {
       test: ['CMD', 'python3', '-c', HEALTH_PROBE],
@@ -202,9 +211,12 @@ export function odooOutputToLog(job: Pick<JobContext<unknown>, 'log' | 'progress
   };
 }
 
-/** Waits until the instance answers its health URL (or /web/login where /web/health is unknown). */
+/**
+ * Waits until the instance answers its health URL (or /web/login where /web/health is unknown).
+ * `base` is asked again each round: a container's address exists only while it runs.
+ */
 export async function waitForHealth(
-  baseUrl: string,
+  base: string | (() => Promise<string | null>),
   healthPath: string,
   timeoutMs: number,
   signal?: AbortSignal,
@@ -213,7 +225,9 @@ export async function waitForHealth(
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (signal?.aborted) throw new Error('cancelled');
-    for (const path of [healthPath, '/web/login']) {
+    const baseUrl = typeof base === 'string' ? base : await base();
+    if (baseUrl === null) last = 'the container has no address on its network (it does not run)';
+    for (const path of baseUrl === null ? [] : [healthPath, '/web/login']) {
       try {
         const response = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(5000), redirect: 'manual' });
         if (response.status === 200) return;

@@ -12,7 +12,7 @@ import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { isUuid, patterns } from '../../platform/validation.js';
 import { LABEL_ID, LABEL_KIND, type Runtime } from '../../runtime/port.js';
-import type { DatabaseServerService } from '../hosts/database-servers.js';
+import { type DatabaseServerService, MANAGED_PROXY_KIND } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
 import type { Orphan as OrphanSchema, ReconcileReport as ReconcileReportSchema } from './schemas.js';
 
@@ -76,7 +76,8 @@ export class ReconcileService {
         const madeFor = c.labels[LABEL_ID] ?? null;
         if (
           !knownContainers.has(c.name) &&
-          !(madeFor && knownIds.has(madeFor) && c.labels[LABEL_KIND] === 'postgres')
+          !(madeFor && knownIds.has(madeFor) && c.labels[LABEL_KIND] === 'postgres') &&
+          c.labels[LABEL_KIND] !== MANAGED_PROXY_KIND
         ) {
           report.orphans.push({
             kind: 'container',
@@ -88,7 +89,7 @@ export class ReconcileService {
         }
       }
       for (const v of await runtime.listVolumes(this.deps.namespace)) {
-        if (!knownVolumes.has(v.name)) {
+        if (!knownVolumes.has(v.name) && v.labels[LABEL_KIND] !== MANAGED_PROXY_KIND) {
           report.orphans.push({
             kind: 'volume',
             name: v.name,

@@ -56,6 +56,7 @@ export const Instance = Type.Object(
     url: Type.Union([Type.String(), Type.Null()]),
     /** Its platform name under MARINA_BASE_DOMAIN (null when the edge is off). */
     hostname: Type.Union([Type.String(), Type.Null()]),
+    /** Odoo's port published on its host; null when it is not (behind the edge, MARINA_INSTANCE_PUBLISH=none). */
     httpPort: Type.Union([Type.Integer(), Type.Null()]),
     cpus: Type.Number(),
     memoryMb: Type.Integer(),

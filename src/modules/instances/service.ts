@@ -19,12 +19,13 @@ import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { randomSecret } from '../../platform/secrets/secrets.js';
 import { isUuid } from '../../platform/validation.js';
 import { allocateEdgeIdentity } from '../edge/allocation.js';
-import { LOCAL_HOST_ID } from '../hosts/hosts.js';
+import { organizationNetworkName } from '../hosts/database-servers.js';
+import { type HostService, LOCAL_HOST_ID } from '../hosts/hosts.js';
 import type { ProjectService } from '../projects/service.js';
 import { type AdminPasswordRecord, credentialsOrigin } from './admin-password.js';
 import { deleteJob, lifecycleJobs, provisionJob, restartJob } from './job-specs.js';
 import { type NewInstanceFields, type NewInstanceInput, validateNewInstance } from './new-instance.js';
-import { runtimeNames } from './odoo-container.js';
+import { ODOO_HTTP_PORT, runtimeNames } from './odoo-container.js';
 import { type RestartAllTarget, restartAllSelection } from './restart-all.js';
 import type { Credentials as CredentialsSchema, Instance as InstanceSchema } from './schemas.js';
 
@@ -68,7 +69,12 @@ export interface InstanceServiceDeps {
   box: SecretBox;
   config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace' | 'edge'>;
   bus: InstanceBus;
+  /** Where an unpublished instance's container is found (its address on its network). */
+  hosts: Pick<HostService, 'reachableRuntime'>;
 }
+
+/** What says where an instance's Odoo answers. */
+type Reachable = Pick<Instance, 'http_port' | 'host_id' | 'container_name' | 'organization_id'>;
 
 export class InstanceService {
   readonly bus: InstanceBus;
@@ -77,23 +83,53 @@ export class InstanceService {
     this.bus = deps.bus;
   }
 
-  url(instance: Pick<Instance, 'http_port'> & Partial<Pick<Instance, 'hostname' | 'primary_hostname'>>): string | null {
+  /**
+   * Whether the instance's Odoo ports are published on its host: on this machine's engine only when
+   * MARINA_INSTANCE_PUBLISH says so (else the edge reaches the container on its network); on any
+   * other host always, as before — the proxy here cannot reach another host's bridge networks (the
+   * cluster issue, #16, takes that up).
+   */
+  publishes(instance: Pick<Instance, 'host_id'>): boolean {
+    return this.deps.config.instances.publishPorts || instance.host_id !== LOCAL_HOST_ID;
+  }
+
+  url(
+    instance: Pick<Instance, 'http_port' | 'host_id'> & Partial<Pick<Instance, 'hostname' | 'primary_hostname'>>,
+  ): string | null {
     const edge = this.deps.config.edge;
     const name = instance.primary_hostname ?? instance.hostname;
     // With the edge on, an instance is reached by its name through the proxy, over HTTPS.
     if (edge && name) return `https://${name}${edge.httpsPort === 443 ? '' : `:${edge.httpsPort}`}`;
-    if (instance.http_port === null) return null;
+    if (instance.http_port === null || !this.publishes(instance)) return null;
     const base = new URL(this.deps.config.publicUrl);
     const bind = this.deps.config.instances.bindAddress;
     const host = bind === '0.0.0.0' || bind === '::' ? base.hostname : bind;
     return `http://${host.includes(':') ? `[${host}]` : host}:${instance.http_port}`;
   }
 
-  /** Where Marina itself reaches an instance's HTTP port on a local host. */
-  internalUrl(instance: Pick<Instance, 'http_port'>): string {
+  /**
+   * Where Marina itself reaches an instance's Odoo: its published HTTP port, or its container's
+   * current address on the organization's network (null while it does not run there).
+   */
+  async internalUrl(instance: Reachable): Promise<string | null> {
+    if (!this.publishes(instance)) {
+      const address = await this.odooAddress(instance);
+      return address ? `http://${address}:${ODOO_HTTP_PORT}` : null;
+    }
     const bind = this.deps.config.instances.bindAddress;
     const host = bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '[::1]' : bind;
     return `http://${host}:${instance.http_port}`;
+  }
+
+  /**
+   * The address of the instance's Odoo container on its organization's network while it runs. It
+   * changes when the container is made again; a stale one can only belong to a container of the
+   * same organization (each organization's network has its own address range).
+   */
+  async odooAddress(instance: Omit<Reachable, 'http_port'>): Promise<string | undefined> {
+    const runtime = await this.deps.hosts.reachableRuntime(instance.host_id);
+    const network = organizationNetworkName(this.deps.config.namespace, instance.organization_id);
+    return runtime.address(instance.container_name, network);
   }
 
   view(i: Instance): InstanceView {
@@ -110,7 +146,8 @@ export class InstanceService {
       health: i.health,
       url: this.url(i),
       hostname: i.hostname,
-      httpPort: i.http_port,
+      // Recorded either way (MARINA_INSTANCE_PUBLISH may change), shown only when Odoo listens there.
+      httpPort: this.publishes(i) ? i.http_port : null,
       cpus: i.cpus,
       memoryMb: i.memory_mb,
       adminLogin: i.admin_login,

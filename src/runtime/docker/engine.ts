@@ -35,6 +35,8 @@ export interface ContainerSpec {
   user?: string;
   network?: string;
   networkAliases?: string[];
+  /** The host's own network stack instead of `network` (the managed proxy: real ports, loopback). */
+  hostNetwork?: boolean;
   mounts?: { type: 'volume' | 'bind'; source: string; target: string; readOnly?: boolean }[];
   ports?: { container: number; hostIp: string; hostPort: number }[];
   /** Defaults to DEFAULT_LIMITS when not given: every container has a memory and CPU limit. */
@@ -233,11 +235,12 @@ export class DockerEngine {
         Memory: spec.memoryBytes ?? DEFAULT_LIMITS.memoryBytes,
         NanoCpus: nanoCpus,
         RestartPolicy: { Name: spec.restart ?? 'no' },
-        NetworkMode: spec.network,
+        NetworkMode: spec.hostNetwork ? 'host' : spec.network,
       },
-      NetworkingConfig: spec.network
-        ? { EndpointsConfig: { [spec.network]: { Aliases: spec.networkAliases ?? [] } } }
-        : undefined,
+      NetworkingConfig:
+        spec.network && !spec.hostNetwork
+          ? { EndpointsConfig: { [spec.network]: { Aliases: spec.networkAliases ?? [] } } }
+          : undefined,
     });
     return container.id;
   }
@@ -318,6 +321,18 @@ export class DockerEngine {
     const c = await this.docker.getContainer(containerId).inspect();
     const binding = c.NetworkSettings.Ports?.[`${containerPort}/tcp`]?.[0];
     return binding ? Number(binding.HostPort) : undefined;
+  }
+
+  /** The container's IPv4 address on a network while it runs (Docker clears it on stop). */
+  async address(containerId: string, network: string): Promise<string | undefined> {
+    try {
+      const c = await this.docker.getContainer(containerId).inspect();
+      const address = c.State.Running ? c.NetworkSettings.Networks?.[network]?.IPAddress : undefined;
+      return address || undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   async state(containerId: string): Promise<ContainerState | undefined> {

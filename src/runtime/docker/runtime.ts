@@ -8,6 +8,7 @@ import type {
   LogLine,
   LogQuery,
   OneOffSpec,
+  ProxyServerSpec,
   RunResult,
   Runtime,
   RuntimeEvent,
@@ -18,7 +19,13 @@ import type {
 } from '../port.js';
 import { DockerEngine, isNotFound } from './engine.js';
 import { containerLogLines } from './logs.js';
-import { databaseServerContainerSpec, instanceContainerSpec, LABEL_CONFIG, oneOffContainerSpec } from './specs.js';
+import {
+  databaseServerContainerSpec,
+  instanceContainerSpec,
+  LABEL_CONFIG,
+  oneOffContainerSpec,
+  proxyServerContainerSpec,
+} from './specs.js';
 import { type DockerStats, workloadStats } from './stats.js';
 
 /** The runtime port on a Docker engine: instances, runs and servers are containers, data are volumes. */
@@ -214,7 +221,18 @@ export class DockerRuntime implements Runtime {
     return this.engine.createContainer(databaseServerContainerSpec(spec, await this.engine.info()));
   }
 
+  async createProxyServer(spec: ProxyServerSpec): Promise<string> {
+    await this.engine.remove(spec.name);
+    const id = await this.engine.createContainer(proxyServerContainerSpec(spec, await this.engine.info()));
+    await this.engine.putFile(id, spec.config.dir, spec.config.name, spec.config.content, spec.config);
+    return id;
+  }
+
   publishedPort(name: string, port: number): Promise<number | undefined> {
     return this.engine.publishedPort(name, port);
+  }
+
+  address(name: string, network: string): Promise<string | undefined> {
+    return this.engine.address(name, network);
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DatabaseServerSpec, InstanceSpec, OneOffSpec, RuntimeInfo } from '../port.js';
+import type { DatabaseServerSpec, InstanceSpec, OneOffSpec, ProxyServerSpec, RuntimeInfo } from '../port.js';
 import { type ContainerSpec, POSTGRES_CAPABILITIES } from './engine.js';
 
 /** Marks an instance's container with a hash of what it runs (odoo.conf, image, mounts, limits). */
@@ -24,7 +24,8 @@ function instanceContainer(spec: InstanceSpec): ContainerSpec {
     name: spec.name,
     cmd: spec.command,
     ports: [
-      { container: spec.http.port, hostIp: spec.http.hostIp, hostPort: spec.http.hostPort },
+      // Unpublished (the edge reaches the container on its network): no binding at all.
+      ...(spec.http ? [{ container: spec.http.port, hostIp: spec.http.hostIp, hostPort: spec.http.hostPort }] : []),
       // Only when there is one: a container without it keeps the hash it always had.
       ...(spec.gevent
         ? [{ container: spec.gevent.port, hostIp: spec.gevent.hostIp, hostPort: spec.gevent.hostPort }]
@@ -61,6 +62,22 @@ export function oneOffContainerSpec(spec: OneOffSpec): ContainerSpec {
   };
 }
 
+/** What Marina's own servers on a host (database, proxy) share: restarted unless stopped, every CPU. */
+function sharedServer(
+  spec: Pick<DatabaseServerSpec, 'name' | 'image' | 'command' | 'env' | 'labels'>,
+  host: RuntimeInfo,
+): Pick<ContainerSpec, 'name' | 'image' | 'cmd' | 'env' | 'labels' | 'restart' | 'nanoCpus'> {
+  return {
+    name: spec.name,
+    image: spec.image,
+    cmd: spec.command,
+    env: spec.env,
+    labels: spec.labels,
+    restart: 'unless-stopped',
+    nanoCpus: host.cpus * 1e9,
+  };
+}
+
 /**
  * The managed PostgreSQL server: shared by every tenant, so bounded by the host's size rather than a
  * tool's default; published on loopback only (Marina connects there, Odoo through its network); its
@@ -68,19 +85,29 @@ export function oneOffContainerSpec(spec: OneOffSpec): ContainerSpec {
  */
 export function databaseServerContainerSpec(spec: DatabaseServerSpec, host: RuntimeInfo): ContainerSpec {
   return {
-    name: spec.name,
-    image: spec.image,
-    cmd: spec.command,
-    env: spec.env,
-    labels: spec.labels,
+    ...sharedServer(spec, host),
     network: spec.network,
     networkAliases: [spec.alias],
     mounts: [{ type: 'volume', source: spec.volume, target: spec.dataDir }],
     ports: [{ container: spec.port, hostIp: '127.0.0.1', hostPort: 0 }],
-    restart: 'unless-stopped',
     capAdd: POSTGRES_CAPABILITIES,
     pidsLimit: 2048,
     memoryBytes: Math.floor(host.memoryBytes * 0.75),
-    nanoCpus: host.cpus * 1e9,
+  };
+}
+
+/**
+ * The managed reverse proxy: on the host's network (ports 80/443, loopback, the bridge networks),
+ * with no capability but binding ports below 1024; shared by every tenant, so bounded by the host's
+ * size like the database server, with room for the threads of many connections.
+ */
+export function proxyServerContainerSpec(spec: ProxyServerSpec, host: RuntimeInfo): ContainerSpec {
+  return {
+    ...sharedServer(spec, host),
+    hostNetwork: true,
+    mounts: spec.mounts,
+    capAdd: ['NET_BIND_SERVICE'],
+    pidsLimit: 4096,
+    memoryBytes: Math.floor(host.memoryBytes * 0.5),
   };
 }
