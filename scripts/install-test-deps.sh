@@ -12,6 +12,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # the real TLS edge in tests: Caddy (reverse proxy), Pebble + pebble-challtestsrv (ACME test CA, test DNS)
 command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 command -v pebble >/dev/null 2>&1 || missing+=(pebble)
+# a real authoritative DNS server taking TSIG-signed dynamic updates (the wildcard certificate's DNS-01)
+[ -x /usr/sbin/knotd ] || missing+=(knot)
 # a C compiler for test/helpers/no-netlink.c, which keeps Chromium deaf to the host's network churn
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 [ -e /usr/include/dlfcn.h ] || missing+=(libc6-dev)
@@ -19,18 +21,24 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 # The caddy package enables caddy.service, which would hold ports 80/443 and an admin API on :2019;
 # tests start their own Caddy, so stop and mask the system one where systemd runs (CI containers
 # have no systemd). Never prompts: without root or password-less sudo it leaves the service alone.
-disable_system_caddy() {
+disable_system_service() {
+  local service="$1"
   [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 || return 0
-  systemctl cat caddy.service >/dev/null 2>&1 || return 0
-  [ "$(systemctl is-enabled caddy.service 2>/dev/null || true)" != masked ] || return 0
+  systemctl cat "$service" >/dev/null 2>&1 || return 0
+  [ "$(systemctl is-enabled "$service" 2>/dev/null || true)" != masked ] || return 0
   local as_root=()
   [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
-  "${as_root[@]}" systemctl stop caddy.service >/dev/null 2>&1 || true
-  "${as_root[@]}" systemctl mask caddy.service >/dev/null 2>&1 || true
+  "${as_root[@]}" systemctl stop "$service" >/dev/null 2>&1 || true
+  "${as_root[@]}" systemctl mask "$service" >/dev/null 2>&1 || true
+}
+# knot enables knot.service likewise (port 53 on every address): tests run their own Knot.
+disable_system_services() {
+  disable_system_service caddy.service
+  disable_system_service knot.service
 }
 
 if [ ${#missing[@]} -eq 0 ]; then
-  disable_system_caddy
+  disable_system_services
   exit 0
 fi
 
@@ -47,4 +55,4 @@ echo "install-test-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" >/dev/null
-disable_system_caddy
+disable_system_services

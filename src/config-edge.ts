@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { parseTsigKey, type TsigKey } from './adapters/dns/tsig.js';
 
 /**
  * The edge's settings (reverse proxy, TLS, custom domains): read and checked only when
@@ -29,8 +30,19 @@ export interface EdgeConfig {
   dnsResolver: { host: string; port: number } | undefined;
   /** An operator-provided certificate for `*.<baseDomain>` (PEM files). */
   wildcard: { certFile: string; keyFile: string } | undefined;
+  /** Marina obtains `*.<baseDomain>` itself from the ACME CA, answering DNS-01 in this zone (src/modules/edge/wildcard/). */
+  wildcardDns01: WildcardDns01 | undefined;
   /** Largest request body (MiB) an instance accepts through the proxy; plans (#19) will set it per instance. */
   maxUploadMb: number;
+}
+
+/** DNS-01 through RFC 2136 dynamic updates signed with TSIG, sent to the zone's primary server. */
+export interface WildcardDns01 {
+  provider: 'rfc2136';
+  server: { host: string; port: number };
+  /** The zone `_acme-challenge.<baseDomain>` is written in: the base domain or a parent of it. */
+  zone: string;
+  key: TsigKey;
 }
 
 type Source = Record<string, string | undefined>;
@@ -168,6 +180,27 @@ export const edgeFields = {
     describe: "the path of the wildcard certificate's PEM private key",
     parse: path,
   },
+  edgeWildcardDns01: {
+    env: 'MARINA_EDGE_WILDCARD_DNS01',
+    describe: 'rfc2136 (Marina obtains the wildcard certificate itself through DNS-01, by dynamic DNS updates)',
+    parse: (raw: string) => (raw.trim().toLowerCase() === 'rfc2136' ? ('rfc2136' as const) : undefined),
+  },
+  edgeDns01Server: {
+    env: 'MARINA_EDGE_DNS01_SERVER',
+    describe: "the IP address and optional port of the zone's primary DNS server, such as 192.0.2.53:53",
+    parse: resolverAddress,
+  },
+  edgeDns01Zone: {
+    env: 'MARINA_EDGE_DNS01_ZONE',
+    describe: 'a DNS zone: MARINA_BASE_DOMAIN or a parent of it',
+    parse: baseDomain,
+  },
+  edgeDns01Tsig: {
+    env: 'MARINA_EDGE_DNS01_TSIG',
+    describe:
+      'a TSIG key as <key name>:<hmac-sha256|hmac-sha512>:<base64 secret of at least 16 bytes>, allowed to update the zone',
+    parse: parseTsigKey,
+  },
   edgeMaxUploadMb: {
     env: 'MARINA_EDGE_MAX_UPLOAD_MB',
     describe: 'an integer from 1 to 1048576 (MiB)',
@@ -191,6 +224,7 @@ export function readEdgeConfig(read: FieldReader, source: Source, problems: stri
     edgeFields.edgeWildcardCert,
     edgeFields.edgeWildcardKey,
     edgeFields.edgeMaxUploadMb,
+    ...dns01Fields,
   ];
   const domain = read(edgeFields.baseDomain, undefined);
   if (domain === undefined) {
@@ -203,6 +237,14 @@ export function readEdgeConfig(read: FieldReader, source: Source, problems: stri
   const keyFile = read(edgeFields.edgeWildcardKey, undefined);
   if ((certFile === undefined) !== (keyFile === undefined))
     problems.push('MARINA_EDGE_WILDCARD_CERT and MARINA_EDGE_WILDCARD_KEY: set both or neither');
+  const acmeCa = read(edgeFields.acmeCa, undefined);
+  const wildcardDns01 = readWildcardDns01(read, source, problems, domain);
+  if (wildcardDns01 && certFile !== undefined)
+    problems.push(
+      'MARINA_EDGE_WILDCARD_DNS01 and MARINA_EDGE_WILDCARD_CERT/KEY: choose one (Marina obtains the wildcard, or the operator provides it)',
+    );
+  if (wildcardDns01 && acmeCa === 'internal')
+    problems.push("MARINA_EDGE_WILDCARD_DNS01: needs an ACME CA (MARINA_ACME_CA=internal is the proxy's own)");
   const httpPort = read(edgeFields.edgeHttpPort, 80);
   const httpsPort = read(edgeFields.edgeHttpsPort, 443);
   if (httpPort === httpsPort) problems.push('MARINA_EDGE_HTTP_PORT and MARINA_EDGE_HTTPS_PORT: must differ');
@@ -226,13 +268,55 @@ export function readEdgeConfig(read: FieldReader, source: Source, problems: stri
     httpsPort,
     dnsPort: read(edgeFields.edgeDnsPort, 0),
     acme: {
-      ca: read(edgeFields.acmeCa, undefined),
+      ca: acmeCa,
       email: read(edgeFields.acmeEmail, undefined),
       caRootsFile: read(edgeFields.acmeCaRoots, undefined),
     },
     addresses: read(edgeFields.edgeAddresses, []),
     dnsResolver: read(edgeFields.dnsResolver, undefined),
     wildcard: certFile && keyFile ? { certFile, keyFile } : undefined,
+    wildcardDns01,
     maxUploadMb: read(edgeFields.edgeMaxUploadMb, 1024),
   };
+}
+
+const dns01Fields = [
+  edgeFields.edgeWildcardDns01,
+  edgeFields.edgeDns01Server,
+  edgeFields.edgeDns01Zone,
+  edgeFields.edgeDns01Tsig,
+];
+
+/** MARINA_EDGE_WILDCARD_DNS01 and what it needs; its details alone are a mistake worth saying. */
+function readWildcardDns01(
+  read: FieldReader,
+  source: Source,
+  problems: string[],
+  domain: string,
+): WildcardDns01 | undefined {
+  const provider = read(edgeFields.edgeWildcardDns01, undefined);
+  if (provider === undefined) {
+    const stray = dns01Fields.slice(1).filter((f) => (source[f.env] ?? '').trim() !== '');
+    if (stray.length > 0 && (source[edgeFields.edgeWildcardDns01.env] ?? '').trim() === '')
+      problems.push(`${stray.map((f) => f.env).join(', ')}: set MARINA_EDGE_WILDCARD_DNS01=rfc2136 too`);
+    return undefined;
+  }
+  const server = read(edgeFields.edgeDns01Server, undefined);
+  // Read here, not by `read`: a malformed value would be quoted in the error, secret and all.
+  const rawKey = source[edgeFields.edgeDns01Tsig.env] ?? '';
+  const key = rawKey.trim() === '' ? undefined : parseTsigKey(rawKey);
+  if (rawKey.trim() !== '' && key === undefined)
+    problems.push(
+      `${edgeFields.edgeDns01Tsig.env}: expected ${edgeFields.edgeDns01Tsig.describe} (the value is not shown: it holds a secret)`,
+    );
+  const zone = read(edgeFields.edgeDns01Zone, domain);
+  const missing = [edgeFields.edgeDns01Server, edgeFields.edgeDns01Tsig].filter(
+    (f) => (source[f.env] ?? '').trim() === '',
+  );
+  if (missing.length > 0)
+    problems.push(`MARINA_EDGE_WILDCARD_DNS01=rfc2136 needs ${missing.map((f) => f.env).join(' and ')}`);
+  if (zone !== domain && !domain.endsWith(`.${zone}`))
+    problems.push(`MARINA_EDGE_DNS01_ZONE: ${zone} does not contain MARINA_BASE_DOMAIN (${domain})`);
+  if (!server || !key) return undefined;
+  return { provider, server, zone, key };
 }

@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -10,6 +9,7 @@ import { randomPortRange, removeNamespace, requireDocker, TEST_IMAGES, testNames
 import { type EdgeStack, edgeRequest, startEdgeStack } from './helpers/edge-stack.js';
 import { makeProject } from './helpers/factories.js';
 import { followJob } from './helpers/jobs.js';
+import { freePort } from './helpers/process.js';
 import { makeSelfSignedCertificate } from './helpers/test-ca.js';
 import { openWebsocket } from './helpers/websocket-client.js';
 
@@ -29,17 +29,6 @@ let headers: Record<string, string>;
 let certDir: string;
 let dev: { id: string; hostname: string };
 let prod: { id: string; hostname: string };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function provision(
   call: ReturnType<typeof as>,

@@ -24,6 +24,7 @@ describe('migrations', () => {
       'database_servers',
       'destinations',
       'domains',
+      'edge_wildcard_certificates',
       'hosts',
       'instance_mail_servers',
       'instances',

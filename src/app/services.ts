@@ -132,6 +132,7 @@ export function createServices({
     instances: instances.instances,
     hosts: hosts.hosts,
     proxyCheckMs: edgeProxyCheckMs,
+    clock,
   });
   const { storage, writer } = createBackupRecords({ db, clock, config });
   const guard = settings.outbound.guard;

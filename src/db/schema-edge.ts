@@ -78,3 +78,20 @@ export interface CaughtMailsTable {
   has_html: ColumnType<boolean, boolean | undefined, boolean>;
   attachment_count: ColumnType<number, number | undefined, number>;
 }
+
+/** The wildcard certificate Marina obtains through DNS-01 (src/modules/edge/wildcard/); keys sealed. */
+export interface EdgeWildcardCertificatesTable {
+  id: Generated<string>;
+  domain: string;
+  acme_directory: string | null;
+  account_key: string | null;
+  account_url: string | null;
+  certificate_pem: string | null;
+  certificate_key: string | null;
+  not_after: NullableTimestamp;
+  obtained_at: NullableTimestamp;
+  last_error: string | null;
+  last_attempt_at: NullableTimestamp;
+  failures: ColumnType<number, number | undefined, number>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}

@@ -1,7 +1,13 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 import type { PushHookDeliveriesTable, RepositoriesTable, RepositoryCheckoutsTable } from './schema-code.js';
-import type { CaughtMailsTable, DomainsTable, InstanceMailServersTable, InstanceProtection } from './schema-edge.js';
+import type {
+  CaughtMailsTable,
+  DomainsTable,
+  EdgeWildcardCertificatesTable,
+  InstanceMailServersTable,
+  InstanceProtection,
+} from './schema-edge.js';
 
 export type * from './schema-code.js';
 export type * from './schema-edge.js';
@@ -410,6 +416,7 @@ export interface Database {
   domains: DomainsTable;
   instance_mail_servers: InstanceMailServersTable;
   caught_mails: CaughtMailsTable;
+  edge_wildcard_certificates: EdgeWildcardCertificatesTable;
   users: UsersTable;
   organizations: OrganizationsTable;
   memberships: MembershipsTable;

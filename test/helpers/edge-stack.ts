@@ -3,9 +3,9 @@ import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, loopbackPortFree } from './process.js';
 import { makeTestCa } from './test-ca.js';
 
 export { type EdgeRequestOptions, type EdgeResponse, edgeRequest } from './edge-client.js';
@@ -91,6 +91,13 @@ export interface EdgeStackOptions {
    * (the test image marina-test/caddy) on the stack's ports, its admin API on `caddyAdminUrl`.
    */
   caddy?: 'process' | 'managed';
+  /**
+   * The DNS server Pebble's validator asks (`host:port`), instead of the stack's challtestsrv: an
+   * authoritative server of the test's own (e.g. Knot, for DNS-01 through dynamic updates).
+   */
+  pebbleDnsServer?: string;
+  /** More of Pebble's environment, e.g. `PEBBLE_AUTHZREUSE: '0'` (every order validates again). */
+  pebbleEnv?: Record<string, string>;
 }
 
 /** The test image of Marina's managed proxy (scripts/test-images/caddy/). */
@@ -112,14 +119,17 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
   // again on new ports then (everything of the failed attempt is already stopped).
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await startOnce(options.caddy ?? 'process');
+      return await startOnce(options.caddy ?? 'process', options);
     } catch (error) {
       if (attempt >= 3 || !/address already in use/i.test((error as Error).message)) throw error;
     }
   }
 }
 
-async function startOnce(caddyMode: 'process' | 'managed'): Promise<EdgeStack> {
+async function startOnce(
+  caddyMode: 'process' | 'managed',
+  { pebbleDnsServer, pebbleEnv = {} }: Pick<EdgeStackOptions, 'pebbleDnsServer' | 'pebbleEnv'>,
+): Promise<EdgeStack> {
   const dir = await mkdtemp(join(tmpdir(), 'marina-edge-'));
   const processes: Record<keyof EdgeStackProcessLogs, Process | null> = { pebble: null, dns: null, caddy: null };
   let stopped = false;
@@ -186,10 +196,15 @@ async function startOnce(caddyMode: 'process' | 'managed'): Promise<EdgeStack> {
         },
       }),
     );
-    processes.pebble = startProcess(PEBBLE, ['-config', pebbleConfig, '-dnsserver', `127.0.0.1:${dnsPort}`], {
-      PEBBLE_VA_NOSLEEP: '1',
-      PEBBLE_WFE_NONCEREJECT: '0',
-    });
+    processes.pebble = startProcess(
+      PEBBLE,
+      ['-config', pebbleConfig, '-dnsserver', pebbleDnsServer ?? `127.0.0.1:${dnsPort}`],
+      {
+        PEBBLE_VA_NOSLEEP: '1',
+        PEBBLE_WFE_NONCEREJECT: '0',
+        ...pebbleEnv,
+      },
+    );
 
     const caddyConfigPath = join(dir, 'caddy-initial.json');
     await writeFile(caddyConfigPath, JSON.stringify({ admin: { listen: `127.0.0.1:${adminPort}` } }));
@@ -318,7 +333,7 @@ function countValidations(log: string, host: string): number {
 
 // ---- processes ----------------------------------------------------------------------------------
 
-interface Process {
+export interface Process {
   child: ChildProcess;
   output(): string;
   exited(): boolean;
@@ -328,7 +343,7 @@ interface Process {
 /** util-linux (essential in Debian): lets a child die with the test worker that started it. */
 const SETPRIV = '/usr/bin/setpriv';
 
-function startProcess(command: string, args: string[], env: Record<string, string> = {}): Process {
+export function startProcess(command: string, args: string[], env: Record<string, string> = {}): Process {
   // A worker killed mid-test (a timeout, Ctrl-C) never runs stop(): the kernel then kills the
   // stack's processes instead of leaving them on their ports. setpriv execs, so the pid stays.
   const [file, argv] = existsSync(SETPRIV)
@@ -373,7 +388,7 @@ function startProcess(command: string, args: string[], env: Record<string, strin
   };
 }
 
-async function waitUntil(what: string, process: Process | null, ready: () => Promise<void>): Promise<void> {
+export async function waitUntil(what: string, process: Process | null, ready: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let lastError: unknown = null;
   for (;;) {
@@ -397,30 +412,19 @@ function sleep(ms: number): Promise<void> {
 
 // ---- ports --------------------------------------------------------------------------------------
 
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
+const freeTcpPort = () => freePort();
+
+function udpFree(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
   });
 }
 
 /** A port free for both TCP and UDP on loopback: the DNS server listens on both. */
-async function freeTcpAndUdpPort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    const port = await freeTcpPort();
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('found no loopback port free for both TCP and UDP');
+export function freeTcpAndUdpPort(): Promise<number> {
+  return freePort(async (port) => (await loopbackPortFree(port)) && (await udpFree(port)));
 }
 
 // ---- small HTTP clients -------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '..', '..');
@@ -92,19 +94,70 @@ export function startServer(env: NodeJS.ProcessEnv): Server {
 }
 
 /**
- * A port nobody listens on now, from the kernel. A random pick from a fixed range once collided
- * with the ephemeral ports of the suite's own connections and left a server unable to listen.
+ * Ports handed to servers a test starts later (Caddy, Pebble, Marina). Not from the kernel's
+ * ephemeral range: a port from `listen(0)` is free again the moment the probe closes, and any
+ * `listen(0)` or outgoing connection of a parallel test file could take it before our server binds
+ * it (CI saw Caddy fail with "address already in use"). Below that range, only these picks compete,
+ * and a file per port under the temp folder, made exclusively, keeps two test processes from
+ * picking the same one; it is released when the process exits, or taken over once its owner is gone.
  */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolvePort(port));
+const RESERVED_PORTS = { from: 10_000, to: 20_999 };
+const reservationDir = join(tmpdir(), 'marina-test-ports');
+const reservedHere: string[] = [];
+
+function ownerAlive(file: string): boolean {
+  try {
+    const pid = Number(readFileSync(file, 'utf8'));
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function reserve(port: number): boolean {
+  const file = join(reservationDir, String(port));
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || ownerAlive(file)) return false;
+    // A reservation left by a test process that died: take it over, unless another one just did.
+    try {
+      renameSync(file, `${file}.stale-${process.pid}`);
+      rmSync(`${file}.stale-${process.pid}`, { force: true });
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+    } catch {
+      return false;
+    }
+  }
+  if (reservedHere.length === 0) {
+    process.once('exit', () => {
+      for (const path of reservedHere) rmSync(path, { force: true });
     });
+  }
+  reservedHere.push(file);
+  return true;
+}
+
+/** Whether a TCP server could listen on the loopback port now. */
+export function loopbackPortFree(port: number): Promise<boolean> {
+  return new Promise((resolveBindable) => {
+    const probe = createServer();
+    probe.once('error', () => resolveBindable(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolveBindable(true)));
   });
+}
+
+/** A loopback port reserved for this test process and free now (see RESERVED_PORTS). */
+export async function freePort(check: (port: number) => Promise<boolean> = loopbackPortFree): Promise<number> {
+  mkdirSync(reservationDir, { recursive: true });
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port = RESERVED_PORTS.from + randomInt(RESERVED_PORTS.to - RESERVED_PORTS.from + 1);
+    if (!reserve(port)) continue;
+    if (await check(port)) return port;
+  }
+  throw new Error(`no free port left in ${RESERVED_PORTS.from}-${RESERVED_PORTS.to} for this test process`);
 }
 
 /**

@@ -15,6 +15,7 @@ import * as credentials from './0014_credentials.js';
 import * as auditVocabulary from './0015_audit_vocabulary.js';
 import * as edge from './0016_edge.js';
 import * as mail from './0017_mail.js';
+import * as edgeWildcard from './0018_edge_wildcard.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0015_audit_vocabulary': auditVocabulary,
   '0016_edge': edge,
   '0017_mail': mail,
+  '0018_edge_wildcard': edgeWildcard,
 };

@@ -48,7 +48,11 @@ export interface EdgeState {
   askUrl: string;
   /** `internal`: Caddy's own local CA (development); else an ACME directory (default Let's Encrypt). */
   acme: { ca: string | undefined; email: string | undefined; caRootsFile: string | undefined };
-  wildcard: { certFile: string; keyFile: string } | undefined;
+  /**
+   * The certificate for `*.<base domain>`: the operator's files, or the one Marina obtained through
+   * DNS-01 (PEM, key opened), loaded from memory so a renewed certificate is one load.
+   */
+  wildcard: { certFile: string; keyFile: string } | { certificatePem: string; keyPem: string } | undefined;
   /** Certificates organizations uploaded for their domains (PEM, key opened). */
   certificates: { hostname: string; certificatePem: string; keyPem: string }[];
   instances: EdgeInstanceState[];
@@ -308,33 +312,27 @@ export function buildCaddyConfig(state: EdgeState): Record<string, unknown> {
           on_demand: { ask: state.askUrl },
           policies: [{ issuers: [issuer(state.acme)], on_demand: true }],
         },
-        ...(state.wildcard || certificates.length > 0
-          ? {
-              certificates: {
-                ...(state.wildcard
-                  ? {
-                      load_files: [
-                        { certificate: state.wildcard.certFile, key: state.wildcard.keyFile, tags: ['wildcard'] },
-                      ],
-                    }
-                  : {}),
-                ...(certificates.length > 0
-                  ? {
-                      load_pem: certificates.map((c) => ({
-                        certificate: c.certificatePem,
-                        key: c.keyPem,
-                        tags: [`domain:${c.hostname}`],
-                      })),
-                    }
-                  : {}),
-              },
-            }
-          : {}),
+        ...loadedCertificates(state.wildcard, certificates),
       },
       // Caddy's local CA (MARINA_ACME_CA=internal) must not try to install itself into the system's trust.
       ...(state.acme.ca === 'internal'
         ? { pki: { certificate_authorities: { local: { install_trust: false } } } }
         : {}),
     },
+  };
+}
+
+/** The wildcard (from files, or in memory) and the organizations' uploaded certificates. */
+function loadedCertificates(wildcard: EdgeState['wildcard'], uploaded: EdgeState['certificates']) {
+  const pem = uploaded.map((c) => ({ certificate: c.certificatePem, key: c.keyPem, tags: [`domain:${c.hostname}`] }));
+  if (wildcard && 'certificatePem' in wildcard)
+    pem.unshift({ certificate: wildcard.certificatePem, key: wildcard.keyPem, tags: ['wildcard'] });
+  const files =
+    wildcard && 'certFile' in wildcard
+      ? [{ certificate: wildcard.certFile, key: wildcard.keyFile, tags: ['wildcard'] }]
+      : [];
+  if (files.length === 0 && pem.length === 0) return {};
+  return {
+    certificates: { ...(files.length > 0 ? { load_files: files } : {}), ...(pem.length > 0 ? { load_pem: pem } : {}) },
   };
 }

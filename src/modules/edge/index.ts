@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { CaddyAdmin } from '../../adapters/proxy/caddy-admin.js';
 import type { MarinaConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
+import { type Clock, systemClock } from '../../platform/clock.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { type HostService, LOCAL_HOST_ID } from '../hosts/hosts.js';
 import type { InstanceService } from '../instances/service.js';
@@ -14,6 +15,7 @@ import { OdooAddresses } from './odoo-addresses.js';
 import { type EdgeRoute, RouteTable } from './route-table.js';
 import { EdgeStateReader } from './state.js';
 import { EdgeSync } from './sync.js';
+import { WildcardCertificates } from './wildcard/renewer.js';
 
 export { edgeRoutes } from './routes.js';
 
@@ -43,6 +45,8 @@ export interface EdgeService {
   readonly loads: number;
   /** The port of the edge DNS (0 until started). */
   readonly dnsPort: number;
+  /** The wildcard certificate Marina obtains through DNS-01 (MARINA_EDGE_WILDCARD_DNS01), else undefined. */
+  readonly wildcard: WildcardCertificates | undefined;
   /** Back-fills names of older instances, starts the DNS, loads the proxy. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -58,6 +62,8 @@ export interface EdgeModuleDeps {
   hosts: Pick<HostService, 'reachableRuntime'>;
   /** How often the watch looks at the proxy (default once a minute; tests use a fraction of a second). */
   proxyCheckMs?: number;
+  /** When the wildcard certificate is due for renewal (tests move it). */
+  clock?: Clock;
 }
 
 const PROXY_CHECK_MS = 60_000;
@@ -70,6 +76,7 @@ const disabled: EdgeService = {
   currentState: () => Promise.reject(new Error('the edge is off (MARINA_BASE_DOMAIN is not set)')),
   loads: 0,
   dnsPort: 0,
+  wildcard: undefined,
   start: async () => undefined,
   stop: async () => undefined,
 };
@@ -123,6 +130,17 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
     load: (caddyConfig) => admin.load(caddyConfig),
     logger: log,
   });
+  const wildcard = edgeConfig.wildcardDns01
+    ? new WildcardCertificates({
+        db,
+        box,
+        logger: log,
+        clock: deps.clock ?? systemClock,
+        edge: edgeConfig,
+        dns01: edgeConfig.wildcardDns01,
+        obtained: () => sync.request('a new wildcard certificate'),
+      })
+    : undefined;
   // Created, deleted, moved to another port: the set of instances may have changed. A status
   // change builds the same configuration, which is not sent again.
   const onInstance = (changed: { id: string }) => {
@@ -177,6 +195,7 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
     get dnsPort() {
       return dns.port;
     },
+    wildcard,
     async start() {
       if (started) return;
       started = true;
@@ -194,6 +213,7 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
       sync.request('Marina started');
       watch = setInterval(() => void checkProxy(), deps.proxyCheckMs ?? PROXY_CHECK_MS);
       watch.unref();
+      wildcard?.start();
       // Caddy may not be up yet: the sync keeps retrying in the background and logs why.
       await sync.flush().catch(() => undefined);
     },
@@ -201,6 +221,7 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
       if (!started) return;
       started = false;
       clearInterval(watch);
+      await wildcard?.stop();
       instances.bus.off('instance', onInstance);
       instances.bus.off('instance-removed', onInstance);
       await sync.stop();

@@ -7,6 +7,7 @@ import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { ODOO_GEVENT_PORT, ODOO_HTTP_PORT } from '../instances/odoo-container.js';
 import type { EdgeInstanceState, EdgeState } from './caddy-config.js';
 import { odooLabel } from './odoo-addresses.js';
+import { servedWildcard } from './wildcard/store.js';
 
 export interface EdgeStateDeps {
   db: Db;
@@ -60,7 +61,7 @@ export class EdgeStateReader {
       dnsPort: this.deps.dnsPort(),
       askUrl: this.deps.askUrl,
       acme: { ca: edge.acme.ca, email: edge.acme.email, caRootsFile: edge.acme.caRootsFile },
-      wildcard: edge.wildcard,
+      wildcard: edge.wildcardDns01 ? await this.obtainedWildcard() : edge.wildcard,
       certificates: certificates.flatMap((c) => {
         try {
           const keyPem = this.deps.box.open(c.certificate_key ?? '', certificateKeyAt(c.id));
@@ -75,6 +76,16 @@ export class EdgeStateReader {
         .filter((row) => row.http_port !== null || !this.deps.publishes(row))
         .map((row) => this.instance(row)),
     };
+  }
+
+  /** The wildcard Marina obtained through DNS-01 (none yet: every name gets its own on demand). */
+  private async obtainedWildcard(): Promise<EdgeState['wildcard']> {
+    try {
+      return await servedWildcard(this.deps.db, this.deps.box, this.deps.edge.baseDomain);
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'edge: the wildcard certificate key does not open');
+      return undefined;
+    }
   }
 
   private instance(row: Instance): EdgeInstanceState {

@@ -11,6 +11,7 @@ export const SEALED_COLUMNS = {
   destinations: ['secrets'],
   domains: ['certificate_key'],
   instance_mail_servers: ['own_password', 'catcher_password'],
+  edge_wildcard_certificates: ['account_key', 'certificate_key'],
 } as const;
 
 export type SealedTable = keyof typeof SEALED_COLUMNS;
