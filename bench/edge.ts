@@ -211,6 +211,7 @@ export async function edgeBench(): Promise<void> {
     const verifiedAt = performance.now();
     // The instance answers (a 308 to its primary name: the new domain is not primary).
     let status = 0;
+    let lastError = '';
     while (status !== 308 && status !== 200 && performance.now() - at < 30_000) {
       status = await new Promise<number>((resolve) => {
         const request = https.request(
@@ -228,10 +229,20 @@ export async function edgeBench(): Promise<void> {
             resolve(response.statusCode ?? 0);
           },
         );
-        request.on('error', () => resolve(0));
-        request.on('timeout', () => request.destroy());
+        request.on('error', (error) => {
+          lastError = error.message;
+          resolve(0);
+        });
+        request.on('timeout', () => request.destroy(new Error('no answer within 10 s')));
         request.end();
       });
+    }
+    if (status !== 308 && status !== 200) {
+      console.error(
+        stack.logs().caddy.split('\n').slice(-25).join('\n'),
+        stack.logs().pebble.split('\n').slice(-10).join('\n'),
+      );
+      throw new Error(`the new domain never answered: ${status || lastError}`);
     }
     report(
       'edge: a domain verified → its first answer (new certificate)',

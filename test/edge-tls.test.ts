@@ -293,4 +293,25 @@ describe('an apex domain with its www, both on Pebble certificates', () => {
     expect(stack.pebbleValidationsFor(apex)).toBeGreaterThanOrEqual(1);
     expect(stack.pebbleValidationsFor(www)).toBeGreaterThanOrEqual(1);
   });
+
+  it('orders no certificate for a name verified by TXT alone, which may point elsewhere still', async () => {
+    const elsewhere = `shop-elsewhere.${apex}`;
+    const added = await api('POST', `/api/v1/instances/${shop.id}/domains`, { hostname: elsewhere, method: 'txt' });
+    expect(added.statusCode, added.body).toBe(201);
+    const domain = added.json().domain;
+    const token = (domain.records as { type: string; value: string }[]).find((r) => r.type === 'TXT')?.value ?? '';
+    await stack.setTxt(`_marina-challenge.${elsewhere}`, token);
+    const verified = await api('POST', `/api/v1/domains/${domain.id}/verify`);
+    expect(verified.json().domain.status, verified.body).toBe('verified');
+    // A verification starts a certificate look in the background, and the list looks at stale ones.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const listed = (await api('GET', `/api/v1/instances/${shop.id}/domains`)).json();
+    const row = listed.domains.find((d: { hostname: string }) => d.hostname === elsewhere);
+    expect(row.certificate ?? null).toBeNull();
+    // No handshake for the name reached the proxy, so no order: the CA never tried a name not
+    // pointing here (a failing order would be retried, using up its failed-validation allowance).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(stack.logs().caddy).not.toContain(elsewhere);
+    expect(stack.pebbleValidationsFor(elsewhere)).toBe(0);
+  });
 });

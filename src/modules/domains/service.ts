@@ -270,10 +270,17 @@ export class DomainService {
       : null;
   }
 
-  /** Asks the edge what it serves for a verified name and keeps it (never fails the caller). */
-  private async refreshCertificate(row: Pick<DomainRow, 'id' | 'hostname'>): Promise<void> {
+  /**
+   * Asks the edge what it serves for a verified name and keeps it (never fails the caller). A
+   * handshake makes the proxy order a certificate on demand, so only names proven to reach the edge
+   * are asked: a CNAME to the platform name or A records to the proxy (or an uploaded certificate,
+   * which needs no order). A name proven by TXT alone may point elsewhere still: its order would fail
+   * and be retried by the proxy, using up the CA's allowance of failed validations for the name.
+   */
+  private async refreshCertificate(row: Pick<DomainRow, 'id' | 'hostname' | 'method' | 'certificate_pem'>) {
     const probe = this.deps.probeCertificate;
     if (!probe || !this.edgeEnabled) return;
+    if (row.method === 'txt' && !row.certificate_pem) return;
     try {
       const state = await probe(row.hostname);
       await this.deps.db.updateTable('domains').set({ certificate_state: state }).where('id', '=', row.id).execute();
