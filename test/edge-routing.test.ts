@@ -292,4 +292,27 @@ describe('the edge routes by name through two hops', () => {
     const bad = await t.app.inject({ url: '/api/v1/edge/ask?domain=a%20b' });
     expect(bad.statusCode).toBe(400);
   });
+
+  it("does not route an instance of another host: the proxy here cannot reach that host's ports", async () => {
+    // A second Docker host (never contacted here); the instance is moved onto it in the database only.
+    await t.db
+      .insertInto('hosts')
+      .values({ id: 'far', name: 'far', docker_host: 'tcp://192.0.2.10:2376' })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    const ask = () => as(t, admin)('GET', `/api/v1/edge/ask?domain=${dev.hostname}`);
+    try {
+      await t.db.updateTable('instances').set({ host_id: 'far' }).where('id', '=', dev.id).execute();
+      // Its ports there are not this machine's loopback ports, which may be another tenant's instance.
+      expect((await ask()).statusCode).toBe(404);
+      expect((await t.services.edge.currentState()).instances.map((i) => i.id)).not.toContain(dev.id);
+      const view = (await as(t, admin)('GET', `/api/v1/instances/${dev.id}`)).json<{
+        instance: { url: string | null };
+      }>();
+      expect(view.instance.url ?? '').not.toMatch(/^https:/);
+    } finally {
+      await t.db.updateTable('instances').set({ host_id: 'local' }).where('id', '=', dev.id).execute();
+    }
+    expect((await ask()).statusCode).toBe(200);
+  });
 });

@@ -4,6 +4,7 @@ import type { EdgeConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import type { Instance, InstanceProtection } from '../../db/schema.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
+import { LOCAL_HOST_ID } from '../hosts/hosts.js';
 import { ODOO_GEVENT_PORT, ODOO_HTTP_PORT } from '../instances/odoo-container.js';
 import type { EdgeInstanceState, EdgeState } from './caddy-config.js';
 import { odooLabel } from './odoo-addresses.js';
@@ -45,6 +46,8 @@ export class EdgeStateReader {
       .selectAll()
       .where('hostname', 'is not', null)
       .where('edge_ip', 'is not', null)
+      // The proxy runs on Marina's host: another host's ports are not on its loopback (#16 routes those).
+      .where('host_id', '=', LOCAL_HOST_ID)
       .execute();
     const certificates = await db
       .selectFrom('domains')

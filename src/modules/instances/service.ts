@@ -98,8 +98,9 @@ export class InstanceService {
   ): string | null {
     const edge = this.deps.config.edge;
     const name = instance.primary_hostname ?? instance.hostname;
-    // With the edge on, an instance is reached by its name through the proxy, over HTTPS.
-    if (edge && name) return `https://${name}${edge.httpsPort === 443 ? '' : `:${edge.httpsPort}`}`;
+    // With the edge on, an instance of this host is reached by its name through the proxy, over HTTPS.
+    if (edge && name && instance.host_id === LOCAL_HOST_ID)
+      return `https://${name}${edge.httpsPort === 443 ? '' : `:${edge.httpsPort}`}`;
     if (instance.http_port === null || !this.publishes(instance)) return null;
     const base = new URL(this.deps.config.publicUrl);
     const bind = this.deps.config.instances.bindAddress;
