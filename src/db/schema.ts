@@ -8,9 +8,11 @@ import type {
   InstanceMailServersTable,
   InstanceProtection,
 } from './schema-edge.js';
+import type { SelfServiceTables } from './schema-selfservice.js';
 
 export type * from './schema-code.js';
 export type * from './schema-edge.js';
+export type * from './schema-selfservice.js';
 
 export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -31,6 +33,8 @@ export interface UsersTable {
   disabled_at: NullableTimestamp;
   /** When the owner of the address proved it (a link only their mailbox got); null: never. */
   email_verified_at: NullableTimestamp;
+  /** The language of the mails they get ('en' is shipped; others fall back to it). */
+  locale: ColumnType<string, string | undefined, string>;
 }
 
 export interface OrganizationsTable {
@@ -336,6 +340,8 @@ export interface BackupsTable {
   completed_at: NullableTimestamp;
   local_status: ColumnType<LocalCopyStatus, LocalCopyStatus | undefined, LocalCopyStatus>;
   verification: ColumnType<BackupVerification | null, string | null | undefined, string | null>;
+  /** Kept until then (a cancelled organization's final backups); null: until someone deletes it. */
+  expires_at: NullableTimestamp;
 }
 
 export type LocalCopyStatus = 'present' | 'deleted';
@@ -412,7 +418,7 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
-export interface Database {
+export interface Database extends SelfServiceTables {
   domains: DomainsTable;
   instance_mail_servers: InstanceMailServersTable;
   caught_mails: CaughtMailsTable;

@@ -6,6 +6,7 @@
  */
 
 import { edgeErrors } from './errors-edge.js';
+import { selfServiceErrors } from './errors-selfservice.js';
 
 /** The domains codes are grouped by in `docs/errors.md`, in the order they are listed there. */
 export const errorGroups = {
@@ -17,6 +18,8 @@ export const errorGroups = {
   repositories: 'Repositories and push hooks',
   email: 'Email',
   domains: 'Domains, certificates and access protection',
+  plans: 'Plans, quotas and suspension',
+  signup: 'Sign-up',
   platform: 'Platform',
 } as const;
 
@@ -420,6 +423,7 @@ export const errorCatalog = {
     group: 'platform',
   },
   ...edgeErrors,
+  ...selfServiceErrors,
   MARINA_E_INTERNAL: {
     status: 500,
     message: 'Something went wrong inside Marina; the log has the details.',

@@ -1,3 +1,5 @@
+import { selfServiceVocabulary } from './vocabulary-selfservice.js';
+
 /**
  * The one vocabulary of the audit trail. Every action is `<target-type>.<verb>`: the part before
  * the dot is the type of the thing the action was done to, and an event's target (when it has one)
@@ -16,6 +18,9 @@ export const auditVocabulary = {
       enable: 'A platform admin enabled the account again.',
       login_failed: 'A sign-in with a wrong password (the target is missing when no account has that email).',
       login_refused: 'A sign-in with the right password was refused (the account is disabled).',
+      link_identity: 'An external sign-in (OpenID Connect) was linked to the account by its verified email.',
+      request_reset: 'A password reset link was mailed.',
+      reset_password: 'The password was set again through a reset link (other sessions ended).',
     },
   },
   session: {
@@ -32,6 +37,8 @@ export const auditVocabulary = {
     verbs: {
       create: 'The organization was made.',
       set_file_repositories: 'Whether its members may add repositories read from the server’s disk changed.',
+      impersonate: 'A platform admin opened the organization as its members see it (read-only), with a reason.',
+      impersonate_end: 'The platform admin’s view as the organization ended.',
     },
   },
   member: {
@@ -91,6 +98,8 @@ export const auditVocabulary = {
       set_mail_server: 'Its outgoing mail server changed (the platform’s, its own, or the mail catcher).',
       delete_mails: 'The messages its mail catcher kept were deleted.',
       set_protection: 'Its access protection (none, a password, an address allow-list) changed.',
+      resize: 'Its CPU and memory (and so its Odoo workers) changed.',
+      send_access: 'Its URL and a one-time link to its credentials were mailed to a member.',
     },
   },
   domain: {
@@ -166,6 +175,7 @@ export const auditVocabulary = {
       remove_orphan: 'A container, volume or database that belonged to nothing was removed.',
     },
   },
+  ...selfServiceVocabulary,
 } as const;
 
 type Vocabulary = typeof auditVocabulary;

@@ -1,0 +1,63 @@
+/**
+ * The audit vocabulary of self-service (plans, subscriptions, sign-up, templates, mail, external
+ * login), spread into `auditVocabulary` so that the one vocabulary stays one.
+ */
+export const selfServiceVocabulary = {
+  plan: {
+    describe: 'A plan the platform sells: limits, trial and prices.',
+    name: 'its name',
+    verbs: {
+      create: 'The plan was made.',
+      update: 'Its limits, prices or description changed.',
+      archive: 'The plan was archived (no longer offered; organizations on it keep it).',
+    },
+  },
+  subscription: {
+    describe: 'An organization’s subscription to a plan (the id is the organization’s).',
+    name: "the organization's slug",
+    verbs: {
+      create: 'The organization was given a plan (a trial or a paid subscription).',
+      change_plan: 'Its plan changed.',
+      extend_trial: 'Its trial was extended.',
+      convert: 'The trial was converted to a paid subscription.',
+      suspend: 'The organization was suspended (its instances stopped, its data kept).',
+      resume: 'The organization was resumed.',
+      cancel: 'The subscription ended after its grace period: final backups taken, instances deleted.',
+      reminder: 'A trial reminder was sent.',
+    },
+  },
+  odoo_template: {
+    describe: 'A template offered at sign-up: Odoo version, modules, language, country, demo data.',
+    name: 'its name',
+    verbs: {
+      create: 'The template was made.',
+      update: 'The template changed.',
+      delete: 'The template was removed.',
+    },
+  },
+  signup: {
+    describe: 'A sign-up of a new customer.',
+    name: 'the email address it was made with',
+    verbs: {
+      request: 'Someone asked to sign up (a verification link was mailed).',
+      verify: 'The email was verified: the organization and its first instance were made.',
+    },
+  },
+  mail_template: {
+    describe: 'A template of the mails Marina sends to people (the id is `<key>/<locale>`).',
+    name: '`<key>/<locale>`',
+    verbs: {
+      update: 'The template was edited.',
+      reset: 'The edited template was removed: the default applies again.',
+    },
+  },
+  oidc_provider: {
+    describe: 'An external sign-in provider (OpenID Connect).',
+    name: 'its name',
+    verbs: {
+      create: 'The provider was added.',
+      update: 'Its settings changed.',
+      delete: 'The provider was removed.',
+    },
+  },
+} as const;
