@@ -1,5 +1,6 @@
 import type { MarinaConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
+import type { User } from '../../db/schema.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import { addMinutes, type Clock } from '../../platform/clock.js';
 import type { AnonymousContext, UserActor } from '../../platform/context.js';
@@ -105,39 +106,47 @@ export class AuthService {
       throw new MarinaError('MARINA_E_ACCOUNT_DISABLED');
     }
 
+    return this.deps.db.transaction().execute((trx) => this.openSession(trx, user, ctx, userAgent));
+  }
+
+  /**
+   * A new session for someone who proved who they are (a password, an accepted invitation, a reset
+   * link, a verified sign-up, an external provider), recorded as `session.login` in the same
+   * transaction. The caller has checked that the account is not disabled.
+   */
+  async openSession(trx: Db, user: User, ctx: AnonymousContext, userAgent: string | null): Promise<LoginResult> {
+    const now = this.deps.clock.now();
     const sessionSecret = randomSecret();
     const csrfToken = randomSecret();
     const expiresAt = addMinutes(now, this.deps.config.session.maxAgeHours * 60);
-    await this.deps.db.transaction().execute(async (trx) => {
-      const session = await trx
-        .insertInto('sessions')
-        .values({
-          token_hash: sha256(sessionSecret),
-          user_id: user.id,
-          csrf_token: csrfToken,
-          created_at: now,
-          last_seen_at: now,
-          expires_at: expiresAt,
-          ip: ctx.ip,
-          user_agent: userAgent?.slice(0, 300) ?? null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await this.deps.audit.record(
-        {
-          actor: {
-            kind: 'user',
-            userId: user.id,
-            email: user.email,
-            isPlatformAdmin: user.is_platform_admin,
-            via: 'session',
-          },
-          ip: ctx.ip,
+    const session = await trx
+      .insertInto('sessions')
+      .values({
+        token_hash: sha256(sessionSecret),
+        user_id: user.id,
+        csrf_token: csrfToken,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: expiresAt,
+        ip: ctx.ip,
+        user_agent: userAgent?.slice(0, 300) ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await this.deps.audit.record(
+      {
+        actor: {
+          kind: 'user',
+          userId: user.id,
+          email: user.email,
+          isPlatformAdmin: user.is_platform_admin,
+          via: 'session',
         },
-        { action: 'session.login', target: { type: 'session', id: session.id, label: user.email } },
-        trx,
-      );
-    });
+        ip: ctx.ip,
+      },
+      { action: 'session.login', target: { type: 'session', id: session.id, label: user.email } },
+      trx,
+    );
     return { user: userView(user), sessionSecret, csrfToken, expiresAt };
   }
 
