@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type EdgeConfig, edgeFields, imageRef, readEdgeConfig } from './config-edge.js';
+import { readSelfServiceConfig, type SelfServiceConfig, selfServiceFields } from './config-selfservice.js';
 import { type CatalogOverrides, odooVersions } from './odoo/versions.js';
 import { ConfigError } from './platform/errors.js';
 
@@ -65,6 +66,7 @@ export interface MarinaConfig {
   mailCatcher: MailCatcherConfig | undefined;
   /** The edge (reverse proxy, TLS, custom domains); undefined unless MARINA_BASE_DOMAIN is set. */
   edge: EdgeConfig | undefined;
+  selfService: SelfServiceConfig;
 }
 
 /** The mail catcher (src/modules/mail/catcher.ts). */
@@ -348,6 +350,7 @@ const odooFields = Object.fromEntries(
 export const configVariables = [
   ...Object.values(fields),
   ...Object.values(edgeFields),
+  ...Object.values(selfServiceFields),
   ...Object.values(odooFields).flatMap((f) => [f.image, f.source, f.load]),
 ].map((f) => ({ env: f.env, expects: f.describe }));
 
@@ -477,6 +480,7 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
     webhooks: { perMinute: read(fields.webhookRatePerMinute, 30) },
     mailCatcher: mailCatcherOf(),
     edge: readEdgeConfig(read, source, problems),
+    selfService: readSelfServiceConfig(read),
   };
   if (!edgeOn && !config.instances.publishPorts)
     problems.push(
