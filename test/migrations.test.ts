@@ -36,6 +36,8 @@ describe('migrations', () => {
       'marina_migrations',
       'marina_migrations_lock',
       'memberships',
+      'oidc_logins',
+      'oidc_providers',
       'one_time_tokens',
       'operation_logs',
       'operations',
@@ -43,6 +45,7 @@ describe('migrations', () => {
       'plan_prices',
       'plans',
       'projects',
+      'public_attempts',
       'push_hook_deliveries',
       'repositories',
       'repository_checkouts',
@@ -51,6 +54,7 @@ describe('migrations', () => {
       'settings',
       'subscription_events',
       'subscriptions',
+      'user_identities',
       'users',
     ]);
     expect(await migrate(database.db)).toEqual([]);

@@ -443,9 +443,17 @@ export interface paths {
                                 id: string;
                                 slug: string;
                                 name: string;
-                                role: "owner" | "admin" | "member";
+                                role: "owner" | "admin" | "developer" | "viewer";
+                                /** @description What the role may do (src/platform/permissions.ts): a plain name on staging and development instances, `<name>@production` on production ones. */
+                                permissions: string[];
+                                subscription: {
+                                    status: "trialing" | "active" | "past_due" | "suspended" | "cancelled";
+                                    planName: string;
+                                    trialEndsAt: string | null;
+                                } | null;
                             }[];
                             authMethod: "session" | "token";
+                            impersonating: string | null;
                             csrfToken: string | null;
                         };
                     };
@@ -530,6 +538,360 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Forgot password: mails a single-use reset link (60 minutes) if the address has an account; the answer is the same either way */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        email: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with the reset link's token: every session of the account ends, and this one starts */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        token: string;
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** User */
+                            user: {
+                                id: string;
+                                email: string;
+                                name: string;
+                                isPlatformAdmin: boolean;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                            /** @description Send it back in the X-Marina-CSRF header on every write. */
+                            csrfToken: string;
+                            /** Format: date-time */
+                            expiresAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/impersonate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open the organization as its members see it, read-only, for 60 minutes (platform admins, browser session; audited in its trail with the reason); the session cookie becomes that view */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** User */
+                            user: {
+                                id: string;
+                                email: string;
+                                name: string;
+                                isPlatformAdmin: boolean;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                            /** @description Send it back in the X-Marina-CSRF header on every write. */
+                            csrfToken: string;
+                            /** Format: date-time */
+                            expiresAt: string;
+                            organization: {
+                                id: string;
+                                slug: string;
+                                name: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/impersonation/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the view as an organization: the platform admin's own session starts again */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** User */
+                            user: {
+                                id: string;
+                                email: string;
+                                name: string;
+                                isPlatformAdmin: boolean;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                            /** @description Send it back in the X-Marina-CSRF header on every write. */
+                            csrfToken: string;
+                            /** Format: date-time */
+                            expiresAt: string;
+                        };
+                    };
                 };
                 /** @description Default Response */
                 "4XX": {
@@ -883,7 +1245,7 @@ export interface paths {
                                 userId: string;
                                 email: string;
                                 name: string;
-                                role: "owner" | "admin" | "member";
+                                role: "owner" | "admin" | "developer" | "viewer";
                                 /** Format: date-time */
                                 joinedAt: string;
                                 /** @description Disabled by a platform admin: cannot sign in */
@@ -946,7 +1308,8 @@ export interface paths {
                     "application/json": {
                         /** @description Email address */
                         email: string;
-                        role: "owner" | "admin" | "member";
+                        /** @description owner, admin, developer or viewer (`member` is accepted as viewer) */
+                        role: ("owner" | "admin" | "developer" | "viewer") | "member";
                     };
                 };
             };
@@ -965,7 +1328,7 @@ export interface paths {
                                 id: string;
                                 organizationId: string;
                                 email: string;
-                                role: "owner" | "admin" | "member";
+                                role: "owner" | "admin" | "developer" | "viewer";
                                 invitedBy: string;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -1054,7 +1417,7 @@ export interface paths {
                                 id: string;
                                 organizationId: string;
                                 email: string;
-                                role: "owner" | "admin" | "member";
+                                role: "owner" | "admin" | "developer" | "viewer";
                                 invitedBy: string;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -1297,7 +1660,7 @@ export interface paths {
                                     slug: string;
                                     name: string;
                                 };
-                                role: "owner" | "admin" | "member";
+                                role: "owner" | "admin" | "developer" | "viewer";
                                 invitedBy: string;
                                 /** Format: date-time */
                                 expiresAt: string;
@@ -1392,7 +1755,7 @@ export interface paths {
                                 id: string;
                                 slug: string;
                                 name: string;
-                                role: "owner" | "admin" | "member";
+                                role: "owner" | "admin" | "developer" | "viewer";
                             };
                         };
                     };
@@ -1474,7 +1837,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             email: string;
-                            role: "owner" | "admin" | "member";
+                            role: "owner" | "admin" | "developer" | "viewer";
                             organization: {
                                 slug: string;
                                 name: string;
@@ -1577,8 +1940,12 @@ export interface paths {
                                 id: string;
                                 slug: string;
                                 name: string;
-                                role: "owner" | "admin" | "member";
+                                role: "owner" | "admin" | "developer" | "viewer";
                             };
+                            /** @description Send it back in the X-Marina-CSRF header on every write. */
+                            csrfToken: string;
+                            /** Format: date-time */
+                            expiresAt: string;
                         };
                     };
                 };
@@ -1914,7 +2281,7 @@ export interface paths {
                                 name: string;
                                 /** Format: date-time */
                                 createdAt: string;
-                                role: ("owner" | "admin" | "member") | null;
+                                role: ("owner" | "admin" | "developer" | "viewer") | null;
                                 memberCount: number;
                             }[];
                         };
@@ -1990,7 +2357,7 @@ export interface paths {
                                 name: string;
                                 /** Format: date-time */
                                 createdAt: string;
-                                role: ("owner" | "admin" | "member") | null;
+                                role: ("owner" | "admin" | "developer" | "viewer") | null;
                                 memberCount: number;
                             };
                         };
@@ -2073,7 +2440,7 @@ export interface paths {
                                 name: string;
                                 /** Format: date-time */
                                 createdAt: string;
-                                role: ("owner" | "admin" | "member") | null;
+                                role: ("owner" | "admin" | "developer" | "viewer") | null;
                                 memberCount: number;
                             };
                         };
@@ -2209,7 +2576,8 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        role: "owner" | "admin" | "member";
+                        /** @description owner, admin, developer or viewer (`member` is accepted as viewer) */
+                        role: ("owner" | "admin" | "developer" | "viewer") | "member";
                     };
                 };
             };
@@ -2226,7 +2594,7 @@ export interface paths {
                                 userId: string;
                                 email: string;
                                 name: string;
-                                role: "owner" | "admin" | "member";
+                                role: "owner" | "admin" | "developer" | "viewer";
                                 /** Format: date-time */
                                 joinedAt: string;
                                 /** @description Disabled by a platform admin: cannot sign in */
@@ -2287,7 +2655,7 @@ export interface paths {
             parameters: {
                 query?: {
                     category?: string;
-                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan";
+                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete";
                     actor?: string;
                     target?: string;
                     organization?: string;
@@ -2483,7 +2851,7 @@ export interface paths {
                                  * AuditTargetType
                                  * @enum {string}
                                  */
-                                type: "user" | "session" | "organization" | "member" | "invitation" | "token" | "project" | "instance" | "domain" | "backup" | "destination" | "repository" | "settings" | "job" | "platform";
+                                type: "user" | "session" | "organization" | "member" | "invitation" | "token" | "project" | "instance" | "domain" | "backup" | "destination" | "repository" | "settings" | "job" | "platform" | "plan" | "subscription" | "odoo_template" | "signup" | "mail_template" | "oidc_provider";
                                 describe: string;
                                 label: string;
                                 actions: {
@@ -2491,7 +2859,7 @@ export interface paths {
                                      * AuditAction
                                      * @enum {string}
                                      */
-                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan";
+                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete";
                                     describe: string;
                                 }[];
                             }[];
@@ -4989,6 +5357,134 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/size": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Resize an instance (CPUs, memory): within the plan's limits; the container is made again and restarted if it ran. Production needs "confirm": its name */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        cpus: number;
+                        memoryMb: number;
+                        confirm?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/v1/destinations": {
@@ -12051,6 +12547,486 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mail-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The mails Marina sends people: keys, variables, edited languages (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            templates: {
+                                key: string;
+                                description: string;
+                                variables: {
+                                    name: string;
+                                    description: string;
+                                    sample: unknown;
+                                }[];
+                                overriddenLocales: string[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mail-templates/{key}/{locale}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One mail in one language: the edited version, else the one it falls back to (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                    locale: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            template: {
+                                key: string;
+                                locale: string;
+                                subject: string;
+                                html: string;
+                                text: string;
+                                /** @description false: the shipped default, or English because the language has none */
+                                overridden: boolean;
+                                updatedAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /** Edit a mail; it must render with the sample values and have a text part (platform admins) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                    locale: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        subject: string;
+                        html: string;
+                        text: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            template: {
+                                key: string;
+                                locale: string;
+                                subject: string;
+                                html: string;
+                                text: string;
+                                /** @description false: the shipped default, or English because the language has none */
+                                overridden: boolean;
+                                updatedAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Remove the edited version: the default applies again (platform admins) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                    locale: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mail-templates/{key}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Render an unsaved mail with the sample values; 400 with line and column if it does not (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        subject: string;
+                        html: string;
+                        text: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rendered: {
+                                subject: string;
+                                html: string;
+                                text: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mail-outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest mails and whether they left: queued, sent, failed or unknown (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            mails: {
+                                id: string;
+                                key: string;
+                                to: string;
+                                locale: string;
+                                status: "queued" | "sending" | "sent" | "failed" | "unknown";
+                                attempts: number;
+                                lastError: string | null;
+                                organizationId: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                nextAttemptAt: string;
+                                sentAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/instances/{id}/domains": {
         parameters: {
             query?: never;
@@ -13041,6 +14017,2197 @@ export interface paths {
                         "application/json": {
                             domain: string;
                             routed: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's subscription and where it is in its lifecycle (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** SubscriptionState */
+                            subscription: {
+                                organizationId: string;
+                                planId: string;
+                                status: "trialing" | "active" | "past_due" | "suspended" | "cancelled";
+                                trialStartedAt: string | null;
+                                trialEndsAt: string | null;
+                                activatedAt: string | null;
+                                suspendedAt: string | null;
+                                suspendedKind: ("trial_ended" | "admin" | "past_due") | null;
+                                suspendedReason: string | null;
+                                graceEndsAt: string | null;
+                                deletionStartedAt: string | null;
+                                cancelledAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Give the organization a plan: a trial of the plan’s length, or a paid subscription (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        planId: string;
+                        trial: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** SubscriptionState */
+                            subscription: {
+                                organizationId: string;
+                                planId: string;
+                                status: "trialing" | "active" | "past_due" | "suspended" | "cancelled";
+                                trialStartedAt: string | null;
+                                trialEndsAt: string | null;
+                                activatedAt: string | null;
+                                suspendedAt: string | null;
+                                suspendedKind: ("trial_ended" | "admin" | "past_due") | null;
+                                suspendedReason: string | null;
+                                graceEndsAt: string | null;
+                                deletionStartedAt: string | null;
+                                cancelledAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/subscription/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Suspend the organization: its instances stop, its sites say it is suspended (never the reason), its owners are mailed (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** SubscriptionState */
+                            subscription: {
+                                organizationId: string;
+                                planId: string;
+                                status: "trialing" | "active" | "past_due" | "suspended" | "cancelled";
+                                trialStartedAt: string | null;
+                                trialEndsAt: string | null;
+                                activatedAt: string | null;
+                                suspendedAt: string | null;
+                                suspendedKind: ("trial_ended" | "admin" | "past_due") | null;
+                                suspendedReason: string | null;
+                                graceEndsAt: string | null;
+                                deletionStartedAt: string | null;
+                                cancelledAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/subscription/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a suspended organization: the instances that ran start again (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** SubscriptionState */
+                            subscription: {
+                                organizationId: string;
+                                planId: string;
+                                status: "trialing" | "active" | "past_due" | "suspended" | "cancelled";
+                                trialStartedAt: string | null;
+                                trialEndsAt: string | null;
+                                activatedAt: string | null;
+                                suspendedAt: string | null;
+                                suspendedKind: ("trial_ended" | "admin" | "past_due") | null;
+                                suspendedReason: string | null;
+                                graceEndsAt: string | null;
+                                deletionStartedAt: string | null;
+                                cancelledAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/subscription/extend-trial": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Extend the trial by some days; a trial that had ended resumes (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        days: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** SubscriptionState */
+                            subscription: {
+                                organizationId: string;
+                                planId: string;
+                                status: "trialing" | "active" | "past_due" | "suspended" | "cancelled";
+                                trialStartedAt: string | null;
+                                trialEndsAt: string | null;
+                                activatedAt: string | null;
+                                suspendedAt: string | null;
+                                suspendedKind: ("trial_ended" | "admin" | "past_due") | null;
+                                suspendedReason: string | null;
+                                graceEndsAt: string | null;
+                                deletionStartedAt: string | null;
+                                cancelledAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/subscription/convert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Convert the trial to a paid subscription now (platform admins; billing does it in #20) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** SubscriptionState */
+                            subscription: {
+                                organizationId: string;
+                                planId: string;
+                                status: "trialing" | "active" | "past_due" | "suspended" | "cancelled";
+                                trialStartedAt: string | null;
+                                trialEndsAt: string | null;
+                                activatedAt: string | null;
+                                suspendedAt: string | null;
+                                suspendedKind: ("trial_ended" | "admin" | "past_due") | null;
+                                suspendedReason: string | null;
+                                graceEndsAt: string | null;
+                                deletionStartedAt: string | null;
+                                cancelledAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every organization with its plan, status, instances, storage, last backup and price, with totals and MRR (platform admins) */
+        get: {
+            parameters: {
+                query?: {
+                    q?: string;
+                    status?: "trialing" | "active" | "past_due" | "suspended" | "cancelled" | "none";
+                    sort?: "name" | "status" | "trialEndsAt" | "instances" | "storageBytes" | "lastBackupAt" | "price";
+                    dir?: "asc" | "desc";
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rows: {
+                                organization: {
+                                    id: string;
+                                    slug: string;
+                                    name: string;
+                                };
+                                plan: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                                status: string | null;
+                                trialEndsAt: string | null;
+                                instances: number;
+                                storageBytes: number;
+                                storageLimitBytes: number | null;
+                                lastBackupAt: string | null;
+                                monthlyPriceMinor: number | null;
+                                currency: string | null;
+                            }[];
+                            totals: {
+                                organizations: number;
+                                byStatus: {
+                                    [key: string]: number;
+                                };
+                                instances: number;
+                                storageBytes: number;
+                                mrrMinor: {
+                                    [key: string]: number;
+                                };
+                            };
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The plans (platform admins); archived ones only when asked */
+        get: {
+            parameters: {
+                query?: {
+                    archived?: boolean;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            plans: {
+                                id: string;
+                                slug: string;
+                                name: string;
+                                description: string;
+                                public: boolean;
+                                sort: number;
+                                /** PlanLimits */
+                                limits: {
+                                    maxProduction: number | null;
+                                    maxStaging: number | null;
+                                    maxDevelopment: number | null;
+                                    maxCpus: number | null;
+                                    maxMemoryMb: number | null;
+                                    maxWorkers: number | null;
+                                    storageMb: number | null;
+                                    backupKeepDaily: number | null;
+                                    backupKeepWeekly: number | null;
+                                    backupKeepMonthly: number | null;
+                                    offsiteMb: number | null;
+                                    maxCustomDomains: number | null;
+                                };
+                                stagingAllowed: boolean;
+                                trialDays: number;
+                                prices: {
+                                    /** @description ISO 4217 code, upper case */
+                                    currency: string;
+                                    period: "month" | "year";
+                                    amountMinor: number;
+                                }[];
+                                archivedAt: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Make a plan: limits (null = unlimited), trial days, prices in integer minor units (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        slug: string;
+                        name: string;
+                        description?: string;
+                        public?: boolean;
+                        sort?: number;
+                        limits?: {
+                            maxProduction?: number | null;
+                            maxStaging?: number | null;
+                            maxDevelopment?: number | null;
+                            maxCpus?: number | null;
+                            maxMemoryMb?: number | null;
+                            maxWorkers?: number | null;
+                            storageMb?: number | null;
+                            backupKeepDaily?: number | null;
+                            backupKeepWeekly?: number | null;
+                            backupKeepMonthly?: number | null;
+                            offsiteMb?: number | null;
+                            maxCustomDomains?: number | null;
+                        };
+                        stagingAllowed?: boolean;
+                        trialDays?: number;
+                        prices?: {
+                            /** @description ISO 4217 code, upper case */
+                            currency: string;
+                            period: "month" | "year";
+                            amountMinor: number;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Plan */
+                            plan: {
+                                id: string;
+                                slug: string;
+                                name: string;
+                                description: string;
+                                public: boolean;
+                                sort: number;
+                                /** PlanLimits */
+                                limits: {
+                                    maxProduction: number | null;
+                                    maxStaging: number | null;
+                                    maxDevelopment: number | null;
+                                    maxCpus: number | null;
+                                    maxMemoryMb: number | null;
+                                    maxWorkers: number | null;
+                                    storageMb: number | null;
+                                    backupKeepDaily: number | null;
+                                    backupKeepWeekly: number | null;
+                                    backupKeepMonthly: number | null;
+                                    offsiteMb: number | null;
+                                    maxCustomDomains: number | null;
+                                };
+                                stagingAllowed: boolean;
+                                trialDays: number;
+                                prices: {
+                                    /** @description ISO 4217 code, upper case */
+                                    currency: string;
+                                    period: "month" | "year";
+                                    amountMinor: number;
+                                }[];
+                                archivedAt: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One plan (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Plan */
+                            plan: {
+                                id: string;
+                                slug: string;
+                                name: string;
+                                description: string;
+                                public: boolean;
+                                sort: number;
+                                /** PlanLimits */
+                                limits: {
+                                    maxProduction: number | null;
+                                    maxStaging: number | null;
+                                    maxDevelopment: number | null;
+                                    maxCpus: number | null;
+                                    maxMemoryMb: number | null;
+                                    maxWorkers: number | null;
+                                    storageMb: number | null;
+                                    backupKeepDaily: number | null;
+                                    backupKeepWeekly: number | null;
+                                    backupKeepMonthly: number | null;
+                                    offsiteMb: number | null;
+                                    maxCustomDomains: number | null;
+                                };
+                                stagingAllowed: boolean;
+                                trialDays: number;
+                                prices: {
+                                    /** @description ISO 4217 code, upper case */
+                                    currency: string;
+                                    period: "month" | "year";
+                                    amountMinor: number;
+                                }[];
+                                archivedAt: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Archive a plan: no longer offered nor given; organizations on it keep it (platform admins) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Plan */
+                            plan: {
+                                id: string;
+                                slug: string;
+                                name: string;
+                                description: string;
+                                public: boolean;
+                                sort: number;
+                                /** PlanLimits */
+                                limits: {
+                                    maxProduction: number | null;
+                                    maxStaging: number | null;
+                                    maxDevelopment: number | null;
+                                    maxCpus: number | null;
+                                    maxMemoryMb: number | null;
+                                    maxWorkers: number | null;
+                                    storageMb: number | null;
+                                    backupKeepDaily: number | null;
+                                    backupKeepWeekly: number | null;
+                                    backupKeepMonthly: number | null;
+                                    offsiteMb: number | null;
+                                    maxCustomDomains: number | null;
+                                };
+                                stagingAllowed: boolean;
+                                trialDays: number;
+                                prices: {
+                                    /** @description ISO 4217 code, upper case */
+                                    currency: string;
+                                    period: "month" | "year";
+                                    amountMinor: number;
+                                }[];
+                                archivedAt: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a plan; `prices`, when given, replaces all its prices (platform admins) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        slug?: string;
+                        name?: string;
+                        description?: string;
+                        public?: boolean;
+                        sort?: number;
+                        limits?: {
+                            maxProduction?: number | null;
+                            maxStaging?: number | null;
+                            maxDevelopment?: number | null;
+                            maxCpus?: number | null;
+                            maxMemoryMb?: number | null;
+                            maxWorkers?: number | null;
+                            storageMb?: number | null;
+                            backupKeepDaily?: number | null;
+                            backupKeepWeekly?: number | null;
+                            backupKeepMonthly?: number | null;
+                            offsiteMb?: number | null;
+                            maxCustomDomains?: number | null;
+                        };
+                        stagingAllowed?: boolean;
+                        trialDays?: number;
+                        prices?: {
+                            /** @description ISO 4217 code, upper case */
+                            currency: string;
+                            period: "month" | "year";
+                            amountMinor: number;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Plan */
+                            plan: {
+                                id: string;
+                                slug: string;
+                                name: string;
+                                description: string;
+                                public: boolean;
+                                sort: number;
+                                /** PlanLimits */
+                                limits: {
+                                    maxProduction: number | null;
+                                    maxStaging: number | null;
+                                    maxDevelopment: number | null;
+                                    maxCpus: number | null;
+                                    maxMemoryMb: number | null;
+                                    maxWorkers: number | null;
+                                    storageMb: number | null;
+                                    backupKeepDaily: number | null;
+                                    backupKeepWeekly: number | null;
+                                    backupKeepMonthly: number | null;
+                                    offsiteMb: number | null;
+                                    maxCustomDomains: number | null;
+                                };
+                                stagingAllowed: boolean;
+                                trialDays: number;
+                                prices: {
+                                    /** @description ISO 4217 code, upper case */
+                                    currency: string;
+                                    period: "month" | "year";
+                                    amountMinor: number;
+                                }[];
+                                archivedAt: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/signup/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The plans offered at sign-up (public, not archived); no sign-in needed */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            plans: {
+                                id: string;
+                                slug: string;
+                                name: string;
+                                description: string;
+                                /** PlanLimits */
+                                limits: {
+                                    maxProduction: number | null;
+                                    maxStaging: number | null;
+                                    maxDevelopment: number | null;
+                                    maxCpus: number | null;
+                                    maxMemoryMb: number | null;
+                                    maxWorkers: number | null;
+                                    storageMb: number | null;
+                                    backupKeepDaily: number | null;
+                                    backupKeepWeekly: number | null;
+                                    backupKeepMonthly: number | null;
+                                    offsiteMb: number | null;
+                                    maxCustomDomains: number | null;
+                                };
+                                stagingAllowed: boolean;
+                                trialDays: number;
+                                prices: {
+                                    /** @description ISO 4217 code, upper case */
+                                    currency: string;
+                                    period: "month" | "year";
+                                    amountMinor: number;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's plan, limits, usage and what it may still do, with the reason when not (members) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            plan: {
+                                id: string;
+                                slug: string;
+                                name: string;
+                            } | null;
+                            status: string | null;
+                            limits: {
+                                maxProduction: number | null;
+                                maxStaging: number | null;
+                                maxDevelopment: number | null;
+                                maxCpus: number | null;
+                                maxMemoryMb: number | null;
+                                maxWorkers: number | null;
+                                storageMb: number | null;
+                                backupKeepDaily: number | null;
+                                backupKeepWeekly: number | null;
+                                backupKeepMonthly: number | null;
+                                offsiteMb: number | null;
+                                maxCustomDomains: number | null;
+                            } | null;
+                            stagingAllowed: boolean;
+                            usage: {
+                                production: number;
+                                staging: number;
+                                development: number;
+                                customDomains: number;
+                                storageBytes: number;
+                                offsiteBytes: number;
+                                measuredAt: string | null;
+                            };
+                            can: {
+                                createProduction: {
+                                    ok: boolean;
+                                    reason: string | null;
+                                };
+                                createStaging: {
+                                    ok: boolean;
+                                    reason: string | null;
+                                };
+                                createDevelopment: {
+                                    ok: boolean;
+                                    reason: string | null;
+                                };
+                                addDomain: {
+                                    ok: boolean;
+                                    reason: string | null;
+                                };
+                                addData: {
+                                    ok: boolean;
+                                    reason: string | null;
+                                };
+                                offsite: {
+                                    ok: boolean;
+                                    reason: string | null;
+                                };
+                                start: {
+                                    ok: boolean;
+                                    reason: string | null;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/subscription/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move the organization to another plan at once, if it fits (else 409 listing what to remove); platform admins, or an owner between public plans during a trial */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        planId: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Subscription */
+                            subscription: {
+                                organizationId: string;
+                                planId: string;
+                                status: string;
+                                trialEndsAt: string | null;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oidc-providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** External sign-in providers (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            slug: string;
+                            name: string;
+                            issuer: string;
+                            clientId: string;
+                            scopes: string;
+                            allowSignup: boolean;
+                            enabled: boolean;
+                            linkedAccounts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add an external sign-in provider; its discovery document must answer */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        slug: string;
+                        name: string;
+                        /** @description The issuer identifier; its /.well-known/openid-configuration must answer */
+                        issuer: string;
+                        clientId: string;
+                        /** @description Sealed at rest; never returned */
+                        clientSecret: string;
+                        /** @description Space-separated; must include openid (default "openid email profile") */
+                        scopes?: string;
+                        allowSignup?: boolean;
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            slug: string;
+                            name: string;
+                            issuer: string;
+                            clientId: string;
+                            scopes: string;
+                            allowSignup: boolean;
+                            enabled: boolean;
+                            linkedAccounts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oidc-providers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One external sign-in provider */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            slug: string;
+                            name: string;
+                            issuer: string;
+                            clientId: string;
+                            scopes: string;
+                            allowSignup: boolean;
+                            enabled: boolean;
+                            linkedAccounts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Remove an external sign-in provider (accounts keep their passwords) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change an external sign-in provider (a new issuer or client is checked by discovery) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        /** @description The issuer identifier; its /.well-known/openid-configuration must answer */
+                        issuer?: string;
+                        clientId?: string;
+                        /** @description Sealed at rest; never returned */
+                        clientSecret?: string;
+                        /** @description Space-separated; must include openid (default "openid email profile") */
+                        scopes?: string;
+                        allowSignup?: boolean;
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            slug: string;
+                            name: string;
+                            issuer: string;
+                            clientId: string;
+                            scopes: string;
+                            allowSignup: boolean;
+                            enabled: boolean;
+                            linkedAccounts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The enabled external sign-in providers, for the login page */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            slug: string;
+                            name: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/{slug}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start signing in through an external provider: redirects the browser to it */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description signup is not available yet (400) */
+                    purpose?: "signin" | "signup";
+                };
+                header?: never;
+                path: {
+                    slug: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A redirect (Location header) */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The provider's redirect back: signs in and redirects to the web UI (or /login?error=<code>) */
+        get: {
+            parameters: {
+                query?: {
+                    code?: string;
+                    state?: string;
+                    iss?: string;
+                    error?: string;
+                    error_description?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A redirect (Location header) */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
                         };
                     };
                 };

@@ -19,8 +19,13 @@ import { domainRoutes } from '../modules/domains/index.js';
 import { edgeRoutes } from '../modules/edge/index.js';
 import { identityRoutes } from '../modules/identity/index.js';
 import { instanceObservationRoutes, instanceRoutes } from '../modules/instances/index.js';
+import { resizeRoutes } from '../modules/instances/resize.js';
+import { lifecycleRoutes } from '../modules/lifecycle/index.js';
 import { mailRoutes } from '../modules/mail/index.js';
+import { noticeRoutes } from '../modules/notices/index.js';
 import { offsiteRoutes } from '../modules/offsite/index.js';
+import { oidcRoutes } from '../modules/oidc/index.js';
+import { planRoutes } from '../modules/plans/index.js';
 import { projectRoutes } from '../modules/projects/index.js';
 import { settingsModuleRoutes } from '../modules/settings/index.js';
 import { auditRoutes } from '../platform/audit/routes.js';
@@ -137,6 +142,7 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
         jobRoutes,
         projectRoutes,
         instanceRoutes,
+        resizeRoutes,
         offsiteRoutes,
         backupRoutes,
         deletedInstanceRoutes,
@@ -144,8 +150,12 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
         settingsModuleRoutes,
         codeRoutes,
         mailRoutes,
+        noticeRoutes,
         domainRoutes,
         edgeRoutes,
+        lifecycleRoutes,
+        planRoutes,
+        oidcRoutes,
       ]) {
         await api.register(routes, options);
       }

@@ -8,6 +8,7 @@ import {
 } from '../modules/backups/jobs/specs.js';
 import { modulesJob, reconfigureJob, repositoryUpdateJob } from '../modules/code/job-specs.js';
 import { deleteJob, provisionJob, restartJob, startJob, stopJob } from '../modules/instances/job-specs.js';
+import { resizeJob } from '../modules/instances/resize.js';
 import { copyRetryJob } from '../modules/offsite/copy-job.js';
 
 /** Every job Marina queues. The runner refuses to start unless each has exactly one definition. */
@@ -17,6 +18,7 @@ export const jobSpecs = [
   stopJob,
   restartJob,
   deleteJob,
+  resizeJob,
   createBackupJob,
   verifyBackupJob,
   exportDumpJob,

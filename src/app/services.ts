@@ -11,8 +11,13 @@ import { createHostsModule, type HostsModule } from '../modules/hosts/index.js';
 import { createIdentityModule, type IdentityModule } from '../modules/identity/index.js';
 import type { InstanceHooks } from '../modules/instances/hooks.js';
 import { createInstancesModule, type InstancesModule } from '../modules/instances/index.js';
+import { ResizeService, resizeHandler } from '../modules/instances/resize.js';
+import { createLifecycleModule, type LifecycleModule } from '../modules/lifecycle/index.js';
 import { createMailModule, type MailModule } from '../modules/mail/index.js';
+import { createNoticesModule, type NoticesModule } from '../modules/notices/index.js';
 import { createOffsiteModule, createOffsiteStores, type OffsiteModule } from '../modules/offsite/index.js';
+import { createOidcModule, type OidcDiscoveryOptions, type OidcModule } from '../modules/oidc/index.js';
+import { createPlansModule, type PlansModule } from '../modules/plans/index.js';
 import { createProjectsModule, type ProjectsModule } from '../modules/projects/index.js';
 import { createSettingsModule, type SettingsModule } from '../modules/settings/index.js';
 import { AuditService } from '../platform/audit/service.js';
@@ -38,6 +43,8 @@ export interface ServiceDeps {
   runtime?: RuntimeFactory;
   /** How often the edge checks that the proxy still has its configuration (default once a minute). */
   edgeProxyCheckMs?: number;
+  /** External sign-in: only createTestApp passes this (plain-http issuers on loopback). */
+  oidc?: OidcDiscoveryOptions;
 }
 
 /** What every module uses: the audit trail, the jobs and their runner, notifications. */
@@ -58,6 +65,10 @@ export interface Services
     HostsModule,
     ProjectsModule,
     MailModule,
+    NoticesModule,
+    PlansModule,
+    LifecycleModule,
+    OidcModule,
     Omit<InstancesModule, 'jobDeps' | 'registerJobs'>,
     Omit<BackupsModule, 'jobDeps' | 'registerJobs'>,
     Omit<OffsiteModule, 'copies' | 'start' | 'stop'>,
@@ -65,6 +76,8 @@ export interface Services
     DomainsModule {
   /** The reverse proxy, TLS and names (off without MARINA_BASE_DOMAIN). */
   edge: EdgeService;
+  /** An instance's size changed (CPUs, memory) within its plan. */
+  instanceResize: ResizeService;
   /** Registers the local engine, starts the job workers and follows Docker's events. */
   startBackground(): Promise<void>;
   stopBackground(): Promise<void>;
@@ -84,10 +97,13 @@ export function createServices({
   connectionString,
   runtime,
   edgeProxyCheckMs,
+  oidc,
 }: ServiceDeps): Services {
   const hooks = new Hooks<InstanceHooks & BackupHooks>();
   const audit = new AuditService({ db, clock });
   const settings = createSettingsModule({ db, clock, audit, box, config });
+  // The mails Marina sends people (the outbox): after settings (SMTP), before the modules that send.
+  const notices = createNoticesModule({ db, clock, audit, logger, settings: settings.settings });
   const operations = new OperationService({ db, clock, bus: new OperationBus() });
   const jobRunner = new JobRunner({
     db,
@@ -103,13 +119,49 @@ export function createServices({
     audit,
     operations,
     runner: jobRunner,
-    notifications: new NotificationService({ db, settings: settings.settings, logger }),
+    notifications: new NotificationService({
+      db,
+      settings: settings.settings,
+      logger,
+      templates: notices.mailTemplates,
+    }),
     jobControl: new JobControl({ db, audit, operations, runner: jobRunner }),
   };
   const { runner, notifications } = platform;
-  const identity = createIdentityModule({ db, clock, audit, logger, config, settings: settings.settings });
+  const identity = createIdentityModule({
+    db,
+    clock,
+    audit,
+    logger,
+    config,
+    settings: settings.settings,
+    templates: notices.mailTemplates,
+    notices: notices.notices,
+  });
   const hosts = createHostsModule({ db, clock, logger, box, config, runtime });
+  const oidcModule = createOidcModule({
+    db,
+    clock,
+    audit,
+    box,
+    logger,
+    config,
+    guard: settings.outbound.guard,
+    auth: identity.auth,
+    options: oidc,
+  });
   const projects = createProjectsModule({ db, audit, organizations: identity.organizations });
+  // Before instances: every creating service asks its quotas inside its own transaction.
+  const plans = createPlansModule({
+    db,
+    clock,
+    audit,
+    logger,
+    config,
+    hosts: hosts.hosts,
+    databaseServers: hosts.databaseServers,
+    notices: notices.notices,
+  });
   const instances = createInstancesModule({
     db,
     clock,
@@ -123,6 +175,7 @@ export function createServices({
     hosts: hosts.hosts,
     databaseServers: hosts.databaseServers,
     hooks,
+    quotas: plans.quotas,
   });
   const { edge } = createEdgeModule({
     db,
@@ -134,9 +187,30 @@ export function createServices({
     proxyCheckMs: edgeProxyCheckMs,
     clock,
   });
+  const instanceResize = new ResizeService({
+    db,
+    audit,
+    operations,
+    runner,
+    instances: instances.instances,
+    config,
+    edgeSync: (reason) => edge.sync(reason),
+  });
+  runner.register(resizeHandler(instances.jobDeps));
   const { storage, writer } = createBackupRecords({ db, clock, config });
   const guard = settings.outbound.guard;
-  const stores = createOffsiteStores({ db, clock, audit, box, logger, config, guard, storage, writer });
+  const stores = createOffsiteStores({
+    db,
+    clock,
+    audit,
+    box,
+    logger,
+    config,
+    guard,
+    storage,
+    writer,
+    quotas: plans.quotas,
+  });
   const backups = createBackupsModule({
     db,
     clock,
@@ -151,6 +225,19 @@ export function createServices({
     storage,
     writer,
     hooks,
+  });
+  // After instances, backups (the pre-delete backup) and the edge (the suspended page): the one writer of a subscription's status.
+  const lifecycle = createLifecycleModule({
+    db,
+    clock,
+    audit,
+    logger,
+    notices: notices.notices,
+    instances: instances.instances,
+    edge,
+    subscriptions: plans.subscriptions,
+    backups: backups.backups,
+    publicUrl: config.publicUrl,
   });
   const offsite = createOffsiteModule({
     db,
@@ -213,6 +300,9 @@ export function createServices({
       await job.log(`Outgoing mail could not be set: ${(error as Error).message}`, 'warn');
     }
   });
+  // Storage changes with a restore; a backup is a good moment to look again too (src/modules/plans).
+  hooks.on('backupCompleted', (instanceId) => plans.usage.measure(instanceId));
+  hooks.on('restoreCompleted', (instanceId) => plans.usage.measure(instanceId));
   for (const module of [instances, backups, code]) module.registerJobs(runner);
 
   const { jobDeps: _instanceJobDeps, registerJobs: _instanceJobs, ...instanceServices } = instances;
@@ -231,10 +321,17 @@ export function createServices({
     ...offsiteServices,
     ...codeServices,
     ...mail,
+    ...notices,
+    ...oidcModule,
     ...domains,
+    ...plans,
+    ...lifecycle,
     edge,
+    instanceResize,
     async startBackground() {
       started = true;
+      // A mail found mid-send becomes `unknown` (never sent twice); then the sender's timer runs.
+      await notices.notices.start();
       // Before the jobs run: a provisioning job writes the catcher's address into Odoo.
       await mail.mailCatcher?.start();
       const local = await hosts.hosts.registerLocal(config.docker.host);
@@ -248,6 +345,10 @@ export function createServices({
       offsite.start();
       // Pending custom domains are checked again with backoff until verified or given up.
       domains.domainRechecks.start();
+      // Storage of every instance, measured on a timer (and after backups and restores).
+      plans.usage.start();
+      // Trial reminders and ends, grace ends; its first tick catches up on what came due while down.
+      lifecycle.lifecycleTicker.start(config.selfService.lifecycleIntervalMs);
       if (local.state === 'reachable') {
         // Say at start-up what does not add up; removing is an admin's decision.
         const report = await instances.reconcile.report().catch(() => undefined);
@@ -260,10 +361,15 @@ export function createServices({
       }
     },
     async stopBackground() {
+      // First: a tick writes mail to the outbox and queues jobs.
+      await lifecycle.lifecycleTicker.stop();
+      // Also when never started: a send triggered by an enqueue may be running.
+      await notices.notices.stop();
       if (!started) return;
       await mail.mailCatcher?.stop();
       await offsite.stop();
       await domains.domainRechecks.stop();
+      await plans.usage.stop();
       await edge.stop();
       await instances.status.stop();
       await runner.stop();

@@ -56,7 +56,11 @@ export function registerAccountCommands(program: Command, client: () => Promise<
   orgs
     .command('add-member <org> <email>')
     .description('invite someone: the link is mailed to them; they join when they accept')
-    .addOption(new Option('--role <role>', 'their role').choices(['owner', 'admin', 'member']).default('member'))
+    .addOption(
+      new Option('--role <role>', 'their role (member: the old name of viewer)')
+        .choices(['owner', 'admin', 'developer', 'viewer', 'member'])
+        .default('viewer'),
+    )
     .addOption(jsonOption())
     .action(async (org: string, email: string, opts: { role: NewMember['role']; json?: boolean }) => {
       const c = await client();

@@ -15,6 +15,7 @@ import { ConfigError, MarinaError } from '../platform/errors.js';
 import { registerAccountCommands, registerAuditCommand } from './accounts.js';
 import { ApiError } from './api/client.js';
 import { registerBackupCommands } from './backups.js';
+import { registerCustomerCommands } from './customers.js';
 import { registerDomainCommands } from './domains.js';
 import { CliError, CliUsageError, exitCodes } from './errors.js';
 import { registerInstanceCommands } from './instances.js';
@@ -113,6 +114,7 @@ export function buildProgram(): Command {
   const client = signedInClient;
   registerSessionCommands(program, client);
   registerAccountCommands(program, client);
+  registerCustomerCommands(program, client);
   registerInstanceCommands(program, client);
   registerJobCommands(program, client);
   registerBackupCommands(program, client);

@@ -8,18 +8,21 @@ import type {
   InstanceMailServersTable,
   InstanceProtection,
 } from './schema-edge.js';
+import type { OidcTables } from './schema-oidc.js';
 import type { SelfServiceTables } from './schema-selfservice.js';
 
 export type * from './schema-code.js';
 export type * from './schema-edge.js';
+export type * from './schema-oidc.js';
 export type * from './schema-selfservice.js';
 
 export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
-export type MemberRole = 'owner' | 'admin' | 'member';
-export const memberRoles: readonly MemberRole[] = ['owner', 'admin', 'member'];
+/** Highest first; what each may do is in src/platform/permissions.ts. */
+export type MemberRole = 'owner' | 'admin' | 'developer' | 'viewer';
+export const memberRoles: readonly MemberRole[] = ['owner', 'admin', 'developer', 'viewer'];
 
 export interface UsersTable {
   id: Generated<string>;
@@ -64,6 +67,8 @@ export interface SessionsTable {
   ip: string | null;
   user_agent: string | null;
   ended_at: NullableTimestamp;
+  /** A platform admin's read-only session opened as this organization (support). */
+  impersonating_organization_id: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface ApiTokensTable {
@@ -92,7 +97,17 @@ export interface LoginAttemptsTable {
   at: Timestamp;
 }
 
-export type OneTimeTokenPurpose = 'setup' | 'invite';
+export type OneTimeTokenPurpose = 'setup' | 'invite' | 'reset';
+
+/** Requests of the public forms, counted for their rate limits. */
+export interface PublicAttemptsTable {
+  id: Generated<string>;
+  kind: 'signup' | 'reset';
+  email: string;
+  email_domain: string;
+  ip: string;
+  at: Timestamp;
+}
 
 export interface OneTimeTokensTable {
   id: Generated<string>;
@@ -418,7 +433,7 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
-export interface Database extends SelfServiceTables {
+export interface Database extends SelfServiceTables, OidcTables {
   domains: DomainsTable;
   instance_mail_servers: InstanceMailServersTable;
   caught_mails: CaughtMailsTable;
@@ -427,6 +442,7 @@ export interface Database extends SelfServiceTables {
   organizations: OrganizationsTable;
   memberships: MembershipsTable;
   sessions: SessionsTable;
+  public_attempts: PublicAttemptsTable;
   api_tokens: ApiTokensTable;
   login_attempts: LoginAttemptsTable;
   one_time_tokens: OneTimeTokensTable;

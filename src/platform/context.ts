@@ -11,6 +11,8 @@ export interface UserActor {
   readOnly?: boolean;
   /** An API token limited to this organization: everything else is out of its reach. */
   organizationId?: string;
+  /** A platform admin's read-only session opened as `organizationId` (support); their user id. */
+  impersonatedBy?: string;
 }
 
 /** Marina itself or an operator at the server's console (`marina admin create`). */

@@ -2,6 +2,16 @@ import type { Logger } from 'pino';
 import { MailError, sendMail } from '../adapters/mail.js';
 import type { Db } from '../db/database.js';
 import type { SettingsService } from '../modules/settings/service.js';
+import type { NoticeKey } from './notices.js';
+
+/** Renders a mail from the platform admin's template (src/modules/notices/templates.ts). */
+export interface MailRenderer {
+  render(
+    key: NoticeKey,
+    locale: string,
+    vars: Record<string, unknown>,
+  ): Promise<{ subject: string; text: string; html: string }>;
+}
 
 export interface BackupFailureEvent {
   organizationId: string;
@@ -50,6 +60,8 @@ export interface NotificationServiceDeps {
   db: Db;
   settings: SettingsService;
   logger: Logger;
+  /** The editable templates; without them (a bare service in tests), the built-in text. */
+  templates?: MailRenderer;
 }
 
 /**
@@ -74,11 +86,13 @@ export class NotificationService {
         return { sent: false, reason: 'no-recipients' };
       }
       const title = headline(event);
-      await sendMail(smtp, {
-        to,
-        subject: `[Marina] ${title}: ${oneLine(event.instanceLabel)}`,
-        text: this.backupFailedText(event, title, organization),
-      });
+      const mail = this.deps.templates
+        ? await this.deps.templates.render('backup_failed', 'en', this.backupFailedVars(event, title, organization))
+        : {
+            subject: `[Marina] ${title}: ${oneLine(event.instanceLabel)}`,
+            text: this.backupFailedText(event, title, organization),
+          };
+      await sendMail(smtp, { to, ...mail });
       this.deps.logger.info({ ...context, to }, 'backup failure notice sent');
       return { sent: true, to };
     } catch (error) {
@@ -105,6 +119,21 @@ export class NotificationService {
       .where('id', '=', organizationId)
       .executeTakeFirst();
     return { to: [...new Set(rows.map((r) => r.email))], organization: org?.name ?? null };
+  }
+
+  /** The backup_failed template's values: the same facts as the built-in text. */
+  private backupFailedVars(event: BackupFailureEvent, title: string, organization: string | null) {
+    return {
+      title,
+      organization: organization ? oneLine(organization, 100) : 'the organization',
+      instance: oneLine(event.instanceLabel),
+      what: event.what,
+      destination: event.destinationName ? oneLine(event.destinationName, 100) : '',
+      trigger: oneLine(event.trigger, 40),
+      at: event.at.toISOString(),
+      error: event.error.trim().slice(0, MAX_ERROR_CHARS) || '(no error message)',
+      url: event.url,
+    };
   }
 
   private backupFailedText(event: BackupFailureEvent, title: string, organization: string | null): string {

@@ -27,6 +27,18 @@ export interface QuotaGate {
   requireOperational(db: Db, organizationId: string, what: string): Promise<void>;
 }
 
+/** Everything a new instance asks (create, clone, restore as new, import): call it in the inserting transaction. */
+export async function requireNewInstance(
+  gate: QuotaGate,
+  trx: Db,
+  organizationId: string,
+  ask: { stage: Stage; cpus: number; memoryMb: number },
+): Promise<void> {
+  await gate.requireOperational(trx, organizationId, 'create instances');
+  await gate.require(trx, organizationId, { kind: 'instance', ...ask });
+  await gate.require(trx, organizationId, { kind: 'data' });
+}
+
 /** What modules get when no plans are wired (fast tests, tools): everything fits. */
 export const unlimitedGate: QuotaGate = {
   async require() {},

@@ -65,7 +65,8 @@ export function requireLabel(value: unknown, field: string, max: number = limits
 }
 
 export function requireRole(value: unknown, field = 'role'): MemberRole {
-  const role = memberRoles.find((r) => r === value);
+  // `member` was the only role below admin before developer and viewer; it meant looking only.
+  const role = value === 'member' ? 'viewer' : memberRoles.find((r) => r === value);
   if (!role) throw invalid(field, `The role must be one of ${memberRoles.join(', ')}.`);
   return role;
 }

@@ -150,8 +150,9 @@ describe('the web UI', () => {
         await invitePage.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
         await invitePage.getByLabel('Confirm password').fill(STRONG_PASSWORD);
         await invitePage.getByRole('button', { name: 'Join Acme Corp' }).click();
-        await invitePage.waitForURL(`${baseUrl}/login`);
-        await invitePage.getByText('You joined Acme Corp. Sign in to continue.').waitFor();
+        // Accepting signs in: the invitee lands on the organization they joined.
+        await invitePage.waitForURL(/\/organizations\/[a-z0-9-]+$/);
+        await invitePage.getByRole('heading', { name: 'Acme Corp' }).waitFor();
       } finally {
         await invitee.close();
       }

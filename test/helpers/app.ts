@@ -57,6 +57,8 @@ export interface TestAppOptions {
   runtime?: RuntimeFactory;
   /** How often the edge checks the proxy kept its configuration (default once a minute). */
   edgeProxyCheckMs?: number;
+  /** External sign-in providers on plain http (the loopback test provider); production cannot set it. */
+  oidc?: { allowInsecureIssuers?: true };
 }
 
 export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
@@ -68,19 +70,22 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     env.MARINA_TEST_CAPTURE_LOGS === '1'
       ? pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) })
       : pino({ level: 'silent' });
-  const services = createServices({
-    db: database.db,
-    clock,
-    config,
-    logger,
-    box: SecretBox.fromPassphrase('marina test secret key'),
-    connectionString: database.url,
-    runtime: options.runtime,
-    edgeProxyCheckMs: options.edgeProxyCheckMs,
-  });
+  const makeServices = () =>
+    createServices({
+      db: database.db,
+      clock,
+      config,
+      logger,
+      box: SecretBox.fromPassphrase('marina test secret key'),
+      connectionString: database.url,
+      runtime: options.runtime,
+      edgeProxyCheckMs: options.edgeProxyCheckMs,
+      oidc: options.oidc,
+    });
+  const services = makeServices();
   const app = await buildApp({ config, services, db: database.db, logger });
   await app.ready();
-  return {
+  const made: TestApp = {
     logs,
     app,
     db: database.db,
@@ -93,6 +98,41 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
       await database.drop();
     },
   };
+  restartable.set(made, { makeServices, logger, drop: () => database.drop() });
+  return made;
+}
+
+/** What a restart needs of the first app: how its services were made, its logger, its database. */
+const restartable = new WeakMap<
+  TestApp,
+  { makeServices: () => Services; logger: pino.Logger; drop: () => Promise<void> }
+>();
+
+/**
+ * Marina restarted: the app and its background work stop, then new services and a new app are made
+ * on the same database, configuration and clock (as after a crash and a start). The caller starts
+ * the background again (`startBackground`) and listens again if it listened. Use the returned app.
+ */
+export async function restartTestApp(t: TestApp): Promise<TestApp> {
+  const origin = restartable.get(t);
+  if (!origin) throw new Error('restartTestApp: not an app made by createTestApp');
+  await t.app.close();
+  await t.services.stopBackground();
+  const services = origin.makeServices();
+  const app = await buildApp({ config: t.config, services, db: t.db, logger: origin.logger });
+  await app.ready();
+  const next: TestApp = {
+    ...t,
+    app,
+    services,
+    close: async () => {
+      await app.close();
+      await services.stopBackground();
+      await origin.drop();
+    },
+  };
+  restartable.set(next, origin);
+  return next;
 }
 
 export const STRONG_PASSWORD = 'correct horse battery staple';
@@ -160,7 +200,8 @@ export async function memberBrowser(
   by: Browser,
   org: string,
   email: string,
-  role: 'owner' | 'admin' | 'member',
+  /** `member` is the old name of `viewer`, still accepted by the API. */
+  role: 'owner' | 'admin' | 'developer' | 'viewer' | 'member',
 ): Promise<Browser> {
   const response = await as(t, by)('POST', `/api/v1/organizations/${org}/members`, { email, role });
   if (response.statusCode !== 201) throw new Error(`invite member failed: ${response.statusCode} ${response.body}`);

@@ -53,7 +53,7 @@ export async function makeProject(
 export async function makeOrganizationWithAdmin(
   t: TestApp,
   platformAdmin: Browser,
-  fields: { slug: string; name?: string; email?: string; role?: 'owner' | 'admin' | 'member' },
+  fields: { slug: string; name?: string; email?: string; role?: 'owner' | 'admin' | 'developer' | 'viewer' | 'member' },
 ): Promise<{ organization: Organization; admin: Browser }> {
   const { as } = await import('./app.js');
   const organization = await makeOrganization(as(t, platformAdmin), fields);

@@ -66,6 +66,32 @@ export function decodeQuotedPrintable(body: string): string {
   return bytes.toString('utf8');
 }
 
+/** The decoded text/plain part of a message (the whole body when it is not multipart). */
+export function textPart(message: CapturedMessage): string {
+  const boundary = /boundary="?([^";]+)"?/i.exec(message.headers['content-type'] ?? '')?.[1];
+  const parts = boundary
+    ? message.body.split(`--${boundary}`).map((part) => {
+        const split = part.search(/\r?\n\r?\n/);
+        return split === -1
+          ? { headers: {} as Record<string, string>, body: '' }
+          : { headers: parseHeaders(part.slice(0, split).trim()), body: part.slice(split).replace(/^\r?\n\r?\n/, '') };
+      })
+    : [{ headers: message.headers, body: message.body }];
+  // In a multipart body the preamble and the closing tail have no headers: only real parts count.
+  const text = parts.find((part) =>
+    (part.headers['content-type'] ?? (boundary ? '' : 'text/plain')).startsWith('text/plain'),
+  );
+  if (!text) return '';
+  const encoding = (text.headers['content-transfer-encoding'] ?? '').toLowerCase();
+  if (encoding === 'base64') return Buffer.from(text.body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  return encoding === 'quoted-printable' ? decodeQuotedPrintable(text.body) : text.body;
+}
+
+/** The URLs in a message's text part, decoded, in order (what a reader would click). */
+export function links(message: CapturedMessage): string[] {
+  return [...textPart(message).matchAll(/https?:\/\/[^\s<>"']+/g)].map((m) => m[0].replace(/[.,;:)]+$/, ''));
+}
+
 /** A real SMTP server on 127.0.0.1 and a free port that keeps every message it is given. */
 export async function startSmtpCapture(options: SmtpCaptureOptions = {}): Promise<SmtpCapture> {
   const messages: CapturedMessage[] = [];

@@ -21,6 +21,7 @@ import { NotFoundPage } from './pages/NotFoundPage';
 import { OrganizationPage } from './pages/OrganizationPage';
 import { OrganizationsPage } from './pages/OrganizationsPage';
 import { ProjectPage } from './pages/ProjectPage';
+import { ResetPage } from './pages/ResetPage';
 import { SetupPage } from './pages/SetupPage';
 import { SessionProvider } from './session/SessionContext';
 
@@ -52,6 +53,7 @@ export function App() {
             <Routes>
               <Route path="/setup" element={<SetupPage />} />
               <Route path="/invite" element={<InvitePage />} />
+              <Route path="/reset" element={<ResetPage />} />
               <Route
                 path="/login"
                 element={

@@ -16,9 +16,11 @@ import * as auditVocabulary from './0015_audit_vocabulary.js';
 import * as edge from './0016_edge.js';
 import * as mail from './0017_mail.js';
 import * as edgeWildcard from './0018_edge_wildcard.js';
+import * as roles from './0019_roles.js';
 import * as plans from './0020_plans.js';
 import * as lifecycle from './0021_lifecycle.js';
 import * as notices from './0022_notices.js';
+import * as oidc from './0023_oidc.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -39,7 +41,9 @@ export const migrations: Record<string, Migration> = {
   '0016_edge': edge,
   '0017_mail': mail,
   '0018_edge_wildcard': edgeWildcard,
+  '0019_roles': roles,
   '0020_plans': plans,
   '0021_lifecycle': lifecycle,
   '0022_notices': notices,
+  '0023_oidc': oidc,
 };

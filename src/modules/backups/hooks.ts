@@ -4,4 +4,8 @@ import type { BackupJobDeps } from './jobs.js';
 export type BackupHooks = {
   /** Retention of an instance's scheduled backups (offsite: locally and at each destination). */
   applyRetention: NonNullable<BackupJobDeps['schedules']>['applyRetention'];
+  /** A backup of the instance completed (the plans measure its storage again). */
+  backupCompleted: (instanceId: string) => Promise<void>;
+  /** A restore or clone into the instance completed (the plans measure its storage again). */
+  restoreCompleted: (instanceId: string) => Promise<void>;
 };

@@ -5,12 +5,12 @@ import { dirname } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Db } from '../../db/database.js';
-import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
 import type { OperationView } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import type { InstanceService, InstanceView, NewInstanceInput } from '../instances/service.js';
 import { storeDumpArchive } from './dump-archive.js';
 import { checkUpload } from './import-check.js';
@@ -77,6 +77,7 @@ export class BackupImports {
   ): Promise<{ job: OperationView; instance: InstanceView; backup: BackupView }> {
     // The target is checked before a byte is stored: a refused import costs no disk.
     const probe = await this.importTargetOrganization(ctx, input);
+    await this.deps.instances.quotas.requireOperational(this.deps.db, probe, 'import backups');
     const release = await this.deps.importLimits.begin(probe);
     const uploadId = randomUUID();
     const uploadPath = this.deps.storage.uploadPath(uploadId);
@@ -142,7 +143,7 @@ export class BackupImports {
   private async importTargetOrganization(ctx: RequestContext, input: FillTarget): Promise<string> {
     if (typeof input.instanceId === 'string') {
       const instance = await this.deps.instances.get(ctx.actor, input.instanceId);
-      await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+      await requirePermissionOn(this.deps.db, ctx.actor, instance, 'backup.manage');
       return instance.organization_id;
     }
     const project = (input.newInstance as { project?: unknown } | undefined)?.project;
@@ -151,7 +152,12 @@ export class BackupImports {
         field: 'newInstance.project',
       });
     const fields = await this.deps.instances.validateNew(ctx, input.newInstance as NewInstanceInput);
-    return fields.project.organization_id;
+    const organizationId = fields.project.organization_id;
+    // Refused before the upload streams (no 20 GB upload for nothing); asked again, locked, at the insert.
+    const { stage, cpus, memoryMb } = fields;
+    await this.deps.instances.quotas.preview(this.deps.db, organizationId, { kind: 'instance', stage, cpus, memoryMb });
+    await this.deps.instances.quotas.preview(this.deps.db, organizationId, { kind: 'data' });
+    return organizationId;
   }
 
   private operationRow(id: string) {

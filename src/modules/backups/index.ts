@@ -111,6 +111,14 @@ export function createBackupsModule(deps: BackupsModuleDeps): BackupsModule {
         return { removed: results.reduce((sum, r) => sum + r.removed, 0) };
       },
     },
+    completed: {
+      backup: async (instanceId) => {
+        await hooks.run('backupCompleted', instanceId);
+      },
+      restore: async (instanceId) => {
+        await hooks.run('restoreCompleted', instanceId);
+      },
+    },
   };
   hooks.on('beforeInstanceDelete', async (job, instance) => {
     await safetyBackup(jobDeps, job, instance, 'pre-delete');

@@ -5,6 +5,7 @@ import { type Backup, backupKinds, backupTriggers, type Instance } from '../../d
 import { memberOrganizations, requireAccess } from '../../platform/access.js';
 import type { Actor } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import { isUuid, oneOf } from '../../platform/validation.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { InstanceService } from '../instances/service.js';
@@ -84,12 +85,12 @@ export class BackupQueries {
     return backup;
   }
 
-  async get(actor: Actor, id: string, minimum: 'member' | 'admin' = 'member'): Promise<Backup> {
+  async get(actor: Actor, id: string, minimum: 'viewer' | 'admin' = 'viewer'): Promise<Backup> {
     if (!isUuid(id)) throw notFound('Backup');
     const backup = await this.deps.db.selectFrom('backups').selectAll().where('id', '=', id).executeTakeFirst();
     if (!backup) throw notFound('Backup');
-    await requireAccess(this.deps.db, actor, backup.organization_id, 'member', 'Backup');
-    if (minimum === 'admin') await requireAccess(this.deps.db, actor, backup.organization_id, 'admin', 'Backup');
+    await requirePermissionOn(this.deps.db, actor, backup, 'backup.view', 'Backup');
+    if (minimum === 'admin') await requirePermissionOn(this.deps.db, actor, backup, 'backup.manage', 'Backup');
     return backup;
   }
 
@@ -100,7 +101,7 @@ export class BackupQueries {
       q = q.where('instance_id', '=', instance.id);
     } else if (filter.organizationId) {
       if (!isUuid(filter.organizationId)) throw notFound('Organization');
-      await requireAccess(this.deps.db, actor, filter.organizationId, 'member');
+      await requireAccess(this.deps.db, actor, filter.organizationId, 'viewer');
       q = q.where('organization_id', '=', filter.organizationId);
     } else if (actor.kind === 'user' && !actor.isPlatformAdmin) {
       q = q.where('organization_id', 'in', memberOrganizations(this.deps.db, actor));
@@ -138,7 +139,7 @@ export class BackupQueries {
       q = q.where('backups.instance_id', '=', instance.id);
     } else if (filter.organizationId) {
       if (!isUuid(filter.organizationId)) throw notFound('Organization');
-      await requireAccess(this.deps.db, actor, filter.organizationId, 'member');
+      await requireAccess(this.deps.db, actor, filter.organizationId, 'viewer');
       q = q.where('backups.organization_id', '=', filter.organizationId);
     } else if (actor.kind === 'user' && !actor.isPlatformAdmin) {
       q = q.where('backups.organization_id', 'in', memberOrganizations(this.deps.db, actor));

@@ -13,13 +13,13 @@ import {
   type Destination,
   type Instance,
 } from '../../db/schema.js';
-import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
 import { planJob } from '../../platform/jobs/define.js';
 import { type OperationService, type OperationView, operationView } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import { oneOf } from '../../platform/validation.js';
 import type { InstanceService, InstanceView } from '../instances/service.js';
 import type { CopyService } from '../offsite/copies.js';
@@ -77,7 +77,7 @@ export class BackupService {
     return this.queries.row(id);
   }
 
-  get(actor: Actor, id: string, minimum: 'member' | 'admin' = 'member'): Promise<Backup> {
+  get(actor: Actor, id: string, minimum: 'viewer' | 'admin' = 'viewer'): Promise<Backup> {
     return this.queries.get(actor, id, minimum);
   }
 
@@ -146,7 +146,7 @@ export class BackupService {
     input: { kind?: unknown; format?: unknown; destinationIds?: unknown },
   ): Promise<{ backup: BackupView; job: OperationView }> {
     const instance = await this.deps.instances.get(ctx.actor, instanceId);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'backup.manage');
     const kind = oneOf(input.kind, backupKinds, 'kind', 'full');
     const format = oneOf(input.format, backupFormats, 'format', 'zip');
     const ids = input.destinationIds ?? [];
@@ -395,7 +395,7 @@ export class BackupService {
     input: FillTarget & { filestore?: unknown },
   ): Promise<{ job: OperationView; instance: InstanceView }> {
     const source = await this.deps.instances.get(ctx.actor, sourceId);
-    await requireAccess(this.deps.db, ctx.actor, source.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, source, 'instance.operate');
     this.requireHasData(source);
     if (input.newInstance === undefined && input.instanceId === undefined)
       throw new MarinaError('MARINA_E_VALIDATION', 'Say where to clone to: instanceId or newInstance.', {

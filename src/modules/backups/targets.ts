@@ -1,10 +1,10 @@
 import type { Db } from '../../db/database.js';
 import type { Instance } from '../../db/schema.js';
-import { requireAccess } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
 import { planJob } from '../../platform/jobs/define.js';
 import type { OperationView } from '../../platform/jobs/operations.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import type { InstanceService, InstanceView, NewInstanceFields, NewInstanceInput } from '../instances/service.js';
 import { type CloneInput, cloneJob, type RestoreInput, restoreJob } from './jobs/specs.js';
 
@@ -90,7 +90,7 @@ export class FillTargets {
         field: 'instanceId',
       });
     const existing = await this.deps.instances.get(ctx.actor, targetId);
-    await requireAccess(this.deps.db, ctx.actor, existing.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, existing, 'backup.manage');
     if (existing.organization_id !== organizationId) throw notFound('Instance');
     if (existing.odoo_version !== odooVersion)
       throw new MarinaError(
@@ -134,6 +134,9 @@ export class FillTargets {
       return { job: created.job, instance: created.instance };
     }
     const existing = target.existing as Instance;
+    // Restoring over an instance adds no instance and is not refused by full storage (nothing is
+    // lost), but a suspended organization starts nothing.
+    await this.deps.instances.quotas.requireOperational(this.deps.db, existing.organization_id, 'restore backups');
     const op = await this.deps.instances.submit(ctx, existing, planned, fillAction(job), {
       details,
       defer: job.defer,

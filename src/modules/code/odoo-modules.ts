@@ -6,12 +6,12 @@ import type { Db } from '../../db/database.js';
 import type { Instance } from '../../db/schema.js';
 import { adaptVersion, MODULE_NAME, scanAddons } from '../../odoo/addons.js';
 import { downstreamDependencies, listModules, moduleCommand, moduleOutcomeProblems } from '../../odoo/modules.js';
-import { requireAccess } from '../../platform/access.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
 import { defineJob, planJob } from '../../platform/jobs/define.js';
 import type { OperationView } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import { invalid } from '../../platform/validation.js';
 import { restoreDatabaseInPlace, safetyBackup, safetyBackupMemory } from '../backups/jobs.js';
 import { ensureServer, healthy } from '../instances/jobs.js';
@@ -129,7 +129,7 @@ export class ModuleService {
     input: ModuleChange,
   ): Promise<{ plan: ModulePlan; job: OperationView | null }> {
     const instance = await this.deps.instances.get(ctx.actor, instanceId);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'instance.operate');
     const install = names(input.install, 'install');
     const upgrade = names(input.upgrade, 'upgrade');
     const uninstall = names(input.uninstall, 'uninstall');

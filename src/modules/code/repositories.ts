@@ -5,12 +5,12 @@ import { type Git, type GitAccess, generateDeployKey, type PinnedRemote } from '
 import type { OutboundGuard } from '../../adapters/net/outbound.js';
 import type { Db } from '../../db/database.js';
 import type { Instance, Repository, RepositoryCheckout } from '../../db/schema.js';
-import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
 import type { OperationView } from '../../platform/jobs/operations.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { invalid, isUuid } from '../../platform/validation.js';
@@ -153,7 +153,7 @@ export class RepositoryService {
 
   async get(actor: Actor, id: string): Promise<Repository> {
     const repo = await this.row(id);
-    await requireAccess(this.deps.db, actor, repo.organization_id, 'member', 'Repository');
+    await requirePermissionOn(this.deps.db, actor, repo, 'project.view', 'Repository');
     return repo;
   }
 
@@ -227,7 +227,7 @@ export class RepositoryService {
     submit: SubmitUpdate,
   ): Promise<{ repository: RepositoryView; jobs: OperationView[] }> {
     const project = await this.deps.projects.get(ctx.actor, projectId);
-    await requireAccess(this.deps.db, ctx.actor, project.organization_id, 'admin', 'Project');
+    await requirePermissionOn(this.deps.db, ctx.actor, project, 'repository.manage', 'Project');
     const fileRoot = await this.deps.gitSettings.fileRootFor(project.organization_id);
     const url = parseRepoUrl(input.url, { allowFile: fileRoot !== null });
     if (url.scheme === 'file') await this.deps.gitSettings.requireLocalRepository(project.organization_id, url.path);
@@ -351,7 +351,7 @@ export class RepositoryService {
     submit: SubmitUpdate,
   ): Promise<{ repository: RepositoryView; jobs: OperationView[] }> {
     const repo = await this.get(ctx.actor, id);
-    await requireAccess(this.deps.db, ctx.actor, repo.organization_id, 'admin', 'Repository');
+    await requirePermissionOn(this.deps.db, ctx.actor, repo, 'repository.manage', 'Repository');
     const instances = await this.instancesOf(repo.project_id);
     const branch = input.branch === undefined ? repo.branch : requireBranch(input.branch);
     const autoRestart = optionalBoolean(input.autoRestart, 'autoRestart', repo.auto_restart);
@@ -417,7 +417,7 @@ export class RepositoryService {
   /** Removes the repository: its folders go and each instance restarts without them. */
   async remove(ctx: RequestContext, id: string, submit: SubmitUpdate): Promise<OperationView[]> {
     const repo = await this.get(ctx.actor, id);
-    await requireAccess(this.deps.db, ctx.actor, repo.organization_id, 'admin', 'Repository');
+    await requirePermissionOn(this.deps.db, ctx.actor, repo, 'repository.manage', 'Repository');
     const instances = await this.instancesOf(repo.project_id);
     for (const instance of instances) await this.deps.instances.requireIdle(instance);
     await this.deps.db.transaction().execute(async (trx) => {
@@ -446,7 +446,7 @@ export class RepositoryService {
     submit: SubmitUpdate,
   ): Promise<OperationView[]> {
     const repo = await this.get(ctx.actor, id);
-    await requireAccess(this.deps.db, ctx.actor, repo.organization_id, 'admin', 'Repository');
+    await requirePermissionOn(this.deps.db, ctx.actor, repo, 'repository.manage', 'Repository');
     let instances = await this.instancesOf(repo.project_id);
     if (input.instanceId !== undefined) {
       instances = instances.filter((i) => i.id === input.instanceId);

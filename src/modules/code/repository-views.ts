@@ -4,8 +4,8 @@ import type { Static } from 'typebox';
 import { type Git, hostKeyFingerprints } from '../../adapters/git/git.js';
 import type { Db } from '../../db/database.js';
 import type { Repository } from '../../db/schema.js';
-import { requireAccess } from '../../platform/access.js';
 import type { Actor } from '../../platform/context.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { Checkouts } from './checkouts.js';
@@ -32,7 +32,7 @@ export async function repositoryView(
   repo: Repository,
   withGit = false,
 ): Promise<RepositoryView> {
-  const admin = await requireAccess(deps.db, actor, repo.organization_id, 'admin', 'Repository')
+  const admin = await requirePermissionOn(deps.db, actor, repo, 'repository.manage', 'Repository')
     .then(() => true)
     .catch(() => false);
   const rows = await deps.db

@@ -4,11 +4,11 @@ import bcrypt from 'bcryptjs';
 import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Instance, InstanceProtection } from '../../db/schema.js';
-import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import { instanceTarget } from '../../platform/audit/targets.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import type { SealedAt, SecretBox } from '../../platform/secrets/secret-box.js';
 import type { InstanceService } from '../instances/service.js';
 import type { Protection } from './schemas.js';
@@ -70,7 +70,7 @@ export class ProtectionService {
 
   async set(ctx: RequestContext, instanceId: string, input: { kind: unknown; addresses?: unknown }) {
     const instance = await this.deps.instances.get(ctx.actor, instanceId);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'instance.operate');
     const { protection, password } = await this.build(instance, input);
     if (protection && instance.stage === 'production')
       throw new MarinaError(

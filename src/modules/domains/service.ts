@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { DomainCertificateState, Domain as DomainRow, Instance } from '../../db/schema.js';
-import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
+import { requirePermission, requirePermissionOn } from '../../platform/permissions.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { isUuid } from '../../platform/validation.js';
@@ -62,17 +62,24 @@ export class DomainService {
   }
 
   /** A domain of an organization the actor has the role in; anything else is "not found". */
-  async row(actor: Actor, id: string, minimum: 'member' | 'admin' = 'member'): Promise<DomainRow> {
+  async row(actor: Actor, id: string, minimum: 'viewer' | 'admin' = 'viewer'): Promise<DomainRow> {
     if (!isUuid(id)) throw notFound('Domain');
     const row = await this.deps.db.selectFrom('domains').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('Domain');
-    await requireAccess(this.deps.db, actor, row.organization_id, minimum, 'Domain');
+    await requirePermission(
+      this.deps.db,
+      actor,
+      row.organization_id,
+      minimum === 'admin' ? 'domain.manage' : 'domain.view',
+      undefined,
+      'Domain',
+    );
     return row;
   }
 
-  private async instanceOf(actor: Actor, instanceId: string, minimum: 'member' | 'admin'): Promise<Instance> {
+  private async instanceOf(actor: Actor, instanceId: string, minimum: 'viewer' | 'admin'): Promise<Instance> {
     const instance = await this.deps.instances.get(actor, instanceId);
-    if (minimum === 'admin') await requireAccess(this.deps.db, actor, instance.organization_id, 'admin', 'Instance');
+    if (minimum === 'admin') await requirePermissionOn(this.deps.db, actor, instance, 'domain.manage');
     return instance;
   }
 
@@ -81,7 +88,7 @@ export class DomainService {
   }
 
   async list(actor: Actor, instanceId: string): Promise<Static<typeof InstanceDomains>> {
-    const instance = await this.instanceOf(actor, instanceId, 'member');
+    const instance = await this.instanceOf(actor, instanceId, 'viewer');
     let rows = await this.deps.db
       .selectFrom('domains')
       .selectAll()
@@ -140,6 +147,10 @@ export class DomainService {
         { field: 'method', reason: 'no proxy addresses' },
       );
     const row = await this.deps.db.transaction().execute(async (trx) => {
+      // The plan's custom domains, counted under the organization's lock (src/modules/plans).
+      const quotas = this.deps.instances.quotas;
+      await quotas.requireOperational(trx, instance.organization_id, 'add domains');
+      await quotas.require(trx, instance.organization_id, { kind: 'domain' });
       const clash = await trx
         .selectFrom('domains')
         .innerJoin('instances', 'instances.id', 'domains.instance_id')

@@ -1,6 +1,6 @@
 import { EDGE_INSTANCE_PORT } from './allocation.js';
 import { EDGE_ZONE, ODOO_ZONE } from './edge-dns.js';
-import { MAINTENANCE_PAGE, NO_SITE_PAGE } from './pages.js';
+import { MAINTENANCE_PAGE, NO_SITE_PAGE, suspendedPage } from './pages.js';
 
 /**
  * The edge's whole state → Caddy's JSON configuration (Caddy 2.6), pure. The shape makes the
@@ -26,6 +26,8 @@ export interface EdgeInstanceState {
   protection: { kind: 'basic'; username: string; passwordHash: string } | { kind: 'allow'; addresses: string[] } | null;
   /** Largest request body, in bytes, the proxy lets through to this instance (Odoo's own limits apply below it). */
   maxRequestBodyBytes: number;
+  /** Its organization is suspended (#19): every request gets the page that says why, Odoo none. */
+  suspended?: 'trial_ended' | 'suspended' | null;
 }
 
 /**
@@ -56,6 +58,8 @@ export interface EdgeState {
   /** Certificates organizations uploaded for their domains (PEM, key opened). */
   certificates: { hostname: string; certificatePem: string; keyPem: string }[];
   instances: EdgeInstanceState[];
+  /** Where owners sign in (MARINA_PUBLIC_URL), said on a suspended site's page. */
+  signInUrl?: string;
 }
 
 /** How long Caddy keeps a container's address: a container made again is reached after at most this. */
@@ -184,6 +188,20 @@ function instanceServer(instance: EdgeInstanceState, state: EdgeState) {
   const port = state.httpsPort === 443 ? '' : `:${state.httpsPort}`;
   const primary = instance.primaryHostname ?? instance.platformHostname;
   const routes: unknown[] = [];
+  if (instance.suspended) {
+    // First and terminal: nothing reaches Odoo (stopped anyway) while the organization is suspended.
+    routes.push({
+      handle: [
+        {
+          handler: 'static_response',
+          status_code: 503,
+          headers: { ...html, 'X-Robots-Tag': ['noindex, nofollow'] },
+          body: suspendedPage(instance.suspended, state.signInUrl),
+        },
+      ],
+      terminal: true,
+    });
+  }
   if (!instance.production) {
     routes.push({
       handle: [{ handler: 'headers', response: { set: { 'X-Robots-Tag': ['noindex, nofollow'] } } }],

@@ -56,7 +56,8 @@ export interface EdgeModuleDeps {
   db: Db;
   box: SecretBox;
   logger: Logger;
-  config: Pick<MarinaConfig, 'edge' | 'host' | 'port' | 'instances' | 'namespace'>;
+  config: Pick<MarinaConfig, 'edge' | 'host' | 'port' | 'instances' | 'namespace'> &
+    Partial<Pick<MarinaConfig, 'publicUrl'>>;
   instances: InstanceService;
   /** This machine's runtime, where the managed proxy runs (MARINA_CADDY_ADMIN_URL unset). */
   hosts: Pick<HostService, 'reachableRuntime'>;
@@ -123,6 +124,7 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
     publishes: (instance) => instances.publishes(instance),
     askUrl: `http://${loopbackOf(config.host)}:${config.port}/api/v1/edge/ask`,
     dnsPort: () => dns.port,
+    signInUrl: config.publicUrl,
   });
   const admin = new CaddyAdmin(edgeConfig.caddyAdminUrl);
   const sync = new EdgeSync({

@@ -14,3 +14,23 @@ export const MAINTENANCE_PAGE = page(
   'Down for maintenance',
   'This site is being updated or restarted and will be back in a moment. This page tries again by itself.',
 ).replace('<meta name="robots"', '<meta http-equiv="refresh" content="30"><meta name="robots"');
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+/**
+ * A suspended organization's sites: why, in general words (never the platform admin's reason, which
+ * may say "fraud"), and where the owner signs in to see more. No refresh: it lasts until resumed.
+ */
+export function suspendedPage(kind: 'trial_ended' | 'suspended', signInUrl: string | undefined): string {
+  const title =
+    kind === 'trial_ended' ? "This site's trial has ended" : 'This site is suspended by its hosting provider';
+  const where = signInUrl
+    ? ` Its owner can sign in at <a href="${escapeHtml(signInUrl)}">${escapeHtml(signInUrl)}</a>.`
+    : '';
+  const text =
+    kind === 'trial_ended'
+      ? `The site is kept but not served until its owner chooses a plan.${where}`
+      : `The site is kept but not served for now.${where}`;
+  return page(title, text);
+}

@@ -21,6 +21,8 @@ export interface EdgeStateDeps {
   publishes: (instance: Pick<Instance, 'host_id'>) => boolean;
   askUrl: string;
   dnsPort: () => number;
+  /** Where owners sign in (MARINA_PUBLIC_URL), said on a suspended organization's sites. */
+  signInUrl?: string;
 }
 
 const MIB = 1024 * 1024;
@@ -56,6 +58,7 @@ export class EdgeStateReader {
       .where('certificate_pem', 'is not', null)
       .where('certificate_key', 'is not', null)
       .execute();
+    const suspended = await this.suspendedOrganizations();
     const admin = new URL(edge.caddyAdminUrl);
     return {
       adminListen: admin.port ? admin.host : `${admin.host}:${admin.protocol === 'https:' ? 443 : 80}`,
@@ -77,8 +80,24 @@ export class EdgeStateReader {
       // A published instance needs its port; an unpublished one is found by name (its port unused).
       instances: rows
         .filter((row) => row.http_port !== null || !this.deps.publishes(row))
-        .map((row) => this.instance(row)),
+        .map((row) => ({ ...this.instance(row), suspended: suspended.get(row.organization_id) ?? null })),
+      signInUrl: this.deps.signInUrl,
     };
+  }
+
+  /**
+   * Organizations whose sites answer the suspended page (#19), and why: a trial that ended, or
+   * anything else (an admin's suspension, unpaid) said the same way. Without a subscription: none.
+   */
+  private async suspendedOrganizations(): Promise<Map<string, 'trial_ended' | 'suspended'>> {
+    const rows = await this.deps.db
+      .selectFrom('subscriptions')
+      .select(['organization_id', 'suspended_kind'])
+      .where('status', 'in', ['suspended', 'cancelled'])
+      .execute();
+    return new Map(
+      rows.map((r) => [r.organization_id, r.suspended_kind === 'trial_ended' ? 'trial_ended' : 'suspended'] as const),
+    );
   }
 
   /** The wildcard Marina obtained through DNS-01 (none yet: every name gets its own on demand). */

@@ -4,7 +4,7 @@ import { requireUser } from '../../platform/access.js';
 import { anonymousContext, clearSessionCookie, contextOf, setSessionCookie } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
 import { Email, Name, NewPassword, Password, responses } from '../../platform/http/schemas.js';
-import { Role, SessionStart, User } from './schemas.js';
+import { MyOrganization, SessionStart, User } from './schemas.js';
 import { userView } from './users.js';
 
 export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, config }) => {
@@ -35,7 +35,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
 
   app.post(
     '/auth/logout',
-    { schema: { tags: ['auth'], summary: 'End the current session', response: responses({ 204: Type.Null() }) } },
+    {
+      config: { readOnlySessionMay: true },
+      schema: { tags: ['auth'], summary: 'End the current session', response: responses({ 204: Type.Null() }) },
+    },
     async (request, reply) => {
       const ctx = contextOf(request);
       await services.auth.logout({ actor: requireUser(ctx.actor), ip: ctx.ip });
@@ -94,10 +97,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         response: responses({
           200: Type.Object({
             user: User,
-            organizations: Type.Array(
-              Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), role: Role }),
-            ),
+            organizations: Type.Array(MyOrganization),
             authMethod: Type.Union([Type.Literal('session'), Type.Literal('token')]),
+            impersonating: Type.Union([
+              Type.String({ description: 'The organization this read-only support session is opened as' }),
+              Type.Null(),
+            ]),
             csrfToken: Type.Union([Type.String(), Type.Null()]),
           }),
         }),
@@ -107,16 +112,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
       const actor = requireUser(contextOf(request).actor);
       const user = await services.users.get(actor.userId);
       if (!user) throw new Error('authenticated user vanished');
-      const organizations = (await services.organizations.list({ ...actor, isPlatformAdmin: false })).map((o) => ({
-        id: o.id,
-        slug: o.slug,
-        name: o.name,
-        role: o.role ?? ('member' as const),
-      }));
+      const organizations = await services.organizations.mine(actor);
       return {
         user: userView(user),
         organizations,
         authMethod: actor.via,
+        impersonating: actor.impersonatedBy ? (actor.organizationId ?? null) : null,
         csrfToken: request.auth?.session?.csrfToken ?? null,
       };
     },

@@ -291,7 +291,7 @@ describe('invitations', () => {
     expect(reuse.statusCode).toBe(404);
     const member2 = await signIn(t.app, 'new@acme.test');
     expect((await as(t, member2)('GET', '/api/v1/me')).json().organizations).toEqual([
-      expect.objectContaining({ slug: 'acme', role: 'member' }),
+      expect.objectContaining({ slug: 'acme', role: 'viewer' }),
     ]);
   });
 });

@@ -218,6 +218,7 @@ export class AuthService {
         'users.email',
         'users.is_platform_admin',
         'users.disabled_at',
+        'sessions.impersonating_organization_id',
       ])
       .where('sessions.token_hash', '=', sha256(secret))
       .executeTakeFirst();
@@ -230,14 +231,20 @@ export class AuthService {
     if (now.getTime() - row.last_seen_at.getTime() > 60_000) {
       await this.deps.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute();
     }
+    // Support "opened as" an organization: that organization only, as its owner sees it, read-only;
+    // and only while the account is still a platform admin.
+    const impersonating = row.impersonating_organization_id;
+    if (impersonating && !row.is_platform_admin)
+      throw new MarinaError('MARINA_E_UNAUTHENTICATED', 'Your session has ended; sign in again.');
     return {
       actor: {
         kind: 'user',
         userId: row.user_id,
         email: row.email,
-        isPlatformAdmin: row.is_platform_admin,
+        isPlatformAdmin: impersonating ? false : row.is_platform_admin,
         via: 'session',
         sessionId: row.id,
+        ...(impersonating ? { organizationId: impersonating, readOnly: true, impersonatedBy: row.user_id } : {}),
       },
       csrfToken: row.csrf_token,
       expiresAt: row.expires_at,

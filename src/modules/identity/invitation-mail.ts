@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { sendMail } from '../../adapters/mail.js';
 import type { Invitation, MemberRole } from '../../db/schema.js';
+import type { MailRenderer } from '../../platform/notifications.js';
 import type { SettingsService } from '../settings/service.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
@@ -42,17 +43,33 @@ export function invitationMail(input: InvitationMailInput): { subject: string; t
   return { subject: `[Marina] Invitation to join ${organization}`, text: `${lines.join('\n')}\n` };
 }
 
+/** The `invitation` template's values (src/modules/notices/catalogue.ts): the same facts as above. */
+export function invitationVars(input: InvitationMailInput): Record<string, unknown> {
+  return {
+    invited_by: oneLine(input.invitedBy),
+    organization: oneLine(input.organization),
+    role: input.role,
+    url: input.url,
+    expires_at: input.expiresAt.toISOString(),
+    account_exists: input.accountExists,
+    portal_url: input.publicUrl,
+  };
+}
+
 /** Mails an invitation; a failure is logged and returned (the invitation stands without it). */
 export async function sendInvitation(
   settings: SettingsService,
   logger: Logger,
   invitation: Invitation,
   input: InvitationMailInput,
+  /** The platform admin's editable template; without it, the built-in text. */
+  templates?: MailRenderer,
 ): Promise<{ sent: boolean; error: string | null }> {
   try {
     const smtp = await settings.getSmtpForSending();
     if (!smtp) return { sent: false, error: 'SMTP is not configured.' };
-    await sendMail(smtp, { to: [invitation.email], ...invitationMail(input) });
+    const mail = templates ? await templates.render('invitation', 'en', invitationVars(input)) : invitationMail(input);
+    await sendMail(smtp, { to: [invitation.email], ...mail });
     return { sent: true, error: null };
   } catch (error) {
     // MailError messages are scrubbed of the SMTP password; anything else is reduced to its message.

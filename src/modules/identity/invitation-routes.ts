@@ -1,13 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { anonymousContext, contextOf } from '../../platform/http/auth.js';
+import { anonymousContext, contextOf, setSessionCookie } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
 import { DateTime, Email, IdOrSlug, Name, Password, responses, Uuid } from '../../platform/http/schemas.js';
-import { Invitation, InvitationAccepted, InvitationPreview, MyInvitation, Role } from './schemas.js';
+import {
+  Invitation,
+  InvitationAccepted,
+  InvitationAcceptedSession,
+  InvitationPreview,
+  MyInvitation,
+  RoleInput,
+} from './schemas.js';
 
 const Token = Type.String({ minLength: 1, maxLength: 100 });
 
-export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
+export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, config }) => {
   const invitations = services.invitations;
 
   app.post(
@@ -17,7 +24,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags: ['organizations'],
         summary: 'Invite someone by email: the link is mailed to them, never returned; they join when they accept',
         params: Type.Object({ id: IdOrSlug }),
-        body: Type.Object({ email: Email, role: Role }, { additionalProperties: false }),
+        body: Type.Object({ email: Email, role: RoleInput }, { additionalProperties: false }),
         response: responses({ 201: Type.Object({ status: Type.Literal('invited'), invitation: Invitation }) }),
       },
     },
@@ -117,9 +124,18 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           { token: Token, password: Password, name: Type.Optional(Name) },
           { additionalProperties: false },
         ),
-        response: responses({ 200: InvitationAccepted }),
+        response: responses({ 200: InvitationAcceptedSession }),
       },
     },
-    async (request) => invitations.acceptWithToken(anonymousContext(request), request.body),
+    async (request, reply) => {
+      // Accepting signs in: the invitee goes straight to the organization.
+      const { session, ...accepted } = await invitations.acceptWithToken(
+        anonymousContext(request),
+        request.body,
+        request.headers['user-agent'] ?? null,
+      );
+      setSessionCookie(reply, request, config.publicUrl, session.sessionSecret, session.expiresAt);
+      return { ...accepted, csrfToken: session.csrfToken, expiresAt: session.expiresAt.toISOString() };
+    },
   );
 };

@@ -54,7 +54,7 @@ describe('the invitations migration', () => {
       {
         organization_id: acme,
         email: 'pending@x.test',
-        role: 'member',
+        role: 'viewer',
         token_hash: expect.stringMatching(/^unusable:/),
       },
       {

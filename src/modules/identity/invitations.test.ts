@@ -158,7 +158,7 @@ describe('invitations across organizations', () => {
     expect(await countRows(t.db, 'users')).toBe(users + 1);
     const newcomer = await signIn(t.app, 'new@x.test', VICTIM_PASSWORD);
     expect((await as(t, newcomer)('GET', '/api/v1/me')).json().organizations).toEqual([
-      expect.objectContaining({ slug: 'acme', role: 'member' }),
+      expect.objectContaining({ slug: 'acme', role: 'viewer' }),
     ]);
   });
 
@@ -187,6 +187,48 @@ describe('invitations across organizations', () => {
     expect(audit).toEqual([{ actor_label: 'admin@example.com' }]);
     expect((await accept({ token: url.split('#')[1], password: VICTIM_PASSWORD })).statusCode).toBe(200);
     expect(await memberEmails(owner, 'acme')).toContain('new@x.test');
+  });
+
+  it('sign the invitee in when they accept with the link, new account or existing one', async () => {
+    for (const [email, existing] of [
+      ['fresh@x.test', false],
+      ['known@x.test', true],
+    ] as const) {
+      if (existing) await memberBrowser(t, admin, 'globex', email, 'viewer');
+      const invited = await as(t, admin)('POST', '/api/v1/organizations/acme/members', { email, role: 'developer' });
+      expect(invited.statusCode, invited.body).toBe(201);
+      const link = await as(t, admin)('POST', `/api/v1/invitations/${invited.json().invitation.id}/link`);
+      const accepted = await accept({ token: String(link.json().url).split('#')[1], password: STRONG_PASSWORD });
+      expect(accepted.statusCode, accepted.body).toBe(200);
+      const body = accepted.json();
+      expect(body).toMatchObject({ user: { email }, organization: { slug: 'acme', role: 'developer' } });
+      expect(body.csrfToken).toEqual(expect.any(String));
+      expect(Date.parse(body.expiresAt)).toBeGreaterThan(t.clock.now().getTime());
+      const cookie = accepted.cookies.find((c) => c.name === 'marina_session');
+      expect(cookie?.httpOnly).toBe(true);
+      // The cookie it set is a working session: the organization is right there.
+      const browser = { cookie: `marina_session=${cookie?.value}`, csrf: body.csrfToken, userId: body.user.id };
+      const me = (await as(t, browser)('GET', '/api/v1/me')).json();
+      expect(me.authMethod).toBe('session');
+      expect(me.csrfToken).toBe(body.csrfToken);
+      expect(me.organizations).toContainEqual(expect.objectContaining({ slug: 'acme', role: 'developer' }));
+      const logins = await t.db
+        .selectFrom('audit_events')
+        .select('id')
+        .where('action', '=', 'session.login')
+        .where('actor_label', '=', email)
+        .execute();
+      expect(logins.length).toBeGreaterThanOrEqual(1);
+    }
+    // A wrong password signs nobody in.
+    const again = await as(t, admin)('POST', '/api/v1/organizations/globex/members', {
+      email: 'fresh@x.test',
+      role: 'viewer',
+    });
+    const link = await as(t, admin)('POST', `/api/v1/invitations/${again.json().invitation.id}/link`);
+    const wrong = await accept({ token: String(link.json().url).split('#')[1], password: 'not the right one at all' });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.cookies.find((c) => c.name === 'marina_session')).toBeUndefined();
   });
 
   it('let an existing account accept while signed in as itself, and nobody else', async () => {
@@ -227,7 +269,7 @@ describe('invitations across organizations', () => {
     ).id;
     await t.db
       .insertInto('memberships')
-      .values({ organization_id: acme.id, user_id: victimId, role: 'member' })
+      .values({ organization_id: acme.id, user_id: victimId, role: 'viewer' })
       .execute();
     const globexOwner = await memberBrowser(t, admin, 'globex', 'owner@globex.test', 'owner');
     const invited = await as(t, globexOwner)('POST', '/api/v1/organizations/globex/members', {

@@ -2,14 +2,17 @@ import type { Logger } from 'pino';
 import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Invitation, User } from '../../db/schema.js';
-import { requireAccess, requirePlatformAdmin, requireUser, roleAtLeast } from '../../platform/access.js';
+import { requirePlatformAdmin, requireUser, roleAtLeast } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import { addMinutes, type Clock } from '../../platform/clock.js';
-import type { Actor, AnonymousContext, RequestContext, UserActor } from '../../platform/context.js';
+import type { Actor, AnonymousContext, RequestContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
+import type { MailRenderer } from '../../platform/notifications.js';
+import { minimumRole, requirePermission } from '../../platform/permissions.js';
 import { randomSecret, sha256 } from '../../platform/secrets/secrets.js';
 import { isUuid, limits, normalizeEmail, requireLabel, requireRole } from '../../platform/validation.js';
 import type { SettingsService } from '../settings/service.js';
+import type { AuthService, LoginResult } from './auth.js';
 import { sendInvitation } from './invitation-mail.js';
 import type { OrganizationService } from './organizations.js';
 import { hashPassword, requireStrongPassword, verifyPassword } from './passwords.js';
@@ -19,7 +22,7 @@ import type {
   Invitation as InvitationSchema,
   MyInvitation,
 } from './schemas.js';
-import { defaultName, userView } from './users.js';
+import { asActor, defaultName, userView } from './users.js';
 
 const INVITE_DAYS = 7;
 
@@ -37,14 +40,6 @@ export type AcceptResult = Static<typeof InvitationAccepted>;
 
 const INVALID_LINK = 'This invitation link is invalid, expired, revoked or already used; ask for a new one.';
 
-const asActor = (user: User): UserActor => ({
-  kind: 'user',
-  userId: user.id,
-  email: user.email,
-  isPlatformAdmin: user.is_platform_admin,
-  via: 'session',
-});
-
 export interface InvitationServiceDeps {
   db: Db;
   clock: Clock;
@@ -53,7 +48,13 @@ export interface InvitationServiceDeps {
   settings: SettingsService;
   logger: Logger;
   publicUrl: string;
+  /** Accepting with the link signs in (a session opened in the same transaction). */
+  auth: AuthService;
+  /** The editable mail templates (the invitation mail); without them, the built-in text. */
+  templates?: MailRenderer;
 }
+
+export type AcceptedWithSession = AcceptResult & { session: LoginResult };
 
 /**
  * Invitations are how anyone joins an organization. The link goes to the invitee's mailbox and
@@ -69,7 +70,7 @@ export class InvitationService {
     input: { email: unknown; role: unknown },
   ): Promise<{ status: 'invited'; invitation: InvitationView }> {
     const org = await this.deps.organizations.resolve(ctx.actor, idOrSlug);
-    const access = await requireAccess(this.deps.db, ctx.actor, org.id, 'admin');
+    const access = await requirePermission(this.deps.db, ctx.actor, org.id, 'team.manage');
     const email = normalizeEmail(input.email);
     const role = requireRole(input.role);
     if (role === 'owner' && !roleAtLeast(access.role, 'owner')) {
@@ -138,15 +139,21 @@ export class InvitationService {
 
   /** Sends the link to the invitee and records the outcome; never fails the invitation. */
   private async mail(invitation: Invitation, secret: string, organization: string, accountExists: boolean) {
-    const outcome = await sendInvitation(this.deps.settings, this.deps.logger, invitation, {
-      url: this.link(secret),
-      organization,
-      invitedBy: invitation.invited_by_label,
-      role: invitation.role,
-      expiresAt: invitation.expires_at,
-      accountExists,
-      publicUrl: this.deps.publicUrl,
-    });
+    const outcome = await sendInvitation(
+      this.deps.settings,
+      this.deps.logger,
+      invitation,
+      {
+        url: this.link(secret),
+        organization,
+        invitedBy: invitation.invited_by_label,
+        role: invitation.role,
+        expiresAt: invitation.expires_at,
+        accountExists,
+        publicUrl: this.deps.publicUrl,
+      },
+      this.deps.templates,
+    );
     return this.deps.db
       .updateTable('invitations')
       .set({ mailed_at: outcome.sent ? this.deps.clock.now() : null, mail_error: outcome.error })
@@ -157,13 +164,13 @@ export class InvitationService {
 
   /** Pending invitations of an organization (expired ones included, marked), for its admins. */
   async list(actor: Actor, idOrSlug: string): Promise<InvitationView[]> {
-    const org = await this.deps.organizations.resolve(actor, idOrSlug, 'admin');
+    const org = await this.deps.organizations.resolve(actor, idOrSlug, minimumRole('team.manage'));
     const rows = await this.pending().where('organization_id', '=', org.id).orderBy('created_at', 'desc').execute();
     return rows.map((r) => this.view(r, actor));
   }
 
   async revoke(ctx: RequestContext, idOrSlug: string, invitationId: string): Promise<void> {
-    const org = await this.deps.organizations.resolve(ctx.actor, idOrSlug, 'admin');
+    const org = await this.deps.organizations.resolve(ctx.actor, idOrSlug, minimumRole('team.manage'));
     if (!isUuid(invitationId)) throw notFound('Invitation');
     await this.deps.db.transaction().execute(async (trx) => {
       const row = await trx
@@ -300,7 +307,8 @@ export class InvitationService {
   async acceptWithToken(
     ctx: AnonymousContext,
     input: { token: unknown; password: unknown; name?: unknown },
-  ): Promise<AcceptResult> {
+    userAgent: string | null = null,
+  ): Promise<AcceptedWithSession> {
     const invitation = await this.byToken(input.token);
     const user =
       (await this.deps.db.selectFrom('users').selectAll().where('email', '=', invitation.email).executeTakeFirst()) ??
@@ -321,19 +329,28 @@ export class InvitationService {
           field: 'password',
         });
       }
-      return this.join(ctx, invitation, user, null, true);
+      return this.withSession(this.join(ctx, invitation, user, null, true, userAgent));
     }
     const password = requireStrongPassword(input.password, invitation.email);
     const name =
       input.name === undefined || input.name === '' ? undefined : requireLabel(input.name, 'name', limits.name);
     const passwordHash = await hashPassword(password);
-    return this.join(
-      ctx,
-      invitation,
-      user ?? null,
-      { passwordHash, name: name ?? defaultName(invitation.email) },
-      true,
+    return this.withSession(
+      this.join(
+        ctx,
+        invitation,
+        user ?? null,
+        { passwordHash, name: name ?? defaultName(invitation.email) },
+        true,
+        userAgent,
+      ),
     );
+  }
+
+  private async withSession(accepted: Promise<AcceptResult & { session?: LoginResult }>): Promise<AcceptedWithSession> {
+    const { session, ...result } = await accepted;
+    if (!session) throw new Error('accepting with the link opens a session');
+    return { ...result, session };
   }
 
   /** Claims the invitation and makes the membership, in one transaction; `claim` sets up the account. */
@@ -344,7 +361,9 @@ export class InvitationService {
     claim: { passwordHash: string; name: string } | null,
     /** The link was used: only the address's mailbox (or a platform admin) had it. */
     viaLink: boolean,
-  ): Promise<AcceptResult> {
+    /** Sign in too (accepting with the link, signed out), with this browser's user agent. */
+    signInAgent?: string | null,
+  ): Promise<AcceptResult & { session?: LoginResult }> {
     const now = this.deps.clock.now();
     return this.deps.db.transaction().execute(async (trx) => {
       let user: User | null | undefined = existing;
@@ -425,7 +444,11 @@ export class InvitationService {
         },
         trx,
       );
-      return { user: userView(user), organization: membership };
+      const session =
+        signInAgent === undefined
+          ? undefined
+          : await this.deps.auth.openSession(trx, user, { actor: null, ip: ctx.ip }, signInAgent);
+      return { user: userView(user), organization: membership, session };
     });
   }
 

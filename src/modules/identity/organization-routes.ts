@@ -4,7 +4,7 @@ import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
 import { IdOrSlug, Name, responses, Slug, Uuid } from '../../platform/http/schemas.js';
 import { invitationRoutes } from './invitation-routes.js';
-import { Member, Organization, Role } from './schemas.js';
+import { Member, Organization, RoleInput } from './schemas.js';
 import { userRoutes } from './user-routes.js';
 
 export const organizationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => {
@@ -72,7 +72,7 @@ export const organizationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async
         tags: ['organizations'],
         summary: "Change a member's role",
         params: Type.Object({ id: IdOrSlug, userId: Uuid }),
-        body: Type.Object({ role: Role }, { additionalProperties: false }),
+        body: Type.Object({ role: RoleInput }, { additionalProperties: false }),
         response: responses({ 200: Type.Object({ member: Member }) }),
       },
     },

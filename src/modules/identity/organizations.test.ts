@@ -59,7 +59,7 @@ describe('organizations and members', () => {
     const members = (await as(t, member)('GET', '/api/v1/organizations/acme/members')).json().members;
     expect(members.map((m: { email: string; role: string }) => `${m.email}:${m.role}`).sort()).toEqual([
       'admin@acme.test:admin',
-      'member@acme.test:member',
+      'member@acme.test:viewer',
       'owner@acme.test:owner',
     ]);
 

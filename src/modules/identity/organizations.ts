@@ -4,9 +4,11 @@ import type { MemberRole, Organization } from '../../db/schema.js';
 import { memberOrganizations, requireAccess, requirePlatformAdmin, roleAtLeast } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { Clock } from '../../platform/clock.js';
-import type { Actor, RequestContext } from '../../platform/context.js';
+import type { Actor, RequestContext, UserActor } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
+import { requirePermission } from '../../platform/permissions.js';
 import { isUuid, limits, patterns, requireLabel, requireRole, requireSlug } from '../../platform/validation.js';
+import { myOrganizations } from './me.js';
 import type { Member, Organization as OrganizationSchema } from './schemas.js';
 
 /** An organization with the caller's role (the `Organization` schema). */
@@ -25,7 +27,7 @@ export class OrganizationService {
   constructor(private readonly deps: OrganizationServiceDeps) {}
 
   /** Finds an organization by id or slug; outsiders get "not found" whether it exists or not. */
-  async resolve(actor: Actor, idOrSlug: string, minimum: MemberRole = 'member'): Promise<Organization> {
+  async resolve(actor: Actor, idOrSlug: string, minimum: MemberRole = 'viewer'): Promise<Organization> {
     const byId = isUuid(idOrSlug);
     if (!byId && !new RegExp(patterns.slug).test(idOrSlug)) throw notFound('Organization');
     const org = await this.deps.db
@@ -71,11 +73,41 @@ export class OrganizationService {
     }));
   }
 
+  /** The user's own organizations with their permissions and subscriptions (`GET /me`). */
+  async mine(actor: UserActor) {
+    return myOrganizations(this.deps.db, await this.list({ ...actor, isPlatformAdmin: false }), actor);
+  }
+
   async get(actor: Actor, idOrSlug: string): Promise<OrganizationView> {
     const org = await this.resolve(actor, idOrSlug);
     const found = (await this.list(actor)).find((o) => o.id === org.id);
     if (!found) throw notFound('Organization');
     return found;
+  }
+
+  /**
+   * A new organization owned by `ownerId` (sign-up, external sign-up), in the caller's transaction,
+   * which records what made it. The slug comes from the name; a taken one gets `-2`, `-3`…
+   */
+  async createWithOwner(trx: Db, input: { name: string; ownerId: string }): Promise<Organization> {
+    const name = requireLabel(input.name, 'name', limits.name);
+    const base = slugFromName(name);
+    for (let n = 1; ; n++) {
+      const suffix = n === 1 ? '' : `-${n}`;
+      const slug = `${base.slice(0, limits.slug - suffix.length).replace(/-+$/, '')}${suffix}`;
+      const org = await trx
+        .insertInto('organizations')
+        .values({ slug, name })
+        .onConflict((oc) => oc.column('slug').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!org) continue;
+      await trx
+        .insertInto('memberships')
+        .values({ organization_id: org.id, user_id: input.ownerId, role: 'owner' })
+        .execute();
+      return org;
+    }
   }
 
   /** Organizations are created by platform admins (the hosting company) for their customers. */
@@ -126,7 +158,7 @@ export class OrganizationService {
     input: { role: unknown },
   ): Promise<MemberView> {
     const org = await this.resolve(ctx.actor, idOrSlug);
-    const access = await requireAccess(this.deps.db, ctx.actor, org.id, 'admin');
+    const access = await requirePermission(this.deps.db, ctx.actor, org.id, 'team.manage');
     const role = requireRole(input.role);
     return this.deps.db.transaction().execute(async (trx) => {
       const current = await this.memberForChange(trx, org.id, userId);
@@ -156,7 +188,7 @@ export class OrganizationService {
 
   async removeMember(ctx: RequestContext, idOrSlug: string, userId: string): Promise<void> {
     const org = await this.resolve(ctx.actor, idOrSlug);
-    const access = await requireAccess(this.deps.db, ctx.actor, org.id, 'admin');
+    const access = await requirePermission(this.deps.db, ctx.actor, org.id, 'team.manage');
     await this.deps.db.transaction().execute(async (trx) => {
       const current = await this.memberForChange(trx, org.id, userId);
       if (current.role === 'owner') {
@@ -232,4 +264,17 @@ export class OrganizationService {
       );
     }
   }
+}
+
+/** A slug for a name: lower-case letters and digits joined by single dashes ("ACME Corp." → "acme-corp"). */
+export function slugFromName(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, limits.slug)
+    .replace(/-+$/, '');
+  return slug === '' ? 'organization' : slug;
 }

@@ -3,7 +3,46 @@ import { DateTime } from '../../platform/http/schemas.js';
 
 /** The shapes of accounts, sessions, organizations and tokens in the API; services return these. */
 
-export const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')]);
+export const Role = Type.Union([
+  Type.Literal('owner'),
+  Type.Literal('admin'),
+  Type.Literal('developer'),
+  Type.Literal('viewer'),
+]);
+
+/** A role as requests may send it: `member`, the old name of `viewer`, still works for scripts. */
+export const RoleInput = Type.Union([Role, Type.Literal('member')], {
+  description: 'owner, admin, developer or viewer (`member` is accepted as viewer)',
+});
+
+/** An organization of the signed-in user as `GET /me` answers it. */
+export const MyOrganization = Type.Object(
+  {
+    id: Type.String(),
+    slug: Type.String(),
+    name: Type.String(),
+    role: Role,
+    permissions: Type.Array(Type.String(), {
+      description:
+        'What the role may do (src/platform/permissions.ts): a plain name on staging and development instances, `<name>@production` on production ones.',
+    }),
+    subscription: Type.Union([
+      Type.Object({
+        status: Type.Union([
+          Type.Literal('trialing'),
+          Type.Literal('active'),
+          Type.Literal('past_due'),
+          Type.Literal('suspended'),
+          Type.Literal('cancelled'),
+        ]),
+        planName: Type.String(),
+        trialEndsAt: Type.Union([DateTime, Type.Null()]),
+      }),
+      Type.Null(),
+    ]),
+  },
+  { title: 'MyOrganization' },
+);
 
 export const User = Type.Object(
   {
@@ -106,6 +145,14 @@ export const InvitationPreview = Type.Object({
 export const InvitationAccepted = Type.Object({
   user: User,
   organization: Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), role: Role }),
+});
+
+/** Accepting with the link signs in: a session start plus the organization joined. */
+export const InvitationAcceptedSession = Type.Object({
+  user: User,
+  organization: InvitationAccepted.properties.organization,
+  csrfToken: SessionStart.properties.csrfToken,
+  expiresAt: DateTime,
 });
 
 /** An account as platform admins manage it. */

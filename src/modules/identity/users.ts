@@ -4,7 +4,7 @@ import type { User } from '../../db/schema.js';
 import { requireUnrestricted, requireUser } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { Clock } from '../../platform/clock.js';
-import type { RequestContext } from '../../platform/context.js';
+import type { RequestContext, UserActor } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
 import { limits, normalizeEmail, requireLabel } from '../../platform/validation.js';
 import { hashPassword, requireStrongPassword, verifyPassword } from './passwords.js';
@@ -19,6 +19,15 @@ export const userView = (user: User): UserView => ({
   name: user.name,
   isPlatformAdmin: user.is_platform_admin,
   createdAt: user.created_at.toISOString(),
+});
+
+/** The account as the actor of what it does itself (accepting, resetting), before it has a session. */
+export const asActor = (user: User): UserActor => ({
+  kind: 'user',
+  userId: user.id,
+  email: user.email,
+  isPlatformAdmin: user.is_platform_admin,
+  via: 'session',
 });
 
 export const defaultName = (email: string): string => email.split('@')[0] ?? email;
@@ -82,6 +91,35 @@ export class UserService {
       );
       return userView(user);
     });
+  }
+
+  /**
+   * An account whose address is already proven (a verified sign-up, an external provider's verified
+   * email), in the caller's transaction; the caller records what made it. `passwordHash` null: the
+   * account signs in only through its provider until a password is set (reset link).
+   */
+  async createVerified(
+    trx: Db,
+    input: { email: string; passwordHash: string | null; name: string; locale?: string },
+  ): Promise<User> {
+    const email = normalizeEmail(input.email);
+    const now = this.deps.clock.now();
+    const user = await trx
+      .insertInto('users')
+      .values({
+        email,
+        name: requireLabel(input.name, 'name', limits.name),
+        password_hash: input.passwordHash,
+        password_changed_at: input.passwordHash ? now : null,
+        email_verified_at: now,
+        ...(input.locale ? { locale: input.locale } : {}),
+      })
+      .onConflict((oc) => oc.column('email').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!user)
+      throw new MarinaError('MARINA_E_CONFLICT', `A user with the email ${email} already exists.`, { field: 'email' });
+    return user;
   }
 
   /**

@@ -5,11 +5,11 @@ import type { Db } from '../../db/database.js';
 import type { AdminPasswordSource, Instance } from '../../db/schema.js';
 import { odooPasswordHash } from '../../odoo/password.js';
 import { odooPasswordMatches } from '../../odoo/password-verify.js';
-import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { Clock } from '../../platform/clock.js';
 import type { RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { randomSecret } from '../../platform/secrets/secrets.js';
@@ -167,7 +167,7 @@ export class AdminPasswordService {
   /** Organization admins and platform admins may read the credentials again; it is audited. */
   async reveal(ctx: RequestContext, id: string): Promise<RevealedCredentialsView> {
     const instance = await this.deps.instances.get(ctx.actor, id);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'instance.credentials');
     await this.deps.audit.record(ctx, {
       action: 'instance.reveal_credentials',
       organizationId: instance.organization_id,
@@ -182,7 +182,7 @@ export class AdminPasswordService {
    */
   async reset(ctx: RequestContext, id: string): Promise<RevealedCredentialsView> {
     const instance = await this.deps.instances.get(ctx.actor, id);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'instance.credentials');
     if (instance.status === 'failed')
       throw new MarinaError('MARINA_E_INSTANCE_FAILED', 'This instance failed to provision; it has no users to reset.');
     await this.deps.instances.requireIdle(instance);

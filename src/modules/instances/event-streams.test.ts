@@ -31,7 +31,7 @@ async function member(email: string): Promise<Browser> {
     .values({ email, name: email, password_hash: await hashPassword(STRONG_PASSWORD) })
     .returning('id')
     .executeTakeFirstOrThrow();
-  await t.db.insertInto('memberships').values({ organization_id: orgId, user_id: user.id, role: 'member' }).execute();
+  await t.db.insertInto('memberships').values({ organization_id: orgId, user_id: user.id, role: 'viewer' }).execute();
   return signIn(t.app, email);
 }
 

@@ -9,6 +9,7 @@ import type { Hooks } from '../../platform/hooks.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
 import type { OperationService } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
+import type { QuotaGate } from '../../platform/quota.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
@@ -38,6 +39,8 @@ export interface InstancesModuleDeps {
   databaseServers: DatabaseServerService;
   /** What modules wired later do about an instance (backups, repository checkouts). */
   hooks: Hooks<InstanceHooks>;
+  /** The organization's plan (src/modules/plans); without it everything fits. */
+  quotas?: QuotaGate;
 }
 
 export interface InstancesModule {
@@ -54,7 +57,8 @@ export interface InstancesModule {
 
 /** Odoo instances: records, lifecycle jobs, status from the engine's events, stats, logs, reconciliation. */
 export function createInstancesModule(deps: InstancesModuleDeps): InstancesModule {
-  const { db, clock, audit, operations, runner, box, logger, config, projects, hosts, databaseServers, hooks } = deps;
+  const { db, clock, audit, operations, runner, box, logger, config, projects, hosts, databaseServers, hooks, quotas } =
+    deps;
   const instances = new InstanceService({
     db,
     clock,
@@ -66,6 +70,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     config,
     bus: new InstanceBus(),
     hosts,
+    quotas,
   });
   const jobDeps: InstanceJobDeps = {
     instances,
@@ -103,7 +108,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
       namespace: config.namespace,
       logger,
     }),
-    logs: new LogService({ instances, hosts }),
+    logs: new LogService({ db, instances, hosts }),
     instanceStats: new InstanceStatsService({ instances, hosts, databaseServers }),
     jobDeps,
     registerJobs: (jobRunner) => registerInstanceJobs(jobRunner, jobDeps),

@@ -1,4 +1,5 @@
 import type { Static } from 'typebox';
+import type { Db } from '../../db/database.js';
 import {
   levelAtLeast,
   matchesQuery,
@@ -8,6 +9,7 @@ import {
 } from '../../odoo/log-parser.js';
 import type { Actor } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import type { LogLine } from '../../runtime/port.js';
 import type { HostService } from '../hosts/hosts.js';
 import type { LogEntry } from './schemas.js';
@@ -74,6 +76,7 @@ export async function* entriesOf(lines: AsyncIterable<LogLine>, follow: boolean)
 }
 
 export interface LogServiceDeps {
+  db: Db;
   instances: InstanceService;
   hosts: HostService;
 }
@@ -83,6 +86,7 @@ export class LogService {
 
   private async container(actor: Actor, id: string) {
     const instance = await this.deps.instances.get(actor, id);
+    await requirePermissionOn(this.deps.db, actor, instance, 'instance.logs');
     const runtime = await this.deps.hosts.reachableRuntime(instance.host_id);
     if (!(await runtime.state(instance.container_name))) {
       throw new MarinaError('MARINA_E_NO_CONTAINER', 'The instance has no container (yet): there is no log to show.');

@@ -2,9 +2,9 @@ import type { Db } from '../../db/database.js';
 import type { Project, Stage } from '../../db/schema.js';
 import { stages } from '../../db/schema.js';
 import { sizeLimits } from '../../odoo/sizing.js';
-import { requireAccess } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
+import { requirePermission, requirePermissionOn } from '../../platform/permissions.js';
 import { limits, normalizeEmail, requireSlug } from '../../platform/validation.js';
 import type { ProjectService } from '../projects/service.js';
 
@@ -43,7 +43,7 @@ export async function validateNewInstance(
   if (typeof input.project !== 'string')
     throw new MarinaError('MARINA_E_VALIDATION', 'project is required.', { field: 'project' });
   const project = await deps.projects.get(ctx.actor, input.project);
-  await requireAccess(deps.db, ctx.actor, project.organization_id, 'admin', 'Project');
+  await requirePermissionOn(deps.db, ctx.actor, project, 'instance.operate', 'Project');
   const name = requireSlug(input.name, 'name');
   if (name.length > INSTANCE_NAME_MAX)
     throw new MarinaError('MARINA_E_VALIDATION', `An instance name has at most ${INSTANCE_NAME_MAX} characters.`, {
@@ -54,6 +54,8 @@ export async function validateNewInstance(
     throw new MarinaError('MARINA_E_VALIDATION', `The stage must be one of ${stages.join(', ')}.`, {
       field: 'stage',
     });
+  // Creating a production instance needs the production role (admin).
+  await requirePermission(deps.db, ctx.actor, project.organization_id, 'instance.operate', stage, 'Project');
   const cpus = input.cpus ?? 1;
   if (
     typeof cpus !== 'number' ||

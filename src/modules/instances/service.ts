@@ -14,6 +14,8 @@ import { MarinaError, notFound } from '../../platform/errors.js';
 import { type PlannedJob, planJob } from '../../platform/jobs/define.js';
 import { type OperationService, type OperationView, operationView } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
+import { type QuotaGate, requireNewInstance, unlimitedGate } from '../../platform/quota.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { randomSecret } from '../../platform/secrets/secrets.js';
@@ -71,6 +73,7 @@ export interface InstanceServiceDeps {
   bus: InstanceBus;
   /** Where an unpublished instance's container is found (its address on its network). */
   hosts: Pick<HostService, 'reachableRuntime'>;
+  quotas?: QuotaGate; // the organization's plan (src/modules/plans); none: everything fits
 }
 
 /** What says where an instance's Odoo answers. */
@@ -78,9 +81,12 @@ type Reachable = Pick<Instance, 'http_port' | 'host_id' | 'container_name' | 'or
 
 export class InstanceService {
   readonly bus: InstanceBus;
+  /** The plan's quotas, also asked by the services that fill or create instances. */
+  readonly quotas: QuotaGate;
 
   constructor(private readonly deps: InstanceServiceDeps) {
     this.bus = deps.bus;
+    this.quotas = deps.quotas ?? unlimitedGate;
   }
 
   /**
@@ -173,7 +179,7 @@ export class InstanceService {
     if (!isUuid(id)) throw notFound('Instance');
     const instance = await this.deps.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
     if (!instance) throw notFound('Instance');
-    await requireAccess(this.deps.db, actor, instance.organization_id, 'member', 'Instance');
+    await requireAccess(this.deps.db, actor, instance.organization_id, 'viewer', 'Instance');
     return instance;
   }
 
@@ -268,6 +274,8 @@ export class InstanceService {
     const names = runtimeNames(this.deps.config.namespace, id);
     const hostId = 'local';
     const result = await this.deps.db.transaction().execute(async (trx) => {
+      // Every new instance passes here: its plan is asked under the organization's lock (one wins the last slot).
+      await requireNewInstance(this.quotas, trx, project.organization_id, { stage, cpus, memoryMb });
       const port = await this.freePort(trx, hostId);
       const edge = await this.edgeFields(trx, fields, hostId, port);
       const instance = await trx
@@ -410,8 +418,9 @@ export class InstanceService {
 
   async lifecycle(ctx: RequestContext, id: string, action: LifecycleAction, confirm?: unknown): Promise<OperationView> {
     const instance = await this.get(ctx.actor, id);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'instance.operate');
     if (action === 'stop') this.requireConfirmation(instance, confirm);
+    if (action !== 'stop') await this.quotas.requireOperational(this.deps.db, instance.organization_id, action);
     await this.requireIdle(instance);
     if (instance.status === 'failed')
       throw new MarinaError(
@@ -423,7 +432,7 @@ export class InstanceService {
 
   async remove(ctx: RequestContext, id: string, confirm?: unknown): Promise<OperationView> {
     const instance = await this.get(ctx.actor, id);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'instance.operate');
     this.requireConfirmation(instance, confirm);
     await this.requireIdle(instance);
     const op = await this.submit(ctx, instance, planJob(deleteJob, {}), 'instance.delete');

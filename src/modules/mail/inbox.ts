@@ -3,11 +3,11 @@ import { type ParsedMail, simpleParser } from 'mailparser';
 import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { CaughtMailsTable } from '../../db/schema.js';
-import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import { instanceTarget } from '../../platform/audit/targets.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { notFound } from '../../platform/errors.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import type { InstanceService } from '../instances/service.js';
 import type { MailDetail, MailPage, MailSummary } from './schemas.js';
 import type { MailStore } from './store.js';
@@ -139,7 +139,7 @@ export class InboxService {
 
   async deleteAll(ctx: RequestContext, instanceId: string): Promise<{ deleted: number }> {
     const instance = await this.deps.instances.get(ctx.actor, instanceId);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'instance.operate');
     const deleted = await this.deps.store.deleteAll(instance.id);
     await this.deps.audit.record(ctx, {
       action: 'instance.delete_mails',

@@ -4,12 +4,12 @@ import type { Static } from 'typebox';
 import type { OutboundGuard } from '../../adapters/net/outbound.js';
 import type { Db } from '../../db/database.js';
 import type { Instance, InstanceMailServersTable, MailMode } from '../../db/schema.js';
-import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import { instanceTarget } from '../../platform/audit/targets.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Actor, RequestContext } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
@@ -89,7 +89,7 @@ export class MailServerService {
 
   async set(ctx: RequestContext, instanceId: string, input: Static<typeof MailServerInput>): Promise<MailServerView> {
     const instance = await this.deps.instances.get(ctx.actor, instanceId);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'instance.operate');
     const current = await this.row(instance.id);
     const changes: Partial<Omit<Row, 'id' | 'organization_id' | 'updated_at'>> = { mode: input.mode };
     if (input.mode === 'catcher') {

@@ -12,6 +12,7 @@ import type { Db } from '../../db/database.js';
 import type { Backup, BackupCopy, Destination } from '../../db/schema.js';
 import type { Clock } from '../../platform/clock.js';
 import { MarinaError } from '../../platform/errors.js';
+import type { QuotaGate } from '../../platform/quota.js';
 import type { BackupCopy as BackupCopySchema } from '../backups/schemas.js';
 import type { BackupStorage } from '../backups/storage.js';
 import type { BackupWriter } from '../backups/writer.js';
@@ -65,6 +66,8 @@ export interface CopyServiceDeps {
   storage: BackupStorage;
   retryDelaysMs: readonly number[];
   logger: Logger;
+  /** The organization's plan: its offsite allowance (src/modules/plans); none means no limit. */
+  quotas?: QuotaGate;
 }
 
 /**
@@ -158,6 +161,18 @@ export class CopyService {
     if (backup.local_status !== 'present')
       throw new MarinaError('MARINA_E_BACKUP_UNAVAILABLE', 'The backup has no local file left to copy from.');
     await this.plan(backup, [destination]);
+    // The plan's offsite allowance, now that the size is known: the copy fails, the backup stays.
+    const refusal = await this.deps.quotas
+      ?.preview(this.deps.db, backup.organization_id, { kind: 'offsite', bytes: Number(backup.size_bytes ?? 0) })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    if (refusal) {
+      await this.setCopy(backup.id, destination.id, { status: 'failed', error: (refusal as Error).message });
+      report.log(`Not copied to ${destination.name}: ${(refusal as Error).message}`, 'error');
+      throw refusal;
+    }
     const attempts = this.deps.retryDelaysMs.length + 1;
     let lastError = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {

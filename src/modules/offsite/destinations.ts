@@ -143,7 +143,7 @@ export class DestinationService {
   }
 
   /** One the actor may see: its organization's (any member), or a platform-wide one. */
-  async get(actor: Actor, id: string, minimum: 'member' | 'admin' = 'member'): Promise<Destination> {
+  async get(actor: Actor, id: string, minimum: 'viewer' | 'admin' = 'viewer'): Promise<Destination> {
     const d = await this.row(id);
     if (d.organization_id) await requireAccess(this.deps.db, actor, d.organization_id, minimum, 'Destination');
     else if (minimum === 'admin') requirePlatformAdmin(actor);
@@ -175,7 +175,7 @@ export class DestinationService {
     let q = this.deps.db.selectFrom('destinations').selectAll();
     if (organizationId !== undefined) {
       if (!isUuid(organizationId)) throw notFound('Organization');
-      await requireAccess(this.deps.db, actor, organizationId, 'member');
+      await requireAccess(this.deps.db, actor, organizationId, 'viewer');
       q = q.where((eb) => eb.or([eb('organization_id', '=', organizationId), eb('organization_id', 'is', null)]));
     } else if (actor.kind === 'user' && !actor.isPlatformAdmin) {
       const visible = memberOrganizations(this.deps.db, actor);

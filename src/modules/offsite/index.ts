@@ -9,6 +9,7 @@ import type { Hooks } from '../../platform/hooks.js';
 import type { OperationService } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
 import type { NotificationService } from '../../platform/notifications.js';
+import type { QuotaGate } from '../../platform/quota.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { BackupHooks } from '../backups/hooks.js';
 import type { BackupService } from '../backups/service.js';
@@ -36,6 +37,8 @@ export interface OffsiteStoresDeps {
   storage: BackupStorage;
   /** The one writer of backup records (the backups module's). */
   writer: BackupWriter;
+  /** The organization's plan (src/modules/plans): offsite copies within its allowance. */
+  quotas?: QuotaGate;
 }
 
 /** Where backups are copied and the copies themselves: what backups list, plan and remove. */
@@ -59,6 +62,7 @@ export function createOffsiteStores({
   guard,
   storage,
   writer,
+  quotas,
 }: OffsiteStoresDeps): OffsiteStores {
   const destinations = new DestinationService({ db, clock, audit, box, probe: probeStore, guard });
   const copies = new CopyService({
@@ -69,6 +73,7 @@ export function createOffsiteStores({
     writer,
     retryDelaysMs: config.backups.uploadRetryDelaysMs,
     logger,
+    quotas,
   });
   return { destinations, copies };
 }

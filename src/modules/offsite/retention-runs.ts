@@ -1,7 +1,7 @@
 import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Backup } from '../../db/schema.js';
-import { requireAccess, requirePlatformAdmin } from '../../platform/access.js';
+import { requirePlatformAdmin } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import { type InstanceTarget, instanceTarget } from '../../platform/audit/targets.js';
 import type { RequestContext } from '../../platform/context.js';
@@ -9,6 +9,7 @@ import { systemContext } from '../../platform/context.js';
 import { planJob } from '../../platform/jobs/define.js';
 import { type OperationService, type OperationView, operationView } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import { invalid, isUuid } from '../../platform/validation.js';
 import { retentionJob } from '../backups/jobs/specs.js';
 import type { BackupService } from '../backups/service.js';
@@ -175,7 +176,7 @@ export class RetentionService {
     let instanceIds: string[];
     if (instanceId !== undefined) {
       const instance = await this.deps.instances.get(ctx.actor, instanceId);
-      await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+      await requirePermissionOn(this.deps.db, ctx.actor, instance, 'backup.manage');
       target = await instanceTarget(this.deps.db, instance);
       organizationId = instance.organization_id;
       instanceIds = [instance.id];

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import { type Backup, backupFormats, backupKinds, type Instance, type Schedule } from '../../db/schema.js';
-import { requireAccess } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import { instanceTarget } from '../../platform/audit/targets.js';
 import type { Clock } from '../../platform/clock.js';
@@ -13,6 +12,7 @@ import { planJob } from '../../platform/jobs/define.js';
 import { type OperationService, type OperationView, operationView } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
 import type { NotificationService } from '../../platform/notifications.js';
+import { requirePermissionOn } from '../../platform/permissions.js';
 import { invalid, isUuid, oneOf } from '../../platform/validation.js';
 import { verifyBackupJob } from '../backups/jobs/specs.js';
 import type { BackupService } from '../backups/service.js';
@@ -96,7 +96,7 @@ export class ScheduleService {
 
   async set(ctx: RequestContext, instanceId: string, raw: unknown): Promise<ScheduleView> {
     const instance = await this.deps.instances.get(ctx.actor, instanceId);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'backup.manage');
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
       throw invalid('body', 'The schedule is an object.');
     const input = raw as Record<string, unknown>;
@@ -128,6 +128,17 @@ export class ScheduleService {
       updated_at: now,
     };
     const row = await this.deps.db.transaction().execute(async (trx) => {
+      // The plan's retention caps (the most kept anywhere) and its offsite allowance (src/modules/plans).
+      const policies = [retention.local, ...Object.values(retention.destinations)];
+      const most = (key: 'daily' | 'weekly' | 'monthly') => Math.max(0, ...policies.map((p) => p[key]));
+      const quotas = this.deps.instances.quotas;
+      await quotas.require(trx, instance.organization_id, {
+        kind: 'retention',
+        daily: most('daily'),
+        weekly: most('weekly'),
+        monthly: most('monthly'),
+      });
+      if (unique.length > 0) await quotas.require(trx, instance.organization_id, { kind: 'offsite', bytes: 0 });
       const saved = await trx
         .insertInto('schedules')
         .values({ instance_id: instance.id, ...values })
@@ -152,7 +163,7 @@ export class ScheduleService {
   /** "Run now": the schedule's run, started at once; the timetable is unchanged. */
   async runNow(ctx: RequestContext, instanceId: string): Promise<{ backup: BackupView; job: OperationView }> {
     const instance = await this.deps.instances.get(ctx.actor, instanceId);
-    await requireAccess(this.deps.db, ctx.actor, instance.organization_id, 'admin', 'Instance');
+    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'backup.manage');
     const schedule = await this.row(instance.id);
     if (!schedule) throw new MarinaError('MARINA_E_NO_SCHEDULE', 'This instance has no backup schedule yet.');
     const started = await this.launch(ctx, instance, schedule);

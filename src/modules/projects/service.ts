@@ -46,7 +46,7 @@ export class ProjectService {
     if (!isUuid(id)) throw notFound('Project');
     const project = await this.deps.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
     if (!project) throw notFound('Project');
-    await requireAccess(this.deps.db, actor, project.organization_id, 'member', 'Project');
+    await requireAccess(this.deps.db, actor, project.organization_id, 'viewer', 'Project');
     return project;
   }
 

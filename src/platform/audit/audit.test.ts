@@ -55,6 +55,8 @@ describe('audit trail', () => {
       'invitation.link by test on m@acme.test',
       'user.create by m@acme.test on m@acme.test',
       'invitation.accept by m@acme.test on m@acme.test',
+      // Accepting with the link signs in; the test helper then signs in again.
+      'session.login by m@acme.test on m@acme.test',
       'session.login by m@acme.test on m@acme.test',
       'member.update by root@example.com on m@acme.test',
       'member.remove by root@example.com on m@acme.test',
@@ -72,7 +74,7 @@ describe('audit trail', () => {
       .where('action', '=', 'invitation.create')
       .executeTakeFirstOrThrow();
     expect(orgEvent.organization_id).not.toBeNull();
-    expect(orgEvent.details).toMatchObject({ role: 'member', organization: 'acme', replaced: false });
+    expect(orgEvent.details).toMatchObject({ role: 'viewer', organization: 'acme', replaced: false });
     // Passwords and token secrets never reach the trail.
     const all = JSON.stringify(await t.db.selectFrom('audit_events').selectAll().execute());
     expect(all).not.toContain('correct horse');

@@ -3,10 +3,12 @@ import { sql } from 'kysely';
 import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Database } from '../../db/schema.js';
-import { memberOrganizations } from '../access.js';
+import { memberRoles } from '../../db/schema.js';
+import { memberOrganizations, roleAtLeast } from '../access.js';
 import type { Clock } from '../clock.js';
 import type { Actor } from '../context.js';
 import { MarinaError } from '../errors.js';
+import { minimumRole } from '../permissions.js';
 import type { AuditEvent } from './schemas.js';
 import type { AuditAction, AuditTarget, TargetTypeOf } from './vocabulary.js';
 
@@ -99,7 +101,11 @@ export class AuditService {
     let q = this.deps.db.selectFrom('audit_events').selectAll();
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
       const userId = actor.userId;
-      const administered = memberOrganizations(this.deps.db, actor).where('memberships.role', 'in', ['owner', 'admin']);
+      const auditors = memberRoles.filter((role) => roleAtLeast(role, minimumRole('audit.view')));
+      // Support opened as the organization reads its trail as its owner does.
+      const administered = actor.impersonatedBy
+        ? memberOrganizations(this.deps.db, actor)
+        : memberOrganizations(this.deps.db, actor).where('memberships.role', 'in', auditors);
       q = q.where((eb) => eb.or([eb('actor_id', '=', userId), eb('organization_id', 'in', administered)]));
       // An organization token sees that organization's events only, its user's own included.
       if (actor.organizationId) q = q.where('organization_id', '=', actor.organizationId);

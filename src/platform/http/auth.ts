@@ -14,6 +14,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes anyone may call (login, setup, health). Everything else needs a session or a token. */
     public?: boolean;
+    /** Writes a read-only session (support opened as an organization) may still send: sign-out, end. */
+    readOnlySessionMay?: boolean;
   }
 }
 
@@ -55,6 +57,17 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     if (!SAFE_METHODS.has(request.method)) {
       const sent = request.headers[CSRF_HEADER];
       services.auth.checkCsrf(session, Array.isArray(sent) ? sent[0] : sent);
+    }
+    // Support opened as an organization looks and changes nothing, whatever its own rights.
+    if (
+      session.actor.readOnly &&
+      !READ_METHODS.has(request.method) &&
+      !request.routeOptions.config?.readOnlySessionMay
+    ) {
+      throw new MarinaError(
+        'MARINA_E_FORBIDDEN',
+        'This session is read-only (opened as the organization): end it to act with your own rights.',
+      );
     }
     request.auth = { ctx: { actor: session.actor, ip: request.ip }, session };
   });

@@ -149,7 +149,7 @@ export class OperationService {
   private async requireVisible(actor: Actor, op: Operation): Promise<void> {
     if (actor.kind === 'system' || actor.isPlatformAdmin) return;
     if (!op.organization_id) throw notFound('Job');
-    await requireAccess(this.deps.db, actor, op.organization_id, 'member', 'Job');
+    await requireAccess(this.deps.db, actor, op.organization_id, 'viewer', 'Job');
   }
 
   async list(actor: Actor, query: OperationQuery): Promise<{ jobs: OperationView[]; nextCursor: string | null }> {

@@ -12,6 +12,7 @@ export const SEALED_COLUMNS = {
   domains: ['certificate_key'],
   instance_mail_servers: ['own_password', 'catcher_password'],
   edge_wildcard_certificates: ['account_key', 'certificate_key'],
+  oidc_providers: ['client_secret'],
 } as const;
 
 export type SealedTable = keyof typeof SEALED_COLUMNS;

@@ -8,7 +8,7 @@ export type ApiToken = Json<paths['/api/v1/tokens']['get']['responses'][200]>['t
 export type AuditEvent = Json<paths['/api/v1/audit']['get']['responses'][200]>['events'][number];
 export type AuditQuery = NonNullable<paths['/api/v1/audit']['get']['parameters']['query']>;
 export type Role = Member['role'];
-export const roles: Role[] = ['owner', 'admin', 'member'];
+export const roles: Role[] = ['owner', 'admin', 'developer', 'viewer'];
 
 export type Instance = Json<paths['/api/v1/instances']['get']['responses'][200]>['instances'][number];
 export type Project = Json<paths['/api/v1/projects']['get']['responses'][200]>['projects'][number];

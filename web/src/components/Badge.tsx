@@ -6,7 +6,7 @@ export function Badge({ tone = 'gray', children }: { tone?: BadgeTone; children:
   return <span className={`badge badge-${tone}`}>{children}</span>;
 }
 
-const roleTones: Record<string, BadgeTone> = { owner: 'violet', admin: 'blue', member: 'gray' };
+const roleTones: Record<string, BadgeTone> = { owner: 'violet', admin: 'blue', developer: 'green', viewer: 'gray' };
 
 export function RoleBadge({ role }: { role: string | null }) {
   if (!role) return <Badge tone="gray">platform admin</Badge>;

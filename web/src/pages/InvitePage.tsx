@@ -8,8 +8,8 @@ import { Loading } from '../components/EmptyState';
 import { FormError } from '../components/FormError';
 import { NameField } from '../components/FormFields';
 import { PasswordField, PasswordFields, passwordsReady } from '../components/PasswordFields';
-import type { LoginState } from '../components/RouteGuards';
 import { tokenFromHash } from '../hash';
+import { useSession } from '../session/SessionContext';
 
 type Preview = Awaited<ReturnType<typeof lookup>>;
 
@@ -23,6 +23,7 @@ async function lookup(token: string) {
  */
 export function InvitePage() {
   const navigate = useNavigate();
+  const { signedIn } = useSession();
   const [token] = useState(() => tokenFromHash());
   const [preview, setPreview] = useState<Preview | null>(null);
   const [lookupError, setLookupError] = useState<unknown>(null);
@@ -44,12 +45,10 @@ export function InvitePage() {
     setError(null);
     try {
       const body = { token, password, ...(!preview.accountExists && name.trim() ? { name: name.trim() } : {}) };
-      const { user, organization } = await call(api.POST('/api/v1/auth/invite', { body }));
-      const state: LoginState = {
-        email: user.email,
-        notice: `You joined ${organization.name}. Sign in to continue.`,
-      };
-      navigate('/login', { replace: true, state });
+      // Accepting signs in: straight to the organization joined.
+      const accepted = await call(api.POST('/api/v1/auth/invite', { body }));
+      await signedIn(accepted);
+      navigate(`/organizations/${accepted.organization.slug}`, { replace: true });
     } catch (caught) {
       setError(caught);
       setBusy(false);

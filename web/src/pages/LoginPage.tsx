@@ -1,5 +1,5 @@
 import { type FormEvent, useEffect, useState } from 'react';
-import { useLocation } from 'react-router-dom';
+import { Link, useLocation } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { ApiError } from '../api/errors';
 import { Alert } from '../components/Alert';
@@ -9,6 +9,7 @@ import { EmailField } from '../components/FormFields';
 import { PasswordField } from '../components/PasswordFields';
 import type { LoginState } from '../components/RouteGuards';
 import { useSession } from '../session/SessionContext';
+import { LoginProviderError, LoginProviders } from './oidc/LoginProviders';
 
 export function LoginPage() {
   const { signedIn, expired } = useSession();
@@ -50,6 +51,7 @@ export function LoginPage() {
       ) : null}
       {state?.notice ? <Alert kind="success">{state.notice}</Alert> : null}
       {expired ? <Alert kind="warning">Your session has ended; sign in again to continue.</Alert> : null}
+      <LoginProviderError />
       <FormError error={error} fields={['email', 'password']} />
       <form className="form" onSubmit={submit} noValidate>
         <EmailField autoComplete="username" required value={email} onChange={setEmail} error={fieldErrors.email} />
@@ -58,8 +60,9 @@ export function LoginPage() {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
       </form>
+      <LoginProviders />
       <p className="auth-footnote">
-        Forgot your password? Marina has no self-service reset yet; ask your Marina administrator.
+        <Link to="/reset">Forgot password?</Link>
       </p>
     </AuthLayout>
   );

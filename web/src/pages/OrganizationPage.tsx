@@ -14,6 +14,7 @@ import { EmptyState, Loading } from '../components/EmptyState';
 import { ArrowLeftIcon, PlusIcon, UsersIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { useToast } from '../components/Toast';
+import { UsageBars } from '../components/UsageBars';
 import { formatDate, formatRelative } from '../format';
 import { type Me, useMe } from '../session/SessionContext';
 import { InvitationsSection } from './organization/InvitationsSection';
@@ -222,6 +223,7 @@ export function OrganizationPage() {
           </span>
         </div>
       </div>
+      <UsageBars organizationId={organization.id} />
       <OrganizationProjects organizationId={organization.id} />
       <section className="card card-flush">
         <header className="card-header">

@@ -25,15 +25,25 @@ import { UsersSection } from './settings/UsersSection';
 
 // Opened once in a while, by platform admins only: in its own chunk.
 const SmtpSection = lazy(async () => ({ default: (await import('./settings/SmtpSection')).SmtpSection }));
+const OidcProvidersSection = lazy(async () => ({
+  default: (await import('./oidc/OidcProvidersSection')).OidcProvidersSection,
+}));
+const PlansSection = lazy(async () => ({ default: (await import('./plans/PlansSection')).PlansSection }));
+const MailTemplatesSection = lazy(async () => ({
+  default: (await import('./mail-templates/MailTemplatesSection')).MailTemplatesSection,
+}));
 
 const allTabs = [
   { id: 'tokens', label: 'API tokens', icon: <KeyIcon />, adminOnly: false },
   { id: 'password', label: 'Password', icon: <LockIcon />, adminOnly: false },
   { id: 'hosts', label: 'Hosts', icon: <ServerIcon />, adminOnly: true },
   { id: 'email', label: 'Email', icon: <MailIcon />, adminOnly: true },
+  { id: 'emails', label: 'Emails sent', icon: <MailIcon />, adminOnly: true },
   { id: 'git', label: 'Git', icon: <BranchIcon />, adminOnly: true },
   { id: 'imports', label: 'Imports', icon: <FileZipIcon />, adminOnly: true },
   { id: 'outbound', label: 'Outbound', icon: <ExternalIcon />, adminOnly: true },
+  { id: 'plans', label: 'Plans', icon: <FileZipIcon />, adminOnly: true },
+  { id: 'sign-in', label: 'Sign-in providers', icon: <KeyIcon />, adminOnly: true },
   { id: 'users', label: 'Users', icon: <UsersIcon />, adminOnly: true },
 ] as const;
 type TabId = (typeof allTabs)[number]['id'];
@@ -97,9 +107,24 @@ export function SettingsPage() {
             <SmtpSection />
           </Suspense>
         ) : null}
+        {tab === 'emails' ? (
+          <Suspense fallback={<Loading />}>
+            <MailTemplatesSection />
+          </Suspense>
+        ) : null}
         {tab === 'git' ? <GitSection /> : null}
         {tab === 'imports' ? <ImportsSection /> : null}
         {tab === 'outbound' ? <OutboundSection /> : null}
+        {tab === 'plans' ? (
+          <Suspense fallback={<Loading />}>
+            <PlansSection />
+          </Suspense>
+        ) : null}
+        {tab === 'sign-in' ? (
+          <Suspense fallback={<Loading />}>
+            <OidcProvidersSection />
+          </Suspense>
+        ) : null}
         {tab === 'users' ? <UsersSection /> : null}
       </div>
     </>

@@ -109,5 +109,7 @@ async function runBackup(deps: BackupJobDeps, job: JobContextOf<typeof createBac
       await job.log(`Retention removed ${result.removed} file(s) or copies.`);
     });
   }
+  // What the backup measured is not worth failing it for.
+  await deps.completed?.backup(instance.id).catch(() => undefined);
   return { backupId: backup.id, sizeBytes: Number(backup.size_bytes), sha256: backup.sha256 };
 }

@@ -163,6 +163,8 @@ function fill<Input extends FillChoices>(
           );
         }
       });
+      // The instance's storage changed: measured again (never worth failing the restore for).
+      await deps.completed?.restore(id).catch(() => undefined);
       return { instanceId: id, url: deps.instances.url(instance) };
     },
     recover: async (

@@ -45,6 +45,8 @@ export interface BackupJobDeps extends InstanceJobDeps {
   destinations: DestinationService;
   /** Retention after scheduled runs (the offsite module answers it through a hook). */
   schedules?: Pick<RetentionService, 'applyRetention'>;
+  /** Told when a backup or a restore completed (through the hooks: the plans measure storage). */
+  completed?: { backup(instanceId: string): Promise<void>; restore(instanceId: string): Promise<void> };
   notifications?: NotificationService;
   publicUrl: string;
   clock: Clock;

@@ -1,4 +1,5 @@
-import { type FormEvent, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { type FormEvent, useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { SLUG_RULE } from '../../../../src/platform/name-rule';
 import { api, call } from '../../api/client';
@@ -13,12 +14,19 @@ import { EmailField, SlugField } from '../../components/FormFields';
 import { StageBadge } from '../../components/StatusBadges';
 import { formatMemoryMb, languages, sizePresets, stageHelp } from '../../operate';
 import { useMe } from '../../session/SessionContext';
+import { type OrganizationUsage, usageQuery } from '../plans/api';
 import { useOdooVersions } from './versions';
 
 const cpuRange = limits.instanceCpus;
 const memoryRange = limits.instanceMemoryMb;
 
 type SizeChoice = (typeof sizePresets)[number]['id'] | 'custom';
+
+/** Why the organization's plan has no room for another instance of the stage, or null. */
+function stageRefusalOf(usage: OrganizationUsage | undefined, stage: Stage): string | null {
+  const can = usage?.can[`create${stage[0]?.toUpperCase()}${stage.slice(1)}` as 'createProduction'];
+  return can && !can.ok ? (can.reason ?? 'Not in the plan.') : null;
+}
 
 /** Step 2: the instance's name, stage, version, size and administrator; creating it starts its job. */
 export function InstanceStep({
@@ -39,6 +47,15 @@ export function InstanceStep({
   const [params] = useSearchParams();
   const [name, setName] = useState(params.get('name') ?? '');
   const [stage, setStage] = useState<Stage>(() => stages.find((s) => s === params.get('stage')) ?? 'production');
+  // The plan says before the user tries which stages have no room left, and why.
+  const usage = useQuery(usageQuery(project.organizationId));
+  const stageRefusal = (s: Stage) => stageRefusalOf(usage.data, s);
+  // A refused stage is not left chosen: the first one with room is.
+  useEffect(() => {
+    if (stageRefusalOf(usage.data, stage) === null) return;
+    const open = stages.find((s) => stageRefusalOf(usage.data, s) === null);
+    if (open) setStage(open);
+  }, [usage.data, stage]);
   const [size, setSize] = useState<SizeChoice>('small');
   const [cpus, setCpus] = useState('1');
   const [memoryMb, setMemoryMb] = useState('2048');
@@ -123,7 +140,8 @@ export function InstanceStep({
               onChange={() => setStage(s)}
               className={`choice-stage-${s}`}
               title={<StageBadge stage={s} />}
-              hint={stageHelp[s]}
+              hint={stageRefusal(s) ?? stageHelp[s]}
+              disabled={stageRefusal(s) !== null}
             />
           ))}
         </div>

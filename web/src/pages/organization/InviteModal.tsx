@@ -10,8 +10,9 @@ import { useToast } from '../../components/Toast';
 
 const roleHelp: Record<Role, string> = {
   owner: 'Owner — everything, including managing owners',
-  admin: 'Admin — manages members and settings',
-  member: 'Member — uses the organization',
+  admin: 'Admin — manages members, backups, domains and production',
+  developer: 'Developer — works on staging and development; reads production',
+  viewer: 'Viewer — sees instances, backups and the team',
 };
 
 /**
@@ -21,7 +22,7 @@ const roleHelp: Record<Role, string> = {
 export function InviteModal({ org, onClose, onInvited }: { org: Organization; onClose(): void; onInvited(): void }) {
   const toast = useToast();
   const [email, setEmail] = useState('');
-  const [role, setRole] = useState<Role>('member');
+  const [role, setRole] = useState<Role>('viewer');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const assignableRoles = org.role === 'owner' || org.role === null ? roles : roles.filter((r) => r !== 'owner');

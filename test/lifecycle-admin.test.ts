@@ -1,0 +1,200 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DAY_MS } from '../src/modules/lifecycle/machine.js';
+import {
+  adminBrowser,
+  as,
+  type Browser,
+  createTestApp,
+  memberBrowser,
+  type TestApp,
+  withToken,
+} from './helpers/app.js';
+
+// The platform admin's subscription actions and the operator's overview, on a real PostgreSQL and
+// the real outbox (its rows: no SMTP here). No instance is needed: test/lifecycle.test.ts runs them.
+let t: TestApp;
+let admin: Browser;
+
+beforeEach(async () => {
+  t = await createTestApp();
+  admin = await adminBrowser(t);
+});
+
+afterEach(async () => {
+  await t.close();
+});
+
+async function organization(slug: string, name: string): Promise<string> {
+  const made = await as(t, admin)('POST', '/api/v1/organizations', { slug, name });
+  expect(made.statusCode, made.body).toBe(201);
+  return made.json<{ organization: { id: string } }>().organization.id;
+}
+
+async function plan(slug: string, prices: { currency: string; period: 'month' | 'year'; amount: number }[] = []) {
+  const row = await t.db
+    .insertInto('plans')
+    .values({ slug, name: slug[0]?.toUpperCase() + slug.slice(1), trial_days: 14, storage_mb: 1024 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  for (const p of prices)
+    await t.db
+      .insertInto('plan_prices')
+      .values({ plan_id: row.id, currency: p.currency, period: p.period, amount_minor: p.amount })
+      .execute();
+  return row.id;
+}
+
+const outbox = (orgId: string) =>
+  t.db
+    .selectFrom('mail_outbox')
+    .select(['key', 'to', 'vars'])
+    .where('organization_id', '=', orgId)
+    .orderBy('created_at')
+    .execute();
+
+describe('subscription actions (platform admins)', () => {
+  it('suspends and resumes, mails the owners without the reason, audits both, and refuses everyone else', async () => {
+    const orgId = await organization('acme', 'ACME');
+    const owner = await memberBrowser(t, admin, 'acme', 'owner@acme.test', 'owner');
+    const planId = await plan('starter');
+    const call = as(t, admin);
+    expect(
+      (await call('POST', `/api/v1/organizations/${orgId}/subscription`, { planId, trial: false })).statusCode,
+    ).toBe(201);
+
+    // An owner cannot, with a session or an organization token.
+    const byOwner = await as(t, owner)('POST', `/api/v1/organizations/${orgId}/subscription/suspend`, { reason: 'x' });
+    expect(byOwner.statusCode).toBe(403);
+    const token = await as(t, owner)('POST', '/api/v1/tokens', { name: 'acme ci', organizationId: orgId });
+    expect(token.statusCode, token.body).toBe(201);
+    const scoped = await withToken(t, token.json().secret)(
+      'POST',
+      `/api/v1/organizations/${orgId}/subscription/suspend`,
+      {
+        reason: 'x',
+      },
+    );
+    expect(scoped.json().error.code).toBe('MARINA_E_TOKEN_SCOPE');
+    expect((await as(t, owner)('GET', '/api/v1/admin/customers')).statusCode).toBe(403);
+
+    const suspended = await call('POST', `/api/v1/organizations/${orgId}/subscription/suspend`, { reason: 'fraud' });
+    expect(suspended.statusCode, suspended.body).toBe(200);
+    expect(suspended.json().subscription).toMatchObject({
+      status: 'suspended',
+      suspendedKind: 'admin',
+      suspendedReason: 'fraud',
+    });
+    const graceEnds = new Date(suspended.json().subscription.graceEndsAt).getTime();
+    expect(graceEnds - t.clock.now().getTime()).toBe(30 * DAY_MS);
+    // Twice is refused, not done twice.
+    expect(
+      (await call('POST', `/api/v1/organizations/${orgId}/subscription/suspend`, { reason: 'again' })).statusCode,
+    ).toBe(409);
+
+    const resumed = await call('POST', `/api/v1/organizations/${orgId}/subscription/resume`, {});
+    expect(resumed.statusCode, resumed.body).toBe(200);
+    expect(resumed.json().subscription).toMatchObject({ status: 'active', suspendedAt: null, suspendedReason: null });
+    expect((await call('POST', `/api/v1/organizations/${orgId}/subscription/resume`, {})).statusCode).toBe(409);
+
+    const mails = await outbox(orgId);
+    expect(mails.map((m) => [m.key, m.to])).toEqual([
+      ['suspended', 'owner@acme.test'],
+      ['resumed', 'owner@acme.test'],
+    ]);
+    expect(JSON.stringify(mails)).not.toContain('fraud');
+    const audit = await t.db
+      .selectFrom('audit_events')
+      .select(['action', 'actor_label'])
+      .where('category', '=', 'subscription')
+      .orderBy('at')
+      .execute();
+    expect(audit.map((a) => a.action)).toEqual(['subscription.create', 'subscription.suspend', 'subscription.resume']);
+  });
+
+  it('converts a trial at once, extends a trial from its end, and refuses what the machine does not allow', async () => {
+    const orgId = await organization('acme', 'ACME');
+    const planId = await plan('starter');
+    const call = as(t, admin);
+    const given = await call('POST', `/api/v1/organizations/${orgId}/subscription`, { planId, trial: true });
+    const end = new Date(given.json().subscription.trialEndsAt).getTime();
+    const extended = await call('POST', `/api/v1/organizations/${orgId}/subscription/extend-trial`, { days: 5 });
+    expect(new Date(extended.json().subscription.trialEndsAt).getTime()).toBe(end + 5 * DAY_MS);
+    expect((await call('POST', `/api/v1/organizations/${orgId}/subscription/resume`, {})).statusCode).toBe(409);
+    const converted = await call('POST', `/api/v1/organizations/${orgId}/subscription/convert`, {});
+    expect(converted.json().subscription).toMatchObject({ status: 'active', trialEndsAt: t.clock.now().toISOString() });
+    expect((await call('POST', `/api/v1/organizations/${orgId}/subscription/convert`, {})).statusCode).toBe(409);
+    expect(
+      (await call('POST', `/api/v1/organizations/${orgId}/subscription/extend-trial`, { days: 5 })).statusCode,
+    ).toBe(409);
+    // No reminder for a converted trial, however late the clock.
+    t.clock.set(new Date(end + 40 * DAY_MS));
+    await t.services.lifecycleTicker.tick();
+    expect((await outbox(orgId)).map((m) => m.key)).toEqual([]);
+  });
+});
+
+describe('the operator overview', () => {
+  it('lists every organization with its plan and price, filters, sorts, pages, and totals MRR per currency', async () => {
+    const monthly = await plan('business', [
+      { currency: 'EUR', period: 'month', amount: 4900 },
+      { currency: 'EUR', period: 'year', amount: 49000 },
+    ]);
+    const yearly = await plan('annual', [{ currency: 'USD', period: 'year', amount: 12_001 }]);
+    const ids = {
+      alpha: await organization('alpha', 'Alpha'),
+      beta: await organization('beta', 'Beta'),
+      gamma: await organization('gamma', 'Gamma'),
+      delta: await organization('delta', 'Delta Trial'),
+    };
+    const call = as(t, admin);
+    await call('POST', `/api/v1/organizations/${ids.alpha}/subscription`, { planId: monthly, trial: false });
+    await call('POST', `/api/v1/organizations/${ids.beta}/subscription`, { planId: yearly, trial: false });
+    await call('POST', `/api/v1/organizations/${ids.delta}/subscription`, { planId: monthly, trial: true });
+    await t.db.updateTable('subscriptions').set({ period: 'year' }).where('organization_id', '=', ids.beta).execute();
+
+    const all = await call('GET', '/api/v1/admin/customers?sort=name');
+    expect(all.statusCode, all.body).toBe(200);
+    const body = all.json();
+    const slugs = body.rows.map((r: { organization: { slug: string } }) => r.organization.slug);
+    expect(slugs).toEqual(['alpha', 'beta', 'delta', 'gamma']);
+    const alpha = body.rows[0];
+    expect(alpha).toMatchObject({
+      plan: { name: 'Business' },
+      status: 'active',
+      monthlyPriceMinor: 4900,
+      currency: 'EUR',
+      instances: 0,
+      storageBytes: 0,
+      storageLimitBytes: 1024 * 1024 * 1024,
+    });
+    expect(body.rows[1]).toMatchObject({ monthlyPriceMinor: 1000, currency: 'USD' });
+    expect(body.rows[3]).toMatchObject({ plan: null, status: null });
+    // MRR: active subscriptions only (the trial is not revenue); a yearly price /12, rounded down.
+    expect(body.totals).toMatchObject({
+      organizations: 4,
+      byStatus: { active: 2, trialing: 1, none: 1 },
+      mrrMinor: { EUR: 4900, USD: 1000 },
+    });
+
+    const trials = (await call('GET', '/api/v1/admin/customers?status=trialing')).json();
+    expect(trials.rows.map((r: { organization: { slug: string } }) => r.organization.slug)).toEqual(['delta']);
+    expect(trials.totals.organizations).toBe(1);
+    const search = (await call('GET', '/api/v1/admin/customers?q=TRIAL')).json();
+    expect(search.rows.map((r: { organization: { slug: string } }) => r.organization.slug)).toEqual(['delta']);
+    const percent = (await call('GET', '/api/v1/admin/customers?q=%25')).json();
+    expect(percent.rows).toEqual([]);
+
+    const pageOne = (await call('GET', '/api/v1/admin/customers?sort=name&dir=desc&limit=3')).json();
+    expect(pageOne.rows.map((r: { organization: { slug: string } }) => r.organization.slug)).toEqual([
+      'gamma',
+      'delta',
+      'beta',
+    ]);
+    const pageTwo = (
+      await call('GET', `/api/v1/admin/customers?sort=name&dir=desc&limit=3&cursor=${pageOne.nextCursor}`)
+    ).json();
+    expect(pageTwo.rows.map((r: { organization: { slug: string } }) => r.organization.slug)).toEqual(['alpha']);
+    expect(pageTwo.nextCursor).toBeNull();
+    expect((await call('GET', '/api/v1/admin/customers?sort=drop')).statusCode).toBe(400);
+  });
+});

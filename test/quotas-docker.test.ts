@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseSize } from '../src/adapters/postgres/admin.js';
+import { ODOO_DATA_DIR } from '../src/modules/instances/odoo-container.js';
+import { as, type TestApp } from './helpers/app.js';
+import {
+  docker,
+  provisionInstance,
+  removeNamespace,
+  requireDocker,
+  startDockerMarina,
+  TEST_IMAGES,
+  testNamespace,
+} from './helpers/docker.js';
+import { followJob } from './helpers/jobs.js';
+
+/**
+ * Storage as Marina measures it, on the real engine and PostgreSQL (the Odoo STAND-IN as the
+ * instance): pg_database_size through the superuser connection and `du` of the filestore inside
+ * the container, after a backup completed; then the plan refuses new data once it is full.
+ */
+const namespace = testNamespace();
+let marina: Awaited<ReturnType<typeof startDockerMarina>>;
+let t: TestApp;
+
+beforeAll(async () => {
+  await requireDocker();
+  marina = await startDockerMarina(namespace, { MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin });
+  t = marina.t;
+}, 120_000);
+
+afterAll(async () => {
+  await t?.close();
+  await removeNamespace(namespace);
+});
+
+async function execAsOdoo(container: string, cmd: string[]) {
+  const exec = await docker
+    .getContainer(container)
+    .exec({ Cmd: cmd, User: 'odoo', AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  await new Promise((resolve) => {
+    stream.on('end', resolve);
+    stream.resume();
+  });
+  return (await exec.inspect()).ExitCode;
+}
+
+describe('storage usage on Docker', () => {
+  it('measures database and filestore after a backup, and the plan refuses new data when full', async () => {
+    const call = as(t, marina.admin);
+    const org = (await call('GET', '/api/v1/organizations/acme')).json<{ organization: { id: string } }>().organization;
+    const plan = await call('POST', '/api/v1/plans', { slug: 'tiny', name: 'Tiny', limits: { storageMb: 5 } });
+    expect(plan.statusCode, plan.body).toBe(201);
+    const { instance } = await provisionInstance(marina, { name: 'main' });
+    const row = await t.services.instances.row(instance.id);
+    // 3 MB of attachments, written as Odoo would (its user, its filestore folder).
+    const folder = `${ODOO_DATA_DIR}/filestore/${row.db_name}`;
+    expect(await execAsOdoo(row.container_name, ['mkdir', '-p', folder])).toBe(0);
+    expect(
+      await execAsOdoo(row.container_name, ['dd', 'if=/dev/zero', `of=${folder}/attachment`, 'bs=100000', 'count=30']),
+    ).toBe(0);
+    // A subscription made now: the instance was created without limits.
+    const planId = plan.json<{ plan: { id: string } }>().plan.id;
+    await t.db.transaction().execute((trx) => t.services.subscriptions.start(trx, org.id, planId, { trial: false }));
+
+    const backup = await call('POST', `/api/v1/instances/${instance.id}/backups`, {});
+    expect(backup.statusCode, backup.body).toBe(202);
+    const followed = await followJob(marina.baseUrl, marina.headers, backup.json<{ job: { id: string } }>().job.id);
+    expect(followed.job.status).toBe('succeeded');
+
+    const usage = await t.db
+      .selectFrom('instance_usage')
+      .selectAll()
+      .where('instance_id', '=', instance.id)
+      .executeTakeFirstOrThrow();
+    const server = await t.services.databaseServers.get(row.database_server_id ?? '');
+    const actual = await databaseSize(await t.services.databaseServers.connection(server), row.db_name);
+    expect(Number(usage.database_bytes)).toBeGreaterThan(actual * 0.9);
+    expect(Number(usage.database_bytes)).toBeLessThan(actual * 1.1);
+    expect(Number(usage.filestore_bytes)).toBeGreaterThanOrEqual(3_000_000);
+    expect(Number(usage.filestore_bytes)).toBeLessThan(3_100_000);
+
+    const report = await call('GET', `/api/v1/organizations/${org.id}/usage`);
+    const body = report.json<{
+      usage: { storageBytes: number };
+      can: { createDevelopment: { ok: boolean; reason: string } };
+    }>();
+    expect(body.usage.storageBytes).toBe(Number(usage.database_bytes) + Number(usage.filestore_bytes));
+    // The stand-in's database alone is several MB: over 5 MB, new data is refused.
+    expect(body.can.createDevelopment.ok).toBe(false);
+    expect(body.can.createDevelopment.reason).toMatch(/Plan Tiny allows 5 MB of storage; you use/);
+    const project = (await call('GET', `/api/v1/instances/${instance.id}`)).json<{ instance: { projectId: string } }>();
+    const refused = await call('POST', '/api/v1/instances', {
+      project: project.instance.projectId,
+      name: 'more',
+      stage: 'development',
+      memoryMb: 768,
+      adminLogin: 'o@acme.test',
+    });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json<{ error: { code: string } }>().error.code).toBe('MARINA_E_QUOTA_EXCEEDED');
+
+    // Stopped, the instance keeps its last filestore figure.
+    const stop = await call('POST', `/api/v1/instances/${instance.id}/stop`, {});
+    expect(stop.statusCode, stop.body).toBe(202);
+    await followJob(marina.baseUrl, marina.headers, stop.json<{ job: { id: string } }>().job.id);
+    await t.services.usage.measure(instance.id);
+    const after = await t.db
+      .selectFrom('instance_usage')
+      .select('filestore_bytes')
+      .where('instance_id', '=', instance.id)
+      .executeTakeFirstOrThrow();
+    expect(after.filestore_bytes).toBe(usage.filestore_bytes);
+  }, 240_000);
+});
