@@ -1,5 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { DAY_MS } from '../src/modules/lifecycle/machine.js';
+import type { Subscription } from '../src/modules/lifecycle/service.js';
+import { MemoryRuntime } from '../src/runtime/memory.js';
 import {
   adminBrowser,
   as,
@@ -9,11 +11,13 @@ import {
   type TestApp,
   withToken,
 } from './helpers/app.js';
+import { makeProject, requestInstance } from './helpers/factories.js';
 
 // The platform admin's subscription actions and the operator's overview, on a real PostgreSQL and
 // the real outbox (its rows: no SMTP here). No instance is needed: test/lifecycle.test.ts runs them.
 let t: TestApp;
 let admin: Browser;
+const IMAGE = 'marina-test/odoo-standin';
 
 beforeEach(async () => {
   t = await createTestApp();
@@ -130,6 +134,94 @@ describe('subscription actions (platform admins)', () => {
     t.clock.set(new Date(end + 40 * DAY_MS));
     await t.services.lifecycleTicker.tick();
     expect((await outbox(orgId)).map((m) => m.key)).toEqual([]);
+  });
+});
+
+describe('the grace end against a resume', () => {
+  it('refuses to resume once deleting the instances has begun', async () => {
+    const orgId = await organization('acme', 'ACME');
+    const planId = await plan('starter');
+    const call = as(t, admin);
+    await call('POST', `/api/v1/organizations/${orgId}/subscription`, { planId, trial: false });
+    await call('POST', `/api/v1/organizations/${orgId}/subscription/suspend`, { reason: 'unpaid' });
+    // What the grace end's first tick marks before it deletes anything (test/lifecycle.test.ts runs it).
+    await t.db
+      .updateTable('subscriptions')
+      .set({ deletion_started_at: t.clock.now() })
+      .where('organization_id', '=', orgId)
+      .execute();
+    const refused = await call('POST', `/api/v1/organizations/${orgId}/subscription/resume`, {});
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().error).toMatchObject({
+      code: 'MARINA_E_CONFLICT',
+      message: expect.stringContaining('deleting its instances has begun'),
+    });
+    const sub = await t.db.selectFrom('subscriptions').selectAll().where('organization_id', '=', orgId).execute();
+    expect(sub[0]).toMatchObject({ status: 'suspended', suspended_kind: 'admin' });
+    expect(sub[0]?.deletion_started_at).not.toBeNull();
+    expect((await outbox(orgId)).map((m) => m.key)).not.toContain('resumed');
+  });
+
+  it('claims no instance for a grace end whose tick read the suspension before a resume', async () => {
+    // An instance row needs the create to pass: the in-memory runtime stands in for Docker.
+    await t.close();
+    t = await createTestApp(
+      {
+        MARINA_ODOO_DATABASE_URL: inject('postgresAdminUrl'),
+        MARINA_ODOO_17_IMAGE: IMAGE,
+        MARINA_NAMESPACE: `mtlcadmin${process.pid}`,
+        MARINA_INSTANCE_BIND: '127.0.0.1',
+        MARINA_LIFECYCLE_INTERVAL_S: '3600',
+      },
+      { runtime: () => new MemoryRuntime({ images: [IMAGE] }) },
+    );
+    await t.services.startBackground();
+    admin = await adminBrowser(t);
+    const orgId = await organization('acme', 'ACME');
+    const planId = await plan('starter');
+    const call = as(t, admin);
+    await call('POST', `/api/v1/organizations/${orgId}/subscription`, { planId, trial: false });
+    const project = await makeProject(call, { organization: 'acme' });
+    const { instance, job } = await requestInstance(call, { project: project.id });
+    // The stand-in runs no Odoo: provisioning fails, leaving an instance no job holds.
+    await vi.waitFor(
+      async () => {
+        const op = await t.db.selectFrom('operations').select('status').where('id', '=', job.id).executeTakeFirst();
+        expect(['queued', 'running']).not.toContain(op?.status);
+        expect((await t.services.instances.row(instance.id)).status).toBe('failed');
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    const before = await t.services.instances.row(instance.id);
+
+    await call('POST', `/api/v1/organizations/${orgId}/subscription/suspend`, { reason: 'unpaid' });
+    // A tick reads the suspension; the resume commits before that tick reaches the instance.
+    const read = (await t.db
+      .selectFrom('subscriptions')
+      .selectAll()
+      .where('organization_id', '=', orgId)
+      .executeTakeFirstOrThrow()) as Subscription;
+    const resumed = await call('POST', `/api/v1/organizations/${orgId}/subscription/resume`, {});
+    expect(resumed.statusCode, resumed.body).toBe(200);
+    t.clock.set(new Date((read.grace_ends_at as Date).getTime() + 60_000));
+    // The tick goes on with what it read (its grace-end step, as `tick()` calls it for that row).
+    const ticker = t.services.lifecycleTicker as unknown as {
+      graceEnd(sub: Subscription, now: Date): Promise<string>;
+    };
+    await ticker.graceEnd(read, t.clock.now());
+
+    const after = await t.services.instances.row(instance.id);
+    expect(after.status).toBe(before.status);
+    const deletes = await t.db
+      .selectFrom('operations')
+      .select('id')
+      .where('target_id', '=', instance.id)
+      .where('kind', '=', 'instance.delete')
+      .execute();
+    expect(deletes).toEqual([]);
+    const sub = await t.db.selectFrom('subscriptions').selectAll().where('organization_id', '=', orgId).execute();
+    // No mark left behind either: a later suspension could still be resumed.
+    expect(sub[0]).toMatchObject({ status: 'active', deletion_started_at: null });
   });
 });
 

@@ -209,6 +209,22 @@ describe('external sign-in (OpenID Connect)', () => {
     expect(mallory).toEqual([]);
   });
 
+  it('never links a platform admin’s account by email', async () => {
+    const adminEmail = 'admin@example.com';
+    provider.signInAs({ sub: 'admin-lookalike', email: adminEmail, email_verified: true });
+    const before = await failureReasons(t);
+    const refused = await signInThrough(t, provider);
+    expect(refused.headers.location).toBe('/login?error=link_refused');
+    expect(refused.cookies.find((c) => c.name === 'marina_session')).toBeUndefined();
+    expect(await failuresSince(t, before)).toEqual(['platform_admin']);
+    const linked = await t.db
+      .selectFrom('user_identities')
+      .selectAll()
+      .where('subject', '=', 'admin-lookalike')
+      .execute();
+    expect(linked).toEqual([]);
+  });
+
   it('sends someone without an account to the login page to sign up', async () => {
     provider.signInAs({ sub: 'nobody', email: 'nobody@nowhere.test', email_verified: true });
     const refused = await signInThrough(t, provider);

@@ -11,6 +11,7 @@ import {
   withToken,
 } from './helpers/app.js';
 import { makeOrganizationWithAdmin, makeProject, requestInstance } from './helpers/factories.js';
+import { allowLocalRepositories, createTestRepository, type TestRepository } from './helpers/git-repo.js';
 
 /**
  * Every role against a representative route of every permission, on a production and a staging
@@ -33,7 +34,8 @@ const table: Record<string, { staging: MemberRole; production: MemberRole }> = {
   'instance.logs': { staging: 'developer', production: 'developer' },
   'instance.operate': { staging: 'developer', production: 'admin' },
   'instance.credentials': { staging: 'developer', production: 'admin' },
-  'repository.manage': { staging: 'developer', production: 'developer' },
+  // A repository's code runs on every instance of its project: with a production one, an admin's call.
+  'repository.manage': { staging: 'developer', production: 'admin' },
   'backup.manage': { staging: 'admin', production: 'admin' },
   'domain.manage': { staging: 'admin', production: 'admin' },
   'team.manage': { staging: 'admin', production: 'admin' },
@@ -47,7 +49,7 @@ interface World {
   instances: Record<Stage, string>;
 }
 
-type Request = [method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown];
+type Request = [method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown];
 
 let unique = 0;
 /**
@@ -90,9 +92,21 @@ function requestsFor(permission: string, w: World, stage: Stage): Request[] {
         ],
       ];
     case 'instance.credentials':
-      return [['POST', `/api/v1/instances/${instance}/credentials`]];
-    case 'repository.manage':
-      return [['POST', `/api/v1/projects/${w.projectId}/repositories`, { url: 'ftp://nowhere', branch: 'main' }]];
+      // The caught mail holds Odoo's password-reset mails: reading it is as good as the password.
+      return [
+        ['POST', `/api/v1/instances/${instance}/credentials`],
+        ['GET', `/api/v1/instances/${instance}/mails`],
+      ];
+    case 'repository.manage': {
+      // "production": the project with a production instance; "staging": a project with only staging.
+      const { projectId, repositoryId } = code[stage === 'production' ? 'production' : 'staging'];
+      return [
+        ['POST', `/api/v1/projects/${projectId}/repositories`, { url: 'ftp://nowhere', branch: 'main' }],
+        ['PATCH', `/api/v1/repositories/${repositoryId}`, { branch: 'not a branch' }],
+        // Allowed: the instances failed to provision, so there is nothing to update (409), nothing runs.
+        ['POST', `/api/v1/repositories/${repositoryId}/pull`, {}],
+      ];
+    }
     case 'backup.manage':
       return [['POST', `/api/v1/instances/${instance}/backups`, {}]];
     case 'domain.manage':
@@ -110,6 +124,9 @@ function requestsFor(permission: string, w: World, stage: Stage): Request[] {
 let t: TestApp;
 let world: World;
 let other: World;
+/** A repository in the project with a production instance, and one in a project with only staging. */
+const code = {} as Record<'production' | 'staging', { projectId: string; repositoryId: string; instanceId: string }>;
+let gitRepo: TestRepository | undefined;
 const people = {} as Record<MemberRole | 'outsider', Browser>;
 
 beforeAll(async () => {
@@ -142,17 +159,37 @@ beforeAll(async () => {
   people.owner = await memberBrowser(t, admin, 'acme', 'owner@acme.test', 'owner');
   people.developer = await memberBrowser(t, admin, 'acme', 'dev@acme.test', 'developer');
   people.viewer = await memberBrowser(t, admin, 'acme', 'viewer@acme.test', 'viewer');
+  const shop = await makeProject(as(t, admin), { organization: 'acme', name: 'shop' });
+  const sandbox = await requestInstance(as(t, admin), { project: shop.id, name: 'sandbox', stage: 'staging' });
   // The stand-in runs no Odoo: provisioning fails, and the instances stay failed (nothing to run).
-  for (const id of [...Object.values(world.instances), ...Object.values(other.instances)]) {
+  const ids = [...Object.values(world.instances), ...Object.values(other.instances), sandbox.instance.id];
+  for (const id of ids) {
     await vi.waitFor(async () => expect((await t.services.instances.row(id)).status).toBe('failed'), {
       timeout: 30_000,
       interval: 100,
     });
   }
+  gitRepo = await createTestRepository('17.0');
+  await gitRepo.write('README.md', 'addons\n');
+  await gitRepo.commit('first');
+  await gitRepo.push();
+  await allowLocalRepositories(as(t, admin), world.organizationId);
+  for (const [stage, projectId, instanceId] of [
+    ['production', world.projectId, world.instances.production],
+    ['staging', shop.id, sandbox.instance.id],
+  ] as const) {
+    const made = await as(t, admin)('POST', `/api/v1/projects/${projectId}/repositories`, {
+      url: gitRepo.url,
+      branch: '17.0',
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    code[stage] = { projectId, repositoryId: made.json().repository.id, instanceId };
+  }
 }, 120_000);
 
 afterAll(async () => {
   await t?.close();
+  await gitRepo?.cleanup();
 });
 
 const refusals = [401, 403, 404];
@@ -183,6 +220,17 @@ describe('the permission matrix', () => {
       });
     }
   }
+
+  it("a repository's push hook (URL and secret) is shown to those who may manage it on every instance", async () => {
+    for (const role of roles) {
+      for (const stage of ['production', 'staging'] as const) {
+        const seen = await as(t, people[role])('GET', `/api/v1/repositories/${code[stage].repositoryId}`);
+        expect(seen.statusCode, seen.body).toBe(200);
+        const least = table['repository.manage']?.[stage] ?? 'owner';
+        expect(seen.json().repository.hook !== null, `${role} on ${stage}`).toBe(allowed(role, least));
+      }
+    }
+  });
 
   it('an outsider cannot create an instance in the project of another organization', async () => {
     const answer = await as(t, people.outsider)('POST', '/api/v1/instances', {
@@ -251,6 +299,7 @@ describe('the permission matrix', () => {
       expect((await call('GET', url)).statusCode, url).toBe(404);
     }
     const listed = (await call('GET', '/api/v1/instances')).json().instances as { id: string }[];
-    expect(listed.map((i) => i.id).sort()).toEqual([world.instances.production, world.instances.staging].sort());
+    const acmeInstances = [world.instances.production, world.instances.staging, code.staging.instanceId];
+    expect(listed.map((i) => i.id).sort()).toEqual(acmeInstances.sort());
   });
 });

@@ -100,6 +100,31 @@ describe('storage usage on Docker', () => {
     expect(refused.statusCode, refused.body).toBe(409);
     expect(refused.json<{ error: { code: string } }>().error.code).toBe('MARINA_E_QUOTA_EXCEEDED');
 
+    // The tenant's code cannot zero the count: a folder it made unreadable leaves the rest counted
+    // (not 0, as a failed du once recorded), and the filestore swapped for a symlink is counted in full.
+    expect(await execAsOdoo(row.container_name, ['mkdir', `${folder}/hidden`])).toBe(0);
+    expect(
+      await execAsOdoo(row.container_name, ['dd', 'if=/dev/zero', `of=${folder}/hidden/blob`, 'bs=100000', 'count=20']),
+    ).toBe(0);
+    expect(await execAsOdoo(row.container_name, ['chmod', '000', `${folder}/hidden`])).toBe(0);
+    await t.services.usage.measure(instance.id);
+    const hidden = await t.db
+      .selectFrom('instance_usage')
+      .select('filestore_bytes')
+      .where('instance_id', '=', instance.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(hidden.filestore_bytes)).toBeGreaterThanOrEqual(3_000_000);
+    expect(await execAsOdoo(row.container_name, ['chmod', '700', `${folder}/hidden`])).toBe(0);
+    expect(await execAsOdoo(row.container_name, ['mv', folder, `${folder}-real`])).toBe(0);
+    expect(await execAsOdoo(row.container_name, ['ln', '-s', `${folder}-real`, folder])).toBe(0);
+    await t.services.usage.measure(instance.id);
+    const linked = await t.db
+      .selectFrom('instance_usage')
+      .select('filestore_bytes')
+      .where('instance_id', '=', instance.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(linked.filestore_bytes)).toBeGreaterThanOrEqual(5_000_000);
+
     // Stopped, the instance keeps its last filestore figure.
     const stop = await call('POST', `/api/v1/instances/${instance.id}/stop`, {});
     expect(stop.statusCode, stop.body).toBe(202);
@@ -110,6 +135,6 @@ describe('storage usage on Docker', () => {
       .select('filestore_bytes')
       .where('instance_id', '=', instance.id)
       .executeTakeFirstOrThrow();
-    expect(after.filestore_bytes).toBe(usage.filestore_bytes);
+    expect(after.filestore_bytes).toBe(linked.filestore_bytes);
   }, 240_000);
 });

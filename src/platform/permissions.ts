@@ -18,7 +18,7 @@ export const permissions = {
   'instance.logs': { min: 'developer', productionMin: 'developer' },
   'instance.operate': { min: 'developer', productionMin: 'admin' },
   'instance.credentials': { min: 'developer', productionMin: 'admin' },
-  'repository.manage': { min: 'developer' },
+  'repository.manage': { min: 'developer', productionMin: 'admin' },
   'backup.manage': { min: 'admin', productionMin: 'admin' },
   'domain.manage': { min: 'admin', productionMin: 'admin' },
   'instance.resize': { min: 'admin', productionMin: 'admin' },

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Stage } from '../db/schema.js';
 
@@ -27,6 +28,15 @@ export interface QuotaGate {
   requireOperational(db: Db, organizationId: string, what: string): Promise<void>;
 }
 
+/**
+ * The organization's lock, held until the transaction ends (re-entrant within it): the quota gate,
+ * new instances and the subscription's status changes take it, so a create and a suspension happen
+ * one after the other and a create never slips past a suspension.
+ */
+export async function lockOrganization(trx: Db, organizationId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${organizationId}, 0))`.execute(trx);
+}
+
 /** Everything a new instance asks (create, clone, restore as new, import): call it in the inserting transaction. */
 export async function requireNewInstance(
   gate: QuotaGate,
@@ -34,6 +44,8 @@ export async function requireNewInstance(
   organizationId: string,
   ask: { stage: Stage; cpus: number; memoryMb: number },
 ): Promise<void> {
+  // Locked before the status is read: a suspension committing meanwhile is seen, not missed.
+  await lockOrganization(trx, organizationId);
   await gate.requireOperational(trx, organizationId, 'create instances');
   await gate.require(trx, organizationId, { kind: 'instance', ...ask });
   await gate.require(trx, organizationId, { kind: 'data' });

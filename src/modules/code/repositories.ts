@@ -28,6 +28,7 @@ import {
   requireRepoFolder,
   requireSubfolder,
 } from './repo-validation.js';
+import { projectInstances, requireRepositoryManage } from './repository-access.js';
 import {
   gitError,
   knownHostsFor,
@@ -209,16 +210,6 @@ export class RepositoryService {
     return view;
   }
 
-  private async instancesOf(projectId: string): Promise<Instance[]> {
-    return this.deps.db
-      .selectFrom('instances')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('status', 'not in', ['deleting', 'failed'])
-      .orderBy('name')
-      .execute();
-  }
-
   /** Organization admins add repositories; every instance of the project gets a checkout and a restart. */
   async create(
     ctx: RequestContext,
@@ -227,7 +218,7 @@ export class RepositoryService {
     submit: SubmitUpdate,
   ): Promise<{ repository: RepositoryView; jobs: OperationView[] }> {
     const project = await this.deps.projects.get(ctx.actor, projectId);
-    await requirePermissionOn(this.deps.db, ctx.actor, project, 'repository.manage', 'Project');
+    await requireRepositoryManage(this.deps.db, ctx.actor, { ...project, project_id: project.id }, 'Project');
     const fileRoot = await this.deps.gitSettings.fileRootFor(project.organization_id);
     const url = parseRepoUrl(input.url, { allowFile: fileRoot !== null });
     if (url.scheme === 'file') await this.deps.gitSettings.requireLocalRepository(project.organization_id, url.path);
@@ -237,7 +228,7 @@ export class RepositoryService {
     const submodules = optionalBoolean(input.submodules, 'submodules', false);
     const autoRestart = optionalBoolean(input.autoRestart, 'autoRestart', true);
     const autoUpgrade = optionalBoolean(input.autoUpgrade, 'autoUpgrade', true);
-    const instances = await this.instancesOf(project.id);
+    const instances = await projectInstances(this.deps.db, project.id);
     const branches = requireBranches(input.branches, instances);
     const knownHosts = await knownHostsFor(url, input.knownHosts, (u) => this.pinRemote(u));
     const clash = await this.deps.db
@@ -351,8 +342,8 @@ export class RepositoryService {
     submit: SubmitUpdate,
   ): Promise<{ repository: RepositoryView; jobs: OperationView[] }> {
     const repo = await this.get(ctx.actor, id);
-    await requirePermissionOn(this.deps.db, ctx.actor, repo, 'repository.manage', 'Repository');
-    const instances = await this.instancesOf(repo.project_id);
+    await requireRepositoryManage(this.deps.db, ctx.actor, repo, 'Repository');
+    const instances = await projectInstances(this.deps.db, repo.project_id);
     const branch = input.branch === undefined ? repo.branch : requireBranch(input.branch);
     const autoRestart = optionalBoolean(input.autoRestart, 'autoRestart', repo.auto_restart);
     const autoUpgrade = optionalBoolean(input.autoUpgrade, 'autoUpgrade', repo.auto_upgrade);
@@ -417,8 +408,8 @@ export class RepositoryService {
   /** Removes the repository: its folders go and each instance restarts without them. */
   async remove(ctx: RequestContext, id: string, submit: SubmitUpdate): Promise<OperationView[]> {
     const repo = await this.get(ctx.actor, id);
-    await requirePermissionOn(this.deps.db, ctx.actor, repo, 'repository.manage', 'Repository');
-    const instances = await this.instancesOf(repo.project_id);
+    await requireRepositoryManage(this.deps.db, ctx.actor, repo, 'Repository');
+    const instances = await projectInstances(this.deps.db, repo.project_id);
     for (const instance of instances) await this.deps.instances.requireIdle(instance);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('repositories').where('id', '=', repo.id).execute();
@@ -446,12 +437,18 @@ export class RepositoryService {
     submit: SubmitUpdate,
   ): Promise<OperationView[]> {
     const repo = await this.get(ctx.actor, id);
-    await requirePermissionOn(this.deps.db, ctx.actor, repo, 'repository.manage', 'Repository');
-    let instances = await this.instancesOf(repo.project_id);
+    let instances = await projectInstances(this.deps.db, repo.project_id);
     if (input.instanceId !== undefined) {
       instances = instances.filter((i) => i.id === input.instanceId);
       if (instances.length === 0) throw invalid('instanceId', "That instance is not part of the repository's project.");
     }
+    await requireRepositoryManage(
+      this.deps.db,
+      ctx.actor,
+      repo,
+      'Repository',
+      input.instanceId ? instances[0] : undefined,
+    );
     if (instances.length === 0)
       throw new MarinaError('MARINA_E_NO_INSTANCE_TO_UPDATE', 'The project has no instance to update yet.');
     const jobs: OperationView[] = [];
@@ -480,7 +477,7 @@ export class RepositoryService {
 
   /** The instances whose checkout follows a pushed branch. */
   async instancesOnBranch(repo: Repository, branch: string): Promise<Instance[]> {
-    const instances = await this.instancesOf(repo.project_id);
+    const instances = await projectInstances(this.deps.db, repo.project_id);
     const checkouts = await this.deps.db
       .selectFrom('repository_checkouts')
       .select(['instance_id', 'branch'])

@@ -5,10 +5,10 @@ import { type Git, hostKeyFingerprints } from '../../adapters/git/git.js';
 import type { Db } from '../../db/database.js';
 import type { Repository } from '../../db/schema.js';
 import type { Actor } from '../../platform/context.js';
-import { requirePermissionOn } from '../../platform/permissions.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { Checkouts } from './checkouts.js';
+import { mayManageRepository } from './repository-access.js';
 import type { Checkout, Repository as RepositorySchema } from './schemas.js';
 
 /** An instance's checkout of a repository (the `Checkout` schema). */
@@ -25,16 +25,17 @@ export interface RepositoryViewDeps {
   publicUrl: string;
 }
 
-/** A repository as the API shows it; the hook's URL and secret only to the organization's admins. */
+/**
+ * A repository as the API shows it; the hook's URL and secret only to those who may manage it on
+ * every instance a push reaches (an admin once the project has a production instance).
+ */
 export async function repositoryView(
   deps: RepositoryViewDeps,
   actor: Actor,
   repo: Repository,
   withGit = false,
 ): Promise<RepositoryView> {
-  const admin = await requirePermissionOn(deps.db, actor, repo, 'repository.manage', 'Repository')
-    .then(() => true)
-    .catch(() => false);
+  const admin = await mayManageRepository(deps.db, actor, repo);
   const rows = await deps.db
     .selectFrom('repository_checkouts')
     .innerJoin('instances', 'instances.id', 'repository_checkouts.instance_id')

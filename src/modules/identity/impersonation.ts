@@ -111,7 +111,14 @@ export class ImpersonationService {
       .where('id', '=', actor.userId)
       .executeTakeFirstOrThrow();
     return this.deps.db.transaction().execute(async (trx) => {
-      await trx.updateTable('sessions').set({ ended_at: now }).where('id', '=', sessionId).execute();
+      // Of two parallel ends, one opens the admin's session again; the other finds it ended.
+      const ended = await trx
+        .updateTable('sessions')
+        .set({ ended_at: now })
+        .where('id', '=', sessionId)
+        .where('ended_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(ended.numUpdatedRows) === 0) throw new MarinaError('MARINA_E_UNAUTHENTICATED');
       await this.deps.audit.record(
         ctx,
         {

@@ -125,4 +125,13 @@ describe('password reset', () => {
     await t.services.notices.drain();
     expect(await t.db.selectFrom('mail_outbox').select('id').execute()).toHaveLength(4);
   });
+
+  it('holds the address’s limit when requests come all at once', async () => {
+    await adminBrowser(t, 'ada@example.com');
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => ask('ada@example.com', `198.51.100.${i + 10}`)),
+    );
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(8).fill(202));
+    expect(await t.db.selectFrom('mail_outbox').select('id').execute()).toHaveLength(3);
+  });
 });

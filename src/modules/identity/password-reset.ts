@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import { addMinutes, type Clock } from '../../platform/clock.js';
@@ -44,38 +45,35 @@ export class PasswordResetService {
     }
     const ip = ctx.ip ?? 'unknown';
     const since = addMinutes(now, -RESET_LIMITS.windowMinutes);
-    const counts = await this.deps.db
-      .selectFrom('public_attempts')
-      .select((eb) => [
-        eb.fn.countAll<string>().filterWhere('ip', '=', ip).as('ip'),
-        eb.fn.countAll<string>().filterWhere('email', '=', email).as('email'),
-      ])
-      .where('kind', '=', 'reset')
-      .where('at', '>', since)
-      .where((eb) => eb.or([eb('ip', '=', ip), eb('email', '=', email)]))
-      .executeTakeFirstOrThrow();
-    // The client's limit says nothing about any account, so it can be said plainly.
-    if (Number(counts.ip) >= RESET_LIMITS.perIp) {
-      throw new MarinaError(
-        'MARINA_E_RATE_LIMITED',
-        'Too many password reset requests from your address; try again in an hour.',
-        { retryAfterSeconds: RESET_LIMITS.windowMinutes * 60 },
-      );
-    }
-    await this.deps.db.transaction().execute(async (trx) => {
+    const limited = await this.deps.db.transaction().execute(async (trx) => {
+      // Counted under a lock per address and per client: parallel requests cannot all see the count
+      // below the limit.
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`reset:${email}`}, 0))`.execute(trx);
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`reset-ip:${ip}`}, 0))`.execute(trx);
+      const counts = await trx
+        .selectFrom('public_attempts')
+        .select((eb) => [
+          eb.fn.countAll<string>().filterWhere('ip', '=', ip).as('ip'),
+          eb.fn.countAll<string>().filterWhere('email', '=', email).as('email'),
+        ])
+        .where('kind', '=', 'reset')
+        .where('at', '>', since)
+        .where((eb) => eb.or([eb('ip', '=', ip), eb('email', '=', email)]))
+        .executeTakeFirstOrThrow();
+      if (Number(counts.ip) >= RESET_LIMITS.perIp) return true;
       await trx.deleteFrom('public_attempts').where('at', '<', addMinutes(now, -ATTEMPT_RETENTION_MINUTES)).execute();
       await trx
         .insertInto('public_attempts')
         .values({ kind: 'reset', email, email_domain: email.split('@')[1] ?? '', ip, at: now })
         .execute();
       // Over the address's limit, unknown or disabled: the same answer, and no mail.
-      if (Number(counts.email) >= RESET_LIMITS.perEmail) return;
+      if (Number(counts.email) >= RESET_LIMITS.perEmail) return false;
       const user = await trx
         .selectFrom('users')
         .select(['id', 'email', 'disabled_at'])
         .where('email', '=', email)
         .executeTakeFirst();
-      if (!user || user.disabled_at) return;
+      if (!user || user.disabled_at) return false;
       if (!this.deps.notices) throw new Error('password reset needs the notices outbox');
       const token = randomSecret();
       const expiresAt = addMinutes(now, RESET_LINK_MINUTES);
@@ -100,7 +98,16 @@ export class PasswordResetService {
         { action: 'user.request_reset', target: { type: 'user', id: user.id, label: user.email } },
         trx,
       );
+      return false;
     });
+    // The client's limit says nothing about any account, so it can be said plainly.
+    if (limited) {
+      throw new MarinaError(
+        'MARINA_E_RATE_LIMITED',
+        'Too many password reset requests from your address; try again in an hour.',
+        { retryAfterSeconds: RESET_LIMITS.windowMinutes * 60 },
+      );
+    }
   }
 
   /**

@@ -18,6 +18,15 @@ describe('the lifecycle machine', () => {
     expect(refusal({ ...facts, from: 'suspended', to: 'cancelled', cause: 'grace_end' })).toBeNull();
   });
 
+  it('resumes nothing once the grace end began deleting, and still lets it cancel', () => {
+    const facts = { from: 'suspended' as const, trialEndsAt: end, now: at(DAY_MS), deletionStarted: true };
+    for (const to of ['active', 'trialing', 'past_due'] as const)
+      expect(refusal({ ...facts, to, cause: 'resume' })).toMatch(/deleting its instances has begun/);
+    expect(refusal({ ...facts, to: 'active', cause: 'convert' })).toMatch(/deleting its instances has begun/);
+    expect(refusal({ ...facts, to: 'cancelled', cause: 'grace_end' })).toBeNull();
+    expect(refusal({ ...facts, to: 'active', cause: 'resume', deletionStarted: false })).toBeNull();
+  });
+
   it('resumes a trial only while its end is ahead, and ends a trial only once it has ended', () => {
     const before = at(DAY_MS);
     const after = new Date(end.getTime() + 1);

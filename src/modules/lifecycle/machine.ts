@@ -40,11 +40,16 @@ export interface TransitionFacts {
   cause: TransitionCause;
   trialEndsAt: Date | null;
   now: Date;
+  /** The grace end began deleting the suspended organization's instances (`deletion_started_at`). */
+  deletionStarted?: boolean;
 }
 
 /** Null when the transition may happen, else why not (in words for the API's answer). */
-export function refusal({ from, to, cause, trialEndsAt, now }: TransitionFacts): string | null {
+export function refusal({ from, to, cause, trialEndsAt, now, deletionStarted }: TransitionFacts): string | null {
   if (!allowed[from].includes(to)) return `A subscription cannot go from ${from} to ${to}.`;
+  // Its instances are going one by one: a resume now would bring back an organization missing some.
+  if (from === 'suspended' && to !== 'cancelled' && deletionStarted)
+    return 'The grace period ended and deleting its instances has begun.';
   if (from === 'suspended' && to === 'trialing' && (!trialEndsAt || trialEndsAt <= now))
     return 'The trial has ended: extend it first, or convert it to a paid subscription.';
   if (to === 'cancelled' && cause !== 'grace_end') return 'Only the end of the grace period cancels a subscription.';

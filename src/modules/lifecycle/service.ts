@@ -10,6 +10,7 @@ import { type Actor, type RequestContext, systemContext } from '../../platform/c
 import { MarinaError, notFound } from '../../platform/errors.js';
 import { planJob } from '../../platform/jobs/define.js';
 import type { Notices } from '../../platform/notices.js';
+import { lockOrganization } from '../../platform/quota.js';
 import type { EdgeService } from '../edge/index.js';
 import { lifecycleJobs } from '../instances/job-specs.js';
 import type { InstanceService } from '../instances/service.js';
@@ -21,8 +22,19 @@ import { mailOwners, type OrganizationFacts, organizationFacts, recordStep, subs
 
 export type Subscription = Selectable<SubscriptionsTable>;
 
-/** Instance states in which Odoo runs (or is about to): what a suspension stops. */
-export const RUNNING: readonly InstanceStatus[] = ['starting', 'running', 'unhealthy', 'restarting'];
+/**
+ * Instance states in which Odoo runs (or is about to): what a suspension records and stops. A job's
+ * states (provisioning, restoring) end running: recorded to start again on resume, stopped once the
+ * job lets go of the instance.
+ */
+export const RUNNING: readonly InstanceStatus[] = [
+  'provisioning',
+  'restoring',
+  'starting',
+  'running',
+  'unhealthy',
+  'restarting',
+];
 
 export interface LifecycleServiceDeps {
   db: Db;
@@ -90,6 +102,9 @@ export class LifecycleService {
    */
   async transition(trx: Db, organizationId: string, to: SubscriptionStatus, cause: Cause): Promise<Change | null> {
     const now = this.deps.clock.now();
+    // The lock new instances take (requireNewInstance): a create racing a suspension waits for it,
+    // then sees it; or the suspension waits for the create and finds (and stops) its instance.
+    await lockOrganization(trx, organizationId);
     const sub = await trx
       .selectFrom('subscriptions')
       .selectAll()
@@ -112,7 +127,14 @@ export class LifecycleService {
     // Done before (another tick, another process, a retry): nothing more. Checked before the machine,
     // so a step that raced another finds it done rather than refused.
     if (!recorded) return null;
-    const refused = refusal({ from, to, cause: cause.cause, trialEndsAt: sub.trial_ends_at, now });
+    const refused = refusal({
+      from,
+      to,
+      cause: cause.cause,
+      trialEndsAt: sub.trial_ends_at,
+      now,
+      deletionStarted: sub.deletion_started_at !== null,
+    });
     // Thrown: the transaction, with the step's row, rolls back.
     if (refused) throw new MarinaError('MARINA_E_CONFLICT', refused, { from, to });
     const settings = await readLifecycleSettings(trx);
@@ -132,6 +154,8 @@ export class LifecycleService {
         suspended_from: from,
         suspended_running: JSON.stringify(running.map((r) => r.id)),
         grace_ends_at: new Date(now.getTime() + settings.graceDays * DAY_MS),
+        // A new suspension's grace end has not begun (a mark left by a grace end that a resume beat).
+        deletion_started_at: null,
       });
     } else if (from === 'suspended' && to !== 'cancelled') {
       start = sub.suspended_running;
@@ -307,6 +331,8 @@ export class LifecycleService {
     requirePlatformAdmin(ctx.actor);
     const now = this.deps.clock.now();
     const change = await this.deps.db.transaction().execute(async (trx) => {
+      // Before the row lock, in the order `transition` takes them (no deadlock with a resume).
+      await lockOrganization(trx, organizationId);
       const sub = await trx
         .selectFrom('subscriptions')
         .selectAll()

@@ -151,10 +151,17 @@ export class LifecycleTicker {
   private async graceEnd(sub: Subscription, now: Date): Promise<'done' | 'waiting'> {
     const orgId = sub.organization_id;
     const { db, instances, lifecycle } = this.deps;
+    const suspendedAt = sub.suspended_at;
+    if (!suspendedAt) return 'waiting';
+    // Only the suspension this tick read, its grace over: a resume since then ends this grace end.
+    // Once marked, a resume is refused (the transition reads the mark under the row lock).
     await db
       .updateTable('subscriptions')
       .set({ deletion_started_at: now })
       .where('organization_id', '=', orgId)
+      .where('status', '=', 'suspended')
+      .where('suspended_at', '=', suspendedAt)
+      .where('grace_ends_at', '<=', now)
       .where('deletion_started_at', 'is', null)
       .execute();
     const remaining = await db.selectFrom('instances').selectAll().where('organization_id', '=', orgId).execute();
@@ -185,6 +192,20 @@ export class LifecycleTicker {
         .where('status', '=', instance.status)
         .where('status_changed_at', '=', instance.status_changed_at)
         .where((eb) => eb.or([eb('status', '<>', 'deleting'), eb('status_changed_at', '<', stale)]))
+        // In the same statement: the subscription is still this suspension, past its grace, marked
+        // deleting (so no resume can come between the check and the claim).
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('subscriptions')
+              .select('subscriptions.organization_id')
+              .where('subscriptions.organization_id', '=', orgId)
+              .where('subscriptions.status', '=', 'suspended')
+              .where('subscriptions.suspended_at', '=', suspendedAt)
+              .where('subscriptions.grace_ends_at', '<=', now)
+              .where('subscriptions.deletion_started_at', 'is not', null),
+          ),
+        )
         .executeTakeFirst();
       if (Number(claimed.numUpdatedRows) === 0) continue;
       try {
@@ -199,7 +220,9 @@ export class LifecycleTicker {
     const settings = await readLifecycleSettings(db);
     const expiresAt = new Date(now.getTime() + settings.finalBackupDays * DAY_MS);
     const fresh = await lifecycle.require(orgId);
-    const started = fresh.deletion_started_at ?? now;
+    // Resumed (and maybe suspended anew) before this grace end marked it: nothing to cancel.
+    if (!fresh.deletion_started_at || fresh.suspended_at?.getTime() !== suspendedAt.getTime()) return 'waiting';
+    const started = fresh.deletion_started_at;
     const change = await db.transaction().execute(async (trx) => {
       const kept = await trx
         .updateTable('backups')
@@ -212,7 +235,7 @@ export class LifecycleTicker {
         .execute();
       return lifecycle.transition(trx, orgId, 'cancelled', {
         cause: 'grace_end',
-        key: graceEndKey(sub.suspended_at ?? started),
+        key: graceEndKey(suspendedAt),
         ctx: system,
         details: { finalBackups: kept.map((b) => b.id), expiresAt: expiresAt.toISOString() },
         mailVars: {

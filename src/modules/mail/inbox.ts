@@ -43,18 +43,25 @@ function summary(row: SummaryRow): Static<typeof MailSummary> {
 const CURSOR = /^[0-9]{1,19}$/;
 
 /**
- * The inbox of an instance's caught mail: read by anyone of its organization, emptied by its
- * admins. An instance of another organization is "not found", as everywhere.
+ * The inbox of an instance's caught mail: read by whoever may see the instance's credentials (it
+ * holds Odoo's password-reset mails, so reading it is as good as the admin password), emptied by
+ * its operators. An instance of another organization is "not found", as everywhere.
  */
 export class InboxService {
   constructor(private readonly deps: InboxServiceDeps) {}
+
+  private async readable(actor: Actor, instanceId: string) {
+    const instance = await this.deps.instances.get(actor, instanceId);
+    await requirePermissionOn(this.deps.db, actor, instance, 'instance.credentials');
+    return instance;
+  }
 
   async list(
     actor: Actor,
     instanceId: string,
     page: { limit?: number; cursor?: string } = {},
   ): Promise<Static<typeof MailPage>> {
-    const instance = await this.deps.instances.get(actor, instanceId);
+    const instance = await this.readable(actor, instanceId);
     const limit = Math.min(Math.max(page.limit ?? 50, 1), 200);
     const after = page.cursor && CURSOR.test(page.cursor) ? page.cursor : null;
     let query = this.deps.db
@@ -80,7 +87,7 @@ export class InboxService {
   }
 
   private async parsed(actor: Actor, instanceId: string, mailId: string) {
-    const instance = await this.deps.instances.get(actor, instanceId);
+    const instance = await this.readable(actor, instanceId);
     if (!UUID.test(mailId)) throw notFound('Message');
     const row = await this.deps.db
       .selectFrom('caught_mails')

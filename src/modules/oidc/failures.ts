@@ -23,12 +23,19 @@ export type OidcErrorCode =
   | 'provider_unavailable'
   | 'email_unverified'
   | 'no_account'
-  | 'account_disabled';
+  | 'account_disabled'
+  | 'link_refused';
 
 export class OidcFlowError extends Error {
   constructor(
     readonly code: OidcErrorCode,
-    readonly reason: OidcFailureReason | 'email_unverified' | 'no_account' | 'disabled' | 'provider_unavailable',
+    readonly reason:
+      | OidcFailureReason
+      | 'email_unverified'
+      | 'no_account'
+      | 'disabled'
+      | 'provider_unavailable'
+      | 'platform_admin',
   ) {
     super(`${code}: ${reason}`);
     this.name = 'OidcFlowError';

@@ -174,10 +174,13 @@ export class OidcFlowService {
     // Linking by email trusts the provider's word that the address is the person's.
     const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
     if (claims.email_verified !== true || email === '' || email.length > limits.email)
-      return this.fail(ctx, new OidcFlowError('email_unverified', 'email_unverified'), email || label);
+      return this.fail(ctx, new OidcFlowError('email_unverified', 'email_unverified'), label);
     const user = await this.deps.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
     if (!user) return this.fail(ctx, new OidcFlowError('no_account', 'no_account'), email);
     if (user.disabled_at) return this.refuseDisabled(ctx, user, label);
+    // A provider's word is not enough for the platform's keys: a badly set up or self-service
+    // provider would hand them to whoever registered the address there. Admins sign in with their password.
+    if (user.is_platform_admin) return this.fail(ctx, new OidcFlowError('link_refused', 'platform_admin'), email);
     return this.deps.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('user_identities')

@@ -1,9 +1,8 @@
-import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { Stage } from '../../db/schema.js';
 import { workerSettings } from '../../odoo/sizing.js';
 import { MarinaError } from '../../platform/errors.js';
-import type { QuotaAsk, QuotaGate } from '../../platform/quota.js';
+import { lockOrganization, type QuotaAsk, type QuotaGate } from '../../platform/quota.js';
 import { holdingsOf, MB, type PlanRow, type SubscriptionRow, stageLimit } from './limits.js';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -181,7 +180,7 @@ async function storageRefusal(db: Db, organizationId: string, plan: PlanRow): Pr
  */
 export class PlanGate implements QuotaGate {
   async require(trx: Db, organizationId: string, ask: QuotaAsk): Promise<void> {
-    await sql`select pg_advisory_xact_lock(hashtextextended(${organizationId}, 0))`.execute(trx);
+    await lockOrganization(trx, organizationId);
     await this.check(trx, organizationId, ask);
   }
 

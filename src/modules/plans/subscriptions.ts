@@ -127,7 +127,9 @@ export class SubscriptionService {
         .where('organization_id', '=', organizationId)
         .forUpdate()
         .executeTakeFirst();
-      if (!access.viaPlatformAdmin) {
+      // A platform admin's token limited to this organization acts as its owner here, not as the platform.
+      const asPlatform = access.viaPlatformAdmin && !(ctx.actor.kind === 'user' && ctx.actor.organizationId);
+      if (!asPlatform) {
         const from = current ? await this.deps.plans.row(current.plan_id, trx) : undefined;
         if (current?.status !== 'trialing' || !from?.public || !target.public)
           throw new MarinaError(

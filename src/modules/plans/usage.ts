@@ -126,15 +126,22 @@ export class UsageService {
     const runtime = await this.deps.hosts.reachableRuntime(instance.host_id).catch(() => undefined);
     const state = await runtime?.state(instance.container_name).catch(() => undefined);
     if (runtime && state?.running) {
-      // The image's root-owned du, run as odoo: the tenant's uid cannot replace it.
+      // The image's own du (root-owned: the tenant's uid cannot replace it), as odoo: the container
+      // has no capability, so root would read no more. -D follows the folder itself if the tenant
+      // swapped it for a symlink. A folder the tenant made unreadable is left out of the total
+      // (du says so and exits 1): counting it needs a measurement from outside the container.
       const out = await runtime
-        .exec(instance.container_name, ['du', '-sb', `${ODOO_DATA_DIR}/filestore/${instance.db_name}`], {
+        .exec(instance.container_name, ['du', '-sbD', `${ODOO_DATA_DIR}/filestore/${instance.db_name}`], {
           user: 'odoo',
         })
         .catch(() => undefined);
-      const bytes = Number(out?.output.trim().split(/\s+/)[0]);
-      // No filestore folder yet (a database without attachments) is 0 bytes.
-      if (out) filestoreBytes = out.exitCode === 0 && Number.isFinite(bytes) ? bytes : 0;
+      // Standard output and error come mixed: the total is the line "<bytes>\t<path>".
+      const total = out?.output.match(/^(\d+)\s/m)?.[1];
+      const bytes = total === undefined ? undefined : Number(total);
+      // A partial total (du still prints one) beats none; no figure at all keeps the last one,
+      // except when there is no filestore folder yet (a database without attachments): 0 bytes.
+      if (bytes !== undefined) filestoreBytes = bytes;
+      else if (out && /No such file/.test(out.output)) filestoreBytes = 0;
     }
     if (databaseBytes === null && filestoreBytes === null) return;
     const values = {

@@ -127,6 +127,11 @@ export function InstancePage() {
   const org = orgs.data?.find((o) => o.id === instance.organizationId);
   const role = me.organizations.find((o) => o.id === instance.organizationId)?.role;
   const isAdmin = me.user.isPlatformAdmin || role === 'owner' || role === 'admin';
+  // `/me` names a permission held on production as `<name>@production` (src/platform/permissions.ts).
+  const granted = me.organizations.find((o) => o.id === instance.organizationId)?.permissions ?? [];
+  const may = (permission: string) =>
+    me.user.isPlatformAdmin ||
+    granted.includes(instance.stage === 'production' ? `${permission}@production` : permission);
   const jobRunning = activeJob !== null && !isJobFinished(activeJob.status);
   const held = holds ? holds.length > 0 : jobRunning;
   const busy = held || ['provisioning', 'deleting', 'restoring'].includes(instance.status);
@@ -251,6 +256,8 @@ export function InstancePage() {
       <div className="tabs" role="tablist" aria-label="Instance sections">
         {instanceTabs
           .filter((t) => t.id !== 'domains' || edge || tab === 'domains')
+          // The caught mail holds Odoo's reset links: it is shown to those who may see credentials.
+          .filter((t) => t.id !== 'mail' || may('instance.credentials'))
           .map((t) => (
             <button
               key={t.id}

@@ -35,4 +35,6 @@ export const oidcErrorMessages: Record<string, string> = {
     'The provider has not verified your email address, so Marina cannot link it to your account. Verify it with the provider, or sign in with your password.',
   no_account: 'No Marina account has that email address. Ask for an invitation, or sign in with your password.',
   account_disabled: 'Your account is disabled. Ask your Marina administrator.',
+  link_refused:
+    'A platform administrator’s account is not linked to an external provider by email. Sign in with your password.',
 };
