@@ -56,33 +56,7 @@ export async function validateNewInstance(
     });
   // Creating a production instance needs the production role (admin).
   await requirePermission(deps.db, ctx.actor, project.organization_id, 'instance.operate', stage, 'Project');
-  const cpus = input.cpus ?? 1;
-  if (
-    typeof cpus !== 'number' ||
-    !Number.isFinite(cpus) ||
-    cpus < sizeLimits.cpus.min ||
-    cpus > sizeLimits.cpus.max ||
-    Math.round(cpus * 2) !== cpus * 2
-  ) {
-    throw new MarinaError(
-      'MARINA_E_VALIDATION',
-      `cpus must be from ${sizeLimits.cpus.min} to ${sizeLimits.cpus.max}, in steps of 0.5.`,
-      { field: 'cpus' },
-    );
-  }
-  const memoryMb = input.memoryMb ?? 2048;
-  if (
-    typeof memoryMb !== 'number' ||
-    !Number.isInteger(memoryMb) ||
-    memoryMb < sizeLimits.memoryMb.min ||
-    memoryMb > sizeLimits.memoryMb.max
-  ) {
-    throw new MarinaError(
-      'MARINA_E_VALIDATION',
-      `memoryMb must be a whole number from ${sizeLimits.memoryMb.min} to ${sizeLimits.memoryMb.max}.`,
-      { field: 'memoryMb' },
-    );
-  }
+  const { cpus, memoryMb } = requireSize({ cpus: input.cpus ?? 1, memoryMb: input.memoryMb ?? 2048 });
   const adminLogin = normalizeEmail(input.adminLogin, 'adminLogin');
   const language = input.language ?? 'en_US';
   if (typeof language !== 'string' || !LANGUAGE.test(language)) {
@@ -107,4 +81,33 @@ export async function validateNewInstance(
       field: 'name',
     });
   return { project, name, stage, cpus, memoryMb, adminLogin, language, country };
+}
+
+/** The size rules of an instance (new or resized): CPUs in steps of 0.5, memory in whole MiB, within the limits. */
+export function requireSize(input: { cpus?: unknown; memoryMb?: unknown }): { cpus: number; memoryMb: number } {
+  const { cpus, memoryMb } = input;
+  if (
+    typeof cpus !== 'number' ||
+    !Number.isFinite(cpus) ||
+    cpus < sizeLimits.cpus.min ||
+    cpus > sizeLimits.cpus.max ||
+    Math.round(cpus * 2) !== cpus * 2
+  )
+    throw new MarinaError(
+      'MARINA_E_VALIDATION',
+      `cpus must be from ${sizeLimits.cpus.min} to ${sizeLimits.cpus.max}, in steps of 0.5.`,
+      { field: 'cpus' },
+    );
+  if (
+    typeof memoryMb !== 'number' ||
+    !Number.isInteger(memoryMb) ||
+    memoryMb < sizeLimits.memoryMb.min ||
+    memoryMb > sizeLimits.memoryMb.max
+  )
+    throw new MarinaError(
+      'MARINA_E_VALIDATION',
+      `memoryMb must be a whole number from ${sizeLimits.memoryMb.min} to ${sizeLimits.memoryMb.max}.`,
+      { field: 'memoryMb' },
+    );
+  return { cpus, memoryMb };
 }

@@ -15,6 +15,7 @@ import type { JobRunner } from '../../platform/jobs/runner.js';
 import { Job } from '../../platform/jobs/schemas.js';
 import { requirePermission } from '../../platform/permissions.js';
 import { ensureServer, healthy, type InstanceJobDeps } from './jobs.js';
+import { requireSize } from './new-instance.js';
 import type { InstanceService } from './service.js';
 
 export const resizeJob = jobSpec({
@@ -29,35 +30,6 @@ export const resizeJob = jobSpec({
   ),
   plan: () => ['recreate', 'health'],
 });
-
-/** The size rules of a new instance: CPUs in steps of 0.5, memory in whole MiB, within the limits. */
-export function requireSize(input: { cpus?: unknown; memoryMb?: unknown }): { cpus: number; memoryMb: number } {
-  const { cpus, memoryMb } = input;
-  if (
-    typeof cpus !== 'number' ||
-    !Number.isFinite(cpus) ||
-    cpus < sizeLimits.cpus.min ||
-    cpus > sizeLimits.cpus.max ||
-    Math.round(cpus * 2) !== cpus * 2
-  )
-    throw new MarinaError(
-      'MARINA_E_VALIDATION',
-      `cpus must be from ${sizeLimits.cpus.min} to ${sizeLimits.cpus.max}, in steps of 0.5.`,
-      { field: 'cpus' },
-    );
-  if (
-    typeof memoryMb !== 'number' ||
-    !Number.isInteger(memoryMb) ||
-    memoryMb < sizeLimits.memoryMb.min ||
-    memoryMb > sizeLimits.memoryMb.max
-  )
-    throw new MarinaError(
-      'MARINA_E_VALIDATION',
-      `memoryMb must be a whole number from ${sizeLimits.memoryMb.min} to ${sizeLimits.memoryMb.max}.`,
-      { field: 'memoryMb' },
-    );
-  return { cpus, memoryMb };
-}
 
 export interface ResizeServiceDeps {
   db: Db;
