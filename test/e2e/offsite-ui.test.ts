@@ -386,7 +386,10 @@ describe('offsite copies in the web UI', () => {
       await page.goto(`${baseUrl}/backups`);
       await page.getByRole('link', { name: 'History' }).click();
       await page.waitForURL(`${baseUrl}/backups/history`);
-      await page.getByLabel('Organization').selectOption(acme.id);
+      // The history page loads lazily and the backups page stays on screen meanwhile: its own
+      // Organization filter would send the choice to /backups.
+      await page.getByRole('heading', { name: 'Backup history' }).waitFor();
+      await page.locator('#history-organization').selectOption(acme.id);
       // The list is remounted for the organization: wait for its own rows, not the ones of "All".
       await page.waitForURL(`${baseUrl}/backups/history?organization=${acme.id}`);
       const rows = history().locator('tbody > tr[data-run-id]');

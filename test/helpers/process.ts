@@ -101,7 +101,8 @@ export function startServer(env: NodeJS.ProcessEnv): Server {
  * and a file per port under the temp folder, made exclusively, keeps two test processes from
  * picking the same one; it is released when the process exits, or taken over once its owner is gone.
  */
-const RESERVED_PORTS = { from: 10_000, to: 20_999 };
+// Below 20000: an in-process app keeps the default instance ports 20000-20999, which Marina refuses to connect to.
+const RESERVED_PORTS = { from: 10_000, to: 19_999 };
 const reservationDir = join(tmpdir(), 'marina-test-ports');
 const reservedHere: string[] = [];
 
