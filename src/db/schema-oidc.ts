@@ -32,6 +32,8 @@ export interface OidcLoginsTable {
   code_verifier: string;
   provider_id: string;
   purpose: OidcPurpose;
+  /** The draft sign-up this trip completes (purpose signup, 0024). */
+  signup_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   expires_at: Date;
   used_at: NullableTimestamp;

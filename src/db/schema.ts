@@ -10,11 +10,13 @@ import type {
 } from './schema-edge.js';
 import type { OidcTables } from './schema-oidc.js';
 import type { SelfServiceTables } from './schema-selfservice.js';
+import type { SignupTables } from './schema-signup.js';
 
 export type * from './schema-code.js';
 export type * from './schema-edge.js';
 export type * from './schema-oidc.js';
 export type * from './schema-selfservice.js';
+export type * from './schema-signup.js';
 
 export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -315,6 +317,8 @@ export interface InstancesTable {
   /** The name Odoo's web.base.url follows: the primary custom domain, else `hostname`. */
   primary_hostname: ColumnType<string | null, string | null | undefined, string | null>;
   protection: ColumnType<InstanceProtection | null, InstanceProtection | null | undefined, InstanceProtection | null>;
+  /** The sign-up template it was made from (0024): modules, language, country, demo data. */
+  template_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type BackupKind = 'full' | 'database' | 'filestore';
@@ -433,7 +437,7 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
-export interface Database extends SelfServiceTables, OidcTables {
+export interface Database extends SelfServiceTables, OidcTables, SignupTables {
   domains: DomainsTable;
   instance_mail_servers: InstanceMailServersTable;
   caught_mails: CaughtMailsTable;

@@ -21,6 +21,7 @@ import * as plans from './0020_plans.js';
 import * as lifecycle from './0021_lifecycle.js';
 import * as notices from './0022_notices.js';
 import * as oidc from './0023_oidc.js';
+import * as signup from './0024_signup.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -46,4 +47,5 @@ export const migrations: Record<string, Migration> = {
   '0021_lifecycle': lifecycle,
   '0022_notices': notices,
   '0023_oidc': oidc,
+  '0024_signup': signup,
 };

@@ -23,7 +23,7 @@ function addressIsFree(host: string): Promise<boolean> {
 export async function allocateEdgeIdentity(
   db: Db,
   edge: Pick<EdgeConfig, 'baseDomain' | 'namePattern'>,
-  parts: { instance: string; projectId: string; organizationId: string },
+  parts: { instance: string; projectId: string; organizationId: string; exactLabel?: string | undefined },
 ): Promise<{ hostname: string; edge_ip: string }> {
   const [project, org, rows] = await Promise.all([
     db.selectFrom('projects').select('name').where('id', '=', parts.projectId).executeTakeFirstOrThrow(),
@@ -33,10 +33,15 @@ export async function allocateEdgeIdentity(
   const hostnames = new Set(rows.map((r) => r.hostname));
   const addresses = new Set(rows.map((r) => r.edge_ip));
   const suffix = `.${edge.baseDomain}`;
-  const label = uniqueLabel(
-    platformLabel(edge.namePattern, { instance: parts.instance, project: project.name, org: org.slug }),
-    (candidate) => hostnames.has(`${candidate}${suffix}`),
-  );
+  // A name the customer chose is theirs or refused: never quietly given a -2.
+  if (parts.exactLabel !== undefined && hostnames.has(`${parts.exactLabel}${suffix}`))
+    throw new MarinaError('MARINA_E_NAME_TAKEN', `${parts.exactLabel}${suffix} is taken.`, { name: parts.exactLabel });
+  const label =
+    parts.exactLabel ??
+    uniqueLabel(
+      platformLabel(edge.namePattern, { instance: parts.instance, project: project.name, org: org.slug }),
+      (candidate) => hostnames.has(`${candidate}${suffix}`),
+    );
   let tried = 0;
   for (const ip of edgeIpCandidates()) {
     if (addresses.has(ip)) continue;

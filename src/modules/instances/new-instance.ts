@@ -28,6 +28,10 @@ export interface NewInstanceFields {
   adminLogin: string;
   language: string;
   country: string | null;
+  /** The sign-up template it is made from (src/modules/templates): modules, demo data, company. */
+  templateId?: string | null;
+  /** Its platform name's label exactly (sign-up: the subdomain the customer chose); taken → MARINA_E_NAME_TAKEN. */
+  hostnameLabel?: string;
 }
 
 const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?(@[a-z]+)?$/;

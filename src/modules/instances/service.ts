@@ -1,10 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { createServer } from 'node:net';
 import type { Static } from 'typebox';
 import type { MarinaConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import type { Instance, InstanceStatus } from '../../db/schema.js';
-import { workerSettings } from '../../odoo/sizing.js';
 import { memberOrganizations, requireAccess, requirePlatformAdmin } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { ActionOn } from '../../platform/audit/vocabulary.js';
@@ -15,19 +13,18 @@ import { type PlannedJob, planJob } from '../../platform/jobs/define.js';
 import { type OperationService, type OperationView, operationView } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
 import { requirePermissionOn } from '../../platform/permissions.js';
-import { type QuotaGate, requireNewInstance, unlimitedGate } from '../../platform/quota.js';
+import { type QuotaGate, unlimitedGate } from '../../platform/quota.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
-import { randomSecret } from '../../platform/secrets/secrets.js';
 import { isUuid } from '../../platform/validation.js';
-import { allocateEdgeIdentity } from '../edge/allocation.js';
 import { organizationNetworkName } from '../hosts/database-servers.js';
 import { type HostService, LOCAL_HOST_ID } from '../hosts/hosts.js';
 import type { ProjectService } from '../projects/service.js';
 import { type AdminPasswordRecord, credentialsOrigin } from './admin-password.js';
+import { freeInstancePort, type InsertNewDeps, insertNewInstance, type NewInstanceJob } from './insert-new.js';
 import { deleteJob, lifecycleJobs, provisionJob, restartJob } from './job-specs.js';
 import { type NewInstanceFields, type NewInstanceInput, validateNewInstance } from './new-instance.js';
-import { ODOO_HTTP_PORT, runtimeNames } from './odoo-container.js';
+import { ODOO_HTTP_PORT } from './odoo-container.js';
 import { type RestartAllTarget, restartAllSelection } from './restart-all.js';
 import type { Credentials as CredentialsSchema, Instance as InstanceSchema } from './schemas.js';
 
@@ -40,14 +37,6 @@ export type InstanceView = Static<typeof InstanceSchema>;
 export type Credentials = Static<typeof CredentialsSchema>;
 
 /** Whether nothing listens on the port yet: the one sure way to know is to try. */
-function portIsFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
 /** Instance changes for live lists (SSE), fed by jobs and by the Docker event stream. */
 export class InstanceBus extends EventEmitter {
   constructor() {
@@ -258,133 +247,30 @@ export class InstanceService {
   }
 
   /**
-   * Records a new instance and queues the job that makes it: provisioning, or a restore or clone
-   * that fills it from a copy (`clonedFrom` remembers the source). The audit trail records how it
-   * was made: `instance.create` when empty, else `instance.clone`, `instance.restore` or `instance.import`.
+   * Records a new instance and queues the job that makes it (insert-new.ts): provisioning, or a
+   * restore or clone that fills it from a copy (`clonedFrom` remembers the source).
    */
-  async insertNew(
+  insertNew(
     ctx: RequestContext,
     fields: NewInstanceFields,
-    job: { planned: PlannedJob; defer?: boolean; action?: 'instance.clone' | 'instance.restore' | 'instance.import' },
+    job: NewInstanceJob,
     clonedFrom: string | null = null,
   ): Promise<{ instance: InstanceView; job: OperationView; credentials: Credentials }> {
-    const { project, name, stage, cpus, memoryMb, adminLogin, language, country } = fields;
-    const adminPassword = randomSecret(18);
-    const id = crypto.randomUUID();
-    const names = runtimeNames(this.deps.config.namespace, id);
-    const hostId = 'local';
-    const result = await this.deps.db.transaction().execute(async (trx) => {
-      // Every new instance passes here: its plan is asked under the organization's lock (one wins the last slot).
-      await requireNewInstance(this.quotas, trx, project.organization_id, { stage, cpus, memoryMb });
-      const port = await this.freePort(trx, hostId);
-      const edge = await this.edgeFields(trx, fields, hostId, port);
-      const instance = await trx
-        .insertInto('instances')
-        .values({
-          id,
-          organization_id: project.organization_id,
-          project_id: project.id,
-          name,
-          stage,
-          odoo_version: project.odoo_version,
-          host_id: hostId,
-          db_name: names.dbName,
-          db_password: this.deps.box.seal(randomSecret(24), sealedAt('instances', 'db_password', id)),
-          master_password: this.deps.box.seal(randomSecret(24), sealedAt('instances', 'master_password', id)),
-          admin_login: adminLogin,
-          admin_password: this.deps.box.seal(adminPassword, sealedAt('instances', 'admin_password', id)),
-          language,
-          country,
-          cpus,
-          memory_mb: memoryMb,
-          container_name: names.containerName,
-          volume_name: names.volumeName,
-          http_port: port,
-          status: 'provisioning',
-          cloned_from_id: clonedFrom,
-          ...edge,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const op = await this.deps.operations.insert(trx, ctx.actor, {
-        job: job.planned,
-        organizationId: instance.organization_id,
-        hostId,
-        target: { type: 'instance', id: instance.id, label: `${project.name}/${name}` },
-      });
-      await this.deps.audit.record(
-        ctx,
-        {
-          action: job.action ?? 'instance.create',
-          organizationId: instance.organization_id,
-          target: { type: 'instance', id: instance.id, label: `${project.name}/${name}` },
-          details: {
-            stage,
-            odooVersion: project.odoo_version,
-            cpus,
-            memoryMb,
-            adminLogin,
-            job: op.id,
-            ...(clonedFrom ? { from: clonedFrom, how: job.planned.kind } : {}),
-          },
-        },
-        trx,
-      );
-      return { instance, op };
-    });
-    // Deferred: the caller finishes what the job needs first, then enqueues it.
-    if (!job.defer) await this.deps.runner.enqueue(result.op);
-    this.bus.emit('instance', this.view(result.instance));
+    return insertNewInstance(this.insertDeps(), ctx, fields, job, clonedFrom);
+  }
+
+  /** The lowest free Odoo port of the range on the host (insert-new.ts). */
+  freePort(trx: Db, hostId: string, taken: number[] = []): Promise<number> {
+    return freeInstancePort(this.deps.config, trx, hostId, taken);
+  }
+
+  private insertDeps(): InsertNewDeps {
     return {
-      instance: this.view(result.instance),
-      job: operationView(result.op),
-      credentials: { url: this.url(result.instance), login: adminLogin, password: adminPassword },
+      ...this.deps,
+      quotas: this.quotas,
+      view: (i) => this.view(i),
+      url: (i) => this.url(i),
     };
-  }
-
-  /**
-   * With the edge on: the instance's platform name and edge address, and a loopback port for Odoo's
-   * gevent server (websocket) when it will run workers. Nothing when the edge is off.
-   */
-  private async edgeFields(
-    trx: Db,
-    fields: NewInstanceFields,
-    hostId: string,
-    httpPort: number,
-  ): Promise<Partial<Pick<Instance, 'hostname' | 'edge_ip' | 'gevent_port'>>> {
-    const edge = this.deps.config.edge;
-    if (!edge) return {};
-    const identity = await allocateEdgeIdentity(trx, edge, {
-      instance: fields.name,
-      projectId: fields.project.id,
-      organizationId: fields.project.organization_id,
-    });
-    const { workers } = workerSettings({ cpus: fields.cpus, memoryMb: fields.memoryMb });
-    const gevent = workers > 0 ? await this.freePort(trx, hostId, [httpPort]) : null;
-    return { ...identity, gevent_port: gevent };
-  }
-
-  /**
-   * The lowest free port of the range on the host (Odoo's HTTP or gevent port); a unique index
-   * settles races between creations. `taken`: ports chosen in this transaction already.
-   */
-  async freePort(trx: Db, hostId: string, taken: number[] = []): Promise<number> {
-    const { from, to } = this.deps.config.instances.portRange;
-    const rows = await trx
-      .selectFrom('instances')
-      .select(['http_port', 'gevent_port'])
-      .where('host_id', '=', hostId)
-      .execute();
-    const used = new Set<number | null>([...taken, ...rows.flatMap((r) => [r.http_port, r.gevent_port])]);
-    for (let port = from; port <= to; port++) {
-      // Another program (or another Marina) may hold a port of the range on the local host.
-      if (
-        !used.has(port) &&
-        (hostId !== LOCAL_HOST_ID || (await portIsFree(this.deps.config.instances.bindAddress, port)))
-      )
-        return port;
-    }
-    throw new MarinaError('MARINA_E_NO_FREE_PORT');
   }
 
   async requireIdle(instance: Instance): Promise<void> {
