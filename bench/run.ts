@@ -11,6 +11,7 @@ import { logsBench } from './logs.js';
 import { offsiteBench } from './offsite.js';
 import { provisioningBench } from './provisioning.js';
 import { repositoriesBench } from './repositories.js';
+import { signupBench } from './signup.js';
 import { soakBench } from './soak.js';
 
 await foundationBench();
@@ -20,4 +21,5 @@ await backupsBench();
 await offsiteBench();
 await edgeBench();
 await repositoriesBench();
+await signupBench();
 await soakBench();

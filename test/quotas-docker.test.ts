@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseSize } from '../src/adapters/postgres/admin.js';
+import { LOCAL_HOST_ID } from '../src/modules/hosts/hosts.js';
 import { ODOO_DATA_DIR } from '../src/modules/instances/odoo-container.js';
+import { filestoreProbeSpec } from '../src/modules/plans/filestore-size.js';
 import { as, type TestApp } from './helpers/app.js';
 import {
   docker,
@@ -11,12 +13,14 @@ import {
   TEST_IMAGES,
   testNamespace,
 } from './helpers/docker.js';
+import { makeOrganization, makeProject, requestInstance } from './helpers/factories.js';
 import { followJob } from './helpers/jobs.js';
 
 /**
  * Storage as Marina measures it, on the real engine and PostgreSQL (the Odoo STAND-IN as the
- * instance): pg_database_size through the superuser connection and `du` of the filestore inside
- * the container, after a backup completed; then the plan refuses new data once it is full.
+ * instance): pg_database_size through the superuser connection and `du` of the filestore from a
+ * read-only one-off without network, after a backup completed; then the plan refuses new data once
+ * it is full, and what the tenant does to its files cannot hide them.
  */
 const namespace = testNamespace();
 let marina: Awaited<ReturnType<typeof startDockerMarina>>;
@@ -100,8 +104,8 @@ describe('storage usage on Docker', () => {
     expect(refused.statusCode, refused.body).toBe(409);
     expect(refused.json<{ error: { code: string } }>().error.code).toBe('MARINA_E_QUOTA_EXCEEDED');
 
-    // The tenant's code cannot zero the count: a folder it made unreadable leaves the rest counted
-    // (not 0, as a failed du once recorded), and the filestore swapped for a symlink is counted in full.
+    // The tenant's code cannot hide files: a folder it made unreadable to everyone is counted (the
+    // one-off reads past modes), and the filestore swapped for a symlink is counted in full.
     expect(await execAsOdoo(row.container_name, ['mkdir', `${folder}/hidden`])).toBe(0);
     expect(
       await execAsOdoo(row.container_name, ['dd', 'if=/dev/zero', `of=${folder}/hidden/blob`, 'bs=100000', 'count=20']),
@@ -113,7 +117,8 @@ describe('storage usage on Docker', () => {
       .select('filestore_bytes')
       .where('instance_id', '=', instance.id)
       .executeTakeFirstOrThrow();
-    expect(Number(hidden.filestore_bytes)).toBeGreaterThanOrEqual(3_000_000);
+    expect(Number(hidden.filestore_bytes)).toBeGreaterThanOrEqual(5_000_000);
+    expect(Number(hidden.filestore_bytes)).toBeLessThan(5_100_000);
     expect(await execAsOdoo(row.container_name, ['chmod', '700', `${folder}/hidden`])).toBe(0);
     expect(await execAsOdoo(row.container_name, ['mv', folder, `${folder}-real`])).toBe(0);
     expect(await execAsOdoo(row.container_name, ['ln', '-s', `${folder}-real`, folder])).toBe(0);
@@ -125,7 +130,7 @@ describe('storage usage on Docker', () => {
       .executeTakeFirstOrThrow();
     expect(Number(linked.filestore_bytes)).toBeGreaterThanOrEqual(5_000_000);
 
-    // Stopped, the instance keeps its last filestore figure.
+    // Stopped, it is still measured from outside: its files did not change, nor does the figure.
     const stop = await call('POST', `/api/v1/instances/${instance.id}/stop`, {});
     expect(stop.statusCode, stop.body).toBe(202);
     await followJob(marina.baseUrl, marina.headers, stop.json<{ job: { id: string } }>().job.id);
@@ -137,4 +142,43 @@ describe('storage usage on Docker', () => {
       .executeTakeFirstOrThrow();
     expect(after.filestore_bytes).toBe(linked.filestore_bytes);
   }, 240_000);
+});
+
+describe('the one-off that measures a filestore', () => {
+  it('runs as root with only DAC_READ_SEARCH, no network and the volume read-only', async () => {
+    // Its own organization: the other test fills acme's plan.
+    const call = as(t, marina.admin);
+    await makeOrganization(call, { slug: 'probe' });
+    const project = await makeProject(call, { organization: 'probe', name: 'probe' });
+    const made = await requestInstance(call, { project: project.id, name: 'probe' });
+    expect((await followJob(marina.baseUrl, marina.headers, made.job.id)).job.status).toBe('succeeded');
+    const row = await t.services.instances.row(made.instance.id);
+    const runtime = await t.services.hosts.reachableRuntime(LOCAL_HOST_ID);
+    const probe = { image: t.config.backups.toolsImage ?? t.config.postgresImage, namespace: t.config.namespace };
+    const spec = filestoreProbeSpec(row, probe.image, probe.namespace);
+
+    // The container exactly as Marina makes it for the measurement (created, not started), inspected.
+    const inspected = await runtime.withData(spec, () => docker.getContainer(spec.name).inspect());
+    expect(inspected.Config.User).toBe('0:0');
+    expect(inspected.HostConfig.NetworkMode).toBe('none');
+    expect(inspected.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(inspected.HostConfig.CapAdd).toEqual(['DAC_READ_SEARCH']);
+    expect(inspected.HostConfig.SecurityOpt).toContain('no-new-privileges');
+    expect(inspected.HostConfig.Mounts).toEqual([
+      expect.objectContaining({ Type: 'volume', Source: row.volume_name, Target: ODOO_DATA_DIR, ReadOnly: true }),
+    ]);
+    expect(inspected.Config.Entrypoint).toEqual(['du']);
+    expect(inspected.Config.Cmd).toEqual(['-sbxD', `${ODOO_DATA_DIR}/filestore/${row.db_name}`]);
+
+    // Run with another command, the same container shows it: a loopback only, and writes refused.
+    const seen = await runtime.run({
+      ...spec,
+      entrypoint: ['sh', '-c'],
+      command: [`ls /sys/class/net; touch ${ODOO_DATA_DIR}/written || echo refused`],
+    });
+    expect(seen.output.split(/\s+/).filter((word) => word !== '')).toEqual(expect.arrayContaining(['lo', 'refused']));
+    expect(seen.output).not.toMatch(/eth0/);
+    expect(seen.output).toMatch(/Read-only file system/);
+    expect(await execAsOdoo(row.container_name, ['test', '-e', `${ODOO_DATA_DIR}/written`])).toBe(1);
+  }, 180_000);
 });

@@ -20,7 +20,7 @@ import { edgeRoutes } from '../modules/edge/index.js';
 import { identityRoutes } from '../modules/identity/index.js';
 import { instanceObservationRoutes, instanceRoutes } from '../modules/instances/index.js';
 import { resizeRoutes } from '../modules/instances/resize.js';
-import { lifecycleRoutes } from '../modules/lifecycle/index.js';
+import { lifecycleRoutes, lifecycleSettingsRoutes } from '../modules/lifecycle/index.js';
 import { mailRoutes } from '../modules/mail/index.js';
 import { noticeRoutes } from '../modules/notices/index.js';
 import { offsiteRoutes } from '../modules/offsite/index.js';
@@ -28,6 +28,9 @@ import { oidcRoutes } from '../modules/oidc/index.js';
 import { planRoutes } from '../modules/plans/index.js';
 import { projectRoutes } from '../modules/projects/index.js';
 import { settingsModuleRoutes } from '../modules/settings/index.js';
+import { credentialLinkRoutes } from '../modules/signup/credential-routes.js';
+import { signupRoutes } from '../modules/signup/index.js';
+import { templateRoutes } from '../modules/templates/index.js';
 import { auditRoutes } from '../platform/audit/routes.js';
 import { MarinaError } from '../platform/errors.js';
 import { CSRF_HEADER, registerAuthentication, trustProxyOption } from '../platform/http/auth.js';
@@ -154,8 +157,12 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
         domainRoutes,
         edgeRoutes,
         lifecycleRoutes,
+        lifecycleSettingsRoutes,
         planRoutes,
+        templateRoutes,
         oidcRoutes,
+        signupRoutes,
+        credentialLinkRoutes,
       ]) {
         await api.register(routes, options);
       }

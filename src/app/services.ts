@@ -20,6 +20,9 @@ import { createOidcModule, type OidcDiscoveryOptions, type OidcModule } from '..
 import { createPlansModule, type PlansModule } from '../modules/plans/index.js';
 import { createProjectsModule, type ProjectsModule } from '../modules/projects/index.js';
 import { createSettingsModule, type SettingsModule } from '../modules/settings/index.js';
+import { type CredentialLinksModule, createCredentialLinksModule } from '../modules/signup/credential-routes.js';
+import { createSignupModule, type SignupModule } from '../modules/signup/index.js';
+import { createTemplatesModule, type TemplatesModule } from '../modules/templates/index.js';
 import { AuditService } from '../platform/audit/service.js';
 import type { Clock } from '../platform/clock.js';
 import { Hooks } from '../platform/hooks.js';
@@ -69,6 +72,9 @@ export interface Services
     PlansModule,
     LifecycleModule,
     OidcModule,
+    SignupModule,
+    TemplatesModule,
+    CredentialLinksModule,
     Omit<InstancesModule, 'jobDeps' | 'registerJobs'>,
     Omit<BackupsModule, 'jobDeps' | 'registerJobs'>,
     Omit<OffsiteModule, 'copies' | 'start' | 'stop'>,
@@ -139,17 +145,6 @@ export function createServices({
     notices: notices.notices,
   });
   const hosts = createHostsModule({ db, clock, logger, box, config, runtime });
-  const oidcModule = createOidcModule({
-    db,
-    clock,
-    audit,
-    box,
-    logger,
-    config,
-    guard: settings.outbound.guard,
-    auth: identity.auth,
-    options: oidc,
-  });
   const projects = createProjectsModule({ db, audit, organizations: identity.organizations });
   // Before instances: every creating service asks its quotas inside its own transaction.
   const plans = createPlansModule({
@@ -239,6 +234,40 @@ export function createServices({
     backups: backups.backups,
     publicUrl: config.publicUrl,
   });
+  // Odoo templates: sign-up offers the public ones, the instance form and the provisioning job apply them.
+  const templates = createTemplatesModule({ db, clock, audit });
+  // After instances and plans: a verified sign-up makes an organization, its trial and its first instance.
+  const signup = createSignupModule({
+    db,
+    clock,
+    audit,
+    logger,
+    config,
+    settings: settings.settings,
+    plans: plans.plans,
+    subscriptions: plans.subscriptions,
+    users: identity.users,
+    organizations: identity.organizations,
+    auth: identity.auth,
+    instances: instances.instances,
+    hosts: hosts.hosts,
+    templates: templates.templates,
+    notices: notices.notices,
+    bus: operations.bus,
+  });
+  // After sign-up: a sign-up through a provider is completed on the provider's way back.
+  const oidcModule = createOidcModule({
+    db,
+    clock,
+    audit,
+    box,
+    logger,
+    config,
+    guard: settings.outbound.guard,
+    auth: identity.auth,
+    signups: signup.signups,
+    options: oidc,
+  });
   const offsite = createOffsiteModule({
     db,
     clock,
@@ -300,6 +329,15 @@ export function createServices({
       await job.log(`Outgoing mail could not be set: ${(error as Error).message}`, 'warn');
     }
   });
+  const credentialLinks = createCredentialLinksModule({
+    db,
+    clock,
+    audit,
+    box,
+    notices: notices.notices,
+    instances: instances.instances,
+    publicUrl: config.publicUrl,
+  });
   // Storage changes with a restore; a backup is a good moment to look again too (src/modules/plans).
   hooks.on('backupCompleted', (instanceId) => plans.usage.measure(instanceId));
   hooks.on('restoreCompleted', (instanceId) => plans.usage.measure(instanceId));
@@ -323,9 +361,12 @@ export function createServices({
     ...mail,
     ...notices,
     ...oidcModule,
+    ...signup,
+    ...templates,
     ...domains,
     ...plans,
     ...lifecycle,
+    ...credentialLinks,
     edge,
     instanceResize,
     async startBackground() {
@@ -349,6 +390,8 @@ export function createServices({
       plans.usage.start();
       // Trial reminders and ends, grace ends; its first tick catches up on what came due while down.
       lifecycle.lifecycleTicker.start(config.selfService.lifecycleIntervalMs);
+      // Sign-ups: expiry, a first instance never queued, the welcome mail (also on each finished job).
+      signup.signupTicker.start(config.selfService.lifecycleIntervalMs);
       if (local.state === 'reachable') {
         // Say at start-up what does not add up; removing is an admin's decision.
         const report = await instances.reconcile.report().catch(() => undefined);
@@ -363,6 +406,7 @@ export function createServices({
     async stopBackground() {
       // First: a tick writes mail to the outbox and queues jobs.
       await lifecycle.lifecycleTicker.stop();
+      await signup.signupTicker.stop();
       // Also when never started: a send triggered by an enqueue may be running.
       await notices.notices.stop();
       if (!started) return;

@@ -14,6 +14,12 @@ export interface VersionFacts {
   neutralize: boolean;
   /** How odoo.conf says "no demo data": 19.0 reads a boolean, earlier versions a module list. */
   withoutDemo: string;
+  /**
+   * The command-line argument that loads demo data in one init run despite odoo.conf's
+   * `without_demo`: up to 18.0 any value given on the command line replaces the file's and an
+   * empty one means "none without demo" (tools/config.py); 19.0 has `--with-demo`.
+   */
+  demoOverride: string;
 }
 
 export function versionFacts(version: OdooVersion): VersionFacts {
@@ -24,6 +30,7 @@ export function versionFacts(version: OdooVersion): VersionFacts {
     healthPath: major >= 18 ? '/web/health?db_server_status=1' : '/web/health',
     neutralize: major >= 16,
     withoutDemo: major >= 19 ? 'True' : 'all',
+    demoOverride: major >= 19 ? '--with-demo' : '--without-demo=',
   };
 }
 

@@ -82,6 +82,7 @@ export interface OneOffSpec {
   entrypoint?: string[];
   env?: Record<string, string>;
   labels: Record<string, string>;
+  /** A network to join; `none`: no network at all (not even the engine's default bridge). */
   network?: string;
   mounts?: Mount[];
   config?: ConfigFile;
@@ -89,9 +90,10 @@ export interface OneOffSpec {
   limits?: { memoryBytes?: number; nanoCpus?: number; pids?: number };
   /**
    * `none`: no privilege at all (Odoo runs as its own user). `files`: a root helper that may change
-   * owners, modes and files of other owners on its volumes, and nothing more.
+   * owners, modes and files of other owners on its volumes, and nothing more. `read`: root that may
+   * read every file and folder whatever its mode (DAC_READ_SEARCH) and nothing else (a measurement).
    */
-  privileges: 'none' | 'files';
+  privileges: 'none' | 'files' | 'read';
 }
 
 /** The managed PostgreSQL server of a host: the official postgres image's contract, data in a volume. */

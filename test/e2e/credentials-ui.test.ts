@@ -1,14 +1,16 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, type Browser as Session, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
-import { launchChromium, signInPage } from '../helpers/browser.js';
+import { systemContext } from '../../src/platform/context.js';
+import { as, memberBrowser, type Browser as Session, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
+import { launchChromium, screenshots, signInPage } from '../helpers/browser.js';
 import { removeNamespace, requireDocker, startDockerMarina, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 import { makeProject, requestInstance } from '../helpers/factories.js';
 import { followJob } from '../helpers/jobs.js';
 import { rpcLogin } from '../helpers/odoo.js';
+import { links, type SmtpCapture, startSmtpCapture } from '../helpers/smtp-capture.js';
 
 /**
  * What the clone's result and "Reveal credentials" say about signing in to a copy, in a real
@@ -32,6 +34,7 @@ let production: { id: string; name: string; url: string; dbName: string };
 let productionPassword: string;
 let browser: Browser;
 let page: Page;
+let smtp: SmtpCapture;
 
 async function snap(name: string) {
   for (const dismiss of await page.locator('.toasts').getByRole('button', { name: 'Dismiss' }).all())
@@ -44,8 +47,17 @@ const field = (scope: ReturnType<Page['getByRole']>, label: string) => scope.get
 beforeAll(async () => {
   await requireDocker();
   await mkdir(shots, { recursive: true });
+  smtp = await startSmtpCapture();
   const marina = await startDockerMarina(namespace, { MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin });
   ({ t, admin, baseUrl, headers } = marina);
+  await t.services.settings.setSmtp(systemContext('test'), {
+    host: '127.0.0.1',
+    port: smtp.port,
+    security: 'none',
+    from: 'Marina <marina@hosting.test>',
+    username: null,
+    password: null,
+  });
   const call = as(t, admin);
   const project = await makeProject(call, { name: 'erp' });
   const made = await requestInstance(call, { project: project.id, name: 'prod', stage: 'production' });
@@ -62,6 +74,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await t?.close();
+  await smtp?.stop();
   await removeNamespace(namespace);
 }, 120_000);
 
@@ -152,4 +165,70 @@ describe('credentials of copies in the web UI', () => {
     },
     JOB_TIMEOUT + 60_000,
   );
+});
+
+/** Screenshots of "Send access" and the credentials link's page (also kept for the review). */
+async function shot(on: Page, name: string) {
+  const path = join(screenshots, `L-${name}.png`);
+  await on.screenshot({ path, fullPage: true });
+  if (existsSync('/work/screens/after')) await copyFile(path, `/work/screens/after/L-${name}.png`);
+}
+
+describe('send access and the credentials link in the web UI', () => {
+  it('an admin sends access to a member; the member signs in from the mailed link, sees a password that logs in, once', async () => {
+    await memberBrowser(t, admin, 'acme', 'viewer@acme.test', 'viewer');
+    await page.goto(`${baseUrl}/instances/${production.id}`);
+    await page.getByRole('button', { name: 'Send access' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Send access' });
+    const viewerOption = dialog.locator('option', { hasText: 'viewer@acme.test' });
+    expect(await viewerOption.textContent()).toMatch(/viewer@acme\.test>? · viewer$/);
+    await dialog.getByLabel('Member').selectOption((await viewerOption.getAttribute('value')) ?? '');
+    await shot(page, 'send-access-modal');
+    await dialog.getByRole('button', { name: 'Send access' }).click();
+    await page.getByText('Access to prod sent to viewer@acme.test.').waitFor();
+    await shot(page, 'send-access-sent');
+
+    await t.services.notices.drain();
+    const mail = await smtp.waitForMessage(
+      (m) => m.to.includes('viewer@acme.test') && m.subject.startsWith('[Marina] Access'),
+    );
+    expect(mail.subject).toBe('[Marina] Access to prod (ACME)');
+    const link = links(mail).find((l) => l.includes('/credentials#token='));
+    expect(link, mail.body).toBeDefined();
+    expect(link?.startsWith(`${t.config.publicUrl}/credentials#token=`)).toBe(true);
+    expect(links(mail)).toContain(production.url);
+    // This Marina listens on a port chosen at start: the link's path and token, on its address.
+    const url = `${baseUrl}/credentials${new URL(link as string).hash}`;
+
+    // The member, in their own browser and not signed in: first the sign-in page, then back.
+    const member = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+    member.setDefaultTimeout(15_000);
+    await member.goto(url);
+    await member.waitForURL(`${baseUrl}/login`);
+    await member.getByText('Sign in with the account the link was sent to').waitFor();
+    await shot(member, 'sign-in-first');
+    await member.getByLabel('Email').fill('viewer@acme.test');
+    await member.getByLabel('Password').fill(STRONG_PASSWORD);
+    await member.getByRole('button', { name: 'Sign in' }).click();
+    const opened = member.getByTestId('credentials-link-opened');
+    await opened.waitFor();
+    await member.getByText('this page will not show it again').waitFor();
+    const login = await opened.getByLabel('Administrator login', { exact: true }).inputValue();
+    const password = await opened.getByLabel('Administrator password', { exact: true }).inputValue();
+    expect(await opened.getByLabel('Instance address', { exact: true }).inputValue()).toBe(production.url);
+    expect(password).toBe(productionPassword);
+    expect((await rpcLogin(production.url, production.dbName, login, password)).result?.uid).toBe(2);
+    // The spent token left the address bar.
+    expect(member.url()).toBe(`${baseUrl}/credentials`);
+    await shot(member, 'credentials-shown');
+
+    // The same link again: refused, with a way on.
+    await member.goto(url);
+    const refused = member.getByTestId('credentials-link-refused');
+    await refused.getByText('This link was already used or has expired.').waitFor();
+    expect(await member.getByLabel('Administrator password', { exact: true }).count()).toBe(0);
+    await refused.getByRole('link', { name: 'Go to your instances' }).waitFor();
+    await shot(member, 'credentials-refused');
+    await member.context().close();
+  }, 120_000);
 });

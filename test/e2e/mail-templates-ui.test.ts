@@ -120,7 +120,7 @@ describe('Settings → Emails sent', { timeout: 120_000 }, () => {
     await editor.getByRole('tab', { name: 'Text' }).click();
     await expect
       .poll(() => editor.getByTestId('preview-text').textContent())
-      .toContain('Your credentials: https://marina.example.com/credential-links/open#token=abc');
+      .toContain('Your credentials: https://marina.example.com/credentials#token=abc');
     await editor.getByRole('tab', { name: 'HTML' }).click();
     await editor.getByRole('button', { name: 'Save en' }).click();
     await editor.getByText('edited', { exact: true }).waitFor();

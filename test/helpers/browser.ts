@@ -12,7 +12,7 @@ export const screenshots = join(root, 'test-results', 'screenshots');
  * Debian's Chromium, headless, with the flags this machine needs (no sandbox as root, no background
  * networking: the network is closed). Fails clearly when the UI is not built or Chromium is missing.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(join(root, 'dist', 'web', 'index.html')))
     throw new Error('dist/web is missing: run npm run build:web before the UI tests.');
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run bash scripts/install-test-deps.sh.`);
@@ -29,6 +29,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }
@@ -39,5 +40,6 @@ export async function signInPage(page: Page, baseUrl: string, email: string, pas
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${baseUrl}/organizations`);
+  // The operator lands on the organizations; a customer on their own organization's page.
+  await page.waitForURL((url) => url.href.startsWith(`${baseUrl}/organizations`));
 }

@@ -140,7 +140,8 @@ def parse_args(argv):
     cli, warnings, i = {}, [], 0
     while i < len(argv):
         arg = argv[i]
-        name, _, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        # "--opt=" gives an empty value, as optparse does (Odoo's `--without-demo=` loads demo data)
+        name, equals, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
         if name.startswith("-") and not name.startswith("--") and len(name) > 2:
             name, inline = name[:2], name[2:]  # -dmydb
         spec = CLI_OPTIONS.get(name)
@@ -151,7 +152,7 @@ def parse_args(argv):
         key, takes_value = spec
         value = True
         if takes_value:
-            if inline:
+            if inline or equals:
                 value = inline
             elif i + 1 < len(argv):
                 i += 1
@@ -296,7 +297,7 @@ CREATE TABLE ir_config_parameter (
 CREATE TABLE res_company (id serial PRIMARY KEY, name varchar NOT NULL, partner_id integer);
 CREATE TABLE res_country (id serial PRIMARY KEY, code varchar(2) NOT NULL UNIQUE, name jsonb);
 CREATE TABLE res_partner (
-    id serial PRIMARY KEY, name varchar, email varchar, active boolean DEFAULT true,
+    id serial PRIMARY KEY, name varchar, complete_name varchar, email varchar, active boolean DEFAULT true,
     company_id integer, lang varchar, country_id integer REFERENCES res_country(id));
 CREATE TABLE res_users (
     id serial PRIMARY KEY, login varchar NOT NULL UNIQUE, password varchar,

@@ -23,6 +23,7 @@ import { OrganizationsPage } from './pages/OrganizationsPage';
 import { ProjectPage } from './pages/ProjectPage';
 import { ResetPage } from './pages/ResetPage';
 import { SetupPage } from './pages/SetupPage';
+import { Home } from './portal/Home';
 import { SessionProvider } from './session/SessionContext';
 
 // Pages few people open every day come in their own chunk.
@@ -32,6 +33,23 @@ const DestinationsPage = lazy(async () => ({
 const HistoryPage = lazy(async () => ({ default: (await import('./pages/offsite/HistoryPage')).HistoryPage }));
 const AuditPage = lazy(async () => ({ default: (await import('./pages/AuditPage')).AuditPage }));
 const SettingsPage = lazy(async () => ({ default: (await import('./pages/SettingsPage')).SettingsPage }));
+// The customer's portal pages (web/src/pages/{team,account,billing}).
+const TeamPage = lazy(async () => ({ default: (await import('./pages/team/TeamPage')).TeamPage }));
+const AccountPage = lazy(async () => ({ default: (await import('./pages/account/AccountPage')).AccountPage }));
+const BillingPage = lazy(async () => ({ default: (await import('./pages/billing/BillingPage')).BillingPage }));
+const CustomersPage = lazy(async () => ({
+  default: (await import('./pages/customers/CustomersPage')).CustomersPage,
+}));
+// The sign-up pages: strangers' first visit, in their own chunk.
+const SignupPage = lazy(async () => ({ default: (await import('./pages/signup/SignupPage')).SignupPage }));
+const SignupSentPage = lazy(async () => ({ default: (await import('./pages/signup/SentPage')).SentPage }));
+const SignupVerifyPage = lazy(async () => ({ default: (await import('./pages/signup/VerifyPage')).VerifyPage }));
+const SignupWelcomePage = lazy(async () => ({ default: (await import('./pages/signup/WelcomePage')).WelcomePage }));
+
+// A credentials link's page: signs in first when needed, then shows the credentials once.
+const CredentialsLinkPage = lazy(async () => ({
+  default: (await import('./pages/credentials/CredentialsLinkPage')).CredentialsLinkPage,
+}));
 
 function Later({ page }: { page: ReactNode }) {
   return <Suspense fallback={<Loading />}>{page}</Suspense>;
@@ -54,6 +72,18 @@ export function App() {
               <Route path="/setup" element={<SetupPage />} />
               <Route path="/invite" element={<InvitePage />} />
               <Route path="/reset" element={<ResetPage />} />
+              <Route path="/signup" element={<Later page={<SignupPage />} />} />
+              <Route path="/credentials" element={<Later page={<CredentialsLinkPage />} />} />
+              <Route path="/signup/sent" element={<Later page={<SignupSentPage />} />} />
+              <Route path="/signup/verify" element={<Later page={<SignupVerifyPage />} />} />
+              <Route
+                path="/signup/welcome"
+                element={
+                  <RequireSession>
+                    <Later page={<SignupWelcomePage />} />
+                  </RequireSession>
+                }
+              />
               <Route
                 path="/login"
                 element={
@@ -69,7 +99,7 @@ export function App() {
                   </RequireSession>
                 }
               >
-                <Route index element={<Navigate to="/organizations" replace />} />
+                <Route index element={<Home />} />
                 <Route path="instances" element={<InstancesPage />} />
                 <Route path="instances/new" element={<NewInstancePage />} />
                 <Route path="instances/:id" element={<InstancePage />} />
@@ -87,10 +117,14 @@ export function App() {
                 <Route path="logs/marina" element={<SystemLogPage />} />
                 <Route path="organizations" element={<OrganizationsPage />} />
                 <Route path="organizations/:slug" element={<OrganizationPage />} />
+                <Route path="organizations/:slug/team" element={<Later page={<TeamPage />} />} />
+                <Route path="organizations/:slug/billing" element={<Later page={<BillingPage />} />} />
+                <Route path="account" element={<Later page={<AccountPage />} />} />
                 <Route path="projects/:id" element={<ProjectPage />} />
                 <Route path="organizations/:slug/destinations" element={<Later page={<DestinationsPage />} />} />
                 <Route path="audit" element={<Later page={<AuditPage />} />} />
                 <Route path="settings" element={<Later page={<SettingsPage />} />} />
+                <Route path="customers" element={<Later page={<CustomersPage />} />} />
                 <Route path="*" element={<NotFoundPage />} />
               </Route>
             </Routes>

@@ -14,6 +14,7 @@ import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
 import type { ProjectService } from '../projects/service.js';
+import { instanceTemplate } from '../templates/apply.js';
 import { AdminPasswordService } from './admin-password.js';
 import type { InstanceHooks } from './hooks.js';
 import { HEALTH_TIMEOUT_MS, type InstanceJobDeps, registerInstanceJobs } from './jobs.js';
@@ -91,6 +92,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     databaseReady: async (job, instance) => {
       await hooks.run('databaseReady', job, instance);
     },
+    templateOf: (instance) => instanceTemplate(db, instance),
     beforeDelete: async (job, instance) => {
       await hooks.run('beforeInstanceDelete', job, instance);
     },

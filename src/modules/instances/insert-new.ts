@@ -92,6 +92,7 @@ export async function insertNewInstance(
         http_port: port,
         status: 'provisioning',
         cloned_from_id: clonedFrom,
+        template_id: fields.templateId ?? null,
         ...edge,
       })
       .returningAll()
@@ -149,6 +150,7 @@ async function edgeFields(
     instance: fields.name,
     projectId: fields.project.id,
     organizationId: fields.project.organization_id,
+    exactLabel: fields.hostnameLabel,
   });
   const { workers } = workerSettings({ cpus: fields.cpus, memoryMb: fields.memoryMb });
   const gevent = workers > 0 ? await freeInstancePort(deps.config, trx, hostId, [httpPort]) : null;

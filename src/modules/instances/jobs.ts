@@ -23,6 +23,7 @@ import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { Runtime } from '../../runtime/port.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
+import { applyTemplate, type InstanceTemplate } from '../templates/apply.js';
 import { deleteJob, provisionJob, restartJob, startJob, stopJob } from './job-specs.js';
 import {
   type AddonMount,
@@ -57,6 +58,8 @@ export interface InstanceJobDeps {
   removeAddons?: (instance: Instance) => Promise<void>;
   /** A new or copied database is ready, before Odoo starts on it (mail: its outgoing mail server). */
   databaseReady?: (job: JobActivity, instance: Instance) => Promise<void>;
+  /** The Odoo template the instance was made with (src/modules/templates), if any. */
+  templateOf?: (instance: Instance) => Promise<InstanceTemplate | undefined>;
   /** The pre-delete safety backup (set once backups are wired, to keep the modules acyclic). */
   beforeDelete?: (job: JobActivity & JobMemory<BeforeDeleteMemory>, instance: Instance) => Promise<void>;
 }
@@ -116,9 +119,15 @@ export async function createServerContainer(
 
 /**
  * Sets what `-i base` leaves as admin/admin: the customer's login, a strong password (stored only
- * as Odoo's own pbkdf2 hash), their language and country, and the instance's URL.
+ * as Odoo's own pbkdf2 hash), their language and country, and the instance's URL. With a
+ * template: the company named after the organization, and no demo user signing in with the
+ * password every Odoo user knows (demo/demo, portal/portal).
  */
-async function personalize(deps: InstanceJobDeps, instance: Instance): Promise<void> {
+async function personalize(
+  deps: InstanceJobDeps,
+  instance: Instance,
+  template: InstanceTemplate | undefined,
+): Promise<void> {
   const connection = await deps.databaseServers.forInstance(instance);
   const hash = await odooPasswordHash(
     deps.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),
@@ -150,6 +159,7 @@ async function personalize(deps: InstanceJobDeps, instance: Instance): Promise<v
         [instance.country],
       );
     }
+    if (template) await applyTemplate(db, template, admin.rows[0]?.partner_id);
     await db.query('COMMIT');
   });
 }
@@ -231,7 +241,17 @@ function provisionHandler(deps: InstanceJobDeps) {
 
       await job.step('initialize', async () => {
         await job.remember('initContainer', `${instance.container_name}-init`);
-        const result = await docker.run(initSpec(rt, instance, { language: instance.language }), {
+        const template = await deps.templateOf?.(instance);
+        if (template)
+          await job.log(
+            `Template: installing ${['base', ...template.modules].join(', ')}${template.demo ? ', with demo data' : ''}.`,
+          );
+        const init = initSpec(rt, instance, {
+          language: instance.language,
+          modules: template?.modules,
+          demo: template?.demo,
+        });
+        const result = await docker.run(init, {
           // Odoo logs ~100 lines for base: a rough but honest progress within the step.
           onOutput: odooOutputToLog(job),
         });
@@ -241,7 +261,7 @@ function provisionHandler(deps: InstanceJobDeps) {
             `Odoo could not initialize the database (exit code ${result.exitCode}):\n${odooErrorLines(result.output).join('\n')}`,
           );
         }
-        await personalize(deps, instance);
+        await personalize(deps, instance, template);
         await job.log(`The administrator is ${instance.admin_login}; admin/admin does not exist.`);
         await deps.databaseReady?.(job, instance);
       });

@@ -7,6 +7,7 @@ import { MarinaError } from '../../platform/errors.js';
 import { requirePermission, requirePermissionOn } from '../../platform/permissions.js';
 import { limits, normalizeEmail, requireSlug } from '../../platform/validation.js';
 import type { ProjectService } from '../projects/service.js';
+import { templateForNewInstance } from '../templates/apply.js';
 
 export interface NewInstanceInput {
   project: unknown;
@@ -17,6 +18,8 @@ export interface NewInstanceInput {
   adminLogin: unknown;
   language?: unknown;
   country?: unknown;
+  /** An Odoo template (src/modules/templates): its modules, demo data, language and country. */
+  templateId?: unknown;
 }
 
 export interface NewInstanceFields {
@@ -62,13 +65,18 @@ export async function validateNewInstance(
   await requirePermission(deps.db, ctx.actor, project.organization_id, 'instance.operate', stage, 'Project');
   const { cpus, memoryMb } = requireSize({ cpus: input.cpus ?? 1, memoryMb: input.memoryMb ?? 2048 });
   const adminLogin = normalizeEmail(input.adminLogin, 'adminLogin');
-  const language = input.language ?? 'en_US';
+  // A template gives its language and country unless the input gives its own.
+  const template =
+    input.templateId === undefined || input.templateId === null
+      ? undefined
+      : await templateForNewInstance(deps.db, ctx.actor, input.templateId, project);
+  const language = input.language ?? template?.language ?? 'en_US';
   if (typeof language !== 'string' || !LANGUAGE.test(language)) {
     throw new MarinaError('MARINA_E_VALIDATION', 'language must be an Odoo language code such as en_US or fr_BE.', {
       field: 'language',
     });
   }
-  const country = input.country ?? null;
+  const country = input.country ?? template?.country ?? null;
   if (country !== null && (typeof country !== 'string' || !COUNTRY.test(country))) {
     throw new MarinaError('MARINA_E_VALIDATION', 'country must be a two-letter ISO code such as BE.', {
       field: 'country',
@@ -84,7 +92,7 @@ export async function validateNewInstance(
     throw new MarinaError('MARINA_E_CONFLICT', `The project already has an instance named "${name}".`, {
       field: 'name',
     });
-  return { project, name, stage, cpus, memoryMb, adminLogin, language, country };
+  return { project, name, stage, cpus, memoryMb, adminLogin, language, country, templateId: template?.id ?? null };
 }
 
 /** The size rules of an instance (new or resized): CPUs in steps of 0.5, memory in whole MiB, within the limits. */

@@ -1,7 +1,8 @@
 import type { Instance } from '../../db/schema.js';
 import { renderOdooConf } from '../../odoo/config-file.js';
 import { workerSettings } from '../../odoo/sizing.js';
-import type { CatalogEntry, OdooVersion } from '../../odoo/versions.js';
+import { initModules } from '../../odoo/template-recipe.js';
+import { type CatalogEntry, type OdooVersion, versionFacts } from '../../odoo/versions.js';
 import { MarinaError } from '../../platform/errors.js';
 import type { JobContext } from '../../platform/jobs/runner.js';
 import { type ConfigFile, type InstanceSpec, LABEL_KIND, type Mount, type OneOffSpec } from '../../runtime/port.js';
@@ -176,11 +177,17 @@ export function serverSpec(rt: OdooRuntime, instance: Instance, publishOn: strin
 
 export interface InitOptions {
   language: string;
+  /** A template's modules, installed with base in the same run (names checked again here). */
+  modules?: readonly string[];
+  /** Load demo data in this run only; odoo.conf keeps saying no demo data. */
+  demo?: boolean;
 }
 
 export function initSpec(rt: OdooRuntime, instance: Instance, options: InitOptions): OneOffSpec {
-  const cmd = ['odoo', '-c', `${ODOO_CONF_DIR}/odoo.conf`, '-d', instance.db_name, '-i', 'base', '--stop-after-init'];
+  const modules = initModules(options.modules ?? []);
+  const cmd = ['odoo', '-c', `${ODOO_CONF_DIR}/odoo.conf`, '-d', instance.db_name, '-i', modules, '--stop-after-init'];
   if (options.language !== 'en_US') cmd.push(`--load-language=${options.language}`);
+  if (options.demo) cmd.push(versionFacts(instance.odoo_version as OdooVersion).demoOverride);
   return oneOffSpec(rt, instance, { suffix: 'init', cmd });
 }
 

@@ -72,6 +72,11 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
             adminLogin: Email,
             language: Type.Optional(Type.String({ pattern: '^[a-z]{2,3}(_[A-Z]{2})?(@[a-z]+)?$', maxLength: 20 })),
             country: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$' })),
+            templateId: Type.Optional(
+              Type.Union([Uuid, Type.Null()], {
+                description: 'An Odoo template for the project’s version: its modules, demo data, language and country',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),

@@ -8,10 +8,12 @@ import type { EdgeService } from '../edge/index.js';
 import type { InstanceService } from '../instances/service.js';
 import type { SubscriptionService } from '../plans/subscriptions.js';
 import { LifecycleService } from './service.js';
+import { LifecycleSettingsService } from './settings-service.js';
 import { LifecycleTicker } from './ticker.js';
 
 export { lifecycleRoutes } from './routes.js';
 export type { LifecycleService } from './service.js';
+export { lifecycleSettingsRoutes } from './settings-routes.js';
 export type { LifecycleTicker, TickReport } from './ticker.js';
 
 export interface LifecycleModule {
@@ -19,6 +21,8 @@ export interface LifecycleModule {
   lifecycle: LifecycleService;
   /** Trial reminders, trial ends, grace ends; suspended organizations' instances kept stopped. */
   lifecycleTicker: LifecycleTicker;
+  /** The grace period and how long final backups are kept (platform admins). */
+  lifecycleSettings: LifecycleSettingsService;
 }
 
 export interface LifecycleModuleDeps {
@@ -46,5 +50,6 @@ export function createLifecycleModule(deps: LifecycleModuleDeps): LifecycleModul
     instances: deps.instances,
     backups: deps.backups,
   });
-  return { lifecycle, lifecycleTicker };
+  const lifecycleSettings = new LifecycleSettingsService({ db: deps.db, clock: deps.clock, audit: deps.audit });
+  return { lifecycle, lifecycleTicker, lifecycleSettings };
 }

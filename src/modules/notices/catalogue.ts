@@ -48,7 +48,7 @@ const definitions: Record<NoticeKey, Omit<NoticeDefinition, 'key'>> = {
       v(
         'credentials_url',
         'Single-use link that shows the credentials once',
-        'https://marina.example.com/credential-links/open#token=abc',
+        'https://marina.example.com/credentials#token=abc',
       ),
       v('credentials_expire_at', 'When the credentials link stops working (ISO 8601)', SAMPLE_AT),
       portalUrl,
@@ -83,7 +83,7 @@ const definitions: Record<NoticeKey, Omit<NoticeDefinition, 'key'>> = {
       v(
         'credentials_url',
         'Single-use link that shows the credentials once',
-        'https://marina.example.com/credential-links/open#token=abc',
+        'https://marina.example.com/credentials#token=abc',
       ),
       v('credentials_expire_at', 'When the link stops working (ISO 8601)', SAMPLE_AT),
       v('sent_by', 'Who sent it', 'Grace Hopper'),

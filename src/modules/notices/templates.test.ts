@@ -111,7 +111,7 @@ describe('the mail templates API', () => {
     expect(preview.statusCode).toBe(200);
     expect(preview.json().rendered).toEqual({
       subject: 'Hi Acme Corp',
-      html: '<p>Acme Corp</p><a href="https://marina.example.com/credential-links/open#token=abc">x</a>',
+      html: '<p>Acme Corp</p><a href="https://marina.example.com/credentials#token=abc">x</a>',
       text: 'https://acme.apps.example.com',
     });
     const broken = await api('POST', '/api/v1/mail-templates/welcome/preview', {

@@ -24,7 +24,9 @@ export type OidcErrorCode =
   | 'email_unverified'
   | 'no_account'
   | 'account_disabled'
-  | 'link_refused';
+  | 'link_refused'
+  /** A sign-up through a provider whose address (or identity) already has an account: sign in instead. */
+  | 'account_exists';
 
 export class OidcFlowError extends Error {
   constructor(
@@ -35,7 +37,8 @@ export class OidcFlowError extends Error {
       | 'no_account'
       | 'disabled'
       | 'provider_unavailable'
-      | 'platform_admin',
+      | 'platform_admin'
+      | 'account_exists',
   ) {
     super(`${code}: ${reason}`);
     this.name = 'OidcFlowError';

@@ -7,8 +7,9 @@ import { addMinutes, type Clock } from '../../platform/clock.js';
 import type { AnonymousContext } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
 import { randomSecret, sha256 } from '../../platform/secrets/secrets.js';
-import { limits } from '../../platform/validation.js';
+import { isUuid, limits } from '../../platform/validation.js';
 import type { AuthService, LoginResult } from '../identity/auth.js';
+import type { SignupService } from '../signup/index.js';
 import type { OidcDiscovery } from './discovery.js';
 import { failureReason, OidcFlowError } from './failures.js';
 import type { OidcProviderService } from './providers.js';
@@ -28,12 +29,17 @@ export interface OidcStart {
   expiresAt: Date;
 }
 
+/** A finished flow: the session, and where the browser goes (a sign-up's welcome page, else `/`). */
+export type OidcResult = LoginResult & { redirectTo: string };
+
 export interface OidcFlowServiceDeps {
   db: Db;
   clock: Clock;
   audit: AuditService;
   logger: Logger;
   auth: AuthService;
+  /** Completes a sign-up through a provider; without it, sign-up through a provider is refused. */
+  signups?: Pick<SignupService, 'completeDraft'>;
   providers: OidcProviderService;
   discovery: OidcDiscovery;
   /** Marina's public address: the redirect URI registered at the provider is built from it. */
@@ -62,13 +68,32 @@ export class OidcFlowService {
     });
   }
 
-  async start(slug: string, purpose: OidcPurpose): Promise<OidcStart> {
-    if (purpose === 'signup')
-      throw new MarinaError('MARINA_E_VALIDATION', 'Signing up through a provider is not available yet.', {
-        field: 'purpose',
-      });
+  async start(slug: string, purpose: OidcPurpose, signupId?: string): Promise<OidcStart> {
     const provider = await this.deps.providers.forSignIn({ slug });
     if (!provider) throw notFound('Sign-in provider');
+    // A sign-up rides along as its draft (POST /signup with `provider`), for this provider only.
+    let signup: string | null = null;
+    if (purpose === 'signup' && signupId === undefined)
+      throw new MarinaError('MARINA_E_VALIDATION', 'A sign-up through a provider starts on the sign-up page.', {
+        field: 'signup',
+      });
+    if (signupId !== undefined) {
+      const draft =
+        signupId && isUuid(signupId) && this.deps.signups
+          ? await this.deps.db
+              .selectFrom('signups')
+              .innerJoin('oidc_providers', 'oidc_providers.id', 'signups.oidc_provider_id')
+              .select('signups.id')
+              .where('signups.id', '=', signupId)
+              .where('signups.status', '=', 'draft')
+              .where('signups.expires_at', '>', this.deps.clock.now())
+              .where('oidc_providers.id', '=', provider.id)
+              .where('oidc_providers.allow_signup', '=', true)
+              .executeTakeFirst()
+          : undefined;
+      if (!draft) throw new OidcFlowError('oidc_expired', 'expired');
+      signup = draft.id;
+    }
     let config: client.Configuration;
     try {
       config = await this.configOf(provider);
@@ -92,7 +117,8 @@ export class OidcFlowService {
         nonce,
         code_verifier: verifier,
         provider_id: provider.id,
-        purpose,
+        purpose: signup ? 'signup' : purpose,
+        signup_id: signup,
         created_at: now,
         expires_at: expiresAt,
       })
@@ -118,7 +144,7 @@ export class OidcFlowService {
     browserSecret: string | undefined,
     query: URLSearchParams,
     userAgent: string | null,
-  ): Promise<LoginResult> {
+  ): Promise<OidcResult> {
     const state = query.get('state');
     if (!browserSecret || !state || state.length > 200 || browserSecret.length > 200)
       return this.fail(ctx, new OidcFlowError('oidc_failed', 'state'));
@@ -169,6 +195,8 @@ export class OidcFlowService {
       .where('user_identities.provider_id', '=', provider.id)
       .where('user_identities.subject', '=', claims.sub)
       .executeTakeFirst();
+    // A sign-up makes a new account only: someone who has one signs in instead (nothing is made).
+    if (identity && flow.signup_id) return this.fail(ctx, new OidcFlowError('account_exists', 'account_exists'), label);
     if (identity) return this.signIn(ctx, identity, userAgent, label);
 
     // Linking by email trusts the provider's word that the address is the person's.
@@ -176,6 +204,15 @@ export class OidcFlowService {
     if (claims.email_verified !== true || email === '' || email.length > limits.email)
       return this.fail(ctx, new OidcFlowError('email_unverified', 'email_unverified'), label);
     const user = await this.deps.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+    if (flow.signup_id) {
+      if (user) return this.fail(ctx, new OidcFlowError('account_exists', 'account_exists'), email);
+      return this.completeSignup(
+        ctx,
+        flow.signup_id,
+        { providerId: provider.id, subject: claims.sub, email },
+        userAgent,
+      );
+    }
     if (!user) return this.fail(ctx, new OidcFlowError('no_account', 'no_account'), email);
     if (user.disabled_at) return this.refuseDisabled(ctx, user, label);
     // A provider's word is not enough for the platform's keys: a badly set up or self-service
@@ -196,13 +233,30 @@ export class OidcFlowService {
         },
         trx,
       );
-      return this.deps.auth.openSession(trx, user, ctx, userAgent);
+      return { ...(await this.deps.auth.openSession(trx, user, ctx, userAgent)), redirectTo: '/' };
     });
+  }
+
+  /** The draft takes the provider's verified address and is completed as a verified link would be. */
+  private async completeSignup(
+    ctx: AnonymousContext,
+    signupId: string,
+    identity: { providerId: string; subject: string; email: string },
+    userAgent: string | null,
+  ): Promise<OidcResult> {
+    if (!this.deps.signups) return this.fail(ctx, new OidcFlowError('oidc_expired', 'expired'), identity.email);
+    const done = await this.deps.signups.completeDraft(ctx, signupId, identity, userAgent);
+    if (!done) return this.fail(ctx, new OidcFlowError('oidc_expired', 'expired'), identity.email);
+    const welcome = `/signup/welcome?instance=${done.instanceId}&job=${done.jobId}#credentials=${encodeURIComponent(done.credentialsToken)}`;
+    return { ...done.session, redirectTo: welcome };
   }
 
   private async signIn(ctx: AnonymousContext, user: User, userAgent: string | null, provider: string) {
     if (user.disabled_at) return this.refuseDisabled(ctx, user, provider);
-    return this.deps.db.transaction().execute((trx) => this.deps.auth.openSession(trx, user, ctx, userAgent));
+    const session = await this.deps.db
+      .transaction()
+      .execute((trx) => this.deps.auth.openSession(trx, user, ctx, userAgent));
+    return { ...session, redirectTo: '/' };
   }
 
   private async refuseDisabled(ctx: AnonymousContext, user: User, provider: string): Promise<never> {

@@ -6,6 +6,7 @@ import type { AuditService } from '../../platform/audit/service.js';
 import type { Clock } from '../../platform/clock.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { AuthService } from '../identity/auth.js';
+import type { SignupService } from '../signup/index.js';
 import { OidcDiscovery, type OidcDiscoveryOptions } from './discovery.js';
 import { OidcFlowService } from './flows.js';
 import { OidcProviderService } from './providers.js';
@@ -22,6 +23,8 @@ export interface OidcModuleDeps {
   config: Pick<MarinaConfig, 'publicUrl'>;
   guard: OutboundGuard;
   auth: AuthService;
+  /** Completes a sign-up through a provider (src/modules/signup). */
+  signups?: Pick<SignupService, 'completeDraft'>;
   /** Only createTestApp sets this (plain-http issuers on loopback); never env or config. */
   options?: OidcDiscoveryOptions;
 }
@@ -43,6 +46,7 @@ export function createOidcModule(deps: OidcModuleDeps): OidcModule {
     audit,
     logger,
     auth,
+    signups: deps.signups,
     providers: oidcProviders,
     discovery,
     publicUrl: deps.config.publicUrl,

@@ -107,10 +107,9 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         params: Type.Object({ slug: Slug }),
         querystring: Type.Object(
           {
-            purpose: Type.Optional(
-              Type.Union([Type.Literal('signin'), Type.Literal('signup')], {
-                description: 'signup is not available yet (400)',
-              }),
+            purpose: Type.Optional(Type.Union([Type.Literal('signin'), Type.Literal('signup')])),
+            signup: Type.Optional(
+              Type.String({ maxLength: 40, description: 'The sign-up draft (POST /signup with `provider`)' }),
             ),
           },
           { additionalProperties: false },
@@ -121,7 +120,11 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     async (request, reply) => {
       let started: Awaited<ReturnType<typeof services.oidcFlows.start>>;
       try {
-        started = await services.oidcFlows.start(request.params.slug, request.query.purpose ?? 'signin');
+        started = await services.oidcFlows.start(
+          request.params.slug,
+          request.query.purpose ?? 'signin',
+          request.query.signup,
+        );
       } catch (error) {
         if (error instanceof OidcFlowError) return reply.redirect(`/login?error=${error.code}`, 302);
         throw error;
@@ -167,7 +170,8 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
           request.headers['user-agent'] ?? null,
         );
         setSessionCookie(reply, request, config.publicUrl, result.sessionSecret, result.expiresAt);
-        return reply.redirect('/', 302);
+        // Marina's own paths only: `/`, or a sign-up's welcome page.
+        return reply.redirect(result.redirectTo, 302);
       } catch (error) {
         // Always Marina's own login page: never an address the caller or the provider chose.
         if (error instanceof OidcFlowError) return reply.redirect(`/login?error=${error.code}`, 302);

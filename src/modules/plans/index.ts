@@ -20,7 +20,7 @@ export interface PlansModuleDeps {
   clock: Clock;
   audit: AuditService;
   logger: Logger;
-  config: Pick<MarinaConfig, 'selfService' | 'publicUrl'>;
+  config: Pick<MarinaConfig, 'selfService' | 'publicUrl' | 'backups' | 'postgresImage' | 'namespace'>;
   hosts: Pick<HostService, 'reachableRuntime'>;
   databaseServers: Pick<DatabaseServerService, 'get' | 'connection'>;
   /** The outbox (src/modules/notices); without it no mail is written. */
@@ -64,6 +64,8 @@ export function createPlansModule(deps: PlansModuleDeps): PlansModule {
       notices,
       intervalMs: config.selfService.usageIntervalMs,
       portalUrl: config.publicUrl,
+      // The image backups run their file helpers from: Marina's own, never the tenant's.
+      filestoreProbe: { image: config.backups.toolsImage ?? config.postgresImage, namespace: config.namespace },
     }),
   };
 }

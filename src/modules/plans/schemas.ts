@@ -116,6 +116,10 @@ export const OrganizationUsage = Type.Object(
   {
     plan: Nullable(Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String() })),
     status: Nullable(Type.String({ description: 'The subscription status; null without a subscription' })),
+    suspendedKind: Nullable(
+      Type.String({ description: 'Why a suspended organization is suspended: trial_ended, admin or past_due' }),
+    ),
+    trialEndsAt: Nullable(DateTime),
     limits: Nullable(PlanLimits),
     stagingAllowed: Type.Boolean(),
     usage: Type.Object({

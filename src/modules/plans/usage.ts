@@ -14,7 +14,7 @@ import type { QuotaAsk, QuotaGate } from '../../platform/quota.js';
 import { isUuid } from '../../platform/validation.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
-import { ODOO_DATA_DIR } from '../instances/odoo-container.js';
+import { measureFilestore } from './filestore-size.js';
 import { askRefusal, subscriptionOf } from './gate.js';
 import { holdingsOf, limitsOf, MB } from './limits.js';
 import type { OrganizationUsage } from './schemas.js';
@@ -37,11 +37,13 @@ export interface UsageServiceDeps {
   intervalMs: number;
   /** Marina's address, for the mails (MARINA_PUBLIC_URL). */
   portalUrl: string;
+  /** The one-off that measures filestores (filestore-size.ts): the tools image, Marina's namespace. */
+  filestoreProbe: { image: string; namespace: string };
 }
 
 /**
  * What an organization uses of its plan. Storage is measured by Marina (pg_database_size through
- * the superuser connection, `du` of the filestore inside the container), never read from the
+ * the superuser connection, `du` of the filestore from a read-only one-off), never read from the
  * tenant's tables, which the tenant can write.
  */
 export class UsageService {
@@ -77,6 +79,9 @@ export class UsageService {
     return {
       plan: found ? { id: found.plan.id, slug: found.plan.slug, name: found.plan.name } : null,
       status: found?.subscription.status ?? null,
+      // The portal's banner names the kind; the admin's reason stays theirs.
+      suspendedKind: found?.subscription.status === 'suspended' ? (found.subscription.suspended_kind ?? 'admin') : null,
+      trialEndsAt: found?.subscription.trial_ends_at?.toISOString() ?? null,
       limits: found ? limitsOf(found.plan) : null,
       stagingAllowed: found ? found.plan.staging_allowed : true,
       usage: {
@@ -99,14 +104,23 @@ export class UsageService {
   }
 
   /**
-   * Measures one instance and records it. A stopped instance keeps its last filestore figure (its
-   * files did not change); the database is measured whenever its server answers.
+   * Measures one instance and records it, the filestore from outside the instance's container
+   * (filestore-size.ts), so running or not; the database whenever its server answers.
    */
   async measure(instanceId: string): Promise<void> {
     const { db } = this.deps;
     const instance = await db
       .selectFrom('instances')
-      .select(['id', 'organization_id', 'host_id', 'container_name', 'db_name', 'database_server_id', 'status'])
+      .select([
+        'id',
+        'organization_id',
+        'host_id',
+        'container_name',
+        'volume_name',
+        'db_name',
+        'database_server_id',
+        'status',
+      ])
       .where('id', '=', instanceId)
       .executeTakeFirst();
     if (!instance || instance.status === 'deleting' || instance.status === 'provisioning') return;
@@ -124,25 +138,9 @@ export class UsageService {
       );
     }
     const runtime = await this.deps.hosts.reachableRuntime(instance.host_id).catch(() => undefined);
-    const state = await runtime?.state(instance.container_name).catch(() => undefined);
-    if (runtime && state?.running) {
-      // The image's own du (root-owned: the tenant's uid cannot replace it), as odoo: the container
-      // has no capability, so root would read no more. -D follows the folder itself if the tenant
-      // swapped it for a symlink. A folder the tenant made unreadable is left out of the total
-      // (du says so and exits 1): counting it needs a measurement from outside the container.
-      const out = await runtime
-        .exec(instance.container_name, ['du', '-sbD', `${ODOO_DATA_DIR}/filestore/${instance.db_name}`], {
-          user: 'odoo',
-        })
-        .catch(() => undefined);
-      // Standard output and error come mixed: the total is the line "<bytes>\t<path>".
-      const total = out?.output.match(/^(\d+)\s/m)?.[1];
-      const bytes = total === undefined ? undefined : Number(total);
-      // A partial total (du still prints one) beats none; no figure at all keeps the last one,
-      // except when there is no filestore folder yet (a database without attachments): 0 bytes.
-      if (bytes !== undefined) filestoreBytes = bytes;
-      else if (out && /No such file/.test(out.output)) filestoreBytes = 0;
-    }
+    // A partial total beats none; no figure at all keeps the last one (never a made-up 0).
+    const filestore = runtime ? await measureFilestore(runtime, instance, this.deps.filestoreProbe) : undefined;
+    if (filestore !== undefined) filestoreBytes = filestore;
     if (databaseBytes === null && filestoreBytes === null) return;
     const values = {
       database_bytes: databaseBytes ?? before?.database_bytes ?? 0,

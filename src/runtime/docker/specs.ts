@@ -44,7 +44,7 @@ export function instanceContainerSpec(spec: InstanceSpec): { container: Containe
   return { container: { ...container, labels: { ...container.labels, [LABEL_CONFIG]: hash } }, hash };
 }
 
-/** A one-off: `none` keeps no capability, `files` those of a root helper (the engine's default). */
+/** A one-off: `none` keeps no capability, `files` those of a root helper (the engine's default), `read` one to read. */
 export function oneOffContainerSpec(spec: OneOffSpec): ContainerSpec {
   return {
     name: spec.name,
@@ -56,6 +56,8 @@ export function oneOffContainerSpec(spec: OneOffSpec): ContainerSpec {
     ...(spec.network ? { network: spec.network } : {}),
     mounts: spec.mounts ?? [],
     ...(spec.privileges === 'none' ? { capAdd: [] } : {}),
+    // Root, whatever the image's user, with only the right to read past modes.
+    ...(spec.privileges === 'read' ? { capAdd: ['DAC_READ_SEARCH'], user: '0:0' } : {}),
     ...(spec.limits?.memoryBytes !== undefined ? { memoryBytes: spec.limits.memoryBytes } : {}),
     ...(spec.limits?.nanoCpus !== undefined ? { nanoCpus: spec.limits.nanoCpus } : {}),
     ...(spec.limits?.pids !== undefined ? { pidsLimit: spec.limits.pids } : {}),

@@ -1,7 +1,10 @@
 import { useEffect, useState } from 'react';
 import { NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { errorMessage } from '../api/errors';
-import { useMe, useSession } from '../session/SessionContext';
+import { ImpersonationBanner, SuspendedBanner } from '../portal/Banners';
+import { type MyOrganization, rememberOrganization, useCurrentOrganization } from '../portal/current-organization';
+import { can, isOperator } from '../session/permissions';
+import { type Me, useMe, useSession } from '../session/SessionContext';
 import { Badge } from './Badge';
 import {
   ActivityIcon,
@@ -9,11 +12,14 @@ import {
   BookIcon,
   BuildingIcon,
   CloudIcon,
+  FileZipIcon,
   GearIcon,
+  KeyIcon,
   LogoutIcon,
   ServerIcon,
   ShieldIcon,
   TerminalIcon,
+  UsersIcon,
 } from './icons';
 import { Wordmark } from './Logo';
 import { useToast } from './Toast';
@@ -28,14 +34,29 @@ const operations = [
 
 const administration = [
   { to: '/organizations', label: 'Organizations', icon: <BuildingIcon /> },
+  { to: '/customers', label: 'Customers', icon: <UsersIcon /> },
   { to: '/audit', label: 'Audit log', icon: <ShieldIcon /> },
   { to: '/settings', label: 'Settings', icon: <GearIcon /> },
 ];
 
-function NavItem({ to, label, icon, soon }: { to: string; label: string; icon: React.ReactNode; soon?: boolean }) {
+interface NavEntry {
+  to: string;
+  label: string;
+  icon: React.ReactNode;
+  soon?: boolean;
+  /** Only the address itself is "active", not the pages under it (Projects vs Team). */
+  end?: boolean;
+}
+
+function NavItem({ to, label, icon, soon, end }: NavEntry) {
   return (
     <li>
-      <NavLink to={to} className={({ isActive }) => (isActive ? 'nav-link active' : 'nav-link')} title={label}>
+      <NavLink
+        to={to}
+        end={end}
+        className={({ isActive }) => (isActive ? 'nav-link active' : 'nav-link')}
+        title={label}
+      >
         {icon}
         <span className="nav-label">{label}</span>
         {soon ? <span className="nav-soon">Soon</span> : null}
@@ -46,32 +67,123 @@ function NavItem({ to, label, icon, soon }: { to: string; label: string; icon: R
 
 const NAVIGATION_ID = 'main-navigation';
 
+/**
+ * A customer's sidebar: their organization's pages only, each shown when the role may open it
+ * (src/platform/permissions.ts through `/me`). Nothing of the operator's (hosts, reconciliation,
+ * the platform's destinations, Marina's log, settings, other customers).
+ */
+function portalNavigation(me: Me, org: MyOrganization | null): NavEntry[] {
+  const items: NavEntry[] = [];
+  if (org) {
+    const home = `/organizations/${org.slug}`;
+    items.push({ to: home, label: 'Projects', icon: <BuildingIcon />, end: true });
+    if (can(me, org.id, 'backup.view')) {
+      items.push({ to: `/backups?organization=${org.id}`, label: 'Backups', icon: <ArchiveIcon /> });
+    }
+    if (can(me, org.id, 'team.view')) items.push({ to: `${home}/team`, label: 'Team', icon: <UsersIcon /> });
+    if (can(me, org.id, 'audit.view')) {
+      items.push({ to: '/audit', label: 'Audit', icon: <ShieldIcon /> });
+    }
+  }
+  items.push({ to: '/account', label: 'Account', icon: <KeyIcon /> });
+  if (org && can(me, org.id, 'billing.manage')) {
+    items.push({ to: `/organizations/${org.slug}/billing`, label: 'Billing', icon: <FileZipIcon /> });
+  }
+  return items;
+}
+
+/** A member of several organizations picks the one the portal shows; a support session has one. */
+function OrganizationSwitch({ me, current }: { me: Me; current: MyOrganization | null }) {
+  const navigate = useNavigate();
+  if (!current) return null;
+  if (me.impersonating || me.organizations.length < 2) {
+    return (
+      <span className="org-current" data-testid="current-organization">
+        {current.name}
+      </span>
+    );
+  }
+  return (
+    <label className="org-switcher">
+      <span className="org-switcher-label">Organization</span>
+      <select
+        value={current.slug}
+        onChange={(event) => {
+          rememberOrganization(event.target.value);
+          navigate(`/organizations/${event.target.value}`);
+        }}
+      >
+        {me.organizations.map((o) => (
+          <option key={o.id} value={o.slug}>
+            {o.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function PortalNav({ me, current }: { me: Me; current: MyOrganization | null }) {
+  return (
+    <nav aria-label="Main" data-sidebar="portal">
+      <OrganizationSwitch me={me} current={current} />
+      <ul>
+        {portalNavigation(me, current).map((item) => (
+          <NavItem key={item.label} {...item} />
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
 /** On a wide screen a sidebar (an icon rail when narrower); on a phone a drawer the Menu button opens. */
 function Sidebar({ open }: { open: boolean }) {
+  const me = useMe();
+  const current = useCurrentOrganization(me);
   return (
     <aside className={open ? 'sidebar sidebar-open' : 'sidebar'} id={NAVIGATION_ID}>
       <div className="sidebar-brand">
         <Wordmark inverted />
       </div>
-      <nav aria-label="Main">
-        <p className="nav-section">Operate</p>
-        <ul>
-          {operations.map((item) => (
-            <NavItem key={item.to} {...item} />
-          ))}
-        </ul>
-        <p className="nav-section">Manage</p>
-        <ul>
-          {administration.map((item) => (
-            <NavItem key={item.to} {...item} />
-          ))}
-        </ul>
-      </nav>
+      {isOperator(me) ? <OperatorNav /> : <PortalNav me={me} current={current} />}
       <a className="sidebar-footer" href="/api/docs" target="_blank" rel="noreferrer">
         <BookIcon />
         <span className="nav-label">API documentation</span>
       </a>
     </aside>
+  );
+}
+
+/** The operator's sidebar: everything Marina runs. */
+function OperatorNav() {
+  return (
+    <nav aria-label="Main" data-sidebar="operator">
+      <p className="nav-section">Operate</p>
+      <ul>
+        {operations.map((item) => (
+          <NavItem key={item.to} {...item} />
+        ))}
+      </ul>
+      <p className="nav-section">Manage</p>
+      <ul>
+        {administration.map((item) => (
+          <NavItem key={item.to} {...item} />
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
+/** The banners of the organization the portal shows: support's view, a suspension. */
+function PortalBanners() {
+  const me = useMe();
+  const current = useCurrentOrganization(me);
+  if (isOperator(me)) return null;
+  return (
+    <>
+      <ImpersonationBanner />
+      {current ? <SuspendedBanner organizationId={current.id} /> : null}
+    </>
   );
 }
 
@@ -172,6 +284,7 @@ export function Layout() {
       <div className="shell-main">
         <Topbar menuOpen={menuOpen} onMenu={() => setMenuOpen((open) => !open)} />
         <main className="content">
+          <PortalBanners />
           <Outlet />
         </main>
       </div>

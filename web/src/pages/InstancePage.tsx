@@ -2,7 +2,14 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { errorMessage } from '../api/errors';
-import { instanceQuery, invalidateInstance, jobsQuery, organizationsQuery, queryKeys } from '../api/queries';
+import {
+  instanceQuery,
+  instancesQuery,
+  invalidateInstance,
+  jobsQuery,
+  organizationsQuery,
+  queryKeys,
+} from '../api/queries';
 import type { Job } from '../api/types';
 import { Alert } from '../components/Alert';
 import { EmptyState, Loading } from '../components/EmptyState';
@@ -27,6 +34,7 @@ import { useToast } from '../components/Toast';
 import { formatDate, formatDateTime, formatRelative } from '../format';
 import { useLiveInstanceCache, useNow, useStatsOf } from '../live';
 import { formatDuration, formatMemoryMb, isJobFinished, isRunning, jobKindLabel, secondsSince } from '../operate';
+import { can, type Permission } from '../session/permissions';
 import { useMe } from '../session/SessionContext';
 import { BackupsTab } from './backups/BackupsTab';
 import { DomainsTab, useEdgeEnabled } from './domains/DomainsTab';
@@ -42,10 +50,12 @@ import {
   canStop,
 } from './instance/InstanceActionDialog';
 import { STATS_EVERY_MS, StatCard, StatsCards } from './instance/InstanceStats';
+import { SendAccessModal } from './instance/SendAccessModal';
 import { JobsTable } from './JobsPage';
 import { useInstanceLogSource } from './LogsPages';
 import { MailTab } from './mail/MailTab';
 import { ModulesTab } from './modules/ModulesTab';
+import { usageQuery } from './plans/api';
 import { ProjectLink } from './project/ProjectLink';
 import { RepositoriesTab } from './repositories/RepositoriesTab';
 
@@ -71,11 +81,17 @@ export function InstancePage() {
   const loaded = useQuery(instanceQuery(id));
   const jobs = useQuery(jobsQuery({ target: id, limit: 10 }));
   const orgs = useQuery(organizationsQuery());
+  const everyInstance = useQuery(instancesQuery());
+  const usage = useQuery({
+    ...usageQuery(loaded.data?.organizationId ?? ''),
+    enabled: Boolean(loaded.data?.organizationId),
+  });
   // Kept current by the instance events (useLiveInstanceCache below).
   const instance = loaded.data;
   const [action, setAction] = useState<Action | null>(null);
   const [activeJob, setActiveJob] = useState<Job | null>(null);
   const [revealing, setRevealing] = useState(false);
+  const [sendingAccess, setSendingAccess] = useState(false);
   const deletingRef = useRef(false);
   const [params, setParams] = useSearchParams();
   const tab = tabOf(params.get('tab'));
@@ -125,13 +141,21 @@ export function InstancePage() {
   if (!instance) return <Loading />;
 
   const org = orgs.data?.find((o) => o.id === instance.organizationId);
-  const role = me.organizations.find((o) => o.id === instance.organizationId)?.role;
-  const isAdmin = me.user.isPlatformAdmin || role === 'owner' || role === 'admin';
-  // `/me` names a permission held on production as `<name>@production` (src/platform/permissions.ts).
-  const granted = me.organizations.find((o) => o.id === instance.organizationId)?.permissions ?? [];
-  const may = (permission: string) =>
-    me.user.isPlatformAdmin ||
-    granted.includes(instance.stage === 'production' ? `${permission}@production` : permission);
+  // What the role may do on an instance of this stage: the one table, through `/me`.
+  const may = (permission: Permission) => can(me, instance.organizationId, permission, instance.stage);
+  const operate = may('instance.operate');
+  // A repository reaches every instance of the project: with a production one among them, it is production's call.
+  const projectHasProduction = (everyInstance.data ?? []).some(
+    (i) => i.projectId === instance.projectId && i.stage === 'production',
+  );
+  const manageRepositories = can(
+    me,
+    instance.organizationId,
+    'repository.manage',
+    projectHasProduction ? 'production' : instance.stage,
+  );
+  // A suspended organization's instances do not start; the button says why.
+  const startRefusal = usage.data && !usage.data.can.start.ok ? usage.data.can.start.reason : null;
   const jobRunning = activeJob !== null && !isJobFinished(activeJob.status);
   const held = holds ? holds.length > 0 : jobRunning;
   const busy = held || ['provisioning', 'deleting', 'restoring'].includes(instance.status);
@@ -160,12 +184,13 @@ export function InstancePage() {
     if (instance) void invalidateInstance(queryClient, instance);
   }
 
-  const actionButton = (a: Action, allowed: boolean, className = 'btn btn-secondary') => (
+  const actionButton = (a: Action, allowed: boolean, className = 'btn btn-secondary', refusal?: string | null) => (
     <button
       type="button"
       className={className}
-      disabled={busy || !allowed}
-      title={busy ? (heldTitle(holds) ?? `Disabled while the instance is ${instance.status}`) : undefined}
+      data-permission="instance.operate"
+      disabled={busy || !allowed || Boolean(refusal)}
+      title={busy ? (heldTitle(holds) ?? `Disabled while the instance is ${instance.status}`) : (refusal ?? undefined)}
       onClick={() => setAction(a)}
     >
       {actionVerb[a].label}
@@ -204,9 +229,9 @@ export function InstancePage() {
           </>
         }
         actions={
-          isAdmin ? (
+          operate ? (
             <div className="instance-actions">
-              {actionButton('start', canStart.includes(instance.status))}
+              {actionButton('start', canStart.includes(instance.status), undefined, startRefusal)}
               {actionButton('stop', canStop.includes(instance.status))}
               {actionButton('restart', canRestart.includes(instance.status))}
               {actionButton('delete', !cannotDelete.includes(instance.status), 'btn btn-secondary btn-danger-text')}
@@ -214,7 +239,7 @@ export function InstancePage() {
           ) : null
         }
       />
-      {isAdmin ? (
+      {operate ? (
         <InstanceHoldReason holds={holds} status={instance.status} actions="Start, Stop, Restart and Delete" />
       ) : null}
       {showJob && activeJob ? <JobProgress key={activeJob.id} job={activeJob} onEnded={ended} /> : null}
@@ -226,10 +251,26 @@ export function InstancePage() {
           <span className="stat-value stat-value-small" title={instance.adminLogin}>
             {instance.adminLogin}
           </span>
-          {isAdmin ? (
-            <button type="button" className="btn btn-ghost btn-small stat-action" onClick={() => setRevealing(true)}>
+          {may('instance.credentials') ? (
+            <button
+              type="button"
+              className="btn btn-ghost btn-small stat-action"
+              data-permission="instance.credentials"
+              onClick={() => setRevealing(true)}
+            >
               <KeyIcon width={14} height={14} />
               Reveal credentials
+            </button>
+          ) : null}
+          {may('instance.credentials') ? (
+            <button
+              type="button"
+              className="btn btn-ghost btn-small stat-action"
+              data-permission="instance.credentials"
+              onClick={() => setSendingAccess(true)}
+            >
+              <MailIcon width={14} height={14} />
+              Send access
             </button>
           ) : null}
         </StatCard>
@@ -277,13 +318,15 @@ export function InstancePage() {
       {tab === 'overview' ? (
         <div role="tabpanel" id="panel-overview" aria-labelledby="tab-overview">
           {statsWanted ? <StatsCards instance={instance} stats={stats} /> : null}
-          <section className="section" aria-label="Logs">
-            <div className="section-head">
-              <h2>Logs</h2>
-              <Link to={`/instances/${instance.id}/logs`}>Open full log</Link>
-            </div>
-            <LogViewer source={logSource} variant="embedded" />
-          </section>
+          {may('instance.logs') ? (
+            <section className="section" aria-label="Logs" data-permission="instance.logs">
+              <div className="section-head">
+                <h2>Logs</h2>
+                <Link to={`/instances/${instance.id}/logs`}>Open full log</Link>
+              </div>
+              <LogViewer source={logSource} variant="embedded" />
+            </section>
+          ) : null}
           <section className="card card-flush">
             <header className="card-header">
               <h2>Recent jobs</h2>
@@ -305,27 +348,32 @@ export function InstancePage() {
       ) : null}
       {tab === 'backups' || visited.has('backups') ? (
         <div role="tabpanel" id="panel-backups" aria-labelledby="tab-backups" hidden={tab !== 'backups'}>
-          <BackupsTab instance={instance} isAdmin={isAdmin} />
+          <BackupsTab instance={instance} isAdmin={may('backup.manage')} />
         </div>
       ) : null}
       {tab === 'repositories' || visited.has('repositories') ? (
         <div role="tabpanel" id="panel-repositories" aria-labelledby="tab-repositories" hidden={tab !== 'repositories'}>
-          <RepositoriesTab instance={instance} isAdmin={isAdmin} refreshKey={jobsEnded} onJobEnded={tabJobEnded} />
+          <RepositoriesTab
+            instance={instance}
+            isAdmin={manageRepositories}
+            refreshKey={jobsEnded}
+            onJobEnded={tabJobEnded}
+          />
         </div>
       ) : null}
       {tab === 'modules' || visited.has('modules') ? (
         <div role="tabpanel" id="panel-modules" aria-labelledby="tab-modules" hidden={tab !== 'modules'}>
-          <ModulesTab instance={instance} isAdmin={isAdmin} onJobEnded={tabJobEnded} />
+          <ModulesTab instance={instance} isAdmin={operate} onJobEnded={tabJobEnded} />
         </div>
       ) : null}
       {tab === 'domains' || visited.has('domains') ? (
         <div role="tabpanel" id="panel-domains" aria-labelledby="tab-domains" hidden={tab !== 'domains'}>
-          <DomainsTab instance={instance} isAdmin={isAdmin} />
+          <DomainsTab instance={instance} isAdmin={may('domain.manage')} />
         </div>
       ) : null}
       {tab === 'mail' || visited.has('mail') ? (
         <div role="tabpanel" id="panel-mail" aria-labelledby="tab-mail" hidden={tab !== 'mail'}>
-          <MailTab instance={instance} isAdmin={isAdmin} />
+          <MailTab instance={instance} isAdmin={operate} />
         </div>
       ) : null}
       {action ? (
@@ -341,6 +389,7 @@ export function InstancePage() {
         />
       ) : null}
       {revealing ? <CredentialsModal instance={instance} onClose={() => setRevealing(false)} /> : null}
+      {sendingAccess ? <SendAccessModal instance={instance} onClose={() => setSendingAccess(false)} /> : null}
     </>
   );
 }

@@ -12,6 +12,7 @@ import { PageHeader } from '../components/PageHeader';
 import { InstanceStatusBadge, StageBadge } from '../components/StatusBadges';
 import { type LiveState, useLiveInstanceCache, useNow, useStatsOf } from '../live';
 import { formatBytes, formatDuration, formatPercent, formatSize, isRunning, secondsSince } from '../operate';
+import { canAnywhere, isOperator } from '../session/permissions';
 import { useMe } from '../session/SessionContext';
 import { DeletedInstances } from './instance/DeletedInstances';
 import { RestartAllDialog } from './instance/RestartAllDialog';
@@ -188,7 +189,7 @@ export function InstancesPage() {
   const orgMap = useMemo(() => new Map((orgs.data ?? []).map((o) => [o.id, o])), [orgs.data]);
   const runningIds = useMemo(() => (rows ?? []).filter(isRunning).map((i) => i.id), [rows]);
   const stats = useStatsOf(runningIds, STATS_EVERY_MS, STATS_AT_ONCE);
-  const canCreate = me.user.isPlatformAdmin || me.organizations.some((o) => o.role === 'owner' || o.role === 'admin');
+  const canCreate = canAnywhere(me, 'instance.operate');
 
   // Project names may be new (created in the wizard elsewhere): fetch again when one is unknown.
   const unknownProject = (rows ?? []).some((i) => !projectMap.has(i.projectId));
@@ -199,7 +200,7 @@ export function InstancesPage() {
   }, [unknownProject, projects.isFetching, projectsFailed, refetchProjects]);
 
   const newButton = canCreate ? (
-    <Link className="btn btn-primary" to="/instances/new">
+    <Link className="btn btn-primary" data-permission="instance.operate" to="/instances/new">
       <PlusIcon />
       New instance
     </Link>
@@ -207,7 +208,7 @@ export function InstancesPage() {
   const [restartAll, setRestartAll] = useState<'confirm' | number | null>(null);
   const actions = (
     <>
-      {me.user.isPlatformAdmin && (rows ?? []).some(isRunning) ? (
+      {isOperator(me) && (rows ?? []).some(isRunning) ? (
         <button type="button" className="btn btn-secondary" onClick={() => setRestartAll('confirm')}>
           Restart all
         </button>
@@ -227,7 +228,7 @@ export function InstancesPage() {
         subtitle="Odoo databases and the containers that run them."
         actions={actions}
       />
-      {me.user.isPlatformAdmin ? <UnreachableHosts /> : null}
+      {isOperator(me) ? <UnreachableHosts /> : null}
       {typeof restartAll === 'number' ? (
         <Alert kind="success">
           {restartAll} restart job{restartAll === 1 ? '' : 's'} queued; follow them under <Link to="/jobs">Jobs</Link>.

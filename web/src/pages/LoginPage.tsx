@@ -10,6 +10,7 @@ import { PasswordField } from '../components/PasswordFields';
 import type { LoginState } from '../components/RouteGuards';
 import { useSession } from '../session/SessionContext';
 import { LoginProviderError, LoginProviders } from './oidc/LoginProviders';
+import { CreateAccountLink } from './signup/CreateAccountLink';
 
 export function LoginPage() {
   const { signedIn, expired } = useSession();
@@ -64,6 +65,7 @@ export function LoginPage() {
       <p className="auth-footnote">
         <Link to="/reset">Forgot password?</Link>
       </p>
+      <CreateAccountLink />
     </AuthLayout>
   );
 }

@@ -12,6 +12,7 @@ import type { LogSource } from '../components/logs/model';
 import { PageHeader } from '../components/PageHeader';
 import { InstanceStatusBadge, StageBadge } from '../components/StatusBadges';
 import { useLiveInstanceCache } from '../live';
+import { isOperator } from '../session/permissions';
 import { useMe } from '../session/SessionContext';
 import { useLiveInstances } from './InstancesPage';
 
@@ -51,7 +52,7 @@ export function LogsPage() {
         title="Logs"
         subtitle="What your Odoo instances write while they run: follow them live, search them."
       />
-      {me.user.isPlatformAdmin ? (
+      {isOperator(me) ? (
         <>
           <h2 className="section-subtitle">Platform</h2>
           <div className="log-sources">
@@ -161,7 +162,7 @@ export function SystemLogPage() {
       Logs
     </Link>
   );
-  if (!me.user.isPlatformAdmin) {
+  if (!isOperator(me)) {
     return (
       <>
         {back}

@@ -9,6 +9,7 @@ import { Loading } from '../components/EmptyState';
 import { ArrowLeftIcon, CheckIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { stageLabel } from '../operate';
+import { can } from '../session/permissions';
 import { useMe } from '../session/SessionContext';
 import { InstanceStep } from './new-instance/InstanceStep';
 import { type OrgChoice, ProjectStep } from './new-instance/ProjectStep';
@@ -53,10 +54,10 @@ export function NewInstancePage() {
     window.scrollTo({ top: 0 });
   }, [step]);
 
-  /** Where this user may create projects and instances: organizations they administer. */
+  /** Where this user may create instances (of some stage; the next step offers the stages the role allows). */
   const allowed = useMemo<OrgChoice[]>(
-    () => (orgs.data ?? []).filter((o) => me.user.isPlatformAdmin || o.role === 'owner' || o.role === 'admin'),
-    [orgs.data, me.user.isPlatformAdmin],
+    () => (orgs.data ?? []).filter((o) => can(me, o.id, 'instance.operate')),
+    [orgs.data, me],
   );
   const allowedProjects = useMemo(
     () => (projects.data ?? []).filter((p) => allowed.some((o) => o.id === p.organizationId)),
@@ -90,7 +91,8 @@ export function NewInstancePage() {
   } else if (allowed.length === 0) {
     body = (
       <Alert kind="info" title="You cannot create instances">
-        Creating instances is for organization owners and admins. Ask one of them, or a platform administrator.
+        Creating instances is for organization owners, admins and developers (staging and development). Ask one of them,
+        or a platform administrator.
       </Alert>
     );
   } else if (step === 1) {

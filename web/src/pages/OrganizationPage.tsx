@@ -16,13 +16,15 @@ import { PageHeader } from '../components/PageHeader';
 import { useToast } from '../components/Toast';
 import { UsageBars } from '../components/UsageBars';
 import { formatDate, formatRelative } from '../format';
+import { TrialBanner } from '../portal/Banners';
+import { can, isOperator } from '../session/permissions';
 import { type Me, useMe } from '../session/SessionContext';
 import { InvitationsSection } from './organization/InvitationsSection';
 import { InviteModal } from './organization/InviteModal';
 import { OrganizationProjects } from './project/OrganizationProjects';
 
 function canManage(me: Me, org: Organization): boolean {
-  return me.user.isPlatformAdmin || org.role === 'owner' || org.role === 'admin';
+  return can(me, org.id, 'team.manage');
 }
 
 interface MembersTableProps {
@@ -34,7 +36,8 @@ interface MembersTableProps {
   onChanged(): void;
 }
 
-function MembersTable({ org, members, manage, accounts, onChanged }: MembersTableProps) {
+/** The members with their roles; change and remove for those who manage the team (also the Team page). */
+export function MembersTable({ org, members, manage, accounts, onChanged }: MembersTableProps) {
   const toast = useToast();
   const [removing, setRemoving] = useState<Member | null>(null);
   const [updating, setUpdating] = useState<string | null>(null);
@@ -73,6 +76,7 @@ function MembersTable({ org, members, manage, accounts, onChanged }: MembersTabl
                 <select
                   className="select-compact"
                   aria-label={`Role of ${member.email}`}
+                  data-permission="team.manage"
                   value={member.role}
                   disabled={updating === member.userId}
                   onChange={(e) => void changeRole(member, e.target.value as Role)}
@@ -107,7 +111,12 @@ function MembersTable({ org, members, manage, accounts, onChanged }: MembersTabl
                   <AccountSwitch account={{ ...member, id: member.userId }} onChanged={onChanged} />
                 ) : null}
                 {manage ? (
-                  <button type="button" className="btn btn-ghost btn-danger-text" onClick={() => setRemoving(member)}>
+                  <button
+                    type="button"
+                    className="btn btn-ghost btn-danger-text"
+                    data-permission="team.manage"
+                    onClick={() => setRemoving(member)}
+                  >
                     Remove<span className="visually-hidden"> {member.email}</span>
                   </button>
                 ) : null}
@@ -172,12 +181,16 @@ export function OrganizationPage() {
 
   const organization = org.data;
   const manage = canManage(me, organization);
+  // The operator's view of any organization; a customer's portal keeps the team on its own page.
+  const operator = isOperator(me);
+  // A support session is no member: it sees the organization as its owner (what `/me` says).
+  const mine = me.organizations.find((o) => o.id === organization.id);
   // A member joined, left or changed role: the member list and the organization's counts follow.
   const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.organizations.all });
 
   return (
     <>
-      {back}
+      {operator ? back : null}
       <PageHeader
         title={organization.name}
         subtitle={
@@ -186,8 +199,13 @@ export function OrganizationPage() {
           </>
         }
         actions={
-          manage ? (
-            <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+          operator && manage ? (
+            <button
+              type="button"
+              className="btn btn-primary"
+              data-permission="team.manage"
+              onClick={() => setAdding(true)}
+            >
               <PlusIcon />
               Invite
             </button>
@@ -198,11 +216,16 @@ export function OrganizationPage() {
         <div className="stat card">
           <span className="stat-label">Members</span>
           <span className="stat-value">{organization.memberCount}</span>
+          {operator ? null : (
+            <Link className="stat-link" to={`/organizations/${organization.slug}/team`}>
+              Team
+            </Link>
+          )}
         </div>
         <div className="stat card">
           <span className="stat-label">Your role</span>
           <span className="stat-value">
-            <RoleBadge role={organization.role} />
+            <RoleBadge role={operator ? organization.role : (mine?.role ?? organization.role)} />
           </span>
         </div>
         <div className="stat card">
@@ -223,34 +246,38 @@ export function OrganizationPage() {
           </span>
         </div>
       </div>
+      <TrialBanner organizationId={organization.id} />
       <UsageBars organizationId={organization.id} />
       <OrganizationProjects organizationId={organization.id} />
-      <section className="card card-flush">
-        <header className="card-header">
-          <h2>Members</h2>
-        </header>
-        {members.error ? (
-          <div className="card-body">
-            <Alert kind="error">{errorMessage(members.error)}</Alert>
-          </div>
-        ) : null}
-        {members.isPending ? <Loading /> : null}
-        {members.data && members.data.length === 0 ? (
-          <EmptyState icon={<UsersIcon width={28} height={28} />} title="No members yet">
-            <p>Invite the people who should work with this organization.</p>
-          </EmptyState>
-        ) : null}
-        {members.data && members.data.length > 0 ? (
-          <MembersTable
-            org={organization}
-            members={members.data}
-            manage={manage}
-            accounts={me.user.isPlatformAdmin ? { selfId: me.user.id } : null}
-            onChanged={refresh}
-          />
-        ) : null}
-      </section>
-      {manage ? <InvitationsSection org={organization} platformAdmin={me.user.isPlatformAdmin} /> : null}
+      {/* In the portal the people are on the Team page. */}
+      {operator ? (
+        <section className="card card-flush">
+          <header className="card-header">
+            <h2>Members</h2>
+          </header>
+          {members.error ? (
+            <div className="card-body">
+              <Alert kind="error">{errorMessage(members.error)}</Alert>
+            </div>
+          ) : null}
+          {members.isPending ? <Loading /> : null}
+          {members.data && members.data.length === 0 ? (
+            <EmptyState icon={<UsersIcon width={28} height={28} />} title="No members yet">
+              <p>Invite the people who should work with this organization.</p>
+            </EmptyState>
+          ) : null}
+          {members.data && members.data.length > 0 ? (
+            <MembersTable
+              org={organization}
+              members={members.data}
+              manage={manage}
+              accounts={isOperator(me) ? { selfId: me.user.id } : null}
+              onChanged={refresh}
+            />
+          ) : null}
+        </section>
+      ) : null}
+      {operator && manage ? <InvitationsSection org={organization} platformAdmin /> : null}
       {adding ? (
         <InviteModal
           org={organization}

@@ -16,6 +16,7 @@ import { Modal } from '../components/Modal';
 import { PageHeader } from '../components/PageHeader';
 import { useToast } from '../components/Toast';
 import { formatDate, formatRelative, slugify } from '../format';
+import { isOperator } from '../session/permissions';
 import { useMe, useSession } from '../session/SessionContext';
 import { MyInvitations } from './organization/MyInvitations';
 
@@ -116,7 +117,7 @@ export function OrganizationsPage() {
   const queryClient = useQueryClient();
   const { data, error, isPending } = useQuery(organizationsQuery());
   const organizationsChanged = () => void queryClient.invalidateQueries({ queryKey: queryKeys.organizations.all });
-  const canCreate = me.user.isPlatformAdmin;
+  const canCreate = isOperator(me);
 
   return (
     <>

@@ -8,6 +8,7 @@ import { Alert } from '../components/Alert';
 import { Loading } from '../components/EmptyState';
 import { ArrowLeftIcon, CloneIcon, PlusIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
+import { can } from '../session/permissions';
 import { useMe } from '../session/SessionContext';
 import { type ProjectInstance, projectOverviewQuery } from './project/queries';
 import { StageColumn } from './project/StageColumn';
@@ -70,14 +71,15 @@ export function ProjectPage() {
 
   const { project, stages } = overview.data;
   const org = (orgs.data ?? []).find((o) => o.id === project.organizationId);
-  const isAdmin = me.user.isPlatformAdmin || org?.role === 'owner' || org?.role === 'admin';
+  // Each stage's "new" follows the role's permission on that stage; copying production reads it as an operator.
+  const mayCreate = (stage: Stage) => can(me, project.organizationId, 'instance.operate', stage);
   const everyone = [...stages.production, ...stages.staging, ...stages.development];
   const production = stages.production.find((i) => !NOT_CLONABLE.has(i.status)) ?? stages.production[0];
   const newInstance = (stage: Stage) =>
     `/instances/new?${new URLSearchParams({ project: project.id, stage, name: freeName(stage === 'development' ? 'dev' : stage, everyone) })}`;
 
   let stagingAction: ReactNode = null;
-  if (isAdmin) {
+  if (mayCreate('staging') && mayCreate('production')) {
     if (!production)
       stagingAction = (
         <Unavailable label="New staging from production" reason="There is no production instance to copy yet." />
@@ -97,7 +99,11 @@ export function ProjectPage() {
         name: freeName('staging', everyone),
       });
       stagingAction = (
-        <Link className="btn btn-primary btn-small" to={`/instances/${production.id}/clone?${query}`}>
+        <Link
+          className="btn btn-primary btn-small"
+          data-permission="instance.operate"
+          to={`/instances/${production.id}/clone?${query}`}
+        >
           <CloneIcon />
           New staging from production
         </Link>
@@ -122,8 +128,12 @@ export function ProjectPage() {
           stage="production"
           instances={stages.production}
           action={
-            isAdmin && stages.production.length === 0 ? (
-              <Link className="btn btn-secondary btn-small" to={newInstance('production')}>
+            mayCreate('production') && stages.production.length === 0 ? (
+              <Link
+                className="btn btn-secondary btn-small"
+                data-permission="instance.operate@production"
+                to={newInstance('production')}
+              >
                 <PlusIcon />
                 New production instance
               </Link>
@@ -135,8 +145,12 @@ export function ProjectPage() {
           stage="development"
           instances={stages.development}
           action={
-            isAdmin ? (
-              <Link className="btn btn-secondary btn-small" to={newInstance('development')}>
+            mayCreate('development') ? (
+              <Link
+                className="btn btn-secondary btn-small"
+                data-permission="instance.operate"
+                to={newInstance('development')}
+              >
                 <PlusIcon />
                 New development instance
               </Link>

@@ -14,6 +14,7 @@ import {
 } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { useMe } from '../session/SessionContext';
+import '../styles/settings.css';
 import { GitSection } from './settings/GitSection';
 import { HostsSection } from './settings/HostsSection';
 import { ImportsSection } from './settings/ImportsSection';
@@ -29,23 +30,42 @@ const OidcProvidersSection = lazy(async () => ({
   default: (await import('./oidc/OidcProvidersSection')).OidcProvidersSection,
 }));
 const PlansSection = lazy(async () => ({ default: (await import('./plans/PlansSection')).PlansSection }));
+const TemplatesSection = lazy(async () => ({
+  default: (await import('./templates/TemplatesSection')).TemplatesSection,
+}));
+const SignupSettings = lazy(async () => ({ default: (await import('./signup/SignupSettings')).SignupSettings }));
+const LifecycleSection = lazy(async () => ({
+  default: (await import('./customers/LifecycleSection')).LifecycleSection,
+}));
 const MailTemplatesSection = lazy(async () => ({
   default: (await import('./mail-templates/MailTemplatesSection')).MailTemplatesSection,
 }));
 
+/**
+ * Every section of Settings, in the order shown; `group` puts it under a heading of the side list
+ * (the one list: adding a section is one entry here and one line in the panel below).
+ */
 const allTabs = [
-  { id: 'tokens', label: 'API tokens', icon: <KeyIcon />, adminOnly: false },
-  { id: 'password', label: 'Password', icon: <LockIcon />, adminOnly: false },
-  { id: 'hosts', label: 'Hosts', icon: <ServerIcon />, adminOnly: true },
-  { id: 'email', label: 'Email', icon: <MailIcon />, adminOnly: true },
-  { id: 'emails', label: 'Emails sent', icon: <MailIcon />, adminOnly: true },
-  { id: 'git', label: 'Git', icon: <BranchIcon />, adminOnly: true },
-  { id: 'imports', label: 'Imports', icon: <FileZipIcon />, adminOnly: true },
-  { id: 'outbound', label: 'Outbound', icon: <ExternalIcon />, adminOnly: true },
-  { id: 'plans', label: 'Plans', icon: <FileZipIcon />, adminOnly: true },
-  { id: 'sign-in', label: 'Sign-in providers', icon: <KeyIcon />, adminOnly: true },
-  { id: 'users', label: 'Users', icon: <UsersIcon />, adminOnly: true },
+  { id: 'tokens', label: 'API tokens', icon: <KeyIcon />, adminOnly: false, group: 'you' },
+  { id: 'password', label: 'Password', icon: <LockIcon />, adminOnly: false, group: 'you' },
+  { id: 'hosts', label: 'Hosts', icon: <ServerIcon />, adminOnly: true, group: 'platform' },
+  { id: 'email', label: 'Email', icon: <MailIcon />, adminOnly: true, group: 'platform' },
+  { id: 'emails', label: 'Emails sent', icon: <MailIcon />, adminOnly: true, group: 'platform' },
+  { id: 'git', label: 'Git', icon: <BranchIcon />, adminOnly: true, group: 'platform' },
+  { id: 'imports', label: 'Imports', icon: <FileZipIcon />, adminOnly: true, group: 'platform' },
+  { id: 'outbound', label: 'Outbound', icon: <ExternalIcon />, adminOnly: true, group: 'platform' },
+  { id: 'plans', label: 'Plans', icon: <FileZipIcon />, adminOnly: true, group: 'customers' },
+  { id: 'templates', label: 'Templates', icon: <FileZipIcon />, adminOnly: true, group: 'customers' },
+  { id: 'sign-up', label: 'Sign-up', icon: <UsersIcon />, adminOnly: true, group: 'customers' },
+  { id: 'sign-in', label: 'Sign-in providers', icon: <KeyIcon />, adminOnly: true, group: 'customers' },
+  { id: 'lifecycle', label: 'Lifecycle', icon: <UsersIcon />, adminOnly: true, group: 'customers' },
+  { id: 'users', label: 'Users', icon: <UsersIcon />, adminOnly: true, group: 'customers' },
 ] as const;
+const groups = [
+  { id: 'you', label: 'You' },
+  { id: 'platform', label: 'Platform' },
+  { id: 'customers', label: 'Customers' },
+] as const satisfies readonly { id: (typeof allTabs)[number]['group']; label: string }[];
 type TabId = (typeof allTabs)[number]['id'];
 
 export function SettingsPage() {
@@ -76,56 +96,89 @@ export function SettingsPage() {
           </a>
         }
       />
-      <div className="tabs" role="tablist" aria-label="Settings sections">
-        {tabs.map((t) => (
-          <button
-            key={t.id}
-            type="button"
-            role="tab"
-            id={`tab-${t.id}`}
-            aria-selected={tab === t.id}
-            aria-controls={`panel-${t.id}`}
-            className={tab === t.id ? 'tab active' : 'tab'}
-            onClick={() => choose(t.id)}
-          >
-            {t.icon}
-            {t.label}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
-        {tab === 'tokens' ? <TokensSection /> : null}
-        {tab === 'password' ? <PasswordSection /> : null}
-        {tab === 'hosts' ? (
-          <div className="card-stack">
-            <HostsSection />
-            <ReconcileSection />
+      <div className="settings-layout">
+        {/* One tablist per group, each named by its heading: a vertical list that holds any number of sections. */}
+        <nav className="settings-nav" aria-label="Settings sections">
+          {groups.map((g) => {
+            const inGroup = tabs.filter((t) => t.group === g.id);
+            if (inGroup.length === 0) return null;
+            return (
+              <div key={g.id} className="settings-nav-group">
+                <div className="settings-nav-heading" id={`settings-group-${g.id}`}>
+                  {g.label}
+                </div>
+                <div role="tablist" aria-orientation="vertical" aria-labelledby={`settings-group-${g.id}`}>
+                  {inGroup.map((t) => (
+                    <button
+                      key={t.id}
+                      type="button"
+                      role="tab"
+                      id={`tab-${t.id}`}
+                      aria-selected={tab === t.id}
+                      aria-controls={`panel-${t.id}`}
+                      className={tab === t.id ? 'settings-tab active' : 'settings-tab'}
+                      onClick={() => choose(t.id)}
+                    >
+                      {t.icon}
+                      {t.label}
+                    </button>
+                  ))}
+                </div>
+              </div>
+            );
+          })}
+        </nav>
+        <div className="settings-content">
+          <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+            {tab === 'tokens' ? <TokensSection /> : null}
+            {tab === 'password' ? <PasswordSection /> : null}
+            {tab === 'hosts' ? (
+              <div className="card-stack">
+                <HostsSection />
+                <ReconcileSection />
+              </div>
+            ) : null}
+            {tab === 'email' ? (
+              <Suspense fallback={<Loading />}>
+                <SmtpSection />
+              </Suspense>
+            ) : null}
+            {tab === 'emails' ? (
+              <Suspense fallback={<Loading />}>
+                <MailTemplatesSection />
+              </Suspense>
+            ) : null}
+            {tab === 'git' ? <GitSection /> : null}
+            {tab === 'imports' ? <ImportsSection /> : null}
+            {tab === 'outbound' ? <OutboundSection /> : null}
+            {tab === 'plans' ? (
+              <Suspense fallback={<Loading />}>
+                <PlansSection />
+              </Suspense>
+            ) : null}
+            {tab === 'templates' ? (
+              <Suspense fallback={<Loading />}>
+                <TemplatesSection />
+              </Suspense>
+            ) : null}
+            {tab === 'sign-up' ? (
+              <Suspense fallback={<Loading />}>
+                <SignupSettings />
+              </Suspense>
+            ) : null}
+            {tab === 'sign-in' ? (
+              <Suspense fallback={<Loading />}>
+                <OidcProvidersSection />
+              </Suspense>
+            ) : null}
+            {tab === 'lifecycle' ? (
+              <Suspense fallback={<Loading />}>
+                <LifecycleSection onOpen={choose} />
+              </Suspense>
+            ) : null}
+            {tab === 'users' ? <UsersSection /> : null}
           </div>
-        ) : null}
-        {tab === 'email' ? (
-          <Suspense fallback={<Loading />}>
-            <SmtpSection />
-          </Suspense>
-        ) : null}
-        {tab === 'emails' ? (
-          <Suspense fallback={<Loading />}>
-            <MailTemplatesSection />
-          </Suspense>
-        ) : null}
-        {tab === 'git' ? <GitSection /> : null}
-        {tab === 'imports' ? <ImportsSection /> : null}
-        {tab === 'outbound' ? <OutboundSection /> : null}
-        {tab === 'plans' ? (
-          <Suspense fallback={<Loading />}>
-            <PlansSection />
-          </Suspense>
-        ) : null}
-        {tab === 'sign-in' ? (
-          <Suspense fallback={<Loading />}>
-            <OidcProvidersSection />
-          </Suspense>
-        ) : null}
-        {tab === 'users' ? <UsersSection /> : null}
+        </div>
       </div>
     </>
   );

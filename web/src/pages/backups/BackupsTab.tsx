@@ -57,6 +57,7 @@ export function BackupsTab({ instance, isAdmin }: { instance: Instance; isAdmin:
     <button
       type="button"
       className="btn btn-primary"
+      data-permission="backup.manage"
       onClick={() => actions.backUp(instance)}
       disabled={!canBackUp}
       title={canBackUp ? undefined : `The instance is ${instance.status}; it can be backed up once it is ready.`}

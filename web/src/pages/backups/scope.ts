@@ -2,6 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { instancesQuery, organizationsQuery, projectsQuery, queryKeys } from '../../api/queries';
 import type { Instance, Organization, Project } from '../../api/types';
+import { can } from '../../session/permissions';
 import { useMe } from '../../session/SessionContext';
 
 /** Statuses whose instance can take data (a restore, clone or import target) or give it (a clone source). */
@@ -36,9 +37,8 @@ export function useAdminScope(): Scope {
   const projects = useQuery(projectsQuery());
   const instances = useQuery(instancesQuery());
   return useMemo(() => {
-    const isAdminOf = (id: string) =>
-      me.user.isPlatformAdmin ||
-      (orgs.data ?? []).some((o) => o.id === id && (o.role === 'owner' || o.role === 'admin'));
+    // Restoring, cloning into and importing need `backup.manage` (the one table, through /me).
+    const isAdminOf = (id: string) => can(me, id, 'backup.manage');
     const projectMap = new Map((projects.data ?? []).map((p) => [p.id, p]));
     return {
       organizations: (orgs.data ?? []).filter((o) => isAdminOf(o.id)),
@@ -56,14 +56,5 @@ export function useAdminScope(): Scope {
         void queryClient.invalidateQueries({ queryKey: queryKeys.instances.all });
       },
     };
-  }, [
-    me.user.isPlatformAdmin,
-    orgs.data,
-    orgs.error,
-    projects.data,
-    projects.error,
-    instances.data,
-    instances.error,
-    queryClient,
-  ]);
+  }, [me, orgs.data, orgs.error, projects.data, projects.error, instances.data, instances.error, queryClient]);
 }

@@ -137,6 +137,7 @@ export function ModulesTab({
             <button
               type="button"
               className="btn btn-secondary"
+              data-permission="instance.operate"
               disabled={disabled}
               onClick={() => plan({ updateList: true })}
             >

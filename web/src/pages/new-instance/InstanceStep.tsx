@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { SLUG_RULE } from '../../../../src/platform/name-rule';
 import { api, call } from '../../api/client';
@@ -13,8 +13,11 @@ import { FormError } from '../../components/FormError';
 import { EmailField, SlugField } from '../../components/FormFields';
 import { StageBadge } from '../../components/StatusBadges';
 import { formatMemoryMb, languages, sizePresets, stageHelp } from '../../operate';
+import { can } from '../../session/permissions';
 import { useMe } from '../../session/SessionContext';
 import { type OrganizationUsage, usageQuery } from '../plans/api';
+import type { UsableTemplate } from '../templates/api';
+import { TemplateSelect } from '../templates/TemplateSelect';
 import { useOdooVersions } from './versions';
 
 const cpuRange = limits.instanceCpus;
@@ -49,19 +52,27 @@ export function InstanceStep({
   const [stage, setStage] = useState<Stage>(() => stages.find((s) => s === params.get('stage')) ?? 'production');
   // The plan says before the user tries which stages have no room left, and why.
   const usage = useQuery(usageQuery(project.organizationId));
-  const stageRefusal = (s: Stage) => stageRefusalOf(usage.data, s);
-  // A refused stage is not left chosen: the first one with room is.
+  // The role first (developers make staging and development, production needs an admin), then the plan.
+  const stageRefusal = useCallback(
+    (s: Stage) =>
+      can(me, project.organizationId, 'instance.operate', s)
+        ? stageRefusalOf(usage.data, s)
+        : `Your role in ${organizationName} cannot create ${s} instances.`,
+    [me, project.organizationId, usage.data, organizationName],
+  );
+  // A refused stage is not left chosen: the first one allowed is.
   useEffect(() => {
-    if (stageRefusalOf(usage.data, stage) === null) return;
-    const open = stages.find((s) => stageRefusalOf(usage.data, s) === null);
+    if (stageRefusal(stage) === null) return;
+    const open = stages.find((s) => stageRefusal(s) === null);
     if (open) setStage(open);
-  }, [usage.data, stage]);
+  }, [stageRefusal, stage]);
   const [size, setSize] = useState<SizeChoice>('small');
   const [cpus, setCpus] = useState('1');
   const [memoryMb, setMemoryMb] = useState('2048');
   const [adminLogin, setAdminLogin] = useState(me.user.email);
   const [language, setLanguage] = useState('en_US');
   const [country, setCountry] = useState('');
+  const [template, setTemplate] = useState<UsableTemplate | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
@@ -85,6 +96,7 @@ export function InstanceStep({
             adminLogin: adminLogin.trim(),
             language,
             ...(country.trim() ? { country: country.trim().toUpperCase() } : {}),
+            ...(template ? { templateId: template.id } : {}),
           },
         }),
       );
@@ -117,7 +129,10 @@ export function InstanceStep({
           Odoo {project.odooVersion} cannot run on this host: {projectVersion.reason}
         </Alert>
       ) : null}
-      <FormError error={error} fields={['name', 'stage', 'cpus', 'memoryMb', 'adminLogin', 'language', 'country']} />
+      <FormError
+        error={error}
+        fields={['name', 'stage', 'cpus', 'memoryMb', 'adminLogin', 'language', 'country', 'templateId']}
+      />
       <SlugField
         label="Instance name"
         required
@@ -213,6 +228,19 @@ export function InstanceStep({
           </div>
         ) : null}
       </fieldset>
+      <TemplateSelect
+        odooVersion={project.odooVersion}
+        value={template}
+        error={fieldErrors.templateId}
+        onChange={(chosen) => {
+          // The template's language and country fill the form; the user may still change them.
+          setTemplate(chosen);
+          if (chosen) {
+            setLanguage(chosen.language);
+            setCountry(chosen.country ?? '');
+          }
+        }}
+      />
       <div className="form-grid form-grid-3">
         <EmailField
           label="Administrator login"
@@ -226,7 +254,10 @@ export function InstanceStep({
         <Field label="Language" error={fieldErrors.language}>
           {(props) => (
             <select {...props} value={language} onChange={(e) => setLanguage(e.target.value)}>
-              {languages.map((l) => (
+              {(languages.some((l) => l.code === language)
+                ? languages
+                : [...languages, { code: language, label: language }]
+              ).map((l) => (
                 <option key={l.code} value={l.code}>
                   {l.label} — {l.code}
                 </option>

@@ -15,7 +15,8 @@ import { PageHeader } from '../../components/PageHeader';
 import { useToast } from '../../components/Toast';
 import { formatDate } from '../../format';
 import { formatBytes } from '../../operate';
-import { useMe } from '../../session/SessionContext';
+import { can, isOperator } from '../../session/permissions';
+import { type Me, useMe } from '../../session/SessionContext';
 import { AddDestinationModal, type OwnerChoice } from './AddDestinationModal';
 import { useCleanup } from './CleanupButton';
 import { EditDestinationModal } from './EditDestinationModal';
@@ -28,8 +29,8 @@ interface Tested {
   error?: unknown;
 }
 
-const isAdminOf = (org: Organization | undefined, platformAdmin: boolean) =>
-  platformAdmin || org?.role === 'owner' || org?.role === 'admin';
+/** Offsite destinations are a backup matter: those who manage the organization's backups manage them. */
+const isAdminOf = (me: Me, org: Organization | undefined) => can(me, org?.id, 'backup.manage');
 
 function DestinationsTable({
   destinations,
@@ -249,7 +250,7 @@ function DestinationsTable({
 export function DestinationsPage() {
   const { slug } = useParams();
   const me = useMe();
-  const platformAdmin = me.user.isPlatformAdmin;
+  const platformAdmin = isOperator(me);
   const [adding, setAdding] = useState(false);
   const [saved, setSaved] = useState<{ id: string; test: DestinationTest } | null>(null);
   const queryClient = useQueryClient();
@@ -271,18 +272,18 @@ export function DestinationsPage() {
   const organizations = orgs.data ?? [];
   const owners: OwnerChoice[] = [
     ...(organization
-      ? isAdminOf(organization, platformAdmin)
+      ? isAdminOf(me, organization)
         ? [{ id: organization.id, label: organization.name }]
         : []
-      : organizations.filter((o) => isAdminOf(o, platformAdmin)).map((o) => ({ id: o.id, label: o.name }))),
+      : organizations.filter((o) => isAdminOf(me, o)).map((o) => ({ id: o.id, label: o.name }))),
     ...(platformAdmin ? [{ id: null, label: 'Platform-wide: every organization' }] : []),
   ];
   const canManage = (d: Destination) =>
     d.organizationId === null
       ? platformAdmin
       : isAdminOf(
+          me,
           organizations.find((o) => o.id === d.organizationId),
-          platformAdmin,
         );
   const destinations = list.data;
   const missing = slug && orgs.data && !organization;

@@ -37,4 +37,6 @@ export const oidcErrorMessages: Record<string, string> = {
   account_disabled: 'Your account is disabled. Ask your Marina administrator.',
   link_refused:
     'A platform administrator’s account is not linked to an external provider by email. Sign in with your password.',
+  account_exists:
+    'You already have a Marina account with that email address: sign in instead (with your password, or reset it).',
 };

@@ -33,7 +33,12 @@ export function RepositoriesTab({
 
   const repositories = list.data;
   const addButton = isAdmin ? (
-    <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+    <button
+      type="button"
+      className="btn btn-primary"
+      data-permission="repository.manage"
+      onClick={() => setAdding(true)}
+    >
       <PlusIcon />
       Add repository
     </button>

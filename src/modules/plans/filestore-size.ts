@@ -1,0 +1,65 @@
+import type { Instance } from '../../db/schema.js';
+import type { OneOffSpec, Runtime } from '../../runtime/port.js';
+import { namespaceLabels } from '../hosts/database-servers.js';
+import { ODOO_DATA_DIR } from '../instances/odoo-container.js';
+
+/** What measuring a filestore needs of an instance. */
+export type MeasuredInstance = Pick<Instance, 'id' | 'container_name' | 'volume_name' | 'db_name'>;
+
+/**
+ * The one-off that measures an instance's filestore without the tenant's say: the instance's data
+ * volume mounted read-only, at the path Odoo sees (a symlink the tenant made resolves as it does
+ * for Odoo), no network, root with every capability dropped but DAC_READ_SEARCH (it reads folders
+ * the tenant made unreadable, and can change nothing). `du -sbxD`: apparent bytes, the volume only,
+ * following the folder itself when the tenant swapped it for a symlink.
+ */
+export function filestoreProbeSpec(instance: MeasuredInstance, image: string, namespace: string): OneOffSpec {
+  return {
+    name: `${instance.container_name}-du`,
+    image,
+    entrypoint: ['du'],
+    command: ['-sbxD', `${ODOO_DATA_DIR}/filestore/${instance.db_name}`],
+    labels: namespaceLabels(namespace, 'usage-probe', instance.id),
+    network: 'none',
+    mounts: [{ type: 'volume', source: instance.volume_name, target: ODOO_DATA_DIR, readOnly: true }],
+    limits: { memoryBytes: 128 * 1024 * 1024, nanoCpus: 0.5e9, pids: 16 },
+    privileges: 'read',
+  };
+}
+
+/**
+ * The figure `du` printed: its total line ("<bytes>\t<path>"), even when it also complained (a
+ * partial total beats none); 0 when there is no filestore folder yet (a database without
+ * attachments); undefined when it said nothing usable, so the last figure stays.
+ */
+export function filestoreBytesOf(output: string | undefined): number | undefined {
+  if (output === undefined) return undefined;
+  const total = output.match(/^(\d+)\s/m)?.[1];
+  if (total !== undefined) return Number(total);
+  return /No such file/.test(output) ? 0 : undefined;
+}
+
+/**
+ * Measures the filestore from a one-off (see filestoreProbeSpec), whether or not the instance runs.
+ * When the one-off cannot run (its image is missing on the host), `du` inside the running
+ * container, as odoo, is the fallback: it misses folders the tenant made unreadable.
+ */
+export async function measureFilestore(
+  runtime: Pick<Runtime, 'run' | 'exec' | 'state' | 'volumeExists'>,
+  instance: MeasuredInstance,
+  probe: { image: string; namespace: string },
+): Promise<number | undefined> {
+  // Mounting a volume that is not there would make an empty one.
+  if (!(await runtime.volumeExists(instance.volume_name).catch(() => false))) return undefined;
+  const measured = await runtime
+    .run(filestoreProbeSpec(instance, probe.image, probe.namespace))
+    .then((result) => filestoreBytesOf(result.output))
+    .catch(() => undefined);
+  if (measured !== undefined) return measured;
+  const state = await runtime.state(instance.container_name).catch(() => undefined);
+  if (!state?.running) return undefined;
+  const inside = await runtime
+    .exec(instance.container_name, ['du', '-sbD', `${ODOO_DATA_DIR}/filestore/${instance.db_name}`], { user: 'odoo' })
+    .catch(() => undefined);
+  return filestoreBytesOf(inside?.output);
+}
