@@ -79,7 +79,7 @@ export async function signupBench(): Promise<void> {
       const asked = await app.inject({
         method: 'POST',
         url: '/api/v1/signup',
-        payload: { email, password: PASSWORD, organizationName: `Bench ${run}`, subdomain, planId: plan.id },
+        payload: { email, organizationName: `Bench ${run}`, subdomain, planId: plan.id },
       });
       if (asked.statusCode !== 202) throw new Error(`sign-up refused: ${asked.body}`);
       await marina.services.notices.drain();
@@ -87,7 +87,11 @@ export async function signupBench(): Promise<void> {
       const url = links(mail).find((l) => l.includes('#token=')) ?? '';
       const token = decodeURIComponent(url.split('#token=')[1] ?? '');
       const started = performance.now();
-      const verified = await app.inject({ method: 'POST', url: '/api/v1/signup/verify', payload: { token } });
+      const verified = await app.inject({
+        method: 'POST',
+        url: '/api/v1/signup/verify',
+        payload: { token, password: PASSWORD },
+      });
       if (verified.statusCode !== 200) throw new Error(`verify failed: ${verified.body}`);
       const { jobId } = verified.json<{ jobId: string }>();
       const hostname = `${subdomain}.${BASE_DOMAIN}`;

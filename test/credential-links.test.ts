@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCredentialLink } from '../src/modules/signup/credential-links.js';
 import { systemContext } from '../src/platform/context.js';
 import { MemoryRuntime } from '../src/runtime/memory.js';
-import { adminBrowser, as, type Browser, createTestApp, memberBrowser, signIn, type TestApp } from './helpers/app.js';
+import {
+  adminBrowser,
+  as,
+  type Browser,
+  createTestApp,
+  memberBrowser,
+  signIn,
+  type TestApp,
+  withToken,
+} from './helpers/app.js';
 import { makeOrganization, makeOrganizationWithAdmin, makeProject } from './helpers/factories.js';
 import { links, type SmtpCapture, startSmtpCapture } from './helpers/smtp-capture.js';
 
@@ -250,6 +259,22 @@ describe('opening a credentials link', () => {
     const deleting = await as(t, orgAdmin)('DELETE', `/api/v1/instances/${doomed.id}`);
     expect(deleting.statusCode, deleting.body).toBe(202);
     expectRefused(await open(viewer, doomedToken));
+  });
+
+  it('is refused to a token limited to another organization, which its own session may open', async () => {
+    const globex = await makeOrganization(as(t, admin), { slug: 'globex-links', name: 'Globex links' });
+    // The developer of acme is also a viewer at globex, and holds a token limited to globex.
+    await t.db
+      .insertInto('memberships')
+      .values({ organization_id: globex.id, user_id: developer.userId, role: 'viewer' })
+      .execute();
+    const made = await as(t, developer)('POST', '/api/v1/tokens', { name: 'globex only', organizationId: globex.id });
+    expect(made.statusCode, made.body).toBe(201);
+    const token = await sentLink(orgAdmin, instances.staging.id, developer, 'dev@acme.test');
+    const scoped = await withToken(t, made.json().secret)('POST', '/api/v1/credential-links/open', { token });
+    expectRefused(scoped);
+    const mine = await open(developer, token);
+    expect(mine.statusCode, mine.body).toBe(200);
   });
 
   it('refuses a session opened as the organization (support), which its own session may open', async () => {

@@ -49,6 +49,7 @@ describe('migrations', () => {
       'projects',
       'public_attempts',
       'push_hook_deliveries',
+      'released_hostnames',
       'repositories',
       'repository_checkouts',
       'schedules',

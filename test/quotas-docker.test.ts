@@ -130,6 +130,19 @@ describe('storage usage on Docker', () => {
       .executeTakeFirstOrThrow();
     expect(Number(linked.filestore_bytes)).toBeGreaterThanOrEqual(5_000_000);
 
+    // A link to a folder only the container has (its writable layer): the files in the volume
+    // still count, wherever the link points.
+    expect(await execAsOdoo(row.container_name, ['mkdir', '-p', '/tmp/elsewhere'])).toBe(0);
+    expect(await execAsOdoo(row.container_name, ['ln', '-sfn', '/tmp/elsewhere', folder])).toBe(0);
+    await t.services.usage.measure(instance.id);
+    const nowhere = await t.db
+      .selectFrom('instance_usage')
+      .select('filestore_bytes')
+      .where('instance_id', '=', instance.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(nowhere.filestore_bytes)).toBeGreaterThanOrEqual(5_000_000);
+    expect(await execAsOdoo(row.container_name, ['ln', '-sfn', `${folder}-real`, folder])).toBe(0);
+
     // Stopped, it is still measured from outside: its files did not change, nor does the figure.
     const stop = await call('POST', `/api/v1/instances/${instance.id}/stop`, {});
     expect(stop.statusCode, stop.body).toBe(202);
@@ -167,8 +180,8 @@ describe('the one-off that measures a filestore', () => {
     expect(inspected.HostConfig.Mounts).toEqual([
       expect.objectContaining({ Type: 'volume', Source: row.volume_name, Target: ODOO_DATA_DIR, ReadOnly: true }),
     ]);
-    expect(inspected.Config.Entrypoint).toEqual(['du']);
-    expect(inspected.Config.Cmd).toEqual(['-sbxD', `${ODOO_DATA_DIR}/filestore/${row.db_name}`]);
+    expect(inspected.Config.Entrypoint).toEqual(['timeout', '-s', 'KILL', '300', 'du']);
+    expect(inspected.Config.Cmd).toEqual(['-sbx', ODOO_DATA_DIR]);
 
     // Run with another command, the same container shows it: a loopback only, and writes refused.
     const seen = await runtime.run({

@@ -229,6 +229,60 @@ describe('sign-up through an external provider', () => {
     ).toBe('draft');
   });
 
+  it('a draft coming back obeys the settings of that moment: closed, refused domain, per-address limit', async () => {
+    const call = as(t, world.admin);
+    const comeBack = async (
+      subdomain: string,
+      account: { sub: string; email: string },
+      change: Record<string, unknown>,
+    ) => {
+      const { draftId, flowCookie, authorizationUrl } = await startSignup(subdomain, `Org ${subdomain}`);
+      provider.signInAs({ ...account, email_verified: true });
+      const back = await provider.authorize(authorizationUrl);
+      const changed = await call('PUT', '/api/v1/settings/signup', { ...settings, ...change });
+      expect(changed.statusCode, changed.body).toBe(200);
+      try {
+        const response = await callback(t, flowCookie, back);
+        const row = await t.db
+          .selectFrom('signups')
+          .select('status')
+          .where('id', '=', draftId)
+          .executeTakeFirstOrThrow();
+        expect(row.status, subdomain).toBe('draft');
+        expect(await t.db.selectFrom('users').select('id').where('email', '=', account.email).execute()).toEqual([]);
+        expect(await organizationsNamed(`Org ${subdomain}`)).toEqual([]);
+        // The callback turns any refusal but its own into the login page's generic error.
+        return { status: response.statusCode, location: response.headers.location };
+      } finally {
+        await call('PUT', '/api/v1/settings/signup', settings);
+      }
+    };
+    const refused = { status: 302, location: '/login?error=oidc_failed' };
+    expect(await comeBack('late-closed', { sub: 'late-1', email: 'late@closed.test' }, { enabled: false })).toEqual(
+      refused,
+    );
+    expect(
+      await comeBack(
+        'late-refused',
+        { sub: 'late-2', email: 'late@eu.refused-later.test' },
+        { refusedDomains: ['refused-later.test'] },
+      ),
+    ).toEqual(refused);
+    // The provider's address counts against the per-address limit like an emailed request would.
+    const asked = await world.post('/api/v1/signup', world.form('late@limited.test', 'late-email'), nextIp());
+    expect(asked.statusCode, asked.body).toBe(202);
+    expect(
+      await comeBack('late-limit', { sub: 'late-3', email: 'late@limited.test' }, { perAddressPerDay: 1 }),
+    ).toEqual(refused);
+    // With the settings back, the same kind of draft completes: the refusals above were the settings'.
+    const { response } = await through('late-ok', 'Late Ok', {
+      sub: 'late-4',
+      email: 'late@eu.refused-later.test',
+      email_verified: true,
+    });
+    expect(String(response.headers.location)).toMatch(/^\/signup\/welcome\?/);
+  }, 120_000);
+
   it('drafts count against the per-client limit', async () => {
     const call = as(t, world.admin);
     expect((await call('PUT', '/api/v1/settings/signup', { ...settings, perIpPerHour: 2 })).statusCode).toBe(200);

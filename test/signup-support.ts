@@ -35,8 +35,10 @@ export interface SignupWorld {
   tokenFor(email: string): Promise<string>;
   /** A public request from a client address of the test's choice. */
   post(url: string, payload: object, ip: string): Promise<LightMyRequestResponse>;
-  /** The sign-up form with an email and a strong password, on the trial plan. */
+  /** The sign-up form with an email (no password: it is chosen at verify), on the trial plan. */
   form(email: string, subdomain: string, extra?: Record<string, unknown>): Record<string, unknown>;
+  /** Verifies a mailed link choosing `password` (a strong one unless given; `null` sends none). */
+  verify(token: string, password?: string | null, ip?: string): Promise<LightMyRequestResponse>;
   /** Waits until the job has ended; its final status. */
   jobEnded(id: string): Promise<string>;
   close(): Promise<void>;
@@ -127,12 +129,18 @@ export async function startSignupWorld(
     post: (url, payload, ip) => t.app.inject({ method: 'POST', url, payload, remoteAddress: ip }),
     form: (email, subdomain, extra = {}) => ({
       email,
-      password: STRONG_PASSWORD,
       organizationName: `Org of ${email}`,
       subdomain,
       planId: plan.id,
       ...extra,
     }),
+    verify: (token, password = STRONG_PASSWORD, ip = '10.99.0.1') =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/signup/verify',
+        payload: password === null ? { token } : { token, password },
+        remoteAddress: ip,
+      }),
     async tokenFor(email) {
       await t.services.notices.drain();
       await smtp.waitForMessage((m) => m.to.includes(email) && isVerifyMail(m), 10_000);

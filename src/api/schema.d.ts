@@ -127,6 +127,8 @@ export interface paths {
                                 id: string;
                                 email: string;
                                 name: string;
+                                /** @description The language of the mails Marina sends them (en when no translation exists) */
+                                locale: string;
                                 isPlatformAdmin: boolean;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -351,6 +353,8 @@ export interface paths {
                                 id: string;
                                 email: string;
                                 name: string;
+                                /** @description The language of the mails Marina sends them (en when no translation exists) */
+                                locale: string;
                                 isPlatformAdmin: boolean;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -435,6 +439,8 @@ export interface paths {
                                 id: string;
                                 email: string;
                                 name: string;
+                                /** @description The language of the mails Marina sends them (en when no translation exists) */
+                                locale: string;
                                 isPlatformAdmin: boolean;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -501,7 +507,83 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change your own name or language (the language of the mails Marina sends you) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        /** @description A language code such as en, fr or pt-BR */
+                        locale?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** User */
+                            user: {
+                                id: string;
+                                email: string;
+                                name: string;
+                                /** @description The language of the mails Marina sends them (en when no translation exists) */
+                                locale: string;
+                                isPlatformAdmin: boolean;
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/v1/me/password": {
@@ -697,6 +779,8 @@ export interface paths {
                                 id: string;
                                 email: string;
                                 name: string;
+                                /** @description The language of the mails Marina sends them (en when no translation exists) */
+                                locale: string;
                                 isPlatformAdmin: boolean;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -791,6 +875,8 @@ export interface paths {
                                 id: string;
                                 email: string;
                                 name: string;
+                                /** @description The language of the mails Marina sends them (en when no translation exists) */
+                                locale: string;
                                 isPlatformAdmin: boolean;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -882,6 +968,8 @@ export interface paths {
                                 id: string;
                                 email: string;
                                 name: string;
+                                /** @description The language of the mails Marina sends them (en when no translation exists) */
+                                locale: string;
                                 isPlatformAdmin: boolean;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -1747,6 +1835,8 @@ export interface paths {
                                 id: string;
                                 email: string;
                                 name: string;
+                                /** @description The language of the mails Marina sends them (en when no translation exists) */
+                                locale: string;
                                 isPlatformAdmin: boolean;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -1932,6 +2022,8 @@ export interface paths {
                                 id: string;
                                 email: string;
                                 name: string;
+                                /** @description The language of the mails Marina sends them (en when no translation exists) */
+                                locale: string;
                                 isPlatformAdmin: boolean;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -2655,7 +2747,7 @@ export interface paths {
             parameters: {
                 query?: {
                     category?: string;
-                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete";
+                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete";
                     actor?: string;
                     target?: string;
                     organization?: string;
@@ -2859,7 +2951,7 @@ export interface paths {
                                      * AuditAction
                                      * @enum {string}
                                      */
-                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete";
+                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete";
                                     describe: string;
                                 }[];
                             }[];
@@ -17063,7 +17155,6 @@ export interface paths {
                     "application/json": {
                         /** @description Email address */
                         email: string;
-                        password: string;
                         organizationName: string;
                         subdomain: string;
                         planId: string;
@@ -17248,7 +17339,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Verify the emailed link: makes the account, organization, trial and project, signs in, and queues the first instance */
+        /** Verify the emailed link with the password the person chooses now: makes the account (with that password), organization, trial and project, signs in, and queues the first instance. A weak password changes nothing (the link still works) */
         post: {
             parameters: {
                 query?: never;
@@ -17260,6 +17351,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         token: string;
+                        password: string;
                     };
                 };
             };
@@ -17276,6 +17368,8 @@ export interface paths {
                                 id: string;
                                 email: string;
                                 name: string;
+                                /** @description The language of the mails Marina sends them (en when no translation exists) */
+                                locale: string;
                                 isPlatformAdmin: boolean;
                                 /** Format: date-time */
                                 createdAt: string;

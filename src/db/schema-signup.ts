@@ -76,8 +76,15 @@ export interface CredentialLinksTable {
   used_at: NullableTimestamp;
 }
 
+/** A deleted instance's platform hostname, never given again (0025). */
+export interface ReleasedHostnamesTable {
+  hostname: string;
+  released_at: CreatedAt;
+}
+
 export interface SignupTables {
   odoo_templates: OdooTemplatesTable;
   signups: SignupsTable;
   credential_links: CredentialLinksTable;
+  released_hostnames: ReleasedHostnamesTable;
 }

@@ -226,8 +226,9 @@ describe('sign-up in the browser, to a running Odoo behind the edge', { timeout:
     await page.getByText('Odoo 17.0').waitFor();
     // The price as the currency writes it, from minor units.
     await expect(page.locator('.signup-price').first().textContent()).resolves.toContain('€19.90');
-    await page.getByLabel('Password', { exact: true }).fill(password);
-    await page.getByLabel('Confirm password').fill(password);
+    // No password on this form: it is chosen after the address is confirmed.
+    await expect(page.getByLabel('Password', { exact: true }).count()).resolves.toBe(0);
+    await page.getByText('You choose your password after confirming your email').waitFor();
     // A refused email domain: the answer lands on the email field, and nothing is sent.
     await page.getByLabel('Work email').fill('mira@throwaway.test');
     await page.getByRole('button', { name: 'Start free trial' }).click();
@@ -243,10 +244,19 @@ describe('sign-up in the browser, to a running Odoo behind the edge', { timeout:
     await expect(page.getByTestId('signup-sent').textContent()).resolves.toContain(email);
     await shoot(page, 'signup-sent');
 
-    // The mailed link: confirms the address, signs in, and the first Odoo is on its way.
+    // The mailed link asks for the password; opening it alone makes nothing (a mail scanner may open it).
     const link = await verifyLink(email);
     expect(link.startsWith(`${baseUrl}/signup/verify#token=`)).toBe(true);
     await page.goto(link);
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(page.url()).toBe(link);
+    const waiting = await t.db.selectFrom('signups').select('status').where('email', '=', email).executeTakeFirst();
+    expect(waiting?.status).toBe('pending');
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByLabel('Confirm password').fill(password);
+    await shoot(page, 'signup-verify');
+    await page.getByRole('button', { name: 'Create my account' }).click();
     await page.waitForURL(`${baseUrl}/signup/welcome?**`);
     const welcome = page.getByTestId('signup-welcome');
     await page.getByRole('progressbar', { name: 'Provisioning progress' }).waitFor();
@@ -274,9 +284,12 @@ describe('sign-up in the browser, to a running Odoo behind the edge', { timeout:
     await page.waitForURL(`${baseUrl}/instances/**`);
     await page.context().close();
 
-    // The mailed link works once: opened again, it says so and offers to sign in.
+    // The mailed link works once: used again (opening sends nothing; the button does), it says so and offers to sign in.
     const again = await newPage();
     await again.goto(link);
+    await again.getByLabel('Password', { exact: true }).fill(password);
+    await again.getByLabel('Confirm password').fill(password);
+    await again.getByRole('button', { name: 'Create my account' }).click();
     await again.getByText('This link no longer works').waitFor();
     await again.getByRole('link', { name: 'Sign in' }).waitFor();
     await shoot(again, 'signup-link-used');

@@ -93,7 +93,7 @@ describe.skipIf(!source)('real Odoo 17: sign-up with a template', () => {
     );
     expect(asked.statusCode, asked.body).toBe(202);
     const token = await world.tokenFor(EMAIL);
-    const verified = await world.post('/api/v1/signup/verify', { token }, '10.77.0.1');
+    const verified = await world.verify(token, undefined, '10.77.0.1');
     expect(verified.statusCode, verified.body).toBe(200);
     const { instanceId, jobId, credentialsToken, csrfToken, user } = verified.json<{
       instanceId: string;

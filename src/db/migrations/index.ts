@@ -22,6 +22,7 @@ import * as lifecycle from './0021_lifecycle.js';
 import * as notices from './0022_notices.js';
 import * as oidc from './0023_oidc.js';
 import * as signup from './0024_signup.js';
+import * as releasedNames from './0025_released_names.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -48,4 +49,5 @@ export const migrations: Record<string, Migration> = {
   '0022_notices': notices,
   '0023_oidc': oidc,
   '0024_signup': signup,
+  '0025_released_names': releasedNames,
 };

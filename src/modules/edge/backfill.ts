@@ -12,7 +12,7 @@ import { allocateEdgeIdentity } from './allocation.js';
  */
 export async function backfillEdgeIdentities(deps: {
   db: Db;
-  edge: Pick<EdgeConfig, 'baseDomain' | 'namePattern'>;
+  edge: Pick<EdgeConfig, 'baseDomain' | 'namePattern'> & { publicUrl?: string | undefined };
   instances: Pick<InstanceService, 'freePort'>;
   logger: Logger;
 }): Promise<number> {

@@ -201,7 +201,12 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
     async start() {
       if (started) return;
       started = true;
-      await backfillEdgeIdentities({ db, edge: edgeConfig, instances, logger: log });
+      await backfillEdgeIdentities({
+        db,
+        edge: { ...edgeConfig, publicUrl: config.publicUrl },
+        instances,
+        logger: log,
+      });
       await dns.start(edgeConfig.dnsPort);
       instances.bus.on('instance', onInstance);
       instances.bus.on('instance-removed', onInstance);

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { edgeIpCandidates, isEdgeIp, MAX_LABEL, platformLabel, RESERVED_LABELS, uniqueLabel } from './names.js';
+import {
+  consoleLabel,
+  edgeIpCandidates,
+  isEdgeIp,
+  MAX_LABEL,
+  platformLabel,
+  RESERVED_LABELS,
+  uniqueLabel,
+} from './names.js';
 
 describe('platform names', () => {
   it('fills the pattern with the instance, project and organization, as one DNS label', () => {
@@ -38,6 +46,24 @@ describe('platform names', () => {
       expect(uniqueLabel(word, () => false)).toBe(`${word}-2`);
     }
     expect(uniqueLabel('shop', () => false)).toBe('shop');
+  });
+
+  it('refuses the names mail clients and mail servers look up by convention under a domain', () => {
+    for (const word of ['mta-sts', 'autoconfig', 'autodiscover', 'wpad', 'webmail', 'postmaster']) {
+      expect(RESERVED_LABELS.has(word)).toBe(true);
+      expect(uniqueLabel(word, () => false)).toBe(`${word}-2`);
+    }
+  });
+
+  it("finds the console's own label only when its host is directly under the base domain", () => {
+    expect(consoleLabel('https://my-marina.apps.example.test', 'apps.example.test')).toBe('my-marina');
+    expect(consoleLabel('https://My-Marina.Apps.Example.Test:8443/x', 'apps.example.test')).toBe('my-marina');
+    expect(consoleLabel('https://a.b.apps.example.test', 'apps.example.test')).toBeUndefined();
+    expect(consoleLabel('https://apps.example.test', 'apps.example.test')).toBeUndefined();
+    expect(consoleLabel('https://marina.example.test', 'apps.example.test')).toBeUndefined();
+    expect(consoleLabel('https://evilapps.example.test', 'apps.example.test')).toBeUndefined();
+    expect(consoleLabel(undefined, 'apps.example.test')).toBeUndefined();
+    expect(consoleLabel('not a url', 'apps.example.test')).toBeUndefined();
   });
 });
 

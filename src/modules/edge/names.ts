@@ -3,12 +3,38 @@
  * MARINA_EDGE_NAME_PATTERN and is one DNS label; its edge address is a free one of 127.77.0.0/16.
  */
 
-/** Words a platform name may never be: they name (or may one day name) the platform's own services. */
+/**
+ * Words a platform name may never be: they name (or may one day name) the platform's own services,
+ * or are names mail clients, browsers and certificate authorities look up by convention under a
+ * domain (autoconfig, autodiscover, mta-sts, wpad…): a tenant holding one could answer for them.
+ */
 export const RESERVED_LABELS: ReadonlySet<string> = new Set(
-  'www api admin mail smtp imap pop ftp ns ns1 ns2 marina app apps status docs help support billing root localhost'.split(
-    ' ',
-  ),
+  [
+    'www api admin mail smtp imap pop ftp ns ns1 ns2 marina app apps status docs help support billing root localhost',
+    'console portal login auth sso account accounts signup dashboard static assets cdn',
+    'mta-sts autoconfig autodiscover wpad isatap pop3 webmail mx email postmaster hostmaster abuse webmaster',
+  ]
+    .join(' ')
+    .split(' '),
 );
+
+/**
+ * The console's own label when Marina's public URL is a name directly under the base domain
+ * (`console.<base>` → `console`), so no instance can be given the console's hostname; else undefined.
+ */
+export function consoleLabel(publicUrl: string | undefined, baseDomain: string): string | undefined {
+  if (!publicUrl) return undefined;
+  let host: string;
+  try {
+    host = new URL(publicUrl).hostname.toLowerCase().replace(/\.$/, '');
+  } catch {
+    return undefined;
+  }
+  const suffix = `.${baseDomain.toLowerCase()}`;
+  if (!host.endsWith(suffix)) return undefined;
+  const label = host.slice(0, -suffix.length);
+  return label !== '' && !label.includes('.') ? label : undefined;
+}
 
 export const MAX_LABEL = 63;
 

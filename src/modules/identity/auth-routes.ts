@@ -123,6 +123,27 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     },
   );
 
+  app.patch(
+    '/me',
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Change your own name or language (the language of the mails Marina sends you)',
+        body: Type.Object(
+          {
+            name: Type.Optional(Name),
+            locale: Type.Optional(
+              Type.String({ minLength: 2, maxLength: 12, description: 'A language code such as en, fr or pt-BR' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: Type.Object({ user: User }) }),
+      },
+    },
+    async (request) => ({ user: await services.users.updateProfile(contextOf(request), request.body) }),
+  );
+
   app.post(
     '/me/password',
     {

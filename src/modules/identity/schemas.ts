@@ -49,6 +49,7 @@ export const User = Type.Object(
     id: Type.String(),
     email: Type.String(),
     name: Type.String(),
+    locale: Type.String({ description: 'The language of the mails Marina sends them (en when no translation exists)' }),
     isPlatformAdmin: Type.Boolean(),
     createdAt: DateTime,
   },

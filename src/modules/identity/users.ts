@@ -13,10 +13,14 @@ import type { User as UserSchema } from './schemas.js';
 /** A user as the API answers it (the `User` schema). */
 export type UserView = Static<typeof UserSchema>;
 
+/** The mail templates' locale form (src/modules/notices/templates.ts). */
+const PROFILE_LOCALE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/;
+
 export const userView = (user: User): UserView => ({
   id: user.id,
   email: user.email,
   name: user.name,
+  locale: user.locale,
   isPlatformAdmin: user.is_platform_admin,
   createdAt: user.created_at.toISOString(),
 });
@@ -87,6 +91,49 @@ export class UserService {
       await this.deps.audit.record(
         ctx,
         { action: 'user.create_admin', target: { type: 'user', id: user.id, label: email } },
+        trx,
+      );
+      return userView(user);
+    });
+  }
+
+  /**
+   * The signed-in person's own name and language (the language of the mails Marina sends them).
+   * Only what is given changes; the audit trail keeps before and after.
+   */
+  async updateProfile(ctx: RequestContext, input: { name?: unknown; locale?: unknown }): Promise<UserView> {
+    const actor = requireUser(ctx.actor);
+    requireUnrestricted(actor);
+    const change: { name?: string; locale?: string } = {};
+    if (input.name !== undefined) change.name = requireLabel(input.name, 'name', limits.name);
+    if (input.locale !== undefined) {
+      if (typeof input.locale !== 'string' || !PROFILE_LOCALE.test(input.locale))
+        throw new MarinaError('MARINA_E_VALIDATION', 'locale is a language code such as en, fr or pt-BR.', {
+          field: 'locale',
+        });
+      change.locale = input.locale;
+    }
+    return this.deps.db.transaction().execute(async (trx) => {
+      const before = await trx
+        .selectFrom('users')
+        .selectAll()
+        .where('id', '=', actor.userId)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      if (Object.keys(change).length === 0) return userView(before);
+      const user = await trx
+        .updateTable('users')
+        .set(change)
+        .where('id', '=', actor.userId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.deps.audit.record(
+        ctx,
+        {
+          action: 'user.update_profile',
+          target: { type: 'user', id: user.id, label: user.email },
+          details: { before: { name: before.name, locale: before.locale }, after: change },
+        },
         trx,
       );
       return userView(user);

@@ -32,7 +32,7 @@ export interface InsertNewDeps {
   operations: OperationService;
   runner: JobRunner;
   box: SecretBox;
-  config: Pick<MarinaConfig, 'instances' | 'namespace' | 'edge'>;
+  config: Pick<MarinaConfig, 'instances' | 'namespace' | 'edge' | 'publicUrl'>;
   bus: InstanceBus;
   quotas: QuotaGate;
   view(instance: Instance): InstanceView;
@@ -146,7 +146,9 @@ async function edgeFields(
 ): Promise<Partial<Pick<Instance, 'hostname' | 'edge_ip' | 'gevent_port'>>> {
   const edge = deps.config.edge;
   if (!edge) return {};
-  const identity = await allocateEdgeIdentity(trx, edge, {
+  // With the public URL, the console's own label (when under the base domain) is never an instance's.
+  const names = { ...edge, publicUrl: deps.config.publicUrl };
+  const identity = await allocateEdgeIdentity(trx, names, {
     instance: fields.name,
     projectId: fields.project.id,
     organizationId: fields.project.organization_id,

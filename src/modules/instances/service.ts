@@ -223,9 +223,20 @@ export class InstanceService {
     await this.deps.db.updateTable('instances').set({ database_server_id: serverId }).where('id', '=', id).execute();
   }
 
-  /** The last step of a delete: the record goes; jobs and the audit trail keep its name. */
+  /**
+   * The last step of a delete: the record goes; jobs and the audit trail keep its name. Its platform
+   * hostname is remembered in the same transaction and never given again (allocation.ts).
+   */
   async forget(id: string): Promise<void> {
-    await this.deps.db.deleteFrom('instances').where('id', '=', id).execute();
+    await this.deps.db.transaction().execute(async (trx) => {
+      const gone = await trx.deleteFrom('instances').where('id', '=', id).returning('hostname').executeTakeFirst();
+      if (gone?.hostname)
+        await trx
+          .insertInto('released_hostnames')
+          .values({ hostname: gone.hostname })
+          .onConflict((oc) => oc.column('hostname').doNothing())
+          .execute();
+    });
     this.bus.emit('instance-removed', { id });
   }
 

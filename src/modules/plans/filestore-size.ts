@@ -3,6 +3,9 @@ import type { OneOffSpec, Runtime } from '../../runtime/port.js';
 import { namespaceLabels } from '../hosts/database-servers.js';
 import { ODOO_DATA_DIR } from '../instances/odoo-container.js';
 
+/** How long one measurement may take before it is abandoned (the last figure stays). */
+export const PROBE_SECONDS = 300;
+
 /** What measuring a filestore needs of an instance. */
 export type MeasuredInstance = Pick<Instance, 'id' | 'container_name' | 'volume_name' | 'db_name'>;
 
@@ -10,15 +13,18 @@ export type MeasuredInstance = Pick<Instance, 'id' | 'container_name' | 'volume_
  * The one-off that measures an instance's filestore without the tenant's say: the instance's data
  * volume mounted read-only, at the path Odoo sees (a symlink the tenant made resolves as it does
  * for Odoo), no network, root with every capability dropped but DAC_READ_SEARCH (it reads folders
- * the tenant made unreadable, and can change nothing). `du -sbxD`: apparent bytes, the volume only,
- * following the folder itself when the tenant swapped it for a symlink.
+ * the tenant made unreadable, and can change nothing). `du -sbx` of the whole volume: apparent
+ * bytes of everything the instance keeps there (filestore, sessions), links counted, never followed.
  */
 export function filestoreProbeSpec(instance: MeasuredInstance, image: string, namespace: string): OneOffSpec {
   return {
     name: `${instance.container_name}-du`,
     image,
-    entrypoint: ['du'],
-    command: ['-sbxD', `${ODOO_DATA_DIR}/filestore/${instance.db_name}`],
+    // Bounded: a tenant's tree of millions of files must not hold up every other measurement.
+    entrypoint: ['timeout', '-s', 'KILL', String(PROBE_SECONDS), 'du'],
+    // The whole volume, links not followed: whatever the tenant moves or links inside it still
+    // counts, and a link pointing out of it cannot lower the figure.
+    command: ['-sbx', ODOO_DATA_DIR],
     labels: namespaceLabels(namespace, 'usage-probe', instance.id),
     network: 'none',
     mounts: [{ type: 'volume', source: instance.volume_name, target: ODOO_DATA_DIR, readOnly: true }],
@@ -29,14 +35,13 @@ export function filestoreProbeSpec(instance: MeasuredInstance, image: string, na
 
 /**
  * The figure `du` printed: its total line ("<bytes>\t<path>"), even when it also complained (a
- * partial total beats none); 0 when there is no filestore folder yet (a database without
- * attachments); undefined when it said nothing usable, so the last figure stays.
+ * partial total beats none); undefined when it said nothing usable — a missing folder included, as
+ * a tenant can swap it for a link to nowhere — so the last figure stays (a new instance's is 0).
  */
 export function filestoreBytesOf(output: string | undefined): number | undefined {
   if (output === undefined) return undefined;
   const total = output.match(/^(\d+)\s/m)?.[1];
-  if (total !== undefined) return Number(total);
-  return /No such file/.test(output) ? 0 : undefined;
+  return total === undefined ? undefined : Number(total);
 }
 
 /**

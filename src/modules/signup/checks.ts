@@ -3,7 +3,7 @@ import type { Db } from '../../db/database.js';
 import type { OdooTemplatesTable } from '../../db/schema.js';
 import { MarinaError } from '../../platform/errors.js';
 import { isUuid } from '../../platform/validation.js';
-import { labelPart, RESERVED_LABELS } from '../edge/names.js';
+import { consoleLabel, labelPart, RESERVED_LABELS } from '../edge/names.js';
 import type { SignupSettings } from './settings.js';
 
 export type OdooTemplate = Selectable<OdooTemplatesTable>;
@@ -19,19 +19,27 @@ export interface SubdomainAnswer {
   message?: string;
 }
 
+/** Where sign-up subdomains live: the edge's base domain, and the console's URL (its label is reserved). */
+export interface PlatformNames {
+  baseDomain: string;
+  publicUrl?: string | undefined;
+}
+
 /**
  * Whether a subdomain can be had: one DNS label already in its own normal form (so what the
- * customer typed is exactly what they get), 3–40 characters, not reserved by the edge or the
- * platform admin, not an instance's name, not held by a sign-up under way.
+ * customer typed is exactly what they get), 3–40 characters, not reserved by the edge, the console
+ * or the platform admin, not an instance's name nor a deleted instance's, not held by a sign-up under way.
  */
 export async function subdomainAnswer(
   db: Db,
   settings: Pick<SignupSettings, 'reservedNames'>,
-  baseDomain: string,
+  /** The base domain alone, or with the public URL so that the console's own label is reserved too. */
+  names: string | PlatformNames,
   raw: unknown,
   /** A new request of the same address replaces its pending one: its own hold does not count. */
   exceptEmail?: string,
 ): Promise<SubdomainAnswer> {
+  const { baseDomain, publicUrl } = typeof names === 'string' ? { baseDomain: names, publicUrl: undefined } : names;
   const name = typeof raw === 'string' ? raw.trim() : '';
   const refuse = (reason: SubdomainReason, message: string): SubdomainAnswer => ({
     name,
@@ -44,12 +52,19 @@ export async function subdomainAnswer(
       'invalid',
       `A subdomain has ${SUBDOMAIN.min} to ${SUBDOMAIN.max} characters: lower-case letters, digits and single dashes inside.`,
     );
-  if (RESERVED_LABELS.has(name) || settings.reservedNames.includes(name))
+  if (
+    RESERVED_LABELS.has(name) ||
+    settings.reservedNames.includes(name) ||
+    name === consoleLabel(publicUrl, baseDomain)
+  )
     return refuse('reserved', `${name} is reserved; pick another subdomain.`);
-  const instance = await db
-    .selectFrom('instances')
-    .select('id')
-    .where('hostname', '=', `${name}.${baseDomain}`)
+  const hostname = `${name}.${baseDomain}`;
+  const instance = await db.selectFrom('instances').select('id').where('hostname', '=', hostname).executeTakeFirst();
+  // A deleted instance's name is never given again: a stale CNAME to it would follow the newcomer.
+  const released = await db
+    .selectFrom('released_hostnames')
+    .select('hostname')
+    .where('hostname', '=', hostname)
     .executeTakeFirst();
   let heldQuery = db
     .selectFrom('signups')
@@ -59,7 +74,7 @@ export async function subdomainAnswer(
   if (exceptEmail)
     heldQuery = heldQuery.where((eb) => eb.or([eb('status', '=', 'provisioning'), eb('email', '!=', exceptEmail)]));
   const held = await heldQuery.executeTakeFirst();
-  if (instance || held) return refuse('taken', `${name}.${baseDomain} is taken; pick another subdomain.`);
+  if (instance || released || held) return refuse('taken', `${hostname} is taken; pick another subdomain.`);
   return { name, available: true, reason: null };
 }
 

@@ -85,6 +85,8 @@ export class CredentialLinkOpener {
         : undefined;
       if (!instance || instance.status === 'deleting' || (!member && !actor.isPlatformAdmin))
         throw new InvalidLinkError();
+      // A token limited to one organization reaches nothing of another, its user's links included.
+      if (actor.organizationId && actor.organizationId !== instance.organization_id) throw new InvalidLinkError();
       await this.deps.audit.record(
         ctx,
         {

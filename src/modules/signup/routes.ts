@@ -3,7 +3,15 @@ import { Type } from 'typebox';
 import { anonymousContext, contextOf, setSessionCookie } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
 import { responses } from '../../platform/http/schemas.js';
-import { SignupAnswer, SignupInfo, SignupRequest, SignupSettings, SignupVerified, SubdomainCheck } from './schemas.js';
+import {
+  SignupAnswer,
+  SignupInfo,
+  SignupRequest,
+  SignupSettings,
+  SignupVerified,
+  SignupVerify,
+  SubdomainCheck,
+} from './schemas.js';
 
 const tags = ['signup'];
 
@@ -63,8 +71,8 @@ export const signupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       schema: {
         tags,
         summary:
-          'Verify the emailed link: makes the account, organization, trial and project, signs in, and queues the first instance',
-        body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+          'Verify the emailed link with the password the person chooses now: makes the account (with that password), organization, trial and project, signs in, and queues the first instance. A weak password changes nothing (the link still works)',
+        body: SignupVerify,
         response: responses({ 200: SignupVerified }),
       },
     },
@@ -72,6 +80,7 @@ export const signupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       const done = await signups.verify(
         anonymousContext(request),
         request.body.token,
+        request.body.password,
         request.headers['user-agent'] ?? null,
       );
       const { session } = done;

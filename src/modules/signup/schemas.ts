@@ -69,7 +69,6 @@ export const SignupRequest = Type.Union(
     Type.Object(
       {
         email: Email,
-        password: Type.String({ maxLength: limits.password.max }),
         ...common,
       },
       { additionalProperties: false },
@@ -94,6 +93,15 @@ export const SignupAnswer = Type.Union(
     }),
   ],
   { title: 'SignupAnswer' },
+);
+
+/** The emailed link's token and the password the person chooses for the new account. */
+export const SignupVerify = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 200 }),
+    password: Type.String({ maxLength: limits.password.max }),
+  },
+  { title: 'SignupVerify', additionalProperties: false },
 );
 
 export const SignupVerified = Type.Intersect(

@@ -12,9 +12,17 @@ import { hashPassword, requireStrongPassword } from '../identity/passwords.js';
 import { asActor } from '../identity/users.js';
 import type { PlanService, PublicPlanView } from '../plans/plans.js';
 import type { TemplateService } from '../templates/index.js';
-import { type OdooTemplate, requireAvailable, type SubdomainAnswer, subdomainAnswer } from './checks.js';
+import {
+  type OdooTemplate,
+  type PlatformNames,
+  requireAvailable,
+  type SubdomainAnswer,
+  subdomainAnswer,
+} from './checks.js';
+import { clientKey, domainGroup, PerMinuteCounter } from './client-limits.js';
 import { createCredentialLink } from './credential-links.js';
 import type { SignupProvisioner, SignupRow } from './provision.js';
+import { emailDomain, requireAllowedDomain, requireLocale } from './request-rules.js';
 import type { SignupSettings, SignupSettingsService } from './settings.js';
 
 /** How long the emailed link works, once. */
@@ -49,7 +57,6 @@ export interface SignupInfo {
 
 export interface SignupInput {
   email?: unknown;
-  password?: unknown;
   provider?: unknown;
   organizationName: unknown;
   subdomain: unknown;
@@ -95,13 +102,18 @@ const isUniqueViolation = (error: unknown, constraint: string): boolean =>
  * account or not, and every public form is limited per address, per email domain and per client.
  */
 export class SignupService {
-  /** Live checks per client in the current minute (in memory: a restart forgives, which is harmless). */
-  private checks = { minute: 0, byIp: new Map<string, number>() };
+  /** Live checks per client (per /64 for IPv6) in the last minute, in memory and bounded. */
+  private readonly checks = new PerMinuteCounter(SUBDOMAIN_CHECKS_PER_MINUTE);
 
   constructor(private readonly deps: SignupServiceDeps) {}
 
   private get publicUrl(): string {
     return this.deps.publicUrl.replace(/\/$/, '');
+  }
+
+  /** The base domain (open() has checked it is set) and the console's URL, whose own label is never given. */
+  private get names(): PlatformNames {
+    return { baseDomain: this.deps.baseDomain ?? '', publicUrl: this.deps.publicUrl };
   }
 
   /** Open, with a base domain: else `MARINA_E_SIGNUP_CLOSED` (404). */
@@ -133,16 +145,11 @@ export class SignupService {
 
   async subdomain(ctx: AnonymousContext, name: unknown): Promise<SubdomainAnswer & { hostname: string }> {
     const { settings, baseDomain } = await this.open();
-    const minute = Math.floor(this.deps.clock.now().getTime() / 60_000);
-    if (minute !== this.checks.minute) this.checks = { minute, byIp: new Map() };
-    const ip = ctx.ip ?? 'unknown';
-    const used = (this.checks.byIp.get(ip) ?? 0) + 1;
-    this.checks.byIp.set(ip, used);
-    if (used > SUBDOMAIN_CHECKS_PER_MINUTE)
+    if (!this.checks.allow(clientKey(ctx.ip), this.deps.clock.now().getTime()))
       throw new MarinaError('MARINA_E_RATE_LIMITED', 'Too many subdomain checks; wait a minute.', {
         retryAfterSeconds: 60,
       });
-    const answer = await subdomainAnswer(this.deps.db, settings, baseDomain, name);
+    const answer = await subdomainAnswer(this.deps.db, settings, this.names, name);
     return { ...answer, hostname: `${answer.name}.${baseDomain}` };
   }
 
@@ -155,41 +162,19 @@ export class SignupService {
     const locale = requireLocale(input.locale);
     const common = { organizationName, planId: plan, templateId: template?.id ?? null, locale };
     if (input.provider !== undefined) {
-      const subdomain = requireAvailable(await subdomainAnswer(this.deps.db, settings, baseDomain, input.subdomain));
+      const subdomain = requireAvailable(await subdomainAnswer(this.deps.db, settings, this.names, input.subdomain));
       return this.draft(ctx, settings, { ...common, subdomain }, input.provider);
     }
     const email = normalizeEmail(input.email);
-    const domain = email.split('@')[1] ?? '';
-    if (settings.refusedDomains.some((d) => domain === d || domain.endsWith(`.${d}`)))
-      throw new MarinaError('MARINA_E_SIGNUP_REFUSED', undefined, { field: 'email' });
+    const domain = emailDomain(email);
+    requireAllowedDomain(settings, domain);
     const subdomain = requireAvailable(
-      await subdomainAnswer(this.deps.db, settings, baseDomain, input.subdomain, email),
+      await subdomainAnswer(this.deps.db, settings, this.names, input.subdomain, email),
     );
-    const passwordHash = await hashPassword(requireStrongPassword(input.password, email));
     const now = this.deps.clock.now();
-    const ip = ctx.ip ?? 'unknown';
     try {
       await this.deps.db.transaction().execute(async (trx) => {
-        await this.countAttempt(trx, settings, { email, domain, ip }, now);
-        const existing = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-        if (existing) {
-          // No enumeration: the same answer, but the mail says "sign in instead".
-          await this.deps.notices.enqueue(trx, {
-            key: 'signup_existing_account',
-            to: email,
-            vars: { email, sign_in_url: `${this.publicUrl}/login`, reset_url: `${this.publicUrl}/reset` },
-            dedupeKey: `signup_existing_account:${crypto.randomUUID()}`,
-          });
-          await this.deps.audit.record(
-            { actor: null, ip: ctx.ip, label: email },
-            {
-              action: 'signup.request',
-              details: { existingAccount: true, userId: existing.id, subdomain },
-            },
-            trx,
-          );
-          return;
-        }
+        await this.countAttempt(trx, settings, { email, domain, ip: clientKey(ctx.ip) }, now);
         // One pending sign-up per address: the newest wins, the older link dies.
         await trx
           .updateTable('signups')
@@ -199,12 +184,14 @@ export class SignupService {
           .execute();
         const token = randomSecret(32);
         const expiresAt = addMinutes(now, VERIFY_LINK_HOURS * 60);
+        // The row is written whether or not the address has an account, so the subdomain is held
+        // (and replaced) the same either way and nothing tells the two apart. For an existing
+        // account its token is never mailed: nobody can verify it, it simply expires.
         const row = await trx
           .insertInto('signups')
           .values({
             email,
             email_domain: domain,
-            password_hash: passwordHash,
             organization_name: organizationName,
             subdomain,
             plan_id: plan,
@@ -218,6 +205,26 @@ export class SignupService {
           })
           .returning('id')
           .executeTakeFirstOrThrow();
+        const existing = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+        if (existing) {
+          // No enumeration: the same answer, but the mail says "sign in instead".
+          await this.deps.notices.enqueue(trx, {
+            key: 'signup_existing_account',
+            to: email,
+            vars: { email, sign_in_url: `${this.publicUrl}/login`, reset_url: `${this.publicUrl}/reset` },
+            dedupeKey: `signup_existing_account:${crypto.randomUUID()}`,
+          });
+          await this.deps.audit.record(
+            { actor: null, ip: ctx.ip, label: email },
+            {
+              action: 'signup.request',
+              target: { type: 'signup', id: row.id, label: email },
+              details: { existingAccount: true, userId: existing.id, subdomain },
+            },
+            trx,
+          );
+          return;
+        }
         await this.deps.notices.enqueue(trx, {
           key: 'verify_email',
           to: email,
@@ -268,7 +275,7 @@ export class SignupService {
     if (!provider) throw invalid('provider', 'This provider does not offer sign-up here.');
     const now = this.deps.clock.now();
     const id = await this.deps.db.transaction().execute(async (trx) => {
-      await this.countAttempt(trx, settings, { email: '', domain: '', ip: ctx.ip ?? 'unknown' }, now);
+      await this.countAttempt(trx, settings, { email: '', domain: '', ip: clientKey(ctx.ip) }, now);
       const row = await trx
         .insertInto('signups')
         .values({
@@ -294,34 +301,41 @@ export class SignupService {
 
   /**
    * Counts this request against the limits, under locks per address, domain and client so parallel
-   * requests cannot all pass below a limit. A draft has no address: only the client's limit applies.
+   * requests cannot all pass below a limit. A draft has no address yet: only the client's limit
+   * applies, and its completion counts the provider's address and domain (`ip: null`: the client
+   * was counted when the draft was made). Domains count by their last two labels, clients per /64.
    */
   private async countAttempt(
     trx: Db,
     settings: SignupSettings,
-    who: { email: string; domain: string; ip: string },
+    who: { email: string; domain: string; ip: string | null },
     now: Date,
   ): Promise<void> {
-    for (const key of [`signup:${who.email}`, `signup-domain:${who.domain}`, `signup-ip:${who.ip}`])
+    const group = who.domain === '' ? '' : domainGroup(who.domain);
+    for (const key of [`signup:${who.email}`, `signup-domain:${group}`, `signup-ip:${who.ip ?? ''}`])
       await sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
     const day = addMinutes(now, -24 * 60);
     const hour = addMinutes(now, -60);
     const counts = await trx
       .selectFrom('public_attempts')
       .select((eb) => [
-        eb.fn.countAll<string>().filterWhere('ip', '=', who.ip).filterWhere('at', '>', hour).as('ip'),
+        eb.fn
+          .countAll<string>()
+          .filterWhere('ip', '=', who.ip ?? '')
+          .filterWhere('at', '>', hour)
+          .as('ip'),
         eb.fn.countAll<string>().filterWhere('email', '=', who.email).as('email'),
-        eb.fn.countAll<string>().filterWhere('email_domain', '=', who.domain).as('domain'),
+        eb.fn.countAll<string>().filterWhere('email_domain', '=', group).as('domain'),
       ])
       .where('kind', '=', 'signup')
       .where('at', '>', day)
       .executeTakeFirstOrThrow();
     const over =
-      Number(counts.ip) >= settings.perIpPerHour
+      who.ip !== null && Number(counts.ip) >= settings.perIpPerHour
         ? { what: 'from your address', seconds: 3600 }
         : who.email !== '' && Number(counts.email) >= settings.perAddressPerDay
           ? { what: 'for this email address', seconds: 86_400 }
-          : who.domain !== '' && Number(counts.domain) >= settings.perDomainPerDay
+          : group !== '' && Number(counts.domain) >= settings.perDomainPerDay
             ? { what: 'for this email domain', seconds: 86_400 }
             : null;
     if (over)
@@ -331,7 +345,7 @@ export class SignupService {
     await trx.deleteFrom('public_attempts').where('at', '<', addMinutes(now, -ATTEMPT_RETENTION_MINUTES)).execute();
     await trx
       .insertInto('public_attempts')
-      .values({ kind: 'signup', email: who.email, email_domain: who.domain, ip: who.ip, at: now })
+      .values({ kind: 'signup', email: who.email, email_domain: group, ip: who.ip ?? '', at: now })
       .execute();
   }
 
@@ -351,33 +365,56 @@ export class SignupService {
   }
 
   /**
-   * The emailed link: the row is claimed `pending → provisioning` (of two clicks one acts), the
+   * The emailed link, with the password the person chooses now (never at the request: whoever
+   * asks for an address must not pick its password). Sign-up must still be open and the domain
+   * still allowed; the password is checked before anything changes, so a weak one leaves the link
+   * usable. Then the row is claimed `pending → provisioning` (of two clicks one acts), the
    * account, organization, trial and project are made and the browser signed in, then the first
    * instance is queued.
    */
-  async verify(ctx: AnonymousContext, token: unknown, userAgent: string | null): Promise<SignupCompleted> {
+  async verify(
+    ctx: AnonymousContext,
+    token: unknown,
+    password: unknown,
+    userAgent: string | null,
+  ): Promise<SignupCompleted> {
+    const { settings } = await this.open();
     if (typeof token !== 'string' || token.length === 0 || token.length > 200)
       throw new MarinaError('MARINA_E_INVALID_TOKEN', INVALID_LINK);
+    const tokenHash = sha256(token);
     const now = this.deps.clock.now();
+    const pending = await this.deps.db
+      .selectFrom('signups')
+      .select(['email'])
+      .where('token_hash', '=', tokenHash)
+      .where('status', '=', 'pending')
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (!pending) throw new MarinaError('MARINA_E_INVALID_TOKEN', INVALID_LINK);
+    requireAllowedDomain(settings, emailDomain(pending.email));
+    const passwordHash = await hashPassword(requireStrongPassword(password, pending.email));
     const first = await this.deps.db.transaction().execute(async (trx) => {
       const claimed = await trx
         .updateTable('signups')
         .set({ status: 'provisioning' })
-        .where('token_hash', '=', sha256(token))
+        .where('token_hash', '=', tokenHash)
         .where('status', '=', 'pending')
         .where('expires_at', '>', now)
         .returningAll()
         .executeTakeFirst();
       if (!claimed) throw new MarinaError('MARINA_E_INVALID_TOKEN', INVALID_LINK);
-      return this.makeAndSignIn(trx, claimed, ctx, userAgent);
+      // The hash goes to the new account only: the sign-up row never holds a copy.
+      return this.makeAndSignIn(trx, { ...claimed, password_hash: passwordHash }, ctx, userAgent);
     });
     return this.launch(ctx, first);
   }
 
   /**
    * A draft coming back from its provider with a verified address: completed as a verified link
-   * would be, the identity linked to the new account. The caller (the OIDC callback) has checked
-   * that the address has no account.
+   * would be, the identity linked to the new account. Sign-up must still be open, the provider's
+   * address not in a refused domain and within the per-address and per-domain limits (counted
+   * now: the draft had no address). The caller (the OIDC callback) has checked that the address
+   * has no account.
    */
   async completeDraft(
     ctx: AnonymousContext,
@@ -385,12 +422,25 @@ export class SignupService {
     identity: { providerId: string; subject: string; email: string },
     userAgent: string | null,
   ): Promise<SignupCompleted | null> {
+    const { settings } = await this.open();
     const now = this.deps.clock.now();
     const email = normalizeEmail(identity.email);
+    const domain = emailDomain(email);
+    requireAllowedDomain(settings, domain);
     const first = await this.deps.db.transaction().execute(async (trx) => {
+      const draft = await trx
+        .selectFrom('signups')
+        .select('id')
+        .where('id', '=', signupId)
+        .where('status', '=', 'draft')
+        .where('oidc_provider_id', '=', identity.providerId)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      if (!draft) return null;
+      await this.countAttempt(trx, settings, { email, domain, ip: null }, now);
       const claimed = await trx
         .updateTable('signups')
-        .set({ status: 'provisioning', email, email_domain: email.split('@')[1] ?? '', oidc_subject: identity.subject })
+        .set({ status: 'provisioning', email, email_domain: domain, oidc_subject: identity.subject })
         .where('id', '=', signupId)
         .where('status', '=', 'draft')
         .where('oidc_provider_id', '=', identity.providerId)
@@ -435,12 +485,4 @@ export class SignupService {
       credentialsToken,
     };
   }
-}
-
-/** A UI language such as `en`, `fr` or `pt-BR`; English when none is given. */
-function requireLocale(value: unknown): string {
-  if (value === undefined || value === null || value === '') return 'en';
-  if (typeof value !== 'string' || !/^[a-z]{2,3}([-_][A-Za-z]{2})?$/.test(value))
-    throw invalid('locale', 'locale is a language code such as en or fr-BE.');
-  return value;
 }

@@ -14,6 +14,7 @@ export const auditVocabulary = {
       create: 'An account was made (accepting an invitation).',
       create_admin: 'The first platform admin was made during setup.',
       change_password: 'The user changed their password.',
+      update_profile: 'The user changed their name or language.',
       disable: 'A platform admin disabled the account.',
       enable: 'A platform admin enabled the account again.',
       login_failed: 'A sign-in with a wrong password (the target is missing when no account has that email).',

@@ -3,6 +3,7 @@ import { PageHeader } from '../../components/PageHeader';
 import { useMe } from '../../session/SessionContext';
 import { PasswordSection } from '../settings/PasswordSection';
 import { TokensSection } from '../settings/TokensSection';
+import { ProfileSection } from './ProfileSection';
 import '../../styles/settings.css';
 import '../../styles/portal.css';
 
@@ -38,6 +39,7 @@ export function AccountPage() {
             </dd>
           </dl>
         </section>
+        <ProfileSection />
         <PasswordSection />
         <TokensSection />
       </div>

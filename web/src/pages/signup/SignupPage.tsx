@@ -6,14 +6,13 @@ import { Alert } from '../../components/Alert';
 import { Loading } from '../../components/EmptyState';
 import { FormError } from '../../components/FormError';
 import { EmailField, NameField } from '../../components/FormFields';
-import { PasswordFields, passwordsReady } from '../../components/PasswordFields';
 import { request, type SignupAnswer, type SignupOffer, type SignupRequest, signupOfferQuery } from './api';
 import { PlanCards, TemplateCards } from './OfferCards';
 import { SignupLayout } from './SignupLayout';
 import { SubdomainField } from './SubdomainField';
 import '../../styles/oidc.css';
 
-const FIELDS = ['email', 'password', 'organizationName', 'subdomain', 'planId', 'templateId'];
+const FIELDS = ['email', 'organizationName', 'subdomain', 'planId', 'templateId'];
 
 /** A label made from the organization's name, as the address field's first guess. */
 export function labelFrom(name: string): string {
@@ -53,15 +52,13 @@ export function SignupPage() {
 function SignupForm({ offer }: { offer: SignupOffer }) {
   const navigate = useNavigate();
   const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [confirm, setConfirm] = useState('');
   const [organizationName, setOrganizationName] = useState('');
   const [subdomain, setSubdomain] = useState('');
   // Until the address is typed by hand, it follows the organization's name.
   const [subdomainTyped, setSubdomainTyped] = useState(false);
   const [planId, setPlanId] = useState(offer.plans[0]?.id ?? '');
   const [templateId, setTemplateId] = useState('');
-  const [busy, setBusy] = useState<null | 'password' | string>(null);
+  const [busy, setBusy] = useState<null | 'email' | string>(null);
   const [error, setError] = useState<unknown>(null);
 
   function nameOrganization(name: string) {
@@ -98,7 +95,7 @@ function SignupForm({ offer }: { offer: SignupOffer }) {
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    void send({ ...common(), email: email.trim(), password }, 'password');
+    void send({ ...common(), email: email.trim() }, 'email');
   }
 
   const fieldErrors = error instanceof ApiError ? { ...error.fieldErrors } : {};
@@ -158,19 +155,15 @@ function SignupForm({ offer }: { offer: SignupOffer }) {
             onChange={setEmail}
             error={fieldErrors.email}
           />
-          <PasswordFields
-            password={password}
-            confirm={confirm}
-            onPassword={setPassword}
-            onConfirm={setConfirm}
-            error={fieldErrors.password}
-          />
+          <p className="field-hint signup-password-later">
+            You choose your password after confirming your email: we mail you a link.
+          </p>
           <button
             type="submit"
             className="btn btn-primary btn-block"
-            disabled={busy !== null || !orgReady || !email.trim() || !passwordsReady(password, confirm)}
+            disabled={busy !== null || !orgReady || !email.trim()}
           >
-            {busy === 'password' ? 'Creating your account…' : 'Start free trial'}
+            {busy === 'email' ? 'Sending the link…' : 'Start free trial'}
           </button>
         </section>
       </form>

@@ -1,9 +1,10 @@
-import { useEffect, useRef, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router-dom';
 import type { paths } from '../../../../src/api/schema';
-import { ApiError, errorMessage } from '../../api/errors';
+import { ApiError } from '../../api/errors';
 import { Alert } from '../../components/Alert';
-import { Loading } from '../../components/EmptyState';
+import { FormError } from '../../components/FormError';
+import { PasswordFields, passwordsReady } from '../../components/PasswordFields';
 import { tokenFromHash } from '../../hash';
 import { useSession } from '../../session/SessionContext';
 import { request, type Verified } from './api';
@@ -11,39 +12,37 @@ import { SignupLayout } from './SignupLayout';
 
 type SessionStart = paths['/api/v1/auth/login']['post']['responses'][200]['content']['application/json'];
 
-/** Spent tokens this page already sent: React's strict mode runs effects twice, a link works once. */
-const sent = new Map<string, Promise<Verified>>();
-
-function verifyOnce(token: string): Promise<Verified> {
-  let pending = sent.get(token);
-  if (!pending) {
-    pending = request<Verified>('POST', '/signup/verify', { token });
-    sent.set(token, pending);
-  }
-  return pending;
-}
-
-/** `/signup/verify#token=…`: the mailed link. Confirms the address, signs in, and goes to the welcome page. */
+/**
+ * `/signup/verify#token=…`: the mailed link. The person chooses their password here and presses
+ * the button: nothing is sent on load, so a mail scanner opening the link makes nothing, and
+ * whoever asked for the address never picks its password.
+ */
 export function VerifyPage() {
   const token = tokenFromHash(useLocation().hash.replace(/^#token=/, '#'));
   const navigate = useNavigate();
   const { signedIn } = useSession();
+  const [password, setPassword] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const started = useRef(false);
 
-  useEffect(() => {
-    if (!token || started.current) return;
-    started.current = true;
-    verifyOnce(token)
-      .then(async (verified) => {
-        await signedIn(verified as unknown as SessionStart);
-        const query = new URLSearchParams({ instance: verified.instanceId, job: verified.jobId });
-        navigate(`/signup/welcome?${query}#credentials=${encodeURIComponent(verified.credentialsToken)}`, {
-          replace: true,
-        });
-      })
-      .catch(setError);
-  }, [token, navigate, signedIn]);
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!token) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const verified = await request<Verified>('POST', '/signup/verify', { token, password });
+      await signedIn(verified as unknown as SessionStart);
+      const query = new URLSearchParams({ instance: verified.instanceId, job: verified.jobId });
+      navigate(`/signup/welcome?${query}#credentials=${encodeURIComponent(verified.credentialsToken)}`, {
+        replace: true,
+      });
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  }
 
   if (!token || (error instanceof ApiError && error.code === 'MARINA_E_INVALID_TOKEN')) {
     return (
@@ -63,15 +62,32 @@ export function VerifyPage() {
       </SignupLayout>
     );
   }
-  if (error) {
-    return (
-      <SignupLayout title="Confirming your address failed">
-        <Alert kind="error">{errorMessage(error)}</Alert>
-        <p className="auth-footnote">
-          Open the link from the mail again in a moment, or <Link to="/login">sign in</Link>.
-        </p>
-      </SignupLayout>
-    );
-  }
-  return <Loading label="Confirming your address…" />;
+  const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
+  return (
+    <SignupLayout
+      title="Choose your password"
+      subtitle="Your address is confirmed with this link. Choose the password you will sign in with, then we create your account and start your Odoo."
+    >
+      <FormError error={error} fields={['password']} />
+      <form className="form" onSubmit={(event) => void submit(event)} noValidate>
+        <PasswordFields
+          password={password}
+          confirm={confirm}
+          onPassword={setPassword}
+          onConfirm={setConfirm}
+          error={fieldErrors.password}
+        />
+        <button
+          type="submit"
+          className="btn btn-primary btn-block"
+          disabled={busy || !passwordsReady(password, confirm)}
+        >
+          {busy ? 'Creating your account…' : 'Create my account'}
+        </button>
+      </form>
+      <p className="auth-footnote">
+        Have an account already? <Link to="/login">Sign in</Link>
+      </p>
+    </SignupLayout>
+  );
 }

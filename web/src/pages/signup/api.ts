@@ -53,7 +53,6 @@ export interface SignupRequest {
   templateId?: string;
   locale?: string;
   email?: string;
-  password?: string;
   provider?: string;
 }
 
