@@ -1,13 +1,15 @@
 /**
  * npm run bench — Marina's numbers on this machine: the foundation (embedded database, sign-in,
  * API throughput, audit queries, memory), provisioning, logs, backups, offsite copies, the edge under
- * change (domains, reloads) and repository updates
+ * change (domains, reloads), Marina's own metric series, and repository updates
  * (on real Odoo 17 only, with ODOO_SOURCE). Bounded in time; loopback only.
  */
 import { backupsBench } from './backups.js';
 import { edgeBench } from './edge.js';
 import { foundationBench } from './foundation.js';
 import { logsBench } from './logs.js';
+import { metricsScrapeBench } from './metrics-scrape.js';
+import { metricsSeriesBench } from './metrics-series.js';
 import { offsiteBench } from './offsite.js';
 import { provisioningBench } from './provisioning.js';
 import { repositoriesBench } from './repositories.js';
@@ -22,4 +24,6 @@ await offsiteBench();
 await edgeBench();
 await repositoriesBench();
 await signupBench();
+await metricsSeriesBench();
+await metricsScrapeBench();
 await soakBench();

@@ -14,6 +14,8 @@ command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 # a real authoritative DNS server taking TSIG-signed dynamic updates (the wildcard certificate's DNS-01)
 [ -x /usr/sbin/knotd ] || missing+=(knot)
+# a real Prometheus scraping Marina's /metrics (test/metrics-prometheus.test.ts runs its own)
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 # a C compiler for test/helpers/no-netlink.c, which keeps Chromium deaf to the host's network churn
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 [ -e /usr/include/dlfcn.h ] || missing+=(libc6-dev)
@@ -35,6 +37,10 @@ disable_system_service() {
 disable_system_services() {
   disable_system_service caddy.service
   disable_system_service knot.service
+  # prometheus enables prometheus.service (:9090, scraping localhost): the test starts its own
+  # binary with its own configuration, storage and port.
+  disable_system_service prometheus.service
+  disable_system_service prometheus-node-exporter.service
 }
 
 if [ ${#missing[@]} -eq 0 ]; then
@@ -54,5 +60,20 @@ fi
 echo "install-test-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" >/dev/null
+# Without systemd, a package's init script would start its daemon at once (prometheus on :9090,
+# caddy, knot): a policy-rc.d answering 101 ("not allowed") keeps every service down during the
+# install. One the machine already has is left as it is.
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# install-test-deps: no service starts while test packages install\nexit 101\n' |
+    "${sudo[@]}" tee "$policy" >/dev/null
+  "${sudo[@]}" chmod 755 "$policy"
+  own_policy=1
+fi
+status=0
+"${sudo[@]}" apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" >/dev/null ||
+  status=$?
+[ -z "$own_policy" ] || "${sudo[@]}" rm -f "$policy"
+[ "$status" -eq 0 ] || exit "$status"
 disable_system_services

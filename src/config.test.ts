@@ -88,6 +88,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MARINA_INSTANCE_PUBLISH: 'none' })).toThrow(/none needs the edge/);
   });
 
+  it('samples instances every MARINA_METRICS_INTERVAL_S seconds (60 by default, 1 to 3600)', () => {
+    expect(loadConfig({}).metrics.intervalMs).toBe(60_000);
+    expect(loadConfig({ MARINA_METRICS_INTERVAL_S: '5' }).metrics.intervalMs).toBe(5000);
+    for (const bad of ['0', '3601', '1.5', 'soon'])
+      expect(() => loadConfig({ MARINA_METRICS_INTERVAL_S: bad }), bad).toThrow(/MARINA_METRICS_INTERVAL_S/);
+  });
+
   it('reads an optional JSON file, which the environment overrides', () => {
     const dir = mkdtempSync(join(tmpdir(), 'marina-config-'));
     const file = join(dir, 'marina.json');

@@ -89,6 +89,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics (text format); needs an API token with the metrics scope */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description An organization's id or slug: only its instances' series */
+                    organization?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -1058,8 +1095,8 @@ export interface paths {
                                 lastUsedAt: string | null;
                                 expiresAt: string | null;
                                 revokedAt: string | null;
-                                /** @description `read`: the token can only send GET and HEAD requests */
-                                scope: "read" | "write";
+                                /** @description `read`: the token can only send GET and HEAD requests; `metrics`: only GET /metrics */
+                                scope: "read" | "write" | "metrics";
                                 /** @description The one organization the token reaches, or null for everything its user may do */
                                 organization: {
                                     id: string;
@@ -1127,8 +1164,8 @@ export interface paths {
                          * @description When the token stops working (instead of expiresInDays)
                          */
                         expiresAt?: string;
-                        /** @description `read` makes a read-only token (GET and HEAD only); the default is `write` */
-                        scope?: "read" | "write";
+                        /** @description `read` makes a read-only token (GET and HEAD only); `metrics` one that may only scrape GET /metrics (without an organization: platform admins only); the default is `write` */
+                        scope?: "read" | "write" | "metrics";
                         /** @description Limit the token to this organization (one you are a member of) */
                         organizationId?: string;
                     };
@@ -1152,8 +1189,8 @@ export interface paths {
                                 lastUsedAt: string | null;
                                 expiresAt: string | null;
                                 revokedAt: string | null;
-                                /** @description `read`: the token can only send GET and HEAD requests */
-                                scope: "read" | "write";
+                                /** @description `read`: the token can only send GET and HEAD requests; `metrics`: only GET /metrics */
+                                scope: "read" | "write" | "metrics";
                                 /** @description The one organization the token reaches, or null for everything its user may do */
                                 organization: {
                                     id: string;
@@ -1248,8 +1285,8 @@ export interface paths {
                                 lastUsedAt: string | null;
                                 expiresAt: string | null;
                                 revokedAt: string | null;
-                                /** @description `read`: the token can only send GET and HEAD requests */
-                                scope: "read" | "write";
+                                /** @description `read`: the token can only send GET and HEAD requests; `metrics`: only GET /metrics */
+                                scope: "read" | "write" | "metrics";
                                 /** @description The one organization the token reaches, or null for everything its user may do */
                                 organization: {
                                     id: string;
@@ -9657,6 +9694,206 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** CPU, memory and its limit, requests per minute, response time p50/p95, database and filestore size over 24h (per minute), 7d or 30d (per hour) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 24h: a point per minute; 7d and 30d: a point per hour */
+                    range?: "24h" | "7d" | "30d";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description 24h: a point per minute; 7d and 30d: a point per hour */
+                            range: "24h" | "7d" | "30d";
+                            /** @description Seconds between points (60 or 3600); a larger gap means no sample */
+                            step: number;
+                            /** @description Start of the range, Unix seconds */
+                            from: number;
+                            /** @description End of the range (now), Unix seconds */
+                            to: number;
+                            /** @description Unix seconds of each point: the start of its minute or hour */
+                            t: number[];
+                            /** @description CPU in milli-cores (hourly: the average) */
+                            cpu: (number | null)[];
+                            /** @description Hourly: the busiest minute; null for 24h */
+                            cpuMax: (number | null)[] | null;
+                            /** @description Memory in bytes (hourly: the average) */
+                            memory: (number | null)[];
+                            /** @description Hourly: the highest minute; null for 24h */
+                            memoryMax: (number | null)[] | null;
+                            /** @description Memory limit in bytes */
+                            memoryLimit: (number | null)[];
+                            /** @description HTTP requests per minute (hourly: the average per sampled minute) */
+                            requests: (number | null)[];
+                            /** @description Median response time, ms (hourly: the average) */
+                            p50: (number | null)[];
+                            /** @description 95th percentile response time, ms (hourly: the worst minute) */
+                            p95: (number | null)[];
+                            /** @description Database size, bytes */
+                            database: (number | null)[];
+                            /** @description Filestore size, bytes */
+                            filestore: (number | null)[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/storage-series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's storage (databases and filestores) against its quota, per hour (members) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 24h: a point per minute; 7d and 30d: a point per hour */
+                    range?: "24h" | "7d" | "30d";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description 24h: a point per minute; 7d and 30d: a point per hour */
+                            range: "24h" | "7d" | "30d";
+                            /** @description Seconds between points (60 or 3600); a larger gap means no sample */
+                            step: number;
+                            /** @description Start of the range, Unix seconds */
+                            from: number;
+                            /** @description End of the range (now), Unix seconds */
+                            to: number;
+                            /** @description Unix seconds of each point: the start of its minute or hour */
+                            t: number[];
+                            /** @description Databases and filestores of its instances, bytes */
+                            storage: number[];
+                            /** @description The plan's storage quota then, bytes; null: no quota */
+                            quota: (number | null)[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
                 };
             };
         };

@@ -22,6 +22,8 @@ import { instanceObservationRoutes, instanceRoutes } from '../modules/instances/
 import { resizeRoutes } from '../modules/instances/resize.js';
 import { lifecycleRoutes, lifecycleSettingsRoutes } from '../modules/lifecycle/index.js';
 import { mailRoutes } from '../modules/mail/index.js';
+import { metricsRoutes } from '../modules/metrics/index.js';
+import { seriesRoutes } from '../modules/metrics/series-routes.js';
 import { noticeRoutes } from '../modules/notices/index.js';
 import { offsiteRoutes } from '../modules/offsite/index.js';
 import { oidcRoutes } from '../modules/oidc/index.js';
@@ -105,6 +107,11 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
     return payload;
   });
 
+  // API latency by route pattern (bounded labels): measured for every answer, read at /metrics.
+  app.addHook('onResponse', async (request, reply) => {
+    services.metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime);
+  });
+
   registerAuthentication(app, services);
   registerEventStreams(app, services, config.eventStreams);
 
@@ -133,6 +140,7 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
     async (_request, reply) =>
       (await isReachable(db)) ? { status: 'ready' } : reply.status(503).send({ status: 'database unreachable' }),
   );
+  await app.register(metricsRoutes, { services, config });
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   const options = { services, config };
@@ -150,6 +158,7 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
         backupRoutes,
         deletedInstanceRoutes,
         instanceObservationRoutes,
+        seriesRoutes,
         settingsModuleRoutes,
         codeRoutes,
         mailRoutes,

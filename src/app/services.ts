@@ -14,6 +14,9 @@ import { createInstancesModule, type InstancesModule } from '../modules/instance
 import { ResizeService, resizeHandler } from '../modules/instances/resize.js';
 import { createLifecycleModule, type LifecycleModule } from '../modules/lifecycle/index.js';
 import { createMailModule, type MailModule } from '../modules/mail/index.js';
+import { createMetricsModule, type MetricsModule } from '../modules/metrics/index.js';
+import { SeriesStore } from '../modules/metrics/series.js';
+import { SeriesReader } from '../modules/metrics/series-read.js';
 import { createNoticesModule, type NoticesModule } from '../modules/notices/index.js';
 import { createOffsiteModule, createOffsiteStores, type OffsiteModule } from '../modules/offsite/index.js';
 import { createOidcModule, type OidcDiscoveryOptions, type OidcModule } from '../modules/oidc/index.js';
@@ -75,6 +78,7 @@ export interface Services
     SignupModule,
     TemplatesModule,
     CredentialLinksModule,
+    MetricsModule,
     Omit<InstancesModule, 'jobDeps' | 'registerJobs'>,
     Omit<BackupsModule, 'jobDeps' | 'registerJobs'>,
     Omit<OffsiteModule, 'copies' | 'start' | 'stop'>,
@@ -84,6 +88,10 @@ export interface Services
   edge: EdgeService;
   /** An instance's size changed (CPUs, memory) within its plan. */
   instanceResize: ResizeService;
+  /** Marina's own time series: a sink of the sampler's rounds; rolls up and prunes on its ticker. */
+  seriesStore: SeriesStore;
+  /** The charts' data (GET /instances/:id/series, /organizations/:id/storage-series). */
+  seriesReader: SeriesReader;
   /** Registers the local engine, starts the job workers and follows Docker's events. */
   startBackground(): Promise<void>;
   stopBackground(): Promise<void>;
@@ -342,6 +350,23 @@ export function createServices({
   hooks.on('backupCompleted', (instanceId) => plans.usage.measure(instanceId));
   hooks.on('restoreCompleted', (instanceId) => plans.usage.measure(instanceId));
   for (const module of [instances, backups, code]) module.registerJobs(runner);
+  // Marina's own charts (issue #15): the sampler gives each round to this sink too.
+  const seriesStore = new SeriesStore({ db, clock, logger });
+  const seriesReader = new SeriesReader({ db, clock, instances: instances.instances });
+
+  // Monitoring: after the hosts (samples) and identity (metrics tokens); the jobs bus times jobs.
+  const metrics = createMetricsModule({
+    db,
+    clock,
+    logger,
+    config,
+    hosts: hosts.hosts,
+    databaseServers: hosts.databaseServers,
+    tokens: identity.tokens,
+    bus: operations.bus,
+    // Each round is also stored for Marina's own charts.
+    sinks: [seriesStore],
+  });
 
   const { jobDeps: _instanceJobDeps, registerJobs: _instanceJobs, ...instanceServices } = instances;
   const { jobDeps: _backupJobDeps, registerJobs: _backupJobs, ...backupServices } = backups;
@@ -367,8 +392,11 @@ export function createServices({
     ...plans,
     ...lifecycle,
     ...credentialLinks,
+    ...metrics,
     edge,
     instanceResize,
+    seriesStore,
+    seriesReader,
     async startBackground() {
       started = true;
       // A mail found mid-send becomes `unknown` (never sent twice); then the sender's timer runs.
@@ -388,8 +416,12 @@ export function createServices({
       domains.domainRechecks.start();
       // Storage of every instance, measured on a timer (and after backups and restores).
       plans.usage.start();
+      // Every instance's figures for /metrics (and the stored series), every MARINA_METRICS_INTERVAL_S.
+      metrics.metricsSampler.start();
       // Trial reminders and ends, grace ends; its first tick catches up on what came due while down.
       lifecycle.lifecycleTicker.start(config.selfService.lifecycleIntervalMs);
+      // Hourly rollups and pruning of the series; its first tick catches up on hours missed while down.
+      seriesStore.start();
       // Sign-ups: expiry, a first instance never queued, the welcome mail (also on each finished job).
       signup.signupTicker.start(config.selfService.lifecycleIntervalMs);
       if (local.state === 'reachable') {
@@ -414,6 +446,8 @@ export function createServices({
       await offsite.stop();
       await domains.domainRechecks.stop();
       await plans.usage.stop();
+      await metrics.metricsSampler.stop();
+      await seriesStore.stop();
       await edge.stop();
       await instances.status.stop();
       await runner.stop();

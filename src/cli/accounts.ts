@@ -98,13 +98,23 @@ export function registerAccountCommands(program: Command, client: () => Promise<
     .option('--expires-in-days <days>', 'expire after this many days')
     .option('--expires-at <time>', 'expire at this date and time (ISO 8601, e.g. 2027-01-31T18:00:00Z)')
     .option('--read-only', 'the token can only read (GET), never change anything')
+    .option('--metrics', 'the token can only be scraped with: GET /metrics (Prometheus), nothing else')
     .option('--org <organization>', 'limit the token to this organization (one you are a member of)')
     .addOption(jsonOption())
     .action(
       async (
         name: string,
-        opts: { expiresInDays?: string; expiresAt?: string; readOnly?: boolean; org?: string; json?: boolean },
+        opts: {
+          expiresInDays?: string;
+          expiresAt?: string;
+          readOnly?: boolean;
+          metrics?: boolean;
+          org?: string;
+          json?: boolean;
+        },
       ) => {
+        if (opts.readOnly && opts.metrics)
+          throw new CliError('Give --read-only or --metrics, not both.', exitCodes.usage);
         let expiresInDays: number | undefined;
         if (opts.expiresInDays !== undefined) {
           expiresInDays = Number(opts.expiresInDays);
@@ -127,7 +137,13 @@ export function registerAccountCommands(program: Command, client: () => Promise<
           : undefined;
         const result = await c.call(
           c.api.POST('/api/v1/tokens', {
-            body: { name, expiresInDays, expiresAt, scope: opts.readOnly ? 'read' : 'write', organizationId },
+            body: {
+              name,
+              expiresInDays,
+              expiresAt,
+              scope: opts.metrics ? 'metrics' : opts.readOnly ? 'read' : 'write',
+              organizationId,
+            },
           }),
         );
         if (opts.json) return printJson(result);
@@ -151,7 +167,7 @@ export function registerAccountCommands(program: Command, client: () => Promise<
             prefix: `${t.prefix}…`,
             used: ago(t.lastUsedAt),
             state: t.revokedAt ? 'revoked' : t.expiresAt && new Date(t.expiresAt) < new Date() ? 'expired' : 'active',
-            reach: `${organization ? organization.slug : 'all'}${t.scope === 'read' ? ' (read-only)' : ''}`,
+            reach: `${organization ? organization.slug : 'all'}${t.scope === 'write' ? '' : t.scope === 'read' ? ' (read-only)' : ' (metrics)'}`,
             expires: t.expiresAt ? t.expiresAt.slice(0, 16).replace('T', ' ') : 'never',
           })),
           ['name', 'prefix', 'reach', 'state', 'expires', 'used', 'id'],

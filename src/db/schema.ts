@@ -8,6 +8,7 @@ import type {
   InstanceMailServersTable,
   InstanceProtection,
 } from './schema-edge.js';
+import type { MetricsTables } from './schema-metrics.js';
 import type { OidcTables } from './schema-oidc.js';
 import type { SelfServiceTables } from './schema-selfservice.js';
 import type { SignupTables } from './schema-signup.js';
@@ -83,13 +84,13 @@ export interface ApiTokensTable {
   last_used_at: NullableTimestamp;
   expires_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
-  /** `read`: GET and HEAD only. */
+  /** `read`: GET and HEAD only; `metrics`: GET /metrics only. */
   scope: ColumnType<TokenScope, TokenScope | undefined, never>;
   /** When set, the token reaches this organization's resources and nothing else. */
   organization_id: ColumnType<string | null, string | null | undefined, never>;
 }
 
-export type TokenScope = 'read' | 'write';
+export type TokenScope = 'read' | 'write' | 'metrics';
 
 export interface LoginAttemptsTable {
   id: Generated<string>;
@@ -437,7 +438,7 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
-export interface Database extends SelfServiceTables, OidcTables, SignupTables {
+export interface Database extends SelfServiceTables, OidcTables, SignupTables, MetricsTables {
   domains: DomainsTable;
   instance_mail_servers: InstanceMailServersTable;
   caught_mails: CaughtMailsTable;

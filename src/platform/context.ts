@@ -9,6 +9,8 @@ export interface UserActor {
   tokenId?: string;
   /** A read-only API token: it may read and change nothing. */
   readOnly?: boolean;
+  /** A metrics token: it may scrape GET /metrics and nothing else (it is read-only too). */
+  metricsOnly?: boolean;
   /** An API token limited to this organization: everything else is out of its reach. */
   organizationId?: string;
   /** A platform admin's read-only session opened as `organizationId` (support); their user id. */

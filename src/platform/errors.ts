@@ -90,8 +90,8 @@ export const errorCatalog = {
   },
   MARINA_E_TOKEN_SCOPE: {
     status: 403,
-    message: 'This API token does not allow this: it is read-only or limited to one organization.',
-    hint: 'Use a token with write scope, or one not limited to a single organization, for this request.',
+    message: 'This API token does not allow this: it is read-only, for metrics only, or limited to one organization.',
+    hint: 'Use a token with the scope this request needs (write for changes, metrics for GET /metrics), or one not limited to a single organization.',
     group: 'auth',
   },
   MARINA_E_ACCOUNT_DISABLED: {

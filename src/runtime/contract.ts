@@ -154,14 +154,19 @@ export function runtimeContract(name: string, make: () => Promise<ContractSubjec
       await rt.start(spec.name);
       expect(await rt.exec(spec.name, ['echo', 'inside'])).toEqual({ exitCode: 0, output: 'inside\n' });
       expect((await rt.stats(spec.name)).memoryLimitBytes).toBe(256 * MiB);
+      const sample = await rt.sample(spec.name);
+      expect(sample).toMatchObject({ running: true, memoryLimitBytes: 256 * MiB, restarts: 0 });
+      expect(sample?.cpuSecondsTotal).toBeGreaterThanOrEqual(0);
 
       await rt.stop(spec.name);
       expect((await rt.state(spec.name))?.running).toBe(false);
+      expect(await rt.sample(spec.name)).toMatchObject({ running: false, memoryBytes: null });
       await rt.stop(spec.name);
       await rt.remove(spec.name);
       await rt.remove(spec.name);
       expect(await rt.state(spec.name)).toBeUndefined();
       expect(await rt.describe(spec.name)).toBeUndefined();
+      expect(await rt.sample(spec.name)).toBeUndefined();
 
       await vi.waitFor(() => expect(events.some((e) => e.id === id && e.action === 'destroy')).toBe(true), {
         timeout: 10_000,

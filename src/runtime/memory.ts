@@ -9,7 +9,6 @@ import { posix } from 'node:path';
 import type { Writable } from 'node:stream';
 import { MemoryFiles, type ProgramFiles, workloadFiles } from './memory-files.js';
 import { builtins, type Program, stamp } from './memory-programs.js';
-
 import {
   type DataAccess,
   type DatabaseServerSpec,
@@ -26,6 +25,7 @@ import {
   type RuntimeEvent,
   type RuntimeInfo,
   type WorkloadDetails,
+  type WorkloadSample,
   type WorkloadState,
   type WorkloadStats,
 } from './port.js';
@@ -56,10 +56,7 @@ interface Workload {
 }
 
 const DEFAULT_MEMORY = 2 * 1024 ** 3;
-
-function notFound(what: string): Error {
-  return Object.assign(new Error(`no such ${what}`), { statusCode: 404 });
-}
+const notFound = (what: string): Error => Object.assign(new Error(`no such ${what}`), { statusCode: 404 });
 
 /** One host's runtime in memory. */
 export class MemoryRuntime implements Runtime {
@@ -292,6 +289,12 @@ export class MemoryRuntime implements Runtime {
   async stats(name: string): Promise<WorkloadStats> {
     const w = this.get(name);
     return { cpuPercent: 0, memoryBytes: 0, memoryLimitBytes: w.memoryBytes, networkRxBytes: 0, networkTxBytes: 0 };
+  }
+
+  async sample(name: string): Promise<WorkloadSample | undefined> {
+    const w = this.workloads.get(name);
+    const figures = w?.running ? { cpuSecondsTotal: 0, memoryBytes: 0 } : { cpuSecondsTotal: null, memoryBytes: null };
+    return w && { running: w.running, memoryLimitBytes: w.memoryBytes, restarts: 0, ...figures };
   }
 
   async *logs(name: string, query: LogQuery, signal: AbortSignal): AsyncGenerator<LogLine> {

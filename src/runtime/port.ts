@@ -177,6 +177,20 @@ export interface WorkloadStats {
   networkTxBytes: number | null;
 }
 
+/**
+ * One cheap reading of a workload for monitoring: its state and cumulative figures. `undefined`
+ * from `sample` means there is no such workload. Figures the runtime could not read are null.
+ */
+export interface WorkloadSample {
+  running: boolean;
+  /** CPU time used since the workload (re)started, in seconds: a counter that resets on restart. */
+  cpuSecondsTotal: number | null;
+  memoryBytes: number | null;
+  memoryLimitBytes: number | null;
+  /** Restarts by the runtime's restart policy (a crash or an out-of-memory kill). */
+  restarts: number | null;
+}
+
 export interface LogLine {
   stream: 'stdout' | 'stderr';
   /** RFC 3339 with nine fractional digits, so that ids sort as text. */
@@ -225,6 +239,11 @@ export interface Runtime {
   /** Runs a command inside a running workload. */
   exec(name: string, command: string[], options?: { user?: string; env?: Record<string, string> }): Promise<RunResult>;
   stats(name: string): Promise<WorkloadStats>;
+  /**
+   * State, CPU time, memory and restarts in one reading that does not wait for a second one;
+   * `signal` abandons the requests (a hung engine must not keep them open round after round).
+   */
+  sample(name: string, signal?: AbortSignal): Promise<WorkloadSample | undefined>;
   /** The workload's output as lines, following it when asked, until `signal` aborts. */
   logs(name: string, query: LogQuery, signal: AbortSignal): AsyncGenerator<LogLine>;
   /** Follows state changes of the namespace's workloads until `signal` aborts (or the stream drops). */

@@ -138,6 +138,26 @@ export async function databaseSize(server: ServerConnection, name: string): Prom
   });
 }
 
+/**
+ * Size and connected backends of the named databases, in one query from the maintenance database
+ * (monitoring): never a connection into a tenant's database. Names the server lacks are left out.
+ */
+export async function databaseFigures(
+  server: ServerConnection,
+  names: readonly string[],
+): Promise<Map<string, { bytes: number; connections: number }>> {
+  return withSuperuser(server, async (c) => {
+    const result = await c.query<{ datname: string; bytes: string; connections: number }>(
+      `select d.datname, pg_database_size(d.oid)::text as bytes, count(a.pid)::int as connections
+         from pg_database d left join pg_stat_activity a on a.datid = d.oid
+        where d.datname = any($1::text[])
+        group by d.oid, d.datname`,
+      [names],
+    );
+    return new Map(result.rows.map((r) => [r.datname, { bytes: Number(r.bytes), connections: r.connections }]));
+  });
+}
+
 /** Databases that look like Marina's on a server, for reconciliation. */
 export async function listMarinaDatabases(server: ServerConnection): Promise<string[]> {
   return withSuperuser(server, async (c) => {

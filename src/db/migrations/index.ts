@@ -23,6 +23,8 @@ import * as notices from './0022_notices.js';
 import * as oidc from './0023_oidc.js';
 import * as signup from './0024_signup.js';
 import * as releasedNames from './0025_released_names.js';
+import * as metricSeries from './0026_metric_series.js';
+import * as metricsTokenScope from './0027_metrics_token_scope.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -50,4 +52,6 @@ export const migrations: Record<string, Migration> = {
   '0023_oidc': oidc,
   '0024_signup': signup,
   '0025_released_names': releasedNames,
+  '0026_metric_series': metricSeries,
+  '0027_metrics_token_scope': metricsTokenScope,
 };

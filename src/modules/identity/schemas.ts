@@ -95,8 +95,8 @@ export const ApiToken = Type.Object(
     lastUsedAt: Type.Union([DateTime, Type.Null()]),
     expiresAt: Type.Union([DateTime, Type.Null()]),
     revokedAt: Type.Union([DateTime, Type.Null()]),
-    scope: Type.Union([Type.Literal('read'), Type.Literal('write')], {
-      description: '`read`: the token can only send GET and HEAD requests',
+    scope: Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('metrics')], {
+      description: '`read`: the token can only send GET and HEAD requests; `metrics`: only GET /metrics',
     }),
     organization: Type.Union(
       [Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String() }), Type.Null()],

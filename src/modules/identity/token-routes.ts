@@ -36,8 +36,10 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
               }),
             ),
             scope: Type.Optional(
-              Type.Union([Type.Literal('read'), Type.Literal('write')], {
-                description: '`read` makes a read-only token (GET and HEAD only); the default is `write`',
+              Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('metrics')], {
+                description:
+                  '`read` makes a read-only token (GET and HEAD only); `metrics` one that may only scrape ' +
+                  'GET /metrics (without an organization: platform admins only); the default is `write`',
               }),
             ),
             organizationId: Type.Optional(

@@ -56,8 +56,17 @@ export class TokenService {
     const now = this.deps.clock.now();
     const expiresAt = this.expiry(input, now);
     const scope = input.scope ?? 'write';
-    if (scope !== 'read' && scope !== 'write') {
-      throw new MarinaError('MARINA_E_VALIDATION', 'scope must be "read" or "write".', { field: 'scope' });
+    if (scope !== 'read' && scope !== 'write' && scope !== 'metrics') {
+      throw new MarinaError('MARINA_E_VALIDATION', 'scope must be "read", "write" or "metrics".', { field: 'scope' });
+    }
+    // Every organization's figures and the platform's: only for who may see them all anyway.
+    if (scope === 'metrics' && (input.organizationId === undefined || input.organizationId === null)) {
+      if (!actor.isPlatformAdmin)
+        throw new MarinaError(
+          'MARINA_E_VALIDATION',
+          'A metrics token without an organization sees the whole platform: only platform admins may create one. Choose an organization.',
+          { field: 'organizationId' },
+        );
     }
     let organization: TokenOrganization | null = null;
     if (input.organizationId !== undefined && input.organizationId !== null) {
@@ -221,6 +230,7 @@ export class TokenService {
       via: 'token',
       tokenId: row.id,
       ...(row.scope === 'read' ? { readOnly: true } : {}),
+      ...(row.scope === 'metrics' ? { readOnly: true, metricsOnly: true } : {}),
       ...(row.organization_id ? { organizationId: row.organization_id } : {}),
     };
   }

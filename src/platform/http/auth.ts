@@ -45,6 +45,12 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
       if (!match?.[1])
         throw new MarinaError('MARINA_E_INVALID_TOKEN', 'Send the token as "Authorization: Bearer mrn_…".');
       const actor = await services.tokens.authenticate(match[1]);
+      if (actor.metricsOnly) {
+        throw new MarinaError(
+          'MARINA_E_TOKEN_SCOPE',
+          'This API token has the metrics scope: it may only scrape GET /metrics.',
+        );
+      }
       if (actor.readOnly && !READ_METHODS.has(request.method)) {
         throw new MarinaError('MARINA_E_TOKEN_SCOPE', 'This API token is read-only: it can only read (GET).');
       }

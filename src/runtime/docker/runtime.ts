@@ -14,6 +14,7 @@ import type {
   RuntimeEvent,
   RuntimeInfo,
   WorkloadDetails,
+  WorkloadSample,
   WorkloadState,
   WorkloadStats,
 } from '../port.js';
@@ -26,7 +27,7 @@ import {
   oneOffContainerSpec,
   proxyServerContainerSpec,
 } from './specs.js';
-import { type DockerStats, workloadStats } from './stats.js';
+import { type DockerStats, workloadSample, workloadStats } from './stats.js';
 
 /** The runtime port on a Docker engine: instances, runs and servers are containers, data are volumes. */
 export class DockerRuntime implements Runtime {
@@ -138,6 +139,25 @@ export class DockerRuntime implements Runtime {
 
   async stats(name: string): Promise<WorkloadStats> {
     return workloadStats((await this.engine.stats(name)) as unknown as DockerStats);
+  }
+
+  async sample(name: string, signal?: AbortSignal): Promise<WorkloadSample | undefined> {
+    const container = this.engine.docker.getContainer(name);
+    let info: Awaited<ReturnType<typeof container.inspect>>;
+    try {
+      info = await container.inspect({ abortSignal: signal });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    const running = info.State.Running;
+    // one-shot: Docker answers at once instead of waiting about a second for a second CPU reading.
+    const stats = running
+      ? ((await container
+          .stats({ stream: false, 'one-shot': true, abortSignal: signal } as { stream: false; 'one-shot': boolean })
+          .catch(() => undefined)) as DockerStats | undefined)
+      : undefined;
+    return workloadSample(running, info.RestartCount ?? 0, stats);
   }
 
   logs(name: string, query: LogQuery, signal: AbortSignal): AsyncGenerator<LogLine> {

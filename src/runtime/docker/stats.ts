@@ -1,4 +1,4 @@
-import type { WorkloadStats } from '../port.js';
+import type { WorkloadSample, WorkloadStats } from '../port.js';
 
 /** The parts of Docker's stats answer Marina reads. */
 export interface DockerStats {
@@ -36,5 +36,22 @@ export function workloadStats(stats: DockerStats): WorkloadStats {
     memoryLimitBytes: stats.memory_stats.limit ?? null,
     networkRxBytes: networks.reduce((sum, n) => sum + n.rx_bytes, 0),
     networkTxBytes: networks.reduce((sum, n) => sum + n.tx_bytes, 0),
+  };
+}
+
+const NS_PER_SECOND = 1e9;
+
+/**
+ * A monitoring sample from an inspect and, while it runs, a one-shot stats answer (no `precpu`
+ * reading, so no percentage: the cumulative CPU time is what a counter needs).
+ */
+export function workloadSample(running: boolean, restartCount: number, stats: DockerStats | undefined): WorkloadSample {
+  const cpu = stats?.cpu_stats.cpu_usage.total_usage;
+  return {
+    running,
+    cpuSecondsTotal: typeof cpu === 'number' ? cpu / NS_PER_SECOND : null,
+    memoryBytes: stats ? memoryUsed(stats) : null,
+    memoryLimitBytes: stats?.memory_stats.limit ?? null,
+    restarts: restartCount,
   };
 }

@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { errorMessage } from '../api/errors';
 import {
@@ -19,6 +19,7 @@ import {
   ArchiveIcon,
   ArrowLeftIcon,
   BranchIcon,
+  ChartIcon,
   ExternalIcon,
   GlobeIcon,
   KeyIcon,
@@ -61,6 +62,7 @@ import { RepositoriesTab } from './repositories/RepositoriesTab';
 
 const instanceTabs = [
   { id: 'overview', label: 'Overview', icon: <ActivityIcon /> },
+  { id: 'metrics', label: 'Metrics', icon: <ChartIcon /> },
   { id: 'backups', label: 'Backups', icon: <ArchiveIcon /> },
   { id: 'repositories', label: 'Repositories', icon: <BranchIcon /> },
   { id: 'modules', label: 'Modules', icon: <PuzzleIcon /> },
@@ -68,6 +70,9 @@ const instanceTabs = [
   { id: 'mail', label: 'Mail', icon: <MailIcon /> },
 ] as const;
 type InstanceTab = (typeof instanceTabs)[number]['id'];
+
+// uPlot and the charts are loaded only when the tab is opened.
+const MetricsTab = lazy(() => import('./metrics/MetricsTab'));
 
 const tabOf = (value: string | null): InstanceTab => instanceTabs.find((t) => t.id === value)?.id ?? 'overview';
 
@@ -344,6 +349,13 @@ export function InstancePage() {
               <JobsTable jobs={jobs.data} showTarget={false} label="Recent jobs" />
             ) : null}
           </section>
+        </div>
+      ) : null}
+      {tab === 'metrics' ? (
+        <div role="tabpanel" id="panel-metrics" aria-labelledby="tab-metrics">
+          <Suspense fallback={<Loading label="Loading the charts…" />}>
+            <MetricsTab instanceId={instance.id} />
+          </Suspense>
         </div>
       ) : null}
       {tab === 'backups' || visited.has('backups') ? (

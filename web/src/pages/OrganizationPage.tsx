@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
@@ -22,6 +22,9 @@ import { type Me, useMe } from '../session/SessionContext';
 import { InvitationsSection } from './organization/InvitationsSection';
 import { InviteModal } from './organization/InviteModal';
 import { OrganizationProjects } from './project/OrganizationProjects';
+
+// uPlot is loaded only when the chart is shown.
+const StorageChart = lazy(() => import('./metrics/StorageChart'));
 
 function canManage(me: Me, org: Organization): boolean {
   return can(me, org.id, 'team.manage');
@@ -248,6 +251,9 @@ export function OrganizationPage() {
       </div>
       <TrialBanner organizationId={organization.id} />
       <UsageBars organizationId={organization.id} />
+      <Suspense fallback={<Loading label="Loading the chart…" />}>
+        <StorageChart organizationId={organization.id} />
+      </Suspense>
       <OrganizationProjects organizationId={organization.id} />
       {/* In the portal the people are on the Team page. */}
       {operator ? (

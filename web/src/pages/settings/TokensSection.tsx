@@ -34,7 +34,7 @@ function CreateTokenModal({ onClose, onCreated }: { onClose(): void; onCreated()
   const me = useMe();
   const [name, setName] = useState('');
   const [days, setDays] = useState('');
-  const [scope, setScope] = useState<'read' | 'write'>('write');
+  const [scope, setScope] = useState<'read' | 'write' | 'metrics'>('write');
   const [organizationId, setOrganizationId] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -98,11 +98,22 @@ function CreateTokenModal({ onClose, onCreated }: { onClose(): void; onCreated()
           onChange={setName}
           error={fieldErrors.name}
         />
-        <Field label="Access" hint="A read-only token can look but change nothing." error={fieldErrors.scope}>
+        <Field
+          label="Access"
+          hint="A read-only token can look but change nothing; a metrics token can only be scraped by Prometheus (GET /metrics)."
+          error={fieldErrors.scope}
+        >
           {(props) => (
-            <select {...props} value={scope} onChange={(e) => setScope(e.target.value === 'read' ? 'read' : 'write')}>
+            <select
+              {...props}
+              value={scope}
+              onChange={(e) =>
+                setScope(e.target.value === 'read' || e.target.value === 'metrics' ? e.target.value : 'write')
+              }
+            >
               <option value="write">Read and write</option>
               <option value="read">Read only</option>
+              <option value="metrics">Metrics (Prometheus)</option>
             </select>
           )}
         </Field>
@@ -168,10 +179,10 @@ function TokensTable({ tokens, onRevoke }: { tokens: ApiToken[]; onRevoke(token:
           cell: (token) => (
             <>
               {token.organization ? token.organization.name : <span className="muted">everything</span>}
-              {token.scope === 'read' ? (
+              {token.scope === 'read' || token.scope === 'metrics' ? (
                 <>
                   {' '}
-                  <Badge tone="gray">read-only</Badge>
+                  <Badge tone="gray">{token.scope === 'read' ? 'read-only' : 'metrics'}</Badge>
                 </>
               ) : null}
             </>
