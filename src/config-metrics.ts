@@ -1,23 +1,58 @@
 import type { FieldReader } from './config-edge.js';
 
-/** Monitoring settings (src/modules/metrics); split from config.ts. */
+/** Monitoring settings (src/modules/metrics, src/modules/uptime); split from config.ts. */
 export interface MetricsConfig {
   /** How often every instance is sampled (container stats, database size and connections). */
   intervalMs: number;
 }
 
+/** Uptime checks and incidents (src/modules/uptime). */
+export interface UptimeConfig {
+  /** How often every running production instance is checked (through the proxy and directly). */
+  intervalMs: number;
+  /** Failed checks in a row that open an incident. */
+  failThreshold: number;
+  /** Good checks in a row that close it. */
+  okThreshold: number;
+}
+
+const integer = (min: number, max: number) => (raw: string) => {
+  if (!/^\d+$/.test(raw.trim())) return undefined;
+  const value = Number(raw.trim());
+  return value >= min && value <= max ? value : undefined;
+};
+
 export const metricsFields = {
   intervalSeconds: {
     env: 'MARINA_METRICS_INTERVAL_S',
     describe: 'an integer from 1 to 3600 (seconds)',
-    parse: (raw: string) => {
-      if (!/^\d+$/.test(raw.trim())) return undefined;
-      const value = Number(raw.trim());
-      return value >= 1 && value <= 3600 ? value : undefined;
-    },
+    parse: integer(1, 3600),
+  },
+  uptimeIntervalSeconds: {
+    env: 'MARINA_UPTIME_INTERVAL_S',
+    describe: 'an integer from 1 to 3600 (seconds)',
+    parse: integer(1, 3600),
+  },
+  uptimeFailThreshold: {
+    env: 'MARINA_UPTIME_FAIL_THRESHOLD',
+    describe: 'an integer from 1 to 100 (failed checks in a row)',
+    parse: integer(1, 100),
+  },
+  uptimeOkThreshold: {
+    env: 'MARINA_UPTIME_OK_THRESHOLD',
+    describe: 'an integer from 1 to 100 (good checks in a row)',
+    parse: integer(1, 100),
   },
 };
 
 export function readMetricsConfig(read: FieldReader): MetricsConfig {
   return { intervalMs: read(metricsFields.intervalSeconds, 60) * 1000 };
+}
+
+export function readUptimeConfig(read: FieldReader): UptimeConfig {
+  return {
+    intervalMs: read(metricsFields.uptimeIntervalSeconds, 30) * 1000,
+    failThreshold: read(metricsFields.uptimeFailThreshold, 3),
+    okThreshold: read(metricsFields.uptimeOkThreshold, 2),
+  };
 }

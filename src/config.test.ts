@@ -95,6 +95,19 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ MARINA_METRICS_INTERVAL_S: bad }), bad).toThrow(/MARINA_METRICS_INTERVAL_S/);
   });
 
+  it('checks uptime every MARINA_UPTIME_INTERVAL_S (30 s), opening after 3 failures and closing after 2 good checks', () => {
+    expect(loadConfig({}).uptime).toEqual({ intervalMs: 30_000, failThreshold: 3, okThreshold: 2 });
+    const set = loadConfig({
+      MARINA_UPTIME_INTERVAL_S: '5',
+      MARINA_UPTIME_FAIL_THRESHOLD: '4',
+      MARINA_UPTIME_OK_THRESHOLD: '1',
+    });
+    expect(set.uptime).toEqual({ intervalMs: 5000, failThreshold: 4, okThreshold: 1 });
+    for (const bad of ['0', '3601', 'soon'])
+      expect(() => loadConfig({ MARINA_UPTIME_INTERVAL_S: bad }), bad).toThrow(/MARINA_UPTIME_INTERVAL_S/);
+    expect(() => loadConfig({ MARINA_UPTIME_FAIL_THRESHOLD: '0' })).toThrow(/MARINA_UPTIME_FAIL_THRESHOLD/);
+  });
+
   it('reads an optional JSON file, which the environment overrides', () => {
     const dir = mkdtempSync(join(tmpdir(), 'marina-config-'));
     const file = join(dir, 'marina.json');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type EdgeConfig, edgeFields, imageRef, readEdgeConfig } from './config-edge.js';
-import { type MetricsConfig, metricsFields, readMetricsConfig } from './config-metrics.js';
+import * as monitoring from './config-metrics.js';
 import { readSelfServiceConfig, type SelfServiceConfig, selfServiceFields } from './config-selfservice.js';
 import { type CatalogOverrides, odooVersions } from './odoo/versions.js';
 import { ConfigError } from './platform/errors.js';
@@ -68,7 +68,8 @@ export interface MarinaConfig {
   /** The edge (reverse proxy, TLS, custom domains); undefined unless MARINA_BASE_DOMAIN is set. */
   edge: EdgeConfig | undefined;
   selfService: SelfServiceConfig;
-  metrics: MetricsConfig;
+  metrics: monitoring.MetricsConfig;
+  uptime: monitoring.UptimeConfig;
 }
 
 /** The mail catcher (src/modules/mail/catcher.ts). */
@@ -353,7 +354,7 @@ export const configVariables = [
   ...Object.values(fields),
   ...Object.values(edgeFields),
   ...Object.values(selfServiceFields),
-  ...Object.values(metricsFields),
+  ...Object.values(monitoring.metricsFields),
   ...Object.values(odooFields).flatMap((f) => [f.image, f.source, f.load]),
 ].map((f) => ({ env: f.env, expects: f.describe }));
 
@@ -484,7 +485,8 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
     mailCatcher: mailCatcherOf(),
     edge: readEdgeConfig(read, source, problems),
     selfService: readSelfServiceConfig(read),
-    metrics: readMetricsConfig(read),
+    metrics: monitoring.readMetricsConfig(read),
+    uptime: monitoring.readUptimeConfig(read),
   };
   if (!edgeOn && !config.instances.publishPorts)
     problems.push(

@@ -16,6 +16,9 @@ describe('migrations', () => {
       tablename: string;
     }>`select tablename from pg_tables where schemaname = 'public' order by tablename`.execute(database.db);
     expect(tables.rows.map((r) => r.tablename)).toEqual([
+      'alert_channels',
+      'alert_deliveries',
+      'alert_rules',
       'api_tokens',
       'audit_events',
       'backup_copies',
@@ -27,6 +30,7 @@ describe('migrations', () => {
       'domains',
       'edge_wildcard_certificates',
       'hosts',
+      'incidents',
       'instance_mail_servers',
       'instance_usage',
       'instances',
@@ -62,6 +66,9 @@ describe('migrations', () => {
       'signups',
       'subscription_events',
       'subscriptions',
+      'uptime_checks',
+      'uptime_days',
+      'uptime_state',
       'user_identities',
       'users',
     ]);

@@ -39,6 +39,8 @@ const table: Record<string, { staging: MemberRole; production: MemberRole }> = {
   'backup.manage': { staging: 'admin', production: 'admin' },
   'domain.manage': { staging: 'admin', production: 'admin' },
   'team.manage': { staging: 'admin', production: 'admin' },
+  // Alerts belong to the organization, whatever the stage.
+  'alerts.manage': { staging: 'admin', production: 'admin' },
 };
 const order: MemberRole[] = ['viewer', 'developer', 'admin', 'owner'];
 const allowed = (role: MemberRole, least: MemberRole) => order.indexOf(role) >= order.indexOf(least);
@@ -115,6 +117,15 @@ function requestsFor(permission: string, w: World, stage: Stage): Request[] {
       unique += 1;
       return [
         ['POST', `/api/v1/organizations/${w.organizationId}/members`, { email: `n${unique}@x.test`, role: 'viewer' }],
+      ];
+    case 'alerts.manage':
+      unique += 1;
+      return [
+        [
+          'POST',
+          `/api/v1/organizations/${w.organizationId}/alert-channels`,
+          { kind: 'email', target: `a${unique}@x.test` },
+        ],
       ];
     default:
       throw new Error(`no request for ${permission}`);

@@ -12,6 +12,7 @@ import { Type } from 'typebox';
 import type { MarinaConfig } from '../config.js';
 import { type Db, isReachable } from '../db/database.js';
 import { requestSerializers } from '../logger.js';
+import { alertRoutes } from '../modules/alerts/index.js';
 import { backupRoutes } from '../modules/backups/index.js';
 import { deletedInstanceRoutes } from '../modules/backups/safety-backups.js';
 import { codeRoutes } from '../modules/code/index.js';
@@ -33,6 +34,7 @@ import { settingsModuleRoutes } from '../modules/settings/index.js';
 import { credentialLinkRoutes } from '../modules/signup/credential-routes.js';
 import { signupRoutes } from '../modules/signup/index.js';
 import { templateRoutes } from '../modules/templates/index.js';
+import { uptimeRoutes } from '../modules/uptime/index.js';
 import { auditRoutes } from '../platform/audit/routes.js';
 import { MarinaError } from '../platform/errors.js';
 import { CSRF_HEADER, registerAuthentication, trustProxyOption } from '../platform/http/auth.js';
@@ -159,6 +161,8 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
         deletedInstanceRoutes,
         instanceObservationRoutes,
         seriesRoutes,
+        uptimeRoutes,
+        alertRoutes,
         settingsModuleRoutes,
         codeRoutes,
         mailRoutes,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { MarinaConfig } from '../config.js';
 import type { Db } from '../db/database.js';
+import { type AlertsModule, createAlertsModule } from '../modules/alerts/index.js';
 import type { BackupHooks } from '../modules/backups/hooks.js';
 import { type BackupsModule, createBackupRecords, createBackupsModule } from '../modules/backups/index.js';
 import { type CodeModule, createCodeModule } from '../modules/code/index.js';
@@ -26,6 +27,7 @@ import { createSettingsModule, type SettingsModule } from '../modules/settings/i
 import { type CredentialLinksModule, createCredentialLinksModule } from '../modules/signup/credential-routes.js';
 import { createSignupModule, type SignupModule } from '../modules/signup/index.js';
 import { createTemplatesModule, type TemplatesModule } from '../modules/templates/index.js';
+import { createUptimeModule, type UptimeModule } from '../modules/uptime/index.js';
 import { AuditService } from '../platform/audit/service.js';
 import type { Clock } from '../platform/clock.js';
 import { Hooks } from '../platform/hooks.js';
@@ -51,6 +53,8 @@ export interface ServiceDeps {
   edgeProxyCheckMs?: number;
   /** External sign-in: only createTestApp passes this (plain-http issuers on loopback). */
   oidc?: OidcDiscoveryOptions;
+  /** Plain-http alert webhooks: only createTestApp passes this (loopback receivers). */
+  alertsAllowHttp?: true;
 }
 
 /** What every module uses: the audit trail, the jobs and their runner, notifications. */
@@ -79,6 +83,8 @@ export interface Services
     TemplatesModule,
     CredentialLinksModule,
     MetricsModule,
+    AlertsModule,
+    UptimeModule,
     Omit<InstancesModule, 'jobDeps' | 'registerJobs'>,
     Omit<BackupsModule, 'jobDeps' | 'registerJobs'>,
     Omit<OffsiteModule, 'copies' | 'start' | 'stop'>,
@@ -112,6 +118,7 @@ export function createServices({
   runtime,
   edgeProxyCheckMs,
   oidc,
+  alertsAllowHttp,
 }: ServiceDeps): Services {
   const hooks = new Hooks<InstanceHooks & BackupHooks>();
   const audit = new AuditService({ db, clock });
@@ -368,6 +375,27 @@ export function createServices({
     sinks: [seriesStore],
   });
 
+  // Alerts, then uptime: an incident's messages are written with it (the outbox and the webhook outbox).
+  const alerts = createAlertsModule({
+    db,
+    clock,
+    logger,
+    audit,
+    box,
+    guard,
+    notices: notices.notices,
+    publicUrl: config.publicUrl,
+    allowHttp: alertsAllowHttp === true,
+  });
+  const uptime = createUptimeModule({
+    db,
+    clock,
+    logger,
+    config,
+    instances: instances.instances,
+    notifier: alerts.alertNotifier,
+  });
+
   const { jobDeps: _instanceJobDeps, registerJobs: _instanceJobs, ...instanceServices } = instances;
   const { jobDeps: _backupJobDeps, registerJobs: _backupJobs, ...backupServices } = backups;
   const { copies: _copies, start: _start, stop: _stop, ...offsiteServices } = offsite;
@@ -393,6 +421,8 @@ export function createServices({
     ...lifecycle,
     ...credentialLinks,
     ...metrics,
+    ...alerts,
+    ...uptime,
     edge,
     instanceResize,
     seriesStore,
@@ -418,6 +448,9 @@ export function createServices({
       plans.usage.start();
       // Every instance's figures for /metrics (and the stored series), every MARINA_METRICS_INTERVAL_S.
       metrics.metricsSampler.start();
+      // Webhook messages left queued, then every running production instance checked each MARINA_UPTIME_INTERVAL_S.
+      await alerts.alertDeliveries.start();
+      uptime.uptimeChecker.start();
       // Trial reminders and ends, grace ends; its first tick catches up on what came due while down.
       lifecycle.lifecycleTicker.start(config.selfService.lifecycleIntervalMs);
       // Hourly rollups and pruning of the series; its first tick catches up on hours missed while down.
@@ -447,6 +480,8 @@ export function createServices({
       await domains.domainRechecks.stop();
       await plans.usage.stop();
       await metrics.metricsSampler.stop();
+      await uptime.uptimeChecker.stop();
+      await alerts.alertDeliveries.stop();
       await seriesStore.stop();
       await edge.stop();
       await instances.status.stop();

@@ -16,6 +16,9 @@ export const noticeKeys = [
   'deletion_notice',
   'quota_warning',
   'backup_failed',
+  'alert_firing',
+  'alert_resolved',
+  'alert_test',
 ] as const;
 
 export type NoticeKey = (typeof noticeKeys)[number];

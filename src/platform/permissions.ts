@@ -24,6 +24,7 @@ export const permissions = {
   'instance.resize': { min: 'admin', productionMin: 'admin' },
   'team.manage': { min: 'admin' },
   'audit.view': { min: 'admin' },
+  'alerts.manage': { min: 'admin' },
   'billing.manage': { min: 'owner' },
 } as const satisfies Record<string, { min: MemberRole; productionMin?: MemberRole }>;
 

@@ -59,6 +59,8 @@ export interface TestAppOptions {
   edgeProxyCheckMs?: number;
   /** External sign-in providers on plain http (the loopback test provider); production cannot set it. */
   oidc?: { allowInsecureIssuers?: true };
+  /** Alert webhooks on plain http (loopback receivers); production cannot set it. */
+  alertsAllowHttp?: true;
 }
 
 export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
@@ -81,6 +83,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
       runtime: options.runtime,
       edgeProxyCheckMs: options.edgeProxyCheckMs,
       oidc: options.oidc,
+      alertsAllowHttp: options.alertsAllowHttp,
     });
   const services = makeServices();
   const app = await buildApp({ config, services, db: database.db, logger });

@@ -25,6 +25,7 @@ import * as signup from './0024_signup.js';
 import * as releasedNames from './0025_released_names.js';
 import * as metricSeries from './0026_metric_series.js';
 import * as metricsTokenScope from './0027_metrics_token_scope.js';
+import * as uptimeAlerts from './0028_uptime_alerts.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -54,4 +55,5 @@ export const migrations: Record<string, Migration> = {
   '0025_released_names': releasedNames,
   '0026_metric_series': metricSeries,
   '0027_metrics_token_scope': metricsTokenScope,
+  '0028_uptime_alerts': uptimeAlerts,
 };

@@ -166,6 +166,35 @@ const definitions: Record<NoticeKey, Omit<NoticeDefinition, 'key'>> = {
       v('url', "The instance's backups page", 'https://marina.example.com/instances/1/backups'),
     ],
   },
+  alert_firing: {
+    description: "An alert fires (an instance is down), and again after the rule's repeat interval while it lasts.",
+    variables: [
+      organization,
+      v('instance', 'The instance, as project/instance', 'shop/production'),
+      v('title', 'What fires, in a few words', 'Instance down'),
+      v('repeat', 'true when this repeats an alert still firing', false),
+      v('failed', 'Which check failed: proxy, direct or both', 'both'),
+      v('error', 'What the failing check answered', 'ECONNREFUSED'),
+      v('started_at', 'When it started (ISO 8601)', SAMPLE_AT),
+      v('url', "The instance's page in Marina", 'https://marina.example.com/instances/1'),
+    ],
+  },
+  alert_resolved: {
+    description: 'A fired alert is over (the instance answers again).',
+    variables: [
+      organization,
+      v('instance', 'The instance, as project/instance', 'shop/production'),
+      v('title', 'What fired, in a few words', 'Instance down'),
+      v('started_at', 'When it started (ISO 8601)', SAMPLE_AT),
+      v('resolved_at', 'When it ended (ISO 8601)', SAMPLE_AT),
+      v('minutes', 'How long it lasted, in minutes', 12),
+      v('url', "The instance's page in Marina", 'https://marina.example.com/instances/1'),
+    ],
+  },
+  alert_test: {
+    description: "The test button of an organization's email alert channel.",
+    variables: [organization, v('url', "The organization's alert settings in Marina", 'https://marina.example.com')],
+  },
 };
 
 export const catalogue: NoticeDefinition[] = noticeKeys.map((key) => ({ key, ...definitions[key] }));

@@ -223,4 +223,46 @@ The instance's backups: {{ url }}
 You receive this as an owner or admin of {{ organization }} on Marina.
 `,
   },
+  alert_firing: {
+    subject: '[Marina] {% if repeat %}Still firing{% else %}Alert{% endif %}: {{ title }}: {{ instance }}',
+    html: page(`
+<p><strong>{{ title }}</strong>: {{ instance }} ({{ organization }}){% if repeat %}, still{% endif %}.</p>
+<table style="border-collapse: collapse;">
+<tr><td style="padding-right: 12px;">What failed</td><td>{{ failed }}</td></tr>
+<tr><td style="padding-right: 12px;">Answer</td><td>{{ error }}</td></tr>
+<tr><td style="padding-right: 12px;">Since</td><td>{{ started_at ${AT} }} UTC</td></tr>
+</table>
+${button('url', 'Open the instance')}`),
+    text: `{{ title }}: {{ instance }} ({{ organization }}){% if repeat %}, still{% endif %}.
+
+What failed: {{ failed }}
+Answer:      {{ error }}
+Since:       {{ started_at ${AT} }} UTC
+
+The instance: {{ url }}
+`,
+  },
+  alert_resolved: {
+    subject: '[Marina] Resolved: {{ title }}: {{ instance }}',
+    html: page(`
+<p><strong>Resolved</strong>: {{ title }}: {{ instance }} ({{ organization }}).</p>
+<p>From {{ started_at ${AT} }} to {{ resolved_at ${AT} }} UTC ({{ minutes }} min).</p>
+${button('url', 'Open the instance')}`),
+    text: `Resolved: {{ title }}: {{ instance }} ({{ organization }}).
+
+From {{ started_at ${AT} }} to {{ resolved_at ${AT} }} UTC ({{ minutes }} min).
+
+The instance: {{ url }}
+`,
+  },
+  alert_test: {
+    subject: '[Marina] Test alert for {{ organization }}',
+    html: page(`
+<p>This is a test of an alert channel of <strong>{{ organization }}</strong>: alerts will arrive here.</p>
+<p><a href="{{ url }}">{{ url }}</a></p>`),
+    text: `This is a test of an alert channel of {{ organization }}: alerts will arrive here.
+
+{{ url }}
+`,
+  },
 };

@@ -60,4 +60,23 @@ export const selfServiceVocabulary = {
       delete: 'The provider was removed.',
     },
   },
+  alert_channel: {
+    describe:
+      "Where an organization's alerts go: an email address or a webhook (Slack, Mattermost, Discord, Teams, generic).",
+    name: 'its name',
+    verbs: {
+      create: 'The channel was added.',
+      update: 'Its name, address or switch changed.',
+      delete: 'The channel was removed.',
+      test: 'A test message was sent through it.',
+    },
+  },
+  alert_rule: {
+    describe:
+      "An organization's alert rule (instance down…): on or off, and its repeat interval (the id is `<organization>/<rule>`).",
+    name: 'the rule',
+    verbs: {
+      update: 'The rule was switched or tuned.',
+    },
+  },
 } as const;

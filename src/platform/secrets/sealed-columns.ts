@@ -13,6 +13,7 @@ export const SEALED_COLUMNS = {
   instance_mail_servers: ['own_password', 'catcher_password'],
   edge_wildcard_certificates: ['account_key', 'certificate_key'],
   oidc_providers: ['client_secret'],
+  alert_channels: ['secret'],
 } as const;
 
 export type SealedTable = keyof typeof SEALED_COLUMNS;

@@ -21,6 +21,7 @@ export type Permission =
   | 'instance.resize'
   | 'team.manage'
   | 'audit.view'
+  | 'alerts.manage'
   | 'billing.manage';
 
 /** The organization a support session is opened as (read-only), or null for an ordinary one. */
