@@ -74,7 +74,7 @@ describe('Settings → Emails sent', { timeout: 120_000 }, () => {
     await page.goto(`${baseUrl}/settings?tab=emails`);
     const list = page.getByLabel('Mail templates');
     await list.locator('[data-template="welcome"]').waitFor();
-    expect(await list.locator('tbody tr').count()).toBe(14);
+    expect(await list.locator('tbody tr').count()).toBe(17);
     const outbox = page.getByRole('table', { name: 'Recent emails' });
     await outbox.locator('[data-status="unknown"]').getByText('not sent again').waitFor();
     await shoot(page, 'D-mail-templates-list', page.getByRole('tab', { name: 'Emails sent' }));
