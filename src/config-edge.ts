@@ -23,6 +23,8 @@ export interface EdgeConfig {
   httpsPort: number;
   /** Marina's edge DNS on 127.0.0.1 (UDP and TCP); 0 picks a free port at start. */
   dnsPort: number;
+  /** Where Marina receives the proxy's access log (UDP on 127.0.0.1), for request metrics; 0 picks a free port at start. */
+  accessLogPort: number;
   acme: { ca: string | undefined; email: string | undefined; caRootsFile: string | undefined };
   /** The proxy's public addresses (apex domains point A/AAAA records here). */
   addresses: string[];
@@ -148,6 +150,11 @@ export const edgeFields = {
     describe: 'an integer from 0 to 65535 (0 picks a free port)',
     parse: integer(0, 65535),
   },
+  edgeAccessLogPort: {
+    env: 'MARINA_EDGE_ACCESS_LOG_PORT',
+    describe: 'an integer from 0 to 65535 (0 picks a free port)',
+    parse: integer(0, 65535),
+  },
   acmeCa: {
     env: 'MARINA_ACME_CA',
     describe:
@@ -217,6 +224,7 @@ export function readEdgeConfig(read: FieldReader, source: Source, problems: stri
     edgeFields.edgeHttpPort,
     edgeFields.edgeHttpsPort,
     edgeFields.edgeDnsPort,
+    edgeFields.edgeAccessLogPort,
     edgeFields.acmeCa,
     edgeFields.acmeEmail,
     edgeFields.acmeCaRoots,
@@ -267,6 +275,7 @@ export function readEdgeConfig(read: FieldReader, source: Source, problems: stri
     httpPort,
     httpsPort,
     dnsPort: read(edgeFields.edgeDnsPort, 0),
+    accessLogPort: read(edgeFields.edgeAccessLogPort, 0),
     acme: {
       ca: acmeCa,
       email: read(edgeFields.acmeEmail, undefined),

@@ -16,6 +16,14 @@ export interface UptimeConfig {
   okThreshold: number;
 }
 
+/** The alert rules other than uptime (src/modules/alerts/evaluator.ts). */
+export interface AlertsConfig {
+  /** How often the rules are evaluated. */
+  intervalMs: number;
+  /** A host's data disk fuller than this fires `host_disk` (told to the platform's admins). */
+  hostDiskPercent: number;
+}
+
 const integer = (min: number, max: number) => (raw: string) => {
   if (!/^\d+$/.test(raw.trim())) return undefined;
   const value = Number(raw.trim());
@@ -38,6 +46,16 @@ export const metricsFields = {
     describe: 'an integer from 1 to 100 (failed checks in a row)',
     parse: integer(1, 100),
   },
+  alertsIntervalSeconds: {
+    env: 'MARINA_ALERTS_INTERVAL_S',
+    describe: 'an integer from 1 to 3600 (seconds)',
+    parse: integer(1, 3600),
+  },
+  alertsHostDiskPercent: {
+    env: 'MARINA_ALERT_HOST_DISK_PERCENT',
+    describe: 'an integer from 50 to 99 (percent)',
+    parse: integer(50, 99),
+  },
   uptimeOkThreshold: {
     env: 'MARINA_UPTIME_OK_THRESHOLD',
     describe: 'an integer from 1 to 100 (good checks in a row)',
@@ -55,4 +73,16 @@ export function readUptimeConfig(read: FieldReader): UptimeConfig {
     failThreshold: read(metricsFields.uptimeFailThreshold, 3),
     okThreshold: read(metricsFields.uptimeOkThreshold, 2),
   };
+}
+
+export function readAlertsConfig(read: FieldReader): AlertsConfig {
+  return {
+    intervalMs: read(metricsFields.alertsIntervalSeconds, 60) * 1000,
+    hostDiskPercent: read(metricsFields.alertsHostDiskPercent, 85),
+  };
+}
+
+/** Every monitoring setting, as MarinaConfig holds them. */
+export function readMonitoringConfig(read: FieldReader) {
+  return { metrics: readMetricsConfig(read), uptime: readUptimeConfig(read), alerts: readAlertsConfig(read) };
 }

@@ -70,6 +70,7 @@ export interface MarinaConfig {
   selfService: SelfServiceConfig;
   metrics: monitoring.MetricsConfig;
   uptime: monitoring.UptimeConfig;
+  alerts: monitoring.AlertsConfig;
 }
 
 /** The mail catcher (src/modules/mail/catcher.ts). */
@@ -485,8 +486,7 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
     mailCatcher: mailCatcherOf(),
     edge: readEdgeConfig(read, source, problems),
     selfService: readSelfServiceConfig(read),
-    metrics: monitoring.readMetricsConfig(read),
-    uptime: monitoring.readUptimeConfig(read),
+    ...monitoring.readMonitoringConfig(read),
   };
   if (!edgeOn && !config.instances.publishPorts)
     problems.push(

@@ -108,7 +108,15 @@ describe('alert channels', () => {
     });
     expect((await channels(owner)('DELETE', `${url}/${id}`)).statusCode).toBe(200);
     const rules = await channels(owner)('GET', `/api/v1/organizations/${orgId}/alert-rules`);
-    expect(rules.json()).toEqual({ rules: [{ rule: 'instance_down', enabled: true, repeatMinutes: 240 }] });
+    expect(rules.json<{ rules: unknown[] }>().rules[0]).toEqual({
+      rule: 'instance_down',
+      title: 'Instance down',
+      description: expect.any(String),
+      enabled: true,
+      repeatMinutes: 240,
+      settings: {},
+      fields: [],
+    });
   });
 });
 
@@ -162,6 +170,7 @@ describe('the incident store', () => {
       instance_id: instance.id,
       organization_id: orgId,
       kind: 'instance_down' as const,
+      subject: instance.id,
       opened_at: new Date(),
     };
     await t.db.insertInto('incidents').values(open).execute();

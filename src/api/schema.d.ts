@@ -9949,9 +9949,14 @@ export interface paths {
                             currentMonthAvailability: number;
                             incidents: {
                                 id: string;
-                                instanceId: string;
-                                /** @description instance_down */
+                                /** @description Null when it is not about one instance */
+                                instanceId: string | null;
+                                /** @description The rule: instance_down, memory_high, storage_quota, backup_stale, … */
                                 kind: string;
+                                /** @description What fired, in a few words */
+                                title: string;
+                                /** @description What it is about, within its kind (instance, domain, organization…) */
+                                subject: string;
                                 openedAt: string;
                                 resolvedAt: string | null;
                                 /** @description What the failing check answered: failed (proxy, direct or both), each path’s status, error and time */
@@ -10038,9 +10043,14 @@ export interface paths {
                         "application/json": {
                             incidents: {
                                 id: string;
-                                instanceId: string;
-                                /** @description instance_down */
+                                /** @description Null when it is not about one instance */
+                                instanceId: string | null;
+                                /** @description The rule: instance_down, memory_high, storage_quota, backup_stale, … */
                                 kind: string;
+                                /** @description What fired, in a few words */
+                                title: string;
+                                /** @description What it is about, within its kind (instance, domain, organization…) */
+                                subject: string;
                                 openedAt: string;
                                 resolvedAt: string | null;
                                 /** @description What the failing check answered: failed (proxy, direct or both), each path’s status, error and time */
@@ -10527,9 +10537,24 @@ export interface paths {
                         "application/json": {
                             rules: {
                                 rule: string;
+                                title: string;
+                                description: string;
                                 enabled: boolean;
                                 /** @description A still-firing alert is sent again after this long */
                                 repeatMinutes: number;
+                                /** @description The rule’s tunable numbers, by field name */
+                                settings: {
+                                    [key: string]: number;
+                                };
+                                /** @description What each setting means and its bounds */
+                                fields: {
+                                    name: string;
+                                    label: string;
+                                    unit: string;
+                                    min: number;
+                                    max: number;
+                                    default: number;
+                                }[];
                             }[];
                         };
                     };
@@ -10604,6 +10629,10 @@ export interface paths {
                     "application/json": {
                         enabled?: boolean;
                         repeatMinutes?: number;
+                        /** @description Values of the rule’s fields (each within its bounds) */
+                        settings?: {
+                            [key: string]: number;
+                        };
                     };
                 };
             };
@@ -10617,9 +10646,24 @@ export interface paths {
                         "application/json": {
                             rule: {
                                 rule: string;
+                                title: string;
+                                description: string;
                                 enabled: boolean;
                                 /** @description A still-firing alert is sent again after this long */
                                 repeatMinutes: number;
+                                /** @description The rule’s tunable numbers, by field name */
+                                settings: {
+                                    [key: string]: number;
+                                };
+                                /** @description What each setting means and its bounds */
+                                fields: {
+                                    name: string;
+                                    label: string;
+                                    unit: string;
+                                    min: number;
+                                    max: number;
+                                    default: number;
+                                }[];
                             };
                         };
                     };
@@ -15990,6 +16034,7 @@ export interface paths {
                                 };
                                 stagingAllowed: boolean;
                                 trialDays: number;
+                                uptimeIntervalSeconds: number | null;
                                 prices: {
                                     /** @description ISO 4217 code, upper case */
                                     currency: string;
@@ -16076,6 +16121,7 @@ export interface paths {
                         };
                         stagingAllowed?: boolean;
                         trialDays?: number;
+                        uptimeIntervalSeconds?: number | null;
                         prices?: {
                             /** @description ISO 4217 code, upper case */
                             currency: string;
@@ -16118,6 +16164,7 @@ export interface paths {
                                 };
                                 stagingAllowed: boolean;
                                 trialDays: number;
+                                uptimeIntervalSeconds: number | null;
                                 prices: {
                                     /** @description ISO 4217 code, upper case */
                                     currency: string;
@@ -16228,6 +16275,7 @@ export interface paths {
                                 };
                                 stagingAllowed: boolean;
                                 trialDays: number;
+                                uptimeIntervalSeconds: number | null;
                                 prices: {
                                     /** @description ISO 4217 code, upper case */
                                     currency: string;
@@ -16327,6 +16375,7 @@ export interface paths {
                                 };
                                 stagingAllowed: boolean;
                                 trialDays: number;
+                                uptimeIntervalSeconds: number | null;
                                 prices: {
                                     /** @description ISO 4217 code, upper case */
                                     currency: string;
@@ -16416,6 +16465,7 @@ export interface paths {
                         };
                         stagingAllowed?: boolean;
                         trialDays?: number;
+                        uptimeIntervalSeconds?: number | null;
                         prices?: {
                             /** @description ISO 4217 code, upper case */
                             currency: string;
@@ -16458,6 +16508,7 @@ export interface paths {
                                 };
                                 stagingAllowed: boolean;
                                 trialDays: number;
+                                uptimeIntervalSeconds: number | null;
                                 prices: {
                                     /** @description ISO 4217 code, upper case */
                                     currency: string;

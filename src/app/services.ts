@@ -15,6 +15,7 @@ import { createInstancesModule, type InstancesModule } from '../modules/instance
 import { ResizeService, resizeHandler } from '../modules/instances/resize.js';
 import { createLifecycleModule, type LifecycleModule } from '../modules/lifecycle/index.js';
 import { createMailModule, type MailModule } from '../modules/mail/index.js';
+import { HttpTraffic } from '../modules/metrics/http-traffic.js';
 import { createMetricsModule, type MetricsModule } from '../modules/metrics/index.js';
 import { SeriesStore } from '../modules/metrics/series.js';
 import { SeriesReader } from '../modules/metrics/series-read.js';
@@ -187,6 +188,8 @@ export function createServices({
     hooks,
     quotas: plans.quotas,
   });
+  // Requests the proxy serves per instance: the edge's access log fills it, the metrics sampler reads it.
+  const traffic = config.edge ? new HttpTraffic() : undefined;
   const { edge } = createEdgeModule({
     db,
     box,
@@ -196,6 +199,7 @@ export function createServices({
     hosts: hosts.hosts,
     proxyCheckMs: edgeProxyCheckMs,
     clock,
+    traffic,
   });
   const instanceResize = new ResizeService({
     db,
@@ -373,6 +377,7 @@ export function createServices({
     bus: operations.bus,
     // Each round is also stored for Marina's own charts.
     sinks: [seriesStore],
+    traffic,
   });
 
   // Alerts, then uptime: an incident's messages are written with it (the outbox and the webhook outbox).
@@ -385,6 +390,7 @@ export function createServices({
     guard,
     notices: notices.notices,
     publicUrl: config.publicUrl,
+    config,
     allowHttp: alertsAllowHttp === true,
   });
   const uptime = createUptimeModule({
@@ -451,6 +457,7 @@ export function createServices({
       // Webhook messages left queued, then every running production instance checked each MARINA_UPTIME_INTERVAL_S.
       await alerts.alertDeliveries.start();
       uptime.uptimeChecker.start();
+      alerts.alertEvaluator.start();
       // Trial reminders and ends, grace ends; its first tick catches up on what came due while down.
       lifecycle.lifecycleTicker.start(config.selfService.lifecycleIntervalMs);
       // Hourly rollups and pruning of the series; its first tick catches up on hours missed while down.
@@ -481,6 +488,7 @@ export function createServices({
       await plans.usage.stop();
       await metrics.metricsSampler.stop();
       await uptime.uptimeChecker.stop();
+      await alerts.alertEvaluator.stop();
       await alerts.alertDeliveries.stop();
       await seriesStore.stop();
       await edge.stop();

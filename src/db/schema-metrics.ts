@@ -90,13 +90,22 @@ export interface UptimeStateTable {
   last_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
-export type IncidentKind = 'instance_down';
+export type IncidentKind =
+  | 'instance_down'
+  | 'memory_high'
+  | 'host_disk'
+  | 'storage_quota'
+  | 'backup_stale'
+  | 'offsite_failed'
+  | 'certificate'
+  | 'job_failing';
 
 export interface IncidentsTable {
   id: Generated<string>;
-  instance_id: string;
-  organization_id: string;
+  instance_id: string | null;
+  organization_id: string | null;
   kind: IncidentKind;
+  subject: string;
   opened_at: ColumnType<Date, Date, Date>;
   resolved_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   details: ColumnType<Record<string, unknown>, string | undefined, string>;

@@ -30,6 +30,8 @@ export interface PlansTable {
   max_custom_domains: Optional<number>;
   staging_allowed: Defaulted<boolean>;
   trial_days: Defaulted<number>;
+  /** Seconds between uptime checks of its production instances; null: MARINA_UPTIME_INTERVAL_S (0028). */
+  uptime_interval_s: Optional<number>;
   archived_at: NullableTimestamp;
   created_at: CreatedAt;
   updated_at: UpdatedAt;

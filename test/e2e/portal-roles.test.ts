@@ -148,7 +148,7 @@ describe("the customer's portal, role by role", () => {
     const driven = [...instanceControls.map((c) => c.permission), 'team.manage', 'audit.view', 'billing.manage'];
     const everyMember = ['instance.view', 'project.view', 'backup.view', 'domain.view', 'team.view'];
     // Domains exist only with the edge proxy (test/e2e/domains-ui.test.ts); resizing has its own tests;
-    // alert channels have no screen yet (their API: test/alerts-channels.test.ts).
+    // alert channels and rules: test/e2e/alerts-ui.test.ts drives them as an owner and as a viewer.
     const elsewhere = ['domain.manage', 'instance.resize', 'alerts.manage'];
     expect([...driven, ...everyMember, ...elsewhere].sort()).toEqual([...permissionNames].sort());
     for (const permission of everyMember) expect(roles.every((r) => allowed(r, permission as Permission))).toBe(true);
@@ -163,7 +163,7 @@ describe("the customer's portal, role by role", () => {
           await page.getByRole('heading', { name: 'ACME', level: 1 }).waitFor();
           expect(await mainNav(page).getAttribute('data-sidebar')).toBe('portal');
           const links = await navLinks(page);
-          const expected = ['Projects', 'Backups', 'Team', 'Account'];
+          const expected = ['Projects', 'Backups', 'Alerts', 'Team', 'Account'];
           if (allowed(role, 'audit.view')) expected.push('Audit');
           if (allowed(role, 'billing.manage')) expected.push('Billing');
           expect(links.sort()).toEqual(expected.sort());

@@ -37,6 +37,7 @@ const SettingsPage = lazy(async () => ({ default: (await import('./pages/Setting
 const TeamPage = lazy(async () => ({ default: (await import('./pages/team/TeamPage')).TeamPage }));
 const AccountPage = lazy(async () => ({ default: (await import('./pages/account/AccountPage')).AccountPage }));
 const BillingPage = lazy(async () => ({ default: (await import('./pages/billing/BillingPage')).BillingPage }));
+const AlertsPage = lazy(async () => ({ default: (await import('./pages/alerts/AlertsPage')).AlertsPage }));
 const CustomersPage = lazy(async () => ({
   default: (await import('./pages/customers/CustomersPage')).CustomersPage,
 }));
@@ -119,6 +120,7 @@ export function App() {
                 <Route path="organizations/:slug" element={<OrganizationPage />} />
                 <Route path="organizations/:slug/team" element={<Later page={<TeamPage />} />} />
                 <Route path="organizations/:slug/billing" element={<Later page={<BillingPage />} />} />
+                <Route path="organizations/:slug/alerts" element={<Later page={<AlertsPage />} />} />
                 <Route path="account" element={<Later page={<AccountPage />} />} />
                 <Route path="projects/:id" element={<ProjectPage />} />
                 <Route path="organizations/:slug/destinations" element={<Later page={<DestinationsPage />} />} />

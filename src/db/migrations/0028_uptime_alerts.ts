@@ -5,6 +5,10 @@ import { type Kysely, sql } from 'kysely';
  * day rollups answer availability per day and month for as long as the instance exists.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  // A plan may check its production instances less often than MARINA_UPTIME_INTERVAL_S (null: that).
+  await sql`alter table plans add column uptime_interval_s integer check (uptime_interval_s between 10 and 3600)`.execute(
+    db,
+  );
   await sql`
     create table uptime_checks (
       instance_id uuid not null references instances(id) on delete cascade,
@@ -41,9 +45,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     create table incidents (
       id uuid primary key default gen_random_uuid(),
-      instance_id uuid not null references instances(id) on delete cascade,
-      organization_id uuid not null references organizations(id) on delete cascade,
-      kind text not null check (kind in ('instance_down')),
+      -- Null for what is not one instance's (a host's disk, an organization's storage).
+      instance_id uuid references instances(id) on delete cascade,
+      -- Null for the platform's own (a host's disk): its admins are told.
+      organization_id uuid references organizations(id) on delete cascade,
+      kind text not null check (kind in ('instance_down', 'memory_high', 'host_disk', 'storage_quota',
+        'backup_stale', 'offsite_failed', 'certificate', 'job_failing')),
+      -- What fires, within its kind: an instance, a domain, a host, an organization, an instance's job kind.
+      subject text not null,
       opened_at timestamptz not null,
       resolved_at timestamptz,
       details jsonb not null default '{}',
@@ -52,8 +61,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       flaps integer not null default 0
     )
   `.execute(db);
-  // At most one open incident per instance and kind, whoever (which Marina) opens it.
-  await sql`create unique index incidents_open on incidents (instance_id, kind) where resolved_at is null`.execute(db);
+  // At most one open incident per kind and subject, whoever (which Marina) opens it.
+  await sql`create unique index incidents_open on incidents (kind, subject) where resolved_at is null`.execute(db);
+  await sql`create index incidents_subject on incidents (kind, subject, opened_at desc)`.execute(db);
+  await sql`create index incidents_instance on incidents (instance_id, opened_at desc)`.execute(db);
   await sql`create index incidents_organization on incidents (organization_id, opened_at desc)`.execute(db);
   await sql`
     create table alert_channels (

@@ -5,7 +5,15 @@ import { type AlertMessage, signature, summaryLine, webhookBody } from './format
 
 const message: AlertMessage = {
   event: 'firing',
-  alert: { rule: 'instance_down', title: 'Instance down', incidentId: 'i-1', failed: 'direct', error: 'ECONNREFUSED' },
+  alert: {
+    rule: 'instance_down',
+    title: 'Instance down',
+    incidentId: 'i-1',
+    failed: 'direct',
+    error: 'ECONNREFUSED',
+    summary: 'The direct check failed: ECONNREFUSED.',
+    advice: 'Open the instance.',
+  },
   instance: {
     id: 'x',
     name: 'main',
@@ -13,6 +21,7 @@ const message: AlertMessage = {
     url: 'https://main.example.com',
     page: 'https://marina.test/instances/x',
   },
+  subject: { label: 'shop/main', page: 'https://marina.test/instances/x' },
   organization: { id: 'o', name: 'Acme' },
   startedAt: '2030-01-01T00:00:00.000Z',
   resolvedAt: null,
@@ -23,7 +32,7 @@ describe('alert message formats', () => {
   it('gives each chat the shape its incoming webhook expects, with the instance, what failed and a link', () => {
     const line = summaryLine(message);
     expect(line).toContain('shop/main');
-    expect(line).toContain('direct check failed: ECONNREFUSED');
+    expect(line).toContain('The direct check failed: ECONNREFUSED.');
     expect(line).toContain('https://marina.test/instances/x');
     expect(JSON.parse(webhookBody('slack', message))).toEqual({ text: line });
     expect(JSON.parse(webhookBody('mattermost', message))).toEqual({ text: line });
@@ -38,6 +47,7 @@ describe('alert message formats', () => {
       'event',
       'alert',
       'instance',
+      'subject',
       'organization',
       'startedAt',
       'resolvedAt',

@@ -4,9 +4,22 @@ import type { AlertChannelKind } from '../../db/schema-metrics.js';
 /** One alert message, whatever channel carries it. */
 export interface AlertMessage {
   event: 'firing' | 'repeat' | 'resolved' | 'test';
-  alert: { rule: string; title: string; incidentId: string | null; failed: string | null; error: string | null };
+  alert: {
+    rule: string;
+    title: string;
+    incidentId: string | null;
+    failed: string | null;
+    error: string | null;
+    /** What is wrong, in a sentence. */
+    summary: string | null;
+    /** What to do about it. */
+    advice: string | null;
+  };
   instance: { id: string; name: string; label: string; url: string | null; page: string } | null;
-  organization: { id: string; name: string };
+  /** What it is about (an instance, a domain, a host, an organization) and Marina's page of it. */
+  subject: { label: string; page: string } | null;
+  /** Null id: the platform's own. */
+  organization: { id: string | null; name: string };
   startedAt: string | null;
   resolvedAt: string | null;
   details: Record<string, unknown>;
@@ -14,12 +27,14 @@ export interface AlertMessage {
 
 /** The one line a chat shows. */
 export function summaryLine(m: AlertMessage): string {
-  const where = m.instance ? `${m.instance.label} (${m.organization.name})` : m.organization.name;
+  const label = m.subject?.label ?? m.instance?.label;
+  const where = label ? `${label} (${m.organization.name})` : m.organization.name;
+  const page = m.subject?.page ?? m.instance?.page ?? '';
   if (m.event === 'test') return `Marina: a test message for ${m.organization.name}. This channel works.`;
-  if (m.event === 'resolved') return `✅ Resolved: ${m.alert.title}: ${where}. ${m.instance?.page ?? ''}`.trim();
-  const failed = m.alert.failed ? ` (${m.alert.failed} check failed: ${m.alert.error ?? 'no answer'})` : '';
+  if (m.event === 'resolved') return `✅ Resolved: ${m.alert.title}: ${where}. ${page}`.trim();
+  const why = m.alert.summary ? ` ${m.alert.summary}` : '';
   const still = m.event === 'repeat' ? ' still' : '';
-  return `🔴 ${m.alert.title}${still}: ${where}${failed}. ${m.instance?.page ?? ''}`.trim();
+  return `🔴 ${m.alert.title}${still}: ${where}.${why} ${page}`.trim();
 }
 
 /** The body each kind of channel expects (their incoming webhooks' documented shapes). */
@@ -46,6 +61,7 @@ export function webhookBody(kind: Exclude<AlertChannelKind, 'email'>, m: AlertMe
         instance: m.instance
           ? { id: m.instance.id, name: m.instance.name, url: m.instance.url, page: m.instance.page }
           : null,
+        subject: m.subject,
         organization: m.organization,
         startedAt: m.startedAt,
         resolvedAt: m.resolvedAt,

@@ -1,11 +1,11 @@
 import type { Db } from '../../db/database.js';
+import type { IncidentKind } from '../../db/schema-metrics.js';
 import type { Notices } from '../../platform/notices.js';
-import type { IncidentEvent, IncidentNotifier } from '../uptime/store.js';
+import { catalogue } from './catalogue.js';
 import type { AlertDeliveries } from './deliveries.js';
+import type { IncidentEvent, IncidentNotifier } from './events.js';
 import type { AlertMessage } from './formats.js';
-import { type RuleName, readRule } from './rules.js';
-
-const TITLES: Record<RuleName, string> = { instance_down: 'Instance down' };
+import { readRule } from './rules.js';
 
 export interface AlertNotifierDeps {
   notices: Notices;
@@ -13,25 +13,58 @@ export interface AlertNotifierDeps {
   publicUrl: string;
 }
 
-/** The message of an incident event, as every channel carries it. */
-export function incidentMessage(e: IncidentEvent, publicUrl: string): AlertMessage {
+/** The platform's own rules are on, repeated every 4 hours. */
+const PLATFORM_RULE = { enabled: true, repeatMs: 4 * 3600_000 };
+
+/** The sentence a person reads: the finding's own, or what the failing uptime check answered. */
+function summaryOf(e: IncidentEvent): { summary: string; failed: string | null; error: string | null } {
   const failed = typeof e.details.failed === 'string' ? e.details.failed : null;
   const path = (e.details[failed === 'proxy' ? 'proxy' : 'direct'] ?? null) as { error?: string | null } | null;
+  const error = path?.error ?? null;
+  if (typeof e.details.summary === 'string') return { summary: e.details.summary, failed, error };
+  return { summary: `The ${failed ?? 'uptime'} check failed: ${error ?? 'no answer'}.`, failed, error };
+}
+
+/** The message of an incident event, as every channel carries it. */
+export function incidentMessage(e: IncidentEvent, publicUrl: string): AlertMessage {
+  const { summary, failed, error } = summaryOf(e);
+  const page = `${publicUrl}${e.target.path}`;
   return {
     event: e.event,
-    alert: { rule: e.kind, title: TITLES[e.kind], incidentId: e.incidentId, failed, error: path?.error ?? null },
-    instance: {
-      id: e.target.id,
-      name: e.target.name,
-      label: e.target.label,
-      url: e.target.url,
-      page: `${publicUrl}/instances/${e.target.id}`,
+    alert: {
+      rule: e.kind,
+      title: catalogue[e.kind].title,
+      incidentId: e.incidentId,
+      failed,
+      error,
+      summary,
+      advice: catalogue[e.kind].advice,
     },
+    instance:
+      e.target.instanceId === null
+        ? null
+        : { id: e.target.instanceId, name: e.target.name, label: e.target.label, url: e.target.url, page },
+    subject: { label: e.target.label, page },
     organization: { id: e.target.organizationId, name: e.target.organizationName },
     startedAt: e.openedAt.toISOString(),
     resolvedAt: e.resolvedAt?.toISOString() ?? null,
     details: { ...e.details, flaps: e.flaps },
   };
+}
+
+async function ownersOf(trx: Db, organizationId: string | null): Promise<string[]> {
+  // The platform's own alerts go to its admins; an organization's to its owners.
+  const rows =
+    organizationId === null
+      ? await trx.selectFrom('users').select('email').where('is_platform_admin', '=', true).execute()
+      : await trx
+          .selectFrom('memberships as m')
+          .innerJoin('users as u', 'u.id', 'm.user_id')
+          .select('u.email')
+          .where('m.organization_id', '=', organizationId)
+          .where('m.role', '=', 'owner')
+          .execute();
+  return rows.map((r) => r.email);
 }
 
 /**
@@ -43,58 +76,55 @@ export function incidentMessage(e: IncidentEvent, publicUrl: string): AlertMessa
 export class AlertNotifier implements IncidentNotifier {
   constructor(private readonly deps: AlertNotifierDeps) {}
 
-  async ruleOf(db: Db, organizationId: string, kind: RuleName): Promise<{ enabled: boolean; repeatMs: number }> {
+  async ruleOf(db: Db, organizationId: string | null, kind: IncidentKind) {
+    if (organizationId === null) return PLATFORM_RULE;
     const rule = await readRule(db, organizationId, kind);
     return { enabled: rule.enabled, repeatMs: rule.repeatMinutes * 60_000 };
   }
 
   async notify(trx: Db, e: IncidentEvent): Promise<void> {
     const message = incidentMessage(e, this.deps.publicUrl);
-    const channels = await trx
-      .selectFrom('alert_channels')
-      .select(['id', 'kind', 'target'])
-      .where('organization_id', '=', e.target.organizationId)
-      .where('enabled', '=', true)
-      .execute();
+    const organizationId = e.target.organizationId;
+    const channels =
+      organizationId === null
+        ? []
+        : await trx
+            .selectFrom('alert_channels')
+            .select(['id', 'kind', 'target'])
+            .where('organization_id', '=', organizationId)
+            .where('enabled', '=', true)
+            .execute();
     let emails = channels.filter((c) => c.kind === 'email').map((c) => c.target);
-    if (channels.length === 0) {
-      const owners = await trx
-        .selectFrom('memberships as m')
-        .innerJoin('users as u', 'u.id', 'm.user_id')
-        .select('u.email')
-        .where('m.organization_id', '=', e.target.organizationId)
-        .where('m.role', '=', 'owner')
-        .execute();
-      emails = owners.map((o) => o.email);
-    }
+    if (channels.length === 0) emails = await ownersOf(trx, organizationId);
     // One key per incident, event and moment: a second Marina recording the same step adds nothing.
     const key = `alert:${e.incidentId}:${e.event}:${e.at.getTime()}`;
+    const common = {
+      organization: e.target.organizationName,
+      instance: e.target.label,
+      title: message.alert.title,
+      started_at: message.startedAt,
+      url: `${this.deps.publicUrl}${e.target.path}`,
+    };
     for (const to of new Set(emails)) {
       await this.deps.notices.enqueue(trx, {
         key: e.event === 'resolved' ? 'alert_resolved' : 'alert_firing',
         to,
-        organizationId: e.target.organizationId,
+        organizationId,
         dedupeKey: `${key}:${to}`,
         vars:
           e.event === 'resolved'
             ? {
-                organization: e.target.organizationName,
-                instance: e.target.label,
-                title: message.alert.title,
-                started_at: message.startedAt,
+                ...common,
                 resolved_at: message.resolvedAt,
                 minutes: Math.max(1, Math.round(((e.resolvedAt ?? e.at).getTime() - e.openedAt.getTime()) / 60_000)),
-                url: message.instance?.page,
               }
             : {
-                organization: e.target.organizationName,
-                instance: e.target.label,
-                title: message.alert.title,
+                ...common,
                 repeat: e.event === 'repeat',
+                summary: message.alert.summary,
+                advice: message.alert.advice,
                 failed: message.alert.failed ?? 'unknown',
                 error: message.alert.error ?? 'no answer',
-                started_at: message.startedAt,
-                url: message.instance?.page,
               },
       });
     }

@@ -41,10 +41,22 @@ const ChannelPatch = Type.Object(
   },
   { additionalProperties: false },
 );
+const RuleField = Type.Object({
+  name: Type.String(),
+  label: Type.String(),
+  unit: Type.String(),
+  min: Type.Integer(),
+  max: Type.Integer(),
+  default: Type.Integer(),
+});
 const AlertRule = Type.Object({
   rule: Type.String(),
+  title: Type.String(),
+  description: Type.String(),
   enabled: Type.Boolean(),
   repeatMinutes: Type.Integer({ description: 'A still-firing alert is sent again after this long' }),
+  settings: Type.Record(Type.String(), Type.Integer(), { description: 'The rule’s tunable numbers, by field name' }),
+  fields: Type.Array(RuleField, { description: 'What each setting means and its bounds' }),
 });
 const OrgParams = Type.Object({ id: Uuid });
 const ChannelParams = Type.Object({ id: Uuid, channelId: Uuid });
@@ -160,6 +172,11 @@ export const alertRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
           {
             enabled: Type.Optional(Type.Boolean()),
             repeatMinutes: Type.Optional(Type.Integer({ minimum: 10, maximum: 10080 })),
+            settings: Type.Optional(
+              Type.Record(Type.String({ pattern: '^[a-z]{1,20}$' }), Type.Integer(), {
+                description: 'Values of the rule’s fields (each within its bounds)',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),

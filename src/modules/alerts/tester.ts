@@ -63,8 +63,17 @@ export class AlertTester {
     } else {
       const message: AlertMessage = {
         event: 'test',
-        alert: { rule: 'test', title: 'Test', incidentId: null, failed: null, error: null },
+        alert: {
+          rule: 'test',
+          title: 'Test',
+          incidentId: null,
+          failed: null,
+          error: null,
+          summary: null,
+          advice: null,
+        },
         instance: null,
+        subject: null,
         organization: { id: organizationId, name: org.name },
         startedAt: clock.now().toISOString(),
         resolvedAt: null,

@@ -197,6 +197,25 @@ describe('the Caddy configuration', () => {
     expect(allow.match).toEqual([{ not: [{ remote_ip: { ranges: ['10.0.0.0/8'], forwarded: true } }] }]);
   });
 
+  it("logs the instance servers' requests to Marina only, stripped of headers, addresses and queries", () => {
+    const quiet = buildCaddyConfig(state()) as Json;
+    expect(quiet.logging).toBeUndefined();
+    expect(servers(quiet)[instanceServerName(instance().id)].logs).toBeUndefined();
+    const config = buildCaddyConfig(state({ accessLogAddress: 'udp/127.0.0.1:5400' })) as Json;
+    expect(servers(config)[instanceServerName(instance().id)].logs).toEqual({
+      default_logger_name: instanceServerName(instance().id),
+    });
+    // Marina's own UI is not behind the proxy; the public hop and the redirects are not an instance's.
+    expect(servers(config).edge_public.logs).toBeUndefined();
+    expect(servers(config).edge_public_http.logs).toBeUndefined();
+    expect(config.logging.logs.default.exclude).toEqual(['http.log.access']);
+    const log = config.logging.logs.marina_access;
+    expect(log.include).toEqual(['http.log.access']);
+    expect(log.writer).toMatchObject({ output: 'net', address: 'udp/127.0.0.1:5400' });
+    expect(log.encoder.fields['request>headers']).toEqual({ filter: 'delete' });
+    expect(log.encoder.fields['request>uri'].filter).toBe('regexp');
+  });
+
   it('loads the wildcard certificate and uploaded ones, and is the same for the same state', () => {
     const s = state({
       wildcard: { certFile: '/c.pem', keyFile: '/k.pem' },
@@ -231,6 +250,7 @@ describe.skipIf(!existsSync(CADDY))("the configuration against Debian's Caddy 2.
         httpPort: 18080,
         httpsPort: 18443,
         acme: { ca: 'https://127.0.0.1:14000/dir', email: 'ops@x.test', caRootsFile: wildcard.certificatePath },
+        accessLogAddress: 'udp/127.0.0.1:18999',
         wildcard: { certFile: wildcard.certificatePath, keyFile: wildcard.keyPath },
         certificates: [
           { hostname: 'shop.example.com', certificatePem: wildcard.certificatePem, keyPem: wildcard.keyPem },

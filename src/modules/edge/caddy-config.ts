@@ -60,6 +60,8 @@ export interface EdgeState {
   instances: EdgeInstanceState[];
   /** Where owners sign in (MARINA_PUBLIC_URL), said on a suspended site's page. */
   signInUrl?: string;
+  /** Where the instances' access logs go (`udp/127.0.0.1:<port>`, Marina's listener); none when unset. */
+  accessLogAddress?: string | undefined;
 }
 
 /** How long Caddy keeps a container's address: a container made again is reached after at most this. */
@@ -70,6 +72,9 @@ export const MAINTENANCE_RETRY_SECONDS = 30;
 export const PUBLIC_SERVER = 'edge_public';
 export const REDIRECT_SERVER = 'edge_public_http';
 export const instanceServerName = (id: string) => `inst_${id.replace(/-/g, '')}`;
+/** Caddy's access loggers (`http.log.access.<server>`), and Marina's log of them. */
+const ACCESS_LOGGERS = 'http.log.access';
+const ACCESS_LOG = 'marina_access';
 
 const TOO_LARGE = 'The request is too large.';
 const html = { 'Content-Type': ['text/html; charset=utf-8'], 'Cache-Control': ['no-store'] };
@@ -276,6 +281,8 @@ function instanceServer(instance: EdgeInstanceState, state: EdgeState) {
   return {
     listen: [`${instance.edgeIp}:${EDGE_INSTANCE_PORT}`],
     automatic_https: { disable: true },
+    // Its own access logger, named after the server: Marina counts its requests by that name (access-log.ts).
+    ...(state.accessLogAddress ? { logs: { default_logger_name: instanceServerName(instance.id) } } : {}),
     routes,
     errors: {
       routes: [
@@ -323,6 +330,7 @@ export function buildCaddyConfig(state: EdgeState): Record<string, unknown> {
   const certificates = [...state.certificates].sort((a, b) => a.hostname.localeCompare(b.hostname));
   return {
     admin: { listen: state.adminListen },
+    ...(state.accessLogAddress ? { logging: accessLogging(state.accessLogAddress) } : {}),
     apps: {
       http: { http_port: state.httpPort, https_port: state.httpsPort, servers },
       tls: {
@@ -352,5 +360,37 @@ function loadedCertificates(wildcard: EdgeState['wildcard'], uploaded: EdgeState
   if (files.length === 0 && pem.length === 0) return {};
   return {
     certificates: { ...(files.length > 0 ? { load_files: files } : {}), ...(pem.length > 0 ? { load_pem: pem } : {}) },
+  };
+}
+
+/**
+ * The instance servers' access logs go to Marina only (not to the proxy's own output), as one JSON
+ * line per request over UDP, stripped to what Marina reads: no headers, no client address, no
+ * query string (tokens live there), only the first path segment (a websocket's is not a latency).
+ */
+function accessLogging(address: string) {
+  const drop = { filter: 'delete' };
+  return {
+    logs: {
+      default: { exclude: [ACCESS_LOGGERS] },
+      [ACCESS_LOG]: {
+        include: [ACCESS_LOGGERS],
+        writer: { output: 'net', address, dial_timeout: '1s' },
+        encoder: {
+          format: 'filter',
+          wrap: { format: 'json' },
+          fields: {
+            'request>uri': { filter: 'regexp', regexp: '(?s)^(/[A-Za-z0-9_.-]{0,40})?.*$', value: '$1' },
+            'request>headers': drop,
+            'request>remote_ip': drop,
+            'request>remote_port': drop,
+            'request>host': drop,
+            'request>tls': drop,
+            resp_headers: drop,
+            user_id: drop,
+          },
+        },
+      },
+    },
   };
 }

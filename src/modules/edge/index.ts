@@ -6,6 +6,8 @@ import { type Clock, systemClock } from '../../platform/clock.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { type HostService, LOCAL_HOST_ID } from '../hosts/hosts.js';
 import type { InstanceService } from '../instances/service.js';
+import type { TrafficRecorder } from '../metrics/http-traffic.js';
+import { AccessLogListener } from './access-log.js';
 import { backfillEdgeIdentities } from './backfill.js';
 import { buildCaddyConfig, type EdgeState, PUBLIC_SERVER } from './caddy-config.js';
 import { probeCertificate } from './certificate-probe.js';
@@ -65,6 +67,8 @@ export interface EdgeModuleDeps {
   proxyCheckMs?: number;
   /** When the wildcard certificate is due for renewal (tests move it). */
   clock?: Clock;
+  /** Where the requests the proxy serves are counted (request metrics); absent: not logged at all. */
+  traffic?: TrafficRecorder;
 }
 
 const PROXY_CHECK_MS = 60_000;
@@ -127,9 +131,19 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
     signInUrl: config.publicUrl,
   });
   const admin = new CaddyAdmin(edgeConfig.caddyAdminUrl);
+  const accessLog = deps.traffic ? new AccessLogListener({ traffic: deps.traffic, logger: log }) : undefined;
+  /** The instances of the configuration built last: counted once the proxy accepted it. */
+  let built: string[] = [];
   const sync = new EdgeSync({
-    build: async () => buildCaddyConfig(await reader.read()),
-    load: (caddyConfig) => admin.load(caddyConfig),
+    build: async () => {
+      const state = await reader.read();
+      built = state.instances.map((i) => i.id);
+      return buildCaddyConfig({ ...state, accessLogAddress: accessLog?.address });
+    },
+    load: async (caddyConfig) => {
+      await admin.load(caddyConfig);
+      accessLog?.serve(built);
+    },
     logger: log,
   });
   const wildcard = edgeConfig.wildcardDns01
@@ -208,6 +222,13 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
         logger: log,
       });
       await dns.start(edgeConfig.dnsPort);
+      // Before the first load, which names the listener's port. Without it the proxy logs nothing
+      // and requests stay unknown; the edge itself works on.
+      await accessLog
+        ?.start(edgeConfig.accessLogPort)
+        .catch((error: unknown) =>
+          log.error({ err: error, port: edgeConfig.accessLogPort }, 'edge: the access log listener could not start'),
+        );
       instances.bus.on('instance', onInstance);
       instances.bus.on('instance-removed', onInstance);
       if (config.instances.publishPorts && (bind === '0.0.0.0' || bind === '::'))
@@ -233,6 +254,8 @@ export function createEdgeModule(deps: EdgeModuleDeps): { edge: EdgeService } {
       instances.bus.off('instance-removed', onInstance);
       await sync.stop();
       await dns.stop();
+      accessLog?.serve([]);
+      await accessLog?.stop();
     },
   };
   return { edge };

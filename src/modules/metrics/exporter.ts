@@ -159,7 +159,9 @@ export class MetricsExporter {
   names(): string[] {
     const histogram = (name: string) => [name, `${name}_bucket`, `${name}_sum`, `${name}_count`];
     return [
-      ...instanceFamilies.map((f) => f.name),
+      ...instanceFamilies.flatMap((f) =>
+        f.type === 'summary' ? [f.name, `${f.name}_sum`, `${f.name}_count`] : [f.name],
+      ),
       ...this.registry
         .getMetricsAsArray()
         .flatMap((m) => (String(m.type) === 'histogram' ? histogram(m.name) : [m.name])),

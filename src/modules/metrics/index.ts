@@ -7,6 +7,7 @@ import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
 import type { TokenService } from '../identity/tokens.js';
 import { MetricsExporter } from './exporter.js';
+import type { TrafficSource } from './http-traffic.js';
 import { PlatformFigureSource } from './platform-figures.js';
 import type { SampleSink } from './sample.js';
 import { MetricsSampler } from './sampler.js';
@@ -26,6 +27,8 @@ export interface MetricsModuleDeps {
   bus: OperationBus;
   /** More places each round goes besides the /metrics snapshot (Marina's stored series). */
   sinks?: SampleSink[];
+  /** Requests the edge proxy served per instance (absent: the edge is off, requests stay unknown). */
+  traffic?: TrafficSource;
 }
 
 export interface MetricsModule {
@@ -46,6 +49,7 @@ export function createMetricsModule(deps: MetricsModuleDeps): MetricsModule {
     databaseServers: deps.databaseServers,
     sinks: [snapshot, ...(deps.sinks ?? [])],
     intervalMs: deps.config.metrics.intervalMs,
+    traffic: deps.traffic,
   });
   const metrics = new MetricsExporter({
     snapshot,

@@ -1,4 +1,5 @@
 import type { Stage } from '../../db/schema.js';
+import type { HttpTotals } from './http-traffic.js';
 
 /**
  * One instance's figures at one moment, as the sampler reads them. `null` means "not known this
@@ -25,10 +26,15 @@ export interface InstanceSample {
   connections: number | null;
   /** Times the container was restarted by its restart policy (Odoo crashed or was killed). */
   restarts: number | null;
-  /** Finished HTTP requests since the previous sample, and their latency; null until measured. */
+  /**
+   * HTTP requests through the edge proxy finished since the previous sample, and their latency
+   * quantiles in ms; null when not measured (the edge is off, or does not serve the instance).
+   */
   requests: number | null;
   responseP50Ms: number | null;
   responseP95Ms: number | null;
+  /** The same requests counted since Marina started, for Prometheus; null or absent when not measured. */
+  http?: HttpTotals | null;
   /** When the instance's last backup completed (null: never); read with the sample, not measured. */
   lastBackupAt?: Date | null;
 }

@@ -3,9 +3,11 @@ import { databaseFigures } from '../../adapters/postgres/admin.js';
 import type { Db } from '../../db/database.js';
 import type { Stage } from '../../db/schema.js';
 import type { Clock } from '../../platform/clock.js';
+import { RoundTicker } from '../../platform/round-ticker.js';
 import type { Runtime, WorkloadSample } from '../../runtime/port.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
+import type { TrafficSource } from './http-traffic.js';
 import { mapLimit, within } from './pool.js';
 import type { InstanceSample, SampleSink } from './sample.js';
 
@@ -25,6 +27,8 @@ export interface SamplerDeps {
   perHostConcurrency?: number;
   /** Longest a host or a database server may take in a round; past it, its instances get nulls. */
   timeoutMs?: number;
+  /** Requests the edge proxy served since the previous round (absent: the edge is off). */
+  traffic?: TrafficSource;
 }
 
 interface Target {
@@ -52,16 +56,22 @@ const groupBy = <T>(items: readonly T[], key: (item: T) => string | null): Map<s
 /**
  * Reads every instance Marina knows once per interval: container figures host by host (one inspect
  * and one one-shot stats each), database sizes and connections with one query per database server
- * from its maintenance database, the filestore from the last storage measurement (plans/usage.ts).
+ * from its maintenance database, the filestore from the last storage measurement (plans/usage.ts),
+ * the requests the edge proxy served (the edge's access log, edge/access-log.ts).
  * A slow or unreachable host or server leaves nulls for its instances; rounds never overlap.
  */
 export class MetricsSampler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly ticker: RoundTicker;
   /** How long the last round took, in seconds (a series of its own). */
   lastRoundSeconds: number | null = null;
 
-  constructor(private readonly deps: SamplerDeps) {}
+  constructor(private readonly deps: SamplerDeps) {
+    this.ticker = new RoundTicker(() => this.runOnce(), {
+      intervalMs: deps.intervalMs,
+      logger: deps.logger,
+      failure: 'metrics: sampling failed',
+    });
+  }
 
   private get timeoutMs(): number {
     // A round must end well before the next one is due.
@@ -72,6 +82,8 @@ export class MetricsSampler {
   async sample(): Promise<InstanceSample[]> {
     const { db, clock } = this.deps;
     const at = clock.now();
+    // Taken first, even when the round finds no instance: each interval's requests are counted once.
+    const traffic = this.deps.traffic?.take();
     const targets: Target[] = await db
       .selectFrom('instances as i')
       .leftJoin('instance_usage as u', 'u.instance_id', 'i.id')
@@ -102,6 +114,7 @@ export class MetricsSampler {
     return targets.map((t): InstanceSample => {
       const c = byContainer.get(t.id);
       const d = byDatabase.get(t.id);
+      const http = traffic?.get(t.id);
       return {
         instanceId: t.id,
         organizationId: t.organization_id,
@@ -117,9 +130,10 @@ export class MetricsSampler {
         filestoreBytes: t.filestore_bytes === null ? null : Number(t.filestore_bytes),
         connections: d?.connections ?? null,
         restarts: c?.restarts ?? null,
-        requests: null,
-        responseP50Ms: null,
-        responseP95Ms: null,
+        requests: http?.requests ?? null,
+        responseP50Ms: http?.p50Ms ?? null,
+        responseP95Ms: http?.p95Ms ?? null,
+        http: http?.totals ?? null,
         lastBackupAt: backups.get(t.id) ?? null,
       };
     });
@@ -182,26 +196,12 @@ export class MetricsSampler {
     );
   }
 
-  private tick(): void {
-    if (this.running) return;
-    this.running = this.runOnce()
-      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'metrics: sampling failed'))
-      .finally(() => {
-        this.running = undefined;
-      });
-  }
-
   /** Samples at once, then every interval; a round still going when the next is due is not doubled. */
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.deps.intervalMs);
-    this.timer.unref();
-    this.tick();
+    this.ticker.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.ticker.stop();
   }
 }

@@ -1,13 +1,52 @@
+import { STATUS_CLASSES } from './http-traffic.js';
 import type { InstanceSample, SampleSink } from './sample.js';
+
+/** One line of a family with more than one per instance: a name suffix and labels of its own (fixed words). */
+interface Point {
+  suffix?: string;
+  label?: [name: string, value: string];
+  value: number;
+}
 
 interface InstanceFamily {
   name: string;
   help: string;
-  type: 'gauge' | 'counter';
+  type: 'gauge' | 'counter' | 'summary';
   /** Its value moves with the clock: written at each scrape, not once per round. */
   live?: boolean;
   value(sample: InstanceSample, nowSeconds: number): number | null | undefined;
+  /** Instead of value: several lines per instance (status classes, a summary's quantiles, sum and count). */
+  points?(sample: InstanceSample): Point[];
 }
+
+/** The edge's request figures: counts by status class, latency as a summary (quantiles of the last round). */
+const httpFamilies: InstanceFamily[] = [
+  {
+    name: 'marina_instance_http_requests_total',
+    help: "HTTP requests the edge proxy answered for the instance since Marina started, by status class (Marina's own UI and API are not counted).",
+    type: 'counter',
+    value: () => null,
+    points: (s) =>
+      s.http ? STATUS_CLASSES.map((c) => ({ label: ['status_class', c], value: s.http?.byClass[c] ?? 0 })) : [],
+  },
+  {
+    name: 'marina_instance_http_request_duration_seconds',
+    help: 'Latency of requests through the edge proxy, in seconds: quantiles of the last sampling interval, sum and count since Marina started (websockets and long polls left out).',
+    type: 'summary',
+    value: () => null,
+    points: (s) => {
+      if (!s.http) return [];
+      const quantiles: Point[] = [];
+      if (s.responseP50Ms !== null) quantiles.push({ label: ['quantile', '0.5'], value: s.responseP50Ms / 1000 });
+      if (s.responseP95Ms !== null) quantiles.push({ label: ['quantile', '0.95'], value: s.responseP95Ms / 1000 });
+      return [
+        ...quantiles,
+        { suffix: '_sum', value: s.http.durationSecondsSum },
+        { suffix: '_count', value: s.http.durationCount },
+      ];
+    },
+  },
+];
 
 const seconds = (at: Date | null | undefined): number | null => (at ? at.getTime() / 1000 : null);
 
@@ -83,6 +122,7 @@ export const instanceFamilies: readonly InstanceFamily[] = [
     type: 'gauge',
     value: (s) => seconds(s.at),
   },
+  ...httpFamilies,
 ];
 
 /** Label values are ids and fixed words; escaped anyway, as the text format requires. */
@@ -99,6 +139,14 @@ type Entry = { sample: InstanceSample; labels: string };
 function lines(family: InstanceFamily, entries: readonly Entry[], nowSeconds: number): string {
   const out: string[] = [];
   for (const { sample, labels } of entries) {
+    if (family.points) {
+      for (const point of family.points(sample)) {
+        if (!Number.isFinite(point.value)) continue;
+        const own = point.label ? `${labels.slice(0, -1)},${point.label[0]}="${point.label[1]}"}` : labels;
+        out.push(`${family.name}${point.suffix ?? ''}${own} ${point.value}`);
+      }
+      continue;
+    }
     const value = family.value(sample, nowSeconds);
     if (value !== null && value !== undefined && Number.isFinite(value)) out.push(`${family.name}${labels} ${value}`);
   }

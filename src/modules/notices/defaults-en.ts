@@ -228,18 +228,18 @@ You receive this as an owner or admin of {{ organization }} on Marina.
     html: page(`
 <p><strong>{{ title }}</strong>: {{ instance }} ({{ organization }}){% if repeat %}, still{% endif %}.</p>
 <table style="border-collapse: collapse;">
-<tr><td style="padding-right: 12px;">What failed</td><td>{{ failed }}</td></tr>
-<tr><td style="padding-right: 12px;">Answer</td><td>{{ error }}</td></tr>
+<tr><td style="padding-right: 12px;">What</td><td>{{ summary }}</td></tr>
 <tr><td style="padding-right: 12px;">Since</td><td>{{ started_at ${AT} }} UTC</td></tr>
+<tr><td style="padding-right: 12px;">What to do</td><td>{{ advice }}</td></tr>
 </table>
-${button('url', 'Open the instance')}`),
+${button('url', 'Open in Marina')}`),
     text: `{{ title }}: {{ instance }} ({{ organization }}){% if repeat %}, still{% endif %}.
 
-What failed: {{ failed }}
-Answer:      {{ error }}
-Since:       {{ started_at ${AT} }} UTC
+What:       {{ summary }}
+Since:      {{ started_at ${AT} }} UTC
+What to do: {{ advice }}
 
-The instance: {{ url }}
+Open in Marina: {{ url }}
 `,
   },
   alert_resolved: {
@@ -247,12 +247,12 @@ The instance: {{ url }}
     html: page(`
 <p><strong>Resolved</strong>: {{ title }}: {{ instance }} ({{ organization }}).</p>
 <p>From {{ started_at ${AT} }} to {{ resolved_at ${AT} }} UTC ({{ minutes }} min).</p>
-${button('url', 'Open the instance')}`),
+${button('url', 'Open in Marina')}`),
     text: `Resolved: {{ title }}: {{ instance }} ({{ organization }}).
 
 From {{ started_at ${AT} }} to {{ resolved_at ${AT} }} UTC ({{ minutes }} min).
 
-The instance: {{ url }}
+Open in Marina: {{ url }}
 `,
   },
   alert_test: {

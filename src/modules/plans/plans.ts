@@ -41,6 +41,17 @@ export function requirePrices(value: unknown): Price[] {
 }
 
 /** Limits as columns; only those given. CPUs carry one decimal at most (numeric(4,1)). */
+/** Checked again past the schema: a whole number of seconds from 10 to 3600, or null. */
+function uptimeInterval(value: number | null | undefined): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (!Number.isInteger(value) || value < 10 || value > 3600)
+    throw invalid(
+      'uptimeIntervalSeconds',
+      'uptimeIntervalSeconds is a whole number of seconds from 10 to 3600, or null.',
+    );
+  return value;
+}
+
 function limitValues(limits: Partial<Limits>): Record<string, number | null> {
   const values: Record<string, number | null> = {};
   for (const [key, column] of Object.entries(limitColumns) as [keyof Limits, string][]) {
@@ -144,6 +155,7 @@ export class PlanService {
           sort: input.sort ?? 0,
           staging_allowed: input.stagingAllowed ?? true,
           trial_days: input.trialDays ?? 0,
+          uptime_interval_s: uptimeInterval(input.uptimeIntervalSeconds) ?? null,
           ...limits,
         })
         .returningAll()
@@ -173,6 +185,8 @@ export class PlanService {
     if (patch.sort !== undefined) values.sort = patch.sort;
     if (patch.stagingAllowed !== undefined) values.staging_allowed = patch.stagingAllowed;
     if (patch.trialDays !== undefined) values.trial_days = patch.trialDays;
+    if (patch.uptimeIntervalSeconds !== undefined)
+      values.uptime_interval_s = uptimeInterval(patch.uptimeIntervalSeconds);
     Object.assign(values, limitValues(patch.limits ?? {}));
     const prices = patch.prices === undefined ? undefined : requirePrices(patch.prices);
     return this.deps.db.transaction().execute(async (trx) => {
@@ -266,6 +280,7 @@ function toView(plan: PlanRow, prices: Price[]): PlanView {
     limits: limitsOf(plan),
     stagingAllowed: plan.staging_allowed,
     trialDays: plan.trial_days,
+    uptimeIntervalSeconds: plan.uptime_interval_s,
     prices,
     archivedAt: plan.archived_at?.toISOString() ?? null,
     createdAt: plan.created_at.toISOString(),

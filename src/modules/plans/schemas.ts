@@ -47,6 +47,9 @@ export const Plan = Type.Object(
     limits: PlanLimits,
     stagingAllowed: Type.Boolean(),
     trialDays: Type.Integer(),
+    uptimeIntervalSeconds: Nullable(
+      Type.Integer({ description: 'Seconds between uptime checks of production instances; null: the platform’s' }),
+    ),
     prices: Type.Array(PlanPrice),
     archivedAt: Nullable(DateTime),
     createdAt: DateTime,
@@ -79,6 +82,7 @@ const planFields = {
   limits: Type.Partial(PlanLimits),
   stagingAllowed: Type.Boolean(),
   trialDays: Type.Integer({ minimum: 0, maximum: 3650 }),
+  uptimeIntervalSeconds: Nullable(Type.Integer({ minimum: 10, maximum: 3600 })),
   prices: Type.Array(PlanPrice, { maxItems: 50 }),
 };
 
@@ -91,6 +95,7 @@ export const NewPlanBody = Type.Object(
     limits: Type.Optional(planFields.limits),
     stagingAllowed: Type.Optional(planFields.stagingAllowed),
     trialDays: Type.Optional(planFields.trialDays),
+    uptimeIntervalSeconds: Type.Optional(planFields.uptimeIntervalSeconds),
     prices: Type.Optional(planFields.prices),
   },
   { additionalProperties: false },

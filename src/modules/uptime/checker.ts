@@ -4,6 +4,7 @@ import type { Db } from '../../db/database.js';
 import type { Instance } from '../../db/schema.js';
 import { parseOdooVersion, versionFacts } from '../../odoo/versions.js';
 import type { Clock } from '../../platform/clock.js';
+import { RoundTicker } from '../../platform/round-ticker.js';
 import type { InstanceService } from '../instances/service.js';
 import { mapLimit } from '../metrics/pool.js';
 import { answered, type PathAnswer, probe } from './probe.js';
@@ -38,7 +39,13 @@ type Row = Pick<
   | 'hostname'
   | 'primary_hostname'
   | 'odoo_version'
-> & { organization_name: string; project_name: string };
+> & {
+  organization_name: string;
+  project_name: string;
+  /** The plan's interval between checks (null: MARINA_UPTIME_INTERVAL_S). */
+  plan_interval_s: number | null;
+  last_checked_at: Date | null;
+};
 
 /**
  * Checks every running production instance every MARINA_UPTIME_INTERVAL_S: directly (Odoo's health
@@ -47,22 +54,32 @@ type Row = Pick<
  * rounds never overlap and one slow instance holds only its own lane.
  */
 export class UptimeChecker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly ticker: RoundTicker;
 
-  constructor(private readonly deps: UptimeCheckerDeps) {}
+  constructor(private readonly deps: UptimeCheckerDeps) {
+    this.ticker = new RoundTicker(() => this.runOnce(), {
+      intervalMs: deps.intervalMs,
+      logger: deps.logger,
+      failure: 'uptime: a round failed',
+    });
+  }
 
   private get timeoutMs(): number {
     return this.deps.timeoutMs ?? Math.max(1000, Math.min(5000, Math.floor(this.deps.intervalMs / 3)));
   }
 
-  /** The instances that should be up: production, not in a job's hands, not stopped through Marina. */
-  async targets(): Promise<Row[]> {
+  /** Instance rows as checks and messages name them. */
+  private rows() {
     return this.deps.db
       .selectFrom('instances as i')
       .innerJoin('organizations as o', 'o.id', 'i.organization_id')
       .innerJoin('projects as p', 'p.id', 'i.project_id')
+      .leftJoin('subscriptions as s', 's.organization_id', 'i.organization_id')
+      .leftJoin('plans as pl', 'pl.id', 's.plan_id')
+      .leftJoin('uptime_state as us', 'us.instance_id', 'i.id')
       .select([
+        'pl.uptime_interval_s as plan_interval_s',
+        'us.last_at as last_checked_at',
         'i.id',
         'i.name',
         'i.organization_id',
@@ -74,7 +91,12 @@ export class UptimeChecker {
         'i.odoo_version',
         'o.name as organization_name',
         'p.name as project_name',
-      ])
+      ]);
+  }
+
+  /** The instances that should be up: production, not in a job's hands, not stopped through Marina. */
+  async targets(): Promise<Row[]> {
+    return this.rows()
       .where('i.stage', '=', 'production')
       .where('i.status', 'not in', [...EXPECTED_DOWN])
       .where((eb) =>
@@ -100,7 +122,19 @@ export class UptimeChecker {
       organizationName: row.organization_name,
       label: `${row.project_name}/${row.name}`,
       url: this.deps.instances.url(row),
+      intervalMs: this.intervalOf(row),
     };
+  }
+
+  /** A plan may ask for fewer checks than the platform makes; never more (rounds are the platform's). */
+  private intervalOf(row: Row): number {
+    return Math.max(this.deps.intervalMs, (row.plan_interval_s ?? 0) * 1000);
+  }
+
+  /** Due this round: never checked, or its interval (less half a round, as rounds drift) has passed. */
+  private due(row: Row, now: Date): boolean {
+    if (row.last_checked_at === null) return true;
+    return now.getTime() - row.last_checked_at.getTime() >= this.intervalOf(row) - this.deps.intervalMs / 2;
   }
 
   private async direct(row: Row): Promise<PathAnswer> {
@@ -134,10 +168,14 @@ export class UptimeChecker {
 
   async runOnce(): Promise<void> {
     const rows = await this.targets();
-    await mapLimit(rows, this.deps.concurrency ?? 8, (row) =>
-      this.check(row).catch((error: unknown) =>
-        this.deps.logger.warn({ err: error, instance: row.id }, 'uptime: a check could not be recorded'),
-      ),
+    const now = this.deps.clock.now();
+    await mapLimit(
+      rows.filter((row) => this.due(row, now)),
+      this.deps.concurrency ?? 8,
+      (row) =>
+        this.check(row).catch((error: unknown) =>
+          this.deps.logger.warn({ err: error, instance: row.id }, 'uptime: a check could not be recorded'),
+        ),
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
     await this.deps.store.closeUnwatched([...byId.keys()], this.deps.clock.now(), (id) => this.describe(id));
@@ -146,47 +184,15 @@ export class UptimeChecker {
 
   /** An instance no longer watched, as its "resolved" message names it. */
   private async describe(id: string): Promise<CheckTarget | null> {
-    const row = await this.deps.db
-      .selectFrom('instances as i')
-      .innerJoin('organizations as o', 'o.id', 'i.organization_id')
-      .innerJoin('projects as p', 'p.id', 'i.project_id')
-      .select([
-        'i.id',
-        'i.name',
-        'i.organization_id',
-        'i.host_id',
-        'i.container_name',
-        'i.http_port',
-        'i.hostname',
-        'i.primary_hostname',
-        'i.odoo_version',
-        'o.name as organization_name',
-        'p.name as project_name',
-      ])
-      .where('i.id', '=', id)
-      .executeTakeFirst();
+    const row = await this.rows().where('i.id', '=', id).executeTakeFirst();
     return row ? this.targetOf(row) : null;
   }
 
-  private tick(): void {
-    if (this.running) return;
-    this.running = this.runOnce()
-      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'uptime: a round failed'))
-      .finally(() => {
-        this.running = undefined;
-      });
-  }
-
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.deps.intervalMs);
-    this.timer.unref();
-    this.tick();
+    this.ticker.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.ticker.stop();
   }
 }

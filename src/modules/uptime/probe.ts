@@ -22,6 +22,8 @@ export const answered = (status: number) => status >= 200 && status < 400;
  */
 export function probe(url: string, timeoutMs: number, connectTo?: { host: string; port: number }): Promise<PathAnswer> {
   const started = performance.now();
+  // An instance without a port yet has no address to check: a failed check, not a failed round.
+  if (!URL.canParse(url)) return Promise.resolve({ status: 0, error: `no address to check (${url})`, ms: 0 });
   const target = new URL(url);
   const secure = target.protocol === 'https:';
   return new Promise((resolve) => {

@@ -1,9 +1,11 @@
 import type { Db } from '../../db/database.js';
+import type { IncidentKind } from '../../db/schema-metrics.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Actor } from '../../platform/context.js';
 import { notFound } from '../../platform/errors.js';
 import { requirePermission } from '../../platform/permissions.js';
 import { invalid, isUuid } from '../../platform/validation.js';
+import { catalogue } from '../alerts/catalogue.js';
 import type { InstanceService } from '../instances/service.js';
 import { availability } from './machine.js';
 
@@ -17,8 +19,12 @@ export interface DayView {
 
 export interface IncidentView {
   id: string;
-  instanceId: string;
+  instanceId: string | null;
   kind: string;
+  /** What fired, in a few words (the rule's title). */
+  title: string;
+  /** Within the kind: the instance, domain, host or organization it is about. */
+  subject: string;
   openedAt: string;
   resolvedAt: string | null;
   details: Record<string, unknown>;
@@ -44,8 +50,9 @@ export function monthAvailability(days: readonly Pick<DayView, 'checks' | 'failu
 
 const incidentView = (r: {
   id: string;
-  instance_id: string;
-  kind: string;
+  instance_id: string | null;
+  kind: IncidentKind;
+  subject: string;
   opened_at: Date;
   resolved_at: Date | null;
   details: Record<string, unknown>;
@@ -53,6 +60,8 @@ const incidentView = (r: {
   id: r.id,
   instanceId: r.instance_id,
   kind: r.kind,
+  title: catalogue[r.kind].title,
+  subject: r.subject,
   openedAt: r.opened_at.toISOString(),
   resolvedAt: r.resolved_at?.toISOString() ?? null,
   details: r.details,

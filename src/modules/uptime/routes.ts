@@ -6,8 +6,10 @@ import { responses, Uuid } from '../../platform/http/schemas.js';
 
 const Incident = Type.Object({
   id: Type.String(),
-  instanceId: Type.String(),
-  kind: Type.String({ description: 'instance_down' }),
+  instanceId: Type.Union([Type.String(), Type.Null()], { description: 'Null when it is not about one instance' }),
+  kind: Type.String({ description: 'The rule: instance_down, memory_high, storage_quota, backup_stale, …' }),
+  title: Type.String({ description: 'What fired, in a few words' }),
+  subject: Type.String({ description: 'What it is about, within its kind (instance, domain, organization…)' }),
   openedAt: Type.String(),
   resolvedAt: Type.Union([Type.String(), Type.Null()]),
   details: Type.Record(Type.String(), Type.Unknown(), {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
+import type { AlertTarget, IncidentNotifier } from '../alerts/events.js';
 import type { Policy } from './machine.js';
 import { type IncidentState, step } from './machine.js';
 import type { PathAnswer } from './probe.js';
@@ -14,6 +15,8 @@ export interface CheckTarget {
   label: string;
   /** Its public address (null without one). */
   url: string | null;
+  /** Its time between checks (its plan's); the store's default otherwise. */
+  intervalMs?: number;
 }
 
 export interface CheckResult {
@@ -23,26 +26,18 @@ export interface CheckResult {
   proxy: PathAnswer | null;
 }
 
-/** What the alerts are told, inside the transaction that changed the incident. */
-export interface IncidentEvent {
-  event: 'firing' | 'repeat' | 'resolved';
-  /** The check (or moment) that caused it: with the incident and event, the message's identity. */
-  at: Date;
-  incidentId: string;
-  kind: 'instance_down';
-  target: CheckTarget;
-  openedAt: Date;
-  resolvedAt: Date | null;
-  details: Record<string, unknown>;
-  /** Times this incident was reopened by flapping. */
-  flaps: number;
-}
+export type { IncidentEvent, IncidentNotifier } from '../alerts/events.js';
 
-export interface IncidentNotifier {
-  /** The organization's rule for this kind: on or off, and its repeat interval. */
-  ruleOf(db: Db, organizationId: string, kind: 'instance_down'): Promise<{ enabled: boolean; repeatMs: number }>;
-  notify(trx: Db, event: IncidentEvent): Promise<void>;
-}
+/** The alert target of a checked instance. */
+export const alertTarget = (t: CheckTarget): AlertTarget => ({
+  instanceId: t.id,
+  name: t.name,
+  label: t.label,
+  url: t.url,
+  organizationId: t.organizationId,
+  organizationName: t.organizationName,
+  path: `/instances/${t.id}`,
+});
 
 /** Which path failed and what it answered: the incident's `details` (bounded: excerpts are short). */
 export function failureDetails(result: CheckResult): Record<string, unknown> {
@@ -73,7 +68,8 @@ export class UptimeStore {
   constructor(private readonly deps: UptimeStoreDeps) {}
 
   async record(target: CheckTarget, result: CheckResult): Promise<'recorded' | 'duplicate'> {
-    const { db, notifier, intervalMs } = this.deps;
+    const { db, notifier } = this.deps;
+    const intervalMs = target.intervalMs ?? this.deps.intervalMs;
     const rule = await notifier.ruleOf(db, target.organizationId, 'instance_down');
     const policy: Policy = { ...this.deps.policy, repeatMs: rule.repeatMs, notify: rule.enabled };
     return db.transaction().execute(async (trx) => {
@@ -156,6 +152,7 @@ export class UptimeStore {
             instance_id: target.id,
             organization_id: target.organizationId,
             kind: 'instance_down',
+            subject: target.id,
             opened_at: result.at,
             details: JSON.stringify(details),
           })
@@ -186,7 +183,7 @@ export class UptimeStore {
           at: result.at,
           incidentId: id,
           kind: 'instance_down',
-          target,
+          target: alertTarget(target),
           openedAt: incident.openedAt,
           resolvedAt: incident.resolvedAt,
           details,
@@ -209,11 +206,14 @@ export class UptimeStore {
     const open = await db
       .selectFrom('incidents')
       .select(['id', 'instance_id'])
+      .where('kind', '=', 'instance_down')
       .where('resolved_at', 'is', null)
       .$if(watched.length > 0, (q) => q.where('instance_id', 'not in', [...watched]))
       .execute();
     for (const row of open) {
-      const target = await targetOf(row.instance_id);
+      if (row.instance_id === null) continue;
+      const instanceId = row.instance_id;
+      const target = await targetOf(instanceId);
       await db.transaction().execute(async (trx) => {
         const incident = await trx
           .selectFrom('incidents')
@@ -231,7 +231,7 @@ export class UptimeStore {
         await trx
           .updateTable('uptime_state')
           .set({ fails: 0, goods: 0 })
-          .where('instance_id', '=', row.instance_id)
+          .where('instance_id', '=', instanceId)
           .execute();
         if (incident.firing_sent && target)
           await notifier.notify(trx, {
@@ -239,7 +239,7 @@ export class UptimeStore {
             at: now,
             incidentId: row.id,
             kind: 'instance_down',
-            target,
+            target: alertTarget(target),
             openedAt: incident.opened_at,
             resolvedAt: now,
             details: {

@@ -9,6 +9,7 @@ import { Badge } from './Badge';
 import {
   ActivityIcon,
   ArchiveIcon,
+  BellIcon,
   BookIcon,
   BuildingIcon,
   CloudIcon,
@@ -81,6 +82,8 @@ function portalNavigation(me: Me, org: MyOrganization | null): NavEntry[] {
       items.push({ to: `/backups?organization=${org.id}`, label: 'Backups', icon: <ArchiveIcon /> });
     }
     if (can(me, org.id, 'team.view')) items.push({ to: `${home}/team`, label: 'Team', icon: <UsersIcon /> });
+    // Every member sees the incidents; owners and admins also the channels and rules there.
+    if (can(me, org.id, 'instance.view')) items.push({ to: `${home}/alerts`, label: 'Alerts', icon: <BellIcon /> });
     if (can(me, org.id, 'audit.view')) {
       items.push({ to: '/audit', label: 'Audit', icon: <ShieldIcon /> });
     }

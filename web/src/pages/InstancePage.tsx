@@ -21,6 +21,7 @@ import {
   BranchIcon,
   ChartIcon,
   ExternalIcon,
+  GaugeIcon,
   GlobeIcon,
   KeyIcon,
   MailIcon,
@@ -63,6 +64,7 @@ import { RepositoriesTab } from './repositories/RepositoriesTab';
 const instanceTabs = [
   { id: 'overview', label: 'Overview', icon: <ActivityIcon /> },
   { id: 'metrics', label: 'Metrics', icon: <ChartIcon /> },
+  { id: 'uptime', label: 'Uptime', icon: <GaugeIcon /> },
   { id: 'backups', label: 'Backups', icon: <ArchiveIcon /> },
   { id: 'repositories', label: 'Repositories', icon: <BranchIcon /> },
   { id: 'modules', label: 'Modules', icon: <PuzzleIcon /> },
@@ -73,6 +75,7 @@ type InstanceTab = (typeof instanceTabs)[number]['id'];
 
 // uPlot and the charts are loaded only when the tab is opened.
 const MetricsTab = lazy(() => import('./metrics/MetricsTab'));
+const UptimeTab = lazy(() => import('./alerts/UptimeTab'));
 
 const tabOf = (value: string | null): InstanceTab => instanceTabs.find((t) => t.id === value)?.id ?? 'overview';
 
@@ -355,6 +358,13 @@ export function InstancePage() {
         <div role="tabpanel" id="panel-metrics" aria-labelledby="tab-metrics">
           <Suspense fallback={<Loading label="Loading the charts…" />}>
             <MetricsTab instanceId={instance.id} />
+          </Suspense>
+        </div>
+      ) : null}
+      {tab === 'uptime' ? (
+        <div role="tabpanel" id="panel-uptime" aria-labelledby="tab-uptime">
+          <Suspense fallback={<Loading label="Loading the uptime…" />}>
+            <UptimeTab instance={instance} />
           </Suspense>
         </div>
       ) : null}

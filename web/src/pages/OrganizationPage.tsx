@@ -19,6 +19,7 @@ import { formatDate, formatRelative } from '../format';
 import { TrialBanner } from '../portal/Banners';
 import { can, isOperator } from '../session/permissions';
 import { type Me, useMe } from '../session/SessionContext';
+import { incidentsQuery } from './alerts/api';
 import { InvitationsSection } from './organization/InvitationsSection';
 import { InviteModal } from './organization/InviteModal';
 import { OrganizationProjects } from './project/OrganizationProjects';
@@ -164,6 +165,7 @@ export function OrganizationPage() {
   const organizationId = org.data?.id ?? '';
   const destinations = useQuery({ ...destinationsQuery({ organizationId }), enabled: Boolean(organizationId) });
   const members = useQuery(membersQuery(slug));
+  const incidents = useQuery({ ...incidentsQuery(organizationId), enabled: Boolean(organizationId) });
 
   const back = (
     <Link className="back-link" to="/organizations">
@@ -215,7 +217,7 @@ export function OrganizationPage() {
           ) : null
         }
       />
-      <div className="stats stats-4">
+      <div className="stats stats-5">
         <div className="stat card">
           <span className="stat-label">Members</span>
           <span className="stat-value">{organization.memberCount}</span>
@@ -247,6 +249,15 @@ export function OrganizationPage() {
             <Link to={`/organizations/${organization.slug}/destinations`}>Destinations</Link>
             <Link to={`/backups/history?organization=${organization.id}`}>Backup history</Link>
           </span>
+        </div>
+        <div className="stat card">
+          <span className="stat-label">Open incidents</span>
+          <span className="stat-value" data-testid="open-incidents">
+            {incidents.data ? incidents.data.filter((i) => i.resolvedAt === null).length : '—'}
+          </span>
+          <Link className="stat-link" to={`/organizations/${organization.slug}/alerts`}>
+            Alerts and uptime
+          </Link>
         </div>
       </div>
       <TrialBanner organizationId={organization.id} />

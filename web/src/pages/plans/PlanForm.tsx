@@ -19,7 +19,15 @@ const LIMITS = [
 ] as const;
 type LimitKey = (typeof LIMITS)[number][0];
 
-const FIELDS = ['slug', 'name', 'trialDays', 'prices', 'prices.0.amountMinor', 'prices.0.currency'] as const;
+const FIELDS = [
+  'slug',
+  'name',
+  'trialDays',
+  'uptimeIntervalSeconds',
+  'prices',
+  'prices.0.amountMinor',
+  'prices.0.currency',
+] as const;
 
 /** A new plan: limits left empty are unlimited; the price is whole minor units (1990 = 19.90 EUR). */
 export function PlanForm({ onSave, onClose }: { onSave(input: NewPlan): Promise<void>; onClose(): void }) {
@@ -28,6 +36,7 @@ export function PlanForm({ onSave, onClose }: { onSave(input: NewPlan): Promise<
   const [isPublic, setPublic] = useState(true);
   const [stagingAllowed, setStagingAllowed] = useState(true);
   const [trialDays, setTrialDays] = useState('14');
+  const [uptimeInterval, setUptimeInterval] = useState('');
   const [limits, setLimits] = useState<Record<LimitKey, string>>({
     maxProduction: '',
     maxStaging: '',
@@ -61,6 +70,7 @@ export function PlanForm({ onSave, onClose }: { onSave(input: NewPlan): Promise<
         public: isPublic,
         stagingAllowed,
         trialDays: Number(trialDays || 0),
+        uptimeIntervalSeconds: uptimeInterval.trim() === '' ? null : Number(uptimeInterval),
         limits: given,
         prices: amountMinor.trim() === '' ? [] : [{ currency, period: 'month', amountMinor: Number(amountMinor) }],
       });
@@ -102,6 +112,14 @@ export function PlanForm({ onSave, onClose }: { onSave(input: NewPlan): Promise<
         </Field>
         <Field label="Trial days" hint="0: no trial." error={fieldErrors.trialDays}>
           {input(trialDays, setTrialDays, { inputMode: 'numeric' })}
+        </Field>
+        <Field
+          label="Uptime check every (seconds)"
+          hint="Production instances of this plan; empty: the platform's interval (10 to 3600)."
+          optional
+          error={fieldErrors.uptimeIntervalSeconds}
+        >
+          {input(uptimeInterval, setUptimeInterval, { inputMode: 'numeric' })}
         </Field>
         <CheckboxField label="Offered at sign-up (public)" checked={isPublic} onChange={setPublic} />
         <CheckboxField label="Staging instances allowed" checked={stagingAllowed} onChange={setStagingAllowed} />
