@@ -87,7 +87,10 @@ beforeAll(async () => {
     MARINA_UPTIME_INTERVAL_S: '3600',
   });
   t = marina.t;
-  const provisioned = await provisionInstance({ ...marina, headers: marina.headers }, { name: 'shop' });
+  const provisioned = await provisionInstance(
+    { ...marina, headers: marina.headers },
+    { name: 'shop', stage: 'production' },
+  );
   instance = (await as(t, marina.admin)('GET', `/api/v1/instances/${provisioned.instance.id}`)).json().instance;
   await t.services.edge.flush();
   const made = await as(t, marina.admin)('POST', '/api/v1/tokens', { name: 'scraper', scope: 'metrics' });
@@ -155,4 +158,48 @@ describe("requests through the edge proxy, from Caddy's access log", () => {
     const quiet = await minuteRow(minute + 1);
     expect(quiet).toMatchObject({ requests: 0, p50_ms: null, p95_ms: null });
   }, 60_000);
+});
+
+describe('the uptime check through the real edge proxy', () => {
+  const checks = () =>
+    t.db.selectFrom('uptime_checks').selectAll().where('instance_id', '=', instance.id).orderBy('at', 'desc').execute();
+  const openIncident = () =>
+    t.db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('instance_id', '=', instance.id)
+      .where('kind', '=', 'instance_down')
+      .where('resolved_at', 'is', null)
+      .executeTakeFirst();
+  // The uptime interval is an hour here: each round is an hour later on the test clock.
+  const round = async () => {
+    t.clock.advanceMinutes(60);
+    await t.services.uptimeChecker.runOnce();
+  };
+
+  it('tells a proxy fault from an Odoo fault: Caddy stopped opens an incident on the proxy path only', async () => {
+    await round();
+    const [first] = await checks();
+    expect(first).toMatchObject({ ok: true, direct: 200, proxy: 200 });
+
+    const proxy = docker.getContainer(`${t.config.namespace}-proxy-local`);
+    await proxy.stop({ t: 1 });
+    try {
+      for (let i = 0; i < 3; i++) await round();
+      const [latest] = await checks();
+      expect(latest).toMatchObject({ ok: false, direct: 200, proxy: 0 });
+      const incident = await openIncident();
+      expect(incident?.details).toMatchObject({ failed: 'proxy', direct: { status: 200 } });
+    } finally {
+      await proxy.start().catch(() => undefined);
+    }
+    await vi.waitFor(
+      async () => {
+        await round();
+        await round();
+        expect(await openIncident()).toBeUndefined();
+      },
+      { timeout: 60_000, interval: 500 },
+    );
+  }, 120_000);
 });

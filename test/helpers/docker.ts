@@ -115,7 +115,14 @@ export async function provisionInstance(
   marina: Pick<Awaited<ReturnType<typeof startDockerMarina>>, 't' | 'admin' | 'baseUrl'> & {
     headers: Record<string, string>;
   },
-  options: { project?: string; version?: string; name?: string; memoryMb?: number; timeoutMs?: number } = {},
+  options: {
+    project?: string;
+    version?: string;
+    name?: string;
+    memoryMb?: number;
+    timeoutMs?: number;
+    stage?: 'production' | 'staging' | 'development';
+  } = {},
 ): Promise<{ instance: { id: string; url: string; name: string; dbName: string }; password: string }> {
   const { as } = await import('./app.js');
   const { followJob } = await import('./jobs.js');
@@ -126,6 +133,7 @@ export async function provisionInstance(
     project: project.id,
     name: options.name ?? 'main',
     memoryMb: options.memoryMb ?? 768,
+    ...(options.stage ? { stage: options.stage } : {}),
   });
   const { job } = await followJob(marina.baseUrl, marina.headers, created.job.id, options.timeoutMs);
   if (job.status !== 'succeeded') throw new Error(`provisioning failed: ${JSON.stringify(job.error)}`);

@@ -64,6 +64,8 @@ describe('the Grafana dashboard', () => {
       'API latency p95 by route',
       'Certificate expiry (days left)',
       'Host disk free',
+      'HTTP requests per second by status',
+      'Response time p50 / p95',
     ])
       expect(titles).toContain(title);
   });
