@@ -195,3 +195,40 @@ describe('the one-off that measures a filestore', () => {
     expect(await execAsOdoo(row.container_name, ['test', '-e', `${ODOO_DATA_DIR}/written`])).toBe(1);
   }, 180_000);
 });
+
+describe('Odoo sessions, counted from the session files', () => {
+  it('counts sessions used within the hour; old ones, strays and links the tenant made do not count', async () => {
+    const call = as(t, marina.admin);
+    await makeOrganization(call, { slug: 'sessions' });
+    const project = await makeProject(call, { organization: 'sessions', name: 'erp' });
+    const made = await requestInstance(call, { project: project.id, name: 'main' });
+    expect((await followJob(marina.baseUrl, marina.headers, made.job.id)).job.status).toBe('succeeded');
+    const row = await t.services.instances.row(made.instance.id);
+    const counted = async () => {
+      await t.services.usage.measure(row.id);
+      const usage = await t.db
+        .selectFrom('instance_usage')
+        .select('odoo_sessions')
+        .where('instance_id', '=', row.id)
+        .executeTakeFirstOrThrow();
+      return usage.odoo_sessions;
+    };
+    // No session folder yet: no session, measured (0, not unknown).
+    expect(await counted()).toBe(0);
+
+    // As Odoo keeps them: <data_dir>/sessions/<first two characters>/<sid>, written by its user.
+    const sessions = `${ODOO_DATA_DIR}/sessions`;
+    for (const dir of ['ab', 'cd', 'ef', 'gh', 'zz'])
+      expect(await execAsOdoo(row.container_name, ['mkdir', '-p', `${sessions}/${dir}`])).toBe(0);
+    for (const file of ['ab/ab12', 'cd/cd34', 'gh/x\ns'])
+      expect(await execAsOdoo(row.container_name, ['touch', `${sessions}/${file}`])).toBe(0);
+    // A session last used two hours ago, a stray file, and a link pointing out of the volume.
+    expect(await execAsOdoo(row.container_name, ['touch', '-d', '2 hours ago', `${sessions}/zz/zz56`])).toBe(0);
+    expect(await execAsOdoo(row.container_name, ['touch', `${sessions}/stray`])).toBe(0);
+    expect(await execAsOdoo(row.container_name, ['ln', '-s', '/etc/passwd', `${sessions}/ef/ef78`])).toBe(0);
+    expect(await counted()).toBe(3);
+
+    const sample = (await t.services.metricsSampler.sample()).find((s) => s.instanceId === row.id);
+    expect(sample?.odooSessions).toBe(3);
+  }, 180_000);
+});

@@ -83,6 +83,8 @@ export interface InstanceUsageTable {
   database_bytes: ColumnType<string, number | string | bigint | undefined, number | string | bigint>;
   filestore_bytes: ColumnType<string, number | string | bigint | undefined, number | string | bigint>;
   measured_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** Odoo sessions used within the last hour (0028); null until counted. */
+  odoo_sessions: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** One step of a subscription's lifecycle, done once (0021): the key is unique per organization. */

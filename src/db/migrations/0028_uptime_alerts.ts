@@ -9,6 +9,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table plans add column uptime_interval_s integer check (uptime_interval_s between 10 and 3600)`.execute(
     db,
   );
+  // Odoo sessions used within the last hour, counted from the session files (plans/filestore-size.ts).
+  await sql`alter table instance_usage add column odoo_sessions integer`.execute(db);
   await sql`
     create table uptime_checks (
       instance_id uuid not null references instances(id) on delete cascade,

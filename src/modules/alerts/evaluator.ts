@@ -4,7 +4,8 @@ import type { Db } from '../../db/database.js';
 import type { IncidentKind } from '../../db/schema-metrics.js';
 import type { Clock } from '../../platform/clock.js';
 import { RoundTicker } from '../../platform/round-ticker.js';
-import { type IncidentState, step } from '../uptime/machine.js';
+import { step } from '../uptime/machine.js';
+import { latestIncident } from '../uptime/store.js';
 import type { Condition, ConditionContext, Finding } from './conditions/finding.js';
 import type { AlertTarget, IncidentNotifier } from './events.js';
 
@@ -73,22 +74,7 @@ export class AlertEvaluator {
     const { db, notifier, quietMs } = this.deps;
     await db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(hashtext(${`alert:${kind}:${subject}`}))`.execute(trx);
-      const latest = await trx
-        .selectFrom('incidents')
-        .selectAll()
-        .where('kind', '=', kind)
-        .where('subject', '=', subject)
-        .orderBy('opened_at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      const before: IncidentState | null = latest
-        ? {
-            openedAt: latest.opened_at,
-            resolvedAt: latest.resolved_at,
-            firingSent: latest.firing_sent,
-            lastNotifiedAt: latest.last_notified_at,
-          }
-        : null;
+      const { latest, before } = await latestIncident(trx, kind, subject);
       const organizationId = finding ? finding.target.organizationId : (latest?.organization_id ?? null);
       const rule = await notifier.ruleOf(trx, organizationId, kind);
       const policy = { failThreshold: 1, okThreshold: 1, quietMs, repeatMs: rule.repeatMs, notify: rule.enabled };

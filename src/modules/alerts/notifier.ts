@@ -123,8 +123,6 @@ export class AlertNotifier implements IncidentNotifier {
                 repeat: e.event === 'repeat',
                 summary: message.alert.summary,
                 advice: message.alert.advice,
-                failed: message.alert.failed ?? 'unknown',
-                error: message.alert.error ?? 'no answer',
               },
       });
     }

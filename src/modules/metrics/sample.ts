@@ -22,6 +22,8 @@ export interface InstanceSample {
   databaseBytes: number | null;
   /** From the last storage measurement (the read-only one-off), not measured every sample. */
   filestoreBytes: number | null;
+  /** Odoo sessions used within the last hour, from the last storage measurement; null until counted. */
+  odooSessions?: number | null;
   /** PostgreSQL backends connected to the instance's database. */
   connections: number | null;
   /** Times the container was restarted by its restart policy (Odoo crashed or was killed). */

@@ -41,6 +41,7 @@ interface Target {
   db_name: string;
   database_server_id: string | null;
   filestore_bytes: string | number | null;
+  odoo_sessions: number | null;
 }
 
 const groupBy = <T>(items: readonly T[], key: (item: T) => string | null): Map<string, T[]> => {
@@ -97,6 +98,7 @@ export class MetricsSampler {
         'i.db_name',
         'i.database_server_id',
         'u.filestore_bytes',
+        'u.odoo_sessions',
       ])
       .where('i.status', '!=', 'deleting')
       .execute();
@@ -128,6 +130,7 @@ export class MetricsSampler {
         memoryLimitBytes: c?.memoryLimitBytes ?? null,
         databaseBytes: d?.bytes ?? null,
         filestoreBytes: t.filestore_bytes === null ? null : Number(t.filestore_bytes),
+        odooSessions: t.odoo_sessions,
         connections: d?.connections ?? null,
         restarts: c?.restarts ?? null,
         requests: http?.requests ?? null,

@@ -89,6 +89,12 @@ export const instanceFamilies: readonly InstanceFamily[] = [
     value: (s) => s.filestoreBytes,
   },
   {
+    name: 'marina_instance_odoo_sessions',
+    help: 'Odoo sessions used within the last hour (session files touched), at the last storage measurement.',
+    type: 'gauge',
+    value: (s) => s.odooSessions ?? null,
+  },
+  {
     name: 'marina_instance_postgres_connections',
     help: "PostgreSQL backends connected to the instance's database.",
     type: 'gauge',

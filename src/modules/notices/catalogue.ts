@@ -176,8 +176,6 @@ const definitions: Record<NoticeKey, Omit<NoticeDefinition, 'key'>> = {
       v('repeat', 'true when this repeats an alert still firing', false),
       v('summary', 'What is wrong, in a sentence', 'The direct check failed: ECONNREFUSED.'),
       v('advice', 'What to do about it', 'Open the instance: its logs tell why Odoo stopped answering.'),
-      v('failed', 'For an instance down: which check failed (proxy, direct or both)', 'both'),
-      v('error', 'For an instance down: what the failing check answered', 'ECONNREFUSED'),
       v('started_at', 'When it started (ISO 8601)', SAMPLE_AT),
       v('url', 'Its page in Marina', 'https://marina.example.com/instances/1'),
     ],

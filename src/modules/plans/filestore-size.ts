@@ -68,3 +68,52 @@ export async function measureFilestore(
     .catch(() => undefined);
   return filestoreBytesOf(inside?.output);
 }
+
+/** Odoo's session files (`<data_dir>/sessions/<2 chars>/<sid>`), touched when a user opens the web client. */
+export const SESSION_WINDOW_MINUTES = 60;
+
+/**
+ * The one-off that counts the sessions used within the last hour, with the same confinement as the
+ * filestore's: `find` of the volume's session folder, files only, links never followed, one
+ * `s` line per session (a name the tenant chose is never printed, so it cannot forge the count).
+ */
+export function sessionsProbeSpec(instance: MeasuredInstance, image: string, namespace: string): OneOffSpec {
+  return {
+    ...filestoreProbeSpec(instance, image, namespace),
+    name: `${instance.container_name}-sessions`,
+    entrypoint: ['timeout', '-s', 'KILL', '60', 'find'],
+    command: [
+      `${ODOO_DATA_DIR}/sessions`,
+      '-xdev',
+      '-mindepth',
+      '2',
+      '-maxdepth',
+      '2',
+      '-type',
+      'f',
+      '-mmin',
+      `-${SESSION_WINDOW_MINUTES}`,
+      '-printf',
+      's\\n',
+    ],
+  };
+}
+
+/** The sessions `find` printed: its `s` lines (0 when the folder is missing: no session yet). */
+export function sessionsOf(output: string | undefined): number | undefined {
+  if (output === undefined) return undefined;
+  return output.split('\n').filter((line) => line === 's').length;
+}
+
+/** Counts the instance's recent Odoo sessions from a one-off (sessionsProbeSpec); undefined when it cannot run. */
+export async function measureSessions(
+  runtime: Pick<Runtime, 'run' | 'volumeExists'>,
+  instance: MeasuredInstance,
+  probe: { image: string; namespace: string },
+): Promise<number | undefined> {
+  if (!(await runtime.volumeExists(instance.volume_name).catch(() => false))) return undefined;
+  return runtime
+    .run(sessionsProbeSpec(instance, probe.image, probe.namespace))
+    .then((result) => sessionsOf(result.output))
+    .catch(() => undefined);
+}

@@ -14,7 +14,7 @@ import type { QuotaAsk, QuotaGate } from '../../platform/quota.js';
 import { isUuid } from '../../platform/validation.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
-import { measureFilestore } from './filestore-size.js';
+import { measureFilestore, measureSessions } from './filestore-size.js';
 import { askRefusal, subscriptionOf } from './gate.js';
 import { holdingsOf, limitsOf, MB } from './limits.js';
 import type { OrganizationUsage } from './schemas.js';
@@ -126,7 +126,7 @@ export class UsageService {
     if (!instance || instance.status === 'deleting' || instance.status === 'provisioning') return;
     const before = await db
       .selectFrom('instance_usage')
-      .select(['database_bytes', 'filestore_bytes'])
+      .select(['database_bytes', 'filestore_bytes', 'odoo_sessions'])
       .where('instance_id', '=', instanceId)
       .executeTakeFirst();
     let databaseBytes: number | null = null;
@@ -142,9 +142,11 @@ export class UsageService {
     const filestore = runtime ? await measureFilestore(runtime, instance, this.deps.filestoreProbe) : undefined;
     if (filestore !== undefined) filestoreBytes = filestore;
     if (databaseBytes === null && filestoreBytes === null) return;
+    const sessions = runtime ? await measureSessions(runtime, instance, this.deps.filestoreProbe) : undefined;
     const values = {
       database_bytes: databaseBytes ?? before?.database_bytes ?? 0,
       filestore_bytes: filestoreBytes ?? before?.filestore_bytes ?? 0,
+      odoo_sessions: sessions ?? before?.odoo_sessions ?? null,
       measured_at: this.deps.clock.now(),
     };
     await db

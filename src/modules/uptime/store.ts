@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
+import type { IncidentKind } from '../../db/schema-metrics.js';
 import type { AlertTarget, IncidentNotifier } from '../alerts/events.js';
 import type { Policy } from './machine.js';
 import { type IncidentState, step } from './machine.js';
@@ -49,6 +50,27 @@ export function failureDetails(result: CheckResult): Record<string, unknown> {
   return { failed, at: result.at.toISOString(), direct: path(result.direct), proxy: path(result.proxy) };
 }
 
+/** The latest incident of a kind and subject (open or not), and its state as the machine reads it. */
+export async function latestIncident(db: Db, kind: IncidentKind, subject: string) {
+  const latest = await db
+    .selectFrom('incidents')
+    .selectAll()
+    .where('kind', '=', kind)
+    .where('subject', '=', subject)
+    .orderBy('opened_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const before: IncidentState | null = latest
+    ? {
+        openedAt: latest.opened_at,
+        resolvedAt: latest.resolved_at,
+        firingSent: latest.firing_sent,
+        lastNotifiedAt: latest.last_notified_at,
+      }
+    : null;
+  return { latest, before };
+}
+
 const dayOf = (at: Date) => at.toISOString().slice(0, 10);
 
 export interface UptimeStoreDeps {
@@ -85,22 +107,7 @@ export class UptimeStore {
         .forUpdate()
         .executeTakeFirstOrThrow();
       if (state.last_at && result.at.getTime() - state.last_at.getTime() < intervalMs / 2) return 'duplicate';
-      const latest = await trx
-        .selectFrom('incidents')
-        .selectAll()
-        .where('instance_id', '=', target.id)
-        .where('kind', '=', 'instance_down')
-        .orderBy('opened_at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      const before: IncidentState | null = latest
-        ? {
-            openedAt: latest.opened_at,
-            resolvedAt: latest.resolved_at,
-            firingSent: latest.firing_sent,
-            lastNotifiedAt: latest.last_notified_at,
-          }
-        : null;
+      const { latest, before } = await latestIncident(trx, 'instance_down', target.id);
       const out = step(state, before, result.ok, result.at, policy);
       const gapS = Math.round(
         Math.min(intervalMs, state.last_at ? result.at.getTime() - state.last_at.getTime() : intervalMs) / 1000,
