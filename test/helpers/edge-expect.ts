@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { type EdgeResponse, edgeRequest } from './edge-client.js';
 import type { EdgeStack } from './edge-stack.js';
 
@@ -20,6 +20,7 @@ export async function expectLoginOnPebbleCertificate(
   expect(response.certificate?.issuer.CN).toMatch(/^Pebble Intermediate CA /);
   expect(response.authorizationError).toBeNull();
   expect(response.authorized).toBe(true);
-  expect(stack.pebbleOrderCount()).toBe(ordersBefore + 1);
+  // Counted from Pebble's log, read from its pipe a moment after the handshake may have ended.
+  await vi.waitFor(() => expect(stack.pebbleOrderCount()).toBe(ordersBefore + 1), { timeout: 10_000, interval: 100 });
   return response;
 }

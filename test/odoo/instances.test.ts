@@ -79,6 +79,15 @@ for (const { version, major, source, env } of versions) {
       const login = await rpcLogin(instance.url, instance.dbName, credentials.login, credentials.password);
       expect(login.error).toBeUndefined();
       expect(login.result?.uid).toBe(2);
+
+      // The sign-in left Odoo's session file where Marina counts sessions (marina_instance_odoo_sessions).
+      await t.services.usage.measure(instance.id);
+      const usage = await t.db
+        .selectFrom('instance_usage')
+        .select('odoo_sessions')
+        .where('instance_id', '=', instance.id)
+        .executeTakeFirstOrThrow();
+      expect(usage.odoo_sessions).toBeGreaterThanOrEqual(1);
     });
 
     it('refuses admin/admin, and the database manager cannot be used from outside', async () => {
