@@ -5,7 +5,7 @@ import type { IncidentKind } from '../../db/schema-metrics.js';
 import type { Clock } from '../../platform/clock.js';
 import { RoundTicker } from '../../platform/round-ticker.js';
 import { step } from '../uptime/machine.js';
-import { latestIncident } from '../uptime/store.js';
+import { latestIncident, saveIncident } from '../uptime/store.js';
 import type { Condition, ConditionContext, Finding } from './conditions/finding.js';
 import type { AlertTarget, IncidentNotifier } from './events.js';
 
@@ -102,17 +102,7 @@ export class AlertEvaluator {
         flaps = 0;
       } else if (out.transition === 'reopen') flaps += 1;
       if (id === undefined) return;
-      await trx
-        .updateTable('incidents')
-        .set({
-          resolved_at: incident.resolvedAt,
-          firing_sent: incident.firingSent,
-          last_notified_at: incident.lastNotifiedAt,
-          details: JSON.stringify(details),
-          flaps,
-        })
-        .where('id', '=', id)
-        .execute();
+      await saveIncident(trx, id, incident, details, flaps);
       if (out.notify === null) return;
       const target = (details.target ?? null) as AlertTarget | null;
       if (target === null) return;

@@ -71,6 +71,27 @@ export async function latestIncident(db: Db, kind: IncidentKind, subject: string
   return { latest, before };
 }
 
+/** Writes what a step made of an incident: its state, what was found, and how often it flapped. */
+export async function saveIncident(
+  db: Db,
+  id: string,
+  incident: IncidentState,
+  details: Record<string, unknown>,
+  flaps: number,
+): Promise<void> {
+  await db
+    .updateTable('incidents')
+    .set({
+      resolved_at: incident.resolvedAt,
+      firing_sent: incident.firingSent,
+      last_notified_at: incident.lastNotifiedAt,
+      details: JSON.stringify(details),
+      flaps,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
 const dayOf = (at: Date) => at.toISOString().slice(0, 10);
 
 export interface UptimeStoreDeps {
@@ -172,18 +193,7 @@ export class UptimeStore {
         flaps += 1;
       }
       if (id === undefined) return 'recorded';
-      if (out.transition !== null || out.notify !== null)
-        await trx
-          .updateTable('incidents')
-          .set({
-            resolved_at: incident.resolvedAt,
-            firing_sent: incident.firingSent,
-            last_notified_at: incident.lastNotifiedAt,
-            details: JSON.stringify(details),
-            flaps,
-          })
-          .where('id', '=', id)
-          .execute();
+      if (out.transition !== null || out.notify !== null) await saveIncident(trx, id, incident, details, flaps);
       if (out.notify !== null)
         await notifier.notify(trx, {
           event: out.notify,
