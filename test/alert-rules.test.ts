@@ -375,6 +375,11 @@ describe('alert rules', () => {
       minutes: 10,
     });
     expect((await as(t, viewer)('GET', url)).statusCode).toBe(403);
+    // Another organization's admin learns nothing: not even that the organization exists.
+    const other = await makeOrganizationWithAdmin(t, platform, { slug: 'rival', email: 'admin@rival.test' });
+    expect((await as(t, other.admin)('GET', url)).statusCode).toBe(404);
+    expect((await as(t, other.admin)('PUT', `${url}/memory_high`, { enabled: false })).statusCode).toBe(404);
+    expect((await as(t, other.admin)('GET', `/api/v1/organizations/${orgId}/incidents`)).statusCode).toBe(404);
     expect((await as(t, viewer)('PUT', `${url}/memory_high`, { enabled: false })).statusCode).toBe(403);
   });
 });
