@@ -19,6 +19,8 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 # a C compiler for test/helpers/no-netlink.c, which keeps Chromium deaf to the host's network churn
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 [ -e /usr/include/dlfcn.h ] || missing+=(libc6-dev)
+# poppler's pdftotext, pdfinfo and pdftoppm read back the invoice PDFs (test/invoice-pdf.test.ts)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 
 # The caddy package enables caddy.service, which would hold ports 80/443 and an admin API on :2019;
 # tests start their own Caddy, so stop and mask the system one where systemd runs (CI containers

@@ -2784,7 +2784,7 @@ export interface paths {
             parameters: {
                 query?: {
                     category?: string;
-                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update";
+                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update" | "invoice.issue" | "invoice.mark_paid" | "invoice.credit" | "billing.update_settings" | "billing.set_tax_rate" | "billing.set_provider" | "billing.update_details";
                     actor?: string;
                     target?: string;
                     organization?: string;
@@ -2980,7 +2980,7 @@ export interface paths {
                                  * AuditTargetType
                                  * @enum {string}
                                  */
-                                type: "user" | "session" | "organization" | "member" | "invitation" | "token" | "project" | "instance" | "domain" | "backup" | "destination" | "repository" | "settings" | "job" | "platform" | "plan" | "subscription" | "odoo_template" | "signup" | "mail_template" | "oidc_provider" | "alert_channel" | "alert_rule";
+                                type: "user" | "session" | "organization" | "member" | "invitation" | "token" | "project" | "instance" | "domain" | "backup" | "destination" | "repository" | "settings" | "job" | "platform" | "plan" | "subscription" | "odoo_template" | "signup" | "mail_template" | "oidc_provider" | "alert_channel" | "alert_rule" | "invoice" | "billing";
                                 describe: string;
                                 label: string;
                                 actions: {
@@ -2988,7 +2988,7 @@ export interface paths {
                                      * AuditAction
                                      * @enum {string}
                                      */
-                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update";
+                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update" | "invoice.issue" | "invoice.mark_paid" | "invoice.credit" | "billing.update_settings" | "billing.set_tax_rate" | "billing.set_provider" | "billing.update_details";
                                     describe: string;
                                 }[];
                             }[];
@@ -16887,6 +16887,1646 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's plan, billing details, the providers offered per currency, and its invoices (owners) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            subscription: {
+                                status: string;
+                                planId: string;
+                                plan: string;
+                                currency: string | null;
+                                period: string | null;
+                                currentPeriodEnd: string | null;
+                                trialEndsAt: string | null;
+                            } | null;
+                            details: {
+                                name: string;
+                                addressLines: string[];
+                                country: string;
+                                taxId: string | null;
+                                email: string | null;
+                                /** @description False: the invoice would carry the organization’s name only */
+                                saved: boolean;
+                                hasStripeCustomer: boolean;
+                            };
+                            /** @description Currency → stripe, paynow */
+                            providers: {
+                                [key: string]: string[];
+                            };
+                            invoices: {
+                                id: string;
+                                /** @description INV-2027-000123, CN-2027-000004: gapless per kind and year */
+                                number: string;
+                                kind: "invoice" | "credit_note";
+                                /** @description first (checkout), period, proration, correction */
+                                reason: string;
+                                /** @description open, paid, credited (invoices); issued (credit notes) */
+                                status: string;
+                                currency: string;
+                                /** @description Before tax, in minor units of the currency */
+                                subtotalMinor: number;
+                                /** @description Tax, in minor units of the currency */
+                                taxMinor: number;
+                                /** @description Total, in minor units of the currency */
+                                totalMinor: number;
+                                /** @description Still owed: the total less credit notes; 0 once paid, in minor units of the currency */
+                                amountDueMinor: number;
+                                /** Format: date-time */
+                                issuedAt: string;
+                                dueAt: string | null;
+                                periodStart: string | null;
+                                periodEnd: string | null;
+                                paidAt: string | null;
+                                paidVia: string | null;
+                                credits: string | null;
+                                overdue: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/billing/details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Who the invoices are made out to: legal name, address, country (its tax rate), tax id, email */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        addressLines: string[];
+                        /** @description ISO 3166-1 alpha-2 */
+                        country: string;
+                        taxId: string | null;
+                        email: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** BillingParty */
+                            details: {
+                                name: string;
+                                addressLines: string[];
+                                /** @description ISO 3166-1 alpha-2 */
+                                country: string;
+                                taxId: string | null;
+                                email: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/billing/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A trial picks a paid plan: the plan changes (if it fits) and its first invoice is issued, to be paid */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        planId: string;
+                        currency: string;
+                        period: "month" | "year";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Invoice */
+                            invoice: {
+                                id: string;
+                                /** @description INV-2027-000123, CN-2027-000004: gapless per kind and year */
+                                number: string;
+                                kind: "invoice" | "credit_note";
+                                /** @description first (checkout), period, proration, correction */
+                                reason: string;
+                                /** @description open, paid, credited (invoices); issued (credit notes) */
+                                status: string;
+                                currency: string;
+                                /** @description Before tax, in minor units of the currency */
+                                subtotalMinor: number;
+                                /** @description Tax, in minor units of the currency */
+                                taxMinor: number;
+                                /** @description Total, in minor units of the currency */
+                                totalMinor: number;
+                                /** @description Still owed: the total less credit notes; 0 once paid, in minor units of the currency */
+                                amountDueMinor: number;
+                                /** Format: date-time */
+                                issuedAt: string;
+                                dueAt: string | null;
+                                periodStart: string | null;
+                                periodEnd: string | null;
+                                paidAt: string | null;
+                                paidVia: string | null;
+                                credits: string | null;
+                                overdue: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/invoices/{invoiceId}/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pay an open invoice: Stripe Checkout or Paynow web (a redirectUrl), or EcoCash/OneMoney (instructions; follow the payment) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    invoiceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        provider: "stripe" | "paynow";
+                        method?: "web" | "ecocash" | "onemoney";
+                        phone?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            paymentId: string;
+                            redirectUrl: string | null;
+                            instructions: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/payments/{paymentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A payment attempt: pending, paid, cancelled, failed or timed_out */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    paymentId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            status: string;
+                            provider: string;
+                            method: string;
+                            error: string | null;
+                            invoice: {
+                                number: string;
+                                status: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/invoices/{invoiceId}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The invoice or credit note as a PDF */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    invoiceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A link to Stripe's customer portal (cards, receipts), for an organization that paid with Stripe */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            url: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe's webhook endpoint: verified on the raw body (Stripe-Signature), each event applied once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            outcome: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/paynow/result/{paymentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Paynow's result URL: the hash verified, then the status confirmed by polling Paynow */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    paymentId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            outcome: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** MRR per month and currency, open and overdue invoices, payments that did not match (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            mrr: {
+                                month: string;
+                                currency: string;
+                                mrrMinor: number;
+                            }[];
+                            open: {
+                                id: string;
+                                number: string;
+                                organization: {
+                                    slug: string;
+                                    name: string;
+                                };
+                                currency: string;
+                                totalMinor: number;
+                                /** Format: date-time */
+                                issuedAt: string;
+                                dueAt: string | null;
+                                overdue: boolean;
+                            }[];
+                            anomalies: {
+                                id: string;
+                                provider: string;
+                                kind: string;
+                                reference: string;
+                                invoiceId: string | null;
+                                expected: unknown;
+                                received: unknown;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/invoices/{id}/mark-paid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record an open invoice paid by bank transfer, with a note (platform admins; audited) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        note: string;
+                        reference?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            invoice: {
+                                id: string;
+                                number: string;
+                                status: string;
+                                totalMinor: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/invoices/{id}/credit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue a credit note against an invoice: everything still owed, or an amount before tax (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                        amountMinor?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            creditNote: {
+                                id: string;
+                                number: string;
+                                status: string;
+                                totalMinor: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Seller details, due days, dunning (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** BillingSettings */
+                            settings: {
+                                seller: {
+                                    name: string;
+                                    addressLines: string[];
+                                    country: string;
+                                    taxId: string | null;
+                                    email: string | null;
+                                };
+                                /** @description Days from issue to due date (default 14) */
+                                dueDays: number;
+                                /** @description Reminders, in days after the due date (default 1, 7, 14) */
+                                reminderDays: number[];
+                                /** @description Days after the due date the organization is suspended; after the last reminder (default 21) */
+                                suspendAfterDays: number;
+                                /** @description Printed on every invoice: terms, bank details */
+                                footer: string;
+                                /** @description A Paynow payment not settled by then is given up */
+                                paymentTimeoutMinutes: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /** Change the seller details, due days and dunning (platform admins) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        seller: {
+                            name: string;
+                            addressLines: string[];
+                            country: string;
+                            taxId: string | null;
+                            email: string | null;
+                        };
+                        /** @description Days from issue to due date (default 14) */
+                        dueDays: number;
+                        /** @description Reminders, in days after the due date (default 1, 7, 14) */
+                        reminderDays: number[];
+                        /** @description Days after the due date the organization is suspended; after the last reminder (default 21) */
+                        suspendAfterDays: number;
+                        /** @description Printed on every invoice: terms, bank details */
+                        footer: string;
+                        /** @description A Paynow payment not settled by then is given up */
+                        paymentTimeoutMinutes: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** BillingSettings */
+                            settings: {
+                                seller: {
+                                    name: string;
+                                    addressLines: string[];
+                                    country: string;
+                                    taxId: string | null;
+                                    email: string | null;
+                                };
+                                /** @description Days from issue to due date (default 14) */
+                                dueDays: number;
+                                /** @description Reminders, in days after the due date (default 1, 7, 14) */
+                                reminderDays: number[];
+                                /** @description Days after the due date the organization is suspended; after the last reminder (default 21) */
+                                suspendAfterDays: number;
+                                /** @description Printed on every invoice: terms, bank details */
+                                footer: string;
+                                /** @description A Paynow payment not settled by then is given up */
+                                paymentTimeoutMinutes: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/tax-rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tax rates per buyer country (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            taxRates: {
+                                country: string;
+                                name: string;
+                                rateBasisPoints: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/tax-rates/{country}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a country's tax rate in basis points (1500 = 15 %) (platform admins) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    country: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        rateBasisPoints: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            taxRates: {
+                                country: string;
+                                name: string;
+                                rateBasisPoints: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Remove a country's tax rate: taxed at 0 from then on (platform admins) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    country: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            taxRates: {
+                                country: string;
+                                name: string;
+                                rateBasisPoints: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Payment providers: set or not, on or off; never their secrets (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            providers: {
+                                id: string;
+                                configured: boolean;
+                                enabled: boolean;
+                                integrationId: string | null;
+                                updatedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/providers/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a provider's credentials (sealed) or switch it: stripe, paynow:USD, paynow:ZWG (platform admins) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    provider: "stripe" | "paynow:USD" | "paynow:ZWG";
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        enabled?: boolean;
+                        secretKey?: string;
+                        webhookSecret?: string;
+                        integrationId?: string;
+                        integrationKey?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            provider: {
+                                id: string;
+                                configured: boolean;
+                                enabled: boolean;
+                                integrationId: string | null;
+                                updatedAt: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -15,6 +15,7 @@ import { requestSerializers } from '../logger.js';
 import { alertRoutes } from '../modules/alerts/index.js';
 import { backupRoutes } from '../modules/backups/index.js';
 import { deletedInstanceRoutes } from '../modules/backups/safety-backups.js';
+import { billingRoutes } from '../modules/billing/index.js';
 import { codeRoutes } from '../modules/code/index.js';
 import { domainRoutes } from '../modules/domains/index.js';
 import { edgeRoutes } from '../modules/edge/index.js';
@@ -172,6 +173,7 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
         lifecycleRoutes,
         lifecycleSettingsRoutes,
         planRoutes,
+        billingRoutes,
         templateRoutes,
         oidcRoutes,
         signupRoutes,

@@ -1,108 +1,43 @@
-import type { Logger } from 'pino';
-import type { MarinaConfig } from '../config.js';
-import type { Db } from '../db/database.js';
-import { type AlertsModule, createAlertsModule } from '../modules/alerts/index.js';
+import { createAlertsModule } from '../modules/alerts/index.js';
 import type { BackupHooks } from '../modules/backups/hooks.js';
-import { type BackupsModule, createBackupRecords, createBackupsModule } from '../modules/backups/index.js';
-import { type CodeModule, createCodeModule } from '../modules/code/index.js';
-import { createDomainsModule, type DomainsModule } from '../modules/domains/index.js';
-import { createEdgeModule, type EdgeService, edgeCertificateProbe } from '../modules/edge/index.js';
+import { createBackupRecords, createBackupsModule } from '../modules/backups/index.js';
+import { createBillingModule } from '../modules/billing/index.js';
+import { createCodeModule } from '../modules/code/index.js';
+import { createDomainsModule } from '../modules/domains/index.js';
+import { createEdgeModule, edgeCertificateProbe } from '../modules/edge/index.js';
 import { LOCAL_HOST_ID } from '../modules/hosts/hosts.js';
-import { createHostsModule, type HostsModule } from '../modules/hosts/index.js';
-import { createIdentityModule, type IdentityModule } from '../modules/identity/index.js';
+import { createHostsModule } from '../modules/hosts/index.js';
+import { createIdentityModule } from '../modules/identity/index.js';
 import type { InstanceHooks } from '../modules/instances/hooks.js';
-import { createInstancesModule, type InstancesModule } from '../modules/instances/index.js';
+import { createInstancesModule } from '../modules/instances/index.js';
 import { ResizeService, resizeHandler } from '../modules/instances/resize.js';
-import { createLifecycleModule, type LifecycleModule } from '../modules/lifecycle/index.js';
-import { createMailModule, type MailModule } from '../modules/mail/index.js';
+import { createLifecycleModule } from '../modules/lifecycle/index.js';
+import { createMailModule } from '../modules/mail/index.js';
 import { HttpTraffic } from '../modules/metrics/http-traffic.js';
-import { createMetricsModule, type MetricsModule } from '../modules/metrics/index.js';
+import { createMetricsModule } from '../modules/metrics/index.js';
 import { SeriesStore } from '../modules/metrics/series.js';
 import { SeriesReader } from '../modules/metrics/series-read.js';
-import { createNoticesModule, type NoticesModule } from '../modules/notices/index.js';
-import { createOffsiteModule, createOffsiteStores, type OffsiteModule } from '../modules/offsite/index.js';
-import { createOidcModule, type OidcDiscoveryOptions, type OidcModule } from '../modules/oidc/index.js';
-import { createPlansModule, type PlansModule } from '../modules/plans/index.js';
-import { createProjectsModule, type ProjectsModule } from '../modules/projects/index.js';
-import { createSettingsModule, type SettingsModule } from '../modules/settings/index.js';
-import { type CredentialLinksModule, createCredentialLinksModule } from '../modules/signup/credential-routes.js';
-import { createSignupModule, type SignupModule } from '../modules/signup/index.js';
-import { createTemplatesModule, type TemplatesModule } from '../modules/templates/index.js';
-import { createUptimeModule, type UptimeModule } from '../modules/uptime/index.js';
+import { createNoticesModule } from '../modules/notices/index.js';
+import { createOffsiteModule, createOffsiteStores } from '../modules/offsite/index.js';
+import { createOidcModule } from '../modules/oidc/index.js';
+import { createPlansModule } from '../modules/plans/index.js';
+import { createProjectsModule } from '../modules/projects/index.js';
+import { createSettingsModule } from '../modules/settings/index.js';
+import { createCredentialLinksModule } from '../modules/signup/credential-routes.js';
+import { createSignupModule } from '../modules/signup/index.js';
+import { createTemplatesModule } from '../modules/templates/index.js';
+import { createUptimeModule } from '../modules/uptime/index.js';
 import { AuditService } from '../platform/audit/service.js';
-import type { Clock } from '../platform/clock.js';
 import { Hooks } from '../platform/hooks.js';
 import { JobControl } from '../platform/jobs/control.js';
 import { OperationBus, OperationService } from '../platform/jobs/operations.js';
 import { JobRunner } from '../platform/jobs/runner.js';
 import { NotificationService } from '../platform/notifications.js';
-import type { SecretBox } from '../platform/secrets/secret-box.js';
-import type { RuntimeFactory } from '../runtime/port.js';
 import { jobKinds } from './job-kinds.js';
 
-export interface ServiceDeps {
-  db: Db;
-  clock: Clock;
-  config: MarinaConfig;
-  logger: Logger;
-  box: SecretBox;
-  /** Marina's own database, for the job queue's connections. */
-  connectionString: string;
-  /** How hosts' runtimes are reached (Docker by default; the in-memory stand-in in fast tests). */
-  runtime?: RuntimeFactory;
-  /** How often the edge checks that the proxy still has its configuration (default once a minute). */
-  edgeProxyCheckMs?: number;
-  /** External sign-in: only createTestApp passes this (plain-http issuers on loopback). */
-  oidc?: OidcDiscoveryOptions;
-  /** Plain-http alert webhooks: only createTestApp passes this (loopback receivers). */
-  alertsAllowHttp?: true;
-}
+import type { PlatformServices, ServiceDeps, Services } from './service-types.js';
 
-/** What every module uses: the audit trail, the jobs and their runner, notifications. */
-export interface PlatformServices {
-  audit: AuditService;
-  operations: OperationService;
-  runner: JobRunner;
-  notifications: NotificationService;
-  /** Cancel and retry of jobs, by users. */
-  jobControl: JobControl;
-}
-
-/** Every module's services, by name: what the routes, the event streams and the tests reach. */
-export interface Services
-  extends PlatformServices,
-    SettingsModule,
-    IdentityModule,
-    HostsModule,
-    ProjectsModule,
-    MailModule,
-    NoticesModule,
-    PlansModule,
-    LifecycleModule,
-    OidcModule,
-    SignupModule,
-    TemplatesModule,
-    CredentialLinksModule,
-    MetricsModule,
-    AlertsModule,
-    UptimeModule,
-    Omit<InstancesModule, 'jobDeps' | 'registerJobs'>,
-    Omit<BackupsModule, 'jobDeps' | 'registerJobs'>,
-    Omit<OffsiteModule, 'copies' | 'start' | 'stop'>,
-    Omit<CodeModule, 'registerJobs'>,
-    DomainsModule {
-  /** The reverse proxy, TLS and names (off without MARINA_BASE_DOMAIN). */
-  edge: EdgeService;
-  /** An instance's size changed (CPUs, memory) within its plan. */
-  instanceResize: ResizeService;
-  /** Marina's own time series: a sink of the sampler's rounds; rolls up and prunes on its ticker. */
-  seriesStore: SeriesStore;
-  /** The charts' data (GET /instances/:id/series, /organizations/:id/storage-series). */
-  seriesReader: SeriesReader;
-  /** Registers the local engine, starts the job workers and follows Docker's events. */
-  startBackground(): Promise<void>;
-  stopBackground(): Promise<void>;
-}
+export type { PlatformServices, ServiceDeps, Services };
 
 /**
  * Builds the modules in the order they depend on each other; a module that must react to one
@@ -120,6 +55,7 @@ export function createServices({
   edgeProxyCheckMs,
   oidc,
   alertsAllowHttp,
+  billingStandins,
 }: ServiceDeps): Services {
   const hooks = new Hooks<InstanceHooks & BackupHooks>();
   const audit = new AuditService({ db, clock });
@@ -172,6 +108,12 @@ export function createServices({
     hosts: hosts.hosts,
     databaseServers: hosts.databaseServers,
     notices: notices.notices,
+    // Billing, built later, pro-rates a plan change inside a paid period.
+    subscriptionChanged: [
+      async (organizationId, from, to) => {
+        await billing.billingCycle.prorate(organizationId, from, to);
+      },
+    ],
   });
   const instances = createInstancesModule({
     db,
@@ -252,6 +194,19 @@ export function createServices({
     subscriptions: plans.subscriptions,
     backups: backups.backups,
     publicUrl: config.publicUrl,
+  });
+  const billing = createBillingModule({
+    db,
+    clock,
+    logger,
+    audit,
+    box,
+    notices: notices.notices,
+    lifecycle: lifecycle.lifecycle,
+    plans: plans.plans,
+    subscriptions: plans.subscriptions,
+    publicUrl: config.publicUrl,
+    standins: billingStandins,
   });
   // Odoo templates: sign-up offers the public ones, the instance form and the provisioning job apply them.
   const templates = createTemplatesModule({ db, clock, audit });
@@ -429,6 +384,7 @@ export function createServices({
     ...metrics,
     ...alerts,
     ...uptime,
+    ...billing,
     edge,
     instanceResize,
     seriesStore,
@@ -460,6 +416,8 @@ export function createServices({
       alerts.alertEvaluator.start();
       // Trial reminders and ends, grace ends; its first tick catches up on what came due while down.
       lifecycle.lifecycleTicker.start(config.selfService.lifecycleIntervalMs);
+      // Period invoices and dunning on the same interval; Paynow payments polled until they settle.
+      billing.billingTicker.start(config.selfService.lifecycleIntervalMs);
       // Hourly rollups and pruning of the series; its first tick catches up on hours missed while down.
       seriesStore.start();
       // Sign-ups: expiry, a first instance never queued, the welcome mail (also on each finished job).
@@ -478,6 +436,7 @@ export function createServices({
     async stopBackground() {
       // First: a tick writes mail to the outbox and queues jobs.
       await lifecycle.lifecycleTicker.stop();
+      await billing.billingTicker.stop();
       await signup.signupTicker.stop();
       // Also when never started: a send triggered by an enqueue may be running.
       await notices.notices.stop();

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-
+import type { BillingTables } from './schema-billing.js';
 import type { PushHookDeliveriesTable, RepositoriesTable, RepositoryCheckoutsTable } from './schema-code.js';
 import type {
   CaughtMailsTable,
@@ -13,6 +13,7 @@ import type { OidcTables } from './schema-oidc.js';
 import type { SelfServiceTables } from './schema-selfservice.js';
 import type { SignupTables } from './schema-signup.js';
 
+export type * from './schema-billing.js';
 export type * from './schema-code.js';
 export type * from './schema-edge.js';
 export type * from './schema-oidc.js';
@@ -438,7 +439,7 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
-export interface Database extends SelfServiceTables, OidcTables, SignupTables, MetricsTables {
+export interface Database extends SelfServiceTables, OidcTables, SignupTables, MetricsTables, BillingTables {
   domains: DomainsTable;
   instance_mail_servers: InstanceMailServersTable;
   caught_mails: CaughtMailsTable;

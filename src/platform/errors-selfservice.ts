@@ -50,4 +50,16 @@ export const selfServiceErrors = {
     hint: 'Verify your email address with the provider first, or sign in with your password.',
     group: 'auth',
   },
+  MARINA_E_PAYMENT_PROVIDER: {
+    status: 502,
+    message: 'The payment provider did not accept the request.',
+    hint: 'Nothing was charged. Try again in a moment, or pay another way; the message says what the provider answered.',
+    group: 'billing',
+  },
+  MARINA_E_WEBHOOK_REFUSED: {
+    status: 400,
+    message: 'The provider’s message could not be verified: nothing changed.',
+    hint: 'Check that the webhook secret or integration key set in Marina is the provider’s current one.',
+    group: 'billing',
+  },
 } as const satisfies Record<string, ErrorEntry>;

@@ -19,6 +19,7 @@ export const errorGroups = {
   email: 'Email',
   domains: 'Domains, certificates and access protection',
   plans: 'Plans, quotas and suspension',
+  billing: 'Billing and payments',
   signup: 'Sign-up',
   platform: 'Platform',
 } as const;

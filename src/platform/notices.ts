@@ -19,6 +19,9 @@ export const noticeKeys = [
   'alert_firing',
   'alert_resolved',
   'alert_test',
+  'invoice_issued',
+  'payment_received',
+  'payment_reminder',
 ] as const;
 
 export type NoticeKey = (typeof noticeKeys)[number];

@@ -4,6 +4,7 @@ import { buildApp } from '../../src/app/http.js';
 import { createServices, type Services } from '../../src/app/services.js';
 import { loadConfig, type MarinaConfig } from '../../src/config.js';
 import type { Db } from '../../src/db/database.js';
+import type { BillingStandins } from '../../src/modules/billing/index.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { systemContext } from '../../src/platform/context.js';
 import { SecretBox } from '../../src/platform/secrets/secret-box.js';
@@ -61,6 +62,8 @@ export interface TestAppOptions {
   oidc?: { allowInsecureIssuers?: true };
   /** Alert webhooks on plain http (loopback receivers); production cannot set it. */
   alertsAllowHttp?: true;
+  /** Payment providers' loopback stand-ins (test/standin/stripe-server.ts, paynow-server.ts). */
+  billingStandins?: BillingStandins;
 }
 
 export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
@@ -84,6 +87,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
       edgeProxyCheckMs: options.edgeProxyCheckMs,
       oidc: options.oidc,
       alertsAllowHttp: options.alertsAllowHttp,
+      billingStandins: options.billingStandins,
     });
   const services = makeServices();
   const app = await buildApp({ config, services, db: database.db, logger });

@@ -26,6 +26,7 @@ import * as releasedNames from './0025_released_names.js';
 import * as metricSeries from './0026_metric_series.js';
 import * as metricsTokenScope from './0027_metrics_token_scope.js';
 import * as uptimeAlerts from './0028_uptime_alerts.js';
+import * as billing from './0029_billing.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -56,4 +57,5 @@ export const migrations: Record<string, Migration> = {
   '0026_metric_series': metricSeries,
   '0027_metrics_token_scope': metricsTokenScope,
   '0028_uptime_alerts': uptimeAlerts,
+  '0029_billing': billing,
 };

@@ -196,6 +196,37 @@ const definitions: Record<NoticeKey, Omit<NoticeDefinition, 'key'>> = {
     description: "The test button of an organization's email alert channel.",
     variables: [organization, v('url', "The organization's alert settings in Marina", 'https://marina.example.com')],
   },
+  invoice_issued: {
+    description: 'An invoice was issued to the organization (a new period, a plan change).',
+    variables: [
+      organization,
+      v('number', "The invoice's number", 'INV-2027-000123'),
+      v('total', 'What is due, with its currency', 'USD 115.00'),
+      v('due_at', 'When it is due (ISO 8601)', SAMPLE_AT),
+      v('url', 'The billing page, where it is paid and downloaded', 'https://marina.example.com/o/acme/billing'),
+    ],
+  },
+  payment_received: {
+    description: 'An invoice was paid (a provider confirmed it, or the platform admin recorded a transfer).',
+    variables: [
+      organization,
+      v('number', "The invoice's number", 'INV-2027-000123'),
+      v('total', 'What was paid, with its currency', 'USD 115.00'),
+      v('via', 'How it was paid', 'Stripe'),
+      v('url', 'The billing page', 'https://marina.example.com/o/acme/billing'),
+    ],
+  },
+  payment_reminder: {
+    description: 'Dunning: an invoice is overdue; sent on the configured days after its due date.',
+    variables: [
+      organization,
+      v('number', "The invoice's number", 'INV-2027-000123'),
+      v('total', 'What is due, with its currency', 'USD 115.00'),
+      v('due_at', 'When it was due (ISO 8601)', SAMPLE_AT),
+      v('suspend_at', 'When the organization is suspended unless it is paid (ISO 8601)', SAMPLE_AT),
+      v('url', 'The billing page, where it is paid', 'https://marina.example.com/o/acme/billing'),
+    ],
+  },
 };
 
 export const catalogue: NoticeDefinition[] = noticeKeys.map((key) => ({ key, ...definitions[key] }));

@@ -265,4 +265,38 @@ Open in Marina: {{ url }}
 {{ url }}
 `,
   },
+  invoice_issued: {
+    subject: '[Marina] {{ organization }}: invoice {{ number }} ({{ total }})',
+    html: page(`
+<p>Invoice <strong>{{ number }}</strong> of {{ total }} was issued to <strong>{{ organization }}</strong>.</p>
+<p>It is due on {{ due_at | date: "%Y-%m-%d" }}.</p>
+${button('url', 'Pay or download it')}`),
+    text: `Invoice {{ number }} of {{ total }} was issued to {{ organization }}.
+It is due on {{ due_at | date: "%Y-%m-%d" }}.
+
+Pay or download it: {{ url }}
+`,
+  },
+  payment_received: {
+    subject: '[Marina] {{ organization }}: {{ number }} paid, thank you',
+    html: page(`
+<p>We received {{ total }} for invoice <strong>{{ number }}</strong> of <strong>{{ organization }}</strong> ({{ via }}). Thank you.</p>
+${button('url', 'See your invoices')}`),
+    text: `We received {{ total }} for invoice {{ number }} of {{ organization }} ({{ via }}). Thank you.
+
+See your invoices: {{ url }}
+`,
+  },
+  payment_reminder: {
+    subject: '[Marina] {{ organization }}: invoice {{ number }} is overdue',
+    html: page(`
+<p>Invoice <strong>{{ number }}</strong> of {{ total }} for <strong>{{ organization }}</strong> was due on {{ due_at | date: "%Y-%m-%d" }} and is not paid yet.</p>
+<p>Unless it is paid, the organization is suspended on {{ suspend_at ${AT} }} UTC: its instances stop until it is paid.</p>
+${button('url', 'Pay now')}`),
+    text: `Invoice {{ number }} of {{ total }} for {{ organization }} was due on {{ due_at | date: "%Y-%m-%d" }} and is not paid yet.
+Unless it is paid, the organization is suspended on {{ suspend_at ${AT} }} UTC: its instances stop until it is paid.
+
+Pay now: {{ url }}
+`,
+  },
 };

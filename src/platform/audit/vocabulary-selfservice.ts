@@ -79,4 +79,24 @@ export const selfServiceVocabulary = {
       update: 'The rule was switched or tuned.',
     },
   },
+  invoice: {
+    describe: 'An invoice or credit note issued to an organization (immutable once issued).',
+    name: 'its number',
+    verbs: {
+      issue: 'It was issued (a new period, a plan change, a checkout).',
+      mark_paid: 'A platform admin recorded it paid by hand (a bank transfer), with a note.',
+      credit: 'A credit note was issued against it.',
+    },
+  },
+  billing: {
+    describe:
+      'The platform’s billing: seller details, dunning, tax rates and payment providers (the id is what changed).',
+    name: 'what changed',
+    verbs: {
+      update_settings: 'The seller details, due days or dunning changed.',
+      set_tax_rate: 'A country’s tax rate was set or removed.',
+      set_provider: 'A payment provider’s credentials were set, switched or removed.',
+      update_details: 'An organization’s billing details (name, address, country, tax id) changed.',
+    },
+  },
 } as const;

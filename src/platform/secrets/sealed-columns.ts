@@ -14,6 +14,7 @@ export const SEALED_COLUMNS = {
   edge_wildcard_certificates: ['account_key', 'certificate_key'],
   oidc_providers: ['client_secret'],
   alert_channels: ['secret'],
+  billing_providers: ['secret'],
 } as const;
 
 export type SealedTable = keyof typeof SEALED_COLUMNS;
