@@ -17699,6 +17699,8 @@ export interface paths {
                                 };
                                 currency: string;
                                 totalMinor: number;
+                                /** @description The total less credit notes: what Mark paid records */
+                                amountDueMinor: number;
                                 /** Format: date-time */
                                 issuedAt: string;
                                 dueAt: string | null;

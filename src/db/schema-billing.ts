@@ -24,6 +24,7 @@ export interface BillingDetailsTable {
   country: string;
   tax_id: Optional<string>;
   email: Optional<string>;
+  saved_at: NullableTimestamp;
   stripe_customer_id: Optional<string>;
   stripe_subscription_id: Optional<string>;
   updated_at: Timestamp;

@@ -213,10 +213,10 @@ describe("the customer's portal, role by role", () => {
           await page.getByRole('heading', { name: 'API tokens', exact: true }).waitFor();
           await snap(page, `${role}-account`);
 
-          // Billing is the owner's, a placeholder until invoices exist.
+          // Billing is the owner's: its invoices and details.
           if (allowed(role, 'billing.manage')) {
             await mainNav(page).getByRole('link', { name: 'Billing' }).click();
-            await page.getByText('Billing arrives with invoices').waitFor();
+            await page.getByRole('region', { name: 'Invoices' }).waitFor();
             await snap(page, `${role}-billing`);
           }
         } finally {

@@ -41,6 +41,10 @@ const AlertsPage = lazy(async () => ({ default: (await import('./pages/alerts/Al
 const CustomersPage = lazy(async () => ({
   default: (await import('./pages/customers/CustomersPage')).CustomersPage,
 }));
+// The platform admin's books (issue #20): its charts and forms in their own chunk.
+const AdminBillingPage = lazy(async () => ({
+  default: (await import('./pages/billing/admin/AdminBillingPage')).AdminBillingPage,
+}));
 // The sign-up pages: strangers' first visit, in their own chunk.
 const SignupPage = lazy(async () => ({ default: (await import('./pages/signup/SignupPage')).SignupPage }));
 const SignupSentPage = lazy(async () => ({ default: (await import('./pages/signup/SentPage')).SentPage }));
@@ -127,6 +131,7 @@ export function App() {
                 <Route path="audit" element={<Later page={<AuditPage />} />} />
                 <Route path="settings" element={<Later page={<SettingsPage />} />} />
                 <Route path="customers" element={<Later page={<CustomersPage />} />} />
+                <Route path="billing" element={<Later page={<AdminBillingPage />} />} />
                 <Route path="*" element={<NotFoundPage />} />
               </Route>
             </Routes>

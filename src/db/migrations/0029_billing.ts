@@ -19,6 +19,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('country', sql`char(2)`, (c) => c.notNull())
     .addColumn('tax_id', 'text')
     .addColumn('email', 'text')
+    // Set when an owner saved the details; a row made only to remember the Stripe customer has none.
+    .addColumn('saved_at', 'timestamptz')
     .addColumn('stripe_customer_id', 'text')
     .addColumn('stripe_subscription_id', 'text')
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))

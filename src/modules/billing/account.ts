@@ -119,7 +119,7 @@ export class BillingAccount {
             trialEndsAt: sub.trial_ends_at?.toISOString() ?? null,
           }
         : null,
-      details: { ...buyer, saved: details !== undefined, hasStripeCustomer: Boolean(details?.stripe_customer_id) },
+      details: { ...buyer, saved: Boolean(details?.saved_at), hasStripeCustomer: Boolean(details?.stripe_customer_id) },
       providers: Object.fromEntries(currencies.map((c) => [c, providersFor(c, configured)])),
       invoices: await Promise.all(invoices.map((invoice) => invoiceView(db, invoice, now))),
     };
@@ -140,6 +140,7 @@ export class BillingAccount {
           country: party.country,
           tax_id: party.taxId,
           email: party.email,
+          saved_at: at,
           updated_at: at,
         })
         .onConflict((oc) =>
@@ -149,6 +150,7 @@ export class BillingAccount {
             country: party.country,
             tax_id: party.taxId,
             email: party.email,
+            saved_at: at,
             updated_at: at,
           }),
         )

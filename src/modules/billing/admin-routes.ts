@@ -75,6 +75,7 @@ export const billingAdminRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async
                 organization: Type.Object({ slug: Type.String(), name: Type.String() }),
                 currency: Type.String(),
                 totalMinor: Type.Integer(),
+                amountDueMinor: Type.Integer({ description: 'The total less credit notes: what Mark paid records' }),
                 issuedAt: DateTime,
                 dueAt: Nullable(DateTime),
                 overdue: Type.Boolean(),

@@ -226,8 +226,10 @@ export class BillingAdmin {
              sum(CASE WHEN i.billing_period = 'year' THEN round(i.subtotal_minor::numeric / 12) ELSE i.subtotal_minor END)::text AS mrr
       FROM months
       JOIN invoices i ON i.kind = 'invoice' AND i.reason IN ('first', 'period') AND i.status = 'paid'
-        AND i.period_start < (months.m + interval '1 month') AT TIME ZONE 'UTC'
-        AND i.period_end > months.m AT TIME ZONE 'UTC'
+        -- The periods in force at one instant of the month (its last, or now for this month): a
+        -- renewal month does not count the ending and the starting period twice.
+        AND i.period_start <= least((months.m + interval '1 month') AT TIME ZONE 'UTC' - interval '1 millisecond', ${now}::timestamptz)
+        AND i.period_end > least((months.m + interval '1 month') AT TIME ZONE 'UTC' - interval '1 millisecond', ${now}::timestamptz)
       GROUP BY months.m, i.currency
       ORDER BY months.m, i.currency`.execute(this.deps.db);
     const open = await this.deps.db
@@ -243,6 +245,11 @@ export class BillingAdmin {
         'organizations.slug',
         'organizations.name',
       ])
+      .select(
+        sql<string>`invoices.total_minor - coalesce((select sum(c.total_minor) from invoices c where c.credits_invoice_id = invoices.id), 0)`.as(
+          'due',
+        ),
+      )
       .where('invoices.kind', '=', 'invoice')
       .where('invoices.status', '=', 'open')
       .orderBy('invoices.due_at')
@@ -262,6 +269,7 @@ export class BillingAdmin {
         organization: { slug: i.slug, name: i.name },
         currency: i.currency,
         totalMinor: Number(i.total_minor),
+        amountDueMinor: Number(i.due),
         issuedAt: i.issued_at.toISOString(),
         dueAt: i.due_at?.toISOString() ?? null,
         overdue: i.due_at !== null && i.due_at <= now,

@@ -147,7 +147,11 @@ export class Payments {
     }
   }
 
-  private async rememberCustomer(organizationId: string, customerId: string, buyer: { name: string; country: string }) {
+  private async rememberCustomer(
+    organizationId: string,
+    customerId: string,
+    buyer: { name: string; country: string; email: string | null },
+  ) {
     const at = this.deps.clock.now();
     await this.deps.db
       .insertInto('billing_details')
@@ -155,6 +159,7 @@ export class Payments {
         organization_id: organizationId,
         legal_name: buyer.name,
         country: buyer.country,
+        email: buyer.email,
         stripe_customer_id: customerId,
         updated_at: at,
       })

@@ -65,16 +65,21 @@ export class BillingProviders {
   async set(ctx: RequestContext, id: string, input: Record<string, unknown>) {
     requirePlatformAdmin(ctx.actor);
     if (!isProviderId(id)) throw notFound('Payment provider');
-    const enabled = input.enabled === undefined ? true : input.enabled === true;
-    const at = this.deps.clock.now();
     const existing = await this.deps.db
       .selectFrom('billing_providers')
       .selectAll()
       .where('id', '=', id)
       .executeTakeFirst();
+    // Replacing credentials keeps a switched-off provider off; a new one starts on.
+    const enabled = input.enabled === undefined ? (existing?.enabled ?? true) : input.enabled === true;
+    const at = this.deps.clock.now();
     let secret: string | undefined;
     let publicConfig: Record<string, unknown> = existing?.public_config ?? {};
-    const givesSecret = id === 'stripe' ? input.secretKey !== undefined : input.integrationKey !== undefined;
+    // Half a credential (a webhook secret without its key) is refused, not ignored.
+    const givesSecret =
+      id === 'stripe'
+        ? input.secretKey !== undefined || input.webhookSecret !== undefined
+        : input.integrationKey !== undefined || input.integrationId !== undefined;
     if (givesSecret || !existing) {
       if (id === 'stripe') {
         const value: StripeSecret = {

@@ -13,10 +13,10 @@ import {
   BookIcon,
   BuildingIcon,
   CloudIcon,
-  FileZipIcon,
   GearIcon,
   KeyIcon,
   LogoutIcon,
+  ReceiptIcon,
   ServerIcon,
   ShieldIcon,
   TerminalIcon,
@@ -36,6 +36,7 @@ const operations = [
 const administration = [
   { to: '/organizations', label: 'Organizations', icon: <BuildingIcon /> },
   { to: '/customers', label: 'Customers', icon: <UsersIcon /> },
+  { to: '/billing', label: 'Billing', icon: <ReceiptIcon /> },
   { to: '/audit', label: 'Audit log', icon: <ShieldIcon /> },
   { to: '/settings', label: 'Settings', icon: <GearIcon /> },
 ];
@@ -90,7 +91,7 @@ function portalNavigation(me: Me, org: MyOrganization | null): NavEntry[] {
   }
   items.push({ to: '/account', label: 'Account', icon: <KeyIcon /> });
   if (org && can(me, org.id, 'billing.manage')) {
-    items.push({ to: `/organizations/${org.slug}/billing`, label: 'Billing', icon: <FileZipIcon /> });
+    items.push({ to: `/organizations/${org.slug}/billing`, label: 'Billing', icon: <ReceiptIcon /> });
   }
   return items;
 }

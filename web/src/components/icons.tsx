@@ -331,3 +331,11 @@ export const GaugeIcon = (props: IconProps) => (
     <path d="M3.3 19a10 10 0 1 1 17.4 0" />
   </Icon>
 );
+
+/** A receipt: invoices and billing. */
+export const ReceiptIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M6 3h12v18l-3-2-3 2-3-2-3 2V3z" />
+    <path d="M9 8h6M9 12h6M9 16h3" />
+  </Icon>
+);
