@@ -12,6 +12,7 @@ import {
   signIn,
   type TestApp,
 } from './helpers/app.js';
+import { outboxCount, SELLER_SETTINGS } from './helpers/billing.js';
 import { makeOrganization } from './helpers/factories.js';
 
 /**
@@ -63,17 +64,7 @@ async function setClock(at: Date) {
   t.clock.set(at);
   admin = await signIn(t.app, 'admin@example.com');
 }
-const mails = async (organizationId: string, key: string) =>
-  Number(
-    (
-      await t.db
-        .selectFrom('mail_outbox')
-        .select(sql<string>`count(*)`.as('n'))
-        .where('organization_id', '=', organizationId)
-        .where('key', '=', key)
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+const mails = (organizationId: string, key: string) => outboxCount(t.db, organizationId, key);
 
 async function checkoutAndPayByHand(c: Awaited<ReturnType<typeof customer>>) {
   const checkout = await c.owner('POST', `/api/v1/organizations/${c.organization.id}/billing/checkout`, {
@@ -93,20 +84,7 @@ async function checkoutAndPayByHand(c: Awaited<ReturnType<typeof customer>>) {
 beforeAll(async () => {
   t = await createTestApp({}, { clockStart: START });
   admin = await adminBrowser(t);
-  const seller = await call('PUT', '/api/v1/billing/settings', {
-    seller: {
-      name: 'Harare Hosting (Pvt) Ltd',
-      addressLines: ['1 Samora Machel Ave', 'Harare'],
-      country: 'ZW',
-      taxId: 'ZW-100200',
-      email: 'billing@hh.test',
-    },
-    dueDays: 14,
-    reminderDays: [1, 7, 14],
-    suspendAfterDays: 21,
-    footer: 'Bank transfer: CBZ 0123456789.',
-    paymentTimeoutMinutes: 60,
-  });
+  const seller = await call('PUT', '/api/v1/billing/settings', SELLER_SETTINGS);
   expect(seller.statusCode, seller.body).toBe(200);
   expect((await call('PUT', '/api/v1/billing/tax-rates/ZW', { name: 'VAT', rateBasisPoints: 1500 })).statusCode).toBe(
     200,

@@ -10,6 +10,7 @@ import {
   signIn,
   type TestApp,
 } from './helpers/app.js';
+import { outboxCount } from './helpers/billing.js';
 import { makeOrganization } from './helpers/factories.js';
 import { freePort } from './helpers/process.js';
 import { type PaynowStandin, startPaynowStandin } from './standin/paynow-server.js';
@@ -84,17 +85,7 @@ const anomalies = async (reference: string) =>
   (await t.db.selectFrom('billing_anomalies').select('kind').where('reference', '=', reference).execute()).map(
     (a) => a.kind,
   );
-const mailCount = async (organizationId: string, key: string) =>
-  Number(
-    (
-      await t.db
-        .selectFrom('mail_outbox')
-        .select(sql<string>`count(*)`.as('n'))
-        .where('organization_id', '=', organizationId)
-        .where('key', '=', key)
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+const mailCount = (organizationId: string, key: string) => outboxCount(t.db, organizationId, key);
 
 /** Marina's poller's rounds, the clock moved between them, until the payment leaves `pending` (or 6 rounds). */
 async function pollUntilSettled(paymentId: string): Promise<string> {

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import {
@@ -14,6 +13,7 @@ import {
   STRONG_PASSWORD,
   type TestApp,
 } from '../helpers/app.js';
+import { outboxCount, SELLER_SETTINGS } from '../helpers/billing.js';
 import { launchChromium, signInPage } from '../helpers/browser.js';
 import { freePort, root } from '../helpers/process.js';
 import { type PaynowStandin, startPaynowStandin } from '../standin/paynow-server.js';
@@ -84,22 +84,7 @@ export async function startBillingWorld(): Promise<BillingWorld> {
       integrationKey: PAYNOW_USD.key,
     }),
   );
-  await ok(
-    call('PUT', '/api/v1/billing/settings', {
-      seller: {
-        name: 'Harare Hosting (Pvt) Ltd',
-        addressLines: ['1 Samora Machel Ave', 'Harare'],
-        country: 'ZW',
-        taxId: 'ZW-100200',
-        email: 'billing@hh.test',
-      },
-      dueDays: 14,
-      reminderDays: [1, 7, 14],
-      suspendAfterDays: 21,
-      footer: 'Bank transfer: CBZ 0123456789.',
-      paymentTimeoutMinutes: 60,
-    }),
-  );
+  await ok(call('PUT', '/api/v1/billing/settings', SELLER_SETTINGS));
   await ok(call('PUT', '/api/v1/billing/tax-rates/ZW', { name: 'VAT', rateBasisPoints: 1500 }));
   await ok(
     call('POST', '/api/v1/plans', {
@@ -202,17 +187,7 @@ export const subscriptionStatus = async (t: TestApp, organizationId: string) =>
       .executeTakeFirstOrThrow()
   ).status;
 
-export const mailCount = async (t: TestApp, organizationId: string, key: string) =>
-  Number(
-    (
-      await t.db
-        .selectFrom('mail_outbox')
-        .select(sql<string>`count(*)`.as('n'))
-        .where('organization_id', '=', organizationId)
-        .where('key', '=', key)
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+export const mailCount = (t: TestApp, organizationId: string, key: string) => outboxCount(t.db, organizationId, key);
 
 export const invoicesOf = (t: TestApp, organizationId: string) =>
   t.db
