@@ -1,16 +1,18 @@
 /**
  * Provisioning time: from the API request to the moment the new Odoo answers /web/login with 200,
- * and how it splits into the job's steps. On the stand-in always; on real Odoo 17 with ODOO_SOURCE.
+ * and how it splits into the job's steps — the cold path (Odoo initializes each database) beside
+ * copies of a template database (#18), in the same run. On the stand-in always; on real Odoo 17
+ * with ODOO_SOURCE.
  */
 import { benchMarina, hasTestImages } from './marina.js';
 import { ms, percentile, report } from './report.js';
 
-async function measure(label: string, env: Record<string, string>, runs: number): Promise<void> {
+async function measure(label: string, env: Record<string, string>, runs: number): Promise<number> {
   const marina = await benchMarina(env);
   try {
     const totals: number[] = [];
     const steps = new Map<string, number[]>();
-    // The first instance also creates the managed PostgreSQL server: measured apart.
+    // The first instance also creates the managed PostgreSQL server (and builds the template): measured apart.
     for (let run = 0; run <= runs; run++) {
       const started = performance.now();
       const { job, instanceId } = await marina.provision(`i${run}`);
@@ -19,7 +21,7 @@ async function measure(label: string, env: Record<string, string>, runs: number)
         await new Promise((r) => setTimeout(r, 20));
       const total = performance.now() - started;
       if (run === 0) {
-        report(`${label}: first instance (creates the PostgreSQL server)`, ms(total));
+        report(`${label}: first instance (creates the PostgreSQL server, builds any template)`, ms(total));
         continue;
       }
       totals.push(total);
@@ -34,6 +36,7 @@ async function measure(label: string, env: Record<string, string>, runs: number)
       `${ms(percentile(totals, 50))} (min ${ms(Math.min(...totals))}, max ${ms(Math.max(...totals))})`,
     );
     for (const [name, values] of steps) report(`  step ${name}, median`, ms(percentile(values, 50)));
+    return percentile(totals, 50);
   } finally {
     await marina.close();
   }
@@ -47,11 +50,19 @@ export async function provisioningBench(): Promise<void> {
     );
     return;
   }
-  await measure('stand-in', { MARINA_ODOO_17_IMAGE: 'marina-test/odoo-standin' }, 5);
+  await compare('stand-in', { MARINA_ODOO_17_IMAGE: 'marina-test/odoo-standin' }, 3, 5);
   const source = process.env.ODOO_SOURCE;
   if (!source) {
     report('real Odoo 17', 'skipped: set ODOO_SOURCE to an Odoo source tree');
     return;
   }
-  await measure('real Odoo 17', { MARINA_ODOO_17_IMAGE: 'marina-test/odoo-runtime', MARINA_ODOO_17_SOURCE: source }, 3);
+  const real = { MARINA_ODOO_17_IMAGE: 'marina-test/odoo-runtime', MARINA_ODOO_17_SOURCE: source };
+  await compare('real Odoo 17', real, 3, 10);
+}
+
+/** The cold path and template copies side by side; the target is warm ≥ 4× faster (#18). */
+async function compare(label: string, env: Record<string, string>, coldRuns: number, warmRuns: number): Promise<void> {
+  const cold = await measure(`${label}, cold`, { ...env, MARINA_DB_TEMPLATES: 'off' }, coldRuns);
+  const warm = await measure(`${label}, from a template`, { ...env, MARINA_DB_TEMPLATES: 'on' }, warmRuns);
+  report(`${label}: cold ÷ template (target ≥ 4×)`, `${(cold / warm).toFixed(1)}× (${ms(cold)} / ${ms(warm)})`);
 }

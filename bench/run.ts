@@ -17,15 +17,23 @@ import { repositoriesBench } from './repositories.js';
 import { signupBench } from './signup.js';
 import { soakBench } from './soak.js';
 
-await foundationBench();
-await provisioningBench();
-await logsBench();
-await backupsBench();
-await offsiteBench();
-await edgeBench();
-await repositoriesBench();
-await signupBench();
-await metricsSeriesBench();
-await metricsScrapeBench();
-await metricsCostBench();
-await soakBench();
+// `npm run bench -- provisioning backups` runs only those; no names: all of them.
+const benches: Record<string, () => Promise<void>> = {
+  foundation: foundationBench,
+  provisioning: provisioningBench,
+  logs: logsBench,
+  backups: backupsBench,
+  offsite: offsiteBench,
+  edge: edgeBench,
+  repositories: repositoriesBench,
+  signup: signupBench,
+  'metrics-series': metricsSeriesBench,
+  'metrics-scrape': metricsScrapeBench,
+  'metrics-cost': metricsCostBench,
+  soak: soakBench,
+};
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in benches));
+if (unknown.length > 0)
+  throw new Error(`unknown bench ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
+for (const [name, bench] of Object.entries(benches)) if (wanted.length === 0 || wanted.includes(name)) await bench();

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseTsigKey, type TsigKey } from './adapters/dns/tsig.js';
+import { integer } from './config-parse.js';
 
 /**
  * The edge's settings (reverse proxy, TLS, custom domains): read and checked only when
@@ -61,11 +62,6 @@ export interface FieldReader {
   <T>(field: Field<T>, fallback: undefined): T | undefined;
 }
 
-const integer = (min: number, max: number) => (raw: string) => {
-  if (!/^\d+$/.test(raw.trim())) return undefined;
-  const value = Number(raw.trim());
-  return value >= min && value <= max ? value : undefined;
-};
 const httpUrl = (raw: string) => {
   try {
     const url = new URL(raw.trim());

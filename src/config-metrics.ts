@@ -1,4 +1,5 @@
 import type { FieldReader } from './config-edge.js';
+import { integer } from './config-parse.js';
 
 /** Monitoring settings (src/modules/metrics, src/modules/uptime); split from config.ts. */
 export interface MetricsConfig {
@@ -23,12 +24,6 @@ export interface AlertsConfig {
   /** A host's data disk fuller than this fires `host_disk` (told to the platform's admins). */
   hostDiskPercent: number;
 }
-
-const integer = (min: number, max: number) => (raw: string) => {
-  if (!/^\d+$/.test(raw.trim())) return undefined;
-  const value = Number(raw.trim());
-  return value >= min && value <= max ? value : undefined;
-};
 
 export const metricsFields = {
   intervalSeconds: {

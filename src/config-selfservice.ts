@@ -1,4 +1,5 @@
 import type { FieldReader } from './config-edge.js';
+import { integer } from './config-parse.js';
 
 /** Self-service settings (plans, usage, the subscription lifecycle); split from config.ts. */
 export interface SelfServiceConfig {
@@ -7,12 +8,6 @@ export interface SelfServiceConfig {
   /** How often every instance's storage (database + filestore) is measured. */
   usageIntervalMs: number;
 }
-
-const integer = (min: number, max: number) => (raw: string) => {
-  if (!/^\d+$/.test(raw.trim())) return undefined;
-  const value = Number(raw.trim());
-  return value >= min && value <= max ? value : undefined;
-};
 
 export const selfServiceFields = {
   lifecycleIntervalSeconds: {

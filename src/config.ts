@@ -3,7 +3,9 @@ import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type EdgeConfig, edgeFields, imageRef, readEdgeConfig } from './config-edge.js';
 import * as monitoring from './config-metrics.js';
+import { integer } from './config-parse.js';
 import { readSelfServiceConfig, type SelfServiceConfig, selfServiceFields } from './config-selfservice.js';
+import { type DatabaseTemplatesConfig, readTemplatesConfig, templateFields } from './config-templates.js';
 import { type CatalogOverrides, odooVersions } from './odoo/versions.js';
 import { ConfigError } from './platform/errors.js';
 
@@ -71,6 +73,7 @@ export interface MarinaConfig {
   metrics: monitoring.MetricsConfig;
   uptime: monitoring.UptimeConfig;
   alerts: monitoring.AlertsConfig;
+  databaseTemplates: DatabaseTemplatesConfig;
 }
 
 /** The mail catcher (src/modules/mail/catcher.ts). */
@@ -95,11 +98,6 @@ interface Field<T> {
   parse: (raw: string) => T | undefined;
 }
 
-const integer = (min: number, max: number) => (raw: string) => {
-  if (!/^\d+$/.test(raw.trim())) return undefined;
-  const value = Number(raw.trim());
-  return value >= min && value <= max ? value : undefined;
-};
 const oneOf =
   <T extends string>(...values: T[]) =>
   (raw: string) =>
@@ -356,6 +354,7 @@ export const configVariables = [
   ...Object.values(edgeFields),
   ...Object.values(selfServiceFields),
   ...Object.values(monitoring.metricsFields),
+  ...Object.values(templateFields),
   ...Object.values(odooFields).flatMap((f) => [f.image, f.source, f.load]),
 ].map((f) => ({ env: f.env, expects: f.describe }));
 
@@ -487,6 +486,7 @@ export function loadConfig(env: Source = process.env, cwd: string = process.cwd(
     edge: readEdgeConfig(read, source, problems),
     selfService: readSelfServiceConfig(read),
     ...monitoring.readMonitoringConfig(read),
+    ...readTemplatesConfig(read),
   };
   if (!edgeOn && !config.instances.publishPorts)
     problems.push(

@@ -29,6 +29,7 @@ describe('migrations', () => {
       'caught_mails',
       'credential_links',
       'database_servers',
+      'database_templates',
       'destinations',
       'domains',
       'edge_wildcard_certificates',

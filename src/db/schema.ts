@@ -12,6 +12,7 @@ import type { MetricsTables } from './schema-metrics.js';
 import type { OidcTables } from './schema-oidc.js';
 import type { SelfServiceTables } from './schema-selfservice.js';
 import type { SignupTables } from './schema-signup.js';
+import type { TemplateTables } from './schema-templates.js';
 
 export type * from './schema-billing.js';
 export type * from './schema-code.js';
@@ -19,6 +20,7 @@ export type * from './schema-edge.js';
 export type * from './schema-oidc.js';
 export type * from './schema-selfservice.js';
 export type * from './schema-signup.js';
+export type * from './schema-templates.js';
 
 export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -439,7 +441,13 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
-export interface Database extends SelfServiceTables, OidcTables, SignupTables, MetricsTables, BillingTables {
+export interface Database
+  extends SelfServiceTables,
+    OidcTables,
+    SignupTables,
+    MetricsTables,
+    BillingTables,
+    TemplateTables {
   domains: DomainsTable;
   instance_mail_servers: InstanceMailServersTable;
   caught_mails: CaughtMailsTable;

@@ -32,7 +32,7 @@ export async function addonChecksums(root: string, addons: AddonInfo[]): Promise
 /** Files up to this size are read at once; bigger ones stream, so memory stays bounded. */
 const READ_WHOLE_BYTES = 4 * 1024 * 1024;
 
-async function addonChecksum(dir: string): Promise<string> {
+export async function addonChecksum(dir: string): Promise<string> {
   const files = await listFiles(dir, '');
   files.sort((a, b) => compare(a.rel, b.rel));
   const hash = createHash('sha256');

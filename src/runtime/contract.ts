@@ -121,6 +121,8 @@ export function runtimeContract(name: string, make: () => Promise<ContractSubjec
     it('knows which images it has', async () => {
       expect(await rt.hasImage(s.instanceImage)).toBe(true);
       expect(await rt.hasImage('marina-test/absent:never')).toBe(false);
+      expect(await rt.imageId(s.instanceImage)).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(await rt.imageId('marina-test/absent:never')).toBeUndefined();
       expect((await rt.info()).cpus).toBeGreaterThan(0);
       await rt.ping();
     });

@@ -1,4 +1,5 @@
 /** The programs of the in-memory stand-in runtime (memory.ts): it runs no image, only these. */
+import { createHash } from 'node:crypto';
 import type { ProgramFiles } from './memory-files.js';
 
 /** What a program sees: its arguments, environment and files; what it prints goes to the log. */
@@ -15,6 +16,8 @@ export interface ProgramCall {
 export type Program = (call: ProgramCall) => Promise<number> | number;
 
 /** Nanosecond timestamps that only grow, as Docker's log ids do. */
+export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 export function stamp(): string {
   const now = new Date().toISOString();
   stamp.counter = (stamp.counter + 1) % 1_000_000;

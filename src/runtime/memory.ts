@@ -1,14 +1,13 @@
 /**
- * A STAND-IN runtime that keeps everything in memory, for fast tests of what Marina does around
- * the runtime (job recovery branches, status tracking). It runs no image: a command is one of a
- * few built-in programs (true, false, echo, cat, sleep) or one a test registers. It passes the
- * same contract suite as the Docker runtime (runtime/contract.ts), so that it cannot drift.
+ * A STAND-IN runtime in memory, for fast tests of what Marina does around the runtime (job recovery
+ * branches, status tracking). It runs no image: a command is one of a few built-in programs (true,
+ * false, echo, cat, sleep) or one a test registers. It passes the Docker runtime's contract suite.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Writable } from 'node:stream';
 import { MemoryFiles, type ProgramFiles, workloadFiles } from './memory-files.js';
-import { builtins, type Program, stamp } from './memory-programs.js';
+import { builtins, type Program, sha256Hex, stamp } from './memory-programs.js';
 import {
   type DataAccess,
   type DatabaseServerSpec,
@@ -85,7 +84,11 @@ export class MemoryRuntime implements Runtime {
   }
 
   async hasImage(image: string): Promise<boolean> {
-    return this.images.has(image);
+    return (await this.imageId(image)) !== undefined;
+  }
+
+  async imageId(image: string): Promise<string | undefined> {
+    return this.images.has(image) ? `sha256:${sha256Hex(image)}` : undefined;
   }
 
   private emit(workload: Workload, action: string): void {
@@ -161,15 +164,11 @@ export class MemoryRuntime implements Runtime {
     return workloadFiles(workload, (name) => this.volumeOf(name, {}).files);
   }
 
-  private hashOf(spec: InstanceSpec): string {
-    return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
-  }
-
   async createInstance(spec: InstanceSpec): Promise<string> {
     await this.remove(spec.name);
     const workload = this.create({
       ...spec,
-      labels: { ...spec.labels, 'io.marina.config': this.hashOf(spec) },
+      labels: { ...spec.labels, 'io.marina.config': sha256Hex(JSON.stringify(spec)) },
       memoryBytes: spec.limits.memoryBytes,
       nanoCpus: spec.limits.nanoCpus,
       ports: {
@@ -183,7 +182,8 @@ export class MemoryRuntime implements Runtime {
 
   async ensureInstance(spec: InstanceSpec): Promise<{ id: string; created: boolean }> {
     const current = this.workloads.get(spec.name);
-    if (current && current.labels['io.marina.config'] === this.hashOf(spec)) return { id: current.id, created: false };
+    if (current && current.labels['io.marina.config'] === sha256Hex(JSON.stringify(spec)))
+      return { id: current.id, created: false };
     if (current?.running) await this.stop(spec.name);
     return { id: await this.createInstance(spec), created: true };
   }

@@ -220,6 +220,8 @@ export interface Runtime {
   /** Resolves when the runtime answers; rejects with the reason (errno code) otherwise. */
   ping(): Promise<void>;
   hasImage(image: string): Promise<boolean>;
+  /** The image's content id (`sha256:…`), or undefined when the host lacks it: what a tag points at now. */
+  imageId(image: string): Promise<string | undefined>;
 
   /** Makes the instance again, stopped, with its config written: whatever had its name goes. */
   createInstance(spec: InstanceSpec): Promise<string>;

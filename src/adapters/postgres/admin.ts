@@ -200,3 +200,69 @@ export async function serverVersionNum(server: ServerConnection): Promise<number
     return Number(result.rows[0]?.v ?? 0);
   });
 }
+
+/**
+ * A built template: owned by the superuser (so that its role owns no database a copy's hand-over
+ * could take), its role unable to sign in, and no connection allowed — a copy needs none open.
+ */
+export async function sealTemplateDatabase(server: ServerConnection, name: string): Promise<void> {
+  await withSuperuser(server, async (client) => {
+    await client.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [name],
+    );
+    await client.query(`ALTER DATABASE ${identifier(name)} OWNER TO CURRENT_USER`);
+    await client.query(`ALTER DATABASE ${identifier(name)} ALLOW_CONNECTIONS false`);
+    await client.query(`ALTER ROLE ${identifier(name)} NOLOGIN`);
+  });
+}
+
+/**
+ * An instance's database as a copy of a template, owned by the instance's role; the template's
+ * role is lent to it for the hand-over (`handOverTemplateObjects`), which must end with
+ * `endTemplateLoan` whatever happens.
+ */
+export async function copyTemplateDatabase(
+  server: ServerConnection,
+  template: string,
+  name: string,
+  owner: string,
+): Promise<void> {
+  await withSuperuser(server, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`);
+    // From 15 on, the default (WAL_LOG) writes the whole copy to the WAL: slower for a template's size.
+    const version = Number((await client.query<{ v: string }>('show server_version_num')).rows[0]?.v ?? 0);
+    await client.query(
+      `CREATE DATABASE ${identifier(name)} OWNER ${identifier(owner)} TEMPLATE ${identifier(template)}${version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`,
+    );
+    await client.query(`REVOKE ALL ON DATABASE ${identifier(name)} FROM PUBLIC`);
+    await client.query(`GRANT ${identifier(template)} TO ${identifier(owner)}`);
+  });
+}
+
+/**
+ * Inside the copy, on the instance's own role's connection (never the superuser's): every table,
+ * sequence and function the template's role made becomes the instance's. Only this database's
+ * objects move: the template's role owns no database any more (sealTemplateDatabase).
+ */
+export async function handOverTemplateObjects(instanceRole: pg.ClientBase, template: string): Promise<void> {
+  await instanceRole.query(`REASSIGN OWNED BY ${identifier(template)} TO CURRENT_USER`);
+}
+
+export async function endTemplateLoan(server: ServerConnection, template: string, owner: string): Promise<void> {
+  await withSuperuser(server, async (client) => {
+    const lent = await client.query(
+      'SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = $1 AND u.rolname = $2',
+      [template, owner],
+    );
+    if (lent.rowCount) await client.query(`REVOKE ${identifier(template)} FROM ${identifier(owner)}`);
+  });
+}
+
+/** Drops a template's database and role; a role some copy still holds objects of stays (and says so). */
+export async function dropTemplateDatabase(server: ServerConnection, name: string): Promise<void> {
+  await withSuperuser(server, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`);
+    await client.query(`DROP ROLE IF EXISTS ${identifier(name)}`);
+  });
+}

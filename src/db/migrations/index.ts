@@ -27,6 +27,7 @@ import * as metricSeries from './0026_metric_series.js';
 import * as metricsTokenScope from './0027_metrics_token_scope.js';
 import * as uptimeAlerts from './0028_uptime_alerts.js';
 import * as billing from './0029_billing.js';
+import * as databaseTemplates from './0030_database_templates.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -58,4 +59,5 @@ export const migrations: Record<string, Migration> = {
   '0027_metrics_token_scope': metricsTokenScope,
   '0028_uptime_alerts': uptimeAlerts,
   '0029_billing': billing,
+  '0030_database_templates': databaseTemplates,
 };

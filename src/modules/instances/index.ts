@@ -16,6 +16,8 @@ import type { HostService } from '../hosts/hosts.js';
 import type { ProjectService } from '../projects/service.js';
 import { instanceTemplate } from '../templates/apply.js';
 import { AdminPasswordService } from './admin-password.js';
+import { databaseTemplateRoutes } from './db-templates/routes.js';
+import { DatabaseTemplates } from './db-templates/service.js';
 import type { InstanceHooks } from './hooks.js';
 import { HEALTH_TIMEOUT_MS, type InstanceJobDeps, registerInstanceJobs } from './jobs.js';
 import { logRoutes } from './log-routes.js';
@@ -34,7 +36,7 @@ export interface InstancesModuleDeps {
   runner: JobRunner;
   box: SecretBox;
   logger: Logger;
-  config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace' | 'odoo' | 'edge'>;
+  config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace' | 'odoo' | 'edge' | 'databaseTemplates'>;
   projects: ProjectService;
   hosts: HostService;
   databaseServers: DatabaseServerService;
@@ -51,6 +53,7 @@ export interface InstancesModule {
   reconcile: ReconcileService;
   logs: LogService;
   instanceStats: InstanceStatsService;
+  databaseTemplates: DatabaseTemplates;
   /** What the instance jobs need; the backup and repository jobs build on it. */
   jobDeps: InstanceJobDeps;
   registerJobs(runner: JobRunner): void;
@@ -73,6 +76,15 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     hosts,
     quotas,
   });
+  const databaseTemplates = new DatabaseTemplates({
+    db,
+    clock,
+    logger,
+    hosts,
+    databaseServers,
+    namespace: config.namespace,
+    config: config.databaseTemplates,
+  });
   const jobDeps: InstanceJobDeps = {
     instances,
     hosts,
@@ -93,6 +105,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
       await hooks.run('databaseReady', job, instance);
     },
     templateOf: (instance) => instanceTemplate(db, instance),
+    databaseTemplates,
     beforeDelete: async (job, instance) => {
       await hooks.run('beforeInstanceDelete', job, instance);
     },
@@ -112,6 +125,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     }),
     logs: new LogService({ db, instances, hosts }),
     instanceStats: new InstanceStatsService({ instances, hosts, databaseServers }),
+    databaseTemplates,
     jobDeps,
     registerJobs: (jobRunner) => registerInstanceJobs(jobRunner, jobDeps),
   };
@@ -125,5 +139,6 @@ export { instanceRoutes };
  */
 export const instanceObservationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => {
   await app.register(reconcileRoutes, options);
+  await app.register(databaseTemplateRoutes, options);
   await app.register(logRoutes, options);
 };

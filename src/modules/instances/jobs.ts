@@ -24,6 +24,7 @@ import type { Runtime } from '../../runtime/port.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
 import { applyTemplate, type InstanceTemplate } from '../templates/apply.js';
+import type { DatabaseTemplates } from './db-templates/service.js';
 import { deleteJob, provisionJob, restartJob, startJob, stopJob } from './job-specs.js';
 import {
   type AddonMount,
@@ -58,6 +59,8 @@ export interface InstanceJobDeps {
   removeAddons?: (instance: Instance) => Promise<void>;
   /** A new or copied database is ready, before Odoo starts on it (mail: its outgoing mail server). */
   databaseReady?: (job: JobActivity, instance: Instance) => Promise<void>;
+  /** Template databases: a new database as a copy of an initialized one (./db-templates). */
+  databaseTemplates?: Pick<DatabaseTemplates, 'provide'>;
   /** The Odoo template the instance was made with (src/modules/templates), if any. */
   templateOf?: (instance: Instance) => Promise<InstanceTemplate | undefined>;
   /** The pre-delete safety backup (set once backups are wired, to keep the modules acyclic). */
@@ -127,11 +130,9 @@ async function personalize(
   deps: InstanceJobDeps,
   instance: Instance,
   template: InstanceTemplate | undefined,
+  hash: string,
 ): Promise<void> {
   const connection = await deps.databaseServers.forInstance(instance);
-  const hash = await odooPasswordHash(
-    deps.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),
-  );
   const url = deps.instances.url(instance);
   await withClient(connection, instance.db_name, async (db) => {
     await db.query('BEGIN');
@@ -175,11 +176,35 @@ async function undoProvisioning(
   if (!instance) return;
   const engine = await deps.hosts.reachableRuntime(instance.host_id);
   await engine.remove(`${instance.container_name}-init`);
+  await engine.remove(`${instance.container_name}-template-files`);
   await engine.remove(instance.container_name);
   if (resources.volume) await engine.removeVolume(instance.volume_name);
   if (resources.database && instance.database_server_id) {
     const server = await deps.databaseServers.get(instance.database_server_id);
     await dropDatabaseAndRole(await deps.databaseServers.connection(server), instance.db_name);
+  }
+}
+
+/** Odoo installs base (and the template's modules) into the empty database itself. */
+async function initializeCold(
+  job: JobActivity,
+  docker: Runtime,
+  rt: OdooRuntime,
+  instance: Instance,
+  template: InstanceTemplate | undefined,
+): Promise<void> {
+  const init = initSpec(rt, instance, {
+    language: instance.language,
+    modules: template?.modules,
+    demo: template?.demo,
+  });
+  // Odoo logs ~100 lines for base: a rough but honest progress within the step.
+  const result = await docker.run(init, { onOutput: odooOutputToLog(job) });
+  if (result.exitCode !== 0) {
+    throw new MarinaError(
+      'MARINA_E_ODOO_COMMAND_FAILED',
+      `Odoo could not initialize the database (exit code ${result.exitCode}):\n${odooErrorLines(result.output).join('\n')}`,
+    );
   }
 }
 
@@ -239,36 +264,41 @@ function provisionHandler(deps: InstanceJobDeps) {
       });
       const { rt } = runtime as NonNullable<typeof runtime>;
 
+      let containerId = '';
       await job.step('initialize', async () => {
         await job.remember('initContainer', `${instance.container_name}-init`);
+        await job.remember('container', instance.container_name);
         const template = await deps.templateOf?.(instance);
         if (template)
           await job.log(
             `Template: installing ${['base', ...template.modules].join(', ')}${template.demo ? ', with demo data' : ''}.`,
           );
-        const init = initSpec(rt, instance, {
-          language: instance.language,
-          modules: template?.modules,
-          demo: template?.demo,
-        });
-        const result = await docker.run(init, {
-          // Odoo logs ~100 lines for base: a rough but honest progress within the step.
-          onOutput: odooOutputToLog(job),
-        });
-        if (result.exitCode !== 0) {
-          throw new MarinaError(
-            'MARINA_E_ODOO_COMMAND_FAILED',
-            `Odoo could not initialize the database (exit code ${result.exitCode}):\n${odooErrorLines(result.output).join('\n')}`,
-          );
-        }
-        await personalize(deps, instance, template);
+        // The server's container and the password's hash are made while the database is.
+        const [created, database, hash] = await Promise.allSettled([
+          createServerContainer(deps, docker, instance),
+          (async () => {
+            const copied = await deps.databaseTemplates?.provide({
+              job,
+              instance,
+              rt,
+              engine: docker,
+              modules: template?.modules ?? [],
+              demo: template?.demo ?? false,
+            });
+            if (!copied) await initializeCold(job, docker, rt, instance, template);
+          })(),
+          odooPasswordHash(
+            deps.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),
+          ),
+        ]);
+        for (const outcome of [database, created, hash]) if (outcome.status === 'rejected') throw outcome.reason;
+        containerId = (created as PromiseFulfilledResult<string>).value;
+        await personalize(deps, instance, template, (hash as PromiseFulfilledResult<string>).value);
         await job.log(`The administrator is ${instance.admin_login}; admin/admin does not exist.`);
         await deps.databaseReady?.(job, instance);
       });
 
       await job.step('start', async () => {
-        await job.remember('container', instance.container_name);
-        const containerId = await createServerContainer(deps, docker, instance);
         instance = await deps.instances.setStatus(id, 'provisioning', null, { container_id: containerId });
         await docker.start(containerId);
       });

@@ -245,7 +245,8 @@ export async function waitForHealth(
         break;
       }
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    // Odoo starts in seconds: a short interval keeps the first answer from waiting for the next round.
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new MarinaError(
     'MARINA_E_HEALTH_CHECK_FAILED',

@@ -58,7 +58,12 @@ export class ReconcileService {
       ...instances.flatMap((i) => [i.container_name, `${i.container_name}-init`]),
       ...servers.map((s) => s.container_name),
     ]);
-    const knownVolumes = new Set([...instances.map((i) => i.volume_name), ...servers.map((s) => s.volume_name)]);
+    const templates = await this.deps.db.selectFrom('database_templates').select('volume_name').execute();
+    const knownVolumes = new Set([
+      ...instances.map((i) => i.volume_name),
+      ...servers.map((s) => s.volume_name),
+      ...templates.map((t) => t.volume_name),
+    ]);
     const knownDatabases = new Set(instances.map((i) => i.db_name));
     const report: ReconcileReport = { orphans: [], missing: [], unreachableHosts: [] };
 

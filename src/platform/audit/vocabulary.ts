@@ -174,6 +174,7 @@ export const auditVocabulary = {
       apply_retention: 'Retention was applied now to every instance with a schedule.',
       reseal_secrets: 'Stored secrets were sealed again with the current key.',
       remove_orphan: 'A container, volume or database that belonged to nothing was removed.',
+      remove_database_template: 'A template database new instances are copied from was dropped by hand.',
     },
   },
   ...selfServiceVocabulary,

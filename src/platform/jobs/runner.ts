@@ -99,6 +99,8 @@ export class JobRunner {
     if (problems.length > 0) throw new Error(`The job runner cannot start: ${problems.join('; ')}.`);
   }
 
+  private readonly workerIds: string[] = [];
+
   async start(): Promise<void> {
     this.checkDefinitions();
     const { logger } = this.options;
@@ -112,13 +114,14 @@ export class JobRunner {
     await this.boss.createQueue(QUEUE, { retryLimit: 0, expireInSeconds: 6 * 3600 });
     await this.recoverInterrupted();
     for (let i = 0; i < this.options.workers; i++) {
-      await this.boss.work<{ operationId: string }>(
+      const workerId = await this.boss.work<{ operationId: string }>(
         QUEUE,
         { batchSize: 1, pollingIntervalSeconds: 0.5 },
         async ([job]) => {
           if (job) await this.execute(job.data.operationId);
         },
       );
+      this.workerIds.push(workerId);
     }
     // Operations queued while no worker ran (or whose queue message was lost) get a message again.
     const orphans = await this.options.db
@@ -146,6 +149,8 @@ export class JobRunner {
     this.handlerFor(operation.kind);
     if (!this.boss) throw new Error('the job runner is not started');
     await this.boss.send(QUEUE, { operationId: operation.id }, { singletonKey: operation.id });
+    // This process's idle workers look at once instead of at their next poll (up to 0.5 s later).
+    for (const id of this.workerIds) this.boss.notifyWorker(id);
   }
 
   /**

@@ -49,6 +49,10 @@ export class DockerRuntime implements Runtime {
     return this.engine.hasImage(image);
   }
 
+  imageId(image: string): Promise<string | undefined> {
+    return this.engine.imageId(image);
+  }
+
   /** Writes a config file into a created container; an image without its folder is not Odoo's layout. */
   private async writeConfig(id: string, file: ConfigFile, image: string): Promise<void> {
     try {
