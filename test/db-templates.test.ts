@@ -150,7 +150,7 @@ describe('template databases (stand-in Odoo)', () => {
       .where('id', '=', template?.id ?? '')
       .execute();
     const busy = await provision();
-    expect(busy.logs.some((l) => l.includes('being built by another provisioning: initializing cold'))).toBe(true);
+    expect(busy.logs.some((l) => l.includes('is being built: initializing cold'))).toBe(true);
     expect((await rpcLogin(await urlOf(busy.row), busy.row.db_name, busy.login, busy.password)).error).toBeUndefined();
 
     // Its database vanished behind Marina's back: the copy fails, the instance is made cold, the template goes.
@@ -249,5 +249,43 @@ describe('template databases (stand-in Odoo)', () => {
       .where('action', '=', 'platform.remove_database_template')
       .execute();
     expect(audit).toHaveLength(1);
+  });
+
+  it('builds the versions a platform admin marks warm ahead, so that even the first instance is a copy', {
+    timeout: 240_000,
+  }, async () => {
+    for (const row of await templates()) await t.services.databaseTemplates.remove(row);
+    const { admin: stranger } = await makeOrganizationWithAdmin(t, admin, { slug: 'warmth' });
+    expect(
+      (await as(t, stranger)('PUT', '/api/v1/database-templates/warm', { versions: ['17.0'], templates: [] }))
+        .statusCode,
+    ).toBe(403);
+    const bad = await as(t, admin)('PUT', '/api/v1/database-templates/warm', { versions: ['12.0'], templates: [] });
+    expect(bad.statusCode).toBe(400);
+    const unknown = await as(t, admin)('PUT', '/api/v1/database-templates/warm', {
+      versions: [],
+      templates: ['00000000-0000-4000-8000-000000000000'],
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(await templates()).toEqual([]);
+
+    const saved = await as(t, admin)('PUT', '/api/v1/database-templates/warm', { versions: ['17.0'], templates: [] });
+    expect(saved.statusCode).toBe(200);
+    expect((await as(t, admin)('GET', '/api/v1/database-templates/warm')).json()).toEqual({
+      versions: ['17.0'],
+      templates: [],
+    });
+    const deadline = Date.now() + 120_000;
+    while (!(await templates()).some((r) => r.status === 'ready') && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await templates()).map((r) => r.status)).toEqual(['ready']);
+    expect(await t.services.warmTemplates.warmUp()).toEqual(['17.0 base: ready']);
+
+    const first = await provision();
+    expect(first.logs.some((l) => l.includes('building it'))).toBe(false);
+    expect(first.logs.some((l) => l.includes('copied from template'))).toBe(true);
+    expect(
+      (await rpcLogin(await urlOf(first.row), first.row.db_name, first.login, first.password)).error,
+    ).toBeUndefined();
   });
 });

@@ -422,6 +422,8 @@ export function createServices({
       seriesStore.start();
       // Sign-ups: expiry, a first instance never queued, the welcome mail (also on each finished job).
       signup.signupTicker.start(config.selfService.lifecycleIntervalMs);
+      // Template databases a platform admin keeps built ahead, then hourly (a new image, one expired).
+      instances.warmTemplates.start();
       if (local.state === 'reachable') {
         // Say at start-up what does not add up; removing is an admin's decision.
         const report = await instances.reconcile.report().catch(() => undefined);
@@ -438,6 +440,7 @@ export function createServices({
       await lifecycle.lifecycleTicker.stop();
       await billing.billingTicker.stop();
       await signup.signupTicker.stop();
+      await instances.warmTemplates.stop();
       // Also when never started: a send triggered by an enqueue may be running.
       await notices.notices.stop();
       if (!started) return;

@@ -29,6 +29,11 @@ export class RoundTicker {
     this.tick();
   }
 
+  /** A round now (skipped when one runs: the settings it reads are the ones just saved, or soon read again). */
+  poke(): void {
+    this.tick();
+  }
+
   /** Stops the timer and waits for the round in progress. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);

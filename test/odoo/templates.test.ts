@@ -93,6 +93,11 @@ describe.skipIf(!source)('real Odoo 17: an instance made from a template', () =>
     const followed = await followJob(baseUrl, headers, job.id, 540_000);
     if (followed.job.status !== 'succeeded') console.log(followed.logs.slice(-60).join('\n'));
     expect(followed.job.status).toBe('succeeded');
+    // Built once as a template database with the modules, language and demo data, then copied (#18).
+    expect(followed.logs.some((l) => l.includes('No template for base, test_convert, web yet: building it'))).toBe(
+      true,
+    );
+    expect(followed.logs.some((l) => l.includes('copied from template'))).toBe(true);
 
     const modules = await tenant<{ name: string; state: string; demo: boolean }>(
       instance.id,

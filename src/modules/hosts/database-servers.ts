@@ -140,6 +140,19 @@ export class DatabaseServerService {
   }
 
   /**
+   * The network template databases are built on ahead of any instance: the database server and
+   * the builder only, with no route out (Odoo installs from its own source).
+   */
+  async templatesNetwork(server: DatabaseServer, hostId: string): Promise<string> {
+    const runtime = await this.deps.hosts.reachableRuntime(hostId);
+    const name = `${this.deps.namespace}-templates`;
+    await runtime.ensureNetwork(name, namespaceLabels(this.deps.namespace, 'templates-network'), { internal: true });
+    if (server.kind === 'managed' && server.host_id === hostId && server.container_name)
+      await runtime.connectNetwork(name, server.container_name, [server.internal_host]);
+    return name;
+  }
+
+  /**
    * Removes an organization's network once it has no instance left on the host (each one takes an
    * address range of the engine's pools). An instance recorded meanwhile makes it again when it starts.
    */

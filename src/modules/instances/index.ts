@@ -18,6 +18,7 @@ import { instanceTemplate } from '../templates/apply.js';
 import { AdminPasswordService } from './admin-password.js';
 import { databaseTemplateRoutes } from './db-templates/routes.js';
 import { DatabaseTemplates } from './db-templates/service.js';
+import { WarmTemplates } from './db-templates/warm.js';
 import type { InstanceHooks } from './hooks.js';
 import { HEALTH_TIMEOUT_MS, type InstanceJobDeps, registerInstanceJobs } from './jobs.js';
 import { logRoutes } from './log-routes.js';
@@ -54,6 +55,7 @@ export interface InstancesModule {
   logs: LogService;
   instanceStats: InstanceStatsService;
   databaseTemplates: DatabaseTemplates;
+  warmTemplates: WarmTemplates;
   /** What the instance jobs need; the backup and repository jobs build on it. */
   jobDeps: InstanceJobDeps;
   registerJobs(runner: JobRunner): void;
@@ -76,7 +78,9 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     hosts,
     quotas,
   });
+  const catalog = buildCatalog(config.odoo);
   const databaseTemplates = new DatabaseTemplates({
+    catalog,
     db,
     clock,
     logger,
@@ -90,7 +94,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     hosts,
     databaseServers,
     box,
-    catalog: buildCatalog(config.odoo),
+    catalog,
     bindAddress: config.instances.bindAddress,
     healthTimeoutMs: HEALTH_TIMEOUT_MS,
     namespace: config.namespace,
@@ -126,6 +130,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     logs: new LogService({ db, instances, hosts }),
     instanceStats: new InstanceStatsService({ instances, hosts, databaseServers }),
     databaseTemplates,
+    warmTemplates: new WarmTemplates({ db, clock, audit, logger, templates: databaseTemplates }),
     jobDeps,
     registerJobs: (jobRunner) => registerInstanceJobs(jobRunner, jobDeps),
   };

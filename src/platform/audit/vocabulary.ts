@@ -175,6 +175,7 @@ export const auditVocabulary = {
       reseal_secrets: 'Stored secrets were sealed again with the current key.',
       remove_orphan: 'A container, volume or database that belonged to nothing was removed.',
       remove_database_template: 'A template database new instances are copied from was dropped by hand.',
+      warm_database_templates: 'The Odoo versions and templates whose template databases are built ahead changed.',
     },
   },
   ...selfServiceVocabulary,

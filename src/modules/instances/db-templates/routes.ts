@@ -64,6 +64,37 @@ export const databaseTemplateRoutes: FastifyPluginAsyncTypebox<RouteOptions> = a
     },
   );
 
+  const WarmSettings = Type.Object(
+    {
+      versions: Type.Array(Type.String(), { maxItems: 10 }),
+      templates: Type.Array(Type.String(), { maxItems: 50 }),
+    },
+    { additionalProperties: false },
+  );
+  app.get(
+    '/database-templates/warm',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary: 'The Odoo versions and templates whose template databases are built ahead (platform admins)',
+        response: responses({ 200: WarmSettings }),
+      },
+    },
+    async (request) => services.warmTemplates.settings(contextOf(request).actor),
+  );
+  app.put(
+    '/database-templates/warm',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary: 'Keep template databases built ahead for these Odoo versions and templates (platform admins)',
+        body: WarmSettings,
+        response: responses({ 200: WarmSettings }),
+      },
+    },
+    async (request) => services.warmTemplates.save(contextOf(request), request.body),
+  );
+
   app.delete(
     '/database-templates/:id',
     {

@@ -16,6 +16,7 @@ import {
 import type { DatabaseTemplatesConfig } from '../../../config-templates.js';
 import type { Db } from '../../../db/database.js';
 import type { DatabaseServer, DatabaseTemplatesTable, Instance } from '../../../db/schema.js';
+import type { CatalogEntry, OdooVersion } from '../../../odoo/versions.js';
 import type { Clock } from '../../../platform/clock.js';
 import type { JobActivity } from '../../../platform/jobs/define.js';
 import type { Runtime } from '../../../runtime/port.js';
@@ -34,7 +35,16 @@ const STALE_BUILD_MS = 30 * 60_000;
 type Row = Selectable<DatabaseTemplatesTable>;
 export type DatabaseTemplate = Awaited<ReturnType<DatabaseTemplates['list']>>[number];
 
+/** A recipe kept built ahead: a version's plain `base`, or an Odoo template's modules, language and demo. */
+export interface WarmRecipe {
+  odooVersion: OdooVersion;
+  modules: readonly string[];
+  language: string;
+  demo: boolean;
+}
+
 export interface DatabaseTemplatesDeps {
+  catalog: Record<OdooVersion, CatalogEntry>;
   db: Db;
   clock: Clock;
   logger: Logger;
@@ -42,6 +52,18 @@ export interface DatabaseTemplatesDeps {
   databaseServers: DatabaseServerService;
   namespace: string;
   config: DatabaseTemplatesConfig;
+}
+
+/** How a template is built: by whom (its container's runtime and sizes), with what, told where. */
+interface Builder {
+  engine: Runtime;
+  rt: OdooRuntime;
+  /** The instance (or a stand-in for one) the builder's container and odoo.conf take their sizes from. */
+  base: Instance;
+  modules: readonly string[];
+  demo: boolean;
+  log(message: string, level?: 'info' | 'warn' | 'error'): Promise<void>;
+  output?: (text: string) => void;
 }
 
 /** What a provisioning asks for: its instance (database and role made), how it runs, what to install. */
@@ -87,25 +109,40 @@ export class DatabaseTemplates {
       row = undefined;
     }
     if (row?.status === 'building') {
-      await job.log('The template for this recipe is being built by another provisioning: initializing cold.');
+      await job.log('The template for this recipe is being built: initializing cold.');
       return false;
     }
     if (row?.status === 'failed') await this.remove(row);
     if (row?.status !== 'ready') {
-      row = await this.build(use, key, server);
-      if (!row) return false;
+      row = await this.build(
+        {
+          engine,
+          rt,
+          base: instance,
+          modules: use.modules,
+          demo: use.demo,
+          log: (message, level) => job.log(message, level),
+          output: odooOutputToLog(job),
+        },
+        key,
+        server,
+      );
+      if (!row) {
+        await job.log('Initializing cold.');
+        return false;
+      }
     }
     return this.copy(use, row, server);
   }
 
-  private async build(use: TemplateUse, key: TemplateKey, server: DatabaseServer): Promise<Row | undefined> {
-    const { job, instance, rt, engine } = use;
+  private async build(builder: Builder, key: TemplateKey, server: DatabaseServer): Promise<Row | undefined> {
+    const { engine, rt, base, log } = builder;
     const short = randomBytes(8).toString('hex');
     const inserted = await this.deps.db
       .insertInto('database_templates')
       .values({
         database_server_id: server.id,
-        host_id: instance.host_id,
+        host_id: base.host_id,
         key_hash: key.keyHash,
         recipe_hash: key.recipeHash,
         recipe: JSON.stringify(key.recipe),
@@ -118,10 +155,10 @@ export class DatabaseTemplates {
       .returningAll()
       .executeTakeFirst();
     if (!inserted) {
-      await job.log('Another provisioning has just started building this template: initializing cold.');
+      await log('Another provisioning has just started building this template.');
       return undefined;
     }
-    await job.log(`No template for ${key.recipe.modules.join(', ')} yet: building it (once per database server).`);
+    await log(`No template for ${key.recipe.modules.join(', ')} yet: building it (once per database server).`);
     const started = performance.now();
     try {
       const connection = await this.deps.databaseServers.connection(server);
@@ -129,19 +166,19 @@ export class DatabaseTemplates {
       await createRoleAndDatabase(connection, inserted.db_name, password);
       await engine.ensureVolume(inserted.volume_name, namespaceLabels(this.deps.namespace, TEMPLATE_KIND, inserted.id));
       // Built like the instance would be, in the template's own database and volume.
-      const builder = {
-        ...instance,
+      const template = {
+        ...base,
         db_name: inserted.db_name,
         volume_name: inserted.volume_name,
         container_name: `${this.deps.namespace}-dbtemplate-${short}`,
       };
       const result = await engine.run(
-        initSpec({ ...rt, secrets: { ...rt.secrets, dbPassword: password } }, builder, {
-          language: instance.language,
-          modules: use.modules,
-          demo: use.demo,
+        initSpec({ ...rt, secrets: { ...rt.secrets, dbPassword: password } }, template, {
+          language: base.language,
+          modules: builder.modules,
+          demo: builder.demo,
         }),
-        { onOutput: odooOutputToLog(job) },
+        builder.output ? { onOutput: builder.output } : {},
       );
       if (result.exitCode !== 0)
         throw new Error(`Odoo exited with ${result.exitCode}: ${odooErrorLines(result.output).join('\n')}`);
@@ -157,12 +194,12 @@ export class DatabaseTemplates {
         .where('id', '=', inserted.id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      await job.log(`Template ${ready.db_name} built in ${seconds(ready.build_ms ?? 0)}.`);
+      await log(`Template ${ready.db_name} built in ${seconds(ready.build_ms ?? 0)}.`);
       await this.prune(server.id).catch((error) => this.deps.logger.warn({ error }, 'pruning templates failed'));
       return ready;
     } catch (error) {
       const message = (error as Error).message.slice(0, 2000);
-      await job.log(`Building the template failed (${message}): initializing cold.`, 'warn');
+      await log(`Building the template failed (${message}).`, 'warn');
       await this.deps.db
         .updateTable('database_templates')
         .set({ status: 'failed', error: message })
@@ -224,6 +261,57 @@ export class DatabaseTemplates {
       await createDatabaseFor(connection, instance.db_name, instance.db_name);
       return false;
     }
+  }
+
+  /**
+   * Builds a recipe's template on a host's database server before any instance needs it (the
+   * recipes a platform admin marks warm). Says what it found or did.
+   */
+  async buildAhead(
+    hostId: string,
+    recipe: WarmRecipe,
+  ): Promise<'ready' | 'built' | 'building' | 'failed' | 'no image'> {
+    const catalog = this.deps.catalog[recipe.odooVersion];
+    const engine = await this.deps.hosts.reachableRuntime(hostId);
+    const imageId = await engine.imageId(catalog.image);
+    if (!imageId) return 'no image';
+    const server = await this.deps.databaseServers.forInstances(hostId);
+    const key = await templateKey({ catalog, imageId, ...recipe });
+    if (key.missing.length > 0) return 'failed';
+    let row = await this.find(server.id, key.keyHash);
+    if (row && (this.expired(row) || row.status === 'failed')) {
+      await this.remove(row);
+      row = undefined;
+    }
+    if (row) return row.status === 'ready' ? 'ready' : 'building';
+    const rt: OdooRuntime = {
+      catalog,
+      endpoint: { host: server.internal_host, port: server.internal_port },
+      secrets: { dbPassword: '', masterPassword: randomBytes(24).toString('base64url') },
+      placement: {
+        namespace: this.deps.namespace,
+        network: await this.deps.databaseServers.templatesNetwork(server, hostId),
+      },
+      addons: [],
+    };
+    // What an instance's container would take its labels and sizes from; names are the template's.
+    const base = {
+      id: '',
+      organization_id: '',
+      project_id: '',
+      host_id: hostId,
+      name: 'template',
+      stage: 'development',
+      odoo_version: recipe.odooVersion,
+      language: recipe.language,
+      cpus: 1,
+      memory_mb: 1024,
+    } as unknown as Instance;
+    const log = async (message: string, level: 'info' | 'warn' | 'error' = 'info') => {
+      this.deps.logger[level === 'error' ? 'warn' : level]({ recipe }, `template databases: ${message}`);
+    };
+    const built = await this.build({ engine, rt, base, modules: recipe.modules, demo: recipe.demo, log }, key, server);
+    return built ? 'built' : 'failed';
   }
 
   private expired(row: Row): boolean {
