@@ -223,6 +223,89 @@ describe('the grace end against a resume', () => {
     // No mark left behind either: a later suspension could still be resumed.
     expect(sub[0]).toMatchObject({ status: 'active', deletion_started_at: null });
   });
+  it('starts at the next tick what a resume could not start while a job held it, and nothing a person stopped', async () => {
+    await t.close();
+    t = await createTestApp(
+      {
+        MARINA_ODOO_DATABASE_URL: inject('postgresAdminUrl'),
+        MARINA_ODOO_17_IMAGE: IMAGE,
+        MARINA_NAMESPACE: `mtlcresume${process.pid}`,
+        MARINA_INSTANCE_BIND: '127.0.0.1',
+        MARINA_LIFECYCLE_INTERVAL_S: '3600',
+      },
+      { runtime: () => new MemoryRuntime({ images: [IMAGE] }) },
+    );
+    await t.services.startBackground();
+    admin = await adminBrowser(t);
+    const orgId = await organization('acme', 'ACME');
+    const planId = await plan('starter');
+    const call = as(t, admin);
+    await call('POST', `/api/v1/organizations/${orgId}/subscription`, { planId, trial: false });
+    const project = await makeProject(call, { organization: 'acme' });
+    const made = await requestInstance(call, { project: project.id });
+    await vi.waitFor(
+      async () => {
+        const op = await t.db
+          .selectFrom('operations')
+          .select('status')
+          .where('id', '=', made.job.id)
+          .executeTakeFirst();
+        expect(['queued', 'running']).not.toContain(op?.status);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    // The instance as a start or stop by someone leaves it (the stand-in runtime runs no Odoo).
+    const last = async (kind: 'instance.start' | 'instance.stop', actor: string) => {
+      const status = kind === 'instance.stop' ? 'stopped' : 'running';
+      await t.db.updateTable('instances').set({ status }).where('id', '=', made.instance.id).execute();
+      await t.db
+        .insertInto('operations')
+        .values({
+          kind,
+          organization_id: orgId,
+          host_id: null,
+          target_type: 'instance',
+          target_id: made.instance.id,
+          target_label: made.instance.name,
+          status: 'succeeded',
+          steps: '[]',
+          input: '{}',
+          result: null,
+          error: null,
+          actor_id: null,
+          actor_label: actor,
+        })
+        .execute();
+    };
+    const lifecycleStarts = () =>
+      t.db
+        .selectFrom('operations')
+        .select('id')
+        .where('target_id', '=', made.instance.id)
+        .where('kind', '=', 'instance.start')
+        .where('actor_label', '=', 'lifecycle')
+        .execute();
+    const tick = async () => (await t.services.lifecycleTicker.tick()).started;
+
+    // Stopped by the suspension: nothing starts while it lasts.
+    await call('POST', `/api/v1/organizations/${orgId}/subscription/suspend`, { reason: 'unpaid' });
+    await last('instance.stop', 'lifecycle');
+    expect(await tick()).toEqual([]);
+    // Resumed while a job held the instance (so the resume's own start did not happen).
+    expect((await call('POST', `/api/v1/organizations/${orgId}/subscription/resume`, {})).statusCode).toBe(200);
+    expect(await lifecycleStarts()).toEqual([]);
+    // Started and stopped by a person since: theirs to run, not the lifecycle's.
+    await last('instance.start', 'owner@acme.test');
+    await last('instance.stop', 'owner@acme.test');
+    expect(await tick()).toEqual([]);
+    // Last stopped by the lifecycle in an organization no longer suspended: the tick starts it, once.
+    await last('instance.stop', 'lifecycle');
+    const started = await tick();
+    expect(started).toHaveLength(1);
+    expect((await lifecycleStarts()).map((op) => op.id)).toEqual(started);
+    expect(await tick()).toEqual([]);
+    expect(await lifecycleStarts()).toHaveLength(1);
+  });
 });
 
 describe('the operator overview', () => {

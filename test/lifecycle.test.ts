@@ -225,7 +225,9 @@ describe('a trial on the test clock', () => {
     expect(await instanceStatus(instanceId)).toBe('running');
     const report = await t.services.lifecycleTicker.tick();
     expect(report.stopped).toHaveLength(1);
-    await waitForStatus(instanceId, 'stopped');
+    // The job, not just the status: the resume below starts at once only what no job holds.
+    await waitForJob(report.stopped[0] as string);
+    expect(await instanceStatus(instanceId)).toBe('stopped');
 
     // Extending the trial resumes it: the instance that ran starts, the site serves Odoo again.
     call = await admin();

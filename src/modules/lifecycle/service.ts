@@ -236,14 +236,15 @@ export class LifecycleService {
     return jobs;
   }
 
-  private async startStopped(instanceId: string): Promise<void> {
+  /** Queues a start for a stopped instance no job holds (the ticker retries one a job held). */
+  async startStopped(instanceId: string): Promise<string | undefined> {
     const instance = await this.deps.db
       .selectFrom('instances')
       .selectAll()
       .where('id', '=', instanceId)
       .executeTakeFirst();
-    if (!instance || !['stopped', 'exited'].includes(instance.status)) return;
-    await this.submitIdle(instance, 'start');
+    if (!instance || !['stopped', 'exited'].includes(instance.status)) return undefined;
+    return this.submitIdle(instance, 'start');
   }
 
   /** A start or stop as the instance's buttons do it, by the system; none while a job holds it. */

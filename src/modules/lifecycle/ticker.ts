@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/database.js';
 import type { Clock } from '../../platform/clock.js';
@@ -25,6 +26,8 @@ export interface LifecycleTickerDeps {
 export interface TickReport {
   steps: { organizationId: string; key: string; outcome: 'done' | 'skipped' | 'waiting' }[];
   stopped: string[];
+  /** Starts queued for resumed organizations' instances whose start a job had held off. */
+  started: string[];
   deleting: string[];
   /** Final backups removed because they expired. */
   expired: string[];
@@ -50,7 +53,7 @@ export class LifecycleTicker {
   async tick(): Promise<TickReport> {
     const now = this.deps.clock.now();
     const settings = await readLifecycleSettings(this.deps.db);
-    const report: TickReport = { steps: [], stopped: [], deleting: [], expired: [] };
+    const report: TickReport = { steps: [], stopped: [], started: [], deleting: [], expired: [] };
     const horizon = new Date(now.getTime() + Math.max(...settings.reminderDays) * DAY_MS);
     const candidates = await this.deps.db
       .selectFrom('subscriptions')
@@ -74,6 +77,7 @@ export class LifecycleTicker {
       }
     }
     report.stopped = await this.keepStopped();
+    report.started = await this.startResumed();
     report.expired = await this.removeExpired(now);
     await this.deps.lifecycle.notices.drain().catch((error: unknown) => {
       this.deps.logger.warn({ err: error }, 'lifecycle: the outbox could not be drained now (it retries)');
@@ -265,6 +269,43 @@ export class LifecycleTicker {
       .execute();
     const jobs: string[] = [];
     for (const { organization_id } of orgs) jobs.push(...(await this.deps.lifecycle.stopRunning(organization_id)));
+    return jobs;
+  }
+
+  /**
+   * Reconciling the other way: a resume starts what the suspension stopped, but a job that held an
+   * instance at that moment (the suspension's own stop finishing, a backup) made it wait. An instance
+   * whose last start or stop was the lifecycle's, in an organization no longer suspended, starts now;
+   * one stopped or started by a person since is theirs to run.
+   */
+  private async startResumed(): Promise<string[]> {
+    const stopped = await this.deps.db
+      .selectFrom('instances')
+      .innerJoin('subscriptions', 'subscriptions.organization_id', 'instances.organization_id')
+      .innerJoin(
+        (eb) =>
+          eb
+            .selectFrom('operations')
+            .distinctOn('target_id')
+            .select(['target_id', 'kind', 'actor_label'])
+            .where('kind', 'in', ['instance.start', 'instance.stop'])
+            .orderBy('target_id')
+            .orderBy('created_at', 'desc')
+            .as('last'),
+        // operations.target_id is text (it names any kind of target).
+        (join) => join.on(sql<boolean>`${sql.ref('last.target_id')} = ${sql.ref('instances.id')}::text`),
+      )
+      .select('instances.id')
+      .where('subscriptions.status', 'not in', ['suspended', 'cancelled'])
+      .where('instances.status', 'in', ['stopped', 'exited'])
+      .where('last.kind', '=', 'instance.stop')
+      .where('last.actor_label', '=', 'lifecycle')
+      .execute();
+    const jobs: string[] = [];
+    for (const { id } of stopped) {
+      const job = await this.deps.lifecycle.startStopped(id);
+      if (job) jobs.push(job);
+    }
     return jobs;
   }
 
