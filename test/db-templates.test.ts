@@ -153,10 +153,25 @@ describe('template databases (stand-in Odoo)', () => {
     expect(busy.logs.some((l) => l.includes('is being built: initializing cold'))).toBe(true);
     expect((await rpcLogin(await urlOf(busy.row), busy.row.db_name, busy.login, busy.password)).error).toBeUndefined();
 
+    // Anything unforeseen while choosing (here dropping a failed one whose name Marina refuses) goes cold too.
+    await t.db
+      .updateTable('database_templates')
+      .set({ status: 'failed', db_name: 'Not-A-Name' })
+      .where('id', '=', template?.id ?? '')
+      .execute();
+    const unforeseen = await provision();
+    expect(
+      unforeseen.logs.some((l) => l.includes('Choosing a template failed (refusing the database identifier')),
+    ).toBe(true);
+    const unforeseenUrl = await urlOf(unforeseen.row);
+    expect(
+      (await rpcLogin(unforeseenUrl, unforeseen.row.db_name, unforeseen.login, unforeseen.password)).error,
+    ).toBeUndefined();
+
     // Its database vanished behind Marina's back: the copy fails, the instance is made cold, the template goes.
     await t.db
       .updateTable('database_templates')
-      .set({ status: 'ready' })
+      .set({ status: 'ready', db_name: template?.db_name ?? '' })
       .where('id', '=', template?.id ?? '')
       .execute();
     await withSuperuser(await superuser(), (c) => c.query(`DROP DATABASE ${template?.db_name}`));
@@ -190,7 +205,21 @@ describe('template databases (stand-in Odoo)', () => {
     expect(await databaseExists(await superuser(), old?.db_name ?? '')).toBe(false);
     expect((await docker.listVolumes()).Volumes?.some((v) => v.Name === old?.volume_name)).toBe(false);
 
-    // Past its age (30 days by default): built again on its next need.
+    // Past its age but copied minutes ago (that copy may still be reading it): neither pruning nor the next need drops it.
+    const at = (minutesAgo: number) => new Date(t.clock.now().getTime() - minutesAgo * 60_000);
+    const current = now[0];
+    await t.db
+      .updateTable('database_templates')
+      .set({ ready_at: at(31 * 24 * 60), last_used_at: at(5) })
+      .where('id', '=', current?.id ?? '')
+      .execute();
+    expect(await t.services.databaseTemplates.prune(current?.database_server_id ?? '')).toBe(0);
+    const spared = await provision();
+    expect(spared.logs.some((l) => l.includes('building it'))).toBe(false);
+    expect(spared.logs.some((l) => l.includes(`copied from template ${current?.db_name}`))).toBe(true);
+    expect((await templates()).map((r) => r.id)).toEqual([current?.id]);
+
+    // Past its age (30 days by default) and resting: built again on its next need.
     t.clock.advanceMinutes(31 * 24 * 60);
     await signInAgain();
     const aged = await provision();
@@ -206,7 +235,6 @@ describe('template databases (stand-in Odoo)', () => {
 
     // The cap (8 per server): the least recently used beyond it go, one recently copied stays.
     const [live] = await templates();
-    const at = (minutesAgo: number) => new Date(t.clock.now().getTime() - minutesAgo * 60_000);
     for (let i = 0; i < 8; i++) {
       await t.db
         .insertInto('database_templates')

@@ -183,13 +183,21 @@ export async function dropDatabase(server: ServerConnection, name: string): Prom
   await withSuperuser(server, (client) => client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`));
 }
 
+/**
+ * A rename, and a copy from a template, both refuse a database someone else is connected to;
+ * ending those sessions is how Marina makes it idle.
+ */
+async function endSessionsOn(client: pg.ClientBase, database: string): Promise<void> {
+  await client.query(
+    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+    [database],
+  );
+}
+
 /** Renames a database; its sessions are ended first (the rename needs it idle). */
 export async function renameDatabase(server: ServerConnection, from: string, to: string): Promise<void> {
   await withSuperuser(server, async (client) => {
-    await client.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [from],
-    );
+    await endSessionsOn(client, from);
     await client.query(`ALTER DATABASE ${identifier(from)} RENAME TO ${identifier(to)}`);
   });
 }
@@ -207,10 +215,7 @@ export async function serverVersionNum(server: ServerConnection): Promise<number
  */
 export async function sealTemplateDatabase(server: ServerConnection, name: string): Promise<void> {
   await withSuperuser(server, async (client) => {
-    await client.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [name],
-    );
+    await endSessionsOn(client, name);
     await client.query(`ALTER DATABASE ${identifier(name)} OWNER TO CURRENT_USER`);
     await client.query(`ALTER DATABASE ${identifier(name)} ALLOW_CONNECTIONS false`);
     await client.query(`ALTER ROLE ${identifier(name)} NOLOGIN`);
@@ -259,7 +264,14 @@ export async function endTemplateLoan(server: ServerConnection, template: string
   });
 }
 
-/** Drops a template's database and role; a role some copy still holds objects of stays (and says so). */
+/**
+ * Drops a template's database, then its role, each IF EXISTS so that a build that failed or was
+ * interrupted before making them is cleaned up the same way; FORCE because an interrupted build's
+ * Odoo may still be connected. The database goes first because its objects belong to the role.
+ * A role lent to a copy does not stop DROP ROLE (PostgreSQL revokes the membership), but a copy
+ * still owning objects of it (its hand-over not run yet) does: the call throws with the database
+ * already gone, and the next call drops only the role.
+ */
 export async function dropTemplateDatabase(server: ServerConnection, name: string): Promise<void> {
   await withSuperuser(server, async (client) => {
     await client.query(`DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`);

@@ -86,14 +86,28 @@ export class DatabaseTemplates {
 
   /** Makes the instance's database from a template; false: initialize it cold (the reason is in the job log). */
   async provide(use: TemplateUse): Promise<boolean> {
-    const { job, instance, rt, engine } = use;
     if (!this.deps.config.enabled) return false;
-    if (rt.addons.length > 0) {
-      await job.log("Templates hold Odoo's own modules only; this project mounts repositories: initializing cold.");
+    let chosen: { row: Row; server: DatabaseServer } | undefined;
+    try {
+      chosen = await this.choose(use);
+    } catch (error) {
+      // Templates only make provisioning faster: whatever breaks in finding one, Odoo can still initialize.
+      this.deps.logger.warn({ err: error, instance: use.instance.id }, 'choosing a template database failed');
+      await use.job.log(`Choosing a template failed (${messageOf(error)}): initializing cold.`, 'warn');
       return false;
     }
+    return chosen ? this.copy(use, chosen.row, chosen.server) : false;
+  }
+
+  /** The ready template for the instance's recipe, built now if missing; undefined: go cold (said why). */
+  private async choose(use: TemplateUse): Promise<{ row: Row; server: DatabaseServer } | undefined> {
+    const { job, instance, rt, engine } = use;
+    if (rt.addons.length > 0) {
+      await job.log("Templates hold Odoo's own modules only; this project mounts repositories: initializing cold.");
+      return undefined;
+    }
     const imageId = await engine.imageId(rt.catalog.image);
-    if (!imageId || !instance.database_server_id) return false;
+    if (!imageId || !instance.database_server_id) return undefined;
     const key = await templateKey({
       catalog: rt.catalog,
       imageId,
@@ -101,7 +115,7 @@ export class DatabaseTemplates {
       language: instance.language,
       demo: use.demo,
     });
-    if (key.missing.length > 0) return false;
+    if (key.missing.length > 0) return undefined;
     const server = await this.deps.databaseServers.get(instance.database_server_id);
     let row = await this.find(server.id, key.keyHash);
     if (row && this.expired(row)) {
@@ -110,7 +124,7 @@ export class DatabaseTemplates {
     }
     if (row?.status === 'building') {
       await job.log('The template for this recipe is being built: initializing cold.');
-      return false;
+      return undefined;
     }
     if (row?.status === 'failed') await this.remove(row);
     if (row?.status !== 'ready') {
@@ -129,10 +143,10 @@ export class DatabaseTemplates {
       );
       if (!row) {
         await job.log('Initializing cold.');
-        return false;
+        return undefined;
       }
     }
-    return this.copy(use, row, server);
+    return { row, server };
   }
 
   private async build(builder: Builder, key: TemplateKey, server: DatabaseServer): Promise<Row | undefined> {
@@ -314,11 +328,17 @@ export class DatabaseTemplates {
     return built ? 'built' : 'failed';
   }
 
+  /** Past its age, or a build that never finished. One copied minutes ago waits until no copy may read it. */
   private expired(row: Row): boolean {
     const maxAgeMs = this.deps.config.maxAgeDays * 86_400_000;
     const now = this.deps.clock.now().getTime();
     if (row.status === 'building') return now - row.created_at.getTime() > STALE_BUILD_MS;
+    if (this.inUse(row)) return false;
     return row.status === 'ready' && row.ready_at !== null && now - row.ready_at.getTime() > maxAgeMs;
+  }
+
+  private inUse(row: Row): boolean {
+    return row.last_used_at !== null && this.deps.clock.now().getTime() - row.last_used_at.getTime() < IN_USE_MS;
   }
 
   private find(serverId: string, keyHash: string): Promise<Row | undefined> {
@@ -341,8 +361,6 @@ export class DatabaseTemplates {
       .selectAll()
       .where('database_server_id', '=', serverId)
       .execute();
-    const now = this.deps.clock.now().getTime();
-    const inUse = (r: Row) => r.last_used_at !== null && now - r.last_used_at.getTime() < IN_USE_MS;
     const ready = rows.filter((r) => r.status === 'ready').sort((a, b) => lastTouched(b) - lastTouched(a));
     const newestOfRecipe = new Map<string, Row>();
     for (const r of [...ready].sort((a, b) => (b.ready_at?.getTime() ?? 0) - (a.ready_at?.getTime() ?? 0)))
@@ -350,7 +368,7 @@ export class DatabaseTemplates {
     const doomed = rows.filter((r) => {
       if (r.status === 'failed') return true;
       if (r.status === 'building') return this.expired(r);
-      if (inUse(r)) return false;
+      if (this.inUse(r)) return false;
       return (
         newestOfRecipe.get(r.recipe_hash) !== r || this.expired(r) || ready.indexOf(r) >= this.deps.config.maxPerServer
       );
@@ -404,3 +422,5 @@ export class DatabaseTemplates {
 const lastTouched = (r: Row) => (r.last_used_at ?? r.ready_at ?? r.created_at).getTime();
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
