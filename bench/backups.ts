@@ -20,6 +20,7 @@ import type { Services } from '../src/app/services.js';
 import { networkName, postgresAlias } from '../src/modules/hosts/database-servers.js';
 import { type OperationView, operationView } from '../src/platform/jobs/operations.js';
 import { LABEL_NAMESPACE } from '../src/runtime/docker/engine.js';
+import { measureFloor } from './backup-floor.js';
 import { benchMarina, system } from './marina.js';
 import type { fillOdooDatabase } from './odoo-dataset.js';
 import { odooOwnBackupRestore } from './odoo-own-backup.js';
@@ -312,6 +313,31 @@ export async function backupsBench(): Promise<void> {
     report(`Marina native backup (tar.zst)`, `${seconds(native.ms)}, ${mib(native.result.sizeBytes)}`);
     report('  steps', steps(native.result.job));
     report('  containers', native.containers);
+    // The standard tools alone on the same data, right after: the floor the native backup aims at.
+    const floor = await measureFloor({
+      image: 'marina-test/postgres:15',
+      network: networkName(namespace),
+      db: {
+        host: postgresAlias(namespace),
+        port: 5432,
+        user: 'postgres',
+        password: connection.password,
+        name: instance.db_name,
+      },
+      volume: instance.volume_name,
+      jobs: marina.config.backups.jobs,
+      workDir,
+      labels: { [LABEL_NAMESPACE]: namespace },
+    });
+    report(
+      'floor: pg_dump -Fd beside tar | zstd -1',
+      `${seconds(floor.ms)} (pg_dump ${seconds(floor.dumpMs)}, filestore ${seconds(floor.filesMs)}, ${mib(floor.filesBytes)})`,
+    );
+    const overFloor = native.ms / floor.ms;
+    report(
+      'ratio Marina native backup / floor',
+      `${overFloor.toFixed(2)}× (target ≤ 1.3×: ${overFloor <= 1.3 ? 'met' : 'NOT met'})`,
+    );
 
     const restore = await phase(docker, namespace, async () => {
       const submitted = await services.backups.restore(system, native.result.id, {});
