@@ -73,6 +73,11 @@ export const queryKeys = {
   tokens: ['tokens'] as const,
   users: ['users'] as const,
   reconcile: ['reconcile'] as const,
+  databaseTemplates: {
+    all: ['database-templates'] as const,
+    list: () => [...queryKeys.databaseTemplates.all, 'list'] as const,
+    warm: () => [...queryKeys.databaseTemplates.all, 'warm'] as const,
+  },
   settings: {
     smtp: ['settings', 'smtp'] as const,
     git: ['settings', 'git'] as const,
@@ -224,6 +229,18 @@ export const reconcileQuery = () =>
   queryOptions({
     queryKey: queryKeys.reconcile,
     queryFn: () => call(api.GET('/api/v1/reconcile')),
+  });
+
+export const databaseTemplatesQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.databaseTemplates.list(),
+    queryFn: async () => (await call(api.GET('/api/v1/database-templates'))).templates,
+  });
+
+export const warmTemplatesQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.databaseTemplates.warm(),
+    queryFn: () => call(api.GET('/api/v1/database-templates/warm')),
   });
 
 export const smtpSettingsQuery = () =>

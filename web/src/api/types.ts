@@ -91,4 +91,6 @@ export type ModuleChange = NonNullable<
   paths['/api/v1/instances/{id}/modules']['post']['requestBody']
 >['content']['application/json'];
 export type ModulePlan = Json<paths['/api/v1/instances/{id}/modules']['post']['responses'][200]>['plan'];
+export type DatabaseTemplate = Json<paths['/api/v1/database-templates']['get']['responses'][200]>['templates'][number];
+export type WarmTemplateSettings = Json<paths['/api/v1/database-templates/warm']['get']['responses'][200]>;
 export type GitSettings = Json<paths['/api/v1/settings/git']['get']['responses'][200]>['git'];

@@ -4,6 +4,7 @@ import { Loading } from '../components/EmptyState';
 import {
   BookIcon,
   BranchIcon,
+  DatabaseIcon,
   ExternalIcon,
   FileZipIcon,
   KeyIcon,
@@ -37,6 +38,9 @@ const SignupSettings = lazy(async () => ({ default: (await import('./signup/Sign
 const LifecycleSection = lazy(async () => ({
   default: (await import('./customers/LifecycleSection')).LifecycleSection,
 }));
+const DatabaseTemplatesSection = lazy(async () => ({
+  default: (await import('./database-templates/DatabaseTemplatesSection')).DatabaseTemplatesSection,
+}));
 const MailTemplatesSection = lazy(async () => ({
   default: (await import('./mail-templates/MailTemplatesSection')).MailTemplatesSection,
 }));
@@ -49,6 +53,13 @@ const allTabs = [
   { id: 'tokens', label: 'API tokens', icon: <KeyIcon />, adminOnly: false, group: 'you' },
   { id: 'password', label: 'Password', icon: <LockIcon />, adminOnly: false, group: 'you' },
   { id: 'hosts', label: 'Hosts', icon: <ServerIcon />, adminOnly: true, group: 'platform' },
+  {
+    id: 'database-templates',
+    label: 'Template databases',
+    icon: <DatabaseIcon />,
+    adminOnly: true,
+    group: 'platform',
+  },
   { id: 'email', label: 'Email', icon: <MailIcon />, adminOnly: true, group: 'platform' },
   { id: 'emails', label: 'Emails sent', icon: <MailIcon />, adminOnly: true, group: 'platform' },
   { id: 'git', label: 'Git', icon: <BranchIcon />, adminOnly: true, group: 'platform' },
@@ -137,6 +148,11 @@ export function SettingsPage() {
                 <HostsSection />
                 <ReconcileSection />
               </div>
+            ) : null}
+            {tab === 'database-templates' ? (
+              <Suspense fallback={<Loading />}>
+                <DatabaseTemplatesSection />
+              </Suspense>
             ) : null}
             {tab === 'email' ? (
               <Suspense fallback={<Loading />}>

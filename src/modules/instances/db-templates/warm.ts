@@ -114,11 +114,22 @@ export class WarmTemplates {
       .where('key', '=', WARM_SETTINGS_KEY)
       .executeTakeFirst();
     if (!row) return NONE;
-    try {
-      return await this.valid(row.value);
-    } catch {
-      return NONE;
-    }
+    // What was valid when saved: an Odoo template archived since drops out alone, not the rest with it.
+    const v = (row.value ?? {}) as Record<string, unknown>;
+    const versions = (Array.isArray(v.versions) ? v.versions : []).filter((x) =>
+      odooVersions.includes(x as OdooVersion),
+    ) as OdooVersion[];
+    const saved = (Array.isArray(v.templates) ? v.templates : []).filter((x) => isUuid(x)) as string[];
+    const usable =
+      saved.length === 0
+        ? []
+        : await this.deps.db
+            .selectFrom('odoo_templates')
+            .select('id')
+            .where('id', 'in', saved)
+            .where('archived_at', 'is', null)
+            .execute();
+    return { versions, templates: saved.filter((id) => usable.some((u) => u.id === id)) };
   }
 
   private async valid(input: unknown): Promise<WarmSettings> {
