@@ -255,7 +255,11 @@ describe('the grace end against a resume', () => {
       { timeout: 30_000, interval: 100 },
     );
     // The instance as a start or stop by someone leaves it (the stand-in runtime runs no Odoo).
+    // Marina stamps operations with its clock (the test's, standing still): these are stamped with it
+    // too, a second apart, and what Marina queues next comes a second later.
+    const second = () => t.clock.set(new Date(t.clock.now().getTime() + 1000));
     const last = async (kind: 'instance.start' | 'instance.stop', actor: string) => {
+      second();
       const status = kind === 'instance.stop' ? 'stopped' : 'running';
       await t.db.updateTable('instances').set({ status }).where('id', '=', made.instance.id).execute();
       await t.db
@@ -274,8 +278,10 @@ describe('the grace end against a resume', () => {
           error: null,
           actor_id: null,
           actor_label: actor,
+          created_at: t.clock.now(),
         })
         .execute();
+      second();
     };
     const lifecycleStarts = () =>
       t.db
@@ -287,6 +293,9 @@ describe('the grace end against a resume', () => {
         .execute();
     const tick = async () => (await t.services.lifecycleTicker.tick()).started;
 
+    // Whatever provisioning came to (health may find another test's server on the port): not running
+    // when suspended, so that the resume has nothing of its own to start.
+    await t.db.updateTable('instances').set({ status: 'stopped' }).where('id', '=', made.instance.id).execute();
     // Stopped by the suspension: nothing starts while it lasts.
     await call('POST', `/api/v1/organizations/${orgId}/subscription/suspend`, { reason: 'unpaid' });
     await last('instance.stop', 'lifecycle');
