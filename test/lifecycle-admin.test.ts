@@ -48,6 +48,33 @@ async function plan(slug: string, prices: { currency: string; period: 'month' | 
   return row.id;
 }
 
+/**
+ * A paid organization with one instance: a Marina whose runtime is the in-memory stand-in (an
+ * instance row needs the create to pass), job workers running.
+ */
+async function paidWithInstance(namespace: string) {
+  await t.close();
+  t = await createTestApp(
+    {
+      MARINA_ODOO_DATABASE_URL: inject('postgresAdminUrl'),
+      MARINA_ODOO_17_IMAGE: IMAGE,
+      MARINA_NAMESPACE: `${namespace}${process.pid}`,
+      MARINA_INSTANCE_BIND: '127.0.0.1',
+      MARINA_LIFECYCLE_INTERVAL_S: '3600',
+    },
+    { runtime: () => new MemoryRuntime({ images: [IMAGE] }) },
+  );
+  await t.services.startBackground();
+  admin = await adminBrowser(t);
+  const orgId = await organization('acme', 'ACME');
+  const planId = await plan('starter');
+  const call = as(t, admin);
+  await call('POST', `/api/v1/organizations/${orgId}/subscription`, { planId, trial: false });
+  const project = await makeProject(call, { organization: 'acme' });
+  const made = await requestInstance(call, { project: project.id });
+  return { orgId, call, made };
+}
+
 const outbox = (orgId: string) =>
   t.db
     .selectFrom('mail_outbox')
@@ -163,26 +190,8 @@ describe('the grace end against a resume', () => {
   });
 
   it('claims no instance for a grace end whose tick read the suspension before a resume', async () => {
-    // An instance row needs the create to pass: the in-memory runtime stands in for Docker.
-    await t.close();
-    t = await createTestApp(
-      {
-        MARINA_ODOO_DATABASE_URL: inject('postgresAdminUrl'),
-        MARINA_ODOO_17_IMAGE: IMAGE,
-        MARINA_NAMESPACE: `mtlcadmin${process.pid}`,
-        MARINA_INSTANCE_BIND: '127.0.0.1',
-        MARINA_LIFECYCLE_INTERVAL_S: '3600',
-      },
-      { runtime: () => new MemoryRuntime({ images: [IMAGE] }) },
-    );
-    await t.services.startBackground();
-    admin = await adminBrowser(t);
-    const orgId = await organization('acme', 'ACME');
-    const planId = await plan('starter');
-    const call = as(t, admin);
-    await call('POST', `/api/v1/organizations/${orgId}/subscription`, { planId, trial: false });
-    const project = await makeProject(call, { organization: 'acme' });
-    const { instance, job } = await requestInstance(call, { project: project.id });
+    const { orgId, call, made } = await paidWithInstance('mtlcadmin');
+    const { instance, job } = made;
     // The stand-in runs no Odoo: provisioning fails, leaving an instance no job holds.
     await vi.waitFor(
       async () => {
@@ -224,25 +233,7 @@ describe('the grace end against a resume', () => {
     expect(sub[0]).toMatchObject({ status: 'active', deletion_started_at: null });
   });
   it('starts at the next tick what a resume could not start while a job held it, and nothing a person stopped', async () => {
-    await t.close();
-    t = await createTestApp(
-      {
-        MARINA_ODOO_DATABASE_URL: inject('postgresAdminUrl'),
-        MARINA_ODOO_17_IMAGE: IMAGE,
-        MARINA_NAMESPACE: `mtlcresume${process.pid}`,
-        MARINA_INSTANCE_BIND: '127.0.0.1',
-        MARINA_LIFECYCLE_INTERVAL_S: '3600',
-      },
-      { runtime: () => new MemoryRuntime({ images: [IMAGE] }) },
-    );
-    await t.services.startBackground();
-    admin = await adminBrowser(t);
-    const orgId = await organization('acme', 'ACME');
-    const planId = await plan('starter');
-    const call = as(t, admin);
-    await call('POST', `/api/v1/organizations/${orgId}/subscription`, { planId, trial: false });
-    const project = await makeProject(call, { organization: 'acme' });
-    const made = await requestInstance(call, { project: project.id });
+    const { orgId, call, made } = await paidWithInstance('mtlcresume');
     await vi.waitFor(
       async () => {
         const op = await t.db

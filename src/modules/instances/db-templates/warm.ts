@@ -120,16 +120,20 @@ export class WarmTemplates {
       odooVersions.includes(x as OdooVersion),
     ) as OdooVersion[];
     const saved = (Array.isArray(v.templates) ? v.templates : []).filter((x) => isUuid(x)) as string[];
-    const usable =
-      saved.length === 0
-        ? []
-        : await this.deps.db
-            .selectFrom('odoo_templates')
-            .select('id')
-            .where('id', 'in', saved)
-            .where('archived_at', 'is', null)
-            .execute();
-    return { versions, templates: saved.filter((id) => usable.some((u) => u.id === id)) };
+    const usable = await this.usable(saved);
+    return { versions, templates: saved.filter((id) => usable.has(id)) };
+  }
+
+  /** Of these Odoo template ids, those that exist and are not archived. */
+  private async usable(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.deps.db
+      .selectFrom('odoo_templates')
+      .select('id')
+      .where('id', 'in', ids)
+      .where('archived_at', 'is', null)
+      .execute();
+    return new Set(rows.map((r) => r.id));
   }
 
   private async valid(input: unknown): Promise<WarmSettings> {
@@ -141,16 +145,9 @@ export class WarmTemplates {
     if (!Array.isArray(templates) || templates.length > 50 || !templates.every((x) => isUuid(x)))
       throw invalid('templates', 'templates lists up to 50 ids of Odoo templates.');
     const unique = [...new Set(templates as string[])];
-    if (unique.length > 0) {
-      const found = await this.deps.db
-        .selectFrom('odoo_templates')
-        .select('id')
-        .where('id', 'in', unique)
-        .where('archived_at', 'is', null)
-        .execute();
-      const missing = unique.filter((id) => !found.some((f) => f.id === id));
-      if (missing.length > 0) throw invalid('templates', `No usable Odoo template ${missing[0]}.`);
-    }
+    const usable = await this.usable(unique);
+    const missing = unique.find((id) => !usable.has(id));
+    if (missing) throw invalid('templates', `No usable Odoo template ${missing}.`);
     return { versions: [...new Set(versions as OdooVersion[])], templates: unique };
   }
 }
