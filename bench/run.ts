@@ -2,7 +2,8 @@
  * npm run bench — Marina's numbers on this machine: the foundation (embedded database, sign-in,
  * API throughput, audit queries, memory), provisioning, logs, backups, offsite copies, the edge under
  * change (domains, reloads), Marina's own metric series and what watching costs, and repository updates
- * (on real Odoo 17 only, with ODOO_SOURCE). Bounded in time; loopback only.
+ * (on real Odoo 17 only, with ODOO_SOURCE), and Marina with 500 instances and 2,000 rows (scale).
+ * Bounded in time; loopback only.
  */
 import { backupsBench } from './backups.js';
 import { edgeBench } from './edge.js';
@@ -14,6 +15,7 @@ import { metricsSeriesBench } from './metrics-series.js';
 import { offsiteBench } from './offsite.js';
 import { provisioningBench } from './provisioning.js';
 import { repositoriesBench } from './repositories.js';
+import { scaleBench } from './scale.js';
 import { signupBench } from './signup.js';
 import { soakBench } from './soak.js';
 
@@ -27,6 +29,7 @@ const benches: Record<string, () => Promise<void>> = {
   edge: edgeBench,
   repositories: repositoriesBench,
   signup: signupBench,
+  scale: scaleBench,
   'metrics-series': metricsSeriesBench,
   'metrics-scrape': metricsScrapeBench,
   'metrics-cost': metricsCostBench,

@@ -4156,11 +4156,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Instances you can see */
+        /** Instances you can see, newest first: every one, or a page of them with `limit` (then `cursor` for the next) */
         get: {
             parameters: {
                 query?: {
                     project?: string;
+                    organization?: string;
+                    limit?: number;
+                    cursor?: string;
                 };
                 header?: never;
                 path?: never;
@@ -4207,6 +4210,8 @@ export interface paths {
                                 /** Format: date-time */
                                 createdAt: string;
                             }[];
+                            /** @description The `cursor` of the next page; null on the last page and without `limit` */
+                            nextCursor: string | null;
                         };
                     };
                 };

@@ -40,6 +40,7 @@ import { auditRoutes } from '../platform/audit/routes.js';
 import { MarinaError } from '../platform/errors.js';
 import { CSRF_HEADER, registerAuthentication, trustProxyOption } from '../platform/http/auth.js';
 import { registerErrorHandling, sendError } from '../platform/http/errors.js';
+import { registerSerialization } from '../platform/http/serialization.js';
 import { registerEventStreams } from '../platform/http/sse.js';
 import { registerValidation } from '../platform/http/validation.js';
 import { jobRoutes } from '../platform/jobs/routes.js';
@@ -74,6 +75,7 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
 
   registerErrorHandling(app);
   registerValidation(app);
+  registerSerialization(app);
   // Only JSON bodies: a form post from another site must not reach a route.
   app.removeContentTypeParser('text/plain');
   await app.register(fastifyCookie);

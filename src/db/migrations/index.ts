@@ -28,6 +28,7 @@ import * as metricsTokenScope from './0027_metrics_token_scope.js';
 import * as uptimeAlerts from './0028_uptime_alerts.js';
 import * as billing from './0029_billing.js';
 import * as databaseTemplates from './0030_database_templates.js';
+import * as listIndexes from './0031_list_indexes.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -60,4 +61,5 @@ export const migrations: Record<string, Migration> = {
   '0028_uptime_alerts': uptimeAlerts,
   '0029_billing': billing,
   '0030_database_templates': databaseTemplates,
+  '0031_list_indexes': listIndexes,
 };

@@ -46,14 +46,36 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     {
       schema: {
         tags: ['instances'],
-        summary: 'Instances you can see',
-        querystring: Type.Object({ project: Type.Optional(Uuid) }, { additionalProperties: false }),
-        response: responses({ 200: Type.Object({ instances: Type.Array(Instance) }) }),
+        summary:
+          'Instances you can see, newest first: every one, or a page of them with `limit` (then `cursor` for the next)',
+        querystring: Type.Object(
+          {
+            project: Type.Optional(Uuid),
+            organization: Type.Optional(Uuid),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            cursor: Type.Optional(Uuid),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({
+          200: Type.Object({
+            instances: Type.Array(Instance),
+            nextCursor: Type.Union([Type.String(), Type.Null()], {
+              description: 'The `cursor` of the next page; null on the last page and without `limit`',
+            }),
+          }),
+        }),
       },
     },
-    async (request) => ({
-      instances: await instances.list(contextOf(request).actor, { projectId: request.query.project }),
-    }),
+    async (request) => {
+      const q = request.query;
+      return instances.page(contextOf(request).actor, {
+        projectId: q.project,
+        organizationId: q.organization,
+        limit: q.limit,
+        cursor: q.cursor,
+      });
+    },
   );
 
   app.post(
@@ -101,10 +123,10 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
     },
     async (request, reply) => {
       const actor = contextOf(request).actor;
-      const visible = new Set((await instances.list(actor)).map((i) => i.id));
+      const visible = await instances.visibleIds(actor);
       // The stream itself stays allowed; what it shows shrinks to what the user may still see.
       const stream = openEventStream(request, reply, async (now) => {
-        const still = new Set((await instances.list(now)).map((i) => i.id));
+        const still = await instances.visibleIds(now);
         for (const id of visible) {
           if (still.has(id)) continue;
           visible.delete(id);

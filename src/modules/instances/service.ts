@@ -3,7 +3,7 @@ import type { Static } from 'typebox';
 import type { MarinaConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import type { Instance, InstanceStatus } from '../../db/schema.js';
-import { memberOrganizations, requireAccess, requirePlatformAdmin } from '../../platform/access.js';
+import { requireAccess, requirePlatformAdmin } from '../../platform/access.js';
 import type { AuditService } from '../../platform/audit/service.js';
 import type { ActionOn } from '../../platform/audit/vocabulary.js';
 import type { Clock } from '../../platform/clock.js';
@@ -23,6 +23,7 @@ import type { ProjectService } from '../projects/service.js';
 import { type AdminPasswordRecord, credentialsOrigin } from './admin-password.js';
 import { freeInstancePort, type InsertNewDeps, insertNewInstance, type NewInstanceJob } from './insert-new.js';
 import { deleteJob, lifecycleJobs, provisionJob, restartJob } from './job-specs.js';
+import { type InstanceListQuery, type ListedInstance, listInstances, visibleInstanceIds } from './list.js';
 import { type NewInstanceFields, type NewInstanceInput, validateNewInstance } from './new-instance.js';
 import { ODOO_HTTP_PORT } from './odoo-container.js';
 import { type RestartAllTarget, restartAllSelection } from './restart-all.js';
@@ -128,7 +129,7 @@ export class InstanceService {
     return runtime.address(instance.container_name, network);
   }
 
-  view(i: Instance): InstanceView {
+  view(i: ListedInstance): InstanceView {
     return {
       id: i.id,
       organizationId: i.organization_id,
@@ -173,12 +174,22 @@ export class InstanceService {
   }
 
   async list(actor: Actor, filter: { projectId?: string } = {}): Promise<InstanceView[]> {
-    let q = this.deps.db.selectFrom('instances').selectAll();
-    if (actor.kind === 'user' && !actor.isPlatformAdmin) {
-      q = q.where('organization_id', 'in', memberOrganizations(this.deps.db, actor));
-    }
-    if (filter.projectId) q = q.where('project_id', '=', (await this.deps.projects.get(actor, filter.projectId)).id);
-    return (await q.orderBy('created_at', 'desc').execute()).map((i) => this.view(i));
+    return (await this.page(actor, filter)).instances;
+  }
+
+  /** Instances the actor can see, newest first; a page of them with a limit (and the next page's cursor). */
+  async page(
+    actor: Actor,
+    query: InstanceListQuery,
+  ): Promise<{ instances: InstanceView[]; nextCursor: string | null }> {
+    if (query.projectId) query = { ...query, projectId: (await this.deps.projects.get(actor, query.projectId)).id };
+    if (query.organizationId) await requireAccess(this.deps.db, actor, query.organizationId, 'viewer', 'Organization');
+    const { rows, nextCursor } = await listInstances(this.deps.db, actor, query);
+    return { instances: rows.map((i) => this.view(i)), nextCursor };
+  }
+
+  visibleIds(actor: Actor): Promise<Set<string>> {
+    return visibleInstanceIds(this.deps.db, actor);
   }
 
   async setStatus(

@@ -67,6 +67,18 @@ export function statusFromState(current: InstanceStatus, state: WorkloadState | 
   return { status: 'exited', detail: `exited with code ${state.exitCode}`, startedAt: null };
 }
 
+/** Whether a container's listing says what the instance's record says (then there is nothing to inspect). */
+export function listingAgrees(instance: Pick<Instance, 'status' | 'health'>, seen: WorkloadState): boolean {
+  if (seen.restarting) return instance.status === 'restarting';
+  if (seen.running)
+    return (
+      (instance.status === 'running' || instance.status === 'unhealthy') &&
+      instance.health === seen.health &&
+      (seen.health === 'unhealthy') === (instance.status === 'unhealthy')
+    );
+  return instance.status === 'stopped' || instance.status === 'exited';
+}
+
 export interface StatusTrackerDeps {
   db: Db;
   hosts: HostService;
@@ -138,13 +150,20 @@ export class StatusTracker {
     }
   }
 
-  /** Inspects every known container of the host once; vanished ones become "missing". */
+  /**
+   * Lists the host's containers once; an instance whose container is gone becomes "missing", and
+   * only one whose listing disagrees with its record is inspected (for its start time and exit code).
+   */
   async reconcile(hostId: string): Promise<void> {
     const runtime = await this.deps.hosts.runtime(hostId);
+    const listed = new Map((await runtime.list(this.deps.namespace, 'odoo')).map((state) => [state.name, state]));
     const instances = await this.deps.db.selectFrom('instances').selectAll().where('host_id', '=', hostId).execute();
     for (const instance of instances) {
       if (JOB_OWNED.includes(instance.status)) continue;
-      await this.apply(instance, statusFromState(instance.status, await runtime.state(instance.container_name)));
+      const seen = listed.get(instance.container_name);
+      if (seen && listingAgrees(instance, seen)) continue;
+      const state = seen ? await runtime.state(instance.container_name) : undefined;
+      await this.apply(instance, statusFromState(instance.status, state));
     }
   }
 

@@ -282,18 +282,21 @@ export class LifecycleTicker {
     const stopped = await this.deps.db
       .selectFrom('instances')
       .innerJoin('subscriptions', 'subscriptions.organization_id', 'instances.organization_id')
-      .innerJoin(
+      // Only the stopped instances of organizations in good standing, each with its own last start or
+      // stop (an index read per instance), not every start and stop ever recorded.
+      .innerJoinLateral(
         (eb) =>
           eb
             .selectFrom('operations')
-            .distinctOn('target_id')
-            .select(['target_id', 'kind', 'actor_label'])
+            .select(['kind', 'actor_label'])
+            // operations.target_id is text (it names any kind of target).
+            .where(sql<boolean>`${sql.ref('operations.target_id')} = ${sql.ref('instances.id')}::text`)
             .where('kind', 'in', ['instance.start', 'instance.stop'])
-            .orderBy('target_id')
             .orderBy('created_at', 'desc')
+            .orderBy('id', 'desc')
+            .limit(1)
             .as('last'),
-        // operations.target_id is text (it names any kind of target).
-        (join) => join.on(sql<boolean>`${sql.ref('last.target_id')} = ${sql.ref('instances.id')}::text`),
+        (join) => join.onTrue(),
       )
       .select('instances.id')
       .where('subscriptions.status', 'not in', ['suspended', 'cancelled'])

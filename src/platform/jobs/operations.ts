@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { sql } from 'kysely';
 import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { Operation, OperationStatus } from '../../db/schema.js';
@@ -166,11 +167,12 @@ export class OperationService {
     if (query.before) {
       const before = await this.deps.db
         .selectFrom('operations')
-        .select(['created_at'])
+        .select(['created_at', 'id'])
         .where('id', '=', query.before)
         .executeTakeFirst();
       if (!before) throw new MarinaError('MARINA_E_VALIDATION', 'Unknown cursor.', { field: 'cursor' });
-      q = q.where('created_at', '<', before.created_at);
+      // Strictly after the cursor's (created_at, id): jobs queued in the same instant are neither skipped nor repeated.
+      q = q.where(sql<boolean>`(created_at, id) < (${before.created_at}, ${before.id})`);
     }
     const rows = await q
       .orderBy('created_at', 'desc')

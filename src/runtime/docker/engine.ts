@@ -413,9 +413,9 @@ export class DockerEngine {
       status: c.State,
       running: c.State === 'running',
       restarting: c.State === 'restarting',
-      exitCode: 0,
+      exitCode: Number(/^Exited \((\d+)\)/.exec(c.Status)?.[1] ?? 0),
       startedAt: null,
-      health: null,
+      health: healthInStatus(c.Status),
       labels: c.Labels,
     }));
   }
@@ -489,4 +489,11 @@ export class DockerEngine {
   async stats(containerId: string): Promise<Docker.ContainerStats> {
     return (await this.docker.getContainer(containerId).stats({ stream: false })) as Docker.ContainerStats;
   }
+}
+
+/** The health a listing shows in its status text: "Up 2 minutes (healthy)", "(health: starting)". */
+export function healthInStatus(status: string): string | null {
+  const found = /\((healthy|unhealthy|health: starting)\)/.exec(status)?.[1];
+  if (!found) return null;
+  return found === 'health: starting' ? 'starting' : found;
 }

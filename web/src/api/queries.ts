@@ -36,6 +36,7 @@ export const queryKeys = {
   instances: {
     all: ['instances'] as const,
     list: () => [...queryKeys.instances.all, 'list'] as const,
+    ofOrganization: (organizationId: string) => [...queryKeys.instances.all, 'organization', organizationId] as const,
     detail: (id: string) => [...queryKeys.instances.all, 'detail', id] as const,
     database: (id: string) => [...queryKeys.instances.all, 'database', id] as const,
   },
@@ -141,6 +142,15 @@ export const instancesQuery = () =>
   queryOptions({
     queryKey: queryKeys.instances.list(),
     queryFn: async () => (await call(api.GET('/api/v1/instances'))).instances,
+  });
+
+/** One organization's instances (its page), not every instance the user can see. */
+export const organizationInstancesQuery = (organizationId: string) =>
+  queryOptions({
+    queryKey: queryKeys.instances.ofOrganization(organizationId),
+    queryFn: async () =>
+      (await call(api.GET('/api/v1/instances', { params: { query: { organization: organizationId } } }))).instances,
+    enabled: Boolean(organizationId),
   });
 
 export const instanceQuery = (id: string) =>

@@ -1,4 +1,5 @@
 import { Fragment, type HTMLAttributes, type ReactNode, type TdHTMLAttributes } from 'react';
+import { type VirtualRowMeasure, VirtualTableBody } from './VirtualTableBody';
 
 /** `data-*` attributes, which tests and styles select rows by. */
 type DataAttributes = { [attribute: `data-${string}`]: string | number | boolean | null | undefined };
@@ -52,7 +53,17 @@ interface DataTableProps<Row> {
   empty?: ReactNode;
   /** Inside a scrolling wrapper (the default), or bare inside another table's details. */
   wrap?: boolean;
+  /**
+   * Long lists: past this many rows (`true`: past {@link VIRTUAL_ABOVE}), only the rows in view are
+   * in the page, as the window scrolls; shorter lists stay whole.
+   */
+  virtual?: boolean | number;
+  /** A virtual row's height before it is measured (px): a good guess keeps the scroll bar still. */
+  virtualRowHeight?: number;
 }
+
+/** How many rows a virtual table shows whole. */
+export const VIRTUAL_ABOVE = 100;
 
 /** The one list table: headings, rows, optional details rows, and what to show when the list is empty. */
 export function DataTable<Row>({
@@ -66,9 +77,34 @@ export function DataTable<Row>({
   className,
   empty = null,
   wrap = true,
+  virtual = false,
+  virtualRowHeight,
 }: DataTableProps<Row>) {
   if (rows.length === 0) return <>{empty}</>;
   const columns = maybeColumns.filter((column): column is Column<Row> => Boolean(column));
+  const virtualAbove = virtual === true ? VIRTUAL_ABOVE : virtual === false ? Number.POSITIVE_INFINITY : virtual;
+  /** One row, its details row under it when open; a virtual row's first <tr> is measured. */
+  const renderRow = (row: Row, measure?: VirtualRowMeasure) => {
+    const details = rowDetails?.(row);
+    const { className: detailsClass, ...detailsAttributes } = (details && detailsProps?.(row)) || {};
+    return (
+      <>
+        <tr {...rowProps?.(row)} {...measure}>
+          {columns.map((column, index) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: columns are a fixed list, in a fixed order.
+            <td key={index} {...cellAttributes(column, row)}>
+              {column.cell(row)}
+            </td>
+          ))}
+        </tr>
+        {details ? (
+          <tr {...detailsAttributes} className={detailsClass ? `details-row ${detailsClass}` : 'details-row'}>
+            <td colSpan={columns.length}>{details}</td>
+          </tr>
+        ) : null}
+      </>
+    );
+  };
   const table = (
     <table className={className ? `table ${className}` : 'table'} aria-label={label}>
       <thead>
@@ -81,29 +117,21 @@ export function DataTable<Row>({
           ))}
         </tr>
       </thead>
-      <tbody>
-        {rows.map((row) => {
-          const details = rowDetails?.(row);
-          const { className: detailsClass, ...detailsAttributes } = (details && detailsProps?.(row)) || {};
-          return (
-            <Fragment key={rowKey(row)}>
-              <tr {...rowProps?.(row)}>
-                {columns.map((column, index) => (
-                  // biome-ignore lint/suspicious/noArrayIndexKey: columns are a fixed list, in a fixed order.
-                  <td key={index} {...cellAttributes(column, row)}>
-                    {column.cell(row)}
-                  </td>
-                ))}
-              </tr>
-              {details ? (
-                <tr {...detailsAttributes} className={detailsClass ? `details-row ${detailsClass}` : 'details-row'}>
-                  <td colSpan={columns.length}>{details}</td>
-                </tr>
-              ) : null}
-            </Fragment>
-          );
-        })}
-      </tbody>
+      {rows.length > virtualAbove ? (
+        <VirtualTableBody
+          rows={rows}
+          rowKey={rowKey}
+          columnCount={columns.length}
+          renderRow={renderRow}
+          rowHeight={virtualRowHeight}
+        />
+      ) : (
+        <tbody>
+          {rows.map((row) => (
+            <Fragment key={rowKey(row)}>{renderRow(row)}</Fragment>
+          ))}
+        </tbody>
+      )}
     </table>
   );
   return wrap ? <div className="table-wrap">{table}</div> : table;

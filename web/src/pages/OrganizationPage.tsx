@@ -3,7 +3,13 @@ import { lazy, Suspense, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
-import { destinationsQuery, instancesQuery, membersQuery, organizationQuery, queryKeys } from '../api/queries';
+import {
+  destinationsQuery,
+  membersQuery,
+  organizationInstancesQuery,
+  organizationQuery,
+  queryKeys,
+} from '../api/queries';
 import { type Member, type Organization, type Role, roles } from '../api/types';
 import { AccountSwitch } from '../components/AccountSwitch';
 import { Alert } from '../components/Alert';
@@ -160,9 +166,9 @@ export function OrganizationPage() {
   const [adding, setAdding] = useState(false);
   const queryClient = useQueryClient();
   const org = useQuery(organizationQuery(slug));
-  const instances = useQuery(instancesQuery());
-  // The address names the organization by slug; its destinations are asked for by id, once known.
+  // The address names the organization by slug; its instances and destinations are asked for by id, once known.
   const organizationId = org.data?.id ?? '';
+  const instances = useQuery(organizationInstancesQuery(organizationId));
   const destinations = useQuery({ ...destinationsQuery({ organizationId }), enabled: Boolean(organizationId) });
   const members = useQuery(membersQuery(slug));
   const incidents = useQuery({ ...incidentsQuery(organizationId), enabled: Boolean(organizationId) });
@@ -235,9 +241,7 @@ export function OrganizationPage() {
         </div>
         <div className="stat card">
           <span className="stat-label">Instances</span>
-          <span className="stat-value">
-            {instances.data ? instances.data.filter((i) => i.organizationId === organization.id).length : '—'}
-          </span>
+          <span className="stat-value">{instances.data ? instances.data.length : '—'}</span>
           <Link className="stat-link" to="/instances">
             Open instances
           </Link>
