@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,9 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instanceRow } from '../../bench/scale-seed.js';
 import { LOCAL_HOST_ID } from '../../src/modules/hosts/hosts.js';
-import { runtimeNames } from '../../src/modules/instances/odoo-container.js';
-import { sealedAt } from '../../src/platform/secrets/sealed-columns.js';
 import { SecretBox } from '../../src/platform/secrets/secret-box.js';
 import { MemoryRuntime } from '../../src/runtime/memory.js';
 import { adminBrowser, as, createTestApp, STRONG_PASSWORD, type TestApp } from '../helpers/app.js';
@@ -53,30 +51,18 @@ async function seedInstances(organizationId: string, projectId: string): Promise
   for (let from = 0; from < COUNT; from += CHUNK) {
     const values = Array.from({ length: Math.min(CHUNK, COUNT - from) }, (_, j) => {
       const i = from + j;
-      const id = randomUUID();
-      const names = runtimeNames(t.config.namespace, id);
-      ids.set(nameOf(i), id);
-      return {
-        id,
-        organization_id: organizationId,
-        project_id: projectId,
+      const row = instanceRow(box, t.config.namespace, {
+        organizationId,
+        projectId,
         name: nameOf(i),
+        status: 'stopped',
+        httpPort: FIRST_PORT + i,
+      });
+      ids.set(nameOf(i), row.id);
+      return {
+        ...row,
         stage: i % 3 === 0 ? ('production' as const) : ('staging' as const),
-        odoo_version: '17.0',
-        host_id: LOCAL_HOST_ID,
-        db_name: names.dbName,
-        db_password: box.seal(`db-${id}`, sealedAt('instances', 'db_password', id)),
-        master_password: box.seal(`master-${id}`, sealedAt('instances', 'master_password', id)),
-        admin_login: 'admin@acme.test',
-        admin_password: box.seal(`admin-${id}`, sealedAt('instances', 'admin_password', id)),
-        language: 'en_US',
-        country: null,
-        cpus: 1,
         memory_mb: 1024,
-        container_name: names.containerName,
-        volume_name: names.volumeName,
-        http_port: FIRST_PORT + i,
-        status: 'stopped' as const,
         // One second apart, newest first: the list's order is the names' order.
         created_at: new Date(now - i * 1000),
       };
