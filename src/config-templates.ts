@@ -1,7 +1,7 @@
 import type { FieldReader } from './config-edge.js';
 import { integer } from './config-parse.js';
 
-/** Template databases for fast provisioning (src/modules/instances/db-templates); split from config.ts. */
+/** Template databases for fast provisioning (src/modules/instances/db-templates), and restores' undo; split from config.ts. */
 export interface DatabaseTemplatesConfig {
   /** Off: every instance is initialized by Odoo itself (the cold path). */
   enabled: boolean;
@@ -27,10 +27,19 @@ export const templateFields = {
     describe: 'an integer from 1 to 365 (days)',
     parse: integer(1, 365),
   },
+  restoreUndoHours: {
+    env: 'MARINA_RESTORE_UNDO_HOURS',
+    describe: 'an integer from 0 to 720 (hours the data a restore replaced is kept for its undo; 0: not kept)',
+    parse: integer(0, 720),
+  },
 };
 
-export function readTemplatesConfig(read: FieldReader): { databaseTemplates: DatabaseTemplatesConfig } {
+export function readTemplatesConfig(read: FieldReader): {
+  databaseTemplates: DatabaseTemplatesConfig;
+  restoreUndoHours: number;
+} {
   return {
+    restoreUndoHours: read(templateFields.restoreUndoHours, 24),
     databaseTemplates: {
       enabled: read(templateFields.enabled, true),
       maxPerServer: read(templateFields.maxPerServer, 8),

@@ -74,6 +74,7 @@ export interface MarinaConfig {
   uptime: monitoring.UptimeConfig;
   alerts: monitoring.AlertsConfig;
   databaseTemplates: DatabaseTemplatesConfig;
+  restoreUndoHours: number;
 }
 
 /** The mail catcher (src/modules/mail/catcher.ts). */

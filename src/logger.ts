@@ -1,8 +1,15 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import pino, { type Logger, type StreamEntry } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { MarinaConfig } from './config.js';
+
+/**
+ * pino-pretty is only loaded for a terminal: a server logs JSON. Loaded synchronously (it is
+ * CommonJS), as a logger is made before anything is awaited.
+ */
+const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
 /** Paths whose values never reach a log line, wherever they appear in a logged object. */
 export const redactedPaths = [
@@ -55,7 +62,7 @@ export function createLogger(config: Pick<MarinaConfig, 'logLevel' | 'logFormat'
     {
       level: config.logLevel === 'silent' ? 'fatal' : config.logLevel,
       stream: prettyOut
-        ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' })
+        ? loadPretty()({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' })
         : process.stdout,
     },
   ];

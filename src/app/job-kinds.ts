@@ -1,9 +1,11 @@
 import {
   cloneJob,
   createBackupJob,
+  expireUndoJob,
   exportDumpJob,
   restoreJob,
   retentionJob,
+  undoRestoreJob,
   verifyBackupJob,
 } from '../modules/backups/jobs/specs.js';
 import { modulesJob, reconfigureJob, repositoryUpdateJob } from '../modules/code/job-specs.js';
@@ -25,6 +27,8 @@ export const jobSpecs = [
   retentionJob,
   restoreJob,
   cloneJob,
+  undoRestoreJob,
+  expireUndoJob,
   copyRetryJob,
   repositoryUpdateJob,
   reconfigureJob,

@@ -169,6 +169,7 @@ export function createServices({
   });
   const backups = createBackupsModule({
     db,
+    logger,
     clock,
     audit,
     operations,
@@ -424,6 +425,8 @@ export function createServices({
       signup.signupTicker.start(config.selfService.lifecycleIntervalMs);
       // Template databases a platform admin keeps built ahead, then hourly (a new image, one expired).
       instances.warmTemplates.start();
+      // What restores kept as their undo is deleted once its time is up (also caught up after downtime).
+      backups.restoreUndo.start();
       if (local.state === 'reachable') {
         // Say at start-up what does not add up; removing is an admin's decision.
         const report = await instances.reconcile.report().catch(() => undefined);
@@ -441,6 +444,7 @@ export function createServices({
       await billing.billingTicker.stop();
       await signup.signupTicker.stop();
       await instances.warmTemplates.stop();
+      await backups.restoreUndo.stop();
       // Also when never started: a send triggered by an enqueue may be running.
       await notices.notices.stop();
       if (!started) return;

@@ -3,6 +3,7 @@ import type { MarinaClient } from './api/client.js';
 import type { InstanceStage, Json } from './api/types.js';
 import { CliUsageError } from './errors.js';
 import { registerInstanceCredentialCommands } from './instance-credentials.js';
+import { registerInstanceUndoCommand, undoJob, undoLines } from './instance-undo.js';
 import { ago, printJson, table } from './output.js';
 import { finish, watchJob } from './progress.js';
 import { resolveInstance, resolveProject } from './resolve.js';
@@ -66,8 +67,9 @@ export function registerInstanceCommands(program: Command, client: () => Promise
       if (opts.json) return printJson(rows);
       console.log(
         table(
-          // The table shows flat fields only: where the admin password comes from is `credentials`'s.
-          rows.map(({ credentialsOrigin: _origin, ...i }) => ({
+          // The table shows flat fields only: where the admin password comes from is `credentials`'s,
+          // a kept undo is `show`'s.
+          rows.map(({ credentialsOrigin: _origin, undo: _undo, ...i }) => ({
             ...i,
             version: i.odooVersion,
             uptime: uptime(i.startedAt),
@@ -156,6 +158,7 @@ export function registerInstanceCommands(program: Command, client: () => Promise
         .call(c.api.GET('/api/v1/instances/{id}/stats', { params: { path: { id: instance.id } } }))
         .catch(() => ({ stats: {} as Partial<Stats> }));
       if (opts.json) return printJson({ instance, stats });
+      const undoneBy = await undoJob(c, instance.undo);
       const mb = (v: unknown) => (typeof v === 'number' ? `${Math.round(v / 1024 / 1024)} MB` : '-');
       console.log(
         `${instance.name} (${instance.stage}, Odoo ${instance.odooVersion}) — ${instance.status}${instance.statusDetail ? `: ${instance.statusDetail}` : ''}`,
@@ -169,6 +172,7 @@ export function registerInstanceCommands(program: Command, client: () => Promise
       console.log(
         `  Database:   ${mb(stats.databaseBytes)}   Filestore: ${mb(stats.filestoreBytes)}\n  Id:         ${instance.id}`,
       );
+      for (const line of undoLines(instance.undo, { ref, job: undoneBy })) console.log(line);
     });
   for (const action of ['start', 'stop', 'restart'] as const) {
     instances
@@ -206,4 +210,5 @@ export function registerInstanceCommands(program: Command, client: () => Promise
       await finish(c, job, opts.wait, opts.json ?? false);
     });
   registerInstanceCredentialCommands(instances, client);
+  registerInstanceUndoCommand(instances, client);
 }

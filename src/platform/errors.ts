@@ -287,6 +287,12 @@ export const errorCatalog = {
     hint: 'Wait for the backup to complete, or use another backup or an offsite copy of this one.',
     group: 'backups',
   },
+  MARINA_E_NOTHING_TO_UNDO: {
+    status: 409,
+    message: 'Nothing is kept to swap back: no restore or clone replaced this instance’s data, or its undo expired.',
+    hint: 'Restore a backup instead: the instance’s backups list shows what there is.',
+    group: 'backups',
+  },
   MARINA_E_COPY_FAILED: {
     status: 502,
     message: 'An offsite copy could not be made or verified; the backup stays on this server.',

@@ -305,7 +305,7 @@ describe('backups in the web UI', () => {
       await row.getByRole('button', { name: 'Restore', exact: true }).click();
       const dialog = page.getByRole('dialog', { name: 'Restore backup' });
       expect(await dialog.getByRole('radio', { name: 'This instance' }).isChecked()).toBe(true);
-      await dialog.getByText('Marina first takes a safety backup').waitFor();
+      await dialog.getByText('Its current data is kept aside as the undo').waitFor();
       await dialog.getByRole('radio', { name: 'A new instance' }).check();
       await dialog.getByLabel('Instance name').waitFor();
       expect(await dialog.getByRole('checkbox', { name: 'Neutralize the copy' }).isChecked()).toBe(true);
@@ -326,8 +326,10 @@ describe('backups in the web UI', () => {
           timeout: 30_000,
         })
         .toBe('running');
-      // The safety backup taken before the restore is listed too.
-      await backupsTable().locator('tr').filter({ hasText: 'Before a restore' }).waitFor({ timeout: 20_000 });
+      // No safety backup any more: the replaced data is the undo, offered on the instance page.
+      await expect
+        .poll(async () => (await as(t, admin)('GET', `/api/v1/instances/${instance.id}`)).json().instance.undo)
+        .not.toBeNull();
       await snap('b-04-backups-tab-after-restore');
     },
     JOB_TIMEOUT,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downtimeMs, pollLive } from '../../bench/live-poll.js';
 import { databaseExists, roleExists, type ServerConnection, withClient } from '../../src/adapters/postgres/admin.js';
 import { as, type Browser, type TestApp } from '../helpers/app.js';
 import {
@@ -17,7 +18,7 @@ import {
 } from '../helpers/docker.js';
 import { followJob } from '../helpers/jobs.js';
 import { odooSource, rpcLogin } from '../helpers/odoo.js';
-import { callKw, execIn, odooSession, waitForOdoo } from './odoo-session.js';
+import { callKw, execIn, odooSession, partnerName, waitForOdoo } from './odoo-session.js';
 
 /**
  * Backups, restores, clones and imports through Marina's API against REAL Odoo 17 (ODOO_SOURCE):
@@ -328,6 +329,8 @@ describe.skipIf(!source)('real Odoo 17: backups, restores, clones and imports', 
     await sql(production.dbName, "insert into ir_config_parameter (key, value) values ('marina.test.changed', 'yes')");
     const uuidBefore = await param(production.dbName, 'database.uuid');
 
+    // A user keeps reading the company's name throughout: Odoo serves while the backup loads.
+    const live = pollLive(partnerName(production, credentials, company[0]?.id ?? 0));
     started = Date.now();
     const restore = await as(t, admin)('POST', `/api/v1/backups/${nativeBackup.id}/restore`, {
       confirm: production.name,
@@ -337,16 +340,15 @@ describe.skipIf(!source)('real Odoo 17: backups, restores, clones and imports', 
     timings.nativeRestore = Date.now() - started;
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
-    expect(job.steps.map((s) => s.name)).toEqual([
-      'verify',
-      'stop',
-      'safety-backup',
-      'load',
-      'swap',
-      'start',
-      'health',
-      'cleanup',
-    ]);
+    expect(job.steps.map((s) => s.name)).toEqual(['verify', 'load', 'stop', 'swap', 'start', 'health', 'cleanup']);
+    await waitForOdoo(production.url, 60_000);
+    const answers = await live.stop();
+    timings.restoreDowntime = downtimeMs(answers);
+    const served = answers.flatMap((a) => (a.value === undefined ? [] : [a.value]));
+    expect(served[0]).toBe('CHANGED AFTER BACKUP');
+    expect(served.at(-1)).toBe(original);
+    // Once the restored data answered, the old data never did again.
+    expect(served.slice(served.indexOf(original))).not.toContain('CHANGED AFTER BACKUP');
 
     const names = await sql<{ name: string }>(production.dbName, 'select name from res_partner where id = $1', [
       company[0]?.id,
@@ -362,11 +364,21 @@ describe.skipIf(!source)('real Odoo 17: backups, restores, clones and imports', 
     expect(login.result?.uid).toBe(2);
     // Odoo itself serves the restored data.
     const session = await odooSession(production.url, production.dbName, credentials.login, credentials.password);
-    const [served] = await callKw<{ name: string }[]>(production.url, session, 'res.partner', 'read', [
+    const [read] = await callKw<{ name: string }[]>(production.url, session, 'res.partner', 'read', [
       [company[0]?.id],
       ['name'],
     ]);
-    expect(served?.name).toBe(original);
+    expect(read?.name).toBe(original);
+
+    // The undo swaps the replaced data back: the change is there again, and users log in.
+    const undo = await as(t, admin)('POST', `/api/v1/instances/${production.id}/undo-restore`, {
+      confirm: production.name,
+    });
+    expect(undo.statusCode, undo.body).toBe(202);
+    const undone = await jobOf(undo.json().job.id, 240_000);
+    expect(undone.job.error).toBeNull();
+    expect(await param(production.dbName, 'marina.test.changed')).toBe('yes');
+    expect(await partnerName(production, credentials, company[0]?.id ?? 0)()).toBe('CHANGED AFTER BACKUP');
   });
 
   it('clones production into a new staging instance, neutralized, while production keeps its connection', {

@@ -64,3 +64,34 @@ export async function execIn(containerId: string, cmd: string[]): Promise<string
   });
   return out;
 }
+
+/**
+ * Reads a partner's name the way an API client does, with no session: each call signs in with
+ * the password (JSON-RPC `execute_kw`), so it keeps working across a restart of Odoo.
+ */
+export const partnerName =
+  (instance: { url: string; dbName: string }, user: { login: string; password: string }, partnerId: number) =>
+  async (): Promise<string | undefined> => {
+    const call = async (service: string, method: string, args: unknown[]) => {
+      const response = await fetch(`${instance.url}/jsonrpc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { service, method, args } }),
+        signal: AbortSignal.timeout(3000),
+      });
+      const body = (await response.json()) as { result?: unknown; error?: unknown };
+      if (body.error || !response.ok) throw new Error(JSON.stringify(body.error ?? response.status));
+      return body.result;
+    };
+    const uid = await call('common', 'login', [instance.dbName, user.login, user.password]);
+    if (typeof uid !== 'number') return undefined;
+    const rows = (await call('object', 'execute_kw', [
+      instance.dbName,
+      uid,
+      user.password,
+      'res.partner',
+      'read',
+      [[partnerId], ['name']],
+    ])) as { name: string }[];
+    return rows[0]?.name;
+  };

@@ -47,6 +47,8 @@ const jobKinds: Record<string, string> = {
   'instance.restart': 'Restart instance',
   'instance.delete': 'Delete instance',
   'instance.clone': 'Clone instance',
+  'instance.undo_restore': 'Undo restore',
+  'instance.expire_undo': 'Delete expired undo',
   'backup.create': 'Back up',
   'backup.restore': 'Restore backup',
   'backup.verify': 'Test restore',
@@ -116,8 +118,15 @@ const kindStepLabels: Record<string, Record<string, string>> = {
     restart: 'Restarting Odoo',
   },
   'addons.reconfigure': { checkout: 'Removing the checkout', restart: 'Restarting Odoo' },
-  'backup.restore': { cleanup: 'Deleting the replaced data' },
-  'instance.clone': { cleanup: 'Deleting the replaced data' },
+  // What the swap put aside is kept as the undo (MARINA_RESTORE_UNDO_HOURS), or deleted with none.
+  'backup.restore': { cleanup: 'Keeping or deleting the replaced data' },
+  'instance.clone': { cleanup: 'Keeping or deleting the replaced data' },
+  'instance.undo_restore': {
+    stage: 'Preparing the kept data',
+    swap: 'Swapping the kept data back in',
+    keep: 'Keeping the swapped-out data as the undo',
+  },
+  'instance.expire_undo': { delete: 'Deleting the kept data' },
   'modules.apply': {
     backup: 'Taking a safety backup',
     apply: 'Installing, upgrading, uninstalling',

@@ -1,9 +1,10 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { ArchiveError, DUMP_SQL, MANIFEST, safeEntryName } from '../../odoo/backup-archive.js';
 import { PsqlScriptScanner } from '../../odoo/psql-script.js';
+import { lazyImport } from '../../platform/lazy.js';
 import { ACCEPTED } from './file-kind.js';
 
 export interface ZipEntryInfo {
@@ -41,15 +42,20 @@ export interface ZipSummary {
   filestoreFiles: number;
 }
 
-const openZip = (path: string) =>
-  new Promise<yauzl.ZipFile>((resolve, reject) =>
+/** yauzl is loaded with the first zip (an import or a restore of one). */
+const loadYauzl = lazyImport(async () => (await import('yauzl')).default);
+
+const openZip = async (path: string) => {
+  const lib = await loadYauzl();
+  return new Promise<yauzl.ZipFile>((resolve, reject) =>
     // decodeStrings off: names are checked by Marina's own rules (safeEntryName), with its own message.
-    yauzl.open(
+    lib.open(
       path,
       { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false },
       (error, zip) => (error ? reject(corrupt(error)) : resolve(zip)),
     ),
   );
+};
 
 const corrupt = (error: unknown) =>
   error instanceof ArchiveError

@@ -202,6 +202,28 @@ export async function renameDatabase(server: ServerConnection, from: string, to:
   });
 }
 
+/**
+ * Puts `loaded` in place of `live`, the old one renamed `aside` (an older `aside` dropped), over one
+ * connection: the swap is downtime. Does nothing once `loaded` is gone, so it can run again.
+ */
+export async function swapDatabases(
+  server: ServerConnection,
+  names: { live: string; loaded: string; aside: string },
+): Promise<void> {
+  await withSuperuser(server, async (client) => {
+    const exists = async (name: string) =>
+      (await client.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1;
+    if (!(await exists(names.loaded))) return;
+    if (await exists(names.live)) {
+      await client.query(`DROP DATABASE IF EXISTS ${identifier(names.aside)} WITH (FORCE)`);
+      await endSessionsOn(client, names.live);
+      await client.query(`ALTER DATABASE ${identifier(names.live)} RENAME TO ${identifier(names.aside)}`);
+    }
+    await endSessionsOn(client, names.loaded);
+    await client.query(`ALTER DATABASE ${identifier(names.loaded)} RENAME TO ${identifier(names.live)}`);
+  });
+}
+
 export async function serverVersionNum(server: ServerConnection): Promise<number> {
   return withSuperuser(server, async (c) => {
     const result = await c.query<{ v: string }>('show server_version_num');

@@ -96,7 +96,7 @@ describe('backups (stand-in Odoo)', () => {
     expect(leftovers).toEqual([]);
   });
 
-  it('restores a native backup over a changed instance: the change is gone, a safety backup was taken first', async () => {
+  it('restores a native backup over a changed instance: the change is gone, the replaced data kept as the undo', async () => {
     const { keptFile, nativeBackup } = await theNativeBackup();
     await sql(instance.dbName, "update res_partner set name = 'CHANGED AFTER BACKUP'");
     const uuidBefore = await param(instance.dbName, 'database.uuid');
@@ -117,31 +117,22 @@ describe('backups (stand-in Odoo)', () => {
     // added after the backup is gone with the rest of the replaced filestore.
     expect(logs).toContain('Filestore: 1 files written, 1 unchanged files kept from the instance.');
     expect(await filestoreFiles()).toEqual({ [damaged]: true, [keptFile]: true });
-    expect(await onVolume('ls /data/filestore')).toBe(`${instance.dbName}\n`);
-    expect(job.steps.map((s) => s.name)).toEqual([
-      'verify',
-      'stop',
-      'safety-backup',
-      'load',
-      'swap',
-      'start',
-      'health',
-      'cleanup',
-    ]);
+    expect(await onVolume('ls -1 /data/filestore')).toBe(`${instance.dbName}\n${instance.dbName}.undo\n`);
+    expect(job.steps.map((s) => s.name)).toEqual(['verify', 'load', 'stop', 'swap', 'start', 'health', 'cleanup']);
     const names = await sql<{ name: string }>(instance.dbName, 'select name from res_partner');
     expect(names.some((r) => r.name === 'CHANGED AFTER BACKUP')).toBe(false);
     // Its own backup brings the same database back: not a copy, same identity.
     expect(await param(instance.dbName, 'database.uuid')).toBe(uuidBefore);
+    // No safety backup any more: what was replaced is kept beside, as the undo.
     const safety = (await as(t, admin)('GET', `/api/v1/instances/${instance.id}/backups?trigger=pre-restore`)).json()
       .backups;
-    expect(safety).toHaveLength(1);
-    expect(safety[0]).toMatchObject({ status: 'completed', format: 'native' });
+    expect(safety).toHaveLength(0);
     const health = await fetch(`${instance.url}/web/health`);
     expect(health.status).toBe(200);
     const temp = await sql<{ datname: string }>('postgres', 'select datname from pg_database where datname like $1', [
       `${instance.dbName}_%`,
     ]);
-    expect(temp).toEqual([]);
+    expect(temp).toEqual([{ datname: `${instance.dbName}_undo` }]);
     // Collated as Odoo creates its databases, whatever the server's default.
     expect(await sql('postgres', 'select datcollate from pg_database where datname = $1', [instance.dbName])).toEqual([
       { datcollate: 'C' },
@@ -252,7 +243,7 @@ describe('backups (stand-in Odoo)', () => {
     const clone = await as(t, admin)('POST', `/api/v1/instances/${instance.id}/clone`, {
       newInstance: { project: projectId, name: 'staging', stage: 'staging', adminLogin: 'dev@acme.test' },
     });
-    expect(clone.statusCode).toBe(202);
+    expect(clone.statusCode, clone.body).toBe(202);
     const { job } = await followJob(baseUrl, headers, clone.json().job.id, 180_000);
     expect(job.error).toBeNull();
     expect(job.steps.map((s) => s.name)).toContain('neutralize');

@@ -156,7 +156,7 @@ export async function removeScratch(plane: Pick<DataPlane, 'runtime' | 'namespac
  * Runs a fixed script (no user text in it) on an instance's data volume; names are passed as
  * arguments, after the check above, never pasted into the script.
  */
-export async function onDataVolume(plane: DataPlane, volume: string, script: string, names: string[]): Promise<void> {
+export async function onDataVolume(plane: DataPlane, volume: string, script: string, names: string[]): Promise<string> {
   const result = await runTool(
     plane,
     'files',
@@ -165,6 +165,7 @@ export async function onDataVolume(plane: DataPlane, volume: string, script: str
     [{ type: 'volume', source: volume, target: ODOO_DATA_DIR }],
   );
   if (result.exitCode !== 0) throw toolFailure('Moving filestore folders', result);
+  return result.output;
 }
 
 /** The installed modules and PostgreSQL version, for the manifest: read as the database's own role. */
@@ -235,7 +236,8 @@ export async function swapFilestore(plane: DataPlane, volume: string, db: string
     plane,
     volume,
     // Idempotent, so that a recovery after a crash can run it again: each move happens once.
-    'cd filestore; if [ -d "$2" ]; then rm -rf -- "$1.previous"; if [ -d "$1" ]; then mv -- "$1" "$1.previous"; fi; mv -- "$2" "$1"; fi',
+    // A run after a crash between the two moves finds no live folder: what it put aside stays.
+    'cd filestore; if [ -d "$2" ]; then if [ -d "$1" ]; then rm -rf -- "$1.previous"; mv -- "$1" "$1.previous"; fi; mv -- "$2" "$1"; fi',
     [db, loaded],
   );
 }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { MarinaConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import type { AuditService } from '../../platform/audit/service.js';
@@ -19,6 +20,7 @@ import { BackupQueries } from './queries.js';
 import { BackupService } from './service.js';
 import { BackupStorage } from './storage.js';
 import { FillTargets } from './targets.js';
+import { RestoreUndo } from './undo.js';
 import { BackupWriter } from './writer.js';
 
 /**
@@ -34,12 +36,13 @@ export { backupRoutes } from './routes.js';
 
 export interface BackupsModuleDeps {
   db: Db;
+  logger: Logger;
   clock: Clock;
   audit: AuditService;
   operations: OperationService;
   runner: JobRunner;
   notifications: NotificationService;
-  config: Pick<MarinaConfig, 'backups' | 'postgresImage' | 'publicUrl'>;
+  config: Pick<MarinaConfig, 'backups' | 'postgresImage' | 'publicUrl' | 'restoreUndoHours'>;
   databaseServers: DatabaseServerService;
   instances: InstancesModule;
   /** Where copies go and the copies themselves (the offsite module's stores). */
@@ -56,6 +59,8 @@ export interface BackupsModule {
   backups: BackupService;
   /** Caps on what an imported archive may hold (a platform setting). */
   importLimits: ImportLimitsService;
+  /** Swapping back what a restore replaced, and deleting it once its time is up. */
+  restoreUndo: RestoreUndo;
   /** What the backup jobs need; the repository jobs build on it. */
   jobDeps: BackupJobDeps;
   registerJobs(runner: JobRunner): void;
@@ -102,6 +107,7 @@ export function createBackupsModule(deps: BackupsModuleDeps): BackupsModule {
     toolsImage: config.backups.toolsImage ?? config.postgresImage,
     toolsImageSet: config.backups.toolsImage !== undefined,
     backupJobs: config.backups.jobs,
+    restoreUndoHours: config.restoreUndoHours,
     destinations,
     publicUrl: config.publicUrl,
     notifications,
@@ -125,6 +131,7 @@ export function createBackupsModule(deps: BackupsModuleDeps): BackupsModule {
   });
   return {
     backups,
+    restoreUndo: new RestoreUndo({ db, clock, logger: deps.logger, instances }),
     importLimits,
     jobDeps,
     registerJobs: (jobRunner) => registerBackupJobs(jobRunner, jobDeps),

@@ -4,6 +4,7 @@ import { exportDumpHandler } from './jobs/export-dump.js';
 import { cloneHandler, restoreHandler } from './jobs/fill.js';
 import { retentionHandler } from './jobs/retention.js';
 import type { BackupJobDeps } from './jobs/shared.js';
+import { expireUndoHandler, undoRestoreHandler } from './jobs/undo.js';
 import { verifyHandler } from './jobs/verify.js';
 
 export {
@@ -22,4 +23,6 @@ export function registerBackupJobs(runner: JobRunner, deps: BackupJobDeps): void
   runner.register(retentionHandler(deps));
   runner.register(restoreHandler(deps));
   runner.register(cloneHandler(deps));
+  runner.register(undoRestoreHandler(deps));
+  runner.register(expireUndoHandler(deps));
 }

@@ -63,7 +63,7 @@ export function parseRange(
 }
 
 export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, config }) => {
-  const { backups } = services;
+  const { backups, restoreUndo } = services;
 
   // Uploads arrive as raw bytes and flow to disk as a stream; the service enforces the size limit.
   app.addContentTypeParser(['application/zip', 'application/octet-stream'], (_request, payload, done) =>
@@ -277,6 +277,26 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     },
     async (request, reply) =>
       reply.status(202).send(await backups.restore(contextOf(request), request.params.id, request.body)),
+  );
+
+  app.post(
+    '/instances/:id/undo-restore',
+    {
+      schema: {
+        tags: ['backups'],
+        summary:
+          'Swap back the database and filestore the last restore or clone over this instance replaced (kept until `undo.until`); what is swapped out is kept as the undo in turn. Production needs "confirm": its name',
+        params: Type.Object({ id: Uuid }),
+        body: Type.Optional(
+          Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 60 })) }, { additionalProperties: false }),
+        ),
+        response: responses({ 202: Type.Object({ job: Job }) }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(202).send({
+        job: await restoreUndo.undo(contextOf(request), request.params.id, request.body?.confirm),
+      }),
   );
 
   app.post(

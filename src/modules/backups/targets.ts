@@ -141,11 +141,7 @@ export class FillTargets {
       details,
       defer: job.defer,
     });
-    await this.deps.instances.setStatus(
-      existing.id,
-      'restoring',
-      `${job.kind === 'instance.clone' ? 'clone' : 'restore'} queued`,
-    );
+    // It keeps serving (and its status) while the new data loads: the job says "restoring" at its stop.
     return { job: op, instance: this.deps.instances.view(await this.deps.instances.row(existing.id)) };
   }
 }

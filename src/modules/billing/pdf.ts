@@ -2,7 +2,7 @@
  * An invoice or credit note as an A4 PDF (pdfkit). The same document always renders the same
  * bytes: the creation date is the issue date and pdfkit derives the file ID from the metadata.
  */
-import PDFDocument from 'pdfkit';
+import { lazyImport } from '../../platform/lazy.js';
 import type { InvoiceDocument } from './document.js';
 import { formatMoney, formatRate } from './money.js';
 import {
@@ -30,8 +30,12 @@ export interface RenderOptions {
   fonts?: 'auto' | 'standard';
 }
 
+/** pdfkit (with fontkit and its tables) is loaded when the first PDF is asked for. */
+const loadPdfKit = lazyImport(() => import('pdfkit'));
+
 export async function renderInvoicePdf(doc: InvoiceDocument, options: RenderOptions = {}): Promise<Buffer> {
   const fonts = chooseFonts(options.fonts ?? 'auto');
+  const { default: PDFDocument } = await loadPdfKit();
   const pdf = new PDFDocument({
     size: 'A4',
     // Every position is explicit: with no margins pdfkit never starts a page on its own.

@@ -160,7 +160,7 @@ export class BillingProviders {
     const found = await this.row('stripe');
     if (!found) return undefined;
     const secret = JSON.parse(found.secret) as StripeSecret;
-    const client = createStripeClient({
+    const client = await createStripeClient({
       secretKey: secret.secretKey,
       ...(this.deps.standins?.stripeApi ? { api: this.deps.standins.stripeApi } : {}),
     });

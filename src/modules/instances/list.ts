@@ -31,6 +31,8 @@ export const LISTED_COLUMNS = [
   'country',
   'db_name',
   'cloned_from_id',
+  'undo_until',
+  'undo_operation_id',
   'admin_password_source',
   'admin_password_from',
   'admin_password_at',

@@ -255,10 +255,15 @@ export async function waitForHealth(
 }
 
 /** A one-off Odoo command on the instance's database and data volume (e.g. `odoo neutralize`). */
-export function commandSpec(rt: OdooRuntime, instance: Instance, command: 'neutralize'): OneOffSpec {
+export function commandSpec(
+  rt: OdooRuntime,
+  instance: Instance,
+  command: 'neutralize',
+  db: string = instance.db_name,
+): OneOffSpec {
   return oneOffSpec(rt, instance, {
     suffix: command,
-    cmd: ['odoo', command, '-c', `${ODOO_CONF_DIR}/odoo.conf`, '-d', instance.db_name],
+    cmd: ['odoo', command, '-c', `${ODOO_CONF_DIR}/odoo.conf`, '-d', db],
   });
 }
 

@@ -50,7 +50,7 @@ export class ReconcileService {
   async report(): Promise<ReconcileReport> {
     const instances = await this.deps.db
       .selectFrom('instances')
-      .select(['id', 'name', 'container_name', 'volume_name', 'db_name', 'host_id', 'status'])
+      .select(['id', 'name', 'container_name', 'volume_name', 'db_name', 'host_id', 'status', 'undo_until'])
       .execute();
     const servers = await this.deps.db.selectFrom('database_servers').selectAll().execute();
     const knownIds = new Set([...instances.map((i) => i.id), ...servers.map((s) => s.id)]);
@@ -64,7 +64,10 @@ export class ReconcileService {
       ...servers.map((s) => s.volume_name),
       ...templates.map((t) => t.volume_name),
     ]);
-    const knownDatabases = new Set(instances.map((i) => i.db_name));
+    // What a restore replaced is kept, as its undo, under the instance's name with `_undo`.
+    const knownDatabases = new Set(
+      instances.flatMap((i) => (i.undo_until ? [i.db_name, `${i.db_name}_undo`] : [i.db_name])),
+    );
     const report: ReconcileReport = { orphans: [], missing: [], unreachableHosts: [] };
 
     for (const host of await this.deps.db.selectFrom('hosts').selectAll().execute()) {

@@ -66,6 +66,11 @@ export const Instance = Type.Object(
     dbName: Type.String(),
     clonedFromId: Type.Union([Type.String(), Type.Null()]),
     credentialsOrigin: CredentialsOrigin,
+    /**
+     * The database and filestore the last restore or clone over this instance replaced, kept aside
+     * until `until`: `POST /instances/{id}/undo-restore` swaps them back. Null when nothing is kept.
+     */
+    undo: Type.Union([Type.Object({ until: DateTime, operationId: Type.String() }), Type.Null()]),
     startedAt: Type.Union([DateTime, Type.Null()]),
     createdAt: DateTime,
   },

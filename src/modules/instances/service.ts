@@ -152,6 +152,10 @@ export class InstanceService {
       country: i.country,
       dbName: i.db_name,
       clonedFromId: i.cloned_from_id,
+      undo:
+        i.undo_until && i.undo_operation_id
+          ? { until: i.undo_until.toISOString(), operationId: i.undo_operation_id }
+          : null,
       credentialsOrigin: credentialsOrigin(i),
       startedAt: i.started_at?.toISOString() ?? null,
       createdAt: i.created_at.toISOString(),
@@ -201,6 +205,18 @@ export class InstanceService {
     const updated = await this.deps.db
       .updateTable('instances')
       .set({ status, status_detail: detail, status_changed_at: this.deps.clock.now(), ...extra })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    this.bus.emit('instance', this.view(updated));
+    return updated;
+  }
+
+  /** Records what a restore over the instance replaced and keeps as its undo until `until` (null: nothing kept). */
+  async setUndo(id: string, undo: { until: Date; operationId: string } | null): Promise<Instance> {
+    const updated = await this.deps.db
+      .updateTable('instances')
+      .set({ undo_until: undo?.until ?? null, undo_operation_id: undo?.operationId ?? null })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();

@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
+import type { SMTPServer, SMTPServerAddress } from 'smtp-server';
 import type { MailCatcherConfig } from '../../config.js';
 import type { Db } from '../../db/database.js';
+import { lazyImport } from '../../platform/lazy.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { MailStore } from './store.js';
@@ -32,6 +33,9 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** smtp-server is loaded when the catcher starts (only with MARINA_MAIL_CATCHER_PORT). */
+const loadSmtpServer = lazyImport(() => import('smtp-server'));
 
 /**
  * The Docker bridge's address on this host: every container reaches it through its own network's
@@ -110,6 +114,7 @@ export class MailCatcher {
   async start(): Promise<void> {
     const { config, logger } = this.deps;
     await this.deps.store.sweepDeleted();
+    const { SMTPServer } = await loadSmtpServer();
     const server = new SMTPServer({
       name: 'marina-mail-catcher',
       banner: 'Marina mail catcher: messages are kept for the inbox and never delivered',

@@ -1,5 +1,5 @@
 import { type Selectable, sql } from 'kysely';
-import { type ParsedMail, simpleParser } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
 import type { Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import type { CaughtMailsTable } from '../../db/schema.js';
@@ -9,6 +9,7 @@ import type { Actor, RequestContext } from '../../platform/context.js';
 import { notFound } from '../../platform/errors.js';
 import { requirePermissionOn } from '../../platform/permissions.js';
 import type { InstanceService } from '../instances/service.js';
+import { loadMailparser } from './parser.js';
 import type { MailDetail, MailPage, MailSummary } from './schemas.js';
 import type { MailStore } from './store.js';
 
@@ -99,6 +100,7 @@ export class InboxService {
     const raw = await this.deps.store.read(instance.id, row.id).catch(() => {
       throw notFound('Message');
     });
+    const { simpleParser } = await loadMailparser();
     const mail: ParsedMail = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
     return { row, mail };
   }

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { simpleParser } from 'mailparser';
 import type { Db } from '../../db/database.js';
 import type { Clock } from '../../platform/clock.js';
+import { loadMailparser } from './parser.js';
 
 export interface MailStoreDeps {
   db: Db;
@@ -56,6 +56,7 @@ export class MailStore {
   /** Files a completely received message (at `tempPath`), then rotates the instance's oldest out. */
   async file(envelope: Envelope, tempPath: string): Promise<string> {
     const raw = await readFile(tempPath);
+    const { simpleParser } = await loadMailparser();
     const parsed = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
     const id = randomUUID();
     await rename(tempPath, this.fileOf(envelope.instanceId, id));

@@ -1,5 +1,6 @@
-import { Liquid, LiquidError } from 'liquidjs';
+import type { Liquid, LiquidError } from 'liquidjs';
 import { MarinaError } from '../../platform/errors.js';
+import { lazyImport } from '../../platform/lazy.js';
 
 /** What a platform admin edits: one mail in one language. */
 export interface MailTemplate {
@@ -33,10 +34,23 @@ const safety = {
   timezoneOffset: 0,
 } as const;
 
-/** For the HTML part: every `{{ value }}` is HTML-escaped (an organization named `<script>` stays text). */
-const htmlEngine = new Liquid({ ...safety, outputEscape: 'escape' });
-/** For the text part and the subject: nothing to escape in plain text. */
-const textEngine = new Liquid({ ...safety });
+interface Engines {
+  /** For the HTML part: every `{{ value }}` is HTML-escaped (an organization named `<script>` stays text). */
+  html: Liquid;
+  /** For the text part and the subject: nothing to escape in plain text. */
+  text: Liquid;
+  LiquidError: typeof LiquidError;
+}
+
+/** liquidjs and the two engines are made when the first mail is rendered. */
+const loadEngines = lazyImport(async (): Promise<Engines> => {
+  const liquid = await import('liquidjs');
+  return {
+    html: new liquid.Liquid({ ...safety, outputEscape: 'escape' }),
+    text: new liquid.Liquid({ ...safety }),
+    LiquidError: liquid.LiquidError,
+  };
+});
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const CONTROLS = /[\x00-\x1f\x7f]+/g;
@@ -54,8 +68,8 @@ export interface TemplateProblem {
   message: string;
 }
 
-function problemOf(field: TemplatePart, error: unknown): TemplateProblem {
-  if (error instanceof LiquidError) {
+function problemOf(field: TemplatePart, error: unknown, liquidError: typeof LiquidError): TemplateProblem {
+  if (error instanceof liquidError) {
     const [line, column] = error.token?.getPosition?.() ?? [];
     // The library appends ", line:1, col:5" and the source excerpt; the fields carry those.
     const base = (error.originalError?.message ?? error.message).split(', line:')[0] ?? error.message;
@@ -80,12 +94,13 @@ export function templateError(problem: TemplateProblem): MarinaError {
 }
 
 async function renderPart(field: TemplatePart, source: string, vars: Record<string, unknown>): Promise<string> {
-  const engine = field === 'html' ? htmlEngine : textEngine;
+  const engines = await loadEngines();
+  const engine = field === 'html' ? engines.html : engines.text;
   try {
     const parsed = engine.parse(source);
     return await engine.render(parsed, vars);
   } catch (error) {
-    throw templateError(problemOf(field, error));
+    throw templateError(problemOf(field, error, engines.LiquidError));
   }
 }
 

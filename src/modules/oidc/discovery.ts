@@ -1,7 +1,8 @@
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import type { OutboundGuard } from '../../adapters/net/outbound.js';
 import type { Clock } from '../../platform/clock.js';
 import { requireOutbound } from '../settings/outbound-settings.js';
+import { loadOpenidClient } from './openid.js';
 
 /** How long a provider's metadata and keys are reused before being asked again. */
 const CACHE_MS = 10 * 60_000;
@@ -42,15 +43,16 @@ export class OidcDiscovery {
   async discover(settings: OidcClientSettings): Promise<client.Configuration> {
     const issuer = new URL(settings.issuer);
     await requireOutbound(this.deps.guard, issuer.hostname, portOf(issuer));
+    const oidc = await loadOpenidClient();
     const guard = this.deps.guard;
     const guardedFetch: client.CustomFetch = async (url, options) => {
       const target = new URL(url);
       await requireOutbound(guard, target.hostname, portOf(target));
       return fetch(url, options as RequestInit);
     };
-    return client.discovery(issuer, settings.clientId, undefined, client.ClientSecretBasic(settings.clientSecret), {
-      [client.customFetch]: guardedFetch,
-      execute: this.insecureAllowed ? [client.allowInsecureRequests] : [],
+    return oidc.discovery(issuer, settings.clientId, undefined, oidc.ClientSecretBasic(settings.clientSecret), {
+      [oidc.customFetch]: guardedFetch,
+      execute: this.insecureAllowed ? [oidc.allowInsecureRequests] : [],
       timeout: 15,
     });
   }

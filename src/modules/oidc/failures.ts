@@ -1,4 +1,4 @@
-import * as client from 'openid-client';
+import type { OpenidClient } from './openid.js';
 
 /**
  * Why a sign-in through a provider failed, as the log and the audit say it (`MARINA_E_OIDC_FAILED`
@@ -52,10 +52,13 @@ const claimReasons: Record<string, OidcFailureReason> = {
   nonce: 'nonce',
 };
 
-/** Names the check openid-client refused, from its error and the errors it wraps. */
-export function failureReason(error: unknown): OidcFailureReason {
-  if (error instanceof client.AuthorizationResponseError) return 'provider';
-  if (error instanceof client.ResponseBodyError) {
+/** Names the check openid-client (`oidc`, once loaded) refused, from its error and the errors it wraps. */
+export function failureReason(
+  error: unknown,
+  oidc: Pick<typeof OpenidClient, 'AuthorizationResponseError' | 'ResponseBodyError'>,
+): OidcFailureReason {
+  if (error instanceof oidc.AuthorizationResponseError) return 'provider';
+  if (error instanceof oidc.ResponseBodyError) {
     // The code is fresh, exchanged once (the flow is claimed first) with Marina's own redirect URI
     // and client: what the provider can still refuse as a bad grant is the PKCE verifier. Providers
     // rarely say more (oidc-provider answers "grant request is invalid").

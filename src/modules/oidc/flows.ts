@@ -1,4 +1,4 @@
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/database.js';
 import type { OidcPurpose, User } from '../../db/schema.js';
@@ -12,6 +12,7 @@ import type { AuthService, LoginResult } from '../identity/auth.js';
 import type { SignupService } from '../signup/index.js';
 import type { OidcDiscovery } from './discovery.js';
 import { failureReason, OidcFlowError } from './failures.js';
+import { loadOpenidClient } from './openid.js';
 import type { OidcProviderService } from './providers.js';
 
 /** How long a browser has to come back from the provider. */
@@ -102,10 +103,11 @@ export class OidcFlowService {
       this.deps.logger.warn({ provider: slug, err: (error as Error).message }, 'oidc: discovery failed');
       throw new OidcFlowError('provider_unavailable', 'provider_unavailable');
     }
+    const oidc = await loadOpenidClient();
     const now = this.deps.clock.now();
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const nonce = client.randomNonce();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
     const browserSecret = randomSecret();
     const expiresAt = addMinutes(now, FLOW_MINUTES);
     await this.deps.db.deleteFrom('oidc_logins').where('expires_at', '<', addMinutes(now, -KEEP_MINUTES)).execute();
@@ -123,10 +125,10 @@ export class OidcFlowService {
         expires_at: expiresAt,
       })
       .execute();
-    const redirectTo = client.buildAuthorizationUrl(config, {
+    const redirectTo = oidc.buildAuthorizationUrl(config, {
       redirect_uri: this.redirectUri,
       scope: provider.scopes,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
       nonce,
@@ -163,12 +165,13 @@ export class OidcFlowService {
     const provider = await this.deps.providers.forSignIn({ id: flow.provider_id });
     if (!provider) return this.fail(ctx, new OidcFlowError('provider_unavailable', 'provider_unavailable'));
     const label = `${provider.slug}`;
+    const oidc = await loadOpenidClient();
     let claims: client.IDToken;
     try {
       const config = await this.configOf(provider);
       const currentUrl = new URL(this.redirectUri);
       currentUrl.search = query.toString();
-      const tokens = await client.authorizationCodeGrant(config, currentUrl, {
+      const tokens = await oidc.authorizationCodeGrant(config, currentUrl, {
         pkceCodeVerifier: flow.code_verifier,
         expectedState: state,
         expectedNonce: flow.nonce,
@@ -180,12 +183,12 @@ export class OidcFlowService {
       // Some providers keep the email out of the ID token (OpenID Connect's default for the code
       // flow): then it comes from the userinfo endpoint, for the same subject.
       if (claims.email === undefined && tokens.access_token) {
-        const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+        const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
         claims = { ...claims, email: info.email, email_verified: info.email_verified };
       }
     } catch (error) {
       this.deps.logger.warn({ provider: label, err: (error as Error).message }, 'oidc: the code exchange failed');
-      return this.fail(ctx, new OidcFlowError('oidc_failed', failureReason(error)), label);
+      return this.fail(ctx, new OidcFlowError('oidc_failed', failureReason(error, oidc)), label);
     }
 
     const identity = await this.deps.db

@@ -120,6 +120,7 @@ export class UsageService {
         'db_name',
         'database_server_id',
         'status',
+        'undo_until',
       ])
       .where('id', '=', instanceId)
       .executeTakeFirst();
@@ -133,9 +134,11 @@ export class UsageService {
     let filestoreBytes: number | null = null;
     if (instance.database_server_id) {
       const server = await this.deps.databaseServers.get(instance.database_server_id);
-      databaseBytes = await databaseSize(await this.deps.databaseServers.connection(server), instance.db_name).catch(
-        () => null,
-      );
+      const connection = await this.deps.databaseServers.connection(server);
+      databaseBytes = await databaseSize(connection, instance.db_name).catch(() => null);
+      // What a restore replaced, kept as its undo, is the tenant's storage too (its folder is on the volume).
+      if (databaseBytes !== null && instance.undo_until)
+        databaseBytes += await databaseSize(connection, `${instance.db_name}_undo`).catch(() => 0);
     }
     const runtime = await this.deps.hosts.reachableRuntime(instance.host_id).catch(() => undefined);
     // A partial total beats none; no figure at all keeps the last one (never a made-up 0).

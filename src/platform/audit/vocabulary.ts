@@ -84,6 +84,9 @@ export const auditVocabulary = {
       clone: 'An instance was filled with a copy of another (a new instance, or over an existing one).',
       restore: 'An instance was filled from a backup (a new instance, or over an existing one).',
       import: 'An instance was filled from an uploaded Odoo backup (a new instance, or over an existing one).',
+      undo_restore:
+        'What the last restore or clone over it replaced was swapped back in (what it swapped out is kept as the undo in turn).',
+      expire_undo: 'What the last restore or clone over it replaced, kept as its undo, expired and was deleted.',
       adopt: 'A container Marina found running without a record was adopted as an instance.',
       start: 'The instance was started.',
       stop: 'The instance was stopped.',

@@ -237,11 +237,10 @@ describe('job runner', () => {
     const choices = { copy: true, neutralize: true };
     expect(planJob(restoreJob, { backupId, existing: true, ...choices }).steps).toEqual([
       'verify',
-      'stop',
-      'safety-backup',
       'load',
-      'swap',
       'neutralize',
+      'stop',
+      'swap',
       'start',
       'health',
       'cleanup',
@@ -260,16 +259,7 @@ describe('job runner', () => {
       organizationId: null,
       hostId: null,
     });
-    expect(op.steps.map((s) => s.name)).toEqual([
-      'verify',
-      'stop',
-      'safety-backup',
-      'load',
-      'swap',
-      'start',
-      'health',
-      'cleanup',
-    ]);
+    expect(op.steps.map((s) => s.name)).toEqual(['verify', 'load', 'stop', 'swap', 'start', 'health', 'cleanup']);
     expect(op.input).toEqual({ backupId, existing: true, copy: false, neutralize: false });
   });
 

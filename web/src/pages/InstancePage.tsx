@@ -53,6 +53,7 @@ import {
 } from './instance/InstanceActionDialog';
 import { STATS_EVERY_MS, StatCard, StatsCards } from './instance/InstanceStats';
 import { SendAccessModal } from './instance/SendAccessModal';
+import { UndoNotice } from './instance/UndoRestore';
 import { JobsTable } from './JobsPage';
 import { useInstanceLogSource } from './LogsPages';
 import { MailTab } from './mail/MailTab';
@@ -174,6 +175,10 @@ export function InstancePage() {
     if (instance) void invalidateInstance(queryClient, instance);
     const verb = actionVerb[(job.kind.split('.')[1] ?? '') as Action];
     if (job.status === 'succeeded') {
+      if (job.kind === 'instance.undo_restore') {
+        toast.success(`The restore of ${instance?.name ?? 'the instance'} was undone.`);
+        return;
+      }
       if (job.kind === 'instance.delete') {
         toast.success(`${instance?.name ?? 'The instance'} was deleted.`);
         navigate('/instances', { replace: true });
@@ -184,6 +189,12 @@ export function InstancePage() {
       deletingRef.current = false;
       toast.error(`${jobKindLabel(job.kind)} failed: ${job.error?.message.split('\n')[0] ?? 'see the job'}`);
     }
+  }
+
+  /** A job started from this page's header or notices: its card follows it here. */
+  function startedHere(job: Job) {
+    setActiveJob(job);
+    void queryClient.invalidateQueries({ queryKey: queryKeys.jobs.all });
   }
 
   /** A job started in a tab ended: the recent jobs, the instance and the other tabs may have changed. */
@@ -207,6 +218,8 @@ export function InstancePage() {
   const uptime =
     instance.startedAt && isRunning(instance) ? formatDuration(secondsSince(instance.startedAt, now)) : null;
   const showJob = activeJob && (!isJobFinished(activeJob.status) || activeJob.status !== 'succeeded');
+  // What the last restore or clone over the instance replaced, while it is kept.
+  const undo = instance.undo && Date.parse(instance.undo.until) > now ? instance.undo : null;
 
   return (
     <>
@@ -251,6 +264,16 @@ export function InstancePage() {
         <InstanceHoldReason holds={holds} status={instance.status} actions="Start, Stop, Restart and Delete" />
       ) : null}
       {showJob && activeJob ? <JobProgress key={activeJob.id} job={activeJob} onEnded={ended} /> : null}
+      {undo ? (
+        <UndoNotice
+          instance={instance}
+          undo={undo}
+          now={now}
+          canUndo={may('backup.manage')}
+          disabledTitle={busy ? (heldTitle(holds) ?? `Disabled while the instance is ${instance.status}`) : undefined}
+          onStarted={startedHere}
+        />
+      ) : null}
       <div className="stats stats-5">
         <StatCard label="Database">
           <span className="stat-value stat-value-small mono">{instance.dbName}</span>
@@ -405,8 +428,7 @@ export function InstancePage() {
           onClose={() => setAction(null)}
           onStarted={(job) => {
             if (action === 'delete') deletingRef.current = true;
-            setActiveJob(job);
-            void queryClient.invalidateQueries({ queryKey: queryKeys.jobs.all });
+            startedHere(job);
           }}
         />
       ) : null}

@@ -48,11 +48,13 @@ export async function neutralize(
   engine: Runtime,
   instance: Instance,
   job: Pick<JobActivity, 'log'>,
+  /** The copy's database: neutralized where it was loaded, before it replaces anything. */
+  db: string = instance.db_name,
 ): Promise<void> {
   const runtime = await runtimeOf(deps, instance);
   const facts = versionFacts(instance.odoo_version as OdooVersion);
   if (facts.neutralize) {
-    const result = await engine.run(commandSpec(runtime.rt, instance, 'neutralize'));
+    const result = await engine.run(commandSpec(runtime.rt, instance, 'neutralize', db));
     if (result.exitCode !== 0)
       throw new MarinaError(
         'MARINA_E_ODOO_COMMAND_FAILED',
@@ -60,7 +62,7 @@ export async function neutralize(
       );
     await job.log('odoo neutralize: done.');
   }
-  await withClient(await deps.databaseServers.forInstance(instance), instance.db_name, async (c) => {
+  await withClient(await deps.databaseServers.forInstance(instance), db, async (c) => {
     await c.query('BEGIN');
     const mail = await c.query('UPDATE ir_mail_server SET active = false WHERE active');
     if (!facts.neutralize) {

@@ -31,17 +31,20 @@ import {
   loadFolder,
   planeFor,
   roleOf,
-  safetyBackup,
   safetyBackupMemory,
   swapDatabase,
   tempDb,
 } from './shared.js';
 import { type CloneInput, cloneJob, type FillChoices, type FillStep, type RestoreInput, restoreJob } from './specs.js';
+import { bringBack, stopForSwap } from './swap-downtime.js';
+import { clearAside, keepReplaced } from './undo-data.js';
 
 /** What a restore or clone made or changed so far: its recovery finishes or undoes it. */
 const FillMemory = Type.Object({
   ...safetyBackupMemory,
   wasRunning: Type.Boolean(),
+  /** An existing instance was stopped for the swap (it kept serving while its new data loaded). */
+  stopped: Type.Boolean(),
   /** A new instance's database and volume were created. */
   fresh: Type.Boolean(),
   tempDb: Type.String(),
@@ -61,7 +64,18 @@ interface FillSource<Input> {
   load: (plane: DataPlane, target: Instance, job: FillContext<Input>) => Promise<{ db: boolean; files: boolean }>;
 }
 
-/** Restore and clone share one path into a target: stop, safety backup, load aside, swap, start. */
+async function logKept(job: { log(message: string): Promise<unknown> }, outcome: 'kept' | 'deleted') {
+  await job.log(
+    outcome === 'kept'
+      ? 'The replaced database and filestore are kept aside as the undo of this job.'
+      : 'The replaced database and filestore are deleted (MARINA_RESTORE_UNDO_HOURS is 0).',
+  );
+}
+
+/**
+ * Restore and clone share one path into a target: load beside the live data while Odoo serves,
+ * then stop, swap by renaming, start; what was replaced stays aside as the undo.
+ */
 function fill<Input extends FillChoices>(
   deps: BackupJobDeps,
   kind: 'backup.restore' | 'instance.clone',
@@ -76,18 +90,6 @@ function fill<Input extends FillChoices>(
       let engine = await deps.hosts.reachableRuntime(instance.host_id);
 
       if (verify) await job.step('verify', () => verify(job));
-      if (existing) {
-        await job.step('stop', async () => {
-          const state = await engine.state(instance.container_name);
-          await job.remember('wasRunning', Boolean(state?.running));
-          instance = await deps.instances.setStatus(id, 'restoring', 'stopped for a restore');
-          if (state?.running) await engine.stop(instance.container_name);
-        });
-        await job.step('safety-backup', async () => {
-          const backup = await safetyBackup(deps, job, instance, 'pre-restore');
-          await job.log(`Safety backup ${backup.id} taken before replacing anything.`);
-        });
-      }
       if (!existing) {
         await job.step('create', async () => {
           const server = await deps.databaseServers.forInstances(instance.host_id);
@@ -108,7 +110,13 @@ function fill<Input extends FillChoices>(
       let loaded = { db: false, files: false };
       // When the copy's users were taken: a clone's snapshot starts with its load.
       let copiedAt = deps.clock.now();
+      // An existing instance keeps serving while its new data loads beside the live one.
       await job.step('load', async () => {
+        if (existing) {
+          // A new restore replaces the earlier one's undo (cleared now, while Odoo serves).
+          await deps.instances.setUndo(id, null);
+          await clearAside(plane, instance, { undo: true });
+        }
         copiedAt = deps.clock.now();
         await job.remember('scratch', true);
         await createScratch(plane);
@@ -124,18 +132,29 @@ function fill<Input extends FillChoices>(
           await removeScratch(plane);
         }
       });
+      if (job.input.neutralize) {
+        const db = loaded.db ? tempDb(instance.db_name) : instance.db_name;
+        await job.step('neutralize', () => neutralize(deps, engine, instance, job, db));
+      }
+      // Downtime starts here: stop, swap by renaming, start.
+      if (existing) {
+        await job.step('stop', async () => {
+          instance = await stopForSwap(deps, engine, job, instance, 'stopped to swap in the new data');
+        });
+      }
       await job.step('swap', async () => {
         await job.remember('swap', 'started');
-        if (loaded.db) await swapDatabase(plane, instance.db_name);
-        else await dropDatabase(plane.admin, tempDb(instance.db_name));
-        if (loaded.files)
-          await swapFilestore(plane, instance.volume_name, instance.db_name, loadFolder(instance.db_name));
-        else await removeFilestoreFolder(plane, instance.volume_name, loadFolder(instance.db_name));
+        // Independent renames, side by side: this is downtime.
+        await Promise.all([
+          loaded.db ? swapDatabase(plane, instance.db_name) : dropDatabase(plane.admin, tempDb(instance.db_name)),
+          loaded.files
+            ? swapFilestore(plane, instance.volume_name, instance.db_name, loadFolder(instance.db_name))
+            : removeFilestoreFolder(plane, instance.volume_name, loadFolder(instance.db_name)),
+        ]);
         await job.remember('swap', 'done');
         if (job.input.copy && loaded.db)
           await recordCopyUsers(deps, instance, job.input as RestoreInput | CloneInput, copiedAt, job);
       });
-      if (job.input.neutralize) await job.step('neutralize', () => neutralize(deps, engine, instance, job));
       await job.step('start', async () => {
         instance = await deps.instances.setStatus(id, 'starting', null);
         // A new instance (a staging copy) gets its project's repositories before Odoo starts.
@@ -154,11 +173,11 @@ function fill<Input extends FillChoices>(
         // The instance is restored and running: a leftover must not turn that into a failure.
         // The next restore's swap, or this job's recovery, deletes what stays.
         try {
-          await cleanUpPrevious(plane, instance);
-          await job.log('The replaced database and filestore are deleted.');
+          if (existing) await logKept(job, await keepReplaced(deps, plane, instance, job.operation.id));
+          else await cleanUpPrevious(plane, instance);
         } catch (error) {
           await job.log(
-            `Could not delete the replaced database and filestore yet: ${(error as Error).message}`,
+            `Could not put the replaced database and filestore aside yet: ${(error as Error).message}`,
             'warn',
           );
         }
@@ -182,7 +201,8 @@ function fill<Input extends FillChoices>(
           // Past the point of no return: finish the swap, so the instance is restored, not half.
           await swapDatabase(plane, instance.db_name);
           await swapFilestore(plane, instance.volume_name, instance.db_name, loadFolder(instance.db_name));
-          await cleanUpPrevious(plane, instance);
+          if (input.existing) await keepReplaced(deps, plane, instance, operation.id);
+          else await cleanUpPrevious(plane, instance);
         } else if (r.tempDb) {
           // Before the swap nothing of the instance was touched: drop what was loaded aside.
           await dropDatabase(plane.admin, tempDb(instance.db_name));
@@ -202,25 +222,14 @@ function fill<Input extends FillChoices>(
         await deps.instances.setStatus(instance.id, 'failed', `${kind} failed: ${error.message}`.slice(0, 2000));
         return;
       }
-      // Back as it was (or restored): running again if it ran before, else stopped.
-      const wasRunning = r.wasRunning === true || swapped;
-      try {
-        if (wasRunning && (await engine.state(instance.container_name))) {
-          await engine.start(instance.container_name);
-          await deps.instances.setStatus(
-            instance.id,
-            'running',
-            swapped ? null : `${kind} failed; nothing was changed`,
-            {
-              health: 'starting',
-            },
-          );
-        } else {
-          await deps.instances.setStatus(instance.id, 'stopped', null, { started_at: null });
-        }
-      } catch (startError) {
-        await deps.instances.setStatus(instance.id, 'exited', (startError as Error).message.slice(0, 2000));
-      }
+      // Failed before it was stopped: the instance served all along and nothing of it changed.
+      if (input.existing && !r.stopped && !swapped) return;
+      // Back as it was (or restored).
+      await bringBack(deps, engine, instance, {
+        wasRunning: r.wasRunning === true,
+        swapped,
+        failure: `${kind} failed; nothing was changed`,
+      });
     },
   };
 }

@@ -14,6 +14,7 @@ import type { Instance } from '../../../db/schema.js';
 import { MemoryRuntime } from '../../../runtime/memory.js';
 import { scratchVolumeName } from '../data-plane.js';
 import { loadFolder, previousDb, tempDb } from './shared.js';
+import { undoDb } from './undo-data.js';
 
 /**
  * The recovery of a restore interrupted after its swap started, fast: on the in-memory stand-in
@@ -77,7 +78,7 @@ const marker = (db: string) =>
   withClient(server, db, async (c) => (await c.query<{ n: string }>('SELECT n FROM marker')).rows[0]?.n);
 
 describe('a restore interrupted after the swap started', () => {
-  it('is finished by its recovery: the loaded database takes the name, what was put aside goes', async () => {
+  it('is finished by its recovery: the loaded database takes the name, what was put aside is the undo', async () => {
     const db = instance.db_name;
     // The instance's own database, and the restored one loaded aside, each marked.
     await createRoleAndDatabase(server, db, randomUUID());
@@ -99,6 +100,7 @@ describe('a restore interrupted after the swap started', () => {
         input: JSON.stringify({ backupId: randomUUID(), existing: true, copy: false, neutralize: false }),
         resources: JSON.stringify({
           wasRunning: false,
+          stopped: true,
           tempDb: tempDb(db),
           loadDir: loadFolder(db),
           swap: 'started',
@@ -115,14 +117,113 @@ describe('a restore interrupted after the swap started', () => {
     expect(await marker(db)).toBe('restored');
     expect(await databaseExists(server, tempDb(db))).toBe(false);
     expect(await databaseExists(server, previousDb(db))).toBe(false);
-    // The filestore: the loaded folder moved in place, then the folder it replaced deleted.
+    // What the swap put aside is kept as the undo, for the configured 24 hours.
+    expect(await marker(undoDb(db))).toBe('own');
+    const kept = await t.services.instances.row(instance.id);
+    expect(kept.undo_operation_id).toBe(op.id);
+    expect(kept.undo_until?.getTime()).toBe(t.clock.now().getTime() + 24 * 3600_000);
+    // The filestore: the loaded folder moved in place, then the folder it replaced kept aside.
     const names = scripts.map((args) => args.slice(3));
     expect(names).toContainEqual([db, loadFolder(db)]);
-    expect(names).toContainEqual([`${db}.previous`]);
+    expect(scripts.some((args) => args[1]?.includes('mv -- "$1.previous" "$1.undo"'))).toBe(true);
     expect(await memory.volumeExists(scratch)).toBe(false);
     // Restored, not half: the instance is no longer "restoring" (no container here, so stopped).
     const row = await t.services.instances.row(instance.id);
     expect(row.status).toBe('stopped');
     expect(row.status_detail).toBeNull();
+  });
+});
+
+/** The instance's databases as a test wants them: each name given gets a database marked with its text. */
+async function databases(marks: Record<string, string>): Promise<void> {
+  const db = instance.db_name;
+  await dropDatabaseAndRole(server, db);
+  await createRoleAndDatabase(server, db, randomUUID());
+  for (const [name, mark] of Object.entries(marks)) {
+    if (name !== db) await createDatabaseFor(server, name, db);
+    await withClient(server, name, (c) => c.query('CREATE TABLE marker AS SELECT $1::text AS n', [mark]));
+  }
+}
+
+/** An operation on the instance as Marina left it when it was killed, in its step with its memory. */
+async function interrupted(kind: string, step: string, input: object, resources: object) {
+  return t.db
+    .insertInto('operations')
+    .values({
+      kind,
+      organization_id: instance.organization_id,
+      host_id: instance.host_id,
+      target_type: 'instance',
+      target_id: instance.id,
+      status: 'running',
+      step,
+      steps: JSON.stringify([{ name: step, status: 'running' }]),
+      input: JSON.stringify(input),
+      resources: JSON.stringify(resources),
+      actor_label: 'test',
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+describe('a restore interrupted while it loads beside the live instance', () => {
+  it('drops what was loaded and leaves the instance serving as it was', async () => {
+    const db = instance.db_name;
+    await databases({ [db]: 'own', [tempDb(db)]: 'half loaded' });
+    await t.services.instances.setStatus(instance.id, 'running', null);
+    await interrupted(
+      'backup.restore',
+      'load',
+      { backupId: randomUUID(), existing: true, copy: false, neutralize: false },
+      { tempDb: tempDb(db), loadDir: loadFolder(db), scratch: true },
+    );
+
+    await t.services.runner.recoverInterrupted();
+
+    expect(await marker(db)).toBe('own');
+    expect(await databaseExists(server, tempDb(db))).toBe(false);
+    const row = await t.services.instances.row(instance.id);
+    expect(row.status).toBe('running');
+  });
+});
+
+describe('an undo interrupted', () => {
+  const undoInput = {};
+
+  it('after its stage, before the swap: the kept data goes back under its undo name', async () => {
+    const db = instance.db_name;
+    // Staged: the kept database took the name a restore loads into.
+    await databases({ [db]: 'restored', [tempDb(db)]: 'own' });
+    await t.services.instances.setStatus(instance.id, 'running', null);
+    await interrupted('instance.undo_restore', 'stop', undoInput, { staged: true });
+
+    await t.services.runner.recoverInterrupted();
+
+    expect(await marker(db)).toBe('restored');
+    expect(await marker(undoDb(db))).toBe('own');
+    expect(await databaseExists(server, tempDb(db))).toBe(false);
+    expect((await t.services.instances.row(instance.id)).status).toBe('running');
+  });
+
+  it('after its swap started: the swap is finished and what it swapped out is the undo', async () => {
+    const db = instance.db_name;
+    await databases({ [db]: 'restored', [tempDb(db)]: 'own' });
+    await t.services.instances.setStatus(instance.id, 'restoring', null);
+    const op = await interrupted('instance.undo_restore', 'swap', undoInput, {
+      staged: true,
+      stopped: true,
+      wasRunning: false,
+      swap: 'started',
+    });
+
+    await t.services.runner.recoverInterrupted();
+
+    expect(await marker(db)).toBe('own');
+    expect(await marker(undoDb(db))).toBe('restored');
+    expect(await databaseExists(server, tempDb(db))).toBe(false);
+    expect(await databaseExists(server, previousDb(db))).toBe(false);
+    const row = await t.services.instances.row(instance.id);
+    expect(row.undo_operation_id).toBe(op.id);
+    expect(row.status).toBe('stopped');
   });
 });

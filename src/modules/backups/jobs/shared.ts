@@ -1,12 +1,6 @@
 import { Type } from 'typebox';
 import { BackupFileWriter } from '../../../adapters/archive/backup-file.js';
-import {
-  createDatabaseFor,
-  databaseExists,
-  dropDatabase,
-  renameDatabase,
-  withClient,
-} from '../../../adapters/postgres/admin.js';
+import { createDatabaseFor, dropDatabase, swapDatabases, withClient } from '../../../adapters/postgres/admin.js';
 import type { Backup, BackupFormat, BackupKind, BackupTrigger, Instance, Operation } from '../../../db/schema.js';
 import { buildManifest } from '../../../odoo/backup-archive.js';
 import type { OdooVersion } from '../../../odoo/versions.js';
@@ -54,6 +48,8 @@ export interface BackupJobDeps extends InstanceJobDeps {
   /** MARINA_BACKUP_TOOLS_IMAGE was given. */
   toolsImageSet: boolean;
   backupJobs: number;
+  /** Hours what a restore or clone over an instance replaced is kept for its undo (0: not kept). */
+  restoreUndoHours: number;
 }
 
 /** The plane one job's data moves through: the instance's host, its database server, its network. */
@@ -271,13 +267,7 @@ export const previousDb = (db: string) => `${db}_previous`;
  * cleanUpPrevious); safe to run again after a crash (each rename happens once).
  */
 export async function swapDatabase(plane: DataPlane, db: string): Promise<void> {
-  if (await databaseExists(plane.admin, tempDb(db))) {
-    if (await databaseExists(plane.admin, db)) {
-      await dropDatabase(plane.admin, previousDb(db));
-      await renameDatabase(plane.admin, db, previousDb(db));
-    }
-    await renameDatabase(plane.admin, tempDb(db), db);
-  }
+  await swapDatabases(plane.admin, { live: db, loaded: tempDb(db), aside: previousDb(db) });
 }
 
 /** What a swap put aside: the old database and filestore folder, deleted once Odoo is back. */

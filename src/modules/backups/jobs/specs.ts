@@ -62,7 +62,7 @@ export const retentionJob = jobSpec({
 
 /** Decided when a restore or clone is queued; the plan and the job both follow them. */
 const fillChoices = {
-  /** Into an existing instance (stopped and backed up first), or into a new one (created). */
+  /** Into an existing instance (what it replaces is kept as the undo), or into a new one (created). */
   existing: Type.Boolean(),
   /** The data becomes a copy with its own identity, not the instance itself brought back. */
   copy: Type.Boolean(),
@@ -94,17 +94,20 @@ export type FillStep =
   | 'health'
   | 'cleanup';
 
-/** A restore or clone into an instance: an existing one is stopped and backed up first. */
+/**
+ * A restore or clone into an instance: loaded beside the live data (an existing instance keeps
+ * serving), neutralized there if asked, then an existing instance is stopped for the swap only.
+ */
 const fillPlan = (input: FillChoices, verify: boolean): FillStep[] => [
   ...(verify ? (['verify'] as const) : []),
-  ...(input.existing ? (['stop', 'safety-backup'] as const) : (['create'] as const)),
+  ...(input.existing ? [] : (['create'] as const)),
   'load',
-  'swap',
   ...(input.neutralize ? (['neutralize'] as const) : []),
+  ...(input.existing ? (['stop'] as const) : []),
+  'swap',
   'start',
   'health',
-  // What the swap put aside (a new instance's empty database too) goes once Odoo is back:
-  // deleting it is not downtime.
+  // What the swap put aside becomes the undo (a new instance's empty database goes): not downtime.
   'cleanup',
 ];
 
@@ -119,4 +122,19 @@ export const cloneJob = jobSpec({
   kind: 'instance.clone',
   input: CloneInput,
   plan: (input): FillStep[] => fillPlan(input, false),
+});
+
+/** Swaps back what the last restore or clone over an instance replaced; what it swaps out becomes the undo. */
+export const undoRestoreJob = jobSpec({
+  kind: 'instance.undo_restore',
+  input: Type.Object({}, { additionalProperties: false }),
+  plan: () => ['stage', 'stop', 'swap', 'start', 'health', 'keep'],
+});
+
+/** Deletes an undo whose time is up (queued by the expiry round). */
+export const expireUndoJob = jobSpec({
+  kind: 'instance.expire_undo',
+  input: Type.Object({}, { additionalProperties: false }),
+  plan: () => ['delete'],
+  control: { cancel: 'queued', retry: true },
 });

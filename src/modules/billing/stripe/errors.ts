@@ -4,7 +4,7 @@
  * (StripeWebhookError, answered with 400 and changing nothing). Messages are short, name no secret
  * and say what happened in words a platform admin reads in a log or a banner.
  */
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 
 export type StripeFailure =
   /** The card or payment method was refused (HTTP 402). */
@@ -74,11 +74,17 @@ function trimmed(message: string): string {
 
 /**
  * Any failure of an SDK call as a StripeGatewayError. The SDK's own classes decide the reason (they
- * come from the HTTP status), so nothing depends on the wording of Stripe's messages.
+ * come from the HTTP status), so nothing depends on the wording of Stripe's messages. `errors` is
+ * the SDK's error classes (a client's `errors`): the SDK itself is only loaded when first used.
  */
-export function gatewayErrorOf(error: unknown, action: string, timeoutMs: number): StripeGatewayError {
+export function gatewayErrorOf(
+  error: unknown,
+  action: string,
+  timeoutMs: number,
+  errors: typeof Stripe.errors,
+): StripeGatewayError {
   if (error instanceof StripeGatewayError) return error;
-  if (!(error instanceof Stripe.errors.StripeError)) {
+  if (!(error instanceof errors.StripeError)) {
     const text = error instanceof Error ? error.message : String(error);
     return new StripeGatewayError('stripe_error', `Stripe: ${action} failed: ${trimmed(text)}`, { cause: error });
   }
@@ -88,23 +94,23 @@ export function gatewayErrorOf(error: unknown, action: string, timeoutMs: number
     requestId: error.requestId ?? null,
     cause: error,
   };
-  if (error instanceof Stripe.errors.StripeConnectionError) {
+  if (error instanceof errors.StripeConnectionError) {
     const code = (error.detail as { code?: unknown } | undefined)?.code;
     if (code === TIMEOUT_CODE)
       return new StripeGatewayError('timeout', `Stripe did not answer within ${timeoutMs} ms (${action}).`, details);
     const why = typeof code === 'string' ? ` (${code})` : '';
     return new StripeGatewayError('network', `Could not reach Stripe${why} (${action}).`, details);
   }
-  if (error instanceof Stripe.errors.StripeCardError)
+  if (error instanceof errors.StripeCardError)
     return new StripeGatewayError('declined', `Stripe declined the payment: ${trimmed(error.message)}`, details);
   // Stripe's message for a bad key repeats part of the key: say what to fix instead.
-  if (error instanceof Stripe.errors.StripeAuthenticationError)
+  if (error instanceof errors.StripeAuthenticationError)
     return new StripeGatewayError('auth', `Stripe refused the secret key (${action}).`, details);
-  if (error instanceof Stripe.errors.StripePermissionError)
+  if (error instanceof errors.StripePermissionError)
     return new StripeGatewayError('auth', `The Stripe key may not do this (${action}).`, details);
-  if (error instanceof Stripe.errors.StripeRateLimitError)
+  if (error instanceof errors.StripeRateLimitError)
     return new StripeGatewayError('rate_limited', `Stripe is rate-limiting Marina (${action}).`, details);
-  if (error instanceof Stripe.errors.StripeInvalidRequestError)
+  if (error instanceof errors.StripeInvalidRequestError)
     return new StripeGatewayError('invalid_request', `Stripe refused ${action}: ${trimmed(error.message)}`, details);
   const status = error.statusCode ? ` (HTTP ${error.statusCode})` : '';
   return new StripeGatewayError('stripe_error', `Stripe failed ${action}${status}: ${trimmed(error.message)}`, details);

@@ -4,7 +4,8 @@
  * (organization, invoice) as metadata, and what comes back (webhooks) is read by summarizeEvent
  * (events.ts) into the few facts Marina applies.
  */
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { lazyImport } from '../../../platform/lazy.js';
 import { gatewayErrorOf, StripeGatewayError, StripeWebhookError } from './errors.js';
 import { idOf } from './events.js';
 
@@ -25,13 +26,20 @@ export interface StripeClientOptions {
 export const DEFAULT_TIMEOUT_MS = 15_000;
 export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
 
-export function createStripeClient(options: StripeClientOptions): Stripe {
+/** The SDK (tens of MB once loaded) is loaded when Stripe is first configured and used. */
+const loadStripe = lazyImport(async () => (await import('stripe')).default);
+
+/** The SDK's webhook checks and error classes: the SDK's own, or a client's (the same objects). */
+type StripeSdk = Pick<Stripe, 'webhooks' | 'errors'>;
+
+export async function createStripeClient(options: StripeClientOptions): Promise<Stripe> {
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(timeout) || timeout <= 0)
     throw new RangeError('The Stripe timeout must be a positive integer.');
   // No automatic retries: a retried POST could create a second Checkout Session behind Marina's
   // back, and the caller (a page, a job) decides itself whether to try again.
-  return new Stripe(options.secretKey, {
+  const Sdk = await loadStripe();
+  return new Sdk(options.secretKey, {
     maxNetworkRetries: 0,
     timeout,
     appInfo: { name: 'Marina' },
@@ -118,7 +126,7 @@ export class StripeGateway {
     try {
       return await run();
     } catch (error) {
-      throw gatewayErrorOf(error, action, this.#timeoutMs);
+      throw gatewayErrorOf(error, action, this.#timeoutMs, this.#stripe.errors);
     }
   }
 
@@ -238,7 +246,7 @@ export class StripeGateway {
     toleranceSeconds = DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
     receivedAtMs?: number,
   ): Stripe.Event {
-    return verifyStripeWebhook(rawBody, signatureHeader, webhookSecret, toleranceSeconds, receivedAtMs);
+    return verifyWith(this.#stripe, rawBody, signatureHeader, webhookSecret, toleranceSeconds, receivedAtMs);
   }
 
   #metadata(input: CheckoutCommon): { organization_id: string; invoice_id: string } {
@@ -263,12 +271,24 @@ export class StripeGateway {
  * forever, so anything but a positive number is refused as a programming error (RangeError), not
  * answered as a bad request.
  */
-export function verifyStripeWebhook(
+export async function verifyStripeWebhook(
   rawBody: Buffer | string,
   signatureHeader: string | undefined,
   webhookSecret: string,
   toleranceSeconds = DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
   receivedAtMs?: number,
+): Promise<Stripe.Event> {
+  const sdk = await loadStripe();
+  return verifyWith(sdk, rawBody, signatureHeader, webhookSecret, toleranceSeconds, receivedAtMs);
+}
+
+function verifyWith(
+  sdk: StripeSdk,
+  rawBody: Buffer | string,
+  signatureHeader: string | undefined,
+  webhookSecret: string,
+  toleranceSeconds: number,
+  receivedAtMs: number | undefined,
 ): Stripe.Event {
   if (typeof toleranceSeconds !== 'number' || !Number.isFinite(toleranceSeconds) || toleranceSeconds <= 0)
     throw new RangeError('The webhook tolerance must be a positive number of seconds (0 would disable the age check).');
@@ -284,7 +304,7 @@ export function verifyStripeWebhook(
     throw new StripeWebhookError('malformed', 'The Stripe-Signature header has no valid timestamp.');
   let event: Stripe.Event;
   try {
-    event = Stripe.webhooks.constructEvent(
+    event = sdk.webhooks.constructEvent(
       rawBody,
       signatureHeader,
       webhookSecret,
@@ -293,7 +313,7 @@ export function verifyStripeWebhook(
       receivedAtMs,
     );
   } catch (error) {
-    if (error instanceof Stripe.errors.StripeSignatureVerificationError) {
+    if (error instanceof sdk.errors.StripeSignatureVerificationError) {
       // The SDK's classes do not tell an old timestamp from a wrong signature; its message does.
       // Were the wording to change, an old webhook is still refused, only named as a bad signature.
       if (/tolerance/i.test(error.message))

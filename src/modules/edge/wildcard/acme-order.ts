@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { Agent } from 'node:https';
-import * as acme from 'acme-client';
+import type * as AcmeClient from 'acme-client';
 import type { Logger } from 'pino';
+import { lazyImport } from '../../../platform/lazy.js';
 
 /**
  * One ACME order for `*.<domain>` and `<domain>`, answered by DNS-01 (RFC 8555 §8.4) through the
@@ -41,8 +42,12 @@ export interface ObtainedCertificate {
   account: AcmeAccount;
 }
 
+/** acme-client (with axios, node-forge and its X.509 libraries) is loaded for the first order. */
+const loadAcme = lazyImport(() => import('acme-client'));
+
 /** A fresh account key (ECDSA P-256), for a directory Marina has no account with yet. */
 export async function newAccountKey(): Promise<string> {
+  const acme = await loadAcme();
   return (await acme.crypto.createPrivateEcdsaKey()).toString();
 }
 
@@ -52,7 +57,7 @@ export async function newAccountKey(): Promise<string> {
  */
 const trustedOrigins = new Map<string, Agent>();
 let interceptorInstalled = false;
-function trustDirectory(directoryUrl: string, caRootsPem: string | undefined): void {
+function trustDirectory(acme: typeof AcmeClient, directoryUrl: string, caRootsPem: string | undefined): void {
   const origin = new URL(directoryUrl).origin;
   if (caRootsPem === undefined) trustedOrigins.delete(origin);
   else trustedOrigins.set(origin, new Agent({ ca: caRootsPem, keepAlive: false }));
@@ -75,7 +80,8 @@ function safeOrigin(url: string): string {
 
 export async function orderWildcard(input: WildcardOrderInput): Promise<ObtainedCertificate> {
   const { domain, publish, logger } = input;
-  trustDirectory(input.directoryUrl, input.caRootsPem);
+  const acme = await loadAcme();
+  trustDirectory(acme, input.directoryUrl, input.caRootsPem);
   const client = new acme.Client({
     directoryUrl: input.directoryUrl,
     accountKey: input.account.key,

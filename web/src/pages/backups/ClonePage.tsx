@@ -230,14 +230,13 @@ export function ClonePage() {
                   t.stage === 'production' ? (
                     <>
                       Cloning into production is dangerous: the live data of {t.name} is thrown away and replaced with
-                      the copy of {source.name}. Marina stops {t.name} and takes a safety backup first, but whatever its
-                      users do until you restore that backup is lost.
+                      the copy of {source.name}. Its current data is kept aside as the undo, but whatever its users do
+                      after the swap is lost if you swap it back.
                     </>
                   ) : (
                     <>
-                      Marina stops {t.name}, takes a safety backup of its current data (listed as “Before a restore”),
-                      then replaces it with the copy of {source.name}. Its users are disconnected until it has started
-                      again.
+                      {t.name} keeps serving while the copy of {source.name} loads beside it, then stops for a few
+                      seconds for the swap. Its current data is kept aside as the undo: one click swaps it back.
                     </>
                   )
                 }

@@ -314,8 +314,9 @@ export function ImportPage() {
               }
               replaceWarning={(t) => (
                 <>
-                  The data of {t.name} is replaced by the imported database. Marina stops it and takes a safety backup
-                  of its current data first. Its users are disconnected until it has started again.
+                  The data of {t.name} is replaced by the imported database. It keeps serving while the import loads
+                  beside it, then stops for a few seconds for the swap. Its current data is kept aside as the undo: one
+                  click on the instance page swaps it back.
                 </>
               )}
             />

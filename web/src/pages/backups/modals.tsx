@@ -229,13 +229,13 @@ export function RestoreModal({
             error={error}
             verb="restore into it"
             versionNote={`Instances and projects of the same organization on Odoo ${backup.odooVersion}.`}
-            selfHint={self ? `${self.name}: stopped, backed up, then replaced` : undefined}
+            selfHint={self ? `${self.name}: replaced, its current data kept as the undo` : undefined}
             copy={copy}
             replaceWarning={(target) => (
               <>
-                {target.name} is stopped while its data is replaced. Marina first takes a safety backup of its current
-                data (listed as “Before a restore”), so nothing is lost. Its users are disconnected until it has started
-                again.
+                {target.name} keeps serving while the backup loads beside it, then stops for a few seconds while the
+                data is swapped. Its current data is kept aside as the undo, so nothing is lost: one click on the
+                instance page swaps it back.
               </>
             )}
           />
