@@ -43,9 +43,8 @@ export class RestoreUndo {
 
   /** Queues the swap back (admins; production needs its name, as a stop does). */
   async undo(ctx: RequestContext, instanceId: string, confirm: unknown): Promise<OperationView> {
-    const instance = await this.deps.instances.get(ctx.actor, instanceId);
-    await requirePermissionOn(this.deps.db, ctx.actor, instance, 'backup.manage');
-    const row = await this.deps.instances.row(instance.id);
+    const row = await this.deps.instances.get(ctx.actor, instanceId);
+    await requirePermissionOn(this.deps.db, ctx.actor, row, 'backup.manage');
     if (!row.undo_until || row.undo_until <= this.deps.clock.now())
       throw new MarinaError(
         'MARINA_E_NOTHING_TO_UNDO',

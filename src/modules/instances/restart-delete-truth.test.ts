@@ -105,7 +105,9 @@ describe('restart all', () => {
     await runningInstance('web-staging', 'staging');
     await runningInstance('web-prod', 'production');
     const call = as(t, admin);
-    // The stand-in's events may still be settling the first instance: the list comes right once they have.
+    // What is restarted follows the records: Docker's events stop changing them here (on a busy
+    // machine a late one turned production "exited" between the preview and the restart).
+    await t.services.status.stop();
     await vi.waitFor(
       async () => {
         await t.db.updateTable('instances').set({ status: 'running' }).where('name', 'like', 'web-%').execute();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceRow, sleepingContainer } from '../../../bench/scale-seed.js';
 import type { TestApp } from '../../../test/helpers/app.js';
 import {
@@ -46,7 +46,7 @@ async function seedInstance(name: string, status: InstanceStatus, container: 'ru
     status,
     httpPort: null,
   });
-  // The container comes first: its events find no instance yet, so only the reconciling changes it.
+  // The container comes first, the record after: only the reconciling can bring them together.
   if (container !== 'none') {
     const labels = instanceLabels(namespace, { ...values, created_at: new Date() } as unknown as Instance);
     await sleepingContainer(values.container_name, labels, container === 'running');
@@ -76,24 +76,20 @@ describe('reconciling status with one listing', () => {
   });
 
   it('fixes what changed while Marina was away, and inspects only those containers', async () => {
+    // Away indeed: no events followed (on a busy machine Docker's events arrive late and would
+    // fix some records before the reconciling sees them).
+    await t.services.status.stop();
     const agreeing = await seedInstance('agree', 'running', 'running');
     const stoppedAgreeing = await seedInstance('stopped', 'stopped', 'created');
     const startedBehindItsBack = await seedInstance('behind', 'stopped', 'running');
     const diedBehindItsBack = await seedInstance('died', 'running', 'created');
     const gone = await seedInstance('gone', 'running', 'none');
-    const runtime = await t.services.hosts.runtime(LOCAL_HOST_ID);
-    const inspect = vi.spyOn(runtime, 'state');
-    try {
-      await t.services.status.reconcile(LOCAL_HOST_ID);
-      const inspected = inspect.mock.calls.map(([name]) => name);
-      expect(inspected).toContain(startedBehindItsBack.container_name);
-      expect(inspected).toContain(diedBehindItsBack.container_name);
-      expect(inspected).not.toContain(agreeing.container_name);
-      expect(inspected).not.toContain(stoppedAgreeing.container_name);
-      expect(inspected).not.toContain(gone.container_name);
-    } finally {
-      inspect.mockRestore();
-    }
+    const inspected = await t.services.status.reconcile(LOCAL_HOST_ID);
+    expect(inspected).toContain(startedBehindItsBack.container_name);
+    expect(inspected).toContain(diedBehindItsBack.container_name);
+    expect(inspected).not.toContain(agreeing.container_name);
+    expect(inspected).not.toContain(stoppedAgreeing.container_name);
+    expect(inspected).not.toContain(gone.container_name);
     expect(await statusOf(agreeing)).toBe('running');
     expect(await statusOf(stoppedAgreeing)).toBe('stopped');
     expect(await statusOf(startedBehindItsBack)).toBe('running');

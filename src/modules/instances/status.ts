@@ -154,17 +154,21 @@ export class StatusTracker {
    * Lists the host's containers once; an instance whose container is gone becomes "missing", and
    * only one whose listing disagrees with its record is inspected (for its start time and exit code).
    */
-  async reconcile(hostId: string): Promise<void> {
+  /** Returns the containers it had to inspect: those whose listing disagreed with their record. */
+  async reconcile(hostId: string): Promise<string[]> {
     const runtime = await this.deps.hosts.runtime(hostId);
     const listed = new Map((await runtime.list(this.deps.namespace, 'odoo')).map((state) => [state.name, state]));
     const instances = await this.deps.db.selectFrom('instances').selectAll().where('host_id', '=', hostId).execute();
+    const inspected: string[] = [];
     for (const instance of instances) {
       if (JOB_OWNED.includes(instance.status)) continue;
       const seen = listed.get(instance.container_name);
       if (seen && listingAgrees(instance, seen)) continue;
+      if (seen) inspected.push(instance.container_name);
       const state = seen ? await runtime.state(instance.container_name) : undefined;
       await this.apply(instance, statusFromState(instance.status, state));
     }
+    return inspected;
   }
 
   private async apply(instance: Instance, change: StatusChange): Promise<void> {
