@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { as, memberBrowser } from '../../../test/helpers/app.js';
+import { makeOrganizationWithAdmin } from '../../../test/helpers/factories.js';
 import { followJob } from '../../../test/helpers/jobs.js';
 import {
   addFilestoreFile,
@@ -143,6 +144,11 @@ describe('restores keep what they replaced as an undo (stand-in Odoo)', () => {
     const viewer = await memberBrowser(t, admin, organizationId, 'viewer-undo@example.com', 'viewer');
     const refused = await as(t, viewer)('POST', `/api/v1/instances/${instance.id}/undo-restore`, {});
     expect(refused.statusCode).toBe(403);
+    // Another organization's admin does not even learn the instance exists.
+    const { admin: stranger } = await makeOrganizationWithAdmin(t, admin, { slug: 'stranger-undo' });
+    const hidden = await as(t, stranger)('POST', `/api/v1/instances/${instance.id}/undo-restore`, {});
+    expect(hidden.statusCode).toBe(404);
+    expect(await undoOf()).not.toBeNull();
     // Not yet due: the round queues nothing.
     expect(await t.services.restoreUndo.expire()).toEqual([]);
     // Its time is up (set in the record: the test's sessions live on the same clock).
