@@ -37,7 +37,8 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-async function dump(input: FloorInput, volume: string): Promise<void> {
+/** `pg_dump -Fd -j N --compress=0` as the superuser into `volume`'s `dump` folder. */
+export async function dump(input: FloorInput, volume: string): Promise<void> {
   const labels = Object.entries(input.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
   await run('docker', [
     'run',

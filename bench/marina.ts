@@ -21,11 +21,16 @@ export interface BenchMarina {
   db: Db;
   namespace: string;
   projectId: string;
-  /** Creates an instance and waits for its job; returns the job and the instance's id. */
+  /** Creates an instance and waits for its job; returns the job, the instance's id and its admin's sign-in. */
   provision(
     name: string,
     memoryMb?: number,
-  ): Promise<{ job: OperationView; instanceId: string; httpPort: number | null }>;
+  ): Promise<{
+    job: OperationView;
+    instanceId: string;
+    httpPort: number | null;
+    credentials: { login: string; password: string };
+  }>;
   close(): Promise<void>;
 }
 
@@ -87,7 +92,12 @@ export async function benchMarina(env: Record<string, string>): Promise<BenchMar
         services.operations.bus.on(`op:${created.job.id}`, listener);
       });
       if (job.status !== 'succeeded') throw new Error(`provisioning failed: ${job.error?.message}`);
-      return { job, instanceId: created.instance.id, httpPort: created.instance.httpPort };
+      return {
+        job,
+        instanceId: created.instance.id,
+        httpPort: created.instance.httpPort,
+        credentials: created.credentials,
+      };
     },
     async close() {
       await services.stopBackground();

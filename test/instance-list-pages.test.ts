@@ -1,18 +1,31 @@
+import type { AddressInfo } from 'node:net';
+import { Command } from 'commander';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedRows } from '../bench/scale-seed.js';
+import { MarinaClient } from '../src/cli/api/client.js';
+import { instancePages } from '../src/cli/instance-pages.js';
+import { registerInstanceCommands } from '../src/cli/instances.js';
 import { SecretBox } from '../src/platform/secrets/secret-box.js';
 import { adminBrowser, as, type Browser, createTestApp, memberBrowser, type TestApp } from './helpers/app.js';
 
 /**
  * The instance and job lists a page at a time: keyset pages that neither skip nor repeat rows
- * created in the same instant, an organization's own list, and nobody paging into another tenant.
+ * created in the same instant, counts of the whole list on the first page, an organization's own
+ * list, nobody paging into another tenant, and `marina instances ls` following the pages.
  */
 let t: TestApp;
 let admin: Browser;
 let seeded: Awaited<ReturnType<typeof seedRows>>;
 
-type Page = { instances: { id: string; organizationId: string; createdAt: string }[]; nextCursor: string | null };
+type Page = {
+  instances: { id: string; name: string; organizationId: string; createdAt: string }[];
+  nextCursor: string | null;
+  total: number | null;
+  running: number | null;
+};
+/** Set running (or unhealthy) below: what the first page counts as running. */
+let runningIds: string[] = [];
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -42,6 +55,13 @@ beforeAll(async () => {
     .updateTable('operations')
     .set({ created_at: sql`${new Date(Date.UTC(2026, 0, 3))}` } as never)
     .where('target_id', 'in', tied)
+    .execute();
+  runningIds = [0, 3, 8, 17].map((i) => seeded.instances[i]?.id ?? '');
+  await t.db.updateTable('instances').set({ status: 'running' }).where('id', 'in', runningIds.slice(1)).execute();
+  await t.db
+    .updateTable('instances')
+    .set({ status: 'unhealthy' })
+    .where('id', '=', runningIds[0] ?? '')
     .execute();
 });
 
@@ -79,6 +99,22 @@ describe('instance list pages', () => {
     expect(created).toEqual([...created].sort((a, b) => b - a));
   });
 
+  it('counts the whole list, and how many run, on the first page only', async () => {
+    const first = (await as(t, admin)('GET', '/api/v1/instances?limit=4')).json<Page>();
+    expect(first.instances).toHaveLength(4);
+    expect([first.total, first.running]).toEqual([23, 4]);
+    const second = (await as(t, admin)('GET', `/api/v1/instances?limit=4&cursor=${first.nextCursor}`)).json<Page>();
+    expect([second.total, second.running]).toEqual([null, null]);
+    const whole = (await as(t, admin)('GET', '/api/v1/instances')).json<Page>();
+    expect([whole.total, whole.running]).toEqual([23, 4]);
+    // Narrowed by the same filters as the rows.
+    const org = seeded.organizationIds[0] ?? '';
+    const own = seeded.instances.filter((i) => i.organization_id === org);
+    const ofOrg = (await as(t, admin)('GET', `/api/v1/instances?organization=${org}&limit=2`)).json<Page>();
+    expect(ofOrg.total).toBe(own.length);
+    expect(ofOrg.running).toBe(own.filter((i) => runningIds.includes(i.id)).length);
+  });
+
   it('lists one organization’s instances for its page', async () => {
     const org = seeded.organizationIds[1] ?? '';
     const paged = await allPages(admin, `organization=${org}&`, 3);
@@ -100,6 +136,9 @@ describe('instance list pages', () => {
     const foreign = seeded.instances.find((i) => i.organization_id === otherId)?.id ?? '';
     const page = (await as(t, member)('GET', `/api/v1/instances?limit=50&cursor=${foreign}`)).json<Page>();
     expect(page.instances.every((i) => i.organizationId === seeded.organizationIds[0])).toBe(true);
+    // The count is of the member's own instances too.
+    const first = (await as(t, member)('GET', '/api/v1/instances?limit=1')).json<Page>();
+    expect(first.total).toBe(own.length);
   });
 
   it('refuses an unknown cursor and a limit out of range, and changes nothing', async () => {
@@ -125,5 +164,103 @@ describe('instance list pages', () => {
       .executeTakeFirstOrThrow();
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(Number(total.n));
+  });
+});
+
+describe('marina instances ls', () => {
+  let client: MarinaClient;
+  /** The instance list requests Marina answered, in order. */
+  const asked: URL[] = [];
+
+  beforeAll(async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    // Beside Fastify's own listener: it sees every request the CLI sends.
+    t.app.server.on('request', (request: { url?: string }) => {
+      const url = new URL(request.url ?? '/', 'http://marina');
+      if (url.pathname === '/api/v1/instances') asked.push(url);
+    });
+    const { secret } = (await as(t, admin)('POST', '/api/v1/tokens', { name: 'cli' })).json<{ secret: string }>();
+    client = new MarinaClient({
+      url: `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`,
+      token: secret,
+    });
+  });
+
+  /** Runs `marina instances …`: what it printed on standard output, and on standard error. */
+  async function ls(...args: string[]): Promise<{ out: string; err: string }> {
+    const program = new Command('marina').exitOverride();
+    registerInstanceCommands(program, async () => client);
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void out.push(parts.join(' ')));
+    const warn = vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => void err.push(parts.join(' ')));
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    try {
+      await program.parseAsync(['node', 'marina', 'instances', 'ls', ...args]);
+    } finally {
+      log.mockRestore();
+      warn.mockRestore();
+      write.mockRestore();
+    }
+    return { out: out.join('\n'), err: err.join('\n') };
+  }
+
+  it('follows the pages, never asking for the whole list', async () => {
+    const whole = (await as(t, admin)('GET', '/api/v1/instances')).json<Page>().instances;
+    const seen: string[] = [];
+    let pages = 0;
+    for await (const page of instancePages(client, { pageSize: 5 })) {
+      expect(page.total).toBe(pages === 0 ? 23 : null);
+      seen.push(...page.rows.map((i) => i.id));
+      pages++;
+    }
+    expect(pages).toBe(5);
+    expect(seen).toEqual(whole.map((i) => i.id));
+    const limited: string[] = [];
+    for await (const page of instancePages(client, { pageSize: 5, limit: 7 }))
+      limited.push(...page.rows.map((i) => i.id));
+    expect(limited).toEqual(seen.slice(0, 7));
+  });
+
+  it('goes on after the row before a cursor that was deleted meanwhile', async () => {
+    const pages = instancePages(client, { pageSize: 3 });
+    const first = await pages.next();
+    const rows = first.done ? [] : first.value.rows.map((r) => r.id);
+    // The row the next page would start after goes away between the two pages.
+    const doomed = rows.pop() ?? '';
+    await t.db.deleteFrom('instances').where('id', '=', doomed).execute();
+    const second = await pages.next();
+    await pages.return(undefined);
+    rows.push(...(second.done ? [] : second.value.rows.map((r) => r.id)));
+    const now = (await as(t, admin)('GET', '/api/v1/instances')).json<Page>().instances.map((i) => i.id);
+    expect(now).not.toContain(doomed);
+    expect(rows).toEqual(now.slice(0, 5));
+  });
+
+  it('prints every instance, a page at a time, or the newest few; --json is one array', async () => {
+    const whole = (await as(t, admin)('GET', '/api/v1/instances')).json<Page>().instances;
+    asked.length = 0;
+    const json = JSON.parse((await ls('--json')).out) as Page['instances'];
+    expect(json.map((i) => i.id)).toEqual(whole.map((i) => i.id));
+    expect(asked.map((url) => url.searchParams.get('limit'))).toEqual(['200']);
+
+    const table = (await ls()).out.split('\n');
+    expect(table[0]).toMatch(/^NAME\s+STAGE\s+VERSION\s+STATUS\s+UPTIME\s+SIZE\s+URL\s+ID$/);
+    expect(table.slice(1).map((line) => line.split(/\s+/)[0])).toEqual(whole.map((i) => i.name));
+
+    asked.length = 0;
+    const newest = await ls('--limit', '3');
+    expect(
+      newest.out
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(/\s+/)[0]),
+    ).toEqual(whole.slice(0, 3).map((i) => i.name));
+    expect(newest.err).toBe(`The newest 3 of ${whole.length} instances; a larger --limit shows more.`);
+    expect(asked.map((url) => url.searchParams.get('limit'))).toEqual(['3']);
+    await expect(ls('--limit', '0')).rejects.toThrow(/--limit: "0" is not a whole number/);
   });
 });

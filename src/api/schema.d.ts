@@ -4171,7 +4171,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Instances you can see, newest first: every one, or a page of them with `limit` (then `cursor` for the next) */
+        /** Instances you can see, newest first: every one, or a page of them with `limit` (then `cursor` for the next); the first page counts them all */
         get: {
             parameters: {
                 query?: {
@@ -4232,6 +4232,10 @@ export interface paths {
                             }[];
                             /** @description The `cursor` of the next page; null on the last page and without `limit` */
                             nextCursor: string | null;
+                            /** @description How many instances match, over every page: on the first page (no `cursor`); null on the others */
+                            total: number | null;
+                            /** @description How many of them are running (or unhealthy), with `total`; null on pages after the first */
+                            running: number | null;
                         };
                     };
                 };

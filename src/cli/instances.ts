@@ -1,10 +1,12 @@
 import { type Command, Option } from 'commander';
 import type { MarinaClient } from './api/client.js';
 import type { InstanceStage, Json } from './api/types.js';
+import { wholeNumber } from './args.js';
 import { CliUsageError } from './errors.js';
 import { registerInstanceCredentialCommands } from './instance-credentials.js';
+import { instancePages, type ListedInstance } from './instance-pages.js';
 import { registerInstanceUndoCommand, undoJob, undoLines } from './instance-undo.js';
-import { ago, printJson, table } from './output.js';
+import { ago, pagedTable, printJson, table } from './output.js';
 import { finish, watchJob } from './progress.js';
 import { resolveInstance, resolveProject } from './resolve.js';
 
@@ -55,29 +57,43 @@ export function registerInstanceCommands(program: Command, client: () => Promise
   const instances = program.command('instances').description('Odoo instances');
   instances
     .command('ls')
-    .description('list instances')
+    .description('list instances, newest first, a page at a time')
     .option('--project <project>', 'only this project (ORGANIZATION/PROJECT or id)')
+    .option('--limit <n>', 'only the newest n (default: every one)')
     .option('--json', 'print JSON for scripts')
-    .action(async (opts: { project?: string; json?: boolean }) => {
+    .action(async (opts: { project?: string; limit?: string; json?: boolean }) => {
+      const limit = opts.limit === undefined ? undefined : wholeNumber(opts.limit, '--limit', 1, 1_000_000);
       const c = await client();
       const project = opts.project ? await resolveProject(c, opts.project) : undefined;
-      const { instances: rows } = await c.call(
-        c.api.GET('/api/v1/instances', { params: { query: { project: project?.id } } }),
-      );
+      const print = pagedTable(['name', 'stage', 'version', 'status', 'uptime', 'size', 'url', 'id']);
+      const rows: ListedInstance[] = [];
+      let listed = 0;
+      let total: number | null = null;
+      let more = false;
+      for await (const page of instancePages(c, { project: project?.id, limit })) {
+        total ??= page.total;
+        more = page.more;
+        listed += page.rows.length;
+        // Scripts get one JSON array at the end; people see each page as it arrives.
+        if (opts.json) rows.push(...page.rows);
+        if (opts.json || page.rows.length === 0) continue;
+        console.log(
+          print(
+            // The table shows flat fields only: where the admin password comes from is `credentials`'s,
+            // a kept undo is `show`'s.
+            page.rows.map(({ credentialsOrigin: _origin, undo: _undo, ...i }) => ({
+              ...i,
+              version: i.odooVersion,
+              uptime: uptime(i.startedAt),
+              size: `${i.cpus} CPU / ${i.memoryMb} MB`,
+            })),
+          ),
+        );
+      }
       if (opts.json) return printJson(rows);
-      console.log(
-        table(
-          // The table shows flat fields only: where the admin password comes from is `credentials`'s,
-          // a kept undo is `show`'s.
-          rows.map(({ credentialsOrigin: _origin, undo: _undo, ...i }) => ({
-            ...i,
-            version: i.odooVersion,
-            uptime: uptime(i.startedAt),
-            size: `${i.cpus} CPU / ${i.memoryMb} MB`,
-          })),
-          ['name', 'stage', 'version', 'status', 'uptime', 'size', 'url', 'id'],
-        ),
-      );
+      if (listed === 0) console.log('(none)');
+      else if (more)
+        console.error(`The newest ${listed} of ${total ?? 'more'} instances; a larger --limit shows more.`);
     });
   instances
     .command('create <name>')

@@ -1,16 +1,36 @@
-/** Plain aligned columns for people; --json for scripts. */
-export function table(rows: Record<string, string | number | boolean | null | undefined>[], columns: string[]): string {
-  if (rows.length === 0) return '(none)';
-  const cell = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+type TableRow = Record<string, string | number | boolean | null | undefined>;
+
+const cell = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
+
+/**
+ * A table printed a page at a time, as a long list arrives: the header once, then each page's
+ * lines. Columns are as wide as the widest value seen so far; they never narrow, so a page only
+ * widens them where a value would not fit.
+ */
+export function pagedTable(columns: string[]): (rows: TableRow[]) => string {
+  const widths = columns.map((c) => c.length);
+  let header = true;
   const line = (values: string[]) =>
     values
       .map((v, i) => v.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join(
-    '\n',
-  );
+  return (rows) => {
+    for (const row of rows)
+      columns.forEach((c, i) => {
+        widths[i] = Math.max(widths[i] ?? 0, cell(row[c]).length);
+      });
+    const lines = rows.map((r) => line(columns.map((c) => cell(r[c]))));
+    if (header) lines.unshift(line(columns.map((c) => c.toUpperCase())));
+    header = false;
+    return lines.join('\n');
+  };
+}
+
+/** Plain aligned columns for people; --json for scripts. */
+export function table(rows: TableRow[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  return pagedTable(columns)(rows);
 }
 
 export function printJson(value: unknown): void {

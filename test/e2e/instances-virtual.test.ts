@@ -15,13 +15,16 @@ import { makeOrganization, makeProject } from '../helpers/factories.js';
 
 /**
  * The instance list with 2,000 instances, in Chromium: rows written straight into `instances`
- * (stopped, no container: the page is what is checked). Only the rows in view are in the page;
- * scrolling brings the others in and takes the first out, the headings stay over their columns,
- * nothing jumps, a click still opens an instance, and phones still get one card per instance.
+ * (stopped, no container: the page is what is checked). The list is asked for a page of 100 at a
+ * time, never whole; the scroll bar is still the whole list's, and scrolling loads the pages up to
+ * the rows in view. Only the rows in view are in the page; scrolling brings the others in and
+ * takes the first out, the headings stay over their columns, nothing jumps, live changes show, a
+ * click still opens an instance, and phones still get one card per instance.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shots = '/work/screens';
 const COUNT = 2000;
+const PAGE = 100;
 const CHUNK = 250;
 const FIRST_PORT = 30_000;
 
@@ -32,6 +35,18 @@ let baseUrl: string;
 let webDir: string;
 const pageErrors: string[] = [];
 const ids = new Map<string, string>();
+/** Every request the browser made for the instance list, in order. */
+const listRequests: URL[] = [];
+
+const isList = (url: string) => new URL(url).pathname === '/api/v1/instances';
+/** The list was only ever asked for pages of 100, each after the one before. */
+function expectPaged(requests: URL[], pages: number): void {
+  expect(requests.map((url) => url.searchParams.get('limit'))).toEqual(Array(pages).fill(String(PAGE)));
+  const cursors = requests.map((url) => url.searchParams.get('cursor'));
+  expect(cursors[0]).toBeNull();
+  expect(new Set(cursors.slice(1)).size).toBe(pages - 1);
+  expect(cursors.slice(1)).not.toContain(null);
+}
 
 /** Newest first, as the list sorts: vi-0001 is the first row, vi-2000 the last. */
 const nameOf = (i: number) => `vi-${String(i + 1).padStart(4, '0')}`;
@@ -162,6 +177,9 @@ beforeAll(async () => {
   page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('request', (request) => {
+    if (isList(request.url())) listRequests.push(new URL(request.url()));
+  });
   await signInPage(page, baseUrl, 'admin@example.com', STRONG_PASSWORD);
 }, 120_000);
 
@@ -181,8 +199,15 @@ describe('the instance list with 2,000 instances', { timeout: 120_000 }, () => {
     ).toEqual({
       n: String(COUNT),
     });
+    listRequests.length = 0;
+    const firstAnswer = page.waitForResponse((response) => isList(response.url()));
     await page.goto(`${baseUrl}/instances`);
     await rowOf(nameOf(0)).waitFor();
+    // One page of 100 at load, which counts them all: not the 2,000 rows (1.3 MB) of the whole list.
+    const answer = (await (await firstAnswer).json()) as { instances: unknown[]; total: number; nextCursor: string };
+    expect(answer.instances).toHaveLength(PAGE);
+    expect(answer.total).toBe(COUNT);
+    expect(answer.nextCursor).toBe(ids.get(nameOf(PAGE - 1)));
     const headings = await table().locator('thead th').allInnerTexts();
     expect(headings.map((h) => h.trim().toLowerCase())).toEqual([
       'name',
@@ -210,14 +235,44 @@ describe('the instance list with 2,000 instances', { timeout: 120_000 }, () => {
     expect(await firstRow.getByTestId('instance-status').getAttribute('data-status')).toBe('stopped');
     await expectColumnsAligned(firstRow);
     await expectStill(firstRow);
+    // The rows in view are all loaded: nothing asked for more.
+    expectPaged(listRequests, 1);
     await page.screenshot({ path: join(shots, 'instances-virtual-top.png') });
+  });
+
+  it('shows live changes of loaded rows, and rows not loaded yet as they are when they come', async () => {
+    await page.getByTestId('live-indicator').getByText('Live').waitFor();
+    const loaded = ids.get(nameOf(1)) ?? '';
+    const later = ids.get(nameOf(COUNT - 1)) ?? '';
+    await t.services.instances.setStatus(loaded, 'failed', 'Stopped by the test');
+    await t.services.instances.setStatus(later, 'failed', 'Stopped by the test');
+    const status = rowOf(nameOf(1)).getByTestId('instance-status');
+    await expect.poll(() => status.getAttribute('data-status')).toBe('failed');
+    await t.services.instances.setStatus(loaded, 'stopped');
+    await expect.poll(() => status.getAttribute('data-status')).toBe('stopped');
+    // A change to a row not loaded is left to its page; nothing else was asked for.
+    expectPaged(listRequests, 1);
   });
 
   it('brings the last instance in and takes the first out when scrolled to the bottom', async () => {
     const heightBefore = await pageHeight();
+    // Just past the first page: the second one comes, and only it.
+    const top =
+      (await table()
+        .locator('tbody')
+        .evaluate((body) => body.getBoundingClientRect().top)) + (await scrollY());
+    await scrollTo(Math.round(top + (PAGE - 10) * 61));
+    await rowOf(nameOf(PAGE)).waitFor();
+    await page.waitForTimeout(300);
+    expectPaged(listRequests, 2);
     await scrollTo('bottom');
     const lastRow = rowOf(nameOf(COUNT - 1));
     await lastRow.waitFor();
+    // The pages up to the end, one after another, and nothing twice.
+    expectPaged(listRequests, COUNT / PAGE);
+    expect(await table().locator('tr.row-placeholder').count()).toBe(0);
+    // Changed while its page was not loaded: the page brought it as it is now.
+    expect(await lastRow.getByTestId('instance-status').getAttribute('data-status')).toBe('failed');
     await expect.poll(() => rowOf(nameOf(0)).count()).toBe(0);
     await scrollTo('bottom');
     expect(await renderedRows().count()).toBeLessThan(100);

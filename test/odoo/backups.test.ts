@@ -404,6 +404,13 @@ describe.skipIf(!source)('real Odoo 17: backups, restores, clones and imports', 
     // Something for neutralization to switch off: base's crons besides the autovacuum.
     expect(activeCrons[0]?.n).toBeGreaterThan(1);
 
+    // An attachment to find in the copy: the clone's filestore is checked through Odoo, not assumed.
+    const content = `marina clone ${randomBytes(8).toString('hex')}`;
+    const session = await odooSession(production.url, production.dbName, credentials.login, credentials.password);
+    const attachmentId = await callKw<number>(production.url, session, 'ir.attachment', 'create', [
+      { name: 'cloned.txt', datas: Buffer.from(content).toString('base64'), mimetype: 'text/plain' },
+    ]);
+
     const held = new pg.Client({ ...(await superuser()), database: production.dbName });
     await held.connect();
     try {
@@ -454,6 +461,12 @@ describe.skipIf(!source)('real Odoo 17: backups, restores, clones and imports', 
       const login = await rpcLogin(staging.url, staging.dbName, credentials.login, credentials.password);
       expect(login.error).toBeUndefined();
       expect(login.result?.uid).toBe(2);
+      const copySession = await odooSession(staging.url, staging.dbName, credentials.login, credentials.password);
+      const [read] = await callKw<{ datas: string }[]>(staging.url, copySession, 'ir.attachment', 'read', [
+        [attachmentId],
+        ['datas'],
+      ]);
+      expect(Buffer.from(read?.datas ?? '', 'base64').toString()).toBe(content);
       const prodLogin = await rpcLogin(production.url, production.dbName, credentials.login, credentials.password);
       expect(prodLogin.result?.uid).toBe(2);
     } finally {

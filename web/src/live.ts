@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { api, call } from './api/client';
+import { type InstancePages, removePaged, upsertPaged } from './api/instance-pages';
 import { queryKeys } from './api/queries';
 import type { Instance, InstanceStats, Job, JobLogLine } from './api/types';
 import { isJobFinished } from './operate';
@@ -97,8 +98,8 @@ function upsert(rows: Instance[], instance: Instance): Instance[] {
 }
 
 /**
- * Writes GET /instances/events into the query cache, so the instance list and every instance page
- * on screen show each change as it happens. `onRemoved` adds what a page does when one goes away.
+ * Writes GET /instances/events into the query cache, so the instance list (whole or in pages) and
+ * every instance page on screen show each change as it happens. `onRemoved` adds what a page does when one goes away.
  */
 export function useLiveInstanceCache(onRemoved?: (id: string) => void): LiveState {
   const queryClient = useQueryClient();
@@ -109,12 +110,18 @@ export function useLiveInstanceCache(onRemoved?: (id: string) => void): LiveStat
       queryClient.setQueryData<Instance[]>(queryKeys.instances.list(), (rows) =>
         rows ? upsert(rows, instance) : rows,
       );
+      queryClient.setQueryData<InstancePages>(queryKeys.instances.pages(), (data) =>
+        data ? upsertPaged(data, instance) : data,
+      );
       queryClient.setQueryData<Instance>(queryKeys.instances.detail(instance.id), (current) =>
         current ? instance : current,
       );
     },
     onRemoved: (id) => {
       queryClient.setQueryData<Instance[]>(queryKeys.instances.list(), (rows) => rows?.filter((r) => r.id !== id));
+      queryClient.setQueryData<InstancePages>(queryKeys.instances.pages(), (data) =>
+        data ? removePaged(data, id) : data,
+      );
       removedRef.current?.(id);
     },
     onReconnected: () => void queryClient.invalidateQueries({ queryKey: queryKeys.instances.all }),

@@ -8,6 +8,10 @@ import { noteStreamed } from '../stream-garbage.js';
 
 /** A backup being written goes under this suffix; only a finished, synced file gets its real name. */
 export const PARTIAL_SUFFIX = '.partial';
+/** Bytes written before their place in the backup is reached (the filestore, beside pg_dump). */
+export const LATER_PART_SUFFIX = '.later.partial';
+/** Reads and writes of whole files go in 1 MiB pieces: each piece is a hop through the hash and the disk. */
+const FILE_CHUNK = 1024 * 1024;
 
 /** Counts and hashes what flows through it. */
 export class Digest extends Transform {
@@ -53,7 +57,29 @@ export class BackupFileWriter {
   static async create(path: string, onBytes?: (total: number) => void): Promise<BackupFileWriter> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     await rm(path + PARTIAL_SUFFIX, { force: true });
+    await rm(path + LATER_PART_SUFFIX, { force: true });
     return new BackupFileWriter(path, onBytes);
+  }
+
+  private later: WriteStream | undefined;
+
+  /**
+   * A file beside the backup for bytes that belong after what is being written now: written at the
+   * same time, then appended in order by appendLater(). Not hashed until it is appended.
+   */
+  laterPart(): WriteStream {
+    this.later ??= createWriteStream(this.path + LATER_PART_SUFFIX, { flags: 'wx', mode: 0o600 });
+    return this.later;
+  }
+
+  /** Appends what laterPart() received, through the hash, and removes it. */
+  async appendLater(): Promise<void> {
+    if (!this.later) return;
+    await finished(this.later);
+    const source = createReadStream(this.path + LATER_PART_SUFFIX, { highWaterMark: FILE_CHUNK });
+    await pipeline(source, this.input, { end: false });
+    await rm(this.path + LATER_PART_SUFFIX, { force: true });
+    this.later = undefined;
   }
 
   /** With `expectSha256`, a file whose bytes differ is removed instead of named: it never looks good. */
@@ -79,8 +105,10 @@ export class BackupFileWriter {
   async abort(): Promise<void> {
     this.input.destroy();
     this.file.destroy();
+    this.later?.destroy();
     await this.piping.catch(() => undefined);
     await rm(this.path + PARTIAL_SUFFIX, { force: true });
+    await rm(this.path + LATER_PART_SUFFIX, { force: true });
   }
 }
 
@@ -88,6 +116,6 @@ export class BackupFileWriter {
 export async function fileSha256(path: string, onBytes?: (total: number) => void): Promise<string> {
   const digest = new Digest(onBytes);
   digest.resume();
-  await pipeline(createReadStream(path), digest);
+  await pipeline(createReadStream(path, { highWaterMark: FILE_CHUNK }), digest);
   return digest.hex();
 }

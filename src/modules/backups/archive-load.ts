@@ -1,12 +1,13 @@
 /** Loading a backup archive (zip or native) into a database aside and a filestore folder aside. */
+
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { createZstdDecompress } from 'node:zlib';
 import { ACCEPTED } from '../../adapters/archive/file-kind.js';
 import { eachTarEntry, TarSink } from '../../adapters/archive/tar-sink.js';
 import { ZipReader } from '../../adapters/archive/zip-reader.js';
+import { zstdFramesDecompress } from '../../adapters/archive/zstd-frames.js';
 import { noteStreamed } from '../../adapters/stream-garbage.js';
 import {
   ArchiveError,
@@ -133,7 +134,7 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
             options.onProgress?.(read / Math.max(1, total));
           });
           const tar = new PassThrough({ highWaterMark: ZSTD_CHUNK });
-          const decompressing = pipeline(input, createZstdDecompress({ chunkSize: ZSTD_CHUNK }), tar).catch((error) => {
+          const decompressing = pipeline(input, zstdFramesDecompress({ chunkSize: ZSTD_CHUNK }), tar).catch((error) => {
             tar.destroy(new ArchiveError('corrupt', `The archive cannot be decompressed: ${(error as Error).message}`));
           });
           await eachTarEntry(tar, async (header, stream) => {

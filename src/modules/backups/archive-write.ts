@@ -1,10 +1,9 @@
 /** Writing a backup archive: Odoo's zip or Marina's native format, streamed from the data plane. */
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createZstdCompress, constants as zlibConstants } from 'node:zlib';
-import tarStream from 'tar-stream';
 import yazl from 'yazl';
 import type { BackupFileWriter } from '../../adapters/archive/backup-file.js';
+import { CompressedTarPart } from '../../adapters/archive/tar-parts.js';
 import { eachTarEntry } from '../../adapters/archive/tar-sink.js';
 import {
   type ArchiveKind,
@@ -25,7 +24,6 @@ import {
   toolFailure,
   toolSpec,
   withCarrier,
-  ZSTD_CHUNK,
 } from './data-plane.js';
 
 export interface ArchiveSource {
@@ -77,54 +75,81 @@ export async function writeZipArchive(
   await output;
 }
 
-/** Marina's native archive: zstd(tar(manifest.json, dump/ from pg_dump -Fd -j N, filestore/…)). */
+/**
+ * Marina's native archive: zstd(tar(manifest.json, dump/ from pg_dump -Fd -j N, filestore/…)).
+ * The filestore is read while pg_dump runs, into a part written beside the backup file, and appended
+ * after the dump: restores read the dump first, to load it while they unpack the files.
+ */
 export async function writeNativeArchive(
   plane: DataPlane,
   source: ArchiveSource,
   writer: BackupFileWriter,
+  log: (message: string) => void = () => undefined,
 ): Promise<void> {
-  const pack = tarStream.pack();
-  const output = pipeline(
-    pack,
-    createZstdCompress({ chunkSize: ZSTD_CHUNK, params: { [zlibConstants.ZSTD_c_compressionLevel]: 1 } }),
-    writer.input,
-    { end: false },
-  );
-  output.catch(() => undefined);
-  const add = (fields: Partial<tarStream.Header> & { name: string }, content: Readable | Buffer) => {
-    const header = { type: 'file', uid: 0, gid: 0, ...fields } as tarStream.Header;
-    return Buffer.isBuffer(content)
-      ? new Promise<void>((resolve, reject) => pack.entry(header, content, (e) => (e ? reject(e) : resolve())))
-      : pipeline(content, pack.entry(header));
-  };
-  try {
-    await add({ name: MANIFEST, mode: 0o600 }, Buffer.from(JSON.stringify(source.manifest, null, 4)));
-    await withCarrier(
-      plane,
-      { scratch: source.kind !== 'filestore', data: source.volume },
-      'carrier',
-      async (carrier) => {
-        if (source.kind !== 'filestore') {
-          await dumpToScratch(plane, source.db, source.role);
-          const tar = await carrier.read(`${SCRATCH}/dump`);
-          if (!tar) throw new MarinaError('MARINA_E_TOOL_FAILED', 'pg_dump wrote no dump folder.');
-          await eachTarEntry(tar, async (header, stream) => {
-            const relative = header.name.split('/').slice(1).join('/');
-            if (header.type !== 'file' || relative === '') return;
-            await add({ name: `${DUMP_DIR}${relative}`, size: header.size, mode: 0o600, mtime: header.mtime }, stream);
-          });
-        }
-        if (source.kind !== 'database') {
-          await eachFilestoreFile(carrier, source.db, (relative, header, stream) =>
-            add({ name: `${FILESTORE_DIR}${relative}`, size: header.size, mode: 0o600, mtime: header.mtime }, stream),
-          );
-        }
-      },
-    );
-    pack.finalize();
-    await output;
-  } catch (error) {
-    pack.destroy(error as Error);
-    throw error;
+  const manifest = Buffer.from(JSON.stringify(source.manifest, null, 4));
+  const withDb = source.kind !== 'filestore';
+  const withFiles = source.kind !== 'database';
+  const started = performance.now();
+  const took = (from: number) => `${((performance.now() - from) / 1000).toFixed(1)} s`;
+  const dumped = withDb
+    ? dumpToScratch(plane, source.db, source.role).then(() => log(`pg_dump took ${took(started)}.`))
+    : Promise.resolve();
+  dumped.catch(() => undefined);
+  const filesWritten = withFiles
+    ? writeFilestorePart(plane, source, {
+        destination: withDb ? writer.laterPart() : writer.input,
+        separate: withDb,
+        manifest: withDb ? undefined : manifest,
+      }).then(() => log(`The filestore took ${took(started)}${withDb ? ', beside pg_dump' : ''}.`))
+    : Promise.resolve();
+  // Both end before either failure is reported: nothing keeps running after the job.
+  const [dump, files] = await Promise.allSettled([dumped, filesWritten]);
+  if (dump.status === 'rejected') throw dump.reason;
+  if (files.status === 'rejected') throw files.reason;
+  if (!withDb) return;
+  const archiving = performance.now();
+  await withCarrier(plane, { scratch: true }, 'carrier', async (carrier) => {
+    const part = new CompressedTarPart(writer.input, { last: !withFiles, endDestination: false });
+    try {
+      await part.add({ name: MANIFEST }, manifest);
+      const tar = await carrier.read(`${SCRATCH}/dump`);
+      if (!tar) throw new MarinaError('MARINA_E_TOOL_FAILED', 'pg_dump wrote no dump folder.');
+      await eachTarEntry(tar, async (header, stream) => {
+        const relative = header.name.split('/').slice(1).join('/');
+        if (header.type !== 'file' || relative === '') return;
+        await part.add({ name: `${DUMP_DIR}${relative}`, size: header.size, mtime: header.mtime }, stream);
+      });
+      await part.close();
+    } catch (error) {
+      part.destroy(error as Error);
+      throw error;
+    }
+  });
+  log(`The dump was archived in ${took(archiving)}.`);
+  if (withFiles) {
+    const appending = performance.now();
+    await writer.appendLater();
+    log(`The filestore part was appended in ${took(appending)}.`);
   }
+}
+
+/** The filestore as the archive's last part (after the manifest when it is the only part). */
+async function writeFilestorePart(
+  plane: DataPlane,
+  source: ArchiveSource,
+  into: { destination: Writable; separate: boolean; manifest: Buffer | undefined },
+): Promise<void> {
+  await withCarrier(plane, { data: source.volume }, 'source', async (carrier) => {
+    const part = new CompressedTarPart(into.destination, { last: true, endDestination: into.separate });
+    try {
+      if (into.manifest) await part.add({ name: MANIFEST }, into.manifest);
+      await eachFilestoreFile(carrier, source.db, (relative, header, stream) =>
+        part.add({ name: `${FILESTORE_DIR}${relative}`, size: header.size, mtime: header.mtime }, stream),
+      );
+      await part.close();
+    } catch (error) {
+      part.destroy(error as Error);
+      throw error;
+    }
+  });
 }

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type tarStream from 'tar-stream';
-import { eachTarEntry, TarSink } from '../../adapters/archive/tar-sink.js';
+import { eachTarEntry } from '../../adapters/archive/tar-sink.js';
 import { type ServerConnection, withClient } from '../../adapters/postgres/admin.js';
 import { MarinaError } from '../../platform/errors.js';
 import { type DataAccess, LABEL_KIND, type Mount, type OneOffSpec, type Runtime } from '../../runtime/port.js';
@@ -254,36 +254,62 @@ export async function removeFilestoreFolder(plane: DataPlane, volume: string, fo
   await onDataVolume(plane, volume, 'rm -rf -- "filestore/$1"', [folder]);
 }
 
-/** Copies one instance's filestore folder into another's volume, as a tar stream between two carriers. */
+/** Where a clone's source volume is mounted, read-only, beside the target's (at ODOO_DATA_DIR). */
+const CLONE_SOURCE = '/source';
+
+/**
+ * The copy of a filestore folder ($1 in the source volume) into a fresh folder ($2) of the target's.
+ * A tenant's filestore is hostile: the folder is refused when it is a symbolic link, then entered
+ * once and checked (a link swapped in before the `cd` shows in `pwd -P`); cp -R -P never follows a
+ * link below it. Only folders and regular files stay, owned by Odoo's user. A link swapped in mid-copy
+ * could at most lead cp into this container's own files, which hold no secret (no credentials, no
+ * other mount); and what cp copies as links goes before the folder is ever used.
+ */
+const COPY_FILESTORE = `
+cd ${ODOO_DATA_DIR}
+rm -rf -- "filestore/$2"; mkdir -p "filestore/$2"; chown ${ODOO_UID}:${ODOO_UID} . filestore "filestore/$2"
+to="$PWD/filestore/$2"; from="${CLONE_SOURCE}/filestore/$1"
+if [ -L ${CLONE_SOURCE}/filestore ] || [ -L "$from" ]; then echo "refusing a filestore folder that is a symbolic link" >&2; exit 3; fi
+# A database that never stored an attachment has no filestore folder: an empty filestore.
+[ -d "$from" ] || exit 0
+cd -P -- "$from"
+if [ "$(pwd -P)" != "$from" ]; then echo "the filestore folder was replaced during the copy" >&2; exit 3; fi
+cp -R -P -- . "$to"
+find "$to" -mindepth 1 ! -type d ! -type f -exec rm -f -- {} +
+chown -R ${ODOO_UID}:${ODOO_UID} "$to"
+find "$to" -mindepth 1 -type d -exec chmod 0700 -- {} + -o -type f -exec chmod 0600 -- {} +
+`;
+
+/**
+ * Copies one instance's filestore folder into another's volume in one tools container mounting both:
+ * the bytes stay on the host (cp copies them in the kernel) instead of crossing Marina's process as
+ * tar streams.
+ */
 export async function copyFilestore(
   plane: DataPlane,
   from: { volume: string; db: string },
   to: { volume: string; folder: string },
 ): Promise<void> {
-  await onDataVolume(
+  // Mounting a volume the engine lacks would make an empty one: a source on another host (instances
+  // sharing an external database server) would be copied as an empty filestore, silently.
+  if (!(await plane.runtime.volumeExists(from.volume)))
+    throw new MarinaError(
+      'MARINA_E_JOB_FAILED',
+      "The source instance's files are not on the target's host: cloning between hosts is not supported yet.",
+    );
+  const result = await runTool(
     plane,
-    to.volume,
-    'rm -rf -- "filestore/$1"; mkdir -p "filestore/$1"; chown 101:101 . filestore "filestore/$1"',
-    [to.folder],
+    'files',
+    ['sh', '-euc', COPY_FILESTORE, 'sh', checked(from.db), checked(to.folder)],
+    undefined,
+    [
+      { type: 'volume', source: from.volume, target: CLONE_SOURCE, readOnly: true },
+      { type: 'volume', source: to.volume, target: ODOO_DATA_DIR },
+    ],
+    // Hostile files need no network.
+    'none',
   );
-  const readOnlySource: Mount = { type: 'volume', source: from.volume, target: ODOO_DATA_DIR, readOnly: true };
-  await plane.runtime.withData(toolSpec(plane, 'source', ['true'], undefined, [readOnlySource]), (source) =>
-    withCarrier(plane, { data: to.volume }, 'carrier', async (carrier) => {
-      const sink = new TarSink((tar) => carrier.write(`${FILESTORE_ROOT}/${checked(to.folder)}`, tar), {
-        uid: ODOO_UID,
-        gid: ODOO_UID,
-      });
-      try {
-        await eachFilestoreFile(source, from.db, (relative, header, stream) =>
-          sink.add({ name: relative, size: header.size ?? 0, mode: 0o600, mtime: header.mtime }, stream),
-        );
-        await sink.close();
-      } catch (error) {
-        sink.destroy();
-        throw error;
-      }
-    }),
-  );
+  if (result.exitCode !== 0) throw toolFailure('Copying the filestore', result);
 }
 
 /**

@@ -3,13 +3,15 @@
  * manifest and the custom-format dump unchanged as `database.dump`; and that dump read back out,
  * for a download in the format it came in.
  */
+
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createZstdCompress, createZstdDecompress, constants as zlibConstants } from 'node:zlib';
+import { createZstdCompress, constants as zlibConstants } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { BackupFileWriter } from '../../adapters/archive/backup-file.js';
+import { zstdFramesDecompress } from '../../adapters/archive/zstd-frames.js';
 import { DUMP_CUSTOM, MANIFEST, type OdooManifest } from '../../odoo/backup-archive.js';
 import { ZSTD_CHUNK } from './data-plane.js';
 
@@ -58,7 +60,7 @@ export async function openArchivedDump(
 ): Promise<{ size: number; stream: Readable } | undefined> {
   const extract = tarStream.extract();
   const source = typeof archive === 'string' ? createReadStream(archive, { highWaterMark: ZSTD_CHUNK }) : archive;
-  const decompressing = pipeline(source, createZstdDecompress({ chunkSize: ZSTD_CHUNK }), extract);
+  const decompressing = pipeline(source, zstdFramesDecompress({ chunkSize: ZSTD_CHUNK }), extract);
   decompressing.catch(() => undefined);
   return new Promise((resolve, reject) => {
     let settled = false;

@@ -105,8 +105,8 @@ export class BackupService {
     return this.writer.recordVerification(id, verification);
   }
 
-  markFailed(id: string, message: string): Promise<void> {
-    return this.writer.markFailed(id, message);
+  markFailed(id: string, message: string, options?: { evenIfCompleted?: boolean }): Promise<void> {
+    return this.writer.markFailed(id, message, options);
   }
 
   /** A restore reads only a file whose size and sha256 are what was recorded when it was written. */

@@ -1,6 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PARTIAL_SUFFIX } from '../../adapters/archive/backup-file.js';
+import { LATER_PART_SUFFIX, PARTIAL_SUFFIX } from '../../adapters/archive/backup-file.js';
 import type { Backup, BackupFormat } from '../../db/schema.js';
 import { isUuid } from '../../platform/validation.js';
 
@@ -56,6 +56,7 @@ export class BackupStorage {
     const path = this.pathOf(backup);
     await rm(path, { force: true });
     await rm(path + PARTIAL_SUFFIX, { force: true });
+    await rm(path + LATER_PART_SUFFIX, { force: true });
     await this.removeDump(backup);
   }
 

@@ -90,13 +90,14 @@ export class BackupWriter {
       .execute();
   }
 
-  async markFailed(id: string, message: string): Promise<void> {
-    await this.deps.db
+  /** A late error does not fail a completed backup, unless its file turned out not to be what was written. */
+  async markFailed(id: string, message: string, options: { evenIfCompleted?: boolean } = {}): Promise<void> {
+    let update = this.deps.db
       .updateTable('backups')
       .set({ status: 'failed', error: message.slice(0, 2000) })
-      .where('id', '=', id)
-      .where('status', '<>', 'completed')
-      .execute();
+      .where('id', '=', id);
+    if (!options.evenIfCompleted) update = update.where('status', '<>', 'completed');
+    await update.execute();
   }
 
   /** A restore reads only a file whose size and sha256 are what was recorded when it was written. */

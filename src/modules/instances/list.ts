@@ -3,9 +3,9 @@
  * page at a time when asked. The cursor is the last row's id; the next page starts strictly after
  * its (created_at, id), so rows created in the same instant are neither skipped nor repeated.
  */
-import { sql } from 'kysely';
+import { type SelectQueryBuilder, sql } from 'kysely';
 import type { Db } from '../../db/database.js';
-import type { Instance } from '../../db/schema.js';
+import type { Database, Instance, InstanceStatus } from '../../db/schema.js';
 import { memberOrganizations } from '../../platform/access.js';
 import type { Actor } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
@@ -51,16 +51,49 @@ export interface InstanceListQuery {
   cursor?: string;
 }
 
-export async function listInstances(
+/** What "Restart all" would look at, and what the UI counts as running. */
+const RUNNING: InstanceStatus[] = ['running', 'unhealthy'];
+
+/** Over every page, not just the one answered: a paged list knows how long it is. */
+export interface InstanceCounts {
+  total: number;
+  running: number;
+}
+
+export interface InstancePage {
+  rows: ListedInstance[];
+  nextCursor: string | null;
+  /** On the first page (no cursor) only: later pages would count the same rows again. */
+  counts: InstanceCounts | null;
+}
+
+/** The instances the actor may see, narrowed by the query's filters (not its page). */
+function visible<O>(
   db: Db,
+  q: SelectQueryBuilder<Database, 'instances', O>,
   actor: Actor,
   query: InstanceListQuery,
-): Promise<{ rows: ListedInstance[]; nextCursor: string | null }> {
-  let q = db.selectFrom('instances').select(LISTED_COLUMNS);
+): SelectQueryBuilder<Database, 'instances', O> {
   if (actor.kind === 'user' && !actor.isPlatformAdmin)
     q = q.where('organization_id', 'in', memberOrganizations(db, actor));
   if (query.projectId) q = q.where('project_id', '=', query.projectId);
   if (query.organizationId) q = q.where('organization_id', '=', query.organizationId);
+  return q;
+}
+
+/** One pass over the same rows the list walks (the filters' indexes), not one per page. */
+async function countInstances(db: Db, actor: Actor, query: InstanceListQuery): Promise<InstanceCounts> {
+  const counted = await visible(db, db.selectFrom('instances'), actor, query)
+    .select((eb) => [
+      eb.fn.countAll<string>().as('total'),
+      eb.fn.count<string>('id').filterWhere('status', 'in', RUNNING).as('running'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { total: Number(counted.total), running: Number(counted.running) };
+}
+
+export async function listInstances(db: Db, actor: Actor, query: InstanceListQuery): Promise<InstancePage> {
+  let q = visible(db, db.selectFrom('instances').select(LISTED_COLUMNS), actor, query);
   if (query.cursor) {
     const after = await db
       .selectFrom('instances')
@@ -71,16 +104,21 @@ export async function listInstances(
     q = q.where(sql<boolean>`(created_at, id) < (${after.created_at}, ${after.id})`);
   }
   q = q.orderBy('created_at', 'desc').orderBy('id', 'desc');
-  if (query.limit === undefined) return { rows: await q.execute(), nextCursor: null };
-  const rows = await q.limit(query.limit + 1).execute();
+  if (query.limit === undefined) {
+    const rows = await q.execute();
+    const running = rows.filter((row) => RUNNING.includes(row.status)).length;
+    return { rows, nextCursor: null, counts: { total: rows.length, running } };
+  }
+  const [rows, counts] = await Promise.all([
+    q.limit(query.limit + 1).execute(),
+    query.cursor ? null : countInstances(db, actor, query),
+  ]);
   const page = rows.slice(0, query.limit);
-  return { rows: page, nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
+  return { rows: page, nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null, counts };
 }
 
 /** The ids of every instance the actor can see: what a live stream filters by. */
 export async function visibleInstanceIds(db: Db, actor: Actor): Promise<Set<string>> {
-  let q = db.selectFrom('instances').select('id');
-  if (actor.kind === 'user' && !actor.isPlatformAdmin)
-    q = q.where('organization_id', 'in', memberOrganizations(db, actor));
-  return new Set((await q.execute()).map((row) => row.id));
+  const rows = await visible(db, db.selectFrom('instances').select('id'), actor, {}).execute();
+  return new Set(rows.map((row) => row.id));
 }

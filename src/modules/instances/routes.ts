@@ -47,7 +47,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
       schema: {
         tags: ['instances'],
         summary:
-          'Instances you can see, newest first: every one, or a page of them with `limit` (then `cursor` for the next)',
+          'Instances you can see, newest first: every one, or a page of them with `limit` (then `cursor` for the next); the first page counts them all',
         querystring: Type.Object(
           {
             project: Type.Optional(Uuid),
@@ -62,6 +62,13 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
             instances: Type.Array(Instance),
             nextCursor: Type.Union([Type.String(), Type.Null()], {
               description: 'The `cursor` of the next page; null on the last page and without `limit`',
+            }),
+            total: Type.Union([Type.Integer(), Type.Null()], {
+              description:
+                'How many instances match, over every page: on the first page (no `cursor`); null on the others',
+            }),
+            running: Type.Union([Type.Integer(), Type.Null()], {
+              description: 'How many of them are running (or unhealthy), with `total`; null on pages after the first',
             }),
           }),
         }),

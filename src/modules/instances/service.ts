@@ -181,15 +181,23 @@ export class InstanceService {
     return (await this.page(actor, filter)).instances;
   }
 
-  /** Instances the actor can see, newest first; a page of them with a limit (and the next page's cursor). */
+  /**
+   * Instances the actor can see, newest first; a page of them with a limit (and the next page's
+   * cursor). The first page also counts them all, and how many run.
+   */
   async page(
     actor: Actor,
     query: InstanceListQuery,
-  ): Promise<{ instances: InstanceView[]; nextCursor: string | null }> {
+  ): Promise<{ instances: InstanceView[]; nextCursor: string | null; total: number | null; running: number | null }> {
     if (query.projectId) query = { ...query, projectId: (await this.deps.projects.get(actor, query.projectId)).id };
     if (query.organizationId) await requireAccess(this.deps.db, actor, query.organizationId, 'viewer', 'Organization');
-    const { rows, nextCursor } = await listInstances(this.deps.db, actor, query);
-    return { instances: rows.map((i) => this.view(i)), nextCursor };
+    const { rows, nextCursor, counts } = await listInstances(this.deps.db, actor, query);
+    return {
+      instances: rows.map((i) => this.view(i)),
+      nextCursor,
+      total: counts?.total ?? null,
+      running: counts?.running ?? null,
+    };
   }
 
   visibleIds(actor: Actor): Promise<Set<string>> {

@@ -36,6 +36,9 @@ export const queryKeys = {
   instances: {
     all: ['instances'] as const,
     list: () => [...queryKeys.instances.all, 'list'] as const,
+    /** The instance list a page at a time (instance-pages.ts), apart from the whole list other pages use. */
+    pages: () => [...queryKeys.instances.all, 'pages'] as const,
+    ofProject: (projectId: string) => [...queryKeys.instances.all, 'project', projectId] as const,
     ofOrganization: (organizationId: string) => [...queryKeys.instances.all, 'organization', organizationId] as const,
     detail: (id: string) => [...queryKeys.instances.all, 'detail', id] as const,
     database: (id: string) => [...queryKeys.instances.all, 'database', id] as const,
@@ -142,6 +145,15 @@ export const instancesQuery = () =>
   queryOptions({
     queryKey: queryKeys.instances.list(),
     queryFn: async () => (await call(api.GET('/api/v1/instances'))).instances,
+  });
+
+/** One project's instances (a handful), not every instance the user can see. */
+export const projectInstancesQuery = (projectId: string) =>
+  queryOptions({
+    queryKey: queryKeys.instances.ofProject(projectId),
+    queryFn: async () =>
+      (await call(api.GET('/api/v1/instances', { params: { query: { project: projectId } } }))).instances,
+    enabled: Boolean(projectId),
   });
 
 /** One organization's instances (its page), not every instance the user can see. */

@@ -1,5 +1,5 @@
-import { Fragment, type HTMLAttributes, type ReactNode, type TdHTMLAttributes } from 'react';
-import { type VirtualRowMeasure, VirtualTableBody } from './VirtualTableBody';
+import { Fragment, type HTMLAttributes, type ReactNode, type TdHTMLAttributes, useEffect, useRef } from 'react';
+import { PlaceholderRow, type VirtualRowMeasure, VirtualTableBody } from './VirtualTableBody';
 
 /** `data-*` attributes, which tests and styles select rows by. */
 type DataAttributes = { [attribute: `data-${string}`]: string | number | boolean | null | undefined };
@@ -60,6 +60,39 @@ interface DataTableProps<Row> {
   virtual?: boolean | number;
   /** A virtual row's height before it is measured (px): a good guess keeps the scroll bar still. */
   virtualRowHeight?: number;
+  /**
+   * A list loaded a page at a time: it has `total` rows, and those past `rows` show as placeholders
+   * (the scroll bar is the whole list's). `onRowsNeeded` says how many rows the page needs to show
+   * the rows in view (0: they are all loaded).
+   */
+  paging?: { total: number; onRowsNeeded(count: number): void };
+}
+
+/** The placeholders of a short list's rows still to come: all of them in the page, so all needed. */
+function PlaceholderRows({
+  loaded,
+  total,
+  columnCount,
+  onRowsNeeded,
+}: {
+  loaded: number;
+  total: number;
+  columnCount: number;
+  onRowsNeeded(count: number): void;
+}) {
+  const told = useRef(onRowsNeeded);
+  told.current = onRowsNeeded;
+  const needed = total > loaded ? total : 0;
+  useEffect(() => told.current(needed), [needed]);
+  useEffect(() => () => told.current(0), []);
+  return (
+    <>
+      {Array.from({ length: total - loaded }, (_, index) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: placeholders are all alike; only their number counts.
+        <PlaceholderRow key={index} columnCount={columnCount} />
+      ))}
+    </>
+  );
 }
 
 /** How many rows a virtual table shows whole. */
@@ -79,10 +112,12 @@ export function DataTable<Row>({
   wrap = true,
   virtual = false,
   virtualRowHeight,
+  paging,
 }: DataTableProps<Row>) {
   if (rows.length === 0) return <>{empty}</>;
   const columns = maybeColumns.filter((column): column is Column<Row> => Boolean(column));
   const virtualAbove = virtual === true ? VIRTUAL_ABOVE : virtual === false ? Number.POSITIVE_INFINITY : virtual;
+  const count = Math.max(rows.length, paging?.total ?? 0);
   /** One row, its details row under it when open; a virtual row's first <tr> is measured. */
   const renderRow = (row: Row, measure?: VirtualRowMeasure) => {
     const details = rowDetails?.(row);
@@ -117,9 +152,11 @@ export function DataTable<Row>({
           ))}
         </tr>
       </thead>
-      {rows.length > virtualAbove ? (
+      {count > virtualAbove ? (
         <VirtualTableBody
           rows={rows}
+          count={count}
+          onRowsNeeded={paging?.onRowsNeeded}
           rowKey={rowKey}
           columnCount={columns.length}
           renderRow={renderRow}
@@ -130,6 +167,14 @@ export function DataTable<Row>({
           {rows.map((row) => (
             <Fragment key={rowKey(row)}>{renderRow(row)}</Fragment>
           ))}
+          {paging ? (
+            <PlaceholderRows
+              loaded={rows.length}
+              total={count}
+              columnCount={columns.length}
+              onRowsNeeded={paging.onRowsNeeded}
+            />
+          ) : null}
         </tbody>
       )}
     </table>

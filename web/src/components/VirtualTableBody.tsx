@@ -18,6 +18,13 @@ export interface VirtualRowMeasure {
 
 interface VirtualTableBodyProps<Row> {
   rows: readonly Row[];
+  /** How many rows the list has; those past `rows` are not loaded yet and show as placeholders. */
+  count?: number;
+  /**
+   * Told how many rows the rows in the page (in view or about to be) need, once a placeholder is
+   * among them, and 0 once none is.
+   */
+  onRowsNeeded?(count: number): void;
   rowKey(row: Row): string;
   /** How many columns a spacer row spans. */
   columnCount: number;
@@ -64,12 +71,33 @@ function Spacer({ height, columnCount }: { height: number; columnCount: number }
   );
 }
 
+/** A row not loaded yet, as tall as a row is guessed to be: loading it moves nothing below it. */
+export function PlaceholderRow({
+  columnCount,
+  height,
+  measure,
+}: {
+  columnCount: number;
+  height?: number;
+  measure?: VirtualRowMeasure;
+}) {
+  return (
+    <tr className="row-placeholder" style={height ? { height } : undefined} {...measure}>
+      <td colSpan={columnCount} aria-hidden="true">
+        <span className="placeholder-bar" />
+      </td>
+    </tr>
+  );
+}
+
 /**
  * A table's body with only the rows in view (and `overscan` more each side) in the page; the window
  * scrolls, as it does every page. Rows are measured once shown, so they may differ in height.
  */
 export function VirtualTableBody<Row>({
   rows,
+  count = rows.length,
+  onRowsNeeded,
   rowKey,
   columnCount,
   renderRow,
@@ -98,7 +126,7 @@ export function VirtualTableBody<Row>({
   );
   const estimate = phone ? CARD_LINE * columnCount + CARD_PADDING : rowHeight;
   const virtualizer = useWindowVirtualizer({
-    count: rows.length,
+    count: Math.max(count, rows.length),
     estimateSize: () => estimate,
     overscan,
     scrollMargin,
@@ -123,6 +151,13 @@ export function VirtualTableBody<Row>({
   const items = virtualizer.getVirtualItems();
   const first = items[0];
   const last = items.at(-1);
+  // Rows past those loaded come into the page: whoever loads them is told how far they go (and
+  // not at every scroll while the rows in the page are all there).
+  const needed = last !== undefined && last.index >= rows.length ? last.index + 1 : 0;
+  const told = useRef(onRowsNeeded);
+  told.current = onRowsNeeded;
+  useEffect(() => told.current?.(needed), [needed]);
+  useEffect(() => () => told.current?.(0), []);
   const before = first ? first.start - scrollMargin : 0;
   const after = last ? virtualizer.getTotalSize() - (last.end - scrollMargin) : 0;
   return (
@@ -130,12 +165,10 @@ export function VirtualTableBody<Row>({
       <Spacer height={before} columnCount={columnCount} />
       {items.map((item) => {
         const row = rows[item.index];
-        if (row === undefined) return null;
-        return (
-          <Fragment key={item.key}>
-            {renderRow(row, { 'data-index': item.index, ref: virtualizer.measureElement })}
-          </Fragment>
-        );
+        const measure = { 'data-index': item.index, ref: virtualizer.measureElement };
+        if (row === undefined)
+          return <PlaceholderRow key={item.key} columnCount={columnCount} height={estimate} measure={measure} />;
+        return <Fragment key={item.key}>{renderRow(row, measure)}</Fragment>;
       })}
       <Spacer height={after} columnCount={columnCount} />
     </tbody>

@@ -4,10 +4,10 @@ import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom'
 import { errorMessage } from '../api/errors';
 import {
   instanceQuery,
-  instancesQuery,
   invalidateInstance,
   jobsQuery,
   organizationsQuery,
+  projectInstancesQuery,
   queryKeys,
 } from '../api/queries';
 import type { Job } from '../api/types';
@@ -90,7 +90,8 @@ export function InstancePage() {
   const loaded = useQuery(instanceQuery(id));
   const jobs = useQuery(jobsQuery({ target: id, limit: 10 }));
   const orgs = useQuery(organizationsQuery());
-  const everyInstance = useQuery(instancesQuery());
+  // Only whether the project has a production instance is asked of it: its few, not every instance.
+  const projectInstances = useQuery(projectInstancesQuery(loaded.data?.projectId ?? ''));
   const usage = useQuery({
     ...usageQuery(loaded.data?.organizationId ?? ''),
     enabled: Boolean(loaded.data?.organizationId),
@@ -154,7 +155,7 @@ export function InstancePage() {
   const may = (permission: Permission) => can(me, instance.organizationId, permission, instance.stage);
   const operate = may('instance.operate');
   // A repository reaches every instance of the project: with a production one among them, it is production's call.
-  const projectHasProduction = (everyInstance.data ?? []).some(
+  const projectHasProduction = (projectInstances.data ?? []).some(
     (i) => i.projectId === instance.projectId && i.stage === 'production',
   );
   const manageRepositories = can(

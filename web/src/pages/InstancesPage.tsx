@@ -1,7 +1,8 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { errorMessage } from '../api/errors';
+import { instancePagesQuery } from '../api/instance-pages';
 import { hostsQuery, instancesQuery, organizationsQuery, projectsQuery, queryKeys } from '../api/queries';
 import type { Instance, InstanceStats, Organization, Project } from '../api/types';
 import { Alert } from '../components/Alert';
@@ -44,6 +45,44 @@ export function useLiveInstances() {
   return { rows: list.data, error: list.error, loading: list.isFetching, live };
 }
 
+/**
+ * The instance list a page at a time, kept in step with GET /instances/events: the next page is
+ * asked for when the table shows a row still to come, one page after another until the rows in
+ * view are there.
+ */
+function useInstancePages() {
+  const list = useInfiniteQuery(instancePagesQuery());
+  const live = useLiveInstanceCache();
+  const rows = useMemo(() => list.data?.pages.flatMap((page) => page.instances), [list.data]);
+  const first = list.data?.pages[0];
+  // While pages remain, at least one row is still to come, whatever the (live-adjusted) count says.
+  const total = rows && list.hasNextPage ? Math.max(first?.total ?? 0, rows.length + 1) : (rows?.length ?? 0);
+  // How many rows the table needs for the rows in view: compared with the rows loaded when both are
+  // current, so a page that just came is not followed by one more the view does not need. Every
+  // loaded row deleted meanwhile leaves no table to scroll: the next page is needed then too.
+  const [needed, setNeeded] = useState(0);
+  const loaded = rows?.length ?? 0;
+  const short = rows !== undefined && (needed > loaded || loaded === 0);
+  const { hasNextPage, isFetching, isFetchNextPageError, fetchNextPage } = list;
+  useEffect(() => {
+    // A failed page waits for "Try again" rather than being asked for again at every scroll.
+    if (short && hasNextPage && !isFetching && !isFetchNextPageError) void fetchNextPage();
+  }, [short, hasNextPage, isFetching, isFetchNextPageError, fetchNextPage]);
+  return {
+    rows,
+    total,
+    // Rows not loaded may run too: "Restart all" asks the server for its own selection anyway.
+    anyRunning: (rows ?? []).some(isRunning) || (first?.running ?? 0) > 0,
+    // A failed next page keeps the rows already shown; a failed first page shows instead of them.
+    error: isFetchNextPageError ? null : list.error,
+    moreError: isFetchNextPageError ? list.error : null,
+    retry: () => void fetchNextPage(),
+    loading: list.isPending,
+    onRowsNeeded: setNeeded,
+    live,
+  };
+}
+
 function Usage({ stats }: { stats: InstanceStats | undefined }) {
   if (!stats) return <span className="muted">—</span>;
   return (
@@ -64,12 +103,15 @@ function shortUrl(url: string): string {
 
 interface TableProps {
   instances: Instance[];
+  /** How many instances there are, loaded or not. */
+  total: number;
+  onRowsNeeded(count: number): void;
   projects: Map<string, Project>;
   organizations: Map<string, Organization>;
   stats: Record<string, InstanceStats>;
 }
 
-function InstancesTable({ instances, projects, organizations, stats }: TableProps) {
+function InstancesTable({ instances, total, onRowsNeeded, projects, organizations, stats }: TableProps) {
   const navigate = useNavigate();
   const now = useNow(1000);
   return (
@@ -80,6 +122,8 @@ function InstancesTable({ instances, projects, organizations, stats }: TableProp
       // Thousands of instances: only the rows in view are in the page (past 100).
       virtual
       virtualRowHeight={ROW_HEIGHT}
+      // Loaded a page at a time: the rows still to come hold their place, and come as they scroll in.
+      paging={{ total, onRowsNeeded }}
       rowKey={(instance) => instance.id}
       rowProps={(instance) => ({
         'data-instance': instance.name,
@@ -187,7 +231,7 @@ function UnreachableHosts() {
 export function InstancesPage() {
   const me = useMe();
   const queryClient = useQueryClient();
-  const { rows, error, loading, live } = useLiveInstances();
+  const { rows, total, anyRunning, error, moreError, retry, loading, onRowsNeeded, live } = useInstancePages();
   const projects = useQuery(projectsQuery());
   const orgs = useQuery(organizationsQuery());
   const projectMap = useMemo(() => new Map((projects.data ?? []).map((p) => [p.id, p])), [projects.data]);
@@ -213,7 +257,7 @@ export function InstancesPage() {
   const [restartAll, setRestartAll] = useState<'confirm' | number | null>(null);
   const actions = (
     <>
-      {isOperator(me) && (rows ?? []).some(isRunning) ? (
+      {isOperator(me) && anyRunning ? (
         <button type="button" className="btn btn-secondary" onClick={() => setRestartAll('confirm')}>
           Restart all
         </button>
@@ -255,7 +299,7 @@ export function InstancesPage() {
           </div>
         ) : null}
         {loading && !rows ? <Loading /> : null}
-        {rows && rows.length === 0 ? (
+        {rows && total === 0 ? (
           <EmptyState icon={<ServerIcon width={28} height={28} />} title="No instances yet">
             {canCreate ? (
               <>
@@ -268,7 +312,24 @@ export function InstancesPage() {
           </EmptyState>
         ) : null}
         {rows && rows.length > 0 ? (
-          <InstancesTable instances={rows} projects={projectMap} organizations={orgMap} stats={stats} />
+          <InstancesTable
+            instances={rows}
+            total={total}
+            onRowsNeeded={onRowsNeeded}
+            projects={projectMap}
+            organizations={orgMap}
+            stats={stats}
+          />
+        ) : null}
+        {moreError ? (
+          <div className="card-body">
+            <Alert kind="error">
+              {errorMessage(moreError)}{' '}
+              <button type="button" className="btn btn-secondary btn-small" onClick={retry}>
+                Try again
+              </button>
+            </Alert>
+          </div>
         ) : null}
       </section>
       <DeletedInstances projects={projects.data ?? []} />

@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { fileSha256 } from '../../../adapters/archive/backup-file.js';
 import { MarinaError } from '../../../platform/errors.js';
 import { defineJob, JobCancelled, type JobContextOf } from '../../../platform/jobs/define.js';
 import type { DataPlane } from '../engine.js';
@@ -66,11 +65,17 @@ async function runBackup(deps: BackupJobDeps, job: JobContextOf<typeof createBac
     backup = await writeBackup(deps, job, plane as DataPlane, instance, backup);
   });
   await job.step('finish', async () => {
-    // Read back from disk: what is on disk is what a restore will read.
-    const sha = await fileSha256(deps.backups.storage.pathOf(backup));
-    if (sha !== backup.sha256) {
-      await deps.backups.markFailed(backup.id, 'The file on disk does not match the checksum computed while writing.');
-      throw new MarinaError('MARINA_E_BACKUP_CORRUPT', 'The backup file does not verify: its checksum differs.');
+    // The file was synced to disk before it got its name; its sha256 is of the very bytes written.
+    // Reading it back would read the page cache, not the disk, so the size is what is checked here;
+    // every restore checks the sha256 before it reads.
+    const size = await deps.backups.storage.size(backup);
+    if (size !== Number(backup.size_bytes)) {
+      await deps.backups.markFailed(
+        backup.id,
+        `The file on disk has ${size ?? 'no'} bytes, not the ${backup.size_bytes} written.`,
+        { evenIfCompleted: true },
+      );
+      throw new MarinaError('MARINA_E_BACKUP_CORRUPT', 'The backup file does not verify: its size differs.');
     }
   });
   const destinationIds = job.input.destinationIds;

@@ -135,7 +135,7 @@ export async function writeBackup(
     }
     const source = { db: instance.db_name, role, volume: instance.volume_name, kind: backup.kind, manifest };
     if (backup.format === 'zip') await writeZipArchive(plane, source, writer);
-    else await writeNativeArchive(plane, source, writer);
+    else await writeNativeArchive(plane, source, writer, (message) => void job.log(message));
     const { sha256, sizeBytes } = await writer.commit();
     await job.log(`${backup.format} ${backup.kind} backup: ${sizeBytes} bytes, sha256 ${sha256}.`);
     return await deps.backups.markCompleted(backup.id, { sha256, sizeBytes, manifest });
