@@ -31,7 +31,8 @@ export interface Floor {
   filesBytes: number;
 }
 
-async function timed(work: () => Promise<unknown>): Promise<number> {
+/** How long `work` takes, in ms. */
+export async function timed(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await work();
   return performance.now() - started;

@@ -18,7 +18,7 @@ import {
 import { networkName, postgresAlias } from '../src/modules/hosts/database-servers.js';
 import type { OperationView } from '../src/platform/jobs/operations.js';
 import { LABEL_NAMESPACE } from '../src/runtime/docker/engine.js';
-import { dump, type FloorInput } from './backup-floor.js';
+import { dump, type FloorInput, timed } from './backup-floor.js';
 import { type Answer, pollLive } from './live-poll.js';
 import { type BenchMarina, system } from './marina.js';
 import { report } from './report.js';
@@ -127,12 +127,6 @@ interface CloneFloor {
   dumpMs: number;
   restoreMs: number;
   filesMs: number;
-}
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await work();
-  return performance.now() - started;
 }
 
 /**
