@@ -278,8 +278,11 @@ const instanceSource = (deps: BackupJobDeps): FillSource<CloneInput> => ({
     if (source.database_server_id !== target.database_server_id)
       throw new MarinaError('MARINA_E_JOB_FAILED', 'Cloning between two database servers is not supported yet.');
     const role = await roleOf(deps, target);
-    await job.log(`pg_dump of ${source.db_name} (a snapshot: its users stay connected), then pg_restore.`);
-    await copyDatabase(
+    await job.log(
+      `pg_dump of ${source.db_name} (a snapshot: its users stay connected), then pg_restore${job.input.filestore ? '; the filestore is copied beside them' : ''}.`,
+    );
+    if (job.input.filestore) await job.remember('loadDir', loadFolder(target.db_name));
+    const database = copyDatabase(
       plane,
       { db: source.db_name, role: await roleOf(deps, source) },
       {
@@ -288,16 +291,19 @@ const instanceSource = (deps: BackupJobDeps): FillSource<CloneInput> => ({
         volume: target.volume_name,
         filestoreDir: loadFolder(target.db_name),
       },
-    );
-    await job.progress(70);
-    if (job.input.filestore) {
-      await job.remember('loadDir', loadFolder(target.db_name));
-      await copyFilestore(
-        plane,
-        { volume: source.volume_name, db: source.db_name },
-        { volume: target.volume_name, folder: loadFolder(target.db_name) },
-      );
-    }
+    ).then(() => job.progress(70));
+    // The copy reads files while pg_dump and pg_restore work the database: it waits for neither.
+    const files = job.input.filestore
+      ? copyFilestore(
+          plane,
+          { volume: source.volume_name, db: source.db_name },
+          { volume: target.volume_name, folder: loadFolder(target.db_name) },
+        )
+      : Promise.resolve();
+    // Both end before either failure is reported: nothing keeps writing after the job.
+    const [copied, filesCopied] = await Promise.allSettled([database, files]);
+    if (copied.status === 'rejected') throw copied.reason;
+    if (filesCopied.status === 'rejected') throw filesCopied.reason;
     return { db: true, files: job.input.filestore };
   },
 });
