@@ -90,7 +90,9 @@ function pages(seeded: Seeded): [string, string][] {
     ['GET /instances?limit=50 (first page)', '/api/v1/instances?limit=50'],
     ['GET /instances?limit=100 (the instance list’s first page, with its counts)', '/api/v1/instances?limit=100'],
     [`GET /organizations/${slug}`, `/api/v1/organizations/${slug}`],
-    ['GET /instances?organization= (organization page)', `/api/v1/instances?organization=${org}`],
+    // The organization page shows how many instances it has: one row and the first page's count.
+    ['GET /instances?organization=&limit=1 (organization page)', `/api/v1/instances?organization=${org}&limit=1`],
+    ['GET /projects?organization= (its projects, counted by stage)', `/api/v1/projects?organization=${slug}`],
     ['GET /jobs (newest 50)', '/api/v1/jobs'],
     ['GET /jobs?target= (an instance’s jobs)', `/api/v1/jobs?target=${seeded.instances[0]?.id ?? ''}`],
   ];

@@ -3724,6 +3724,12 @@ export interface paths {
                                 odooVersion: string;
                                 /** Format: date-time */
                                 createdAt: string;
+                                /** @description How many instances each stage has; in the list of projects only */
+                                instanceCounts?: {
+                                    production: number;
+                                    staging: number;
+                                    development: number;
+                                };
                             }[];
                         };
                     };
@@ -3802,6 +3808,12 @@ export interface paths {
                                 odooVersion: string;
                                 /** Format: date-time */
                                 createdAt: string;
+                                /** @description How many instances each stage has; in the list of projects only */
+                                instanceCounts?: {
+                                    production: number;
+                                    staging: number;
+                                    development: number;
+                                };
                             };
                         };
                     };
@@ -3885,6 +3897,12 @@ export interface paths {
                                 odooVersion: string;
                                 /** Format: date-time */
                                 createdAt: string;
+                                /** @description How many instances each stage has; in the list of projects only */
+                                instanceCounts?: {
+                                    production: number;
+                                    staging: number;
+                                    development: number;
+                                };
                             };
                             /** ProjectStages */
                             stages: {

@@ -31,8 +31,8 @@ export function registerInstanceCommands(program: Command, client: () => Promise
       if (opts.json) return printJson(rows);
       console.log(
         table(
-          rows.map((p) => ({ ...p, version: p.odooVersion })),
-          ['name', 'displayName', 'version', 'id'],
+          rows.map(({ instanceCounts, ...p }) => ({ ...p, version: p.odooVersion, ...instanceCounts })),
+          ['name', 'displayName', 'version', 'production', 'staging', 'development', 'id'],
         ),
       );
     });

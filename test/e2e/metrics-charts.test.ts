@@ -185,7 +185,15 @@ describe('the charts', { timeout: 180_000 }, () => {
 
   it("draws the organization's storage against its quota", async () => {
     const page = await adminPage();
+    const asked: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/v1/instances') asked.push(new URL(request.url()).search);
+    });
     await page.goto(`${baseUrl}/organizations/acme`);
+    // The count of its instances is the first page's total: one row asked for, never the list.
+    await expect.poll(() => page.getByTestId('instance-count').textContent()).toBe('2');
+    expect(asked.length).toBeGreaterThan(0);
+    for (const search of asked) expect(new URLSearchParams(search).get('limit')).toBe('1');
     const section = page.locator('section[aria-label="Storage over time"][data-range="30d"]');
     await section.waitFor();
     await expect.poll(() => section.locator('.metrics-plot canvas').count()).toBe(1);

@@ -77,7 +77,8 @@ describe("a project's page", () => {
       // The organization lists its projects, each a link to its page.
       await page.goto(`${baseUrl}/organizations/acme`);
       const projects = page.getByRole('table', { name: 'Projects' });
-      expect(await projects.locator('tr[data-project="erp"]').textContent()).toMatch(/erp17\.0/);
+      // Name, version, then how many instances each stage has (production, staging, development).
+      await expect.poll(() => projects.locator('tr[data-project="erp"]').textContent()).toBe('erp17.0100');
       await snap('project-organization-page');
       await projects.getByRole('link', { name: 'erp' }).click();
       await page.waitForURL(`${baseUrl}/projects/${project.id}`);

@@ -114,3 +114,31 @@ describe('GET /api/v1/projects/:id', () => {
     expect(mine.json<Overview>().stages).toEqual({ production: [], staging: [], development: [] });
   });
 });
+
+describe('GET /api/v1/projects', () => {
+  it("counts each project's instances by stage, and shows a stranger only their own projects' counts", async () => {
+    const call = as(t, admin);
+    const project = await makeProject(call, { name: 'counted' });
+    await requestInstance(call, { project: project.id, name: 'main', stage: 'production' });
+    await requestInstance(call, { project: project.id, name: 'test1', stage: 'staging' });
+    await requestInstance(call, { project: project.id, name: 'test2', stage: 'staging' });
+    const empty = await makeProject(call, { name: 'empty' });
+
+    type Listed = { id: string; instanceCounts: Record<string, number> };
+    const listed = (await call('GET', '/api/v1/projects?organization=acme')).json<{ projects: Listed[] }>().projects;
+    expect(listed.find((p) => p.id === project.id)?.instanceCounts).toEqual({
+      production: 1,
+      staging: 2,
+      development: 0,
+    });
+    expect(listed.find((p) => p.id === empty.id)?.instanceCounts).toEqual({
+      production: 0,
+      staging: 0,
+      development: 0,
+    });
+
+    const { admin: stranger } = await makeOrganizationWithAdmin(t, admin, { slug: 'initech' });
+    const theirs = (await as(t, stranger)('GET', '/api/v1/projects')).json<{ projects: Listed[] }>().projects;
+    expect(theirs.map((p) => p.id)).not.toContain(project.id);
+  });
+});

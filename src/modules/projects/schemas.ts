@@ -10,6 +10,12 @@ export const Project = Type.Object(
     displayName: Type.String(),
     odooVersion: Type.String(),
     createdAt: DateTime,
+    instanceCounts: Type.Optional(
+      Type.Object(
+        { production: Type.Integer(), staging: Type.Integer(), development: Type.Integer() },
+        { description: 'How many instances each stage has; in the list of projects only' },
+      ),
+    ),
   },
   { title: 'Project' },
 );

@@ -57,7 +57,24 @@ export class ProjectService {
     if (actor.kind === 'user' && !actor.isPlatformAdmin) {
       q = q.where('organization_id', 'in', memberOrganizations(this.deps.db, actor));
     }
-    return (await q.orderBy('name').execute()).map(projectView);
+    const projects = (await q.orderBy('name').execute()).map(projectView);
+    if (projects.length === 0) return projects;
+    // One grouped count instead of every instance row: pages show how many each stage has.
+    const counted = await this.deps.db
+      .selectFrom('instances')
+      .select(['project_id', 'stage', (eb) => eb.fn.countAll<string>().as('n')])
+      .where(
+        'project_id',
+        'in',
+        projects.map((p) => p.id),
+      )
+      .groupBy(['project_id', 'stage'])
+      .execute();
+    return projects.map((project) => {
+      const counts = { production: 0, staging: 0, development: 0 };
+      for (const row of counted) if (row.project_id === project.id) counts[row.stage] = Number(row.n);
+      return { ...project, instanceCounts: counts };
+    });
   }
 
   /** Organization admins and owners create projects. */

@@ -157,11 +157,13 @@ export const projectInstancesQuery = (projectId: string) =>
   });
 
 /** One organization's instances (its page), not every instance the user can see. */
-export const organizationInstancesQuery = (organizationId: string) =>
+/** How many instances an organization has: the first page's count, one row fetched, not the list. */
+export const organizationInstanceCountQuery = (organizationId: string) =>
   queryOptions({
-    queryKey: queryKeys.instances.ofOrganization(organizationId),
+    queryKey: [...queryKeys.instances.ofOrganization(organizationId), 'count'] as const,
     queryFn: async () =>
-      (await call(api.GET('/api/v1/instances', { params: { query: { organization: organizationId } } }))).instances,
+      (await call(api.GET('/api/v1/instances', { params: { query: { organization: organizationId, limit: 1 } } })))
+        .total ?? 0,
     enabled: Boolean(organizationId),
   });
 

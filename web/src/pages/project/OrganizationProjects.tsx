@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
-import { instancesQuery, projectsQuery } from '../../api/queries';
+import { projectsQuery } from '../../api/queries';
 import { stages } from '../../api/types';
 import { DataTable } from '../../components/DataTable';
 import { stageLabel } from '../../operate';
@@ -8,11 +8,8 @@ import { stageLabel } from '../../operate';
 /** An organization's projects, each linking to its page, with how many instances each stage has. */
 export function OrganizationProjects({ organizationId }: { organizationId: string }) {
   const projects = useQuery(projectsQuery());
-  const instances = useQuery(instancesQuery());
   const own = (projects.data ?? []).filter((p) => p.organizationId === organizationId);
   if (own.length === 0) return null;
-  const count = (projectId: string, stage: string) =>
-    (instances.data ?? []).filter((i) => i.projectId === projectId && i.stage === stage).length;
   return (
     <section className="card card-flush">
       <header className="card-header">
@@ -38,7 +35,7 @@ export function OrganizationProjects({ organizationId }: { organizationId: strin
             header: stageLabel[stage],
             headerClassName: 'num',
             className: 'num tabular',
-            cell: (p: (typeof own)[number]) => (instances.data ? count(p.id, stage) : '—'),
+            cell: (p: (typeof own)[number]) => p.instanceCounts?.[stage] ?? '—',
           })),
         ]}
       />

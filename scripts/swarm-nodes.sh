@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Docker engines for a real multi-node Swarm on one machine (issue #16, TESTING.md): each node is
+# a dockerd of Debian's docker.io in its own network namespace, with its own data root, exec root,
+# socket, pidfile, key file, hostname and cgroup mounts. A bridge in a namespace of its own joins
+# the nodes (the main engine's FORWARD policy drops bridged traffic in the root namespace), and a
+# veth from the root namespace reaches it, so this machine talks to each node at its address.
+# Images are preloaded from the main engine (nodes cannot reach a mirror or a registry).
+#
+#   scripts/swarm-nodes.sh up [N]     N engines (default 3); prints one line per node:
+#                                     <name> <unix socket> <address>
+#   scripts/swarm-nodes.sh down       stops them (by pid), deletes namespaces, mounts and data
+#   scripts/swarm-nodes.sh status     the nodes that answer
+#
+# Env: MARINA_SWARM_DIR (default /var/lib/marina-swarm), MARINA_SWARM_IMAGES (images to preload,
+# space-separated; default marina-test/debian:bookworm). Needs root. The swarm itself is Marina's
+# business (it makes the first node a manager and joins the others), not this script's.
+set -euo pipefail
+
+DIR=${MARINA_SWARM_DIR:-/var/lib/marina-swarm}
+IMAGES=${MARINA_SWARM_IMAGES:-marina-test/debian:bookworm}
+PREFIX=marina-sw
+BRIDGE_NS=${PREFIX}-br
+SUBNET=192.168.231
+WAIT_SECONDS=60
+
+log() { printf 'swarm-nodes: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die "needs root (network namespaces and dockerd)"
+
+node_dir() { printf '%s/node%s' "$DIR" "$1"; }
+node_socket() { printf '%s/docker.sock' "$(node_dir "$1")"; }
+node_address() { printf '%s.%s' "$SUBNET" "$((10 + $1))"; }
+node_answers() { docker -H "unix://$(node_socket "$1")" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# The host's cgroup v1/v2 mounts, to be made again inside a node (ip netns exec remounts /sys).
+cgroup_mounts() {
+  awk '$3 == "cgroup" || $3 == "cgroup2" { print $3, $4, $2 }' /proc/1/mounts
+}
+
+bridge_up() {
+  ip netns list | grep -qw "$BRIDGE_NS" && return 0
+  ip netns add "$BRIDGE_NS"
+  ip netns exec "$BRIDGE_NS" ip link add br0 type bridge
+  ip netns exec "$BRIDGE_NS" ip link set br0 up
+  ip netns exec "$BRIDGE_NS" ip link set lo up
+  # This machine's leg: the root namespace reaches every node at its address.
+  ip link add ${PREFIX}-host type veth peer name host netns "$BRIDGE_NS"
+  ip netns exec "$BRIDGE_NS" ip link set host master br0 up
+  ip addr add "$SUBNET.1/24" dev ${PREFIX}-host
+  ip link set ${PREFIX}-host up
+}
+
+node_up() {
+  local i=$1 ns="$PREFIX$1" dir
+  dir=$(node_dir "$i")
+  if node_answers "$i"; then
+    log "node$i already answers"
+    return 0
+  fi
+  mkdir -p "$dir/data" "$dir/exec"
+  # No name server answers inside a node: an image pull (Swarm tries one before each task) must
+  # fail at once instead of after DNS timeouts. ip netns exec mounts this over /etc/resolv.conf.
+  mkdir -p "/etc/netns/$ns"
+  echo 'nameserver 127.0.0.1' >"/etc/netns/$ns/resolv.conf"
+  ip netns list | grep -qw "$ns" || {
+    ip netns add "$ns"
+    ip link add "${PREFIX}$i-br" type veth peer name eth0 netns "$ns"
+    ip link set "${PREFIX}$i-br" netns "$BRIDGE_NS"
+    ip netns exec "$BRIDGE_NS" ip link set "${PREFIX}$i-br" master br0 up
+    ip netns exec "$ns" ip addr add "$(node_address "$i")/24" dev eth0
+    ip netns exec "$ns" ip link set eth0 up
+    ip netns exec "$ns" ip link set lo up
+    ip netns exec "$ns" ip route add default via "$SUBNET.1"
+  }
+  # Its own identity: without its own key file every node has the main engine's node id.
+  cat >"$dir/daemon.json" <<EOF
+{
+  "deprecated-key-path": "$dir/key.json",
+  "log-driver": "json-file",
+  "log-opts": { "max-size": "10m", "max-file": "2" }
+}
+EOF
+  rm -f "$dir/docker.sock" "$dir/docker.pid"
+  local mounts
+  mounts=$(cgroup_mounts)
+  # A shell inside the node's namespaces: its hostname, the cgroup hierarchies, then dockerd.
+  ip netns exec "$ns" unshare --uts -- bash -euc '
+    hostname "$1"
+    mount -t tmpfs -o mode=755 cgroup-root /sys/fs/cgroup
+    while read -r type options target; do
+      mkdir -p "$target"
+      mount -t "$type" -o "$options" cgroup "$target"
+    done <<<"$2"
+    exec dockerd --data-root "$3/data" --exec-root "$3/exec" --pidfile "$3/docker.pid" \
+      -H "unix://$3/docker.sock" --config-file "$3/daemon.json" \
+      --containerd-namespace "$4" --containerd-plugins-namespace "$4-plugins"
+  ' bash "node$i" "$mounts" "$dir" "$ns" >"$dir/dockerd.log" 2>&1 &
+  local waited=0
+  until node_answers "$i"; do
+    sleep 0.2
+    waited=$((waited + 1))
+    if ((waited > WAIT_SECONDS * 5)); then
+      tail -n 20 "$dir/dockerd.log" >&2 || true
+      die "node$i's dockerd did not answer within ${WAIT_SECONDS}s (log: $dir/dockerd.log)"
+    fi
+  done
+}
+
+preload() {
+  local i=$1 image
+  for image in $IMAGES; do
+    docker image inspect "$image" >/dev/null 2>&1 || die "image $image is not on the main engine"
+    local want have
+    want=$(docker image inspect --format '{{.Id}}' "$image")
+    have=$(docker -H "unix://$(node_socket "$i")" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
+    [[ $want == "$have" ]] && continue
+    docker save "$image" | docker -H "unix://$(node_socket "$i")" load -q >/dev/null
+  done
+}
+
+up() {
+  local count=${1:-3}
+  [[ $count =~ ^[1-9]$ ]] || die "the number of nodes is 1 to 9, not '$count'"
+  command -v dockerd >/dev/null || die "dockerd is missing (bash scripts/ensure-docker.sh)"
+  local started=$SECONDS
+  mkdir -p "$DIR"
+  bridge_up
+  local i pid
+  for ((i = 1; i <= count; i++)); do node_up "$i"; done
+  # Only the loads are waited for: the nodes' dockerd are this shell's children too.
+  local loads=()
+  for ((i = 1; i <= count; i++)); do
+    preload "$i" &
+    loads+=($!)
+  done
+  for pid in "${loads[@]}"; do wait "$pid" || die "loading images into a node failed"; done
+  log "$count nodes up in $((SECONDS - started)) s"
+  for ((i = 1; i <= count; i++)); do
+    printf 'node%s %s %s\n' "$i" "$(node_socket "$i")" "$(node_address "$i")"
+  done
+}
+
+down() {
+  local dir pid ns pids=()
+  for dir in "$DIR"/node*; do
+    [[ -d $dir ]] || continue
+    pid=$(cat "$dir/docker.pid" 2>/dev/null || true)
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  # All at once: a node of a swarm takes seconds to stop, and nothing of theirs is kept.
+  ((${#pids[@]} > 0)) && kill "${pids[@]}" 2>/dev/null || true
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  # Containers' shims and whatever a killed dockerd left mounted under its roots.
+  pkill -f "containerd-shim.*-namespace $PREFIX" 2>/dev/null || true
+  awk -v dir="$DIR" 'index($2, dir) == 1 { print $2 }' /proc/mounts | sort -r | while read -r target; do
+    umount -l "$target" 2>/dev/null || true
+  done
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$PREFIX" || true); do
+    ip netns del "$ns"
+    rm -rf "/etc/netns/$ns"
+  done
+  ip link del ${PREFIX}-host 2>/dev/null || true
+  rm -rf "$DIR"
+  log "nodes removed"
+}
+
+status() {
+  local dir i
+  for dir in "$DIR"/node*; do
+    [[ -d $dir ]] || continue
+    i=${dir##*node}
+    if node_answers "$i"; then echo "node$i up $(node_socket "$i") $(node_address "$i")"; else echo "node$i down"; fi
+  done
+}
+
+case ${1:-} in
+  up) up "${2:-3}" ;;
+  down) down ;;
+  status) status ;;
+  *) die "usage: $0 up [N] | down | status" ;;
+esac
