@@ -87,11 +87,23 @@ const ODOO_COLLATION = "LC_COLLATE 'C'";
  * One role and one database per instance: the role owns its database and nothing else —
  * no superuser, no CREATEROLE, no CREATEDB — and other roles cannot connect to it.
  */
+const createRoleSql = (name: string, password: string) =>
+  `CREATE ROLE ${identifier(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${secretLiteral(password)}`;
+
+/**
+ * The role alone, for an instance whose database comes whole from a load (a clone, a restore as a
+ * new instance): an empty database made now would only be dropped after the load, and DROP DATABASE
+ * forces an immediate checkpoint of everything the load left dirty, for every tenant of the server.
+ */
+export async function createRole(server: ServerConnection, name: string, password: string): Promise<void> {
+  await withSuperuser(server, async (client) => {
+    await client.query(createRoleSql(name, password));
+  });
+}
+
 export async function createRoleAndDatabase(server: ServerConnection, name: string, password: string): Promise<void> {
   await withSuperuser(server, async (client) => {
-    await client.query(
-      `CREATE ROLE ${identifier(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${secretLiteral(password)}`,
-    );
+    await client.query(createRoleSql(name, password));
     await client.query(
       `CREATE DATABASE ${identifier(name)} OWNER ${identifier(name)} ENCODING 'UTF8' ${ODOO_COLLATION} TEMPLATE template0`,
     );

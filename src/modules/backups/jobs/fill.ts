@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import {
   createDatabaseFor,
+  createRole,
   createRoleAndDatabase,
   dropDatabase,
   dropDatabaseAndRole,
@@ -60,6 +61,8 @@ type FillContext<Input> = JobContext<Input, FillStep, Static<typeof FillMemory>>
 interface FillSource<Input> {
   /** The "verify" step, for a source that has one. */
   verify?: (job: FillContext<Input>) => Promise<void>;
+  /** Whether the load brings a database: a new instance then gets its role only, no empty database. */
+  loadsDatabase: (job: FillContext<Input>) => Promise<boolean>;
   /** Loads the data aside, next to the target's own; says whether a database and files came. */
   load: (plane: DataPlane, target: Instance, job: FillContext<Input>) => Promise<{ db: boolean; files: boolean }>;
 }
@@ -79,7 +82,7 @@ async function logKept(job: { log(message: string): Promise<unknown> }, outcome:
 function fill<Input extends FillChoices>(
   deps: BackupJobDeps,
   kind: 'backup.restore' | 'instance.clone',
-  { verify, load }: FillSource<Input>,
+  { verify, loadsDatabase, load }: FillSource<Input>,
 ) {
   return {
     resources: FillMemory,
@@ -96,11 +99,11 @@ function fill<Input extends FillChoices>(
           await deps.instances.attachDatabaseServer(id, server.id);
           instance = await deps.instances.row(id);
           await job.remember('fresh', true);
-          await createRoleAndDatabase(
-            await deps.databaseServers.connection(server),
-            instance.db_name,
-            deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
-          );
+          const password = deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id));
+          const connection = await deps.databaseServers.connection(server);
+          // The loaded database is renamed into place by the swap.
+          if (await loadsDatabase(job)) await createRole(connection, instance.db_name, password);
+          else await createRoleAndDatabase(connection, instance.db_name, password);
           engine = await deps.hosts.reachableRuntime(instance.host_id);
           await engine.ensureVolume(instance.volume_name, instanceLabels(deps.namespace, instance));
         });
@@ -169,19 +172,21 @@ function fill<Input extends FillChoices>(
         await engine.start(instance.container_name);
       });
       await job.step('health', () => healthy(deps, engine, instance));
-      await job.step('cleanup', async () => {
-        // The instance is restored and running: a leftover must not turn that into a failure.
-        // The next restore's swap, or this job's recovery, deletes what stays.
-        try {
-          if (existing) await logKept(job, await keepReplaced(deps, plane, instance, job.operation.id));
-          else await cleanUpPrevious(plane, instance);
-        } catch (error) {
-          await job.log(
-            `Could not put the replaced database and filestore aside yet: ${(error as Error).message}`,
-            'warn',
-          );
-        }
-      });
+      // A new instance had no database or files of its own before the swap: nothing was put aside.
+      if (!existing) await job.skip('cleanup', 'a new instance replaced nothing');
+      else
+        await job.step('cleanup', async () => {
+          // The instance is restored and running: a leftover must not turn that into a failure.
+          // The next restore's swap, or this job's recovery, deletes what stays.
+          try {
+            await logKept(job, await keepReplaced(deps, plane, instance, job.operation.id));
+          } catch (error) {
+            await job.log(
+              `Could not put the replaced database and filestore aside yet: ${(error as Error).message}`,
+              'warn',
+            );
+          }
+        });
       // The instance's storage changed: measured again (never worth failing the restore for).
       await deps.completed?.restore(id).catch(() => undefined);
       return { instanceId: id, url: deps.instances.url(instance) };
@@ -236,6 +241,7 @@ function fill<Input extends FillChoices>(
 
 /** A restore checks the backup's file first, fetching it from an offsite copy when it is gone here. */
 const backupSource = (deps: BackupJobDeps): FillSource<RestoreInput> => ({
+  loadsDatabase: async (job) => (await deps.backups.row(job.input.backupId)).kind !== 'filestore',
   verify: async (job) => {
     let backup = await deps.backups.row(job.input.backupId);
     if (backup.local_status === 'deleted' || (await deps.backups.storage.size(backup)) === undefined) {
@@ -273,6 +279,7 @@ const backupSource = (deps: BackupJobDeps): FillSource<RestoreInput> => ({
 
 /** A clone copies a live instance's database (a snapshot) and, unless asked not to, its filestore. */
 const instanceSource = (deps: BackupJobDeps): FillSource<CloneInput> => ({
+  loadsDatabase: async () => true,
   load: async (plane, target, job) => {
     const source = await deps.instances.row(job.input.sourceId);
     if (source.database_server_id !== target.database_server_id)
