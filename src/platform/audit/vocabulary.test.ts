@@ -43,6 +43,11 @@ describe('the audit vocabulary', () => {
       async () => expect((await call('GET', `/api/v1/jobs/${source.job.id}`)).json().job.status).toBe('failed'),
       { timeout: 20_000, interval: 100 },
     );
+    // The job shows failed before its undo ends with the instance's own "failed": set running after that.
+    await vi.waitFor(async () => expect((await t.services.instances.row(source.instance.id)).status).toBe('failed'), {
+      timeout: 20_000,
+      interval: 100,
+    });
     await t.db.updateTable('instances').set({ status: 'running' }).where('id', '=', source.instance.id).execute();
     const clone = await call('POST', `/api/v1/instances/${source.instance.id}/clone`, {
       newInstance: { project: project.id, name: 'copy', stage: 'staging', adminLogin: 'o@acme.test' },
