@@ -3,7 +3,7 @@
  * StatefulSet of one Odoo pod with a PersistentVolumeClaim per data volume, odoo.conf in a Secret,
  * a Service, and an Ingress whose certificate cert-manager issues.
  */
-import type { InstanceSpec, Mount } from '../port.js';
+import type { InstanceSpec } from '../port.js';
 import {
   dnsLabel,
   labelsAndAnnotations,
@@ -11,6 +11,7 @@ import {
   mebibytes,
   millicores,
   ROLE_LABEL,
+  refuseHostFolders,
   restrictedContainer,
 } from './manifest.js';
 
@@ -30,16 +31,6 @@ const ODOO_HTTP = 8069;
 const ODOO_GEVENT = 8072;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
-/**
- * Host folders do not exist on a cluster: the Odoo source belongs in the image and repositories
- * come as images or volumes (docs/kubernetes.md). Such a spec is refused, not silently dropped.
- */
-function volumeMounts(mounts: Mount[]): Mount[] {
-  const bind = mounts.find((m) => m.type === 'bind');
-  if (bind) throw new Error(`${bind.target} is a folder of Marina's host, which has no equivalent on Kubernetes`);
-  return mounts;
-}
-
 export function renderInstance(spec: InstanceSpec, placement: InstancePlacement): Manifest[] {
   const name = dnsLabel(spec.name, 'instance name');
   const namespace = dnsLabel(placement.namespace, 'namespace');
@@ -53,7 +44,8 @@ export function renderInstance(spec: InstanceSpec, placement: InstancePlacement)
     ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
   });
   const selector = { 'app.kubernetes.io/instance': name };
-  const mounts = volumeMounts(spec.mounts);
+  refuseHostFolders(spec.mounts);
+  const mounts = spec.mounts;
   const claims = mounts.map((m, i) => ({ mount: m, claim: dnsLabel(`data-${i}`, 'claim') }));
   const configSecret = `${name}-config`;
   const limits = { cpu: millicores(spec.limits.nanoCpus), memory: mebibytes(spec.limits.memoryBytes) };

@@ -55,6 +55,15 @@ export function dnsLabel(name: string, what: string): string {
   return name;
 }
 
+/**
+ * Host folders do not exist on a cluster: the Odoo source belongs in the image and repositories
+ * come as images or volumes (docs/kubernetes.md). A spec with one is refused, not silently dropped.
+ */
+export function refuseHostFolders(mounts: readonly { type: string; target: string }[]): void {
+  const bind = mounts.find((m) => m.type === 'bind');
+  if (bind) throw new Error(`${bind.target} is a folder of Marina's host, which has no equivalent on Kubernetes`);
+}
+
 /** Bytes as a Kubernetes quantity, in whole mebibytes (what Marina's limits are counted in). */
 export const mebibytes = (bytes: number): string => `${Math.ceil(bytes / (1024 * 1024))}Mi`;
 

@@ -3,7 +3,15 @@
  * retried by Kubernetes (Marina's job decides), removed an hour after it ends.
  */
 import type { OneOffSpec } from '../port.js';
-import { dnsLabel, labelsAndAnnotations, type Manifest, mebibytes, millicores, ROLE_LABEL } from './manifest.js';
+import {
+  dnsLabel,
+  labelsAndAnnotations,
+  type Manifest,
+  mebibytes,
+  millicores,
+  ROLE_LABEL,
+  refuseHostFolders,
+} from './manifest.js';
 
 export interface ToolPlacement {
   namespace: string;
@@ -18,8 +26,7 @@ export interface ToolPlacement {
 export function renderToolJob(spec: OneOffSpec, placement: ToolPlacement): Manifest[] {
   const name = dnsLabel(spec.name, 'run name');
   const namespace = dnsLabel(placement.namespace, 'namespace');
-  const bind = spec.mounts?.find((m) => m.type === 'bind');
-  if (bind) throw new Error(`${bind.target} is a folder of Marina's host, which has no equivalent on Kubernetes`);
+  refuseHostFolders(spec.mounts ?? []);
   const { labels, annotations } = labelsAndAnnotations(spec.labels);
   const metadata = {
     name,
