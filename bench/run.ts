@@ -2,10 +2,12 @@
  * npm run bench — Marina's numbers on this machine: the foundation (embedded database, sign-in,
  * API throughput, audit queries, memory), provisioning, logs, backups, offsite copies, the edge under
  * change (domains, reloads), Marina's own metric series and what watching costs, and repository updates
- * (on real Odoo 17 only, with ODOO_SOURCE), and Marina with 500 instances and 2,000 rows (scale).
+ * (on real Odoo 17 only, with ODOO_SOURCE), Marina with 500 instances and 2,000 rows (scale), and the
+ * cluster on three real Docker engines (bring-up, hosts added, a lost node seen).
  * Bounded in time; loopback only.
  */
 import { backupsBench } from './backups.js';
+import { clusterBench } from './cluster.js';
 import { edgeBench } from './edge.js';
 import { foundationBench } from './foundation.js';
 import { logsBench } from './logs.js';
@@ -30,6 +32,7 @@ const benches: Record<string, () => Promise<void>> = {
   repositories: repositoriesBench,
   signup: signupBench,
   scale: scaleBench,
+  cluster: clusterBench,
   'metrics-series': metricsSeriesBench,
   'metrics-scrape': metricsScrapeBench,
   'metrics-cost': metricsCostBench,

@@ -23,6 +23,8 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 # network namespaces, veth pairs and a bridge for the multi-node Swarm (scripts/swarm-nodes.sh)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# the test nodes' CA and certificates for the engines' mutual TLS (scripts/swarm-nodes.sh)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 # The caddy package enables caddy.service, which would hold ports 80/443 and an admin API on :2019;
 # tests start their own Caddy, so stop and mask the system one where systemd runs (CI containers

@@ -7,30 +7,41 @@
 # Images are preloaded from the main engine (nodes cannot reach a mirror or a registry).
 #
 #   scripts/swarm-nodes.sh up [N]     N engines (default 3); prints one line per node:
-#                                     <name> <unix socket> <address>
+#                                     <name> <unix socket> <address> <tcp url>
 #   scripts/swarm-nodes.sh down       stops them (by pid), deletes namespaces, mounts and data
 #   scripts/swarm-nodes.sh status     the nodes that answer
 #
+# Each engine also listens on tcp://<address>:2376 with mutual TLS, as an operator exposes a remote
+# engine (Docker's "Protect the Docker daemon socket"): a CA, a server certificate per node and one
+# client certificate are made in $MARINA_SWARM_DIR/tls (ca.pem, cert.pem, key.pem for the client).
+#
 # Env: MARINA_SWARM_DIR (default /var/lib/marina-swarm), MARINA_SWARM_IMAGES (images to preload,
-# space-separated; default marina-test/debian:bookworm). Needs root. The swarm itself is Marina's
-# business (it makes the first node a manager and joins the others), not this script's.
+# space-separated; default marina-test/debian:bookworm), MARINA_SWARM_PREFIX (names of namespaces
+# and links, up to 9 characters; default marina-sw) and MARINA_SWARM_SUBNET (three octets; default
+# 192.168.231), so that two sets of nodes can run side by side. Needs root. The swarm itself is
+# Marina's business (it makes the first node a manager and joins the others), not this script's.
 set -euo pipefail
 
 DIR=${MARINA_SWARM_DIR:-/var/lib/marina-swarm}
 IMAGES=${MARINA_SWARM_IMAGES:-marina-test/debian:bookworm}
-PREFIX=marina-sw
+PREFIX=${MARINA_SWARM_PREFIX:-marina-sw}
 BRIDGE_NS=${PREFIX}-br
-SUBNET=192.168.231
+SUBNET=${MARINA_SWARM_SUBNET:-192.168.231}
+TLS_PORT=2376
 WAIT_SECONDS=60
 
 log() { printf 'swarm-nodes: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces and dockerd)"
+# Link names are at most 15 characters: "<prefix><i>-br".
+[[ $PREFIX =~ ^[a-z][a-z0-9-]{0,8}$ ]] || die "MARINA_SWARM_PREFIX must be 1 to 9 of a-z, 0-9, '-'"
+[[ $SUBNET =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "MARINA_SWARM_SUBNET must be three octets"
 
 node_dir() { printf '%s/node%s' "$DIR" "$1"; }
 node_socket() { printf '%s/docker.sock' "$(node_dir "$1")"; }
 node_address() { printf '%s.%s' "$SUBNET" "$((10 + $1))"; }
+node_url() { printf 'tcp://%s:%s' "$(node_address "$1")" "$TLS_PORT"; }
 node_answers() { docker -H "unix://$(node_socket "$1")" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 # The host's cgroup v1/v2 mounts, to be made again inside a node (ip netns exec remounts /sys).
@@ -49,6 +60,31 @@ bridge_up() {
   ip netns exec "$BRIDGE_NS" ip link set host master br0 up
   ip addr add "$SUBNET.1/24" dev ${PREFIX}-host
   ip link set ${PREFIX}-host up
+}
+
+# A CA, then a certificate per node for its address and one for clients (openssl; made once).
+tls_up() {
+  local tls=$DIR/tls i count=$1
+  mkdir -p "$tls"
+  if [[ ! -f $tls/ca.pem ]]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=marina-test-ca \
+      -keyout "$tls/ca-key.pem" -out "$tls/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=marina \
+      -keyout "$tls/key.pem" -out "$tls/client.csr" 2>/dev/null
+    printf 'extendedKeyUsage = clientAuth\n' >"$tls/client.ext"
+    openssl x509 -req -in "$tls/client.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial \
+      -days 30 -extfile "$tls/client.ext" -out "$tls/cert.pem" 2>/dev/null
+  fi
+  for ((i = 1; i <= count; i++)); do
+    [[ -f $tls/node$i-cert.pem ]] && continue
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=node$i" \
+      -keyout "$tls/node$i-key.pem" -out "$tls/node$i.csr" 2>/dev/null
+    printf 'subjectAltName = IP:%s,DNS:node%s\nextendedKeyUsage = serverAuth\n' "$(node_address "$i")" "$i" \
+      >"$tls/node$i.ext"
+    openssl x509 -req -in "$tls/node$i.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial \
+      -days 30 -extfile "$tls/node$i.ext" -out "$tls/node$i-cert.pem" 2>/dev/null
+  done
+  chmod 600 "$tls"/*key.pem
 }
 
 node_up() {
@@ -93,9 +129,10 @@ EOF
       mount -t "$type" -o "$options" cgroup "$target"
     done <<<"$2"
     exec dockerd --data-root "$3/data" --exec-root "$3/exec" --pidfile "$3/docker.pid" \
-      -H "unix://$3/docker.sock" --config-file "$3/daemon.json" \
+      -H "unix://$3/docker.sock" -H "$5" --tlsverify --tlscacert "$6/ca.pem" \
+      --tlscert "$6/$1-cert.pem" --tlskey "$6/$1-key.pem" --config-file "$3/daemon.json" \
       --containerd-namespace "$4" --containerd-plugins-namespace "$4-plugins"
-  ' bash "node$i" "$mounts" "$dir" "$ns" >"$dir/dockerd.log" 2>&1 &
+  ' bash "node$i" "$mounts" "$dir" "$ns" "$(node_url "$i")" "$DIR/tls" >"$dir/dockerd.log" 2>&1 &
   local waited=0
   until node_answers "$i"; do
     sleep 0.2
@@ -125,6 +162,8 @@ up() {
   command -v dockerd >/dev/null || die "dockerd is missing (bash scripts/ensure-docker.sh)"
   local started=$SECONDS
   mkdir -p "$DIR"
+  command -v openssl >/dev/null || die "openssl is missing (apt-get install openssl)"
+  tls_up "$count"
   bridge_up
   local i pid
   for ((i = 1; i <= count; i++)); do node_up "$i"; done
@@ -137,7 +176,7 @@ up() {
   for pid in "${loads[@]}"; do wait "$pid" || die "loading images into a node failed"; done
   log "$count nodes up in $((SECONDS - started)) s"
   for ((i = 1; i <= count; i++)); do
-    printf 'node%s %s %s\n' "$i" "$(node_socket "$i")" "$(node_address "$i")"
+    printf 'node%s %s %s %s\n' "$i" "$(node_socket "$i")" "$(node_address "$i")" "$(node_url "$i")"
   done
 }
 

@@ -25,7 +25,32 @@ export interface AlertsConfig {
   hostDiskPercent: number;
 }
 
+/** Following the cluster's nodes (src/modules/cluster). */
+export interface ClusterConfig {
+  /** Swarm's heartbeat period, set when Marina makes the swarm: a lost node shows after a few. */
+  heartbeatSeconds: number;
+  /** How often Marina reads the nodes' state from a manager. */
+  followMs: number;
+}
+
+export interface MonitoringConfig {
+  metrics: MetricsConfig;
+  uptime: UptimeConfig;
+  alerts: AlertsConfig;
+  cluster: ClusterConfig;
+}
+
 export const metricsFields = {
+  clusterHeartbeatSeconds: {
+    env: 'MARINA_CLUSTER_HEARTBEAT_S',
+    describe: 'an integer from 1 to 60 (seconds)',
+    parse: integer(1, 60),
+  },
+  clusterFollowSeconds: {
+    env: 'MARINA_CLUSTER_FOLLOW_S',
+    describe: 'an integer from 1 to 300 (seconds)',
+    parse: integer(1, 300),
+  },
   intervalSeconds: {
     env: 'MARINA_METRICS_INTERVAL_S',
     describe: 'an integer from 1 to 3600 (seconds)',
@@ -78,6 +103,14 @@ export function readAlertsConfig(read: FieldReader): AlertsConfig {
 }
 
 /** Every monitoring setting, as MarinaConfig holds them. */
-export function readMonitoringConfig(read: FieldReader) {
-  return { metrics: readMetricsConfig(read), uptime: readUptimeConfig(read), alerts: readAlertsConfig(read) };
+export function readMonitoringConfig(read: FieldReader): MonitoringConfig {
+  return {
+    metrics: readMetricsConfig(read),
+    uptime: readUptimeConfig(read),
+    alerts: readAlertsConfig(read),
+    cluster: {
+      heartbeatSeconds: read(metricsFields.clusterHeartbeatSeconds, 5),
+      followMs: read(metricsFields.clusterFollowSeconds, 5) * 1000,
+    },
+  };
 }

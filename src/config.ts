@@ -14,7 +14,7 @@ export type { EdgeConfig };
 export type LogFormat = 'auto' | 'json' | 'pretty';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export interface MarinaConfig {
+export interface MarinaConfig extends monitoring.MonitoringConfig {
   host: string;
   port: number;
   publicUrl: string;
@@ -70,9 +70,7 @@ export interface MarinaConfig {
   /** The edge (reverse proxy, TLS, custom domains); undefined unless MARINA_BASE_DOMAIN is set. */
   edge: EdgeConfig | undefined;
   selfService: SelfServiceConfig;
-  metrics: monitoring.MetricsConfig;
-  uptime: monitoring.UptimeConfig;
-  alerts: monitoring.AlertsConfig;
+  /** metrics, uptime, alerts, cluster (config-metrics.ts). */
   databaseTemplates: DatabaseTemplatesConfig;
   restoreUndoHours: number;
 }

@@ -2784,7 +2784,7 @@ export interface paths {
             parameters: {
                 query?: {
                     category?: string;
-                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.undo_restore" | "instance.expire_undo" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "platform.remove_database_template" | "platform.warm_database_templates" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update" | "invoice.issue" | "invoice.mark_paid" | "invoice.credit" | "billing.update_settings" | "billing.set_tax_rate" | "billing.set_provider" | "billing.update_details";
+                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.undo_restore" | "instance.expire_undo" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "platform.remove_database_template" | "platform.warm_database_templates" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update" | "invoice.issue" | "invoice.mark_paid" | "invoice.credit" | "billing.update_settings" | "billing.set_tax_rate" | "billing.set_provider" | "billing.update_details" | "node.add" | "node.drain" | "node.activate" | "node.remove";
                     actor?: string;
                     target?: string;
                     organization?: string;
@@ -2980,7 +2980,7 @@ export interface paths {
                                  * AuditTargetType
                                  * @enum {string}
                                  */
-                                type: "user" | "session" | "organization" | "member" | "invitation" | "token" | "project" | "instance" | "domain" | "backup" | "destination" | "repository" | "settings" | "job" | "platform" | "plan" | "subscription" | "odoo_template" | "signup" | "mail_template" | "oidc_provider" | "alert_channel" | "alert_rule" | "invoice" | "billing";
+                                type: "user" | "session" | "organization" | "member" | "invitation" | "token" | "project" | "instance" | "domain" | "backup" | "destination" | "repository" | "settings" | "job" | "platform" | "plan" | "subscription" | "odoo_template" | "signup" | "mail_template" | "oidc_provider" | "alert_channel" | "alert_rule" | "invoice" | "billing" | "node";
                                 describe: string;
                                 label: string;
                                 actions: {
@@ -2988,7 +2988,7 @@ export interface paths {
                                      * AuditAction
                                      * @enum {string}
                                      */
-                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.undo_restore" | "instance.expire_undo" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "platform.remove_database_template" | "platform.warm_database_templates" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update" | "invoice.issue" | "invoice.mark_paid" | "invoice.credit" | "billing.update_settings" | "billing.set_tax_rate" | "billing.set_provider" | "billing.update_details";
+                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.undo_restore" | "instance.expire_undo" | "instance.adopt" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "platform.remove_database_template" | "platform.warm_database_templates" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update" | "invoice.issue" | "invoice.mark_paid" | "invoice.credit" | "billing.update_settings" | "billing.set_tax_rate" | "billing.set_provider" | "billing.update_details" | "node.add" | "node.drain" | "node.activate" | "node.remove";
                                     describe: string;
                                 }[];
                             }[];
@@ -14671,6 +14671,544 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The hosts as nodes of the cluster: Swarm state, capacity, instances (platform admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            nodes: {
+                                id: string;
+                                name: string;
+                                dockerHost: string;
+                                address: string | null;
+                                role: "standalone" | "joining" | "manager" | "worker" | "leaving";
+                                state: string;
+                                nodeState: string | null;
+                                nodeStateSince: string | null;
+                                availability: string | null;
+                                managerReachability: string | null;
+                                engineVersion: string | null;
+                                cpus: number | null;
+                                memoryBytes: number | null;
+                                guaranteedMemoryBytes: number;
+                                guaranteedCpus: number;
+                                instances: number;
+                                dedicatedTo: string[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add a host (a Docker engine on TCP with mutual TLS): the first becomes the Swarm manager, the others join (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        dockerHost: string;
+                        tls: {
+                            ca: string;
+                            cert: string;
+                            key: string;
+                        };
+                        address?: string;
+                        role?: "manager" | "worker";
+                        dedicatedTo?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Node */
+                            node: {
+                                id: string;
+                                name: string;
+                                dockerHost: string;
+                                address: string | null;
+                                role: "standalone" | "joining" | "manager" | "worker" | "leaving";
+                                state: string;
+                                nodeState: string | null;
+                                nodeStateSince: string | null;
+                                availability: string | null;
+                                managerReachability: string | null;
+                                engineVersion: string | null;
+                                cpus: number | null;
+                                memoryBytes: number | null;
+                                guaranteedMemoryBytes: number;
+                                guaranteedCpus: number;
+                                instances: number;
+                                dedicatedTo: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/placement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where a new instance of this size would go now, or why no node can take it (platform admins) */
+        get: {
+            parameters: {
+                query: {
+                    memoryMb: number;
+                    cpus: number;
+                    organization: string;
+                    stage: "production" | "staging" | "development";
+                    plan?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Placement */
+                            placement: {
+                                ok: boolean;
+                                hostId?: string;
+                                name?: string;
+                                reason?: string;
+                                message?: string;
+                                rejected?: {
+                                    hostId: string;
+                                    name: string;
+                                    reason: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/{id}/drain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Drain a node: it takes no new instances (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Node */
+                            node: {
+                                id: string;
+                                name: string;
+                                dockerHost: string;
+                                address: string | null;
+                                role: "standalone" | "joining" | "manager" | "worker" | "leaving";
+                                state: string;
+                                nodeState: string | null;
+                                nodeStateSince: string | null;
+                                availability: string | null;
+                                managerReachability: string | null;
+                                engineVersion: string | null;
+                                cpus: number | null;
+                                memoryBytes: number | null;
+                                guaranteedMemoryBytes: number;
+                                guaranteedCpus: number;
+                                instances: number;
+                                dedicatedTo: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/{id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Let a drained node take instances again (platform admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Node */
+                            node: {
+                                id: string;
+                                name: string;
+                                dockerHost: string;
+                                address: string | null;
+                                role: "standalone" | "joining" | "manager" | "worker" | "leaving";
+                                state: string;
+                                nodeState: string | null;
+                                nodeStateSince: string | null;
+                                availability: string | null;
+                                managerReachability: string | null;
+                                engineVersion: string | null;
+                                cpus: number | null;
+                                memoryBytes: number | null;
+                                guaranteedMemoryBytes: number;
+                                guaranteedCpus: number;
+                                instances: number;
+                                dedicatedTo: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a node without instances: it leaves the Swarm and Marina forgets it (platform admins) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;

@@ -16,6 +16,7 @@ import { alertRoutes } from '../modules/alerts/index.js';
 import { backupRoutes } from '../modules/backups/index.js';
 import { deletedInstanceRoutes } from '../modules/backups/safety-backups.js';
 import { billingRoutes } from '../modules/billing/index.js';
+import { nodeRoutes } from '../modules/cluster/index.js';
 import { codeRoutes } from '../modules/code/index.js';
 import { domainRoutes } from '../modules/domains/index.js';
 import { edgeRoutes } from '../modules/edge/index.js';
@@ -170,6 +171,7 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
         codeRoutes,
         mailRoutes,
         noticeRoutes,
+        nodeRoutes,
         domainRoutes,
         edgeRoutes,
         lifecycleRoutes,

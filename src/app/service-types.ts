@@ -4,6 +4,7 @@ import type { Db } from '../db/database.js';
 import type { AlertsModule } from '../modules/alerts/index.js';
 import type { BackupsModule } from '../modules/backups/index.js';
 import type { BillingModule, BillingStandins } from '../modules/billing/index.js';
+import type { ClusterModule } from '../modules/cluster/index.js';
 import type { CodeModule } from '../modules/code/index.js';
 import type { DomainsModule } from '../modules/domains/index.js';
 import type { EdgeService } from '../modules/edge/index.js';
@@ -71,6 +72,7 @@ export interface Services
     SettingsModule,
     IdentityModule,
     HostsModule,
+    ClusterModule,
     ProjectsModule,
     MailModule,
     NoticesModule,

@@ -2,6 +2,7 @@ import { createAlertsModule } from '../modules/alerts/index.js';
 import type { BackupHooks } from '../modules/backups/hooks.js';
 import { createBackupRecords, createBackupsModule } from '../modules/backups/index.js';
 import { createBillingModule } from '../modules/billing/index.js';
+import { createClusterModule } from '../modules/cluster/index.js';
 import { createCodeModule } from '../modules/code/index.js';
 import { createDomainsModule } from '../modules/domains/index.js';
 import { createEdgeModule, edgeCertificateProbe } from '../modules/edge/index.js';
@@ -97,6 +98,7 @@ export function createServices({
     notices: notices.notices,
   });
   const hosts = createHostsModule({ db, clock, logger, box, config, runtime });
+  const cluster = createClusterModule({ db, clock, logger, box, audit, hosts: hosts.hosts, config: config.cluster });
   const projects = createProjectsModule({ db, audit, organizations: identity.organizations });
   // Before instances: every creating service asks its quotas inside its own transaction.
   const plans = createPlansModule({
@@ -368,6 +370,7 @@ export function createServices({
     ...settings,
     ...identity,
     ...hosts,
+    ...cluster,
     ...projects,
     ...instanceServices,
     ...backupServices,
@@ -427,6 +430,8 @@ export function createServices({
       instances.warmTemplates.start();
       // What restores kept as their undo is deleted once its time is up (also caught up after downtime).
       backups.restoreUndo.start();
+      // The cluster's nodes as Swarm's managers see them (nothing to do without added hosts).
+      cluster.nodeFollower.start();
       if (local.state === 'reachable') {
         // Say at start-up what does not add up; removing is an admin's decision.
         const report = await instances.reconcile.report().catch(() => undefined);
@@ -445,6 +450,7 @@ export function createServices({
       await signup.signupTicker.stop();
       await instances.warmTemplates.stop();
       await backups.restoreUndo.stop();
+      await cluster.nodeFollower.stop();
       // Also when never started: a send triggered by an enqueue may be running.
       await notices.notices.stop();
       if (!started) return;

@@ -22,6 +22,7 @@ import { registerInstanceCommands } from './instances.js';
 import { registerJobCommands } from './jobs.js';
 import { registerLogCommand } from './logs.js';
 import { registerModuleCommands } from './modules.js';
+import { registerNodeCommands } from './nodes.js';
 import { registerDestinationCommands } from './offsite/destinations.js';
 import { registerScheduleCommands } from './offsite/schedules.js';
 import { registerOutboundCommands } from './outbound.js';
@@ -124,6 +125,7 @@ export function buildProgram(): Command {
   registerRepositoryCommands(program, client);
   registerDomainCommands(program, client);
   registerModuleCommands(program, client);
+  registerNodeCommands(program, client);
   registerLogCommand(program, client);
   registerAuditCommand(program, client);
 

@@ -98,7 +98,8 @@ export type IncidentKind =
   | 'backup_stale'
   | 'offsite_failed'
   | 'certificate'
-  | 'job_failing';
+  | 'job_failing'
+  | 'node_down';
 
 export interface IncidentsTable {
   id: Generated<string>;

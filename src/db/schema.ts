@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 import type { BillingTables } from './schema-billing.js';
+import type { HostsTable } from './schema-cluster.js';
 import type { PushHookDeliveriesTable, RepositoriesTable, RepositoryCheckoutsTable } from './schema-code.js';
 import type {
   CaughtMailsTable,
@@ -209,22 +210,6 @@ export interface OperationLogsTable {
   at: Timestamp;
   level: 'info' | 'warn' | 'error';
   message: string;
-}
-
-export type HostState = 'unknown' | 'reachable' | 'unreachable';
-
-export interface HostsTable {
-  id: string;
-  name: string;
-  docker_host: string;
-  state: ColumnType<HostState, HostState | undefined, HostState>;
-  state_message: string | null;
-  engine_version: string | null;
-  os: string | null;
-  cpus: number | null;
-  memory_bytes: ColumnType<string | null, number | string | null, number | string | null>;
-  checked_at: NullableTimestamp;
-  created_at: CreatedAt;
 }
 
 export interface DatabaseServersTable {
@@ -498,3 +483,4 @@ export type BackupCopy = Selectable<BackupCopiesTable>;
 export type Schedule = Selectable<SchedulesTable>;
 export type Repository = Selectable<RepositoriesTable>;
 export type RepositoryCheckout = Selectable<RepositoryCheckoutsTable>;
+export type { HostRole, HostState, NodeAvailability, NodeState } from './schema-cluster.js';

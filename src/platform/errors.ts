@@ -5,6 +5,7 @@
  * catalogue (`npm run gen:errors`).
  */
 
+import { clusterErrors } from './errors-cluster.js';
 import { edgeErrors } from './errors-edge.js';
 import { selfServiceErrors } from './errors-selfservice.js';
 
@@ -431,6 +432,7 @@ export const errorCatalog = {
   },
   ...edgeErrors,
   ...selfServiceErrors,
+  ...clusterErrors,
   MARINA_E_INTERNAL: {
     status: 500,
     message: 'Something went wrong inside Marina; the log has the details.',

@@ -287,5 +287,12 @@ export interface Runtime {
   address(name: string, network: string): Promise<string | undefined>;
 }
 
-/** Makes the runtime of a host from its stored address. */
-export type RuntimeFactory = (address: string) => Runtime;
+/** PEM texts for a remote engine's mutual TLS: its CA, and Marina's client certificate and key. */
+export interface RuntimeTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** Makes the runtime of a host from its stored address (and TLS material for a TCP engine). */
+export type RuntimeFactory = (address: string, tls?: RuntimeTls) => Runtime;

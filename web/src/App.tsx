@@ -32,6 +32,8 @@ const DestinationsPage = lazy(async () => ({
 }));
 const HistoryPage = lazy(async () => ({ default: (await import('./pages/offsite/HistoryPage')).HistoryPage }));
 const AuditPage = lazy(async () => ({ default: (await import('./pages/AuditPage')).AuditPage }));
+// The cluster's hosts (platform admins).
+const NodesPage = lazy(async () => ({ default: (await import('./pages/nodes/NodesPage')).NodesPage }));
 const SettingsPage = lazy(async () => ({ default: (await import('./pages/SettingsPage')).SettingsPage }));
 // The customer's portal pages (web/src/pages/{team,account,billing}).
 const TeamPage = lazy(async () => ({ default: (await import('./pages/team/TeamPage')).TeamPage }));
@@ -120,6 +122,7 @@ export function App() {
                 <Route path="imports/new" element={<ImportPage />} />
                 <Route path="logs" element={<LogsPage />} />
                 <Route path="logs/marina" element={<SystemLogPage />} />
+                <Route path="nodes" element={<Later page={<NodesPage />} />} />
                 <Route path="organizations" element={<OrganizationsPage />} />
                 <Route path="organizations/:slug" element={<OrganizationPage />} />
                 <Route path="organizations/:slug/team" element={<Later page={<TeamPage />} />} />

@@ -90,6 +90,14 @@ export const catalogue: Record<IncidentKind, RuleEntry> = {
     scope: 'organization',
     fields: [field('count', 'Failures in a row', '', 2, 20, 3)],
   },
+  node_down: {
+    title: 'Cluster node down',
+    description: 'Swarm reports a node of the cluster down: its instances are unavailable.',
+    advice:
+      'Bring the node back (its Docker engine, its network), or recover its instances on another node from their latest backups.',
+    scope: 'platform',
+    fields: [],
+  },
 };
 
 export const ruleNames = Object.keys(catalogue) as IncidentKind[];

@@ -7,6 +7,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Notices } from '../../platform/notices.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { AlertChannelService } from './channels.js';
+import { nodeDown } from './conditions/cluster.js';
 import { backupStale, jobFailing, memoryHigh, offsiteFailed } from './conditions/instances.js';
 import { certificate, hostDisk, storageQuota } from './conditions/platform.js';
 import { AlertDeliveries } from './deliveries.js';
@@ -60,7 +61,7 @@ export function createAlertsModule(deps: AlertsModuleDeps): AlertsModule {
       clock,
       logger,
       notifier: alertNotifier,
-      conditions: [memoryHigh, hostDisk, storageQuota, backupStale, offsiteFailed, certificate, jobFailing],
+      conditions: [memoryHigh, hostDisk, storageQuota, backupStale, offsiteFailed, certificate, jobFailing, nodeDown],
       context: {
         sampleIntervalMs: config.metrics.intervalMs,
         hostDiskPercent: config.alerts.hostDiskPercent,

@@ -6,8 +6,12 @@ import { requirePlatformAdmin } from '../../platform/access.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Actor } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
+import type { SecretBox } from '../../platform/secrets/secret-box.js';
+import { DockerRuntime } from '../../runtime/docker/runtime.js';
+import { SwarmEngine } from '../../runtime/docker/swarm.js';
 import { connectRuntime } from '../../runtime/index.js';
-import type { Runtime, RuntimeFactory } from '../../runtime/port.js';
+import type { Runtime, RuntimeFactory, RuntimeTls } from '../../runtime/port.js';
+import { SwarmRuntime } from '../../runtime/swarm/runtime.js';
 import type { Host as HostSchema } from './schemas.js';
 
 export const LOCAL_HOST_ID = 'local';
@@ -47,6 +51,18 @@ export interface HostServiceDeps {
   logger: Logger;
   /** How a host's runtime is reached from its stored address: Docker unless a test brings a stand-in. */
   connect?: RuntimeFactory;
+  /** Opens a cluster host's sealed TLS material. */
+  box?: SecretBox;
+}
+
+/** Where a host's TLS material is sealed: bound to its row, so it cannot be moved to another. */
+export const hostTlsAt = (id: string) => ({ table: 'hosts', column: 'tls', row: id });
+
+/** A cluster host's TLS material, opened; undefined for an engine reached without TLS (the local socket). */
+export function openHostTls(host: Host, box: SecretBox | undefined): RuntimeTls | undefined {
+  if (!host.tls) return undefined;
+  if (!box) throw new Error(`host ${host.id} has TLS material but no secret box was given to open it`);
+  return JSON.parse(box.open(host.tls, hostTlsAt(host.id))) as RuntimeTls;
 }
 
 /** Docker engines Marina places instances on. The local engine is registered at start-up. */
@@ -104,6 +120,11 @@ export class HostService {
     }
   }
 
+  /** Forgets the runtime made for a host (its address or TLS material changed, or it was removed). */
+  forget(id: string): void {
+    this.runtimes.delete(id);
+  }
+
   async list(actor: Actor): Promise<HostView[]> {
     requirePlatformAdmin(actor);
     const rows = await this.deps.db.selectFrom('hosts').selectAll().orderBy('name').execute();
@@ -116,14 +137,48 @@ export class HostService {
     return host;
   }
 
-  /** The runtime of a host, made once per process from the address stored for it. */
+  /**
+   * The runtime of a host, made once per process from the address stored for it. A node of the
+   * cluster gets the Swarm runtime: its instances are services, asked of a manager that answers.
+   */
   async runtime(id: string): Promise<Runtime> {
     let runtime = this.runtimes.get(id);
     if (!runtime) {
-      runtime = this.connect((await this.row(id)).docker_host);
+      const host = await this.row(id);
+      const tls = openHostTls(host, this.deps.box);
+      runtime =
+        host.role === 'manager' || host.role === 'worker'
+          ? new SwarmRuntime(new DockerRuntime(host.docker_host, tls), () => this.managerEngine(), id)
+          : this.connect(host.docker_host, tls);
       this.runtimes.set(id, runtime);
     }
     return runtime;
+  }
+
+  /** A manager of the cluster that answers, tried in name order (the leader is not known without asking). */
+  async swarmManager(exceptId?: string): Promise<{ host: Host; engine: SwarmEngine } | undefined> {
+    const managers = await this.deps.db
+      .selectFrom('hosts')
+      .selectAll()
+      .where('role', '=', 'manager')
+      .orderBy('name')
+      .execute();
+    for (const host of managers) {
+      if (host.id === exceptId) continue;
+      const engine = new SwarmEngine(host.docker_host, openHostTls(host, this.deps.box));
+      try {
+        if ((await engine.membership()).isManager) return { host, engine };
+      } catch (error) {
+        this.deps.logger.debug({ host: host.id, err: error }, 'manager does not answer');
+      }
+    }
+    return undefined;
+  }
+
+  private async managerEngine(): Promise<SwarmEngine> {
+    const manager = await this.swarmManager();
+    if (!manager) throw new MarinaError('MARINA_E_NODE_UNREACHABLE', 'No manager of the cluster answers.');
+    return manager.engine;
   }
 
   /** The runtime of a host that answers, or an error that says what to fix. */

@@ -24,7 +24,7 @@ export interface HostsModule {
 
 /** The engines instances run on and the PostgreSQL servers their databases live in. */
 export function createHostsModule({ db, clock, logger, box, config, runtime }: HostsModuleDeps): HostsModule {
-  const hosts = new HostService({ db, clock, logger, connect: runtime });
+  const hosts = new HostService({ db, clock, logger, connect: runtime, box });
   return {
     hosts,
     databaseServers: new DatabaseServerService({

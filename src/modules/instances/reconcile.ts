@@ -12,6 +12,7 @@ import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { isUuid, patterns } from '../../platform/validation.js';
 import { LABEL_ID, LABEL_KIND, type Runtime } from '../../runtime/port.js';
+import { configVolumeOf } from '../../runtime/swarm/service-spec.js';
 import { type DatabaseServerService, MANAGED_PROXY_KIND } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
 import type { Orphan as OrphanSchema, ReconcileReport as ReconcileReportSchema } from './schemas.js';
@@ -60,7 +61,8 @@ export class ReconcileService {
     ]);
     const templates = await this.deps.db.selectFrom('database_templates').select('volume_name').execute();
     const knownVolumes = new Set([
-      ...instances.map((i) => i.volume_name),
+      // On a cluster node, an instance's odoo.conf has a volume of its own (runtime/swarm).
+      ...instances.flatMap((i) => [i.volume_name, configVolumeOf(i.container_name)]),
       ...servers.map((s) => s.volume_name),
       ...templates.map((t) => t.volume_name),
     ]);

@@ -1,6 +1,6 @@
 /**
  * The audit vocabulary of self-service (plans, subscriptions, sign-up, templates, mail, external
- * login), spread into `auditVocabulary` so that the one vocabulary stays one.
+ * login) and of the cluster's nodes, spread into `auditVocabulary` so that the one vocabulary stays one.
  */
 export const selfServiceVocabulary = {
   plan: {
@@ -97,6 +97,16 @@ export const selfServiceVocabulary = {
       set_tax_rate: 'A country’s tax rate was set or removed.',
       set_provider: 'A payment provider’s credentials were set, switched or removed.',
       update_details: 'An organization’s billing details (name, address, country, tax id) changed.',
+    },
+  },
+  node: {
+    describe: 'A host of the cluster: a Docker engine Marina added to its Swarm.',
+    name: 'its name',
+    verbs: {
+      add: 'A platform admin added the host; Marina made it a Swarm manager or joined it to the Swarm.',
+      drain: 'The node was drained: it takes no new instances and Swarm moves its tasks away.',
+      activate: 'The node takes instances again.',
+      remove: 'The node left the Swarm and Marina forgot it.',
     },
   },
 } as const;

@@ -12,18 +12,15 @@ import {
 } from '../port.js';
 import { StdoutDemux } from './demux.js';
 import { followEvents } from './events.js';
+import { type EngineLocation, parseDockerHost } from './location.js';
 import { DockerNetworks } from './networks.js';
 
 export { LABEL_ID, LABEL_KIND, LABEL_MANAGED, LABEL_NAMESPACE, type RunResult } from '../port.js';
+export type { EngineLocation, EngineTls } from './location.js';
 /** The port's names for what Docker calls container events and states. */
 export type ContainerEvent = RuntimeEvent;
 export type ContainerState = WorkloadState;
 export type EngineInfo = RuntimeInfo;
-
-export interface EngineLocation {
-  /** `unix:///var/run/docker.sock`, `tcp://host:2376`, or a bare socket path. */
-  dockerHost: string;
-}
 
 export interface ContainerSpec {
   name: string;
@@ -56,16 +53,6 @@ export interface ContainerSpec {
     retries: number;
     startPeriodSeconds: number;
   };
-}
-
-function parseDockerHost(dockerHost: string): Docker.DockerOptions {
-  if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length) };
-  if (dockerHost.startsWith('/')) return { socketPath: dockerHost };
-  const url = new URL(dockerHost);
-  if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`unsupported Docker host ${dockerHost}: use unix:///path or tcp://host:port`);
-  }
-  return { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
 }
 
 /** Limits of a container whose spec names none: a runaway helper cannot take the host down. */
@@ -101,7 +88,7 @@ export class DockerEngine {
   readonly networks: DockerNetworks;
 
   constructor(readonly location: EngineLocation) {
-    this.docker = new Docker(parseDockerHost(location.dockerHost));
+    this.docker = new Docker(parseDockerHost(location.dockerHost, location.tls));
     this.networks = new DockerNetworks(this.docker);
   }
 

@@ -18,7 +18,7 @@ import type {
   WorkloadState,
   WorkloadStats,
 } from '../port.js';
-import { DockerEngine, isNotFound } from './engine.js';
+import { DockerEngine, type EngineTls, isNotFound } from './engine.js';
 import { containerLogLines } from './logs.js';
 import {
   databaseServerContainerSpec,
@@ -33,8 +33,8 @@ import { type DockerStats, workloadSample, workloadStats } from './stats.js';
 export class DockerRuntime implements Runtime {
   readonly engine: DockerEngine;
 
-  constructor(dockerHost: string) {
-    this.engine = new DockerEngine({ dockerHost });
+  constructor(dockerHost: string, tls?: EngineTls) {
+    this.engine = new DockerEngine({ dockerHost, tls });
   }
 
   info(): Promise<RuntimeInfo> {

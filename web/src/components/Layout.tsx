@@ -16,6 +16,7 @@ import {
   GearIcon,
   KeyIcon,
   LogoutIcon,
+  NodesIcon,
   ReceiptIcon,
   ServerIcon,
   ShieldIcon,
@@ -31,6 +32,7 @@ const operations = [
   { to: '/backups', label: 'Backups', icon: <ArchiveIcon /> },
   { to: '/destinations', label: 'Destinations', icon: <CloudIcon /> },
   { to: '/logs', label: 'Logs', icon: <TerminalIcon /> },
+  { to: '/nodes', label: 'Nodes', icon: <NodesIcon /> },
 ];
 
 const administration = [

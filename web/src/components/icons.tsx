@@ -30,6 +30,16 @@ export const ServerIcon = (props: IconProps) => (
   </Icon>
 );
 
+/** The cluster's nodes: three hosts joined together. */
+export const NodesIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <rect x="9" y="3" width="6" height="5" rx="1.2" />
+    <rect x="3" y="16" width="6" height="5" rx="1.2" />
+    <rect x="15" y="16" width="6" height="5" rx="1.2" />
+    <path d="M12 8v4M6 16v-2h12v2" />
+  </Icon>
+);
+
 export const ArchiveIcon = (props: IconProps) => (
   <Icon {...props}>
     <rect x="3" y="4" width="18" height="5" rx="1.5" />

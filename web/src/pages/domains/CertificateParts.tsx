@@ -1,11 +1,13 @@
 import { type FormEvent, useState } from 'react';
 import { errorMessage } from '../../api/errors';
 import { Alert } from '../../components/Alert';
-import { Field } from '../../components/Field';
 import { Modal } from '../../components/Modal';
+import { PemField } from '../../components/PemField';
 import { useToast } from '../../components/Toast';
 import { formatDate, formatDateTime } from '../../format';
 import { type CertificateState, type Domain, domainsApi } from './api';
+
+const PEM_HINT = 'Paste it, or choose the file (.pem, .crt, .key).';
 
 /** What the edge serves for a name, from its last TLS handshake: issuer and expiry, or why it failed. */
 export function CertificateStateText({ state }: { state: CertificateState | null }) {
@@ -105,8 +107,14 @@ export function CertificateDialog({
       width="wide"
     >
       <form onSubmit={submit} className="certificate-form">
-        <PemField label="Certificate (PEM)" value={certificate} onChange={setCertificate} marker="CERTIFICATE" />
-        <PemField label="Private key (PEM)" value={key} onChange={setKey} marker="PRIVATE KEY" />
+        <PemField
+          label="Certificate (PEM)"
+          hint={PEM_HINT}
+          value={certificate}
+          onChange={setCertificate}
+          marker="CERTIFICATE"
+        />
+        <PemField label="Private key (PEM)" hint={PEM_HINT} value={key} onChange={setKey} marker="PRIVATE KEY" />
         {error ? <Alert kind="error">{error}</Alert> : null}
         <div className="form-actions">
           <button type="button" className="btn btn-secondary" onClick={onClose} disabled={busy}>
@@ -118,45 +126,5 @@ export function CertificateDialog({
         </div>
       </form>
     </Modal>
-  );
-}
-
-function PemField({
-  label,
-  value,
-  onChange,
-  marker,
-}: {
-  label: string;
-  value: string;
-  onChange(value: string): void;
-  marker: string;
-}) {
-  async function read(file: File | undefined) {
-    if (file) onChange(await file.text());
-  }
-  return (
-    <Field label={label} hint={<>Paste it, or choose the file (.pem, .crt, .key).</>}>
-      {(props) => (
-        <div className="pem-field">
-          <textarea
-            {...props}
-            className="mono"
-            rows={6}
-            spellCheck={false}
-            autoComplete="off"
-            placeholder={`-----BEGIN ${marker}-----`}
-            value={value}
-            onChange={(e) => onChange(e.target.value)}
-          />
-          <input
-            type="file"
-            aria-label={`${label} file`}
-            accept=".pem,.crt,.cer,.key,text/plain"
-            onChange={(e) => void read(e.target.files?.[0])}
-          />
-        </div>
-      )}
-    </Field>
   );
 }

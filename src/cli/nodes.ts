@@ -1,0 +1,341 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import type { MarinaClient } from './api/client.js';
+import type { Body, Json } from './api/types.js';
+import { CliError, CliUsageError, exitCodes } from './errors.js';
+import { organizationId } from './offsite/lookup.js';
+import { printJson, size, table } from './output.js';
+
+/** The cluster's nodes, for platform admins: `marina nodes …`. */
+
+export type Node = Json<'/api/v1/nodes', 'get'>['nodes'][number];
+type Tls = Body<'/api/v1/nodes', 'post'>['tls'];
+type Placement = Json<'/api/v1/nodes/placement', 'get'>['placement'];
+
+/** As the server takes them (src/modules/cluster/validate.ts): a bigger file is not a PEM file of a client. */
+const MAX_PEM = 64 * 1024;
+
+/** What each TLS file is, where Docker's convention (DOCKER_CERT_PATH) keeps it, and what it must hold. */
+const TLS_FILES = {
+  ca: { file: 'ca.pem', what: 'the CA certificate that signed the engine’s', pem: /-----BEGIN CERTIFICATE-----/ },
+  cert: { file: 'cert.pem', what: 'Marina’s client certificate', pem: /-----BEGIN CERTIFICATE-----/ },
+  key: { file: 'key.pem', what: 'the client certificate’s private key', pem: /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/ },
+} as const;
+type TlsPart = keyof typeof TLS_FILES;
+
+const reasonOf = (error: unknown): string => {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a folder';
+  return code ?? String(error);
+};
+
+/** One PEM file, checked for its shape; its text is never part of a message (the key least of all). */
+async function pemFile(part: TlsPart, path: string, option: string): Promise<string> {
+  const { what, pem } = TLS_FILES[part];
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new CliUsageError(`${option}: cannot read ${path}, ${what} (${reasonOf(error)}).`);
+  }
+  if (!info.isFile()) throw new CliUsageError(`${option}: ${path} is not a file (${what} was expected).`);
+  if (info.size > MAX_PEM) throw new CliUsageError(`${option}: ${path} is larger than 64 KB: not a PEM file.`);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(`${option}: cannot read ${path}, ${what} (${reasonOf(error)}).`);
+  }
+  if (text.trim() === '') throw new CliUsageError(`${option}: ${path} is empty (${what} was expected).`);
+  if (!pem.test(text)) throw new CliUsageError(`${option}: ${path} does not hold ${what} in PEM form.`);
+  return text;
+}
+
+export interface TlsOptions {
+  tlsDir?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * The client's TLS material: ca.pem, cert.pem and key.pem of `--tls-dir` (the folder Docker's
+ * DOCKER_CERT_PATH names), each replaceable by `--ca`, `--cert`, `--key`. Everything is checked here,
+ * before Marina is asked anything.
+ */
+export async function readTls(opts: TlsOptions): Promise<Tls> {
+  if (opts.tlsDir !== undefined) {
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(opts.tlsDir);
+    } catch (error) {
+      throw new CliUsageError(`--tls-dir: cannot open the folder ${opts.tlsDir} (${reasonOf(error)}).`);
+    }
+    if (!info.isDirectory())
+      throw new CliUsageError(
+        `--tls-dir: ${opts.tlsDir} is not a folder (give the folder of ca.pem, cert.pem, key.pem).`,
+      );
+  } else {
+    const missing = (['ca', 'cert', 'key'] as const).filter((part) => opts[part] === undefined).map((p) => `--${p}`);
+    if (missing.length > 0)
+      throw new CliUsageError(
+        `Give --tls-dir (a folder with ca.pem, cert.pem and key.pem), or --ca, --cert and --key: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing.`,
+      );
+  }
+  const part = (name: TlsPart) => {
+    const own = opts[name];
+    if (own !== undefined) return pemFile(name, own, `--${name}`);
+    return pemFile(name, join(opts.tlsDir ?? '', TLS_FILES[name].file), '--tls-dir');
+  };
+  return { ca: await part('ca'), cert: await part('cert'), key: await part('key') };
+}
+
+/** Plan slugs, comma separated, repeatable. */
+function plans(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
+}
+
+const cpus = (n: number) => `${Number(n.toFixed(2))} CPU${n === 1 ? '' : 's'}`;
+
+/** Swarm's view when the host is a node; Marina's own reach of the engine otherwise (or besides). */
+function stateOf(n: Node): string {
+  if (!n.nodeState) return n.state;
+  return n.state === 'unreachable' ? `${n.nodeState} (engine unreachable)` : n.nodeState;
+}
+
+export function nodeRows(nodes: Node[]) {
+  return nodes.map((n) => ({
+    name: n.name,
+    role: n.role === 'manager' && n.managerReachability === 'unreachable' ? 'manager (unreachable)' : n.role,
+    state: stateOf(n),
+    availability: n.availability,
+    address: n.address,
+    cpus: n.cpus,
+    memory: n.memoryBytes === null ? null : size(n.memoryBytes),
+    guaranteed:
+      n.guaranteedMemoryBytes === 0 && n.guaranteedCpus === 0
+        ? null
+        : `${size(n.guaranteedMemoryBytes)}, ${cpus(n.guaranteedCpus)}`,
+    instances: n.instances,
+  }));
+}
+
+export const NODE_COLUMNS = [
+  'name',
+  'role',
+  'state',
+  'availability',
+  'address',
+  'cpus',
+  'memory',
+  'guaranteed',
+  'instances',
+];
+
+async function listNodes(c: MarinaClient): Promise<Node[]> {
+  return (await c.call(c.api.GET('/api/v1/nodes'))).nodes;
+}
+
+/** A node by its name (which is its id too). */
+async function resolveNode(c: MarinaClient, ref: string): Promise<Node> {
+  const nodes = await listNodes(c);
+  const found = nodes.find((n) => n.name === ref) ?? nodes.find((n) => n.id === ref);
+  if (found) return found;
+  const known = nodes.map((n) => n.name).join(', ');
+  throw new CliUsageError(
+    `No node "${ref}" (${known ? `known: ${known}` : 'there is none yet'}; see \`marina nodes ls\`).`,
+  );
+}
+
+function printNode(node: Node): void {
+  const parts = [
+    node.role,
+    stateOf(node),
+    node.availability,
+    node.address,
+    node.dedicatedTo.length > 0 ? `kept for ${node.dedicatedTo.join(', ')}` : undefined,
+  ].filter(Boolean);
+  console.log(`${node.name} (${node.dockerHost}): ${parts.join(', ')}`);
+}
+
+interface AddOptions extends TlsOptions {
+  dockerHost: string;
+  role?: 'manager' | 'worker';
+  address?: string;
+  dedicatedTo?: string[];
+  json?: boolean;
+}
+
+function placementLines(request: string, placement: Placement): string[] {
+  if (placement.ok) return [`An instance of ${request} would go on ${placement.reason ?? placement.name}.`];
+  const lines = [placement.message ?? `No node can take an instance of ${request}.`];
+  if (placement.rejected && placement.rejected.length > 0)
+    lines.push('', table(placement.rejected, ['name', 'reason']));
+  return lines;
+}
+
+export function registerNodeCommands(program: Command, client: () => Promise<MarinaClient>): void {
+  const nodes = program.command('nodes').description("the cluster's hosts: Swarm nodes (platform admins)");
+
+  nodes
+    .command('ls')
+    .description('the hosts with their Swarm state, capacity, what their instances are guaranteed')
+    .option('--json', 'print JSON for scripts')
+    .action(async (opts: { json?: boolean }) => {
+      const c = await client();
+      const rows = await listNodes(c);
+      if (opts.json) return printJson(rows);
+      console.log(table(nodeRows(rows), NODE_COLUMNS));
+    });
+
+  nodes
+    .command('add <name>')
+    .description(
+      'add a host whose Docker engine listens on TCP with mutual TLS: the first becomes the Swarm manager, the others join',
+    )
+    .requiredOption('--docker-host <url>', 'its engine, tcp://<address>:2376')
+    .option('--tls-dir <dir>', "a folder with ca.pem, cert.pem and key.pem (as Docker's DOCKER_CERT_PATH)")
+    .option('--ca <file>', 'the CA certificate (PEM) that signed the engine’s (instead of <dir>/ca.pem)')
+    .option('--cert <file>', 'the client certificate (PEM) (instead of <dir>/cert.pem)')
+    .option('--key <file>', 'the client certificate’s private key (PEM) (instead of <dir>/key.pem)')
+    .addOption(
+      new Option('--role <role>', 'manager or worker (default: worker; the first node is the manager)').choices([
+        'manager',
+        'worker',
+      ]),
+    )
+    .option('--address <address>', "its address in the cluster (default: the engine's)")
+    .option('--dedicated-to <plans>', 'keep it for these plans (slugs, comma separated)', plans)
+    .option('--json', 'print JSON for scripts')
+    .action(async (name: string, opts: AddOptions) => {
+      // The files are read and checked before Marina is asked anything.
+      const tls = await readTls(opts);
+      const c = await client();
+      const { node } = await c.call(
+        c.api.POST('/api/v1/nodes', {
+          body: {
+            name,
+            dockerHost: opts.dockerHost,
+            tls,
+            address: opts.address,
+            role: opts.role,
+            dedicatedTo: opts.dedicatedTo,
+          },
+        }),
+      );
+      if (opts.json) return printJson(node);
+      console.log(`Added node ${node.name}.`);
+      printNode(node);
+    });
+
+  for (const [verb, done] of [
+    ['drain', 'is drained: it takes no new instances'],
+    ['activate', 'is active: it takes new instances again'],
+  ] as const) {
+    nodes
+      .command(`${verb} <name>`)
+      .description(
+        verb === 'drain'
+          ? 'drain a node: it takes no new instances (a node with instances cannot be drained yet)'
+          : 'let a drained node take instances again',
+      )
+      .option('--json', 'print JSON for scripts')
+      .action(async (ref: string, opts: { json?: boolean }) => {
+        const c = await client();
+        const found = await resolveNode(c, ref);
+        const params = { params: { path: { id: found.id } } };
+        const { node } = await c.call(
+          verb === 'drain'
+            ? c.api.POST('/api/v1/nodes/{id}/drain', params)
+            : c.api.POST('/api/v1/nodes/{id}/activate', params),
+        );
+        if (opts.json) return printJson(node);
+        console.log(`${node.name} ${done}.`);
+      });
+  }
+
+  nodes
+    .command('rm <name>')
+    .description('remove a node without instances: it leaves the Swarm and Marina forgets it')
+    .option('-y, --yes', 'do not ask')
+    .action(async (ref: string, opts: { yes?: boolean }) => {
+      const c = await client();
+      const node = await resolveNode(c, ref);
+      if (!opts.yes) {
+        const { confirm } = await import('./prompt.js');
+        const ok = await confirm(
+          `Remove the node ${node.name} (${node.role}, ${node.dockerHost})? It leaves the Swarm and Marina forgets it.`,
+        );
+        if (!ok) throw new CliUsageError('Not removed (pass --yes when there is no terminal to ask on).');
+      }
+      await c.call(c.api.DELETE('/api/v1/nodes/{id}', { params: { path: { id: node.id } } }));
+      console.log(`Removed node ${node.name}.`);
+    });
+
+  nodes
+    .command('placement')
+    .description('where a new instance of this size would go now, or why no node can take it')
+    .requiredOption('--memory-mb <mb>', 'its memory limit in MB', (v) => whole(v, '--memory-mb'))
+    .requiredOption('--cpus <cpus>', 'its CPU limit, e.g. 1.5', (v) => positive(v, '--cpus'))
+    .requiredOption('--organization <organization>', 'its organization (slug or id)')
+    .addOption(
+      new Option('--stage <stage>', 'its stage')
+        .choices(['production', 'staging', 'development'])
+        .default('production'),
+    )
+    .option('--plan <plan>', 'its plan (slug), for nodes kept for plans')
+    .option('--json', 'print JSON for scripts')
+    .action(
+      async (opts: {
+        memoryMb: number;
+        cpus: number;
+        organization: string;
+        stage: 'production' | 'staging' | 'development';
+        plan?: string;
+        json?: boolean;
+      }) => {
+        const c = await client();
+        const organization = await organizationId(c, opts.organization);
+        const { placement } = await c.call(
+          c.api.GET('/api/v1/nodes/placement', {
+            params: {
+              query: {
+                memoryMb: opts.memoryMb,
+                cpus: opts.cpus,
+                organization,
+                stage: opts.stage,
+                plan: opts.plan,
+              },
+            },
+          }),
+        );
+        if (opts.json) printJson(placement);
+        else
+          for (const line of placementLines(`${opts.memoryMb} MB and ${cpus(opts.cpus)} (${opts.stage})`, placement))
+            console.log(line);
+        // Scripts can tell: no node can take it is exit code 1.
+        if (!placement.ok) throw new CliError('No node can take this instance now.', exitCodes.error);
+      },
+    );
+}
+
+function whole(value: string, option: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new CliUsageError(`${option}: "${value}" is not a whole number of MB.`);
+  return n;
+}
+
+function positive(value: string, option: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new CliUsageError(`${option}: "${value}" is not a number above 0.`);
+  return n;
+}

@@ -1,0 +1,92 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { contextOf } from '../../platform/http/auth.js';
+import type { RouteOptions } from '../../platform/http/route-options.js';
+import { responses } from '../../platform/http/schemas.js';
+import { AddNodeBody, Node, Placement, PlacementQuery } from './schemas.js';
+
+const NodeId = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }) });
+
+/** The cluster's nodes (platform admins): add a host, drain or activate it, remove it. */
+export const nodeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
+  const { nodes } = services;
+  app.get(
+    '/nodes',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary: 'The hosts as nodes of the cluster: Swarm state, capacity, instances (platform admins)',
+        response: responses({ 200: Type.Object({ nodes: Type.Array(Node) }) }),
+      },
+    },
+    async (request) => ({ nodes: await nodes.list(contextOf(request).actor) }),
+  );
+  app.post(
+    '/nodes',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary:
+          'Add a host (a Docker engine on TCP with mutual TLS): the first becomes the Swarm manager, the others join (platform admins)',
+        body: AddNodeBody,
+        response: responses({ 201: Type.Object({ node: Node }) }),
+      },
+    },
+    async (request, reply) => {
+      const ctx = contextOf(request);
+      const host = await nodes.add(ctx, request.body);
+      return reply.status(201).send({ node: await nodes.view(ctx.actor, host.id) });
+    },
+  );
+  app.get(
+    '/nodes/placement',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary: 'Where a new instance of this size would go now, or why no node can take it (platform admins)',
+        querystring: PlacementQuery,
+        response: responses({ 200: Type.Object({ placement: Placement }) }),
+      },
+    },
+    async (request) => ({ placement: await nodes.placement(contextOf(request).actor, request.query) }),
+  );
+  for (const [path, availability] of [
+    ['drain', 'drain'],
+    ['activate', 'active'],
+  ] as const) {
+    app.post(
+      `/nodes/:id/${path}`,
+      {
+        schema: {
+          tags: ['hosts'],
+          summary:
+            availability === 'drain'
+              ? 'Drain a node: it takes no new instances (platform admins)'
+              : 'Let a drained node take instances again (platform admins)',
+          params: NodeId,
+          response: responses({ 200: Type.Object({ node: Node }) }),
+        },
+      },
+      async (request) => {
+        const ctx = contextOf(request);
+        await nodes.setAvailability(ctx, request.params.id, availability);
+        return { node: await nodes.view(ctx.actor, request.params.id) };
+      },
+    );
+  }
+  app.delete(
+    '/nodes/:id',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary: 'Remove a node without instances: it leaves the Swarm and Marina forgets it (platform admins)',
+        params: NodeId,
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await nodes.remove(contextOf(request), request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+};

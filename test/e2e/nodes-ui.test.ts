@@ -1,0 +1,293 @@
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LOCAL_HOST_ID } from '../../src/modules/hosts/hosts.js';
+import { MemoryRuntime } from '../../src/runtime/memory.js';
+import {
+  adminBrowser,
+  as,
+  createTestApp,
+  type Browser as Session,
+  STRONG_PASSWORD,
+  type TestApp,
+} from '../helpers/app.js';
+import { launchChromium, screenshots, signInPage } from '../helpers/browser.js';
+import { makeOrganizationWithAdmin, makeProject } from '../helpers/factories.js';
+
+/**
+ * The Nodes page (platform admins) in Chromium, on host rows written straight into `hosts`: no
+ * Swarm runs here. Checked: the standalone host and the empty state, the table as the rows say,
+ * a state change shown by the 5-second polling without a reload, Remove asking first, and the
+ * API's refusals (a node with an instance can be neither drained nor removed) shown as they come.
+ * Drain, activate and remove that succeed need a real Swarm: test/cluster/nodes.test.ts covers
+ * them through the API. Background work is not started, so nothing follows (and overwrites) the
+ * fake nodes' state.
+ */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const IMAGE = 'marina-test/odoo-standin';
+const memory = new MemoryRuntime({ images: [IMAGE] });
+const GB = 1024 ** 3;
+
+let t: TestApp;
+let admin: Session;
+let browser: Browser;
+let page: Page;
+let baseUrl: string;
+let webDir: string;
+const pageErrors: string[] = [];
+
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
+const table = () => page.getByRole('table', { name: 'Nodes' });
+const row = (id: string) => table().locator(`tr[data-node="${id}"]`);
+const stateOf = (id: string) => row(id).getByTestId('node-state');
+
+async function host(values: {
+  id: string;
+  role: 'standalone' | 'manager' | 'worker';
+  nodeState?: 'ready' | 'down' | 'unknown' | 'disconnected';
+  availability?: 'active' | 'drain';
+  sinceMinutes?: number;
+  cpus: number;
+  memoryGb: number;
+  address?: string;
+}) {
+  const cluster = values.role !== 'standalone';
+  await t.db
+    .insertInto('hosts')
+    .values({
+      id: values.id,
+      name: values.id,
+      docker_host: cluster ? `tcp://${values.address}:2376` : 'unix:///var/run/docker.sock',
+      role: values.role,
+      address: values.address ?? null,
+      node_state: values.nodeState ?? null,
+      availability: values.availability ?? (cluster ? 'active' : null),
+      manager_reachability: values.role === 'manager' ? 'reachable' : null,
+      node_state_since: values.sinceMinutes === undefined ? null : minutesAgo(values.sinceMinutes),
+      cpus: values.cpus,
+      memory_bytes: values.memoryGb * GB,
+      engine_version: '28.3.2',
+      state: 'reachable',
+    })
+    .execute();
+}
+
+async function openPage(): Promise<void> {
+  await page.goto(`${baseUrl}/nodes`);
+  await table().waitFor();
+}
+
+beforeAll(async () => {
+  await mkdir(screenshots, { recursive: true });
+  // A copy of the built UI: another engineer's rebuild of dist/web must not break the pages.
+  webDir = await mkdtemp(join(tmpdir(), 'marina-nodes-web-'));
+  await cp(join(root, 'dist', 'web'), webDir, { recursive: true });
+  t = await createTestApp(
+    {
+      MARINA_WEB_DIR: webDir,
+      MARINA_NAMESPACE: 'mtmemnodesui',
+      MARINA_ODOO_DATABASE_URL: inject('postgresAdminUrl'),
+      MARINA_ODOO_17_IMAGE: IMAGE,
+      MARINA_INSTANCE_BIND: '127.0.0.1',
+    },
+    { runtime: () => memory },
+  );
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  baseUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  admin = await adminBrowser(t);
+  // The engine Marina started on, as start-up registers it: outside the cluster.
+  await host({ id: LOCAL_HOST_ID, role: 'standalone', cpus: 8, memoryGb: 32 });
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-US' });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await signInPage(page, baseUrl, 'admin@example.com', STRONG_PASSWORD);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+  if (webDir) await rm(webDir, { recursive: true, force: true });
+});
+
+describe('the Nodes page', { timeout: 120_000 }, () => {
+  it('shows this machine outside the cluster, no actions on it, and how to add a host', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Nodes' }).click();
+    await page.waitForURL(`${baseUrl}/nodes`);
+    await table().waitFor();
+    expect(await table().locator('tbody tr').count()).toBe(1);
+    expect(await row(LOCAL_HOST_ID).textContent()).toContain('this machine, outside the cluster');
+    expect(await row(LOCAL_HOST_ID).getByRole('button').count()).toBe(0);
+    const empty = page.getByTestId('nodes-empty');
+    expect(await empty.textContent()).toContain('TCP with mutual TLS');
+    expect(await empty.textContent()).toContain('“Cluster”');
+  });
+
+  it('lists the nodes as their rows say, and follows a change without a reload', async () => {
+    await host({
+      id: 'node1',
+      role: 'manager',
+      nodeState: 'ready',
+      sinceMinutes: 120,
+      cpus: 4,
+      memoryGb: 16,
+      address: '10.0.0.11',
+    });
+    await host({
+      id: 'node2',
+      role: 'worker',
+      nodeState: 'down',
+      sinceMinutes: 3,
+      cpus: 2,
+      memoryGb: 8,
+      address: '10.0.0.12',
+    });
+    await host({
+      id: 'node3',
+      role: 'worker',
+      nodeState: 'ready',
+      availability: 'drain',
+      sinceMinutes: 600,
+      cpus: 2,
+      memoryGb: 8,
+      address: '10.0.0.13',
+    });
+    // One instance of 4 GB on node1: a quarter of its memory is guaranteed.
+    const { organization } = await makeOrganizationWithAdmin(t, admin, { slug: 'acme' });
+    const project = await makeProject(as(t, admin), { organization: 'acme' });
+    await t.db
+      .insertInto('instances')
+      .values({
+        organization_id: organization.id,
+        project_id: project.id,
+        name: 'shop',
+        stage: 'production',
+        odoo_version: '17.0',
+        host_id: 'node1',
+        db_name: 'mtmemnodesui_shop',
+        db_password: 'unused',
+        master_password: 'unused',
+        admin_login: 'admin@acme.test',
+        admin_password: 'unused',
+        language: 'en_US',
+        cpus: 1.5,
+        memory_mb: 4096,
+        container_name: 'mtmemnodesui-shop',
+        volume_name: 'mtmemnodesui-shop-data',
+        status: 'stopped',
+      })
+      .execute();
+
+    await openPage();
+    expect(await page.getByTestId('nodes-empty').count()).toBe(0);
+    const names = await table()
+      .locator('tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-node')));
+    expect(names).toEqual(['local', 'node1', 'node2', 'node3']);
+
+    const node1 = await row('node1').locator('td').allInnerTexts();
+    expect(node1.slice(0, 5)).toEqual([
+      'node1',
+      'manager',
+      'ready\nsince 2 hours ago',
+      '10.0.0.11\nDocker 28.3.2',
+      '4 CPU · 16 GB',
+    ]);
+    expect(node1[5]).toContain('4 GB / 16 GB · 1.5 CPU');
+    expect(node1[6]).toBe('1');
+    expect(
+      await row('node1').getByRole('progressbar', { name: 'Memory guaranteed: 25 %' }).getAttribute('aria-valuenow'),
+    ).toBe('25');
+    expect(await stateOf('node1').locator('.badge-green').textContent()).toBe('ready');
+    expect(await stateOf('node2').locator('.badge-red').textContent()).toBe('down');
+    expect(await row('node2').getByTestId('node-since').textContent()).toBe('since 3 minutes ago');
+    // A drained node says so, and offers Activate instead of Drain.
+    expect(await stateOf('node3').locator('.badge').allTextContents()).toEqual(['ready', 'drained']);
+    expect(await row('node3').getByTestId('node-activate').count()).toBe(1);
+    expect(await row('node3').getByTestId('node-drain').count()).toBe(0);
+    expect(await row('node1').getByTestId('node-drain').isEnabled()).toBe(true);
+    await page.screenshot({ path: join(screenshots, 'nodes-page.png'), fullPage: true });
+
+    // Swarm sees node2 again (the follower would write this): the page shows it at its next poll.
+    await t.db
+      .updateTable('hosts')
+      .set({ node_state: 'ready', node_state_since: new Date() })
+      .where('id', '=', 'node2')
+      .execute();
+    await table().locator('tr[data-node="node2"][data-node-state="ready"]').waitFor({ timeout: 12_000 });
+    expect(await stateOf('node2').locator('.badge-green').textContent()).toBe('ready');
+    expect(await row('node2').getByTestId('node-since').textContent()).toMatch(/now|second/);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('asks before removing, and shows the API’s refusals of a node with an instance', async () => {
+    await openPage();
+    // Cancel leaves the node where it is.
+    await row('node2').getByTestId('node-remove').click();
+    const dialog = page.getByRole('dialog', { name: 'Remove node2?' });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('leaves the Swarm');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await t.db.selectFrom('hosts').select('role').where('id', '=', 'node2').executeTakeFirst()).toEqual({
+      role: 'worker',
+    });
+
+    // node1 has an instance: the API refuses before reaching any engine, and the dialog says why.
+    await row('node1').getByTestId('node-remove').click();
+    const refusal = page.getByRole('dialog', { name: 'Remove node1?' });
+    await refusal.getByRole('button', { name: 'Remove node' }).click();
+    await refusal.getByRole('alert').getByText('node1 has 1 instance: delete them first.').waitFor();
+    await page.screenshot({ path: join(screenshots, 'nodes-remove-refused.png') });
+    await refusal.getByRole('button', { name: 'Cancel' }).click();
+    expect(await row('node1').count()).toBe(1);
+
+    // Drain is refused too (moving instances is not built yet): the toast carries the API's message.
+    await row('node1').getByTestId('node-drain').click();
+    await page.getByRole('alert').filter({ hasText: 'node1 has 1 instance' }).waitFor();
+    expect(await page.getByRole('alert').filter({ hasText: 'cannot be drained' }).count()).toBe(1);
+    const node1 = await t.db.selectFrom('hosts').select('availability').where('id', '=', 'node1').executeTakeFirst();
+    expect(node1).toEqual({ availability: 'active' });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('refuses an added host whose certificates are not PEM, with the API’s words', async () => {
+    await openPage();
+    await page.getByTestId('node-add').click();
+    const form = page.getByRole('form', { name: 'Add a host' });
+    await form.getByLabel('Name').fill('node4');
+    await form.getByLabel('Engine address').fill('tcp://10.0.0.14:2376');
+    await form.getByRole('combobox', { name: 'Role' }).selectOption('manager');
+    await form.getByRole('textbox', { name: 'CA certificate' }).fill('not a certificate');
+    await form.getByRole('textbox', { name: 'Client certificate' }).fill('not a certificate');
+    await form.getByRole('textbox', { name: 'Client key' }).fill('not a key');
+    await page.screenshot({ path: join(screenshots, 'nodes-add.png') });
+    await form.getByRole('button', { name: 'Add host' }).click();
+    await form.getByText('tls.ca is not a PEM certificate').waitFor();
+    expect(await t.db.selectFrom('hosts').select('id').where('id', '=', 'node4').executeTakeFirst()).toBeUndefined();
+    await form.getByRole('button', { name: 'Cancel' }).click();
+  });
+});
+
+describe('anyone but a platform admin', { timeout: 120_000 }, () => {
+  it('has no Nodes entry, finds no such page, and the API refuses them', async () => {
+    const { admin: orgAdmin } = await makeOrganizationWithAdmin(t, admin, { slug: 'outsider' });
+    expect((await as(t, orgAdmin)('GET', '/api/v1/nodes')).statusCode).toBe(403);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    const other = await context.newPage();
+    other.setDefaultTimeout(15_000);
+    await signInPage(other, baseUrl, 'admin@outsider.test', STRONG_PASSWORD);
+    const nav = other.getByRole('navigation', { name: 'Main' });
+    await nav.waitFor();
+    expect(await nav.getByRole('link', { name: 'Nodes' }).count()).toBe(0);
+    await other.goto(`${baseUrl}/nodes`);
+    await other.getByText('This page does not exist').waitFor();
+    expect(await other.getByRole('table', { name: 'Nodes' }).count()).toBe(0);
+    await context.close();
+  });
+});

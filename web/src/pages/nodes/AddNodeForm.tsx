@@ -1,0 +1,157 @@
+import { type FormEvent, useState } from 'react';
+import { ApiError } from '../../api/errors';
+import { CodeField, Field } from '../../components/Field';
+import { FormError } from '../../components/FormError';
+import { SlugField } from '../../components/FormFields';
+import { Modal } from '../../components/Modal';
+import { PemField } from '../../components/PemField';
+import type { NewNode } from './api';
+
+const NAME_MAX = 40;
+const FIELDS = ['name', 'dockerHost', 'address', 'role', 'tls', 'tls.ca', 'tls.cert', 'tls.key'] as const;
+
+/**
+ * A host for the cluster: a Docker engine on TCP with mutual TLS. The first host makes the Swarm
+ * and is its manager; the others join as workers unless asked to be managers.
+ */
+export function AddNodeForm({
+  firstNode,
+  onSave,
+  onClose,
+}: {
+  /** No host is in the cluster yet: this one becomes its manager, whatever the role says. */
+  firstNode: boolean;
+  onSave(input: NewNode): Promise<void>;
+  onClose(): void;
+}) {
+  const [name, setName] = useState('');
+  const [dockerHost, setDockerHost] = useState('');
+  const [address, setAddress] = useState('');
+  const [role, setRole] = useState<'worker' | 'manager'>('worker');
+  const [ca, setCa] = useState('');
+  const [cert, setCert] = useState('');
+  const [key, setKey] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await onSave({
+        name: name.trim(),
+        dockerHost: dockerHost.trim(),
+        tls: { ca, cert, key },
+        ...(address.trim() ? { address: address.trim() } : {}),
+        ...(firstNode ? {} : { role }),
+      });
+      onClose();
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal
+      title="Add a host"
+      description="Marina reaches the host's Docker engine on TCP with mutual TLS, and makes it a node of the cluster."
+      onClose={onClose}
+      width="wide"
+    >
+      <form className="form" onSubmit={submit} noValidate aria-label="Add a host">
+        <FormError error={error} fields={FIELDS} />
+        <div className="node-form-grid">
+          <SlugField
+            label="Name"
+            required
+            lowercase
+            maxLength={NAME_MAX}
+            hint="Lowercase letters, digits and dashes; it names the node in Marina and in Swarm."
+            value={name}
+            onChange={setName}
+            error={fieldErrors.name}
+          />
+          <CodeField
+            label="Engine address"
+            hint="The engine's TCP address with mutual TLS (dockerd --tlsverify)."
+            placeholder="tcp://10.0.0.2:2376"
+            value={dockerHost}
+            onChange={setDockerHost}
+            error={fieldErrors.dockerHost}
+          />
+          <CodeField
+            label="Cluster address"
+            optional
+            hint="Where the other nodes reach this one; by default the engine's address."
+            placeholder="10.0.0.2"
+            value={address}
+            onChange={setAddress}
+            error={fieldErrors.address}
+          />
+          {firstNode ? (
+            <Field label="Role" hint="The first host makes the cluster and is its manager.">
+              {(props) => <input {...props} readOnly value="manager" />}
+            </Field>
+          ) : (
+            <Field
+              label="Role"
+              hint="Managers keep the cluster's state: keep 1 or 3 of them (at most 3)."
+              error={fieldErrors.role}
+            >
+              {(props) => (
+                <select {...props} value={role} onChange={(e) => setRole(e.target.value as 'worker' | 'manager')}>
+                  <option value="worker">worker</option>
+                  <option value="manager">manager</option>
+                </select>
+              )}
+            </Field>
+          )}
+        </div>
+        <PemField
+          rows={4}
+          label="CA certificate"
+          hint="The CA that signed the engine's certificate (ca.pem)."
+          marker="CERTIFICATE"
+          value={ca}
+          onChange={setCa}
+          error={fieldErrors['tls.ca']}
+        />
+        <div className="node-form-grid">
+          <PemField
+            rows={4}
+            label="Client certificate"
+            hint="Marina's certificate, signed by that CA (cert.pem)."
+            marker="CERTIFICATE"
+            value={cert}
+            onChange={setCert}
+            error={fieldErrors['tls.cert']}
+          />
+          <PemField
+            rows={4}
+            label="Client key"
+            hint="The client certificate's private key (key.pem); stored encrypted."
+            marker="PRIVATE KEY"
+            value={key}
+            onChange={setKey}
+            error={fieldErrors['tls.key']}
+          />
+        </div>
+        <div className="form-actions">
+          <button type="button" className="btn btn-secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button
+            type="submit"
+            className="btn btn-primary"
+            disabled={busy || !name.trim() || !dockerHost.trim() || !ca.trim() || !cert.trim() || !key.trim()}
+          >
+            {busy ? 'Adding… (joining the cluster)' : 'Add host'}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

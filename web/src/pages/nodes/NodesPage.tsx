@@ -1,0 +1,231 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { errorMessage } from '../../api/errors';
+import { Alert } from '../../components/Alert';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { DataTable } from '../../components/DataTable';
+import { EmptyState, Loading } from '../../components/EmptyState';
+import { PlusIcon } from '../../components/icons';
+import { PageHeader } from '../../components/PageHeader';
+import { useToast } from '../../components/Toast';
+import { isOperator } from '../../session/permissions';
+import { useMe } from '../../session/SessionContext';
+import { NotFoundPage } from '../NotFoundPage';
+import { AddNodeForm } from './AddNodeForm';
+import {
+  activateNode,
+  addNode,
+  type ClusterNode,
+  drainNode,
+  type NewNode,
+  nodeKeys,
+  nodesQuery,
+  removeNode,
+} from './api';
+import { AddressCell, CapacityCell, GuaranteedCell, isStandalone, RoleCell, SinceCell, StateCell } from './NodeCells';
+import '../../styles/plans.css';
+import '../../styles/nodes.css';
+
+/** Platform admins only: the cluster's hosts. Anyone else finds no such page. */
+export function NodesPage() {
+  const me = useMe();
+  if (!isOperator(me)) return <NotFoundPage />;
+  return <Nodes />;
+}
+
+/** Only a node Swarm has settled (manager or worker) can be drained, activated or removed. */
+const settled = (node: ClusterNode) => node.role === 'manager' || node.role === 'worker';
+
+function NodeActions({
+  node,
+  busy,
+  onAvailability,
+  onRemove,
+}: {
+  node: ClusterNode;
+  busy: boolean;
+  onAvailability(node: ClusterNode, to: 'drain' | 'active'): void;
+  onRemove(node: ClusterNode): void;
+}) {
+  if (!settled(node)) return null;
+  const drained = node.availability === 'drain' || node.availability === 'pause';
+  return (
+    <div className="node-actions">
+      {drained ? (
+        <button
+          type="button"
+          className="btn btn-secondary btn-small"
+          data-testid="node-activate"
+          aria-label={`Activate ${node.name}`}
+          title="Let the node take new instances again"
+          disabled={busy}
+          onClick={() => onAvailability(node, 'active')}
+        >
+          Activate
+        </button>
+      ) : (
+        <button
+          type="button"
+          className="btn btn-secondary btn-small"
+          data-testid="node-drain"
+          aria-label={`Drain ${node.name}`}
+          title="The node takes no new instances"
+          disabled={busy}
+          onClick={() => onAvailability(node, 'drain')}
+        >
+          Drain
+        </button>
+      )}
+      <button
+        type="button"
+        className="btn btn-danger-text btn-small"
+        data-testid="node-remove"
+        aria-label={`Remove ${node.name}`}
+        disabled={busy}
+        onClick={() => onRemove(node)}
+      >
+        Remove
+      </button>
+    </div>
+  );
+}
+
+function Nodes() {
+  const toast = useToast();
+  const queryClient = useQueryClient();
+  const nodes = useQuery(nodesQuery());
+  const [adding, setAdding] = useState(false);
+  const [removing, setRemoving] = useState<ClusterNode | null>(null);
+  const [changing, setChanging] = useState<string | null>(null);
+  const refresh = () => queryClient.invalidateQueries({ queryKey: nodeKeys.all });
+  const list = nodes.data ?? [];
+  const inCluster = list.filter((n) => !isStandalone(n));
+
+  async function add(input: NewNode) {
+    const { node } = await addNode(input);
+    toast.success(`${node.name} is a ${node.role} of the cluster.`);
+    await refresh();
+  }
+
+  async function setAvailability(node: ClusterNode, to: 'drain' | 'active') {
+    setChanging(node.id);
+    try {
+      await (to === 'drain' ? drainNode(node.id) : activateNode(node.id));
+      toast.success(to === 'drain' ? `${node.name} takes no new instances.` : `${node.name} takes instances again.`);
+      await refresh();
+    } catch (error) {
+      toast.error(errorMessage(error));
+    } finally {
+      setChanging(null);
+    }
+  }
+
+  return (
+    <>
+      <PageHeader
+        title="Nodes"
+        subtitle="The hosts Marina runs instances on, as Docker Swarm sees them; refreshed every 5 seconds."
+        actions={
+          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)} data-testid="node-add">
+            <PlusIcon />
+            Add host
+          </button>
+        }
+      />
+      <section className="card card-flush" aria-label="Nodes">
+        {nodes.error ? (
+          <div className="card-body">
+            <Alert kind="error">{errorMessage(nodes.error)}</Alert>
+          </div>
+        ) : null}
+        {nodes.isPending ? <Loading /> : null}
+        <DataTable
+          label="Nodes"
+          className="table-compact nodes-table"
+          rows={list}
+          rowKey={(n) => n.id}
+          rowProps={(n) => ({
+            'data-testid': 'node-row',
+            'data-node': n.id,
+            'data-role': n.role,
+            'data-node-state': n.nodeState ?? 'none',
+            'data-availability': n.availability ?? 'none',
+          })}
+          columns={[
+            {
+              header: 'Name',
+              cell: (n) => (
+                <div>
+                  <span className="row-title">{n.name}</span>
+                  {n.dedicatedTo.length > 0 ? (
+                    <div className="muted node-dedicated">for {n.dedicatedTo.join(', ')}</div>
+                  ) : null}
+                </div>
+              ),
+            },
+            { header: 'Role', cell: (n) => <RoleCell node={n} /> },
+            {
+              header: 'State',
+              cell: (n) => (
+                <div className="node-stack">
+                  <StateCell node={n} />
+                  <SinceCell node={n} />
+                </div>
+              ),
+            },
+            { header: 'Address', cell: (n) => <AddressCell node={n} />, cellProps: (n) => ({ title: n.dockerHost }) },
+            { header: 'Capacity', cell: (n) => <CapacityCell node={n} /> },
+            {
+              header: 'Guaranteed',
+              headerTitle: 'What the instances on the node are guaranteed: the sum of their memory and CPU limits',
+              cell: (n) => <GuaranteedCell node={n} />,
+            },
+            {
+              header: 'Instances',
+              className: 'num',
+              headerClassName: 'num',
+              cell: (n) => <span data-testid="node-instances">{n.instances}</span>,
+            },
+            {
+              header: 'Actions',
+              hiddenHeader: true,
+              className: 'actions',
+              cell: (n) => (
+                <NodeActions
+                  node={n}
+                  busy={changing === n.id}
+                  onAvailability={(node, to) => void setAvailability(node, to)}
+                  onRemove={setRemoving}
+                />
+              ),
+            },
+          ]}
+        />
+        {nodes.data && inCluster.length === 0 ? (
+          <div data-testid="nodes-empty">
+            <EmptyState title="No host in the cluster yet">
+              To add one, expose its Docker engine on TCP with mutual TLS (dockerd --tlsverify) and give its address and
+              certificates under Add host; the README's “Cluster” section shows the steps.
+            </EmptyState>
+          </div>
+        ) : null}
+      </section>
+      {adding ? <AddNodeForm firstNode={inCluster.length === 0} onSave={add} onClose={() => setAdding(false)} /> : null}
+      {removing ? (
+        <ConfirmDialog
+          title={`Remove ${removing.name}?`}
+          confirmLabel="Remove node"
+          onClose={() => setRemoving(null)}
+          onConfirm={async () => {
+            await removeNode(removing.id);
+            toast.success(`${removing.name} left the cluster.`);
+            await refresh();
+          }}
+        >
+          {removing.name} leaves the Swarm and Marina forgets it and its certificates. A node with instances cannot be
+          removed: delete them first.
+        </ConfirmDialog>
+      ) : null}
+    </>
+  );
+}

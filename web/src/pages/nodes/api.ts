@@ -1,0 +1,31 @@
+import { queryOptions } from '@tanstack/react-query';
+import type { paths } from '../../../../src/api/schema';
+import { api, call } from '../../api/client';
+
+/* The cluster's nodes (platform admins), typed from the generated OpenAPI schema. */
+
+type Json<T> = T extends { content: { 'application/json': infer Body } } ? Body : never;
+type BodyOf<T> = T extends { requestBody?: { content: { 'application/json': infer Body } } } ? Body : never;
+
+export type ClusterNode = Json<paths['/api/v1/nodes']['get']['responses'][200]>['nodes'][number];
+export type NewNode = BodyOf<paths['/api/v1/nodes']['post']>;
+
+/** How often the list is read again: a node going down shows within seconds. */
+export const NODES_POLL_MS = 5_000;
+
+export const nodeKeys = { all: ['nodes'] as const };
+
+export const nodesQuery = () =>
+  queryOptions({
+    queryKey: nodeKeys.all,
+    queryFn: async () => (await call(api.GET('/api/v1/nodes'))).nodes,
+    refetchInterval: NODES_POLL_MS,
+  });
+
+export const addNode = (body: NewNode) => call(api.POST('/api/v1/nodes', { body }));
+
+export const drainNode = (id: string) => call(api.POST('/api/v1/nodes/{id}/drain', { params: { path: { id } } }));
+
+export const activateNode = (id: string) => call(api.POST('/api/v1/nodes/{id}/activate', { params: { path: { id } } }));
+
+export const removeNode = (id: string) => call(api.DELETE('/api/v1/nodes/{id}', { params: { path: { id } } }));
