@@ -18,7 +18,8 @@
 # Env: MARINA_SWARM_DIR (default /var/lib/marina-swarm), MARINA_SWARM_IMAGES (images to preload,
 # space-separated; default marina-test/debian:bookworm), MARINA_SWARM_PREFIX (names of namespaces
 # and links, up to 9 characters; default marina-sw) and MARINA_SWARM_SUBNET (three octets; default
-# 192.168.231), so that two sets of nodes can run side by side. Needs root. The swarm itself is
+# 192.168.231), so that two sets of nodes can run side by side, and MARINA_SWARM_NO_NEW_PRIVILEGES
+# (default true: the engines' "no-new-privileges"; false for a test of an engine without it). Needs root. The swarm itself is
 # Marina's business (it makes the first node a manager and joins the others), not this script's.
 set -euo pipefail
 
@@ -28,6 +29,8 @@ PREFIX=${MARINA_SWARM_PREFIX:-marina-sw}
 BRIDGE_NS=${PREFIX}-br
 SUBNET=${MARINA_SWARM_SUBNET:-192.168.231}
 TLS_PORT=2376
+# Containers may not gain privileges (setuid) unless a test wants an engine that lets them.
+NO_NEW_PRIVILEGES=${MARINA_SWARM_NO_NEW_PRIVILEGES:-true}
 WAIT_SECONDS=60
 
 log() { printf 'swarm-nodes: %s\n' "$*" >&2; }
@@ -36,6 +39,7 @@ die() { log "ERROR: $*"; exit 1; }
 [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces and dockerd)"
 # Link names are at most 15 characters: "<prefix><i>-br".
 [[ $PREFIX =~ ^[a-z][a-z0-9-]{0,8}$ ]] || die "MARINA_SWARM_PREFIX must be 1 to 9 of a-z, 0-9, '-'"
+[[ $NO_NEW_PRIVILEGES == true || $NO_NEW_PRIVILEGES == false ]] || die "MARINA_SWARM_NO_NEW_PRIVILEGES is true or false"
 [[ $SUBNET =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "MARINA_SWARM_SUBNET must be three octets"
 
 node_dir() { printf '%s/node%s' "$DIR" "$1"; }
@@ -113,6 +117,7 @@ node_up() {
   cat >"$dir/daemon.json" <<EOF
 {
   "deprecated-key-path": "$dir/key.json",
+  "no-new-privileges": $NO_NEW_PRIVILEGES,
   "log-driver": "json-file",
   "log-opts": { "max-size": "10m", "max-file": "2" }
 }

@@ -5,10 +5,14 @@
  * there, and an overlay network names it from a container on another node.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerRuntime } from '../src/runtime/docker/runtime.js';
+import { SwarmEngine } from '../src/runtime/docker/swarm.js';
+import { SwarmRuntime } from '../src/runtime/swarm/runtime.js';
+import { LABEL_HOST } from '../src/runtime/swarm/service-spec.js';
 
 const run = promisify(execFile);
 const SCRIPT = new URL('../scripts/swarm-nodes.sh', import.meta.url).pathname;
@@ -23,10 +27,14 @@ interface Node {
   name: string;
   docker: Docker;
   address: string;
+  url: string;
 }
 
+// These engines let containers gain privileges (their default): Marina must refuse to run instances there.
 const script = (...args: string[]) =>
-  run('bash', [SCRIPT, ...args], { env: { ...process.env, MARINA_SWARM_DIR: DIR, MARINA_SWARM_IMAGES: IMAGE } });
+  run('bash', [SCRIPT, ...args], {
+    env: { ...process.env, MARINA_SWARM_DIR: DIR, MARINA_SWARM_IMAGES: IMAGE, MARINA_SWARM_NO_NEW_PRIVILEGES: 'false' },
+  });
 
 describe.skipIf(!canRun)('three Docker engines on one machine (scripts/swarm-nodes.sh)', () => {
   let nodes: Node[] = [];
@@ -38,8 +46,8 @@ describe.skipIf(!canRun)('three Docker engines on one machine (scripts/swarm-nod
       .trim()
       .split('\n')
       .map((line) => {
-        const [name = '', socket = '', address = ''] = line.split(' ');
-        return { name, docker: new Docker({ socketPath: socket }), address };
+        const [name = '', socket = '', address = '', url = ''] = line.split(' ');
+        return { name, docker: new Docker({ socketPath: socket }), address, url };
       });
   }, 180_000);
 
@@ -121,5 +129,43 @@ describe.skipIf(!canRun)('three Docker engines on one machine (scripts/swarm-nod
     await container.remove();
     expect(StatusCode).toBe(0);
     expect(output).toMatch(/^\S*\d+\.\d+\.\d+\.\d+\s+pinned/m);
+  }, 120_000);
+
+  it('stops an instance on an engine that lets containers gain privileges, saying what to set', async () => {
+    const [manager, , node3] = nodes as [Node, Node, Node];
+    const tls = {
+      ca: readFileSync(`${DIR}/tls/ca.pem`, 'utf8'),
+      cert: readFileSync(`${DIR}/tls/cert.pem`, 'utf8'),
+      key: readFileSync(`${DIR}/tls/key.pem`, 'utf8'),
+    };
+    const id = ((await node3.docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
+    const managerEngine = new SwarmEngine(manager.url, tls);
+    await managerEngine.updateNode(id, { labels: { [LABEL_HOST]: 'node3' } });
+    const runtime = new SwarmRuntime(new DockerRuntime(node3.url, tls), async () => managerEngine, 'node3');
+    const name = 'nnp-odoo';
+    await runtime.createInstance({
+      name,
+      image: IMAGE,
+      command: ['sleep', 'infinity'],
+      env: {},
+      labels: { 'io.marina.namespace': 'nnp' },
+      network: 'orga',
+      mounts: [],
+      config: { dir: '/etc/odoo', name: 'odoo.conf', content: '[options]\n', uid: 101, gid: 101, mode: 0o600 },
+      limits: { memoryBytes: 64 * 1024 * 1024, nanoCpus: 2e8, pids: 64 },
+      healthcheck: {
+        test: ['CMD', 'true'],
+        intervalSeconds: 30,
+        timeoutSeconds: 5,
+        retries: 3,
+        startPeriodSeconds: 30,
+      },
+    });
+    await expect(runtime.start(name)).rejects.toMatchObject({
+      code: 'MARINA_E_NODE_INSECURE',
+      message: expect.stringMatching(/without no-new-privileges/),
+    });
+    expect((await runtime.state(name))?.running).toBe(false);
+    await runtime.remove(name);
   }, 120_000);
 });

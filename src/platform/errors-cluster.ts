@@ -14,6 +14,12 @@ export const clusterErrors = {
     hint: 'Make it leave that swarm first (docker swarm leave), or add a host that is in none.',
     group: 'platform',
   },
+  MARINA_E_NODE_INSECURE: {
+    status: 409,
+    message: 'An instance on this node could gain privileges (setuid programs): it was stopped.',
+    hint: 'Set "no-new-privileges": true in the node’s /etc/docker/daemon.json and restart its Docker engine (engines from Docker 27 honour Marina’s own setting without it).',
+    group: 'platform',
+  },
   MARINA_E_NODE_BUSY: {
     status: 409,
     message: 'The node still has instances.',

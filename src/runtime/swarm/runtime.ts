@@ -1,5 +1,6 @@
 import { Readable, type Writable } from 'node:stream';
 import tarStream from 'tar-stream';
+import { MarinaError } from '../../platform/errors.js';
 import type { DockerRuntime } from '../docker/runtime.js';
 import type { SwarmEngine } from '../docker/swarm.js';
 import type {
@@ -93,6 +94,23 @@ export class SwarmRuntime implements Runtime {
   async start(name: string): Promise<void> {
     if (!(await this.services.inspect(name))) return this.node.start(name);
     await this.services.scale(name, 1);
+    await this.requireNoNewPrivileges(name);
+  }
+
+  /**
+   * Tenants are hostile: a task that could gain privileges through a setuid program is stopped.
+   * Older engines cannot set no-new-privileges per service; their daemon.json must set it for all.
+   */
+  private async requireNoNewPrivileges(name: string): Promise<void> {
+    const task = await this.services.container(name, true);
+    if (!task) return;
+    const status = await this.node.exec(task, ['cat', '/proc/1/status']);
+    if (/^NoNewPrivs:\s*1$/m.test(status.output)) return;
+    await this.services.scale(name, 0);
+    throw new MarinaError(
+      'MARINA_E_NODE_INSECURE',
+      `${name} was stopped: the engine of host ${this.hostId} runs it without no-new-privileges.`,
+    );
   }
 
   async stop(name: string, timeoutSeconds?: number): Promise<void> {
@@ -104,6 +122,7 @@ export class SwarmRuntime implements Runtime {
     if (!(await this.services.inspect(name))) return this.node.restart(name, timeoutSeconds);
     await this.services.scale(name, 0);
     await this.services.scale(name, 1);
+    await this.requireNoNewPrivileges(name);
   }
 
   async remove(name: string): Promise<void> {

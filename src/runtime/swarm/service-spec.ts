@@ -60,6 +60,9 @@ export function instanceServiceSpec(spec: InstanceSpec, hostId: string, replicas
           // Tenants are hostile: no capability at all, as the Docker runtime's containers.
           CapabilityDrop: ['ALL'],
           CapabilityAdd: [],
+          // Honoured by engines from API 1.46 (Docker 27); older ones need it in daemon.json, and
+          // SwarmRuntime.start checks that the running task has it either way.
+          Privileges: { NoNewPrivileges: true },
           Healthcheck: {
             Test: spec.healthcheck.test,
             Interval: spec.healthcheck.intervalSeconds * 1e9,
