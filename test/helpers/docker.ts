@@ -54,7 +54,10 @@ export async function removeNamespace(namespace: string): Promise<void> {
       .catch(() => undefined);
   }
   const { Volumes } = await docker.listVolumes({ filters: { label } });
-  for (const v of Volumes ?? [])
+  // And those Docker made, unlabelled, for a mount of a volume that did not exist (the runtime contract's).
+  const { Volumes: named } = await docker.listVolumes({ filters: { name: [`${namespace}-`] } });
+  const unlabelled = (named ?? []).filter((v) => v.Name.startsWith(`${namespace}-`));
+  for (const v of [...(Volumes ?? []), ...unlabelled])
     await docker
       .getVolume(v.Name)
       .remove()
