@@ -10461,6 +10461,8 @@ export interface paths {
                                 id: string;
                                 /** @description Null when it is not about one instance */
                                 instanceId: string | null;
+                                /** @description The instance's name (in an organization's list) */
+                                instanceName?: string | null;
                                 /** @description The rule: instance_down, memory_high, storage_quota, backup_stale, … */
                                 kind: string;
                                 /** @description What fired, in a few words */
@@ -10555,6 +10557,8 @@ export interface paths {
                                 id: string;
                                 /** @description Null when it is not about one instance */
                                 instanceId: string | null;
+                                /** @description The instance's name (in an organization's list) */
+                                instanceName?: string | null;
                                 /** @description The rule: instance_down, memory_high, storage_quota, backup_stale, … */
                                 kind: string;
                                 /** @description What fired, in a few words */

@@ -20,6 +20,8 @@ export interface DayView {
 export interface IncidentView {
   id: string;
   instanceId: string | null;
+  /** The instance's name (an organization's list only). */
+  instanceName?: string | null;
   kind: string;
   /** What fired, in a few words (the rule's title). */
   title: string;
@@ -120,13 +122,16 @@ export class UptimeReader {
     if (!isUuid(organizationId)) throw notFound('Organization');
     await requirePermission(this.deps.db, actor, organizationId, 'instance.view');
     const rows = await this.deps.db
-      .selectFrom('incidents')
-      .selectAll()
-      .where('organization_id', '=', organizationId)
-      .$if(open === true, (q) => q.where('resolved_at', 'is', null))
-      .orderBy('opened_at', 'desc')
+      .selectFrom('incidents as n')
+      .leftJoin('instances as i', 'i.id', 'n.instance_id')
+      .selectAll('n')
+      .select('i.name as instance_name')
+      .where('n.organization_id', '=', organizationId)
+      .$if(open === true, (q) => q.where('n.resolved_at', 'is', null))
+      .orderBy('n.opened_at', 'desc')
       .limit(200)
       .execute();
-    return rows.map(incidentView);
+    // The instance's name comes along: the page need not fetch every instance to name a few.
+    return rows.map((r) => ({ ...incidentView(r), instanceName: r.instance_name }));
   }
 }

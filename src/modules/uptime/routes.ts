@@ -7,6 +7,9 @@ import { responses, Uuid } from '../../platform/http/schemas.js';
 const Incident = Type.Object({
   id: Type.String(),
   instanceId: Type.Union([Type.String(), Type.Null()], { description: 'Null when it is not about one instance' }),
+  instanceName: Type.Optional(
+    Type.Union([Type.String(), Type.Null()], { description: "The instance's name (in an organization's list)" }),
+  ),
   kind: Type.String({ description: 'The rule: instance_down, memory_high, storage_quota, backup_stale, …' }),
   title: Type.String({ description: 'What fired, in a few words' }),
   subject: Type.String({ description: 'What it is about, within its kind (instance, domain, organization…)' }),

@@ -156,7 +156,6 @@ export const projectInstancesQuery = (projectId: string) =>
     enabled: Boolean(projectId),
   });
 
-/** One organization's instances (its page), not every instance the user can see. */
 /** How many instances an organization has: the first page's count, one row fetched, not the list. */
 export const organizationInstanceCountQuery = (organizationId: string) =>
   queryOptions({

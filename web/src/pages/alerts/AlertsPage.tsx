@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { errorMessage } from '../../api/errors';
-import { instancesQuery, organizationQuery } from '../../api/queries';
+import { organizationQuery } from '../../api/queries';
 import { Alert } from '../../components/Alert';
 import { Badge } from '../../components/Badge';
 import { EmptyState, Loading } from '../../components/EmptyState';
@@ -21,8 +21,13 @@ import '../../styles/alerts.css';
 function IncidentsSection({ organizationId }: { organizationId: string }) {
   const now = useNow(30_000);
   const incidents = useQuery(incidentsQuery(organizationId));
-  const instances = useQuery(instancesQuery());
-  const names = useMemo(() => new Map((instances.data ?? []).map((i) => [i.id, i.name])), [instances.data]);
+  const names = useMemo(
+    () =>
+      new Map(
+        (incidents.data ?? []).flatMap((i) => (i.instanceId && i.instanceName ? [[i.instanceId, i.instanceName]] : [])),
+      ),
+    [incidents.data],
+  );
   const open = incidents.data?.filter((i) => i.resolvedAt === null).length ?? 0;
   return (
     <section className="card card-flush alerts-card" aria-label="Incidents">
