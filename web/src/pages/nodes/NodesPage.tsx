@@ -33,7 +33,10 @@ export function NodesPage() {
   return <Nodes />;
 }
 
-/** Only a node Swarm has settled (manager or worker) can be drained, activated or removed. */
+/**
+ * Only a node Swarm has settled (manager or worker) can be drained or activated; one left half-way
+ * by a crash (joining, leaving) can still be removed.
+ */
 const settled = (node: ClusterNode) => node.role === 'manager' || node.role === 'worker';
 
 function NodeActions({
@@ -47,11 +50,11 @@ function NodeActions({
   onAvailability(node: ClusterNode, to: 'drain' | 'active'): void;
   onRemove(node: ClusterNode): void;
 }) {
-  if (!settled(node)) return null;
+  if (isStandalone(node)) return null;
   const drained = node.availability === 'drain' || node.availability === 'pause';
   return (
     <div className="node-actions">
-      {drained ? (
+      {!settled(node) ? null : drained ? (
         <button
           type="button"
           className="btn btn-secondary btn-small"
