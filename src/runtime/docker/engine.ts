@@ -14,6 +14,7 @@ import { StdoutDemux } from './demux.js';
 import { followEvents } from './events.js';
 import { type EngineLocation, parseDockerHost } from './location.js';
 import { DockerNetworks } from './networks.js';
+import { firstFileOfTar } from './tar-file.js';
 
 export { LABEL_ID, LABEL_KIND, LABEL_MANAGED, LABEL_NAMESPACE, type RunResult } from '../port.js';
 export type { EngineLocation, EngineTls } from './location.js';
@@ -254,28 +255,7 @@ export class DockerEngine {
   /** Reads one (small) file out of a container. */
   async readFile(containerId: string, path: string, limitBytes = 1024 * 1024): Promise<string> {
     const archive = (await this.docker.getContainer(containerId).getArchive({ path })) as unknown as Readable;
-    const extract = tarStream.extract();
-    const content = new Promise<string>((resolve, reject) => {
-      let text: string | undefined;
-      extract.on('entry', (header, stream, next) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        stream.on('data', (data: unknown) => {
-          const chunk = data as Buffer;
-          size += chunk.length;
-          if (size <= limitBytes) chunks.push(chunk);
-        });
-        stream.on('end', () => {
-          if (header.type === 'file' && text === undefined) text = Buffer.concat(chunks).toString('utf8');
-          next();
-        });
-        stream.resume();
-      });
-      extract.on('finish', () => (text === undefined ? reject(new Error(`${path} is not a file`)) : resolve(text)));
-      extract.on('error', reject);
-    });
-    archive.pipe(extract);
-    return content;
+    return firstFileOfTar(archive, path, limitBytes);
   }
 
   async start(containerId: string): Promise<void> {

@@ -3,6 +3,7 @@ import tarStream from 'tar-stream';
 import { MarinaError } from '../../platform/errors.js';
 import type { DockerRuntime } from '../docker/runtime.js';
 import type { SwarmEngine } from '../docker/swarm.js';
+import { firstFileOfTar } from '../docker/tar-file.js';
 import type {
   DataAccess,
   DatabaseServerSpec,
@@ -185,7 +186,7 @@ export class SwarmRuntime implements Runtime {
       async (data) => {
         const tar = await data.read(path);
         if (!tar) throw Object.assign(new Error(`${path} is not in ${name}`), { statusCode: 404 });
-        return firstFile(tar);
+        return firstFileOfTar(tar, path);
       },
     );
   }
@@ -292,22 +293,3 @@ const emptyState: WorkloadState = {
   health: null,
   labels: {},
 };
-
-async function firstFile(tar: Readable): Promise<string> {
-  const extract = tarStream.extract();
-  let text: string | undefined;
-  await new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        if (header.type === 'file' && text === undefined) text = Buffer.concat(chunks).toString('utf8');
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-    tar.pipe(extract);
-  });
-  return text ?? '';
-}
