@@ -2,6 +2,7 @@ import { createAlertsModule } from '../modules/alerts/index.js';
 import type { BackupHooks } from '../modules/backups/hooks.js';
 import { createBackupRecords, createBackupsModule } from '../modules/backups/index.js';
 import { createBillingModule } from '../modules/billing/index.js';
+import type { NodeChange } from '../modules/cluster/follower.js';
 import { createClusterModule } from '../modules/cluster/index.js';
 import { createCodeModule } from '../modules/code/index.js';
 import { createDomainsModule } from '../modules/domains/index.js';
@@ -98,7 +99,20 @@ export function createServices({
     notices: notices.notices,
   });
   const hosts = createHostsModule({ db, clock, logger, box, config, runtime });
-  const cluster = createClusterModule({ db, clock, logger, box, audit, hosts: hosts.hosts, config: config.cluster });
+  // Made before the instances module; a node's events are followed once that module exists.
+  let followNode: (hostId: string) => void = () => {};
+  let nodeChanged: (change: NodeChange) => void = () => {};
+  const cluster = createClusterModule({
+    db,
+    clock,
+    logger,
+    box,
+    audit,
+    hosts: hosts.hosts,
+    config: config.cluster,
+    onNode: (hostId) => followNode(hostId),
+    onChange: (change) => nodeChanged(change),
+  });
   const projects = createProjectsModule({ db, audit, organizations: identity.organizations });
   // Before instances: every creating service asks its quotas inside its own transaction.
   const plans = createPlansModule({
@@ -404,6 +418,8 @@ export function createServices({
       // After interrupted jobs were failed and undone: whatever backup they left unfinished is failed.
       await backups.backups.sweep();
       instances.status.start([LOCAL_HOST_ID]);
+      followNode = (hostId) => instances.status.follow(hostId);
+      nodeChanged = (change) => void instances.status.nodeChanged(change.hostId, change.to);
       // Names for older instances, the edge DNS, then the proxy's configuration (retried if Caddy is not up).
       await edge.start();
       // Its first tick catches up, once, on runs missed while Marina was down.

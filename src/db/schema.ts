@@ -252,6 +252,8 @@ export type InstanceStatus =
   | 'stopped'
   | 'exited'
   | 'missing'
+  /** Its cluster node is lost (down, or listed by no manager): not reachable until it returns or is recovered. */
+  | 'unavailable'
   | 'failed'
   | 'deleting'
   | 'restoring';

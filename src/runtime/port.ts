@@ -4,7 +4,7 @@
  * decides what they are made of and how they are hardened. `contract.ts` holds the tests every
  * implementation passes, so that a stand-in used by fast tests cannot drift from the real one.
  */
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 
 /** Every object Marina creates carries these labels, so reconciliation can tell Marina's from others'. */
 export const LABEL_MANAGED = 'io.marina.managed';
@@ -285,6 +285,17 @@ export interface Runtime {
    * stopped or not on that network. It changes when the workload is made again (or restarted).
    */
   address(name: string, network: string): Promise<string | undefined>;
+  /**
+   * A TCP connection to a port on a running workload's own loopback, carried by the runtime's API
+   * (connected once it emits `connect`). How Marina reaches a database server on another host without
+   * opening its port to any network. Absent where the runtime has no such channel.
+   */
+  tunnel?(name: string): TunnelSocket;
+}
+
+/** What `Runtime.tunnel` returns: a stream node-postgres can drive like a socket. */
+export interface TunnelSocket extends Duplex {
+  connect(port: number): TunnelSocket;
 }
 
 /** PEM texts for a remote engine's mutual TLS: its CA, and Marina's client certificate and key. */

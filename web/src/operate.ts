@@ -12,6 +12,7 @@ export const instanceStatusLook: Record<string, { tone: BadgeTone; transitional?
   stopped: { tone: 'gray', label: 'stopped' },
   exited: { tone: 'red', label: 'exited' },
   missing: { tone: 'amber', label: 'missing' },
+  unavailable: { tone: 'red', label: 'node lost' },
   failed: { tone: 'red', label: 'failed' },
   deleting: { tone: 'blue', transitional: true, label: 'deleting' },
   restoring: { tone: 'violet', transitional: true, label: 'restoring' },

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import pg from 'pg';
 
 /** Database and role names Marina makes: lowercase, digits, underscores; checked again before any DDL. */
@@ -20,6 +21,8 @@ export interface ServerConnection {
   port: number;
   user: string;
   password: string;
+  /** A server on another host is reached through its engine's API instead of a socket of this one. */
+  stream?: () => Duplex;
 }
 
 /**

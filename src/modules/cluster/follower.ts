@@ -28,6 +28,8 @@ export class NodeFollower {
       nodes: NodeService;
       intervalMs: number;
       onChange?: (change: NodeChange) => void;
+      /** Each node of the cluster, every round: whoever follows what runs on it starts to (once). */
+      onNode?: (hostId: string) => void;
     },
   ) {
     this.ticker = new RoundTicker(() => this.round().then(() => undefined), {
@@ -60,6 +62,7 @@ export class NodeFollower {
     const now = this.deps.clock.now();
     const changes: NodeChange[] = [];
     for (const host of hosts) {
+      this.deps.onNode?.(host.id);
       const node = host.swarm_node_id ? seen.get(host.swarm_node_id) : undefined;
       // Listed by no manager: not known to the swarm that answers, or no manager answers at all.
       const state: NodeState = node?.state ?? 'unknown';

@@ -4,7 +4,7 @@ import type { AuditService } from '../../platform/audit/service.js';
 import type { Clock } from '../../platform/clock.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import type { HostService } from '../hosts/hosts.js';
-import { NodeFollower } from './follower.js';
+import { type NodeChange, NodeFollower } from './follower.js';
 import { NodeService, type SwarmFactory } from './nodes.js';
 
 export { nodeRoutes } from './routes.js';
@@ -18,6 +18,10 @@ export interface ClusterModuleDeps {
   hosts: HostService;
   config: { heartbeatSeconds: number; followMs: number };
   swarm?: SwarmFactory;
+  /** Called with each node every round (the instances' status tracker follows its events). */
+  onNode?: (hostId: string) => void;
+  /** A node's Swarm state changed (its instances become unavailable, or are listed again). */
+  onChange?: (change: NodeChange) => void;
 }
 
 export interface ClusterModule {
@@ -35,6 +39,8 @@ export function createClusterModule({
   hosts,
   config,
   swarm,
+  onNode,
+  onChange,
 }: ClusterModuleDeps): ClusterModule {
   const nodes = new NodeService({
     db,
@@ -46,5 +52,8 @@ export function createClusterModule({
     heartbeatSeconds: config.heartbeatSeconds,
     swarm,
   });
-  return { nodes, nodeFollower: new NodeFollower({ db, clock, logger, nodes, intervalMs: config.followMs }) };
+  return {
+    nodes,
+    nodeFollower: new NodeFollower({ db, clock, logger, nodes, intervalMs: config.followMs, onNode, onChange }),
+  };
 }

@@ -3,7 +3,8 @@ import type { Db } from '../../db/database.js';
 import { requirePlatformAdmin } from '../../platform/access.js';
 import type { Actor } from '../../platform/context.js';
 import { notFound } from '../../platform/errors.js';
-import { choosePlacement, type PlacementResult, type Stage } from './placement.js';
+import { weighPlacement } from './place.js';
+import type { PlacementResult, Stage } from './placement.js';
 import type { Node } from './schemas.js';
 
 export type NodeView = Static<typeof Node>;
@@ -71,49 +72,17 @@ export async function nodeView(db: Db, actor: Actor, id: string): Promise<NodeVi
 }
 
 /** Where a new instance of this size would go now, or why it cannot (the cluster's nodes only). */
-export async function previewPlacement(
+export function previewPlacement(
   db: Db,
   actor: Actor,
   request: { memoryMb: number; cpus: number; organization: string; stage: Stage; plan?: string },
 ): Promise<PlacementResult> {
   requirePlatformAdmin(actor);
-  const hosts = await db.selectFrom('hosts').selectAll().where('role', 'in', ['manager', 'worker']).execute();
-  const instances =
-    hosts.length === 0
-      ? []
-      : await db
-          .selectFrom('instances')
-          .select(['host_id', 'organization_id', 'stage', 'memory_mb', 'cpus'])
-          .where(
-            'host_id',
-            'in',
-            hosts.map((h) => h.id),
-          )
-          .where('status', '!=', 'deleting')
-          .execute();
-  return choosePlacement(
-    hosts.map((h) => ({
-      hostId: h.id,
-      name: h.name,
-      nodeState: h.node_state ?? 'unknown',
-      availability: h.availability ?? 'active',
-      cpus: h.cpus ?? 0,
-      memoryBytes: Number(h.memory_bytes ?? 0),
-      dedicatedTo: h.dedicated_to,
-    })),
-    instances.map((i) => ({
-      hostId: i.host_id,
-      organizationId: i.organization_id,
-      stage: i.stage,
-      memoryBytes: i.memory_mb * MB,
-      nanoCpus: Math.round(Number(i.cpus) * 1e9),
-    })),
-    {
-      organizationId: request.organization,
-      stage: request.stage,
-      memoryBytes: request.memoryMb * MB,
-      nanoCpus: Math.round(request.cpus * 1e9),
-      planSlug: request.plan ?? null,
-    },
-  );
+  return weighPlacement(db, {
+    organizationId: request.organization,
+    stage: request.stage,
+    memoryMb: request.memoryMb,
+    cpus: request.cpus,
+    plan: request.plan ?? null,
+  });
 }

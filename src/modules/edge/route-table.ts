@@ -1,5 +1,4 @@
 import type { Db } from '../../db/database.js';
-import { LOCAL_HOST_ID } from '../hosts/hosts.js';
 
 export interface EdgeRoute {
   instanceId: string;
@@ -13,8 +12,8 @@ export function normalizeHost(hostname: string): string {
 }
 
 /**
- * Which instance a host name reaches (on Marina's own host: the proxy runs there and reaches its
- * containers; routing to other hosts' instances comes with the cluster, #16): the platform name of an existing instance, or a custom
+ * Which instance a host name reaches, on any host (the proxy dials a cluster node's published
+ * ports): the platform name of an existing instance, or a custom
  * domain whose ownership is verified. Read from the database at each question (an indexed look-up),
  * so a domain verified or removed is routed, or not, at once, with nothing to invalidate.
  */
@@ -29,7 +28,6 @@ export class RouteTable {
       .select(['id', 'edge_ip'])
       .where('hostname', '=', host)
       .where('edge_ip', 'is not', null)
-      .where('host_id', '=', LOCAL_HOST_ID)
       .executeTakeFirst();
     if (platform?.edge_ip) return { instanceId: platform.id, edgeIp: platform.edge_ip };
     const custom = await this.db
@@ -39,7 +37,6 @@ export class RouteTable {
       .where('domains.hostname', '=', host)
       .where('domains.status', '=', 'verified')
       .where('instances.edge_ip', 'is not', null)
-      .where('instances.host_id', '=', LOCAL_HOST_ID)
       .executeTakeFirst();
     return custom?.edge_ip ? { instanceId: custom.id, edgeIp: custom.edge_ip } : null;
   }

@@ -48,9 +48,8 @@ export class EdgeStateReader {
       .selectAll()
       .where('hostname', 'is not', null)
       .where('edge_ip', 'is not', null)
-      // The proxy runs on Marina's host: another host's ports are not on its loopback (#16 routes those).
-      .where('host_id', '=', LOCAL_HOST_ID)
       .execute();
+    const nodes = await this.nodeAddresses();
     const certificates = await db
       .selectFrom('domains')
       .select(['id', 'hostname', 'certificate_pem', 'certificate_key'])
@@ -80,7 +79,11 @@ export class EdgeStateReader {
       // A published instance needs its port; an unpublished one is found by name (its port unused).
       instances: rows
         .filter((row) => row.http_port !== null || !this.deps.publishes(row))
-        .map((row) => ({ ...this.instance(row), suspended: suspended.get(row.organization_id) ?? null })),
+        .filter((row) => row.host_id === LOCAL_HOST_ID || nodes.has(row.host_id))
+        .map((row) => ({
+          ...this.instance(row, nodes.get(row.host_id)),
+          suspended: suspended.get(row.organization_id) ?? null,
+        })),
       signInUrl: this.deps.signInUrl,
     };
   }
@@ -110,7 +113,21 @@ export class EdgeStateReader {
     }
   }
 
-  private instance(row: Instance): EdgeInstanceState {
+  /**
+   * Where the proxy reaches a cluster node's instances: their ports, published on the node, at the
+   * address the node was added with (the proxy runs on Marina's host, which is on no overlay).
+   */
+  private async nodeAddresses(): Promise<Map<string, string>> {
+    const hosts = await this.deps.db
+      .selectFrom('hosts')
+      .select(['id', 'address'])
+      .where('role', 'in', ['manager', 'worker', 'leaving'])
+      .where('address', 'is not', null)
+      .execute();
+    return new Map(hosts.map((h) => [h.id, h.address ?? '']));
+  }
+
+  private instance(row: Instance, nodeAddress?: string): EdgeInstanceState {
     return {
       id: row.id,
       edgeIp: row.edge_ip ?? '',
@@ -118,7 +135,7 @@ export class EdgeStateReader {
       longpolling: Number.parseInt(row.odoo_version, 10) <= 15,
       platformHostname: row.hostname ?? '',
       primaryHostname: row.primary_hostname,
-      ...this.upstreams(row),
+      ...this.upstreams(row, nodeAddress),
       protection: this.protection(row.id, row.protection),
       // The same for every instance today (MARINA_EDGE_MAX_UPLOAD_MB); plans (#19) will set it per instance.
       maxRequestBodyBytes: this.deps.edge.maxUploadMb * MIB,
@@ -129,12 +146,14 @@ export class EdgeStateReader {
    * Published ports (development, or another host's instance — reached as before), or the
    * container by name on its network; a gevent port recorded means the instance runs workers.
    */
-  private upstreams(row: Instance): Pick<EdgeInstanceState, 'httpUpstream' | 'geventUpstream'> {
-    if (this.deps.publishes(row))
+  private upstreams(row: Instance, nodeAddress?: string): Pick<EdgeInstanceState, 'httpUpstream' | 'geventUpstream'> {
+    if (this.deps.publishes(row)) {
+      const host = nodeAddress ?? this.deps.upstreamHost;
       return {
-        httpUpstream: `${this.deps.upstreamHost}:${row.http_port}`,
-        geventUpstream: row.gevent_port === null ? null : `127.0.0.1:${row.gevent_port}`,
+        httpUpstream: `${host}:${row.http_port}`,
+        geventUpstream: row.gevent_port === null ? null : `${nodeAddress ?? '127.0.0.1'}:${row.gevent_port}`,
       };
+    }
     const label = odooLabel(row.id);
     return {
       httpUpstream: { label, port: ODOO_HTTP_PORT },

@@ -7,7 +7,7 @@ import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { randomSecret } from '../../platform/secrets/secrets.js';
 import { LABEL_ID, LABEL_KIND, LABEL_MANAGED, LABEL_NAMESPACE } from '../../runtime/port.js';
-import type { HostService } from './hosts.js';
+import { type HostService, LOCAL_HOST_ID } from './hosts.js';
 
 /** The namespace's network on a host (named after it): the database server and helper containers; no Odoo. */
 export const networkName = (namespace: string): string => namespace;
@@ -211,7 +211,12 @@ export class DatabaseServerService {
           container_name: name,
           volume_name: `${name}-data`,
           network: networkName(this.deps.namespace),
-          internal_host: postgresAlias(this.deps.namespace),
+          // A cluster's networks are overlays that span the nodes, each node's server attached to
+          // them: each answers to a name of its own, or Odoo could reach another node's server.
+          internal_host:
+            hostId === LOCAL_HOST_ID
+              ? postgresAlias(this.deps.namespace)
+              : `${postgresAlias(this.deps.namespace)}-${hostId}`,
           internal_port: 5432,
           superuser: 'postgres',
           superuser_password: this.deps.box.seal(
@@ -308,11 +313,18 @@ export class DatabaseServerService {
       return { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password };
     }
     const runtime = await this.deps.hosts.reachableRuntime(server.host_id ?? '');
-    const port = await runtime.publishedPort(server.container_name ?? '', 5432);
+    const container = server.container_name ?? '';
+    // A cluster node's server publishes its port on the node's loopback only: Marina comes in
+    // through the node's engine (mutual TLS), never over a port open to the network.
+    if (runtime.tunnel && (await this.deps.hosts.row(server.host_id ?? '')).role !== 'standalone') {
+      const tunnel = runtime.tunnel.bind(runtime);
+      return { host: container, port: 5432, user: server.superuser, password, stream: () => tunnel(container) };
+    }
+    const port = await runtime.publishedPort(container, 5432);
     if (!port)
       throw new MarinaError(
         'MARINA_E_DATABASE_SERVER_UNAVAILABLE',
-        `The PostgreSQL container ${server.container_name} publishes no port.`,
+        `The PostgreSQL container ${container} publishes no port.`,
       );
     return { host: '127.0.0.1', port, user: server.superuser, password };
   }

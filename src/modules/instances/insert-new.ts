@@ -13,6 +13,7 @@ import { type QuotaGate, requireNewInstance } from '../../platform/quota.js';
 import { sealedAt } from '../../platform/secrets/sealed-columns.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { randomSecret } from '../../platform/secrets/secrets.js';
+import { placeNewInstance } from '../cluster/place.js';
 import { allocateEdgeIdentity } from '../edge/allocation.js';
 import { LOCAL_HOST_ID } from '../hosts/hosts.js';
 import type { NewInstanceFields } from './new-instance.js';
@@ -62,10 +63,10 @@ export async function insertNewInstance(
   const adminPassword = randomSecret(18);
   const id = crypto.randomUUID();
   const names = runtimeNames(deps.config.namespace, id);
-  const hostId = 'local';
   const result = await deps.db.transaction().execute(async (trx) => {
     // Every new instance passes here: its plan is asked under the organization's lock (one wins the last slot).
     await requireNewInstance(deps.quotas, trx, project.organization_id, { stage, cpus, memoryMb });
+    const hostId = await hostFor(trx, ctx, fields, job, clonedFrom);
     const port = await freeInstancePort(deps.config, trx, hostId);
     const edge = await edgeFields(deps, trx, fields, hostId, port);
     const instance = await trx
@@ -131,6 +132,38 @@ export async function insertNewInstance(
     job: operationView(result.op),
     credentials: { url: deps.url(result.instance), login: adminLogin, password: adminPassword },
   };
+}
+
+/**
+ * Where the new instance runs. A clone reads its source's volume in place, so it stays on the
+ * source's host; anything else goes where placement says (this machine while there is no cluster).
+ */
+async function hostFor(
+  trx: Db,
+  ctx: RequestContext,
+  fields: NewInstanceFields,
+  job: NewInstanceJob,
+  clonedFrom: string | null,
+): Promise<string> {
+  if (clonedFrom && job.planned.kind === 'instance.clone') {
+    const source = await trx
+      .selectFrom('instances')
+      .select('host_id')
+      .where('id', '=', clonedFrom)
+      .executeTakeFirstOrThrow();
+    return source.host_id;
+  }
+  const { hostId } = await placeNewInstance(
+    trx,
+    {
+      organizationId: fields.project.organization_id,
+      stage: fields.stage,
+      memoryMb: fields.memoryMb,
+      cpus: fields.cpus,
+    },
+    ctx.actor.kind === 'system' || ctx.actor.isPlatformAdmin,
+  );
+  return hostId;
 }
 
 /**

@@ -62,7 +62,7 @@ export interface InstanceServiceDeps {
   config: Pick<MarinaConfig, 'publicUrl' | 'instances' | 'namespace' | 'edge'>;
   bus: InstanceBus;
   /** Where an unpublished instance's container is found (its address on its network). */
-  hosts: Pick<HostService, 'reachableRuntime'>;
+  hosts: Pick<HostService, 'reachableRuntime' | 'row'>;
   quotas?: QuotaGate; // the organization's plan (src/modules/plans); none: everything fits
 }
 
@@ -94,10 +94,12 @@ export class InstanceService {
   ): string | null {
     const edge = this.deps.config.edge;
     const name = instance.primary_hostname ?? instance.hostname;
-    // With the edge on, an instance of this host is reached by its name through the proxy, over HTTPS.
-    if (edge && name && instance.host_id === LOCAL_HOST_ID)
-      return `https://${name}${edge.httpsPort === 443 ? '' : `:${edge.httpsPort}`}`;
+    // With the edge on, an instance is reached by its name through the proxy, over HTTPS (a cluster
+    // node's too: the proxy dials its published port).
+    if (edge && name) return `https://${name}${edge.httpsPort === 443 ? '' : `:${edge.httpsPort}`}`;
     if (instance.http_port === null || !this.publishes(instance)) return null;
+    // Without the edge, a node's port is for Marina and its proxy, not an address to hand out.
+    if (instance.host_id !== LOCAL_HOST_ID) return null;
     const base = new URL(this.deps.config.publicUrl);
     const bind = this.deps.config.instances.bindAddress;
     const host = bind === '0.0.0.0' || bind === '::' ? base.hostname : bind;
@@ -105,13 +107,18 @@ export class InstanceService {
   }
 
   /**
-   * Where Marina itself reaches an instance's Odoo: its published HTTP port, or its container's
-   * current address on the organization's network (null while it does not run there).
+   * Where Marina itself reaches an instance's Odoo: its published HTTP port (on a cluster node, at
+   * the node's address), or its container's current address on the organization's network (null
+   * while it does not run there).
    */
   async internalUrl(instance: Reachable): Promise<string | null> {
     if (!this.publishes(instance)) {
       const address = await this.odooAddress(instance);
       return address ? `http://${address}:${ODOO_HTTP_PORT}` : null;
+    }
+    if (instance.host_id !== LOCAL_HOST_ID) {
+      const { address } = await this.deps.hosts.row(instance.host_id);
+      return address ? `http://${address.includes(':') ? `[${address}]` : address}:${instance.http_port}` : null;
     }
     const bind = this.deps.config.instances.bindAddress;
     const host = bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '[::1]' : bind;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../../db/database.js';
-import type { Instance, InstanceStatus } from '../../db/schema.js';
+import type { Instance, InstanceStatus, NodeState } from '../../db/schema.js';
 import { LABEL_ID, LABEL_KIND, type RuntimeEvent, type WorkloadState } from '../../runtime/port.js';
 import type { HostService } from '../hosts/hosts.js';
 import type { InstanceService } from './service.js';
@@ -94,13 +94,21 @@ export interface StatusTrackerDeps {
 export class StatusTracker {
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[] = [];
+  private readonly followed = new Set<string>();
   /** Events are applied one after another, in the order Docker sent them (die, then stop…). */
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: StatusTrackerDeps) {}
 
   start(hostIds: string[]): void {
-    for (const hostId of hostIds) this.loops.push(this.follow(hostId));
+    for (const hostId of hostIds) this.follow(hostId);
+  }
+
+  /** Follows one more host (a node that joined the cluster); once per host, until the host is removed. */
+  follow(hostId: string): void {
+    if (this.followed.has(hostId) || this.abort.signal.aborted) return;
+    this.followed.add(hostId);
+    this.loops.push(this.followLoop(hostId).finally(() => this.followed.delete(hostId)));
   }
 
   async stop(): Promise<void> {
@@ -108,9 +116,12 @@ export class StatusTracker {
     await Promise.allSettled(this.loops);
   }
 
-  private async follow(hostId: string): Promise<void> {
+  private async followLoop(hostId: string): Promise<void> {
     let delay = 1000;
     while (!this.abort.signal.aborted) {
+      // A host that was removed has nothing left to follow.
+      const known = await this.deps.db.selectFrom('hosts').select('id').where('id', '=', hostId).executeTakeFirst();
+      if (!known) return;
       try {
         const runtime = await this.deps.hosts.runtime(hostId);
         // Subscribe first, then inspect: a change between the two is not lost.
@@ -169,6 +180,43 @@ export class StatusTracker {
       await this.apply(instance, statusFromState(instance.status, state));
     }
     return inspected;
+  }
+
+  /**
+   * The node an instance runs on is lost (Swarm says down, or no manager lists it): its instances
+   * are `unavailable` (the proxy answers the maintenance page, as for any Odoo that does not answer)
+   * until the node is back and its containers are listed again, or they are recovered elsewhere.
+   */
+  async nodeLost(hostId: string, detail: string): Promise<void> {
+    const instances = await this.deps.db
+      .selectFrom('instances')
+      .selectAll()
+      .where('host_id', '=', hostId)
+      .where('status', 'not in', JOB_OWNED)
+      .execute();
+    for (const instance of instances)
+      await this.apply(instance, { status: 'unavailable', detail, health: null, startedAt: null });
+  }
+
+  /**
+   * A cluster node's state changed (the node follower): lost when Swarm says down or disconnected;
+   * back when ready, and what runs there is listed afresh (the event stream reconnects on its own).
+   * Unknown (no manager answers) says nothing about the node itself: nothing changes. Queued with
+   * the events, so the order they happened in is kept.
+   */
+  nodeChanged(hostId: string, state: NodeState): Promise<void> {
+    const work = async () => {
+      if (state === 'ready') await this.reconcile(hostId);
+      else if (state === 'down' || state === 'disconnected')
+        await this.nodeLost(
+          hostId,
+          `Its node ${hostId} is ${state}: it comes back when the node does, or a platform admin recovers it on another node.`,
+        );
+    };
+    this.queue = this.queue.then(work).catch((error: unknown) => {
+      this.deps.logger.error({ err: error, host: hostId }, 'could not follow a node change');
+    });
+    return this.queue;
   }
 
   private async apply(instance: Instance, change: StatusChange): Promise<void> {

@@ -13,6 +13,7 @@ import type {
   Runtime,
   RuntimeEvent,
   RuntimeInfo,
+  TunnelSocket,
   WorkloadDetails,
   WorkloadSample,
   WorkloadState,
@@ -28,6 +29,7 @@ import {
   proxyServerContainerSpec,
 } from './specs.js';
 import { type DockerStats, workloadSample, workloadStats } from './stats.js';
+import { ExecTunnel } from './tcp-tunnel.js';
 
 /** The runtime port on a Docker engine: instances, runs and servers are containers, data are volumes. */
 export class DockerRuntime implements Runtime {
@@ -258,5 +260,9 @@ export class DockerRuntime implements Runtime {
 
   address(name: string, network: string): Promise<string | undefined> {
     return this.engine.address(name, network);
+  }
+
+  tunnel(name: string): TunnelSocket {
+    return new ExecTunnel(this.engine.docker, name);
   }
 }

@@ -16,6 +16,7 @@ import type {
   Runtime,
   RuntimeEvent,
   RuntimeInfo,
+  TunnelSocket,
   WorkloadDetails,
   WorkloadSample,
   WorkloadState,
@@ -279,6 +280,11 @@ export class SwarmRuntime implements Runtime {
   }
   async address(name: string, network: string): Promise<string | undefined> {
     return this.node.address(await this.target(name), network);
+  }
+
+  /** Helper containers (the database server) are the node's own containers, not services. */
+  tunnel(name: string): TunnelSocket {
+    return this.node.tunnel(name);
   }
 }
 

@@ -1,0 +1,192 @@
+/**
+ * Instances placed on the cluster's nodes (issue #16), on a real two-node Swarm from
+ * scripts/swarm-nodes.sh and the Odoo STAND-IN: placement spreads an organization's production
+ * instances, each node gets its own managed PostgreSQL (reached by Marina through the node's engine,
+ * its port open to no network), the instance answers where Marina and its proxy dial it, status
+ * follows the node's events, a backup runs on the node, and deleting leaves nothing behind.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseExists } from '../../src/adapters/postgres/admin.js';
+import { as } from '../helpers/app.js';
+import { removeNamespace, startDockerMarina, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
+import { makeProject, requestInstance } from '../helpers/factories.js';
+import { followJob } from '../helpers/jobs.js';
+
+const run = promisify(execFile);
+const SCRIPT = new URL('../../scripts/swarm-nodes.sh', import.meta.url).pathname;
+// Apart from the other swarm test files' nodes, so that they can run at once.
+const ENV = {
+  MARINA_SWARM_DIR: '/var/lib/marina-instances-test',
+  MARINA_SWARM_PREFIX: 'marina-in',
+  MARINA_SWARM_SUBNET: '192.168.235',
+  MARINA_SWARM_IMAGES: `${TEST_IMAGES.standin} ${TEST_IMAGES.postgres}`,
+};
+const TLS = `${ENV.MARINA_SWARM_DIR}/tls`;
+const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/dockerd') && existsSync('/var/run/docker.sock');
+if (!canRun) console.warn('instances on nodes: SKIPPED — needs root, dockerd and the main Docker engine');
+
+const script = (...args: string[]) => run('bash', [SCRIPT, ...args], { env: { ...process.env, ...ENV } });
+const pem = (name: string) => readFileSync(`${TLS}/${name}`, 'utf8');
+
+interface NodeLine {
+  name: string;
+  socket: string;
+  address: string;
+  url: string;
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
+  const namespace = testNamespace();
+  let lines: NodeLine[] = [];
+  let marina: Awaited<ReturnType<typeof startDockerMarina>>;
+  const call = (...args: Parameters<ReturnType<typeof as>>) => as(marina.t, marina.admin)(...args);
+  const line = (name: string) => lines.find((l) => l.name === name) as NodeLine;
+  const engineOf = (name: string) => new Docker({ socketPath: line(name).socket });
+
+  beforeAll(async () => {
+    await script('down');
+    const { stdout } = await script('up', '2');
+    lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [name = '', socket = '', address = '', url = ''] = l.split(' ');
+        return { name, socket, address, url };
+      });
+    marina = await startDockerMarina(namespace, {
+      MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
+      MARINA_CLUSTER_HEARTBEAT_S: '1',
+      MARINA_CLUSTER_FOLLOW_S: '1',
+    });
+    marina.t.services.nodeFollower.start();
+    const tls = { ca: pem('ca.pem'), cert: pem('cert.pem'), key: pem('key.pem') };
+    for (const name of ['node1', 'node2']) {
+      const added = await call('POST', '/api/v1/nodes', { name, dockerHost: line(name).url, tls });
+      expect(added.statusCode, added.body).toBe(201);
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    await marina?.t.services.nodeFollower.stop();
+    await marina?.t.close();
+    await removeNamespace(namespace);
+    await script('down');
+  }, 180_000);
+
+  const instanceRow = (id: string) => marina.t.services.instances.row(id);
+
+  it('spreads production instances over the nodes, each on its node’s own database server, reachable where it is dialled', async () => {
+    const project = await makeProject(call, { name: 'erp' });
+    const made = [];
+    for (const name of ['one', 'two']) {
+      const created = await requestInstance(call, { project: project.id, name, stage: 'production', memoryMb: 512 });
+      const { job } = await followJob(marina.baseUrl, marina.headers, created.job.id, 180_000);
+      expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+      made.push(await instanceRow(created.instance.id));
+    }
+    const [one, two] = made as [Awaited<ReturnType<typeof instanceRow>>, Awaited<ReturnType<typeof instanceRow>>];
+    expect([one.host_id, two.host_id].sort()).toEqual(['node1', 'node2']);
+
+    for (const instance of made) {
+      // The service runs on its own node, and nowhere else.
+      const tasks = (await engineOf(instance.host_id).listContainers({
+        filters: { label: [`com.docker.swarm.service.name=${instance.container_name}`] },
+      })) as unknown[];
+      expect(tasks).toHaveLength(1);
+      const other = instance.host_id === 'node1' ? 'node2' : 'node1';
+      const elsewhere = (await engineOf(other).listContainers({
+        filters: { label: [`com.docker.swarm.service.name=${instance.container_name}`] },
+      })) as unknown[];
+      expect(elsewhere).toHaveLength(0);
+
+      // Its database lives on that node's managed server, which publishes nothing beyond the node's loopback.
+      const server = await marina.t.services.databaseServers.get(instance.database_server_id ?? '');
+      expect(server.host_id).toBe(instance.host_id);
+      const connection = await marina.t.services.databaseServers.connection(server);
+      expect(connection.stream).toBeTypeOf('function');
+      expect(await databaseExists(connection, instance.db_name)).toBe(true);
+      const pg = await engineOf(instance.host_id)
+        .getContainer(server.container_name ?? '')
+        .inspect();
+      const bindings = Object.values(pg.HostConfig.PortBindings ?? {}).flat() as { HostIp: string }[];
+      expect(bindings.every((b) => b.HostIp === '127.0.0.1')).toBe(true);
+
+      // Marina (and the edge) dial the node's address: the login page answers there.
+      const url = await marina.t.services.instances.internalUrl(instance);
+      expect(url).toBe(`http://${line(instance.host_id).address}:${instance.http_port}`);
+      const login = await until('the login page', async () => {
+        const response = await fetch(`${url}/web/login`).catch(() => undefined);
+        return response?.status === 200 ? response : undefined;
+      });
+      expect(login.status).toBe(200);
+    }
+  }, 420_000);
+
+  it('follows a node’s events: stopped and started through the API, a container killed on the node, then a backup', async () => {
+    const [instance] = await marina.t.db.selectFrom('instances').selectAll().where('name', '=', 'one').execute();
+    if (!instance) throw new Error('the first test made no instance');
+    const jobOf = async (response: { statusCode: number; body: string; json<T>(): T }) => {
+      expect(response.statusCode, response.body).toBe(202);
+      const { job } = await followJob(marina.baseUrl, marina.headers, response.json<{ job: { id: string } }>().job.id);
+      expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    };
+    await jobOf(await call('POST', `/api/v1/instances/${instance.id}/stop`, { confirm: instance.name }));
+    expect((await instanceRow(instance.id)).status).toBe('stopped');
+    await jobOf(await call('POST', `/api/v1/instances/${instance.id}/start`, {}));
+    const before = await until('running', async () => {
+      const row = await instanceRow(instance.id);
+      return row.status === 'running' && row.started_at ? row.started_at : undefined;
+    });
+
+    // Killed behind Marina's back on the node: Swarm starts a new task, and the node's events say so.
+    const [task] = await engineOf(instance.host_id).listContainers({
+      filters: { label: [`com.docker.swarm.service.name=${instance.container_name}`] },
+    });
+    await engineOf(instance.host_id)
+      .getContainer(task?.Id ?? '')
+      .kill();
+    await until(
+      'the new task seen running',
+      async () => {
+        const row = await instanceRow(instance.id);
+        return row.status === 'running' && row.started_at && row.started_at > before;
+      },
+      90_000,
+    );
+
+    await jobOf(await call('POST', `/api/v1/instances/${instance.id}/backups`, {}));
+  }, 240_000);
+
+  it('deletes an instance from its node: the service, its volumes and its database are gone', async () => {
+    const [instance] = await marina.t.db.selectFrom('instances').selectAll().where('name', '=', 'two').execute();
+    if (!instance) throw new Error('the first test made no instance');
+    const server = await marina.t.services.databaseServers.get(instance.database_server_id ?? '');
+    const removed = await call('DELETE', `/api/v1/instances/${instance.id}?confirm=${instance.name}`);
+    expect(removed.statusCode, removed.body).toBe(202);
+    const { job } = await followJob(marina.baseUrl, marina.headers, removed.json<{ job: { id: string } }>().job.id);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    const node = engineOf(instance.host_id);
+    const services = (await engineOf('node1').listServices({
+      filters: { name: [instance.container_name] },
+    })) as unknown[];
+    expect(services).toHaveLength(0);
+    const volumes = ((await node.listVolumes()).Volumes ?? []).map((v) => v.Name);
+    expect(volumes).not.toContain(instance.volume_name);
+    const connection = await marina.t.services.databaseServers.connection(server);
+    expect(await databaseExists(connection, instance.db_name)).toBe(false);
+  }, 180_000);
+});
