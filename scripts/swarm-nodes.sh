@@ -10,6 +10,7 @@
 #                                     <name> <unix socket> <address> <tcp url>
 #   scripts/swarm-nodes.sh down       stops them (by pid), deletes namespaces, mounts and data
 #   scripts/swarm-nodes.sh status     the nodes that answer
+#   scripts/swarm-nodes.sh start I    starts node I's dockerd again (after a test killed it)
 #
 # Each engine also listens on tcp://<address>:2376 with mutual TLS, as an operator exposes a remote
 # engine (Docker's "Protect the Docker daemon socket"): a CA, a server certificate per node and one
@@ -225,5 +226,9 @@ case ${1:-} in
   up) up "${2:-3}" ;;
   down) down ;;
   status) status ;;
-  *) die "usage: $0 up [N] | down | status" ;;
+  start)
+    [[ ${2:-} =~ ^[0-9]+$ ]] || die "usage: $0 start <node number>"
+    node_up "$2"
+    ;;
+  *) die "usage: $0 up [N] | down | status | start I" ;;
 esac

@@ -13,7 +13,7 @@ import type { MarinaConfig } from '../config.js';
 import { type Db, isReachable } from '../db/database.js';
 import { requestSerializers } from '../logger.js';
 import { alertRoutes } from '../modules/alerts/index.js';
-import { backupRoutes } from '../modules/backups/index.js';
+import { backupRoutes, recoveryRoutes } from '../modules/backups/index.js';
 import { deletedInstanceRoutes } from '../modules/backups/safety-backups.js';
 import { billingRoutes } from '../modules/billing/index.js';
 import { nodeRoutes } from '../modules/cluster/index.js';
@@ -162,6 +162,7 @@ export async function buildApp({ config, services, db, logger }: AppDeps): Promi
         resizeRoutes,
         offsiteRoutes,
         backupRoutes,
+        recoveryRoutes,
         deletedInstanceRoutes,
         instanceObservationRoutes,
         seriesRoutes,

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseExists } from '../../src/adapters/postgres/admin.js';
 import { as } from '../helpers/app.js';
 import { removeNamespace, startDockerMarina, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
-import { makeProject, requestInstance } from '../helpers/factories.js';
+import { makeOrganizationWithAdmin, makeProject, requestInstance } from '../helpers/factories.js';
 import { followJob } from '../helpers/jobs.js';
 
 const run = promisify(execFile);
@@ -88,6 +88,25 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
   }, 180_000);
 
   const instanceRow = (id: string) => marina.t.services.instances.row(id);
+  const onNode = async (hostId: string) => {
+    const instance = await marina.t.db
+      .selectFrom('instances')
+      .selectAll()
+      .where('host_id', '=', hostId)
+      .executeTakeFirst();
+    if (!instance) throw new Error(`the first test placed no instance on ${hostId}`);
+    return instance;
+  };
+  const jobOf = async (response: { statusCode: number; body: string; json<T>(): T }) => {
+    expect(response.statusCode, response.body).toBe(202);
+    const { job } = await followJob(
+      marina.baseUrl,
+      marina.headers,
+      response.json<{ job: { id: string } }>().job.id,
+      180_000,
+    );
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+  };
 
   it('spreads production instances over the nodes, each on its node’s own database server, reachable where it is dialled', async () => {
     const project = await makeProject(call, { name: 'erp' });
@@ -137,13 +156,7 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
   }, 420_000);
 
   it('follows a node’s events: stopped and started through the API, a container killed on the node, then a backup', async () => {
-    const [instance] = await marina.t.db.selectFrom('instances').selectAll().where('name', '=', 'one').execute();
-    if (!instance) throw new Error('the first test made no instance');
-    const jobOf = async (response: { statusCode: number; body: string; json<T>(): T }) => {
-      expect(response.statusCode, response.body).toBe(202);
-      const { job } = await followJob(marina.baseUrl, marina.headers, response.json<{ job: { id: string } }>().job.id);
-      expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
-    };
+    const instance = await onNode('node2');
     await jobOf(await call('POST', `/api/v1/instances/${instance.id}/stop`, { confirm: instance.name }));
     expect((await instanceRow(instance.id)).status).toBe('stopped');
     await jobOf(await call('POST', `/api/v1/instances/${instance.id}/start`, {}));
@@ -172,8 +185,7 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
   }, 240_000);
 
   it('deletes an instance from its node: the service, its volumes and its database are gone', async () => {
-    const [instance] = await marina.t.db.selectFrom('instances').selectAll().where('name', '=', 'two').execute();
-    if (!instance) throw new Error('the first test made no instance');
+    const instance = await onNode('node1');
     const server = await marina.t.services.databaseServers.get(instance.database_server_id ?? '');
     const removed = await call('DELETE', `/api/v1/instances/${instance.id}?confirm=${instance.name}`);
     expect(removed.statusCode, removed.body).toBe(202);
@@ -189,4 +201,58 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
     const connection = await marina.t.services.databaseServers.connection(server);
     expect(await databaseExists(connection, instance.db_name)).toBe(false);
   }, 180_000);
+
+  it('a lost node: its instance becomes unavailable, is recovered on another node from its backup, and the node’s return starts nothing twice', async () => {
+    const instance = await onNode('node2');
+    const pid = readFileSync(`${ENV.MARINA_SWARM_DIR}/node2/docker.pid`, 'utf8').trim();
+    const killedAt = Date.now();
+    await run('kill', ['-9', pid]);
+    await until('node2 down', async () => (await marina.t.services.hosts.row('node2')).node_state === 'down', 60_000);
+    await until('unavailable', async () => (await instanceRow(instance.id)).status === 'unavailable', 30_000);
+    console.log(`cluster: node2 killed → its instance unavailable in ${Date.now() - killedAt} ms`);
+
+    // Only platform admins recover; the preview names the backup and what would be lost.
+    const { admin: stranger } = await makeOrganizationWithAdmin(marina.t, marina.admin, { slug: 'stranger' });
+    expect((await as(marina.t, stranger)('GET', `/api/v1/instances/${instance.id}/recovery`)).statusCode).toBe(403);
+    const preview = (await call('GET', `/api/v1/instances/${instance.id}/recovery`)).json<{
+      recovery: { possible: boolean; backup: { id: string } | null; dataLossSeconds: number; node: { state: string } };
+    }>().recovery;
+    expect(preview.possible).toBe(true);
+    expect(preview.node.state).toBe('down');
+    expect(preview.backup).not.toBeNull();
+    expect(preview.dataLossSeconds).toBeGreaterThanOrEqual(0);
+    const unconfirmed = await call('POST', `/api/v1/instances/${instance.id}/recover`, {});
+    expect(unconfirmed.json().error.code).toBe('MARINA_E_CONFIRMATION_REQUIRED');
+
+    const recovering = Date.now();
+    const recovered = await call('POST', `/api/v1/instances/${instance.id}/recover`, { confirm: instance.name });
+    expect(recovered.json<{ node: string }>().node).toBe('node1');
+    await jobOf(recovered);
+    console.log(`cluster: recovered on node1 from its backup in ${Date.now() - recovering} ms`);
+    const after = await instanceRow(instance.id);
+    expect([after.host_id, after.status]).toEqual(['node1', 'running']);
+    const url = await marina.t.services.instances.internalUrl(after);
+    expect(url).toBe(`http://${line('node1').address}:${after.http_port}`);
+    await until('the login page on node1', async () => (await fetch(`${url}/web/login`).catch(() => undefined))?.ok);
+
+    // The node returns: Swarm removes the old task there (its service is gone); the instance stays on node1.
+    await script('start', '2');
+    await until('node2 ready', async () => (await marina.t.services.hosts.row('node2')).node_state === 'ready', 60_000);
+    await until(
+      'no task of the instance left on node2',
+      async () =>
+        (
+          await engineOf('node2').listContainers({
+            filters: { label: [`com.docker.swarm.service.name=${instance.container_name}`] },
+          })
+        ).length === 0,
+      60_000,
+    );
+    const services = await engineOf('node1').listServices({ filters: { name: [instance.container_name] } });
+    expect(services).toHaveLength(1);
+    expect([(await instanceRow(instance.id)).host_id, (await instanceRow(instance.id)).status]).toEqual([
+      'node1',
+      'running',
+    ]);
+  }, 420_000);
 });

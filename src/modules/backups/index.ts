@@ -17,6 +17,7 @@ import { ImportLimitsService } from './import-limits.js';
 import { BackupImports } from './imports.js';
 import { type BackupJobDeps, registerBackupJobs, safetyBackup } from './jobs.js';
 import { BackupQueries } from './queries.js';
+import { RecoveryService } from './recover.js';
 import { BackupService } from './service.js';
 import { BackupStorage } from './storage.js';
 import { FillTargets } from './targets.js';
@@ -32,6 +33,7 @@ export function createBackupRecords(deps: { db: Db; clock: Clock; config: Pick<M
   return { storage, writer: new BackupWriter({ db: deps.db, clock: deps.clock, storage }) };
 }
 
+export { recoveryRoutes } from './recover-routes.js';
 export { backupRoutes } from './routes.js';
 
 export interface BackupsModuleDeps {
@@ -63,6 +65,8 @@ export interface BackupsModule {
   restoreUndo: RestoreUndo;
   /** What the backup jobs need; the repository jobs build on it. */
   jobDeps: BackupJobDeps;
+  /** An instance of a lost cluster node brought back on another node from its latest backup. */
+  recovery: RecoveryService;
   registerJobs(runner: JobRunner): void;
 }
 
@@ -134,6 +138,7 @@ export function createBackupsModule(deps: BackupsModuleDeps): BackupsModule {
     restoreUndo: new RestoreUndo({ db, clock, logger: deps.logger, instances }),
     importLimits,
     jobDeps,
+    recovery: new RecoveryService({ db, clock, audit, operations, runner, instances, hosts: jobDeps.hosts }),
     registerJobs: (jobRunner) => registerBackupJobs(jobRunner, jobDeps),
   };
 }

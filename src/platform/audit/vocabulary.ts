@@ -88,6 +88,8 @@ export const auditVocabulary = {
         'What the last restore or clone over it replaced was swapped back in (what it swapped out is kept as the undo in turn).',
       expire_undo: 'What the last restore or clone over it replaced, kept as its undo, expired and was deleted.',
       adopt: 'A container Marina found running without a record was adopted as an instance.',
+      recover:
+        'Its cluster node was lost: a platform admin had it recovered on another node from its latest backup (what came after that backup is lost).',
       start: 'The instance was started.',
       stop: 'The instance was stopped.',
       restart: 'The instance was restarted.',

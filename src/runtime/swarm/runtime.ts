@@ -136,6 +136,11 @@ export class SwarmRuntime implements Runtime {
     await this.node.remove(name);
   }
 
+  /** The instance's service goes, through a manager only: its node is lost (the recovery of #16). */
+  forget(name: string): Promise<void> {
+    return this.services.forget(name);
+  }
+
   async state(name: string): Promise<WorkloadState | undefined> {
     const service = await this.services.inspect(name);
     if (!service) return this.node.state(name);
