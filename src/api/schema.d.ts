@@ -9343,7 +9343,24 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            recovery: components["schemas"]["def-0"];
+                            /** RecoveryPreview */
+                            recovery: {
+                                instanceId: string;
+                                node: {
+                                    id: string;
+                                    state: string | null;
+                                    since: string | null;
+                                };
+                                possible: boolean;
+                                reason: string | null;
+                                backup: {
+                                    id: string;
+                                    /** Format: date-time */
+                                    takenAt: string;
+                                    sizeBytes: number | null;
+                                } | null;
+                                dataLossSeconds: number | null;
+                            };
                         };
                     };
                 };
@@ -21710,26 +21727,7 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: {
-        /** RecoveryPreview */
-        "def-0": {
-            instanceId: string;
-            node: {
-                id: string;
-                state: string | null;
-                since: string | null;
-            };
-            possible: boolean;
-            reason: string | null;
-            backup: {
-                id: string;
-                /** Format: date-time */
-                takenAt: string;
-                sizeBytes: number | null;
-            } | null;
-            dataLossSeconds: number | null;
-        };
-    };
+    schemas: never;
     responses: never;
     parameters: never;
     requestBodies: never;

@@ -419,7 +419,16 @@ export function createServices({
       await backups.backups.sweep();
       instances.status.start([LOCAL_HOST_ID]);
       followNode = (hostId) => instances.status.follow(hostId);
-      nodeChanged = (change) => void instances.status.nodeChanged(change.hostId, change.to);
+      nodeChanged = (change) => {
+        // A node back: its database server runs again before what runs there is listed afresh.
+        const ready =
+          change.to === 'ready'
+            ? hosts.databaseServers.restartManaged(change.hostId).catch((error: unknown) => {
+                logger.error({ err: error, host: change.hostId }, 'the database server of a node that returned');
+              })
+            : Promise.resolve();
+        void ready.then(() => instances.status.nodeChanged(change.hostId, change.to));
+      };
       // Names for older instances, the edge DNS, then the proxy's configuration (retried if Caddy is not up).
       await edge.start();
       // Its first tick catches up, once, on runs missed while Marina was down.

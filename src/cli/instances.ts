@@ -5,6 +5,7 @@ import { wholeNumber } from './args.js';
 import { CliUsageError } from './errors.js';
 import { registerInstanceCredentialCommands } from './instance-credentials.js';
 import { instancePages, type ListedInstance } from './instance-pages.js';
+import { registerInstanceRecoveryCommands } from './instance-recovery.js';
 import { registerInstanceUndoCommand, undoJob, undoLines } from './instance-undo.js';
 import { ago, pagedTable, printJson, table } from './output.js';
 import { finish, watchJob } from './progress.js';
@@ -227,4 +228,5 @@ export function registerInstanceCommands(program: Command, client: () => Promise
     });
   registerInstanceCredentialCommands(instances, client);
   registerInstanceUndoCommand(instances, client);
+  registerInstanceRecoveryCommands(instances, client);
 }

@@ -26,7 +26,7 @@ const RecoveryPreview = Type.Object(
     ),
     dataLossSeconds: Nullable(Type.Integer()),
   },
-  { $id: 'RecoveryPreview' },
+  { title: 'RecoveryPreview' },
 );
 
 /** Recovering an instance of a lost cluster node on another node, from its latest backup (#16). */

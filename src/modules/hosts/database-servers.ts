@@ -189,6 +189,20 @@ export class DatabaseServerService {
     return work;
   }
 
+  /**
+   * A node that returns may come back with its managed server stopped (its engine restarted under
+   * it): started again, so the instances left there find their databases. Nothing without one.
+   */
+  async restartManaged(hostId: string): Promise<void> {
+    const server = await this.deps.db
+      .selectFrom('database_servers')
+      .select('id')
+      .where('kind', '=', 'managed')
+      .where('host_id', '=', hostId)
+      .executeTakeFirst();
+    if (server) await this.ensureManaged(hostId);
+  }
+
   private async createOrStart(hostId: string): Promise<DatabaseServer> {
     const runtime = await this.deps.hosts.reachableRuntime(hostId);
     let server = await this.deps.db

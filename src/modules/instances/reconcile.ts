@@ -51,25 +51,42 @@ export class ReconcileService {
   async report(): Promise<ReconcileReport> {
     const instances = await this.deps.db
       .selectFrom('instances')
-      .select(['id', 'name', 'container_name', 'volume_name', 'db_name', 'host_id', 'status', 'undo_until'])
+      .select([
+        'id',
+        'name',
+        'container_name',
+        'volume_name',
+        'db_name',
+        'host_id',
+        'database_server_id',
+        'status',
+        'undo_until',
+      ])
       .execute();
     const servers = await this.deps.db.selectFrom('database_servers').selectAll().execute();
     const knownIds = new Set([...instances.map((i) => i.id), ...servers.map((s) => s.id)]);
-    const knownContainers = new Set([
-      ...instances.flatMap((i) => [i.container_name, `${i.container_name}-init`]),
-      ...servers.map((s) => s.container_name),
-    ]);
     const templates = await this.deps.db.selectFrom('database_templates').select('volume_name').execute();
-    const knownVolumes = new Set([
-      // On a cluster node, an instance's odoo.conf has a volume of its own (runtime/swarm).
-      ...instances.flatMap((i) => [i.volume_name, configVolumeOf(i.container_name)]),
-      ...servers.map((s) => s.volume_name),
-      ...templates.map((t) => t.volume_name),
-    ]);
+    // Known where the instance is: what a recovered instance left on the node it was lost with is not.
+    const on = (hostId: string) => instances.filter((i) => i.host_id === hostId);
+    const knownContainersOn = (hostId: string) =>
+      new Set([
+        ...on(hostId).flatMap((i) => [i.container_name, `${i.container_name}-init`]),
+        ...servers.map((s) => s.container_name),
+      ]);
+    const knownVolumesOn = (hostId: string) =>
+      new Set([
+        // On a cluster node, an instance's odoo.conf has a volume of its own (runtime/swarm).
+        ...on(hostId).flatMap((i) => [i.volume_name, configVolumeOf(i.container_name)]),
+        ...servers.map((s) => s.volume_name),
+        ...templates.map((t) => t.volume_name),
+      ]);
     // What a restore replaced is kept, as its undo, under the instance's name with `_undo`.
-    const knownDatabases = new Set(
-      instances.flatMap((i) => (i.undo_until ? [i.db_name, `${i.db_name}_undo`] : [i.db_name])),
-    );
+    const knownDatabasesOn = (serverId: string) =>
+      new Set(
+        instances
+          .filter((i) => i.database_server_id === serverId || i.database_server_id === null)
+          .flatMap((i) => (i.undo_until ? [i.db_name, `${i.db_name}_undo`] : [i.db_name])),
+      );
     const report: ReconcileReport = { orphans: [], missing: [], unreachableHosts: [] };
 
     for (const host of await this.deps.db.selectFrom('hosts').selectAll().execute()) {
@@ -80,6 +97,8 @@ export class ReconcileService {
         report.unreachableHosts.push(host.id);
         continue;
       }
+      const knownContainers = knownContainersOn(host.id);
+      const knownVolumes = knownVolumesOn(host.id);
       const containers = await runtime.list(this.deps.namespace);
       const present = new Set(containers.map((c) => c.name));
       for (const c of containers) {
@@ -119,6 +138,7 @@ export class ReconcileService {
       }
       for (const server of servers.filter((s) => s.kind === 'managed' && s.host_id === host.id)) {
         try {
+          const knownDatabases = knownDatabasesOn(server.id);
           for (const name of await listMarinaDatabases(await this.deps.databaseServers.connection(server))) {
             if (!knownDatabases.has(name))
               report.orphans.push({

@@ -119,10 +119,10 @@ export class StatusTracker {
   private async followLoop(hostId: string): Promise<void> {
     let delay = 1000;
     while (!this.abort.signal.aborted) {
-      // A host that was removed has nothing left to follow.
-      const known = await this.deps.db.selectFrom('hosts').select('id').where('id', '=', hostId).executeTakeFirst();
-      if (!known) return;
       try {
+        // A host that was removed has nothing left to follow.
+        const known = await this.deps.db.selectFrom('hosts').select('id').where('id', '=', hostId).executeTakeFirst();
+        if (!known) return;
         const runtime = await this.deps.hosts.runtime(hostId);
         // Subscribe first, then inspect: a change between the two is not lost.
         const following = runtime.events(
@@ -183,7 +183,7 @@ export class StatusTracker {
   }
 
   /**
-   * The node an instance runs on is lost (Swarm says down, or no manager lists it): its instances
+   * The node an instance runs on is lost (Swarm says it is down or disconnected): its instances
    * are `unavailable` (the proxy answers the maintenance page, as for any Odoo that does not answer)
    * until the node is back and its containers are listed again, or they are recovered elsewhere.
    */

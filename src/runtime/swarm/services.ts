@@ -134,7 +134,6 @@ export class SwarmServices {
     }
   }
 
-  /** Removes the service and waits until its tasks' containers are gone from the node (their volumes free). */
   /**
    * Removes the service through a manager without waiting for its containers: its node is lost, so
    * nothing there can answer. Swarm removes the task when the node returns.
@@ -147,6 +146,7 @@ export class SwarmServices {
     }
   }
 
+  /** Removes the service and waits until its tasks' containers are gone from the node (their volumes free). */
   async remove(name: string): Promise<void> {
     try {
       await (await this.manager()).getService(name).remove();

@@ -52,6 +52,7 @@ import {
   canStop,
 } from './instance/InstanceActionDialog';
 import { STATS_EVERY_MS, StatCard, StatsCards } from './instance/InstanceStats';
+import { NodeRecovery } from './instance/NodeRecovery';
 import { SendAccessModal } from './instance/SendAccessModal';
 import { UndoNotice } from './instance/UndoRestore';
 import { JobsTable } from './JobsPage';
@@ -130,7 +131,8 @@ export function InstancePage() {
     navigate('/instances', { replace: true });
   });
 
-  const statsWanted = instance && !['provisioning', 'deleting', 'failed'].includes(instance.status);
+  // A lost node's instance (unavailable) has no container to measure until it is back or recovered.
+  const statsWanted = instance && !['provisioning', 'deleting', 'failed', 'unavailable'].includes(instance.status);
   const stats = useStatsOf(statsWanted ? [id] : [], STATS_EVERY_MS, 1, instance?.status)[id];
   const logSource = useInstanceLogSource(id, instance?.name ?? 'Instance');
 
@@ -265,6 +267,12 @@ export function InstancePage() {
         <InstanceHoldReason holds={holds} status={instance.status} actions="Start, Stop, Restart and Delete" />
       ) : null}
       {showJob && activeJob ? <JobProgress key={activeJob.id} job={activeJob} onEnded={ended} /> : null}
+      <NodeRecovery
+        instance={instance}
+        now={now}
+        disabledTitle={held ? (heldTitle(holds) ?? 'Disabled while a job runs for the instance') : undefined}
+        onStarted={startedHere}
+      />
       {undo ? (
         <UndoNotice
           instance={instance}
