@@ -16,6 +16,10 @@
 # engine (Docker's "Protect the Docker daemon socket"): a CA, a server certificate per node and one
 # client certificate are made in $MARINA_SWARM_DIR/tls (ca.pem, cert.pem, key.pem for the client).
 #
+# Each node also runs an sshd on <address>:22 that lets root in with the key $MARINA_SWARM_DIR/ssh/id_ed25519
+# and points the Docker CLI at the node's engine (SetEnv DOCKER_HOST), so the engine is reachable
+# as ssh://root@<address> too (`docker system dial-stdio`); host keys in $MARINA_SWARM_DIR/ssh.
+#
 # Env: MARINA_SWARM_DIR (default /var/lib/marina-swarm), MARINA_SWARM_IMAGES (images to preload,
 # space-separated; default marina-test/debian:bookworm), MARINA_SWARM_PREFIX (names of namespaces
 # and links, up to 9 characters; default marina-sw) and MARINA_SWARM_SUBNET (three octets; default
@@ -65,6 +69,45 @@ bridge_up() {
   ip netns exec "$BRIDGE_NS" ip link set host master br0 up
   ip addr add "$SUBNET.1/24" dev ${PREFIX}-host
   ip link set ${PREFIX}-host up
+}
+
+# Marina's client key and a host key per node (ssh-keygen; made once).
+ssh_keys() {
+  local ssh=$DIR/ssh i count=$1
+  mkdir -p "$ssh"
+  chmod 700 "$ssh"
+  [[ -f $ssh/id_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -C marina-swarm-client -f "$ssh/id_ed25519"
+  cp "$ssh/id_ed25519.pub" "$ssh/authorized_keys"
+  for ((i = 1; i <= count; i++)); do
+    [[ -f $ssh/node${i}_host_key ]] || ssh-keygen -q -t ed25519 -N '' -C "node$i" -f "$ssh/node${i}_host_key"
+  done
+}
+
+# The node's sshd, inside its network namespace, on its address only.
+sshd_up() {
+  local i=$1 ns="$PREFIX$1" dir ssh=$DIR/ssh
+  dir=$(node_dir "$i")
+  [[ -f $dir/sshd.pid ]] && kill "$(cat "$dir/sshd.pid")" 2>/dev/null || true
+  printf '%s\n' \
+    "ListenAddress $(node_address "$i")" \
+    'Port 22' \
+    "HostKey $ssh/node${i}_host_key" \
+    "PidFile $dir/sshd.pid" \
+    "AuthorizedKeysFile $ssh/authorized_keys" \
+    'StrictModes no' \
+    'UsePAM no' \
+    'PasswordAuthentication no' \
+    'KbdInteractiveAuthentication no' \
+    'PubkeyAuthentication yes' \
+    'PermitRootLogin prohibit-password' \
+    'AllowUsers root' \
+    'AllowTcpForwarding no' \
+    'X11Forwarding no' \
+    "SetEnv DOCKER_HOST=unix://$dir/docker.sock" \
+    'LogLevel ERROR' >"$dir/sshd_config"
+  # sshd's privilege separation folder; Debian makes it only when its own service starts.
+  mkdir -p /run/sshd
+  ip netns exec "$ns" /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
 }
 
 # A CA, then a certificate per node for its address and one for clients (openssl; made once).
@@ -170,9 +213,14 @@ up() {
   mkdir -p "$DIR"
   command -v openssl >/dev/null || die "openssl is missing (apt-get install openssl)"
   tls_up "$count"
+  command -v ssh-keygen >/dev/null || die "ssh-keygen is missing (apt-get install openssh-client)"
+  ssh_keys "$count"
   bridge_up
   local i pid
-  for ((i = 1; i <= count; i++)); do node_up "$i"; done
+  for ((i = 1; i <= count; i++)); do
+    node_up "$i"
+    sshd_up "$i"
+  done
   # Only the loads are waited for: the nodes' dockerd are this shell's children too.
   local loads=()
   for ((i = 1; i <= count; i++)); do
@@ -190,6 +238,7 @@ down() {
   local dir pid ns pids=()
   for dir in "$DIR"/node*; do
     [[ -d $dir ]] || continue
+    [[ -f $dir/sshd.pid ]] && kill "$(cat "$dir/sshd.pid")" 2>/dev/null || true
     pid=$(cat "$dir/docker.pid" 2>/dev/null || true)
     [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && pids+=("$pid")
   done

@@ -293,23 +293,29 @@ describe('the edge routes by name through two hops', () => {
     expect(bad.statusCode).toBe(400);
   });
 
-  it("does not route an instance of another host: the proxy here cannot reach that host's ports", async () => {
-    // A second Docker host (never contacted here); the instance is moved onto it in the database only.
+  it("routes an instance on a cluster node to the node's address; never one of a host the proxy cannot reach", async () => {
+    // Hosts that are never contacted here: the instance is moved onto them in the database only.
     await t.db
       .insertInto('hosts')
-      .values({ id: 'far', name: 'far', docker_host: 'tcp://192.0.2.10:2376' })
+      .values([
+        { id: 'far', name: 'far', docker_host: 'tcp://192.0.2.10:2376' },
+        { id: 'node7', name: 'node7', docker_host: 'tcp://192.0.2.17:2376', role: 'worker', address: '192.0.2.17' },
+      ])
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
     const ask = () => as(t, admin)('GET', `/api/v1/edge/ask?domain=${dev.hostname}`);
+    const routed = async () => (await t.services.edge.currentState()).instances.find((i) => i.id === dev.id);
     try {
+      // A host that is neither this machine nor a node of the cluster: its ports are not this
+      // machine's loopback ports, which may be another tenant's instance.
       await t.db.updateTable('instances').set({ host_id: 'far' }).where('id', '=', dev.id).execute();
-      // Its ports there are not this machine's loopback ports, which may be another tenant's instance.
       expect((await ask()).statusCode).toBe(404);
-      expect((await t.services.edge.currentState()).instances.map((i) => i.id)).not.toContain(dev.id);
-      const view = (await as(t, admin)('GET', `/api/v1/instances/${dev.id}`)).json<{
-        instance: { url: string | null };
-      }>();
-      expect(view.instance.url ?? '').not.toMatch(/^https:/);
+      expect(await routed()).toBeUndefined();
+      // A cluster node: the proxy dials the port published there, at the node's address.
+      await t.db.updateTable('instances').set({ host_id: 'node7' }).where('id', '=', dev.id).execute();
+      expect((await ask()).statusCode).toBe(200);
+      const row = await t.services.instances.row(dev.id);
+      expect((await routed())?.httpUpstream).toBe(`192.0.2.17:${row.http_port}`);
     } finally {
       await t.db.updateTable('instances').set({ host_id: 'local' }).where('id', '=', dev.id).execute();
     }

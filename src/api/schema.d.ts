@@ -14999,10 +14999,15 @@ export interface paths {
                     "application/json": {
                         name: string;
                         dockerHost: string;
-                        tls: {
+                        tls?: {
                             ca: string;
                             cert: string;
                             key: string;
+                        };
+                        ssh?: {
+                            privateKey: string;
+                            /** @description SHA256:… (ssh-keygen -lf) */
+                            hostKeyFingerprint: string;
                         };
                         address?: string;
                         role?: "manager" | "worker";

@@ -1,7 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminBrowser, as, type Browser, createTestApp, type TestApp } from '../../test/helpers/app.js';
@@ -17,6 +19,7 @@ import { registerNodeCommands } from './nodes.js';
 let t: TestApp;
 let admin: Browser;
 let client: MarinaClient;
+let token: string;
 let folder: string;
 /** How many times a command asked for its client: 0 means it asked Marina nothing. */
 let clients = 0;
@@ -25,13 +28,17 @@ const GIB = 1024 ** 3;
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
 const KEY_TEXT = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCfakekeymaterial';
 const KEY = `-----BEGIN PRIVATE KEY-----\n${KEY_TEXT}\n-----END PRIVATE KEY-----\n`;
+/** As `ssh-keygen -lf` prints it: SHA256 and 43 characters of base64. */
+const HOST_KEY = `SHA256:${'x'.repeat(40)}abc`;
+const run = promisify(execFile);
 
 beforeAll(async () => {
   t = await createTestApp();
   admin = await adminBrowser(t);
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const { secret } = (await as(t, admin)('POST', '/api/v1/tokens', { name: 'cli' })).json<{ secret: string }>();
-  client = new MarinaClient({ url: `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`, token: secret });
+  token = secret;
+  client = new MarinaClient({ url: `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`, token });
   await t.db
     .insertInto('hosts')
     .values([
@@ -188,6 +195,169 @@ describe('marina nodes add', () => {
     const { error } = await add('--tls-dir', files, '--role', 'leader');
     expect(error?.message).toMatch(/--role <role>' argument 'leader' is invalid/);
     expect(clients).toBe(0);
+  });
+});
+
+describe('marina nodes add over SSH', () => {
+  const add = (...args: string[]) => marina('add', 'node-s', '--docker-host', 'ssh://marina@10.0.0.4', ...args);
+  let sshKey: string;
+  let sshKeyText: string;
+
+  /** A key pair as an operator makes it: `ssh-keygen -t ed25519 -N <passphrase> -f <file>`. */
+  async function keyPair(name: string, passphrase = ''): Promise<string> {
+    const file = join(folder, name);
+    await rm(file, { force: true });
+    await rm(`${file}.pub`, { force: true });
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'marina', '-f', file]);
+    return file;
+  }
+
+  beforeAll(async () => {
+    sshKey = await keyPair('marina_key');
+    sshKeyText = await readFile(sshKey, 'utf8');
+  });
+
+  it('refuses TLS and SSH options together, and each with the other kind of address, before asking Marina', async () => {
+    clients = 0;
+    const files = await tlsDir('ssh-mix', { 'ca.pem': CERT, 'cert.pem': CERT, 'key.pem': KEY });
+    const mixed = await add('--tls-dir', files, '--ssh-key', sshKey, '--host-key', HOST_KEY);
+    expect(mixed.error).toBeInstanceOf(CliUsageError);
+    expect(mixed.error?.message).toBe(
+      'TLS options (--tls-dir) and SSH options (--ssh-key and --host-key) do not go together: TLS files (--tls-dir, or --ca, --cert and --key) are for a tcp:// engine, --ssh-key and --host-key for an ssh:// one.',
+    );
+    // The same on a tcp:// address: which kind of address it is does not matter.
+    const mixedTcp = await marina(
+      'add',
+      'node-c',
+      '--docker-host',
+      'tcp://10.0.0.3:2376',
+      '--key',
+      join(files, 'key.pem'),
+      '--host-key',
+      HOST_KEY,
+    );
+    expect(mixedTcp.error?.message).toMatch(
+      /^TLS options \(--key\) and SSH options \(--host-key\) do not go together: /,
+    );
+
+    const tlsForSsh = await add('--tls-dir', files);
+    expect(tlsForSsh.error).toBeInstanceOf(CliUsageError);
+    expect(tlsForSsh.error?.message).toBe(
+      'An ssh:// engine takes --ssh-key and --host-key, not --tls-dir (TLS files are for tcp://<address>:2376).',
+    );
+
+    const nothing = await add();
+    expect(nothing.error).toBeInstanceOf(CliUsageError);
+    expect(nothing.error?.message).toBe(
+      'An ssh:// engine needs --ssh-key (Marina’s private key, a file) and --host-key (the host key’s fingerprint, SHA256:…): --ssh-key and --host-key are missing.',
+    );
+    const noHostKey = await add('--ssh-key', sshKey);
+    expect(noHostKey.error?.message).toMatch(/: --host-key is missing\.$/);
+    const noKey = await add('--host-key', HOST_KEY);
+    expect(noKey.error?.message).toMatch(/: --ssh-key is missing\.$/);
+
+    const sshForTcp = await marina(
+      'add',
+      'node-c',
+      '--docker-host',
+      'tcp://10.0.0.3:2376',
+      '--ssh-key',
+      sshKey,
+      '--host-key',
+      HOST_KEY,
+    );
+    expect(sshForTcp.error).toBeInstanceOf(CliUsageError);
+    expect(sshForTcp.error?.message).toBe(
+      'A tcp:// engine takes TLS files (--tls-dir, or --ca, --cert and --key), not --ssh-key and --host-key: over SSH, the address is ssh://<user>@<address>.',
+    );
+
+    const otherScheme = await marina('add', 'node-c', '--docker-host', 'unix:///var/run/docker.sock');
+    expect(otherScheme.error?.message).toBe(
+      '--docker-host: "unix:///var/run/docker.sock" is not an engine address: use tcp://<address>:2376 (with --tls-dir) or ssh://<user>@<address> (with --ssh-key and --host-key).',
+    );
+
+    expect(clients).toBe(0);
+    for (const refusal of [mixed, mixedTcp, tlsForSsh, nothing, noHostKey, noKey, sshForTcp, otherScheme]) {
+      expect(refusal.out).toBe('');
+      expect(refusal.error?.message).not.toContain(sshKeyText.split('\n')[1]);
+    }
+  });
+
+  it('refuses a fingerprint that is not SHA256:…, a public key, a key under a passphrase and a missing file', async () => {
+    clients = 0;
+    const md5 = await add('--ssh-key', sshKey, '--host-key', 'MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48');
+    expect(md5.error).toBeInstanceOf(CliUsageError);
+    expect(md5.error?.message).toBe(
+      '--host-key: "MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48" is not a fingerprint: give SHA256:… as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host.',
+    );
+    expect((await add('--ssh-key', sshKey, '--host-key', 'SHA256:short')).error?.message).toMatch(
+      /^--host-key: "SHA256:short" is not a fingerprint/,
+    );
+
+    const publicKey = await add('--ssh-key', `${sshKey}.pub`, '--host-key', HOST_KEY);
+    expect(publicKey.error).toBeInstanceOf(CliUsageError);
+    expect(publicKey.error?.message).toBe(
+      `--ssh-key: ${sshKey}.pub is a public key: give the private one (without .pub).`,
+    );
+
+    const locked = await keyPair('locked_key', 'a passphrase');
+    const withPassphrase = await add('--ssh-key', locked, '--host-key', HOST_KEY);
+    expect(withPassphrase.error).toBeInstanceOf(CliUsageError);
+    expect(withPassphrase.error?.message).toBe(
+      `--ssh-key: ${locked} is protected by a passphrase, which Marina cannot type: give a key without one, kept for Marina alone.`,
+    );
+
+    const gone = await add('--ssh-key', join(folder, 'gone_key'), '--host-key', HOST_KEY);
+    expect(gone.error?.message).toBe(
+      `--ssh-key: cannot read ${join(folder, 'gone_key')}, Marina’s SSH private key (no such file).`,
+    );
+    const certificate = await tlsDir('ssh-cert', { 'ca.pem': CERT });
+    const notAKey = await add('--ssh-key', join(certificate, 'ca.pem'), '--host-key', HOST_KEY);
+    expect(notAKey.error?.message).toBe(
+      `--ssh-key: ${join(certificate, 'ca.pem')} does not hold Marina’s SSH private key in PEM form.`,
+    );
+    expect(clients).toBe(0);
+  });
+
+  it('sends the key and the fingerprint as ssh, without tls: Marina answers for the rest, and the key is never printed', async () => {
+    // What the CLI sends, seen on the way out.
+    const sent: unknown[] = [];
+    const shared = client;
+    client = new MarinaClient({ url: shared.url, token });
+    client.api.use({
+      async onRequest({ request }) {
+        if (request.method === 'POST') sent.push(await request.clone().json());
+      },
+    });
+    try {
+      // "local" passes every check here and is refused by Marina before it reaches any engine.
+      const { out, error } = await marina(
+        'add',
+        'local',
+        '--docker-host',
+        'ssh://marina@10.0.0.4:2222',
+        '--ssh-key',
+        sshKey,
+        '--host-key',
+        ` ${HOST_KEY}\n`,
+        '--role',
+        'worker',
+      );
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).status).toBe(400);
+      expect(error?.message).toMatch(/"local" is the engine Marina started on/);
+      expect(`${out}${error?.message}`).not.toContain(sshKeyText.split('\n')[1]);
+      expect(sent).toEqual([
+        {
+          name: 'local',
+          dockerHost: 'ssh://marina@10.0.0.4:2222',
+          ssh: { privateKey: sshKeyText, hostKeyFingerprint: HOST_KEY },
+          role: 'worker',
+        },
+      ]);
+    } finally {
+      client = shared;
+    }
   });
 });
 

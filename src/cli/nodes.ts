@@ -10,11 +10,18 @@ import { printJson, size, table } from './output.js';
 /** The cluster's nodes, for platform admins: `marina nodes …`. */
 
 export type Node = Json<'/api/v1/nodes', 'get'>['nodes'][number];
-type Tls = Body<'/api/v1/nodes', 'post'>['tls'];
+type Tls = NonNullable<Body<'/api/v1/nodes', 'post'>['tls']>;
+type Ssh = NonNullable<Body<'/api/v1/nodes', 'post'>['ssh']>;
 type Placement = Json<'/api/v1/nodes/placement', 'get'>['placement'];
 
 /** As the server takes them (src/modules/cluster/validate.ts): a bigger file is not a PEM file of a client. */
 const MAX_PEM = 64 * 1024;
+
+/** What a file must hold, in words for a message, and the line it holds it after. */
+interface PemSpec {
+  what: string;
+  pem: RegExp;
+}
 
 /** What each TLS file is, where Docker's convention (DOCKER_CERT_PATH) keeps it, and what it must hold. */
 const TLS_FILES = {
@@ -23,6 +30,26 @@ const TLS_FILES = {
   key: { file: 'key.pem', what: 'the client certificate’s private key', pem: /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/ },
 } as const;
 type TlsPart = keyof typeof TLS_FILES;
+
+const SSH_KEY: PemSpec = {
+  what: 'Marina’s SSH private key',
+  pem: /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/,
+};
+
+/** `SHA256:` and 43 characters of base64, as `ssh-keygen -lf` prints it (src/adapters/ssh/fingerprint.ts). */
+const HOST_KEY = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const HOST_KEY_HOW = 'as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host';
+
+const TLS_OPTIONS = ['tlsDir', 'ca', 'cert', 'key'] as const;
+const SSH_OPTIONS = ['sshKey', 'hostKey'] as const;
+/** `tlsDir` → `--tls-dir`. */
+const flag = (option: string) => `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** `--ca, --cert and --key`. */
+const flags = (options: readonly string[]) =>
+  options
+    .map(flag)
+    .join(', ')
+    .replace(/, ([^,]*)$/, ' and $1');
 
 const reasonOf = (error: unknown): string => {
   const code = (error as NodeJS.ErrnoException).code;
@@ -33,8 +60,7 @@ const reasonOf = (error: unknown): string => {
 };
 
 /** One PEM file, checked for its shape; its text is never part of a message (the key least of all). */
-async function pemFile(part: TlsPart, path: string, option: string): Promise<string> {
-  const { what, pem } = TLS_FILES[part];
+async function pemFile({ what, pem }: PemSpec, path: string, option: string): Promise<string> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
@@ -87,10 +113,94 @@ export async function readTls(opts: TlsOptions): Promise<Tls> {
   }
   const part = (name: TlsPart) => {
     const own = opts[name];
-    if (own !== undefined) return pemFile(name, own, `--${name}`);
-    return pemFile(name, join(opts.tlsDir ?? '', TLS_FILES[name].file), '--tls-dir');
+    if (own !== undefined) return pemFile(TLS_FILES[name], own, `--${name}`);
+    return pemFile(TLS_FILES[name], join(opts.tlsDir ?? '', TLS_FILES[name].file), '--tls-dir');
   };
   return { ca: await part('ca'), cert: await part('cert'), key: await part('key') };
+}
+
+export interface SshOptions {
+  sshKey?: string;
+  hostKey?: string;
+}
+
+/**
+ * An OpenSSH key (`openssh-key-v1`) says in its first bytes whether a passphrase protects it, where
+ * Marina could not use it: no marker in the text says so, unlike an encrypted PEM key.
+ */
+function encryptedOpenSshKey(text: string): boolean {
+  const body = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text)?.[1];
+  if (!body) return /Proc-Type: 4,ENCRYPTED|BEGIN ENCRYPTED PRIVATE KEY/.test(text);
+  const bytes = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  const magic = 'openssh-key-v1\0';
+  if (bytes.toString('latin1', 0, magic.length) !== magic || bytes.length < magic.length + 4) return false;
+  const length = bytes.readUInt32BE(magic.length);
+  return bytes.toString('latin1', magic.length + 4, magic.length + 4 + length) !== 'none';
+}
+
+/**
+ * The SSH material: the private key Marina signs in with (`--ssh-key`, a file), and the host key's
+ * fingerprint it pins (`--host-key`). Both are checked here, before Marina is asked anything.
+ */
+export async function readSsh(opts: SshOptions): Promise<Ssh> {
+  const missing = SSH_OPTIONS.filter((option) => opts[option] === undefined);
+  if (missing.length > 0)
+    throw new CliUsageError(
+      `An ssh:// engine needs --ssh-key (Marina’s private key, a file) and --host-key (the host key’s fingerprint, SHA256:…): ${flags(missing)} ${missing.length === 1 ? 'is' : 'are'} missing.`,
+    );
+  const hostKeyFingerprint = (opts.hostKey ?? '').trim();
+  if (!HOST_KEY.test(hostKeyFingerprint))
+    throw new CliUsageError(`--host-key: "${hostKeyFingerprint}" is not a fingerprint: give SHA256:… ${HOST_KEY_HOW}.`);
+  const path = opts.sshKey ?? '';
+  let privateKey: string;
+  try {
+    privateKey = await pemFile(SSH_KEY, path, '--ssh-key');
+  } catch (error) {
+    // The public half is the usual mix-up (id_ed25519.pub for id_ed25519).
+    const text = await readFile(path, 'utf8').catch(() => '');
+    if (/^(ssh-|ecdsa-|sk-)\S+ AAAA/.test(text.trim()))
+      throw new CliUsageError(`--ssh-key: ${path} is a public key: give the private one (without .pub).`);
+    throw error;
+  }
+  if (encryptedOpenSshKey(privateKey))
+    throw new CliUsageError(
+      `--ssh-key: ${path} is protected by a passphrase, which Marina cannot type: give a key without one, kept for Marina alone.`,
+    );
+  return { privateKey, hostKeyFingerprint };
+}
+
+/**
+ * What goes with `--docker-host`: the TLS files for tcp://, the SSH key and host key for ssh://.
+ * The options of the other way are refused rather than ignored.
+ */
+export async function readAccess(
+  dockerHost: string,
+  opts: TlsOptions & SshOptions,
+): Promise<{ tls: Tls } | { ssh: Ssh }> {
+  const tlsGiven = TLS_OPTIONS.filter((option) => opts[option] !== undefined);
+  const sshGiven = SSH_OPTIONS.filter((option) => opts[option] !== undefined);
+  if (tlsGiven.length > 0 && sshGiven.length > 0)
+    throw new CliUsageError(
+      `TLS options (${flags(tlsGiven)}) and SSH options (${flags(sshGiven)}) do not go together: TLS files (--tls-dir, or --ca, --cert and --key) are for a tcp:// engine, --ssh-key and --host-key for an ssh:// one.`,
+    );
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(dockerHost.trim())?.[1]?.toLowerCase();
+  if (scheme === 'ssh') {
+    if (tlsGiven.length > 0)
+      throw new CliUsageError(
+        `An ssh:// engine takes --ssh-key and --host-key, not ${flags(tlsGiven)} (TLS files are for tcp://<address>:2376).`,
+      );
+    return { ssh: await readSsh(opts) };
+  }
+  if (scheme === 'tcp') {
+    if (sshGiven.length > 0)
+      throw new CliUsageError(
+        `A tcp:// engine takes TLS files (--tls-dir, or --ca, --cert and --key), not ${flags(sshGiven)}: over SSH, the address is ssh://<user>@<address>.`,
+      );
+    return { tls: await readTls(opts) };
+  }
+  throw new CliUsageError(
+    `--docker-host: "${dockerHost}" is not an engine address: use tcp://<address>:2376 (with --tls-dir) or ssh://<user>@<address> (with --ssh-key and --host-key).`,
+  );
 }
 
 /** Plan slugs, comma separated, repeatable. */
@@ -167,7 +277,7 @@ function printNode(node: Node): void {
   console.log(`${node.name} (${node.dockerHost}): ${parts.join(', ')}`);
 }
 
-interface AddOptions extends TlsOptions {
+interface AddOptions extends TlsOptions, SshOptions {
   dockerHost: string;
   role?: 'manager' | 'worker';
   address?: string;
@@ -200,13 +310,24 @@ export function registerNodeCommands(program: Command, client: () => Promise<Mar
   nodes
     .command('add <name>')
     .description(
-      'add a host whose Docker engine listens on TCP with mutual TLS: the first becomes the Swarm manager, the others join',
+      'add a host whose Docker engine listens on TCP with mutual TLS or is reached over SSH: the first becomes the Swarm manager, the others join',
     )
-    .requiredOption('--docker-host <url>', 'its engine, tcp://<address>:2376')
+    .requiredOption(
+      '--docker-host <url>',
+      'its engine: tcp://<address>:2376 (mutual TLS) or ssh://<user>@<address>[:<port>] (a user allowed to run docker)',
+    )
+    .optionsGroup('For tcp:// (mutual TLS):')
     .option('--tls-dir <dir>', "a folder with ca.pem, cert.pem and key.pem (as Docker's DOCKER_CERT_PATH)")
     .option('--ca <file>', 'the CA certificate (PEM) that signed the engine’s (instead of <dir>/ca.pem)')
     .option('--cert <file>', 'the client certificate (PEM) (instead of <dir>/cert.pem)')
     .option('--key <file>', 'the client certificate’s private key (PEM) (instead of <dir>/key.pem)')
+    .optionsGroup('For ssh://:')
+    .option(
+      '--ssh-key <file>',
+      'Marina’s private key, without a passphrase (its public half in the user’s authorized_keys)',
+    )
+    .option('--host-key <fingerprint>', `the host key’s fingerprint, SHA256:…, ${HOST_KEY_HOW}`)
+    .optionsGroup('Options:')
     .addOption(
       new Option('--role <role>', 'manager or worker (default: worker; the first node is the manager)').choices([
         'manager',
@@ -216,16 +337,26 @@ export function registerNodeCommands(program: Command, client: () => Promise<Mar
     .option('--address <address>', "its address in the cluster (default: the engine's)")
     .option('--dedicated-to <plans>', 'keep it for these plans (slugs, comma separated)', plans)
     .option('--json', 'print JSON for scripts')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  marina nodes add node1 --docker-host tcp://10.0.0.11:2376 --tls-dir ./certs',
+        '  marina nodes add node2 --docker-host ssh://marina@10.0.0.12 --ssh-key ./marina_key \\',
+        '    --host-key SHA256:…   # ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host',
+      ].join('\n'),
+    )
     .action(async (name: string, opts: AddOptions) => {
       // The files are read and checked before Marina is asked anything.
-      const tls = await readTls(opts);
+      const access = await readAccess(opts.dockerHost, opts);
       const c = await client();
       const { node } = await c.call(
         c.api.POST('/api/v1/nodes', {
           body: {
             name,
             dockerHost: opts.dockerHost,
-            tls,
+            ...access,
             address: opts.address,
             role: opts.role,
             dedicatedTo: opts.dedicatedTo,

@@ -19,7 +19,7 @@ export interface HostsTable {
   role: ColumnType<HostRole, HostRole | undefined, HostRole>;
   /** The node's address in the cluster (Swarm's advertise address). */
   address: string | null;
-  /** Sealed JSON of the client's TLS material ({ ca, cert, key }). */
+  /** Sealed JSON of how Marina reaches the engine: TLS ({ ca, cert, key }) or SSH ({ privateKey, hostKeyFingerprint }). */
   tls: string | null;
   swarm_node_id: string | null;
   node_state: NodeState | null;

@@ -4,8 +4,8 @@ import type { ErrorEntry } from './errors.js';
 export const clusterErrors = {
   MARINA_E_NODE_UNREACHABLE: {
     status: 503,
-    message: 'The host’s Docker engine cannot be reached over mutual TLS.',
-    hint: 'Check that the engine listens on the address given (dockerd -H tcp://0.0.0.0:2376 --tlsverify …), that a firewall lets Marina through, and that its certificates are the ones given.',
+    message: 'The host’s Docker engine cannot be reached over mutual TLS or SSH.',
+    hint: 'Check that the engine listens on the address given (dockerd -H tcp://0.0.0.0:2376 --tlsverify …) and its certificates are the ones given, or, over SSH, that the user may run docker there and the host key is the one given; and that a firewall lets Marina through.',
     group: 'platform',
   },
   MARINA_E_NODE_IN_SWARM: {

@@ -305,5 +305,14 @@ export interface RuntimeTls {
   key: string;
 }
 
-/** Makes the runtime of a host from its stored address (and TLS material for a TCP engine). */
-export type RuntimeFactory = (address: string, tls?: RuntimeTls) => Runtime;
+/** An engine over SSH: Marina's private key, and the host key's pinned fingerprint. */
+export interface RuntimeSsh {
+  privateKey: string;
+  hostKeyFingerprint: string;
+}
+
+/** How Marina proves itself to a remote engine. */
+export type RuntimeAccess = RuntimeTls | RuntimeSsh;
+
+/** Makes the runtime of a host from its stored address (and TLS or SSH material for a remote engine). */
+export type RuntimeFactory = (address: string, access?: RuntimeAccess) => Runtime;

@@ -1,6 +1,6 @@
 /**
  * Instances placed on the cluster's nodes (issue #16), on a real two-node Swarm from
- * scripts/swarm-nodes.sh and the Odoo STAND-IN: placement spreads an organization's production
+ * scripts/swarm-nodes.sh (node1's engine reached over mutual TLS, node2's over SSH) and the Odoo STAND-IN: placement spreads an organization's production
  * instances, each node gets its own managed PostgreSQL (reached by Marina through the node's engine,
  * its port open to no network), the instance answers where Marina and its proxy dial it, status
  * follows the node's events, a backup runs on the node, and deleting leaves nothing behind.
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseExists } from '../../src/adapters/postgres/admin.js';
+import { fingerprintOf } from '../../src/adapters/ssh/fingerprint.js';
 import { as } from '../helpers/app.js';
 import { removeNamespace, startDockerMarina, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 import { makeOrganizationWithAdmin, makeProject, requestInstance } from '../helpers/factories.js';
@@ -73,11 +74,21 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
       MARINA_CLUSTER_FOLLOW_S: '1',
     });
     marina.t.services.nodeFollower.start();
+    // node1 over TCP with mutual TLS, node2 over SSH: everything below runs on both kinds.
     const tls = { ca: pem('ca.pem'), cert: pem('cert.pem'), key: pem('key.pem') };
-    for (const name of ['node1', 'node2']) {
-      const added = await call('POST', '/api/v1/nodes', { name, dockerHost: line(name).url, tls });
-      expect(added.statusCode, added.body).toBe(201);
-    }
+    const first = await call('POST', '/api/v1/nodes', { name: 'node1', dockerHost: line('node1').url, tls });
+    expect(first.statusCode, first.body).toBe(201);
+    const hostKey = readFileSync(`${ENV.MARINA_SWARM_DIR}/ssh/node2_host_key.pub`, 'utf8').split(' ')[1] ?? '';
+    const ssh = {
+      privateKey: readFileSync(`${ENV.MARINA_SWARM_DIR}/ssh/id_ed25519`, 'utf8'),
+      hostKeyFingerprint: fingerprintOf(Buffer.from(hostKey, 'base64')),
+    };
+    const second = await call('POST', '/api/v1/nodes', {
+      name: 'node2',
+      dockerHost: `ssh://root@${line('node2').address}`,
+      ssh,
+    });
+    expect(second.statusCode, second.body).toBe(201);
   }, 300_000);
 
   afterAll(async () => {

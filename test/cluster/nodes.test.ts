@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { fingerprintOf } from '../../src/adapters/ssh/fingerprint.js';
 import { adminBrowser, as, type Browser, createTestApp, type TestApp } from '../helpers/app.js';
 import { makeOrganization, makeOrganizationWithAdmin } from '../helpers/factories.js';
 
@@ -32,6 +33,7 @@ const pem = (name: string) => readFileSync(`${TLS}/${name}`, 'utf8');
 interface NodeLine {
   name: string;
   socket: string;
+  address: string;
   url: string;
 }
 interface NodeJson {
@@ -67,8 +69,8 @@ describe.skipIf(!canRun)('the cluster on a real three-node Swarm', () => {
       .trim()
       .split('\n')
       .map((l) => {
-        const [name = '', socket = '', , url = ''] = l.split(' ');
-        return { name, socket, url };
+        const [name = '', socket = '', address = '', url = ''] = l.split(' ');
+        return { name, socket, address, url };
       });
     t = await createTestApp({
       MARINA_NAMESPACE: 'mtcluster',
@@ -88,9 +90,9 @@ describe.skipIf(!canRun)('the cluster on a real three-node Swarm', () => {
 
   it('refuses what is not an engine on mutual TLS, a wrong certificate, and strangers; nothing is recorded', async () => {
     const body = { name: 'node1', dockerHost: line('node1').url, tls: tls() };
-    const ssh = await call('POST', '/api/v1/nodes', { ...body, dockerHost: 'ssh://root@192.168.233.11' });
-    expect(ssh.statusCode).toBe(400);
-    expect(ssh.json().error.message).toMatch(/SSH are not supported yet/);
+    const sshWithoutKey = await call('POST', '/api/v1/nodes', { ...body, dockerHost: 'ssh://root@192.168.233.11' });
+    expect(sshWithoutKey.statusCode).toBe(400);
+    expect(sshWithoutKey.json().error.message).toMatch(/ssh:\/\/ engine takes ssh/);
     const plain = await call('POST', '/api/v1/nodes', { ...body, dockerHost: 'unix:///var/run/docker.sock' });
     expect(plain.statusCode).toBe(400);
     const notPem = await call('POST', '/api/v1/nodes', { ...body, tls: { ...tls(), key: 'hello' } });
@@ -102,6 +104,37 @@ describe.skipIf(!canRun)('the cluster on a real three-node Swarm', () => {
     });
     expect(wrong.statusCode, wrong.body).toBe(503);
     expect(wrong.json().error.code).toBe('MARINA_E_NODE_UNREACHABLE');
+
+    // Over SSH the host key is pinned: another one is refused before anything is sent, and named.
+    const hostKey = (name: string) =>
+      fingerprintOf(
+        Buffer.from(
+          readFileSync(`${ENV.MARINA_SWARM_DIR}/ssh/${name}_host_key.pub`, 'utf8').split(' ')[1] ?? '',
+          'base64',
+        ),
+      );
+    const sshBody = {
+      name: 'node1',
+      dockerHost: `ssh://root@${line('node1').address}`,
+      ssh: {
+        privateKey: readFileSync(`${ENV.MARINA_SWARM_DIR}/ssh/id_ed25519`, 'utf8'),
+        hostKeyFingerprint: hostKey('node2'),
+      },
+    };
+    const pinned = await call('POST', '/api/v1/nodes', sshBody);
+    expect(pinned.statusCode, pinned.body).toBe(503);
+    expect(pinned.json().error.message).toContain(
+      `presented the host key ${hostKey('node1')}, not ${hostKey('node2')}`,
+    );
+    const mixed = await call('POST', '/api/v1/nodes', { ...sshBody, tls: tls() });
+    expect(mixed.json().error.message).toMatch(/ssh:\/\/ engine takes ssh/);
+    const noUser = await call('POST', '/api/v1/nodes', { ...sshBody, dockerHost: `ssh://${line('node1').address}` });
+    expect(noUser.json().error.message).toMatch(/names its user/);
+    const badFingerprint = await call('POST', '/api/v1/nodes', {
+      ...sshBody,
+      ssh: { ...sshBody.ssh, hostKeyFingerprint: 'MD5:00' },
+    });
+    expect(badFingerprint.json().error.message).toMatch(/hostKeyFingerprint is SHA256/);
 
     const { admin: stranger } = await makeOrganizationWithAdmin(t, admin, { slug: 'stranger' });
     expect((await as(t, stranger)('POST', '/api/v1/nodes', body)).statusCode).toBe(403);

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeContract } from '../../src/runtime/contract.js';
 import { DockerRuntime } from '../../src/runtime/docker/runtime.js';
 import { SwarmEngine } from '../../src/runtime/docker/swarm.js';
@@ -32,6 +32,15 @@ const SERVE =
 
 let shared: { runtime: SwarmRuntime; namespace: string } | undefined;
 
+/** What `up` printed: brought up before the contract's own hook, whose minute is not enough for loading images under load. */
+let upOutput = '';
+
+beforeAll(async () => {
+  if (!canRun) return;
+  await script('down');
+  upOutput = (await script('up', '2')).stdout;
+}, 300_000);
+
 afterAll(async () => {
   if (canRun) await script('down');
 }, 120_000);
@@ -39,9 +48,7 @@ afterAll(async () => {
 if (!canRun) console.warn('swarm runtime contract: SKIPPED — needs root, dockerd and the main Docker engine');
 else
   runtimeContract('swarm (a worker node, instances as services)', async () => {
-    await script('down');
-    const { stdout } = await script('up', '2');
-    const [manager, worker] = stdout
+    const [manager, worker] = upOutput
       .trim()
       .split('\n')
       .map((line) => {

@@ -1,8 +1,10 @@
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_HOST_ID } from '../../src/modules/hosts/hosts.js';
@@ -22,7 +24,8 @@ import { makeOrganizationWithAdmin, makeProject } from '../helpers/factories.js'
  * The Nodes page (platform admins) in Chromium, on host rows written straight into `hosts`: no
  * Swarm runs here. Checked: the standalone host and the empty state, the table as the rows say,
  * a state change shown by the 5-second polling without a reload, Remove asking first, and the
- * API's refusals (a node with an instance can be neither drained nor removed) shown as they come.
+ * API's refusals (a node with an instance can be neither drained nor removed) shown as they come,
+ * and Add host over SSH sending the key and the fingerprint (to an address where nothing answers).
  * Drain, activate and remove that succeed need a real Swarm: test/cluster/nodes.test.ts covers
  * them through the API. Background work is not started, so nothing follows (and overwrites) the
  * fake nodes' state.
@@ -31,6 +34,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const IMAGE = 'marina-test/odoo-standin';
 const memory = new MemoryRuntime({ images: [IMAGE] });
 const GB = 1024 ** 3;
+const run = promisify(execFile);
 
 let t: TestApp;
 let admin: Session;
@@ -126,6 +130,68 @@ describe('the Nodes page', { timeout: 120_000 }, () => {
     const empty = page.getByTestId('nodes-empty');
     expect(await empty.textContent()).toContain('TCP with mutual TLS');
     expect(await empty.textContent()).toContain('“Cluster”');
+  });
+
+  // Before any node is in the cluster: the API then goes straight to the engine, and no manager's.
+  it('adds a host over SSH with a key and the host key’s fingerprint, and shows why the engine did not answer', async () => {
+    const keys = await mkdtemp(join(tmpdir(), 'marina-nodes-ssh-'));
+    try {
+      const keyFile = join(keys, 'marina_key');
+      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'marina', '-f', keyFile]);
+      const privateKey = await readFile(keyFile, 'utf8');
+      const fingerprint = 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8';
+
+      await openPage();
+      await page.getByTestId('node-add').click();
+      const form = page.getByRole('form', { name: 'Add a host' });
+      // TLS first, as before; SSH swaps the certificates for a key and a fingerprint.
+      expect(await form.getByRole('radio', { name: 'TCP with mutual TLS' }).isChecked()).toBe(true);
+      expect(await form.getByRole('textbox', { name: 'CA certificate' }).count()).toBe(1);
+      expect(await form.getByRole('textbox', { name: 'Private key' }).count()).toBe(0);
+      await form.getByRole('radio', { name: 'SSH', exact: true }).check();
+      for (const pem of ['CA certificate', 'Client certificate', 'Client key'])
+        expect(await form.getByRole('textbox', { name: pem }).count()).toBe(0);
+      const keyField = form.getByRole('textbox', { name: 'Private key' });
+      const fingerprintField = form.getByRole('textbox', { name: 'Host key fingerprint' });
+      expect(await form.getByLabel('Engine address').getAttribute('placeholder')).toBe('ssh://marina@10.0.0.12');
+      expect(await keyField.getAttribute('placeholder')).toBe('-----BEGIN OPENSSH PRIVATE KEY-----');
+      const hint = await form.locator(`#${await fingerprintField.getAttribute('aria-describedby')}`).textContent();
+      expect(hint).toContain('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub');
+      expect(hint).toContain('docker group');
+
+      await form.getByLabel('Name').fill('node9');
+      await form.getByLabel('Engine address').fill('ssh://root@192.0.2.7');
+      // The key from its file (no extension, as ssh-keygen names it), the fingerprint pasted.
+      await form.getByLabel('Private key file').setInputFiles(keyFile);
+      await expect.poll(() => keyField.inputValue()).toBe(privateKey);
+      await fingerprintField.fill(fingerprint);
+      await page.screenshot({ path: '/tmp/nodes-ssh.png' });
+      await page.screenshot({ path: join(screenshots, 'nodes-add-ssh.png') });
+
+      const isAdd = (url: string) => new URL(url).pathname === '/api/v1/nodes';
+      const request = page.waitForRequest((r) => isAdd(r.url()) && r.method() === 'POST');
+      // Nothing answers at 192.0.2.7: the API says so once its SSH attempts give up.
+      const response = page.waitForResponse((r) => isAdd(r.url()) && r.request().method() === 'POST', {
+        timeout: 90_000,
+      });
+      await form.getByRole('button', { name: 'Add host' }).click();
+      expect((await request).postDataJSON()).toEqual({
+        name: 'node9',
+        dockerHost: 'ssh://root@192.0.2.7',
+        ssh: { privateKey, hostKeyFingerprint: fingerprint },
+      });
+      const answer = await response;
+      const { code, message } = ((await answer.json()) as { error: { code: string; message: string } }).error;
+      expect([answer.status(), code]).toEqual([503, 'MARINA_E_NODE_UNREACHABLE']);
+      expect(message).toMatch(/^The Docker engine of node9 does not answer over SSH \(.+\)\. .*docker group/);
+      await form.getByRole('alert').filter({ hasText: message }).waitFor();
+      await page.screenshot({ path: join(screenshots, 'nodes-add-ssh-refused.png') });
+      expect(await t.db.selectFrom('hosts').select('id').where('id', '=', 'node9').executeTakeFirst()).toBeUndefined();
+      await form.getByRole('button', { name: 'Cancel' }).click();
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await rm(keys, { recursive: true, force: true });
+    }
   });
 
   it('lists the nodes as their rows say, and follows a change without a reload', async () => {

@@ -19,7 +19,7 @@ const SCRIPT = new URL('../../scripts/swarm-nodes.sh', import.meta.url).pathname
 const ENV = {
   MARINA_SWARM_DIR: '/var/lib/marina-odoo-cluster-test',
   MARINA_SWARM_PREFIX: 'marina-oc',
-  MARINA_SWARM_SUBNET: '192.168.236',
+  MARINA_SWARM_SUBNET: '192.168.237',
   MARINA_SWARM_IMAGES: `${TEST_IMAGES.runtime} ${TEST_IMAGES.postgres}`,
 };
 const source = odooSource();

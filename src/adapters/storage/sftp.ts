@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import { fingerprintOf } from '../ssh/fingerprint.js';
 import { networkFailure } from './network-errors.js';
 import { SftpReader, SftpWriter } from './sftp-streams.js';
 import { type PutOptions, type RemoteStore, type SftpSecrets, type SftpSettings, StorageError } from './types.js';
@@ -21,10 +21,7 @@ export interface SftpStoreOptions {
   allowUnpinned?: boolean;
 }
 
-/** `SHA256:<base64 without padding>` of the raw host key blob: what `ssh-keygen -lf` prints. */
-export function fingerprintOf(hostKey: Buffer): string {
-  return `SHA256:${createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '')}`;
-}
+export { fingerprintOf };
 
 /** Any SSH server with SFTP. Call `connect()` first; the host key is pinned by fingerprint. */
 export class SftpStore implements RemoteStore {

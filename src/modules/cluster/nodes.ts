@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { presentedHostKey } from '../../adapters/ssh/fingerprint.js';
 import type { Db } from '../../db/database.js';
 import type { Host } from '../../db/schema.js';
 import { requirePlatformAdmin } from '../../platform/access.js';
@@ -8,16 +9,16 @@ import type { Actor, RequestContext } from '../../platform/context.js';
 import { fail, MarinaError, notFound } from '../../platform/errors.js';
 import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { SwarmEngine } from '../../runtime/docker/swarm.js';
-import type { RuntimeTls } from '../../runtime/port.js';
+import type { RuntimeAccess, RuntimeSsh } from '../../runtime/port.js';
 import { type HostService, hostTlsAt, openHostTls } from '../hosts/hosts.js';
 import type { PlacementResult } from './placement.js';
 import {
   type AddHostInput,
   advertiseAddress,
+  requireAccess,
   requireDedicatedTo,
   requireEngineUrl,
   requireNodeName,
-  requireTls,
 } from './validate.js';
 import { listNodes, type NodeView, nodeView, previewPlacement } from './views.js';
 
@@ -26,7 +27,7 @@ export const LABEL_HOST = 'io.marina.host';
 const MAX_MANAGERS = 3;
 
 /** How the Swarm operations of an engine are reached (a test may shorten the timeouts). */
-export type SwarmFactory = (dockerHost: string, tls?: RuntimeTls) => SwarmEngine;
+export type SwarmFactory = (dockerHost: string, access?: RuntimeAccess) => SwarmEngine;
 
 export interface NodeServiceDeps {
   db: Db;
@@ -40,11 +41,31 @@ export interface NodeServiceDeps {
   swarm?: SwarmFactory;
 }
 
-const unreachable = (name: string, error: unknown): MarinaError =>
-  new MarinaError(
+/** Why an engine does not answer, in words that say what to fix; over SSH, which host key it showed. */
+async function unreachable(
+  name: string,
+  engine: { host: string; port: number; kind: 'tls' | 'ssh' },
+  access: RuntimeAccess,
+  error: unknown,
+): Promise<MarinaError> {
+  const reason = (error as { code?: string }).code ?? (error as Error).message;
+  if (engine.kind === 'tls')
+    return new MarinaError(
+      'MARINA_E_NODE_UNREACHABLE',
+      `The Docker engine of ${name} does not answer over mutual TLS (${reason}).`,
+    );
+  const presented = await presentedHostKey(engine.host, engine.port);
+  const expected = (access as RuntimeSsh).hostKeyFingerprint;
+  if (presented && presented !== expected)
+    return new MarinaError(
+      'MARINA_E_NODE_UNREACHABLE',
+      `${name} presented the host key ${presented}, not ${expected}: check the fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). Nothing was sent to it.`,
+    );
+  return new MarinaError(
     'MARINA_E_NODE_UNREACHABLE',
-    `The Docker engine of ${name} does not answer over mutual TLS (${(error as { code?: string }).code ?? (error as Error).message}).`,
+    `The Docker engine of ${name} does not answer over SSH (${reason}). The user must be allowed in with this key and reach the engine (docker group), and the host must have the docker command.`,
   );
+}
 
 /**
  * Hosts added to the cluster: the first becomes the Swarm's manager, the others join it. The rows
@@ -88,7 +109,7 @@ export class NodeService {
     requirePlatformAdmin(ctx.actor);
     const id = requireNodeName(input.name);
     const engineUrl = requireEngineUrl(input.dockerHost);
-    const tls = requireTls(input.tls);
+    const tls = requireAccess(engineUrl.kind, input);
     const dedicatedTo = requireDedicatedTo(input.dedicatedTo);
     const address = await advertiseAddress(input.address, engineUrl.host);
     const hosts = await this.clusterHosts();
@@ -105,8 +126,8 @@ export class NodeService {
     if (existing) fail('MARINA_E_CONFLICT', `A host named ${id} or at ${input.dockerHost} is known already.`);
 
     const engine = this.swarm(input.dockerHost, tls);
-    const before = await engine.membership().catch((error: unknown) => {
-      throw unreachable(id, error);
+    const before = await engine.membership().catch(async (error: unknown) => {
+      throw await unreachable(id, engineUrl, tls, error);
     });
     if (before.localNodeState !== 'inactive')
       fail('MARINA_E_NODE_IN_SWARM', `The engine of ${id} is in a swarm already (${before.localNodeState}).`);

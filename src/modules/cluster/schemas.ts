@@ -42,7 +42,16 @@ export const AddNodeBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 40 }),
     dockerHost: Type.String({ minLength: 1, maxLength: 300 }),
-    tls: Type.Object({ ca: Pem, cert: Pem, key: Pem }, { additionalProperties: false }),
+    tls: Type.Optional(Type.Object({ ca: Pem, cert: Pem, key: Pem }, { additionalProperties: false })),
+    ssh: Type.Optional(
+      Type.Object(
+        {
+          privateKey: Pem,
+          hostKeyFingerprint: Type.String({ minLength: 1, maxLength: 100, description: 'SHA256:… (ssh-keygen -lf)' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     address: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
     role: Type.Optional(Type.Union([Type.Literal('manager'), Type.Literal('worker')])),
     dedicatedTo: Type.Optional(Type.Array(Type.String({ maxLength: 63 }), { maxItems: 20 })),

@@ -1,14 +1,18 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { HOST_KEY_FINGERPRINT } from '../../adapters/ssh/fingerprint.js';
 import { fail } from '../../platform/errors.js';
-import type { RuntimeTls } from '../../runtime/port.js';
+import type { RuntimeAccess, RuntimeSsh, RuntimeTls } from '../../runtime/port.js';
 
 /** What a platform admin gives to add a host. */
 export interface AddHostInput {
   name: string;
-  /** `tcp://<address>:<port>` of an engine that requires mutual TLS. */
+  /** `tcp://<address>:<port>` of an engine that requires mutual TLS, or `ssh://<user>@<address>[:port]`. */
   dockerHost: string;
-  tls: RuntimeTls;
+  /** For `tcp://`. */
+  tls?: RuntimeTls;
+  /** For `ssh://`. */
+  ssh?: RuntimeSsh;
   /** The node's address for the Swarm (where other nodes reach it); default: the engine's address. */
   address?: string;
   role?: 'manager' | 'worker';
@@ -31,25 +35,56 @@ export function requireNodeName(name: string): string {
   return name;
 }
 
-/** Only TCP with mutual TLS: a plain TCP engine is root on the host for anyone who reaches the port. */
-export function requireEngineUrl(dockerHost: string): { host: string; port: number } {
-  if (dockerHost.startsWith('ssh://'))
-    invalid(
-      'Engines over SSH are not supported yet: expose the engine on TCP with mutual TLS (dockerd --tlsverify) and give its certificates.',
-    );
+/**
+ * TCP with mutual TLS, or SSH: a plain TCP engine is root on the host for anyone who reaches the
+ * port, and a socket is this machine's own engine.
+ */
+export function requireEngineUrl(dockerHost: string): { host: string; port: number; kind: 'tls' | 'ssh' } {
   let url: URL;
   try {
     url = new URL(dockerHost);
   } catch {
-    return invalid(`"${dockerHost}" is not an address: use tcp://<address>:2376.`);
+    return invalid(`"${dockerHost}" is not an address: use tcp://<address>:2376 or ssh://<user>@<address>.`);
   }
-  if (url.protocol !== 'tcp:' || url.pathname !== '' || url.username || url.search)
-    invalid(`"${dockerHost}" is not an engine address: use tcp://<address>:<port> (mutual TLS).`);
+  const ssh = url.protocol === 'ssh:';
+  if ((url.protocol !== 'tcp:' && !ssh) || url.pathname !== '' || url.search || url.hash || url.password)
+    invalid(
+      `"${dockerHost}" is not an engine address: use tcp://<address>:<port> (mutual TLS) or ssh://<user>@<address>[:<port>].`,
+    );
+  if (ssh && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(url.username))
+    invalid('An SSH address names its user: ssh://<user>@<address> (letters, digits, _ . and -).');
+  if (!ssh && url.username) invalid(`"${dockerHost}" is not an engine address: a TCP address has no user.`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (!isIP(host) && !HOSTNAME.test(host)) invalid(`"${host}" is neither an IP address nor a host name.`);
-  const port = Number(url.port || 2376);
+  const port = Number(url.port || (ssh ? 22 : 2376));
   if (!Number.isInteger(port) || port < 1 || port > 65_535) invalid('The port is 1 to 65535.');
-  return { host, port };
+  return { host, port, kind: ssh ? 'ssh' : 'tls' };
+}
+
+/** The material that goes with the address: certificates for TCP, a key and a pinned host key for SSH. */
+export function requireAccess(kind: 'tls' | 'ssh', input: Pick<AddHostInput, 'tls' | 'ssh'>): RuntimeAccess {
+  if (kind === 'tls') {
+    if (input.ssh) invalid('A tcp:// engine takes tls (certificates), not ssh.');
+    if (!input.tls) return invalid('A tcp:// engine needs tls: the CA, Marina’s client certificate and its key.');
+    return requireTls(input.tls);
+  }
+  if (input.tls) invalid('An ssh:// engine takes ssh (a private key and the host key’s fingerprint), not tls.');
+  if (!input.ssh) return invalid('An ssh:// engine needs ssh: a private key and the host key’s fingerprint.');
+  return requireSsh(input.ssh);
+}
+
+export function requireSsh(ssh: RuntimeSsh): RuntimeSsh {
+  if (typeof ssh.privateKey !== 'string' || ssh.privateKey.length > MAX_PEM)
+    invalid('ssh.privateKey is missing or longer than 64 KB.');
+  if (!PEM_KEY.test(ssh.privateKey.trim()))
+    invalid('ssh.privateKey is not a private key (-----BEGIN OPENSSH PRIVATE KEY----- …), or it is encrypted.');
+  if (/ENCRYPTED|Proc-Type: 4,ENCRYPTED/.test(ssh.privateKey))
+    invalid('ssh.privateKey is encrypted: give a key without a passphrase, kept for Marina alone.');
+  if (typeof ssh.hostKeyFingerprint !== 'string' || !HOST_KEY_FINGERPRINT.test(ssh.hostKeyFingerprint))
+    invalid(
+      'ssh.hostKeyFingerprint is SHA256:… as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host.',
+    );
+  return { privateKey: ssh.privateKey, hostKeyFingerprint: ssh.hostKeyFingerprint };
 }
 
 export function requireTls(tls: RuntimeTls): RuntimeTls {

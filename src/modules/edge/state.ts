@@ -8,6 +8,7 @@ import { LOCAL_HOST_ID } from '../hosts/hosts.js';
 import { ODOO_GEVENT_PORT, ODOO_HTTP_PORT } from '../instances/odoo-container.js';
 import type { EdgeInstanceState, EdgeState } from './caddy-config.js';
 import { odooLabel } from './odoo-addresses.js';
+import { ROUTED_NODE_ROLES } from './route-table.js';
 import { servedWildcard } from './wildcard/store.js';
 
 export interface EdgeStateDeps {
@@ -121,7 +122,7 @@ export class EdgeStateReader {
     const hosts = await this.deps.db
       .selectFrom('hosts')
       .select(['id', 'address'])
-      .where('role', 'in', ['manager', 'worker', 'leaving'])
+      .where('role', 'in', ROUTED_NODE_ROLES)
       .where('address', 'is not', null)
       .execute();
     return new Map(hosts.map((h) => [h.id, h.address ?? '']));

@@ -10,7 +10,7 @@ import type { SecretBox } from '../../platform/secrets/secret-box.js';
 import { DockerRuntime } from '../../runtime/docker/runtime.js';
 import { SwarmEngine } from '../../runtime/docker/swarm.js';
 import { connectRuntime } from '../../runtime/index.js';
-import type { Runtime, RuntimeFactory, RuntimeTls } from '../../runtime/port.js';
+import type { Runtime, RuntimeAccess, RuntimeFactory } from '../../runtime/port.js';
 import { SwarmRuntime } from '../../runtime/swarm/runtime.js';
 import type { Host as HostSchema } from './schemas.js';
 
@@ -58,11 +58,14 @@ export interface HostServiceDeps {
 /** Where a host's TLS material is sealed: bound to its row, so it cannot be moved to another. */
 export const hostTlsAt = (id: string) => ({ table: 'hosts', column: 'tls', row: id });
 
-/** A cluster host's TLS material, opened; undefined for an engine reached without TLS (the local socket). */
-export function openHostTls(host: Host, box: SecretBox | undefined): RuntimeTls | undefined {
+/**
+ * A cluster host's access material (TLS certificates, or an SSH key and pinned host key), opened;
+ * undefined for the engine reached through its socket (the local one).
+ */
+export function openHostTls(host: Host, box: SecretBox | undefined): RuntimeAccess | undefined {
   if (!host.tls) return undefined;
   if (!box) throw new Error(`host ${host.id} has TLS material but no secret box was given to open it`);
-  return JSON.parse(box.open(host.tls, hostTlsAt(host.id))) as RuntimeTls;
+  return JSON.parse(box.open(host.tls, hostTlsAt(host.id))) as RuntimeAccess;
 }
 
 /** Docker engines Marina places instances on. The local engine is registered at start-up. */

@@ -17,7 +17,7 @@ import { DockerNetworks } from './networks.js';
 import { firstFileOfTar } from './tar-file.js';
 
 export { LABEL_ID, LABEL_KIND, LABEL_MANAGED, LABEL_NAMESPACE, type RunResult } from '../port.js';
-export type { EngineLocation, EngineTls } from './location.js';
+export type { EngineAccess, EngineLocation, EngineSsh, EngineTls } from './location.js';
 /** The port's names for what Docker calls container events and states. */
 export type ContainerEvent = RuntimeEvent;
 export type ContainerState = WorkloadState;

@@ -19,7 +19,7 @@ import type {
   WorkloadState,
   WorkloadStats,
 } from '../port.js';
-import { DockerEngine, type EngineTls, isNotFound } from './engine.js';
+import { DockerEngine, type EngineAccess, isNotFound } from './engine.js';
 import { containerLogLines } from './logs.js';
 import {
   databaseServerContainerSpec,
@@ -35,7 +35,7 @@ import { ExecTunnel } from './tcp-tunnel.js';
 export class DockerRuntime implements Runtime {
   readonly engine: DockerEngine;
 
-  constructor(dockerHost: string, tls?: EngineTls) {
+  constructor(dockerHost: string, tls?: EngineAccess) {
     this.engine = new DockerEngine({ dockerHost, tls });
   }
 

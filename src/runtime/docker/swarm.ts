@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { type EngineTls, parseDockerHost } from './location.js';
+import { type EngineAccess, parseDockerHost } from './location.js';
 
 /** What an engine says of its own place in a Swarm. */
 export interface SwarmMembership {
@@ -47,7 +47,7 @@ export const SWARM_PORT = 2377;
 export class SwarmEngine {
   readonly docker: Docker;
 
-  constructor(dockerHost: string, tls?: EngineTls, timeoutMs = 15_000) {
+  constructor(dockerHost: string, tls?: EngineAccess, timeoutMs = 15_000) {
     this.docker = new Docker({ ...parseDockerHost(dockerHost, tls), timeout: timeoutMs });
   }
 

@@ -2,7 +2,13 @@ import type { ReactNode } from 'react';
 import { Field } from './Field';
 import '../styles/pem-field.css';
 
-/** A PEM text (a certificate or a key): pasted, or read from the file the person picks. */
+/** The files a certificate or a key in PEM form usually comes in. */
+const PEM_FILES = '.pem,.crt,.cer,.key,text/plain';
+
+/**
+ * A PEM text (a certificate, a key, an OpenSSH private key): pasted, or read from the file the
+ * person picks.
+ */
 export function PemField({
   label,
   hint,
@@ -11,15 +17,18 @@ export function PemField({
   onChange,
   error,
   rows = 6,
+  anyFile = false,
 }: {
   label: string;
   hint: ReactNode;
-  /** What the text begins with after "-----BEGIN ": CERTIFICATE, PRIVATE KEY. */
+  /** What the text begins with after "-----BEGIN ": CERTIFICATE, PRIVATE KEY, OPENSSH PRIVATE KEY. */
   marker: string;
   value: string;
   onChange(value: string): void;
   error?: string | undefined;
   rows?: number;
+  /** Offer every file, not only *.pem and the like: an SSH key is `id_ed25519`, without an extension. */
+  anyFile?: boolean;
 }) {
   async function read(file: File | undefined) {
     if (file) onChange(await file.text());
@@ -41,7 +50,7 @@ export function PemField({
           <input
             type="file"
             aria-label={`${label} file`}
-            accept=".pem,.crt,.cer,.key,text/plain"
+            accept={anyFile ? undefined : PEM_FILES}
             onChange={(e) => void read(e.target.files?.[0])}
           />
         </div>

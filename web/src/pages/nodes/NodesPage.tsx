@@ -207,8 +207,9 @@ function Nodes() {
         {nodes.data && inCluster.length === 0 ? (
           <div data-testid="nodes-empty">
             <EmptyState title="No host in the cluster yet">
-              To add one, expose its Docker engine on TCP with mutual TLS (dockerd --tlsverify) and give its address and
-              certificates under Add host; the README's “Cluster” section shows the steps.
+              To add one, expose its Docker engine on TCP with mutual TLS (dockerd --tlsverify), or let Marina in over
+              SSH as a user of the docker group, and give its address and certificates or key under Add host; the
+              README's “Cluster” section shows the steps.
             </EmptyState>
           </div>
         ) : null}
@@ -225,8 +226,8 @@ function Nodes() {
             await refresh();
           }}
         >
-          {removing.name} leaves the Swarm and Marina forgets it and its certificates. A node with instances cannot be
-          removed: delete them first.
+          {removing.name} leaves the Swarm and Marina forgets it and its certificates or key. A node with instances
+          cannot be removed: delete them first.
         </ConfirmDialog>
       ) : null}
     </>
