@@ -5,69 +5,39 @@
  * its port open to no network), the instance answers where Marina and its proxy dial it, status
  * follows the node's events, a backup runs on the node, and deleting leaves nothing behind.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseExists } from '../../src/adapters/postgres/admin.js';
-import { fingerprintOf } from '../../src/adapters/ssh/fingerprint.js';
 import { as } from '../helpers/app.js';
 import { removeNamespace, startDockerMarina, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 import { makeOrganizationWithAdmin, makeProject, requestInstance } from '../helpers/factories.js';
 import { followJob } from '../helpers/jobs.js';
+import { canRunSwarmNodes as canRun, type SwarmNodeLine, swarmNodes } from '../helpers/swarm-nodes.js';
+import { until as poll } from '../images-test-support.js';
 
-const run = promisify(execFile);
-const SCRIPT = new URL('../../scripts/swarm-nodes.sh', import.meta.url).pathname;
 // Apart from the other swarm test files' nodes, so that they can run at once.
-const ENV = {
+const nodes = swarmNodes({
   MARINA_SWARM_DIR: '/var/lib/marina-instances-test',
   MARINA_SWARM_PREFIX: 'marina-in',
   MARINA_SWARM_SUBNET: '192.168.235',
   MARINA_SWARM_IMAGES: `${TEST_IMAGES.standin} ${TEST_IMAGES.postgres}`,
-};
-const TLS = `${ENV.MARINA_SWARM_DIR}/tls`;
-const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/dockerd') && existsSync('/var/run/docker.sock');
+});
 if (!canRun) console.warn('instances on nodes: SKIPPED — needs root, dockerd and the main Docker engine');
 
-const script = (...args: string[]) => run('bash', [SCRIPT, ...args], { env: { ...process.env, ...ENV } });
-const pem = (name: string) => readFileSync(`${TLS}/${name}`, 'utf8');
-
-interface NodeLine {
-  name: string;
-  socket: string;
-  address: string;
-  url: string;
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+/** Polls until `check` holds (a value, or true). */
+const until = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> =>
+  poll(what, timeoutMs, async () => (await check()) || undefined);
 
 describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
   const namespace = testNamespace();
-  let lines: NodeLine[] = [];
+  let lines: SwarmNodeLine[] = [];
   let marina: Awaited<ReturnType<typeof startDockerMarina>>;
   const call = (...args: Parameters<ReturnType<typeof as>>) => as(marina.t, marina.admin)(...args);
-  const line = (name: string) => lines.find((l) => l.name === name) as NodeLine;
+  const line = (name: string) => lines.find((l) => l.name === name) as SwarmNodeLine;
   const engineOf = (name: string) => new Docker({ socketPath: line(name).socket });
 
   beforeAll(async () => {
-    await script('down');
-    const { stdout } = await script('up', '2');
-    lines = stdout
-      .trim()
-      .split('\n')
-      .map((l) => {
-        const [name = '', socket = '', address = '', url = ''] = l.split(' ');
-        return { name, socket, address, url };
-      });
+    lines = await nodes.up(2);
     marina = await startDockerMarina(namespace, {
       MARINA_ODOO_17_IMAGE: TEST_IMAGES.standin,
       MARINA_CLUSTER_HEARTBEAT_S: '1',
@@ -75,18 +45,16 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
     });
     marina.t.services.nodeFollower.start();
     // node1 over TCP with mutual TLS, node2 over SSH: everything below runs on both kinds.
-    const tls = { ca: pem('ca.pem'), cert: pem('cert.pem'), key: pem('key.pem') };
-    const first = await call('POST', '/api/v1/nodes', { name: 'node1', dockerHost: line('node1').url, tls });
+    const first = await call('POST', '/api/v1/nodes', {
+      name: 'node1',
+      dockerHost: line('node1').url,
+      tls: nodes.tls(),
+    });
     expect(first.statusCode, first.body).toBe(201);
-    const hostKey = readFileSync(`${ENV.MARINA_SWARM_DIR}/ssh/node2_host_key.pub`, 'utf8').split(' ')[1] ?? '';
-    const ssh = {
-      privateKey: readFileSync(`${ENV.MARINA_SWARM_DIR}/ssh/id_ed25519`, 'utf8'),
-      hostKeyFingerprint: fingerprintOf(Buffer.from(hostKey, 'base64')),
-    };
     const second = await call('POST', '/api/v1/nodes', {
       name: 'node2',
       dockerHost: `ssh://root@${line('node2').address}`,
-      ssh,
+      ssh: nodes.ssh('node2'),
     });
     expect(second.statusCode, second.body).toBe(201);
   }, 300_000);
@@ -95,7 +63,7 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
     await marina?.t.services.nodeFollower.stop();
     await marina?.t.close();
     await removeNamespace(namespace);
-    await script('down');
+    await nodes.script('down');
   }, 180_000);
 
   const instanceRow = (id: string) => marina.t.services.instances.row(id);
@@ -215,9 +183,8 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
 
   it('a lost node: its instance becomes unavailable, is recovered on another node from its backup, and the node’s return starts nothing twice', async () => {
     const instance = await onNode('node2');
-    const pid = readFileSync(`${ENV.MARINA_SWARM_DIR}/node2/docker.pid`, 'utf8').trim();
     const killedAt = Date.now();
-    await run('kill', ['-9', pid]);
+    await nodes.kill('node2');
     await until('node2 down', async () => (await marina.t.services.hosts.row('node2')).node_state === 'down', 60_000);
     await until('unavailable', async () => (await instanceRow(instance.id)).status === 'unavailable', 30_000);
     console.log(`cluster: node2 killed → its instance unavailable in ${Date.now() - killedAt} ms`);
@@ -247,7 +214,7 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
     await until('the login page on node1', async () => (await fetch(`${url}/web/login`).catch(() => undefined))?.ok);
 
     // The node returns: Swarm removes the old task there (its service is gone); the instance stays on node1.
-    await script('start', '2');
+    await nodes.script('start', '2');
     await until('node2 ready', async () => (await marina.t.services.hosts.row('node2')).node_state === 'ready', 60_000);
     await until(
       'no task of the instance left on node2',

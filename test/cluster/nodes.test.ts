@@ -9,9 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { fingerprintOf } from '../../src/adapters/ssh/fingerprint.js';
 import { adminBrowser, as, type Browser, createTestApp, type TestApp } from '../helpers/app.js';
 import { makeOrganization, makeOrganizationWithAdmin } from '../helpers/factories.js';
+import { swarmNodes } from '../helpers/swarm-nodes.js';
 
 const run = promisify(execFile);
 const SCRIPT = new URL('../../scripts/swarm-nodes.sh', import.meta.url).pathname;
@@ -106,20 +106,11 @@ describe.skipIf(!canRun)('the cluster on a real three-node Swarm', () => {
     expect(wrong.json().error.code).toBe('MARINA_E_NODE_UNREACHABLE');
 
     // Over SSH the host key is pinned: another one is refused before anything is sent, and named.
-    const hostKey = (name: string) =>
-      fingerprintOf(
-        Buffer.from(
-          readFileSync(`${ENV.MARINA_SWARM_DIR}/ssh/${name}_host_key.pub`, 'utf8').split(' ')[1] ?? '',
-          'base64',
-        ),
-      );
+    const { hostKey, ssh } = swarmNodes(ENV);
     const sshBody = {
       name: 'node1',
       dockerHost: `ssh://root@${line('node1').address}`,
-      ssh: {
-        privateKey: readFileSync(`${ENV.MARINA_SWARM_DIR}/ssh/id_ed25519`, 'utf8'),
-        hostKeyFingerprint: hostKey('node2'),
-      },
+      ssh: { ...ssh('node1'), hostKeyFingerprint: hostKey('node2') },
     };
     const pinned = await call('POST', '/api/v1/nodes', sshBody);
     expect(pinned.statusCode, pinned.body).toBe(503);

@@ -4,38 +4,22 @@
  * recovered on the other node from that backup; the customer logs in after each step and finds the
  * data of the backup. test/cluster/instances-on-nodes.test.ts runs the same flows on the stand-in.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as } from '../helpers/app.js';
 import { removeNamespace, startDockerMarina, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 import { followJob } from '../helpers/jobs.js';
 import { odooSource, rpcLogin } from '../helpers/odoo.js';
+import { canRunSwarmNodes as canRun, swarmNodes } from '../helpers/swarm-nodes.js';
+import { until } from '../images-test-support.js';
 import { callKw, odooSession, waitForOdoo } from './odoo-session.js';
 
-const run = promisify(execFile);
-const SCRIPT = new URL('../../scripts/swarm-nodes.sh', import.meta.url).pathname;
-const ENV = {
+const nodes = swarmNodes({
   MARINA_SWARM_DIR: '/var/lib/marina-odoo-cluster-test',
   MARINA_SWARM_PREFIX: 'marina-oc',
   MARINA_SWARM_SUBNET: '192.168.237',
   MARINA_SWARM_IMAGES: `${TEST_IMAGES.runtime} ${TEST_IMAGES.postgres}`,
-};
+});
 const source = odooSource();
-const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/dockerd') && existsSync('/var/run/docker.sock');
-const script = (...args: string[]) => run('bash', [SCRIPT, ...args], { env: { ...process.env, ...ENV } });
-const pem = (name: string) => readFileSync(`${ENV.MARINA_SWARM_DIR}/tls/${name}`, 'utf8');
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
 
 describe.skipIf(!source || !canRun)('real Odoo 17 on a two-node Swarm', () => {
   const namespace = testNamespace();
@@ -70,14 +54,9 @@ describe.skipIf(!source || !canRun)('real Odoo 17 on a two-node Swarm', () => {
   };
 
   beforeAll(async () => {
-    await script('down');
     let started = Date.now();
-    const { stdout } = await script('up', '2');
+    const urls = (await nodes.up(2)).map((node) => node.url);
     timings.nodesUp = Date.now() - started;
-    const urls = stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' ')[3] ?? '');
     marina = await startDockerMarina(namespace, {
       MARINA_ODOO_17_IMAGE: TEST_IMAGES.runtime,
       MARINA_ODOO_17_SOURCE: source ?? '',
@@ -85,9 +64,8 @@ describe.skipIf(!source || !canRun)('real Odoo 17 on a two-node Swarm', () => {
       MARINA_CLUSTER_FOLLOW_S: '1',
     });
     marina.t.services.nodeFollower.start();
-    const tls = { ca: pem('ca.pem'), cert: pem('cert.pem'), key: pem('key.pem') };
     for (const [i, name] of ['node1', 'node2'].entries()) {
-      const added = await call('POST', '/api/v1/nodes', { name, dockerHost: urls[i], tls });
+      const added = await call('POST', '/api/v1/nodes', { name, dockerHost: urls[i], tls: nodes.tls() });
       expect(added.statusCode, added.body).toBe(201);
     }
     // Instances go to node2 only; node1, the manager, must outlive the worker this test loses.
@@ -119,7 +97,7 @@ describe.skipIf(!source || !canRun)('real Odoo 17 on a two-node Swarm', () => {
     await marina?.t.services.nodeFollower.stop();
     await marina?.t.close();
     await removeNamespace(namespace);
-    await script('down');
+    await nodes.script('down');
   }, 180_000);
 
   it('runs on a node, and the customer logs in there', async () => {
@@ -153,9 +131,8 @@ describe.skipIf(!source || !canRun)('real Odoo 17 on a two-node Swarm', () => {
     const lost = 'node2';
     const other = 'node1';
     expect((await call('POST', '/api/v1/nodes/node1/activate', {})).statusCode).toBe(200);
-    const pid = readFileSync(`${ENV.MARINA_SWARM_DIR}/${lost}/docker.pid`, 'utf8').trim();
-    await run('kill', ['-9', pid]);
-    await until('unavailable', async () => (await row()).status === 'unavailable', 90_000);
+    await nodes.kill(lost);
+    await until('unavailable', 90_000, async () => ((await row()).status === 'unavailable' ? true : undefined));
     const started = Date.now();
     const recovered = await call('POST', `/api/v1/instances/${instance.id}/recover`, { confirm: instance.name });
     await jobOf(recovered, 400_000);

@@ -13,6 +13,7 @@ import { placeNewInstance } from '../cluster/place.js';
 import type { HostService } from '../hosts/hosts.js';
 import type { InstanceService } from '../instances/service.js';
 import { restoreJob } from './jobs/specs.js';
+import { instanceLabel } from './queries.js';
 
 export interface RecoveryPreview {
   instanceId: string;
@@ -48,7 +49,7 @@ export class RecoveryService {
 
   async preview(ctx: RequestContext, instanceId: string): Promise<RecoveryPreview> {
     requirePlatformAdmin(ctx.actor);
-    const instance = await this.instance(instanceId);
+    const instance = await this.deps.instances.row(instanceId);
     const host = await this.deps.hosts.row(instance.host_id);
     const backup = await this.latestBackup(instance.id);
     const refusal = this.refusal(host, instance) ?? (backup ? null : 'The instance has no completed backup.');
@@ -75,7 +76,7 @@ export class RecoveryService {
     input: { confirm?: unknown; backupId?: unknown },
   ): Promise<{ job: OperationView; hostId: string }> {
     requirePlatformAdmin(ctx.actor);
-    const instance = await this.instance(instanceId);
+    const instance = await this.deps.instances.row(instanceId);
     this.deps.instances.requireConfirmation(instance, input.confirm);
     const lost = await this.deps.hosts.row(instance.host_id);
     const refusal = this.refusal(lost, instance);
@@ -87,7 +88,7 @@ export class RecoveryService {
     const runtime = await this.deps.hosts.runtime(lost.id);
     if (runtime instanceof SwarmRuntime) await runtime.forget(instance.container_name);
 
-    const label = await this.label(instance);
+    const label = await instanceLabel(this.deps.db, instance);
     const { op, hostId } = await this.deps.db.transaction().execute(async (trx) => {
       const { hostId } = await placeNewInstance(
         trx,
@@ -180,18 +181,5 @@ export class RecoveryService {
       .orderBy('created_at', 'desc')
       .limit(1)
       .executeTakeFirst();
-  }
-
-  private async instance(id: string): Promise<Instance> {
-    return this.deps.instances.row(id);
-  }
-
-  private async label(instance: Instance): Promise<string> {
-    const project = await this.deps.db
-      .selectFrom('projects')
-      .select('name')
-      .where('id', '=', instance.project_id)
-      .executeTakeFirstOrThrow();
-    return `${project.name}/${instance.name}`;
   }
 }
