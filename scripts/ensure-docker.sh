@@ -24,10 +24,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 }
 
-# A live dockerd: a killed one whose parent is gone can linger as a zombie that pgrep still lists.
+# A live main dockerd: a killed one whose parent is gone can linger as a zombie that pgrep still
+# lists. The test cluster's engines (scripts/swarm-nodes.sh) are dockerd processes too, each with
+# its own --pidfile: they are not the engine on $SOCKET.
 dockerd_alive() {
   local pid state
   for pid in $(pgrep -x dockerd 2>/dev/null); do
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--pidfile' && continue
     state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
     [[ -n $state && $state != Z ]] && return 0
   done

@@ -39,7 +39,9 @@ export async function withClient<T>(
   const client = new pg.Client({
     ...server,
     database,
-    connectionTimeoutMillis: 5000,
+    // A tunnel is an exec made through the node's engine (TLS or SSH) before PostgreSQL's handshake
+    // starts; on a loaded node that alone can take seconds.
+    connectionTimeoutMillis: server.stream ? 30_000 : 5000,
     application_name: 'marina',
     ...(options ? { options } : {}),
   });

@@ -128,7 +128,7 @@ export class StatusTracker {
         const following = runtime.events(
           this.deps.namespace,
           (event) => {
-            this.queue = this.queue.then(() => this.onEvent(event));
+            this.queue = this.queue.then(() => this.onEvent(hostId, event));
           },
           this.abort.signal,
         );
@@ -147,13 +147,16 @@ export class StatusTracker {
     }
   }
 
-  private async onEvent(event: RuntimeEvent): Promise<void> {
+  private async onEvent(hostId: string, event: RuntimeEvent): Promise<void> {
     if (event.labels[LABEL_KIND] !== 'odoo') return;
     const id = event.labels[LABEL_ID];
     if (!id) return;
     try {
       const instance = await this.deps.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
       if (!instance || JOB_OWNED.includes(instance.status)) return;
+      // What a host does with a copy the instance left there (a node back after its instance was
+      // recovered or moved elsewhere: Swarm removes the old task) says nothing about the instance.
+      if (instance.host_id !== hostId) return;
       const change = statusFromEvent(instance.status, event);
       if (change) await this.apply(instance, change);
     } catch (error) {
