@@ -3,11 +3,13 @@
  * API throughput, audit queries, memory), provisioning, logs, backups, offsite copies, the edge under
  * change (domains, reloads), Marina's own metric series and what watching costs, and repository updates
  * (on real Odoo 17 only, with ODOO_SOURCE), Marina with 500 instances and 2,000 rows (scale), and the
- * cluster on three real Docker engines (bring-up, hosts added, a lost node seen).
+ * cluster on three real Docker engines (bring-up, hosts added, a lost node seen), and the benchmark
+ * instance moved between two nodes (real Odoo 17).
  * Bounded in time; loopback only.
  */
 import { backupsBench } from './backups.js';
 import { clusterBench } from './cluster.js';
+import { clusterMoveBench } from './cluster-move.js';
 import { edgeBench } from './edge.js';
 import { foundationBench } from './foundation.js';
 import { logsBench } from './logs.js';
@@ -33,6 +35,7 @@ const benches: Record<string, () => Promise<void>> = {
   signup: signupBench,
   scale: scaleBench,
   cluster: clusterBench,
+  'cluster-move': clusterMoveBench,
   'metrics-series': metricsSeriesBench,
   'metrics-scrape': metricsScrapeBench,
   'metrics-cost': metricsCostBench,

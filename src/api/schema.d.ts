@@ -2784,7 +2784,7 @@ export interface paths {
             parameters: {
                 query?: {
                     category?: string;
-                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.undo_restore" | "instance.expire_undo" | "instance.adopt" | "instance.recover" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "platform.remove_database_template" | "platform.warm_database_templates" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update" | "invoice.issue" | "invoice.mark_paid" | "invoice.credit" | "billing.update_settings" | "billing.set_tax_rate" | "billing.set_provider" | "billing.update_details" | "node.add" | "node.drain" | "node.activate" | "node.remove";
+                    action?: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.undo_restore" | "instance.expire_undo" | "instance.adopt" | "instance.recover" | "instance.move" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "platform.remove_database_template" | "platform.warm_database_templates" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update" | "invoice.issue" | "invoice.mark_paid" | "invoice.credit" | "billing.update_settings" | "billing.set_tax_rate" | "billing.set_provider" | "billing.update_details" | "node.add" | "node.drain" | "node.activate" | "node.remove";
                     actor?: string;
                     target?: string;
                     organization?: string;
@@ -2988,7 +2988,7 @@ export interface paths {
                                      * AuditAction
                                      * @enum {string}
                                      */
-                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.undo_restore" | "instance.expire_undo" | "instance.adopt" | "instance.recover" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "platform.remove_database_template" | "platform.warm_database_templates" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update" | "invoice.issue" | "invoice.mark_paid" | "invoice.credit" | "billing.update_settings" | "billing.set_tax_rate" | "billing.set_provider" | "billing.update_details" | "node.add" | "node.drain" | "node.activate" | "node.remove";
+                                    action: "user.create" | "user.create_admin" | "user.change_password" | "user.update_profile" | "user.disable" | "user.enable" | "user.login_failed" | "user.login_refused" | "user.link_identity" | "user.request_reset" | "user.reset_password" | "session.login" | "session.logout" | "organization.create" | "organization.set_file_repositories" | "organization.impersonate" | "organization.impersonate_end" | "member.update" | "member.remove" | "invitation.create" | "invitation.revoke" | "invitation.link" | "invitation.accept" | "invitation.accept_failed" | "token.create" | "token.revoke" | "project.create" | "instance.create" | "instance.clone" | "instance.restore" | "instance.import" | "instance.undo_restore" | "instance.expire_undo" | "instance.adopt" | "instance.recover" | "instance.move" | "instance.start" | "instance.stop" | "instance.restart" | "instance.delete" | "instance.reveal_credentials" | "instance.reset_admin_password" | "instance.update_modules" | "instance.update_code" | "instance.reconfigure_addons" | "instance.update_schedule" | "instance.apply_retention" | "instance.set_mail_server" | "instance.delete_mails" | "instance.set_protection" | "instance.resize" | "instance.send_access" | "domain.add" | "domain.verify" | "domain.remove" | "domain.make_primary" | "domain.certificate_upload" | "domain.certificate_remove" | "backup.create" | "backup.import" | "backup.delete" | "backup.pin" | "backup.unpin" | "backup.download" | "backup.download_mismatch" | "backup.retry_copy" | "destination.create" | "destination.update" | "destination.delete" | "destination.test" | "destination.pin_host_key" | "repository.create" | "repository.update" | "repository.delete" | "repository.fetch" | "settings.update" | "settings.clear" | "settings.test" | "job.cancel" | "job.retry" | "platform.apply_retention" | "platform.reseal_secrets" | "platform.remove_orphan" | "platform.remove_database_template" | "platform.warm_database_templates" | "plan.create" | "plan.update" | "plan.archive" | "subscription.create" | "subscription.change_plan" | "subscription.extend_trial" | "subscription.convert" | "subscription.suspend" | "subscription.resume" | "subscription.cancel" | "subscription.reminder" | "odoo_template.create" | "odoo_template.update" | "odoo_template.delete" | "signup.request" | "signup.verify" | "mail_template.update" | "mail_template.reset" | "oidc_provider.create" | "oidc_provider.update" | "oidc_provider.delete" | "alert_channel.create" | "alert_channel.update" | "alert_channel.delete" | "alert_channel.test" | "alert_rule.update" | "invoice.issue" | "invoice.mark_paid" | "invoice.credit" | "billing.update_settings" | "billing.set_tax_rate" | "billing.set_provider" | "billing.update_details" | "node.add" | "node.drain" | "node.activate" | "node.remove";
                                     describe: string;
                                 }[];
                             }[];
@@ -9317,6 +9317,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/instances/{id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move an instance to another cluster node (the one given, or where placement puts it): copied while it serves, then down for the switch; answers 202 with the job (platform admins; production needs "confirm": its name) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        to?: string;
+                        confirm?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Job */
+                            job: {
+                                id: string;
+                                kind: string;
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                progress: number;
+                                step: string | null;
+                                steps: {
+                                    name: string;
+                                    status: "pending" | "running" | "done" | "failed" | "skipped";
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                }[];
+                                target: {
+                                    type: string;
+                                    id: string;
+                                    label: string | null;
+                                } | null;
+                                organizationId: string | null;
+                                hostId: string | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    step: string | null;
+                                } | null;
+                                actor: {
+                                    id: string | null;
+                                    label: string;
+                                };
+                                /** Format: date-time */
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                                waitingUntil: string | null;
+                                waitingFor: string | null;
+                                retryOf: string | null;
+                                can: {
+                                    cancel: boolean;
+                                    retry: boolean;
+                                };
+                                holdsTarget: boolean;
+                            };
+                            node: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/instances/{id}/recovery": {
         parameters: {
             query?: never;
@@ -15191,7 +15319,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Drain a node: it takes no new instances (platform admins) */
+        /** Drain a node: it takes no new instances and its instances move to other nodes, one job each; Swarm drains it once it is empty (ask again then). Platform admins. */
         post: {
             parameters: {
                 query?: never;
@@ -15230,6 +15358,55 @@ export interface paths {
                                 instances: number;
                                 dedicatedTo: string[];
                             };
+                            moves: {
+                                instanceId: string;
+                                /** Job */
+                                job: {
+                                    id: string;
+                                    kind: string;
+                                    status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                    progress: number;
+                                    step: string | null;
+                                    steps: {
+                                        name: string;
+                                        status: "pending" | "running" | "done" | "failed" | "skipped";
+                                        startedAt: string | null;
+                                        finishedAt: string | null;
+                                    }[];
+                                    target: {
+                                        type: string;
+                                        id: string;
+                                        label: string | null;
+                                    } | null;
+                                    organizationId: string | null;
+                                    hostId: string | null;
+                                    result: {
+                                        [key: string]: unknown;
+                                    } | null;
+                                    error: {
+                                        code: string;
+                                        message: string;
+                                        step: string | null;
+                                    } | null;
+                                    actor: {
+                                        id: string | null;
+                                        label: string;
+                                    };
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                    waitingUntil: string | null;
+                                    waitingFor: string | null;
+                                    retryOf: string | null;
+                                    can: {
+                                        cancel: boolean;
+                                        retry: boolean;
+                                    };
+                                    holdsTarget: boolean;
+                                };
+                                to: string;
+                            }[];
                         };
                     };
                 };

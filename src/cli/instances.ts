@@ -4,6 +4,7 @@ import type { InstanceStage, Json } from './api/types.js';
 import { wholeNumber } from './args.js';
 import { CliUsageError } from './errors.js';
 import { registerInstanceCredentialCommands } from './instance-credentials.js';
+import { registerInstanceMoveCommand } from './instance-move.js';
 import { instancePages, type ListedInstance } from './instance-pages.js';
 import { registerInstanceRecoveryCommands } from './instance-recovery.js';
 import { registerInstanceUndoCommand, undoJob, undoLines } from './instance-undo.js';
@@ -229,4 +230,5 @@ export function registerInstanceCommands(program: Command, client: () => Promise
   registerInstanceCredentialCommands(instances, client);
   registerInstanceUndoCommand(instances, client);
   registerInstanceRecoveryCommands(instances, client);
+  registerInstanceMoveCommand(instances, client);
 }

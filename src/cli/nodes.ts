@@ -4,6 +4,7 @@ import { type Command, Option } from 'commander';
 import type { MarinaClient } from './api/client.js';
 import type { Body, Json } from './api/types.js';
 import { CliError, CliUsageError, exitCodes } from './errors.js';
+import { registerNodeDrainCommand } from './node-drain.js';
 import { organizationId } from './offsite/lookup.js';
 import { printJson, size, table } from './output.js';
 
@@ -368,31 +369,19 @@ export function registerNodeCommands(program: Command, client: () => Promise<Mar
       printNode(node);
     });
 
-  for (const [verb, done] of [
-    ['drain', 'is drained: it takes no new instances'],
-    ['activate', 'is active: it takes new instances again'],
-  ] as const) {
-    nodes
-      .command(`${verb} <name>`)
-      .description(
-        verb === 'drain'
-          ? 'drain a node: it takes no new instances (a node with instances cannot be drained yet)'
-          : 'let a drained node take instances again',
-      )
-      .option('--json', 'print JSON for scripts')
-      .action(async (ref: string, opts: { json?: boolean }) => {
-        const c = await client();
-        const found = await resolveNode(c, ref);
-        const params = { params: { path: { id: found.id } } };
-        const { node } = await c.call(
-          verb === 'drain'
-            ? c.api.POST('/api/v1/nodes/{id}/drain', params)
-            : c.api.POST('/api/v1/nodes/{id}/activate', params),
-        );
-        if (opts.json) return printJson(node);
-        console.log(`${node.name} ${done}.`);
-      });
-  }
+  registerNodeDrainCommand(nodes, client, resolveNode);
+
+  nodes
+    .command('activate <name>')
+    .description('let a drained node take instances again')
+    .option('--json', 'print JSON for scripts')
+    .action(async (ref: string, opts: { json?: boolean }) => {
+      const c = await client();
+      const found = await resolveNode(c, ref);
+      const { node } = await c.call(c.api.POST('/api/v1/nodes/{id}/activate', { params: { path: { id: found.id } } }));
+      if (opts.json) return printJson(node);
+      console.log(`${node.name} is active: it takes new instances again.`);
+    });
 
   nodes
     .command('rm <name>')

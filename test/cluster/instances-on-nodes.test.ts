@@ -7,12 +7,15 @@
  */
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseExists } from '../../src/adapters/postgres/admin.js';
+import { databaseExists, withClient } from '../../src/adapters/postgres/admin.js';
+import { sealedAt } from '../../src/platform/secrets/sealed-columns.js';
+import { SecretBox } from '../../src/platform/secrets/secret-box.js';
 import { as } from '../helpers/app.js';
 import { removeNamespace, startDockerMarina, TEST_IMAGES, testNamespace } from '../helpers/docker.js';
 import { makeOrganizationWithAdmin, makeProject, requestInstance } from '../helpers/factories.js';
 import { followJob } from '../helpers/jobs.js';
 import { canRunSwarmNodes as canRun, type SwarmNodeLine, swarmNodes } from '../helpers/swarm-nodes.js';
+import { inVolumes } from '../helpers/volumes.js';
 import { until as poll } from '../images-test-support.js';
 
 // Apart from the other swarm test files' nodes, so that they can run at once.
@@ -35,6 +38,9 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
   const call = (...args: Parameters<ReturnType<typeof as>>) => as(marina.t, marina.admin)(...args);
   const line = (name: string) => lines.find((l) => l.name === name) as SwarmNodeLine;
   const engineOf = (name: string) => new Docker({ socketPath: line(name).socket });
+  /** Runs a fixed script in a throwaway container of a node with a volume at /data; its output. */
+  const inVolume = (node: string, volume: string, script: string) =>
+    inVolumes(engineOf(node), { [volume]: '/data' }, script);
 
   beforeAll(async () => {
     lines = await nodes.up(2);
@@ -91,7 +97,13 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
     const project = await makeProject(call, { name: 'erp' });
     const made = [];
     for (const name of ['one', 'two']) {
-      const created = await requestInstance(call, { project: project.id, name, stage: 'production', memoryMb: 512 });
+      const created = await requestInstance(call, {
+        project: project.id,
+        name,
+        stage: 'production',
+        memoryMb: 512,
+        cpus: 0.5,
+      });
       const { job } = await followJob(marina.baseUrl, marina.headers, created.job.id, 180_000);
       expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
       made.push(await instanceRow(created.instance.id));
@@ -162,6 +174,86 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
 
     await jobOf(await call('POST', `/api/v1/instances/${instance.id}/backups`, {}));
   }, 240_000);
+
+  it('moves an instance to the other node and back while it serves: its database and files follow, the downtime is told, nothing stays behind', async () => {
+    const instance = await onNode('node1');
+    const password = SecretBox.fromPassphrase('marina test secret key').open(
+      instance.db_password,
+      sealedAt('instances', 'db_password', instance.id),
+    );
+    // As the tenant's own role, on the server of wherever the instance is now.
+    const asTenant = async (row: typeof instance) => ({
+      ...(await marina.t.services.databaseServers.connection(
+        await marina.t.services.databaseServers.get(row.database_server_id ?? ''),
+      )),
+      user: row.db_name,
+      password,
+    });
+    await withClient(await asTenant(instance), instance.db_name, (c) =>
+      c.query("create table moved_marker (note text); insert into moved_marker values ('kept')"),
+    );
+    const file = `ab/ab${'7'.repeat(38)}`;
+    await inVolume(
+      instance.host_id,
+      instance.volume_name,
+      `mkdir -p /data/filestore/${instance.db_name}/ab && echo attachment > /data/filestore/${instance.db_name}/${file}`,
+    );
+
+    for (const to of ['node2', 'node1']) {
+      const before = await instanceRow(instance.id);
+      const unconfirmed = await call('POST', `/api/v1/instances/${instance.id}/move`, { to });
+      expect(unconfirmed.json().error.code).toBe('MARINA_E_CONFIRMATION_REQUIRED');
+      const moving = await call('POST', `/api/v1/instances/${instance.id}/move`, { to, confirm: instance.name });
+      expect(moving.statusCode, moving.body).toBe(202);
+      const followed = await followJob(
+        marina.baseUrl,
+        marina.headers,
+        moving.json<{ job: { id: string } }>().job.id,
+        300_000,
+      );
+      const { job } = followed;
+      expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+      const { downtimeMs } = job.result as { downtimeMs: number };
+      expect(job.result).toMatchObject({ from: before.host_id, to });
+      const { logs } = followed;
+      console.log(`cluster: moved ${before.host_id} → ${to}, down for ${downtimeMs} ms\n${logs.join('\n')}`);
+      expect(downtimeMs).toBeGreaterThan(0);
+
+      const after = await instanceRow(instance.id);
+      expect([after.host_id, after.status]).toEqual([to, 'running']);
+      const server = await marina.t.services.databaseServers.get(after.database_server_id ?? '');
+      expect(server.host_id).toBe(to);
+      const rows = await withClient(await asTenant(after), after.db_name, (c) =>
+        c.query('select note from moved_marker'),
+      );
+      expect(rows.rows).toEqual([{ note: 'kept' }]);
+      expect(await inVolume(to, after.volume_name, `cat /data/filestore/${after.db_name}/${file}`)).toBe(
+        'attachment\n',
+      );
+      const url = await marina.t.services.instances.internalUrl(after);
+      expect(url).toBe(`http://${line(to).address}:${after.http_port}`);
+      await until(
+        'the login page where it moved',
+        async () => (await fetch(`${url}/web/login`).catch(() => undefined))?.ok,
+      );
+
+      // The old node keeps nothing of it: no task, no volume, no database.
+      const old = before.host_id;
+      expect(
+        await engineOf(old).listContainers({
+          all: true,
+          filters: { label: [`com.docker.swarm.service.name=${instance.container_name}`] },
+        }),
+      ).toHaveLength(0);
+      expect(((await engineOf(old).listVolumes()).Volumes ?? []).map((v) => v.Name)).not.toContain(
+        instance.volume_name,
+      );
+      const oldServer = await marina.t.services.databaseServers.get(before.database_server_id ?? '');
+      expect(
+        await databaseExists(await marina.t.services.databaseServers.connection(oldServer), instance.db_name),
+      ).toBe(false);
+    }
+  }, 600_000);
 
   it('deletes an instance from its node: the service, its volumes and its database are gone', async () => {
     const instance = await onNode('node1');

@@ -6,8 +6,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { Host } from '../../src/db/schema.js';
 import { LOCAL_HOST_ID } from '../../src/modules/hosts/hosts.js';
+import type { SwarmEngine } from '../../src/runtime/docker/swarm.js';
 import { MemoryRuntime } from '../../src/runtime/memory.js';
 import {
   adminBrowser,
@@ -24,10 +26,12 @@ import { makeOrganizationWithAdmin, makeProject } from '../helpers/factories.js'
  * The Nodes page (platform admins) in Chromium, on host rows written straight into `hosts`: no
  * Swarm runs here. Checked: the standalone host and the empty state, the table as the rows say,
  * a state change shown by the 5-second polling without a reload, Remove asking first, and the
- * API's refusals (a node with an instance can be neither drained nor removed) shown as they come,
- * and Add host over SSH sending the key and the fingerprint (to an address where nothing answers).
- * Drain, activate and remove that succeed need a real Swarm: test/cluster/nodes.test.ts covers
- * them through the API. Background work is not started, so nothing follows (and overwrites) the
+ * API's refusal of removing a node with an instance shown as it comes, Drain of a node with an
+ * instance (asked first, its move followed to the end, then Drain again drains it in Swarm), and
+ * Add host over SSH sending the key and the fingerprint (to an address where nothing answers).
+ * No Swarm runs here: for the drain, the manager's engine and the job queue are stubbed (the node
+ * update is recorded; the move job's row is advanced as the runner would); real drains and moves
+ * are test/cluster's. Background work is not started, so nothing follows (and overwrites) the
  * fake nodes' state.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -112,6 +116,8 @@ beforeAll(async () => {
   page.on('pageerror', (error) => pageErrors.push(error.message));
   await signInPage(page, baseUrl, 'admin@example.com', STRONG_PASSWORD);
 }, 120_000);
+
+afterEach(() => vi.restoreAllMocks());
 
 afterAll(async () => {
   await browser?.close();
@@ -312,13 +318,84 @@ describe('the Nodes page', { timeout: 120_000 }, () => {
     await page.screenshot({ path: join(screenshots, 'nodes-remove-refused.png') });
     await refusal.getByRole('button', { name: 'Cancel' }).click();
     expect(await row('node1').count()).toBe(1);
+    expect(pageErrors).toEqual([]);
+  });
 
-    // Drain is refused too (moving instances is not built yet): the toast carries the API's message.
+  it('drains a node with an instance: asks first, follows the move, then drains the empty node in Swarm', async () => {
+    // What Swarm is asked, through a manager that answers; the move job stays queued for the test to run.
+    const swarm: [string, string][] = [];
+    const engine = {
+      updateNode: async (id: string, spec: { availability: string }) => void swarm.push([id, spec.availability]),
+    } as unknown as SwarmEngine;
+    vi.spyOn(t.services.nodes, 'manager').mockResolvedValue({ host: {} as Host, engine });
+    const enqueue = vi.spyOn(t.services.runner, 'enqueue').mockResolvedValue();
+    await t.db.updateTable('hosts').set({ swarm_node_id: 'swarm-node1' }).where('id', '=', 'node1').execute();
+    await openPage();
+
+    // Cancel sends nothing.
     await row('node1').getByTestId('node-drain').click();
-    await page.getByRole('alert').filter({ hasText: 'node1 has 1 instance' }).waitFor();
-    expect(await page.getByRole('alert').filter({ hasText: 'cannot be drained' }).count()).toBe(1);
-    const node1 = await t.db.selectFrom('hosts').select('availability').where('id', '=', 'node1').executeTakeFirst();
-    expect(node1).toEqual({ availability: 'active' });
+    const dialog = page.getByRole('dialog', { name: 'Drain node1?' });
+    expect(await dialog.getByTestId('drain-count').textContent()).toBe('its instance moves to another node');
+    expect(await dialog.textContent()).toContain('in its own job');
+    await page.screenshot({ path: join(screenshots, 'nodes-drain-dialog.png') });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(swarm).toEqual([]);
+
+    await row('node1').getByTestId('node-drain').click();
+    await dialog.getByRole('button', { name: 'Drain and move 1 instance' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const moves = page.getByTestId('drain-moves');
+    const move = moves.getByTestId('drain-move');
+    await move.waitFor();
+    // node3 is drained and node2 is ready again: placement puts shop on node2.
+    expect(await move.getByTestId('drain-move-to').textContent()).toBe('node2');
+    expect(await move.getByRole('link').first().textContent()).toMatch(/\/shop$/);
+    expect(await move.getByTestId('drain-move-state').textContent()).toContain('waiting for its turn');
+    expect(swarm).toEqual([['swarm-node1', 'pause']]);
+    expect(enqueue).toHaveBeenCalledTimes(1);
+    await table().locator('tr[data-node="node1"][data-availability="pause"]').waitFor({ timeout: 12_000 });
+    expect(await stateOf('node1').locator('.badge').allTextContents()).toEqual(['ready', 'draining']);
+
+    // The runner's work, written as it would: the copy while it serves, then the end on node2.
+    const jobId = (await move.getAttribute('data-job-id')) ?? '';
+    await t.db
+      .updateTable('operations')
+      .set({ status: 'running', step: 'copy', progress: 40, started_at: new Date() })
+      .where('id', '=', jobId)
+      .execute();
+    await move.getByText('Copying the filestore while Odoo serves').waitFor();
+    expect(await move.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('40');
+    await page.screenshot({ path: join(screenshots, 'nodes-drain-moving.png') });
+    const shop = await t.db.selectFrom('instances').select('id').where('name', '=', 'shop').executeTakeFirstOrThrow();
+    await t.db.updateTable('instances').set({ host_id: 'node2' }).where('id', '=', shop.id).execute();
+    await t.db
+      .updateTable('operations')
+      .set({
+        status: 'succeeded',
+        step: 'cleanup',
+        progress: 100,
+        finished_at: new Date(),
+        result: JSON.stringify({ instanceId: shop.id, from: 'node1', to: 'node2', downtimeMs: 4200 }),
+      })
+      .where('id', '=', jobId)
+      .execute();
+    await move.getByText('moved — down for 4.2 s').waitFor();
+    expect(await moves.getByTestId('drain-summary').textContent()).toBe('1 of 1 instance moved');
+    // The node's count follows at the list's next poll: then it is empty, and Drain again is offered.
+    const end = moves.getByTestId('drain-end');
+    await end.getByText('node1 is empty now: drain it again to drain it in Swarm too.').waitFor({ timeout: 12_000 });
+    await page.screenshot({ path: join(screenshots, 'nodes-drain-empty.png') });
+    await end.getByRole('button', { name: 'Drain node1' }).click();
+    await end.getByText('node1 is empty and drained.').waitFor();
+    expect(swarm).toEqual([
+      ['swarm-node1', 'pause'],
+      ['swarm-node1', 'drain'],
+    ]);
+    expect(await stateOf('node1').locator('.badge').allTextContents()).toEqual(['ready', 'drained']);
+    expect(await row('node1').getByTestId('node-activate').count()).toBe(1);
+    await page.screenshot({ path: join(screenshots, 'nodes-drain-done.png') });
+    await moves.getByRole('button', { name: 'Dismiss' }).click();
+    await moves.waitFor({ state: 'detached' });
     expect(pageErrors).toEqual([]);
   });
 

@@ -72,6 +72,7 @@ export interface InstanceRequest {
   name?: string;
   stage?: 'production' | 'staging' | 'development';
   memoryMb?: number;
+  cpus?: number;
   adminLogin?: string;
 }
 
@@ -85,6 +86,7 @@ export async function requestInstance(
     name: fields.name ?? 'main',
     stage: fields.stage ?? 'staging',
     memoryMb: fields.memoryMb ?? 768,
+    ...(fields.cpus === undefined ? {} : { cpus: fields.cpus }),
     adminLogin: fields.adminLogin ?? 'o@acme.test',
   });
   expect(made.statusCode, made.body).toBe(202);

@@ -8,8 +8,9 @@ export async function followJob(
   job: {
     status: string;
     progress: number;
-    steps: { name: string; status: string }[];
+    steps: { name: string; status: string; startedAt?: string | null; finishedAt?: string | null }[];
     error: { code: string; message: string; step: string | null } | null;
+    result: Record<string, unknown> | null;
   };
   progress: number[];
   logs: string[];

@@ -1,6 +1,6 @@
 /**
  * REAL Odoo 17 (ODOO_SOURCE) on the nodes of a real two-node Swarm (issue #16): provisioned where
- * placement puts it, backed up there, restored over itself there, and, once its node is lost,
+ * placement puts it, backed up there, restored over itself there, moved to the other node and back, and, once its node is lost,
  * recovered on the other node from that backup; the customer logs in after each step and finds the
  * data of the backup. test/cluster/instances-on-nodes.test.ts runs the same flows on the stand-in.
  */
@@ -126,6 +126,27 @@ describe.skipIf(!source || !canRun)('real Odoo 17 on a two-node Swarm', () => {
     timings.restore = Date.now() - started;
     expect((await loginAndRead()).name).toBe('Backed up');
   }, 400_000);
+
+  it('moves to the other node and back while it serves; the customer logs in after each, to the same data', async () => {
+    expect((await call('POST', '/api/v1/nodes/node1/activate', {})).statusCode).toBe(200);
+    for (const to of ['node1', 'node2']) {
+      const started = Date.now();
+      const moving = await call('POST', `/api/v1/instances/${instance.id}/move`, { to, confirm: instance.name });
+      expect(moving.statusCode, moving.body).toBe(202);
+      const followed = await followJob(
+        marina.baseUrl,
+        marina.headers,
+        moving.json<{ job: { id: string } }>().job.id,
+        400_000,
+      );
+      if (followed.job.status !== 'succeeded') console.log(followed.logs.slice(-40).join('\n'));
+      expect(followed.job.status, JSON.stringify(followed.job.error)).toBe('succeeded');
+      timings[`moveTo${to}`] = Date.now() - started;
+      timings[`moveTo${to}Downtime`] = (followed.job.result as { downtimeMs: number }).downtimeMs;
+      expect((await row()).host_id).toBe(to);
+      expect((await loginAndRead()).name).toBe('Backed up');
+    }
+  }, 900_000);
 
   it('recovers on the other node from that backup when its node is lost; the customer logs in there', async () => {
     const lost = 'node2';

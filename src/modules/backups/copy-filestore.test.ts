@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, removeNamespace, requireDocker, TEST_IMAGES, testNamespace } from '../../../test/helpers/docker.js';
+import { inVolumes as inVolumesOf } from '../../../test/helpers/volumes.js';
 import { DockerRuntime } from '../../runtime/docker/runtime.js';
 import { LABEL_NAMESPACE } from '../../runtime/port.js';
 import { copyFilestore, type DataPlane } from './data-plane.js';
@@ -27,39 +28,8 @@ const plane: DataPlane = {
   operationId: randomUUID(),
 };
 
-/** Docker's log of a container without a TTY: frames of an 8-byte header (stream, size) and their bytes. */
-function frames(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  for (let at = 0; at + 8 <= raw.length; at += 8 + raw.readUInt32BE(at + 4))
-    parts.push(raw.subarray(at + 8, at + 8 + raw.readUInt32BE(at + 4)));
-  return Buffer.concat(parts).toString('utf8');
-}
-
 /** Runs a fixed script in a throwaway container with both volumes mounted; its output. */
-async function inVolumes(script: string): Promise<string> {
-  const container = await docker.createContainer({
-    Image: TEST_IMAGES.postgres,
-    Entrypoint: ['sh', '-euc', script],
-    Labels: labels,
-    HostConfig: {
-      NetworkMode: 'none',
-      Mounts: [
-        { Type: 'volume', Source: source, Target: '/source' },
-        { Type: 'volume', Source: target, Target: '/target' },
-      ],
-    },
-  });
-  try {
-    await container.start();
-    const { StatusCode } = await container.wait();
-    const output = frames(await container.logs({ stdout: true, stderr: true }));
-    if (StatusCode !== 0) throw new Error(`the helper failed (${StatusCode}): ${output}`);
-    return output;
-  } finally {
-    // v: the image's anonymous volume (PostgreSQL's data folder) goes too.
-    await container.remove({ force: true, v: true });
-  }
-}
+const inVolumes = (script: string) => inVolumesOf(docker, { [source]: '/source', [target]: '/target' }, script, labels);
 
 /** What arrived: kind, owner, mode and path of everything below a target folder, sorted. */
 const listing = async (folder: string) =>

@@ -133,7 +133,7 @@ export function toolFailure(what: string, result: { exitCode: number; output: st
 export async function withCarrier<T>(
   plane: DataPlane,
   volumes: { scratch?: boolean; data?: string },
-  suffix: 'carrier' | 'source',
+  suffix: 'carrier' | 'source' | 'dump-from' | 'dump-to',
   work: (carrier: DataAccess) => Promise<T>,
 ): Promise<T> {
   const mounts: Mount[] = [];
@@ -147,7 +147,7 @@ export async function createScratch(plane: DataPlane): Promise<void> {
 }
 
 export async function removeScratch(plane: Pick<DataPlane, 'runtime' | 'namespace' | 'operationId'>): Promise<void> {
-  for (const suffix of ['carrier', 'source', 'dump', 'restore', 'files', 'index'])
+  for (const suffix of ['carrier', 'source', 'dump-from', 'dump-to', 'dump', 'restore', 'files', 'index'])
     await plane.runtime.remove(`${scratchVolumeName(plane)}-${suffix}`);
   await plane.runtime.removeVolume(scratchVolumeName(plane));
 }

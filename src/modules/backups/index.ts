@@ -16,6 +16,7 @@ import { pgMajorOfImage } from './import-check.js';
 import { ImportLimitsService } from './import-limits.js';
 import { BackupImports } from './imports.js';
 import { type BackupJobDeps, registerBackupJobs, safetyBackup } from './jobs.js';
+import { MoveService } from './move.js';
 import { BackupQueries } from './queries.js';
 import { RecoveryService } from './recover.js';
 import { BackupService } from './service.js';
@@ -67,6 +68,8 @@ export interface BackupsModule {
   jobDeps: BackupJobDeps;
   /** An instance of a lost cluster node brought back on another node from its latest backup. */
   recovery: RecoveryService;
+  /** Instances moved between cluster nodes, one at a time or a drained node's all. */
+  moves: MoveService;
   registerJobs(runner: JobRunner): void;
 }
 
@@ -139,6 +142,7 @@ export function createBackupsModule(deps: BackupsModuleDeps): BackupsModule {
     importLimits,
     jobDeps,
     recovery: new RecoveryService({ db, clock, audit, operations, runner, instances, hosts: jobDeps.hosts }),
+    moves: new MoveService({ db, audit, operations, runner, instances, hosts: jobDeps.hosts }),
     registerJobs: (jobRunner) => registerBackupJobs(jobRunner, jobDeps),
   };
 }

@@ -2,6 +2,7 @@ import type { JobRunner } from '../../platform/jobs/runner.js';
 import { backupHandler } from './jobs/create.js';
 import { exportDumpHandler } from './jobs/export-dump.js';
 import { cloneHandler, restoreHandler } from './jobs/fill.js';
+import { moveHandler } from './jobs/move.js';
 import { retentionHandler } from './jobs/retention.js';
 import type { BackupJobDeps } from './jobs/shared.js';
 import { expireUndoHandler, undoRestoreHandler } from './jobs/undo.js';
@@ -23,6 +24,7 @@ export function registerBackupJobs(runner: JobRunner, deps: BackupJobDeps): void
   runner.register(retentionHandler(deps));
   runner.register(restoreHandler(deps));
   runner.register(cloneHandler(deps));
+  runner.register(moveHandler(deps));
   runner.register(undoRestoreHandler(deps));
   runner.register(expireUndoHandler(deps));
 }

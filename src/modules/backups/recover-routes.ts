@@ -29,9 +29,35 @@ const RecoveryPreview = Type.Object(
   { title: 'RecoveryPreview' },
 );
 
-/** Recovering an instance of a lost cluster node on another node, from its latest backup (#16). */
+/** Moving an instance between cluster nodes, and recovering one of a lost node from its latest backup (#16). */
 export const recoveryRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
-  const { recovery } = services;
+  const { recovery, moves } = services;
+
+  app.post(
+    '/instances/:id/move',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary:
+          'Move an instance to another cluster node (the one given, or where placement puts it): copied while it serves, then down for the switch; answers 202 with the job (platform admins; production needs "confirm": its name)',
+        params: Type.Object({ id: Uuid }),
+        body: Type.Optional(
+          Type.Object(
+            {
+              to: Type.Optional(Type.String({ maxLength: 40 })),
+              confirm: Type.Optional(Type.String({ maxLength: 60 })),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        response: responses({ 202: Type.Object({ job: Job, node: Type.String() }) }),
+      },
+    },
+    async (request, reply) => {
+      const { job, hostId } = await moves.move(contextOf(request), request.params.id, request.body ?? {});
+      return reply.status(202).send({ job, node: hostId });
+    },
+  );
 
   app.get(
     '/instances/:id/recovery',

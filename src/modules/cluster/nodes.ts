@@ -209,16 +209,15 @@ export class NodeService {
     return Number(row.n);
   }
 
-  /** A node that takes no new instances; Swarm moves its own tasks away. */
-  async setAvailability(ctx: RequestContext, id: string, availability: 'drain' | 'active'): Promise<Host> {
+  /**
+   * A node that takes no new instances. Swarm drains it only once Marina's instances have left it
+   * (their services are pinned there: Swarm would stop them, not move them): until then it is paused,
+   * and the drain route queues their moves.
+   */
+  async setAvailability(ctx: RequestContext, id: string, asked: 'drain' | 'active'): Promise<Host> {
     requirePlatformAdmin(ctx.actor);
     const host = await this.clusterHost(id);
-    const count = await this.instancesOn(id);
-    if (availability === 'drain' && count > 0)
-      fail(
-        'MARINA_E_NODE_BUSY',
-        `${host.name} has ${count} instance${count === 1 ? '' : 's'}: moving instances between nodes is not built yet, so a node with instances cannot be drained.`,
-      );
+    const availability = asked === 'drain' && (await this.instancesOn(id)) > 0 ? 'pause' : asked;
     const leader = await this.manager();
     if (!leader || !host.swarm_node_id) return fail('MARINA_E_NODE_UNREACHABLE', 'No manager of the cluster answers.');
     await leader.engine.updateNode(host.swarm_node_id, { availability });
@@ -229,7 +228,7 @@ export class NodeService {
       .returningAll()
       .executeTakeFirstOrThrow();
     await this.deps.audit.record(ctx, {
-      action: availability === 'drain' ? 'node.drain' : 'node.activate',
+      action: asked === 'drain' ? 'node.drain' : 'node.activate',
       target: { type: 'node', id, label: host.name },
       details: {},
     });

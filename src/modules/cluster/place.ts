@@ -4,7 +4,7 @@ import type { Stage } from '../../db/schema.js';
 import { MarinaError } from '../../platform/errors.js';
 import { LOCAL_HOST_ID } from '../hosts/hosts.js';
 import { subscriptionOf } from '../plans/gate.js';
-import { choosePlacement, type PlacementResult } from './placement.js';
+import { choosePlacement, type PlacedInstance, type PlacementResult } from './placement.js';
 
 const MB = 1024 * 1024;
 
@@ -15,11 +15,16 @@ export interface PlacementAsk {
   cpus: number;
   /** The organization's plan when not given (undefined); null: no plan. */
   plan?: string | null;
+  /** Only these hosts may take it (a move: every node but its own, or the one asked for). */
+  candidates?: (hostId: string) => boolean;
+  /** Instances already on their way to a node (the moves of a drain queued before this one). */
+  pending?: PlacedInstance[];
 }
 
 /** The cluster's nodes and what their instances are guaranteed, weighed for one request (placement.ts). */
 export async function weighPlacement(db: Db, ask: PlacementAsk): Promise<PlacementResult> {
-  const hosts = await db.selectFrom('hosts').selectAll().where('role', 'in', ['manager', 'worker']).execute();
+  const all = await db.selectFrom('hosts').selectAll().where('role', 'in', ['manager', 'worker']).execute();
+  const hosts = ask.candidates ? all.filter((h) => ask.candidates?.(h.id)) : all;
   const instances =
     hosts.length === 0
       ? []
@@ -44,13 +49,16 @@ export async function weighPlacement(db: Db, ask: PlacementAsk): Promise<Placeme
       memoryBytes: Number(h.memory_bytes ?? 0),
       dedicatedTo: h.dedicated_to,
     })),
-    instances.map((i) => ({
-      hostId: i.host_id,
-      organizationId: i.organization_id,
-      stage: i.stage,
-      memoryBytes: i.memory_mb * MB,
-      nanoCpus: Math.round(Number(i.cpus) * 1e9),
-    })),
+    [
+      ...instances.map((i) => ({
+        hostId: i.host_id,
+        organizationId: i.organization_id,
+        stage: i.stage,
+        memoryBytes: i.memory_mb * MB,
+        nanoCpus: Math.round(Number(i.cpus) * 1e9),
+      })),
+      ...(ask.pending ?? []),
+    ],
     {
       organizationId: ask.organizationId,
       stage: ask.stage,

@@ -2,14 +2,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
-import { responses } from '../../platform/http/schemas.js';
+import { responses, Uuid } from '../../platform/http/schemas.js';
+import { Job } from '../../platform/jobs/schemas.js';
 import { AddNodeBody, Node, Placement, PlacementQuery } from './schemas.js';
+
+const NodeMove = Type.Object({ instanceId: Uuid, job: Job, to: Type.String() }, { title: 'NodeMove' });
 
 const NodeId = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }) });
 
 /** The cluster's nodes (platform admins): add a host, drain or activate it, remove it. */
 export const nodeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {
-  const { nodes } = services;
+  const { nodes, moves } = services;
   app.get(
     '/nodes',
     {
@@ -50,30 +53,43 @@ export const nodeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     },
     async (request) => ({ placement: await nodes.placement(contextOf(request).actor, request.query) }),
   );
-  for (const [path, availability] of [
-    ['drain', 'drain'],
-    ['activate', 'active'],
-  ] as const) {
-    app.post(
-      `/nodes/:id/${path}`,
-      {
-        schema: {
-          tags: ['hosts'],
-          summary:
-            availability === 'drain'
-              ? 'Drain a node: it takes no new instances (platform admins)'
-              : 'Let a drained node take instances again (platform admins)',
-          params: NodeId,
-          response: responses({ 200: Type.Object({ node: Node }) }),
-        },
+  app.post(
+    '/nodes/:id/drain',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary:
+          'Drain a node: it takes no new instances and its instances move to other nodes, one job each; Swarm drains it once it is empty (ask again then). Platform admins.',
+        params: NodeId,
+        response: responses({ 200: Type.Object({ node: Node, moves: Type.Array(NodeMove) }) }),
       },
-      async (request) => {
-        const ctx = contextOf(request);
-        await nodes.setAvailability(ctx, request.params.id, availability);
-        return { node: await nodes.view(ctx.actor, request.params.id) };
+    },
+    async (request) => {
+      const ctx = contextOf(request);
+      await nodes.setAvailability(ctx, request.params.id, 'drain');
+      const queued = await moves.drain(ctx, request.params.id);
+      return {
+        node: await nodes.view(ctx.actor, request.params.id),
+        moves: queued.map((m) => ({ instanceId: m.instanceId, job: m.job, to: m.to })),
+      };
+    },
+  );
+  app.post(
+    '/nodes/:id/activate',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary: 'Let a drained node take instances again (platform admins)',
+        params: NodeId,
+        response: responses({ 200: Type.Object({ node: Node }) }),
       },
-    );
-  }
+    },
+    async (request) => {
+      const ctx = contextOf(request);
+      await nodes.setAvailability(ctx, request.params.id, 'active');
+      return { node: await nodes.view(ctx.actor, request.params.id) };
+    },
+  );
   app.delete(
     '/nodes/:id',
     {

@@ -317,6 +317,29 @@ export class InstanceService {
     return freeInstancePort(this.deps.config, trx, hostId, taken);
   }
 
+  /**
+   * The instance's record names another host and database server (a move's switch): its ports are
+   * chosen again there, in one transaction, as a new instance's are.
+   */
+  async moveTo(id: string, hostId: string, databaseServerId: string): Promise<Instance> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      const current = await trx
+        .selectFrom('instances')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      const http = await this.freePort(trx, hostId);
+      const gevent = current.gevent_port === null ? null : await this.freePort(trx, hostId, [http]);
+      await trx
+        .updateTable('instances')
+        .set({ host_id: hostId, database_server_id: databaseServerId, http_port: http, gevent_port: gevent })
+        .where('id', '=', id)
+        .execute();
+    });
+    return this.row(id);
+  }
+
   private insertDeps(): InsertNewDeps {
     return {
       ...this.deps,

@@ -104,7 +104,8 @@ export const selfServiceVocabulary = {
     name: 'its name',
     verbs: {
       add: 'A platform admin added the host; Marina made it a Swarm manager or joined it to the Swarm.',
-      drain: 'The node was drained: it takes no new instances and Swarm moves its tasks away.',
+      drain:
+        'The node was drained: it takes no new instances, and its instances were queued to move to other nodes (Swarm drains it once it is empty).',
       activate: 'The node takes instances again.',
       remove: 'The node left the Swarm and Marina forgot it.',
     },

@@ -90,6 +90,7 @@ export const auditVocabulary = {
       adopt: 'A container Marina found running without a record was adopted as an instance.',
       recover:
         'Its cluster node was lost: a platform admin had it recovered on another node from its latest backup (what came after that backup is lost).',
+      move: 'A platform admin moved it to another cluster node (copied while it served, then down for the switch).',
       start: 'The instance was started.',
       stop: 'The instance was stopped.',
       restart: 'The instance was restarted.',

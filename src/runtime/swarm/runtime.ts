@@ -117,7 +117,17 @@ export class SwarmRuntime implements Runtime {
 
   async stop(name: string, timeoutSeconds?: number): Promise<void> {
     if (!(await this.services.inspect(name))) return this.node.stop(name, timeoutSeconds);
-    await this.services.scale(name, 0);
+    if (timeoutSeconds === undefined) return this.services.scale(name, 0);
+    // Swarm gives a task the service's grace period (10 s); a stop asked to be quicker (a swap's or
+    // a move's downtime) stops the task's container itself, once Swarm no longer wants it running.
+    const task = await this.services.container(name, true);
+    await this.services.scale(name, 0, {
+      desired: async () => {
+        if (task) await this.node.stop(task, timeoutSeconds).catch(() => undefined);
+      },
+      // Its container no longer runs: Odoo is stopped, whatever Swarm reports yet.
+      enough: async () => task !== undefined && !(await this.node.state(task))?.running,
+    });
   }
 
   async restart(name: string, timeoutSeconds?: number): Promise<void> {

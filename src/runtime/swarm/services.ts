@@ -110,13 +110,19 @@ export class SwarmServices {
   }
 
   /** One replica (started, waited for until it runs) or none (stopped, waited for until it is gone). */
-  async scale(name: string, replicas: 0 | 1): Promise<void> {
+  async scale(
+    name: string,
+    replicas: 0 | 1,
+    once?: { desired: () => Promise<void>; enough?: () => Promise<boolean> },
+  ): Promise<void> {
     const current = await this.inspect(name);
     if (current?.replicas !== replicas)
       await this.update(name, (spec) => {
         spec.Mode = { Replicated: { Replicas: replicas } };
         return true;
       });
+    // What may only happen once Swarm wants the new count (a task killed before would be replaced).
+    await once?.desired();
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
       const tasks = await this.tasks(name);
@@ -125,6 +131,8 @@ export class SwarmServices {
       if (replicas === 1 && wanted.some((t) => t.Status.State === 'running')) return;
       if (replicas === 1 && (await this.container(name, true))) return;
       if (replicas === 0 && !tasks.some((t) => LIVE.has(t.Status.State))) return;
+      // The caller knows sooner than Swarm's task states (which its agent reports a second or more late).
+      if (await once?.enough?.()) return;
       const failed = wanted.find((t) => t.Status.State === 'rejected' || t.Status.State === 'failed');
       if (replicas === 1 && failed && Date.now() > deadline - WAIT_MS / 2)
         throw new Error(`${name} did not start: ${failed.Status.Err ?? failed.Status.State}`);

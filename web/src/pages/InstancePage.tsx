@@ -52,6 +52,7 @@ import {
   canStop,
 } from './instance/InstanceActionDialog';
 import { STATS_EVERY_MS, StatCard, StatsCards } from './instance/InstanceStats';
+import { MoveInstanceButton, moveOutcome } from './instance/MoveInstance';
 import { NodeRecovery } from './instance/NodeRecovery';
 import { SendAccessModal } from './instance/SendAccessModal';
 import { UndoNotice } from './instance/UndoRestore';
@@ -187,7 +188,8 @@ export function InstancePage() {
         navigate('/instances', { replace: true });
         return;
       }
-      toast.success(verb ? `${instance?.name} ${verb.done}.` : `${jobKindLabel(job.kind)} finished.`);
+      const moved = moveOutcome(job);
+      toast.success(moved ?? (verb ? `${instance?.name} ${verb.done}.` : `${jobKindLabel(job.kind)} finished.`));
     } else if (job.status === 'failed') {
       deletingRef.current = false;
       toast.error(`${jobKindLabel(job.kind)} failed: ${job.error?.message.split('\n')[0] ?? 'see the job'}`);
@@ -220,7 +222,9 @@ export function InstancePage() {
   );
   const uptime =
     instance.startedAt && isRunning(instance) ? formatDuration(secondsSince(instance.startedAt, now)) : null;
-  const showJob = activeJob && (!isJobFinished(activeJob.status) || activeJob.status !== 'succeeded');
+  // A move's card stays once it succeeded: it says how long the instance was down.
+  const move = activeJob?.kind === 'instance.move';
+  const showJob = activeJob && (!isJobFinished(activeJob.status) || activeJob.status !== 'succeeded' || move);
   // What the last restore or clone over the instance replaced, while it is kept.
   const undo = instance.undo && Date.parse(instance.undo.until) > now ? instance.undo : null;
 
@@ -259,6 +263,11 @@ export function InstancePage() {
               {actionButton('stop', canStop.includes(instance.status))}
               {actionButton('restart', canRestart.includes(instance.status))}
               {actionButton('delete', !cannotDelete.includes(instance.status), 'btn btn-secondary btn-danger-text')}
+              <MoveInstanceButton
+                instance={instance}
+                busyTitle={busy ? (heldTitle(holds) ?? `Disabled while the instance is ${instance.status}`) : undefined}
+                onStarted={startedHere}
+              />
             </div>
           ) : null
         }
@@ -266,7 +275,16 @@ export function InstancePage() {
       {operate ? (
         <InstanceHoldReason holds={holds} status={instance.status} actions="Start, Stop, Restart and Delete" />
       ) : null}
-      {showJob && activeJob ? <JobProgress key={activeJob.id} job={activeJob} onEnded={ended} /> : null}
+      {showJob && activeJob ? (
+        <JobProgress
+          key={activeJob.id}
+          job={activeJob}
+          onEnded={ended}
+          detailed={move}
+          extra={moveOutcome(activeJob)}
+          onDismiss={move ? () => setActiveJob(null) : undefined}
+        />
+      ) : null}
       <NodeRecovery
         instance={instance}
         now={now}

@@ -138,3 +138,20 @@ export const expireUndoJob = jobSpec({
   plan: () => ['delete'],
   control: { cancel: 'queued', retry: true },
 });
+
+export const MoveInput = Type.Object(
+  { to: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' }) },
+  { additionalProperties: false },
+);
+
+export type MoveStep = 'prepare' | 'copy' | 'stop' | 'sync' | 'switch' | 'start' | 'health' | 'cleanup';
+
+/**
+ * Moves an instance to another host of the cluster: the filestore is copied while it serves; the
+ * downtime is the stop, the database copy, what changed in the filestore, and the start there.
+ */
+export const moveJob = jobSpec({
+  kind: 'instance.move',
+  input: MoveInput,
+  plan: (): MoveStep[] => ['prepare', 'copy', 'stop', 'sync', 'switch', 'start', 'health', 'cleanup'],
+});

@@ -49,7 +49,8 @@ export function StateCell({ node }: { node: ClusterNode }) {
     <span className="node-state" data-testid="node-state">
       <Badge tone={stateTones[state] ?? 'gray'}>{state}</Badge>
       {node.availability === 'drain' ? <Badge tone="amber">drained</Badge> : null}
-      {node.availability === 'pause' ? <Badge tone="amber">paused</Badge> : null}
+      {/* Swarm's "pause": Marina's drain while the node's instances move off it. */}
+      {node.availability === 'pause' ? <Badge tone="amber">draining</Badge> : null}
     </span>
   );
 }

@@ -16,12 +16,14 @@ import {
   activateNode,
   addNode,
   type ClusterNode,
+  type DrainMove,
   drainNode,
   type NewNode,
   nodeKeys,
   nodesQuery,
   removeNode,
 } from './api';
+import { DrainDialog, DrainProgress } from './DrainMoves';
 import { AddressCell, CapacityCell, GuaranteedCell, isStandalone, RoleCell, SinceCell, StateCell } from './NodeCells';
 import '../../styles/plans.css';
 import '../../styles/nodes.css';
@@ -35,7 +37,9 @@ export function NodesPage() {
 
 /**
  * Only a node Swarm has settled (manager or worker) can be drained or activated; one left half-way
- * by a crash (joining, leaving) can still be removed.
+ * by a crash (joining, leaving) can still be removed. A paused node is one being drained: its
+ * instances are moving off it, and Drain again moves what is left or, once it is empty, drains it
+ * in Swarm.
  */
 const settled = (node: ClusterNode) => node.role === 'manager' || node.role === 'worker';
 
@@ -51,10 +55,28 @@ function NodeActions({
   onRemove(node: ClusterNode): void;
 }) {
   if (isStandalone(node)) return null;
-  const drained = node.availability === 'drain' || node.availability === 'pause';
+  const drained = node.availability === 'drain';
+  const draining = node.availability === 'pause';
   return (
     <div className="node-actions">
-      {!settled(node) ? null : drained ? (
+      {settled(node) && draining ? (
+        <button
+          type="button"
+          className="btn btn-secondary btn-small"
+          data-testid="node-drain"
+          aria-label={`Drain ${node.name}`}
+          title={
+            node.instances > 0
+              ? 'Move the instances still on the node to other nodes'
+              : 'The node is empty: drain it in Swarm too'
+          }
+          disabled={busy}
+          onClick={() => onAvailability(node, 'drain')}
+        >
+          Drain
+        </button>
+      ) : null}
+      {!settled(node) ? null : drained || draining ? (
         <button
           type="button"
           className="btn btn-secondary btn-small"
@@ -72,7 +94,11 @@ function NodeActions({
           className="btn btn-secondary btn-small"
           data-testid="node-drain"
           aria-label={`Drain ${node.name}`}
-          title="The node takes no new instances"
+          title={
+            node.instances > 0
+              ? 'The node takes no new instances, and its instances move to other nodes'
+              : 'The node takes no new instances'
+          }
           disabled={busy}
           onClick={() => onAvailability(node, 'drain')}
         >
@@ -100,6 +126,9 @@ function Nodes() {
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<ClusterNode | null>(null);
   const [changing, setChanging] = useState<string | null>(null);
+  const [draining, setDraining] = useState<ClusterNode | null>(null);
+  // The moves each drain queued (by node), followed until they end and dismissed.
+  const [moves, setMoves] = useState<Record<string, DrainMove[]>>({});
   const refresh = () => queryClient.invalidateQueries({ queryKey: nodeKeys.all });
   const list = nodes.data ?? [];
   const inCluster = list.filter((n) => !isStandalone(n));
@@ -110,12 +139,33 @@ function Nodes() {
     await refresh();
   }
 
+  async function drained(node: ClusterNode, answer: Awaited<ReturnType<typeof drainNode>>) {
+    const queued = answer.moves;
+    if (queued.length > 0) {
+      setMoves((all) => ({ ...all, [node.id]: queued }));
+      toast.success(
+        `${node.name} takes no new instances; ${queued.length === 1 ? '1 instance moves' : `${queued.length} instances move`} to other nodes, one job each.`,
+      );
+    } else if (answer.node.availability === 'drain')
+      toast.success(`${node.name} is drained: it takes no new instances.`);
+    else
+      toast.success(
+        `${node.name} takes no new instances; its instances are busy or not settled: drain it again once they are.`,
+      );
+    await refresh();
+  }
+
   async function setAvailability(node: ClusterNode, to: 'drain' | 'active') {
+    // Instances move: that is asked first.
+    if (to === 'drain' && node.instances > 0) return setDraining(node);
     setChanging(node.id);
     try {
-      await (to === 'drain' ? drainNode(node.id) : activateNode(node.id));
-      toast.success(to === 'drain' ? `${node.name} takes no new instances.` : `${node.name} takes instances again.`);
-      await refresh();
+      if (to === 'drain') await drained(node, await drainNode(node.id));
+      else {
+        await activateNode(node.id);
+        toast.success(`${node.name} takes instances again.`);
+        await refresh();
+      }
     } catch (error) {
       toast.error(errorMessage(error));
     } finally {
@@ -135,6 +185,19 @@ function Nodes() {
           </button>
         }
       />
+      {Object.entries(moves).map(([id, queued]) => {
+        const node = list.find((n) => n.id === id);
+        return node ? (
+          <DrainProgress
+            key={id}
+            node={node}
+            moves={queued}
+            busy={changing === id}
+            onDrainAgain={(n) => void setAvailability(n, 'drain')}
+            onDismiss={() => setMoves(({ [id]: _, ...rest }) => rest)}
+          />
+        ) : null;
+      })}
       <section className="card card-flush" aria-label="Nodes">
         {nodes.error ? (
           <div className="card-body">
@@ -215,6 +278,9 @@ function Nodes() {
         ) : null}
       </section>
       {adding ? <AddNodeForm firstNode={inCluster.length === 0} onSave={add} onClose={() => setAdding(false)} /> : null}
+      {draining ? (
+        <DrainDialog node={draining} onClose={() => setDraining(null)} onDrained={(a) => void drained(draining, a)} />
+      ) : null}
       {removing ? (
         <ConfirmDialog
           title={`Remove ${removing.name}?`}

@@ -29,3 +29,6 @@ export const drainNode = (id: string) => call(api.POST('/api/v1/nodes/{id}/drain
 export const activateNode = (id: string) => call(api.POST('/api/v1/nodes/{id}/activate', { params: { path: { id } } }));
 
 export const removeNode = (id: string) => call(api.DELETE('/api/v1/nodes/{id}', { params: { path: { id } } }));
+
+/** A move a drain queued: the instance, its job, and the node placement chose for it. */
+export type DrainMove = Json<paths['/api/v1/nodes/{id}/drain']['post']['responses'][200]>['moves'][number];
