@@ -15407,6 +15407,11 @@ export interface paths {
                                 };
                                 to: string;
                             }[];
+                            refused: {
+                                instanceId: string;
+                                label: string;
+                                reason: string;
+                            }[];
                         };
                     };
                 };

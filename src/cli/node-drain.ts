@@ -15,6 +15,11 @@ const instances = (n: number) => `${n} instance${n === 1 ? '' : 's'}`;
 
 /** What a drain printed: the node's new state, and the moves queued (instance, target, job). */
 export function drainLines(answer: Drained): string[] {
+  const refused = (answer.refused ?? []).map((r) => `Not moved now: ${r.label}: ${r.reason}`);
+  return [...movedLines(answer), ...refused];
+}
+
+function movedLines(answer: Drained): string[] {
   const { node, moves } = answer;
   if (moves.length === 0) {
     if (node.availability === 'drain') return [`${node.name} is drained: it takes no new instances.`];

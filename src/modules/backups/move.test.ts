@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminBrowser, as, type Browser, createTestApp, type TestApp } from '../../../test/helpers/app.js';
 import { makeOrganizationWithAdmin, makeProject } from '../../../test/helpers/factories.js';
 import { until } from '../../../test/images-test-support.js';
+import { systemContext } from '../../platform/context.js';
 import { MemoryRuntime } from '../../runtime/memory.js';
 
 /**
@@ -149,5 +150,33 @@ describe('moving an instance between nodes', () => {
     expect(ended.status).toBe('failed');
     const row = await t.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirstOrThrow();
     expect([row.host_id, row.status]).toEqual(['node1', 'running']);
+  }, 120_000);
+
+  it('drains a node: moves what can move, counting the moves before it, and says why the rest stays', async () => {
+    await until('the instance settled', 90_000, async () =>
+      (await t.services.operations.holding(instanceId)).length === 0 ? true : undefined,
+    );
+    const shop = await t.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirstOrThrow();
+    // 5 GB: node2 has room for it alone (7.5 GB free), not beside the shop's 2 GB moving there first.
+    await t.db
+      .insertInto('instances')
+      .values({
+        ...shop,
+        id: undefined as never,
+        name: 'big',
+        db_name: 'mtmemmove_big',
+        container_name: 'mtmemmove-big',
+        volume_name: 'mtmemmove-big-data',
+        memory_mb: 6144,
+        hostname: null,
+        created_at: new Date(shop.created_at.getTime() + 1000),
+      } as never)
+      .execute();
+    // As the drain route calls it, once the node is paused (that needs a Swarm manager).
+    const { queued, refused } = await t.services.moves.drain(systemContext('test'), 'node1');
+    expect(queued.map((q) => [q.instanceId, q.to])).toEqual([[instanceId, 'node2']]);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.label).toBe('erp/big');
+    expect(refused[0]?.reason).toMatch(/node2/);
   }, 120_000);
 });

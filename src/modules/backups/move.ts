@@ -48,7 +48,13 @@ export class MoveService {
    * Queues a move for every instance of a node that is being drained, each to the node placement
    * chooses, counting the moves queued before it (so two do not both take a node's last room).
    */
-  async drain(ctx: RequestContext, hostId: string): Promise<{ instanceId: string; job: OperationView; to: string }[]> {
+  async drain(
+    ctx: RequestContext,
+    hostId: string,
+  ): Promise<{
+    queued: { instanceId: string; job: OperationView; to: string }[];
+    refused: { instanceId: string; label: string; reason: string }[];
+  }> {
     requirePlatformAdmin(ctx.actor);
     const instances = await this.deps.db
       .selectFrom('instances')
@@ -58,12 +64,22 @@ export class MoveService {
       .orderBy('created_at')
       .execute();
     const queued: { instanceId: string; job: OperationView; to: string }[] = [];
+    const refused: { instanceId: string; label: string; reason: string }[] = [];
     const pending: PlacedInstance[] = [];
     for (const instance of instances) {
-      // One instance a job already holds is left; the drain can be asked again for it.
-      const busy = await this.deps.operations.holding(instance.id);
-      if (busy.length > 0) continue;
-      const { job, hostId: to } = await this.queue(ctx, instance, undefined, pending);
+      // One that cannot move now (busy, or no node has room) stays, said why; the others still move,
+      // and the drain can be asked again for what is left.
+      const moved = await this.queue(ctx, instance, undefined, pending).catch(async (error: unknown) => {
+        if (!(error instanceof MarinaError)) throw error;
+        refused.push({
+          instanceId: instance.id,
+          label: await instanceLabel(this.deps.db, instance),
+          reason: error.message,
+        });
+        return undefined;
+      });
+      if (!moved) continue;
+      const { job, hostId: to } = moved;
       pending.push({
         hostId: to,
         organizationId: instance.organization_id,
@@ -73,7 +89,7 @@ export class MoveService {
       });
       queued.push({ instanceId: instance.id, job, to });
     }
-    return queued;
+    return { queued, refused };
   }
 
   private async queue(

@@ -61,16 +61,24 @@ export const nodeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         summary:
           'Drain a node: it takes no new instances and its instances move to other nodes, one job each; Swarm drains it once it is empty (ask again then). Platform admins.',
         params: NodeId,
-        response: responses({ 200: Type.Object({ node: Node, moves: Type.Array(NodeMove) }) }),
+        response: responses({
+          200: Type.Object({
+            node: Node,
+            moves: Type.Array(NodeMove),
+            /** Instances that cannot move now, and why (busy, or no node has room). */
+            refused: Type.Array(Type.Object({ instanceId: Uuid, label: Type.String(), reason: Type.String() })),
+          }),
+        }),
       },
     },
     async (request) => {
       const ctx = contextOf(request);
       await nodes.setAvailability(ctx, request.params.id, 'drain');
-      const queued = await moves.drain(ctx, request.params.id);
+      const { queued, refused } = await moves.drain(ctx, request.params.id);
       return {
         node: await nodes.view(ctx.actor, request.params.id),
         moves: queued.map((m) => ({ instanceId: m.instanceId, job: m.job, to: m.to })),
+        refused,
       };
     },
   );

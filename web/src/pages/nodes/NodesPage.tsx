@@ -141,6 +141,9 @@ function Nodes() {
 
   async function drained(node: ClusterNode, answer: Awaited<ReturnType<typeof drainNode>>) {
     const queued = answer.moves;
+    // Those that cannot move now say why (busy, or no node has room); the others move.
+    for (const refusal of answer.refused ?? [])
+      toast.error(`${refusal.label} stays on ${node.name}: ${refusal.reason}`);
     if (queued.length > 0) {
       setMoves((all) => ({ ...all, [node.id]: queued }));
       toast.success(
