@@ -321,17 +321,22 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
     // What it left on node2 (its volume, its database on node2's server) is reported, for an admin to remove.
     // (once the node's database server answers again: it restarts with the node's engine)
     const wanted = [`volume ${instance.volume_name}`, `database ${instance.db_name}`];
+    let seen: unknown;
     const report = await until(
       'the orphans on node2',
       async () => {
         const found = (await call('GET', '/api/v1/reconcile')).json<{
           orphans: { kind: string; name: string; hostId: string }[];
         }>();
+        seen = found;
         const left = found.orphans.filter((o) => o.hostId === 'node2').map((o) => `${o.kind} ${o.name}`);
         return wanted.every((w) => left.includes(w)) ? found : undefined;
       },
-      60_000,
-    );
+      // node2's database server starts again with its engine, after Swarm says the node is back.
+      150_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; the last report: ${JSON.stringify(seen)}`);
+    });
     expect(report.orphans.filter((o) => o.hostId === 'node1')).toEqual([]);
     const services = await engineOf('node1').listServices({ filters: { name: [instance.container_name] } });
     expect(services).toHaveLength(1);

@@ -3,7 +3,9 @@ import { adminBrowser, as, type Browser, createTestApp, type TestApp } from '../
 import { makeOrganizationWithAdmin, makeProject } from '../../../test/helpers/factories.js';
 import { until } from '../../../test/images-test-support.js';
 import { systemContext } from '../../platform/context.js';
+import { planJob } from '../../platform/jobs/define.js';
 import { MemoryRuntime } from '../../runtime/memory.js';
+import { stopJob } from '../instances/job-specs.js';
 
 /**
  * What a move asks before it is queued (#16): only platform admins, the production name confirmed,
@@ -113,7 +115,28 @@ describe('moving an instance between nodes', () => {
     expect(await t.db.selectFrom('operations').select('id').where('kind', '=', 'instance.move').execute()).toEqual([]);
   });
 
-  it('queues one job to the node placement picks, audited, and refuses a second while it is queued', async () => {
+  it('refuses an instance a job holds', async () => {
+    // A job queued and never run (nothing enqueues it) holds the instance as a running one would.
+    const held = await t.db.transaction().execute((trx) =>
+      t.services.operations.insert(
+        trx,
+        { kind: 'system', label: 'test' },
+        {
+          job: planJob(stopJob, {}),
+          organizationId: null,
+          hostId: 'node1',
+          target: { type: 'instance', id: instanceId, label: 'erp/shop' },
+        },
+      ),
+    );
+    try {
+      expect((await move({ to: 'node2', confirm: 'shop' })).json().error.code).toBe('MARINA_E_INSTANCE_BUSY');
+    } finally {
+      await t.db.updateTable('operations').set({ status: 'cancelled' }).where('id', '=', held.id).execute();
+    }
+  });
+
+  it('queues one job to the node placement picks, audited', async () => {
     const queued = await move({ confirm: 'shop' });
     expect(queued.statusCode, t.logs.filter((l) => l.includes('"err"')).join('\n')).toBe(202);
     const { job, node: to } = queued.json<{
@@ -139,7 +162,6 @@ describe('moving an instance between nodes', () => {
       .where('action', '=', 'instance.move')
       .execute();
     expect(audit).toEqual([{ action: 'instance.move', details: { job: job.id, from: 'node1', to: 'node2' } }]);
-    expect((await move({ to: 'node2', confirm: 'shop' })).json().error.code).toBe('MARINA_E_INSTANCE_BUSY');
 
     // No engine answers at node1's address: the move fails before it touches anything, and the
     // instance stays where it was, as it was.
