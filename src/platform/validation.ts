@@ -10,6 +10,8 @@ export const patterns = {
   slug: '^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$',
   email:
     '^[^\\s@<>()\\[\\]\\\\,;:"\\x00-\\x1f\\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$',
+  /** A cluster node's name, which is its id too (src/modules/cluster/validate.ts). */
+  nodeName: '^[a-z0-9][a-z0-9-]{0,39}$',
   uuid: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
   // Printable text without control characters (names shown in the UI and the audit log).
   label: '^[^\\x00-\\x1f\\x7f]*$',

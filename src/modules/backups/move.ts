@@ -7,6 +7,7 @@ import { MarinaError } from '../../platform/errors.js';
 import { planJob } from '../../platform/jobs/define.js';
 import { type OperationService, type OperationView, operationView } from '../../platform/jobs/operations.js';
 import type { JobRunner } from '../../platform/jobs/runner.js';
+import { patterns } from '../../platform/validation.js';
 import { weighPlacement } from '../cluster/place.js';
 import type { PlacedInstance } from '../cluster/placement.js';
 import type { HostService } from '../hosts/hosts.js';
@@ -23,7 +24,7 @@ export interface MoveServiceDeps {
   hosts: HostService;
 }
 
-const NODE_ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const NODE_ID = new RegExp(patterns.nodeName);
 const MOVABLE: InstanceStatus[] = ['running', 'stopped', 'exited'];
 const MB = 1024 * 1024;
 

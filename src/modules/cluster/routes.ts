@@ -4,11 +4,12 @@ import { contextOf } from '../../platform/http/auth.js';
 import type { RouteOptions } from '../../platform/http/route-options.js';
 import { responses, Uuid } from '../../platform/http/schemas.js';
 import { Job } from '../../platform/jobs/schemas.js';
+import { patterns } from '../../platform/validation.js';
 import { AddNodeBody, Node, Placement, PlacementQuery } from './schemas.js';
 
 const NodeMove = Type.Object({ instanceId: Uuid, job: Job, to: Type.String() }, { title: 'NodeMove' });
 
-const NodeId = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }) });
+const NodeId = Type.Object({ id: Type.String({ pattern: patterns.nodeName }) });
 
 /** The cluster's nodes (platform admins): add a host, drain or activate it, remove it. */
 export const nodeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services }) => {

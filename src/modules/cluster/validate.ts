@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { HOST_KEY_FINGERPRINT } from '../../adapters/ssh/fingerprint.js';
 import { fail } from '../../platform/errors.js';
+import { patterns } from '../../platform/validation.js';
 import type { RuntimeAccess, RuntimeSsh, RuntimeTls } from '../../runtime/port.js';
 
 /** What a platform admin gives to add a host. */
@@ -19,7 +20,7 @@ export interface AddHostInput {
   dedicatedTo?: string[];
 }
 
-const NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const NAME = new RegExp(patterns.nodeName);
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const PLAN_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+-----END CERTIFICATE-----\s*$/;

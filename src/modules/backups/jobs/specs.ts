@@ -140,7 +140,7 @@ export const expireUndoJob = jobSpec({
 });
 
 export const MoveInput = Type.Object(
-  { to: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' }) },
+  { to: Type.String({ pattern: patterns.nodeName }) },
   { additionalProperties: false },
 );
 
