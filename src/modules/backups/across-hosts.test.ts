@@ -4,14 +4,8 @@ import { docker, removeNamespace, requireDocker, TEST_IMAGES, testNamespace } fr
 import { inVolumes as inVolumesOf } from '../../../test/helpers/volumes.js';
 import { DockerRuntime } from '../../runtime/docker/runtime.js';
 import { LABEL_NAMESPACE } from '../../runtime/port.js';
-import {
-  copyFilestoreAcross,
-  filestoreDelta,
-  freshFilestoreFolder,
-  listFilestore,
-  removeFilestoreFiles,
-} from './across-hosts.js';
-import type { DataPlane } from './data-plane.js';
+import { copyFilestoreAcross, filestoreDelta, listFilestore, removeFilestoreFiles } from './across-hosts.js';
+import { type DataPlane, freshFilestoreFolder } from './data-plane.js';
 
 /**
  * A move's filestore between two hosts' volumes (issue #16): all of it while the instance serves,

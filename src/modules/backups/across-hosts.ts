@@ -14,7 +14,6 @@ import {
   dumpToScratch,
   eachFilestoreFile,
   FILESTORE_ROOT,
-  onDataVolume,
   restoreFromScratch,
   SCRATCH,
   toolFailure,
@@ -81,16 +80,6 @@ export function filestoreDelta(
   }
   const remove = [...target.keys()].filter((name) => !source.has(name));
   return { copy, remove };
-}
-
-/** An empty filestore folder owned by Odoo's user, made (or emptied) on the target's volume. */
-export async function freshFilestoreFolder(plane: DataPlane, volume: string, folder: string): Promise<void> {
-  await onDataVolume(
-    plane,
-    volume,
-    `rm -rf -- "filestore/$1"; mkdir -p "filestore/$1"; chown ${ODOO_UID}:${ODOO_UID} . filestore "filestore/$1"`,
-    [folder],
-  );
 }
 
 /**

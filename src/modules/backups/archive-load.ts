@@ -28,8 +28,8 @@ import {
   checked,
   type DataPlane,
   FILESTORE_ROOT,
+  freshFilestoreFolder,
   loadNetworkOf,
-  onDataVolume,
   restoreFromScratch,
   runTool,
   SCRATCH,
@@ -69,12 +69,7 @@ export interface LoadOptions {
 export async function loadArchive(plane: DataPlane, target: LoadTarget, options: LoadOptions): Promise<void> {
   const wantsDb = options.kind !== 'filestore';
   const wantsFiles = options.kind !== 'database';
-  await onDataVolume(
-    plane,
-    target.volume,
-    'rm -rf -- "filestore/$1"; mkdir -p "filestore/$1"; chown 101:101 . filestore "filestore/$1"',
-    [target.filestoreDir],
-  );
+  await freshFilestoreFolder(plane, target.volume, target.filestoreDir);
   let dumpFound = false;
   // An imported .dump: one custom-format file instead of a dump/ folder.
   let customDump = false;

@@ -168,6 +168,16 @@ export async function onDataVolume(plane: DataPlane, volume: string, script: str
   return result.output;
 }
 
+/** An empty filestore folder owned by Odoo's user, made (or emptied) on the target's volume. */
+export async function freshFilestoreFolder(plane: DataPlane, volume: string, folder: string): Promise<void> {
+  await onDataVolume(
+    plane,
+    volume,
+    `rm -rf -- "filestore/$1"; mkdir -p "filestore/$1"; chown ${ODOO_UID}:${ODOO_UID} . filestore "filestore/$1"`,
+    [folder],
+  );
+}
+
 /** The installed modules and PostgreSQL version, for the manifest: read as the database's own role. */
 export async function databaseFacts(
   plane: DataPlane,

@@ -14,11 +14,10 @@ import {
   copyDatabaseAcross,
   copyFilestoreAcross,
   filestoreDelta,
-  freshFilestoreFolder,
   listFilestore,
   removeFilestoreFiles,
 } from '../across-hosts.js';
-import { createScratch, type DataPlane, databaseFacts, removeScratch } from '../data-plane.js';
+import { createScratch, type DataPlane, databaseFacts, freshFilestoreFolder, removeScratch } from '../data-plane.js';
 import { type BackupJobDeps, planeFor, roleOf } from './shared.js';
 import { type MoveStep, moveJob } from './specs.js';
 import { SWAP_STOP_SECONDS } from './undo-data.js';
@@ -34,7 +33,6 @@ const MoveMemory = Type.Object({
   switched: Type.Boolean(),
   sourceHost: Type.String(),
   sourceServer: Type.String(),
-  sourcePort: Type.Number(),
 });
 type MoveMemory = Static<typeof MoveMemory>;
 type MoveContext = JobContext<Static<typeof moveJob.input>, MoveStep, MoveMemory>;
@@ -71,7 +69,6 @@ export const moveHandler = (deps: BackupJobDeps) =>
         if (instance.host_id === to) throw new MarinaError('MARINA_E_CONFLICT', `The instance is already on ${to}.`);
         await job.remember('sourceHost', instance.host_id);
         await job.remember('sourceServer', instance.database_server_id ?? '');
-        await job.remember('sourcePort', instance.http_port ?? 0);
         const server = await deps.databaseServers.forInstances(to);
         const admin = await deps.databaseServers.connection(server);
         // Never over data already there (what a lost node kept of the instance, before it was recovered).
