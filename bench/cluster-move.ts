@@ -83,6 +83,9 @@ export async function clusterMoveBench(): Promise<void> {
       const result = done.result as { downtimeMs: number; from: string };
       report(`${label}: ${result.from} → ${to} (round ${round}), downtime`, seconds(result.downtimeMs));
       report('  steps', done.steps.map((s) => `${s.name} ${seconds(stepMs(done, s.name))}`).join(', '));
+      // The job's own timings of its parts (the test clock is not used here, but the log says more).
+      for (const line of await services.operations.logs(system.actor, job.id))
+        if (/copied|copy|applied|Stopped|Started|Down for|Filestore/.test(line.message)) report('  log', line.message);
       instance = await services.instances.row(instanceId);
     }
   } finally {

@@ -7,7 +7,7 @@
  */
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseExists, withClient } from '../../src/adapters/postgres/admin.js';
+import { databaseExists, type ServerConnection, withClient } from '../../src/adapters/postgres/admin.js';
 import { sealedAt } from '../../src/platform/secrets/sealed-columns.js';
 import { SecretBox } from '../../src/platform/secrets/secret-box.js';
 import { as } from '../helpers/app.js';
@@ -175,6 +175,34 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
     await jobOf(await call('POST', `/api/v1/instances/${instance.id}/backups`, {}));
   }, 240_000);
 
+  /**
+   * Writes rows into the instance's database (as Odoo would) until the move's downtime has moved past
+   * its stop: a row is counted only if the job was still at most stopping after its commit, so its
+   * change came before the copy's last position was taken and must be on the target.
+   */
+  const writeWhileCopying = async (tenant: ServerConnection, db: string, jobId: string) => {
+    const confirmed: string[] = [];
+    await withClient(tenant, db, async (c) => {
+      for (let n = 0; n < 100_000; n += 1) {
+        const note = `live ${n}`;
+        const ok = await c.query('insert into moved_marker (note) values ($1)', [note]).then(
+          () => true,
+          () => false,
+        );
+        const steps = (await call('GET', `/api/v1/jobs/${jobId}`)).json<{
+          job: { steps: { name: string; status: string }[] };
+        }>().job.steps;
+        const past = steps.some(
+          (step) => !['prepare', 'copy', 'stop'].includes(step.name) && step.status !== 'pending',
+        );
+        if (!ok || past) return;
+        confirmed.push(note);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }).catch(() => undefined);
+    return confirmed;
+  };
+
   it('moves an instance to the other node and back while it serves: its database and files follow, the downtime is told, nothing stays behind', async () => {
     const instance = await onNode('node1');
     const password = SecretBox.fromPassphrase('marina test secret key').open(
@@ -190,7 +218,9 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
       password,
     });
     await withClient(await asTenant(instance), instance.db_name, (c) =>
-      c.query("create table moved_marker (note text); insert into moved_marker values ('kept')"),
+      c.query(
+        "create table moved_marker (id serial primary key, note text); insert into moved_marker (note) values ('kept')",
+      ),
     );
     const file = `ab/ab${'7'.repeat(38)}`;
     await inVolume(
@@ -201,16 +231,18 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
 
     for (const to of ['node2', 'node1']) {
       const before = await instanceRow(instance.id);
+      // Going back, a table without a key makes the live copy decline: the database is copied in the downtime.
+      if (to === 'node1')
+        await withClient(await asTenant(before), before.db_name, (c) =>
+          c.query("create table no_key (note text); insert into no_key values ('copied offline')"),
+        );
       const unconfirmed = await call('POST', `/api/v1/instances/${instance.id}/move`, { to });
       expect(unconfirmed.json().error.code).toBe('MARINA_E_CONFIRMATION_REQUIRED');
       const moving = await call('POST', `/api/v1/instances/${instance.id}/move`, { to, confirm: instance.name });
       expect(moving.statusCode, moving.body).toBe(202);
-      const followed = await followJob(
-        marina.baseUrl,
-        marina.headers,
-        moving.json<{ job: { id: string } }>().job.id,
-        300_000,
-      );
+      const jobId = moving.json<{ job: { id: string } }>().job.id;
+      const writes = to === 'node2' ? writeWhileCopying(await asTenant(before), before.db_name, jobId) : undefined;
+      const followed = await followJob(marina.baseUrl, marina.headers, jobId, 300_000);
       const { job } = followed;
       expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
       const { downtimeMs } = job.result as { downtimeMs: number };
@@ -224,9 +256,35 @@ describe.skipIf(!canRun)('instances on the nodes of a real Swarm', () => {
       const server = await marina.t.services.databaseServers.get(after.database_server_id ?? '');
       expect(server.host_id).toBe(to);
       const rows = await withClient(await asTenant(after), after.db_name, (c) =>
-        c.query('select note from moved_marker'),
+        c.query("select note from moved_marker where note = 'kept'"),
       );
       expect(rows.rows).toEqual([{ note: 'kept' }]);
+      // Copied while it served, by logical replication; the sequence follows (not replicated itself).
+      if (to === 'node2') expect(logs.join('\n')).toContain('Database copied while it served (logical replication)');
+      else {
+        expect(logs.join('\n')).toContain('No live copy of the database (the database has no primary key');
+        const offline = await withClient(await asTenant(after), after.db_name, (c) =>
+          c.query('select note from no_key'),
+        );
+        expect(offline.rows).toEqual([{ note: 'copied offline' }]);
+      }
+      // Every write made before the copy's last changes were taken is there.
+      const written = (await writes) ?? [];
+      if (to === 'node2') expect(written.length).toBeGreaterThan(0);
+      const live = await withClient(await asTenant(after), after.db_name, (c) =>
+        c.query<{ note: string }>("select note from moved_marker where note like 'live %'"),
+      );
+      expect(live.rows.map((r) => r.note)).toEqual(expect.arrayContaining(written));
+      const next = await withClient(await asTenant(after), after.db_name, (c) =>
+        c.query<{ id: number }>("insert into moved_marker (note) values ('after') returning id"),
+      );
+      const [{ max }] = (
+        await withClient(await asTenant(after), after.db_name, (c) =>
+          c.query<{ max: number }>('select max(id) as max from moved_marker'),
+        )
+      ).rows as [{ max: number }];
+      expect(next.rows[0]?.id).toBe(max);
+      expect(max).toBeGreaterThan(written.length + 1);
       expect(await inVolume(to, after.volume_name, `cat /data/filestore/${after.db_name}/${file}`)).toBe(
         'attachment\n',
       );

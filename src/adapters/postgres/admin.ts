@@ -6,12 +6,12 @@ const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
 /** Passwords Marina generates (base64url). DDL cannot take parameters, so only these are accepted. */
 const GENERATED_SECRET = /^[A-Za-z0-9_-]{20,100}$/;
 
-function identifier(name: string): string {
+export function identifier(name: string): string {
   if (!IDENTIFIER.test(name)) throw new Error(`refusing the database identifier ${JSON.stringify(name)}`);
   return `"${name}"`;
 }
 
-function secretLiteral(secret: string): string {
+export function secretLiteral(secret: string): string {
   if (!GENERATED_SECRET.test(secret)) throw new Error('refusing a password Marina did not generate');
   return `'${secret}'`;
 }

@@ -11,6 +11,7 @@ import {
   type Credentials,
   checked,
   type DataPlane,
+  type DumpPart,
   dumpToScratch,
   eachFilestoreFile,
   FILESTORE_ROOT,
@@ -173,15 +174,16 @@ export async function removeFilestoreFiles(plane: DataPlane, volume: string, fol
 export async function copyDatabaseAcross(
   from: { plane: DataPlane; db: string; role: Credentials },
   to: { plane: DataPlane; db: string; role: Credentials },
+  part: DumpPart = 'dump',
 ): Promise<void> {
-  await dumpToScratch(from.plane, from.db, from.role);
+  await dumpToScratch(from.plane, from.db, from.role, part);
   // Carriers named apart from the filestore's: both copies run at once during a move's downtime.
   await withCarrier(from.plane, { scratch: true }, 'dump-from', (source) =>
     withCarrier(to.plane, { scratch: true }, 'dump-to', async (target) => {
-      const dump = await source.read(`${SCRATCH}/dump`);
+      const dump = await source.read(`${SCRATCH}/${part}`);
       if (!dump) throw new Error('pg_dump left no dump in the scratch volume');
       await target.write(SCRATCH, dump);
     }),
   );
-  await restoreFromScratch(to.plane, to.db, to.role);
+  await restoreFromScratch(to.plane, to.db, to.role, part);
 }

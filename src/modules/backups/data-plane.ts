@@ -339,12 +339,20 @@ export const scratchMount = (plane: DataPlane): Mount[] => [
   { type: 'volume', source: scratchVolumeName(plane), target: SCRATCH },
 ];
 
+/** What a dump in the scratch volume holds: the whole database, or its schema alone (a live copy's start). */
+export type DumpPart = 'dump' | 'schema';
+
 /**
  * pg_dump in directory format with parallel jobs into the scratch volume: a consistent snapshot
  * (the source's sessions go on). No compression: zstd over the whole archive is faster and
  * smaller than pg_dump's gzip.
  */
-export async function dumpToScratch(plane: DataPlane, db: string, role: Credentials): Promise<void> {
+export async function dumpToScratch(
+  plane: DataPlane,
+  db: string,
+  role: Credentials,
+  part: DumpPart = 'dump',
+): Promise<void> {
   const result = await runTool(
     plane,
     'dump',
@@ -355,8 +363,12 @@ export async function dumpToScratch(plane: DataPlane, db: string, role: Credenti
       '--compress=0',
       '--no-owner',
       '--no-privileges',
+      // A move's publication is the move's, not the tenant's.
+      '--no-publications',
+      '--no-subscriptions',
+      ...(part === 'schema' ? ['--schema-only'] : []),
       '--file',
-      `${SCRATCH}/dump`,
+      `${SCRATCH}/${part}`,
       '--dbname',
       checked(db),
     ],
@@ -367,11 +379,24 @@ export async function dumpToScratch(plane: DataPlane, db: string, role: Credenti
 }
 
 /** pg_restore of the scratch volume's dump in parallel, as the target's own role: it owns what it loads. */
-export async function restoreFromScratch(plane: DataPlane, db: string, role: Credentials): Promise<void> {
+export async function restoreFromScratch(
+  plane: DataPlane,
+  db: string,
+  role: Credentials,
+  part: DumpPart = 'dump',
+): Promise<void> {
   const result = await runTool(
     plane,
     'restore',
-    ['pg_restore', `--jobs=${plane.jobs}`, '--no-owner', '--no-privileges', '--dbname', checked(db), `${SCRATCH}/dump`],
+    [
+      'pg_restore',
+      `--jobs=${plane.jobs}`,
+      '--no-owner',
+      '--no-privileges',
+      '--dbname',
+      checked(db),
+      `${SCRATCH}/${part}`,
+    ],
     role,
     scratchMount(plane),
   );

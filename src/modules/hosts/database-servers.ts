@@ -42,9 +42,14 @@ export const namespaceLabels = (namespace: string, kind: string, id?: string): R
 /**
  * The managed server's own settings (the image's defaults otherwise): restores, clones and module
  * upgrades write a database's size in WAL at once, and with the default 1 GB a checkpoint would
- * flush everything halfway through each of them.
+ * flush everything halfway through each of them. Logical WAL lets a move copy a database while
+ * Odoo serves (backups/live-copy.ts), with a few replication workers copying its tables side by side.
  */
-const MANAGED_SERVER_SETTINGS = ['postgres', '-c', 'max_wal_size=4GB'];
+const MANAGED_SERVER_SETTINGS = [
+  'postgres',
+  ...['-c', 'max_wal_size=4GB', '-c', 'wal_level=logical', '-c', 'max_worker_processes=16'],
+  ...['-c', 'max_logical_replication_workers=8', '-c', 'max_sync_workers_per_subscription=4'],
+];
 
 export interface DatabaseServerServiceDeps {
   db: Db;

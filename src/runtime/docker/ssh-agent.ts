@@ -13,7 +13,10 @@ function asSocket(channel: Duplex, close: () => void): Duplex {
   const socket = channel as Duplex & Record<string, unknown>;
   socket.setTimeout = (ms: number, onTimeout?: () => void) => {
     idleMs = ms;
-    if (onTimeout) channel.once('timeout', onTimeout);
+    // As net.Socket does: a zero timeout takes its callback back, or each reuse of the channel
+    // (keep-alive) would add one more listener.
+    if (onTimeout && ms === 0) channel.removeListener('timeout', onTimeout);
+    else if (onTimeout) channel.once('timeout', onTimeout);
     rearm();
     return socket;
   };

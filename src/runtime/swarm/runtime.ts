@@ -146,7 +146,17 @@ export class SwarmRuntime implements Runtime {
     await this.node.remove(name);
   }
 
-  /** The instance's service goes, through a manager only: its node is lost (the recovery of #16). */
+  /** After forget: waits until the service's containers left its node, then removes its config volume. */
+  async removeForgotten(name: string): Promise<void> {
+    // Not services.remove: the name may already be a new service's, on another node (a move).
+    await this.services.containersGone(name);
+    await this.node.removeVolume(configVolumeOf(name));
+  }
+
+  /**
+   * The instance's service goes, through a manager only: its node is lost (the recovery of #16), or
+   * a move needs the name now and the node's cleanup can wait (removeForgotten).
+   */
   forget(name: string): Promise<void> {
     return this.services.forget(name);
   }

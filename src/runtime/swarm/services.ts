@@ -156,11 +156,15 @@ export class SwarmServices {
 
   /** Removes the service and waits until its tasks' containers are gone from the node (their volumes free). */
   async remove(name: string): Promise<void> {
-    try {
-      await (await this.manager()).getService(name).remove();
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    await this.forget(name);
+    await this.containersGone(name);
+  }
+
+  /**
+   * Waits until this node holds no container of a service of that name: after forget, the node
+   * removes them on its own. Another node may already run a new service of the same name.
+   */
+  async containersGone(name: string): Promise<void> {
     const deadline = Date.now() + WAIT_MS;
     while ((await this.containers(name)).length > 0) {
       if (Date.now() > deadline)

@@ -8,16 +8,26 @@ import {
 import type { Instance } from '../../../db/schema.js';
 import { MarinaError } from '../../../platform/errors.js';
 import { defineJob, type JobContext } from '../../../platform/jobs/define.js';
+import { SwarmRuntime } from '../../../runtime/swarm/runtime.js';
 import { createServerContainer, healthy } from '../../instances/jobs.js';
 import { instanceLabels } from '../../instances/odoo-container.js';
 import {
   copyDatabaseAcross,
   copyFilestoreAcross,
   filestoreDelta,
+  type ListedFile,
   listFilestore,
   removeFilestoreFiles,
 } from '../across-hosts.js';
 import { createScratch, type DataPlane, databaseFacts, freshFilestoreFolder, removeScratch } from '../data-plane.js';
+import {
+  abandonLiveCopy,
+  endLiveCopy,
+  finishLiveCopy,
+  LiveCopyDeclined,
+  type LiveCopySides,
+  startLiveCopy,
+} from '../live-copy.js';
 import { type BackupJobDeps, planeFor, roleOf } from './shared.js';
 import { type MoveStep, moveJob } from './specs.js';
 import { SWAP_STOP_SECONDS } from './undo-data.js';
@@ -33,6 +43,8 @@ const MoveMemory = Type.Object({
   switched: Type.Boolean(),
   sourceHost: Type.String(),
   sourceServer: Type.String(),
+  /** A live copy was started: its replication objects may exist on both servers. */
+  live: Type.Boolean(),
 });
 type MoveMemory = Static<typeof MoveMemory>;
 type MoveContext = JobContext<Static<typeof moveJob.input>, MoveStep, MoveMemory>;
@@ -94,64 +106,141 @@ export const moveHandler = (deps: BackupJobDeps) =>
       });
       const there = target as DataPlane;
 
-      // While Odoo serves: the filestore, whose files never change once written (named by their hash).
+      // While Odoo serves: the filestore, whose files never change once written (named by their hash),
+      // and the database, by logical replication when it can be (live-copy.ts).
+      const sides: LiveCopySides = {
+        source,
+        target: there,
+        db: instance.db_name,
+        role,
+        operationId: job.operation.id,
+      };
+      let live: Awaited<ReturnType<typeof startLiveCopy>> | undefined;
+      let copiedFiles = new Map<string, ListedFile>();
       await job.step('copy', async () => {
         const facts = await databaseFacts(source, instance.db_name, role);
-        const copied = await copyFilestoreAcross(
+        await Promise.all([createScratch(source), createScratch(there)]);
+        const shares = { files: 0, tables: 0 };
+        const progress = () => void job.progress(Math.min(99, (shares.files + shares.tables) * 50));
+        await job.remember('live', true);
+        const started = Date.now();
+        const database = startLiveCopy(sides, (ready, tables) => {
+          shares.tables = ready / Math.max(1, tables);
+          progress();
+        }).then(
+          async (copy) => {
+            await job.log(`Database copied while it served (logical replication) in ${since(started)}.`);
+            return copy;
+          },
+          async (error: Error) => {
+            const declined = error instanceof LiveCopyDeclined;
+            await job.log(
+              `No live copy of the database (${declined ? '' : 'failed: '}${error.message}): it is copied during the downtime.`,
+              declined ? 'info' : 'warn',
+            );
+            await abandonLiveCopy(sides);
+            return undefined;
+          },
+        );
+        const files = copyFilestoreAcross(
           { plane: source, volume: instance.volume_name },
           { plane: there, volume: instance.volume_name },
           instance.db_name,
-          { onBytes: (bytes) => void job.progress(Math.min(99, (bytes / Math.max(1, facts.filestoreBytes)) * 100)) },
-        );
-        await job.log(`Copied while it served: ${copied.files} filestore files (${copied.bytes} bytes).`);
-        // Ready before the downtime starts, as everything that does not depend on the stop.
-        await Promise.all([createScratch(source), createScratch(there)]);
+          {
+            onBytes: (bytes) => {
+              shares.files = bytes / Math.max(1, facts.filestoreBytes);
+              progress();
+            },
+          },
+        ).then(async (copied) => {
+          await job.log(`Copied while it served: ${copied.files} filestore files (${copied.bytes} bytes).`);
+          // Only the move writes there: the listing the delta compares with is taken before the downtime.
+          copiedFiles = await listFilestore(there, instance.volume_name, instance.db_name);
+        });
+        const [db, fs] = await Promise.allSettled([database, files]);
+        if (fs.status === 'rejected') throw fs.reason;
+        if (db.status === 'rejected') throw db.reason;
+        live = db.value;
       });
 
       // Downtime starts here.
       const downSince = Date.now();
       const sourceEngine = await deps.hosts.reachableRuntime(instance.host_id);
-      await job.step('stop', async () => {
-        const stopping = Date.now();
-        const state = await sourceEngine.state(instance.container_name);
-        await job.remember('wasRunning', Boolean(state?.running));
-        await job.remember('stopped', true);
-        instance = await deps.instances.setStatus(id, 'restoring', `moving to ${to}`);
-        if (state?.running) await sourceEngine.stop(instance.container_name, SWAP_STOP_SECONDS);
-        await job.log(`Stopped on ${instance.host_id} in ${since(stopping)}.`);
+      // The live copy's last part opens its sessions while Odoo stops, then waits for the stop.
+      let stopped = (_error?: Error) => {};
+      const whenStopped = new Promise<void>((resolve, reject) => {
+        stopped = (error) => (error ? reject(error) : resolve());
       });
+      whenStopped.catch(() => undefined);
+      const finishing = live
+        ? finishLiveCopy(sides, live, whenStopped).then(
+            () => undefined,
+            (error: Error) => error,
+          )
+        : undefined;
+      await job
+        .step('stop', async () => {
+          const stopping = Date.now();
+          const state = await sourceEngine.state(instance.container_name);
+          await job.remember('wasRunning', Boolean(state?.running));
+          await job.remember('stopped', true);
+          instance = await deps.instances.setStatus(id, 'restoring', `moving to ${to}`);
+          if (state?.running) await sourceEngine.stop(instance.container_name, SWAP_STOP_SECONDS);
+          await job.log(`Stopped on ${instance.host_id} in ${since(stopping)}.`);
+        })
+        .catch((error: Error) => {
+          stopped(error);
+          throw error;
+        });
+      stopped();
 
       await job.step('sync', async () => {
         const started = Date.now();
         const files = (async () => {
-          const [from, have] = await Promise.all([
-            listFilestore(source, instance.volume_name, instance.db_name),
-            listFilestore(there, instance.volume_name, instance.db_name),
-          ]);
-          const delta = filestoreDelta(from, have);
-          const copied = await copyFilestoreAcross(
-            { plane: source, volume: instance.volume_name },
-            { plane: there, volume: instance.volume_name },
-            instance.db_name,
-            { names: delta.copy },
-          );
+          const from = await listFilestore(source, instance.volume_name, instance.db_name);
+          const delta = filestoreDelta(from, copiedFiles);
+          const copied =
+            delta.copy.length === 0
+              ? { files: 0 }
+              : await copyFilestoreAcross(
+                  { plane: source, volume: instance.volume_name },
+                  { plane: there, volume: instance.volume_name },
+                  instance.db_name,
+                  { names: delta.copy },
+                );
           const removed = await removeFilestoreFiles(there, instance.volume_name, instance.db_name, delta.remove);
           await job.log(
             `Filestore since the copy: ${copied.files} files copied, ${removed} deleted (${since(started)}).`,
           );
         })();
-        const database = copyDatabaseAcross(
-          { plane: source, db: instance.db_name, role },
-          { plane: there, db: instance.db_name, role },
-        ).then(() => job.log(`Database copied (pg_dump, streamed, pg_restore) in ${since(started)}.`));
-        // Both end before either failure is reported: nothing keeps writing after the step.
-        const outcomes = await Promise.allSettled([database, files]);
+        const database = (async () => {
+          if (finishing) {
+            const failure = await finishing;
+            if (!failure) {
+              await job.log(`Database: the last changes applied in ${since(started)}.`);
+              return;
+            }
+            await job.log(`The live copy could not finish (${failure.message}): copying the database now.`, 'warn');
+            await abandonLiveCopy(sides);
+          }
+          await copyDatabaseAcross(
+            { plane: source, db: instance.db_name, role },
+            { plane: there, db: instance.db_name, role },
+          );
+          await job.log(`Database copied (pg_dump, streamed, pg_restore) in ${since(started)}.`);
+        })();
+        // Swarm names services cluster-wide: the old one (its task already ended) goes before the new one
+        // is made. Only the manager's record: its node's leftovers go in the cleanup, after the downtime.
+        const oldService =
+          sourceEngine instanceof SwarmRuntime
+            ? sourceEngine.forget(instance.container_name)
+            : sourceEngine.remove(instance.container_name);
+        // All end before any failure is reported: nothing keeps writing after the step.
+        const outcomes = await Promise.allSettled([database, files, oldService]);
         for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
       });
 
       await job.step('switch', async () => {
-        // Swarm names services cluster-wide: the old one goes before the new one is made.
-        await sourceEngine.remove(instance.container_name);
         instance = await deps.instances.moveTo(id, planned.host_id, planned.database_server_id ?? '');
         await job.remember('switched', true);
       });
@@ -179,6 +268,8 @@ export const moveHandler = (deps: BackupJobDeps) =>
         try {
           // The dump's copies: after the downtime, not in it.
           await Promise.all([removeScratch(source), removeScratch(there)]);
+          if (job.resources().live) await endLiveCopy(sides, { keepPublication: true });
+          if (sourceEngine instanceof SwarmRuntime) await sourceEngine.removeForgotten(instance.container_name);
           await removeOldCopy(deps, instance, job.resources());
         } catch (error) {
           await job.log(
@@ -193,6 +284,12 @@ export const moveHandler = (deps: BackupJobDeps) =>
       const id = operation.target_id ?? '';
       const instance = await deps.instances.row(id).catch(() => undefined);
       if (!instance) return;
+      const targetHost = (operation.input as { to?: string }).to ?? '';
+      // The replication's objects go first: a database with a subscription cannot be dropped.
+      if (r.live && r.targetServer && r.sourceHost && r.sourceServer)
+        await liveCopySides(deps, instance, operation.id, r, targetHost)
+          .then((sides) => endLiveCopy(sides))
+          .catch(() => undefined);
       // The record is the truth: a crash between the switch and its memory still counts as switched.
       if (r.switched || (r.sourceHost !== undefined && instance.host_id !== r.sourceHost)) {
         // The record names the target, which has all the data: started there; the old copy stays for reconcile.
@@ -214,7 +311,6 @@ export const moveHandler = (deps: BackupJobDeps) =>
       }
       // Before the switch the instance is whole where it was: what the target got goes.
       if (r.targetServer) {
-        const targetHost = (operation.input as { to?: string }).to ?? '';
         const server = await deps.databaseServers.get(r.targetServer);
         await dropDatabaseAndRole(await deps.databaseServers.connection(server), instance.db_name);
         const engine = await deps.hosts.reachableRuntime(targetHost);
@@ -241,6 +337,23 @@ export const moveHandler = (deps: BackupJobDeps) =>
       }
     },
   });
+
+/** Both sides of a move's live copy, from its memory (the record may name either). */
+async function liveCopySides(
+  deps: BackupJobDeps,
+  instance: Instance,
+  operationId: string,
+  r: Partial<MoveMemory>,
+  targetHost: string,
+): Promise<LiveCopySides> {
+  return {
+    source: await planeFor(deps, onTarget(instance, r.sourceHost ?? '', r.sourceServer ?? ''), operationId),
+    target: await planeFor(deps, onTarget(instance, targetHost, r.targetServer ?? ''), operationId),
+    db: instance.db_name,
+    role: await roleOf(deps, instance),
+    operationId,
+  };
+}
 
 /** The instance's volume, database and role on the host it left. */
 async function removeOldCopy(deps: BackupJobDeps, instance: Instance, r: Partial<MoveMemory>): Promise<void> {
