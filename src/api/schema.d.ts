@@ -15459,6 +15459,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/nodes/{id}/moves": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The moves still going off a node (queued or running), as the drain answered them: a page reloaded during a drain follows them again. Platform admins. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            moves: {
+                                instanceId: string;
+                                /** Job */
+                                job: {
+                                    id: string;
+                                    kind: string;
+                                    status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                    progress: number;
+                                    step: string | null;
+                                    steps: {
+                                        name: string;
+                                        status: "pending" | "running" | "done" | "failed" | "skipped";
+                                        startedAt: string | null;
+                                        finishedAt: string | null;
+                                    }[];
+                                    target: {
+                                        type: string;
+                                        id: string;
+                                        label: string | null;
+                                    } | null;
+                                    organizationId: string | null;
+                                    hostId: string | null;
+                                    result: {
+                                        [key: string]: unknown;
+                                    } | null;
+                                    error: {
+                                        code: string;
+                                        message: string;
+                                        step: string | null;
+                                    } | null;
+                                    actor: {
+                                        id: string | null;
+                                        label: string;
+                                    };
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                    waitingUntil: string | null;
+                                    waitingFor: string | null;
+                                    retryOf: string | null;
+                                    can: {
+                                        cancel: boolean;
+                                        retry: boolean;
+                                    };
+                                    holdsTarget: boolean;
+                                };
+                                to: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable MARINA_E_… code */
+                                code: string;
+                                message: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/nodes/{id}/activate": {
         parameters: {
             query?: never;

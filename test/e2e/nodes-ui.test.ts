@@ -366,6 +366,15 @@ describe('the Nodes page', { timeout: 120_000 }, () => {
     await move.getByText('Copying the filestore while Odoo serves').waitFor();
     expect(await move.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('40');
     await page.screenshot({ path: join(screenshots, 'nodes-drain-moving.png') });
+    // A reload while it moves: the page reads the node's moves again and follows them as before.
+    await page.reload();
+    await table().waitFor();
+    await move.getByText('Copying the filestore while Odoo serves').waitFor();
+    expect(await move.getAttribute('data-job-id')).toBe(jobId);
+    expect(await move.getByTestId('drain-move-to').textContent()).toBe('node2');
+    expect(await move.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('40');
+    expect(await moves.getByTestId('drain-summary').textContent()).toBe('0 of 1 instance moved');
+    await page.screenshot({ path: join(screenshots, 'nodes-drain-reloaded.png') });
     const shop = await t.db.selectFrom('instances').select('id').where('name', '=', 'shop').executeTakeFirstOrThrow();
     await t.db.updateTable('instances').set({ host_id: 'node2' }).where('id', '=', shop.id).execute();
     await t.db

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { adminBrowser, as, type Browser, createTestApp, type TestApp } from '../../../test/helpers/app.js';
 import { makeOrganizationWithAdmin, makeProject } from '../../../test/helpers/factories.js';
 import { until } from '../../../test/images-test-support.js';
@@ -6,6 +6,7 @@ import { systemContext } from '../../platform/context.js';
 import { planJob } from '../../platform/jobs/define.js';
 import { MemoryRuntime } from '../../runtime/memory.js';
 import { stopJob } from '../instances/job-specs.js';
+import { moveJob } from './jobs/specs.js';
 
 /**
  * What a move asks before it is queued (#16): only platform admins, the production name confirmed,
@@ -194,11 +195,69 @@ describe('moving an instance between nodes', () => {
         created_at: new Date(shop.created_at.getTime() + 1000),
       } as never)
       .execute();
-    // As the drain route calls it, once the node is paused (that needs a Swarm manager).
+    // As the drain route calls it, once the node is paused (that needs a Swarm manager). The move
+    // stays queued (not run) while the node's moves are read.
+    const enqueue = vi.spyOn(t.services.runner, 'enqueue').mockResolvedValue();
     const { queued, refused } = await t.services.moves.drain(systemContext('test'), 'node1');
+    expect(enqueue).toHaveBeenCalledTimes(1);
     expect(queued.map((q) => [q.instanceId, q.to])).toEqual([[instanceId, 'node2']]);
     expect(refused).toHaveLength(1);
     expect(refused[0]?.label).toBe('erp/big');
     expect(refused[0]?.reason).toMatch(/node2/);
+
+    // The moves going off the node, as the drain answered them: a reloaded Nodes page follows them.
+    const listed = await as(t, admin)('GET', '/api/v1/nodes/node1/moves');
+    expect(listed.statusCode).toBe(200);
+    const active = listed.json<{ moves: { instanceId: string; job: { id: string; kind: string }; to: string }[] }>();
+    expect(active.moves.map((m) => [m.instanceId, m.job.id, m.job.kind, m.to])).toEqual([
+      [instanceId, queued[0]?.job.id, 'instance.move', 'node2'],
+    ]);
+    expect((await as(t, admin)('GET', '/api/v1/nodes/node2/moves')).json().moves).toEqual([]);
+    expect((await as(t, stranger)('GET', '/api/v1/nodes/node1/moves')).statusCode).toBe(403);
+    expect((await as(t, admin)('GET', '/api/v1/nodes/..%2Fetc/moves')).statusCode).toBe(400);
+    expect((await as(t, admin)('GET', '/api/v1/nodes/Node_1/moves')).statusCode).toBe(400);
+    // Once it ends, it is no longer listed.
+    await t.db
+      .updateTable('operations')
+      .set({ status: 'cancelled' })
+      .where('id', '=', queued[0]?.job.id ?? '')
+      .execute();
+    expect((await as(t, admin)('GET', '/api/v1/nodes/node1/moves')).json().moves).toEqual([]);
+    enqueue.mockRestore();
   }, 120_000);
+
+  it("lists a move off the node its job remembered as the source, not the instance's node", async () => {
+    await until('the drain settled', 90_000, async () =>
+      (await t.services.operations.holding(instanceId)).length === 0 ? true : undefined,
+    );
+    const ids = async (nodeId: string) =>
+      (await as(t, admin)('GET', `/api/v1/nodes/${nodeId}/moves`))
+        .json<{ moves: { job: { id: string } }[] }>()
+        .moves.map((m) => m.job.id);
+    // Queued and never run (nothing enqueues it); as a running move that had left node4 remembers it.
+    const op = await t.db.transaction().execute((trx) =>
+      t.services.operations.insert(
+        trx,
+        { kind: 'system', label: 'test' },
+        {
+          job: planJob(moveJob, { to: 'node2' }),
+          organizationId: null,
+          hostId: 'node4',
+          target: { type: 'instance', id: instanceId, label: 'erp/shop' },
+        },
+      ),
+    );
+    try {
+      await t.db
+        .updateTable('operations')
+        .set({ resources: JSON.stringify({ sourceHost: 'node4' }) })
+        .where('id', '=', op.id)
+        .execute();
+      expect(await ids('node4')).toEqual([op.id]);
+      expect(await ids('node1')).toEqual([]);
+    } finally {
+      await t.db.updateTable('operations').set({ status: 'cancelled' }).where('id', '=', op.id).execute();
+    }
+    expect(await ids('node4')).toEqual([]);
+  });
 });

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { Instance, InstanceStatus } from '../../db/schema.js';
 import { requirePlatformAdmin } from '../../platform/access.js';
@@ -91,6 +92,30 @@ export class MoveService {
       queued.push({ instanceId: instance.id, job, to });
     }
     return { queued, refused };
+  }
+
+  /**
+   * The moves still going off a node (queued or running), a drain's or one instance's: off it when
+   * the job remembered it as its source, or, before the job ran, when its instance is still there.
+   */
+  async active(ctx: RequestContext, hostId: string): Promise<{ instanceId: string; job: OperationView; to: string }[]> {
+    requirePlatformAdmin(ctx.actor);
+    const ops = await this.deps.db
+      .selectFrom('operations')
+      .leftJoin('instances', (join) => join.on(sql`instances.id::text`, '=', sql.ref('operations.target_id')))
+      .selectAll('operations')
+      .where('operations.kind', '=', moveJob.kind)
+      .where('operations.target_type', '=', 'instance')
+      .where('operations.status', 'in', ['queued', 'running'])
+      .where((eb) =>
+        eb.or([
+          eb(sql`operations.resources->>'sourceHost'`, '=', hostId),
+          eb.and([eb(sql`operations.resources->>'sourceHost'`, 'is', null), eb('instances.host_id', '=', hostId)]),
+        ]),
+      )
+      .orderBy('operations.created_at')
+      .execute();
+    return ops.map((op) => ({ instanceId: op.target_id ?? '', job: operationView(op), to: String(op.input.to ?? '') }));
   }
 
   private async queue(

@@ -83,6 +83,19 @@ export const nodeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
       };
     },
   );
+  app.get(
+    '/nodes/:id/moves',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary:
+          'The moves still going off a node (queued or running), as the drain answered them: a page reloaded during a drain follows them again. Platform admins.',
+        params: NodeId,
+        response: responses({ 200: Type.Object({ moves: Type.Array(NodeMove) }) }),
+      },
+    },
+    async (request) => ({ moves: await moves.active(contextOf(request), request.params.id) }),
+  );
   app.post(
     '/nodes/:id/activate',
     {

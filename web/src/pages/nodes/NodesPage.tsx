@@ -1,5 +1,5 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
 import { errorMessage } from '../../api/errors';
 import { Alert } from '../../components/Alert';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
@@ -20,6 +20,7 @@ import {
   drainNode,
   type NewNode,
   nodeKeys,
+  nodeMovesQuery,
   nodesQuery,
   removeNode,
 } from './api';
@@ -119,6 +120,30 @@ function NodeActions({
   );
 }
 
+/**
+ * The moves still going off the nodes being drained (paused or drained), read once when the page
+ * opens: a reload during a drain follows them again as a drain click would. Each node's are taken
+ * once, so a dismissed list stays dismissed, and those a drain click shows are kept.
+ */
+function useResumedMoves(
+  nodes: ClusterNode[],
+  setMoves: (update: (all: Record<string, DrainMove[]>) => Record<string, DrainMove[]>) => void,
+) {
+  const ids = nodes.filter((n) => n.availability === 'pause' || n.availability === 'drain').map((n) => n.id);
+  const read = useQueries({ queries: ids.map((id) => nodeMovesQuery(id)) });
+  const taken = useRef(new Set<string>());
+  useEffect(() => {
+    const found: Record<string, DrainMove[]> = {};
+    read.forEach((query, i) => {
+      const id = ids[i];
+      if (id === undefined || !query.data || taken.current.has(id)) return;
+      taken.current.add(id);
+      if (query.data.length > 0) found[id] = query.data;
+    });
+    if (Object.keys(found).length > 0) setMoves((all) => ({ ...found, ...all }));
+  });
+}
+
 function Nodes() {
   const toast = useToast();
   const queryClient = useQueryClient();
@@ -132,6 +157,7 @@ function Nodes() {
   const refresh = () => queryClient.invalidateQueries({ queryKey: nodeKeys.all });
   const list = nodes.data ?? [];
   const inCluster = list.filter((n) => !isStandalone(n));
+  useResumedMoves(inCluster, setMoves);
 
   async function add(input: NewNode) {
     const { node } = await addNode(input);

@@ -32,3 +32,16 @@ export const removeNode = (id: string) => call(api.DELETE('/api/v1/nodes/{id}', 
 
 /** A move a drain queued: the instance, its job, and the node placement chose for it. */
 export type DrainMove = Json<paths['/api/v1/nodes/{id}/drain']['post']['responses'][200]>['moves'][number];
+
+/**
+ * The moves still going off a node (queued or running), as a drain answered them: read once when
+ * the page opens, so a reload during a drain follows them again (and not kept once the page
+ * closes: coming back reads them anew).
+ */
+export const nodeMovesQuery = (id: string) =>
+  queryOptions({
+    queryKey: ['node-moves', id] as const,
+    queryFn: async () => (await call(api.GET('/api/v1/nodes/{id}/moves', { params: { path: { id } } }))).moves,
+    staleTime: Number.POSITIVE_INFINITY,
+    gcTime: 0,
+  });
