@@ -10,6 +10,8 @@ import {
   caughtUp,
   createPublication,
   createReplicationRole,
+  createSlot,
+  createSubscription,
   currentLsn,
   dropReplicationRole,
   dropSlot,
@@ -18,11 +20,10 @@ import {
   replicationBlockers,
   schemaDigest,
   setLogin,
-  subscribe,
+  startSubscription,
   syncStates,
   unsubscribe,
   withSubscriber,
-  withSubscriptionAdmin,
   writeSequences,
 } from './replication.js';
 
@@ -79,8 +80,6 @@ describe('logical replication of a tenant database (real PostgreSQL 15)', () => 
       tenantOf(source),
       `${TABLE} insert into item (note) select 'row ' || g from generate_series(1, 500) g;`,
     );
-    // The copy's schema, as the tenant's role restores it, with the tenant's trigger.
-    await query(tenantOf(target), `${TABLE} ${SPY}`);
   }, 120_000);
 
   afterAll(() => removeNamespace(namespace));
@@ -92,21 +91,30 @@ describe('logical replication of a tenant database (real PostgreSQL 15)', () => 
       return schemaDigest(tenant);
     });
     await createReplicationRole(source, NAMES.publisher, PUBLISHER_PASSWORD, TENANT.user, 'publisher');
-    await setLogin(target, TENANT.user, false);
-    await expect(query(tenantOf(target), 'select 1')).rejects.toThrow(/not permitted to log in/);
     await createReplicationRole(target, NAMES.subscriber, SUBSCRIBER_PASSWORD, TENANT.user, 'subscriber');
-    await subscribe(target, TENANT.user, {
+    const subscription = {
       name: NAMES.name,
       owner: NAMES.subscriber,
       publisher: { host: 'source', port: 5432, user: NAMES.publisher, password: PUBLISHER_PASSWORD },
-    });
-    const subscriber = { ...target, user: NAMES.subscriber, password: SUBSCRIBER_PASSWORD };
-    // The owner lost superuser before the subscription started.
+    };
+    // The superuser's one statement there is made while the database is empty, never after.
+    await createSubscription(target, TENANT.user, subscription);
+    // The owner lost superuser right after; everything else is the owner's, a member of the tenant's role.
     const [owner] = await withSuperuser(
       target,
       async (c) => (await c.query('select rolsuper from pg_roles where rolname = $1', [NAMES.subscriber])).rows,
     );
     expect(owner).toEqual({ rolsuper: false });
+    // The copy's schema, as the tenant's role restores it, with the tenant's trigger.
+    await query(tenantOf(target), `${TABLE} ${SPY}`);
+    await expect(
+      createSubscription(target, TENANT.user, { ...subscription, name: 'marina_move_other' }),
+    ).rejects.toThrow(/not empty/);
+    await setLogin(target, TENANT.user, false);
+    await expect(query(tenantOf(target), 'select 1')).rejects.toThrow(/not permitted to log in/);
+    await createSlot({ ...source, user: NAMES.publisher, password: PUBLISHER_PASSWORD }, TENANT.user, NAMES.name);
+    const subscriber = { ...target, user: NAMES.subscriber, password: SUBSCRIBER_PASSWORD };
+    await withSubscriber(subscriber, TENANT.user, (c) => startSubscription(c, NAMES.name));
     await expect.poll(() => syncStates(subscriber, TENANT.user, NAMES.name), { timeout: 60_000 }).toEqual({ r: 1 });
 
     // Writes while it follows, then "the stop": the last position is confirmed.
@@ -117,7 +125,7 @@ describe('logical replication of a tenant database (real PostgreSQL 15)', () => 
       expect(await schemaDigest(tenant)).toBe(digest);
       return readSequences(tenant);
     });
-    await withSubscriptionAdmin(target, TENANT.user, (admin) => pauseSubscription(admin, NAMES.name));
+    await withSubscriber(subscriber, TENANT.user, (c) => pauseSubscription(c, NAMES.name));
     expect(await withSubscriber(subscriber, TENANT.user, (c) => writeSequences(c, sequences))).toBeGreaterThan(0);
     await setLogin(target, TENANT.user, true);
 
@@ -140,7 +148,7 @@ describe('logical replication of a tenant database (real PostgreSQL 15)', () => 
     expect(await withClient(tenantOf(source), TENANT.user, schemaDigest)).not.toBe(digest);
 
     // Nothing stays: no subscription, no slot, no replication role; the database can be dropped.
-    await unsubscribe(target, TENANT.user, NAMES.name);
+    await unsubscribe(target, TENANT.user, NAMES.name, NAMES.subscriber);
     await dropSlot(source, NAMES.name);
     await dropReplicationRole(target, NAMES.subscriber);
     await dropReplicationRole(source, NAMES.publisher);

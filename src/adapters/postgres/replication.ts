@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { identifier, type ServerConnection, secretLiteral, withClient, withSuperuser } from './admin.js';
 
@@ -9,15 +10,19 @@ import { identifier, type ServerConnection, secretLiteral, withClient, withSuper
  * - the publication is made by the tenant's own role, in its database (it owns the tables);
  * - the publisher's connection role is a member of the tenant's role, with REPLICATION, a
  *   password only Marina knows and a short validity; it is dropped right after;
- * - the subscription must be created by a superuser in PostgreSQL 15, but its owner then loses
- *   superuser before it is enabled: the apply and the initial copy run as a member of the tenant's
- *   role, so a tenant's trigger on the target runs with the tenant's rights, never more.
+ * - the slot is made by that publisher role;
+ * - the subscription must be created by a superuser in PostgreSQL 15: it is, in the target database
+ *   while that is still empty, without connecting; its owner, a member of the tenant's role, then
+ *   loses superuser and does everything else. The apply and the initial copy run as that owner, so
+ *   a tenant's trigger on the target runs with the tenant's rights, never more.
  */
 
 const HOST = /^[a-z0-9][a-z0-9.-]{0,252}$/i;
 /** An LSN as PostgreSQL prints it. */
 const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/;
 const CATALOG_ONLY = '-c search_path=pg_catalog';
+/** A checked identifier, unquoted (for a connection string or a slot's name). */
+const bare = (name: string) => identifier(name).slice(1, -1);
 
 export async function walLevel(server: ServerConnection): Promise<string> {
   return withSuperuser(
@@ -98,7 +103,7 @@ export async function createPublication(tenant: pg.ClientBase, name: string): Pr
       WHERE c.relkind = 'r' AND n.nspname <> ALL (ARRAY['pg_catalog', 'information_schema'])
         AND n.nspname !~ '^pg_(temp|toast)'
      HAVING count(*) > 0`,
-    [identifier(name).slice(1, -1)],
+    [bare(name)],
   );
   const ddl = rows[0]?.ddl;
   if (!ddl) return false;
@@ -146,60 +151,74 @@ export interface Subscription {
 }
 
 const inDatabase = <T>(server: ServerConnection, db: string, work: (c: pg.Client) => Promise<T>) =>
-  withClient(server, identifier(db).slice(1, -1), work, CATALOG_ONLY);
+  withClient(server, bare(db), work, CATALOG_ONLY);
 
 /**
- * Subscribes the target database to the publication of the same name. Only the statements on the
- * subscription run as superuser in the tenant's database, with the search path pinned to the catalog,
- * while the tenant's role cannot log in there (setLogin); its owner loses superuser before it starts.
+ * Creates the subscription, not connected yet, in the target database while it is still empty (made
+ * from template0 by Marina, before anything of the tenant's is restored into it): the one statement
+ * PostgreSQL 15 allows only a superuser. Its owner then loses superuser; everything after is done by
+ * that owner (startSubscription, pauseSubscription, unsubscribe), a member of the tenant's role.
  */
-export async function subscribe(server: ServerConnection, db: string, s: Subscription): Promise<void> {
+export async function createSubscription(server: ServerConnection, db: string, s: Subscription): Promise<void> {
   const { host, port, user, password } = s.publisher;
   if (!HOST.test(host) || !Number.isInteger(port)) throw new Error(`refusing the publisher ${host}:${port}`);
-  const conninfo = `host=${host} port=${port} dbname=${identifier(db).slice(1, -1)} user=${identifier(user).slice(1, -1)} password=${secretLiteral(password).slice(1, -1)} connect_timeout=10`;
+  const conninfo = `host=${host} port=${port} dbname=${bare(db)} user=${bare(user)} password=${secretLiteral(password).slice(1, -1)} connect_timeout=10`;
   const name = identifier(s.name);
   await inDatabase(server, db, async (c) => {
-    await c.query(
-      `CREATE SUBSCRIPTION ${name} CONNECTION '${conninfo}' PUBLICATION ${name} WITH (enabled = false, slot_name = ${name.slice(1, -1)})`,
+    const { rows } = await c.query<{ objects: number }>(
+      "SELECT count(*)::int AS objects FROM pg_catalog.pg_class WHERE relnamespace <> ALL (ARRAY['pg_catalog'::regnamespace, 'information_schema'::regnamespace, 'pg_toast'::regnamespace])",
     );
+    if (rows[0]?.objects !== 0) throw new Error(`refusing to subscribe ${db}: it is not empty`);
+    await c.query(`CREATE SUBSCRIPTION ${name} CONNECTION '${conninfo}' PUBLICATION ${name} WITH (connect = false)`);
     await c.query(`ALTER SUBSCRIPTION ${name} OWNER TO ${identifier(s.owner)}`);
   });
   await withSuperuser(server, (c) => c.query(`ALTER ROLE ${identifier(s.owner)} NOSUPERUSER`));
-  await inDatabase(server, db, (c) => c.query(`ALTER SUBSCRIPTION ${name} ENABLE`));
+}
+
+/** The publisher's slot, made in the tenant's database by the publisher role (REPLICATION, no superuser). */
+export async function createSlot(publisher: ServerConnection, db: string, name: string): Promise<void> {
+  await inDatabase(publisher, db, (c) =>
+    c.query("SELECT pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput')", [bare(name)]),
+  );
+}
+
+/** The owner hooks the subscription to its slot, starts it, and has it copy the tables restored since. */
+export async function startSubscription(owner: pg.ClientBase, name: string): Promise<void> {
+  await owner.query(`ALTER SUBSCRIPTION ${identifier(name)} SET (slot_name = '${bare(name)}')`);
+  await owner.query(`ALTER SUBSCRIPTION ${identifier(name)} ENABLE`);
+  await owner.query(`ALTER SUBSCRIPTION ${identifier(name)} REFRESH PUBLICATION WITH (copy_data = true)`);
+}
+
+/** A session in the subscriber's database as the subscription's owner (the search path pinned). */
+export const withSubscriber = inDatabase;
+
+/** Only stops the apply (quick, in the downtime): nothing the old copy does after this reaches the new one. */
+export async function pauseSubscription(owner: pg.ClientBase, name: string): Promise<void> {
+  await owner.query(`ALTER SUBSCRIPTION ${identifier(name)} DISABLE`);
 }
 
 /**
- * Ends a subscription without its publisher's help (it may be down): disabled, unhooked from its
- * slot, dropped. Absent is fine. The slot itself goes with dropSlot, on the publisher.
+ * Ends a subscription without its publisher's help (it may be down), as its owner: disabled,
+ * unhooked from its slot, dropped. Absent is fine. The owner's password is set anew first (a
+ * recovery does not know it); the slot itself goes with dropSlot, on the publisher.
  */
-export async function unsubscribe(server: ServerConnection, db: string, name: string): Promise<void> {
-  const exists = await withSuperuser(
-    server,
-    async (c) =>
-      (
-        await c.query(
-          'SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname = $1 AND d.datname = $2',
-          [name, db],
-        )
-      ).rowCount === 1,
-  );
+export async function unsubscribe(server: ServerConnection, db: string, name: string, owner: string): Promise<void> {
+  const password = randomBytes(24).toString('base64url');
+  const exists = await withSuperuser(server, async (c) => {
+    const found = await c.query(
+      'SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname = $1 AND d.datname = $2',
+      [name, db],
+    );
+    if (found.rowCount === 1)
+      await c.query(`ALTER ROLE ${identifier(owner)} LOGIN PASSWORD ${secretLiteral(password)}`);
+    return found.rowCount === 1;
+  });
   if (!exists) return;
-  await inDatabase(server, db, async (c) => {
-    await c.query(`ALTER SUBSCRIPTION ${identifier(name)} DISABLE`);
+  await inDatabase({ ...server, user: owner, password }, db, async (c) => {
+    await pauseSubscription(c, name);
     await c.query(`ALTER SUBSCRIPTION ${identifier(name)} SET (slot_name = NONE)`);
     await c.query(`DROP SUBSCRIPTION ${identifier(name)}`);
   });
-}
-
-/**
- * A superuser's session in the subscriber's database (see subscribe): only statements on the
- * subscription run there.
- */
-export const withSubscriptionAdmin = inDatabase;
-
-/** Only stops the apply (quick, in the downtime): nothing the old copy does after this reaches the new one. */
-export async function pauseSubscription(admin: pg.ClientBase, name: string): Promise<void> {
-  await admin.query(`ALTER SUBSCRIPTION ${identifier(name)} DISABLE`);
 }
 
 /** Drops a replication slot on the publisher (ending the session still holding it); absent is fine. */
@@ -280,6 +299,3 @@ export async function writeSequences(
   );
   return rows[0]?.set ?? 0;
 }
-
-/** A session in the subscriber's database as a member of the tenant's role (the search path pinned). */
-export const withSubscriber = inDatabase;

@@ -9,6 +9,8 @@ import {
   caughtUp,
   createPublication,
   createReplicationRole,
+  createSlot,
+  createSubscription,
   currentLsn,
   dropPublication,
   dropReplicationRole,
@@ -19,12 +21,11 @@ import {
   schemaDigest,
   setLogin,
   setLoginIn,
-  subscribe,
+  startSubscription,
   syncStates,
   unsubscribe,
   walLevel,
   withSubscriber,
-  withSubscriptionAdmin,
   writeSequences,
 } from '../../adapters/postgres/replication.js';
 import { randomSecret } from '../../platform/secrets/secrets.js';
@@ -75,12 +76,10 @@ export async function startLiveCopy(
   });
   const publisherPassword = randomSecret(24);
   await createReplicationRole(source.admin, names.publisher, publisherPassword, role.user, 'publisher');
-  await copyDatabaseAcross({ plane: source, db, role }, { plane: target, db, role }, 'schema');
-  // From here until the switch only the replication writes there: the tenant cannot log in to the copy.
-  await setLogin(target.admin, role.user, false);
+  // Before anything of the tenant's is in the target database: the only superuser statement there.
   const subscriberPassword = randomSecret(24);
   await createReplicationRole(target.admin, names.subscriber, subscriberPassword, role.user, 'subscriber');
-  await subscribe(target.admin, db, {
+  await createSubscription(target.admin, db, {
     name: names.name,
     owner: names.subscriber,
     publisher: {
@@ -90,7 +89,12 @@ export async function startLiveCopy(
       password: publisherPassword,
     },
   });
+  await copyDatabaseAcross({ plane: source, db, role }, { plane: target, db, role }, 'schema');
+  // From here until the switch only the replication writes there: the tenant cannot log in to the copy.
+  await setLogin(target.admin, role.user, false);
+  await createSlot({ ...source.admin, user: names.publisher, password: publisherPassword }, db, names.name);
   const subscriber = { ...target.admin, user: names.subscriber, password: subscriberPassword };
+  await withSubscriber(subscriber, db, (owner) => startSubscription(owner, names.name));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const states = await syncStates(subscriber, db, names.name);
@@ -117,7 +121,7 @@ async function failedApply(server: ServerConnection, name: string): Promise<void
 /**
  * Opens its sessions at once and, after Odoo stopped (`stopped`), waits for the last changes, checks that the schema did not change and nothing
  * failed, stops the apply, sets the sequences, and opens the copy to the tenant's role again. This
- * is the downtime: its five sessions (each a tunnel to a node first) are opened while Odoo stops.
+ * is the downtime: its four sessions (each a tunnel to a node first) are opened while Odoo stops.
  */
 export async function finishLiveCopy(
   sides: LiveCopySides,
@@ -150,11 +154,11 @@ export async function finishLiveCopy(
   const subscriber = { ...target.admin, user: names.subscriber, password: started.subscriberPassword };
   const outcomes = await Promise.allSettled([
     checked,
-    withSubscriptionAdmin(target.admin, db, async (admin) => {
-      await checked;
-      await pauseSubscription(admin, names.name);
+    withSubscriber(subscriber, db, async (owner) => {
+      const { sequences } = await checked;
+      await pauseSubscription(owner, names.name);
+      await writeSequences(owner, sequences);
     }),
-    withSubscriber(subscriber, db, async (c) => writeSequences(c, (await checked).sequences)),
     withSuperuser(target.admin, async (admin) => {
       await checked;
       await setLoginIn(admin, role.user, true);
@@ -170,7 +174,7 @@ export async function finishLiveCopy(
 export async function endLiveCopy(sides: LiveCopySides, options: { keepPublication?: boolean } = {}): Promise<void> {
   const { source, target, db, role } = sides;
   const names = liveCopyNames(sides.operationId);
-  await unsubscribe(target.admin, db, names.name);
+  await unsubscribe(target.admin, db, names.name, names.subscriber);
   await dropSlot(source.admin, names.name);
   await dropReplicationRole(target.admin, names.subscriber);
   await dropReplicationRole(source.admin, names.publisher);
