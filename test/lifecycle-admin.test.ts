@@ -137,7 +137,7 @@ describe('subscription actions (platform admins)', () => {
       .selectFrom('audit_events')
       .select(['action', 'actor_label'])
       .where('category', '=', 'subscription')
-      .orderBy('at')
+      .orderBy('id')
       .execute();
     expect(audit.map((a) => a.action)).toEqual(['subscription.create', 'subscription.suspend', 'subscription.resume']);
   });

@@ -101,7 +101,7 @@ describe('plans (platform admins)', () => {
       .selectFrom('audit_events')
       .select('action')
       .where('target_id', '=', plan.id)
-      .orderBy('at')
+      .orderBy('id')
       .execute();
     expect(actions.map((a) => a.action)).toEqual(['plan.create', 'plan.update', 'plan.archive']);
   });

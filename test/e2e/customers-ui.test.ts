@@ -272,7 +272,7 @@ describe('the Customers page', { timeout: 180_000 }, () => {
       .select('action')
       .where('category', '=', 'subscription')
       .where('target_id', '=', org.id)
-      .orderBy('at')
+      .orderBy('id')
       .execute();
     expect(actions.map((a) => a.action)).toEqual([
       'subscription.create',

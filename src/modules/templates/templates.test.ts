@@ -54,7 +54,7 @@ async function makeTemplate(fields: Record<string, unknown> = {}): Promise<Templ
 }
 
 const auditOf = (id: string) =>
-  t.db.selectFrom('audit_events').select(['action', 'details']).where('target_id', '=', id).orderBy('at').execute();
+  t.db.selectFrom('audit_events').select(['action', 'details']).where('target_id', '=', id).orderBy('id').execute();
 
 beforeAll(async () => {
   t = await createTestApp(
