@@ -5,7 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import { constants, zstdCompressSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { CompressedTarPart } from './tar-parts.js';
+import { writeRenamedPart } from './tar-parts.js';
+import { fileEntry } from './tar-rename.js';
 import { zstdFramesDecompress } from './zstd-frames.js';
 
 /** Feeds `input` in pieces of `piece` bytes and collects what comes out. */
@@ -81,14 +82,34 @@ describe('zstd frames', () => {
       return () => Buffer.concat(chunks);
     };
     const [a, b] = [collect(first), collect(second)];
+    // Folders as Docker's archive API sends them, named after the folder.
+    const folder = (name: string, files: [string, Buffer][]) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const pack = tarStream.pack();
+        const chunks: Buffer[] = [];
+        pack.on('data', (c) => chunks.push(c as Buffer));
+        pack.on('end', () => resolve(Buffer.concat(chunks)));
+        pack.on('error', reject);
+        pack.entry({ name: `${name}/`, type: 'directory' });
+        for (const [file, content] of files) pack.entry({ name: `${name}/${file}` }, content);
+        pack.finalize();
+      });
+    const rename = (into: string) => (name: string) => {
+      const relative = name.split('/').slice(1).join('/');
+      return relative === '' ? undefined : `${into}${relative}`;
+    };
     // The second part is written first, as the filestore is while pg_dump runs.
-    const later = new CompressedTarPart(second, { last: true, endDestination: true });
-    await later.add({ name: 'filestore/ab/abcdef', size: noise.length }, Readable.from([noise]));
-    await later.close();
-    const head = new CompressedTarPart(first, { last: false, endDestination: true });
-    await head.add({ name: 'manifest.json' }, Buffer.from('{}'));
-    await head.add({ name: 'dump/toc.dat', size: text.length }, Readable.from([text]));
-    await head.close();
+    await writeRenamedPart(Readable.from([await folder('db1', [['ab/abcdef', noise]])]), second, {
+      rename: rename('filestore/'),
+      last: true,
+      endDestination: true,
+    });
+    await writeRenamedPart(Readable.from([await folder('dump', [['toc.dat', text]])]), first, {
+      rename: rename('dump/'),
+      prelude: fileEntry('manifest.json', Buffer.from('{}')),
+      last: false,
+      endDestination: true,
+    });
 
     const names: string[] = [];
     const sizes: number[] = [];

@@ -3,8 +3,8 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import type { BackupFileWriter } from '../../adapters/archive/backup-file.js';
-import { CompressedTarPart } from '../../adapters/archive/tar-parts.js';
-import { eachTarEntry } from '../../adapters/archive/tar-sink.js';
+import { writeRenamedPart } from '../../adapters/archive/tar-parts.js';
+import { fileEntry } from '../../adapters/archive/tar-rename.js';
 import {
   type ArchiveKind,
   DUMP_DIR,
@@ -20,6 +20,7 @@ import {
   type DataPlane,
   dumpToScratch,
   eachFilestoreFile,
+  FILESTORE_ROOT,
   SCRATCH,
   toolFailure,
   toolSpec,
@@ -91,10 +92,17 @@ export async function writeNativeArchive(
   const withFiles = source.kind !== 'database';
   const started = performance.now();
   const took = (from: number) => `${((performance.now() - from) / 1000).toFixed(1)} s`;
-  const dumped = withDb
-    ? dumpToScratch(plane, source.db, source.role).then(() => log(`pg_dump took ${took(started)}.`))
+  // The dump is archived into the file as soon as pg_dump ends, while the filestore may still be
+  // going into its part beside the file.
+  const dumpWritten = withDb
+    ? dumpToScratch(plane, source.db, source.role).then(async () => {
+        log(`pg_dump took ${took(started)}.`);
+        const archiving = performance.now();
+        await writeDumpPart(plane, writer, manifest, withFiles);
+        log(`The dump was archived in ${took(archiving)}${withFiles ? ', beside the filestore' : ''}.`);
+      })
     : Promise.resolve();
-  dumped.catch(() => undefined);
+  dumpWritten.catch(() => undefined);
   const filesWritten = withFiles
     ? writeFilestorePart(plane, source, {
         destination: withDb ? writer.laterPart() : writer.input,
@@ -103,34 +111,34 @@ export async function writeNativeArchive(
       }).then(() => log(`The filestore took ${took(started)}${withDb ? ', beside pg_dump' : ''}.`))
     : Promise.resolve();
   // Both end before either failure is reported: nothing keeps running after the job.
-  const [dump, files] = await Promise.allSettled([dumped, filesWritten]);
+  const [dump, files] = await Promise.allSettled([dumpWritten, filesWritten]);
   if (dump.status === 'rejected') throw dump.reason;
   if (files.status === 'rejected') throw files.reason;
-  if (!withDb) return;
-  const archiving = performance.now();
-  await withCarrier(plane, { scratch: true }, 'carrier', async (carrier) => {
-    const part = new CompressedTarPart(writer.input, { last: !withFiles, endDestination: false });
-    try {
-      await part.add({ name: MANIFEST }, manifest);
-      const tar = await carrier.read(`${SCRATCH}/dump`);
-      if (!tar) throw new MarinaError('MARINA_E_TOOL_FAILED', 'pg_dump wrote no dump folder.');
-      await eachTarEntry(tar, async (header, stream) => {
-        const relative = header.name.split('/').slice(1).join('/');
-        if (header.type !== 'file' || relative === '') return;
-        await part.add({ name: `${DUMP_DIR}${relative}`, size: header.size, mtime: header.mtime }, stream);
-      });
-      await part.close();
-    } catch (error) {
-      part.destroy(error as Error);
-      throw error;
-    }
-  });
-  log(`The dump was archived in ${took(archiving)}.`);
-  if (withFiles) {
+  if (withDb && withFiles) {
     const appending = performance.now();
     await writer.appendLater();
     log(`The filestore part was appended in ${took(appending)}.`);
   }
+}
+
+/** The manifest and pg_dump's folder, the archive's first part (its only one without the filestore). */
+async function writeDumpPart(plane: DataPlane, writer: BackupFileWriter, manifest: Buffer, withFiles: boolean) {
+  await withCarrier(plane, { scratch: true }, 'carrier', async (carrier) => {
+    const tar = await carrier.read(`${SCRATCH}/dump`);
+    if (!tar) throw new MarinaError('MARINA_E_TOOL_FAILED', 'pg_dump wrote no dump folder.');
+    await writeRenamedPart(tar, writer.input, {
+      rename: (name) => inFolder(DUMP_DIR, name),
+      prelude: fileEntry(MANIFEST, manifest),
+      last: !withFiles,
+      endDestination: false,
+    });
+  });
+}
+
+/** "<folder>/ab/…" (as Docker names a folder's entries) → "<into>ab/…"; the folder's own entry is dropped. */
+function inFolder(into: string, name: string): string | undefined {
+  const relative = name.split('/').slice(1).join('/');
+  return relative === '' ? undefined : `${into}${relative}`;
 }
 
 /** The filestore as the archive's last part (after the manifest when it is the only part). */
@@ -140,16 +148,13 @@ async function writeFilestorePart(
   into: { destination: Writable; separate: boolean; manifest: Buffer | undefined },
 ): Promise<void> {
   await withCarrier(plane, { data: source.volume }, 'source', async (carrier) => {
-    const part = new CompressedTarPart(into.destination, { last: true, endDestination: into.separate });
-    try {
-      if (into.manifest) await part.add({ name: MANIFEST }, into.manifest);
-      await eachFilestoreFile(carrier, source.db, (relative, header, stream) =>
-        part.add({ name: `${FILESTORE_DIR}${relative}`, size: header.size, mtime: header.mtime }, stream),
-      );
-      await part.close();
-    } catch (error) {
-      part.destroy(error as Error);
-      throw error;
-    }
+    // A database that never stored an attachment has no filestore folder: an empty filestore.
+    const tar = await carrier.read(`${FILESTORE_ROOT}/${checked(source.db)}`);
+    await writeRenamedPart(tar, into.destination, {
+      rename: (name) => inFolder(FILESTORE_DIR, name),
+      ...(into.manifest ? { prelude: fileEntry(MANIFEST, into.manifest) } : {}),
+      last: true,
+      endDestination: into.separate,
+    });
   });
 }
