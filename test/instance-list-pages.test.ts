@@ -12,7 +12,8 @@ import { adminBrowser, as, type Browser, createTestApp, memberBrowser, type Test
 /**
  * The instance and job lists a page at a time: keyset pages that neither skip nor repeat rows
  * created in the same instant, counts of the whole list on the first page, an organization's own
- * list, nobody paging into another tenant, and `marina instances ls` following the pages.
+ * list, a search by part of a name, nobody paging or searching into another tenant, and
+ * `marina instances ls` following the pages.
  */
 let t: TestApp;
 let admin: Browser;
@@ -164,6 +165,73 @@ describe('instance list pages', () => {
       .executeTakeFirstOrThrow();
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(Number(total.n));
+  });
+});
+
+describe('instance search', () => {
+  const search = async (who: Browser, query: string) => {
+    const response = await as(t, who)('GET', `/api/v1/instances?${query}`);
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json<Page>();
+  };
+  const named = (part: string) => seeded.instances.filter((i) => i.name.includes(part)).map((i) => i.id);
+
+  it('matches a part of the name in any case, in pages, counted on the first', async () => {
+    const expected = named('i0001');
+    expect(expected).toHaveLength(10);
+    const whole = await search(admin, 'search=I0001');
+    expect(whole.instances.map((i) => i.id).sort()).toEqual([...expected].sort());
+    const paged = await allPages(admin, 'search=i0001&', 4);
+    expect(paged.pages).toBe(3);
+    expect(paged.ids).toEqual(whole.instances.map((i) => i.id));
+    const first = await search(admin, 'search=i0001&limit=4');
+    expect(first.total).toBe(10);
+    expect(first.running).toBe(expected.filter((id) => runningIds.includes(id)).length);
+    // Narrowed by the other filters too.
+    const org = seeded.organizationIds[2] ?? '';
+    const ofOrg = await search(admin, `search=i0001&organization=${org}&limit=20`);
+    const own = seeded.instances.filter((i) => i.organization_id === org && expected.includes(i.id));
+    expect(ofOrg.instances.map((i) => i.id).sort()).toEqual(own.map((i) => i.id).sort());
+    expect(ofOrg.total).toBe(own.length);
+  });
+
+  it('matches the organization’s slug and the project’s name', async () => {
+    const org = seeded.organizationIds[1] ?? '';
+    const ofSlug = await search(admin, `search=${encodeURIComponent(seeded.slugs[1]?.toUpperCase() ?? '')}`);
+    const own = seeded.instances.filter((i) => i.organization_id === org).map((i) => i.id);
+    expect(ofSlug.instances.map((i) => i.id).sort()).toEqual(own.sort());
+    // Every seeded instance is in a project named "erp".
+    expect((await search(admin, 'search=rp&limit=1')).total).toBe(seeded.instances.length);
+  });
+
+  it('takes %, _ and \\ as plain characters, not as wildcards', async () => {
+    // Unescaped, each of these would match seeded names ("i\\0" as "i0", "_" as any character).
+    for (const part of ['i_00', 'i%1', '%', '_', 'i\\0', '\\']) {
+      const page = await search(admin, `search=${encodeURIComponent(part)}&limit=5`);
+      expect([part, page.instances.length, page.total]).toEqual([part, 0, 0]);
+    }
+  });
+
+  it('never shows an organization admin another organization’s instances', async () => {
+    const [mine, theirs] = seeded.organizationIds;
+    const orgAdmin = await memberBrowser(t, admin, seeded.slugs[0] ?? '', 'searcher@example.com', 'admin');
+    const own = seeded.instances.filter((i) => i.organization_id === mine).map((i) => i.id);
+    // Their organization's slug matches their instances; another's matches nothing they may see.
+    const ofOther = await search(orgAdmin, `search=${seeded.slugs[1]}&limit=50`);
+    expect([ofOther.instances, ofOther.total]).toEqual([[], 0]);
+    const byName = await search(orgAdmin, 'search=i000&limit=50');
+    expect(byName.instances.every((i) => i.organizationId === mine)).toBe(true);
+    expect(byName.total).toBe(named('i000').filter((id) => own.includes(id)).length);
+    const everywhere = await allPages(orgAdmin, 'search=erp&', 2);
+    expect(everywhere.ids.sort()).toEqual([...own].sort());
+    const refused = await as(t, orgAdmin)('GET', `/api/v1/instances?organization=${theirs}&search=i`);
+    expect(refused.statusCode).toBe(404);
+  });
+
+  it('refuses an empty search and one over 100 characters', async () => {
+    expect((await as(t, admin)('GET', '/api/v1/instances?search=')).statusCode).toBe(400);
+    expect((await as(t, admin)('GET', `/api/v1/instances?search=${'a'.repeat(101)}`)).statusCode).toBe(400);
+    expect((await as(t, admin)('GET', `/api/v1/instances?search=${'a'.repeat(100)}`)).statusCode).toBe(200);
   });
 });
 

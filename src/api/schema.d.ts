@@ -4189,12 +4189,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Instances you can see, newest first: every one, or a page of them with `limit` (then `cursor` for the next); the first page counts them all */
+        /** Instances you can see, newest first: every one, or a page of them with `limit` (then `cursor` for the next); the first page counts them all. `search` narrows them to a part of a name */
         get: {
             parameters: {
                 query?: {
                     project?: string;
                     organization?: string;
+                    /** @description Part of the instance’s name, its organization’s slug or its project’s name, in any case (`%` and `_` are plain characters) */
+                    search?: string;
                     limit?: number;
                     cursor?: string;
                 };

@@ -18,7 +18,8 @@ import {
 /**
  * Backups, restores, imports and clones in a real Chromium, against the real Docker engine and
  * PostgreSQL with Marina's Odoo STAND-IN: the Backups tab, its modals and progress bars, the
- * import page with its upload progress, and the clone page's database cards.
+ * import page with its upload progress, the clone page's database cards, and instances found by
+ * name (never from the whole instance list).
  */
 const shots = process.env.MARINA_SHOTS ?? '/tmp/marina-shots';
 const fixtureZip = join(
@@ -41,6 +42,8 @@ let context: BrowserContext;
 let page: Page;
 let nativeBackupId: string;
 const pageErrors: string[] = [];
+/** Every instance list the browser asked for: its query, and the page it was on. */
+const instanceLists: { query: URLSearchParams; on: string }[] = [];
 
 async function snap(name: string, { fullPage = true, target = page }: { fullPage?: boolean; target?: Page } = {}) {
   // Toasts would cover the page (job cards keep their own Dismiss buttons).
@@ -91,7 +94,14 @@ beforeAll(async () => {
   page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.pathname === '/api/v1/instances')
+      instanceLists.push({ query: url.searchParams, on: new URL(page.url()).pathname });
+  });
 }, 240_000);
+
+const matches = () => page.getByRole('listbox', { name: 'Matching instances' });
 
 afterAll(async () => {
   await browser?.close();
@@ -411,8 +421,12 @@ describe('backups in the web UI', () => {
       await page.getByRole('checkbox', { name: 'Copy the filestore' }).waitFor();
 
       if (haveFixture) {
-        // "imported" fits (same organization, Odoo 17.0): the target card shows its numbers too.
+        // "imported" fits (same organization, Odoo 17.0): found by name, the target card shows its numbers too.
         await page.getByRole('radio', { name: 'An existing instance' }).check();
+        await page.getByRole('combobox', { name: 'Instance', exact: true }).fill('imp');
+        await matches()
+          .getByRole('option', { name: /^imported\b/ })
+          .click();
         await target.getByRole('link', { name: 'imported' }).waitFor();
         await target.getByText('Tables').waitFor();
         await page.getByText('imported is replaced').waitFor();
@@ -451,6 +465,31 @@ describe('backups in the web UI', () => {
       await page.getByRole('button', { name: 'Clear' }).click();
       await expect.poll(async () => table.locator('tbody tr').count()).toBe(all);
       await snap('b-10-backups-page');
+
+      // The instance filter finds one by part of its name and keeps its id in the address.
+      const picker = page.getByRole('combobox', { name: 'Instance', exact: true });
+      const main = matches().getByRole('option', { name: /^main\b/ });
+      await picker.fill('mai');
+      await main.waitFor();
+      await snap('b-10a-backups-instance-picker', { fullPage: false });
+      await main.click();
+      await page.waitForURL(/[?&]instance=/);
+      expect(new URL(page.url()).searchParams.get('instance')).toBe(instance.id);
+      expect(await picker.inputValue()).toBe('main');
+      const ofMain = (await as(t, admin)('GET', `/api/v1/backups?instance=${instance.id}`)).json().backups;
+      await expect.poll(async () => table.locator('tbody tr').count()).toBe(ofMain.length);
+      await table.locator(`tr[data-backup-id="${nativeBackupId}"]`).waitFor();
+      await page.getByRole('button', { name: 'Clear' }).click();
+      await expect.poll(async () => table.locator('tbody tr').count()).toBe(all);
+      expect(await picker.inputValue()).toBe('');
+
+      // Never the whole instance list: the Backups, clone and import pages ask for a page of
+      // matches; only the instance page lists its project's few instances whole.
+      const asked = (on: RegExp, test: (query: URLSearchParams) => boolean) =>
+        instanceLists.filter((ask) => on.test(ask.on) && test(ask.query)).map((ask) => `${ask.on}?${ask.query}`);
+      expect(asked(/^\/backups$/, (query) => query.get('search') === 'mai')).not.toEqual([]);
+      expect(asked(/^\/(backups|imports\/new|clone)$|\/clone$/, (query) => !query.has('limit'))).toEqual([]);
+      expect(asked(/./, (query) => !query.has('limit') && !query.has('project'))).toEqual([]);
       expect(pageErrors).toEqual([]);
     },
     STEP_TIMEOUT,

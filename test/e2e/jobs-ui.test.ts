@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createBackupJob } from '../../src/modules/backups/jobs/specs.js';
@@ -17,7 +17,8 @@ import { makeOrganization, makeProject, requestInstance } from '../helpers/facto
 /**
  * Jobs in the browser: an upload of a finished backup leaves the instance's buttons enabled; a
  * job that holds the instance says so (which job, a link, Cancel while it waits to retry); the
- * Jobs page filters by kind, status, instance and time, kept in the address; a failed job retries.
+ * Jobs page filters by kind, status, instance (found by name, never from the whole instance list)
+ * and time, kept in the address; a failed job retries.
  */
 const IMAGE = 'marina-test/odoo-standin';
 const memory = new MemoryRuntime({ images: [IMAGE] });
@@ -90,11 +91,18 @@ beforeAll(async () => {
   await makeOrganization(as(t, admin));
   const project = await makeProject(as(t, admin));
   instanceId = (await requestInstance(as(t, admin), { project: project.id, name: 'main' })).instance.id;
+  // Others for the instance filter to tell apart: one whose name also holds "mai", one not.
+  const others = await Promise.all(
+    ['maintenance', 'shop'].map(
+      async (name) => (await requestInstance(as(t, admin), { project: project.id, name })).instance.id,
+    ),
+  );
   // The stand-in runs no Odoo: provisioning fails; the instance is then marked running by hand.
-  await vi.waitFor(async () => expect((await t.services.instances.row(instanceId)).status).toBe('failed'), {
-    timeout: 20_000,
-    interval: 100,
-  });
+  for (const id of [instanceId, ...others])
+    await vi.waitFor(async () => expect((await t.services.instances.row(id)).status).toBe('failed'), {
+      timeout: 20_000,
+      interval: 100,
+    });
   await t.db.updateTable('instances').set({ status: 'running' }).where('id', '=', instanceId).execute();
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -185,13 +193,33 @@ describe('jobs in the web UI', () => {
     'filters the Jobs page by kind, status, instance and time, in the address; a failed start is retried',
     async () => {
       const failed = await jobOnInstance(startJob, {}, 'failed', 'start');
+      // Every instance list the page asks for: a page of matches each time, never the whole list.
+      const asked: URL[] = [];
+      const record = (request: Request) => {
+        const url = new URL(request.url());
+        if (url.pathname === '/api/v1/instances') asked.push(url);
+      };
+      page.on('request', record);
       await page.goto(`${baseUrl}/jobs`);
       await page.getByRole('table', { name: 'Jobs' }).waitFor();
       await snap('page');
       const filters = page.getByRole('form', { name: 'Filter jobs' });
       await filters.getByLabel('Kind', { exact: true }).selectOption('instance.start');
       await filters.getByLabel('Status', { exact: true }).selectOption('failed');
-      await filters.getByLabel('Instance', { exact: true }).selectOption(instanceId);
+      // The instance is found by part of its name.
+      const picker = filters.getByRole('combobox', { name: 'Instance', exact: true });
+      await picker.fill('mai');
+      const matches = page.getByRole('listbox', { name: 'Matching instances' });
+      await expect
+        .poll(async () => matches.locator('.instance-option-name').allTextContents())
+        .toEqual(['maintenance', 'main']);
+      expect(await picker.getAttribute('aria-expanded')).toBe('true');
+      // The list narrows by name at once; the API is asked for "mai" once the typing pauses.
+      await expect.poll(() => asked.some((url) => url.searchParams.get('search') === 'mai')).toBe(true);
+      await snap('instance-picker');
+      await matches.getByRole('option', { name: /^main\b/ }).click();
+      expect(await picker.inputValue()).toBe('main');
+      expect(await picker.getAttribute('aria-expanded')).toBe('false');
       await filters.getByLabel('Time', { exact: true }).selectOption('24h');
       await page.waitForURL(/kind=instance\.start/);
       const url = new URL(page.url());
@@ -205,11 +233,21 @@ describe('jobs in the web UI', () => {
       await vi.waitFor(async () => expect(await table.locator('tbody tr').count()).toBe(1), { timeout: 10_000 });
       expect(await table.locator('tbody tr').first().getAttribute('data-job-kind')).toBe('instance.start');
       await snap('filters');
-      // The filters survive a reload: they live in the address.
+      // The filters survive a reload: they live in the address; the instance is fetched by its id.
       await page.reload();
       expect(
         await page.getByRole('form', { name: 'Filter jobs' }).getByLabel('Kind', { exact: true }).inputValue(),
       ).toBe('instance.start');
+      await expect.poll(async () => picker.inputValue()).toBe('main');
+      expect(asked.some((url) => url.searchParams.has('limit'))).toBe(true);
+      // The keys choose too: the first match is the active one after typing, Enter takes it.
+      await picker.fill('sho');
+      await matches.getByRole('option', { name: /^shop\b/ }).waitFor();
+      await picker.press('Enter');
+      await expect.poll(async () => picker.inputValue()).toBe('shop');
+      expect(new URL(page.url()).searchParams.get('instance')).not.toBe(instanceId);
+      expect(asked.filter((url) => !url.searchParams.has('limit')).map(String)).toEqual([]);
+      page.off('request', record);
 
       await page.goto(`${baseUrl}/jobs/${failed.id}`);
       await page.getByRole('button', { name: 'Retry' }).click();

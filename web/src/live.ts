@@ -90,15 +90,8 @@ export function useInstanceEvents(handlers: InstanceEventHandlers): LiveState {
   return state;
 }
 
-/** Newest first, as the API lists them. */
-function upsert(rows: Instance[], instance: Instance): Instance[] {
-  const index = rows.findIndex((r) => r.id === instance.id);
-  if (index >= 0) return rows.map((r, i) => (i === index ? instance : r));
-  return [instance, ...rows].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-}
-
 /**
- * Writes GET /instances/events into the query cache, so the instance list (whole or in pages) and
+ * Writes GET /instances/events into the query cache, so the instance list (in pages) and
  * every instance page on screen show each change as it happens. `onRemoved` adds what a page does when one goes away.
  */
 export function useLiveInstanceCache(onRemoved?: (id: string) => void): LiveState {
@@ -107,9 +100,6 @@ export function useLiveInstanceCache(onRemoved?: (id: string) => void): LiveStat
   removedRef.current = onRemoved;
   return useInstanceEvents({
     onInstance: (instance) => {
-      queryClient.setQueryData<Instance[]>(queryKeys.instances.list(), (rows) =>
-        rows ? upsert(rows, instance) : rows,
-      );
       queryClient.setQueryData<InstancePages>(queryKeys.instances.pages(), (data) =>
         data ? upsertPaged(data, instance) : data,
       );
@@ -118,7 +108,6 @@ export function useLiveInstanceCache(onRemoved?: (id: string) => void): LiveStat
       );
     },
     onRemoved: (id) => {
-      queryClient.setQueryData<Instance[]>(queryKeys.instances.list(), (rows) => rows?.filter((r) => r.id !== id));
       queryClient.setQueryData<InstancePages>(queryKeys.instances.pages(), (data) =>
         data ? removePaged(data, id) : data,
       );

@@ -5,6 +5,7 @@
  */
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { Db } from '../../db/database.js';
+import { containsPattern } from '../../db/like.js';
 import type { Database, Instance, InstanceStatus } from '../../db/schema.js';
 import { memberOrganizations } from '../../platform/access.js';
 import type { Actor } from '../../platform/context.js';
@@ -46,6 +47,8 @@ export type ListedInstance = Pick<Instance, (typeof LISTED_COLUMNS)[number]>;
 export interface InstanceListQuery {
   projectId?: string;
   organizationId?: string;
+  /** A part of the instance's name, or of its organization's slug or project's name, any case. */
+  search?: string;
   /** Without a limit: every instance the actor can see. */
   limit?: number;
   cursor?: string;
@@ -78,6 +81,26 @@ function visible<O>(
     q = q.where('organization_id', 'in', memberOrganizations(db, actor));
   if (query.projectId) q = q.where('project_id', '=', query.projectId);
   if (query.organizationId) q = q.where('organization_id', '=', query.organizationId);
+  if (query.search) {
+    const pattern = containsPattern(query.search);
+    // Organizations and projects are few next to instances: their matches are a small id set
+    // each, and no join widens the rows or their order. The access filter above still applies.
+    q = q.where((eb) =>
+      eb.or([
+        eb('instances.name', 'ilike', pattern),
+        eb(
+          'instances.organization_id',
+          'in',
+          eb.selectFrom('organizations').select('organizations.id').where('organizations.slug', 'ilike', pattern),
+        ),
+        eb(
+          'instances.project_id',
+          'in',
+          eb.selectFrom('projects').select('projects.id').where('projects.name', 'ilike', pattern),
+        ),
+      ]),
+    );
+  }
   return q;
 }
 

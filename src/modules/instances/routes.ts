@@ -47,11 +47,19 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
       schema: {
         tags: ['instances'],
         summary:
-          'Instances you can see, newest first: every one, or a page of them with `limit` (then `cursor` for the next); the first page counts them all',
+          'Instances you can see, newest first: every one, or a page of them with `limit` (then `cursor` for the next); the first page counts them all. `search` narrows them to a part of a name',
         querystring: Type.Object(
           {
             project: Type.Optional(Uuid),
             organization: Type.Optional(Uuid),
+            search: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 100,
+                description:
+                  'Part of the instance’s name, its organization’s slug or its project’s name, in any case (`%` and `_` are plain characters)',
+              }),
+            ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
             cursor: Type.Optional(Uuid),
           },
@@ -79,6 +87,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
       return instances.page(contextOf(request).actor, {
         projectId: q.project,
         organizationId: q.organization,
+        search: q.search,
         limit: q.limit,
         cursor: q.cursor,
       });

@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../../db/database.js';
+import { containsPattern } from '../../db/like.js';
 import { requirePlatformAdmin } from '../../platform/access.js';
 import type { Actor } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
@@ -73,8 +74,6 @@ function decodeCursor(cursor: string | undefined): number {
   return Number(match[1]);
 }
 
-const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 interface RawRow {
   id: string;
   slug: string;
@@ -103,7 +102,7 @@ export async function customersOverview(db: Db, actor: Actor, query: OverviewQue
   const offset = decodeCursor(query.cursor);
   const sort = sortColumns[query.sort ?? 'name'];
   const dir = query.dir === 'desc' ? sql`desc` : sql`asc`;
-  const search = query.q?.trim() ? likePattern(query.q.trim()) : null;
+  const search = query.q?.trim() ? containsPattern(query.q.trim()) : null;
   const status = query.status?.trim() || null;
   const result = await sql<{ page: RawRow[] | null; totals: CustomersOverview['totals'] }>`
     with c as (

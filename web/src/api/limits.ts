@@ -111,5 +111,6 @@ export const limits = {
   importMaxEntries: range(bodyField('put', '/api/v1/settings/imports', 'maxEntries')),
   importMaxRatio: range(bodyField('put', '/api/v1/settings/imports', 'maxCompressionRatio')),
   logSearch: text(queryParameter('/api/v1/instances/{id}/logs', 'q')),
+  instanceSearch: text(queryParameter('/api/v1/instances', 'search')),
   logTail: range(queryParameter('/api/v1/instances/{id}/logs', 'tail')),
 } as const;

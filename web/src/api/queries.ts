@@ -10,6 +10,10 @@ type QueryOf<Path extends keyof paths> = paths[Path] extends { get: { parameters
 export type JobQuery = QueryOf<'/api/v1/jobs'>;
 export type DestinationQuery = QueryOf<'/api/v1/destinations'>;
 export type ModuleQuery = QueryOf<'/api/v1/instances/{id}/modules'>;
+export interface InstanceSearch {
+  search: string;
+  organization?: string | undefined;
+}
 
 /**
  * Query keys, one tree per resource: invalidating a branch (say `queryKeys.backups.all`) refreshes
@@ -35,9 +39,10 @@ export const queryKeys = {
   },
   instances: {
     all: ['instances'] as const,
-    list: () => [...queryKeys.instances.all, 'list'] as const,
-    /** The instance list a page at a time (instance-pages.ts), apart from the whole list other pages use. */
+    /** The instance list a page at a time (instance-pages.ts). */
     pages: () => [...queryKeys.instances.all, 'pages'] as const,
+    /** What an instance picker offers for what was typed. */
+    search: (query: InstanceSearch) => [...queryKeys.instances.all, 'search', query] as const,
     ofProject: (projectId: string) => [...queryKeys.instances.all, 'project', projectId] as const,
     ofOrganization: (organizationId: string) => [...queryKeys.instances.all, 'organization', organizationId] as const,
     detail: (id: string) => [...queryKeys.instances.all, 'detail', id] as const,
@@ -141,10 +146,28 @@ export const repositoriesQuery = (projectId: string) =>
       (await call(api.GET('/api/v1/projects/{id}/repositories', { params: { path: { id: projectId } } }))).repositories,
   });
 
-export const instancesQuery = () =>
+/** How many matches an instance picker offers: a short list to choose from, never the whole one. */
+export const INSTANCE_SEARCH_LIMIT = 20;
+
+/**
+ * The newest instances whose name (or organization's slug, or project's name) holds `search`;
+ * the newest of all without it. One short page: the API counts the rest in `total`.
+ */
+export const instanceSearchQuery = (query: InstanceSearch) =>
   queryOptions({
-    queryKey: queryKeys.instances.list(),
-    queryFn: async () => (await call(api.GET('/api/v1/instances'))).instances,
+    queryKey: queryKeys.instances.search(query),
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/instances', {
+          params: {
+            query: {
+              limit: INSTANCE_SEARCH_LIMIT,
+              ...(query.search ? { search: query.search } : {}),
+              ...(query.organization ? { organization: query.organization } : {}),
+            },
+          },
+        }),
+      ),
   });
 
 /** One project's instances (a handful), not every instance the user can see. */

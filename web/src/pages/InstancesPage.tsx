@@ -3,7 +3,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { errorMessage } from '../api/errors';
 import { instancePagesQuery } from '../api/instance-pages';
-import { hostsQuery, instancesQuery, organizationsQuery, projectsQuery, queryKeys } from '../api/queries';
+import { hostsQuery, organizationsQuery, projectsQuery, queryKeys } from '../api/queries';
 import type { Instance, InstanceStats, Organization, Project } from '../api/types';
 import { Alert } from '../components/Alert';
 import { DataTable } from '../components/DataTable';
@@ -36,13 +36,6 @@ export function LiveIndicator({ state }: { state: LiveState }) {
       {text}
     </span>
   );
-}
-
-/** The instance list kept in step with GET /instances/events. */
-export function useLiveInstances() {
-  const list = useQuery(instancesQuery());
-  const live = useLiveInstanceCache();
-  return { rows: list.data, error: list.error, loading: list.isFetching, live };
 }
 
 /**

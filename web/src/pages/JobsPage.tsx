@@ -1,11 +1,12 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { errorMessage } from '../api/errors';
-import { instancesQuery, type JobQuery, jobsQuery } from '../api/queries';
+import { type JobQuery, jobsQuery } from '../api/queries';
 import type { Job, JobStatus } from '../api/types';
 import { Alert } from '../components/Alert';
 import { DataTable } from '../components/DataTable';
 import { EmptyState, Loading } from '../components/EmptyState';
+import { InstancePicker } from '../components/InstancePicker';
 import { ChevronRightIcon, TerminalIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
 import { ProgressBar } from '../components/ProgressBar';
@@ -147,7 +148,6 @@ function useJobFilters() {
 }
 
 function JobFilters({ filters }: { filters: ReturnType<typeof useJobFilters> }) {
-  const instances = useQuery(instancesQuery());
   return (
     <form className="job-filters" aria-label="Filter jobs" onSubmit={(e) => e.preventDefault()}>
       <div className="job-filter">
@@ -174,18 +174,12 @@ function JobFilters({ filters }: { filters: ReturnType<typeof useJobFilters> }) 
       </div>
       <div className="job-filter">
         <label htmlFor="job-filter-instance">Instance</label>
-        <select
+        <InstancePicker
           id="job-filter-instance"
           value={filters.instance}
-          onChange={(e) => filters.set('instance', e.target.value)}
-        >
-          <option value="">All instances</option>
-          {(instances.data ?? []).map((i) => (
-            <option key={i.id} value={i.id}>
-              {i.name}
-            </option>
-          ))}
-        </select>
+          onChange={(id) => filters.set('instance', id)}
+          noneLabel="All instances"
+        />
       </div>
       <div className="job-filter">
         <label htmlFor="job-filter-time">Time</label>

@@ -1,11 +1,13 @@
-import { useQuery } from '@tanstack/react-query';
-import { useMemo } from 'react';
-import { Link, useParams } from 'react-router-dom';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useMemo, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router-dom';
 import { api, call } from '../api/client';
 import { errorMessage } from '../api/errors';
+import { INSTANCE_PAGE_SIZE, instancePagesQuery } from '../api/instance-pages';
 import { instanceQuery, projectsQuery } from '../api/queries';
 import { Alert } from '../components/Alert';
 import { EmptyState, Loading } from '../components/EmptyState';
+import { InstancePicker } from '../components/InstancePicker';
 import { ArrowLeftIcon, ServerIcon, TerminalIcon } from '../components/icons';
 import { LogViewer } from '../components/logs/LogViewer';
 import type { LogSource } from '../components/logs/model';
@@ -14,7 +16,6 @@ import { InstanceStatusBadge, StageBadge } from '../components/StatusBadges';
 import { useLiveInstanceCache } from '../live';
 import { isOperator } from '../session/permissions';
 import { useMe } from '../session/SessionContext';
-import { useLiveInstances } from './InstancesPage';
 
 /** An instance's Odoo log, for the LogViewer. */
 export function useInstanceLogSource(id: string, name: string): LogSource {
@@ -39,10 +40,37 @@ const marinaSource: LogSource = {
   load: async (query) => (await call(api.GET('/api/v1/system/logs', { params: { query } }))).entries,
 };
 
+/**
+ * The newest instances, a page more at each "Show more": the pages are the Instances page's (one
+ * cache, kept live), of which this shows only as many as asked for here.
+ */
+function useNewestInstances() {
+  const list = useInfiniteQuery(instancePagesQuery());
+  useLiveInstanceCache();
+  const [wanted, setWanted] = useState(INSTANCE_PAGE_SIZE);
+  const loaded = useMemo(() => list.data?.pages.flatMap((page) => page.instances), [list.data]);
+  const rows = loaded?.slice(0, wanted);
+  const more = (loaded?.length ?? 0) > wanted || list.hasNextPage;
+  function showMore() {
+    setWanted((count) => count + INSTANCE_PAGE_SIZE);
+    if ((loaded?.length ?? 0) < wanted + INSTANCE_PAGE_SIZE && list.hasNextPage) void list.fetchNextPage();
+  }
+  return {
+    rows,
+    total: list.data?.pages[0]?.total ?? rows?.length ?? 0,
+    more,
+    showMore,
+    fetchingMore: list.isFetchingNextPage,
+    error: list.error,
+    loading: list.isPending,
+  };
+}
+
 /** /logs: which log to read — each instance's, and Marina's own for platform admins. */
 export function LogsPage() {
   const me = useMe();
-  const { rows, error, loading } = useLiveInstances();
+  const navigate = useNavigate();
+  const { rows, total, more, showMore, fetchingMore, error, loading } = useNewestInstances();
   const projects = useQuery(projectsQuery());
   const projectMap = useMemo(() => new Map((projects.data ?? []).map((p) => [p.id, p])), [projects.data]);
 
@@ -69,6 +97,17 @@ export function LogsPage() {
         </>
       ) : null}
       <h2 className="section-subtitle">Instances</h2>
+      {rows && rows.length > 0 ? (
+        <div className="field log-find">
+          <label htmlFor="log-find-instance">Find an instance</label>
+          <InstancePicker
+            id="log-find-instance"
+            value=""
+            onChange={(id) => navigate(`/instances/${id}/logs`)}
+            placeholder="Type part of its name"
+          />
+        </div>
+      ) : null}
       {error ? <Alert kind="error">{errorMessage(error)}</Alert> : null}
       {loading && !rows ? <Loading /> : null}
       {rows && rows.length === 0 ? (
@@ -108,6 +147,16 @@ export function LogsPage() {
             );
           })}
         </nav>
+      ) : null}
+      {rows && more ? (
+        <div className="log-more">
+          <span className="muted">
+            The newest {rows.length} of {total} instances.
+          </span>
+          <button type="button" className="btn btn-secondary btn-small" onClick={showMore} disabled={fetchingMore}>
+            {fetchingMore ? 'Loading…' : 'Show more'}
+          </button>
+        </div>
       ) : null}
     </>
   );

@@ -14,6 +14,7 @@ import {
 } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { EmptyState, Loading } from '../../components/EmptyState';
+import { InstancePicker } from '../../components/InstancePicker';
 import { ArchiveIcon, CloneIcon, HistoryIcon, UploadIcon } from '../../components/icons';
 import { PageHeader } from '../../components/PageHeader';
 import { formatBytes } from '../../operate';
@@ -62,9 +63,6 @@ export function BackupsPage() {
     setParams(next, { replace: true });
   }
 
-  const instanceOptions = scope.visibleInstances.filter(
-    (i) => !query.organization || i.organizationId === query.organization,
-  );
   const completed = (rows ?? []).filter((b) => b.status === 'completed');
   const stored = completed.reduce((sum, b) => sum + (b.sizeBytes ?? 0), 0);
 
@@ -135,18 +133,13 @@ export function BackupsPage() {
         </div>
         <div className="filter">
           <label htmlFor="filter-instance">Instance</label>
-          <select
+          <InstancePicker
             id="filter-instance"
             value={params.get('instance') ?? ''}
-            onChange={(e) => setFilter('instance', e.target.value)}
-          >
-            <option value="">All</option>
-            {instanceOptions.map((i) => (
-              <option key={i.id} value={i.id}>
-                {scope.projectOf(i)?.name ?? '?'}/{i.name}
-              </option>
-            ))}
-          </select>
+            onChange={(id) => setFilter('instance', id)}
+            organization={query.organization}
+            noneLabel="All"
+          />
         </div>
         <div className="filter">
           <label htmlFor="filter-kind">Kind</label>

@@ -1,13 +1,16 @@
+import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { api, call } from '../../api/client';
 import { errorMessage } from '../../api/errors';
+import { instanceQuery } from '../../api/queries';
 import type { Instance, Job } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { CheckboxField } from '../../components/ChoiceCard';
 import { Loading } from '../../components/EmptyState';
 import { Field } from '../../components/Field';
 import { FormError } from '../../components/FormError';
+import { InstancePicker } from '../../components/InstancePicker';
 import { ArrowLeftIcon, ArrowRightIcon } from '../../components/icons';
 import { JobProgress } from '../../components/JobProgress';
 import { PageHeader } from '../../components/PageHeader';
@@ -16,7 +19,7 @@ import { stageLabel } from '../../operate';
 import { useMe } from '../../session/SessionContext';
 import { CopyCredentials } from '../instance/AdminPassword';
 import { DatabaseCard, useDatabaseInfo } from './DatabaseCard';
-import { canTakeData, useAdminScope } from './scope';
+import { useAdminScope } from './scope';
 import {
   existingTarget,
   linkedTarget,
@@ -26,6 +29,7 @@ import {
   targetBody,
   targetChoices,
   targetReady,
+  useChosenInstance,
 } from './targets';
 
 /** Clone an instance into another one or a new one: /instances/:id/clone, or /clone?source=… */
@@ -44,16 +48,18 @@ export function ClonePage() {
   // Once the clone succeeded: how to sign in to the copy (its users are the source's).
   const [cloned, setCloned] = useState(false);
 
-  const sources = scope.instances.filter(canTakeData);
-  const source = sources.find((i) => i.id === sourceId) ?? (sourceId ? undefined : sources[0]);
-  const { instances, projects } = targetChoices(scope, {
+  // The source by id, from the address or the picker; only one the user may clone is taken.
+  const fetched = useQuery({ ...instanceQuery(sourceId), enabled: Boolean(sourceId) });
+  const source = fetched.data && scope.canFill(fetched.data) ? fetched.data : undefined;
+  const choices = targetChoices(scope, {
     organizationId: source?.organizationId ?? null,
     odooVersion: source?.odooVersion ?? null,
     exclude: source?.id ?? null,
   });
+  const { projects } = choices;
   // The chosen mode may not fit the source: fall back to what does.
   const mode =
-    value.mode === 'existing' && instances.length === 0
+    value.mode === 'existing' && !choices.anyInstance
       ? 'new'
       : value.mode === 'new' && projects.length === 0
         ? 'existing'
@@ -61,10 +67,10 @@ export function ClonePage() {
   const shown: TargetValue = {
     ...value,
     mode,
-    instanceId: instances.some((i) => i.id === value.instanceId) ? value.instanceId : (instances[0]?.id ?? ''),
     project: projects.some((p) => p.id === value.project) ? value.project : (projects[0]?.id ?? ''),
   };
-  const target = existingTarget(shown, null, instances);
+  const chosen = useChosenInstance(shown, choices);
+  const target = existingTarget(shown, null, chosen);
   const sourceInfo = useDatabaseInfo(source?.id ?? null);
   const targetInfo = useDatabaseInfo(target?.id ?? null);
   const newProject = projects.find((p) => p.id === shown.project);
@@ -75,7 +81,7 @@ export function ClonePage() {
     setBusy(true);
     setError(null);
     try {
-      const body = { ...targetBody(shown, null, instances, { copy: true }), filestore };
+      const body = { ...targetBody(shown, null, chosen, { copy: true }), filestore };
       const answer = await call(
         api.POST('/api/v1/instances/{id}/clone', { params: { path: { id: source.id } }, body }),
       );
@@ -101,10 +107,29 @@ export function ClonePage() {
     </Link>
   );
 
+  const sourceField = (
+    <Field label="Source" hint="The instance whose data is copied: type part of its name.">
+      {(props) => (
+        <InstancePicker
+          {...props}
+          value={source?.id ?? ''}
+          onChange={(id) => {
+            setSourceId(id);
+            // Another source may bring another organization or version: the target is chosen again.
+            setValue((current) => ({ ...current, instanceId: '', confirm: '' }));
+            setError(null);
+          }}
+          accept={scope.canFill}
+          placeholder="Search instances"
+        />
+      )}
+    </Field>
+  );
+
   let body: React.ReactNode;
   if (scope.error) body = <Alert kind="error">{errorMessage(scope.error)}</Alert>;
-  else if (scope.loading) body = <Loading />;
-  else if (sources.length === 0)
+  else if (scope.loading || fetched.isLoading) body = <Loading />;
+  else if (scope.organizations.length === 0)
     body = (
       <Alert kind="info" title="Nothing to clone">
         Cloning needs an instance with data in an organization you administer.
@@ -187,32 +212,7 @@ export function ClonePage() {
         ) : (
           <section className="card wizard-card">
             <form className="form" onSubmit={submit} noValidate>
-              <Field label="Source" hint="The instance whose data is copied.">
-                {(props) => (
-                  <select
-                    {...props}
-                    value={source.id}
-                    onChange={(e) => {
-                      setSourceId(e.target.value);
-                      setError(null);
-                    }}
-                  >
-                    {scope.organizations.map((org) => {
-                      const own = sources.filter((i) => i.organizationId === org.id);
-                      if (own.length === 0) return null;
-                      return (
-                        <optgroup key={org.id} label={org.name}>
-                          {own.map((i) => (
-                            <option key={i.id} value={i.id}>
-                              {scope.projectOf(i)?.name ?? '?'}/{i.name} — {stageLabel[i.stage]}, Odoo {i.odooVersion}
-                            </option>
-                          ))}
-                        </optgroup>
-                      );
-                    })}
-                  </select>
-                )}
-              </Field>
+              {sourceField}
               <Alert kind="info" title={`${source.name} keeps running`}>
                 Marina copies it from a database snapshot: its users stay connected and keep working. What they change
                 while the clone runs is not in the copy.
@@ -221,7 +221,8 @@ export function ClonePage() {
                 value={shown}
                 onChange={(patch) => setValue({ ...shown, ...patch })}
                 scope={scope}
-                instances={instances}
+                chosen={chosen}
+                choices={choices}
                 projects={projects}
                 error={error}
                 verb="replace its data"
@@ -255,15 +256,29 @@ export function ClonePage() {
                 <button
                   type="submit"
                   className={target ? 'btn btn-danger' : 'btn btn-primary'}
-                  disabled={busy || !targetReady(shown, null, instances)}
+                  disabled={busy || !targetReady(shown, null, chosen)}
                 >
-                  {busy ? 'Starting…' : target ? `Clone into ${target.name}` : 'Clone into a new instance'}
+                  {busy
+                    ? 'Starting…'
+                    : target
+                      ? `Clone into ${target.name}`
+                      : shown.mode === 'new'
+                        ? 'Clone into a new instance'
+                        : 'Clone'}
                 </button>
               </div>
             </form>
           </section>
         )}
       </>
+    );
+  else
+    body = (
+      <section className="card wizard-card">
+        <form className="form" onSubmit={(e) => e.preventDefault()} noValidate>
+          {sourceField}
+        </form>
+      </section>
     );
 
   return (

@@ -24,6 +24,7 @@ import {
   targetBody,
   targetChoices,
   targetReady,
+  useChosenInstance,
 } from './targets';
 
 type Inspection =
@@ -132,20 +133,16 @@ export function ImportPage() {
   const isDump = read?.kind === 'dump';
   // A .dump names no Odoo version in its header: every target is offered, the server checks it.
   const version = read?.kind === 'zip' ? manifestVersion(read.zip.manifest) : null;
-  const { instances, projects } = targetChoices(scope, { odooVersion: version });
-  const mode =
-    value.mode === 'new' && projects.length === 0 && instances.length > 0
-      ? 'existing'
-      : value.mode === 'existing' && instances.length === 0
-        ? 'new'
-        : value.mode;
+  const choices = targetChoices(scope, { odooVersion: version });
+  const { projects } = choices;
+  const mode = value.mode === 'existing' && !choices.anyInstance ? 'new' : value.mode;
   const shown: TargetValue = {
     ...value,
     mode,
-    instanceId: instances.some((i) => i.id === value.instanceId) ? value.instanceId : (instances[0]?.id ?? ''),
     project: projects.some((p) => p.id === value.project) ? value.project : (projects[0]?.id ?? ''),
   };
-  const target = existingTarget(shown, null, instances);
+  const chosen = useChosenInstance(shown, choices);
+  const target = existingTarget(shown, null, chosen);
   const archiveProblem = inspection?.state === 'invalid' ? inspection.reason : null;
 
   async function choose(chosen: File | null | undefined) {
@@ -181,7 +178,7 @@ export function ImportPage() {
     event.preventDefault();
     if (!file) return;
     setError(null);
-    const target = targetBody(shown, null, instances, { copy: true });
+    const target = targetBody(shown, null, chosen, { copy: true });
     const query = new URLSearchParams();
     if (target.instanceId) query.set('instance', target.instanceId);
     if (target.confirm) query.set('confirm', target.confirm);
@@ -303,7 +300,8 @@ export function ImportPage() {
               value={shown}
               onChange={(patch) => setValue({ ...shown, ...patch })}
               scope={scope}
-              instances={instances}
+              chosen={chosen}
+              choices={choices}
               projects={projects}
               error={error}
               verb="replace its data"
@@ -320,7 +318,7 @@ export function ImportPage() {
                 </>
               )}
             />
-            {version && projects.length === 0 && instances.length === 0 ? (
+            {version && !choices.anyInstance ? (
               <Alert kind="warning" title={`Nothing runs Odoo ${version} yet`}>
                 Create a project on Odoo {version} first (<Link to="/instances/new">New instance</Link>), then come
                 back.
@@ -367,7 +365,7 @@ export function ImportPage() {
               !file ||
               inspection?.state === 'reading' ||
               archiveProblem !== null ||
-              !targetReady(shown, null, instances)
+              !targetReady(shown, null, chosen)
             }
           >
             <UploadIcon />

@@ -1,5 +1,7 @@
+import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
+import { instanceQuery } from '../../api/queries';
 import {
   type Backup,
   type BackupFormat,
@@ -20,7 +22,7 @@ import { formatBytes } from '../../operate';
 import { useMe } from '../../session/SessionContext';
 import { DestinationCheckbox, useDestinations } from '../offsite/parts';
 import { formatLabel, kindHint, kindLabel } from './parts';
-import { canTakeData, type Scope } from './scope';
+import type { Scope } from './scope';
 import {
   existingTarget,
   initialTarget,
@@ -30,6 +32,7 @@ import {
   targetBody,
   targetChoices,
   targetReady,
+  useChosenInstance,
 } from './targets';
 
 const formatHint: Record<BackupFormat, string> = {
@@ -147,61 +150,19 @@ export interface FillStarted {
   instance: Instance;
 }
 
-/** Restore a backup: into its own instance (the default), another instance, or a new one. */
-export function RestoreModal({
-  backup,
-  scope,
-  onClose,
-  onStarted,
-}: {
+interface RestoreProps {
   backup: Backup;
   scope: Scope;
   onClose(): void;
   onStarted(answer: FillStarted): void;
-}) {
-  const me = useMe();
-  const ownInstance = scope.instances.find((i) => i.id === backup.instanceId) ?? null;
-  const self = ownInstance && canTakeData(ownInstance) ? ownInstance : null;
-  const { instances, projects } = targetChoices(scope, {
-    organizationId: backup.organizationId,
-    odooVersion: backup.odooVersion,
-    exclude: backup.instanceId,
-  });
-  const usableProjects = backup.kind === 'filestore' ? [] : projects;
-  const [value, setValue] = useState<TargetValue>(() =>
-    initialTarget(self ? 'self' : instances.length > 0 ? 'existing' : 'new', me.user.email),
-  );
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  // Choices arrive with the scope: start on the first fitting one.
-  const shown: TargetValue =
-    value.mode === 'self' && !self
-      ? { ...value, mode: instances.length > 0 ? 'existing' : 'new' }
-      : value.mode === 'existing' && !value.instanceId && instances[0]
-        ? { ...value, instanceId: instances[0].id }
-        : value.mode === 'new' && !value.project && usableProjects[0]
-          ? { ...value, project: usableProjects[0].id }
-          : value;
-  const copy = shown.mode !== 'self' || backup.trigger === 'import';
-  const replacing = existingTarget(shown, self, instances);
+}
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const body = targetBody(shown, self, instances, { copy });
-      const answer = await call(
-        api.POST('/api/v1/backups/{id}/restore', { params: { path: { id: backup.id } }, body }),
-      );
-      onStarted(answer);
-      onClose();
-    } catch (caught) {
-      setError(caught);
-      setBusy(false);
-    }
-  }
-
+/** Restore a backup: into its own instance (the default), another instance, or a new one. */
+export function RestoreModal(props: RestoreProps) {
+  const { backup, scope, onClose } = props;
+  // Its own instance, by id: gone (404) when it was deleted, and then no choice of its own.
+  const own = useQuery({ ...instanceQuery(backup.instanceId ?? ''), enabled: Boolean(backup.instanceId) });
+  const self = own.data && scope.canFill(own.data) ? own.data : null;
   return (
     <Modal
       title="Restore backup"
@@ -215,54 +176,104 @@ export function RestoreModal({
       onClose={onClose}
       width="wide"
     >
-      {scope.loading ? (
-        <Loading />
-      ) : (
-        <form className="form" onSubmit={submit} noValidate>
-          <TargetFields
-            value={shown}
-            onChange={(patch) => setValue({ ...shown, ...patch })}
-            scope={scope}
-            self={self}
-            instances={instances}
-            projects={usableProjects}
-            error={error}
-            verb="restore into it"
-            versionNote={`Instances and projects of the same organization on Odoo ${backup.odooVersion}.`}
-            selfHint={self ? `${self.name}: replaced, its current data kept as the undo` : undefined}
-            copy={copy}
-            replaceWarning={(target) => (
-              <>
-                {target.name} keeps serving while the backup loads beside it, then stops for a few seconds while the
-                data is swapped. Its current data is kept aside as the undo, so nothing is lost: one click on the
-                instance page swaps it back.
-              </>
-            )}
-          />
-          {shown.mode === 'self' && !copy ? (
-            <p className="field-hint">
-              Restoring an instance’s own backup brings the same database back as it was; it is not neutralized.
-            </p>
-          ) : null}
-          {backup.kind === 'filestore' ? (
-            <Alert kind="info">A filestore-only backup can only go into an existing instance.</Alert>
-          ) : null}
-          <FormError error={error} fields={TARGET_FIELDS} />
-          <div className="form-actions">
-            <button type="button" className="btn btn-secondary" onClick={onClose} disabled={busy}>
-              Cancel
-            </button>
-            <button
-              type="submit"
-              className={replacing ? 'btn btn-danger' : 'btn btn-primary'}
-              disabled={busy || !targetReady(shown, self, instances)}
-            >
-              {busy ? 'Starting…' : replacing ? `Restore into ${replacing.name}` : 'Restore into a new instance'}
-            </button>
-          </div>
-        </form>
-      )}
+      {/* The form starts on the backup's own instance: it waits until that one is known. */}
+      {scope.loading || own.isLoading ? <Loading /> : <RestoreForm {...props} self={self} />}
     </Modal>
+  );
+}
+
+function RestoreForm({ backup, scope, self, onClose, onStarted }: RestoreProps & { self: Instance | null }) {
+  const me = useMe();
+  const choices = targetChoices(scope, {
+    organizationId: backup.organizationId,
+    odooVersion: backup.odooVersion,
+    exclude: backup.instanceId,
+  });
+  const usableProjects = backup.kind === 'filestore' ? [] : choices.projects;
+  const [value, setValue] = useState<TargetValue>(() =>
+    initialTarget(self ? 'self' : choices.anyInstance ? 'existing' : 'new', me.user.email),
+  );
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  // The projects arrive with the scope: a new instance starts in the first fitting one.
+  const shown: TargetValue =
+    value.mode === 'self' && !self
+      ? { ...value, mode: choices.anyInstance ? 'existing' : 'new' }
+      : value.mode === 'new' && !value.project && usableProjects[0]
+        ? { ...value, project: usableProjects[0].id }
+        : value;
+  const chosen = useChosenInstance(shown, choices);
+  const copy = shown.mode !== 'self' || backup.trigger === 'import';
+  const replacing = existingTarget(shown, self, chosen);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const body = targetBody(shown, self, chosen, { copy });
+      const answer = await call(
+        api.POST('/api/v1/backups/{id}/restore', { params: { path: { id: backup.id } }, body }),
+      );
+      onStarted(answer);
+      onClose();
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="form" onSubmit={submit} noValidate>
+      <TargetFields
+        value={shown}
+        onChange={(patch) => setValue({ ...shown, ...patch })}
+        scope={scope}
+        self={self}
+        chosen={chosen}
+        choices={choices}
+        projects={usableProjects}
+        error={error}
+        verb="restore into it"
+        versionNote={`Instances and projects of the same organization on Odoo ${backup.odooVersion}.`}
+        selfHint={self ? `${self.name}: replaced, its current data kept as the undo` : undefined}
+        copy={copy}
+        replaceWarning={(target) => (
+          <>
+            {target.name} keeps serving while the backup loads beside it, then stops for a few seconds while the data is
+            swapped. Its current data is kept aside as the undo, so nothing is lost: one click on the instance page
+            swaps it back.
+          </>
+        )}
+      />
+      {shown.mode === 'self' && !copy ? (
+        <p className="field-hint">
+          Restoring an instance’s own backup brings the same database back as it was; it is not neutralized.
+        </p>
+      ) : null}
+      {backup.kind === 'filestore' ? (
+        <Alert kind="info">A filestore-only backup can only go into an existing instance.</Alert>
+      ) : null}
+      <FormError error={error} fields={TARGET_FIELDS} />
+      <div className="form-actions">
+        <button type="button" className="btn btn-secondary" onClick={onClose} disabled={busy}>
+          Cancel
+        </button>
+        <button
+          type="submit"
+          className={replacing ? 'btn btn-danger' : 'btn btn-primary'}
+          disabled={busy || !targetReady(shown, self, chosen)}
+        >
+          {busy
+            ? 'Starting…'
+            : replacing
+              ? `Restore into ${replacing.name}`
+              : shown.mode === 'new'
+                ? 'Restore into a new instance'
+                : 'Restore'}
+        </button>
+      </div>
+    </form>
   );
 }
 

@@ -1,15 +1,18 @@
+import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { ApiError } from '../../api/errors';
 import { limits } from '../../api/limits';
+import { instanceQuery } from '../../api/queries';
 import { type FillTarget, type Instance, type Project, type Stage, stages } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { CheckboxField, ChoiceCard } from '../../components/ChoiceCard';
 import { ConfirmNameField, typedNameMatches } from '../../components/ConfirmNameField';
 import { Field } from '../../components/Field';
 import { EmailField, SlugField } from '../../components/FormFields';
+import { InstancePicker } from '../../components/InstancePicker';
 import { StageBadge } from '../../components/StatusBadges';
 import { stageLabel } from '../../operate';
-import { canTakeData, type Scope } from './scope';
+import type { Scope } from './scope';
 
 export type TargetMode = 'self' | 'existing' | 'new';
 
@@ -54,39 +57,62 @@ export function linkedTarget(params: URLSearchParams, adminLogin: string): Targe
   };
 }
 
-/** Instances and projects a target may be, given the data's organization and Odoo version (when known). */
+/** What a target may be, given the data's organization and Odoo version (when known). */
+export interface TargetChoices {
+  projects: Project[];
+  /** The organization the instance picker searches, when the data must stay in one. */
+  organization: string | undefined;
+  /** Whether an existing instance may take the data: the picker offers only those. */
+  accept(instance: Instance): boolean;
+  /**
+   * Whether one may at all: an instance lives in a project of its organization and version, so
+   * without such a project none fits (counted from the projects, without listing every instance).
+   */
+  anyInstance: boolean;
+}
+
 export function targetChoices(
   scope: Scope,
   filter: { organizationId?: string | null; odooVersion?: string | null; exclude?: string | null },
-): { instances: Instance[]; projects: Project[] } {
+): TargetChoices {
   const fits = (item: { organizationId: string; odooVersion: string }) =>
     (!filter.organizationId || item.organizationId === filter.organizationId) &&
     (!filter.odooVersion || item.odooVersion === filter.odooVersion);
+  const projects = scope.projects.filter(fits);
   return {
-    instances: scope.instances.filter((i) => fits(i) && i.id !== filter.exclude && canTakeData(i)),
-    projects: scope.projects.filter(fits),
+    projects,
+    organization: filter.organizationId ?? undefined,
+    accept: (instance) => fits(instance) && instance.id !== filter.exclude && scope.canFill(instance),
+    anyInstance: projects.length > 0,
   };
 }
 
+/** The existing instance the form names, fetched by id (the picker already has it), if it fits. */
+export function useChosenInstance(value: TargetValue, choices: TargetChoices): Instance | null {
+  const id = value.mode === 'existing' ? value.instanceId : '';
+  const chosen = useQuery({ ...instanceQuery(id), enabled: Boolean(id) });
+  return id && chosen.data?.id === id && choices.accept(chosen.data) ? chosen.data : null;
+}
+
 /** The existing instance the data would replace, if any. */
-export function existingTarget(value: TargetValue, self: Instance | null, instances: Instance[]): Instance | null {
+export function existingTarget(value: TargetValue, self: Instance | null, chosen: Instance | null): Instance | null {
   if (value.mode === 'self') return self;
-  if (value.mode === 'existing') return instances.find((i) => i.id === value.instanceId) ?? null;
+  if (value.mode === 'existing') return chosen?.id === value.instanceId ? chosen : null;
   return null;
 }
 
-export function targetStage(value: TargetValue, self: Instance | null, instances: Instance[]): Stage | null {
+export function targetStage(value: TargetValue, self: Instance | null, chosen: Instance | null): Stage | null {
   if (value.mode === 'new') return value.stage;
-  return existingTarget(value, self, instances)?.stage ?? null;
+  return existingTarget(value, self, chosen)?.stage ?? null;
 }
 
 export const neutralizeOf = (value: TargetValue, stage: Stage | null): boolean =>
   value.neutralize ?? stage !== 'production';
 
 /** Whether the form says enough to send, typed confirmation included. */
-export function targetReady(value: TargetValue, self: Instance | null, instances: Instance[]): boolean {
+export function targetReady(value: TargetValue, self: Instance | null, chosen: Instance | null): boolean {
   if (value.mode === 'new') return Boolean(value.project && value.name.trim() && value.adminLogin.trim());
-  const existing = existingTarget(value, self, instances);
+  const existing = existingTarget(value, self, chosen);
   if (!existing) return false;
   return existing.stage !== 'production' || typedNameMatches(value.confirm, existing.name);
 }
@@ -95,11 +121,11 @@ export function targetReady(value: TargetValue, self: Instance | null, instances
 export function targetBody(
   value: TargetValue,
   self: Instance | null,
-  instances: Instance[],
+  chosen: Instance | null,
   options: { copy: boolean },
 ): FillTarget {
   const body: FillTarget = {};
-  const existing = existingTarget(value, self, instances);
+  const existing = existingTarget(value, self, chosen);
   if (value.mode === 'existing' && existing) body.instanceId = existing.id;
   if (value.mode === 'new') {
     body.newInstance = {
@@ -110,7 +136,7 @@ export function targetBody(
     };
   }
   if (existing?.stage === 'production') body.confirm = value.confirm.trim();
-  if (options.copy) body.neutralize = neutralizeOf(value, targetStage(value, self, instances));
+  if (options.copy) body.neutralize = neutralizeOf(value, targetStage(value, self, chosen));
   return body;
 }
 
@@ -134,11 +160,6 @@ export const TARGET_FIELDS = [
   'newInstance.adminLogin',
 ];
 
-function instanceOption(instance: Instance, scope: Scope): string {
-  const project = scope.projectOf(instance);
-  return `${project ? `${project.name}/` : ''}${instance.name} — ${stageLabel[instance.stage]}`;
-}
-
 /**
  * The target picker shared by restores, clones and imports: this instance (restores only),
  * another existing instance, or a new one — with the neutralize option and, for production,
@@ -149,7 +170,8 @@ export function TargetFields({
   onChange,
   scope,
   self,
-  instances,
+  chosen,
+  choices,
   projects,
   error,
   verb,
@@ -163,7 +185,10 @@ export function TargetFields({
   scope: Scope;
   /** The instance a restore goes back into by default; absent for clones and imports. */
   self?: Instance | null;
-  instances: Instance[];
+  /** The existing instance chosen in the picker (useChosenInstance). */
+  chosen: Instance | null;
+  choices: TargetChoices;
+  /** The projects a new instance may go in. */
   projects: Project[];
   error: unknown;
   /** "restore", "clone", "import": the confirmation sentence uses it. */
@@ -175,8 +200,8 @@ export function TargetFields({
   /** Whether the data becomes a copy (neutralize applies); a restore of an instance's own backup does not. */
   copy?: boolean;
 }) {
-  const existing = existingTarget(value, self ?? null, instances);
-  const stage = targetStage(value, self ?? null, instances);
+  const existing = existingTarget(value, self ?? null, chosen);
+  const stage = targetStage(value, self ?? null, chosen);
   const neutralize = neutralizeOf(value, stage);
   const showSelf = self !== undefined;
   const grouped = scope.organizations
@@ -204,16 +229,10 @@ export function TargetFields({
             name="target"
             value="existing"
             checked={value.mode === 'existing'}
-            onChange={() =>
-              onChange({ mode: 'existing', instanceId: value.instanceId || instances[0]?.id || '', confirm: '' })
-            }
-            disabled={instances.length === 0}
+            onChange={() => onChange({ mode: 'existing', confirm: '' })}
+            disabled={!choices.anyInstance}
             title={showSelf ? 'Another instance' : 'An existing instance'}
-            hint={
-              instances.length === 0
-                ? 'None fits'
-                : `${instances.length === 1 ? '1 instance fits' : `${instances.length} instances fit`}; its data is replaced`
-            }
+            hint={choices.anyInstance ? 'Chosen by name; its data is replaced' : 'None fits'}
           />
           <ChoiceCard
             name="target"
@@ -228,23 +247,20 @@ export function TargetFields({
       </fieldset>
 
       {value.mode === 'existing' ? (
-        <Field label="Instance" error={error instanceof ApiError ? error.fieldErrors.instanceId : undefined}>
+        <Field
+          label="Instance"
+          hint="Type part of its name. Only instances that fit are offered."
+          error={error instanceof ApiError ? error.fieldErrors.instanceId : undefined}
+        >
           {(props) => (
-            <select {...props} value={value.instanceId} onChange={(e) => onChange({ instanceId: e.target.value })}>
-              {scope.organizations.map((org) => {
-                const own = instances.filter((i) => i.organizationId === org.id);
-                if (own.length === 0) return null;
-                return (
-                  <optgroup key={org.id} label={org.name}>
-                    {own.map((i) => (
-                      <option key={i.id} value={i.id}>
-                        {instanceOption(i, scope)}
-                      </option>
-                    ))}
-                  </optgroup>
-                );
-              })}
-            </select>
+            <InstancePicker
+              {...props}
+              value={value.instanceId}
+              onChange={(instanceId) => onChange({ instanceId, confirm: '' })}
+              organization={choices.organization}
+              accept={choices.accept}
+              placeholder="Search instances"
+            />
           )}
         </Field>
       ) : null}
