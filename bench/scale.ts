@@ -89,6 +89,8 @@ function pages(seeded: Seeded): [string, string][] {
     ['GET /instances (the whole list, which the UI and CLI no longer ask for)', '/api/v1/instances'],
     ['GET /instances?limit=50 (first page)', '/api/v1/instances?limit=50'],
     ['GET /instances?limit=100 (the instance list’s first page, with its counts)', '/api/v1/instances?limit=100'],
+    // An instance picker (Jobs, Backups, Clone, Import, Logs): what was typed, 20 matches.
+    ['GET /instances?search=01&limit=20 (an instance picker)', '/api/v1/instances?search=01&limit=20'],
     [`GET /organizations/${slug}`, `/api/v1/organizations/${slug}`],
     // The organization page shows how many instances it has: one row and the first page's count.
     ['GET /instances?organization=&limit=1 (organization page)', `/api/v1/instances?organization=${org}&limit=1`],
@@ -132,6 +134,13 @@ async function explain(db: Db, seeded: Seeded): Promise<void> {
     [
       'the first page’s counts of every instance',
       sql`select count(*), count(id) filter (where status in ('running', 'unhealthy')) from instances`,
+    ],
+    [
+      'an instance picker’s search, 20 matches (as the list narrows it)',
+      sql`select * from instances where name ilike '%01%'
+        or organization_id in (select id from organizations where slug ilike '%01%')
+        or project_id in (select id from projects where name ilike '%01%')
+        order by created_at desc, id desc limit 21`,
     ],
     ['jobs, newest 50', sql`select * from operations order by created_at desc, id desc limit 51`],
     [
