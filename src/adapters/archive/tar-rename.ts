@@ -169,13 +169,14 @@ export function renameTarEntries(options: RenameOptions): Transform {
     }
     if (!checksumOk(block)) throw new Error('not a tar header: its checksum does not match');
     const type = block[156] === 0 ? '0' : String.fromCharCode(block[156] ?? 0x30);
-    const size = pending.size ?? octal(block, 124, 12);
+    const stated = octal(block, 124, 12);
     if (type === 'x' || type === 'L' || type === 'g') {
-      if (size > MAX_EXTENDED) throw new Error('not a tar Marina reads: an extended header over 1 MiB');
-      state = { kind: 'extended', left: padded(size), type, data: [] };
-      pending.size = undefined;
+      // An extended header's own size is its block's; a PAX size read before applies to the entry.
+      if (stated > MAX_EXTENDED) throw new Error('not a tar Marina reads: an extended header over 1 MiB');
+      state = stated === 0 ? { kind: 'header' } : { kind: 'extended', left: padded(stated), type, data: [] };
       return;
     }
+    const size = pending.size ?? stated;
     // POSIX ustar has a name prefix; GNU's "ustar  " keeps other fields there.
     const posix = block.subarray(257, 262).toString('ascii') === 'ustar' && block[262] === 0;
     const prefix = posix ? text(block, 345, 155) : '';
