@@ -37,11 +37,14 @@ function octal(block: Buffer, start: number, length: number): number {
   return Number.parseInt(digits, 8);
 }
 
-function checksumOk(block: Buffer): boolean {
+/** tar's checksum: the header's bytes summed, its own field counted as spaces. */
+function headerSum(block: Buffer): number {
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
-  return sum === octal(block, 148, 8);
+  return sum;
 }
+
+const checksumOk = (block: Buffer): boolean => headerSum(block) === octal(block, 148, 8);
 
 /** PAX records: "<length> <key>=<value>\n", each length counting the whole record. */
 function paxRecords(data: Buffer): Map<string, string> {
@@ -84,9 +87,7 @@ function ustarHeader(fields: { name: string; prefix?: string; size: number; mtim
   block.write(fields.type, 156, 1, 'ascii');
   block.write('ustar\u000000', 257, 8, 'ascii');
   if (fields.prefix) block.write(fields.prefix, 345, 155, 'utf8');
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
+  block.write(`${headerSum(block).toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
   return block;
 }
 
