@@ -90,7 +90,10 @@ function pages(seeded: Seeded): [string, string][] {
     ['GET /instances?limit=50 (first page)', '/api/v1/instances?limit=50'],
     ['GET /instances?limit=100 (the instance list’s first page, with its counts)', '/api/v1/instances?limit=100'],
     // An instance picker (Jobs, Backups, Clone, Import, Logs): what was typed, 20 matches.
-    ['GET /instances?search=01&limit=20 (an instance picker)', '/api/v1/instances?search=01&limit=20'],
+    [
+      'GET /instances?search=01&limit=20&counts=false (an instance picker)',
+      '/api/v1/instances?search=01&limit=20&counts=false',
+    ],
     [`GET /organizations/${slug}`, `/api/v1/organizations/${slug}`],
     // The organization page shows how many instances it has: one row and the first page's count.
     ['GET /instances?organization=&limit=1 (organization page)', `/api/v1/instances?organization=${org}&limit=1`],

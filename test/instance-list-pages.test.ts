@@ -116,6 +116,15 @@ describe('instance list pages', () => {
     expect(ofOrg.running).toBe(own.filter((i) => runningIds.includes(i.id)).length);
   });
 
+  it('skips the counts when asked (counts=false): the same page, total and running null', async () => {
+    const counted = (await as(t, admin)('GET', '/api/v1/instances?limit=4')).json<Page>();
+    const uncounted = (await as(t, admin)('GET', '/api/v1/instances?limit=4&counts=false')).json<Page>();
+    expect(uncounted.instances.map((i) => i.id)).toEqual(counted.instances.map((i) => i.id));
+    expect([uncounted.nextCursor, uncounted.total, uncounted.running]).toEqual([counted.nextCursor, null, null]);
+    expect((await as(t, admin)('GET', '/api/v1/instances?limit=4&counts=true')).json<Page>().total).toBe(23);
+    expect((await as(t, admin)('GET', '/api/v1/instances?limit=4&counts=maybe')).statusCode).toBe(400);
+  });
+
   it('lists one organization’s instances for its page', async () => {
     const org = seeded.organizationIds[1] ?? '';
     const paged = await allPages(admin, `organization=${org}&`, 3);

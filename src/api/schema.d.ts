@@ -4199,6 +4199,8 @@ export interface paths {
                     search?: string;
                     limit?: number;
                     cursor?: string;
+                    /** @description `false`: the first page leaves `total` and `running` null instead of counting every match (what a search box needs) */
+                    counts?: boolean;
                 };
                 header?: never;
                 path?: never;
@@ -4252,7 +4254,7 @@ export interface paths {
                             }[];
                             /** @description The `cursor` of the next page; null on the last page and without `limit` */
                             nextCursor: string | null;
-                            /** @description How many instances match, over every page: on the first page (no `cursor`); null on the others */
+                            /** @description How many instances match, over every page: on the first page (no `cursor`) unless `counts=false`; null on the others */
                             total: number | null;
                             /** @description How many of them are running (or unhealthy), with `total`; null on pages after the first */
                             running: number | null;

@@ -52,6 +52,8 @@ export interface InstanceListQuery {
   /** Without a limit: every instance the actor can see. */
   limit?: number;
   cursor?: string;
+  /** false: the first page skips counting every matching row (a picker shows no total). */
+  counts?: boolean;
 }
 
 /** What "Restart all" would look at, and what the UI counts as running. */
@@ -66,7 +68,7 @@ export interface InstanceCounts {
 export interface InstancePage {
   rows: ListedInstance[];
   nextCursor: string | null;
-  /** On the first page (no cursor) only: later pages would count the same rows again. */
+  /** On the first page (no cursor) only, unless not asked for: later pages would count the same rows again. */
   counts: InstanceCounts | null;
 }
 
@@ -134,7 +136,7 @@ export async function listInstances(db: Db, actor: Actor, query: InstanceListQue
   }
   const [rows, counts] = await Promise.all([
     q.limit(query.limit + 1).execute(),
-    query.cursor ? null : countInstances(db, actor, query),
+    query.cursor || query.counts === false ? null : countInstances(db, actor, query),
   ]);
   const page = rows.slice(0, query.limit);
   return { rows: page, nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null, counts };

@@ -62,6 +62,12 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
             ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
             cursor: Type.Optional(Uuid),
+            counts: Type.Optional(
+              Type.Boolean({
+                description:
+                  '`false`: the first page leaves `total` and `running` null instead of counting every match (what a search box needs)',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -73,7 +79,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
             }),
             total: Type.Union([Type.Integer(), Type.Null()], {
               description:
-                'How many instances match, over every page: on the first page (no `cursor`); null on the others',
+                'How many instances match, over every page: on the first page (no `cursor`) unless `counts=false`; null on the others',
             }),
             running: Type.Union([Type.Integer(), Type.Null()], {
               description: 'How many of them are running (or unhealthy), with `total`; null on pages after the first',
@@ -90,6 +96,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (ap
         search: q.search,
         limit: q.limit,
         cursor: q.cursor,
+        counts: q.counts,
       });
     },
   );
