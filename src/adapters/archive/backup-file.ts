@@ -10,6 +10,9 @@ import { noteStreamed } from '../stream-garbage.js';
 export const PARTIAL_SUFFIX = '.partial';
 /** Bytes written before their place in the backup is reached (the filestore, beside pg_dump). */
 export const LATER_PART_SUFFIX = '.later.partial';
+/** The archive's parts made beside the data by tools containers (archive-beside), joined after. */
+export const DUMP_PART_SUFFIX = '.dump-part.partial';
+export const FILES_PART_SUFFIX = '.files-part.partial';
 /** Reads and writes of whole files go in 1 MiB pieces: each piece is a hop through the hash and the disk. */
 const FILE_CHUNK = 1024 * 1024;
 
@@ -58,6 +61,8 @@ export class BackupFileWriter {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     await rm(path + PARTIAL_SUFFIX, { force: true });
     await rm(path + LATER_PART_SUFFIX, { force: true });
+    await rm(path + DUMP_PART_SUFFIX, { force: true });
+    await rm(path + FILES_PART_SUFFIX, { force: true });
     return new BackupFileWriter(path, onBytes);
   }
 
@@ -82,12 +87,36 @@ export class BackupFileWriter {
     this.later = undefined;
   }
 
+  private adopted: { sha256: string; sizeBytes: number } | undefined;
+
+  /**
+   * Takes a whole file written beside this one (by tools containers) as the backup's bytes, with
+   * the sha256 and size the caller read from it; nothing may have been written to `input`.
+   */
+  async adopt(file: string, read: { sha256: string; sizeBytes: number }): Promise<void> {
+    if (this.input.bytes > 0) throw new Error('a backup file that was written to cannot adopt another');
+    this.input.end();
+    await this.piping;
+    await finished(this.file);
+    await rename(file, this.path + PARTIAL_SUFFIX);
+    this.adopted = read;
+  }
+
   /** With `expectSha256`, a file whose bytes differ is removed instead of named: it never looks good. */
   async commit(expectSha256?: string): Promise<{ sha256: string; sizeBytes: number }> {
     if (!this.input.writableEnded) this.input.end();
     await this.piping;
     await finished(this.file);
-    const sha256 = this.input.hex();
+    if (this.adopted) {
+      // Written by other processes: flushed to disk here, as `flush` does for Marina's own writes.
+      const adopted = await open(this.path + PARTIAL_SUFFIX, 'r');
+      try {
+        await adopted.sync();
+      } finally {
+        await adopted.close();
+      }
+    }
+    const sha256 = this.adopted?.sha256 ?? this.input.hex();
     if (expectSha256 !== undefined && sha256 !== expectSha256) {
       await rm(this.path + PARTIAL_SUFFIX, { force: true });
       throw new Error(`the file's sha256 is ${sha256}, not the expected ${expectSha256}`);
@@ -99,7 +128,7 @@ export class BackupFileWriter {
     } finally {
       await folder.close();
     }
-    return { sha256, sizeBytes: this.input.bytes };
+    return { sha256, sizeBytes: this.adopted?.sizeBytes ?? this.input.bytes };
   }
 
   async abort(): Promise<void> {
@@ -109,6 +138,8 @@ export class BackupFileWriter {
     await this.piping.catch(() => undefined);
     await rm(this.path + PARTIAL_SUFFIX, { force: true });
     await rm(this.path + LATER_PART_SUFFIX, { force: true });
+    await rm(this.path + DUMP_PART_SUFFIX, { force: true });
+    await rm(this.path + FILES_PART_SUFFIX, { force: true });
   }
 }
 

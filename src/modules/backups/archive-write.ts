@@ -14,6 +14,7 @@ import {
   type OdooManifest,
 } from '../../odoo/backup-archive.js';
 import { MarinaError } from '../../platform/errors.js';
+import { writeNativeBeside } from './archive-beside.js';
 import {
   type Credentials,
   checked,
@@ -78,7 +79,8 @@ export async function writeZipArchive(
 
 /**
  * Marina's native archive: zstd(tar(manifest.json, dump/ from pg_dump -Fd -j N, filestore/…)).
- * The filestore is read while pg_dump runs, into a part written beside the backup file, and appended
+ * Made beside the data when the tools image and the engine allow (archive-beside); otherwise here:
+ * the filestore is read while pg_dump runs, into a part written beside the backup file, and appended
  * after the dump: restores read the dump first, to load it while they unpack the files.
  */
 export async function writeNativeArchive(
@@ -86,7 +88,9 @@ export async function writeNativeArchive(
   source: ArchiveSource,
   writer: BackupFileWriter,
   log: (message: string) => void = () => undefined,
+  onMade?: (bytes: number) => void,
 ): Promise<void> {
+  if (await writeNativeBeside(plane, source, writer, { log, ...(onMade ? { onMade } : {}) })) return;
   const manifest = Buffer.from(JSON.stringify(source.manifest, null, 4));
   const withDb = source.kind !== 'filestore';
   const withFiles = source.kind !== 'database';

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { zstdCompressSync } from 'node:zlib';
 import pg from 'pg';
 import tarStream from 'tar-stream';
@@ -33,7 +34,7 @@ import {
 startMarinaWithStandinInstance();
 
 describe('backups (stand-in Odoo)', () => {
-  type Made = { id: string; sha256: string; sizeBytes: number };
+  type Made = { id: string; sha256: string; sizeBytes: number; jobLogs: string[] };
   const theZipBackup = once((): Promise<Made> => backup('full', 'zip'));
   /** A native backup of the instance, with a filestore file added just before it. */
   const theNativeBackup = once(async () => {
@@ -93,6 +94,22 @@ describe('backups (stand-in Odoo)', () => {
     expect(createHash('sha256').update(file).digest('hex')).toBe(nativeBackup.sha256);
     // zstd frame magic
     expect(file.subarray(0, 4).toString('hex')).toBe('28b52ffd');
+    // Made beside the data by the tools image's tar and zstd: the manifest, the dump, the filestore, in order.
+    expect(nativeBackup.jobLogs.join('\n')).toMatch(/pg_dump and the dump's part took/);
+    expect(nativeBackup.jobLogs.join('\n')).not.toMatch(/through the engine/);
+    const names: string[] = [];
+    const extract = tarStream.extract();
+    extract.on('entry', (header, stream, next) => {
+      names.push(`${header.name} ${header.type} ${(header.mode ?? 0).toString(8)} ${header.uid}`);
+      stream.resume();
+      stream.on('end', next);
+    });
+    await pipeline(Readable.from([file]), zstdFramesDecompress(), extract);
+    expect(names[0]).toBe('manifest.json file 600 0');
+    const firstFile = names.findIndex((n) => n.startsWith('filestore/'));
+    expect(names.slice(1, firstFile)).toContain('dump/toc.dat file 600 0');
+    expect(names.slice(1, firstFile).every((n) => /^dump\/\S+ file 600 0$/.test(n))).toBe(true);
+    expect(names.slice(firstFile).every((n) => /^filestore\/[0-9a-f]{2}\/\S+ file 600 0$/.test(n))).toBe(true);
     const leftovers = (await readdir(join(t.config.backups.dir, instance.id))).filter((n) => n.endsWith('.partial'));
     expect(leftovers).toEqual([]);
   });

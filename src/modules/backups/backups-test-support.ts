@@ -49,10 +49,11 @@ export async function param(db: string, key: string): Promise<string | undefined
 export async function backup(kind: string, format: string) {
   const created = await as(t, admin)('POST', `/api/v1/instances/${instance.id}/backups`, { kind, format });
   expect(created.statusCode).toBe(202);
-  const { job } = await followJob(baseUrl, headers, created.json().job.id);
+  const { job, logs } = await followJob(baseUrl, headers, created.json().job.id);
   expect(job.error).toBeNull();
   expect(job.status).toBe('succeeded');
-  return (await as(t, admin)('GET', `/api/v1/backups/${created.json().backup.id}`)).json().backup;
+  const made = (await as(t, admin)('GET', `/api/v1/backups/${created.json().backup.id}`)).json().backup;
+  return { ...made, jobLogs: logs as string[] };
 }
 
 export function zipEntries(buffer: Buffer): Promise<Map<string, Buffer>> {

@@ -147,7 +147,18 @@ export async function createScratch(plane: DataPlane): Promise<void> {
 }
 
 export async function removeScratch(plane: Pick<DataPlane, 'runtime' | 'namespace' | 'operationId'>): Promise<void> {
-  for (const suffix of ['carrier', 'source', 'dump-from', 'dump-to', 'dump', 'restore', 'files', 'index'])
+  for (const suffix of [
+    'carrier',
+    'source',
+    'dump-from',
+    'dump-to',
+    'dump',
+    'dump-part',
+    'files-part',
+    'restore',
+    'files',
+    'index',
+  ])
     await plane.runtime.remove(`${scratchVolumeName(plane)}-${suffix}`);
   await plane.runtime.removeVolume(scratchVolumeName(plane));
 }

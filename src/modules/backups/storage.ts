@@ -1,6 +1,11 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LATER_PART_SUFFIX, PARTIAL_SUFFIX } from '../../adapters/archive/backup-file.js';
+import {
+  DUMP_PART_SUFFIX,
+  FILES_PART_SUFFIX,
+  LATER_PART_SUFFIX,
+  PARTIAL_SUFFIX,
+} from '../../adapters/archive/backup-file.js';
 import type { Backup, BackupFormat } from '../../db/schema.js';
 import { isUuid } from '../../platform/validation.js';
 
@@ -56,7 +61,8 @@ export class BackupStorage {
     const path = this.pathOf(backup);
     await rm(path, { force: true });
     await rm(path + PARTIAL_SUFFIX, { force: true });
-    await rm(path + LATER_PART_SUFFIX, { force: true });
+    for (const suffix of [LATER_PART_SUFFIX, DUMP_PART_SUFFIX, FILES_PART_SUFFIX])
+      await rm(path + suffix, { force: true });
     await this.removeDump(backup);
   }
 

@@ -125,9 +125,12 @@ export async function writeBackup(
   const expected =
     (backup.kind !== 'filestore' ? facts.sizeBytes * (backup.format === 'zip' ? 0.25 : 0.4) : 0) +
     (backup.kind !== 'database' ? facts.filestoreBytes : 0);
-  const writer = await BackupFileWriter.create(deps.backups.storage.pathOf(backup), (bytes) => {
-    void job.progress(Math.min(99, (bytes / Math.max(1, expected)) * 100));
-  });
+  // Bytes made beside the data (archive-beside) count first; their join through the hash after.
+  let made = 0;
+  const progress = (bytes: number) => void job.progress(Math.min(99, (bytes / Math.max(1, expected)) * 100));
+  const writer = await BackupFileWriter.create(deps.backups.storage.pathOf(backup), (bytes) =>
+    progress(Math.max(made, bytes)),
+  );
   try {
     if (backup.format === 'native') {
       await job.remember('scratch', true);
@@ -135,8 +138,20 @@ export async function writeBackup(
     }
     const source = { db: instance.db_name, role, volume: instance.volume_name, kind: backup.kind, manifest };
     if (backup.format === 'zip') await writeZipArchive(plane, source, writer);
-    else await writeNativeArchive(plane, source, writer, (message) => void job.log(message));
+    else
+      await writeNativeArchive(
+        plane,
+        source,
+        writer,
+        (message) => void job.log(message),
+        (bytes) => {
+          made = bytes;
+          progress(bytes);
+        },
+      );
+    const committing = performance.now();
     const { sha256, sizeBytes } = await writer.commit();
+    await job.log(`The file was flushed to disk in ${((performance.now() - committing) / 1000).toFixed(1)} s.`);
     await job.log(`${backup.format} ${backup.kind} backup: ${sizeBytes} bytes, sha256 ${sha256}.`);
     return await deps.backups.markCompleted(backup.id, { sha256, sizeBytes, manifest });
   } catch (error) {
