@@ -13,6 +13,8 @@ export const LATER_PART_SUFFIX = '.later.partial';
 /** The archive's parts made beside the data by tools containers (archive-beside), joined after. */
 export const DUMP_PART_SUFFIX = '.dump-part.partial';
 export const FILES_PART_SUFFIX = '.files-part.partial';
+/** Every file a backup being written may have beside it: removed with it. */
+export const SIDE_FILE_SUFFIXES = [LATER_PART_SUFFIX, DUMP_PART_SUFFIX, FILES_PART_SUFFIX];
 /** Reads and writes of whole files go in 1 MiB pieces: each piece is a hop through the hash and the disk. */
 const FILE_CHUNK = 1024 * 1024;
 
@@ -59,10 +61,7 @@ export class BackupFileWriter {
 
   static async create(path: string, onBytes?: (total: number) => void): Promise<BackupFileWriter> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await rm(path + PARTIAL_SUFFIX, { force: true });
-    await rm(path + LATER_PART_SUFFIX, { force: true });
-    await rm(path + DUMP_PART_SUFFIX, { force: true });
-    await rm(path + FILES_PART_SUFFIX, { force: true });
+    for (const suffix of [PARTIAL_SUFFIX, ...SIDE_FILE_SUFFIXES]) await rm(path + suffix, { force: true });
     return new BackupFileWriter(path, onBytes);
   }
 
@@ -136,10 +135,7 @@ export class BackupFileWriter {
     this.file.destroy();
     this.later?.destroy();
     await this.piping.catch(() => undefined);
-    await rm(this.path + PARTIAL_SUFFIX, { force: true });
-    await rm(this.path + LATER_PART_SUFFIX, { force: true });
-    await rm(this.path + DUMP_PART_SUFFIX, { force: true });
-    await rm(this.path + FILES_PART_SUFFIX, { force: true });
+    for (const suffix of [PARTIAL_SUFFIX, ...SIDE_FILE_SUFFIXES]) await rm(this.path + suffix, { force: true });
   }
 }
 

@@ -19,6 +19,7 @@ import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { constants as zlibConstants, zstdCompressSync } from 'node:zlib';
 import { type BackupFileWriter, DUMP_PART_SUFFIX, FILES_PART_SUFFIX } from '../../adapters/archive/backup-file.js';
 import { fileEntry } from '../../adapters/archive/tar-rename.js';
+import { noteStreamed } from '../../adapters/stream-garbage.js';
 import { MANIFEST } from '../../odoo/backup-archive.js';
 import type { RunResult } from '../../runtime/port.js';
 import { ODOO_DATA_DIR } from '../instances/odoo-container.js';
@@ -221,8 +222,10 @@ async function sha256Of(files: { path: string; bytes: number }[]): Promise<strin
   const hash = createHash('sha256');
   for (const { path, bytes } of files) {
     if (bytes === 0) continue;
-    for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK, end: bytes - 1 }))
+    for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK, end: bytes - 1 })) {
       hash.update(chunk as Buffer);
+      noteStreamed((chunk as Buffer).length);
+    }
   }
   return hash.digest('hex');
 }

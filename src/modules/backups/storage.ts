@@ -1,11 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DUMP_PART_SUFFIX,
-  FILES_PART_SUFFIX,
-  LATER_PART_SUFFIX,
-  PARTIAL_SUFFIX,
-} from '../../adapters/archive/backup-file.js';
+import { PARTIAL_SUFFIX, SIDE_FILE_SUFFIXES } from '../../adapters/archive/backup-file.js';
 import type { Backup, BackupFormat } from '../../db/schema.js';
 import { isUuid } from '../../platform/validation.js';
 
@@ -60,9 +55,7 @@ export class BackupStorage {
   async remove(backup: Pick<Backup, 'file_name'>): Promise<void> {
     const path = this.pathOf(backup);
     await rm(path, { force: true });
-    await rm(path + PARTIAL_SUFFIX, { force: true });
-    for (const suffix of [LATER_PART_SUFFIX, DUMP_PART_SUFFIX, FILES_PART_SUFFIX])
-      await rm(path + suffix, { force: true });
+    for (const suffix of [PARTIAL_SUFFIX, ...SIDE_FILE_SUFFIXES]) await rm(path + suffix, { force: true });
     await this.removeDump(backup);
   }
 
