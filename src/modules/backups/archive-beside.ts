@@ -16,10 +16,15 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rm, stat, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, zstdCompressSync } from 'node:zlib';
-import { type BackupFileWriter, DUMP_PART_SUFFIX, FILES_PART_SUFFIX } from '../../adapters/archive/backup-file.js';
+import {
+  type BackupFileWriter,
+  Digest,
+  DUMP_PART_SUFFIX,
+  FILES_PART_SUFFIX,
+} from '../../adapters/archive/backup-file.js';
 import { fileEntry } from '../../adapters/archive/tar-rename.js';
-import { noteStreamed } from '../../adapters/stream-garbage.js';
 import { MANIFEST } from '../../odoo/backup-archive.js';
 import type { RunResult } from '../../runtime/port.js';
 import { ODOO_DATA_DIR } from '../instances/odoo-container.js';
@@ -217,17 +222,18 @@ async function appendFile(part: string, archive: string): Promise<void> {
   }
 }
 
-/** The sha256 of the files' first bytes one after another: the archive's, read from its parts. */
+/**
+ * The sha256 of the files' first bytes one after another: the archive's, read from its parts
+ * through the backup writer's own Digest (which also lets Marina collect the Buffers as they go).
+ */
 async function sha256Of(files: { path: string; bytes: number }[]): Promise<string> {
-  const hash = createHash('sha256');
+  const digest = new Digest();
+  digest.resume();
   for (const { path, bytes } of files) {
     if (bytes === 0) continue;
-    for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK, end: bytes - 1 })) {
-      hash.update(chunk as Buffer);
-      noteStreamed((chunk as Buffer).length);
-    }
+    await pipeline(createReadStream(path, { highWaterMark: READ_CHUNK, end: bytes - 1 }), digest, { end: false });
   }
-  return hash.digest('hex');
+  return digest.hex();
 }
 
 const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
