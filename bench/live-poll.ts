@@ -12,16 +12,22 @@ export interface Answer {
 export interface LivePoll {
   /** Stops asking; resolves with every answer in order. */
   stop(): Promise<Answer[]>;
+  /**
+   * Resolves once a question asked after `since` got an answer: Odoo answering its health check
+   * does not mean the next question here was answered yet. Rejects after `timeoutMs`.
+   */
+  answeredAfter(since: number, timeoutMs: number): Promise<void>;
 }
 
 /** Asks `ask` every `everyMs` (never two at once) until stopped. */
 export function pollLive(ask: () => Promise<string | undefined>, everyMs = 100): LivePoll {
-  const answers: Answer[] = [];
+  const answers: (Answer & { asked: number })[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
+      const asked = Date.now();
       const value = await ask().catch(() => undefined);
-      answers.push({ at: Date.now(), value });
+      answers.push({ at: Date.now(), value, asked });
       await new Promise((resolve) => setTimeout(resolve, everyMs));
     }
   })();
@@ -29,7 +35,14 @@ export function pollLive(ask: () => Promise<string | undefined>, everyMs = 100):
     stop: async () => {
       stopped = true;
       await loop;
-      return answers;
+      return answers.map(({ at, value }) => ({ at, value }));
+    },
+    answeredAfter: async (since, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!answers.some((a) => a.asked > since && a.value !== undefined)) {
+        if (Date.now() > deadline) throw new Error(`nothing asked after the job was answered within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, everyMs));
+      }
     },
   };
 }

@@ -198,6 +198,25 @@ export async function pauseSubscription(owner: pg.ClientBase, name: string): Pro
 }
 
 /**
+ * Ends the apply of a disabled subscription now, on the subscriber's server: its worker would
+ * otherwise go on applying what it has received until it next looks at its subscription (up to a
+ * second). A transaction it was applying is rolled back whole. Returns once no worker is left.
+ */
+export async function stopApplying(admin: pg.ClientBase, name: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await admin.query<{ pid: number }>(
+      `SELECT pg_catalog.pg_terminate_backend(pid) AS stopped, pid
+         FROM pg_catalog.pg_stat_subscription WHERE subname = $1 AND pid IS NOT NULL`,
+      [name],
+    );
+    if (rows.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`the subscription ${name} still applies after ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
  * Ends a subscription without its publisher's help (it may be down), as its owner: disabled,
  * unhooked from its slot, dropped. Absent is fine. The owner's password is set anew first (a
  * recovery does not know it); the slot itself goes with dropSlot, on the publisher.

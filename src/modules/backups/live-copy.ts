@@ -22,6 +22,7 @@ import {
   setLogin,
   setLoginIn,
   startSubscription,
+  stopApplying,
   syncStates,
   unsubscribe,
   walLevel,
@@ -119,9 +120,10 @@ async function failedApply(server: ServerConnection, name: string): Promise<void
 }
 
 /**
- * Opens its sessions at once and, after Odoo stopped (`stopped`), waits for the last changes, checks that the schema did not change and nothing
- * failed, stops the apply, sets the sequences, and opens the copy to the tenant's role again. This
- * is the downtime: its four sessions (each a tunnel to a node first) are opened while Odoo stops.
+ * Opens its sessions at once and, after Odoo stopped (`stopped`), waits for the last changes, stops
+ * the apply, checks that the schema did not change and nothing failed, sets the sequences, and opens
+ * the copy to the tenant's role again. This is the downtime: its four sessions (each a tunnel to a
+ * node first) are opened while Odoo stops.
  */
 export async function finishLiveCopy(
   sides: LiveCopySides,
@@ -143,28 +145,54 @@ export async function finishLiveCopy(
       await sleep(50);
     }
   });
+  const paused = settled();
+  const applyEnded = settled();
+  const subscriber = { ...target.admin, user: names.subscriber, password: started.subscriberPassword };
+  const applying = withSubscriber(subscriber, db, async (owner) => {
+    await paused.from(caught.then(() => pauseSubscription(owner, names.name)));
+    await applyEnded.promise;
+    const { sequences } = await checked;
+    await writeSequences(owner, sequences);
+  });
+  // The sequences are read once nothing more is applied: every row on the copy committed on the
+  // source before that read, so took its id before it, and no sequence is set behind a copied row,
+  // whoever still wrote after Odoo stopped (what they wrote after the apply ended is not copied).
   const read = withClient(asTenant(source, role), db, async (tenant) => {
     await stopped;
+    await applyEnded.promise;
     return { digest: await schemaDigest(tenant), sequences: await readSequences(tenant) };
   });
   const checked = Promise.all([caught, read]).then(([, found]) => {
     if (found.digest !== started.digest) throw new Error('the schema changed during the copy (DDL is not replicated)');
     return found;
   });
-  const subscriber = { ...target.admin, user: names.subscriber, password: started.subscriberPassword };
-  const outcomes = await Promise.allSettled([
-    checked,
-    withSubscriber(subscriber, db, async (owner) => {
-      const { sequences } = await checked;
-      await pauseSubscription(owner, names.name);
-      await writeSequences(owner, sequences);
-    }),
-    withSuperuser(target.admin, async (admin) => {
-      await checked;
-      await setLoginIn(admin, role.user, true);
-    }),
-  ]);
+  const opening = withSuperuser(target.admin, async (admin) => {
+    await applyEnded.from(paused.promise.then(() => stopApplying(admin, names.name)));
+    await checked;
+    await setLoginIn(admin, role.user, true);
+  });
+  // A session that fails before its step (it cannot connect, say) fails the steps waiting for it.
+  paused.from(applying);
+  applyEnded.from(opening);
+  const outcomes = await Promise.allSettled([checked, applying, opening]);
   for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+}
+
+/** A step others wait for, which tells them its failure too (so that nothing waits forever). */
+function settled() {
+  let settle: (outcome: Promise<unknown>) => void = () => {};
+  const promise = new Promise<void>((resolve, reject) => {
+    settle = (outcome) => outcome.then(() => resolve(), reject);
+  });
+  promise.catch(() => undefined);
+  return {
+    promise,
+    /** Settles like `work`, and gives `work`'s own outcome back. */
+    from<T>(work: Promise<T>): Promise<T> {
+      settle(work);
+      return work;
+    },
+  };
 }
 
 /**
