@@ -197,15 +197,28 @@ export class DatabaseServerService {
   /**
    * A node that returns may come back with its managed server stopped (its engine restarted under
    * it): started again, so the instances left there find their databases. Nothing without one.
+   * Tried again for a while: for a few seconds after Swarm says the node is ready, its engine does
+   * not know the overlay networks yet ("network … not found"), and the server is attached to them.
    */
-  async restartManaged(hostId: string): Promise<void> {
+  async restartManaged(hostId: string, retry = { forMs: 60_000, pauseMs: 1_000 }): Promise<void> {
     const server = await this.deps.db
       .selectFrom('database_servers')
       .select('id')
       .where('kind', '=', 'managed')
       .where('host_id', '=', hostId)
       .executeTakeFirst();
-    if (server) await this.ensureManaged(hostId);
+    if (!server) return;
+    const deadline = Date.now() + retry.forMs;
+    for (;;) {
+      try {
+        await this.ensureManaged(hostId);
+        return;
+      } catch (error) {
+        if (Date.now() + retry.pauseMs > deadline) throw error;
+        this.deps.logger.warn({ err: error, host: hostId }, 'the database server of a returned node did not start yet');
+        await new Promise((resolve) => setTimeout(resolve, retry.pauseMs));
+      }
+    }
   }
 
   private async createOrStart(hostId: string): Promise<DatabaseServer> {

@@ -249,10 +249,14 @@ export class SwarmServices {
     }
   }
 
+  /**
+   * Not filtered by driver: Swarm names a network's driver only once its allocator has run, so an
+   * overlay just made would be left out under load. Its scope is set from the start.
+   */
   async listOverlays(namespace: string, kind: string): Promise<string[]> {
     const networks = await (await this.manager()).listNetworks({
-      filters: { label: [`${LABEL_NAMESPACE}=${namespace}`, `${LABEL_KIND}=${kind}`], driver: ['overlay'] },
+      filters: { label: [`${LABEL_NAMESPACE}=${namespace}`, `${LABEL_KIND}=${kind}`], scope: ['swarm'] },
     });
-    return networks.map((n) => n.Name);
+    return networks.filter((n) => n.Scope === 'swarm').map((n) => n.Name);
   }
 }
