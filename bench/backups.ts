@@ -100,10 +100,26 @@ async function waitForJob(services: Services, id: string): Promise<OperationView
 /** What the backup job said of its stages' times ("pg_dump took 6.3 s.", …), on one line. */
 async function stageLines(services: Services, job: OperationView): Promise<string> {
   const lines = await services.operations.logs(system.actor, job.id).catch(() => []);
-  return lines
+  const said = lines
     .map((line) => line.message)
     .filter((message) => /\d s[.,]/.test(message))
     .join(' ');
+  return `${said} ${jobTimeline(job)}`;
+}
+
+/** Where a job's time went around its steps: queued → started, between steps, last step → finished. */
+function jobTimeline(job: OperationView): string {
+  const at = (iso: string | null | undefined) => (iso ? new Date(iso).getTime() : Number.NaN);
+  const marks: string[] = [`queued ${seconds(at(job.startedAt) - at(job.createdAt))}`];
+  let last = at(job.startedAt);
+  for (const step of job.steps) {
+    marks.push(
+      `→ ${step.name} ${seconds(at(step.startedAt) - last)} + ${seconds(at(step.finishedAt) - at(step.startedAt))}`,
+    );
+    last = at(step.finishedAt);
+  }
+  marks.push(`→ finished ${seconds(at(job.finishedAt) - last)}`);
+  return `(job: ${marks.join(' ')})`;
 }
 const stepMs = (job: OperationView, name: string): number | undefined => {
   const step = job.steps.find((s) => s.name === name);

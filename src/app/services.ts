@@ -332,6 +332,7 @@ export function createServices({
   // Storage changes with a restore; a backup is a good moment to look again too (src/modules/plans).
   hooks.on('backupCompleted', (instanceId) => plans.usage.measure(instanceId));
   hooks.on('restoreCompleted', (instanceId) => plans.usage.measure(instanceId));
+  hooks.on('backupInterrupted', (instanceId) => plans.usage.removeProbes(instanceId));
   for (const module of [instances, backups, code]) module.registerJobs(runner);
   // Marina's own charts (issue #15): the sampler gives each round to this sink too.
   const seriesStore = new SeriesStore({ db, clock, logger });

@@ -337,11 +337,14 @@ describe.skipIf(!source)('real Odoo 17: backups, restores, clones and imports', 
     });
     expect(restore.statusCode, restore.body).toBe(202);
     const { job } = await jobOf(restore.json().job.id, 240_000);
-    timings.nativeRestore = Date.now() - started;
+    const finished = Date.now();
+    timings.nativeRestore = finished - started;
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(job.steps.map((s) => s.name)).toEqual(['verify', 'load', 'stop', 'swap', 'start', 'health', 'cleanup']);
     await waitForOdoo(production.url, 60_000);
+    // The last answer must be one asked after the job, not the last before Odoo went down.
+    await live.answeredAfter(finished, 60_000);
     const answers = await live.stop();
     timings.restoreDowntime = downtimeMs(answers);
     const served = answers.flatMap((a) => (a.value === undefined ? [] : [a.value]));

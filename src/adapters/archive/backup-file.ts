@@ -26,11 +26,15 @@ export class Digest extends Transform {
     super();
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    noteStreamed(chunk.length);
+    this.add(chunk);
+    done(null, chunk);
+  }
+  /** Hashes bytes read elsewhere; the hash takes them at once, so the caller may reuse the Buffer. */
+  add(chunk: Buffer): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    noteStreamed(chunk.length);
     this.onBytes?.(this.bytes);
-    done(null, chunk);
   }
   hex(): string {
     return this.hash.digest('hex');

@@ -96,6 +96,7 @@ describe('backups (stand-in Odoo)', () => {
     expect(file.subarray(0, 4).toString('hex')).toBe('28b52ffd');
     // Made beside the data by the tools image's tar and zstd: the manifest, the dump, the filestore, in order.
     expect(nativeBackup.jobLogs.join('\n')).toMatch(/pg_dump and the dump's part took/);
+    expect(nativeBackup.jobLogs.join('\n')).toMatch(/pg_dump took \d+\.\d s; its folder was archived in \d+\.\d s\./);
     expect(nativeBackup.jobLogs.join('\n')).not.toMatch(/through the engine/);
     const names: string[] = [];
     const extract = tarStream.extract();

@@ -147,7 +147,7 @@ export async function createScratch(plane: DataPlane): Promise<void> {
 }
 
 export async function removeScratch(plane: Pick<DataPlane, 'runtime' | 'namespace' | 'operationId'>): Promise<void> {
-  for (const suffix of [
+  const suffixes = [
     'carrier',
     'source',
     'dump-from',
@@ -158,8 +158,9 @@ export async function removeScratch(plane: Pick<DataPlane, 'runtime' | 'namespac
     'restore',
     'files',
     'index',
-  ])
-    await plane.runtime.remove(`${scratchVolumeName(plane)}-${suffix}`);
+  ];
+  // Independent calls, mostly answered "no such container": one round trip instead of ten.
+  await Promise.all(suffixes.map((suffix) => plane.runtime.remove(`${scratchVolumeName(plane)}-${suffix}`)));
   await plane.runtime.removeVolume(scratchVolumeName(plane));
 }
 

@@ -131,6 +131,9 @@ export function createBackupsModule(deps: BackupsModuleDeps): BackupsModule {
       restore: async (instanceId) => {
         await hooks.run('restoreCompleted', instanceId);
       },
+      interrupted: async (instanceId) => {
+        await hooks.run('backupInterrupted', instanceId);
+      },
     },
   };
   hooks.on('beforeInstanceDelete', async (job, instance) => {

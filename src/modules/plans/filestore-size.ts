@@ -9,6 +9,12 @@ export const PROBE_SECONDS = 300;
 /** What measuring a filestore needs of an instance. */
 export type MeasuredInstance = Pick<Instance, 'id' | 'container_name' | 'volume_name' | 'db_name'>;
 
+/** The one-offs' container names: known, so that what a crash left of them can be removed. */
+export const usageProbeNames = (containerName: string) => ({
+  du: `${containerName}-du`,
+  sessions: `${containerName}-sessions`,
+});
+
 /**
  * The one-off that measures an instance's filestore without the tenant's say: the instance's data
  * volume mounted read-only, at the path Odoo sees (a symlink the tenant made resolves as it does
@@ -18,7 +24,7 @@ export type MeasuredInstance = Pick<Instance, 'id' | 'container_name' | 'volume_
  */
 export function filestoreProbeSpec(instance: MeasuredInstance, image: string, namespace: string): OneOffSpec {
   return {
-    name: `${instance.container_name}-du`,
+    name: usageProbeNames(instance.container_name).du,
     image,
     // Bounded: a tenant's tree of millions of files must not hold up every other measurement.
     entrypoint: ['timeout', '-s', 'KILL', String(PROBE_SECONDS), 'du'],
@@ -80,7 +86,7 @@ export const SESSION_WINDOW_MINUTES = 60;
 export function sessionsProbeSpec(instance: MeasuredInstance, image: string, namespace: string): OneOffSpec {
   return {
     ...filestoreProbeSpec(instance, image, namespace),
-    name: `${instance.container_name}-sessions`,
+    name: usageProbeNames(instance.container_name).sessions,
     entrypoint: ['timeout', '-s', 'KILL', '60', 'find'],
     command: [
       `${ODOO_DATA_DIR}/sessions`,

@@ -14,7 +14,7 @@ import type { QuotaAsk, QuotaGate } from '../../platform/quota.js';
 import { isUuid } from '../../platform/validation.js';
 import type { DatabaseServerService } from '../hosts/database-servers.js';
 import type { HostService } from '../hosts/hosts.js';
-import { measureFilestore, measureSessions } from './filestore-size.js';
+import { measureFilestore, measureSessions, usageProbeNames } from './filestore-size.js';
 import { askRefusal, subscriptionOf } from './gate.js';
 import { holdingsOf, limitsOf, MB } from './limits.js';
 import type { OrganizationUsage } from './schemas.js';
@@ -158,6 +158,22 @@ export class UsageService {
       .onConflict((oc) => oc.column('instance_id').doUpdateSet(values))
       .execute();
     await this.checkStorage(instance.organization_id);
+  }
+
+  /**
+   * Removes what a measurement left when Marina stopped under it (its one-offs outlive the process
+   * that runs them): asked after an interrupted backup, which measures beside its write.
+   */
+  async removeProbes(instanceId: string): Promise<void> {
+    const instance = await this.deps.db
+      .selectFrom('instances')
+      .select(['host_id', 'container_name'])
+      .where('id', '=', instanceId)
+      .executeTakeFirst();
+    if (!instance) return;
+    const runtime = await this.deps.hosts.reachableRuntime(instance.host_id);
+    const names = usageProbeNames(instance.container_name);
+    await Promise.all([runtime.remove(names.du), runtime.remove(names.sessions)]);
   }
 
   /** Measures every instance, one after the other (a slow one does not stop the rest). */

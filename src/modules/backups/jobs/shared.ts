@@ -39,8 +39,16 @@ export interface BackupJobDeps extends InstanceJobDeps {
   destinations: DestinationService;
   /** Retention after scheduled runs (the offsite module answers it through a hook). */
   schedules?: Pick<RetentionService, 'applyRetention'>;
-  /** Told when a backup or a restore completed (through the hooks: the plans measure storage). */
-  completed?: { backup(instanceId: string): Promise<void>; restore(instanceId: string): Promise<void> };
+  /**
+   * Told when a backup is written (beside it: it changes nothing measured) or a restore completed,
+   * through the hooks: the plans measure storage.
+   */
+  completed?: {
+    backup(instanceId: string): Promise<void>;
+    restore(instanceId: string): Promise<void>;
+    /** A backup was interrupted while that measurement ran beside it: what it left is removed. */
+    interrupted(instanceId: string): Promise<void>;
+  };
   notifications?: NotificationService;
   publicUrl: string;
   clock: Clock;
@@ -104,6 +112,7 @@ export async function writeBackup(
   instance: Instance,
   backup: Backup,
 ): Promise<Backup> {
+  const begun = performance.now();
   await job.remember('backup', backup.id);
   await deps.backups.markRunning(backup.id);
   const role = await roleOf(deps, instance);
@@ -136,6 +145,10 @@ export async function writeBackup(
       await job.remember('scratch', true);
       await createScratch(plane);
     }
+    const ready = ((performance.now() - begun) / 1000).toFixed(1);
+    await job.log(
+      `The database's facts${backup.format === 'native' ? ' and the scratch volume' : ''} took ${ready} s.`,
+    );
     const source = { db: instance.db_name, role, volume: instance.volume_name, kind: backup.kind, manifest };
     if (backup.format === 'zip') await writeZipArchive(plane, source, writer);
     else
