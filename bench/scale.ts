@@ -3,6 +3,9 @@
  * database holding `SCALE_INSTANCES` instances (default 500) with a running stand-in container each,
  * then 2,000 instance rows (the rest stopped). Measures start-up, the list pages under 50 clients,
  * the process's memory, and shows the list queries' plans.
+ *
+ * SCALE_SECONDS (10) per load; SCALE_PAGES=<regex> only the pages named so; SCALE_CPU_PROF=<dir> a
+ * CPU profile of each Marina run; SCALE_SEMI=<MB> (2, as `npm start`) Marina's young generation.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,7 +40,10 @@ interface Running {
 
 async function startMarina(env: Record<string, string>, port: number): Promise<Running> {
   const began = performance.now();
-  const flags = ['--max-semi-space-size=2', '--heap-growing-percent=30', '--expose-gc'];
+  const flags = [`--max-semi-space-size=${process.env.SCALE_SEMI ?? 2}`, '--heap-growing-percent=30', '--expose-gc'];
+  // SCALE_CPU_PROF=<dir>: each Marina run writes a .cpuprofile there (open it in Chrome's DevTools).
+  const profileDir = process.env.SCALE_CPU_PROF;
+  if (profileDir) flags.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   const child = spawn(process.execPath, [...flags, 'bin/marina.js', 'serve'], {
     env: { ...process.env, NODE_OPTIONS: '', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -108,7 +114,9 @@ function pages(seeded: Seeded): [string, string][] {
  * with: on 2 cores shared with the load generator it shows throughput more than latency).
  */
 async function measurePages(address: string, headers: Record<string, string>, seeded: Seeded, pid: number) {
-  for (const [name, path] of pages(seeded)) {
+  // SCALE_PAGES=<regex>: only the pages whose name matches (to measure one change quickly).
+  const only = new RegExp(process.env.SCALE_PAGES ?? '');
+  for (const [name, path] of pages(seeded).filter(([name]) => only.test(name))) {
     await load(`${address}${path}`, headers, 4, 1);
     const ten = await load(`${address}${path}`, headers, 10, SECONDS);
     const verdict = ten.p95 < TARGET_P95_MS ? 'ok' : 'OVER';
