@@ -469,7 +469,10 @@ describe('backups in the web UI', () => {
       // The instance filter finds one by part of its name and keeps its id in the address.
       const picker = page.getByRole('combobox', { name: 'Instance', exact: true });
       const main = matches().getByRole('option', { name: /^main\b/ });
+      // The list narrows its last answer by name at once: the choice waits for the API's for "mai".
+      const searched = page.waitForResponse((r) => new URL(r.url()).searchParams.get('search') === 'mai');
       await picker.fill('mai');
+      await searched;
       await main.waitFor();
       await snap('b-10a-backups-instance-picker', { fullPage: false });
       await main.click();

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { onTestFailed } from 'vitest';
 import { noNetlinkLibrary } from './no-netlink.js';
 import { root } from './process.js';
 
@@ -42,4 +43,20 @@ export async function signInPage(page: Page, baseUrl: string, email: string, pas
   await page.getByRole('button', { name: 'Sign in' }).click();
   // The operator lands on the organizations; a customer on their own organization's page.
   await page.waitForURL((url) => url.href.startsWith(`${baseUrl}/organizations`));
+}
+
+/**
+ * When the running test fails, prints what `page` showed and where, and keeps a screenshot: a
+ * timeout alone says what was awaited, not what was on the screen instead.
+ */
+export function describePageOnFailure(page: Page, label: string): void {
+  onTestFailed(async () => {
+    if (page.isClosed()) return;
+    const file = join(screenshots, `failed-${label}.png`);
+    const text = await page
+      .evaluate<string>("document.body ? document.body.innerText : ''")
+      .catch((error: unknown) => `(unreadable: ${(error as Error).message})`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+    console.error(`[${label}] the page at ${page.url()} showed:\n${text.slice(0, 3000)}\n(screenshot: ${file})`);
+  });
 }

@@ -87,6 +87,10 @@ export function InstancePicker({
   // What the user typed since the list opened; null shows the chosen instance's name instead.
   const [typed, setTyped] = useState<string | null>(null);
   const [active, setActive] = useState(-1);
+  // The option just chosen, shown while `value` is still the one it was chosen over: a page that
+  // keeps `value` in its address gets it in a transition, after the list has closed, and the field
+  // must not blank out meanwhile. Any change of `value` ends it.
+  const [picked, setPicked] = useState<{ option: Option; over: string } | null>(null);
   const search = useDebounced((typed ?? '').trim(), SEARCH_DEBOUNCE_MS);
 
   const selected = useQuery({ ...instanceQuery(value), enabled: Boolean(value) });
@@ -136,9 +140,14 @@ export function InstancePicker({
     listRef.current?.querySelector(`[data-index="${current}"]`)?.scrollIntoView({ block: 'nearest' });
   }, [current]);
 
-  const chosenName = value ? (selected.data?.name ?? '') : '';
-  const shownPlaceholder = value
-    ? selected.isError
+  useEffect(() => {
+    setPicked((chosen) => (chosen && chosen.over !== value ? null : chosen));
+  }, [value]);
+
+  const waiting = picked && picked.over === value ? picked.option : null;
+  const chosenName = waiting ? (waiting.instance?.name ?? '') : value ? (selected.data?.name ?? '') : '';
+  const shownPlaceholder = (waiting ? waiting.id : value)
+    ? !waiting && selected.isError
       ? 'Unknown instance'
       : 'Loading…'
     : (placeholder ?? noneLabel ?? 'Search instances');
@@ -147,6 +156,7 @@ export function InstancePicker({
     if (open) return;
     setOpen(true);
     setTyped(null);
+    setPicked(null);
     // Opened without typing: the chosen one is where the keys start from.
     setActive(-1);
   }
@@ -161,7 +171,9 @@ export function InstancePicker({
     // The name shows at once, with no second request for the instance just chosen.
     if (option.instance) queryClient.setQueryData(instanceQuery(option.id).queryKey, option.instance);
     close();
-    if (option.id !== value) onChange(option.id, option.instance);
+    if (option.id === value) return;
+    setPicked({ option, over: value });
+    onChange(option.id, option.instance);
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLInputElement>) {
