@@ -167,6 +167,9 @@ export interface RuntimeEvent {
   labels: Record<string, string>;
   exitCode?: number;
   time: Date;
+  /** From one of the containers a replicated workload goes through (a Swarm task), which may not be
+   *  its current one: an old task removed or stopped late says nothing until the state confirms it. */
+  ofTask?: boolean;
 }
 
 export interface WorkloadStats {

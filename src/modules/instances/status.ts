@@ -5,6 +5,9 @@ import { LABEL_ID, LABEL_KIND, type RuntimeEvent, type WorkloadState } from '../
 import type { HostService } from '../hosts/hosts.js';
 import type { InstanceService } from './service.js';
 
+/** A task's events that, from an old task, would wrongly take a running instance down. */
+const TASK_DOWN_ACTIONS = new Set(['die', 'stop', 'destroy']);
+
 /** While a job owns these states, only the job changes them. */
 const JOB_OWNED: InstanceStatus[] = ['provisioning', 'deleting', 'failed', 'restoring'];
 
@@ -157,7 +160,12 @@ export class StatusTracker {
       // What a host does with a copy the instance left there (a node back after its instance was
       // recovered or moved elsewhere: Swarm removes the old task) says nothing about the instance.
       if (instance.host_id !== hostId) return;
-      const change = statusFromEvent(instance.status, event);
+      let change = statusFromEvent(instance.status, event);
+      // Swarm removes an old task's container when its history grows, maybe after a new task started.
+      if (change && event.ofTask && TASK_DOWN_ACTIONS.has(event.action)) {
+        const runtime = await this.deps.hosts.runtime(hostId);
+        change = statusFromState(instance.status, await runtime.state(instance.container_name));
+      }
       if (change) await this.apply(instance, change);
     } catch (error) {
       this.deps.logger.error({ err: error, instance: id }, 'could not record a status change');

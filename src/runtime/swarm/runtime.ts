@@ -240,7 +240,7 @@ export class SwarmRuntime implements Runtime {
       namespace,
       (event) => {
         const serviceId = event.labels[TASK_SERVICE_ID];
-        onEvent(serviceId ? { ...event, id: serviceId } : event);
+        onEvent(serviceId ? { ...event, id: serviceId, ofTask: true } : event);
       },
       signal,
     );
