@@ -8,7 +8,7 @@ import { ACCEPTED } from '../../adapters/archive/file-kind.js';
 import { eachTarEntry, TarSink } from '../../adapters/archive/tar-sink.js';
 import { ZipReader } from '../../adapters/archive/zip-reader.js';
 import { zstdFramesDecompress } from '../../adapters/archive/zstd-frames.js';
-import { noteStreamed } from '../../adapters/stream-garbage.js';
+import { noteStreamed, streamedBytesCounter } from '../../adapters/stream-garbage.js';
 import {
   ArchiveError,
   type ArchiveFormat,
@@ -126,10 +126,17 @@ export async function loadArchive(plane: DataPlane, target: LoadTarget, options:
           const input = createReadStream(options.path, { highWaterMark: ZSTD_CHUNK });
           input.on('data', (chunk) => {
             read += chunk.length;
+            noteStreamed(chunk.length);
             options.onProgress?.(read / Math.max(1, total));
           });
           const tar = new PassThrough({ highWaterMark: ZSTD_CHUNK });
-          const decompressing = pipeline(input, zstdFramesDecompress({ chunkSize: ZSTD_CHUNK }), tar).catch((error) => {
+          // Both the archive's chunks and the decompressed ones are garbage once passed on.
+          const decompressing = pipeline(
+            input,
+            zstdFramesDecompress({ chunkSize: ZSTD_CHUNK }),
+            streamedBytesCounter(),
+            tar,
+          ).catch((error) => {
             tar.destroy(new ArchiveError('corrupt', `The archive cannot be decompressed: ${(error as Error).message}`));
           });
           await eachTarEntry(tar, async (header, stream) => {

@@ -1,10 +1,11 @@
 /** Writing a backup archive: Odoo's zip or Marina's native format, streamed from the data plane. */
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import type { BackupFileWriter } from '../../adapters/archive/backup-file.js';
 import { writeRenamedPart } from '../../adapters/archive/tar-parts.js';
 import { fileEntry } from '../../adapters/archive/tar-rename.js';
+import { streamedBytesCounter } from '../../adapters/stream-garbage.js';
 import {
   type ArchiveKind,
   DUMP_DIR,
@@ -47,7 +48,8 @@ export async function writeZipArchive(
   const output = pipeline(zip.outputStream as unknown as Readable, writer.input, { end: false });
   zip.addBuffer(Buffer.from(JSON.stringify(source.manifest, null, 4)), MANIFEST, { compress: true });
   if (source.kind !== 'filestore') {
-    const dump = new PassThrough();
+    // A counting pass-through: its chunks, and the filestore's below, are garbage once zipped.
+    const dump = streamedBytesCounter();
     // SQL compresses well even at level 1, which keeps the archive writer far ahead of the disk.
     zip.addReadStream(dump, DUMP_SQL, { compressionLevel: 1 });
     const result = await plane.runtime.runStreaming(
@@ -62,7 +64,7 @@ export async function writeZipArchive(
   if (source.kind !== 'database') {
     await withCarrier(plane, { data: source.volume }, 'carrier', (carrier) =>
       eachFilestoreFile(carrier, source.db, async (relative, header, stream) => {
-        const entry = new PassThrough();
+        const entry = streamedBytesCounter();
         // Attachments are mostly compressed formats already: stored, as deflating them costs time for nothing.
         zip.addReadStream(entry, `${FILESTORE_DIR}${relative}`, {
           compress: false,
