@@ -475,6 +475,7 @@ export function createServices({
       await billing.billingTicker.stop();
       await signup.signupTicker.stop();
       await instances.warmTemplates.stop();
+      await instances.bytecode.settled();
       await backups.restoreUndo.stop();
       await cluster.nodeFollower.stop();
       // Also when never started: a send triggered by an enqueue may be running.

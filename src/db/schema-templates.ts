@@ -39,6 +39,19 @@ export interface DatabaseTemplatesTable {
   last_used_at: NullableTimestamp;
 }
 
+/** Compiled Python of a mounted Odoo source tree on a host, for one image (0034). */
+export interface BytecodeCachesTable {
+  host_id: string;
+  volume_name: string;
+  image_id: string;
+  source: string;
+  created_at: Timestamp;
+  /** Null while it is built (or when a build was cut short): not mounted until set. */
+  built_at: NullableTimestamp;
+  build_ms: Optional<number>;
+}
+
 export interface TemplateTables {
   database_templates: DatabaseTemplatesTable;
+  bytecode_caches: BytecodeCachesTable;
 }

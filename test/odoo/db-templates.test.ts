@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/adapters/postgres/admin.js';
+import { ODOO_BYTECODE_DIR } from '../../src/modules/instances/odoo-container.js';
 import { as, type Browser, type TestApp } from '../helpers/app.js';
 import {
   docker,
@@ -17,6 +18,7 @@ import { odooSource, rpcLogin } from '../helpers/odoo.js';
  * Template databases (#18) on REAL Odoo 17: the second instance is a copy of the template the first
  * one built, answers /web/login, lets its owner (and nobody with admin/admin) sign in, has its own
  * uuid and secret, and has exactly the modules `-i base` installs (base and the auto-installed web).
+ * Later instances start from the compiled Python Marina keeps for the mounted source.
  */
 const source = odooSource();
 
@@ -98,5 +100,29 @@ describe.skipIf(!source)('template databases on real Odoo 17', () => {
     const logo = await fetch(`${second.url}/web/binary/company_logo?dbname=${second.row.db_name}`);
     expect(logo.status).toBe(200);
     expect((await logo.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+  });
+
+  it('starts Odoo from the compiled Python that Marina keeps for the mounted source', {
+    timeout: 600_000,
+  }, async () => {
+    // The first need builds the cache beside its provisioning; the next instance mounts it.
+    await provision('compiles');
+    await t.services.bytecode.settled();
+    const cached = await provision('cached');
+    const container = await docker.getContainer(cached.row.container_name).inspect();
+    expect(container.Config.Env).toContain(`PYTHONPYCACHEPREFIX=${ODOO_BYTECODE_DIR}`);
+    expect(container.Mounts.find((m) => m.Destination === ODOO_BYTECODE_DIR)).toMatchObject({ RW: false });
+    const engine = await t.services.hosts.reachableRuntime(cached.row.host_id);
+    const python = await engine.exec(cached.row.container_name, [
+      'python3',
+      '-v',
+      '-c',
+      "import sys; sys.path.insert(0, '/opt/odoo'); import odoo.addons.base.models.res_partner",
+    ]);
+    expect(python.output).toContain(
+      `code object from '${ODOO_BYTECODE_DIR}/opt/odoo/odoo/addons/base/models/res_partner.cpython-`,
+    );
+    expect((await fetch(`${cached.url}/web/login`)).status).toBe(200);
+    expect((await rpcLogin(cached.url, cached.row.db_name, cached.login, cached.password)).error).toBeUndefined();
   });
 });

@@ -31,6 +31,7 @@ import * as databaseTemplates from './0030_database_templates.js';
 import * as listIndexes from './0031_list_indexes.js';
 import * as restoreUndo from './0032_restore_undo.js';
 import * as cluster from './0033_cluster.js';
+import * as bytecodeCaches from './0034_bytecode_caches.js';
 
 /** Every migration, in order. Names are permanent: they are recorded in Marina's database. */
 export const migrations: Record<string, Migration> = {
@@ -66,4 +67,5 @@ export const migrations: Record<string, Migration> = {
   '0031_list_indexes': listIndexes,
   '0032_restore_undo': restoreUndo,
   '0033_cluster': cluster,
+  '0034_bytecode_caches': bytecodeCaches,
 };

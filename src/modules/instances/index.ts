@@ -16,6 +16,7 @@ import type { HostService } from '../hosts/hosts.js';
 import type { ProjectService } from '../projects/service.js';
 import { instanceTemplate } from '../templates/apply.js';
 import { AdminPasswordService } from './admin-password.js';
+import { BytecodeCaches } from './bytecode.js';
 import { databaseTemplateRoutes } from './db-templates/routes.js';
 import { DatabaseTemplates } from './db-templates/service.js';
 import { WarmTemplates } from './db-templates/warm.js';
@@ -56,6 +57,7 @@ export interface InstancesModule {
   instanceStats: InstanceStatsService;
   databaseTemplates: DatabaseTemplates;
   warmTemplates: WarmTemplates;
+  bytecode: BytecodeCaches;
   /** What the instance jobs need; the backup and repository jobs build on it. */
   jobDeps: InstanceJobDeps;
   registerJobs(runner: JobRunner): void;
@@ -89,6 +91,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     namespace: config.namespace,
     config: config.databaseTemplates,
   });
+  const bytecode = new BytecodeCaches({ db, clock, logger, hosts, namespace: config.namespace });
   const jobDeps: InstanceJobDeps = {
     instances,
     hosts,
@@ -98,6 +101,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     bindAddress: config.instances.bindAddress,
     healthTimeoutMs: HEALTH_TIMEOUT_MS,
     namespace: config.namespace,
+    bytecodeOf: (instance, entry) => bytecode.volumeFor(instance.host_id, entry),
     addonsOf: async (instance) => (await hooks.run('instanceMounts', instance)).flat(),
     prepareAddons: async (job, instance) => {
       await hooks.run('prepareAddons', job, instance);
@@ -130,6 +134,7 @@ export function createInstancesModule(deps: InstancesModuleDeps): InstancesModul
     logs: new LogService({ db, instances, hosts }),
     instanceStats: new InstanceStatsService({ instances, hosts, databaseServers }),
     databaseTemplates,
+    bytecode,
     warmTemplates: new WarmTemplates({ db, clock, audit, logger, templates: databaseTemplates }),
     jobDeps,
     registerJobs: (jobRunner) => registerInstanceJobs(jobRunner, jobDeps),

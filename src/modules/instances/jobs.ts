@@ -51,6 +51,8 @@ export interface InstanceJobDeps {
   bindAddress: string;
   healthTimeoutMs: number;
   namespace: string;
+  /** The volume of compiled Python for the instance's host and image, when one is ready (./bytecode.ts). */
+  bytecodeOf?: (instance: Instance, catalog: CatalogEntry) => Promise<string | undefined>;
   /** The repository checkouts mounted into the instance (set once repositories are wired). */
   addonsOf?: (instance: Instance) => Promise<AddonMount[]>;
   /** Clones what the instance's project needs before Odoo first starts. */
@@ -101,7 +103,8 @@ export async function runtimeOf(deps: InstanceJobDeps, instance: Instance) {
   const network = await deps.databaseServers.organizationNetwork(server, instance.host_id, instance.organization_id);
   const placement: Placement = { namespace: deps.namespace, network };
   const addons = (await deps.addonsOf?.(instance)) ?? [];
-  const rt: OdooRuntime = { catalog, endpoint, secrets, placement, addons };
+  const bytecode = await deps.bytecodeOf?.(instance, catalog);
+  const rt: OdooRuntime = { catalog, endpoint, secrets, placement, addons, ...(bytecode ? { bytecode } : {}) };
   return { ...rt, rt, server, conf: odooConf(instance, rt) };
 }
 

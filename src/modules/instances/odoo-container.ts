@@ -12,6 +12,8 @@ export const ODOO_UID = 101;
 export const ODOO_CONF_DIR = '/etc/odoo';
 export const ODOO_DATA_DIR = '/var/lib/odoo';
 export const ODOO_SOURCE_MOUNT = '/opt/odoo';
+/** Where a container finds its image's compiled Python for the mounted source, read-only (./bytecode.ts). */
+export const ODOO_BYTECODE_DIR = '/opt/marina-bytecode';
 /** Threads count as pids: room for Odoo's workers, cron threads and request threads, not for a fork bomb. */
 export const ODOO_PIDS_LIMIT = 1024;
 /** Odoo's ports inside its container: HTTP, and the gevent server (websocket) when it runs workers. */
@@ -63,6 +65,8 @@ export interface OdooRuntime {
   endpoint: DatabaseEndpoint;
   secrets: RuntimeSecrets;
   addons: AddonMount[];
+  /** The volume of compiled Python for the mounted source (./bytecode.ts), once it is built. */
+  bytecode?: string;
 }
 
 export function odooConf(instance: Instance, rt: OdooRuntime): string {
@@ -122,6 +126,8 @@ function baseSpec(rt: OdooRuntime, instance: Instance) {
     mounts.push({ type: 'bind', source: rt.catalog.sourceMount, target: ODOO_SOURCE_MOUNT, readOnly: true });
   for (const addon of rt.addons)
     mounts.push({ type: 'bind', source: addon.source, target: addon.target, readOnly: true });
+  if (rt.catalog.sourceMount && rt.bytecode)
+    mounts.push({ type: 'volume', source: rt.bytecode, target: ODOO_BYTECODE_DIR, readOnly: true });
   return {
     image: rt.catalog.image,
     // The official image's contract: HOST/PORT/USER/PASSWORD for the database.
@@ -130,6 +136,7 @@ function baseSpec(rt: OdooRuntime, instance: Instance) {
       PORT: String(rt.endpoint.port),
       USER: instance.db_name,
       PASSWORD: rt.secrets.dbPassword,
+      ...(rt.catalog.sourceMount && rt.bytecode ? { PYTHONPYCACHEPREFIX: ODOO_BYTECODE_DIR } : {}),
     },
     labels: instanceLabels(rt.placement.namespace, instance),
     network: rt.placement.network,

@@ -66,6 +66,7 @@ export class ReconcileService {
     const servers = await this.deps.db.selectFrom('database_servers').selectAll().execute();
     const knownIds = new Set([...instances.map((i) => i.id), ...servers.map((s) => s.id)]);
     const templates = await this.deps.db.selectFrom('database_templates').select('volume_name').execute();
+    const bytecode = await this.deps.db.selectFrom('bytecode_caches').select(['host_id', 'volume_name']).execute();
     // Known where the instance is: what a recovered instance left on the node it was lost with is not.
     const on = (hostId: string) => instances.filter((i) => i.host_id === hostId);
     const knownContainersOn = (hostId: string) =>
@@ -79,6 +80,7 @@ export class ReconcileService {
         ...on(hostId).flatMap((i) => [i.volume_name, configVolumeOf(i.container_name)]),
         ...servers.map((s) => s.volume_name),
         ...templates.map((t) => t.volume_name),
+        ...bytecode.filter((b) => b.host_id === hostId).map((b) => b.volume_name),
       ]);
     // What a restore replaced is kept, as its undo, under the instance's name with `_undo`.
     const knownDatabasesOn = (serverId: string) =>
