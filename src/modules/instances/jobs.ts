@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { type Static, Type } from 'typebox';
 import {
-  createRoleAndDatabase,
+  createDatabaseFor,
+  createRole,
   databaseExists,
   dropDatabaseAndRole,
   withClient,
@@ -244,12 +245,13 @@ function provisionHandler(deps: InstanceJobDeps) {
         await deps.instances.attachDatabaseServer(id, server.id);
         instance = await deps.instances.row(id);
         await job.remember('database', instance.db_name);
-        await createRoleAndDatabase(
+        // The database itself comes in the next step: a template's copy, or an empty one for Odoo.
+        await createRole(
           await deps.databaseServers.connection(server),
           instance.db_name,
           deps.box.open(instance.db_password, sealedAt('instances', 'db_password', instance.id)),
         );
-        await job.log(`Database ${instance.db_name} and its own role created on ${server.name}.`);
+        await job.log(`Role ${instance.db_name} created on ${server.name}; its database comes next.`);
       });
 
       await job.step('volume', async () => {
@@ -288,7 +290,12 @@ function provisionHandler(deps: InstanceJobDeps) {
               modules: template?.modules ?? [],
               demo: template?.demo ?? false,
             });
-            if (!copied) await initializeCold(job, docker, rt, instance, template);
+            if (copied) return;
+            // An empty database only here: made before a copy, it would be dropped again, and
+            // DROP DATABASE makes the server checkpoint for every tenant.
+            const server = await deps.databaseServers.get(instance.database_server_id ?? '');
+            await createDatabaseFor(await deps.databaseServers.connection(server), instance.db_name, instance.db_name);
+            await initializeCold(job, docker, rt, instance, template);
           })(),
           odooPasswordHash(
             deps.box.open(instance.admin_password, sealedAt('instances', 'admin_password', instance.id)),

@@ -3,7 +3,6 @@ import { type Selectable, sql } from 'kysely';
 import type { Logger } from 'pino';
 import {
   copyTemplateDatabase,
-  createDatabaseFor,
   createRoleAndDatabase,
   databaseExists,
   databaseSize,
@@ -272,7 +271,7 @@ export class DatabaseTemplates {
           .set({ status: 'failed', error: 'its database is missing' })
           .where('id', '=', row.id)
           .execute();
-      await createDatabaseFor(connection, instance.db_name, instance.db_name);
+      // The caller makes the empty database for the cold path (over whatever the copy left).
       return false;
     }
   }
