@@ -26,6 +26,7 @@ describe('migrations', () => {
       'billing_anomalies',
       'billing_details',
       'billing_providers',
+      'bytecode_caches',
       'caught_mails',
       'credential_links',
       'database_servers',
