@@ -33,8 +33,6 @@ let headers: Record<string, string>;
 let engine: Runtime;
 let source: string;
 
-const containerName = (instanceId: string) => `${namespace}-odoo-${instanceId.replace(/-/g, '').slice(0, 16)}`;
-
 /** A readable source tree shaped like Odoo's: odoo-bin, the `odoo` package, an addons folder. */
 async function sourceTree(mode: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'marina-src-'));
@@ -85,23 +83,24 @@ describe('compiled Python for a mounted Odoo source', () => {
     expect(row?.volume_name).toMatch(new RegExp(`^${namespace}-bytecode-[0-9a-f]{16}$`));
 
     const { instance } = await provisionInstance({ t, admin, baseUrl, headers }, { name: 'second', project });
-    const container = await docker.getContainer(containerName(instance.id)).inspect();
+    const name = (await t.services.instances.row(instance.id)).container_name;
+    const container = await docker.getContainer(name).inspect();
     const mount = container.Mounts.find((m) => m.Destination === ODOO_BYTECODE_DIR);
     expect(mount).toMatchObject({ Type: 'volume', Name: row?.volume_name, RW: false });
     expect(container.Config.Env).toContain(`PYTHONPYCACHEPREFIX=${ODOO_BYTECODE_DIR}`);
 
-    const output = await importFrom(containerName(instance.id), 'odoo');
+    const output = await importFrom(name, 'odoo');
     // The source's own package and the standard library both come compiled from the cache.
     expect(output).toContain(`code object from '${ODOO_BYTECODE_DIR}/opt/odoo/odoo/__init__.cpython-`);
     expect(output).toMatch(new RegExp(`code object from '${ODOO_BYTECODE_DIR}/usr/lib/python3\\.\\d+/json/__init__`));
 
     // Read-only where the instance runs: its Odoo cannot plant code in another instance's start.
-    const write = await engine.exec(containerName(instance.id), ['touch', `${ODOO_BYTECODE_DIR}/planted`]);
+    const write = await engine.exec(name, ['touch', `${ODOO_BYTECODE_DIR}/planted`]);
     expect(write.exitCode).not.toBe(0);
 
     // A source file changed since the build is compiled again, never taken from the cache.
     await writeFile(join(source, 'odoo', '__init__.py'), 'VALUE = 22\n');
-    const changed = await importFrom(containerName(instance.id), 'odoo');
+    const changed = await importFrom(name, 'odoo');
     expect(changed).toMatch(/^22$/m);
     expect(changed).not.toContain(`code object from '${ODOO_BYTECODE_DIR}/opt/odoo/odoo/__init__`);
 

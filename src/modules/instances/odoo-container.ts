@@ -126,8 +126,9 @@ function baseSpec(rt: OdooRuntime, instance: Instance) {
     mounts.push({ type: 'bind', source: rt.catalog.sourceMount, target: ODOO_SOURCE_MOUNT, readOnly: true });
   for (const addon of rt.addons)
     mounts.push({ type: 'bind', source: addon.source, target: addon.target, readOnly: true });
-  if (rt.catalog.sourceMount && rt.bytecode)
-    mounts.push({ type: 'volume', source: rt.bytecode, target: ODOO_BYTECODE_DIR, readOnly: true });
+  // Only a mounted source needs it: an image with Odoo inside brings its compiled files.
+  const bytecode = rt.catalog.sourceMount ? rt.bytecode : undefined;
+  if (bytecode) mounts.push({ type: 'volume', source: bytecode, target: ODOO_BYTECODE_DIR, readOnly: true });
   return {
     image: rt.catalog.image,
     // The official image's contract: HOST/PORT/USER/PASSWORD for the database.
@@ -136,7 +137,7 @@ function baseSpec(rt: OdooRuntime, instance: Instance) {
       PORT: String(rt.endpoint.port),
       USER: instance.db_name,
       PASSWORD: rt.secrets.dbPassword,
-      ...(rt.catalog.sourceMount && rt.bytecode ? { PYTHONPYCACHEPREFIX: ODOO_BYTECODE_DIR } : {}),
+      ...(bytecode ? { PYTHONPYCACHEPREFIX: ODOO_BYTECODE_DIR } : {}),
     },
     labels: instanceLabels(rt.placement.namespace, instance),
     network: rt.placement.network,
