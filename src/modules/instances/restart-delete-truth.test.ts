@@ -42,7 +42,12 @@ async function runningInstance(name: string, stage: 'production' | 'staging'): P
   const call = as(t, admin);
   const made = await requestInstance(call, { project: project.id, name, stage });
   await vi.waitFor(
-    async () => expect((await call('GET', `/api/v1/jobs/${made.job.id}`)).json().job.status).toBe('failed'),
+    async () => {
+      expect((await call('GET', `/api/v1/jobs/${made.job.id}`)).json().job.status).toBe('failed');
+      // The job is recorded failed before its undo runs, and the undo ends by marking the instance
+      // failed: set it running only after that, or the undo's late write wins.
+      expect((await call('GET', `/api/v1/instances/${made.instance.id}`)).json().instance.status).toBe('failed');
+    },
     { timeout: 20_000, interval: 100 },
   );
   await t.db.updateTable('instances').set({ status: 'running' }).where('id', '=', made.instance.id).execute();
