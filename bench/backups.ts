@@ -49,11 +49,13 @@ async function fillInChild(args: {
   bytes: number;
 }): ReturnType<typeof fillOdooDatabase> {
   const { execFile } = await import('node:child_process');
-  const script = new URL('./fill-dataset.ts', import.meta.url).pathname;
+  // Beside this file, compiled (npm run bench) or not (tsx bench/backups.ts).
+  const compiled = import.meta.url.endsWith('.js');
+  const script = new URL(compiled ? './fill-dataset.js' : './fill-dataset.ts', import.meta.url).pathname;
   const stdout = await new Promise<string>((resolve, reject) =>
     execFile(
       process.execPath,
-      ['--import', 'tsx', script, JSON.stringify(args)],
+      [...(compiled ? [] : ['--import', 'tsx']), script, JSON.stringify(args)],
       { maxBuffer: 1024 * 1024, env: process.env },
       (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
     ),

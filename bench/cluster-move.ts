@@ -13,10 +13,10 @@ import { type OperationView, operationView } from '../src/platform/jobs/operatio
 import { LABEL_NAMESPACE } from '../src/runtime/port.js';
 import { benchMarina, system } from './marina.js';
 import { fillOdooDatabase } from './odoo-dataset.js';
-import { report } from './report.js';
+import { checkoutFile, report } from './report.js';
 
 const run = promisify(execFile);
-const SCRIPT = new URL('../scripts/swarm-nodes.sh', import.meta.url).pathname;
+const SCRIPT = checkoutFile('scripts/swarm-nodes.sh');
 const ENV = {
   MARINA_SWARM_DIR: '/var/lib/marina-move-bench',
   MARINA_SWARM_PREFIX: 'marina-mv',

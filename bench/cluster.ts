@@ -9,10 +9,10 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { benchMarina, system } from './marina.js';
-import { ms, percentile, report, timed } from './report.js';
+import { checkoutFile, ms, percentile, report, timed } from './report.js';
 
 const run = promisify(execFile);
-const SCRIPT = new URL('../scripts/swarm-nodes.sh', import.meta.url).pathname;
+const SCRIPT = checkoutFile('scripts/swarm-nodes.sh');
 const ENV = {
   MARINA_SWARM_DIR: '/var/lib/marina-cluster-bench',
   MARINA_SWARM_PREFIX: 'marina-cb',

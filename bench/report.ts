@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 export const report = (name: string, value: string): void => {
@@ -15,4 +17,18 @@ export async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   const start = performance.now();
   const result = await work();
   return [result, performance.now() - start];
+}
+
+/**
+ * A file of the checkout: the benches run compiled from dist/bench/ (npm run bench) or from their
+ * sources (npx tsx), so paths are found from the folder that holds package.json.
+ */
+export function checkoutFile(relative: string): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
+    dir = up;
+  }
+  return join(dir, relative);
 }
