@@ -121,7 +121,14 @@ describe.skipIf(!source)('real Odoo 17 logs', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Entry);
-    expect(downloaded.slice(0, shown.length)).toEqual(shown);
+    // The newest entry shown may still have been gathering its continuation lines (Odoo writes them
+    // a moment later): it matches as far as it went; every entry before it is settled and identical.
+    const newest = shown.at(-1);
+    expect(downloaded.slice(0, shown.length - 1)).toEqual(shown.slice(0, -1));
+    if (newest) {
+      const later = downloaded[shown.length - 1];
+      expect({ ...later, continuation: later?.continuation.slice(0, newest.continuation.length) }).toEqual(newest);
+    }
     const text = await as(t, admin)('GET', `/api/v1/instances/${instance.id}/logs/download?since=${since}`);
     expect(text.body).toContain('odoo.modules.loading');
     expect(text.body).toContain('Traceback (most recent call last):');
