@@ -267,8 +267,11 @@ async function checkCopiedFiles(
   source: Map<string, number>,
 ): Promise<string> {
   const named = await referencedFiles(connection, copy.db);
-  const lost = named.filter((name) => copy.files.get(name) === undefined);
-  const changed = named.filter((name) => source.has(name) && source.get(name) !== copy.files.get(name));
+  const lost = named.filter((name) => !copy.files.has(name));
+  // Only what is there can have changed (a lost file is counted once); a file made since has no source size.
+  const changed = named.filter(
+    (name) => copy.files.has(name) && source.has(name) && source.get(name) !== copy.files.get(name),
+  );
   if (lost.length > 0 || changed.length > 0)
     throw new Error(
       `the staging filestore lost ${lost.length} and changed ${changed.length} of the ${named.length} files its attachments name (${[...lost, ...changed].slice(0, 3).join(', ')})`,
