@@ -5,6 +5,7 @@ import type { MarinaConfig } from '../config.js';
 import { startEmbeddedPostgres } from './embedded.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { WriteSignalPlugin } from './write-signal.js';
 
 export type Db = Kysely<Database>;
 
@@ -22,7 +23,7 @@ export function connect(url: string, max = 10): Db {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'marina' });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new WriteSignalPlugin()] });
 }
 
 export async function migrate(db: Db, logger?: Logger): Promise<string[]> {

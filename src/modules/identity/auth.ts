@@ -7,6 +7,7 @@ import type { AnonymousContext, UserActor } from '../../platform/context.js';
 import { MarinaError } from '../../platform/errors.js';
 import { randomSecret, safeEqual, sha256 } from '../../platform/secrets/secrets.js';
 import { limits, patterns } from '../../platform/validation.js';
+import { CredentialCache } from './credential-cache.js';
 import { verifyPassword } from './passwords.js';
 import { type UserView, userView } from './users.js';
 
@@ -49,6 +50,8 @@ export interface AuthServiceDeps {
 }
 
 export class AuthService {
+  private readonly sessionCache = new CredentialCache<NonNullable<Awaited<ReturnType<AuthService['lookUpSession']>>>>();
+
   constructor(private readonly deps: AuthServiceDeps) {}
 
   /**
@@ -203,9 +206,8 @@ export class AuthService {
   }
 
   /** Resolves a session cookie. Sessions end on logout, after the idle timeout, or at their maximum age. */
-  async authenticateSession(secret: string): Promise<AuthenticatedSession> {
-    if (secret.length > 100) throw new MarinaError('MARINA_E_UNAUTHENTICATED');
-    const row = await this.deps.db
+  private lookUpSession(hash: string) {
+    return this.deps.db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .select([
@@ -220,8 +222,14 @@ export class AuthService {
         'users.disabled_at',
         'sessions.impersonating_organization_id',
       ])
-      .where('sessions.token_hash', '=', sha256(secret))
+      .where('sessions.token_hash', '=', hash)
       .executeTakeFirst();
+  }
+
+  async authenticateSession(secret: string): Promise<AuthenticatedSession> {
+    if (secret.length > 100) throw new MarinaError('MARINA_E_UNAUTHENTICATED');
+    const hash = sha256(secret);
+    const row = await this.sessionCache.get(hash, () => this.lookUpSession(hash));
     if (!row || row.ended_at || row.disabled_at)
       throw new MarinaError('MARINA_E_UNAUTHENTICATED', 'Your session has ended; sign in again.');
     const now = this.deps.clock.now();
@@ -230,6 +238,7 @@ export class AuthService {
     // One write a minute at most per session keeps the idle timer honest without a write per request.
     if (now.getTime() - row.last_seen_at.getTime() > 60_000) {
       await this.deps.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute();
+      this.sessionCache.update(hash, (kept) => ({ ...kept, last_seen_at: now }));
     }
     // Support "opened as" an organization: that organization only, as its owner sees it, read-only;
     // and only while the account is still a platform admin.

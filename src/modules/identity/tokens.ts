@@ -8,6 +8,7 @@ import type { RequestContext, UserActor } from '../../platform/context.js';
 import { MarinaError, notFound } from '../../platform/errors.js';
 import { randomSecret, sha256 } from '../../platform/secrets/secrets.js';
 import { isUuid, limits, requireLabel } from '../../platform/validation.js';
+import { CredentialCache } from './credential-cache.js';
 import type { ApiToken as ApiTokenSchema } from './schemas.js';
 
 /** Tokens look like `mrn_<43 chars>`: the prefix makes leaked ones easy to spot by secret scanners. */
@@ -39,6 +40,8 @@ export interface TokenServiceDeps {
 }
 
 export class TokenService {
+  private readonly cache = new CredentialCache<NonNullable<Awaited<ReturnType<TokenService['lookUp']>>>>();
+
   constructor(private readonly deps: TokenServiceDeps) {}
 
   /**
@@ -196,9 +199,8 @@ export class TokenService {
     });
   }
 
-  async authenticate(secret: string): Promise<UserActor> {
-    if (!TOKEN_PATTERN.test(secret)) throw new MarinaError('MARINA_E_INVALID_TOKEN');
-    const row = await this.deps.db
+  private lookUp(hash: string) {
+    return this.deps.db
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
       .select([
@@ -213,13 +215,20 @@ export class TokenService {
         'users.is_platform_admin',
         'users.disabled_at',
       ])
-      .where('api_tokens.token_hash', '=', sha256(secret))
+      .where('api_tokens.token_hash', '=', hash)
       .executeTakeFirst();
+  }
+
+  async authenticate(secret: string): Promise<UserActor> {
+    if (!TOKEN_PATTERN.test(secret)) throw new MarinaError('MARINA_E_INVALID_TOKEN');
+    const hash = sha256(secret);
+    const row = await this.cache.get(hash, () => this.lookUp(hash));
     const now = this.deps.clock.now();
     if (!row || row.revoked_at || row.disabled_at || (row.expires_at && row.expires_at <= now))
       throw new MarinaError('MARINA_E_INVALID_TOKEN');
     if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > 60_000) {
       await this.deps.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+      this.cache.update(hash, (kept) => ({ ...kept, last_used_at: now }));
     }
     return {
       kind: 'user',
