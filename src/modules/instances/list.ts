@@ -162,9 +162,9 @@ async function countedPage(
     .execute();
   const first = rows[0];
   const counts = { total: Number(first?.counted_total ?? 0), running: Number(first?.counted_running ?? 0) };
-  const instances = rows
-    .filter((row) => row.id !== null)
-    .map(({ counted_total: _total, counted_running: _running, ...row }) => row as ListedInstance);
+  // The rows go as they came (the two counts ride along unread): a copy of each costs more than the
+  // rest of the page under many clients.
+  const instances = rows.filter((row) => row.id !== null) as ListedInstance[];
   return pageOf(instances, limit, counts);
 }
 

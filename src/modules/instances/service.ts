@@ -100,11 +100,17 @@ export class InstanceService {
     if (instance.http_port === null || !this.publishes(instance)) return null;
     // Without the edge, a node's port is for Marina and its proxy, not an address to hand out.
     if (instance.host_id !== LOCAL_HOST_ID) return null;
-    const base = new URL(this.deps.config.publicUrl);
-    const bind = this.deps.config.instances.bindAddress;
-    const host = bind === '0.0.0.0' || bind === '::' ? base.hostname : bind;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${instance.http_port}`;
+    return `${this.localOrigin()}:${instance.http_port}`;
   }
+
+  /** `http://host` of a local published port, worked out once: a list page asks for it per row. */
+  private localOrigin = (): string => {
+    const bind = this.deps.config.instances.bindAddress;
+    const host = bind === '0.0.0.0' || bind === '::' ? new URL(this.deps.config.publicUrl).hostname : bind;
+    const origin = `http://${host.includes(':') ? `[${host}]` : host}`;
+    this.localOrigin = () => origin;
+    return origin;
+  };
 
   /**
    * Where Marina itself reaches an instance's Odoo: its published HTTP port (on a cluster node, at
