@@ -21,6 +21,15 @@ export interface LoadResult {
   bytes: number;
 }
 
+const summary = (latencies: number[], seconds: number, bytes: number): LoadResult => ({
+  requests: latencies.length,
+  perSecond: latencies.length / seconds,
+  p50: percentile(latencies, 50),
+  p95: percentile(latencies, 95),
+  p99: percentile(latencies, 99),
+  bytes,
+});
+
 export async function load(
   url: string,
   headers: Record<string, string>,
@@ -47,15 +56,7 @@ export async function load(
   } finally {
     agent.destroy();
   }
-  const elapsed = (performance.now() - start) / 1000;
-  return {
-    requests: latencies.length,
-    perSecond: latencies.length / elapsed,
-    p50: percentile(latencies, 50),
-    p95: percentile(latencies, 95),
-    p99: percentile(latencies, 99),
-    bytes,
-  };
+  return summary(latencies, (performance.now() - start) / 1000, bytes);
 }
 
 export async function loadAtRate(
@@ -88,14 +89,7 @@ export async function loadAtRate(
   } finally {
     agent.destroy();
   }
-  return {
-    requests: latencies.length,
-    perSecond: latencies.length / seconds,
-    p50: percentile(latencies, 50),
-    p95: percentile(latencies, 95),
-    p99: percentile(latencies, 99),
-    bytes,
-  };
+  return summary(latencies, seconds, bytes);
 }
 
 function getOnce(url: string, headers: Record<string, string>, agent: Agent) {
