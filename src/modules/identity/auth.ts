@@ -205,7 +205,6 @@ export class AuthService {
     }
   }
 
-  /** Resolves a session cookie. Sessions end on logout, after the idle timeout, or at their maximum age. */
   private lookUpSession(hash: string) {
     return this.deps.db
       .selectFrom('sessions')
@@ -226,6 +225,7 @@ export class AuthService {
       .executeTakeFirst();
   }
 
+  /** Resolves a session cookie. Sessions end on logout, after the idle timeout, or at their maximum age. */
   async authenticateSession(secret: string): Promise<AuthenticatedSession> {
     if (secret.length > 100) throw new MarinaError('MARINA_E_UNAUTHENTICATED');
     const hash = sha256(secret);

@@ -23,7 +23,7 @@ export interface SamplerDeps {
   intervalMs: number;
   /** Hosts (and database servers) sampled at once. */
   concurrency?: number;
-  /** Containers of one host read at once (default: paced, see `host`). */
+  /** Containers of one host read at once (default: paced, `pacedConcurrency`). */
   perHostConcurrency?: number;
   /** Longest a host or a database server may take in a round; past it, its instances get nulls. */
   timeoutMs?: number;
