@@ -87,7 +87,16 @@ export interface OneOffSpec {
   mounts?: Mount[];
   config?: ConfigFile;
   /** Unset: the runtime's default limits, so that a runaway helper cannot take the host down. */
-  limits?: { memoryBytes?: number; nanoCpus?: number; pids?: number };
+  limits?: {
+    memoryBytes?: number;
+    nanoCpus?: number;
+    pids?: number;
+    /**
+     * Its weight when the host's CPU is short (the engine's default 1024): a helper whose work can
+     * wait takes what the others leave. Docker's; Swarm services have no weights.
+     */
+    cpuShares?: number;
+  };
   /**
    * `none`: no privilege at all (Odoo runs as its own user). `files`: a root helper that may change
    * owners, modes and files of other owners on its volumes, and nothing more. `read`: root that may

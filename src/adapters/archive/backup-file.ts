@@ -13,8 +13,10 @@ export const LATER_PART_SUFFIX = '.later.partial';
 /** The archive's parts made beside the data by tools containers (archive-beside), joined after. */
 export const DUMP_PART_SUFFIX = '.dump-part.partial';
 export const FILES_PART_SUFFIX = '.files-part.partial';
+/** A one-byte file that tells whether the file system can join the parts in place (part-join). */
+export const PROBE_SUFFIX = '.probe.partial';
 /** Every file a backup being written may have beside it: removed with it. */
-export const SIDE_FILE_SUFFIXES = [LATER_PART_SUFFIX, DUMP_PART_SUFFIX, FILES_PART_SUFFIX];
+export const SIDE_FILE_SUFFIXES = [LATER_PART_SUFFIX, DUMP_PART_SUFFIX, FILES_PART_SUFFIX, PROBE_SUFFIX];
 /** Reads and writes of whole files go in 1 MiB pieces: each piece is a hop through the hash and the disk. */
 const FILE_CHUNK = 1024 * 1024;
 

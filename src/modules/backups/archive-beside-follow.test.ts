@@ -69,5 +69,8 @@ describe('the lines a tools container says of itself', () => {
     expect(seen).toHaveLength(4);
     expect(dumpTimes(seen.join('\n'))).toBe('pg_dump took 2.5 s; its folder was archived in 1.3 s.');
     expect(dumpTimes('marina-ended 1.5  5.25')).toBeUndefined();
+    expect(dumpTimes('marina-followed 2\nmarina-ended 1 3 4 0')).toBe(
+      'pg_dump took 2.0 s (2 data files compressed as it wrote them); its folder was archived in 1.0 s.',
+    );
   });
 });

@@ -44,6 +44,8 @@ export interface DataPlane {
   loadNetwork?: { name: string; dbContainer: string };
   /** pg_dump and pg_restore parallel jobs. */
   jobs: number;
+  /** A native backup compresses a data file while pg_dump writes it from this size on (default 8 MiB). */
+  followDumpFromBytes?: number;
   /** The operation this work belongs to: its helper containers and scratch volume carry its id. */
   operationId: string;
 }

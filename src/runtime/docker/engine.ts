@@ -41,6 +41,8 @@ export interface ContainerSpec {
   memoryBytes?: number;
   nanoCpus?: number;
   pidsLimit?: number;
+  /** The container's CPU weight against the others (unset: the engine's 1024). */
+  cpuShares?: number;
   /**
    * Capabilities kept on top of none (every container drops ALL). Unset: ROOT_HELPER_CAPABILITIES,
    * what a helper running as root needs to handle files of other owners on volumes.
@@ -225,6 +227,7 @@ export class DockerEngine {
         PidsLimit: spec.pidsLimit ?? DEFAULT_LIMITS.pids,
         Memory: spec.memoryBytes ?? DEFAULT_LIMITS.memoryBytes,
         NanoCpus: nanoCpus,
+        ...(spec.cpuShares !== undefined ? { CpuShares: spec.cpuShares } : {}),
         RestartPolicy: { Name: spec.restart ?? 'no' },
         NetworkMode: spec.hostNetwork ? 'host' : spec.network,
       },

@@ -79,6 +79,12 @@ describe('Docker runtime specs', () => {
     expect(oneOffContainerSpec({ ...base, privileges: 'none' }).capAdd).toEqual([]);
   });
 
+  it("gives a one-off the CPU weight it asks for, and the engine's default otherwise", () => {
+    const base = { name: 'x', image: 'i', command: ['true'], labels: {}, privileges: 'files' as const };
+    expect(oneOffContainerSpec({ ...base, limits: { cpuShares: 256 } }).cpuShares).toBe(256);
+    expect(oneOffContainerSpec(base)).not.toHaveProperty('cpuShares');
+  });
+
   it('says what is wrong when an image has no folder for the config file', async () => {
     await requireDocker();
     const runtime = new DockerRuntime('unix:///var/run/docker.sock');

@@ -61,6 +61,7 @@ export function oneOffContainerSpec(spec: OneOffSpec): ContainerSpec {
     ...(spec.limits?.memoryBytes !== undefined ? { memoryBytes: spec.limits.memoryBytes } : {}),
     ...(spec.limits?.nanoCpus !== undefined ? { nanoCpus: spec.limits.nanoCpus } : {}),
     ...(spec.limits?.pids !== undefined ? { pidsLimit: spec.limits.pids } : {}),
+    ...(spec.limits?.cpuShares !== undefined ? { cpuShares: spec.limits.cpuShares } : {}),
   };
 }
 
