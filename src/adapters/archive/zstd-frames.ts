@@ -11,6 +11,18 @@ import { createZstdDecompress, type ZstdDecompress } from 'node:zlib';
 const FRAME_MAGIC = 0xfd2fb528;
 const SKIPPABLE_MAGIC = 0x184d2a50;
 const SKIPPABLE_MASK = 0xfffffff0;
+/** A skippable frame's header: its magic, then the length of what follows (little-endian). */
+export const SKIPPABLE_HEADER_BYTES = 8;
+
+/** A skippable frame of `bytes` in all, header included: zeros that every decoder passes over. */
+export function skippableFrame(bytes: number): Buffer {
+  if (bytes < SKIPPABLE_HEADER_BYTES)
+    throw new RangeError(`a skippable frame takes at least ${SKIPPABLE_HEADER_BYTES} bytes`);
+  const frame = Buffer.alloc(bytes);
+  frame.writeUInt32LE(SKIPPABLE_MAGIC, 0);
+  frame.writeUInt32LE(bytes - SKIPPABLE_HEADER_BYTES, 4);
+  return frame;
+}
 
 export class ZstdFrameError extends Error {}
 

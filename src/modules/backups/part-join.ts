@@ -13,10 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { type FileHandle, open, rm, stat, writeFile } from 'node:fs/promises';
-
-/** A zstd skippable frame: this magic, then its length (little-endian), then that many bytes. */
-const SKIPPABLE_MAGIC = 0x184d2a50;
-const SKIPPABLE_HEADER = 8;
+import { SKIPPABLE_HEADER_BYTES, skippableFrame } from '../../adapters/archive/zstd-frames.js';
 
 /** The file system's block: the unit `fallocate --insert-range` works in. */
 export async function blockOf(path: string): Promise<number> {
@@ -30,12 +27,8 @@ export async function blockOf(path: string): Promise<number> {
  */
 export function padAfter(headBytes: number, block: number): Buffer {
   let pad = (block - (headBytes % block)) % block;
-  if (pad > 0 && pad < SKIPPABLE_HEADER) pad += block;
-  if (pad === 0) return Buffer.alloc(0);
-  const frame = Buffer.alloc(pad);
-  frame.writeUInt32LE(SKIPPABLE_MAGIC, 0);
-  frame.writeUInt32LE(pad - SKIPPABLE_HEADER, 4);
-  return frame;
+  if (pad > 0 && pad < SKIPPABLE_HEADER_BYTES) pad += block;
+  return pad === 0 ? Buffer.alloc(0) : skippableFrame(pad);
 }
 
 /** Runs a command (argument array) and says whether it exited 0. */
