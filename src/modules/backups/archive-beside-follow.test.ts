@@ -72,5 +72,11 @@ describe('the lines a tools container says of itself', () => {
     expect(dumpTimes('marina-followed 2\nmarina-ended 1 3 4 0')).toBe(
       'pg_dump took 2.0 s (2 data files compressed as it wrote them); its folder was archived in 1.0 s.',
     );
+    expect(dumpTimes('marina-followed 1 604\nmarina-ended 1 3 4 0')).toBe(
+      'pg_dump took 2.0 s (1 data file compressed as it wrote them, 604 archived once written); its folder was archived in 1.0 s.',
+    );
+    expect(dumpTimes('marina-followed 0 3\nmarina-ended 1 3 4 0')).toBe(
+      'pg_dump took 2.0 s (3 archived once written); its folder was archived in 1.0 s.',
+    );
   });
 });

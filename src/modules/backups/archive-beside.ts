@@ -67,14 +67,18 @@ export function dumpTimes(output: string): string | undefined {
     .map((v) => (v === '' ? Number.NaN : Number(v)));
   if (began === undefined || dumped === undefined || done === undefined || [began, dumped, done].some(Number.isNaN))
     return undefined;
-  const followed = Number(
+  const [followed = 0, early = 0] = (
     output
       .split('\n')
       .find((l) => l.startsWith(`${FOLLOWED} `))
-      ?.split(' ')[1] ?? 0,
-  );
-  const whileDumped =
-    followed > 0 ? ` (${followed} data file${followed === 1 ? '' : 's'} compressed as it wrote them)` : '';
+      ?.split(' ')
+      .slice(1, 3) ?? []
+  ).map((v) => Number(v) || 0);
+  const during = [
+    followed > 0 ? `${followed} data file${followed === 1 ? '' : 's'} compressed as it wrote them` : '',
+    early > 0 ? `${early} archived once written` : '',
+  ].filter(Boolean);
+  const whileDumped = during.length > 0 ? ` (${during.join(', ')})` : '';
   return `pg_dump took ${(dumped - began).toFixed(1)} s${whileDumped}; its folder was archived in ${(done - dumped).toFixed(1)} s.`;
 }
 

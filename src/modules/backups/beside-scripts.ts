@@ -15,7 +15,10 @@ export const PART = '/out/part';
  */
 export const BEGAN = 'marina-began';
 export const ENDED = 'marina-ended';
-/** "marina-followed N": the dump's data files compressed while pg_dump wrote them. */
+/**
+ * "marina-followed N M": the dump's N data files compressed while pg_dump wrote them, and M smaller
+ * ones archived during the dump, once written.
+ */
 export const FOLLOWED = 'marina-followed';
 
 /**
@@ -56,8 +59,13 @@ export const FOLLOW_FROM_BYTES = 8 * 1024 * 1024;
  * file once, writes it and closes it). pg_dump never rewrites what it wrote. After pg_dump, what
  * any followed file gained since is fed the same way, so none ends short.
  *
- * After pg_dump, the other files go through tar, and its end (two zero blocks, and zeros up to a
- * whole record) is left off: pg_dump's names are short, so each file is one header block and its
+ * The smaller data files go through tar once no process holds them, each round's as one more piece.
+ * Whole means listed in the round before and not held when this round began: its size, read after
+ * that, is then its last (a file made and closed between two looks could have been listed short).
+ * Why: Odoo has some 600 small tables, which pg_dump's other job writes while the largest one is
+ * dumped, and after pg_dump they took 0.5–0.7 s. toc.dat, written last, waits for pg_dump's end.
+ * After pg_dump, the files left go through tar. Each time tar's end (two zero blocks, and zeros up
+ * to a whole record) is left off: pg_dump's names are short, so each file is one header block and its
  * content in whole blocks, and where the end starts is counted from the sizes. What is left off is
  * checked to be exactly that end. dd cuts it in 1 MiB pieces: `head -c` copies 8 KiB at a time,
  * which doubled the part's time. Each followed file then goes in as its header (made by tar from a
@@ -70,23 +78,49 @@ ${PREAMBLE}
 pg_dump --format=directory --jobs="$3" --compress=0 --no-owner --no-privileges --no-publications --no-subscriptions --file /scratch/dump --dbname "$2" &
 dumping=$!
 mkdir -p /scratch/followed /scratch/stand
-declare -A fed=() whole=() held=() sizes=()
+declare -A fed=() whole=() held=() sizes=() small=() listed=()
 feed() {
   if [ "$2" -gt "\${fed[$1]}" ] && [ $(($2 - fed[$1])) -ge "$3" ]; then
     dd if="$1" bs=1M iflag=skip_bytes,count_bytes skip="\${fed[$1]}" count=$(($2 - fed[$1])) status=none | zstd -1 -q -c >> "/scratch/followed/\${1##*/}.zst"
     fed[$1]=$2
   fi
 }
+# The files named in $1 (./NAME, NUL-ended), whose tar entries take $2 bytes, through tar into the part
+# with tar's end left off and checked, then removed; zstd on $3 threads (0: every core).
+archive_unfollowed() {
+  local record=$((512 * ${BLOCKING}))
+  local end=$((($2 + 1024 + record - 1) / record * record - $2))
+  (cd /scratch/dump && ${TAR} --remove-files --transform='s,^\\./,dump/,' < "$1") | { dd bs=1M iflag=fullblock,count_bytes count="$2" status=none; cat > /scratch/dump-end; } | zstd -1 -T"$3" -q -c >> ${PART}
+  if [ "$(stat -c %s /scratch/dump-end)" -ne "$end" ] || [ "$(tr -d '\\000' < /scratch/dump-end | wc -c)" -ne 0 ]; then
+    echo "tar's end was not where it was counted" >&2; exit 4
+  fi
+}
+early=0
 while kill -0 "$dumping" 2>/dev/null; do
-  sizes=()
-  while IFS= read -r -d '' entry; do sizes[\${entry#* }]=\${entry%% *}; done < <(find /scratch/dump -name '*.dat' -size +$(($5 - 1))c -printf '%s %p\\0' 2>/dev/null)
   held=()
   while IFS= read -r -d '' f; do held[$f]=1; done < <(find /proc/[0-9]*/fd -lname '/scratch/dump/*' -printf '%l\\0' 2>/dev/null)
+  sizes=()
+  small=()
+  while IFS= read -r -d '' entry; do
+    name=\${entry#* }
+    if [ "\${entry%% *}" -ge "$5" ]; then sizes[$name]=\${entry%% *}; elif [[ \${name##*/} == [0-9]*.dat ]]; then small[$name]=\${entry%% *}; fi
+  done < <(find /scratch/dump -name '*.dat' -printf '%s %p\\0' 2>/dev/null)
   for f in "\${!sizes[@]}"; do
     [ -z "\${whole[$f]:-}" ] || continue
     fed[$f]=\${fed[$f]:-0}
     if [ -n "\${held[$f]:-}" ]; then feed "$f" "\${sizes[$f]}" 1048576; else feed "$f" "\${sizes[$f]}" 1; whole[$f]=1; fi
   done
+  content=0
+  ended=0
+  for f in "\${!small[@]}"; do
+    [ -z "\${held[$f]:-}" ] && [ -n "\${listed[$f]:-}" ] || continue
+    content=$((content + 512 + (small[$f] + 511) / 512 * 512))
+    ended=$((ended + 1))
+    printf './%s\\0' "\${f##*/}"
+  done > /scratch/ended
+  if [ "$ended" -gt 0 ]; then archive_unfollowed /scratch/ended "$content" 1; early=$((early + ended)); fi
+  listed=()
+  for f in "\${!small[@]}"; do listed[$f]=1; done
   sleep 0.2
 done
 wait "$dumping"
@@ -97,7 +131,7 @@ declare -A followed=()
 for f in "\${!fed[@]}"; do
   if [ "$(stat -c %s -- "$f")" -eq "\${fed[$f]}" ]; then followed[\${f##*/}]=1; else rm -f "/scratch/followed/\${f##*/}.zst"; fi
 done
-echo "${FOLLOWED} \${#followed[@]}" >&2
+echo "${FOLLOWED} \${#followed[@]} $early" >&2
 content=0
 while IFS= read -r -d '' entry; do
   size=\${entry%% *}
@@ -107,12 +141,7 @@ while IFS= read -r -d '' entry; do
   content=$((content + 512 + (size + 511) / 512 * 512))
   printf './%s\\0' "$name"
 done < <(find . -type f -printf '%s %P\\0') > /scratch/others
-record=$((512 * ${BLOCKING}))
-end=$(((content + 1024 + record - 1) / record * record - content))
-${TAR} --remove-files --transform='s,^\\./,dump/,' < /scratch/others | { dd bs=1M iflag=fullblock,count_bytes count="$content" status=none; cat > /scratch/dump-end; } | zstd -1 -T0 -q -c >> ${PART}
-if [ "$(stat -c %s /scratch/dump-end)" -ne "$end" ] || [ "$(tr -d '\\000' < /scratch/dump-end | wc -c)" -ne 0 ]; then
-  echo "tar's end was not where it was counted" >&2; exit 4
-fi
+archive_unfollowed /scratch/others "$content" 0
 for name in $(printf '%s\\n' "\${!followed[@]}" | sort); do
   size=$(stat -c %s -- "$name")
   truncate -s "$size" "/scratch/stand/$name"
