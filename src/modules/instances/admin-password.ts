@@ -102,17 +102,22 @@ export interface CopyOrigin {
 }
 
 export interface CopyUsersDeps {
-  instances: Pick<InstanceService, 'recordAdminPassword'>;
   databaseServers: Pick<DatabaseServerService, 'forInstance'>;
 }
 
 /**
- * After a copy is loaded, its users and passwords are the source's. Marina records the copy's
- * administrator login, and a password only when it opens that user's hash (the source's password
- * as Marina knew it, unchanged since); otherwise it says it does not know it.
+ * After a copy is loaded, its users and passwords are the source's. What Marina records of them:
+ * the copy's administrator login, and a password only when it opens that user's hash (the source's
+ * password as Marina knew it, unchanged since); otherwise none, and Marina says it does not know it.
+ * `db` is where the copy is loaded (read before the swap: checking a hash takes half a second).
  */
-export async function recordUsersOfCopy(deps: CopyUsersDeps, instance: Instance, origin: CopyOrigin): Promise<void> {
-  const admin = await withClient(await deps.databaseServers.forInstance(instance), instance.db_name, async (c) => {
+export async function usersOfCopy(
+  deps: CopyUsersDeps,
+  instance: Instance,
+  db: string,
+  origin: CopyOrigin,
+): Promise<AdminPasswordRecord> {
+  const admin = await withClient(await deps.databaseServers.forInstance(instance), db, async (c) => {
     await c.query('BEGIN');
     try {
       return await findAdminUser(c);
@@ -127,13 +132,13 @@ export async function recordUsersOfCopy(deps: CopyUsersDeps, instance: Instance,
       break;
     }
   }
-  await deps.instances.recordAdminPassword(instance.id, {
+  return {
     login: admin?.login ?? instance.admin_login,
     password,
     source: origin.source,
     from: origin.from,
     at: origin.at,
-  });
+  };
 }
 
 export interface AdminPasswordServiceDeps {

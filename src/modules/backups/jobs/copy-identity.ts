@@ -7,7 +7,7 @@ import { MarinaError } from '../../../platform/errors.js';
 import type { JobActivity } from '../../../platform/jobs/define.js';
 import { sealedAt } from '../../../platform/secrets/sealed-columns.js';
 import type { Runtime } from '../../../runtime/port.js';
-import { type CopyOrigin, recordUsersOfCopy } from '../../instances/admin-password.js';
+import { type AdminPasswordRecord, type CopyOrigin, usersOfCopy } from '../../instances/admin-password.js';
 import { runtimeOf } from '../../instances/jobs.js';
 import { commandSpec, odooErrorLines } from '../../instances/odoo-container.js';
 import { asRole, type DataPlane } from '../engine.js';
@@ -88,7 +88,7 @@ function knownPassword(deps: BackupJobDeps, instance: Instance): string[] {
 /**
  * Where a copy's users come from: the cloned instance at the clone's snapshot, the instance a
  * backup was taken of at its time, or the imported file. The source's password (as Marina knows
- * it) is only a candidate: recordUsersOfCopy keeps it only if it opens the copy's administrator.
+ * it) is only a candidate: usersOfCopy keeps it only if it opens the copy's administrator.
  */
 async function originOfCopy(
   deps: BackupJobDeps,
@@ -125,19 +125,30 @@ async function originOfCopy(
 }
 
 /**
+ * The copy's administrator and where its users come from, read where the copy is loaded (`db`)
+ * before the swap, beside neutralize: a password is kept only if it opens that user's hash.
+ */
+export async function usersOfLoadedCopy(
+  deps: BackupJobDeps,
+  instance: Instance,
+  input: RestoreInput | CloneInput,
+  copiedAt: Date,
+  db: string,
+): Promise<AdminPasswordRecord> {
+  return usersOfCopy(deps, instance, db, await originOfCopy(deps, input, copiedAt));
+}
+
+/**
  * After a copy is swapped in, the instance's users are the copy's: Marina records the copy's
  * administrator and where the users come from, and shows a password only if it knows one that works.
  */
 export async function recordCopyUsers(
   deps: BackupJobDeps,
   instance: Instance,
-  input: RestoreInput | CloneInput,
-  copiedAt: Date,
+  users: AdminPasswordRecord,
   job: Pick<JobActivity, 'log'>,
 ): Promise<void> {
-  const origin = await originOfCopy(deps, input, copiedAt);
-  await recordUsersOfCopy(deps, instance, origin);
-  const known = await deps.instances.row(instance.id);
+  const known = await deps.instances.recordAdminPassword(instance.id, users);
   const password = deps.box.open(known.admin_password, sealedAt('instances', 'admin_password', known.id));
   await job.log(
     password === ''

@@ -23,7 +23,7 @@ import {
   removeScratch,
   swapFilestore,
 } from '../engine.js';
-import { giveOwnIdentity, neutralize, recordCopyUsers } from './copy-identity.js';
+import { giveOwnIdentity, neutralize, recordCopyUsers, usersOfLoadedCopy } from './copy-identity.js';
 import {
   type BackupJobDeps,
   checkLoaded,
@@ -135,6 +135,19 @@ function fill<Input extends FillChoices>(
           await removeScratch(plane);
         }
       });
+      // Checking the copy's administrator password takes half a second: beside neutralize, not in
+      // the swap (downtime when the copy replaces a running instance's data).
+      const users =
+        job.input.copy && loaded.db
+          ? usersOfLoadedCopy(
+              deps,
+              instance,
+              job.input as RestoreInput | CloneInput,
+              copiedAt,
+              tempDb(instance.db_name),
+            )
+          : undefined;
+      users?.catch(() => undefined);
       if (job.input.neutralize) {
         const db = loaded.db ? tempDb(instance.db_name) : instance.db_name;
         await job.step('neutralize', () => neutralize(deps, engine, instance, job, db));
@@ -155,8 +168,7 @@ function fill<Input extends FillChoices>(
             : removeFilestoreFolder(plane, instance.volume_name, loadFolder(instance.db_name)),
         ]);
         await job.remember('swap', 'done');
-        if (job.input.copy && loaded.db)
-          await recordCopyUsers(deps, instance, job.input as RestoreInput | CloneInput, copiedAt, job);
+        if (users) await recordCopyUsers(deps, instance, await users, job);
       });
       await job.step('start', async () => {
         instance = await deps.instances.setStatus(id, 'starting', null);
