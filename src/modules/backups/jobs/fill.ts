@@ -109,7 +109,6 @@ function fill<Input extends FillChoices>(
         });
       }
       const plane = await planeFor(deps, instance, job.operation.id);
-      if (!existing) await ownDataVolume(plane, instance.volume_name);
       let loaded = { db: false, files: false };
       // When the copy's users were taken: a clone's snapshot starts with its load.
       let copiedAt = deps.clock.now();
@@ -127,6 +126,9 @@ function fill<Input extends FillChoices>(
           await job.remember('tempDb', tempDb(instance.db_name));
           await createDatabaseFor(plane.admin, tempDb(instance.db_name), instance.db_name);
           loaded = await load(plane, instance, job);
+          // Loading files makes the new volume's root Odoo's (freshFilestoreFolder, COPY_FILESTORE);
+          // without them, a container's second here does, not before the load as it did.
+          if (!existing && !loaded.files) await ownDataVolume(plane, instance.volume_name);
           if (loaded.db) {
             await checkLoaded(plane, tempDb(instance.db_name), await roleOf(deps, instance));
             if (job.input.copy) await giveOwnIdentity(deps, plane, instance, tempDb(instance.db_name));
