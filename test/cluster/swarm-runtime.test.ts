@@ -107,6 +107,8 @@ describe.skipIf(!canRun)('organizations on the swarm (one overlay each)', () => 
       },
     });
     await rt.start(server);
+    // Its task runs under the engine's init, as the Docker runtime's containers (instanceServiceSpec).
+    expect((await rt.exec(server, ['cat', '/proc/1/comm'])).output).toBe('docker-init\n');
     const address = await rt.address(server, b);
     expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     const probe = (network: string, host: string) =>

@@ -49,6 +49,8 @@ export interface ContainerSpec {
    */
   capAdd?: string[];
   restart?: 'no' | 'unless-stopped' | 'on-failure';
+  /** Run under the engine's init (tini): it forwards signals to the image's entrypoint and reaps. */
+  init?: boolean;
   healthcheck?: {
     test: string[];
     intervalSeconds: number;
@@ -229,6 +231,7 @@ export class DockerEngine {
         NanoCpus: nanoCpus,
         ...(spec.cpuShares !== undefined ? { CpuShares: spec.cpuShares } : {}),
         RestartPolicy: { Name: spec.restart ?? 'no' },
+        ...(spec.init ? { Init: true } : {}),
         NetworkMode: spec.hostNetwork ? 'host' : spec.network,
       },
       NetworkingConfig:

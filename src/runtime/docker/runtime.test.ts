@@ -49,6 +49,7 @@ describe('Docker runtime specs', () => {
       memoryBytes: 768 * 1024 * 1024,
       restart: 'unless-stopped',
       ports: [{ container: 8069, hostIp: '127.0.0.1', hostPort: 21001 }],
+      init: true,
     });
     expect(container.labels['io.marina.config']).toBe(hash);
   });
@@ -70,6 +71,8 @@ describe('Docker runtime specs', () => {
       'memoryBytes',
       'restart',
       'healthcheck',
+      // Added after the hash was taken: containers made before it keep theirs.
+      'init',
     ]);
   });
 
@@ -83,6 +86,36 @@ describe('Docker runtime specs', () => {
     const base = { name: 'x', image: 'i', command: ['true'], labels: {}, privileges: 'files' as const };
     expect(oneOffContainerSpec({ ...base, limits: { cpuShares: 256 } }).cpuShares).toBe(256);
     expect(oneOffContainerSpec(base)).not.toHaveProperty('cpuShares');
+  });
+
+  it('stops an instance by its own SIGTERM while the entrypoint still waits for PostgreSQL, not by the kill', async () => {
+    await requireDocker();
+    const runtime = new DockerRuntime('unix:///var/run/docker.sock');
+    const namespace = testNamespace();
+    const labels = { 'io.marina.namespace': namespace };
+    try {
+      await runtime.ensureNetwork(`${namespace}-net`, labels);
+      // Nothing answers at HOST: the image's entrypoint (a shell, as the official image's) waits for it.
+      const waiting: InstanceSpec = {
+        ...spec,
+        name: `${namespace}-odoo-waits`,
+        image: TEST_IMAGES.standin,
+        env: { ...spec.env, HOST: `${namespace}-nowhere`, MARINA_WAIT_FOR_DB_TIMEOUT: '120' },
+        labels,
+        network: `${namespace}-net`,
+        mounts: [],
+      };
+      delete waiting.http;
+      await runtime.createInstance(waiting);
+      await runtime.start(waiting.name);
+      const started = await runtime.exec(waiting.name, ['true']);
+      expect(started.exitCode).toBe(0);
+      // A shell as PID 1 ignores SIGTERM: the engine would kill it after the timeout (exit 137).
+      await runtime.stop(waiting.name, 5);
+      expect(await runtime.state(waiting.name)).toMatchObject({ running: false, exitCode: 143 });
+    } finally {
+      await removeNamespace(namespace);
+    }
   });
 
   it('says what is wrong when an image has no folder for the config file', async () => {

@@ -41,7 +41,10 @@ function instanceContainer(spec: InstanceSpec): ContainerSpec {
 export function instanceContainerSpec(spec: InstanceSpec): { container: ContainerSpec; hash: string } {
   const container = instanceContainer(spec);
   const hash = createHash('sha256').update(JSON.stringify(container)).update(spec.config.content).digest('hex');
-  return { container: { ...container, labels: { ...container.labels, [LABEL_CONFIG]: hash } }, hash };
+  // The image's entrypoint is a shell that waits for PostgreSQL before it execs Odoo: as PID 1 it
+  // ignores SIGTERM, so a stop in those seconds waited for the engine's kill. Under an init it
+  // ends at once. Outside the hash: a container made without it is not made again for this alone.
+  return { container: { ...container, init: true, labels: { ...container.labels, [LABEL_CONFIG]: hash } }, hash };
 }
 
 /** A one-off: `none` keeps no capability, `files` those of a root helper (the engine's default), `read` one to read. */

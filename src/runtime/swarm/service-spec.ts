@@ -63,6 +63,9 @@ export function instanceServiceSpec(spec: InstanceSpec, hostId: string, replicas
           // Honoured by engines from API 1.46 (Docker 27); older ones need it in daemon.json, and
           // SwarmRuntime.start checks that the running task has it either way.
           Privileges: { NoNewPrivileges: true },
+          // Under the engine's init, as the Docker runtime's containers: the entrypoint's shell
+          // would ignore a SIGTERM sent before it execs Odoo (outside the hash, as there).
+          Init: true,
           Healthcheck: {
             Test: spec.healthcheck.test,
             Interval: spec.healthcheck.intervalSeconds * 1e9,
