@@ -71,7 +71,9 @@ export const FOLLOW_FROM_BYTES = 8 * 1024 * 1024;
  * checked to be exactly that end. dd cuts it in 1 MiB pieces: `head -c` copies 8 KiB at a time,
  * which doubled the part's time. Each followed file then goes in as its header (made by tar from a
  * sparse file of the same size and time), its frame, and the zeros to its last block. Without a
- * filestore part, the tar's end comes last.
+ * filestore part, the tar's end comes last. The followed files stay until the scratch volume goes,
+ * beside the join: removing one here waited 0.2–0.3 s for the writeback of what pg_dump had just
+ * written, before the part was whole.
  */
 export const DUMP_PART = `set -euo pipefail
 shopt -s nullglob
@@ -122,7 +124,11 @@ while kill -0 "$dumping" 2>/dev/null; do
   if [ "$ended" -gt 0 ]; then archive_unfollowed /scratch/ended "$content" 1; early=$((early + ended)); fi
   listed=()
   for f in "\${!small[@]}"; do listed[$f]=1; done
-  sleep 0.2
+  # A round ends after 0.2 s or as pg_dump exits, whichever is first.
+  sleep 0.2 &
+  napping=$!
+  wait -n "$dumping" "$napping" || true
+  kill "$napping" 2>/dev/null || true
 done
 wait "$dumping"
 dumped=$EPOCHREALTIME
@@ -153,7 +159,6 @@ for name in $(printf '%s\\n' "\${!followed[@]}" | sort); do
   cat "/scratch/followed/$name.zst" >> ${PART}
   pad=$(((512 - size % 512) % 512))
   if [ "$pad" -gt 0 ]; then head -c "$pad" /dev/zero | zstd -1 -q -c >> ${PART}; fi
-  rm -f "$name" "/scratch/followed/$name.zst" "/scratch/stand/$name"
 done
 if [ "$4" != more ]; then head -c 1024 /dev/zero | zstd -1 -q -c >> ${PART}; fi
 `;
